@@ -1,0 +1,77 @@
+// Buffer allocation and Node attribute access.
+#include "ir/node.h"
+
+#include <cstdlib>
+#include <cstring>
+
+#include "ir/error.h"
+
+namespace kiln {
+
+void Buffer::Free::operator()(std::byte* p) const { std::free(p); }
+
+Buffer::Buffer(Type type) : type_(std::move(type)) {
+  size_t bytes = type_.nbytes();
+  size_t rounded = (bytes + 63) / 64 * 64;
+  if (rounded == 0) rounded = 64;
+  auto* p = static_cast<std::byte*>(std::aligned_alloc(64, rounded));
+  if (!p)
+    throw DeviceError("out of host memory allocating " + std::to_string(bytes) +
+                      " bytes for " + type_.str());
+  std::memset(p, 0, rounded);
+  data_.reset(p);
+}
+
+namespace ir {
+
+Node::Node(OpKind op, std::vector<NodePtr> operands, std::vector<AttrValue> attrs, Type type,
+           std::source_location loc)
+    : op(op),
+      operands(std::move(operands)),
+      attrs(std::move(attrs)),
+      type(std::move(type)),
+      loc(loc) {}
+
+const AttrValue& Node::attr(std::string_view name) const {
+  const auto& specs = info().attrs;
+  for (size_t i = 0; i < specs.size() && i < attrs.size(); ++i)
+    if (specs[i].name == name) return attrs[i];
+  throw VerifyError(std::string(info().text) + ": no attribute '" + std::string(name) + "'");
+}
+
+namespace {
+template <class T>
+const T& get_attr(const AttrValue& v, std::string_view op, std::string_view name) {
+  if (const T* p = std::get_if<T>(&v)) return *p;
+  throw VerifyError(std::string(op) + ": attribute '" + std::string(name) +
+                    "' has the wrong kind");
+}
+}  // namespace
+
+int64_t Node::attr_i64(std::string_view n) const {
+  return get_attr<int64_t>(attr(n), info().text, n);
+}
+double Node::attr_f64(std::string_view n) const {
+  return get_attr<double>(attr(n), info().text, n);
+}
+bool Node::attr_bool(std::string_view n) const { return get_attr<bool>(attr(n), info().text, n); }
+const std::vector<int64_t>& Node::attr_i64s(std::string_view n) const {
+  return get_attr<std::vector<int64_t>>(attr(n), info().text, n);
+}
+const std::string& Node::attr_str(std::string_view n) const {
+  return get_attr<std::string>(attr(n), info().text, n);
+}
+
+NodePtr make_node(OpKind op, std::vector<NodePtr> operands, std::vector<AttrValue> attrs,
+                  Type type, std::source_location loc) {
+  return std::make_shared<Node>(op, std::move(operands), std::move(attrs), std::move(type), loc);
+}
+
+NodePtr make_constant(BufferPtr buffer, std::source_location loc) {
+  auto node = make_node(OpKind::Constant, {}, {}, buffer->type(), loc);
+  node->buffer = std::move(buffer);
+  return node;
+}
+
+}  // namespace ir
+}  // namespace kiln

@@ -1,0 +1,92 @@
+// Buffer, Node and attributes: the vertices of kiln's lazy graph.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <source_location>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "ir/op.h"
+#include "ir/shape.h"
+
+namespace kiln {
+
+// A materialized array: host memory, row-major contiguous, 64-byte aligned, zeroed on
+// creation. Constants hold their data in one, and so does every evaluated node.
+class Buffer {
+ public:
+  explicit Buffer(Type type);
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+
+  const Type& type() const { return type_; }
+  DType dtype() const { return type_.dtype; }
+  const Shape& shape() const { return type_.shape; }
+  size_t nbytes() const { return type_.nbytes(); }
+  std::byte* data() { return data_.get(); }
+  const std::byte* data() const { return data_.get(); }
+  template <class T>
+  T* as() {
+    return reinterpret_cast<T*>(data_.get());
+  }
+  template <class T>
+  const T* as() const {
+    return reinterpret_cast<const T*>(data_.get());
+  }
+
+ private:
+  struct Free {
+    void operator()(std::byte* p) const;
+  };
+  Type type_;
+  std::unique_ptr<std::byte[], Free> data_;
+};
+
+using BufferPtr = std::shared_ptr<Buffer>;
+
+namespace ir {
+
+using AttrValue = std::variant<int64_t, double, bool, std::vector<int64_t>, std::string>;
+
+class Node;
+using NodePtr = std::shared_ptr<Node>;
+
+// One operation. Attributes are stored in the order of the op table's attribute specs.
+class Node {
+ public:
+  Node(OpKind op, std::vector<NodePtr> operands, std::vector<AttrValue> attrs, Type type,
+       std::source_location loc = {});
+
+  OpKind op;
+  std::vector<NodePtr> operands;
+  std::vector<AttrValue> attrs;
+  Type type;
+  std::source_location loc;  // where the frontend call was made; empty when parsed
+  std::string name;          // parameters only: the name printed in the signature
+  BufferPtr buffer;          // constants: their data; evaluated nodes: their value
+
+  const OpInfo& info() const { return op_info(op); }
+  // Typed attribute access by name; throws VerifyError when absent or of another kind.
+  int64_t attr_i64(std::string_view name) const;
+  double attr_f64(std::string_view name) const;
+  bool attr_bool(std::string_view name) const;
+  const std::vector<int64_t>& attr_i64s(std::string_view name) const;
+  const std::string& attr_str(std::string_view name) const;
+
+ private:
+  const AttrValue& attr(std::string_view name) const;
+};
+
+// Makes a node; the shorthand every producer of IR uses.
+NodePtr make_node(OpKind op, std::vector<NodePtr> operands, std::vector<AttrValue> attrs,
+                  Type type, std::source_location loc = {});
+
+// A constant node holding `buffer` (which it shares, not copies).
+NodePtr make_constant(BufferPtr buffer, std::source_location loc = {});
+
+}  // namespace ir
+}  // namespace kiln
