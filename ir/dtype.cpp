@@ -120,7 +120,7 @@ uint16_t float_to_f16(float value) {
   if (abs >= 0x7f800000u)  // inf or nan; keep nan quiet
     return sign | 0x7c00u | (abs > 0x7f800000u ? 0x200u : 0u);
   if (abs >= 0x477ff000u) return sign | 0x7c00u;  // rounds to inf
-  if (abs < 0x38800000u) {                         // subnormal or zero in half
+  if (abs < 0x38800000u) {                        // subnormal or zero in half
     // Scale so that the float adds produce the rounded subnormal mantissa.
     float magic = std::bit_cast<float>(0x3f000000u);  // 0.5
     float v = std::bit_cast<float>(abs) + magic;

@@ -12,7 +12,7 @@ namespace kiln {
 
 enum class DType : uint8_t { Bool, I8, U8, I32, I64, F16, BF16, F32, F64, C64 };
 
-inline constexpr DType kAllDTypes[] = {DType::Bool, DType::I8,  DType::U8,  DType::I32,
+inline constexpr DType kAllDTypes[] = {DType::Bool, DType::I8,  DType::U8,   DType::I32,
                                        DType::I64,  DType::F16, DType::BF16, DType::F32,
                                        DType::F64,  DType::C64};
 

@@ -16,8 +16,8 @@ Buffer::Buffer(Type type) : type_(std::move(type)) {
   if (rounded == 0) rounded = 64;
   auto* p = static_cast<std::byte*>(std::aligned_alloc(64, rounded));
   if (!p)
-    throw DeviceError("out of host memory allocating " + std::to_string(bytes) +
-                      " bytes for " + type_.str());
+    throw DeviceError("out of host memory allocating " + std::to_string(bytes) + " bytes for " +
+                      type_.str());
   std::memset(p, 0, rounded);
   data_.reset(p);
 }
@@ -43,8 +43,7 @@ namespace {
 template <class T>
 const T& get_attr(const AttrValue& v, std::string_view op, std::string_view name) {
   if (const T* p = std::get_if<T>(&v)) return *p;
-  throw VerifyError(std::string(op) + ": attribute '" + std::string(name) +
-                    "' has the wrong kind");
+  throw VerifyError(std::string(op) + ": attribute '" + std::string(name) + "' has the wrong kind");
 }
 }  // namespace
 
@@ -62,8 +61,8 @@ const std::string& Node::attr_str(std::string_view n) const {
   return get_attr<std::string>(attr(n), info().text, n);
 }
 
-NodePtr make_node(OpKind op, std::vector<NodePtr> operands, std::vector<AttrValue> attrs,
-                  Type type, std::source_location loc) {
+NodePtr make_node(OpKind op, std::vector<NodePtr> operands, std::vector<AttrValue> attrs, Type type,
+                  std::source_location loc) {
   return std::make_shared<Node>(op, std::move(operands), std::move(attrs), std::move(type), loc);
 }
 

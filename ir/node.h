@@ -82,8 +82,8 @@ class Node {
 };
 
 // Makes a node; the shorthand every producer of IR uses.
-NodePtr make_node(OpKind op, std::vector<NodePtr> operands, std::vector<AttrValue> attrs,
-                  Type type, std::source_location loc = {});
+NodePtr make_node(OpKind op, std::vector<NodePtr> operands, std::vector<AttrValue> attrs, Type type,
+                  std::source_location loc = {});
 
 // A constant node holding `buffer` (which it shares, not copies).
 NodePtr make_constant(BufferPtr buffer, std::source_location loc = {});

@@ -1,0 +1,105 @@
+// KernelIR: one kernel is a loop nest over an iteration space, split into parallel outer
+// loops and a sequence of stages run inside each outer iteration:
+//
+//   for outer vars (parallel, split across threads):
+//     stage 0: Reduce  for inner vars: acc = combine(acc, value)      -> StageValue 0
+//     stage 1: Reduce  ...may read StageValue 0...                    -> StageValue 1
+//     stage 2: Loop    for inner vars: store buffer[index] = value    (may read both)
+//
+// A Scan stage keeps a running accumulator and stores it at each step. Movement ops are
+// already index arithmetic inside the expressions (codegen/expr.h); scalar values the
+// program may change between runs are kernel arguments (Arg), so the kernel's structure
+// and hash do not depend on them. KernelIR knows nothing of LLVM or OpenCL: both render
+// it. The printer's text is what the kernel cache hashes. Tests: tests/codegen/.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "codegen/expr.h"
+
+namespace kiln::codegen {
+
+enum class ReduceOp : uint8_t { Sum, Prod, Max, Min, ArgMax, ArgMin };
+
+std::string_view reduce_op_name(ReduceOp op);
+
+// A loop variable `var` over [0, extent), or over [begin, end) when those are set (chunks
+// of a split reduction); `extent` then still bounds the range, for the index simplifier.
+struct Loop {
+  int var = 0;
+  int64_t extent = 0;
+  ExprPtr begin, end;
+};
+
+struct Store {
+  int buffer = 0;
+  ExprPtr index;  // i64 element index
+  ExprPtr value;  // converted to the buffer's dtype on store
+  ExprPtr guard;  // optional: the store happens only where it is true
+};
+
+enum class StageKind : uint8_t {
+  Reduce,  // folds `value` over the loops into an accumulator; StageValue(this) after it
+  Loop,    // runs `stores` at every iteration of its loops (no loops: once)
+  Scan,    // one loop; folds `value` in order and runs `stores` after each step, where
+           // StageValue(this) is the running value
+};
+
+struct Stage {
+  StageKind kind = StageKind::Loop;
+  std::vector<Loop> loops;
+  // Reduce and Scan.
+  ReduceOp op = ReduceOp::Sum;
+  DType acc_dtype = DType::F32;  // the accumulator's dtype (and the stage value's)
+  ExprPtr value;
+  ExprPtr position;  // ArgMax/ArgMin: the candidate's position along the reduced axis
+  // Loop and Scan.
+  std::vector<Store> stores;
+  // Iterations must run one at a time in order (a read-modify-write of the same buffer).
+  bool sequential = false;
+};
+
+enum class VectorMode : uint8_t {
+  None,   // scalar code
+  Outer,  // the last outer loop, in blocks of lanes; every stage runs once per block
+  Inner,  // the innermost loop of each stage that has loops (not sequential ones)
+};
+
+struct BufferParam {
+  DType dtype = DType::F32;
+  int64_t numel = 0;
+  bool read = false;
+  bool written = false;
+};
+
+struct Kernel {
+  std::string name;
+  std::vector<Loop> outer;  // parallel: every outer iteration is independent
+  std::vector<Stage> stages;
+  std::vector<BufferParam> buffers;
+  std::vector<DType> scalars;  // Arg slots
+  int num_vars = 0;            // loop variables are numbered [0, num_vars)
+
+  // Set by choose_vectorization (codegen/kernel_passes.h): which loop's consecutive
+  // iterations become vector lanes.
+  VectorMode vector_mode = VectorMode::None;
+
+  int64_t outer_count() const;
+};
+
+// The canonical text of a kernel: loops, stages and every expression node once, named by
+// first use. Two kernels print alike exactly when they compute alike, whatever their
+// names and argument values.
+std::string print_kernel(const Kernel& kernel);
+
+// 64-bit structural hash of print_kernel's text (FNV-1a).
+uint64_t kernel_hash(const Kernel& kernel);
+uint64_t fnv1a(std::string_view text, uint64_t seed = 0xcbf29ce484222325ull);
+
+// Throws CompileError when the kernel breaks a KernelIR invariant (a variable used outside
+// its loops, a StageValue read before its stage, a buffer index out of range...).
+void verify_kernel(const Kernel& kernel);
+
+}  // namespace kiln::codegen

@@ -1,0 +1,29 @@
+// Kernel-level passes over KernelIR, shared by every backend.
+//
+// choose_vectorization picks which loop becomes vector lanes: the last outer loop (in
+// blocks, every stage running once per block; what elementwise kernels and reductions over
+// a non-contiguous axis want) or the innermost loop of each stage (rows reduced or stored
+// along contiguous memory). It counts the accesses each choice makes non-contiguous
+// (gathers and scatters) and takes the cheaper. Tests: tests/codegen/kernel_passes_test.cpp.
+#pragma once
+
+#include "codegen/kernel_ir.h"
+#include "codegen/lower_group.h"
+
+namespace kiln::codegen {
+
+// How an access moves when the vector loop advances: not at all, contiguously, or
+// otherwise (a gather or scatter).
+enum class AccessPattern : uint8_t { Uniform, Contiguous, Strided };
+AccessPattern access_pattern(const ExprPtr& index, int vector_var);
+
+// The variable that Inner vectorization turns into lanes in `stage`, or -1 when the
+// stage runs scalar (no loops, sequential, scans, arg reductions).
+int inner_vector_var(const Stage& stage);
+
+void choose_vectorization(Kernel& kernel, const LowerOptions& options);
+
+// Every kernel-level pass, in order.
+void optimize_kernel(Kernel& kernel, const LowerOptions& options);
+
+}  // namespace kiln::codegen

@@ -1,0 +1,666 @@
+// lower_group: fusion group -> KernelIR (see lower_group.h).
+#include "codegen/lower_group.h"
+
+#include <algorithm>
+#include <bit>
+#include <complex>
+#include <cstring>
+#include <map>
+#include <unordered_set>
+
+#include "codegen/kernel_passes.h"
+#include "ir/error.h"
+
+namespace kiln::codegen {
+
+namespace {
+
+using ir::Node;
+using ir::OpCategory;
+using ir::OpKind;
+using passes::FusionGroup;
+using passes::GroupKind;
+using Index = std::vector<ExprPtr>;
+
+[[noreturn]] void internal(const std::string& what) {
+  throw CompileError("lower_group: internal error: " + what);
+}
+
+bool is_axis(const std::vector<int64_t>& axes, size_t d) {
+  return std::binary_search(axes.begin(), axes.end(), static_cast<int64_t>(d));
+}
+
+// The index of a value of shape `dst` that is the same element as `src` of shape `src_shape`
+// when the two shapes differ only by size-1 dimensions.
+Index map_squeezed(const Index& src, const Shape& src_shape, const Shape& dst) {
+  Index out(dst.size());
+  size_t s = 0;
+  for (size_t d = 0; d < dst.size(); ++d) {
+    if (dst[d] == 1) {
+      out[d] = index_const(0);
+      continue;
+    }
+    while (s < src_shape.size() && src_shape[s] == 1) ++s;
+    if (s >= src_shape.size() || src_shape[s] != dst[d])
+      internal("shapes " + shape_str(src_shape) + " and " + shape_str(dst) + " differ by more than size-1 dims");
+    out[d] = src[s++];
+  }
+  return out;
+}
+
+// The accumulator dtype of a sum, product or matmul: wide enough that f16/bf16 round once
+// and integers wrap like the reference's 64-bit accumulation.
+DType sum_acc_dtype(DType t) {
+  switch (t) {
+    case DType::F16:
+    case DType::BF16:
+    case DType::F32: return DType::F32;
+    case DType::I8:
+    case DType::U8:
+    case DType::I32:
+    case DType::I64: return DType::I64;
+    default: return t;  // bool (or / and), f64, c64
+  }
+}
+
+// The wide dtype scans and scatters accumulate in: exactly the reference's (double for
+// floats, 64-bit integers), so they agree bit for bit.
+DType wide_dtype(DType t) {
+  if (is_floating(t)) return DType::F64;
+  if (is_integer(t) || t == DType::Bool) return DType::I64;
+  return t;
+}
+
+ReduceOp reduce_op_of(OpKind k) {
+  switch (k) {
+    case OpKind::ReduceSum:
+    case OpKind::MatMul:
+    case OpKind::CumSum: return ReduceOp::Sum;
+    case OpKind::ReduceProd:
+    case OpKind::CumProd: return ReduceOp::Prod;
+    case OpKind::ReduceMax: return ReduceOp::Max;
+    case OpKind::ReduceMin: return ReduceOp::Min;
+    case OpKind::ArgMax: return ReduceOp::ArgMax;
+    case OpKind::ArgMin: return ReduceOp::ArgMin;
+    default: internal("not a reduction: " + std::string(ir::op_name(k)));
+  }
+}
+
+// A loop over a run of adjacent dimensions of the iteration space (all row axes or none).
+struct Run {
+  std::vector<int> dims;
+  bool row = false;
+};
+
+class KernelBuilder {
+ public:
+  KernelBuilder(const FusionGroup& g, std::vector<Run> runs, std::vector<TempBuffer>& temps)
+      : g_(g), runs_(std::move(runs)), temps_(temps) {
+    inline_.insert(g.nodes.begin(), g.nodes.end());
+  }
+
+  LoweredKernel take() {
+    LoweredKernel lk;
+    lk.kernel = std::move(k_);
+    lk.buffers = std::move(bufs_);
+    lk.scalars = std::move(scalars_);
+    return lk;
+  }
+
+  // ---- loops ----
+
+  int new_var(int64_t extent) {
+    (void)extent;
+    return k_.num_vars++;
+  }
+
+  // Creates the loops of the runs with `row` == row (outer loops when !row, else the loops
+  // of a stage) and fills their dimensions of `idx` (an S-sized index).
+  std::vector<Loop> make_loops(bool row, const Shape& S, Index& idx) {
+    std::vector<Loop> loops;
+    for (const Run& r : runs_) {
+      if (r.row != row) continue;
+      std::vector<int64_t> sizes;
+      int64_t extent = 1;
+      for (int d : r.dims) {
+        sizes.push_back(S[d]);
+        extent *= S[d];
+      }
+      int v = new_var(extent);
+      loops.push_back({v, extent, nullptr, nullptr});
+      Index parts = delinearize(var(v, extent), sizes);
+      for (size_t i = 0; i < r.dims.size(); ++i) idx[r.dims[i]] = parts[i];
+    }
+    return loops;
+  }
+
+  // Sets up the outer loops over S without the row axes; returns the S index with the
+  // row dimensions still null.
+  Index setup_outer(const Shape& S, const std::vector<int64_t>& axes) {
+    S_ = S;
+    axes_ = axes;
+    Index idx(S.size());
+    for (size_t d = 0; d < S.size(); ++d)
+      if (S[d] == 1) idx[d] = index_const(0);
+    k_.outer = make_loops(false, S, idx);
+    outer_idx_ = idx;
+    kept_idx_.clear();
+    for (size_t d = 0; d < S.size(); ++d)
+      if (!is_axis(axes, d)) kept_idx_.push_back(idx[d]);
+    return idx;
+  }
+
+  // A fresh set of row loops: the full S index for one stage.
+  std::pair<std::vector<Loop>, Index> row_loops() {
+    Index idx = outer_idx_;
+    std::vector<Loop> loops = make_loops(true, S_, idx);
+    for (size_t d = 0; d < idx.size(); ++d)
+      if (!idx[d]) idx[d] = index_const(0);
+    return {loops, idx};
+  }
+
+  // ---- buffers and scalars ----
+
+  int read_buffer(const Node* n) {
+    auto it = buf_of_.find(n);
+    if (it != buf_of_.end()) {
+      k_.buffers[it->second].read = true;
+      return it->second;
+    }
+    int b = static_cast<int>(k_.buffers.size());
+    k_.buffers.push_back({n->type.dtype, n->type.numel(), true, false});
+    bufs_.push_back({n, -1});
+    buf_of_[n] = b;
+    return b;
+  }
+
+  int write_buffer(const Node* n, bool also_read = false) {
+    bool was_read = buf_of_.count(n) && k_.buffers[buf_of_[n]].read;
+    int b = read_buffer(n);
+    k_.buffers[b].read = was_read || also_read;
+    k_.buffers[b].written = true;
+    return b;
+  }
+
+  int temp_buffer(int temp, bool read, bool written) {
+    for (size_t i = 0; i < bufs_.size(); ++i)
+      if (bufs_[i].temp == temp) {
+        k_.buffers[i].read |= read;
+        k_.buffers[i].written |= written;
+        return static_cast<int>(i);
+      }
+    int b = static_cast<int>(k_.buffers.size());
+    k_.buffers.push_back({temps_[temp].dtype, temps_[temp].numel, read, written});
+    bufs_.push_back({nullptr, temp});
+    return b;
+  }
+
+  ExprPtr scalar(const Node* n, DType dtype) {
+    auto it = scalar_of_.find(n);
+    int slot;
+    if (it != scalar_of_.end()) {
+      slot = it->second;
+    } else {
+      slot = static_cast<int>(k_.scalars.size());
+      k_.scalars.push_back(dtype);
+      scalars_.push_back({n});
+      scalar_of_[n] = slot;
+    }
+    return arg(dtype, slot);
+  }
+
+  void add_stage(Stage s) { k_.stages.push_back(std::move(s)); }
+  int next_stage() const { return static_cast<int>(k_.stages.size()); }
+
+  // ---- values ----
+
+  ExprPtr eval(const Node* n, const Index& idx) {
+    uint64_t key = reinterpret_cast<uintptr_t>(n);
+    for (const ExprPtr& e : idx) key = key * 0x9e3779b97f4a7c15ull ^ e->hash;
+    auto& bucket = memo_[key];
+    for (auto& [nn, ii, v] : bucket) {
+      if (nn != n) continue;
+      bool same = true;
+      for (size_t d = 0; d < idx.size() && same; ++d) same = expr_equal(ii[d], idx[d]);
+      if (same) return v;
+    }
+    ExprPtr v = compute(n, idx);
+    memo_[key].emplace_back(n, idx, v);
+    return v;
+  }
+
+ private:
+  ExprPtr compute(const Node* n, const Index& idx) {
+    const DType dt = n->type.dtype;
+    if (n->op == OpKind::Constant && n->type.numel() == 1) return scalar(n, dt);
+    if (!inline_.count(n) || n->op == OpKind::Parameter || n->op == OpKind::Constant) {
+      if (n->type.numel() == 0) return const_of(dt, 0);
+      return load(dt, read_buffer(n), linear_index(idx, n->type.shape));
+    }
+    auto operand = [&](size_t i) { return n->operands[i].get(); };
+    switch (n->info().category) {
+      case OpCategory::Source:
+        if (n->op == OpKind::Iota) return cast(dt, idx[n->attr_i64("axis")]);
+        if (n->op == OpKind::RandomUniform)
+          return random_uniform(dt, linear_index(idx, n->type.shape), scalar(n, DType::I64));
+        internal("source " + std::string(n->info().text) + " is not computed inline");
+      case OpCategory::Unary: return unary(n->op, dt, eval(operand(0), idx));
+      case OpCategory::Binary: return binary(n->op, dt, eval(operand(0), idx), eval(operand(1), idx));
+      case OpCategory::Ternary:
+        return select(eval(operand(0), idx), eval(operand(1), idx), eval(operand(2), idx));
+      case OpCategory::Cast: return cast(dt, eval(operand(0), idx));
+      case OpCategory::Movement: return movement(n, idx);
+      case OpCategory::Index: {
+        if (n->op != OpKind::Gather) break;
+        const Node* data = operand(0);
+        int64_t axis = n->attr_i64("axis");
+        int64_t len = data->type.shape[axis];
+        if (len == 0) return const_of(dt, 0);
+        ExprPtr at = cast(DType::I64, eval(operand(1), idx));
+        at = select(ilt(at, index_const(0)), iadd(at, len), at);
+        Index di = idx;
+        di[axis] = iclamp(at, 0, len - 1);
+        return eval(data, di);
+      }
+      case OpCategory::Reduce:
+      case OpCategory::Contraction: return reduction(n, idx);
+      case OpCategory::Scan: break;
+    }
+    internal(std::string(n->info().text) + " cannot be computed inside a kernel");
+  }
+
+  ExprPtr movement(const Node* n, const Index& idx) {
+    const Node* src = n->operands[0].get();
+    const Shape& out = n->type.shape;
+    const Shape& in = src->type.shape;
+    Index si(in.size());
+    switch (n->op) {
+      case OpKind::Reshape: {
+        Shape a = out, b = in;
+        std::erase(a, 1);
+        std::erase(b, 1);
+        if (a == b) return eval(src, map_squeezed(idx, out, in));
+        return eval(src, delinearize(linear_index(idx, out), in));
+      }
+      case OpKind::Permute: {
+        const auto& perm = n->attr_i64s("perm");
+        for (size_t i = 0; i < perm.size(); ++i) si[perm[i]] = idx[i];
+        return eval(src, si);
+      }
+      case OpKind::Broadcast:
+        for (size_t d = 0; d < in.size(); ++d) si[d] = in[d] == 1 ? index_const(0) : idx[d];
+        return eval(src, si);
+      case OpKind::Slice: {
+        const auto& start = n->attr_i64s("start");
+        const auto& step = n->attr_i64s("step");
+        for (size_t d = 0; d < in.size(); ++d) si[d] = iadd(imul(idx[d], step[d]), start[d]);
+        return eval(src, si);
+      }
+      case OpKind::Flip: {
+        const auto& axes = n->attr_i64s("axes");
+        si = idx;
+        for (int64_t a : axes) si[a] = isub(index_const(in[a] - 1), idx[a]);
+        return eval(src, si);
+      }
+      case OpKind::Pad: {
+        const auto& low = n->attr_i64s("low");
+        ExprPtr fill = const_of(n->type.dtype, n->attr_f64("value"));
+        if (src->type.numel() == 0) return fill;
+        ExprPtr guard;
+        for (size_t d = 0; d < in.size(); ++d) {
+          ExprPtr at = iadd(idx[d], -low[d]);
+          guard = land(guard, land(ige(at, index_const(0)), ilt(at, index_const(in[d]))));
+          si[d] = iclamp(at, 0, in[d] - 1);
+        }
+        if (!guard) return eval(src, si);
+        return select(guard, eval(src, si), fill);
+      }
+      case OpKind::Concat: {
+        int64_t axis = n->attr_i64("axis");
+        ExprPtr value;
+        int64_t offset = 0;
+        for (const auto& op : n->operands) {
+          int64_t len = op->type.shape[axis];
+          if (len == 0) continue;
+          Index oi = idx;
+          oi[axis] = iclamp(iadd(idx[axis], -offset), 0, len - 1);
+          ExprPtr v = eval(op.get(), oi);
+          value = value ? select(ige(idx[axis], index_const(offset)), v, value) : v;
+          offset += len;
+        }
+        return value ? value : const_of(n->type.dtype, 0);
+      }
+      default: break;
+    }
+    internal("unknown movement op " + std::string(n->info().text));
+  }
+
+  // A reduction of the group's rows, read at the outer index: a Reduce stage.
+  ExprPtr reduction(const Node* r, const Index& idx) {
+    Index kept;
+    if (r->op == OpKind::MatMul) {
+      kept = idx;
+    } else {
+      const auto& axes = r->attr_i64s("axes");
+      bool keepdims = r->attr_bool("keepdims");
+      for (size_t d = 0; d < idx.size(); ++d)
+        if (!keepdims || !is_axis(axes, d)) kept.push_back(idx[d]);
+    }
+    // Compare with the outer index, ignoring size-1 dimensions on both sides.
+    auto non_unit = [](const Index& ix) {
+      Index out;
+      for (const ExprPtr& e : ix)
+        if (!e->is_int_const(0)) out.push_back(e);
+      return out;
+    };
+    Index a = non_unit(kept), b = non_unit(kept_idx_);
+    bool match = a.size() == b.size();
+    for (size_t i = 0; match && i < a.size(); ++i) match = expr_equal(a[i], b[i]);
+    if (!match) internal(std::string(r->info().text) + " is not read at its row's outer index");
+
+    auto it = stage_of_.find(r);
+    int s;
+    if (it != stage_of_.end()) {
+      s = it->second;
+    } else {
+      auto [loops, full] = row_loops();
+      Stage st;
+      st.kind = StageKind::Reduce;
+      st.loops = loops;
+      st.op = reduce_op_of(r->op);
+      if (r->op == OpKind::MatMul) {
+        const Node* A = r->operands[0].get();
+        const Node* B = r->operands[1].get();
+        size_t rank = full.size();  // batch + [m, n, k]
+        Index ai(full.begin(), full.end() - 3), bi = ai;
+        ai.push_back(full[rank - 3]);
+        ai.push_back(full[rank - 1]);
+        bi.push_back(full[rank - 1]);
+        bi.push_back(full[rank - 2]);
+        st.acc_dtype = sum_acc_dtype(r->type.dtype);
+        st.value = binary(OpKind::Mul, st.acc_dtype, cast(st.acc_dtype, eval(A, ai)), cast(st.acc_dtype, eval(B, bi)));
+      } else {
+        const Node* x = r->operands[0].get();
+        ExprPtr v = eval(x, full);
+        if (st.op == ReduceOp::Sum || st.op == ReduceOp::Prod) {
+          st.acc_dtype = sum_acc_dtype(x->type.dtype);
+          st.value = cast(st.acc_dtype, v);
+        } else {
+          st.acc_dtype = x->type.dtype;
+          st.value = v;
+          if (st.op == ReduceOp::ArgMax || st.op == ReduceOp::ArgMin) st.position = full[r->attr_i64s("axes")[0]];
+        }
+      }
+      s = static_cast<int>(k_.stages.size());
+      k_.stages.push_back(std::move(st));
+      stage_of_[r] = s;
+    }
+    const Stage& st = k_.stages[s];
+    bool arg_reduce = st.op == ReduceOp::ArgMax || st.op == ReduceOp::ArgMin;
+    return cast(r->type.dtype, stage_value(arg_reduce ? DType::I64 : st.acc_dtype, s));
+  }
+
+  const FusionGroup& g_;
+  std::vector<Run> runs_;
+  std::vector<TempBuffer>& temps_;
+  std::unordered_set<const Node*> inline_;
+  Kernel k_;
+  std::vector<BufferSource> bufs_;
+  std::vector<ScalarSource> scalars_;
+  std::map<const Node*, int> buf_of_;
+  std::map<const Node*, int> scalar_of_;
+  std::map<const Node*, int> stage_of_;
+  std::map<uint64_t, std::vector<std::tuple<const Node*, Index, ExprPtr>>> memo_;
+  Shape S_;
+  std::vector<int64_t> axes_;
+  Index outer_idx_, kept_idx_;
+};
+
+// The initial loop plan: one run per dimension of size > 1 (row axes marked), in order.
+std::vector<Run> unit_runs(const Shape& S, const std::vector<int64_t>& axes) {
+  std::vector<Run> runs;
+  for (size_t d = 0; d < S.size(); ++d)
+    if (S[d] != 1) runs.push_back({{static_cast<int>(d)}, is_axis(axes, d)});
+  return runs;
+}
+
+// Index divisions in every address and value of a kernel: what merging loops may not add.
+int division_count(const Kernel& k) {
+  int n = 0;
+  for (const Stage& s : k.stages) {
+    if (s.value) n += count_div_mod(s.value);
+    for (const Store& st : s.stores) n += count_div_mod(st.index) + count_div_mod(st.value);
+  }
+  return n;
+}
+
+// Builds with `make(runs)` and greedily merges adjacent runs of the same kind, innermost
+// first, while the kernel's index divisions do not grow.
+template <class Make>
+std::vector<Run> plan_runs(std::vector<Run> runs, bool merge, Make make) {
+  if (!merge) return runs;
+  int best = division_count(make(runs));
+  for (size_t i = runs.size(); i-- > 1;) {
+    if (runs[i].row != runs[i - 1].row || i >= runs.size()) continue;
+    std::vector<Run> trial = runs;
+    trial[i - 1].dims.insert(trial[i - 1].dims.end(), trial[i].dims.begin(), trial[i].dims.end());
+    trial.erase(trial.begin() + static_cast<std::ptrdiff_t>(i));
+    int c = division_count(make(trial));
+    if (c <= best) {
+      best = c;
+      runs = std::move(trial);
+    }
+  }
+  return runs;
+}
+
+// ---- group kinds ----
+
+bool is_full_output(const FusionGroup& g, const Node* out) {
+  return out->type.numel() == numel(g.shape) || g.axes.empty();
+}
+
+LoweredKernel build_pointwise(const FusionGroup& g, const std::vector<Run>& runs, std::vector<TempBuffer>& temps) {
+  KernelBuilder b(g, runs, temps);
+  Index outer = b.setup_outer(g.shape, g.axes);
+  Shape kept_shape;
+  for (size_t d = 0; d < g.shape.size(); ++d)
+    if (!is_axis(g.axes, d)) kept_shape.push_back(g.shape[d]);
+  Index kept;
+  for (size_t d = 0; d < g.shape.size(); ++d)
+    if (!is_axis(g.axes, d)) kept.push_back(outer[d]);
+
+  // Values stored once per outer iteration (reductions and what is computed from them).
+  Stage kept_stage;
+  for (const Node* o : g.outputs) {
+    if (is_full_output(g, o)) continue;
+    Index oi = map_squeezed(kept, kept_shape, o->type.shape);
+    ExprPtr v = b.eval(o, oi);
+    kept_stage.stores.push_back({b.write_buffer(o), linear_index(oi, o->type.shape), v, nullptr});
+  }
+  if (!kept_stage.stores.empty()) b.add_stage(std::move(kept_stage));
+
+  // Values over the whole space: with row axes, a loop over the row after its reductions.
+  Stage full_stage;
+  Index full = outer;
+  if (!g.axes.empty()) {
+    auto [loops, idx] = b.row_loops();
+    full_stage.loops = loops;
+    full = idx;
+  }
+  for (size_t d = 0; d < full.size(); ++d)
+    if (!full[d]) full[d] = index_const(0);
+  for (const Node* o : g.outputs) {
+    if (!is_full_output(g, o)) continue;
+    Index oi = map_squeezed(full, g.shape, o->type.shape);
+    ExprPtr v = b.eval(o, oi);
+    full_stage.stores.push_back({b.write_buffer(o), linear_index(oi, o->type.shape), v, nullptr});
+  }
+  if (!full_stage.stores.empty()) b.add_stage(std::move(full_stage));
+  return b.take();
+}
+
+LoweredKernel build_scan(const FusionGroup& g, const std::vector<Run>& runs, std::vector<TempBuffer>& temps) {
+  const Node* out = g.outputs.at(0);
+  const Node* x = out->operands[0].get();
+  KernelBuilder b(g, runs, temps);
+  b.setup_outer(g.shape, g.axes);
+  auto [loops, full] = b.row_loops();
+  Stage st;
+  st.kind = StageKind::Scan;
+  st.op = reduce_op_of(out->op);
+  st.acc_dtype = wide_dtype(x->type.dtype);
+  if (loops.empty()) {  // a scan over a size-1 axis is a copy
+    int v = b.new_var(1);
+    loops.push_back({v, 1, nullptr, nullptr});
+  }
+  st.loops = loops;
+  st.value = cast(st.acc_dtype, b.eval(x, full));
+  ExprPtr running = cast(out->type.dtype, stage_value(st.acc_dtype, b.next_stage()));
+  st.stores.push_back({b.write_buffer(out), linear_index(full, g.shape), running, nullptr});
+  b.add_stage(std::move(st));
+  return b.take();
+}
+
+// out = base; out[.. idx ..] += upd, accumulated in the wide dtype: three kernels (copy
+// into the accumulator, accumulate, convert), or two when the dtype is already wide.
+std::vector<LoweredKernel> build_scatter(const FusionGroup& g, bool merge, std::vector<TempBuffer>& temps) {
+  const Node* out = g.outputs.at(0);
+  const Node* base = out->operands[0].get();
+  const Node* idx_node = out->operands[1].get();
+  const Node* upd = out->operands[2].get();
+  const int64_t axis = out->attr_i64("axis");
+  const DType wide = wide_dtype(out->type.dtype);
+  const bool direct = wide == out->type.dtype;
+  int temp = -1;
+  if (!direct) {
+    temp = static_cast<int>(temps.size());
+    temps.push_back({wide, out->type.numel()});
+  }
+  auto acc_buffer = [&](KernelBuilder& b, bool read, bool written) {
+    if (direct) return written ? b.write_buffer(out, read) : b.read_buffer(out);
+    return b.temp_buffer(temp, read, written);
+  };
+  std::vector<LoweredKernel> kernels;
+  const Shape& S = out->type.shape;
+
+  // 1: the accumulator starts as the base.
+  auto copy_in = [&](const std::vector<Run>& runs) {
+    KernelBuilder b(g, runs, temps);
+    Index full = b.setup_outer(S, {});
+    for (auto& e : full)
+      if (!e) e = index_const(0);
+    Stage st;
+    int buf = acc_buffer(b, false, true);
+    st.stores.push_back({buf, linear_index(full, S), cast(wide, b.eval(base, full)), nullptr});
+    b.add_stage(std::move(st));
+    return b.take();
+  };
+  kernels.push_back(copy_in(plan_runs(unit_runs(S, {}), merge, [&](auto& r) { return copy_in(r).kernel; })));
+
+  // 2: one sequential walk along the axis per position of the other dimensions.
+  const Shape& U = upd->type.shape;
+  std::vector<int64_t> uaxes = {axis};
+  auto accumulate = [&](const std::vector<Run>& runs) {
+    KernelBuilder b(g, runs, temps);
+    b.setup_outer(U, uaxes);
+    auto [loops, ui] = b.row_loops();
+    if (loops.empty()) {
+      int v = b.new_var(U[axis]);
+      loops.push_back({v, U[axis], nullptr, nullptr});
+      ui[axis] = var(v, U[axis]);
+    }
+    const int64_t n = S[axis];
+    Stage st;
+    st.sequential = true;
+    st.loops = loops;
+    if (n > 0) {
+      ExprPtr at = cast(DType::I64, b.eval(idx_node, ui));
+      at = select(ilt(at, index_const(0)), iadd(at, n), at);
+      ExprPtr guard = land(ige(at, index_const(0)), ilt(at, index_const(n)));
+      Index ti = ui;
+      ti[axis] = iclamp(at, 0, n - 1);
+      ExprPtr flat = linear_index(ti, S);
+      int buf = acc_buffer(b, true, true);
+      ExprPtr sum = binary(OpKind::Add, wide, load(wide, buf, flat), cast(wide, b.eval(upd, ui)));
+      st.stores.push_back({buf, flat, sum, guard});
+    }
+    b.add_stage(std::move(st));
+    return b.take();
+  };
+  if (numel(U) > 0 && S[axis] > 0) kernels.push_back(accumulate(unit_runs(U, uaxes)));
+
+  // 3: the accumulator converted to the result's dtype.
+  if (!direct) {
+    auto convert = [&](const std::vector<Run>& runs) {
+      KernelBuilder b(g, runs, temps);
+      Index full = b.setup_outer(S, {});
+      for (auto& e : full)
+        if (!e) e = index_const(0);
+      Stage st;
+      int src = b.temp_buffer(temp, true, false);
+      ExprPtr flat = linear_index(full, S);
+      st.stores.push_back({b.write_buffer(out), flat, cast(out->type.dtype, load(wide, src, flat)), nullptr});
+      b.add_stage(std::move(st));
+      return b.take();
+    };
+    kernels.push_back(convert(plan_runs(unit_runs(S, {}), merge, [&](auto& r) { return convert(r).kernel; })));
+  }
+  return kernels;
+}
+
+}  // namespace
+
+LoweredGroup lower_group(const FusionGroup& g, const LowerOptions& options) {
+  LoweredGroup out;
+  switch (g.kind) {
+    case GroupKind::Pointwise: {
+      std::vector<TempBuffer> scratch;
+      auto make = [&](const std::vector<Run>& runs) { return build_pointwise(g, runs, scratch).kernel; };
+      auto runs = plan_runs(unit_runs(g.shape, g.axes), options.merge_loops, make);
+      out.kernels.push_back(build_pointwise(g, runs, out.temps));
+      break;
+    }
+    case GroupKind::Scan: {
+      std::vector<TempBuffer> scratch;
+      auto make = [&](const std::vector<Run>& runs) { return build_scan(g, runs, scratch).kernel; };
+      auto runs = plan_runs(unit_runs(g.shape, g.axes), options.merge_loops, make);
+      out.kernels.push_back(build_scan(g, runs, out.temps));
+      break;
+    }
+    case GroupKind::Scatter: out.kernels = build_scatter(g, options.merge_loops, out.temps); break;
+  }
+  for (LoweredKernel& lk : out.kernels) {
+    verify_kernel(lk.kernel);
+    optimize_kernel(lk.kernel, options);
+    verify_kernel(lk.kernel);
+  }
+  return out;
+}
+
+uint64_t scalar_slot(const ScalarSource& source) {
+  const Node& n = *source.node;
+  if (n.op == OpKind::RandomUniform) return static_cast<uint64_t>(n.attr_i64("key"));
+  if (!n.buffer) throw CompileError("scalar argument from a constant without data");
+  const std::byte* p = n.buffer->data();
+  auto bits32 = [](float f) { return static_cast<uint64_t>(std::bit_cast<uint32_t>(f)); };
+  switch (n.type.dtype) {
+    case DType::Bool: return *reinterpret_cast<const uint8_t*>(p) != 0;
+    case DType::I8: return static_cast<uint64_t>(static_cast<int64_t>(*reinterpret_cast<const int8_t*>(p)));
+    case DType::U8: return *reinterpret_cast<const uint8_t*>(p);
+    case DType::I32: return static_cast<uint64_t>(static_cast<int64_t>(*reinterpret_cast<const int32_t*>(p)));
+    case DType::I64: return static_cast<uint64_t>(*reinterpret_cast<const int64_t*>(p));
+    case DType::F16: return bits32(f16_to_float(*reinterpret_cast<const uint16_t*>(p)));
+    case DType::BF16: return bits32(bf16_to_float(*reinterpret_cast<const uint16_t*>(p)));
+    case DType::F32: return bits32(*reinterpret_cast<const float*>(p));
+    case DType::F64: return std::bit_cast<uint64_t>(*reinterpret_cast<const double*>(p));
+    case DType::C64: {
+      uint64_t v;
+      std::memcpy(&v, p, 8);
+      return v;
+    }
+  }
+  return 0;
+}
+
+}  // namespace kiln::codegen

@@ -1,0 +1,268 @@
+// Node construction, constants, casts, broadcasting, dtype resolution and axis checks for
+// the frontend's op files (see builder.h).
+#include "frontend/builder.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#if !defined(NDEBUG) && __has_include("ir/verifier.h")
+#include "ir/verifier.h"
+#define KILN_VERIFY_NODES 1
+#endif
+
+namespace kiln::frontend {
+
+Tensor make(ir::OpKind op, const std::vector<Tensor>& operands, std::vector<ir::AttrValue> attrs,
+            Type type, Loc loc) {
+  std::vector<ir::NodePtr> nodes;
+  nodes.reserve(operands.size());
+  for (const Tensor& t : operands) nodes.push_back(t.node());
+  auto node = ir::make_node(op, std::move(nodes), std::move(attrs), std::move(type), loc);
+#ifdef KILN_VERIFY_NODES
+  ir::verify_node(*node);
+#endif
+  return Tensor(std::move(node));
+}
+
+namespace {
+template <class T>
+std::string join(const std::vector<T>& v) {
+  std::string s = "[";
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i) s += ",";
+    s += std::to_string(v[i]);
+  }
+  return s + "]";
+}
+}  // namespace
+
+std::string list_str(const std::vector<int64_t>& v) { return join(v); }
+std::string list_str(const std::vector<int>& v) { return join(v); }
+
+namespace {
+
+struct IntRange {
+  int64_t lo, hi;
+};
+
+IntRange int_range(DType t) {
+  switch (t) {
+    case DType::I8: return {-128, 127};
+    case DType::U8: return {0, 255};
+    case DType::I32:
+      return {std::numeric_limits<int32_t>::min(), std::numeric_limits<int32_t>::max()};
+    default:
+      return {std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max()};
+  }
+}
+
+// Float to integer with the IR cast's rules: truncate, NaN gives 0, saturate.
+int64_t float_to_int(double v, DType t) {
+  if (std::isnan(v)) return 0;
+  IntRange r = int_range(t);
+  double tv = std::trunc(v);
+  if (tv <= static_cast<double>(r.lo)) return r.lo;
+  if (tv >= static_cast<double>(r.hi)) return r.hi;
+  return static_cast<int64_t>(tv);
+}
+
+template <class T>
+void store(Buffer& b, T v) {
+  std::memcpy(b.data(), &v, sizeof(T));
+}
+
+}  // namespace
+
+void check_scalar_fits(std::string_view op, const Scalar& value, DType dtype) {
+  if (value.kind() == Scalar::Kind::Complex && !is_complex(dtype))
+    throw DTypeError(std::string(op) + ": complex scalar " + value.str() +
+                     " cannot become a real " + std::string(dtype_name(dtype)) +
+                     " value; use a c64 tensor or pass the real part");
+  if (value.kind() == Scalar::Kind::Int && is_integer(dtype)) {
+    IntRange r = int_range(dtype);
+    int64_t v = value.as_int();
+    if (v < r.lo || v > r.hi)
+      throw DTypeError(std::string(op) + ": scalar " + value.str() + " does not fit " +
+                       std::string(dtype_name(dtype)) + " (range " + std::to_string(r.lo) +
+                       ".." + std::to_string(r.hi) +
+                       "); cast the tensor to a wider dtype first");
+  }
+}
+
+Tensor scalar_constant(std::string_view op, const Scalar& value, DType dtype, Loc loc) {
+  check_scalar_fits(op, value, dtype);
+  auto buffer = std::make_shared<Buffer>(Type{dtype, {}});
+  bool is_int_like = value.kind() == Scalar::Kind::Bool || value.kind() == Scalar::Kind::Int;
+  double d = value.as_double();
+  switch (dtype) {
+    case DType::Bool:
+      store<uint8_t>(*buffer, is_int_like ? value.as_int() != 0 : (d != 0 || value.as_complex().imag() != 0));
+      break;
+    case DType::I8:
+      store<int8_t>(*buffer, static_cast<int8_t>(is_int_like ? value.as_int() : float_to_int(d, dtype)));
+      break;
+    case DType::U8:
+      store<uint8_t>(*buffer, static_cast<uint8_t>(is_int_like ? value.as_int() : float_to_int(d, dtype)));
+      break;
+    case DType::I32:
+      store<int32_t>(*buffer, static_cast<int32_t>(is_int_like ? value.as_int() : float_to_int(d, dtype)));
+      break;
+    case DType::I64:
+      store<int64_t>(*buffer, is_int_like ? value.as_int() : float_to_int(d, dtype));
+      break;
+    case DType::F16: store<uint16_t>(*buffer, float_to_f16(static_cast<float>(d))); break;
+    case DType::BF16: store<uint16_t>(*buffer, float_to_bf16(static_cast<float>(d))); break;
+    case DType::F32: store<float>(*buffer, static_cast<float>(d)); break;
+    case DType::F64: store<double>(*buffer, d); break;
+    case DType::C64: store<complex64>(*buffer, value.as_complex()); break;
+  }
+  return Tensor(ir::make_constant(std::move(buffer), loc));
+}
+
+Tensor filled(std::string_view op, const Scalar& value, DType dtype, const Shape& shape, Loc loc) {
+  return expand_to(scalar_constant(op, value, dtype, loc), shape, loc);
+}
+
+Tensor cast_to(const Tensor& x, DType dtype, Loc loc) {
+  if (x.dtype() == dtype) return x;
+  return make(ir::OpKind::Cast, {x}, {}, Type{dtype, x.shape()}, loc);
+}
+
+Tensor to_inexact(const Tensor& x, Loc loc) {
+  return is_inexact(x.dtype()) ? x : cast_to(x, DType::F32, loc);
+}
+
+Tensor truth(const Tensor& x, Loc loc) {
+  if (x.dtype() == DType::Bool) return x;
+  Tensor zero = filled("truth", Scalar(0), x.dtype(), x.shape(), loc);
+  return make(ir::OpKind::Ne, {x, zero}, {}, Type{DType::Bool, x.shape()}, loc);
+}
+
+Tensor reshape_to(const Tensor& x, const Shape& shape, Loc loc) {
+  if (x.shape() == shape) return x;
+  return make(ir::OpKind::Reshape, {x}, {}, Type{x.dtype(), shape}, loc);
+}
+
+Tensor expand_to(const Tensor& x, const Shape& shape, Loc loc) {
+  if (x.shape() == shape) return x;
+  Shape padded(shape.size() - x.shape().size(), 1);
+  padded.insert(padded.end(), x.shape().begin(), x.shape().end());
+  Tensor r = reshape_to(x, padded, loc);
+  if (padded == shape) return r;
+  return make(ir::OpKind::Broadcast, {r}, {}, Type{x.dtype(), shape}, loc);
+}
+
+Shape broadcast_shapes(std::string_view op, const std::vector<Type>& types) {
+  size_t rank = 0;
+  for (const Type& t : types) rank = std::max(rank, t.shape.size());
+  Shape out(rank, 1);
+  for (size_t d = 0; d < rank; ++d) {
+    const Type* owner = nullptr;  // the operand that set out[d] to a size other than 1
+    for (const Type& t : types) {
+      size_t lead = rank - t.shape.size();
+      if (d < lead) continue;
+      int64_t n = t.shape[d - lead];
+      if (n == 1) continue;
+      if (owner && out[d] != n) {
+        std::string list;
+        for (size_t i = 0; i < types.size(); ++i) {
+          if (i) list += i + 1 == types.size() ? " and " : ", ";
+          list += types[i].str();
+        }
+        throw ShapeError(std::string(op) + ": shapes " + list + " do not broadcast (dimension " +
+                         std::to_string(d) + ": " + std::to_string(out[d]) + " vs " +
+                         std::to_string(n) +
+                         "); each dimension must match or be 1 (align them with reshape or "
+                         "expand_dims)");
+      }
+      out[d] = n;
+      owner = &t;
+    }
+  }
+  return out;
+}
+
+Type operand_type(const TensorLike& x) {
+  if (x.is_tensor()) return x.tensor().type();
+  return Type{x.scalar().default_dtype(), {}};
+}
+
+namespace {
+// The dtype a weak scalar of `kind` leaves when it meets tensors of dtype `t`.
+DType with_weak_scalar(DType t, Scalar::Kind kind) {
+  switch (kind) {
+    case Scalar::Kind::Bool: return t;
+    case Scalar::Kind::Int: return is_bool(t) ? DType::I32 : t;
+    case Scalar::Kind::Float: return is_inexact(t) ? t : DType::F32;
+    case Scalar::Kind::Complex: return is_complex(t) ? t : DType::C64;
+  }
+  return t;
+}
+}  // namespace
+
+DType common_dtype(const std::vector<TensorLike>& operands) {
+  std::optional<DType> tensors;
+  for (const TensorLike& x : operands)
+    if (x.is_tensor())
+      tensors = tensors ? promote_types(*tensors, x.tensor().dtype()) : x.tensor().dtype();
+  if (!tensors) {
+    // Only scalars: each takes its own default dtype, and those promote.
+    DType d = operands.front().scalar().default_dtype();
+    for (const TensorLike& x : operands) d = promote_types(d, x.scalar().default_dtype());
+    return d;
+  }
+  DType d = *tensors;
+  for (const TensorLike& x : operands)
+    if (!x.is_tensor()) d = with_weak_scalar(d, x.scalar().kind());
+  return d;
+}
+
+std::vector<Tensor> unify(std::string_view op, const std::vector<TensorLike>& operands,
+                          DType dtype, Loc loc) {
+  std::vector<Type> types;
+  for (const TensorLike& x : operands) types.push_back(operand_type(x));
+  Shape shape = broadcast_shapes(op, types);
+  std::vector<Tensor> out;
+  for (const TensorLike& x : operands) out.push_back(to_tensor(op, x, dtype, shape, loc));
+  return out;
+}
+
+Tensor to_tensor(std::string_view op, const TensorLike& x, DType dtype, const Shape& shape,
+                 Loc loc) {
+  if (x.is_tensor()) return expand_to(cast_to(x.tensor(), dtype, loc), shape, loc);
+  return filled(op, x.scalar(), dtype, shape, loc);
+}
+
+int normalize_axis(std::string_view op, int axis, int rank, const Type& type) {
+  if (axis < -rank || axis >= rank) {
+    std::string valid = rank == 0 ? "a rank-0 tensor has no axes"
+                                  : "use an axis in [" + std::to_string(-rank) + ", " +
+                                        std::to_string(rank - 1) + "]";
+    throw AxisError(std::string(op) + ": axis " + std::to_string(axis) +
+                    " is out of range for " + type.str() + " (rank " + std::to_string(rank) +
+                    "); " + valid);
+  }
+  return axis < 0 ? axis + rank : axis;
+}
+
+std::vector<int64_t> normalize_axes(std::string_view op, const Axes& axes, const Type& type) {
+  int rank = type.rank();
+  std::vector<int64_t> out;
+  if (axes.all()) {
+    for (int i = 0; i < rank; ++i) out.push_back(i);
+    return out;
+  }
+  for (int a : axes.list()) {
+    int64_t n = normalize_axis(op, a, rank, type);
+    if (std::find(out.begin(), out.end(), n) != out.end())
+      throw AxisError(std::string(op) + ": axis " + std::to_string(n) + " appears twice in " +
+                      list_str(axes.list()) + " for " + type.str() + "; list each axis once");
+    out.push_back(n);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace kiln::frontend

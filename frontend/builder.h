@@ -1,0 +1,65 @@
+// Internal helpers shared by the frontend's op files: node construction (verified in debug
+// builds), constants, casts, explicit broadcasting, dtype resolution for mixed tensor and
+// scalar operands, axis checks, and the pieces of error messages. Not part of the public API.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <kiln/kiln.h>
+
+namespace kiln::frontend {
+
+// Builds a node over `operands`; in debug builds the IR verifier checks it.
+Tensor make(ir::OpKind op, const std::vector<Tensor>& operands, std::vector<ir::AttrValue> attrs,
+            Type type, Loc loc);
+
+// "f32[3,4]".
+inline std::string type_str(const Tensor& x) { return x.type().str(); }
+// "[0,2]" for a list of axes or dimensions.
+std::string list_str(const std::vector<int64_t>& v);
+std::string list_str(const std::vector<int>& v);
+
+// Throws DTypeError unless `value` fits `dtype` (an integer scalar out of an integer dtype's
+// range, or a complex one for a real dtype).
+void check_scalar_fits(std::string_view op, const Scalar& value, DType dtype);
+// A rank-0 constant of `dtype` holding `value` (floats converted to integer dtypes as a cast).
+Tensor scalar_constant(std::string_view op, const Scalar& value, DType dtype, Loc loc);
+// `value` as a constant of `dtype` broadcast to `shape`.
+Tensor filled(std::string_view op, const Scalar& value, DType dtype, const Shape& shape, Loc loc);
+
+// x itself when it already has `dtype`, else a cast node.
+Tensor cast_to(const Tensor& x, DType dtype, Loc loc);
+// x cast to f32 when it is bool or integer (transcendentals, true division, mean...).
+Tensor to_inexact(const Tensor& x, Loc loc);
+// The truth value of x as bool (x != 0).
+Tensor truth(const Tensor& x, Loc loc);
+// A reshape node without checks (numel must match); x itself when the shape is unchanged.
+Tensor reshape_to(const Tensor& x, const Shape& shape, Loc loc);
+// x made explicit at `shape`: reshape to its rank with leading 1s, then broadcast. The
+// caller has checked that x broadcasts to shape.
+Tensor expand_to(const Tensor& x, const Shape& shape, Loc loc);
+
+// NumPy broadcast of the operands' shapes; ShapeError naming `op`, the types and the
+// first conflicting dimension.
+Shape broadcast_shapes(std::string_view op, const std::vector<Type>& types);
+
+// The dtype operands take together: tensors promote (promote_types), scalars are weak.
+DType common_dtype(const std::vector<TensorLike>& operands);
+// An operand as a tensor of `dtype` broadcast to `shape` (which it must broadcast to).
+Tensor to_tensor(std::string_view op, const TensorLike& x, DType dtype, const Shape& shape,
+                 Loc loc);
+// Each operand as a tensor of `dtype`, all broadcast to their common shape.
+std::vector<Tensor> unify(std::string_view op, const std::vector<TensorLike>& operands,
+                          DType dtype, Loc loc);
+// The type of an operand for messages: a tensor's, or the weak scalar's (rank 0).
+Type operand_type(const TensorLike& x);
+
+// axis in [-rank, rank) made non-negative; AxisError naming op and type otherwise.
+int normalize_axis(std::string_view op, int axis, int rank, const Type& type);
+// Sorted, unique, non-negative axes (all axes when `axes` says so); AxisError for
+// out-of-range or repeated axes.
+std::vector<int64_t> normalize_axes(std::string_view op, const Axes& axes, const Type& type);
+
+}  // namespace kiln::frontend

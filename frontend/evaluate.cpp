@@ -1,0 +1,141 @@
+// Graph extraction from live nodes, running on a device, and materializing the results.
+#include "frontend/evaluate.h"
+
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+
+namespace kiln::frontend {
+
+namespace {
+
+bool inline_constant(const ir::Node& n) {
+  return n.op == ir::OpKind::Constant && n.type.numel() <= kInlineConstantLimit;
+}
+
+// Builds the copy of each reachable node, operands first, without recursion (histories
+// can be long chains).
+class Extractor {
+ public:
+  explicit Extractor(Extraction& out) : out_(out) {}
+
+  ir::NodePtr copy_of(const ir::NodePtr& root) {
+    if (auto it = copies_.find(root.get()); it != copies_.end()) return it->second;
+    std::vector<std::pair<ir::Node*, size_t>> stack{{root.get(), 0}};
+    while (!stack.empty()) {
+      auto& [node, next] = stack.back();
+      if (copies_.count(node)) {
+        stack.pop_back();
+        continue;
+      }
+      bool is_value = node->buffer != nullptr;
+      if (!is_value && next < node->operands.size()) {
+        ir::Node* operand = node->operands[next++].get();
+        if (!copies_.count(operand)) stack.push_back({operand, 0});
+        continue;
+      }
+      copies_[node] = is_value ? copy_value(*node) : copy_op(*node);
+      stack.pop_back();
+    }
+    return copies_.at(root.get());
+  }
+
+ private:
+  ir::NodePtr copy_value(const ir::Node& n) {
+    if (inline_constant(n)) {
+      auto c = ir::make_constant(n.buffer, n.loc);
+      out_.graph.nodes.push_back(c);
+      return c;
+    }
+    auto p = ir::make_node(ir::OpKind::Parameter, {}, {}, n.type, n.loc);
+    p->name = "arg" + std::to_string(out_.graph.params.size());
+    out_.graph.params.push_back(p);
+    out_.inputs.push_back(n.buffer);
+    return p;
+  }
+
+  ir::NodePtr copy_op(const ir::Node& n) {
+    std::vector<ir::NodePtr> operands;
+    operands.reserve(n.operands.size());
+    for (const auto& o : n.operands) operands.push_back(copies_.at(o.get()));
+    auto c = ir::make_node(n.op, std::move(operands), n.attrs, n.type, n.loc);
+    out_.graph.nodes.push_back(c);
+    return c;
+  }
+
+  Extraction& out_;
+  std::unordered_map<const ir::Node*, ir::NodePtr> copies_;
+};
+
+// Drops a node's history. Operands that this node alone kept alive are released here,
+// one at a time, so a long chain does not unwind recursively through destructors.
+void drop_history(ir::Node& node) {
+  std::vector<ir::NodePtr> pending = std::move(node.operands);
+  node.operands = {};
+  while (!pending.empty()) {
+    ir::NodePtr p = std::move(pending.back());
+    pending.pop_back();
+    if (p.use_count() == 1) {
+      for (auto& o : p->operands) pending.push_back(std::move(o));
+      p->operands.clear();
+    }
+  }
+}
+
+// Destroys an extracted graph from its last node back, so that no destructor releases a
+// long chain of operands recursively: every node still held is held by the list.
+struct GraphRelease {
+  ir::Graph& graph;
+  ~GraphRelease() {
+    graph.results.clear();
+    while (!graph.nodes.empty()) graph.nodes.pop_back();
+  }
+};
+
+void store_result(ir::Node& node, BufferPtr value) {
+  node.op = ir::OpKind::Constant;
+  node.attrs.clear();
+  node.buffer = std::move(value);
+  drop_history(node);
+}
+
+}  // namespace
+
+Extraction extract_graph(const std::vector<ir::NodePtr>& roots, bool skip_evaluated) {
+  Extraction out;
+  Extractor extractor(out);
+  std::unordered_set<const ir::Node*> seen;
+  for (const auto& root : roots) {
+    if (skip_evaluated && root->buffer) continue;
+    if (!seen.insert(root.get()).second) continue;
+    out.graph.results.push_back(extractor.copy_of(root));
+    out.targets.push_back(root);
+  }
+  return out;
+}
+
+void evaluate(const std::vector<Tensor>& tensors, const std::shared_ptr<runtime::Device>& device) {
+  std::vector<ir::NodePtr> roots;
+  roots.reserve(tensors.size());
+  for (const Tensor& t : tensors) roots.push_back(t.node());
+  Extraction ex = extract_graph(roots, /*skip_evaluated=*/true);
+  GraphRelease release{ex.graph};
+  if (ex.targets.empty()) return;
+  if (!device) throw DeviceError("eval: no device to run on; pass one or set a default");
+  std::vector<BufferPtr> results = device->run(ex.graph, ex.inputs);
+  if (results.size() != ex.targets.size())
+    throw DeviceError("eval: device " + device->name() + " returned " +
+                      std::to_string(results.size()) + " results for a graph of " +
+                      std::to_string(ex.targets.size()));
+  for (size_t i = 0; i < results.size(); ++i) {
+    const Type& want = ex.targets[i]->type;
+    if (!results[i] || results[i]->type() != want)
+      throw DeviceError("eval: device " + device->name() + " returned " +
+                        (results[i] ? results[i]->type().str() : std::string("no buffer")) +
+                        " for result " + std::to_string(i) + " of type " + want.str());
+  }
+  for (size_t i = 0; i < results.size(); ++i) store_result(*ex.targets[i], results[i]);
+}
+
+}  // namespace kiln::frontend

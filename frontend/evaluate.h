@@ -1,0 +1,33 @@
+// Turning live lazy tensors into an ir::Graph, running it on a device, and storing the
+// results back on their nodes (which then drop their history). The public syncs in
+// sync.cpp count the sync first and then call evaluate().
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include <kiln/kiln.h>
+
+namespace kiln::frontend {
+
+// Constants with at most this many elements stay inline in extracted graphs; larger ones
+// (and every evaluated value above the limit) become parameters.
+inline constexpr int64_t kInlineConstantLimit = 16;
+
+// A graph extracted from live nodes, with what running it needs.
+struct Extraction {
+  ir::Graph graph;
+  std::vector<BufferPtr> inputs;       // one per graph.params, in order
+  std::vector<ir::NodePtr> targets;    // the live node behind each graph result
+};
+
+// Extracts the graph computing `roots`. With skip_evaluated, roots that already hold a
+// value are left out of the results (there is nothing to compute for them). The graph's
+// nodes are copies: passes may rewrite them without touching the user's tensors.
+Extraction extract_graph(const std::vector<ir::NodePtr>& roots, bool skip_evaluated);
+
+// Runs the graph of every tensor without a value on `device` (one graph for all), then
+// stores each result on its node as a constant and frees the node's history.
+void evaluate(const std::vector<Tensor>& tensors, const std::shared_ptr<runtime::Device>& device);
+
+}  // namespace kiln::frontend

@@ -1,0 +1,563 @@
+// Typing rules of every op and the graph invariants. The per-op dtype rule is one table
+// (rule_of, an exhaustive switch over ops.def, so a new op without a rule warns at build
+// time and fails verifier_test); the shape rules are grouped by op category.
+#include "ir/verifier.h"
+
+#include <cmath>
+#include <limits>
+#include <unordered_set>
+
+#include "ir/error.h"
+#include "ir/printer.h"
+
+namespace kiln::ir {
+
+namespace {
+
+[[noreturn]] void fail(OpKind op, const std::string& msg) {
+  throw VerifyError(std::string(op_name(op)) + ": " + msg);
+}
+
+std::string list_str(const std::vector<int64_t>& v) { return print_attr(AttrValue(v)); }
+
+// ---- dtype rules --------------------------------------------------------------------
+
+enum class Accepts { Any, Numeric, Real, IntOrFloat, Floating, Inexact, IntOrBool, F32 };
+
+bool accepts(Accepts a, DType t) {
+  switch (a) {
+    case Accepts::Any: return true;
+    case Accepts::Numeric: return !is_bool(t);
+    case Accepts::Real: return !is_complex(t);
+    case Accepts::IntOrFloat: return is_integer(t) || is_floating(t);
+    case Accepts::Floating: return is_floating(t);
+    case Accepts::Inexact: return is_inexact(t);
+    case Accepts::IntOrBool: return is_integer(t) || is_bool(t);
+    case Accepts::F32: return t == DType::F32;
+  }
+  return false;
+}
+
+std::string describe(Accepts a) {
+  switch (a) {
+    case Accepts::Any: return "any dtype";
+    case Accepts::Numeric: return "a numeric dtype (not bool)";
+    case Accepts::Real: return "a real dtype (not c64)";
+    case Accepts::IntOrFloat: return "an integer or floating dtype";
+    case Accepts::Floating: return "a floating dtype (f16, bf16, f32, f64)";
+    case Accepts::Inexact: return "a floating or complex dtype";
+    case Accepts::IntOrBool: return "bool or an integer dtype";
+    case Accepts::F32: return "f32";
+  }
+  return "?";
+}
+
+// How the result dtype follows from the (first) operand's.
+enum class Result { Same, Bool, RealPart, I64, C64, Declared };
+
+struct Rule {
+  Accepts accepts;  // checked on the first operand, or on the result for Declared ops
+  Result result;
+};
+
+Rule rule_of(OpKind op) {
+  using A = Accepts;
+  using R = Result;
+  switch (op) {
+    case OpKind::Parameter:
+    case OpKind::Constant: return {A::Any, R::Declared};
+    case OpKind::Iota: return {A::Numeric, R::Declared};
+    case OpKind::RandomUniform: return {A::Floating, R::Declared};
+
+    case OpKind::Neg:
+    case OpKind::Conj: return {A::Numeric, R::Same};
+    case OpKind::Abs:
+    case OpKind::Real:
+    case OpKind::Imag: return {A::Numeric, R::RealPart};
+    case OpKind::Sign:
+    case OpKind::Floor:
+    case OpKind::Ceil:
+    case OpKind::Round: return {A::IntOrFloat, R::Same};
+    case OpKind::Exp:
+    case OpKind::Exp2:
+    case OpKind::Log:
+    case OpKind::Log2:
+    case OpKind::Log1p:
+    case OpKind::Expm1:
+    case OpKind::Sqrt:
+    case OpKind::Rsqrt:
+    case OpKind::Reciprocal:
+    case OpKind::Sin:
+    case OpKind::Cos:
+    case OpKind::Tan:
+    case OpKind::Tanh:
+    case OpKind::Sigmoid: return {A::Inexact, R::Same};
+    case OpKind::Erf: return {A::Floating, R::Same};  // no complex erf in the evaluator
+    case OpKind::Not: return {A::Real, R::Bool};      // logical: x == 0
+    case OpKind::IsNan:
+    case OpKind::IsInf: return {A::Any, R::Bool};
+
+    case OpKind::Add:
+    case OpKind::Sub:
+    case OpKind::Mul:
+    case OpKind::Div:
+    case OpKind::Pow: return {A::Numeric, R::Same};
+    case OpKind::Max:
+    case OpKind::Min: return {A::Real, R::Same};
+    case OpKind::Mod: return {A::IntOrFloat, R::Same};
+    case OpKind::Atan2: return {A::Floating, R::Same};
+    case OpKind::Eq:
+    case OpKind::Ne: return {A::Any, R::Bool};
+    case OpKind::Lt:
+    case OpKind::Le:
+    case OpKind::Gt:
+    case OpKind::Ge: return {A::Real, R::Bool};
+    case OpKind::And:
+    case OpKind::Or:
+    case OpKind::Xor: return {A::IntOrBool, R::Same};
+    case OpKind::Complex: return {A::F32, R::C64};
+
+    case OpKind::Select: return {A::Any, R::Same};  // on a and b; cond is bool
+    case OpKind::Cast: return {A::Any, R::Declared};
+
+    case OpKind::ReduceSum:
+    case OpKind::ReduceProd: return {A::Numeric, R::Same};
+    case OpKind::ReduceMax:
+    case OpKind::ReduceMin: return {A::Real, R::Same};
+    case OpKind::ArgMax:
+    case OpKind::ArgMin: return {A::Real, R::I64};
+    case OpKind::CumSum:
+    case OpKind::CumProd: return {A::Numeric, R::Same};
+
+    case OpKind::Reshape:
+    case OpKind::Permute:
+    case OpKind::Broadcast:
+    case OpKind::Slice:
+    case OpKind::Pad:
+    case OpKind::Flip:
+    case OpKind::Concat:
+    case OpKind::Gather: return {A::Any, R::Same};
+    case OpKind::ScatterAdd:
+    case OpKind::MatMul: return {A::Numeric, R::Same};
+  }
+  throw VerifyError("verifier: no typing rule for op #" + std::to_string(static_cast<int>(op)));
+}
+
+std::string dtype_hint(Accepts a, DType got) {
+  if (is_bool(got) && a != Accepts::IntOrBool) return "; cast the bool operand first";
+  if (is_integer(got) && (a == Accepts::Inexact || a == Accepts::Floating))
+    return "; cast the integer operand to a floating dtype first";
+  if (is_complex(got)) return "; take real/imag/abs first";
+  return "";
+}
+
+DType result_dtype(Result r, DType operand) {
+  switch (r) {
+    case Result::Same:
+    case Result::Declared: return operand;
+    case Result::Bool: return DType::Bool;
+    case Result::RealPart: return real_dtype(operand);
+    case Result::I64: return DType::I64;
+    case Result::C64: return DType::C64;
+  }
+  return operand;
+}
+
+// ---- attributes ---------------------------------------------------------------------
+
+const char* kind_name(AttrKind k) {
+  switch (k) {
+    case AttrKind::I64: return "an integer (i64)";
+    case AttrKind::F64: return "a number (f64)";
+    case AttrKind::Bool: return "a bool";
+    case AttrKind::I64s: return "a list of integers (i64s)";
+    case AttrKind::Str: return "a string";
+  }
+  return "?";
+}
+
+AttrKind kind_of(const AttrValue& v) {
+  struct Visitor {
+    AttrKind operator()(int64_t) const { return AttrKind::I64; }
+    AttrKind operator()(double) const { return AttrKind::F64; }
+    AttrKind operator()(bool) const { return AttrKind::Bool; }
+    AttrKind operator()(const std::vector<int64_t>&) const { return AttrKind::I64s; }
+    AttrKind operator()(const std::string&) const { return AttrKind::Str; }
+  };
+  return std::visit(Visitor{}, v);
+}
+
+void check_attrs(OpKind op, const std::vector<AttrValue>& attrs) {
+  const auto& specs = op_info(op).attrs;
+  if (attrs.size() != specs.size()) {
+    std::string names;
+    for (const AttrSpec& s : specs) names += (names.empty() ? "" : ", ") + std::string(s.name);
+    fail(op, "expects " + std::to_string(specs.size()) + " attribute(s)" +
+                 (names.empty() ? "" : " (" + names + ")") + ", got " +
+                 std::to_string(attrs.size()));
+  }
+  for (size_t i = 0; i < specs.size(); ++i)
+    if (kind_of(attrs[i]) != specs[i].kind)
+      fail(op, "attribute '" + std::string(specs[i].name) + "' must be " +
+                   kind_name(specs[i].kind) + ", got " + kind_name(kind_of(attrs[i])));
+}
+
+// Attribute access after check_attrs, by position in the table's order.
+int64_t i64_at(const std::vector<AttrValue>& a, size_t i) { return std::get<int64_t>(a[i]); }
+const std::vector<int64_t>& i64s_at(const std::vector<AttrValue>& a, size_t i) {
+  return std::get<std::vector<int64_t>>(a[i]);
+}
+
+// ---- shape helpers ------------------------------------------------------------------
+
+void check_axis(OpKind op, int64_t axis, const Type& t) {
+  if (axis < 0 || axis >= t.rank())
+    fail(op, "axis " + std::to_string(axis) + " is out of range for " + t.str() + " (rank " +
+                 std::to_string(t.rank()) + "); IR axes are in [0, rank)");
+}
+
+// Sorted, unique, in range: the canonical form of an axis set.
+void check_axis_set(OpKind op, const std::vector<int64_t>& axes, const Type& t) {
+  for (size_t i = 0; i < axes.size(); ++i) {
+    check_axis(op, axes[i], t);
+    if (i > 0 && axes[i] <= axes[i - 1])
+      fail(op, "axes " + list_str(axes) + " must be sorted and unique");
+  }
+}
+
+void check_per_dim(OpKind op, const char* name, const std::vector<int64_t>& v, const Type& t) {
+  if (static_cast<int>(v.size()) != t.rank())
+    fail(op, std::string("'").append(name) + "' has " + std::to_string(v.size()) +
+                 " entries but the operand " + t.str() + " has rank " + std::to_string(t.rank()));
+}
+
+int64_t checked_add(OpKind op, int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_add_overflow(a, b, &r)) fail(op, "dimension arithmetic overflows int64");
+  return r;
+}
+
+// ---- rules by category --------------------------------------------------------------
+
+Type elementwise(OpKind op, const std::vector<Type>& in, const Rule& rule) {
+  if (op == OpKind::Select) {
+    if (in[0].dtype != DType::Bool)
+      fail(op, "condition must be bool, got " + in[0].str() + "; compare it with zero first");
+    if (in[1] != in[2])
+      fail(op, "both branches must have the same type, got " + in[1].str() + " and " + in[2].str());
+    if (in[0].shape != in[1].shape)
+      fail(op, "condition " + in[0].str() + " and branches " + in[1].str() +
+                   " must have the same shape; broadcast explicitly");
+    return in[1];
+  }
+  if (in.size() == 2 && in[0] != in[1])
+    fail(op, "operands must have the same type, got " + in[0].str() + " and " + in[1].str() +
+                 "; make broadcasts and casts explicit");
+  return {result_dtype(rule.result, in[0].dtype), in[0].shape};
+}
+
+Type reduce(OpKind op, const Type& in, const std::vector<AttrValue>& attrs, const Rule& rule) {
+  const auto& axes = i64s_at(attrs, 0);
+  bool keepdims = std::get<bool>(attrs[1]);
+  check_axis_set(op, axes, in);
+  if ((op == OpKind::ArgMax || op == OpKind::ArgMin) && axes.size() != 1)
+    fail(op, "takes exactly one axis, got " + list_str(axes));
+  Shape out;
+  size_t next = 0;
+  for (int d = 0; d < in.rank(); ++d) {
+    bool reduced = next < axes.size() && axes[next] == d;
+    if (reduced) ++next;
+    if (!reduced)
+      out.push_back(in.shape[d]);
+    else if (keepdims)
+      out.push_back(1);
+  }
+  return {result_dtype(rule.result, in.dtype), out};
+}
+
+Type slice(OpKind op, const Type& in, const std::vector<AttrValue>& attrs, const Type& declared) {
+  const auto& start = i64s_at(attrs, 0);
+  const auto& step = i64s_at(attrs, 1);
+  check_per_dim(op, "start", start, in);
+  check_per_dim(op, "step", step, in);
+  if (declared.rank() != in.rank())
+    fail(op, "result " + declared.str() + " must have the operand's rank (" + in.str() + ")");
+  for (int d = 0; d < in.rank(); ++d) {
+    int64_t n = declared.shape[d], size = in.shape[d];
+    if (step[d] == 0) fail(op, "step of dim " + std::to_string(d) + " is 0");
+    if (n == 0) continue;  // reads nothing
+    int64_t span, last;
+    bool overflow = __builtin_mul_overflow(n - 1, step[d], &span) ||
+                    __builtin_add_overflow(start[d], span, &last);
+    if (overflow || start[d] < 0 || start[d] >= size || last < 0 || last >= size)
+      fail(op, "dim " + std::to_string(d) + " reads " + std::to_string(n) +
+                   " elements from index " + std::to_string(start[d]) + " with step " +
+                   std::to_string(step[d]) + ", outside the operand " + in.str());
+  }
+  return {in.dtype, declared.shape};
+}
+
+void check_pad_value(OpKind op, double value, DType t) {
+  if (is_inexact(t)) return;
+  bool ok = std::isfinite(value) && std::trunc(value) == value;
+  if (ok && is_bool(t)) ok = value == 0 || value == 1;
+  if (ok && t == DType::I8) ok = value >= -128 && value <= 127;
+  if (ok && t == DType::U8) ok = value >= 0 && value <= 255;
+  if (ok && t == DType::I32) ok = value >= -2147483648.0 && value <= 2147483647.0;
+  if (ok && t == DType::I64) ok = value >= -9223372036854775808.0 && value < 9223372036854775808.0;
+  if (!ok)
+    fail(op, "pad value " + print_f64(value) + " is not representable in " +
+                 std::string(dtype_name(t)));
+}
+
+Type movement(OpKind op, const std::vector<Type>& in, const std::vector<AttrValue>& attrs,
+              const Type& declared) {
+  const Type& x = in[0];
+  switch (op) {
+    case OpKind::Reshape:
+      if (declared.numel() != x.numel())
+        fail(op, "cannot reshape " + x.str() + " (" + std::to_string(x.numel()) + " elements) to " +
+                     shape_str(declared.shape) + " (" + std::to_string(declared.numel()) +
+                     " elements)");
+      return {x.dtype, declared.shape};
+    case OpKind::Permute: {
+      const auto& perm = i64s_at(attrs, 0);
+      check_per_dim(op, "perm", perm, x);
+      std::vector<bool> seen(perm.size());
+      Shape out;
+      for (int64_t p : perm) {
+        if (p < 0 || p >= x.rank() || seen[p])
+          fail(op, "perm " + list_str(perm) + " is not a permutation of the " +
+                       std::to_string(x.rank()) + " dims of " + x.str());
+        seen[p] = true;
+        out.push_back(x.shape[p]);
+      }
+      return {x.dtype, out};
+    }
+    case OpKind::Broadcast:
+      if (declared.rank() != x.rank())
+        fail(op, "operand " + x.str() + " must have the result's rank (" +
+                     shape_str(declared.shape) + "); reshape it first");
+      for (int d = 0; d < x.rank(); ++d)
+        if (x.shape[d] != declared.shape[d] && x.shape[d] != 1)
+          fail(op, "cannot broadcast " + x.str() + " to " + shape_str(declared.shape) + ": dim " +
+                       std::to_string(d) + " is neither equal nor 1");
+      return {x.dtype, declared.shape};
+    case OpKind::Slice: return slice(op, x, attrs, declared);
+    case OpKind::Pad: {
+      const auto& low = i64s_at(attrs, 0);
+      const auto& high = i64s_at(attrs, 1);
+      check_per_dim(op, "low", low, x);
+      check_per_dim(op, "high", high, x);
+      check_pad_value(op, std::get<double>(attrs[2]), x.dtype);
+      Shape out;
+      for (int d = 0; d < x.rank(); ++d) {
+        if (low[d] < 0 || high[d] < 0)
+          fail(op, "pads must be non-negative, got low " + list_str(low) + " high " +
+                       list_str(high) + "; use slice to crop");
+        out.push_back(checked_add(op, checked_add(op, x.shape[d], low[d]), high[d]));
+      }
+      return {x.dtype, out};
+    }
+    case OpKind::Flip: check_axis_set(op, i64s_at(attrs, 0), x); return x;
+    case OpKind::Concat: {
+      int64_t axis = i64_at(attrs, 0);
+      check_axis(op, axis, x);
+      Shape out = x.shape;
+      for (size_t i = 1; i < in.size(); ++i) {
+        bool fits = in[i].dtype == x.dtype && in[i].rank() == x.rank();
+        for (int d = 0; fits && d < x.rank(); ++d) fits = d == axis || in[i].shape[d] == x.shape[d];
+        if (!fits)
+          fail(op, "operand " + std::to_string(i) + " " + in[i].str() +
+                       " does not match operand 0 " + x.str() + " outside axis " +
+                       std::to_string(axis));
+        out[axis] = checked_add(op, out[axis], in[i].shape[axis]);
+      }
+      return {x.dtype, out};
+    }
+    default: break;
+  }
+  fail(op, "the verifier has no shape rule for this movement op");
+}
+
+void check_index_operand(OpKind op, const Type& idx, const Type& data, int64_t axis,
+                         const char* data_name) {
+  if (idx.dtype != DType::I32 && idx.dtype != DType::I64)
+    fail(op, "indices must be i32 or i64, got " + idx.str());
+  if (idx.rank() != data.rank())
+    fail(op, "indices " + idx.str() + " must have the rank of the " + data_name + " " + data.str());
+  check_axis(op, axis, data);
+  for (int d = 0; d < data.rank(); ++d)
+    if (d != axis && idx.shape[d] > data.shape[d])
+      fail(op, "indices " + idx.str() + " are larger than the " + data_name + " " + data.str() +
+                   " in dim " + std::to_string(d) + " (only the axis may differ freely)");
+}
+
+Type index(OpKind op, const std::vector<Type>& in, const std::vector<AttrValue>& attrs) {
+  int64_t axis = i64_at(attrs, 0);
+  if (op == OpKind::Gather) {
+    check_index_operand(op, in[1], in[0], axis, "data");
+    if (in[0].shape[axis] == 0 && in[1].numel() > 0)
+      fail(op, "cannot gather from " + in[0].str() + ", which is empty along axis " +
+                   std::to_string(axis));
+    return {in[0].dtype, in[1].shape};
+  }
+  check_index_operand(op, in[1], in[0], axis, "base");
+  if (in[2].shape != in[1].shape)
+    fail(op, "updates " + in[2].str() + " must have the indices' shape " + in[1].str());
+  if (in[2].dtype != in[0].dtype)
+    fail(op, "updates " + in[2].str() + " must have the base's dtype " + in[0].str());
+  return in[0];
+}
+
+Type matmul(OpKind op, const Type& a, const Type& b) {
+  if (a.rank() < 2 || a.rank() != b.rank())
+    fail(op, "operands must have the same rank >= 2, got " + a.str() + " and " + b.str() +
+                 "; reshape vectors to matrices and broadcast batch dims first");
+  if (a.dtype != b.dtype)
+    fail(op, "operands must have the same dtype, got " + a.str() + " and " + b.str());
+  int r = a.rank();
+  for (int d = 0; d < r - 2; ++d)
+    if (a.shape[d] != b.shape[d])
+      fail(op, "batch dims of " + a.str() + " and " + b.str() + " differ; broadcast them first");
+  if (a.shape[r - 1] != b.shape[r - 2])
+    fail(op, "contraction dims differ: " + a.str() + " has k = " + std::to_string(a.shape[r - 1]) +
+                 ", " + b.str() + " has k = " + std::to_string(b.shape[r - 2]));
+  Shape out = a.shape;
+  out[r - 1] = b.shape[r - 1];
+  return {a.dtype, out};
+}
+
+}  // namespace
+
+void verify_type(const Type& type, const std::string& what) {
+  if (type.rank() > kMaxRank)
+    throw VerifyError(what + " " + type.str() + " has rank " + std::to_string(type.rank()) +
+                      ", more than the maximum " + std::to_string(kMaxRank));
+  int64_t bytes = static_cast<int64_t>(dtype_size(type.dtype));
+  for (int64_t d : type.shape) {
+    if (d < 0) throw VerifyError(what + " " + type.str() + " has a negative dimension");
+    if (d > 0 && __builtin_mul_overflow(bytes, d, &bytes))
+      throw VerifyError(what + " " + type.str() + " is too large: its size overflows int64");
+  }
+}
+
+Type infer_type(OpKind op, const std::vector<Type>& in, const std::vector<AttrValue>& attrs,
+                const Type& declared) {
+  const OpInfo& info = op_info(op);
+  int arity = info.arity;
+  if (arity >= 0 && static_cast<int>(in.size()) != arity)
+    fail(op, "expects " + std::to_string(arity) + " operand(s), got " + std::to_string(in.size()));
+  if (arity < 0 && in.empty()) fail(op, "expects at least one operand");
+  std::string prefix(info.text);
+  for (size_t i = 0; i < in.size(); ++i)
+    verify_type(in[i], prefix + ": operand " + std::to_string(i));
+  verify_type(declared, prefix + ": result");
+  check_attrs(op, attrs);
+
+  Rule rule = rule_of(op);
+  // The first operand carries the dtype rule, except select (its branches) and the ops
+  // whose result dtype is declared (the result).
+  DType checked = rule.result == Result::Declared ? declared.dtype
+                  : op == OpKind::Select          ? in[1].dtype
+                                                  : in[0].dtype;
+  if (!accepts(rule.accepts, checked))
+    fail(op, std::string(rule.result == Result::Declared ? "result" : "operand") + " must have " +
+                 describe(rule.accepts) + ", got " + std::string(dtype_name(checked)) +
+                 dtype_hint(rule.accepts, checked));
+
+  switch (info.category) {
+    case OpCategory::Source:
+      if (op == OpKind::Iota) check_axis(op, i64_at(attrs, 0), declared);
+      return declared;
+    case OpCategory::Cast: return {declared.dtype, in[0].shape};
+    case OpCategory::Unary:
+    case OpCategory::Binary:
+    case OpCategory::Ternary: return elementwise(op, in, rule);
+    case OpCategory::Reduce: return reduce(op, in[0], attrs, rule);
+    case OpCategory::Scan: check_axis(op, i64_at(attrs, 0), in[0]); return in[0];
+    case OpCategory::Movement: return movement(op, in, attrs, declared);
+    case OpCategory::Index: return index(op, in, attrs);
+    case OpCategory::Contraction: return matmul(op, in[0], in[1]);
+  }
+  fail(op, "the verifier has no rule for this op's category");
+}
+
+void verify_node(const Node& node) {
+  std::vector<Type> types;
+  for (size_t i = 0; i < node.operands.size(); ++i) {
+    if (!node.operands[i]) fail(node.op, "operand " + std::to_string(i) + " is null");
+    types.push_back(node.operands[i]->type);
+  }
+  Type inferred = infer_type(node.op, types, node.attrs, node.type);
+  if (inferred != node.type)
+    fail(node.op,
+         "declared result type " + node.type.str() + " but the operands give " + inferred.str());
+  if (node.op == OpKind::Constant) {
+    if (!node.buffer) fail(node.op, "has no buffer");
+    if (node.buffer->type() != node.type)
+      fail(node.op, "buffer holds " + node.buffer->type().str() + " but the node's type is " +
+                        node.type.str());
+  }
+}
+
+void verify(const Graph& graph) {
+  ValueNames names = value_names(graph);
+  auto name = [&](const Node* n) {
+    auto it = names.find(n);
+    return it == names.end() ? std::string("<unnamed>") : it->second;
+  };
+  std::unordered_set<const Node*> defined;
+  for (size_t i = 0; i < graph.params.size(); ++i) {
+    const Node* p = graph.params[i].get();
+    std::string where = "verify: parameter " + std::to_string(i);
+    if (!p) throw VerifyError(where + " is null");
+    if (p->op != OpKind::Parameter)
+      throw VerifyError(where + " (" + name(p) + ") is a '" + std::string(op_name(p->op)) +
+                        "' node; graph parameters must be 'parameter' nodes");
+    if (!defined.insert(p).second)
+      throw VerifyError(where + " (" + name(p) + ") appears twice in the signature");
+    try {
+      verify_node(*p);
+    } catch (const VerifyError& e) {
+      throw VerifyError(where + " (" + name(p) + "): " + e.what());
+    }
+  }
+  std::unordered_set<const Node*> body;
+  for (const NodePtr& n : graph.nodes)
+    if (n) body.insert(n.get());
+  for (size_t j = 0; j < graph.nodes.size(); ++j) {
+    const Node* n = graph.nodes[j].get();
+    if (!n) throw VerifyError("verify: body node " + std::to_string(j) + " is null");
+    std::string where = "verify: value " + name(n);
+    if (n->op == OpKind::Parameter)
+      throw VerifyError(where +
+                        " is a parameter node in the body; parameters belong in the "
+                        "graph's signature (Graph::params)");
+    if (defined.contains(n)) throw VerifyError(where + " appears twice in the body");
+    for (size_t i = 0; i < n->operands.size(); ++i) {
+      const Node* o = n->operands[i].get();
+      if (!o || defined.contains(o)) continue;  // verify_node reports null operands
+      throw VerifyError(where + " (" + std::string(op_name(n->op)) + "): operand " +
+                        std::to_string(i) +
+                        (body.contains(o) ? " (" + name(o) +
+                                                ") is defined after its use; the body must be "
+                                                "in topological order (and acyclic)"
+                                          : " is not a parameter or body node of this graph"));
+    }
+    try {
+      verify_node(*n);
+    } catch (const VerifyError& e) {
+      throw VerifyError(where + ": " + e.what());
+    }
+    defined.insert(n);
+  }
+  for (size_t i = 0; i < graph.results.size(); ++i) {
+    const Node* r = graph.results[i].get();
+    if (!r || !defined.contains(r))
+      throw VerifyError("verify: result " + std::to_string(i) +
+                        (r ? " is not a parameter or body node of this graph" : " is null"));
+  }
+}
+
+}  // namespace kiln::ir

@@ -1,0 +1,595 @@
+// schedule: fusion groups and the boundaries between them (see schedule.h).
+#include "passes/schedule.h"
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <set>
+#include <unordered_set>
+
+#include "ir/error.h"
+
+namespace kiln::passes {
+
+using ir::Node;
+using ir::OpCategory;
+using ir::OpKind;
+
+bool is_scalar_constant(const Node& node) {
+  return node.op == OpKind::Constant && node.type.numel() == 1;
+}
+
+namespace {
+
+// How a node's index relates to the group's iteration space S with row axes A.
+enum class Ctx : uint8_t {
+  Full,   // the S index (up to size-1 dims)
+  Kept,   // the S index without the A axes: constant along a row
+  Other,  // anything else (a view, a broadcast copy...)
+};
+
+// The cost above which recomputing a value per broadcast copy is worse than storing it.
+constexpr int kExpensive = 8;
+
+Shape squeeze(const Shape& s) {
+  Shape out;
+  for (int64_t d : s)
+    if (d != 1) out.push_back(d);
+  return out;
+}
+
+Shape without_axes(const Shape& s, const std::vector<int64_t>& axes) {
+  Shape out;
+  for (size_t d = 0; d < s.size(); ++d)
+    if (!std::binary_search(axes.begin(), axes.end(), static_cast<int64_t>(d))) out.push_back(s[d]);
+  return out;
+}
+
+bool is_reduction(const Node* n) {
+  return n->info().category == OpCategory::Reduce || n->op == OpKind::MatMul;
+}
+
+bool is_transcendental(OpKind k) {
+  switch (k) {
+    case OpKind::Exp:
+    case OpKind::Exp2:
+    case OpKind::Log:
+    case OpKind::Log2:
+    case OpKind::Log1p:
+    case OpKind::Expm1:
+    case OpKind::Sin:
+    case OpKind::Cos:
+    case OpKind::Tan:
+    case OpKind::Tanh:
+    case OpKind::Sigmoid:
+    case OpKind::Erf:
+    case OpKind::Pow:
+    case OpKind::Atan2: return true;
+    default: return false;
+  }
+}
+
+// The space a reduction reduces: its operand's shape and axes; for matmul the virtual
+// product [..., m, n, k] reduced over k.
+struct ReductionSpace {
+  Shape shape;
+  std::vector<int64_t> axes;
+};
+
+ReductionSpace reduction_space(const Node* n) {
+  if (n->op == OpKind::MatMul) {
+    const Shape& a = n->operands[0]->type.shape;
+    const Shape& b = n->operands[1]->type.shape;
+    Shape s(a.begin(), a.end() - 1);
+    s.push_back(b.back());
+    s.push_back(a.back());
+    return {s, {static_cast<int64_t>(s.size()) - 1}};
+  }
+  return {n->operands[0]->type.shape, n->attr_i64s("axes")};
+}
+
+std::string shape_axes_str(const Shape& s, const std::vector<int64_t>& a) {
+  std::string out = shape_str(s) + " rows {";
+  for (size_t i = 0; i < a.size(); ++i) out += (i ? "," : "") + std::to_string(a[i]);
+  return out + "}";
+}
+
+struct Build {
+  const Node* root = nullptr;
+  GroupKind kind = GroupKind::Pointwise;
+  Shape shape;
+  std::vector<int64_t> axes;
+  bool axes_fixed = false;  // the root decided A: no lookahead may change it
+  std::set<std::pair<const Node*, Ctx>> visited;
+  std::unordered_set<const Node*> nodes;
+  std::unordered_set<const Node*> inputs;
+  std::vector<std::pair<const Node*, Ctx>> input_uses;
+  std::vector<const Node*> stages;  // reductions fused as stages
+  std::vector<const Node*> outputs;
+  bool restart = false;
+};
+
+class Scheduler {
+ public:
+  Scheduler(const ir::Graph& g, const ScheduleOptions& o) : g_(g), opt_(o) {
+    int i = 0;
+    for (const auto& p : g.params) pos_[p.get()] = i++;
+    for (const auto& n : g.nodes) {
+      pos_[n.get()] = i++;
+      for (const auto& op : n->operands) users_[op.get()].push_back(n.get());
+    }
+  }
+
+  Schedule run() {
+    for (const auto& r : g_.results) {
+      const Node* n = r.get();
+      if (needs_kernel(n)) realize(n, "graph result");
+    }
+    // Scans and scatters are always kernels of their own, wherever they are used.
+    for (const auto& n : g_.nodes)
+      if (n->info().category == OpCategory::Scan || n->op == OpKind::ScatterAdd) {
+        if (!realized_.count(n.get()))
+          realize(n.get(), std::string(n->info().text) + " runs as a kernel of its own");
+      }
+
+    std::vector<Build> builds;
+    for (int round = 0;; ++round) {
+      if (round > 1000) throw CompileError("schedule: no fixed point for graph " + g_.name);
+      size_t before = realized_.size();
+      builds.clear();
+      for (const auto& n : ordered_realized()) {
+        builds.push_back(build(n));
+        if (realized_.size() != before) break;
+      }
+      if (realized_.size() != before) continue;
+      // A reduction fused into several groups would be recomputed by each: store it once.
+      std::map<const Node*, int> stage_users;
+      for (const Build& b : builds)
+        for (const Node* s : b.stages) ++stage_users[s];
+      for (auto& [s, count] : stage_users)
+        if (count > 1)
+          realize(s,
+                  "reduction used by " + std::to_string(count) +
+                      " kernels: computing it once is cheaper than a pass over its input in each");
+      if (realized_.size() == before) break;
+    }
+    return finish(merge(std::move(builds)));
+  }
+
+ private:
+  const ir::Graph& g_;
+  ScheduleOptions opt_;
+  std::unordered_map<const Node*, int> pos_;
+  std::unordered_map<const Node*, std::vector<const Node*>> users_;
+  std::map<const Node*, std::string> realized_;  // value -> why it is materialized
+  std::unordered_map<const Node*, int> cost_memo_;
+
+  bool needs_kernel(const Node* n) const {
+    return n->op != OpKind::Parameter && n->op != OpKind::Constant;
+  }
+
+  bool materialized(const Node* n) const {
+    if (n->op == OpKind::Parameter) return true;
+    if (n->op == OpKind::Constant) return !is_scalar_constant(*n);
+    return realized_.count(n) > 0;
+  }
+
+  void realize(const Node* n, std::string reason) {
+    realized_.emplace(n, std::move(reason));
+    cost_memo_.clear();
+  }
+
+  std::vector<const Node*> ordered_realized() const {
+    std::vector<const Node*> out;
+    for (auto& [n, r] : realized_)
+      if (needs_kernel(n)) out.push_back(n);
+    std::sort(out.begin(), out.end(),
+              [&](const Node* a, const Node* b) { return pos_.at(a) < pos_.at(b); });
+    return out;
+  }
+
+  // Work per element to recompute `n` where it is read, counting what it inlines.
+  int cost(const Node* n) {
+    if (materialized(n) || n->info().category == OpCategory::Source) return 0;
+    auto it = cost_memo_.find(n);
+    if (it != cost_memo_.end()) return it->second;
+    int c = 0;
+    auto cat = n->info().category;
+    if (cat == OpCategory::Reduce || cat == OpCategory::Contraction || cat == OpCategory::Scan)
+      c = 1 << 20;
+    else if (cat != OpCategory::Movement)
+      c = is_transcendental(n->op) ? kExpensive : 1;
+    for (const auto& op : n->operands) c = std::min(c + cost(op.get()), 1 << 20);
+    cost_memo_[n] = c;
+    return c;
+  }
+
+  // Whether `n` reads memory only through views and casts (cheap to read many times).
+  bool is_view_of_memory(const Node* n) {
+    if (materialized(n) || n->info().category == OpCategory::Source) return true;
+    auto cat = n->info().category;
+    if (cat != OpCategory::Movement && cat != OpCategory::Cast) return false;
+    for (const auto& op : n->operands)
+      if (!is_view_of_memory(op.get())) return false;
+    return true;
+  }
+
+  int64_t row_bytes(const Build& b) const {
+    int64_t n = 1;
+    for (int64_t a : b.axes) n *= b.shape[a];
+    return n * 8;
+  }
+
+  // Whether an unmaterialized reduction over `shape` / `axes` is reachable from `n` through
+  // ops that keep the Kept context (elementwise ops and size-1 reshapes).
+  bool reaches_row_reduction(const Node* n, const Shape& shape, const std::vector<int64_t>& axes) {
+    if (materialized(n)) return false;
+    if (is_reduction(n)) {
+      ReductionSpace sp = reduction_space(n);
+      return sp.shape == shape && sp.axes == axes;
+    }
+    bool pass =
+        ir::is_elementwise(n->op) ||
+        (n->op == OpKind::Reshape && squeeze(n->type.shape) == squeeze(n->operands[0]->type.shape));
+    if (!pass) return false;
+    for (const auto& op : n->operands)
+      if (reaches_row_reduction(op.get(), shape, axes)) return true;
+    return false;
+  }
+
+  Build start(const Node* root) {
+    Build b;
+    b.root = root;
+    auto cat = root->info().category;
+    if (cat == OpCategory::Scan) {
+      b.kind = GroupKind::Scan;
+      b.shape = root->type.shape;
+      b.axes = {root->attr_i64("axis")};
+      b.axes_fixed = true;
+    } else if (root->op == OpKind::ScatterAdd) {
+      b.kind = GroupKind::Scatter;
+      b.shape = root->type.shape;
+      b.axes_fixed = true;
+    } else if (is_reduction(root)) {
+      ReductionSpace sp = reduction_space(root);
+      b.shape = sp.shape;
+      b.axes = sp.axes;
+      b.axes_fixed = true;
+    } else {
+      b.shape = root->type.shape;
+    }
+    return b;
+  }
+
+  Build build(const Node* root) {
+    Build b = start(root);
+    for (int attempt = 0; attempt < 64; ++attempt) {
+      Build fresh = b;
+      fresh.visited.clear();
+      fresh.nodes.clear();
+      fresh.inputs.clear();
+      fresh.input_uses.clear();
+      fresh.stages.clear();
+      fresh.restart = false;
+      size_t realized_before = realized_.size();
+      Ctx root_ctx = Ctx::Full;
+      if (fresh.kind == GroupKind::Pointwise && !fresh.axes.empty() && !is_reduction(root))
+        root_ctx = Ctx::Kept;
+      if (is_reduction(root)) root_ctx = Ctx::Kept;
+      visit(fresh, root, root_ctx);
+      if (realized_.size() != realized_before) return fresh;  // the caller starts over
+      if (!fresh.restart) return fresh;
+      b.shape = fresh.shape;
+      b.axes = fresh.axes;
+      b.axes_fixed = fresh.axes_fixed;
+    }
+    throw CompileError("schedule: the group of " + std::string(root->info().text) +
+                       " does not settle");
+  }
+
+  void visit(Build& b, const Node* n, Ctx ctx) {
+    if (b.restart) return;
+    if (n != b.root && materialized(n)) {
+      b.inputs.insert(n);
+      b.input_uses.emplace_back(n, ctx);
+      return;
+    }
+    if (!b.visited.insert({n, ctx}).second) return;
+    b.nodes.insert(n);
+    auto cat = n->info().category;
+    auto operand = [&](size_t i) { return n->operands[i].get(); };
+    switch (cat) {
+      case OpCategory::Source: return;
+      case OpCategory::Unary:
+      case OpCategory::Binary:
+      case OpCategory::Ternary:
+      case OpCategory::Cast:
+        for (const auto& op : n->operands) visit(b, op.get(), ctx);
+        return;
+      case OpCategory::Movement: visit_movement(b, n, ctx); return;
+      case OpCategory::Index:
+        if (n->op == OpKind::Gather) {
+          if (cost(operand(0)) >= kExpensive && !materialized(operand(0))) {
+            realize(
+                operand(0),
+                "gather reads its data at computed positions: an expensive value is stored first");
+            return;
+          }
+          visit(b, operand(0), Ctx::Other);
+          visit(b, operand(1), ctx);
+          return;
+        }
+        // scatter_add: only ever a root.
+        visit(b, operand(0), Ctx::Full);
+        visit(b, operand(1), Ctx::Other);
+        visit(b, operand(2), Ctx::Other);
+        return;
+      case OpCategory::Scan:
+        // Only ever a root (scans are materialized up front).
+        visit(b, operand(0), Ctx::Full);
+        return;
+      case OpCategory::Reduce:
+      case OpCategory::Contraction: visit_reduction(b, n, ctx); return;
+    }
+  }
+
+  void visit_reduction_operands(Build& b, const Node* n) {
+    if (n->op == OpKind::MatMul) {
+      for (const auto& op : n->operands) {
+        if (!is_view_of_memory(op.get())) {
+          realize(op.get(), "matmul reads each operand element many times: stored, not recomputed");
+          return;
+        }
+        visit(b, op.get(), Ctx::Other);
+      }
+      return;
+    }
+    visit(b, n->operands[0].get(), Ctx::Full);
+  }
+
+  void visit_reduction(Build& b, const Node* n, Ctx ctx) {
+    if (n == b.root) {
+      visit_reduction_operands(b, n);
+      return;
+    }
+    ReductionSpace sp = reduction_space(n);
+    if (b.kind == GroupKind::Pointwise && ctx == Ctx::Kept && sp.shape == b.shape &&
+        sp.axes == b.axes) {
+      b.stages.push_back(n);
+      visit_reduction_operands(b, n);
+      return;
+    }
+    if (b.kind == GroupKind::Pointwise && ctx == Ctx::Full && b.axes.empty() && !b.axes_fixed &&
+        squeeze(n->type.shape) == squeeze(b.shape)) {
+      // The group's root is elementwise over this reduction's result: make the group the
+      // reduction's row kernel, with the root stored once per row.
+      b.shape = sp.shape;
+      b.axes = sp.axes;
+      b.axes_fixed = true;
+      b.restart = true;
+      return;
+    }
+    std::string why;
+    if (b.kind != GroupKind::Pointwise)
+      why = "a scan or scatter kernel has no room for a reduction stage";
+    else if (ctx == Ctx::Other)
+      why = "reduction result read through a view or broadcast that is not its row";
+    else
+      why = "reduction over " + shape_axes_str(sp.shape, sp.axes) + " in a kernel over " +
+            shape_axes_str(b.shape, b.axes);
+    realize(n, why);
+  }
+
+  void visit_movement(Build& b, const Node* n, Ctx ctx) {
+    const Node* src = n->operands[0].get();
+    switch (n->op) {
+      case OpKind::Reshape:
+        visit(b, src, squeeze(n->type.shape) == squeeze(src->type.shape) ? ctx : Ctx::Other);
+        return;
+      case OpKind::Permute: {
+        const auto& perm = n->attr_i64s("perm");
+        bool identity = true;
+        for (size_t i = 0; i < perm.size(); ++i) identity &= perm[i] == static_cast<int64_t>(i);
+        visit(b, src, identity ? ctx : Ctx::Other);
+        return;
+      }
+      case OpKind::Broadcast: visit_broadcast(b, n, ctx); return;
+      default:
+        for (const auto& op : n->operands) visit(b, op.get(), Ctx::Other);
+        return;
+    }
+  }
+
+  void visit_broadcast(Build& b, const Node* n, Ctx ctx) {
+    const Node* src = n->operands[0].get();
+    const Shape& out = n->type.shape;
+    const Shape& in = src->type.shape;
+    std::vector<int64_t> expanded;
+    for (size_t d = 0; d < out.size(); ++d)
+      if (in[d] == 1 && out[d] != 1) expanded.push_back(static_cast<int64_t>(d));
+    if (b.kind == GroupKind::Pointwise && ctx == Ctx::Full && out == b.shape && !expanded.empty()) {
+      if (!b.axes.empty()) {
+        if (expanded == b.axes && squeeze(in) == squeeze(without_axes(b.shape, b.axes))) {
+          visit(b, src, Ctx::Kept);
+          return;
+        }
+      } else if (!b.axes_fixed && reaches_row_reduction(src, b.shape, expanded)) {
+        Build probe;
+        probe.shape = b.shape;
+        probe.axes = expanded;
+        if (row_bytes(probe) <= opt_.max_row_bytes) {
+          b.axes = expanded;
+          b.axes_fixed = true;
+          b.restart = true;
+          return;
+        }
+      }
+    }
+    int64_t copies =
+        src->type.numel() == 0 ? 1 : n->type.numel() / std::max<int64_t>(src->type.numel(), 1);
+    if (copies >= 2 && !materialized(src) && src->info().category != OpCategory::Source &&
+        cost(src) >= kExpensive && cost(src) < (1 << 20)) {
+      realize(src, "recomputing it for each of " + std::to_string(copies) +
+                       " broadcast copies costs more than storing it");
+      return;
+    }
+    visit(b, src, Ctx::Other);
+  }
+
+  // Merges a group into the one whose output it reads when both iterate over the same
+  // space and every read is in the row-compatible context, so that the pair is one kernel.
+  std::vector<Build> merge(std::vector<Build> builds) {
+    for (Build& b : builds) b.outputs = {b.root};
+    bool changed = true;
+    while (changed) {
+      changed = false;
+      for (size_t i = 0; i < builds.size() && !changed; ++i) {
+        for (size_t j = 0; j < builds.size() && !changed; ++j) {
+          if (i == j || !mergeable(builds, i, j)) continue;
+          Build& a = builds[i];  // producer
+          Build& c = builds[j];  // consumer
+          for (const Node* n : a.nodes) c.nodes.insert(n);
+          for (const Node* n : a.inputs) c.inputs.insert(n);
+          for (auto& u : a.input_uses) c.input_uses.push_back(u);
+          for (const Node* s : a.stages) c.stages.push_back(s);
+          for (const Node* o : a.outputs) {
+            c.inputs.erase(o);
+            std::erase_if(c.input_uses, [&](auto& u) { return u.first == o; });
+            c.outputs.push_back(o);
+          }
+          builds.erase(builds.begin() + static_cast<std::ptrdiff_t>(i));
+          changed = true;
+        }
+      }
+    }
+    return builds;
+  }
+
+  bool mergeable(const std::vector<Build>& builds, size_t i, size_t j) {
+    const Build& a = builds[i];
+    const Build& c = builds[j];
+    if (a.kind != GroupKind::Pointwise || c.kind != GroupKind::Pointwise) return false;
+    if (a.shape != c.shape || a.axes != c.axes) return false;
+    bool reads = false;
+    for (auto& [n, ctx] : c.input_uses) {
+      if (std::find(a.outputs.begin(), a.outputs.end(), n) == a.outputs.end()) continue;
+      reads = true;
+      // The consumer must read the value at the index the producer stores it at.
+      bool full = n->type.numel() == numel(a.shape);
+      Ctx want = full ? Ctx::Full : Ctx::Kept;
+      if (ctx != want) return false;
+    }
+    return reads && !depends_through_other(builds, i, j);
+  }
+
+  // Whether consumer j reads producer i's outputs also through some third group (then
+  // merging them would make a cycle).
+  bool depends_through_other(const std::vector<Build>& builds, size_t i, size_t j) {
+    std::map<const Node*, size_t> owner;
+    for (size_t k = 0; k < builds.size(); ++k)
+      for (const Node* o : builds[k].outputs) owner[o] = k;
+    // Groups reachable from i (excluding the direct edge to j).
+    std::vector<bool> seen(builds.size(), false);
+    std::function<bool(size_t)> reach = [&](size_t k) -> bool {
+      for (size_t m = 0; m < builds.size(); ++m) {
+        if (seen[m] || m == k) continue;
+        bool reads = false;
+        for (const Node* in : builds[m].inputs) {
+          auto it = owner.find(in);
+          if (it != owner.end() && it->second == k) reads = true;
+        }
+        if (!reads) continue;
+        if (m == j) {
+          if (k != i) return true;
+          continue;
+        }
+        seen[m] = true;
+        if (reach(m)) return true;
+      }
+      return false;
+    };
+    return reach(i);
+  }
+
+  Schedule finish(std::vector<Build> builds) {
+    Schedule s;
+    std::map<const Node*, size_t> owner;
+    std::vector<FusionGroup> groups;
+    for (size_t k = 0; k < builds.size(); ++k) {
+      const Build& b = builds[k];
+      FusionGroup g;
+      g.kind = b.kind;
+      g.shape = b.shape;
+      g.axes = b.axes;
+      g.outputs = b.outputs;
+      g.nodes.assign(b.nodes.begin(), b.nodes.end());
+      g.inputs.assign(b.inputs.begin(), b.inputs.end());
+      auto by_pos = [&](const Node* x, const Node* y) { return pos_.at(x) < pos_.at(y); };
+      std::sort(g.outputs.begin(), g.outputs.end(), by_pos);
+      std::sort(g.nodes.begin(), g.nodes.end(), by_pos);
+      std::sort(g.inputs.begin(), g.inputs.end(), by_pos);
+      for (const Node* o : g.outputs) owner[o] = k;
+      groups.push_back(std::move(g));
+    }
+    // Dependency order: a group after every group whose output it reads (ties by the
+    // position of the first output, so the order is deterministic).
+    std::vector<int> indeg(groups.size(), 0);
+    std::vector<std::vector<size_t>> succ(groups.size());
+    for (size_t k = 0; k < groups.size(); ++k)
+      for (const Node* in : groups[k].inputs) {
+        auto it = owner.find(in);
+        if (it != owner.end() && it->second != k) {
+          succ[it->second].push_back(k);
+          ++indeg[k];
+        }
+      }
+    std::set<std::pair<int, size_t>> ready;
+    for (size_t k = 0; k < groups.size(); ++k)
+      if (!indeg[k]) ready.insert({pos_.at(groups[k].outputs.front()), k});
+    while (!ready.empty()) {
+      size_t k = ready.begin()->second;
+      ready.erase(ready.begin());
+      for (size_t m : succ[k])
+        if (--indeg[m] == 0) ready.insert({pos_.at(groups[m].outputs.front()), m});
+      s.groups.push_back(std::move(groups[k]));
+    }
+    if (s.groups.size() != builds.size())
+      throw CompileError("schedule: the fusion groups form a cycle");
+    for (const FusionGroup& g : s.groups)
+      for (const Node* o : g.outputs) s.boundaries.push_back({o, realized_.at(o)});
+    return s;
+  }
+};
+
+}  // namespace
+
+Schedule schedule(const ir::Graph& graph, const ScheduleOptions& options) {
+  return Scheduler(graph, options).run();
+}
+
+std::string print_schedule(const ir::Graph& graph, const Schedule& schedule) {
+  std::unordered_map<const Node*, int> pos;
+  int i = 0;
+  for (const auto& p : graph.params) pos[p.get()] = i++;
+  for (const auto& n : graph.nodes) pos[n.get()] = i++;
+  auto name = [&](const Node* n) {
+    auto it = pos.find(n);
+    return std::string(n->info().text) + "#" + (it == pos.end() ? "?" : std::to_string(it->second));
+  };
+  std::string out;
+  for (size_t k = 0; k < schedule.groups.size(); ++k) {
+    const FusionGroup& g = schedule.groups[k];
+    const char* kind = g.kind == GroupKind::Pointwise ? "pointwise"
+                       : g.kind == GroupKind::Scan    ? "scan"
+                                                      : "scatter";
+    out += "group " + std::to_string(k) + " " + kind + " " + shape_axes_str(g.shape, g.axes) +
+           " nodes=" + std::to_string(g.nodes.size()) + " outputs:";
+    for (const Node* o : g.outputs) out += " " + name(o);
+    out += "\n";
+  }
+  for (const Boundary& b : schedule.boundaries)
+    out += "boundary " + name(b.node) + ": " + b.reason + "\n";
+  return out;
+}
+
+}  // namespace kiln::passes

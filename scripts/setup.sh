@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Shared set-up behind the README's commands: installs the Debian packages kiln needs (only
+# those missing), configures the CMake build and builds it. Safe to run again: installed
+# packages are skipped, an existing build directory is reused and rebuilt incrementally.
+#
+#   scripts/setup.sh [TARGET...]   set up and build everything (or only the given targets)
+#   source scripts/setup.sh        define the kiln_* functions (scripts/demo.sh, test.sh)
+#
+# Environment:
+#   KILN_BUILD_DIR    build directory (default: <repo>/build)
+#   KILN_BUILD_TYPE   CMAKE_BUILD_TYPE of a new build directory (default: Release)
+#   KILN_CMAKE_ARGS   extra arguments for the first configure, e.g. "-DKILN_WITH_LLVM=OFF"
+#   KILN_JOBS         parallel build jobs (default: number of cores)
+#   KILN_SKIP_APT=1   never call apt-get (report missing packages and go on)
+
+KILN_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+KILN_BUILD_DIR="${KILN_BUILD_DIR:-$KILN_ROOT/build}"
+
+# Everything the build, the tests and the backends use. LLVM's CMake package on Debian 12
+# also looks for zlib, libxml2, libffi and terminfo (ncurses), so their -dev packages are
+# listed even though llvm-14-dev pulls most of them in.
+KILN_DEBIAN_PACKAGES=(
+  build-essential cmake ninja-build pkg-config
+  llvm-14-dev zlib1g-dev libzstd-dev libedit-dev libxml2-dev libffi-dev libncurses-dev
+  libspdlog-dev libfmt-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  ocl-icd-opencl-dev opencl-headers pocl-opencl-icd oclgrind clinfo
+  libfftw3-dev nlohmann-json3-dev libeigen3-dev
+  python3
+)
+
+kiln_log() { printf '[kiln] %s\n' "$*" >&2; }
+
+# Captured rather than piped into grep -q, which could end dpkg early (SIGPIPE + pipefail).
+kiln_package_installed() {
+  local status
+  status="$(dpkg -s "$1" 2>/dev/null)" || return 1
+  [[ "$status" == *"Status: install ok installed"* ]]
+}
+
+# kiln_ensure_packages PKG...: installs the packages that are not installed yet. apt-get
+# update runs at most once per process tree (KILN_APT_UPDATED), and only when something
+# is missing, so a machine that has everything never touches the network.
+kiln_ensure_packages() {
+  if ! command -v dpkg >/dev/null 2>&1; then
+    kiln_log "no dpkg: not a Debian system; install the equivalents of: $*"
+    return 0
+  fi
+  local missing=() pkg
+  for pkg in "$@"; do
+    kiln_package_installed "$pkg" || missing+=("$pkg")
+  done
+  if [ ${#missing[@]} -eq 0 ]; then
+    return 0
+  fi
+  if [ "${KILN_SKIP_APT:-0}" = 1 ]; then
+    kiln_log "KILN_SKIP_APT=1: not installing missing packages: ${missing[*]}"
+    return 0
+  fi
+  local sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+      sudo=(sudo)
+    else
+      kiln_log "missing packages and not root (no sudo): apt-get install ${missing[*]}"
+      return 1
+    fi
+  fi
+  kiln_log "installing: ${missing[*]}"
+  if [ -z "${KILN_APT_UPDATED:-}" ]; then
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
+    export KILN_APT_UPDATED=1
+  fi
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y --no-install-recommends "${missing[@]}"
+}
+
+# kiln_configure: configures KILN_BUILD_DIR once. Later builds re-run CMake by themselves
+# when a CMakeLists.txt or a globbed folder changes, so an existing tree is left alone.
+kiln_configure() {
+  if [ -f "$KILN_BUILD_DIR/CMakeCache.txt" ] &&
+    { [ -f "$KILN_BUILD_DIR/build.ninja" ] || [ -f "$KILN_BUILD_DIR/Makefile" ]; }; then
+    return 0
+  fi
+  local generator=()
+  # A half-configured directory keeps the generator it was created with.
+  if [ ! -f "$KILN_BUILD_DIR/CMakeCache.txt" ] && command -v ninja >/dev/null 2>&1; then
+    generator=(-G Ninja)
+  fi
+  local extra=()
+  if [ -n "${KILN_CMAKE_ARGS:-}" ]; then
+    read -r -a extra <<<"$KILN_CMAKE_ARGS"
+  fi
+  kiln_log "configuring $KILN_BUILD_DIR"
+  cmake -S "$KILN_ROOT" -B "$KILN_BUILD_DIR" "${generator[@]}" \
+    -DCMAKE_BUILD_TYPE="${KILN_BUILD_TYPE:-Release}" "${extra[@]}"
+}
+
+# kiln_build [TARGET...]: builds the given targets, or everything.
+kiln_build() {
+  local jobs="${KILN_JOBS:-$(nproc 2>/dev/null || echo 2)}"
+  local targets=()
+  if [ $# -gt 0 ]; then
+    targets=(--target "$@")
+  fi
+  kiln_log "building ${*:-all} in $KILN_BUILD_DIR ($jobs jobs)"
+  cmake --build "$KILN_BUILD_DIR" --parallel "$jobs" "${targets[@]}"
+}
+
+# kiln_setup [TARGET...]: the whole set-up: packages, configure, build.
+kiln_setup() {
+  kiln_ensure_packages "${KILN_DEBIAN_PACKAGES[@]}"
+  kiln_configure
+  kiln_build "$@"
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  set -euo pipefail
+  kiln_setup "$@"
+fi

@@ -1,0 +1,185 @@
+// Helpers for the reference evaluator's tests: buffers from literal values (converted here,
+// independently of the evaluator's own conversions), one-op graphs over constants, and
+// NaN-aware comparisons.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <complex>
+#include <cstring>
+#include <functional>
+#include <initializer_list>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+#include "ir/dtype.h"
+#include "ir/error.h"
+#include "ir/graph.h"
+#include "ir/node.h"
+#include "runtime/evaluator.h"
+
+namespace kiln::test {
+
+using ir::OpKind;
+using c64 = std::complex<float>;
+
+inline constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+inline constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// A buffer of `dtype` and `shape` holding `values`, each written the way a test means it:
+// integers by static_cast (the values given are in range), floats rounded to nearest.
+inline BufferPtr buf(DType dtype, Shape shape, std::vector<double> values) {
+  auto b = std::make_shared<Buffer>(Type{dtype, std::move(shape)});
+  EXPECT_EQ(static_cast<int64_t>(values.size()), b->type().numel()) << "test data size";
+  for (size_t i = 0; i < values.size() && static_cast<int64_t>(i) < b->type().numel(); ++i) {
+    double v = values[i];
+    switch (dtype) {
+      case DType::Bool: b->as<uint8_t>()[i] = v != 0; break;
+      case DType::I8: b->as<int8_t>()[i] = static_cast<int8_t>(v); break;
+      case DType::U8: b->as<uint8_t>()[i] = static_cast<uint8_t>(v); break;
+      case DType::I32: b->as<int32_t>()[i] = static_cast<int32_t>(v); break;
+      case DType::I64: b->as<int64_t>()[i] = static_cast<int64_t>(v); break;
+      case DType::F16: b->as<uint16_t>()[i] = float_to_f16(static_cast<float>(v)); break;
+      case DType::BF16: b->as<uint16_t>()[i] = float_to_bf16(static_cast<float>(v)); break;
+      case DType::F32: b->as<float>()[i] = static_cast<float>(v); break;
+      case DType::F64: b->as<double>()[i] = v; break;
+      case DType::C64: b->as<c64>()[i] = c64(static_cast<float>(v), 0); break;
+    }
+  }
+  return b;
+}
+
+// A buffer holding exactly `values` of C++ type T (for values a double cannot carry).
+template <class T>
+BufferPtr raw_buf(DType dtype, Shape shape, const std::vector<T>& values) {
+  auto b = std::make_shared<Buffer>(Type{dtype, std::move(shape)});
+  EXPECT_EQ(b->nbytes(), values.size() * sizeof(T)) << "test data size";
+  if (b->nbytes() == values.size() * sizeof(T) && !values.empty())
+    std::memcpy(b->data(), values.data(), b->nbytes());
+  return b;
+}
+
+inline BufferPtr cbuf(Shape shape, const std::vector<c64>& values) {
+  return raw_buf(DType::C64, std::move(shape), values);
+}
+
+// The elements of `b` as doubles (bool as 0/1, 16-bit floats decoded; c64 not allowed).
+inline std::vector<double> values(const Buffer& b) {
+  std::vector<double> out;
+  for (int64_t i = 0; i < b.type().numel(); ++i) {
+    switch (b.dtype()) {
+      case DType::Bool: out.push_back(b.as<uint8_t>()[i]); break;
+      case DType::I8: out.push_back(b.as<int8_t>()[i]); break;
+      case DType::U8: out.push_back(b.as<uint8_t>()[i]); break;
+      case DType::I32: out.push_back(b.as<int32_t>()[i]); break;
+      case DType::I64: out.push_back(static_cast<double>(b.as<int64_t>()[i])); break;
+      case DType::F16: out.push_back(f16_to_float(b.as<uint16_t>()[i])); break;
+      case DType::BF16: out.push_back(bf16_to_float(b.as<uint16_t>()[i])); break;
+      case DType::F32: out.push_back(b.as<float>()[i]); break;
+      case DType::F64: out.push_back(b.as<double>()[i]); break;
+      case DType::C64: ADD_FAILURE() << "values() of c64; use cvalues()"; return out;
+    }
+  }
+  return out;
+}
+
+template <class T>
+std::vector<T> raw_values(const Buffer& b) {
+  const T* p = b.as<T>();
+  return std::vector<T>(p, p + b.nbytes() / sizeof(T));
+}
+
+inline std::vector<c64> cvalues(const Buffer& b) { return raw_values<c64>(b); }
+
+// Element-by-element comparison: NaN equals NaN, infinities compare exactly, others
+// within `tol` relative (at least absolute near 0). Also checks dtype and shape.
+inline ::testing::AssertionResult same(const Buffer& got, const Type& type,
+                                       const std::vector<double>& want, double tol = 0) {
+  if (got.type() != type)
+    return ::testing::AssertionFailure() << "type " << got.type().str() << ", want " << type.str();
+  auto v = values(got);
+  if (v.size() != want.size())
+    return ::testing::AssertionFailure() << v.size() << " elements, want " << want.size();
+  for (size_t i = 0; i < v.size(); ++i) {
+    bool ok = std::isnan(want[i]) ? std::isnan(v[i])
+              : std::isinf(want[i]) ? v[i] == want[i]
+                                    : std::abs(v[i] - want[i]) <= tol * std::max(1.0, std::abs(want[i]));
+    if (!ok)
+      return ::testing::AssertionFailure()
+             << "element " << i << " is " << v[i] << ", want " << want[i];
+  }
+  return ::testing::AssertionSuccess();
+}
+
+inline ::testing::AssertionResult csame(const Buffer& got, const Shape& shape,
+                                        const std::vector<c64>& want, float tol = 0) {
+  if (got.type() != Type{DType::C64, shape})
+    return ::testing::AssertionFailure() << "type " << got.type().str();
+  auto v = cvalues(got);
+  if (v.size() != want.size())
+    return ::testing::AssertionFailure() << v.size() << " elements, want " << want.size();
+  for (size_t i = 0; i < v.size(); ++i)
+    if (std::abs(v[i] - want[i]) > tol * std::max(1.0f, std::abs(want[i])))
+      return ::testing::AssertionFailure() << "element " << i << " is (" << v[i].real() << ","
+                                           << v[i].imag() << "), want (" << want[i].real()
+                                           << "," << want[i].imag() << ")";
+  return ::testing::AssertionSuccess();
+}
+
+// The graph computing `results` from the nodes they reach; parameters in `params` order.
+inline ir::Graph graph_of(std::vector<ir::NodePtr> results, std::vector<ir::NodePtr> params = {}) {
+  ir::Graph g;
+  g.params = std::move(params);
+  std::unordered_set<const ir::Node*> seen;
+  for (const auto& p : g.params) seen.insert(p.get());
+  std::function<void(const ir::NodePtr&)> visit = [&](const ir::NodePtr& n) {
+    if (!seen.insert(n.get()).second) return;
+    for (const auto& o : n->operands) visit(o);
+    g.nodes.push_back(n);
+  };
+  for (const auto& r : results) visit(r);
+  g.results = std::move(results);
+  return g;
+}
+
+inline ir::NodePtr cst(BufferPtr b) { return ir::make_constant(std::move(b)); }
+
+inline ir::NodePtr node(OpKind op, std::vector<ir::NodePtr> operands, std::vector<ir::AttrValue> attrs,
+                        Type type) {
+  return ir::make_node(op, std::move(operands), std::move(attrs), std::move(type));
+}
+
+// Evaluates one node over constants.
+inline BufferPtr eval(const ir::NodePtr& n) { return runtime::evaluate(graph_of({n}), {})[0]; }
+
+// op(x) with the result dtype `out` (default: x's) and x's shape.
+inline BufferPtr unary(OpKind op, const BufferPtr& x, std::optional<DType> out = {}) {
+  return eval(node(op, {cst(x)}, {}, Type{out.value_or(x->dtype()), x->shape()}));
+}
+inline BufferPtr binary(OpKind op, const BufferPtr& a, const BufferPtr& b,
+                        std::optional<DType> out = {}) {
+  return eval(node(op, {cst(a), cst(b)}, {}, Type{out.value_or(a->dtype()), a->shape()}));
+}
+
+// Expects f() to throw E whose message contains every one of `parts`.
+template <class E, class F>
+void expect_error(F&& f, std::initializer_list<std::string_view> parts) {
+  try {
+    f();
+    ADD_FAILURE() << "no exception";
+  } catch (const E& e) {
+    std::string what = e.what();
+    for (std::string_view p : parts)
+      EXPECT_NE(what.find(p), std::string::npos) << "'" << p << "' not in: " << what;
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "wrong exception type: " << e.what();
+  }
+}
+
+}  // namespace kiln::test
