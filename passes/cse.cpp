@@ -75,9 +75,10 @@ bool structurally_equal(const ir::Node& a, const ir::Node& b) {
     return false;
   for (size_t i = 0; i < a.attrs.size(); ++i)
     if (!attrs_equal(a.attrs[i], b.attrs[i])) return false;
-  if (a.op != ir::OpKind::Constant) return true;
   if (a.buffer == b.buffer) return true;
-  return comparable_constant(a) && comparable_constant(b) && constant_bytes(a) == constant_bytes(b);
+  // An evaluated node holds its value in its buffer; only a constant's data is compared.
+  return a.op == ir::OpKind::Constant && comparable_constant(a) && comparable_constant(b) &&
+         constant_bytes(a) == constant_bytes(b);
 }
 
 }  // namespace

@@ -74,6 +74,7 @@ std::string PassReport::str() const {
     for (size_t i = 0; i < r.statistics.size(); ++i)
       out += (i ? ", " : "") + std::to_string(r.statistics[i].count) + " " +
              r.statistics[i].description;
+    out.erase(out.find_last_not_of(' ') + 1);
     out += "\n";
   }
   std::snprintf(line, sizeof line, "total %.3f ms in %d round(s), %s\n", total_ms, rounds,

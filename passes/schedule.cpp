@@ -164,13 +164,15 @@ class Scheduler {
   std::map<const Node*, std::string> realized_;  // value -> why it is materialized
   std::unordered_map<const Node*, int> cost_memo_;
 
+  // Parameters, constants and already evaluated nodes hold their values: no kernel.
   bool needs_kernel(const Node* n) const {
-    return n->op != OpKind::Parameter && n->op != OpKind::Constant;
+    return n->op != OpKind::Parameter && n->op != OpKind::Constant && !n->buffer;
   }
 
   bool materialized(const Node* n) const {
     if (n->op == OpKind::Parameter) return true;
     if (n->op == OpKind::Constant) return !is_scalar_constant(*n);
+    if (n->buffer) return true;
     return realized_.count(n) > 0;
   }
 

@@ -114,25 +114,34 @@ std::shared_ptr<Device> make_device(std::string_view spec) {
 
 std::shared_ptr<Device> default_device() {
   Registry& r = registry();
-  std::lock_guard lock(r.mutex);
-  if (r.default_is_explicit) return r.default_device;
   std::string spec;
   const char* env = std::getenv("KILN_DEVICE");
-  if (env && *env) {
-    spec = env;
-  } else {
-    spec = "reference";
-    for (const auto& [n, f] : r.factories)
-      if (n == "cpu") spec = "cpu";
+  {
+    std::lock_guard lock(r.mutex);
+    if (r.default_is_explicit) return r.default_device;
+    if (env && *env) {
+      spec = env;
+    } else {
+      spec = "reference";
+      for (const auto& [n, f] : r.factories)
+        if (n == "cpu") spec = "cpu";
+    }
+    if (r.default_device && r.default_spec == spec) return r.default_device;
   }
-  if (r.default_device && r.default_spec == spec) return r.default_device;
+  // Made outside the lock, like every device (see make_device).
+  std::shared_ptr<Device> device;
   try {
-    r.default_device = make_device(spec);
+    device = make_device(spec);
   } catch (const DeviceError& e) {
     if (env && *env) throw DeviceError(std::string("KILN_DEVICE: ") + e.what());
     throw;
   }
-  r.default_spec = spec;
+  std::lock_guard lock(r.mutex);
+  if (r.default_is_explicit) return r.default_device;
+  if (!(r.default_device && r.default_spec == spec)) {
+    r.default_device = std::move(device);
+    r.default_spec = spec;
+  }
   return r.default_device;
 }
 

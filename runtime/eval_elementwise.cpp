@@ -94,27 +94,35 @@ BufferPtr eval_unary(const ir::Node& node, const Buffer& x) {
     case OpKind::Exp2:
       return map_unary<kInexact>(node, x, [](auto v) {
         using V = decltype(v);
-        if constexpr (is_complex_v<V>) return std::exp(v * V(kLn2));
-        else return std::exp2(v);
+        if constexpr (is_complex_v<V>)
+          return std::exp(v * V(kLn2));
+        else
+          return std::exp2(v);
       });
     case OpKind::Log: return map_unary<kInexact>(node, x, [](auto v) { return std::log(v); });
     case OpKind::Log2:
       return map_unary<kInexact>(node, x, [](auto v) {
         using V = decltype(v);
-        if constexpr (is_complex_v<V>) return std::log(v) / V(kLn2);
-        else return std::log2(v);
+        if constexpr (is_complex_v<V>)
+          return std::log(v) / V(kLn2);
+        else
+          return std::log2(v);
       });
     case OpKind::Log1p:
       return map_unary<kInexact>(node, x, [](auto v) {
         using V = decltype(v);
-        if constexpr (is_complex_v<V>) return std::log(V(1) + v);
-        else return std::log1p(v);
+        if constexpr (is_complex_v<V>)
+          return std::log(V(1) + v);
+        else
+          return std::log1p(v);
       });
     case OpKind::Expm1:
       return map_unary<kInexact>(node, x, [](auto v) {
         using V = decltype(v);
-        if constexpr (is_complex_v<V>) return std::exp(v) - V(1);
-        else return std::expm1(v);
+        if constexpr (is_complex_v<V>)
+          return std::exp(v) - V(1);
+        else
+          return std::expm1(v);
       });
     case OpKind::Sqrt: return map_unary<kInexact>(node, x, [](auto v) { return std::sqrt(v); });
     case OpKind::Rsqrt:
@@ -133,18 +141,24 @@ BufferPtr eval_unary(const ir::Node& node, const Buffer& x) {
     case OpKind::Erf: return map_unary<kFloat>(node, x, [](auto v) { return std::erf(v); });
     case OpKind::Floor:
       return map_unary<kNotComplex>(node, x, [](auto v) {
-        if constexpr (std::floating_point<decltype(v)>) return std::floor(v);
-        else return v;
+        if constexpr (std::floating_point<decltype(v)>)
+          return std::floor(v);
+        else
+          return v;
       });
     case OpKind::Ceil:
       return map_unary<kNotComplex>(node, x, [](auto v) {
-        if constexpr (std::floating_point<decltype(v)>) return std::ceil(v);
-        else return v;
+        if constexpr (std::floating_point<decltype(v)>)
+          return std::ceil(v);
+        else
+          return v;
       });
     case OpKind::Round:
       return map_unary<kNotComplex>(node, x, [](auto v) {
-        if constexpr (std::floating_point<decltype(v)>) return round_half_even(v);
-        else return v;
+        if constexpr (std::floating_point<decltype(v)>)
+          return round_half_even(v);
+        else
+          return v;
       });
     case OpKind::Not:
       // Logical not when the node gives bool, bitwise not when it keeps an integer dtype.
@@ -156,23 +170,31 @@ BufferPtr eval_unary(const ir::Node& node, const Buffer& x) {
       return map_unary<kAny>(node, x, [](auto v) -> bool {
         if constexpr (is_complex_v<decltype(v)>)
           return std::isinf(v.real()) || std::isinf(v.imag());
-        else if constexpr (std::floating_point<decltype(v)>) return std::isinf(v);
-        else return false;
+        else if constexpr (std::floating_point<decltype(v)>)
+          return std::isinf(v);
+        else
+          return false;
       });
     case OpKind::Real:
       return map_unary<kAny>(node, x, [](auto v) {
-        if constexpr (is_complex_v<decltype(v)>) return v.real();
-        else return v;
+        if constexpr (is_complex_v<decltype(v)>)
+          return v.real();
+        else
+          return v;
       });
     case OpKind::Imag:
       return map_unary<kAny>(node, x, [](auto v) {
-        if constexpr (is_complex_v<decltype(v)>) return v.imag();
-        else return decltype(v)(0);
+        if constexpr (is_complex_v<decltype(v)>)
+          return v.imag();
+        else
+          return decltype(v)(0);
       });
     case OpKind::Conj:
       return map_unary<kAny>(node, x, [](auto v) {
-        if constexpr (is_complex_v<decltype(v)>) return std::conj(v);
-        else return v;
+        if constexpr (is_complex_v<decltype(v)>)
+          return std::conj(v);
+        else
+          return v;
       });
     default: unhandled_op(node);
   }
@@ -204,14 +226,11 @@ BufferPtr eval_binary(const ir::Node& node, const Buffer& x, const Buffer& y) {
     case OpKind::Ge:
       return map_binary<kAny>(node, x, y, [](auto p, auto q) { return less_equal(q, p); });
     case OpKind::And:
-      return map_binary<kIntegral>(node, x, y,
-                                   [](auto p, auto q) -> decltype(p) { return p & q; });
+      return map_binary<kIntegral>(node, x, y, [](auto p, auto q) -> decltype(p) { return p & q; });
     case OpKind::Or:
-      return map_binary<kIntegral>(node, x, y,
-                                   [](auto p, auto q) -> decltype(p) { return p | q; });
+      return map_binary<kIntegral>(node, x, y, [](auto p, auto q) -> decltype(p) { return p | q; });
     case OpKind::Xor:
-      return map_binary<kIntegral>(node, x, y,
-                                   [](auto p, auto q) -> decltype(p) { return p ^ q; });
+      return map_binary<kIntegral>(node, x, y, [](auto p, auto q) -> decltype(p) { return p ^ q; });
     case OpKind::Complex:
       return map_binary<kFloat>(node, x, y, [](auto re, auto im) {
         return std::complex<float>(static_cast<float>(re), static_cast<float>(im));

@@ -17,8 +17,9 @@ BufferPtr eval_matmul(const ir::Node& node, const Buffer& a, const Buffer& b) {
   const Shape batch(a.shape().begin(), a.shape().end() - 2);
   const int64_t m = a.shape()[rank - 2], k = a.shape()[rank - 1], n = b.shape()[rank - 1];
   check(Shape(b.shape().begin(), b.shape().end() - 2) == batch && b.shape()[rank - 2] == k, node,
-        "cannot multiply " + operands + ": batch dimensions must be equal and a's columns "
-                                        "must match b's rows");
+        "cannot multiply " + operands +
+            ": batch dimensions must be equal and a's columns "
+            "must match b's rows");
   Shape expected = batch;
   expected.push_back(m);
   expected.push_back(n);

@@ -73,8 +73,9 @@ BufferPtr eval_broadcast(const ir::Node& node, const Buffer& x) {
   const int rank = x.type().rank();
   for (int d = 0; d < rank; ++d)
     check(x.shape()[d] == node.type.shape[d] || x.shape()[d] == 1, node,
-          "cannot broadcast " + shape_str(x.shape()) + ": each dimension must equal the "
-                                                       "result's or be 1");
+          "cannot broadcast " + shape_str(x.shape()) +
+              ": each dimension must equal the "
+              "result's or be 1");
   const auto strides = contiguous_strides(x.shape());
   auto out = new_output(node);
   copy_elements(x, *out, [&](std::span<const int64_t> c) {
@@ -101,8 +102,8 @@ BufferPtr eval_slice(const ir::Node& node, const Buffer& x) {
                     __builtin_add_overflow(start[d], last, &last);
     check(!overflow && start[d] >= 0 && start[d] < size && last >= 0 && last < size, node,
           "dimension " + std::to_string(d) + " reads outside [0, " + std::to_string(size) +
-              ") (start " + std::to_string(start[d]) + ", step " + std::to_string(step[d]) +
-              ", " + std::to_string(n) + " elements)");
+              ") (start " + std::to_string(start[d]) + ", step " + std::to_string(step[d]) + ", " +
+              std::to_string(n) + " elements)");
   }
   const auto strides = contiguous_strides(x.shape());
   auto out = new_output(node);

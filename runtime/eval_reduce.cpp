@@ -18,16 +18,22 @@ using ir::OpKind;
 template <class V>
 V lowest() {
   constexpr float inf = std::numeric_limits<float>::infinity();
-  if constexpr (is_complex_v<V>) return V(-inf, -inf);
-  else if constexpr (std::floating_point<V>) return -std::numeric_limits<V>::infinity();
-  else return std::numeric_limits<V>::lowest();
+  if constexpr (is_complex_v<V>)
+    return V(-inf, -inf);
+  else if constexpr (std::floating_point<V>)
+    return -std::numeric_limits<V>::infinity();
+  else
+    return std::numeric_limits<V>::lowest();
 }
 template <class V>
 V highest() {
   constexpr float inf = std::numeric_limits<float>::infinity();
-  if constexpr (is_complex_v<V>) return V(inf, inf);
-  else if constexpr (std::floating_point<V>) return std::numeric_limits<V>::infinity();
-  else return std::numeric_limits<V>::max();
+  if constexpr (is_complex_v<V>)
+    return V(inf, inf);
+  else if constexpr (std::floating_point<V>)
+    return std::numeric_limits<V>::infinity();
+  else
+    return std::numeric_limits<V>::max();
 }
 
 // Where each input element lands in the output: the output's row-major stride for every
@@ -56,8 +62,10 @@ ReduceGeometry reduce_geometry(const ir::Node& node, const Shape& in) {
   }
   Shape expected;
   for (int d = 0; d < rank; ++d) {
-    if (!reduced[d]) expected.push_back(in[d]);
-    else if (keepdims) expected.push_back(1);
+    if (!reduced[d])
+      expected.push_back(in[d]);
+    else if (keepdims)
+      expected.push_back(1);
   }
   check(node.type.shape == expected, node,
         "reducing " + shape_str(in) + " over " + list_str(axes) + " gives " + shape_str(expected));
@@ -73,8 +81,7 @@ ReduceGeometry reduce_geometry(const ir::Node& node, const Shape& in) {
 
 // acc[out] = combine(acc[out], x) over the input in row-major order, then stored.
 template <class E, class Acc, class Combine>
-void reduce_into(const Buffer& x, Buffer& out, const ReduceGeometry& g, Acc init,
-                 Combine combine) {
+void reduce_into(const Buffer& x, Buffer& out, const ReduceGeometry& g, Acc init, Combine combine) {
   std::vector<Acc> acc(g.out_numel, init);
   for_each_coord(x.shape(), [&](int64_t i, std::span<const int64_t> coord) {
     const int64_t o = g.out_index(coord);

@@ -31,23 +31,31 @@ V wrap_mul(V a, V b) {
 
 template <class V>
 V add(V a, V b) {
-  if constexpr (std::integral<V>) return wrap_add(a, b);
-  else return a + b;
+  if constexpr (std::integral<V>)
+    return wrap_add(a, b);
+  else
+    return a + b;
 }
 template <class V>
 V sub(V a, V b) {
-  if constexpr (std::integral<V>) return wrap_sub(a, b);
-  else return a - b;
+  if constexpr (std::integral<V>)
+    return wrap_sub(a, b);
+  else
+    return a - b;
 }
 template <class V>
 V mul(V a, V b) {
-  if constexpr (std::integral<V>) return wrap_mul(a, b);
-  else return a * b;
+  if constexpr (std::integral<V>)
+    return wrap_mul(a, b);
+  else
+    return a * b;
 }
 template <class V>
 V neg(V a) {
-  if constexpr (std::integral<V>) return wrap_sub(V(0), a);
-  else return -a;  // not 0 - a, which would turn -0 into +0
+  if constexpr (std::integral<V>)
+    return wrap_sub(V(0), a);
+  else
+    return -a;  // not 0 - a, which would turn -0 into +0
 }
 
 // Integer division rounding toward -inf; x / 0 = 0; MIN / -1 wraps to MIN.
@@ -66,8 +74,10 @@ V floor_div(V a, V b) {
 
 template <class V>
 V divide(V a, V b) {
-  if constexpr (std::integral<V>) return floor_div(a, b);
-  else return a / b;
+  if constexpr (std::integral<V>)
+    return floor_div(a, b);
+  else
+    return a / b;
 }
 
 // Floored modulo: the result has the divisor's sign (Python, NumPy); x % 0 = 0 for
@@ -114,15 +124,20 @@ V int_pow(V base, V exponent) {
 
 template <class V>
 V power(V a, V b) {
-  if constexpr (std::integral<V>) return int_pow(a, b);
-  else return std::pow(a, b);
+  if constexpr (std::integral<V>)
+    return int_pow(a, b);
+  else
+    return std::pow(a, b);
 }
 
 template <class V>
 bool has_nan(V v) {
-  if constexpr (std::floating_point<V>) return std::isnan(v);
-  else if constexpr (is_complex_v<V>) return std::isnan(v.real()) || std::isnan(v.imag());
-  else return false;
+  if constexpr (std::floating_point<V>)
+    return std::isnan(v);
+  else if constexpr (is_complex_v<V>)
+    return std::isnan(v.real()) || std::isnan(v.imag());
+  else
+    return false;
 }
 
 // a < b; complex numbers order lexicographically (real part, then imaginary), as in NumPy.
@@ -131,13 +146,15 @@ template <class V>
 bool less(V a, V b) {
   if constexpr (is_complex_v<V>)
     return a.real() < b.real() || (a.real() == b.real() && a.imag() < b.imag());
-  else return a < b;
+  else
+    return a < b;
 }
 template <class V>
 bool less_equal(V a, V b) {
   if constexpr (is_complex_v<V>)
     return a.real() < b.real() || (a.real() == b.real() && a.imag() <= b.imag());
-  else return a <= b;
+  else
+    return a <= b;
 }
 
 // max and min return NaN when either operand has one.
@@ -182,9 +199,12 @@ V sign(V x) {
 // |x|; |MIN| wraps to MIN for integers; complex gives its magnitude (a float).
 template <class V>
 auto absolute(V x) {
-  if constexpr (std::same_as<V, bool> || std::is_unsigned_v<V>) return x;
-  else if constexpr (std::integral<V>) return x < 0 ? neg(x) : x;
-  else return std::abs(x);
+  if constexpr (std::same_as<V, bool> || std::is_unsigned_v<V>)
+    return x;
+  else if constexpr (std::integral<V>)
+    return x < 0 ? neg(x) : x;
+  else
+    return std::abs(x);
 }
 
 }  // namespace kiln::runtime::eval

@@ -27,8 +27,12 @@ BufferPtr eval_random_uniform(const ir::Node& node) {
     for (int64_t i = 0; i < n; ++i) dst[i] = to_storage(draw(key, static_cast<uint64_t>(i)));
   };
   switch (node.type.dtype) {
-    case DType::F32: fill(ir::random_uniform_f32, out->as<float>(), [](float v) { return v; }); break;
-    case DType::F64: fill(ir::random_uniform_f64, out->as<double>(), [](double v) { return v; }); break;
+    case DType::F32:
+      fill(ir::random_uniform_f32, out->as<float>(), [](float v) { return v; });
+      break;
+    case DType::F64:
+      fill(ir::random_uniform_f64, out->as<double>(), [](double v) { return v; });
+      break;
     case DType::F16: fill(ir::random_uniform_f16, out->as<uint16_t>(), float_to_f16); break;
     case DType::BF16: fill(ir::random_uniform_bf16, out->as<uint16_t>(), float_to_bf16); break;
     default:

@@ -108,8 +108,8 @@ BufferPtr evaluate_op(const ir::Node& node, const std::vector<BufferPtr>& args) 
 void check_inputs(const ir::Graph& graph, const std::vector<BufferPtr>& inputs) {
   auto param_str = [&](size_t i) {
     const ir::Node& p = *graph.params[i];
-    std::string name = p.name.empty() ? "#" + std::to_string(i) : "'" + p.name + "' (#" +
-                                                                      std::to_string(i) + ")";
+    std::string name =
+        p.name.empty() ? "#" + std::to_string(i) : "'" + p.name + "' (#" + std::to_string(i) + ")";
     return "parameter " + name + " of graph '" + graph.name + "'";
   };
   if (inputs.size() != graph.params.size()) {
@@ -121,8 +121,8 @@ void check_inputs(const ir::Graph& graph, const std::vector<BufferPtr>& inputs) 
                 "; pass one buffer per parameter, in order");
   }
   for (size_t i = 0; i < inputs.size(); ++i) {
-    if (!graph.params[i]) throw VerifyError("graph '" + graph.name + "': parameter #" +
-                                            std::to_string(i) + " is null");
+    if (!graph.params[i])
+      throw VerifyError("graph '" + graph.name + "': parameter #" + std::to_string(i) + " is null");
     const Type& want = graph.params[i]->type;
     if (!inputs[i]) throw Error(param_str(i) + " expects " + want.str() + ", got no buffer");
     const Type& got = inputs[i]->type();
@@ -218,8 +218,8 @@ void fail(const ir::Node& node, const std::string& what) {
 
 void unsupported_dtype(const ir::Node& node, DType dtype, const std::string& accepted) {
   throw DTypeError("reference evaluator: " + describe(node) + ": " + std::string(node.info().text) +
-                   " does not accept " + std::string(dtype_name(dtype)) + " (it takes " +
-                   accepted + "); cast the operand first");
+                   " does not accept " + std::string(dtype_name(dtype)) + " (it takes " + accepted +
+                   "); cast the operand first");
 }
 
 void unhandled_op(const ir::Node& node) {
@@ -236,8 +236,8 @@ BufferPtr new_output(const ir::Node& node) {
 
 void check_axis(const ir::Node& node, int64_t axis, int rank, const char* attr) {
   check(axis >= 0 && axis < rank, node,
-        std::string(attr) + " " + std::to_string(axis) + " is outside [0, " +
-            std::to_string(rank) + ")");
+        std::string(attr) + " " + std::to_string(axis) + " is outside [0, " + std::to_string(rank) +
+            ")");
 }
 
 std::string list_str(const std::vector<int64_t>& values) { return shape_str(values); }

@@ -1,9 +1,10 @@
 // The "kiln" spdlog logger: stderr plus an optional callback, level from KILN_LOG.
+#include <spdlog/sinks/base_sink.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+
 #include <cctype>
 #include <cstdlib>
 #include <mutex>
-#include <spdlog/sinks/base_sink.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <string>
 
 #include "runtime/log_spdlog.h"
@@ -120,7 +121,9 @@ spdlog::logger& log() { return *instance().logger; }
 LogLevel log_level() { return from_spdlog(log().level()); }
 void set_log_level(LogLevel level) { log().set_level(to_spdlog(level)); }
 void configure_log_from_env() { instance().apply_env(); }
-bool log_enabled(LogLevel level) { return level != LogLevel::Off && log().should_log(to_spdlog(level)); }
+bool log_enabled(LogLevel level) {
+  return level != LogLevel::Off && log().should_log(to_spdlog(level));
+}
 
 void log_message(LogLevel level, std::string_view message) {
   if (level == LogLevel::Off) return;

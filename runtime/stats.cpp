@@ -113,8 +113,7 @@ void record_host_sync(std::source_location loc, std::string_view what) {
   Stats& s = counters();
   ++s.host_syncs;
   for (SyncSite& site : s.sync_sites) {
-    if (site.line == line && site.file == file && site.function == function &&
-        site.what == what) {
+    if (site.line == line && site.file == file && site.function == function && site.what == what) {
       ++site.count;
       return;
     }

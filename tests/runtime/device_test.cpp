@@ -1,11 +1,12 @@
 // The device registry: specs by name, "name:N" and device-name substring, errors that list
 // what is available, and the default device (explicit, KILN_DEVICE, best built backend).
+#include "runtime/device.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
 
 #include "ir/error.h"
-#include "runtime/device.h"
 #include "tests/runtime/eval_test_util.h"
 #include "tests/runtime/scoped_env.h"
 
@@ -17,7 +18,9 @@ class FakeDevice : public runtime::Device {
  public:
   explicit FakeDevice(std::string name) : name_(std::move(name)) {}
   std::string name() const override { return name_; }
-  std::vector<BufferPtr> run(const ir::Graph&, const std::vector<BufferPtr>&) override { return {}; }
+  std::vector<BufferPtr> run(const ir::Graph&, const std::vector<BufferPtr>&) override {
+    return {};
+  }
 
  private:
   std::string name_;
@@ -47,8 +50,9 @@ TEST(Device, UnknownDeviceListsTheAvailableOnes) {
 
 TEST(Device, UnbuiltBackendsSayWhatTheyNeed) {
   if (!registered("opencl"))
-    expect_error<DeviceError>([] { runtime::make_device("opencl:1"); },
-                              {"'opencl:1' is not built", "OpenCL", "available devices: reference"});
+    expect_error<DeviceError>(
+        [] { runtime::make_device("opencl:1"); },
+        {"'opencl:1' is not built", "OpenCL", "available devices: reference"});
   if (!registered("cpu"))
     expect_error<DeviceError>([] { runtime::make_device("cpu"); },
                               {"'cpu' is not built", "LLVM", "available devices: reference"});
@@ -57,12 +61,15 @@ TEST(Device, UnbuiltBackendsSayWhatTheyNeed) {
 TEST(Device, FactoriesGetTheWholeSpec) {
   // The factory outlives this test (the registry is process-wide): it owns what it records.
   auto seen = std::make_shared<std::string>();
-  runtime::register_device_factory("fake", [seen](std::string_view spec) -> std::shared_ptr<runtime::Device> {
-    *seen = spec;
-    if (spec == "fake" || spec == "fake:0") return std::make_shared<FakeDevice>("fake:0 (Fancy Accelerator)");
-    if (spec.find("Fancy") != std::string_view::npos) return std::make_shared<FakeDevice>("fake:0 (Fancy Accelerator)");
-    return nullptr;  // not one of ours
-  });
+  runtime::register_device_factory(
+      "fake", [seen](std::string_view spec) -> std::shared_ptr<runtime::Device> {
+        *seen = spec;
+        if (spec == "fake" || spec == "fake:0")
+          return std::make_shared<FakeDevice>("fake:0 (Fancy Accelerator)");
+        if (spec.find("Fancy") != std::string_view::npos)
+          return std::make_shared<FakeDevice>("fake:0 (Fancy Accelerator)");
+        return nullptr;  // not one of ours
+      });
   EXPECT_TRUE(registered("fake"));
   EXPECT_EQ(runtime::make_device("fake:0")->name(), "fake:0 (Fancy Accelerator)");
   EXPECT_EQ(*seen, "fake:0");
@@ -78,9 +85,10 @@ TEST(Device, FactoriesGetTheWholeSpec) {
 }
 
 TEST(Device, FailingFactoriesGiveTheirReason) {
-  runtime::register_device_factory("broken", [](std::string_view) -> std::shared_ptr<runtime::Device> {
-    throw DeviceError("no platform found");
-  });
+  runtime::register_device_factory("broken",
+                                   [](std::string_view) -> std::shared_ptr<runtime::Device> {
+                                     throw DeviceError("no platform found");
+                                   });
   expect_error<DeviceError>([] { runtime::make_device("broken"); }, {"no platform found"});
   expect_error<DeviceError>([] { runtime::make_device("Quantum"); },
                             {"unknown device 'Quantum'", "broken: no platform found"});

@@ -22,8 +22,8 @@ TEST(EvalCast, FloatToIntTruncatesAndSaturates) {
                    {1, -1, 0, kI32Max, kI32Min, kI32Max, kI32Min, 0}));
   auto y = buf(DType::F32, {5}, {-5, 300, 255.9, kNaN, 0.99});
   EXPECT_TRUE(same(*cast(y, DType::U8), t(DType::U8, {5}), {0, 255, 255, 0, 0}));
-  EXPECT_TRUE(same(*cast(buf(DType::F16, {2}, {200, -200}), DType::I8), t(DType::I8, {2}),
-                   {127, -128}));
+  EXPECT_TRUE(
+      same(*cast(buf(DType::F16, {2}, {200, -200}), DType::I8), t(DType::I8, {2}), {127, -128}));
   auto d = raw_buf<double>(DType::F64, {4}, {1e19, -1e19, 9.2e18, -9223372036854775808.0});
   EXPECT_EQ(raw_values<int64_t>(*cast(d, DType::I64)),
             (std::vector<int64_t>{kI64Max, kI64Min, 9200000000000000000, kI64Min}));
@@ -40,14 +40,14 @@ TEST(EvalCast, IntToIntWraps) {
 }
 
 TEST(EvalCast, ToBoolIsNonZero) {
-  EXPECT_TRUE(same(*cast(buf(DType::I32, {3}, {0, 2, -1}), DType::Bool), t(DType::Bool, {3}),
-                   {0, 1, 1}));
+  EXPECT_TRUE(
+      same(*cast(buf(DType::I32, {3}, {0, 2, -1}), DType::Bool), t(DType::Bool, {3}), {0, 1, 1}));
   EXPECT_TRUE(same(*cast(buf(DType::F32, {4}, {0, -0.0, kNaN, 0.1}), DType::Bool),
                    t(DType::Bool, {4}), {0, 0, 1, 1}));
   EXPECT_TRUE(same(*cast(cbuf({3}, {{0, 0}, {0, 1}, {2, 0}}), DType::Bool), t(DType::Bool, {3}),
                    {0, 1, 1}));
-  EXPECT_TRUE(same(*cast(buf(DType::BF16, {2}, {0, -3}), DType::Bool), t(DType::Bool, {2}),
-                   {0, 1}));
+  EXPECT_TRUE(
+      same(*cast(buf(DType::BF16, {2}, {0, -3}), DType::Bool), t(DType::Bool, {2}), {0, 1}));
 }
 
 TEST(EvalCast, FromBool) {
@@ -61,16 +61,16 @@ TEST(EvalCast, FromBool) {
 TEST(EvalCast, NarrowingTo16BitFloatsRoundsOnce) {
   // 1 + 2^-11 + 2^-40 is just above the midpoint of 1 and 1 + 2^-10 in f16. Rounding to
   // f32 first would land exactly on the midpoint and then tie down to 1.
-  auto d = raw_buf<double>(DType::F64, {2}, {1 + std::ldexp(1, -11) + std::ldexp(1, -40),
-                                             1 + std::ldexp(1, -11)});
+  auto d = raw_buf<double>(DType::F64, {2},
+                           {1 + std::ldexp(1, -11) + std::ldexp(1, -40), 1 + std::ldexp(1, -11)});
   EXPECT_TRUE(same(*cast(d, DType::F16), t(DType::F16, {2}), {1 + std::ldexp(1, -10), 1}));
-  auto e = raw_buf<double>(DType::F64, {2}, {1 + std::ldexp(1, -8) + std::ldexp(1, -40),
-                                             1 + std::ldexp(1, -8)});
+  auto e = raw_buf<double>(DType::F64, {2},
+                           {1 + std::ldexp(1, -8) + std::ldexp(1, -40), 1 + std::ldexp(1, -8)});
   EXPECT_TRUE(same(*cast(e, DType::BF16), t(DType::BF16, {2}), {1 + std::ldexp(1, -7), 1}));
   // The same trap from i64: 2^62 + 2^54 + 1 rounds up in bf16 (spacing 2^55 there).
   auto i = raw_buf<int64_t>(DType::I64, {1}, {(int64_t{1} << 62) + (int64_t{1} << 54) + 1});
-  EXPECT_TRUE(same(*cast(i, DType::BF16), t(DType::BF16, {1}),
-                   {std::ldexp(1, 62) + std::ldexp(1, 55)}));
+  EXPECT_TRUE(
+      same(*cast(i, DType::BF16), t(DType::BF16, {1}), {std::ldexp(1, 62) + std::ldexp(1, 55)}));
 }
 
 TEST(EvalCast, FloatRangeAndIntToFloat) {
@@ -100,7 +100,9 @@ TEST(EvalCast, RankZeroAndSizeZero) {
   EXPECT_TRUE(same(*cast(buf(DType::F64, {}, {-2.5}), DType::I8), t(DType::I8, {}), {-2}));
   EXPECT_TRUE(same(*cast(buf(DType::F64, {0, 2}, {}), DType::F16), t(DType::F16, {0, 2}), {}));
   expect_error<VerifyError>(
-      [] { eval(node(OpKind::Cast, {cst(buf(DType::F32, {2}, {1, 2}))}, {}, Type{DType::I32, {3}})); },
+      [] {
+        eval(node(OpKind::Cast, {cst(buf(DType::F32, {2}, {1, 2}))}, {}, Type{DType::I32, {3}}));
+      },
       {"cast", "i32[3]"});
 }
 

@@ -25,7 +25,8 @@ TEST(EvalGraph, ParametersAndSeveralResults) {
   auto prod = node(OpKind::Mul, {sum, x}, {}, t(DType::F32, {3}));
   auto total = node(OpKind::ReduceSum, {prod}, {I64s{0}, false}, t(DType::F32, {}));
   auto g = graph_of({prod, total, sum}, {x, y});
-  auto r = runtime::evaluate(g, {buf(DType::F32, {3}, {1, 2, 3}), buf(DType::F32, {3}, {10, 20, 30})});
+  auto r =
+      runtime::evaluate(g, {buf(DType::F32, {3}, {1, 2, 3}), buf(DType::F32, {3}, {10, 20, 30})});
   ASSERT_EQ(r.size(), 3u);
   EXPECT_TRUE(same(*r[0], t(DType::F32, {3}), {11, 44, 99}));
   EXPECT_TRUE(same(*r[1], t(DType::F32, {}), {154}));
@@ -59,7 +60,7 @@ TEST(EvalGraph, CountsNodesAndBytes) {
   auto c = node(OpKind::Cast, {b}, {}, t(DType::F64, {4}));
   runtime::EvalCounts counts;
   runtime::evaluate(graph_of({c}), {}, counts);
-  EXPECT_EQ(counts.nodes_evaluated, 2);         // the constant is not computed
+  EXPECT_EQ(counts.nodes_evaluated, 2);        // the constant is not computed
   EXPECT_EQ(counts.bytes_allocated, 16 + 32);  // f32[4] and f64[4]
 }
 
@@ -68,24 +69,40 @@ TEST(EvalGraph, InputsMustMatchTheParameters) {
   auto y = param("", t(DType::I32, {2}));
   auto g = graph_of({x}, {x, y});
   g.name = "model";
-  expect_error<Error>([&] { runtime::evaluate(g, {buf(DType::F32, {3}, {1, 2, 3})}); },
-                      {"graph 'model' takes 2 input(s)", "f32[3], i32[2]", "got 1"});
+  expect_error<Error>(
+      [&] {
+        runtime::evaluate(g, {buf(DType::F32, {3}, {1, 2, 3})});
+      },
+      {"graph 'model' takes 2 input(s)", "f32[3], i32[2]", "got 1"});
   expect_error<DTypeError>(
-      [&] { runtime::evaluate(g, {buf(DType::F64, {3}, {1, 2, 3}), buf(DType::I32, {2}, {1, 2})}); },
+      [&] {
+        runtime::evaluate(g, {buf(DType::F64, {3}, {1, 2, 3}), buf(DType::I32, {2}, {1, 2})});
+      },
       {"parameter 'x' (#0) of graph 'model'", "expects f32[3], got f64[3]"});
   expect_error<ShapeError>(
-      [&] { runtime::evaluate(g, {buf(DType::F32, {3}, {1, 2, 3}), buf(DType::I32, {3}, {1, 2, 3})}); },
+      [&] {
+        runtime::evaluate(g, {buf(DType::F32, {3}, {1, 2, 3}), buf(DType::I32, {3}, {1, 2, 3})});
+      },
       {"parameter #1 of graph 'model'", "expects i32[2], got i32[3]"});
-  expect_error<Error>([&] { runtime::evaluate(g, {buf(DType::F32, {3}, {1, 2, 3}), nullptr}); },
-                      {"parameter #1", "no buffer"});
+  expect_error<Error>(
+      [&] {
+        runtime::evaluate(g, {buf(DType::F32, {3}, {1, 2, 3}), nullptr});
+      },
+      {"parameter #1", "no buffer"});
 }
 
 TEST(EvalGraph, MalformedGraphsAreErrorsNotCrashes) {
   auto x = param("x", t(DType::F32, {2}));
   auto neg = node(OpKind::Neg, {x}, {}, t(DType::F32, {2}));
   // x is used but not declared as a parameter.
-  expect_error<VerifyError>([&] { runtime::evaluate(graph_of({neg}), {}); },
+  ir::Graph undeclared;
+  undeclared.nodes = {neg};
+  undeclared.results = {neg};
+  expect_error<VerifyError>([&] { runtime::evaluate(undeclared, {}); },
                             {"neg", "parameter", "topological"});
+  // x is in the body instead of the parameter list.
+  expect_error<VerifyError>([&] { runtime::evaluate(graph_of({neg}), {}); },
+                            {"parameter", "not in the graph's parameter list"});
   // Operands out of order.
   auto a = cst(buf(DType::F32, {2}, {1, 2}));
   auto b = node(OpKind::Neg, {a}, {}, t(DType::F32, {2}));
@@ -102,7 +119,9 @@ TEST(EvalGraph, MalformedGraphsAreErrorsNotCrashes) {
       [&] { runtime::evaluate(graph_of({node(OpKind::Flip, {a}, {}, t(DType::F32, {2}))}), {}); },
       {"flip", "axes"});
   expect_error<VerifyError>(
-      [&] { runtime::evaluate(graph_of({node(OpKind::Constant, {}, {}, t(DType::F32, {2}))}), {}); },
+      [&] {
+        runtime::evaluate(graph_of({node(OpKind::Constant, {}, {}, t(DType::F32, {2}))}), {});
+      },
       {"constant", "without data"});
   // A node's buffer of the wrong type.
   auto wrong = node(OpKind::Exp, {}, {}, t(DType::F32, {2}));
@@ -120,7 +139,8 @@ TEST(EvalGraph, LongChains) {
   auto x = param("x", t(DType::F32, {262144}));
   ir::NodePtr v = x;
   for (int i = 0; i < 50; ++i) v = node(OpKind::Mul, {v, x}, {}, t(DType::F32, {262144}));
-  auto r = runtime::evaluate(graph_of({v}, {x}), {buf(DType::F32, {262144}, std::vector<double>(262144, 1))});
+  auto r = runtime::evaluate(graph_of({v}, {x}),
+                             {buf(DType::F32, {262144}, std::vector<double>(262144, 1))});
   EXPECT_EQ(values(*r[0])[262143], 1);
 }
 

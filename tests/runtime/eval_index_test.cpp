@@ -10,9 +10,11 @@ namespace {
 Type t(DType d, Shape s) { return Type{d, std::move(s)}; }
 
 BufferPtr gather(const BufferPtr& data, const BufferPtr& idx, int64_t axis) {
-  return eval(node(OpKind::Gather, {cst(data), cst(idx)}, {axis}, Type{data->dtype(), idx->shape()}));
+  return eval(
+      node(OpKind::Gather, {cst(data), cst(idx)}, {axis}, Type{data->dtype(), idx->shape()}));
 }
-BufferPtr scatter_add(const BufferPtr& base, const BufferPtr& idx, const BufferPtr& upd, int64_t axis) {
+BufferPtr scatter_add(const BufferPtr& base, const BufferPtr& idx, const BufferPtr& upd,
+                      int64_t axis) {
   return eval(node(OpKind::ScatterAdd, {cst(base), cst(idx), cst(upd)}, {axis}, base->type()));
 }
 BufferPtr matmul(const BufferPtr& a, const BufferPtr& b, Shape out) {
@@ -31,12 +33,13 @@ TEST(EvalGather, TakeAlongEitherAxis) {
   auto data = buf(DType::I32, {2, 3}, {1, 2, 3, 4, 5, 6});
   EXPECT_TRUE(same(*gather(data, buf(DType::I32, {2, 2}, {2, 0, 1, 1}), 1), t(DType::I32, {2, 2}),
                    {3, 1, 5, 5}));
-  EXPECT_TRUE(same(*gather(data, buf(DType::I64, {1, 3}, {1, 0, 1}), 0), t(DType::I32, {1, 3}),
-                   {4, 2, 6}));
+  EXPECT_TRUE(
+      same(*gather(data, buf(DType::I64, {1, 3}, {1, 0, 1}), 0), t(DType::I32, {1, 3}), {4, 2, 6}));
   // More indices than data along the axis is fine; fewer rows than the data too.
   EXPECT_TRUE(same(*gather(data, buf(DType::I64, {1, 4}, {0, 0, 2, 2}), 1), t(DType::I32, {1, 4}),
                    {1, 1, 3, 3}));
-  EXPECT_TRUE(csame(*gather(cbuf({2}, {{1, 1}, {2, 2}}), buf(DType::I64, {1}, {1}), 0), {1}, {{2, 2}}));
+  EXPECT_TRUE(
+      csame(*gather(cbuf({2}, {{1, 1}, {2, 2}}), buf(DType::I64, {1}, {1}), 0), {1}, {{2, 2}}));
 }
 
 TEST(EvalGather, EmptyShapes) {
@@ -49,12 +52,21 @@ TEST(EvalGather, EmptyShapes) {
 
 TEST(EvalGather, BadIndices) {
   auto data = buf(DType::F32, {2, 3}, {1, 2, 3, 4, 5, 6});
-  expect_error<VerifyError>([&] { gather(data, buf(DType::F32, {2, 1}, {0, 0}), 1); },
-                            {"gather", "f32[2,1]", "i32 or i64"});
-  expect_error<VerifyError>([&] { gather(data, buf(DType::I64, {2}, {0, 0}), 1); },
-                            {"gather", "rank"});
-  expect_error<VerifyError>([&] { gather(data, buf(DType::I64, {3, 1}, {0, 0, 0}), 1); },
-                            {"gather", "larger than the data", "dimension 0"});
+  expect_error<VerifyError>(
+      [&] {
+        gather(data, buf(DType::F32, {2, 1}, {0, 0}), 1);
+      },
+      {"gather", "f32[2,1]", "i32 or i64"});
+  expect_error<VerifyError>(
+      [&] {
+        gather(data, buf(DType::I64, {2}, {0, 0}), 1);
+      },
+      {"gather", "rank"});
+  expect_error<VerifyError>(
+      [&] {
+        gather(data, buf(DType::I64, {3, 1}, {0, 0, 0}), 1);
+      },
+      {"gather", "larger than the data", "dimension 0"});
 }
 
 TEST(EvalScatterAdd, AccumulatesDuplicatesAndDropsOutOfRange) {
@@ -81,7 +93,8 @@ TEST(EvalScatterAdd, AccumulatesDuplicatesAndDropsOutOfRange) {
 
 TEST(EvalScatterAdd, AccumulatesWideInF16) {
   // 3000 updates of 1 into one f16 element: adding in f16 would stop at 2048.
-  auto r = scatter_add(buf(DType::F16, {2}, {0, 0}), buf(DType::I32, {3000}, std::vector<double>(3000, 1)),
+  auto r = scatter_add(buf(DType::F16, {2}, {0, 0}),
+                       buf(DType::I32, {3000}, std::vector<double>(3000, 1)),
                        buf(DType::F16, {3000}, std::vector<double>(3000, 1)), 0);
   EXPECT_TRUE(same(*r, t(DType::F16, {2}), {0, 3000}));
 }
@@ -94,7 +107,9 @@ TEST(EvalScatterAdd, EmptyAndMismatched) {
                                 buf(DType::F32, {2}, {1, 1}), 0),
                    t(DType::F32, {0}), {}));
   expect_error<VerifyError>(
-      [&] { scatter_add(base, buf(DType::I64, {2}, {0, 1}), buf(DType::F32, {1}, {1}), 0); },
+      [&] {
+        scatter_add(base, buf(DType::I64, {2}, {0, 1}), buf(DType::F32, {1}, {1}), 0);
+      },
       {"scatter_add", "updates f32[1]", "f32[2]"});
 }
 
@@ -109,17 +124,20 @@ TEST(EvalMatMul, PlainAndBatched) {
   // Batch dims of rank 2 ([2, 1]) with identity matrices.
   auto eye = buf(DType::F64, {2, 1, 2, 2}, {1, 0, 0, 1, 2, 0, 0, 2});
   auto m = buf(DType::F64, {2, 1, 2, 2}, {1, 2, 3, 4, 1, 2, 3, 4});
-  EXPECT_TRUE(same(*matmul(eye, m, {2, 1, 2, 2}), t(DType::F64, {2, 1, 2, 2}),
-                   {1, 2, 3, 4, 2, 4, 6, 8}));
+  EXPECT_TRUE(
+      same(*matmul(eye, m, {2, 1, 2, 2}), t(DType::F64, {2, 1, 2, 2}), {1, 2, 3, 4, 2, 4, 6, 8}));
 }
 
 TEST(EvalMatMul, DtypesAndWideAccumulation) {
-  EXPECT_TRUE(same(*matmul(buf(DType::F32, {1, 3}, {1e8, 1, -1e8}), buf(DType::F32, {3, 1}, {1, 1, 1}), {1, 1}),
-                   t(DType::F32, {1, 1}), {1}));
-  EXPECT_TRUE(same(*matmul(buf(DType::Bool, {1, 2}, {1, 0}), buf(DType::Bool, {2, 2}, {0, 0, 1, 1}), {1, 2}),
-                   t(DType::Bool, {1, 2}), {0, 0}));
-  EXPECT_TRUE(same(*matmul(buf(DType::I8, {1, 2}, {100, 100}), buf(DType::I8, {2, 1}, {1, 1}), {1, 1}),
-                   t(DType::I8, {1, 1}), {-56}));
+  EXPECT_TRUE(same(
+      *matmul(buf(DType::F32, {1, 3}, {1e8, 1, -1e8}), buf(DType::F32, {3, 1}, {1, 1, 1}), {1, 1}),
+      t(DType::F32, {1, 1}), {1}));
+  EXPECT_TRUE(same(
+      *matmul(buf(DType::Bool, {1, 2}, {1, 0}), buf(DType::Bool, {2, 2}, {0, 0, 1, 1}), {1, 2}),
+      t(DType::Bool, {1, 2}), {0, 0}));
+  EXPECT_TRUE(
+      same(*matmul(buf(DType::I8, {1, 2}, {100, 100}), buf(DType::I8, {2, 1}, {1, 1}), {1, 1}),
+           t(DType::I8, {1, 1}), {-56}));
   EXPECT_TRUE(csame(*matmul(cbuf({1, 2}, {{0, 1}, {1, 0}}), cbuf({2, 1}, {{0, 1}, {2, 0}}), {1, 1}),
                     {1, 1}, {{1, 0}}));
   EXPECT_TRUE(same(*matmul(buf(DType::BF16, {1, 1}, {3}), buf(DType::BF16, {1, 1}, {0.5}), {1, 1}),
@@ -130,13 +148,20 @@ TEST(EvalMatMul, EmptyDimensions) {
   // k = 0: every output is an empty sum.
   EXPECT_TRUE(same(*matmul(buf(DType::F32, {2, 0}, {}), buf(DType::F32, {0, 3}, {}), {2, 3}),
                    t(DType::F32, {2, 3}), {0, 0, 0, 0, 0, 0}));
-  EXPECT_TRUE(same(*matmul(buf(DType::F32, {0, 2}, {}), buf(DType::F32, {2, 3}, std::vector<double>(6, 1)), {0, 3}),
+  EXPECT_TRUE(same(*matmul(buf(DType::F32, {0, 2}, {}),
+                           buf(DType::F32, {2, 3}, std::vector<double>(6, 1)), {0, 3}),
                    t(DType::F32, {0, 3}), {}));
   expect_error<VerifyError>(
-      [] { matmul(buf(DType::F32, {2, 3}, std::vector<double>(6, 1)), buf(DType::F32, {2, 3}, std::vector<double>(6, 1)), {2, 3}); },
+      [] {
+        matmul(buf(DType::F32, {2, 3}, std::vector<double>(6, 1)),
+               buf(DType::F32, {2, 3}, std::vector<double>(6, 1)), {2, 3});
+      },
       {"matmul", "f32[2,3] and f32[2,3]", "rows"});
-  expect_error<VerifyError>([] { matmul(buf(DType::F32, {2}, {1, 1}), buf(DType::F32, {2}, {1, 1}), {}); },
-                            {"matmul", "at least 2"});
+  expect_error<VerifyError>(
+      [] {
+        matmul(buf(DType::F32, {2}, {1, 1}), buf(DType::F32, {2}, {1, 1}), {});
+      },
+      {"matmul", "at least 2"});
 }
 
 TEST(EvalIota, CountsAlongTheAxisInAnyDtype) {
@@ -151,8 +176,10 @@ TEST(EvalIota, CountsAlongTheAxisInAnyDtype) {
   auto f16 = values(*eval(node(OpKind::Iota, {}, {int64_t{0}}, t(DType::F16, {2052}))));
   EXPECT_EQ(f16[2049], 2048);  // rounds to nearest even
   EXPECT_EQ(f16[2051], 2052);
-  EXPECT_TRUE(csame(*eval(node(OpKind::Iota, {}, {int64_t{0}}, t(DType::C64, {2}))), {2}, {{0, 0}, {1, 0}}));
-  EXPECT_TRUE(same(*eval(node(OpKind::Iota, {}, {int64_t{1}}, t(DType::I64, {0, 2}))), t(DType::I64, {0, 2}), {}));
+  EXPECT_TRUE(csame(*eval(node(OpKind::Iota, {}, {int64_t{0}}, t(DType::C64, {2}))), {2},
+                    {{0, 0}, {1, 0}}));
+  EXPECT_TRUE(same(*eval(node(OpKind::Iota, {}, {int64_t{1}}, t(DType::I64, {0, 2}))),
+                   t(DType::I64, {0, 2}), {}));
   expect_error<VerifyError>([] { eval(node(OpKind::Iota, {}, {int64_t{1}}, t(DType::I32, {3}))); },
                             {"iota", "axis 1"});
 }
@@ -184,8 +211,9 @@ TEST(EvalRandomUniform, UniformInUnitInterval) {
   EXPECT_NEAR(sum / v.size(), 0.5, 0.005);  // standard error 0.0009
   auto other = values(*eval(node(OpKind::RandomUniform, {}, {int64_t{8}}, t(DType::F32, {4}))));
   EXPECT_NE(std::vector<double>(v.begin(), v.begin() + 4), other);
-  expect_error<DTypeError>([] { eval(node(OpKind::RandomUniform, {}, {int64_t{1}}, t(DType::I32, {2}))); },
-                           {"random_uniform", "floating"});
+  expect_error<DTypeError>(
+      [] { eval(node(OpKind::RandomUniform, {}, {int64_t{1}}, t(DType::I32, {2}))); },
+      {"random_uniform", "floating"});
 }
 
 }  // namespace

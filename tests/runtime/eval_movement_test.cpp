@@ -14,11 +14,12 @@ BufferPtr move(OpKind op, const BufferPtr& x, std::vector<ir::AttrValue> attrs, 
 
 TEST(EvalMovement, ReshapeKeepsRowMajorOrder) {
   auto x = buf(DType::F32, {2, 3}, {1, 2, 3, 4, 5, 6});
-  EXPECT_TRUE(same(*move(OpKind::Reshape, x, {}, {3, 2}), t(DType::F32, {3, 2}), {1, 2, 3, 4, 5, 6}));
-  EXPECT_TRUE(same(*move(OpKind::Reshape, buf(DType::I8, {}, {7}), {}, {1, 1}), t(DType::I8, {1, 1}),
-                   {7}));
-  EXPECT_TRUE(same(*move(OpKind::Reshape, buf(DType::I8, {0, 4}, {}), {}, {2, 0}), t(DType::I8, {2, 0}),
-                   {}));
+  EXPECT_TRUE(
+      same(*move(OpKind::Reshape, x, {}, {3, 2}), t(DType::F32, {3, 2}), {1, 2, 3, 4, 5, 6}));
+  EXPECT_TRUE(
+      same(*move(OpKind::Reshape, buf(DType::I8, {}, {7}), {}, {1, 1}), t(DType::I8, {1, 1}), {7}));
+  EXPECT_TRUE(same(*move(OpKind::Reshape, buf(DType::I8, {0, 4}, {}), {}, {2, 0}),
+                   t(DType::I8, {2, 0}), {}));
   expect_error<VerifyError>([&] { move(OpKind::Reshape, x, {}, {4}); }, {"reshape", "f32[2,3]"});
 }
 
@@ -35,14 +36,21 @@ TEST(EvalMovement, Permute) {
   for (int a = 0; a < 2; ++a)
     for (int b = 0; b < 2; ++b)
       for (int c = 0; c < 3; ++c) zv.push_back(100 * b + 10 * c + a);
-  EXPECT_TRUE(same(*move(OpKind::Permute, buf(DType::F64, {2, 3, 2}, yv), {I64s{2, 0, 1}}, {2, 2, 3}),
-                   t(DType::F64, {2, 2, 3}), zv));
-  EXPECT_TRUE(same(*move(OpKind::Permute, buf(DType::F64, {}, {5}), {I64s{}}, {}), t(DType::F64, {}),
-                   {5}));
-  expect_error<VerifyError>([&] { move(OpKind::Permute, x, {I64s{0, 0}}, {2, 2}); },
-                            {"permute", "repeats"});
-  expect_error<VerifyError>([&] { move(OpKind::Permute, x, {I64s{1}}, {3, 2}); },
-                            {"permute", "one value per dimension"});
+  EXPECT_TRUE(
+      same(*move(OpKind::Permute, buf(DType::F64, {2, 3, 2}, yv), {I64s{2, 0, 1}}, {2, 2, 3}),
+           t(DType::F64, {2, 2, 3}), zv));
+  EXPECT_TRUE(
+      same(*move(OpKind::Permute, buf(DType::F64, {}, {5}), {I64s{}}, {}), t(DType::F64, {}), {5}));
+  expect_error<VerifyError>(
+      [&] {
+        move(OpKind::Permute, x, {I64s{0, 0}}, {2, 2});
+      },
+      {"permute", "repeats"});
+  expect_error<VerifyError>(
+      [&] {
+        move(OpKind::Permute, x, {I64s{1}}, {3, 2});
+      },
+      {"permute", "one value per dimension"});
 }
 
 TEST(EvalMovement, Broadcast) {
@@ -54,7 +62,9 @@ TEST(EvalMovement, Broadcast) {
                    t(DType::U8, {2, 0}), {}));
   EXPECT_TRUE(csame(*move(OpKind::Broadcast, cbuf({1}, {{1, 2}}), {}, {2}), {2}, {{1, 2}, {1, 2}}));
   expect_error<VerifyError>(
-      [] { move(OpKind::Broadcast, buf(DType::F32, {2}, {1, 2}), {}, {3}); },
+      [] {
+        move(OpKind::Broadcast, buf(DType::F32, {2}, {1, 2}), {}, {3});
+      },
       {"broadcast", "[2]", "equal"});
 }
 
@@ -62,8 +72,10 @@ TEST(EvalMovement, SliceWithPositiveAndNegativeSteps) {
   std::vector<double> v;
   for (int i = 0; i < 10; ++i) v.push_back(i);
   auto x = buf(DType::I64, {10}, v);
-  EXPECT_TRUE(same(*move(OpKind::Slice, x, {I64s{8}, I64s{-3}}, {3}), t(DType::I64, {3}), {8, 5, 2}));
-  EXPECT_TRUE(same(*move(OpKind::Slice, x, {I64s{1}, I64s{4}}, {3}), t(DType::I64, {3}), {1, 5, 9}));
+  EXPECT_TRUE(
+      same(*move(OpKind::Slice, x, {I64s{8}, I64s{-3}}, {3}), t(DType::I64, {3}), {8, 5, 2}));
+  EXPECT_TRUE(
+      same(*move(OpKind::Slice, x, {I64s{1}, I64s{4}}, {3}), t(DType::I64, {3}), {1, 5, 9}));
   EXPECT_TRUE(same(*move(OpKind::Slice, x, {I64s{9}, I64s{-1}}, {10}), t(DType::I64, {10}),
                    {9, 8, 7, 6, 5, 4, 3, 2, 1, 0}));
   EXPECT_TRUE(same(*move(OpKind::Slice, x, {I64s{0}, I64s{1}}, {0}), t(DType::I64, {0}), {}));
@@ -73,21 +85,33 @@ TEST(EvalMovement, SliceWithPositiveAndNegativeSteps) {
                    t(DType::F16, {2, 2}), {3, 5, 0, 2}));
   EXPECT_TRUE(same(*move(OpKind::Slice, buf(DType::F32, {}, {3}), {I64s{}, I64s{}}, {}),
                    t(DType::F32, {}), {3}));
-  expect_error<VerifyError>([&] { move(OpKind::Slice, x, {I64s{8}, I64s{2}}, {2}); },
-                            {"slice", "outside [0, 10)", "start 8"});
-  expect_error<VerifyError>([&] { move(OpKind::Slice, x, {I64s{1}, I64s{-2}}, {2}); },
-                            {"slice", "outside"});
-  expect_error<VerifyError>([&] { move(OpKind::Slice, x, {I64s{0}, I64s{0}}, {1}); },
-                            {"slice", "step 0"});
   expect_error<VerifyError>(
-      [&] { move(OpKind::Slice, x, {I64s{0}, I64s{int64_t{1} << 62}}, {3}); }, {"slice", "outside"});
+      [&] {
+        move(OpKind::Slice, x, {I64s{8}, I64s{2}}, {2});
+      },
+      {"slice", "outside [0, 10)", "start 8"});
+  expect_error<VerifyError>(
+      [&] {
+        move(OpKind::Slice, x, {I64s{1}, I64s{-2}}, {2});
+      },
+      {"slice", "outside"});
+  expect_error<VerifyError>(
+      [&] {
+        move(OpKind::Slice, x, {I64s{0}, I64s{0}}, {1});
+      },
+      {"slice", "step 0"});
+  expect_error<VerifyError>(
+      [&] {
+        move(OpKind::Slice, x, {I64s{0}, I64s{int64_t{1} << 62}}, {3});
+      },
+      {"slice", "outside"});
 }
 
 TEST(EvalMovement, PadFillsWithTheValueInTheDtype) {
   EXPECT_TRUE(same(*move(OpKind::Pad, buf(DType::F32, {2}, {1, 2}), {I64s{1}, I64s{2}, 9.0}, {5}),
                    t(DType::F32, {5}), {9, 1, 2, 9, 9}));
-  EXPECT_TRUE(same(*move(OpKind::Pad, buf(DType::I32, {2, 2}, {1, 2, 3, 4}), {I64s{0, 1}, I64s{1, 0}, -1.0},
-                         {3, 3}),
+  EXPECT_TRUE(same(*move(OpKind::Pad, buf(DType::I32, {2, 2}, {1, 2, 3, 4}),
+                         {I64s{0, 1}, I64s{1, 0}, -1.0}, {3, 3}),
                    t(DType::I32, {3, 3}), {-1, 1, 2, -1, 3, 4, -1, -1, -1}));
   EXPECT_TRUE(same(*move(OpKind::Pad, buf(DType::F16, {0}, {}), {I64s{2}, I64s{1}, 0.5}, {3}),
                    t(DType::F16, {3}), {0.5, 0.5, 0.5}));
@@ -100,7 +124,9 @@ TEST(EvalMovement, PadFillsWithTheValueInTheDtype) {
   EXPECT_TRUE(csame(*move(OpKind::Pad, cbuf({1}, {{1, 1}}), {I64s{0}, I64s{1}, 2.0}, {2}), {2},
                     {{1, 1}, {2, 0}}));
   expect_error<VerifyError>(
-      [] { move(OpKind::Pad, buf(DType::F32, {2}, {1, 2}), {I64s{-1}, I64s{0}, 0.0}, {1}); },
+      [] {
+        move(OpKind::Pad, buf(DType::F32, {2}, {1, 2}), {I64s{-1}, I64s{0}, 0.0}, {1});
+      },
       {"pad", "negative"});
 }
 
@@ -108,12 +134,16 @@ TEST(EvalMovement, Flip) {
   EXPECT_TRUE(same(*move(OpKind::Flip, buf(DType::I8, {3}, {1, 2, 3}), {I64s{0}}, {3}),
                    t(DType::I8, {3}), {3, 2, 1}));
   auto x = buf(DType::F64, {2, 3}, {1, 2, 3, 4, 5, 6});
-  EXPECT_TRUE(same(*move(OpKind::Flip, x, {I64s{0}}, {2, 3}), t(DType::F64, {2, 3}), {4, 5, 6, 1, 2, 3}));
-  EXPECT_TRUE(same(*move(OpKind::Flip, x, {I64s{1}}, {2, 3}), t(DType::F64, {2, 3}), {3, 2, 1, 6, 5, 4}));
+  EXPECT_TRUE(
+      same(*move(OpKind::Flip, x, {I64s{0}}, {2, 3}), t(DType::F64, {2, 3}), {4, 5, 6, 1, 2, 3}));
+  EXPECT_TRUE(
+      same(*move(OpKind::Flip, x, {I64s{1}}, {2, 3}), t(DType::F64, {2, 3}), {3, 2, 1, 6, 5, 4}));
   EXPECT_TRUE(same(*move(OpKind::Flip, x, {I64s{0, 1}}, {2, 3}), t(DType::F64, {2, 3}),
                    {6, 5, 4, 3, 2, 1}));
-  EXPECT_TRUE(same(*move(OpKind::Flip, x, {I64s{}}, {2, 3}), t(DType::F64, {2, 3}), {1, 2, 3, 4, 5, 6}));
-  EXPECT_TRUE(same(*move(OpKind::Flip, buf(DType::F64, {0}, {}), {I64s{0}}, {0}), t(DType::F64, {0}), {}));
+  EXPECT_TRUE(
+      same(*move(OpKind::Flip, x, {I64s{}}, {2, 3}), t(DType::F64, {2, 3}), {1, 2, 3, 4, 5, 6}));
+  EXPECT_TRUE(
+      same(*move(OpKind::Flip, buf(DType::F64, {0}, {}), {I64s{0}}, {0}), t(DType::F64, {0}), {}));
   expect_error<VerifyError>([&] { move(OpKind::Flip, x, {I64s{2}}, {2, 3}); }, {"flip", "axis 2"});
 }
 
@@ -132,10 +162,14 @@ TEST(EvalMovement, Concat) {
   EXPECT_TRUE(same(*eval(node(OpKind::Concat, {i, i}, {int64_t{0}}, t(DType::I64, {0}))),
                    t(DType::I64, {0}), {}));
   expect_error<VerifyError>(
-      [&] { eval(node(OpKind::Concat, {a, c}, {int64_t{1}}, t(DType::F32, {2, 3}))); },
+      [&] {
+        eval(node(OpKind::Concat, {a, c}, {int64_t{1}}, t(DType::F32, {2, 3})));
+      },
       {"concat", "f32[1,2]", "outside the concatenation axis"});
   expect_error<VerifyError>(
-      [&] { eval(node(OpKind::Concat, {a, b}, {int64_t{1}}, t(DType::F32, {2, 4}))); },
+      [&] {
+        eval(node(OpKind::Concat, {a, b}, {int64_t{1}}, t(DType::F32, {2, 4})));
+      },
       {"concat", "add up to 3"});
 }
 

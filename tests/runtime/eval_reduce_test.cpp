@@ -12,8 +12,10 @@ BufferPtr reduce(OpKind op, const BufferPtr& x, std::vector<int64_t> axes, bool 
   Shape shape;
   for (int d = 0; d < x->type().rank(); ++d) {
     bool reduced = std::find(axes.begin(), axes.end(), d) != axes.end();
-    if (!reduced) shape.push_back(x->shape()[d]);
-    else if (keepdims) shape.push_back(1);
+    if (!reduced)
+      shape.push_back(x->shape()[d]);
+    else if (keepdims)
+      shape.push_back(1);
   }
   return eval(node(op, {cst(x)}, {axes, keepdims}, Type{out.value_or(x->dtype()), shape}));
 }
@@ -32,8 +34,8 @@ TEST(EvalReduce, SumOverEachAxisSetWithKeepdims) {
   EXPECT_TRUE(same(*reduce(OpKind::ReduceSum, x, {0}, true), t(DType::F32, {1, 3}), {5, 7, 9}));
   EXPECT_TRUE(same(*reduce(OpKind::ReduceSum, x, {0, 1}, false), t(DType::F32, {}), {21}));
   EXPECT_TRUE(same(*reduce(OpKind::ReduceSum, x, {0, 1}, true), t(DType::F32, {1, 1}), {21}));
-  EXPECT_TRUE(same(*reduce(OpKind::ReduceSum, x, {}, false), t(DType::F32, {2, 3}),
-                   {1, 2, 3, 4, 5, 6}));
+  EXPECT_TRUE(
+      same(*reduce(OpKind::ReduceSum, x, {}, false), t(DType::F32, {2, 3}), {1, 2, 3, 4, 5, 6}));
   // Non-adjacent axes of a rank-3 array: [2, 2, 2] over {0, 2}.
   auto y = buf(DType::I32, {2, 2, 2}, {1, 2, 3, 4, 5, 6, 7, 8});
   EXPECT_TRUE(same(*reduce(OpKind::ReduceSum, y, {0, 2}, true), t(DType::I32, {1, 2, 1}),
@@ -46,10 +48,10 @@ TEST(EvalReduce, EmptyReductionsGiveTheIdentity) {
   auto f = buf(DType::F32, {0, 3}, {});
   EXPECT_TRUE(same(*reduce(OpKind::ReduceSum, f, {0}, false), t(DType::F32, {3}), {0, 0, 0}));
   EXPECT_TRUE(same(*reduce(OpKind::ReduceProd, f, {0}, true), t(DType::F32, {1, 3}), {1, 1, 1}));
-  EXPECT_TRUE(same(*reduce(OpKind::ReduceMax, f, {0}, false), t(DType::F32, {3}),
-                   {-kInf, -kInf, -kInf}));
-  EXPECT_TRUE(same(*reduce(OpKind::ReduceMin, f, {0}, false), t(DType::F32, {3}),
-                   {kInf, kInf, kInf}));
+  EXPECT_TRUE(
+      same(*reduce(OpKind::ReduceMax, f, {0}, false), t(DType::F32, {3}), {-kInf, -kInf, -kInf}));
+  EXPECT_TRUE(
+      same(*reduce(OpKind::ReduceMin, f, {0}, false), t(DType::F32, {3}), {kInf, kInf, kInf}));
   EXPECT_TRUE(same(*reduce(OpKind::ReduceSum, f, {1}, false), t(DType::F32, {0}), {}));
   auto i = buf(DType::I32, {2, 0}, {});
   EXPECT_TRUE(same(*reduce(OpKind::ReduceMax, i, {1}, false), t(DType::I32, {2}),
@@ -79,8 +81,8 @@ TEST(EvalReduce, SumsAccumulateWide) {
                    t(DType::I8, {}), {-56}));
   EXPECT_TRUE(same(*reduce(OpKind::ReduceSum, buf(DType::Bool, {3}, {0, 1, 1}), {0}, false),
                    t(DType::Bool, {}), {1}));
-  EXPECT_TRUE(csame(*reduce(OpKind::ReduceSum, cbuf({2}, {{1, 2}, {3, -4}}), {0}, false), {},
-                    {{4, -2}}));
+  EXPECT_TRUE(
+      csame(*reduce(OpKind::ReduceSum, cbuf({2}, {{1, 2}, {3, -4}}), {0}, false), {}, {{4, -2}}));
 }
 
 TEST(EvalReduce, Prod) {
@@ -90,8 +92,8 @@ TEST(EvalReduce, Prod) {
                    t(DType::F64, {2}), {2, 12}));
   EXPECT_TRUE(same(*reduce(OpKind::ReduceProd, buf(DType::U8, {2}, {16, 17}), {0}, false),
                    t(DType::U8, {}), {16}));  // 272 wraps
-  EXPECT_TRUE(csame(*reduce(OpKind::ReduceProd, cbuf({2}, {{0, 1}, {0, 1}}), {0}, false), {},
-                    {{-1, 0}}));
+  EXPECT_TRUE(
+      csame(*reduce(OpKind::ReduceProd, cbuf({2}, {{0, 1}, {0, 1}}), {0}, false), {}, {{-1, 0}}));
 }
 
 TEST(EvalReduce, MaxMinPropagateNaNAndImplementAnyAll) {
@@ -112,22 +114,22 @@ TEST(EvalReduce, MaxMinPropagateNaNAndImplementAnyAll) {
 }
 
 TEST(EvalArg, FirstOccurrenceAndNaNIsLargest) {
-  EXPECT_TRUE(same(*arg(OpKind::ArgMax, buf(DType::F32, {4}, {1, 3, 3, 2}), 0), t(DType::I64, {}),
-                   {1}));
-  EXPECT_TRUE(same(*arg(OpKind::ArgMin, buf(DType::F32, {4}, {3, 1, 2, 1}), 0), t(DType::I64, {}),
-                   {1}));
+  EXPECT_TRUE(
+      same(*arg(OpKind::ArgMax, buf(DType::F32, {4}, {1, 3, 3, 2}), 0), t(DType::I64, {}), {1}));
+  EXPECT_TRUE(
+      same(*arg(OpKind::ArgMin, buf(DType::F32, {4}, {3, 1, 2, 1}), 0), t(DType::I64, {}), {1}));
   EXPECT_TRUE(same(*arg(OpKind::ArgMax, buf(DType::F32, {4}, {1, kNaN, 5, kNaN}), 0),
                    t(DType::I64, {}), {1}));
-  EXPECT_TRUE(same(*arg(OpKind::ArgMin, buf(DType::F64, {4}, {kNaN, 3, 1, 1}), 0),
-                   t(DType::I64, {}), {2}));
-  EXPECT_TRUE(same(*arg(OpKind::ArgMin, buf(DType::F32, {2}, {kNaN, kNaN}), 0), t(DType::I64, {}),
-                   {0}));
-  EXPECT_TRUE(same(*arg(OpKind::ArgMax, buf(DType::Bool, {3}, {0, 1, 1}), 0), t(DType::I64, {}),
-                   {1}));
-  EXPECT_TRUE(same(*arg(OpKind::ArgMin, buf(DType::I8, {3}, {5, -128, -128}), 0),
-                   t(DType::I64, {}), {1}));
-  EXPECT_TRUE(same(*arg(OpKind::ArgMax, cbuf({3}, {{1, 0}, {1, 2}, {0, 9}}), 0), t(DType::I64, {}),
-                   {1}));
+  EXPECT_TRUE(
+      same(*arg(OpKind::ArgMin, buf(DType::F64, {4}, {kNaN, 3, 1, 1}), 0), t(DType::I64, {}), {2}));
+  EXPECT_TRUE(
+      same(*arg(OpKind::ArgMin, buf(DType::F32, {2}, {kNaN, kNaN}), 0), t(DType::I64, {}), {0}));
+  EXPECT_TRUE(
+      same(*arg(OpKind::ArgMax, buf(DType::Bool, {3}, {0, 1, 1}), 0), t(DType::I64, {}), {1}));
+  EXPECT_TRUE(
+      same(*arg(OpKind::ArgMin, buf(DType::I8, {3}, {5, -128, -128}), 0), t(DType::I64, {}), {1}));
+  EXPECT_TRUE(
+      same(*arg(OpKind::ArgMax, cbuf({3}, {{1, 0}, {1, 2}, {0, 9}}), 0), t(DType::I64, {}), {1}));
 }
 
 TEST(EvalArg, AlongEitherAxisWithKeepdims) {
@@ -136,15 +138,18 @@ TEST(EvalArg, AlongEitherAxisWithKeepdims) {
   EXPECT_TRUE(same(*arg(OpKind::ArgMax, x, 1, true), t(DType::I64, {2, 1}), {1, 0}));
   EXPECT_TRUE(same(*arg(OpKind::ArgMin, x, 1), t(DType::I64, {2}), {0, 1}));
   // An empty axis has no best element; the index is 0.
-  EXPECT_TRUE(same(*arg(OpKind::ArgMax, buf(DType::F32, {2, 0}, {}), 1), t(DType::I64, {2}),
-                   {0, 0}));
+  EXPECT_TRUE(
+      same(*arg(OpKind::ArgMax, buf(DType::F32, {2, 0}, {}), 1), t(DType::I64, {2}), {0, 0}));
   EXPECT_TRUE(same(*arg(OpKind::ArgMax, buf(DType::F32, {0, 2}, {}), 1), t(DType::I64, {0}), {}));
 }
 
 TEST(EvalArg, TakesExactlyOneAxisAndGivesI64) {
   auto x = buf(DType::F32, {2, 2}, {1, 2, 3, 4});
-  expect_error<VerifyError>([&] { reduce(OpKind::ArgMax, x, {0, 1}, false, DType::I64); },
-                            {"argmax", "one axis"});
+  expect_error<VerifyError>(
+      [&] {
+        reduce(OpKind::ArgMax, x, {0, 1}, false, DType::I64);
+      },
+      {"argmax", "one axis"});
   expect_error<VerifyError>([&] { reduce(OpKind::ArgMin, x, {0}, false, DType::I32); },
                             {"argmin", "i64"});
 }
@@ -152,13 +157,22 @@ TEST(EvalArg, TakesExactlyOneAxisAndGivesI64) {
 TEST(EvalReduce, BadAxesAreErrors) {
   auto x = buf(DType::F32, {2, 2}, {1, 2, 3, 4});
   expect_error<VerifyError>(
-      [&] { eval(node(OpKind::ReduceSum, {cst(x)}, {std::vector<int64_t>{2}, false}, t(DType::F32, {2, 2}))); },
+      [&] {
+        eval(node(OpKind::ReduceSum, {cst(x)}, {std::vector<int64_t>{2}, false},
+                  t(DType::F32, {2, 2})));
+      },
       {"reduce_sum", "axis 2", "[0, 2)"});
   expect_error<VerifyError>(
-      [&] { eval(node(OpKind::ReduceSum, {cst(x)}, {std::vector<int64_t>{1, 0}, false}, t(DType::F32, {}))); },
+      [&] {
+        eval(node(OpKind::ReduceSum, {cst(x)}, {std::vector<int64_t>{1, 0}, false},
+                  t(DType::F32, {})));
+      },
       {"reduce_sum", "sorted"});
   expect_error<VerifyError>(
-      [&] { eval(node(OpKind::ReduceSum, {cst(x)}, {std::vector<int64_t>{1}, false}, t(DType::F32, {2, 1}))); },
+      [&] {
+        eval(node(OpKind::ReduceSum, {cst(x)}, {std::vector<int64_t>{1}, false},
+                  t(DType::F32, {2, 1})));
+      },
       {"reduce_sum", "gives [2]"});
 }
 
@@ -176,8 +190,8 @@ TEST(EvalScan, CumsumAlongEachAxis) {
                    t(DType::F32, {3}), {1e8, 1e8, 1}));
   EXPECT_TRUE(same(*scan(OpKind::CumSum, buf(DType::I8, {2}, {100, 100}), 0), t(DType::I8, {2}),
                    {100, -56}));
-  EXPECT_TRUE(csame(*scan(OpKind::CumSum, cbuf({2}, {{1, 1}, {2, -3}}), 0), {2},
-                    {{1, 1}, {3, -2}}));
+  EXPECT_TRUE(
+      csame(*scan(OpKind::CumSum, cbuf({2}, {{1, 1}, {2, -3}}), 0), {2}, {{1, 1}, {3, -2}}));
 }
 
 TEST(EvalScan, Cumprod) {
@@ -190,8 +204,10 @@ TEST(EvalScan, Cumprod) {
 }
 
 TEST(EvalScan, SizeZeroAndBadAxis) {
-  EXPECT_TRUE(same(*scan(OpKind::CumSum, buf(DType::F32, {0, 3}, {}), 0), t(DType::F32, {0, 3}), {}));
-  EXPECT_TRUE(same(*scan(OpKind::CumProd, buf(DType::F32, {2, 0}, {}), 0), t(DType::F32, {2, 0}), {}));
+  EXPECT_TRUE(
+      same(*scan(OpKind::CumSum, buf(DType::F32, {0, 3}, {}), 0), t(DType::F32, {0, 3}), {}));
+  EXPECT_TRUE(
+      same(*scan(OpKind::CumProd, buf(DType::F32, {2, 0}, {}), 0), t(DType::F32, {2, 0}), {}));
   expect_error<VerifyError>([] { scan(OpKind::CumSum, buf(DType::F32, {}, {1}), 0); },
                             {"cumsum", "axis 0", "[0, 0)"});
 }

@@ -108,8 +108,9 @@ inline ::testing::AssertionResult same(const Buffer& got, const Type& type,
     return ::testing::AssertionFailure() << v.size() << " elements, want " << want.size();
   for (size_t i = 0; i < v.size(); ++i) {
     bool ok = std::isnan(want[i]) ? std::isnan(v[i])
-              : std::isinf(want[i]) ? v[i] == want[i]
-                                    : std::abs(v[i] - want[i]) <= tol * std::max(1.0, std::abs(want[i]));
+              : std::isinf(want[i])
+                  ? v[i] == want[i]
+                  : std::abs(v[i] - want[i]) <= tol * std::max(1.0, std::abs(want[i]));
     if (!ok)
       return ::testing::AssertionFailure()
              << "element " << i << " is " << v[i] << ", want " << want[i];
@@ -126,9 +127,9 @@ inline ::testing::AssertionResult csame(const Buffer& got, const Shape& shape,
     return ::testing::AssertionFailure() << v.size() << " elements, want " << want.size();
   for (size_t i = 0; i < v.size(); ++i)
     if (std::abs(v[i] - want[i]) > tol * std::max(1.0f, std::abs(want[i])))
-      return ::testing::AssertionFailure() << "element " << i << " is (" << v[i].real() << ","
-                                           << v[i].imag() << "), want (" << want[i].real()
-                                           << "," << want[i].imag() << ")";
+      return ::testing::AssertionFailure()
+             << "element " << i << " is (" << v[i].real() << "," << v[i].imag() << "), want ("
+             << want[i].real() << "," << want[i].imag() << ")";
   return ::testing::AssertionSuccess();
 }
 
@@ -150,8 +151,8 @@ inline ir::Graph graph_of(std::vector<ir::NodePtr> results, std::vector<ir::Node
 
 inline ir::NodePtr cst(BufferPtr b) { return ir::make_constant(std::move(b)); }
 
-inline ir::NodePtr node(OpKind op, std::vector<ir::NodePtr> operands, std::vector<ir::AttrValue> attrs,
-                        Type type) {
+inline ir::NodePtr node(OpKind op, std::vector<ir::NodePtr> operands,
+                        std::vector<ir::AttrValue> attrs, Type type) {
   return ir::make_node(op, std::move(operands), std::move(attrs), std::move(type));
 }
 

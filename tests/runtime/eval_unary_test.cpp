@@ -14,13 +14,13 @@ constexpr int32_t kI32Min = std::numeric_limits<int32_t>::min();
 Type t(DType d, Shape s) { return Type{d, std::move(s)}; }
 
 TEST(EvalUnary, NegWrapsIntegersAndKeepsSignedZero) {
-  EXPECT_TRUE(same(*unary(OpKind::Neg, buf(DType::F32, {3}, {1, -2, 0})), t(DType::F32, {3}),
-                   {-1, 2, 0}));
+  EXPECT_TRUE(
+      same(*unary(OpKind::Neg, buf(DType::F32, {3}, {1, -2, 0})), t(DType::F32, {3}), {-1, 2, 0}));
   EXPECT_TRUE(std::signbit(values(*unary(OpKind::Neg, buf(DType::F32, {1}, {0})))[0]));
   EXPECT_TRUE(same(*unary(OpKind::Neg, buf(DType::I32, {2}, {kI32Min, 5})), t(DType::I32, {2}),
                    {kI32Min, -5}));
-  EXPECT_TRUE(same(*unary(OpKind::Neg, buf(DType::I8, {2}, {-128, 7})), t(DType::I8, {2}),
-                   {-128, -7}));
+  EXPECT_TRUE(
+      same(*unary(OpKind::Neg, buf(DType::I8, {2}, {-128, 7})), t(DType::I8, {2}), {-128, -7}));
   EXPECT_TRUE(same(*unary(OpKind::Neg, buf(DType::U8, {2}, {1, 0})), t(DType::U8, {2}), {255, 0}));
   EXPECT_TRUE(same(*unary(OpKind::Neg, buf(DType::F16, {1}, {1.5})), t(DType::F16, {1}), {-1.5}));
   EXPECT_TRUE(same(*unary(OpKind::Neg, buf(DType::BF16, {1}, {-3})), t(DType::BF16, {1}), {3}));
@@ -40,23 +40,23 @@ TEST(EvalUnary, AbsOfComplexIsF32) {
 TEST(EvalUnary, Sign) {
   EXPECT_TRUE(same(*unary(OpKind::Sign, buf(DType::F32, {5}, {-3, 0, 2, kNaN, -kInf})),
                    t(DType::F32, {5}), {-1, 0, 1, kNaN, -1}));
-  EXPECT_TRUE(same(*unary(OpKind::Sign, buf(DType::I32, {3}, {-7, 0, 9})), t(DType::I32, {3}),
-                   {-1, 0, 1}));
+  EXPECT_TRUE(
+      same(*unary(OpKind::Sign, buf(DType::I32, {3}, {-7, 0, 9})), t(DType::I32, {3}), {-1, 0, 1}));
   EXPECT_TRUE(same(*unary(OpKind::Sign, buf(DType::U8, {2}, {0, 5})), t(DType::U8, {2}), {0, 1}));
-  EXPECT_TRUE(csame(*unary(OpKind::Sign, cbuf({2}, {{3, 4}, {0, 0}})), {2}, {{0.6f, 0.8f}, {0, 0}},
-                    1e-6f));
+  EXPECT_TRUE(
+      csame(*unary(OpKind::Sign, cbuf({2}, {{3, 4}, {0, 0}})), {2}, {{0.6f, 0.8f}, {0, 0}}, 1e-6f));
 }
 
 TEST(EvalUnary, ExpFamily) {
   EXPECT_TRUE(same(*unary(OpKind::Exp, buf(DType::F32, {3}, {0, 1, -kInf})), t(DType::F32, {3}),
                    {1, kE, 0}, kF32));
-  EXPECT_TRUE(same(*unary(OpKind::Exp, buf(DType::F64, {1}, {-1})), t(DType::F64, {1}), {1 / kE},
-                   1e-15));
+  EXPECT_TRUE(
+      same(*unary(OpKind::Exp, buf(DType::F64, {1}, {-1})), t(DType::F64, {1}), {1 / kE}, 1e-15));
   // e rounded to f16 (spacing 2^-9 in [2, 4)): 1392 * 2^-9.
   EXPECT_TRUE(same(*unary(OpKind::Exp, buf(DType::F16, {1}, {1})), t(DType::F16, {1}), {2.71875}));
   EXPECT_TRUE(same(*unary(OpKind::Exp, buf(DType::BF16, {1}, {0})), t(DType::BF16, {1}), {1}));
-  EXPECT_TRUE(csame(*unary(OpKind::Exp, cbuf({1}, {{0, static_cast<float>(kPi)}})), {1}, {{-1, 0}},
-                    1e-6f));
+  EXPECT_TRUE(
+      csame(*unary(OpKind::Exp, cbuf({1}, {{0, static_cast<float>(kPi)}})), {1}, {{-1, 0}}, 1e-6f));
   EXPECT_TRUE(same(*unary(OpKind::Exp2, buf(DType::F32, {3}, {3, -1, 0})), t(DType::F32, {3}),
                    {8, 0.5, 1}));
   EXPECT_TRUE(csame(*unary(OpKind::Exp2, cbuf({1}, {{1, 0}})), {1}, {{2, 0}}, 1e-6f));
@@ -68,13 +68,13 @@ TEST(EvalUnary, ExpFamily) {
 TEST(EvalUnary, LogFamily) {
   EXPECT_TRUE(same(*unary(OpKind::Log, buf(DType::F64, {4}, {1, kE, 0, -1})), t(DType::F64, {4}),
                    {0, 1, -kInf, kNaN}, 1e-15));
-  EXPECT_TRUE(csame(*unary(OpKind::Log, cbuf({1}, {{-1, 0}})), {1},
-                    {{0, static_cast<float>(kPi)}}, 1e-6f));
-  EXPECT_TRUE(same(*unary(OpKind::Log2, buf(DType::F32, {2}, {8, 0.25})), t(DType::F32, {2}),
-                   {3, -2}));
+  EXPECT_TRUE(
+      csame(*unary(OpKind::Log, cbuf({1}, {{-1, 0}})), {1}, {{0, static_cast<float>(kPi)}}, 1e-6f));
+  EXPECT_TRUE(
+      same(*unary(OpKind::Log2, buf(DType::F32, {2}, {8, 0.25})), t(DType::F32, {2}), {3, -2}));
   EXPECT_TRUE(csame(*unary(OpKind::Log2, cbuf({1}, {{4, 0}})), {1}, {{2, 0}}, 1e-6f));
-  EXPECT_TRUE(same(*unary(OpKind::Log1p, buf(DType::F64, {3}, {1e-20, 0, -1})),
-                   t(DType::F64, {3}), {1e-20, 0, -kInf}, 1e-15));
+  EXPECT_TRUE(same(*unary(OpKind::Log1p, buf(DType::F64, {3}, {1e-20, 0, -1})), t(DType::F64, {3}),
+                   {1e-20, 0, -kInf}, 1e-15));
   EXPECT_TRUE(csame(*unary(OpKind::Log1p, cbuf({1}, {{0, 0}})), {1}, {{0, 0}}));
   EXPECT_TRUE(same(*unary(OpKind::Log, buf(DType::F16, {1}, {1})), t(DType::F16, {1}), {0}));
 }
@@ -94,8 +94,8 @@ TEST(EvalUnary, RootsAndReciprocal) {
 TEST(EvalUnary, Trigonometry) {
   EXPECT_TRUE(same(*unary(OpKind::Sin, buf(DType::F64, {2}, {kPi / 2, 0})), t(DType::F64, {2}),
                    {1, 0}, 1e-15));
-  EXPECT_TRUE(same(*unary(OpKind::Cos, buf(DType::F32, {2}, {0, kPi})), t(DType::F32, {2}),
-                   {1, -1}, kF32));
+  EXPECT_TRUE(
+      same(*unary(OpKind::Cos, buf(DType::F32, {2}, {0, kPi})), t(DType::F32, {2}), {1, -1}, kF32));
   EXPECT_TRUE(same(*unary(OpKind::Tan, buf(DType::F64, {2}, {kPi / 4, 0})), t(DType::F64, {2}),
                    {1, 0}, 1e-15));
   EXPECT_TRUE(same(*unary(OpKind::Tanh, buf(DType::F32, {3}, {0, 20, -20})), t(DType::F32, {3}),
@@ -117,8 +117,11 @@ TEST(EvalUnary, Erf) {
   EXPECT_TRUE(same(*unary(OpKind::Erf, buf(DType::F64, {3}, {0, 1, -kInf})), t(DType::F64, {3}),
                    {0, 0.8427007929497149, -1}, 1e-15));
   EXPECT_TRUE(same(*unary(OpKind::Erf, buf(DType::BF16, {1}, {10})), t(DType::BF16, {1}), {1}));
-  expect_error<DTypeError>([] { unary(OpKind::Erf, cbuf({1}, {{0, 0}})); },
-                           {"erf", "c64", "floating"});
+  expect_error<DTypeError>(
+      [] {
+        unary(OpKind::Erf, cbuf({1}, {{0, 0}}));
+      },
+      {"erf", "c64", "floating"});
 }
 
 TEST(EvalUnary, FloorCeil) {
@@ -133,24 +136,24 @@ TEST(EvalUnary, FloorCeil) {
 
 TEST(EvalUnary, RoundHalfToEven) {
   auto x = buf(DType::F32, {9}, {0.5, 1.5, 2.5, -0.5, -1.5, 2.4, -2.6, 1e30, kInf});
-  EXPECT_TRUE(same(*unary(OpKind::Round, x), t(DType::F32, {9}),
-                   {0, 2, 2, 0, -2, 2, -3, 1e30f, kInf}));
+  EXPECT_TRUE(
+      same(*unary(OpKind::Round, x), t(DType::F32, {9}), {0, 2, 2, 0, -2, 2, -3, 1e30f, kInf}));
   // round(-0.5) is -0, like NumPy.
   EXPECT_TRUE(std::signbit(values(*unary(OpKind::Round, x))[3]));
   EXPECT_TRUE(same(*unary(OpKind::Round, buf(DType::F64, {2}, {kNaN, 4503599627370497.0})),
                    t(DType::F64, {2}), {kNaN, 4503599627370497.0}));
-  EXPECT_TRUE(same(*unary(OpKind::Round, buf(DType::F16, {2}, {2.5, 3.5})), t(DType::F16, {2}),
-                   {2, 4}));
+  EXPECT_TRUE(
+      same(*unary(OpKind::Round, buf(DType::F16, {2}, {2.5, 3.5})), t(DType::F16, {2}), {2, 4}));
   EXPECT_TRUE(same(*unary(OpKind::Round, buf(DType::I8, {1}, {7})), t(DType::I8, {1}), {7}));
 }
 
 TEST(EvalUnary, NotIsLogicalToBoolAndBitwiseOnIntegers) {
-  EXPECT_TRUE(same(*unary(OpKind::Not, buf(DType::Bool, {2}, {1, 0})), t(DType::Bool, {2}),
-                   {0, 1}));
+  EXPECT_TRUE(
+      same(*unary(OpKind::Not, buf(DType::Bool, {2}, {1, 0})), t(DType::Bool, {2}), {0, 1}));
   EXPECT_TRUE(same(*unary(OpKind::Not, buf(DType::I32, {2}, {0, 5}), DType::Bool),
                    t(DType::Bool, {2}), {1, 0}));
-  EXPECT_TRUE(same(*unary(OpKind::Not, buf(DType::I32, {2}, {0, 5})), t(DType::I32, {2}),
-                   {-1, -6}));
+  EXPECT_TRUE(
+      same(*unary(OpKind::Not, buf(DType::I32, {2}, {0, 5})), t(DType::I32, {2}), {-1, -6}));
   EXPECT_TRUE(same(*unary(OpKind::Not, buf(DType::U8, {1}, {0x0f})), t(DType::U8, {1}), {0xf0}));
   expect_error<DTypeError>([] { unary(OpKind::Not, buf(DType::F32, {1}, {1}), DType::Bool); },
                            {"not", "f32"});
@@ -198,7 +201,9 @@ TEST(EvalUnary, ResultDtypeMustFit) {
   // abs of c64 gives f32; a node that claims c64 is ill-typed, not silently reinterpreted.
   expect_error<VerifyError>([] { unary(OpKind::Abs, cbuf({1}, {{3, 4}})); }, {"abs", "f32"});
   expect_error<VerifyError>(
-      [] { eval(node(OpKind::Neg, {cst(buf(DType::F32, {2}, {1, 2}))}, {}, Type{DType::F32, {3}})); },
+      [] {
+        eval(node(OpKind::Neg, {cst(buf(DType::F32, {2}, {1, 2}))}, {}, Type{DType::F32, {3}}));
+      },
       {"neg", "f32[3]", "shape"});
 }
 

@@ -1,12 +1,13 @@
 // kiln's log: level names, KILN_LOG (an unknown value warns once and keeps warn), the level
 // filter, and the callback that receives messages.
+#include "runtime/log.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "runtime/log.h"
 #include "tests/runtime/scoped_env.h"
 
 namespace kiln::test {

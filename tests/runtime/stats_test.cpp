@@ -1,5 +1,7 @@
 // Run statistics and strict mode: host syncs counted per call site, SyncError naming the
 // site in strict mode, AllowSyncGuard, KILN_STRICT, and the counters devices add to.
+#include "runtime/stats.h"
+
 #include <gtest/gtest.h>
 
 #include <source_location>
@@ -9,7 +11,6 @@
 
 #include "ir/error.h"
 #include "runtime/device.h"
-#include "runtime/stats.h"
 #include "tests/runtime/eval_test_util.h"
 #include "tests/runtime/scoped_env.h"
 
@@ -54,10 +55,10 @@ TEST_F(StatsTest, StrictGuardMakesSyncsThrowWithTheCallSite) {
   StrictSyncGuard strict;
   EXPECT_TRUE(strict_syncs_enabled());
   std::source_location here = std::source_location::current();
-  expect_error<SyncError>([&] { runtime::record_host_sync(here, "item<float>"); },
-                          {"strict mode", "item<float>",
-                           "stats_test.cpp:" + std::to_string(here.line()),
-                           "StrictGuardMakesSyncsThrowWithTheCallSite", "AllowSyncGuard"});
+  expect_error<SyncError>(
+      [&] { runtime::record_host_sync(here, "item<float>"); },
+      {"strict mode", "item<float>", "stats_test.cpp:" + std::to_string(here.line()),
+       "StrictGuardMakesSyncsThrowWithTheCallSite", "AllowSyncGuard"});
   EXPECT_EQ(stats().host_syncs, 0);  // a refused sync did not happen
 }
 

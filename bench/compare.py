@@ -1,0 +1,219 @@
+"""bench/compare: runs the workloads of shared/BENCH.md on kiln and on its peers in one run
+and prints a table of times, throughput, ratios to each peer and fractions of the measured
+limit. Called through the bench/compare wrapper, which builds kiln_bench first.
+
+  bench/compare [--quick] [--json FILE] [--workloads a,b] [--device cpu]
+
+Every result is checked against the first peer's (or kiln's) before its time is reported:
+a mismatch is printed and the run exits non-zero.
+"""
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# (workload, rows, cols): shapes of shared/BENCH.md for the 2-core CPU.
+CPU_WORKLOADS = [
+    ("ew_chain", 4096, 4096),
+    ("sum_full", 4096, 4096),
+    ("sum_rows", 4096, 4096),
+    ("softmax", 4096, 4096),
+    ("layernorm", 4096, 4096),
+]
+
+
+def input_array(np, n, salt):
+    """Mirror of kiln::bench::input_value (bench/workloads.cpp)."""
+    i = np.arange(n, dtype=np.uint64)
+    h = (i * np.uint64(2654435761) + np.uint64(salt * 40503)) % np.uint64(1000)
+    return h.astype(np.float32) / np.float32(1000.0) - np.float32(0.5)
+
+
+def median_time(fn, reps, warmup):
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    times.sort()
+    return times[len(times) // 2]
+
+
+def numpy_impls(np, rows, cols):
+    x = input_array(np, rows * cols, 1).reshape(rows, cols)
+    b = input_array(np, cols, 2)
+    w = input_array(np, cols, 3) + np.float32(1.0)
+
+    def softmax():
+        e = np.exp(x - x.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    def layernorm():
+        m = x.mean(axis=1, keepdims=True)
+        v = ((x - m) ** 2).mean(axis=1, keepdims=True)
+        return (x - m) / np.sqrt(v + np.float32(1e-5)) * w + b
+
+    return {
+        "ew_chain": lambda: np.maximum((x + b) * np.float32(1.5) - x * x, np.float32(0))
+        + np.float32(0.25),
+        "sum_full": lambda: x.sum(),
+        "sum_rows": lambda: x.sum(axis=1),
+        "softmax": softmax,
+        "layernorm": layernorm,
+    }
+
+
+def torch_impls(torch, np, rows, cols, device):
+    x = torch.from_numpy(input_array(np, rows * cols, 1).reshape(rows, cols)).to(device)
+    b = torch.from_numpy(input_array(np, cols, 2)).to(device)
+    w = torch.from_numpy(input_array(np, cols, 3) + np.float32(1.0)).to(device)
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+
+    def timed(f):
+        def run():
+            r = f()
+            sync()
+            return r
+
+        return run
+
+    return {
+        "ew_chain": timed(lambda: torch.clamp_min((x + b) * 1.5 - x * x, 0) + 0.25),
+        "sum_full": timed(lambda: x.sum()),
+        "sum_rows": timed(lambda: x.sum(dim=1)),
+        "softmax": timed(lambda: torch.softmax(x, dim=1)),
+        "layernorm": timed(
+            lambda: torch.nn.functional.layer_norm(x, (cols,), w, b, 1e-5)
+        ),
+    }
+
+
+def checksum(value):
+    import numpy as np
+
+    if hasattr(value, "detach"):
+        value = value.detach().cpu().numpy()
+    return float(np.asarray(value, dtype=np.float64).sum())
+
+
+def run_kiln_bench(binary, workload, rows, cols, reps, env=None):
+    cmd = [binary, "--workload", workload, "--rows", str(rows), "--cols", str(cols),
+           "--reps", str(reps)]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if out.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{out.stderr}")
+    return [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="fewer repetitions (< 2 minutes)")
+    ap.add_argument("--json", help="write the results as a JSON array to this file")
+    ap.add_argument("--workloads", help="comma-separated subset of the workloads")
+    ap.add_argument("--binary", default=os.path.join(HERE, "..", "build", "bench", "kiln_bench"))
+    args = ap.parse_args()
+
+    import numpy as np
+
+    try:
+        import torch
+
+        torch.set_num_threads(os.cpu_count())
+    except ImportError:
+        torch = None
+        print("note: PyTorch not importable; its column is skipped", file=sys.stderr)
+
+    reps = 5 if args.quick else 15
+    wanted = set(args.workloads.split(",")) if args.workloads else None
+    records = []
+    failures = []
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
+          f"numpy {np.__version__}" + (f", torch {torch.__version__} "
+          f"({torch.get_num_threads()} threads)" if torch else "") + "; dtype f32")
+
+    limit_gbs = None
+    for workload, rows, cols in CPU_WORKLOADS:
+        if wanted and workload not in wanted:
+            continue
+        rows_out = []
+        for r in run_kiln_bench(args.binary, workload, rows, cols, reps):
+            rows_out.append((r["impl"], r["device"], r["seconds"], r["checksum"], r["bytes"]))
+            if r["impl"] == "limit":
+                limit_gbs = r["bytes"] / r["seconds"] / 1e9
+        kiln_bytes = next(b for i, _, _, _, b in rows_out if i == "kiln")
+        peers = {"numpy": numpy_impls(np, rows, cols)}
+        if torch:
+            peers["torch"] = torch_impls(torch, np, rows, cols, "cpu")
+        for name, impls in peers.items():
+            f = impls[workload]
+            t = median_time(f, reps, 2)
+            rows_out.append((name, "cpu", t, checksum(f()), kiln_bytes))
+        ref = next(c for i, _, _, c, _ in rows_out if i == "numpy")
+        kiln_t = next(t for i, _, t, _, _ in rows_out if i == "kiln")
+        print(f"\n{workload} f32[{rows},{cols}]")
+        print(f"  {'impl':8} {'device':12} {'ms':>9} {'GB/s':>8} {'kiln speedup':>13} "
+              f"{'of limit':>9}  check")
+        for impl, device, t, c, nbytes in rows_out:
+            gbs = nbytes / t / 1e9
+            ok = abs(c - ref) <= 1e-3 * max(1.0, abs(ref))
+            if not ok:
+                failures.append(f"{workload}/{impl}: checksum {c} vs numpy {ref}")
+            speed = "" if impl in ("kiln",) else f"{t / kiln_t:12.2f}x"
+            frac = f"{gbs / limit_gbs:8.0%}" if limit_gbs else ""
+            print(f"  {impl:8} {device[:12]:12} {t * 1e3:9.3f} {gbs:8.1f} {speed:>13} {frac:>9}"
+                  f"  {'ok' if ok else 'MISMATCH'}")
+            records.append({"workload": workload, "impl": impl, "device": device,
+                            "seconds": t, "metric": "GB/s", "value": gbs,
+                            "checksum_ok": ok})
+
+    if not wanted or "compile" in wanted:
+        records += compile_workload(args.binary)
+
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(records, f, indent=1)
+    if failures:
+        print("\nresult mismatches:\n  " + "\n  ".join(failures))
+        return 1
+    return 0
+
+
+def compile_workload(binary):
+    """Cold compile (fresh cache dir) and warm load (second process, same dir) per kernel."""
+    out = []
+    print("\ncompile (ms per kernel)")
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, KILN_CACHE_DIR=cache)
+        cold_ms, warm_ms = [], []
+        for workload, _, _ in CPU_WORKLOADS:
+            cold = next(r for r in run_kiln_bench(binary, workload, 256, 256, 3, env)
+                        if r["impl"] == "kiln")
+            warm = next(r for r in run_kiln_bench(binary, workload, 256, 256, 3, env)
+                        if r["impl"] == "kiln")
+            k = max(1, cold["kernels_compiled"])
+            cold_ms.append(cold["compile_seconds"] / k * 1e3)
+            hits = max(1, warm["cache_hits_disk"])
+            warm_ms.append(max(0.0, warm["cold_seconds"] - warm["seconds"]) / hits * 1e3)
+            print(f"  {workload:10} cold {cold_ms[-1]:7.2f}  warm {warm_ms[-1]:7.3f}"
+                  f"  (kernels {cold['kernels_compiled']}, disk hits {warm['cache_hits_disk']})")
+        cold_ms.sort()
+        warm_ms.sort()
+        med_c, med_w = cold_ms[len(cold_ms) // 2], warm_ms[len(warm_ms) // 2]
+        print(f"  median     cold {med_c:7.2f}  warm {med_w:7.3f}")
+        out.append({"workload": "compile", "impl": "kiln", "device": "cpu",
+                    "seconds": med_c / 1e3, "metric": "ms/kernel cold", "value": med_c})
+        out.append({"workload": "compile_warm", "impl": "kiln", "device": "cpu",
+                    "seconds": med_w / 1e3, "metric": "ms/kernel warm", "value": med_w})
+    return out
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,185 @@
+// Workload definitions for bench/compare: kiln through its public API, Eigen, and the
+// streaming copy that measures the memory-bandwidth limit.
+#include "workloads.h"
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <numeric>
+#include <thread>
+
+namespace kiln::bench {
+
+float input_value(uint64_t i, uint64_t salt) {
+  uint64_t h = (i * 2654435761u + salt * 40503u) % 1000u;
+  return static_cast<float>(h) / 1000.0f - 0.5f;
+}
+
+std::vector<float> make_input(int64_t n, uint64_t salt) {
+  std::vector<float> v(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) v[static_cast<size_t>(i)] = input_value(i, salt);
+  return v;
+}
+
+namespace {
+
+using RowArray = Eigen::Array<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using RowVector = Eigen::Array<float, 1, Eigen::Dynamic>;
+using ColVector = Eigen::Array<float, Eigen::Dynamic, 1>;
+
+double sum_of(const float* p, int64_t n) {
+  double s = 0;
+  for (int64_t i = 0; i < n; ++i) s += p[i];
+  return s;
+}
+
+// The inputs every implementation of a workload shares.
+struct Inputs {
+  Problem p;
+  std::vector<float> x, b, w;
+  explicit Inputs(const Problem& problem)
+      : p(problem), x(make_input(p.numel(), 1)), b(make_input(p.cols, 2)), w(make_input(p.cols, 3)) {
+    for (float& v : w) v += 1.0f;  // weights near 1
+  }
+};
+
+// A kiln implementation: `build` makes the result from the input tensors.
+Impl kiln_impl(std::shared_ptr<Inputs> in, double bytes, double flops,
+               std::function<Tensor(const Tensor& x, const Tensor& b, const Tensor& w)> build) {
+  auto x = std::make_shared<Tensor>(from_data(in->x, {in->p.rows, in->p.cols}));
+  auto b = std::make_shared<Tensor>(from_data(in->b, {in->p.cols}));
+  auto w = std::make_shared<Tensor>(from_data(in->w, {in->p.cols}));
+  auto last = std::make_shared<std::optional<Tensor>>();
+  Impl impl;
+  impl.name = "kiln";
+  impl.bytes = bytes;
+  impl.flops = flops;
+  impl.run = [=] {
+    Tensor y = build(*x, *b, *w);
+    AllowSyncGuard allow;
+    eval(y);
+    *last = y;
+  };
+  impl.checksum = [=] {
+    AllowSyncGuard allow;
+    auto v = (*last)->to_vector<float>();
+    return sum_of(v.data(), static_cast<int64_t>(v.size()));
+  };
+  return impl;
+}
+
+// An Eigen implementation writing into `out`.
+Impl eigen_impl(std::shared_ptr<Inputs> in, int64_t out_size, double bytes, double flops,
+                std::function<void(const Inputs&, float* out)> compute) {
+  auto out = std::make_shared<std::vector<float>>(static_cast<size_t>(out_size));
+  Impl impl;
+  impl.name = "eigen";
+  impl.bytes = bytes;
+  impl.flops = flops;
+  impl.run = [=] { compute(*in, out->data()); };
+  impl.checksum = [=] { return sum_of(out->data(), out_size); };
+  return impl;
+}
+
+// Copies src to dst with every hardware thread taking one contiguous part (STREAM copy).
+void parallel_copy(const float* src, float* dst, int64_t n) {
+  unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+  std::vector<std::thread> pool;
+  int64_t chunk = (n + threads - 1) / threads;
+  for (unsigned t = 0; t < threads; ++t) {
+    int64_t lo = std::min<int64_t>(n, t * chunk), hi = std::min<int64_t>(n, lo + chunk);
+    pool.emplace_back([=] { std::memcpy(dst + lo, src + lo, (hi - lo) * sizeof(float)); });
+  }
+  for (auto& th : pool) th.join();
+}
+
+Impl copy_limit(std::shared_ptr<Inputs> in) {
+  int64_t n = in->p.numel();
+  auto out = std::make_shared<std::vector<float>>(static_cast<size_t>(n));
+  Impl impl;
+  impl.name = "limit";
+  impl.bytes = 2.0 * n * sizeof(float);
+  impl.run = [=] { parallel_copy(in->x.data(), out->data(), n); };
+  impl.checksum = [=] { return sum_of(out->data(), n); };
+  return impl;
+}
+
+auto x_map(const Inputs& in) {
+  return Eigen::Map<const RowArray>(in.x.data(), in.p.rows, in.p.cols);
+}
+auto row_map(const std::vector<float>& v) {
+  return Eigen::Map<const RowVector>(v.data(), static_cast<Eigen::Index>(v.size()));
+}
+
+}  // namespace
+
+std::vector<Impl> make_impls(const std::string& name, const Problem& p) {
+  auto in = std::make_shared<Inputs>(p);
+  const double n = static_cast<double>(p.numel());
+  const double f = sizeof(float);
+  std::vector<Impl> impls;
+  if (name == "ew_chain") {
+    // y = max((x + b) * 1.5 - x * x, 0) + 0.25: six elementwise ops, b broadcast over rows.
+    double bytes = (2 * n + p.cols) * f, flops = 6 * n;
+    impls.push_back(kiln_impl(in, bytes, flops, [](const Tensor& x, const Tensor& b, const Tensor&) {
+      return maximum((x + b) * 1.5 - x * x, 0.0) + 0.25;
+    }));
+    impls.push_back(eigen_impl(in, p.numel(), bytes, flops, [](const Inputs& in, float* out) {
+      Eigen::Map<RowArray> y(out, in.p.rows, in.p.cols);
+      auto x = x_map(in);
+      y = ((x.rowwise() + row_map(in.b)) * 1.5f - x.square()).max(0.0f) + 0.25f;
+    }));
+  } else if (name == "sum_full") {
+    double bytes = n * f, flops = n;
+    impls.push_back(kiln_impl(in, bytes, flops,
+                              [](const Tensor& x, const Tensor&, const Tensor&) { return sum(x); }));
+    impls.push_back(eigen_impl(in, 1, bytes, flops, [](const Inputs& in, float* out) {
+      out[0] = x_map(in).sum();
+    }));
+  } else if (name == "sum_rows") {
+    double bytes = (n + p.rows) * f, flops = n;
+    impls.push_back(kiln_impl(in, bytes, flops, [](const Tensor& x, const Tensor&, const Tensor&) {
+      return sum(x, 1);
+    }));
+    impls.push_back(eigen_impl(in, p.rows, bytes, flops, [](const Inputs& in, float* out) {
+      Eigen::Map<ColVector>(out, in.p.rows) = x_map(in).rowwise().sum();
+    }));
+  } else if (name == "softmax") {
+    double bytes = 2 * n * f, flops = 5 * n;
+    impls.push_back(kiln_impl(in, bytes, flops, [](const Tensor& x, const Tensor&, const Tensor&) {
+      return softmax(x, -1);
+    }));
+    impls.push_back(eigen_impl(in, p.numel(), bytes, flops, [](const Inputs& in, float* out) {
+      Eigen::Map<RowArray> y(out, in.p.rows, in.p.cols);
+      auto x = x_map(in);
+      ColVector m = x.rowwise().maxCoeff();
+      y = (x.colwise() - m).exp();
+      ColVector s = y.rowwise().sum();
+      y.colwise() /= s;
+    }));
+  } else if (name == "layernorm") {
+    double bytes = (2 * n + 2 * p.cols) * f, flops = 8 * n;
+    impls.push_back(kiln_impl(in, bytes, flops, [](const Tensor& x, const Tensor& b, const Tensor& w) {
+      return layer_norm(x, -1, w, b, 1e-5);
+    }));
+    impls.push_back(eigen_impl(in, p.numel(), bytes, flops, [](const Inputs& in, float* out) {
+      Eigen::Map<RowArray> y(out, in.p.rows, in.p.cols);
+      auto x = x_map(in);
+      ColVector mean = x.rowwise().mean();
+      y = x.colwise() - mean;
+      ColVector inv = ((y.square().rowwise().sum() / float(in.p.cols)) + 1e-5f).rsqrt();
+      y.colwise() *= inv;
+      y = (y.rowwise() * row_map(in.w)).rowwise() + row_map(in.b);
+    }));
+  } else if (name == "copy") {
+    // Only the limit: kept separate so a run can report it once.
+  } else {
+    throw Error("bench: unknown workload '" + name +
+                "' (known: ew_chain, sum_full, sum_rows, softmax, layernorm, copy)");
+  }
+  impls.push_back(copy_limit(in));
+  return impls;
+}
+
+}  // namespace kiln::bench

@@ -1,0 +1,42 @@
+// The workloads of bench/compare (shared/BENCH.md), built with kiln's public API, plus
+// the C++ peers that run in-process (Eigen, a streaming copy for the bandwidth limit).
+// Inputs are a deterministic hash of the element index, so every implementation, in C++
+// or Python (bench/compare.py), computes on identical data and their results can be
+// compared before any time is trusted.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <kiln/kiln.h>
+
+namespace kiln::bench {
+
+// Element i of a benchmark input: a value in [-0.5, 0.5) (bench/compare.py mirrors this).
+float input_value(uint64_t i, uint64_t salt);
+std::vector<float> make_input(int64_t n, uint64_t salt);
+
+// A problem size: the shape of the main input.
+struct Problem {
+  int64_t rows = 0;
+  int64_t cols = 0;
+  int64_t numel() const { return rows * cols; }
+};
+
+// One timed implementation of a workload: `run` computes the result once (synchronously)
+// and `checksum` summarizes the last result (sum of all elements, in double).
+struct Impl {
+  std::string name;  // "kiln", "eigen", "limit"
+  std::function<void()> run;
+  std::function<double()> checksum;
+  double bytes = 0;  // memory traffic of one run (for GB/s)
+  double flops = 0;  // arithmetic of one run (for GFLOP/s)
+};
+
+// The implementations of workload `name` ("ew_chain", "sum_full", "sum_rows", "softmax",
+// "layernorm", "copy") at `problem` size. Throws kiln::Error for an unknown name.
+std::vector<Impl> make_impls(const std::string& name, const Problem& problem);
+
+}  // namespace kiln::bench

@@ -1,0 +1,142 @@
+// The host compiler: target detection, the O3 pipeline, object emission.
+#include "codegen/llvm/compiler.h"
+
+#include <llvm/ADT/SmallVector.h>
+#include <llvm/ADT/StringMap.h>
+#include <llvm/Config/llvm-config.h>
+#include <llvm/IR/LegacyPassManager.h>
+#include <llvm/IR/Verifier.h>
+#include <llvm/MC/TargetRegistry.h>
+#include <llvm/Passes/PassBuilder.h>
+#include <llvm/Support/Host.h>
+#include <llvm/Support/TargetSelect.h>
+#include <llvm/Support/raw_ostream.h>
+#include <llvm/Target/TargetMachine.h>
+#include <llvm/Target/TargetOptions.h>
+
+#include <memory>
+#include <mutex>
+
+#include "codegen/llvm/emit_kernel.h"
+#include "ir/error.h"
+
+namespace kiln::codegen::llvm_backend {
+
+std::string HostTarget::id() const {
+  return triple + "|" + cpu + "|" + features + "|llvm" + LLVM_VERSION_STRING + "|lanes" + std::to_string(info.lanes) +
+         "|codegen" + std::to_string(kCodegenVersion);
+}
+
+const HostTarget& host_target() {
+  static const HostTarget target = [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+    HostTarget t;
+    t.triple = llvm::sys::getProcessTriple();
+    t.cpu = llvm::sys::getHostCPUName().str();
+    llvm::StringMap<bool> features;
+    std::vector<std::string> on;
+    if (llvm::sys::getHostCPUFeatures(features)) {
+      for (auto& f : features) on.push_back((f.second ? "+" : "-") + f.first().str());
+      std::sort(on.begin(), on.end());
+    }
+    for (size_t i = 0; i < on.size(); ++i) t.features += (i ? "," : "") + on[i];
+    auto has = [&](const char* name) {
+      auto it = features.find(name);
+      return it != features.end() && it->second;
+    };
+    t.info.lanes = has("avx512f") ? 16 : has("avx") ? 8 : 4;
+    t.info.f16c = has("f16c");
+    return t;
+  }();
+  return target;
+}
+
+namespace {
+
+std::unique_ptr<llvm::TargetMachine> make_target_machine() {
+  const HostTarget& h = host_target();
+  std::string err;
+  const llvm::Target* target = llvm::TargetRegistry::lookupTarget(h.triple, err);
+  if (!target) throw CompileError("cpu backend: no LLVM target for " + h.triple + ": " + err);
+  llvm::TargetOptions opts;
+  std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
+      h.triple, h.cpu, h.features, opts, llvm::Reloc::PIC_, llvm::None, llvm::CodeGenOpt::Aggressive));
+  if (!tm) throw CompileError("cpu backend: cannot make a target machine for " + h.cpu);
+  return tm;
+}
+
+void build_module(llvm::Module& m, llvm::TargetMachine& tm, const std::vector<const Kernel*>& kernels,
+                  const std::vector<std::string>& names) {
+  m.setDataLayout(tm.createDataLayout());
+  m.setTargetTriple(tm.getTargetTriple().str());
+  for (size_t i = 0; i < kernels.size(); ++i) emit_kernel(*kernels[i], names[i], m, host_target().info);
+  std::string msg;
+  llvm::raw_string_ostream os(msg);
+  if (llvm::verifyModule(m, &os)) {
+    os.flush();
+    std::string text;
+    llvm::raw_string_ostream ir(text);
+    m.print(ir, nullptr);
+    ir.flush();
+    throw CompileError("cpu backend: generated LLVM IR is malformed: " + msg + "\n" + text.substr(0, 20000));
+  }
+}
+
+void optimize(llvm::Module& m, llvm::TargetMachine& tm) {
+  llvm::LoopAnalysisManager lam;
+  llvm::FunctionAnalysisManager fam;
+  llvm::CGSCCAnalysisManager cgam;
+  llvm::ModuleAnalysisManager mam;
+  llvm::PipelineTuningOptions pto;
+  // Kernels arrive vectorized; the loop vectorizer would only widen remainder loops.
+  pto.LoopVectorization = false;
+  pto.SLPVectorization = false;
+  llvm::PassBuilder pb(&tm, pto);
+  pb.registerModuleAnalyses(mam);
+  pb.registerCGSCCAnalyses(cgam);
+  pb.registerFunctionAnalyses(fam);
+  pb.registerLoopAnalyses(lam);
+  pb.crossRegisterProxies(lam, fam, cgam, mam);
+  llvm::ModulePassManager mpm = pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3);
+  mpm.run(m, mam);
+}
+
+std::mutex& llvm_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+}  // namespace
+
+std::string compile_object(const std::vector<const Kernel*>& kernels, const std::vector<std::string>& names) {
+  std::lock_guard<std::mutex> lock(llvm_mutex());
+  auto tm = make_target_machine();
+  llvm::LLVMContext ctx;
+  llvm::Module m("kiln", ctx);
+  build_module(m, *tm, kernels, names);
+  optimize(m, *tm);
+  llvm::SmallVector<char, 0> buffer;
+  llvm::raw_svector_ostream os(buffer);
+  llvm::legacy::PassManager pm;
+  if (tm->addPassesToEmitFile(pm, os, nullptr, llvm::CGFT_ObjectFile))
+    throw CompileError("cpu backend: the target cannot emit object files");
+  pm.run(m);
+  return std::string(buffer.data(), buffer.size());
+}
+
+std::string kernel_llvm_ir(const Kernel& kernel, bool optimized) {
+  std::lock_guard<std::mutex> lock(llvm_mutex());
+  auto tm = make_target_machine();
+  llvm::LLVMContext ctx;
+  llvm::Module m("kiln", ctx);
+  build_module(m, *tm, {&kernel}, {"kernel"});
+  if (optimized) optimize(m, *tm);
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  m.print(os, nullptr);
+  os.flush();
+  return text;
+}
+
+}  // namespace kiln::codegen::llvm_backend

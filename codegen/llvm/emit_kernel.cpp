@@ -1,0 +1,626 @@
+// emit_kernel: the loop structure, memory accesses and stages of a kernel in LLVM IR.
+#include "codegen/llvm/emit_kernel.h"
+
+#include <llvm/IR/Constants.h>
+#include <llvm/IR/Intrinsics.h>
+#include <llvm/IR/MDBuilder.h>
+
+#include <functional>
+#include <unordered_map>
+
+#include "codegen/kernel_passes.h"
+#include "codegen/llvm/emit_ops.h"
+#include "ir/error.h"
+
+namespace kiln::codegen::llvm_backend {
+
+int64_t work_items(const Kernel& k, int lanes) {
+  int64_t n = 1;
+  for (size_t i = 0; i < k.outer.size(); ++i) {
+    int64_t e = k.outer[i].extent;
+    if (i + 1 == k.outer.size() && k.vector_mode == VectorMode::Outer) e = (e + lanes - 1) / lanes;
+    n *= e;
+  }
+  return n;
+}
+
+namespace {
+
+using llvm::Value;
+
+[[noreturn]] void internal(const std::string& what) { throw CompileError("cpu backend: internal error: " + what); }
+
+// A loop-carried value of a kiln dtype, kept in allocas that LLVM promotes to registers.
+struct Slot {
+  llvm::AllocaInst* re = nullptr;
+  llvm::AllocaInst* im = nullptr;
+};
+
+class KernelEmitter {
+ public:
+  KernelEmitter(const Kernel& k, llvm::Module& m, const TargetInfo& t) : k_(k), c_(m, t), W_(t.lanes) {}
+
+  llvm::Function* run(const std::string& name) {
+    auto& b = c_.b;
+    llvm::Type* i8pp = b.getInt8PtrTy()->getPointerTo();
+    llvm::Type* i64p = b.getInt64Ty()->getPointerTo();
+    auto* fty = llvm::FunctionType::get(b.getVoidTy(), {i8pp, i64p, b.getInt64Ty(), b.getInt64Ty()}, false);
+    fn_ = llvm::Function::Create(fty, llvm::Function::ExternalLinkage, name, c_.module);
+    fn_->addFnAttr(llvm::Attribute::NoUnwind);
+    if (W_ >= 16) {
+      fn_->addFnAttr("prefer-vector-width", "512");
+      fn_->addFnAttr("min-legal-vector-width", "512");
+    }
+    auto arg = fn_->arg_begin();
+    Value* bufs = &*arg++;
+    Value* scalars = &*arg++;
+    Value* begin = &*arg++;
+    Value* end = &*arg++;
+    c_.entry = llvm::BasicBlock::Create(c_.ctx, "entry", fn_);
+    b.SetInsertPoint(c_.entry);
+    for (size_t i = 0; i < k_.buffers.size(); ++i) {
+      Value* p = b.CreateLoad(b.getInt8PtrTy(), b.CreateConstGEP1_64(b.getInt8PtrTy(), bufs, i));
+      buf_ptr_.push_back(b.CreateBitCast(p, elem_type(k_.buffers[i].dtype)->getPointerTo()));
+    }
+    for (size_t i = 0; i < k_.scalars.size(); ++i) {
+      Value* raw = b.CreateLoad(b.getInt64Ty(), b.CreateConstGEP1_64(b.getInt64Ty(), scalars, i));
+      scalar_vals_.push_back(decode_scalar(k_.scalars[i], raw));
+    }
+    scopes_.emplace_back();
+    emit_outer(begin, end);
+    b.CreateRetVoid();
+    return fn_;
+  }
+
+ private:
+  // ---- types and memory ----
+
+  llvm::Type* elem_type(DType t) { return t == DType::C64 ? c_.b.getFloatTy() : c_.storage_type(t); }
+
+  Val decode_scalar(DType t, Value* raw) {
+    auto& b = c_.b;
+    switch (t) {
+      case DType::Bool: return {b.CreateICmpNE(raw, b.getInt64(0))};
+      case DType::I8:
+      case DType::U8:
+      case DType::I32: return {b.CreateTrunc(raw, c_.scalar_type(t))};
+      case DType::I64: return {raw};
+      case DType::F16:
+      case DType::BF16:
+      case DType::F32: return {b.CreateBitCast(b.CreateTrunc(raw, b.getInt32Ty()), b.getFloatTy())};
+      case DType::F64: return {b.CreateBitCast(raw, b.getDoubleTy())};
+      case DType::C64: {
+        Value* re = b.CreateBitCast(b.CreateTrunc(raw, b.getInt32Ty()), b.getFloatTy());
+        Value* im = b.CreateBitCast(b.CreateTrunc(b.CreateLShr(raw, 32), b.getInt32Ty()), b.getFloatTy());
+        return {re, im};
+      }
+    }
+    return {raw};
+  }
+
+  Slot make_slot(DType t, int width) {
+    Slot s;
+    s.re = c_.entry_alloca(c_.type(t, width));
+    if (is_complex(t)) s.im = c_.entry_alloca(c_.type(t, width));
+    return s;
+  }
+  Val load_slot(const Slot& s) {
+    Val v{c_.b.CreateLoad(s.re->getAllocatedType(), s.re)};
+    if (s.im) v.im = c_.b.CreateLoad(s.im->getAllocatedType(), s.im);
+    return v;
+  }
+  void store_slot(const Slot& s, Val v) {
+    c_.b.CreateStore(v.re, s.re);
+    if (s.im) c_.b.CreateStore(v.im, s.im);
+  }
+
+  void mark_invariant(llvm::Instruction* load, int buf) {
+    if (!k_.buffers[buf].written)
+      load->setMetadata(llvm::LLVMContext::MD_invariant_load, llvm::MDNode::get(c_.ctx, {}));
+  }
+
+  // ---- loops ----
+
+  // for (iv = begin; iv + step <= end; iv += step) body(iv); returns iv after the loop.
+  Value* counted_loop(Value* begin, Value* end, int64_t step, const std::function<void(Value*)>& body) {
+    auto& b = c_.b;
+    llvm::BasicBlock* pre = b.GetInsertBlock();
+    auto* header = llvm::BasicBlock::Create(c_.ctx, "loop", fn_);
+    auto* body_bb = llvm::BasicBlock::Create(c_.ctx, "body", fn_);
+    auto* exit = llvm::BasicBlock::Create(c_.ctx, "exit", fn_);
+    b.CreateBr(header);
+    b.SetInsertPoint(header);
+    llvm::PHINode* iv = b.CreatePHI(b.getInt64Ty(), 2);
+    iv->addIncoming(begin, pre);
+    Value* cond = step == 1 ? b.CreateICmpSLT(iv, end) : b.CreateICmpSLE(b.CreateAdd(iv, b.getInt64(step)), end);
+    b.CreateCondBr(cond, body_bb, exit);
+    b.SetInsertPoint(body_bb);
+    scopes_.emplace_back();
+    body(iv);
+    scopes_.pop_back();
+    Value* next = b.CreateAdd(iv, b.getInt64(step));
+    iv->addIncoming(next, b.GetInsertBlock());
+    b.CreateBr(header);
+    b.SetInsertPoint(exit);
+    return iv;
+  }
+
+  // Vector lanes along `var`: its values base + 0..W-1.
+  struct VectorState {
+    int var;
+    Value* lane0;
+    bool outer;
+  };
+  VectorState enter_vector(int var, Value* base, bool outer) {
+    VectorState saved{vec_var_, lane0_, outer_vector_};
+    auto& b = c_.b;
+    std::vector<llvm::Constant*> iota;
+    for (int l = 0; l < W_; ++l) iota.push_back(b.getInt64(l));
+    vars_[var] = b.CreateAdd(c_.splat(base, W_), llvm::ConstantVector::get(iota));
+    vec_var_ = var;
+    lane0_ = base;
+    outer_vector_ = outer;
+    return saved;
+  }
+  void leave_vector(const VectorState& s) {
+    vec_var_ = s.var;
+    lane0_ = s.lane0;
+    outer_vector_ = s.outer;
+  }
+
+  void emit_outer(Value* begin, Value* end) {
+    auto& b = c_.b;
+    const bool outer_vec = k_.vector_mode == VectorMode::Outer && !k_.outer.empty();
+    std::vector<int64_t> dims;
+    for (const Loop& l : k_.outer) dims.push_back(l.extent);
+    if (outer_vec) dims.back() = (dims.back() + W_ - 1) / W_;
+    const size_t n = dims.size();
+    std::vector<llvm::AllocaInst*> idx(n);
+    Value* rem = begin;
+    for (size_t d = n; d-- > 0;) {
+      idx[d] = c_.entry_alloca(b.getInt64Ty(), "odometer");
+      Value* ext = b.getInt64(std::max<int64_t>(dims[d], 1));
+      b.CreateStore(b.CreateURem(rem, ext), idx[d]);
+      rem = b.CreateUDiv(rem, ext);
+    }
+    counted_loop(begin, end, 1, [&](Value*) {
+      std::vector<Value*> cur(n);
+      for (size_t d = 0; d < n; ++d) cur[d] = b.CreateLoad(b.getInt64Ty(), idx[d]);
+      for (size_t d = 0; d + (outer_vec ? 1 : 0) < n; ++d) vars_[k_.outer[d].var] = cur[d];
+      if (outer_vec)
+        emit_outer_vector_block(cur.back());
+      else
+        emit_stages();
+      // Advance the odometer by one.
+      Value* carry = b.getTrue();
+      for (size_t d = n; d-- > 0;) {
+        Value* inc = b.CreateAdd(cur[d], b.getInt64(1));
+        Value* wrap = b.CreateICmpEQ(inc, b.getInt64(dims[d]));
+        Value* next = b.CreateSelect(carry, b.CreateSelect(wrap, b.getInt64(0), inc), cur[d]);
+        b.CreateStore(next, idx[d]);
+        carry = b.CreateAnd(carry, wrap);
+      }
+    });
+  }
+
+  // One block of W positions of the last outer loop: vector code when the block is full,
+  // else a scalar loop over what is left.
+  void emit_outer_vector_block(Value* block) {
+    auto& b = c_.b;
+    const Loop& last = k_.outer.back();
+    Value* base = b.CreateMul(block, b.getInt64(W_));
+    auto vector_body = [&] {
+      scopes_.emplace_back();
+      VectorState saved = enter_vector(last.var, base, true);
+      emit_stages();
+      leave_vector(saved);
+      scopes_.pop_back();
+    };
+    if (last.extent % W_ == 0) {
+      vector_body();
+      return;
+    }
+    auto* vec_bb = llvm::BasicBlock::Create(c_.ctx, "block.vector", fn_);
+    auto* tail_bb = llvm::BasicBlock::Create(c_.ctx, "block.tail", fn_);
+    auto* join = llvm::BasicBlock::Create(c_.ctx, "block.join", fn_);
+    b.CreateCondBr(b.CreateICmpSLE(b.CreateAdd(base, b.getInt64(W_)), b.getInt64(last.extent)), vec_bb, tail_bb);
+    b.SetInsertPoint(vec_bb);
+    vector_body();
+    b.CreateBr(join);
+    b.SetInsertPoint(tail_bb);
+    counted_loop(base, b.getInt64(last.extent), 1, [&](Value* l) {
+      vars_[last.var] = l;
+      emit_stages();
+    });
+    b.CreateBr(join);
+    b.SetInsertPoint(join);
+  }
+
+  // The loops of a stage; the innermost, when it is `vector_var`, as a vector loop and a
+  // scalar remainder. body(true) runs in the vector loop.
+  void emit_nest(const std::vector<Loop>& loops, size_t i, int vector_var, const std::function<void(bool)>& body) {
+    if (i == loops.size()) {
+      body(false);
+      return;
+    }
+    auto& b = c_.b;
+    const Loop& l = loops[i];
+    Value* begin = l.begin ? scalar(emit(l.begin)) : b.getInt64(0);
+    Value* end = l.end ? scalar(emit(l.end)) : b.getInt64(l.extent);
+    if (i + 1 == loops.size() && l.var == vector_var) {
+      Value* after = counted_loop(begin, end, W_, [&](Value* iv) {
+        VectorState saved = enter_vector(l.var, iv, false);
+        body(true);
+        leave_vector(saved);
+      });
+      counted_loop(after, end, 1, [&](Value* iv) {
+        vars_[l.var] = iv;
+        body(false);
+      });
+      return;
+    }
+    counted_loop(begin, end, 1, [&](Value* iv) {
+      vars_[l.var] = iv;
+      emit_nest(loops, i + 1, vector_var, body);
+    });
+  }
+
+  Value* scalar(Val v) {
+    if (c_.width_of(v.re) > 1) internal("a loop bound that varies across lanes");
+    return v.re;
+  }
+
+  // ---- stages ----
+
+  void emit_stages() {
+    stage_vals_.assign(k_.stages.size(), Val{});
+    for (size_t s = 0; s < k_.stages.size(); ++s) {
+      const Stage& st = k_.stages[s];
+      switch (st.kind) {
+        case StageKind::Reduce: emit_reduce(s, st); break;
+        case StageKind::Loop: emit_loop_stage(st); break;
+        case StageKind::Scan: emit_scan(s, st); break;
+      }
+    }
+  }
+
+  int outer_width() const { return outer_vector_ ? W_ : 1; }
+
+  int stage_vector_var(const Stage& st) const {
+    if (k_.vector_mode != VectorMode::Inner || outer_vector_) return -1;
+    return inner_vector_var(st);
+  }
+
+  // A tree reduction of a vector's lanes.
+  Val horizontal(ReduceOp op, DType acc, Val v) {
+    auto& b = c_.b;
+    int w = c_.width_of(v.re);
+    while (w > 1) {
+      int h = w / 2;
+      std::vector<int> lo, hi;
+      for (int l = 0; l < h; ++l) lo.push_back(l), hi.push_back(l + h);
+      auto part = [&](Value* x, const std::vector<int>& mask) -> Value* {
+        if (!x) return nullptr;
+        if (h == 1) return b.CreateExtractElement(x, static_cast<uint64_t>(mask[0]));
+        return b.CreateShuffleVector(x, mask);
+      };
+      Val a{part(v.re, lo), part(v.im, lo)}, c{part(v.re, hi), part(v.im, hi)};
+      v = reduce_combine(c_, op, acc, a, c);
+      w = h;
+    }
+    return v;
+  }
+
+  void emit_reduce(size_t s, const Stage& st) {
+    auto& b = c_.b;
+    const int aw = outer_width();
+    const DType acc = st.acc_dtype;
+    const bool arg = st.op == ReduceOp::ArgMax || st.op == ReduceOp::ArgMin;
+    Slot acc_slot = make_slot(acc, aw);
+    store_slot(acc_slot, reduce_identity(c_, st.op, acc, aw));
+    llvm::AllocaInst* pos_slot = nullptr;
+    if (arg) {
+      pos_slot = c_.entry_alloca(c_.type(DType::I64, aw));
+      b.CreateStore(c_.i64(0, aw), pos_slot);
+    }
+    const int iv = stage_vector_var(st);
+    Slot vacc;
+    if (iv >= 0) {
+      vacc = make_slot(acc, W_);
+      store_slot(vacc, reduce_identity(c_, st.op, acc, W_));
+    }
+    emit_nest(st.loops, 0, iv, [&](bool vec) {
+      Val v = emit(st.value);
+      if (vec) {
+        store_slot(vacc, reduce_combine(c_, st.op, acc, load_slot(vacc), c_.splat(v, W_)));
+        return;
+      }
+      v = c_.splat(v, aw);
+      if (!arg) {
+        store_slot(acc_slot, reduce_combine(c_, st.op, acc, load_slot(acc_slot), v));
+        return;
+      }
+      Val best = load_slot(acc_slot);
+      Value* pos = c_.splat(emit(st.position).re, aw);
+      Value* first = b.CreateICmpEQ(pos, c_.i64(0, aw));
+      Value* take = b.CreateOr(first, arg_better(c_, st.op, acc, v, best));
+      store_slot(acc_slot, Val{b.CreateSelect(take, v.re, best.re), v.im ? b.CreateSelect(take, v.im, best.im) : nullptr});
+      b.CreateStore(b.CreateSelect(take, pos, b.CreateLoad(pos_slot->getAllocatedType(), pos_slot)), pos_slot);
+    });
+    if (iv >= 0) {
+      Val total = horizontal(st.op, acc, load_slot(vacc));
+      store_slot(acc_slot, reduce_combine(c_, st.op, acc, load_slot(acc_slot), total));
+    }
+    stage_vals_[s] = arg ? Val{b.CreateLoad(pos_slot->getAllocatedType(), pos_slot)} : load_slot(acc_slot);
+  }
+
+  void emit_loop_stage(const Stage& st) {
+    emit_nest(st.loops, 0, stage_vector_var(st), [&](bool) {
+      for (const Store& store : st.stores) emit_store(store);
+    });
+  }
+
+  void emit_scan(size_t s, const Stage& st) {
+    const int aw = outer_width();
+    Slot acc_slot = make_slot(st.acc_dtype, aw);
+    store_slot(acc_slot, reduce_identity(c_, st.op, st.acc_dtype, aw));
+    emit_nest(st.loops, 0, -1, [&](bool) {
+      Val v = c_.splat(emit(st.value), aw);
+      Val next = reduce_combine(c_, st.op, st.acc_dtype, load_slot(acc_slot), v);
+      store_slot(acc_slot, next);
+      stage_vals_[s] = next;
+      for (const Store& store : st.stores) emit_store(store);
+    });
+  }
+
+  // ---- expressions ----
+
+  bool varies(const ExprPtr& e) const {
+    if (lane0_mode_) return false;
+    return (vec_var_ >= 0 && e->depends_on_var(vec_var_)) || (outer_vector_ && e->stage_mask);
+  }
+
+  Val emit(const ExprPtr& e) {
+    bool dep = vec_var_ >= 0 && e->depends_on_var(vec_var_);
+    uint64_t key = reinterpret_cast<uintptr_t>(e.get()) * 2 + (lane0_mode_ && dep ? 1 : 0);
+    for (size_t i = scopes_.size(); i-- > 0;) {
+      auto it = scopes_[i].find(key);
+      if (it != scopes_[i].end()) return it->second;
+    }
+    Val v = compute(e);
+    scopes_.back()[key] = v;
+    return v;
+  }
+
+  Val emit_lane0(const ExprPtr& e) {
+    bool saved = lane0_mode_;
+    lane0_mode_ = true;
+    Val v = emit(e);
+    lane0_mode_ = saved;
+    return v;
+  }
+
+  static int width_of_vals(EmitContext& c, std::initializer_list<Val> vals) {
+    int w = 1;
+    for (const Val& v : vals) w = std::max(w, c.width_of(v.re));
+    return w;
+  }
+
+  Val compute(const ExprPtr& e) {
+    auto& b = c_.b;
+    switch (e->kind) {
+      case ExprKind::Const: {
+        if (is_complex(e->dtype)) return {c_.f32(e->re, 1), c_.f32(e->im, 1)};
+        if (e->dtype == DType::F16) return {c_.f32(f16_to_float(float_to_f16(static_cast<float>(e->re))), 1)};
+        if (e->dtype == DType::BF16) return {c_.f32(bf16_to_float(float_to_bf16(static_cast<float>(e->re))), 1)};
+        if (is_floating(e->dtype)) return {c_.constant(e->dtype, e->re, 1)};
+        return {c_.constant_int(e->dtype, e->ival, 1)};
+      }
+      case ExprKind::Arg: return scalar_vals_.at(e->slot);
+      case ExprKind::Var: {
+        if (e->slot == vec_var_ && lane0_mode_) return {lane0_};
+        auto it = vars_.find(e->slot);
+        if (it == vars_.end()) internal("loop variable v" + std::to_string(e->slot) + " used outside its loop");
+        return {it->second};
+      }
+      case ExprKind::StageValue: return stage_vals_.at(e->slot);
+      case ExprKind::Load: return emit_load(e);
+      case ExprKind::Unary: return emit_unary(c_, e->op, e->args[0]->dtype, e->dtype, emit(e->args[0]));
+      case ExprKind::Binary: {
+        Val x = emit(e->args[0]), y = emit(e->args[1]);
+        int w = width_of_vals(c_, {x, y});
+        return emit_binary(c_, e->op, e->args[0]->dtype, e->dtype, c_.splat(x, w), c_.splat(y, w));
+      }
+      case ExprKind::Select: {
+        Val cond = emit(e->args[0]), x = emit(e->args[1]), y = emit(e->args[2]);
+        int w = width_of_vals(c_, {cond, x, y});
+        cond = c_.splat(cond, w), x = c_.splat(x, w), y = c_.splat(y, w);
+        Val r{b.CreateSelect(cond.re, x.re, y.re)};
+        if (x.im) r.im = b.CreateSelect(cond.re, x.im, y.im);
+        return r;
+      }
+      case ExprKind::Cast: return emit_cast(c_, e->args[0]->dtype, e->dtype, emit(e->args[0]));
+      case ExprKind::IndexDiv:
+      case ExprKind::IndexMod: {
+        Value* x = emit(e->args[0]).re;
+        Value* k = c_.i64(e->ival, c_.width_of(x));
+        bool div = e->kind == ExprKind::IndexDiv;
+        if (e->args[0]->lo >= 0) return {div ? b.CreateUDiv(x, k) : b.CreateURem(x, k)};
+        Value* q = b.CreateSDiv(x, k);
+        Value* r = b.CreateSRem(x, k);
+        Value* neg = b.CreateICmpSLT(r, c_.i64(0, c_.width_of(x)));
+        if (div) return {b.CreateSelect(neg, b.CreateSub(q, c_.i64(1, c_.width_of(x))), q)};
+        return {b.CreateSelect(neg, b.CreateAdd(r, k), r)};
+      }
+      case ExprKind::Random: {
+        Value* counter = emit(e->args[0]).re;
+        Value* key = emit(e->args[1]).re;
+        return {emit_random(c_, e->dtype, counter, key)};
+      }
+    }
+    internal("unknown expression kind");
+  }
+
+  AccessPattern pattern(const ExprPtr& index) const {
+    if (outer_vector_ && index->stage_mask) return AccessPattern::Strided;
+    return access_pattern(index, vec_var_);
+  }
+
+  Val scalar_load(int buf, DType t, Value* idx) {
+    auto& b = c_.b;
+    if (t == DType::C64) {
+      Value* p = b.CreateGEP(b.getFloatTy(), buf_ptr_[buf], b.CreateMul(idx, b.getInt64(2)));
+      auto* re = b.CreateLoad(b.getFloatTy(), p);
+      auto* im = b.CreateLoad(b.getFloatTy(), b.CreateConstGEP1_64(b.getFloatTy(), p, 1));
+      mark_invariant(re, buf);
+      mark_invariant(im, buf);
+      return {re, im};
+    }
+    llvm::Type* st = c_.storage_type(t);
+    auto* v = b.CreateLoad(st, b.CreateGEP(st, buf_ptr_[buf], idx));
+    mark_invariant(v, buf);
+    return from_storage(c_, t, v);
+  }
+
+  Value* gather(llvm::Type* elem, Value* base, Value* idx) {
+    auto& b = c_.b;
+    Value* ptrs = b.CreateGEP(elem, base, idx);
+    llvm::Type* vt = llvm::FixedVectorType::get(elem, W_);
+    unsigned align = elem->getPrimitiveSizeInBits() / 8;
+    return b.CreateMaskedGather(vt, ptrs, llvm::Align(align));
+  }
+
+  Val emit_load(const ExprPtr& e) {
+    auto& b = c_.b;
+    const DType t = e->dtype;
+    const int buf = e->slot;
+    const ExprPtr& index = e->args[0];
+    if (!varies(index)) return scalar_load(buf, t, scalar(emit(index)));
+    AccessPattern p = pattern(index);
+    if (p == AccessPattern::Uniform) return scalar_load(buf, t, emit_lane0(index).re);
+    if (p == AccessPattern::Contiguous) {
+      Value* base = emit_lane0(index).re;
+      if (t == DType::C64) {
+        Value* ptr = b.CreateGEP(b.getFloatTy(), buf_ptr_[buf], b.CreateMul(base, b.getInt64(2)));
+        llvm::Type* vt = llvm::FixedVectorType::get(b.getFloatTy(), 2 * W_);
+        auto* v = b.CreateAlignedLoad(vt, b.CreateBitCast(ptr, vt->getPointerTo()), llvm::Align(4));
+        mark_invariant(v, buf);
+        std::vector<int> even, odd;
+        for (int l = 0; l < W_; ++l) even.push_back(2 * l), odd.push_back(2 * l + 1);
+        return {b.CreateShuffleVector(v, even), b.CreateShuffleVector(v, odd)};
+      }
+      llvm::Type* st = c_.storage_type(t);
+      llvm::Type* vt = llvm::FixedVectorType::get(st, W_);
+      Value* ptr = b.CreateGEP(st, buf_ptr_[buf], base);
+      auto* v = b.CreateAlignedLoad(vt, b.CreateBitCast(ptr, vt->getPointerTo()),
+                                    llvm::Align(st->getPrimitiveSizeInBits() / 8));
+      mark_invariant(v, buf);
+      return from_storage(c_, t, v);
+    }
+    Value* idx = c_.splat(emit(index).re, W_);
+    if (t == DType::C64) {
+      Value* i2 = b.CreateMul(idx, c_.i64(2, W_));
+      Value* re = gather(b.getFloatTy(), buf_ptr_[buf], i2);
+      Value* im = gather(b.getFloatTy(), buf_ptr_[buf], b.CreateAdd(i2, c_.i64(1, W_)));
+      return {re, im};
+    }
+    return from_storage(c_, t, gather(c_.storage_type(t), buf_ptr_[buf], idx));
+  }
+
+  void emit_store(const Store& s) {
+    auto& b = c_.b;
+    const DType t = k_.buffers[s.buffer].dtype;
+    Val v = emit(s.value);
+    if (s.value->dtype != t) v = emit_cast(c_, s.value->dtype, t, v);
+    Val guard = s.guard ? emit(s.guard) : Val{};
+    const bool idx_varies = varies(s.index);
+    int w = std::max(c_.width_of(v.re), idx_varies ? W_ : 1);
+    if (guard.re) w = std::max(w, c_.width_of(guard.re));
+    if (w == 1) {
+      Value* idx = scalar(emit(s.index));
+      llvm::BasicBlock* cont = nullptr;
+      if (guard.re) {
+        auto* then = llvm::BasicBlock::Create(c_.ctx, "store.then", fn_);
+        cont = llvm::BasicBlock::Create(c_.ctx, "store.cont", fn_);
+        b.CreateCondBr(guard.re, then, cont);
+        b.SetInsertPoint(then);
+      }
+      if (t == DType::C64) {
+        Value* p = b.CreateGEP(b.getFloatTy(), buf_ptr_[s.buffer], b.CreateMul(idx, b.getInt64(2)));
+        b.CreateStore(v.re, p);
+        b.CreateStore(v.im, b.CreateConstGEP1_64(b.getFloatTy(), p, 1));
+      } else {
+        llvm::Type* st = c_.storage_type(t);
+        b.CreateStore(to_storage(c_, t, v.re), b.CreateGEP(st, buf_ptr_[s.buffer], idx));
+      }
+      if (cont) {
+        b.CreateBr(cont);
+        b.SetInsertPoint(cont);
+      }
+      return;
+    }
+    v = c_.splat(v, W_);
+    Value* mask = guard.re ? c_.splat(guard.re, W_) : nullptr;
+    AccessPattern p = idx_varies ? pattern(s.index) : AccessPattern::Uniform;
+    if (p == AccessPattern::Uniform) internal("a vector of values stored to one element");
+    if (p == AccessPattern::Contiguous) {
+      Value* base = emit_lane0(s.index).re;
+      if (t == DType::C64) {
+        std::vector<int> inter;
+        for (int l = 0; l < W_; ++l) inter.push_back(l), inter.push_back(l + W_);
+        Value* both = b.CreateShuffleVector(v.re, v.im, inter);
+        Value* ptr = b.CreateGEP(b.getFloatTy(), buf_ptr_[s.buffer], b.CreateMul(base, b.getInt64(2)));
+        Value* vp = b.CreateBitCast(ptr, both->getType()->getPointerTo());
+        if (mask)
+          b.CreateMaskedStore(both, vp, llvm::Align(4), b.CreateShuffleVector(mask, mask, inter));
+        else
+          b.CreateAlignedStore(both, vp, llvm::Align(4));
+        return;
+      }
+      Value* sv = to_storage(c_, t, v.re);
+      llvm::Type* st = c_.storage_type(t);
+      Value* ptr = b.CreateBitCast(b.CreateGEP(st, buf_ptr_[s.buffer], base), sv->getType()->getPointerTo());
+      llvm::Align align(st->getPrimitiveSizeInBits() / 8);
+      if (mask)
+        b.CreateMaskedStore(sv, ptr, align, mask);
+      else
+        b.CreateAlignedStore(sv, ptr, align);
+      return;
+    }
+    Value* idx = c_.splat(emit(s.index).re, W_);
+    if (!mask) mask = llvm::ConstantInt::getTrue(llvm::FixedVectorType::get(b.getInt1Ty(), W_));
+    if (t == DType::C64) {
+      Value* i2 = b.CreateMul(idx, c_.i64(2, W_));
+      b.CreateMaskedScatter(v.re, b.CreateGEP(b.getFloatTy(), buf_ptr_[s.buffer], i2), llvm::Align(4), mask);
+      b.CreateMaskedScatter(v.im, b.CreateGEP(b.getFloatTy(), buf_ptr_[s.buffer], b.CreateAdd(i2, c_.i64(1, W_))),
+                            llvm::Align(4), mask);
+      return;
+    }
+    llvm::Type* st = c_.storage_type(t);
+    b.CreateMaskedScatter(to_storage(c_, t, v.re), b.CreateGEP(st, buf_ptr_[s.buffer], idx),
+                          llvm::Align(st->getPrimitiveSizeInBits() / 8), mask);
+  }
+
+  const Kernel& k_;
+  EmitContext c_;
+  const int W_;
+  llvm::Function* fn_ = nullptr;
+  std::vector<Value*> buf_ptr_;
+  std::vector<Val> scalar_vals_;
+  std::unordered_map<int, Value*> vars_;
+  std::vector<Val> stage_vals_;
+  std::vector<std::unordered_map<uint64_t, Val>> scopes_;
+  int vec_var_ = -1;
+  Value* lane0_ = nullptr;
+  bool outer_vector_ = false;
+  bool lane0_mode_ = false;
+};
+
+}  // namespace
+
+llvm::Function* emit_kernel(const Kernel& kernel, const std::string& name, llvm::Module& module,
+                            const TargetInfo& target) {
+  return KernelEmitter(kernel, module, target).run(name);
+}
+
+}  // namespace kiln::codegen::llvm_backend

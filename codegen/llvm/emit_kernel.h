@@ -1,0 +1,30 @@
+// emit_kernel: KernelIR -> one LLVM function
+//
+//   void name(i8** buffers, const i64* scalars, i64 begin, i64 end)
+//
+// which runs outer iterations [begin, end) (work_items() of them in all), so a thread pool
+// can split the range. The outer loop nest walks its indices like an odometer (one
+// division per call, not per iteration). Vectorization follows kernel.vector_mode:
+// contiguous accesses become vector loads and stores, others gathers and scatters; inner
+// vector loops keep vector accumulators and finish with a tree reduction, then a scalar
+// remainder loop. Read-only loads carry !invariant.load so LLVM hoists them freely.
+// Tests: tests/cpu/.
+#pragma once
+
+#include <llvm/IR/Module.h>
+
+#include <string>
+
+#include "codegen/kernel_ir.h"
+#include "codegen/llvm/emit_context.h"
+
+namespace kiln::codegen::llvm_backend {
+
+// The number of work items a kernel's [begin, end) ranges over: outer iterations, with the
+// last outer loop counted in blocks of `lanes` when it is vectorized.
+int64_t work_items(const Kernel& kernel, int lanes);
+
+llvm::Function* emit_kernel(const Kernel& kernel, const std::string& name, llvm::Module& module,
+                            const TargetInfo& target);
+
+}  // namespace kiln::codegen::llvm_backend

@@ -1,0 +1,29 @@
+// CpuDevice: runs graphs as JIT-compiled kernels on the host. A run clones the graph,
+// applies the graph passes (passes/pipeline.h), compiles it to a program
+// (codegen/program.h), fetches each kernel from the kernel cache (memory, disk, or a fresh
+// LLVM compile), allocates the results and the memory plan's slots, and launches every
+// kernel over the thread pool. Work is counted in kiln::stats(): graphs_run, launches,
+// kernels_compiled, cache_hits_memory, cache_hits_disk, compile_seconds, bytes_allocated,
+// run_seconds. Tests: tests/cpu/.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "codegen/program.h"
+#include "runtime/device.h"
+
+namespace kiln::runtime::cpu {
+
+class CpuDevice : public Device {
+ public:
+  std::string name() const override { return "cpu"; }
+  std::vector<BufferPtr> run(const ir::Graph& graph, const std::vector<BufferPtr>& inputs) override;
+
+  // The program a graph compiles to (after the graph passes), without running it.
+  static codegen::Program compile(ir::Graph& graph);
+  // The lowering options for this host (vector lanes, threads).
+  static codegen::LowerOptions lower_options();
+};
+
+}  // namespace kiln::runtime::cpu

@@ -1,0 +1,66 @@
+// The CPU device's kernel cache: compiled kernels keyed by a structural hash of their
+// KernelIR together with the host target and the codegen version, kept in memory for the
+// process and on disk (object code) so that a second process starts warm.
+//
+// Disk entries live in KILN_CACHE_DIR (default $HOME/.cache/kiln; "off" disables), one
+// file per kernel: a header (magic, format version, the full key, the symbol name, the
+// payload's size and FNV-1a checksum) and the object file. An entry that is truncated,
+// corrupt, of another version or of another key is never trusted: the kernel is compiled
+// again and the entry rewritten. Files are written to a temporary name and renamed, so a
+// reader never sees half a file. Tests: tests/cpu/kernel_cache_test.cpp.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "codegen/kernel_ir.h"
+#include "runtime/cpu/jit.h"
+
+namespace kiln::runtime::cpu {
+
+enum class CacheSource : uint8_t { Memory, Disk, Compiled };
+
+struct CacheResult {
+  KernelFn fn = nullptr;
+  CacheSource source = CacheSource::Compiled;
+  double compile_seconds = 0;  // compiling, or reading and linking a disk entry
+};
+
+class KernelCache {
+ public:
+  // `dir` empty: no disk cache.
+  KernelCache(ObjectLoader& loader, std::string dir);
+
+  CacheResult get(const codegen::Kernel& kernel);
+
+  // The full cache key of a kernel for this host, and its disk entry's path.
+  uint64_t key_of(const codegen::Kernel& kernel) const;
+  std::string path_for(uint64_t key) const;
+  const std::string& dir() const { return dir_; }
+
+  // Forgets the in-memory entries (the loaded code stays loaded): the next get() of a
+  // kernel goes to disk. For tests of the disk cache.
+  void forget_memory();
+
+  // KILN_CACHE_DIR, else $HOME/.cache/kiln; "" when disabled ("off") or unknown.
+  static std::string default_dir();
+  // The process's cache, in default_dir() (read when first used).
+  static KernelCache& global();
+
+  // The on-disk format version; bump when the header changes.
+  static constexpr uint32_t kFormatVersion = 1;
+
+ private:
+  bool read_entry(uint64_t key, std::string& name, std::string& object, std::string& why) const;
+  void write_entry(uint64_t key, const std::string& name, const std::string& object) const;
+
+  ObjectLoader& loader_;
+  std::string dir_;
+  std::mutex mutex_;
+  std::unordered_map<uint64_t, KernelFn> memory_;
+};
+
+}  // namespace kiln::runtime::cpu
