@@ -53,8 +53,7 @@ IntRange int_range(DType t) {
     case DType::U8: return {0, 255};
     case DType::I32:
       return {std::numeric_limits<int32_t>::min(), std::numeric_limits<int32_t>::max()};
-    default:
-      return {std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max()};
+    default: return {std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max()};
   }
 }
 
@@ -85,9 +84,8 @@ void check_scalar_fits(std::string_view op, const Scalar& value, DType dtype) {
     int64_t v = value.as_int();
     if (v < r.lo || v > r.hi)
       throw DTypeError(std::string(op) + ": scalar " + value.str() + " does not fit " +
-                       std::string(dtype_name(dtype)) + " (range " + std::to_string(r.lo) +
-                       ".." + std::to_string(r.hi) +
-                       "); cast the tensor to a wider dtype first");
+                       std::string(dtype_name(dtype)) + " (range " + std::to_string(r.lo) + ".." +
+                       std::to_string(r.hi) + "); cast the tensor to a wider dtype first");
   }
 }
 
@@ -98,16 +96,20 @@ Tensor scalar_constant(std::string_view op, const Scalar& value, DType dtype, Lo
   double d = value.as_double();
   switch (dtype) {
     case DType::Bool:
-      store<uint8_t>(*buffer, is_int_like ? value.as_int() != 0 : (d != 0 || value.as_complex().imag() != 0));
+      store<uint8_t>(
+          *buffer, is_int_like ? value.as_int() != 0 : (d != 0 || value.as_complex().imag() != 0));
       break;
     case DType::I8:
-      store<int8_t>(*buffer, static_cast<int8_t>(is_int_like ? value.as_int() : float_to_int(d, dtype)));
+      store<int8_t>(*buffer,
+                    static_cast<int8_t>(is_int_like ? value.as_int() : float_to_int(d, dtype)));
       break;
     case DType::U8:
-      store<uint8_t>(*buffer, static_cast<uint8_t>(is_int_like ? value.as_int() : float_to_int(d, dtype)));
+      store<uint8_t>(*buffer,
+                     static_cast<uint8_t>(is_int_like ? value.as_int() : float_to_int(d, dtype)));
       break;
     case DType::I32:
-      store<int32_t>(*buffer, static_cast<int32_t>(is_int_like ? value.as_int() : float_to_int(d, dtype)));
+      store<int32_t>(*buffer,
+                     static_cast<int32_t>(is_int_like ? value.as_int() : float_to_int(d, dtype)));
       break;
     case DType::I64:
       store<int64_t>(*buffer, is_int_like ? value.as_int() : float_to_int(d, dtype));
@@ -219,8 +221,8 @@ DType common_dtype(const std::vector<TensorLike>& operands) {
   return d;
 }
 
-std::vector<Tensor> unify(std::string_view op, const std::vector<TensorLike>& operands,
-                          DType dtype, Loc loc) {
+std::vector<Tensor> unify(std::string_view op, const std::vector<TensorLike>& operands, DType dtype,
+                          Loc loc) {
   std::vector<Type> types;
   for (const TensorLike& x : operands) types.push_back(operand_type(x));
   Shape shape = broadcast_shapes(op, types);
@@ -240,9 +242,8 @@ int normalize_axis(std::string_view op, int axis, int rank, const Type& type) {
     std::string valid = rank == 0 ? "a rank-0 tensor has no axes"
                                   : "use an axis in [" + std::to_string(-rank) + ", " +
                                         std::to_string(rank - 1) + "]";
-    throw AxisError(std::string(op) + ": axis " + std::to_string(axis) +
-                    " is out of range for " + type.str() + " (rank " + std::to_string(rank) +
-                    "); " + valid);
+    throw AxisError(std::string(op) + ": axis " + std::to_string(axis) + " is out of range for " +
+                    type.str() + " (rank " + std::to_string(rank) + "); " + valid);
   }
   return axis < 0 ? axis + rank : axis;
 }

@@ -3,11 +3,11 @@
 // scalar operands, axis checks, and the pieces of error messages. Not part of the public API.
 #pragma once
 
+#include <kiln/kiln.h>
+
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <kiln/kiln.h>
 
 namespace kiln::frontend {
 
@@ -51,8 +51,8 @@ DType common_dtype(const std::vector<TensorLike>& operands);
 Tensor to_tensor(std::string_view op, const TensorLike& x, DType dtype, const Shape& shape,
                  Loc loc);
 // Each operand as a tensor of `dtype`, all broadcast to their common shape.
-std::vector<Tensor> unify(std::string_view op, const std::vector<TensorLike>& operands,
-                          DType dtype, Loc loc);
+std::vector<Tensor> unify(std::string_view op, const std::vector<TensorLike>& operands, DType dtype,
+                          Loc loc);
 // The type of an operand for messages: a tensor's, or the weak scalar's (rank 0).
 Type operand_type(const TensorLike& x);
 

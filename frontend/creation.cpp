@@ -23,8 +23,8 @@ void check_shape(std::string_view op, const Shape& shape) {
 }
 
 // start + i * step for i in [0, n), computed in `compute` and then cast to `dtype`.
-Tensor affine_range(int64_t n, const Scalar& start, const Scalar& step, DType compute,
-                    DType dtype, Loc loc) {
+Tensor affine_range(int64_t n, const Scalar& start, const Scalar& step, DType compute, DType dtype,
+                    Loc loc) {
   Tensor i = make(ir::OpKind::Iota, {}, {int64_t{0}}, Type{compute, {n}}, loc);
   Tensor v = add(multiply(i, step, loc), start, loc);
   return frontend::cast_to(v, dtype, loc);
@@ -58,8 +58,7 @@ Tensor arange(Scalar start, Scalar stop, Scalar step, std::optional<DType> dtype
   for (const Scalar* s : {&start, &stop, &step})
     if (s->kind() == Scalar::Kind::Complex)
       throw DTypeError("arange: start, stop and step must be real, got " + s->str());
-  if (step.as_double() == 0)
-    throw ShapeError("arange: step is 0; use a positive or negative step");
+  if (step.as_double() == 0) throw ShapeError("arange: step is 0; use a positive or negative step");
   bool all_int = start.kind() != Scalar::Kind::Float && stop.kind() != Scalar::Kind::Float &&
                  step.kind() != Scalar::Kind::Float;
   DType out = dtype.value_or(all_int ? DType::I32 : DType::F32);
@@ -85,8 +84,7 @@ Tensor arange(Scalar start, Scalar stop, Scalar step, std::optional<DType> dtype
 }
 
 Tensor linspace(double start, double stop, int64_t num, bool endpoint, DType dtype, Loc loc) {
-  if (num < 0)
-    throw ShapeError("linspace: num is " + std::to_string(num) + "; it must be >= 0");
+  if (num < 0) throw ShapeError("linspace: num is " + std::to_string(num) + "; it must be >= 0");
   if (is_complex(dtype) || is_bool(dtype))
     throw DTypeError("linspace: dtype " + std::string(dtype_name(dtype)) +
                      " is not supported; use an integer or floating dtype");

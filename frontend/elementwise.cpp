@@ -30,13 +30,13 @@ Tensor math(ir::OpKind op, std::string_view name, const Tensor& x, bool complex_
 
 // What a binary op does with the common dtype of its operands.
 enum class Rule {
-  Any,         // every dtype
-  Arithmetic,  // bool becomes i32
-  Ordered,     // complex refused (no order)
-  Real,        // bool becomes i32; complex refused (modulo, floor division)
-  Inexact,     // bool and integers become f32
-  RealInexact, // bool and integers become f32; complex refused
-  Bitwise,     // bool or integer only
+  Any,          // every dtype
+  Arithmetic,   // bool becomes i32
+  Ordered,      // complex refused (no order)
+  Real,         // bool becomes i32; complex refused (modulo, floor division)
+  Inexact,      // bool and integers become f32
+  RealInexact,  // bool and integers become f32; complex refused
+  Bitwise,      // bool or integer only
 };
 
 DType apply_rule(std::string_view op, Rule rule, DType d, const TensorLike& a,
@@ -111,16 +111,10 @@ Tensor exp(const Tensor& x, Loc loc) { return math(ir::OpKind::Exp, "exp", x, tr
 Tensor exp2(const Tensor& x, Loc loc) { return math(ir::OpKind::Exp2, "exp2", x, true, loc); }
 Tensor log(const Tensor& x, Loc loc) { return math(ir::OpKind::Log, "log", x, true, loc); }
 Tensor log2(const Tensor& x, Loc loc) { return math(ir::OpKind::Log2, "log2", x, true, loc); }
-Tensor log1p(const Tensor& x, Loc loc) {
-  return math(ir::OpKind::Log1p, "log1p", x, true, loc);
-}
-Tensor expm1(const Tensor& x, Loc loc) {
-  return math(ir::OpKind::Expm1, "expm1", x, true, loc);
-}
+Tensor log1p(const Tensor& x, Loc loc) { return math(ir::OpKind::Log1p, "log1p", x, true, loc); }
+Tensor expm1(const Tensor& x, Loc loc) { return math(ir::OpKind::Expm1, "expm1", x, true, loc); }
 Tensor sqrt(const Tensor& x, Loc loc) { return math(ir::OpKind::Sqrt, "sqrt", x, true, loc); }
-Tensor rsqrt(const Tensor& x, Loc loc) {
-  return math(ir::OpKind::Rsqrt, "rsqrt", x, true, loc);
-}
+Tensor rsqrt(const Tensor& x, Loc loc) { return math(ir::OpKind::Rsqrt, "rsqrt", x, true, loc); }
 Tensor reciprocal(const Tensor& x, Loc loc) {
   return math(ir::OpKind::Reciprocal, "reciprocal", x, true, loc);
 }
@@ -271,8 +265,8 @@ Tensor where(const TensorLike& cond, const TensorLike& a, const TensorLike& b, L
   DType d = frontend::common_dtype({a, b});
   TensorLike c = truth_of(cond, loc);
   using frontend::operand_type;
-  Shape shape = frontend::broadcast_shapes(
-      "where", {operand_type(c), operand_type(a), operand_type(b)});
+  Shape shape =
+      frontend::broadcast_shapes("where", {operand_type(c), operand_type(a), operand_type(b)});
   return make(ir::OpKind::Select,
               {frontend::to_tensor("where", c, DType::Bool, shape, loc),
                frontend::to_tensor("where", a, d, shape, loc),

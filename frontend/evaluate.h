@@ -3,10 +3,10 @@
 // sync.cpp count the sync first and then call evaluate().
 #pragma once
 
+#include <kiln/kiln.h>
+
 #include <memory>
 #include <vector>
-
-#include <kiln/kiln.h>
 
 namespace kiln::frontend {
 
@@ -17,8 +17,8 @@ inline constexpr int64_t kInlineConstantLimit = 16;
 // A graph extracted from live nodes, with what running it needs.
 struct Extraction {
   ir::Graph graph;
-  std::vector<BufferPtr> inputs;       // one per graph.params, in order
-  std::vector<ir::NodePtr> targets;    // the live node behind each graph result
+  std::vector<BufferPtr> inputs;     // one per graph.params, in order
+  std::vector<ir::NodePtr> targets;  // the live node behind each graph result
 };
 
 // Extracts the graph computing `roots`. With skip_evaluated, roots that already hold a

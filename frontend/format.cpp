@@ -71,8 +71,8 @@ class Printer {
     out += "[";
     bool inner = dim + 1 == shape_.size();
     // Between rows: a comma, then newlines (one per remaining dimension) and indentation.
-    std::string sep = inner ? ", " : "," + std::string(shape_.size() - dim - 1, '\n') +
-                                         std::string(dim + 1, ' ');
+    std::string sep =
+        inner ? ", " : "," + std::string(shape_.size() - dim - 1, '\n') + std::string(dim + 1, ' ');
     auto items = shown(shape_[dim], summarize_);
     for (size_t k = 0; k < items.size(); ++k) {
       if (k) out += sep;

@@ -114,13 +114,13 @@ Tensor scatter_add(const Tensor& base, const Tensor& idx, const TensorLike& upda
                        type_str(base) + " in dimension " + std::to_string(d) +
                        "; outside the axis, index dimensions must be <= the base's");
   if (updates.is_tensor() && promote_types(base.dtype(), updates.tensor().dtype()) != base.dtype())
-    throw DTypeError("scatter_add: updates " + type_str(updates.tensor()) +
-                     " do not fit base " + type_str(base) +
+    throw DTypeError("scatter_add: updates " + type_str(updates.tensor()) + " do not fit base " +
+                     type_str(base) +
                      " without losing values; cast the base (or the updates) first");
-  Tensor u = updates.is_tensor()
-                 ? broadcast_to(frontend::cast_to(updates.tensor(), base.dtype(), loc),
-                                i.shape(), loc)
-                 : frontend::filled("scatter_add", updates.scalar(), base.dtype(), i.shape(), loc);
+  Tensor u =
+      updates.is_tensor()
+          ? broadcast_to(frontend::cast_to(updates.tensor(), base.dtype(), loc), i.shape(), loc)
+          : frontend::filled("scatter_add", updates.scalar(), base.dtype(), i.shape(), loc);
   return make(ir::OpKind::ScatterAdd, {base, i, u}, {int64_t{a}}, base.type(), loc);
 }
 
@@ -133,11 +133,14 @@ Tensor one_hot(const Tensor& idx, int64_t num_classes, DType dtype, Loc loc) {
   shape.push_back(num_classes);
   check_rank("one_hot", shape.size());
   Tensor classes = make(ir::OpKind::Iota, {}, {int64_t{i.ndim()}}, Type{i.dtype(), shape}, loc);
-  Tensor column = frontend::reshape_to(i, [&] {
-    Shape s = i.shape();
-    s.push_back(1);
-    return s;
-  }(), loc);
+  Tensor column = frontend::reshape_to(
+      i,
+      [&] {
+        Shape s = i.shape();
+        s.push_back(1);
+        return s;
+      }(),
+      loc);
   return cast(kiln::equal(column, classes, loc), dtype, loc);
 }
 

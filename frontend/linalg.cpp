@@ -30,7 +30,8 @@ Tensor matmul(const Tensor& a, const Tensor& b, Loc loc) {
   Shape a_batch(as.begin(), as.end() - 2), b_batch(bs.begin(), bs.end() - 2);
   Shape batch;
   try {
-    batch = frontend::broadcast_shapes("matmul", {Type{a.dtype(), a_batch}, Type{b.dtype(), b_batch}});
+    batch =
+        frontend::broadcast_shapes("matmul", {Type{a.dtype(), a_batch}, Type{b.dtype(), b_batch}});
   } catch (const ShapeError&) {
     throw ShapeError("matmul: the batch dimensions of " + type_str(a) + " and " + type_str(b) +
                      " do not broadcast (" + shape_str(a_batch) + " vs " + shape_str(b_batch) +
@@ -40,10 +41,10 @@ Tensor matmul(const Tensor& a, const Tensor& b, Loc loc) {
   a_full.insert(a_full.end(), {m, k});
   b_full.insert(b_full.end(), {k, n});
   out.insert(out.end(), {m, n});
-  Tensor x = frontend::expand_to(frontend::reshape_to(frontend::cast_to(a, d, loc), as, loc),
-                                 a_full, loc);
-  Tensor y = frontend::expand_to(frontend::reshape_to(frontend::cast_to(b, d, loc), bs, loc),
-                                 b_full, loc);
+  Tensor x =
+      frontend::expand_to(frontend::reshape_to(frontend::cast_to(a, d, loc), as, loc), a_full, loc);
+  Tensor y =
+      frontend::expand_to(frontend::reshape_to(frontend::cast_to(b, d, loc), bs, loc), b_full, loc);
   Tensor r = make(ir::OpKind::MatMul, {x, y}, {}, Type{d, out}, loc);
   Shape final_shape = batch;
   if (a.ndim() > 1) final_shape.push_back(m);

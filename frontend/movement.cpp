@@ -35,7 +35,8 @@ Tensor reshape(const Tensor& x, const Shape& shape, Loc loc) {
     if (known == 0 || x.size() % known != 0)
       throw ShapeError("reshape: cannot reshape " + type_str(x) + " (" + std::to_string(x.size()) +
                        " elements) into " + shape_str(shape) + ": the other dimensions (product " +
-                       std::to_string(known) + ") do not divide it; choose sizes whose product is " +
+                       std::to_string(known) +
+                       ") do not divide it; choose sizes whose product is " +
                        std::to_string(x.size()));
     out[infer] = x.size() / known;
   } else if (known != x.size()) {
@@ -149,8 +150,7 @@ Tensor flatten(const Tensor& x, int start_axis, int end_axis, Loc loc) {
   int b = frontend::normalize_axis("flatten", end_axis, x.ndim(), x.type());
   if (a > b)
     throw AxisError("flatten: start axis " + std::to_string(start_axis) + " comes after end axis " +
-                    std::to_string(end_axis) + " for " + type_str(x) +
-                    "; pass start <= end");
+                    std::to_string(end_axis) + " for " + type_str(x) + "; pass start <= end");
   Shape shape(x.shape().begin(), x.shape().begin() + a);
   int64_t merged = 1;
   for (int d = a; d <= b; ++d) merged *= x.shape()[d];
@@ -200,8 +200,8 @@ Tensor slice(const Tensor& x, const std::vector<Slice>& slices, Loc loc) {
   bool identity = true;
   for (int d = 0; d < x.ndim(); ++d) {
     int64_t n = x.shape()[d];
-    Resolved r = d < static_cast<int>(slices.size()) ? resolve(slices[d], n, d, x)
-                                                     : Resolved{0, 1, n};
+    Resolved r =
+        d < static_cast<int>(slices.size()) ? resolve(slices[d], n, d, x) : Resolved{0, 1, n};
     identity = identity && r.start == 0 && r.step == 1 && r.length == n;
     start.push_back(r.start);
     step.push_back(r.step);
@@ -264,8 +264,7 @@ Tensor flip(const Tensor& x, const Axes& axes, Loc loc) {
 }
 
 Tensor concatenate(const std::vector<Tensor>& xs, int axis, Loc loc) {
-  if (xs.empty())
-    throw ShapeError("concatenate: no tensors given; pass at least one");
+  if (xs.empty()) throw ShapeError("concatenate: no tensors given; pass at least one");
   const Tensor& first = xs[0];
   if (first.ndim() == 0)
     throw ShapeError("concatenate: tensor 0 is rank 0 (" + type_str(first) +
@@ -279,8 +278,8 @@ Tensor concatenate(const std::vector<Tensor>& xs, int axis, Loc loc) {
     for (int k = 0; same && k < x.ndim(); ++k) same = k == a || x.shape()[k] == first.shape()[k];
     if (!same)
       throw ShapeError("concatenate: tensor " + std::to_string(i) + " is " + type_str(x) +
-                       " but tensor 0 is " + type_str(first) +
-                       "; all dimensions except axis " + std::to_string(a) + " must match");
+                       " but tensor 0 is " + type_str(first) + "; all dimensions except axis " +
+                       std::to_string(a) + " must match");
     d = promote_types(d, x.dtype());
     total += x.shape()[a];
   }

@@ -3,11 +3,12 @@
 // composed here from it, so every device gives the same values. New keys are derived on
 // the host with a 64-bit mixing function (the splitmix64 finalizer) of the parent key, a
 // per-use tag and an index.
+#include "ir/random.h"
+
 #include <cmath>
 #include <numbers>
 
 #include "frontend/builder.h"
-#include "ir/random.h"
 
 namespace kiln {
 
@@ -38,8 +39,8 @@ DType compute_dtype(DType dtype) { return dtype == DType::F64 ? DType::F64 : DTy
 
 // Uniform [0, 1) straight from the IR op.
 Tensor unit_uniform(const Key& key, const Shape& shape, DType dtype, Loc loc) {
-  return make(ir::OpKind::RandomUniform, {}, {static_cast<int64_t>(key.bits())},
-              Type{dtype, shape}, loc);
+  return make(ir::OpKind::RandomUniform, {}, {static_cast<int64_t>(key.bits())}, Type{dtype, shape},
+              loc);
 }
 
 // The largest value of `dtype` below `hi`: rounding lo + u * (hi - lo) to the dtype can

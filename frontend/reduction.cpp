@@ -35,8 +35,7 @@ int64_t reduced_count(const Shape& shape, const std::vector<int64_t>& axes) {
 Tensor reduce(ir::OpKind op, const Tensor& x, const std::vector<int64_t>& axes, bool keepdims,
               DType out, Loc loc) {
   if (axes.empty()) return frontend::cast_to(x, out, loc);
-  return make(op, {x}, {axes, keepdims}, Type{out, reduced_shape(x.shape(), axes, keepdims)},
-              loc);
+  return make(op, {x}, {axes, keepdims}, Type{out, reduced_shape(x.shape(), axes, keepdims)}, loc);
 }
 
 // Sums and products of small integer dtypes accumulate in i32.
@@ -55,7 +54,8 @@ Tensor arg_reduce(ir::OpKind op, std::string_view name, const Tensor& x, const A
   reject_complex(name, x);
   if (!axis.all() && axis.list().size() != 1)
     throw AxisError(std::string(name) + ": takes one axis, got " + frontend::list_str(axis.list()) +
-                    " for " + type_str(x) + "; reshape those axes into one first, or pass none "
+                    " for " + type_str(x) +
+                    "; reshape those axes into one first, or pass none "
                     "for the flattened tensor");
   if (x.ndim() == 0) return zeros({}, DType::I64, loc);
   Tensor src = x;
@@ -154,8 +154,8 @@ Tensor logsumexp(const Tensor& x, const Axes& axes, bool keepdims, Loc loc) {
   // inf or NaN present) shifts by 0 so those values come through unchanged.
   Tensor m = reduce(ir::OpKind::ReduceMax, y, ax, true, y.dtype(), loc);
   Tensor shift = where(isfinite(m, loc), m, 0, loc);
-  Tensor s = reduce(ir::OpKind::ReduceSum, exp(subtract(y, shift, loc), loc), ax, true,
-                    y.dtype(), loc);
+  Tensor s =
+      reduce(ir::OpKind::ReduceSum, exp(subtract(y, shift, loc), loc), ax, true, y.dtype(), loc);
   Tensor r = add(log(s, loc), shift, loc);
   return keepdims ? r : frontend::reshape_to(r, reduced_shape(x.shape(), ax, false), loc);
 }

@@ -44,9 +44,7 @@ std::string to_string(const Tensor& x, Loc loc) {
   return frontend::format_values(*x.node()->buffer);
 }
 
-std::ostream& operator<<(std::ostream& os, TensorAt x) {
-  return os << to_string(x.tensor, x.loc);
-}
+std::ostream& operator<<(std::ostream& os, TensorAt x) { return os << to_string(x.tensor, x.loc); }
 
 ir::Graph graph_of(const std::vector<Tensor>& tensors) {
   std::vector<ir::NodePtr> roots;

@@ -2,8 +2,8 @@
 #include <cstring>
 #include <sstream>
 
-#include "frontend/evaluate.h"
 #include "frontend/builder.h"
+#include "frontend/evaluate.h"
 
 namespace kiln {
 

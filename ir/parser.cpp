@@ -207,8 +207,9 @@ class Lexer {
 struct Literal {
   bool is_list = false;
   bool is_complex = false;
-  Token first;  // the scalar, the real part, or the opening bracket (for positions)
-  Token imag;
+  size_t at = 0;  // token where the element starts: '[', '(' or the scalar
+  size_t re = 0;  // the scalar, or the real part of (re, im)
+  size_t im = 0;  // the imaginary part
   std::vector<Literal> items;
 };
 
@@ -603,12 +604,13 @@ AttrValue Parser::parse_attr_value(const AttrSpec& spec) {
 
 Literal Parser::parse_scalar() {
   Literal lit;
-  Token t = peek();
+  const Token& t = peek();
   bool ok = t.kind == Tok::Int || t.kind == Tok::Float || t.kind == Tok::Hex ||
             (t.kind == Tok::Ident &&
              (t.text == "true" || t.text == "false" || t.text == "inf" || t.text == "nan"));
   if (!ok) expected("expected a constant value (number, true, false, inf, nan or 0x bits)");
-  lit.first = take();
+  lit.at = lit.re = pos_;
+  take();
   return lit;
 }
 
@@ -616,7 +618,7 @@ Literal Parser::parse_literal(int depth) {
   if (at_punct('[')) {
     Literal lit;
     lit.is_list = true;
-    lit.first = peek();
+    lit.at = pos_;
     if (depth == kMaxRank)
       error_at(peek(), "constant literal is nested deeper than the maximum rank " +
                            std::to_string(kMaxRank));
@@ -630,14 +632,14 @@ Literal Parser::parse_literal(int depth) {
     return lit;
   }
   if (at_punct('(')) {
-    Token open = take();
+    size_t open = pos_;
+    take();
     Literal lit = parse_scalar();
     expect_punct(',', "expected ',' between the real and imaginary parts");
-    lit.imag = parse_scalar().first;
+    lit.im = parse_scalar().re;
     expect_punct(')', "expected ')' after the imaginary part");
     lit.is_complex = true;
-    lit.first.line = open.line;  // the element starts at its parenthesis
-    lit.first.col = open.col;
+    lit.at = open;
     return lit;
   }
   return parse_scalar();
@@ -646,23 +648,25 @@ Literal Parser::parse_literal(int depth) {
 void Parser::check_nesting(const Literal& lit, const Type& type, size_t depth) const {
   if (depth == type.shape.size()) {
     if (lit.is_list)
-      error_at(lit.first, "constant literal does not match " + type.str() +
-                              ": expected a single value here, not a list");
+      error_at(toks_[lit.at], "constant literal does not match " + type.str() +
+                                  ": expected a single value here, not a list");
     return;
   }
   int64_t n = type.shape[depth];
   if (!lit.is_list || static_cast<int64_t>(lit.items.size()) != n)
-    error_at(lit.first, "constant literal does not match " + type.str() + ": expected a list of " +
-                            std::to_string(n) + " element(s) at depth " + std::to_string(depth));
+    error_at(toks_[lit.at], "constant literal does not match " + type.str() +
+                                ": expected a list of " + std::to_string(n) +
+                                " element(s) at depth " + std::to_string(depth));
   for (const Literal& item : lit.items) check_nesting(item, type, depth + 1);
 }
 
 void Parser::store(const Literal& leaf, DType dtype, std::byte* dst) const {
-  const Token& t = leaf.first;
+  const Token& t = toks_[leaf.re];
   std::string name(dtype_name(dtype));
   if (leaf.is_complex != (dtype == DType::C64))
-    error_at(t, dtype == DType::C64 ? "expected (re, im) in a c64 constant"
-                                    : "a complex value (re, im) cannot be stored in " + name);
+    error_at(toks_[leaf.at], dtype == DType::C64
+                                 ? "expected (re, im) in a c64 constant"
+                                 : "a complex value (re, im) cannot be stored in " + name);
   auto put = [dst]<class T>(T v, size_t offset = 0) { std::memcpy(dst + offset, &v, sizeof v); };
   switch (dtype) {
     case DType::Bool:
@@ -698,7 +702,7 @@ void Parser::store(const Literal& leaf, DType dtype, std::byte* dst) const {
     case DType::F64: put(float_bits(t, dtype)); return;
     case DType::C64:
       put(static_cast<uint32_t>(float_bits(t, DType::F32)));
-      put(static_cast<uint32_t>(float_bits(leaf.imag, DType::F32)), 4);
+      put(static_cast<uint32_t>(float_bits(toks_[leaf.im], DType::F32)), 4);
       return;
   }
 }
@@ -708,17 +712,17 @@ BufferPtr Parser::make_buffer(const Literal& lit, const Type& type) const {
   int64_t count = count_leaves(lit);
   bool splat = !lit.is_list && numel != 1;
   if (!splat && count != numel)
-    error_at(lit.first, "constant has " + std::to_string(count) + " values but type " + type.str() +
-                            " needs " + std::to_string(numel));
+    error_at(toks_[lit.at], "constant has " + std::to_string(count) + " values but type " +
+                                type.str() + " needs " + std::to_string(numel));
   if (!(numel == 0 && lit.is_list && lit.items.empty()) && !splat) check_nesting(lit, type, 0);
   if (static_cast<int64_t>(type.nbytes()) > kMaxConstantBytes)
-    error_at(lit.first,
+    error_at(toks_[lit.at],
              "constant of type " + type.str() + " is too large for the text form (at most 2 GiB)");
   BufferPtr buffer;
   try {
     buffer = std::make_shared<Buffer>(type);
   } catch (const Error& e) {
-    error_at(lit.first, e.what());
+    error_at(toks_[lit.at], e.what());
   }
   size_t size = dtype_size(type.dtype);
   if (splat) {

@@ -43,6 +43,11 @@ llvm::Type* EmitContext::storage_type(DType t) {
   }
 }
 
+llvm::Type* EmitContext::vec(llvm::Type* elem, int width) {
+  if (width > 1) return llvm::FixedVectorType::get(elem, width);
+  return elem;
+}
+
 int EmitContext::width_of(llvm::Value* v) const {
   if (auto* vt = llvm::dyn_cast<llvm::FixedVectorType>(v->getType())) return static_cast<int>(vt->getNumElements());
   return 1;

@@ -43,6 +43,8 @@ class EmitContext {
   llvm::Type* storage_type(DType t);
 
   int width_of(llvm::Value* v) const;
+  // `elem`, or a vector of `width` of them when width > 1.
+  static llvm::Type* vec(llvm::Type* elem, int width);
   // Broadcasts a scalar to `width` lanes (a no-op for width 1 or a vector already).
   llvm::Value* splat(llvm::Value* v, int width);
   Val splat(Val v, int width);

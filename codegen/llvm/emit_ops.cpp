@@ -21,7 +21,6 @@ using llvm::Value;
                          " is not supported (the IR verifier should have rejected it)");
 }
 
-int width(EmitContext& c, Val v) { return c.width_of(v.re); }
 
 bool computes_in_f32(DType t) { return t == DType::F16 || t == DType::BF16 || t == DType::F32; }
 
@@ -382,7 +381,7 @@ Value* fptrunc_round_odd(EmitContext& c, Value* d) {
   auto& b = c.b;
   int w = c.width_of(d);
   llvm::Type* ft = c.type(DType::F32, w);
-  llvm::Type* it = w > 1 ? llvm::FixedVectorType::get(b.getInt32Ty(), w) : b.getInt32Ty();
+  llvm::Type* it = EmitContext::vec(b.getInt32Ty(), w);
   Value* f = b.CreateFPTrunc(d, ft);
   Value* back = b.CreateFPExt(f, d->getType());
   Value* bits = b.CreateBitCast(f, it);
@@ -445,11 +444,11 @@ Value* round_to_precision(EmitContext& c, DType t, Value* v) {
   auto& b = c.b;
   int w = c.width_of(v);
   if (t == DType::F16) {
-    llvm::Type* ht = w > 1 ? llvm::FixedVectorType::get(b.getHalfTy(), w) : b.getHalfTy();
+    llvm::Type* ht = EmitContext::vec(b.getHalfTy(), w);
     return b.CreateFPExt(b.CreateFPTrunc(v, ht), v->getType());
   }
   if (t == DType::BF16) {
-    llvm::Type* it = w > 1 ? llvm::FixedVectorType::get(b.getInt32Ty(), w) : b.getInt32Ty();
+    llvm::Type* it = EmitContext::vec(b.getInt32Ty(), w);
     Value* bits = b.CreateBitCast(v, it);
     Value* lsb = b.CreateAnd(b.CreateLShr(bits, c.i32(16, w)), c.i32(1, w));
     Value* rounded = b.CreateAnd(b.CreateAdd(bits, b.CreateAdd(lsb, c.i32(0x7fff, w))), c.i32(0xffff0000, w));
@@ -465,11 +464,11 @@ Val from_storage(EmitContext& c, DType t, Value* s) {
   switch (t) {
     case DType::Bool: return {b.CreateICmpNE(s, llvm::ConstantInt::get(s->getType(), 0))};
     case DType::F16: {
-      llvm::Type* ht = w > 1 ? llvm::FixedVectorType::get(b.getHalfTy(), w) : b.getHalfTy();
+      llvm::Type* ht = EmitContext::vec(b.getHalfTy(), w);
       return {b.CreateFPExt(b.CreateBitCast(s, ht), c.type(DType::F32, w))};
     }
     case DType::BF16: {
-      llvm::Type* it = w > 1 ? llvm::FixedVectorType::get(b.getInt32Ty(), w) : b.getInt32Ty();
+      llvm::Type* it = EmitContext::vec(b.getInt32Ty(), w);
       return {b.CreateBitCast(b.CreateShl(b.CreateZExt(s, it), c.i32(16, w)), c.type(DType::F32, w))};
     }
     default: return {s};
@@ -480,15 +479,15 @@ Value* to_storage(EmitContext& c, DType t, Value* v) {
   auto& b = c.b;
   int w = c.width_of(v);
   switch (t) {
-    case DType::Bool: return b.CreateZExt(v, w > 1 ? llvm::FixedVectorType::get(b.getInt8Ty(), w) : b.getInt8Ty());
+    case DType::Bool: return b.CreateZExt(v, EmitContext::vec(b.getInt8Ty(), w));
     case DType::F16: {
-      llvm::Type* ht = w > 1 ? llvm::FixedVectorType::get(b.getHalfTy(), w) : b.getHalfTy();
-      llvm::Type* st = w > 1 ? llvm::FixedVectorType::get(b.getInt16Ty(), w) : b.getInt16Ty();
+      llvm::Type* ht = EmitContext::vec(b.getHalfTy(), w);
+      llvm::Type* st = EmitContext::vec(b.getInt16Ty(), w);
       return b.CreateBitCast(b.CreateFPTrunc(v, ht), st);
     }
     case DType::BF16: {
-      llvm::Type* it = w > 1 ? llvm::FixedVectorType::get(b.getInt32Ty(), w) : b.getInt32Ty();
-      llvm::Type* st = w > 1 ? llvm::FixedVectorType::get(b.getInt16Ty(), w) : b.getInt16Ty();
+      llvm::Type* it = EmitContext::vec(b.getInt32Ty(), w);
+      llvm::Type* st = EmitContext::vec(b.getInt16Ty(), w);
       Value* r = b.CreateBitCast(round_to_precision(c, DType::BF16, v), it);
       return b.CreateTrunc(b.CreateLShr(r, c.i32(16, w)), st);
     }
@@ -544,7 +543,7 @@ Value* emit_random(EmitContext& c, DType dtype, Value* counter, Value* key) {
   int w = std::max(c.width_of(counter), c.width_of(key));
   counter = c.splat(counter, w);
   key = c.splat(key, w);
-  llvm::Type* i32 = w > 1 ? llvm::FixedVectorType::get(b.getInt32Ty(), w) : b.getInt32Ty();
+  llvm::Type* i32 = EmitContext::vec(b.getInt32Ty(), w);
   llvm::Type* i64 = c.type(DType::I64, w);
   auto lo = [&](Value* v) { return b.CreateTrunc(v, i32); };
   auto hi = [&](Value* v) { return b.CreateTrunc(b.CreateLShr(v, c.i64(32, w)), i32); };

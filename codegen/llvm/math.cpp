@@ -21,7 +21,7 @@ struct F {
   Value* k(double v) { return c.f32(v, w); }
   Value* ki(int64_t v) { return c.i32(v, w); }
   llvm::Type* fty() { return c.type(DType::F32, w); }
-  llvm::Type* ity() { return w > 1 ? llvm::FixedVectorType::get(c.b.getInt32Ty(), w) : c.b.getInt32Ty(); }
+  llvm::Type* ity() { return EmitContext::vec(c.b.getInt32Ty(), w); }
   Value* fma(Value* a, Value* b, Value* d) { return c.intrinsic(llvm::Intrinsic::fmuladd, {fty()}, {a, b, d}); }
   Value* mul(Value* a, Value* b) { return c.b.CreateFMul(a, b); }
   Value* add(Value* a, Value* b) { return c.b.CreateFAdd(a, b); }

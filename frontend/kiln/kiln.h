@@ -67,7 +67,9 @@ struct host_dtype<complex64> {
   static constexpr DType value = DType::C64;
 };
 template <class T>
-concept HostElement = requires { host_dtype<T>::value; };
+concept HostElement = requires {
+  host_dtype<T>::value;
+};
 
 // A lazy array: a cheap, copyable handle to a graph node. Copies share the node.
 class Tensor {
@@ -108,8 +110,8 @@ class Scalar {
   enum class Kind : uint8_t { Bool, Int, Float, Complex };
 
   template <class T>
-    requires std::is_arithmetic_v<T> || std::is_same_v<T, complex64>
-  Scalar(T v) {  // NOLINT: implicit on purpose
+  requires std::is_arithmetic_v<T> || std::is_same_v<T, complex64> Scalar(
+      T v) {  // NOLINT: implicit on purpose
     if constexpr (std::is_same_v<T, bool>) {
       kind_ = Kind::Bool;
       int_ = v;
@@ -154,8 +156,8 @@ class TensorLike {
   TensorLike(const Tensor& t) : value_(t) {}  // NOLINT: implicit on purpose
   TensorLike(Scalar s) : value_(s) {}         // NOLINT
   template <class T>
-    requires std::is_arithmetic_v<T> || std::is_same_v<T, complex64>
-  TensorLike(T v) : value_(Scalar(v)) {}  // NOLINT
+  requires std::is_arithmetic_v<T> || std::is_same_v<T, complex64> TensorLike(T v)
+      : value_(Scalar(v)) {}  // NOLINT
 
   bool is_tensor() const { return value_.index() == 0; }
   const Tensor& tensor() const { return std::get<0>(value_); }
@@ -178,9 +180,9 @@ struct TensorAt {
 class Axes {
  public:
   Axes() = default;
-  Axes(std::nullopt_t) {}                                          // NOLINT
-  Axes(int axis) : axes_{axis}, all_(false) {}                     // NOLINT
-  Axes(std::initializer_list<int> axes) : Axes(std::vector<int>(axes)) {}  // NOLINT
+  Axes(std::nullopt_t) {}                                                       // NOLINT
+  Axes(int axis) : axes_{axis}, all_(false) {}                                  // NOLINT
+  Axes(std::initializer_list<int> axes) : Axes(std::vector<int>(axes)) {}       // NOLINT
   Axes(std::vector<int> axes) : axes_(std::move(axes)), all_(axes_.empty()) {}  // NOLINT
 
   bool all() const { return all_; }
@@ -194,6 +196,11 @@ class Axes {
 // One axis of a slice, Python style: missing start/stop mean the whole axis in the
 // direction of step; negative indices count from the end; out-of-range ones are clamped.
 struct Slice {
+  Slice() = default;
+  Slice(std::optional<int64_t> start, std::optional<int64_t> stop = std::nullopt,  // NOLINT
+        int64_t step = 1)
+      : start(start), stop(stop), step(step) {}
+
   std::optional<int64_t> start;
   std::optional<int64_t> stop;
   int64_t step = 1;
@@ -222,8 +229,8 @@ Tensor full_like(const Tensor& x, Scalar value, std::optional<DType> dtype = std
 Tensor arange(Scalar stop, std::optional<DType> dtype = std::nullopt, Loc loc = Loc::current());
 // start, start+step, ... below stop (above it for a negative step); ceil((stop-start)/step)
 // elements.
-Tensor arange(Scalar start, Scalar stop, Scalar step = 1,
-              std::optional<DType> dtype = std::nullopt, Loc loc = Loc::current());
+Tensor arange(Scalar start, Scalar stop, Scalar step = 1, std::optional<DType> dtype = std::nullopt,
+              Loc loc = Loc::current());
 // `num` evenly spaced values from start to stop (stop excluded when !endpoint).
 Tensor linspace(double start, double stop, int64_t num, bool endpoint = true,
                 DType dtype = DType::F32, Loc loc = Loc::current());
@@ -293,8 +300,7 @@ Tensor uniform(const Key& key, const Shape& shape, DType dtype = DType::F32, dou
 Tensor normal(const Key& key, const Shape& shape, DType dtype = DType::F32, double mean = 0.0,
               double stddev = 1.0, Loc loc = Loc::current());
 // Booleans that are true with probability p (a scalar or a tensor broadcast to shape).
-Tensor bernoulli(const Key& key, const TensorLike& p, const Shape& shape,
-                 Loc loc = Loc::current());
+Tensor bernoulli(const Key& key, const TensorLike& p, const Shape& shape, Loc loc = Loc::current());
 
 // ---------------------------------------------------------------------------------------
 // Elementwise unary. Transcendentals cast integer and bool inputs to f32 first.
@@ -419,9 +425,11 @@ Tensor where(const TensorLike& cond, const TensorLike& a, const TensorLike& b,
 
 // Operators; each records the call site of its left tensor operand. Comparison operators
 // give bool tensors; && || ! are logical, & | ^ ~ bitwise (bool or integer).
-#define KILN_BINARY_OPERATOR(OP, FN)                                                          \
-  inline Tensor operator OP(TensorAt a, TensorAt b) { return ::kiln::FN(a.tensor, b.tensor, a.loc); } \
-  inline Tensor operator OP(TensorAt a, Scalar b) { return ::kiln::FN(a.tensor, b, a.loc); }          \
+#define KILN_BINARY_OPERATOR(OP, FN)                                                         \
+  inline Tensor operator OP(TensorAt a, TensorAt b) {                                        \
+    return ::kiln::FN(a.tensor, b.tensor, a.loc);                                            \
+  }                                                                                          \
+  inline Tensor operator OP(TensorAt a, Scalar b) { return ::kiln::FN(a.tensor, b, a.loc); } \
   inline Tensor operator OP(Scalar a, TensorAt b) { return ::kiln::FN(a, b.tensor, b.loc); }
 KILN_BINARY_OPERATOR(+, add)
 KILN_BINARY_OPERATOR(-, subtract)
@@ -448,8 +456,7 @@ inline Tensor operator~(TensorAt x) { return ::kiln::bitwise_not(x.tensor, x.loc
 // Reductions. `axes` empty (the default) means all axes; keepdims keeps them as size 1.
 
 // Sum (bool, i8 and u8 accumulate and return i32).
-Tensor sum(const Tensor& x, const Axes& axes = {}, bool keepdims = false,
-           Loc loc = Loc::current());
+Tensor sum(const Tensor& x, const Axes& axes = {}, bool keepdims = false, Loc loc = Loc::current());
 // Arithmetic mean (integers give f32; NaN over an empty set).
 Tensor mean(const Tensor& x, const Axes& axes = {}, bool keepdims = false,
             Loc loc = Loc::current());
@@ -457,11 +464,9 @@ Tensor mean(const Tensor& x, const Axes& axes = {}, bool keepdims = false,
 Tensor prod(const Tensor& x, const Axes& axes = {}, bool keepdims = false,
             Loc loc = Loc::current());
 // Maximum (NaN wins; -inf or the lowest integer over an empty set).
-Tensor max(const Tensor& x, const Axes& axes = {}, bool keepdims = false,
-           Loc loc = Loc::current());
+Tensor max(const Tensor& x, const Axes& axes = {}, bool keepdims = false, Loc loc = Loc::current());
 // Minimum (NaN wins; +inf or the highest integer over an empty set).
-Tensor min(const Tensor& x, const Axes& axes = {}, bool keepdims = false,
-           Loc loc = Loc::current());
+Tensor min(const Tensor& x, const Axes& axes = {}, bool keepdims = false, Loc loc = Loc::current());
 // Index (i64) of the first maximum along one axis; over the flattened tensor by default.
 Tensor argmax(const Tensor& x, const Axes& axis = {}, bool keepdims = false,
               Loc loc = Loc::current());
@@ -478,16 +483,13 @@ Tensor std(const Tensor& x, const Axes& axes = {}, int64_t ddof = 0, bool keepdi
 Tensor logsumexp(const Tensor& x, const Axes& axes = {}, bool keepdims = false,
                  Loc loc = Loc::current());
 // True where every element is true (nonzero); true over an empty set.
-Tensor all(const Tensor& x, const Axes& axes = {}, bool keepdims = false,
-           Loc loc = Loc::current());
+Tensor all(const Tensor& x, const Axes& axes = {}, bool keepdims = false, Loc loc = Loc::current());
 // True where some element is true (nonzero); false over an empty set.
-Tensor any(const Tensor& x, const Axes& axes = {}, bool keepdims = false,
-           Loc loc = Loc::current());
+Tensor any(const Tensor& x, const Axes& axes = {}, bool keepdims = false, Loc loc = Loc::current());
 // Inclusive running sum along axis (the flattened tensor when none); dtypes as sum.
 Tensor cumsum(const Tensor& x, std::optional<int> axis = std::nullopt, Loc loc = Loc::current());
 // Inclusive running product along axis (the flattened tensor when none); dtypes as prod.
-Tensor cumprod(const Tensor& x, std::optional<int> axis = std::nullopt,
-               Loc loc = Loc::current());
+Tensor cumprod(const Tensor& x, std::optional<int> axis = std::nullopt, Loc loc = Loc::current());
 
 // ---------------------------------------------------------------------------------------
 // Movement: views, no data is copied.
@@ -513,11 +515,11 @@ Tensor flatten(const Tensor& x, int start_axis = 0, int end_axis = -1, Loc loc =
 // Python slicing, one Slice per leading axis (later axes are kept whole).
 Tensor slice(const Tensor& x, const std::vector<Slice>& slices, Loc loc = Loc::current());
 // Python slicing of one axis: x[..., start:stop:step, ...].
-Tensor slice(const Tensor& x, int axis, std::optional<int64_t> start,
-             std::optional<int64_t> stop, int64_t step = 1, Loc loc = Loc::current());
+Tensor slice(const Tensor& x, int axis, std::optional<int64_t> start, std::optional<int64_t> stop,
+             int64_t step = 1, Loc loc = Loc::current());
 // Pads each axis with (before, after) elements of `value`; one pair applies to all axes.
-Tensor pad(const Tensor& x, const std::vector<std::pair<int64_t, int64_t>>& pads,
-           Scalar value = 0, Loc loc = Loc::current());
+Tensor pad(const Tensor& x, const std::vector<std::pair<int64_t, int64_t>>& pads, Scalar value = 0,
+           Loc loc = Loc::current());
 // Reverses the order of elements along the axes (all axes by default).
 Tensor flip(const Tensor& x, const Axes& axes = {}, Loc loc = Loc::current());
 // Joins tensors along an existing axis; dtypes promote.
@@ -603,14 +605,14 @@ void eval(const std::shared_ptr<runtime::Device>& device, const std::vector<Tens
           Loc loc = Loc::current());
 // Computes the given tensors in one graph on the current device.
 template <class... Rest>
-  requires(std::is_convertible_v<const Rest&, const Tensor&> && ...)
-void eval(TensorAt first, const Rest&... rest) {
+requires(std::is_convertible_v<const Rest&, const Tensor&>&&...) void eval(TensorAt first,
+                                                                           const Rest&... rest) {
   ::kiln::eval(std::vector<Tensor>{first.tensor, rest...}, first.loc);
 }
 // Computes the given tensors in one graph on `device`.
 template <class... Rest>
-  requires(std::is_convertible_v<const Rest&, const Tensor&> && ...)
-void eval(const std::shared_ptr<runtime::Device>& device, TensorAt first, const Rest&... rest) {
+requires(std::is_convertible_v<const Rest&, const Tensor&>&&...) void eval(
+    const std::shared_ptr<runtime::Device>& device, TensorAt first, const Rest&... rest) {
   ::kiln::eval(device, std::vector<Tensor>{first.tensor, rest...}, first.loc);
 }
 
@@ -623,15 +625,15 @@ std::string to_string(const Tensor& x, Loc loc = Loc::current());
 // constants become parameters, small constants stay inline.
 ir::Graph graph_of(const std::vector<Tensor>& tensors);
 template <class... Rest>
-  requires(std::is_convertible_v<const Rest&, const Tensor&> && ...)
-ir::Graph graph_of(const Tensor& first, const Rest&... rest) {
+requires(std::is_convertible_v<const Rest&, const Tensor&>&&...) ir::Graph
+    graph_of(const Tensor& first, const Rest&... rest) {
   return graph_of(std::vector<Tensor>{first, rest...});
 }
 // The IR text of graph_of(tensors).
 std::string print_ir(const std::vector<Tensor>& tensors);
 template <class... Rest>
-  requires(std::is_convertible_v<const Rest&, const Tensor&> && ...)
-std::string print_ir(const Tensor& first, const Rest&... rest) {
+requires(std::is_convertible_v<const Rest&, const Tensor&>&&...) std::string
+    print_ir(const Tensor& first, const Rest&... rest) {
   return print_ir(std::vector<Tensor>{first, rest...});
 }
 

@@ -32,6 +32,30 @@ TEST(Binary, Arithmetic) {
                            DType::C64, {1}, {complex64(5, 5)});
 }
 
+TEST(Binary, SeveralDTypes) {
+  // 3 op 2 and -4 op 3 in each dtype: +, -, *, maximum, minimum, mod.
+  for (DType d :
+       {DType::I8, DType::I32, DType::I64, DType::F16, DType::BF16, DType::F32, DType::F64}) {
+    SCOPED_TRACE(std::string(dtype_name(d)));
+    Tensor a = cast(from_data({3, -4}, {2}), d);
+    Tensor b = cast(from_data({2, 3}, {2}), d);
+    auto check = [&](const Tensor& t, std::vector<double> want) {
+      EXPECT_EQ(t.dtype(), d);
+      testing::expect_close(t, d, {2}, want, 0, 0);
+    };
+    check(a + b, {5, -1});
+    check(a - b, {1, -7});
+    check(a * b, {6, -12});
+    check(maximum(a, b), {3, 3});
+    check(minimum(a, b), {2, -4});
+    check(a % b, {1, 2});
+    check(floor_divide(a, b), {1, -2});
+  }
+  Tensor u = from_data({uint8_t{250}, uint8_t{3}}, {2});
+  expect_values<uint8_t>(u + from_data({uint8_t{10}, uint8_t{4}}, {2}), DType::U8, {2}, {4, 7});
+  expect_values<uint8_t>(u - from_data({uint8_t{0}, uint8_t{4}}, {2}), DType::U8, {2}, {250, 255});
+}
+
 TEST(Binary, BoolArithmeticUsesI32) {
   Tensor t = from_data(std::vector<bool>{true, false, true}, {3});
   expect_values<int32_t>(t + t, DType::I32, {3}, {2, 0, 2});
@@ -65,8 +89,9 @@ TEST(Binary, Pow) {
   expect_f32(pow(from_data({2.f, 4.f, 9.f}, {3}), from_data({3.f, 0.5f, -1.f}, {3})), {3},
              {8, 2, 1.0 / 9});
   // Integer powers; a negative exponent gives 0 except for bases 1 and -1.
-  expect_values<int32_t>(pow(from_data({2, 3, 2, 1, -1, -1}, {6}), from_data({10, 2, -1, -5, -3, -2}, {6})),
-                         DType::I32, {6}, {1024, 9, 0, 1, -1, 1});
+  expect_values<int32_t>(
+      pow(from_data({2, 3, 2, 1, -1, -1}, {6}), from_data({10, 2, -1, -5, -3, -2}, {6})),
+      DType::I32, {6}, {1024, 9, 0, 1, -1, 1});
   expect_f32(pow(from_data({3.f}, {1}), 2), {1}, {9});
 }
 
@@ -161,8 +186,11 @@ TEST(Binary, Where) {
              {0.5, 2});
   expect_values<int32_t>(where(c, 1, 0), DType::I32, {3}, {1, 0, 1});
   expect_f32(where(true, m, 0.0), {2, 3}, {1, 2, 3, 4, 5, 6});
-  expect_error<ShapeError>([&] { where(c, from_data({1.f, 2.f}, {2}), 0); },
-                           {"where", "bool[3]", "f32[2]", "do not broadcast"});
+  expect_error<ShapeError>(
+      [&] {
+        where(c, from_data({1.f, 2.f}, {2}), 0);
+      },
+      {"where", "bool[3]", "f32[2]", "do not broadcast"});
 }
 
 TEST(Binary, Clip) {
@@ -211,10 +239,16 @@ TEST(Binary, NonContiguousOperands) {
 }
 
 TEST(Binary, ShapeErrorsNameTheShapes) {
-  expect_error<ShapeError>([] { zeros({3, 4}) + zeros({5}); },
-                           {"add: shapes f32[3,4] and f32[5] do not broadcast (dimension 1: 4 vs 5)"});
-  expect_error<ShapeError>([] { multiply(zeros({2, 3}), zeros({3, 2})); },
-                           {"multiply: shapes f32[2,3] and f32[3,2]", "dimension 0: 2 vs 3"});
+  expect_error<ShapeError>(
+      [] {
+        zeros({3, 4}) + zeros({5});
+      },
+      {"add: shapes f32[3,4] and f32[5] do not broadcast (dimension 1: 4 vs 5)"});
+  expect_error<ShapeError>(
+      [] {
+        multiply(zeros({2, 3}), zeros({3, 2}));
+      },
+      {"multiply: shapes f32[2,3] and f32[3,2]", "dimension 0: 2 vs 3"});
   expect_error<ShapeError>([] { zeros({0}) - zeros({2}); }, {"subtract", "dimension 0: 0 vs 2"});
 }
 

@@ -106,8 +106,7 @@ TEST(Creation, FromDataCopiesTheValues) {
 
 TEST(Creation, FromDataForms) {
   const int64_t raw[] = {7, 8, 9};
-  expect_values<int64_t>(from_data(std::span<const int64_t>(raw), {3}), DType::I64, {3},
-                         {7, 8, 9});
+  expect_values<int64_t>(from_data(std::span<const int64_t>(raw), {3}), DType::I64, {3}, {7, 8, 9});
   expect_values<int32_t>(from_data({1, 2, 3, 4}, {2, 2}), DType::I32, {2, 2}, {1, 2, 3, 4});
   expect_values<double>(from_data(std::vector<double>{0.5, 1.5}), DType::F64, {2}, {0.5, 1.5});
   expect_values<bool>(from_data(std::vector<bool>{true, false, true}, {3}), DType::Bool, {3},
@@ -130,8 +129,11 @@ TEST(Creation, FromDataWithADType) {
 }
 
 TEST(Creation, Errors) {
-  expect_error<ShapeError>([] { from_data({1.f, 2.f, 3.f}, {2, 2}); },
-                           {"from_data", "3 values", "[2,2]", "4 elements"});
+  expect_error<ShapeError>(
+      [] {
+        from_data({1.f, 2.f, 3.f}, {2, 2});
+      },
+      {"from_data", "3 values", "[2,2]", "4 elements"});
   expect_error<ShapeError>([] { zeros({2, -1}); }, {"full", "[2,-1]", "negative"});
   expect_error<ShapeError>([] { zeros(Shape(9, 1)); }, {"rank 9", "at most rank 8"});
   expect_error<DTypeError>([] { full({2}, 300, DType::U8); },

@@ -51,8 +51,11 @@ TEST(Indexing, TakeAlongAxis) {
   expect_f32(take_along_axis(x, argmax(x, 1, true), 1), {2, 1}, {30, 60});
   expect_error<ShapeError>([&] { take_along_axis(x, from_data({0}, {1}), 1); },
                            {"take_along_axis", "i32[1]", "f32[2,3]", "rank"});
-  expect_error<ShapeError>([&] { take_along_axis(x, zeros({3, 1}, DType::I32), 1); },
-                           {"take_along_axis", "do not broadcast", "dimension 0: 2 vs 3"});
+  expect_error<ShapeError>(
+      [&] {
+        take_along_axis(x, zeros({3, 1}, DType::I32), 1);
+      },
+      {"take_along_axis", "do not broadcast", "dimension 0: 2 vs 3"});
 }
 
 TEST(Indexing, ScatterAdd) {
@@ -64,21 +67,28 @@ TEST(Indexing, ScatterAdd) {
   // Along axis 1 of a matrix with a scalar update.
   expect_f32(scatter_add(ones({2, 3}), from_data({0, 0, 2, 1}, {2, 2}), 1.0, 1), {2, 3},
              {3, 1, 1, 1, 2, 2});
-  expect_values<int32_t>(scatter_add(zeros({3}, DType::I32), from_data({2, 2}, {2}),
-                                     from_data({5, 6}, {2}), 0),
-                         DType::I32, {3}, {0, 0, 11});
+  expect_values<int32_t>(
+      scatter_add(zeros({3}, DType::I32), from_data({2, 2}, {2}), from_data({5, 6}, {2}), 0),
+      DType::I32, {3}, {0, 0, 11});
   // Updates broadcast to the index's shape.
   expect_f32(scatter_add(zeros({2, 2}), from_data({1, 0}, {2, 1}), from_data({7.f}, {1}), 1),
              {2, 2}, {0, 7, 7, 0});
-  expect_error<DTypeError>([] { scatter_add(zeros({2}, DType::Bool), from_data({0}, {1}), true, 0); },
-                           {"scatter_add", "bool[2]", "cast"});
+  expect_error<DTypeError>(
+      [] { scatter_add(zeros({2}, DType::Bool), from_data({0}, {1}), true, 0); },
+      {"scatter_add", "bool[2]", "cast"});
   expect_error<DTypeError>(
       [] { scatter_add(zeros({2}, DType::I32), from_data({0}, {1}), from_data({0.5f}, {1}), 0); },
       {"scatter_add", "f32[1]", "i32[2]"});
-  expect_error<ShapeError>([] { scatter_add(zeros({2, 2}), from_data({0}, {1}), 1.0, 0); },
-                           {"scatter_add", "rank"});
-  expect_error<ShapeError>([] { scatter_add(zeros({2, 2}), zeros({3, 1}, DType::I32), 1.0, 1); },
-                           {"scatter_add", "dimension 0"});
+  expect_error<ShapeError>(
+      [] {
+        scatter_add(zeros({2, 2}), from_data({0}, {1}), 1.0, 0);
+      },
+      {"scatter_add", "rank"});
+  expect_error<ShapeError>(
+      [] {
+        scatter_add(zeros({2, 2}), zeros({3, 1}, DType::I32), 1.0, 1);
+      },
+      {"scatter_add", "dimension 0"});
 }
 
 TEST(Indexing, OneHot) {
@@ -97,8 +107,11 @@ TEST(Indexing, Errors) {
   expect_error<DTypeError>([] { one_hot(from_data(std::vector<bool>{true}, {1}), 2); },
                            {"one_hot", "bool[1]"});
   expect_error<AxisError>([] { take(x34(), from_data({0}, {1}), 2); }, {"take", "axis 2"});
-  expect_error<ShapeError>([] { take(zeros({0, 2}), from_data({0}, {1}), 0); },
-                           {"take", "f32[0,2]", "length 0"});
+  expect_error<ShapeError>(
+      [] {
+        take(zeros({0, 2}), from_data({0}, {1}), 0);
+      },
+      {"take", "f32[0,2]", "length 0"});
 }
 
 }  // namespace

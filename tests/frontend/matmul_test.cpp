@@ -82,13 +82,19 @@ TEST(MatMul, DotAndOuter) {
 }
 
 TEST(MatMul, Errors) {
-  expect_error<ShapeError>([] { matmul(zeros({2, 3}), zeros({4, 5})); },
-                           {"matmul: f32[2,3] @ f32[4,5]", "(3 vs 4)", "transpose or reshape"});
+  expect_error<ShapeError>(
+      [] {
+        matmul(zeros({2, 3}), zeros({4, 5}));
+      },
+      {"matmul: f32[2,3] @ f32[4,5]", "(3 vs 4)", "transpose or reshape"});
   expect_error<ShapeError>([] { matmul(zeros({3}), zeros({4})); }, {"matmul", "(3 vs 4)"});
-  expect_error<ShapeError>([] { matmul(zeros({2, 2, 3}), zeros({3, 3, 1})); },
-                           {"matmul: the batch dimensions of f32[2,2,3] and f32[3,3,1]",
-                            "[2] vs [3]"});
-  expect_error<ShapeError>([] { matmul(full({}, 1.0), zeros({2})); }, {"matmul", "rank 0", "multiply"});
+  expect_error<ShapeError>(
+      [] {
+        matmul(zeros({2, 2, 3}), zeros({3, 3, 1}));
+      },
+      {"matmul: the batch dimensions of f32[2,2,3] and f32[3,3,1]", "[2] vs [3]"});
+  expect_error<ShapeError>([] { matmul(full({}, 1.0), zeros({2})); },
+                           {"matmul", "rank 0", "multiply"});
   expect_error<ShapeError>([] { dot(zeros({2, 2, 2}), zeros({2})); }, {"dot", "matmul"});
 }
 

@@ -32,8 +32,8 @@ TEST(Promotion, TensorWithTensor) {
   // Values survive: i32 3 + f32 0.5.
   expect_f32(from_data({3}, {1}) + from_data({0.5f}, {1}), {1}, {3.5});
   // u8 255 and i8 -1 meet in i32.
-  expect_values<int32_t>(from_data({uint8_t{255}}, {1}) + from_data({int8_t{-1}}, {1}),
-                         DType::I32, {1}, {254});
+  expect_values<int32_t>(from_data({uint8_t{255}}, {1}) + from_data({int8_t{-1}}, {1}), DType::I32,
+                         {1}, {254});
 }
 
 TEST(Promotion, WeakScalarsKeepTheTensorsDType) {

@@ -1,8 +1,9 @@
 // Random numbers: keys, split / fold_in, uniform, normal and bernoulli.
+#include "ir/random.h"
+
 #include <algorithm>
 #include <numeric>
 
-#include "ir/random.h"
 #include "test_util.h"
 
 namespace kiln {
@@ -130,8 +131,11 @@ TEST(Random, Errors) {
   expect_error<DTypeError>([] { normal(Key(1), {2}, DType::C64); }, {"normal", "c64"});
   expect_error<Error>([] { uniform(Key(1), {2}, DType::F32, 1.0, 1.0); },
                       {"uniform", "empty", "lo < hi"});
-  expect_error<ShapeError>([] { bernoulli(Key(1), from_data({0.5f, 0.5f, 0.5f}, {3}), {2}); },
-                           {"broadcast_to", "f32[3]", "[2]"});
+  expect_error<ShapeError>(
+      [] {
+        bernoulli(Key(1), from_data({0.5f, 0.5f, 0.5f}, {3}), {2});
+      },
+      {"broadcast_to", "f32[3]", "[2]"});
 }
 
 }  // namespace

@@ -37,8 +37,8 @@ TEST(Reduce, SumDTypes) {
   expect_values<int64_t>(sum(from_data(std::vector<int64_t>{1, 2}, {2})), DType::I64, {}, {3});
   expect_values<double>(sum(from_data({0.5, 0.25}, {2})), DType::F64, {}, {0.75});
   EXPECT_EQ(sum(ones({4}, DType::F16)).dtype(), DType::F16);
-  expect_values<complex64>(sum(from_data({complex64(1, 2), complex64(3, -1)}, {2})), DType::C64,
-                           {}, {complex64(4, 1)});
+  expect_values<complex64>(sum(from_data({complex64(1, 2), complex64(3, -1)}, {2})), DType::C64, {},
+                           {complex64(4, 1)});
 }
 
 TEST(Reduce, EmptySetsGiveTheIdentity) {
@@ -63,8 +63,7 @@ TEST(Reduce, MeanProdMaxMin) {
   expect_f32(mean(from_data({1, 2}, {2})), {}, {1.5});
   expect_f32(prod(m23()), {}, {720});
   expect_f32(prod(m23(), 1), {2}, {6, 120});
-  expect_values<int32_t>(prod(from_data({int8_t{100}, int8_t{100}}, {2})), DType::I32, {},
-                         {10000});
+  expect_values<int32_t>(prod(from_data({int8_t{100}, int8_t{100}}, {2})), DType::I32, {}, {10000});
   expect_f32(max(m23()), {}, {6});
   expect_f32(max(m23(), 0), {3}, {4, 5, 6});
   expect_f32(min(m23(), 1), {2}, {1, 4});
@@ -110,7 +109,8 @@ TEST(Reduce, VarStd) {
 }
 
 TEST(Reduce, LogSumExpIsStable) {
-  expect_f32(logsumexp(from_data({0.f, static_cast<float>(std::log(3.0))}, {2})), {}, {std::log(4.0)});
+  expect_f32(logsumexp(from_data({0.f, static_cast<float>(std::log(3.0))}, {2})), {},
+             {std::log(4.0)});
   // exp(1000) overflows f32; shifting by the maximum does not.
   expect_f32(logsumexp(from_data({1000.f, 1000.f}, {2})), {}, {1000 + std::log(2.0)}, 1e-5);
   expect_f32(logsumexp(from_data({-1000.f, -1000.f}, {2})), {}, {-1000 + std::log(2.0)}, 1e-5);
@@ -118,7 +118,8 @@ TEST(Reduce, LogSumExpIsStable) {
   expect_f32(logsumexp(from_data({1.f, INFINITY}, {2})), {}, {INFINITY});
   Tensor x = from_data({0.f, 0.f, 1.f, 1.f}, {2, 2});
   expect_f32(logsumexp(x, 1), {2}, {std::log(2.0), 1 + std::log(2.0)});
-  expect_f32(logsumexp(x, 0, true), {1, 2}, {std::log(1 + std::exp(1.0)), std::log(1 + std::exp(1.0))});
+  expect_f32(logsumexp(x, 0, true), {1, 2},
+             {std::log(1 + std::exp(1.0)), std::log(1 + std::exp(1.0))});
   expect_f32(logsumexp(zeros({0})), {}, {-INFINITY});
 }
 
@@ -160,11 +161,15 @@ TEST(Reduce, NonContiguousInputs) {
 }
 
 TEST(Reduce, Errors) {
-  expect_error<AxisError>([] { sum(m23(), 2); },
-                          {"sum: axis 2 is out of range for f32[2,3] (rank 2); use an axis in [-2, 1]"});
+  expect_error<AxisError>(
+      [] { sum(m23(), 2); },
+      {"sum: axis 2 is out of range for f32[2,3] (rank 2); use an axis in [-2, 1]"});
   expect_error<AxisError>([] { mean(m23(), {1, -1}); }, {"mean", "axis 1 appears twice", "[1,-1]"});
-  expect_error<AxisError>([] { argmax(m23(), {0, 1}); },
-                          {"argmax: takes one axis, got [0,1]", "f32[2,3]"});
+  expect_error<AxisError>(
+      [] {
+        argmax(m23(), {0, 1});
+      },
+      {"argmax: takes one axis, got [0,1]", "f32[2,3]"});
   expect_error<ShapeError>([] { argmin(zeros({0, 3}), 0); }, {"argmin", "f32[0,3]", "length 0"});
   expect_error<DTypeError>([] { max(full({2}, complex64(1, 1))); }, {"max", "c64[2]", "no order"});
   expect_error<AxisError>([] { cumsum(m23(), -3); }, {"cumsum", "axis -3"});

@@ -22,17 +22,19 @@ void expect_values(const Tensor& t, DType dtype, const Shape& shape, const std::
 }
 
 // Floating comparison with |got - want| <= atol + rtol * |want|; NaN matches NaN and
-// infinities must match exactly. Reads f16/bf16/f32 as float, f64 as double.
+// infinities must match exactly. Reads f16/bf16/f32 as float, f64 as double, integers
+// through a cast to f64.
 inline void expect_close(const Tensor& t, DType dtype, const Shape& shape,
-                         const std::vector<double>& want, double rtol = 1e-6,
-                         double atol = 1e-6) {
+                         const std::vector<double>& want, double rtol = 1e-6, double atol = 1e-6) {
   ASSERT_EQ(t.dtype(), dtype) << "got " << t.type().str();
   ASSERT_EQ(t.shape(), shape) << "got " << t.type().str();
   std::vector<double> got;
   if (dtype == DType::F64) {
     got = t.to_vector<double>();
-  } else {
+  } else if (is_floating(dtype)) {
     for (float v : t.to_vector<float>()) got.push_back(v);
+  } else {  // integers: every value here is exact in f64
+    got = cast(t, DType::F64).to_vector<double>();
   }
   ASSERT_EQ(got.size(), want.size());
   for (size_t i = 0; i < got.size(); ++i) {

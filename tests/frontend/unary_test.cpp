@@ -149,8 +149,7 @@ TEST(Unary, ComplexParts) {
 TEST(Unary, Cast) {
   Tensor x = from_data({-1.7f, 2.5f, NAN, 3e10f, 0.f}, {5});
   // Toward zero, NaN to 0, saturating.
-  expect_values<int32_t>(cast(x, DType::I32), DType::I32, {5},
-                         {-1, 2, 0, 2147483647, 0});
+  expect_values<int32_t>(cast(x, DType::I32), DType::I32, {5}, {-1, 2, 0, 2147483647, 0});
   expect_values<bool>(cast(x, DType::Bool), DType::Bool, {5}, {true, true, true, true, false});
   expect_values<uint8_t>(cast(from_data({-5.f, 300.f, 7.9f}, {3}), DType::U8), DType::U8, {3},
                          {0, 255, 7});
