@@ -26,6 +26,14 @@ Tensor make(ir::OpKind op, const std::vector<Tensor>& operands, std::vector<ir::
   return Tensor(std::move(node));
 }
 
+Tensor constant(BufferPtr buffer, Loc loc) {
+  auto node = ir::make_constant(std::move(buffer), loc);
+#ifdef KILN_VERIFY_NODES
+  ir::verify_node(*node);
+#endif
+  return Tensor(std::move(node));
+}
+
 namespace {
 template <class T>
 std::string join(const std::vector<T>& v) {
@@ -120,7 +128,7 @@ Tensor scalar_constant(std::string_view op, const Scalar& value, DType dtype, Lo
     case DType::F64: store<double>(*buffer, d); break;
     case DType::C64: store<complex64>(*buffer, value.as_complex()); break;
   }
-  return Tensor(ir::make_constant(std::move(buffer), loc));
+  return constant(std::move(buffer), loc);
 }
 
 Tensor filled(std::string_view op, const Scalar& value, DType dtype, const Shape& shape, Loc loc) {

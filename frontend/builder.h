@@ -15,6 +15,9 @@ namespace kiln::frontend {
 Tensor make(ir::OpKind op, const std::vector<Tensor>& operands, std::vector<ir::AttrValue> attrs,
             Type type, Loc loc);
 
+// A constant node holding `buffer` (verified in debug builds like every other node).
+Tensor constant(BufferPtr buffer, Loc loc);
+
 // "f32[3,4]".
 inline std::string type_str(const Tensor& x) { return x.type().str(); }
 // "[0,2]" for a list of axes or dimensions.

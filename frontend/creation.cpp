@@ -120,7 +120,7 @@ Tensor from_host(const void* data, DType host, int64_t count, const Shape& shape
     auto* p = buffer->as<uint8_t>();
     for (int64_t i = 0; i < count; ++i) p[i] = p[i] != 0;
   }
-  Tensor t(ir::make_constant(std::move(buffer), loc));
+  Tensor t = frontend::constant(std::move(buffer), loc);
   return dtype ? frontend::cast_to(t, *dtype, loc) : t;
 }
 

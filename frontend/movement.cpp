@@ -347,6 +347,8 @@ Tensor tile(const Tensor& x, const std::vector<int64_t>& reps, Loc loc) {
   dims.insert(dims.end(), x.shape().begin(), x.shape().end());
   std::vector<int64_t> r(rank - reps.size(), 1);
   r.insert(r.end(), reps.begin(), reps.end());
+  if (std::all_of(r.begin(), r.end(), [](int64_t n) { return n == 1; }))
+    return frontend::reshape_to(x, dims, loc);
   // [d0, d1] -> [1, d0, 1, d1] -> broadcast [r0, d0, r1, d1] -> [r0*d0, r1*d1].
   Shape interleaved, expanded, out;
   for (size_t i = 0; i < rank; ++i) {

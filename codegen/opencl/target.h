@@ -10,6 +10,10 @@
 
 namespace kiln::codegen::opencl {
 
+// Which kernel shape (render_kernel.h) reductions take: chosen from the kernel and the
+// device, or forced (tests cover every shape; benchmarks compare them).
+enum class ShapeHint : uint8_t { Auto, Map, Row, Split };
+
 struct OpenCLTarget {
   std::string device_name = "generic";  // for messages
   bool fp64 = false;                    // cl_khr_fp64
@@ -30,6 +34,7 @@ struct OpenCLTarget {
   int max_register_row = 16;
   // Work-groups a split (grid-wide) reduction aims for, per compute unit.
   int split_groups_per_unit = 8;
+  ShapeHint shape_hint = ShapeHint::Auto;
 
   int64_t map_wg() const;
   int64_t row_wg() const;

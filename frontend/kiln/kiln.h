@@ -103,15 +103,18 @@ class Tensor {
   ir::NodePtr node_;
 };
 
+// C++ numbers that can stand for a tensor in an expression.
+template <class T>
+concept ScalarValue = std::is_arithmetic_v<T> || std::is_same_v<T, complex64>;
+
 // A C++ number inside an expression. Weakly typed: it takes the dtype of the tensor it
 // meets (docs/semantics.md), so `x * 2.0` keeps x's dtype.
 class Scalar {
  public:
   enum class Kind : uint8_t { Bool, Int, Float, Complex };
 
-  template <class T>
-  requires std::is_arithmetic_v<T> || std::is_same_v<T, complex64> Scalar(
-      T v) {  // NOLINT: implicit on purpose
+  template <ScalarValue T>
+  Scalar(T v) {  // NOLINT: implicit on purpose
     if constexpr (std::is_same_v<T, bool>) {
       kind_ = Kind::Bool;
       int_ = v;
@@ -155,9 +158,8 @@ class TensorLike {
  public:
   TensorLike(const Tensor& t) : value_(t) {}  // NOLINT: implicit on purpose
   TensorLike(Scalar s) : value_(s) {}         // NOLINT
-  template <class T>
-  requires std::is_arithmetic_v<T> || std::is_same_v<T, complex64> TensorLike(T v)
-      : value_(Scalar(v)) {}  // NOLINT
+  template <ScalarValue T>
+  TensorLike(T v) : value_(Scalar(v)) {}  // NOLINT
 
   bool is_tensor() const { return value_.index() == 0; }
   const Tensor& tensor() const { return std::get<0>(value_); }
@@ -597,6 +599,10 @@ Tensor rms_norm(const Tensor& x, const Axes& axes = -1,
 // Evaluation: the only host syncs. Each is counted with its call site (kiln::stats());
 // strict mode turns an unexpected one into a SyncError.
 
+// Types that bind to a const Tensor& (the extra arguments of the variadic forms).
+template <class T>
+concept TensorRef = std::is_convertible_v<const T&, const Tensor&>;
+
 // Computes the tensors in one graph on the current device; each keeps its value and drops
 // its history.
 void eval(const std::vector<Tensor>& tensors, Loc loc = Loc::current());
@@ -604,15 +610,13 @@ void eval(const std::vector<Tensor>& tensors, Loc loc = Loc::current());
 void eval(const std::shared_ptr<runtime::Device>& device, const std::vector<Tensor>& tensors,
           Loc loc = Loc::current());
 // Computes the given tensors in one graph on the current device.
-template <class... Rest>
-requires(std::is_convertible_v<const Rest&, const Tensor&>&&...) void eval(TensorAt first,
-                                                                           const Rest&... rest) {
+template <TensorRef... Rest>
+void eval(TensorAt first, const Rest&... rest) {
   ::kiln::eval(std::vector<Tensor>{first.tensor, rest...}, first.loc);
 }
 // Computes the given tensors in one graph on `device`.
-template <class... Rest>
-requires(std::is_convertible_v<const Rest&, const Tensor&>&&...) void eval(
-    const std::shared_ptr<runtime::Device>& device, TensorAt first, const Rest&... rest) {
+template <TensorRef... Rest>
+void eval(const std::shared_ptr<runtime::Device>& device, TensorAt first, const Rest&... rest) {
   ::kiln::eval(device, std::vector<Tensor>{first.tensor, rest...}, first.loc);
 }
 
@@ -624,16 +628,14 @@ std::string to_string(const Tensor& x, Loc loc = Loc::current());
 // The graph an eval of these tensors would run (no sync): evaluated values and large
 // constants become parameters, small constants stay inline.
 ir::Graph graph_of(const std::vector<Tensor>& tensors);
-template <class... Rest>
-requires(std::is_convertible_v<const Rest&, const Tensor&>&&...) ir::Graph
-    graph_of(const Tensor& first, const Rest&... rest) {
+template <TensorRef... Rest>
+ir::Graph graph_of(const Tensor& first, const Rest&... rest) {
   return graph_of(std::vector<Tensor>{first, rest...});
 }
 // The IR text of graph_of(tensors).
 std::string print_ir(const std::vector<Tensor>& tensors);
-template <class... Rest>
-requires(std::is_convertible_v<const Rest&, const Tensor&>&&...) std::string
-    print_ir(const Tensor& first, const Rest&... rest) {
+template <TensorRef... Rest>
+std::string print_ir(const Tensor& first, const Rest&... rest) {
   return print_ir(std::vector<Tensor>{first, rest...});
 }
 

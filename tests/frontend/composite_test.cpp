@@ -91,6 +91,28 @@ TEST(Composite, LayerNorm) {
   EXPECT_EQ(layer_norm(from_data({1, 2}, {2})).dtype(), DType::F32);
 }
 
+TEST(Composite, OtherDTypesAndShapes) {
+  double e1 = std::exp(1.0), e2 = std::exp(2.0), s = 1 + e1 + e2;
+  Tensor x64 = from_data({0.0, 1.0, 2.0}, {3});
+  testing::expect_close(softmax(x64), DType::F64, {3}, {1 / s, e1 / s, e2 / s}, 1e-12, 1e-12);
+  testing::expect_close(log_softmax(x64), DType::F64, {3},
+                        {-std::log(s), 1 - std::log(s), 2 - std::log(s)}, 1e-12, 1e-12);
+  Tensor x16 = from_data({0.f, 1.f, 2.f}, {3}, DType::F16);
+  testing::expect_close(softmax(x16), DType::F16, {3}, {1 / s, e1 / s, e2 / s}, 2e-3, 2e-3);
+  testing::expect_close(gelu(x16), DType::F16, {3},
+                        {0, 0.5 * (1 + std::erf(1 / std::sqrt(2.0))),
+                         (1 + std::erf(2 / std::sqrt(2.0)))},
+                        2e-3, 2e-3);
+  Tensor xb = from_data({1.f, 3.f}, {2}, DType::BF16);
+  // mean 2, variance 1: (x - 2) / sqrt(1 + eps).
+  testing::expect_close(layer_norm(xb), DType::BF16, {2}, {-1, 1}, 1e-2, 1e-2);
+  // Size 0 and size 1.
+  expect_f32(softmax(zeros({3, 0})), {3, 0}, {});
+  expect_f32(softmax(full({1}, 5.0)), {1}, {1});
+  expect_f32(layer_norm(full({2, 1}, 5.0)), {2, 1}, {0, 0});
+  expect_f32(silu(zeros({0})), {0}, {});
+}
+
 TEST(Composite, RmsNorm) {
   // [3, 4]: mean square 12.5.
   double eps = 1e-6, r = 1 / std::sqrt(12.5 + eps);

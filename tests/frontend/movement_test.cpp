@@ -262,6 +262,8 @@ TEST(Movement, Tile) {
   // reps shorter than the rank apply to the trailing axes.
   expect_f32(tile(m, {2}), {2, 4}, {1, 2, 1, 2, 3, 4, 3, 4});
   expect_f32(tile(a, {0}), {0}, {});
+  expect_f32(tile(a, {1, 1}), {1, 2}, {1, 2});
+  EXPECT_EQ(tile(m, {}).node(), m.node());
   expect_f32(tile(transpose(m), {1, 2}), {2, 4}, {1, 3, 1, 3, 2, 4, 2, 4});
   // Rank 5: tiled one axis at a time.
   expect_f32(reshape(tile(reshape(a, {1, 1, 1, 1, 2}), {1, 1, 1, 2, 1}), {-1}), {4}, {1, 2, 1, 2});

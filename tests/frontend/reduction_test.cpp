@@ -108,6 +108,20 @@ TEST(Reduce, VarStd) {
   expect_f32(var(from_data({complex64(1, 1), complex64(-1, -1)}, {2})), {}, {2});
 }
 
+TEST(Reduce, OtherFloatDTypes) {
+  Tensor h = from_data({1.f, 2.f, 3.f, 4.f}, {4}, DType::F16);
+  testing::expect_close(mean(h), DType::F16, {}, {2.5}, 0, 0);
+  testing::expect_close(var(h), DType::F16, {}, {1.25}, 0, 0);
+  testing::expect_close(max(h), DType::F16, {}, {4}, 0, 0);
+  testing::expect_close(cumsum(h), DType::F16, {4}, {1, 3, 6, 10}, 0, 0);
+  Tensor b = from_data({0.5f, 0.25f}, {2}, DType::BF16);
+  testing::expect_close(prod(b), DType::BF16, {}, {0.125}, 0, 0);
+  Tensor d = from_data({1e-8, 1.0, -1.0}, {3});
+  testing::expect_close(sum(d), DType::F64, {}, {1e-8}, 1e-12, 0);
+  testing::expect_close(std(d, {}, 1), DType::F64, {}, {1.0}, 1e-9, 0);
+  expect_values<int64_t>(argmin(d), DType::I64, {}, {2});
+}
+
 TEST(Reduce, LogSumExpIsStable) {
   expect_f32(logsumexp(from_data({0.f, static_cast<float>(std::log(3.0))}, {2})), {},
              {std::log(4.0)});

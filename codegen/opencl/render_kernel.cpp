@@ -1,0 +1,765 @@
+// render_kernel: KernelIR -> OpenCL C entry points in the map, row or split shape (see
+// render_kernel.h for when each is used).
+#include "codegen/opencl/render_kernel.h"
+
+#include <algorithm>
+#include <functional>
+#include <limits>
+#include <unordered_set>
+
+#include "codegen/opencl/expr_renderer.h"
+#include "codegen/opencl/scalar_ops.h"
+#include "ir/error.h"
+
+namespace kiln::codegen::opencl {
+
+std::string_view render_shape_name(RenderShape shape) {
+  switch (shape) {
+    case RenderShape::Map: return "map";
+    case RenderShape::Row: return "row";
+    case RenderShape::Split: return "split";
+  }
+  return "?";
+}
+
+int64_t OpenCLTarget::map_wg() const {
+  int64_t wg = map_group_size > 0 ? map_group_size : (is_gpu ? 256 : 64);
+  return std::max<int64_t>(1, std::min(wg, max_work_group_size));
+}
+
+int64_t OpenCLTarget::row_wg() const {
+  int64_t wg = row_group_size > 0 ? row_group_size : (is_gpu ? 1024 : 16);
+  wg = std::max<int64_t>(1, std::min(wg, max_work_group_size));
+  int64_t p = 1;
+  while (p * 2 <= wg) p *= 2;  // trees halve the group: a power of two
+  return p;
+}
+
+namespace {
+
+constexpr int64_t kIntMax = std::numeric_limits<int32_t>::max();
+
+std::string index_type(int64_t extent) { return extent <= kIntMax ? "int" : "long"; }
+std::string num(int64_t v) { return int_literal(DType::I64, v); }
+int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
+
+int64_t loop_product(const std::vector<Loop>& loops) {
+  int64_t n = 1;
+  for (const Loop& l : loops) n *= l.extent;
+  return n;
+}
+
+// A stage's expressions with loop variables replaced: one lane of one step.
+struct LaneStage {
+  ExprPtr value, position;
+  std::vector<Store> stores;
+};
+
+LaneStage substitute_stage(const Stage& st, const std::vector<ExprPtr>& subst) {
+  LaneStage l;
+  if (st.value) l.value = substitute(st.value, subst);
+  if (st.position) l.position = substitute(st.position, subst);
+  for (const Store& s : st.stores)
+    l.stores.push_back({s.buffer, substitute(s.index, subst), substitute(s.value, subst),
+                        s.guard ? substitute(s.guard, subst) : nullptr});
+  return l;
+}
+
+void for_each_root(const LaneStage& l, const std::function<void(const ExprPtr&)>& f) {
+  if (l.value) f(l.value);
+  if (l.position) f(l.position);
+  for (const Store& s : l.stores) {
+    f(s.index);
+    f(s.value);
+    if (s.guard) f(s.guard);
+  }
+}
+
+void for_each_root(const Stage& st, const std::function<void(const ExprPtr&)>& f) {
+  if (st.value) f(st.value);
+  if (st.position) f(st.position);
+  for (const Store& s : st.stores) {
+    f(s.index);
+    f(s.value);
+    if (s.guard) f(s.guard);
+  }
+}
+
+// Loads reachable from `root`, each node once.
+void collect_loads(const ExprPtr& root, std::unordered_set<const Expr*>& seen,
+                   std::vector<ExprPtr>& out) {
+  std::vector<ExprPtr> stack{root};
+  while (!stack.empty()) {
+    ExprPtr e = stack.back();
+    stack.pop_back();
+    if (!seen.insert(e.get()).second) continue;
+    if (e->kind == ExprKind::Load) out.push_back(e);
+    for (const ExprPtr& a : e->args) stack.push_back(a);
+  }
+}
+
+// Whether some load or store of the stage walks memory contiguously along loop var `v`.
+bool contiguous_along(const Stage& st, int v) {
+  bool found = false;
+  std::unordered_set<const Expr*> seen;
+  std::vector<ExprPtr> loads;
+  for_each_root(st, [&](const ExprPtr& e) { collect_loads(e, seen, loads); });
+  auto unit = [&](const ExprPtr& index) {
+    Stride s = stride_along(index, v);
+    return s.affine && s.stride == 1;
+  };
+  for (const ExprPtr& l : loads) found = found || unit(l->args[0]);
+  for (const Store& s : st.stores) found = found || unit(s.index);
+  return found;
+}
+
+bool distributable(const Stage& st) {
+  if (st.loops.empty() || st.sequential || st.kind == StageKind::Scan) return false;
+  for (const Loop& l : st.loops)
+    if (l.begin || l.end) return false;
+  return true;
+}
+
+bool is_arg(const Stage& st) { return st.op == ReduceOp::ArgMax || st.op == ReduceOp::ArgMin; }
+
+// Local-memory and scratch element type of an accumulator (bool is not allowed there).
+std::string memory_type(DType t) { return t == DType::Bool ? "uchar" : compute_type(t); }
+int64_t memory_size(DType t) {
+  if (t == DType::F16 || t == DType::BF16) return 4;  // held as float
+  return static_cast<int64_t>(dtype_size(t));
+}
+std::string memory_read(DType t, const std::string& lvalue) {
+  return t == DType::Bool ? "(" + lvalue + " != 0)" : lvalue;
+}
+std::string memory_write(DType t, const std::string& value) {
+  return t == DType::Bool ? "(uchar)" + value : value;
+}
+
+std::string scalar_decl(DType t, int slot) {
+  std::string s = "s" + std::to_string(slot), a = ExprRenderer::arg_name(slot);
+  std::string v;
+  switch (t) {
+    case DType::Bool: v = "(" + s + " != 0)"; break;
+    case DType::F16:
+    case DType::BF16:
+    case DType::F32: v = "as_float((uint)" + s + ")"; break;
+    case DType::F64: v = "as_double(" + s + ")"; break;
+    case DType::C64: v = "as_float2(" + s + ")"; break;
+    default: v = "(" + compute_type(t) + ")" + s; break;
+  }
+  return "const " + compute_type(t) + " " + a + " = " + v + ";";
+}
+
+class KernelRenderer {
+ public:
+  KernelRenderer(const Kernel& k, const OpenCLTarget& t, std::string name)
+      : k_(k), t_(t), next_var_(k.num_vars) {
+    out_.name = std::move(name);
+  }
+
+  RenderedKernel render() {
+    out_.shape = choose_shape();
+    switch (out_.shape) {
+      case RenderShape::Map: render_map(); break;
+      case RenderShape::Row: render_row(); break;
+      case RenderShape::Split: render_split(); break;
+    }
+    if (needs_.fp64 && !t_.fp64)
+      throw UnsupportedError("opencl backend: kernel " + out_.name +
+                             " computes in f64, but OpenCL device '" + t_.device_name +
+                             "' lacks the extension cl_khr_fp64; compute in f32 (cast) or run "
+                             "on a device with cl_khr_fp64");
+    out_.source = "// kiln kernel " + out_.name + " (" + std::string(render_shape_name(out_.shape)) +
+                  ")\n" + prelude(needs_) + "\n" + body_;
+    return std::move(out_);
+  }
+
+ private:
+  // ---- shape choice ----
+
+  // Lanes for contiguous accesses: the target's width if every extent allows it.
+  int lanes_for(const std::vector<int64_t>& extents) const {
+    for (int v = std::max(1, t_.vector_width); v > 1; v /= 2) {
+      bool ok = true;
+      for (int64_t e : extents) ok = ok && e % v == 0;
+      if (ok) return v;
+    }
+    return 1;
+  }
+
+  RenderShape choose_shape() {
+    const int64_t outer = k_.outer_count();
+    bool any_reduce = false, split_ok = true, seen_loop = false;
+    bool inner_contig = false, outer_contig = false;
+    int64_t inner = 0;
+    for (const Stage& st : k_.stages) {
+      if (st.kind == StageKind::Reduce && distributable(st)) {
+        any_reduce = true;
+        inner = std::max(inner, loop_product(st.loops));
+        inner_contig = inner_contig || contiguous_along(st, st.loops.back().var);
+        if (!k_.outer.empty()) outer_contig = outer_contig || contiguous_along(st, k_.outer.back().var);
+        if (seen_loop) split_ok = false;
+      } else if (st.kind == StageKind::Loop && st.loops.empty()) {
+        seen_loop = true;
+      } else {
+        split_ok = false;
+      }
+    }
+    if (!any_reduce) return RenderShape::Map;
+    switch (t_.shape_hint) {
+      case ShapeHint::Map: return RenderShape::Map;
+      case ShapeHint::Row: return RenderShape::Row;
+      case ShapeHint::Split:
+        if (split_ok) return RenderShape::Split;
+        return RenderShape::Row;
+      case ShapeHint::Auto: break;
+    }
+    if (split_ok && inner >= 4096 && outer < 2 * static_cast<int64_t>(t_.compute_units))
+      return RenderShape::Split;
+    // A column reduction (rows strided, outer iterations contiguous): work-items side by
+    // side read side by side in the map shape.
+    if (!inner_contig && outer_contig && outer >= 32 * t_.map_wg()) return RenderShape::Map;
+    if (inner >= 8) return RenderShape::Row;
+    return RenderShape::Map;
+  }
+
+  // ---- common pieces ----
+
+  ExprPtr new_var(int64_t extent) { return var(next_var_++, std::max<int64_t>(extent, 1)); }
+
+  std::string signature(const std::string& entry, int64_t reqd_wg) const {
+    std::string s = "__kernel ";
+    if (reqd_wg > 0)
+      s += "__attribute__((reqd_work_group_size(" + std::to_string(reqd_wg) + ", 1, 1))) ";
+    s += "void " + entry + "(";
+    std::vector<std::string> params;
+    for (size_t i = 0; i < k_.buffers.size(); ++i) {
+      const BufferParam& b = k_.buffers[i];
+      params.push_back(std::string("__global ") + (b.written ? "" : "const ") +
+                       storage_type(b.dtype) + "* restrict " +
+                       ExprRenderer::buffer(static_cast<int>(i)));
+    }
+    for (size_t i = 0; i < k_.scalars.size(); ++i) params.push_back("const ulong s" + std::to_string(i));
+    if (out_.scratch_bytes > 0) params.push_back("__global uchar* restrict scratch");
+    for (size_t i = 0; i < params.size(); ++i) s += (i ? ", " : "") + params[i];
+    return s + ")";
+  }
+
+  void declare_scalars(CodeWriter& w, ExprRenderer& r) {
+    for (size_t i = 0; i < k_.scalars.size(); ++i) {
+      r.need(k_.scalars[i]);
+      w.line(scalar_decl(k_.scalars[i], static_cast<int>(i)));
+    }
+  }
+
+  // The substitution that puts outer variables at `flat` (a linear outer index).
+  std::vector<ExprPtr> outer_subst(const ExprPtr& flat) const {
+    std::vector<ExprPtr> subst(static_cast<size_t>(k_.num_vars));
+    std::vector<int64_t> extents;
+    for (const Loop& l : k_.outer) extents.push_back(l.extent);
+    std::vector<ExprPtr> parts = delinearize(flat, extents);
+    for (size_t i = 0; i < k_.outer.size(); ++i) subst[k_.outer[i].var] = parts[i];
+    return subst;
+  }
+
+  // Lanes of a distributed stage at vector index `u`: element u * lanes + j of the
+  // stage's flattened loop space, on top of `base` (the outer substitution).
+  std::vector<LaneStage> stage_lanes(const Stage& st, const std::vector<ExprPtr>& base,
+                                     const ExprPtr& u, int lanes) const {
+    std::vector<int64_t> extents;
+    for (const Loop& l : st.loops) extents.push_back(l.extent);
+    std::vector<LaneStage> out;
+    for (int j = 0; j < lanes; ++j) {
+      std::vector<ExprPtr> subst = base;
+      std::vector<ExprPtr> parts = delinearize(iadd(imul(u, lanes), j), extents);
+      for (size_t i = 0; i < st.loops.size(); ++i) subst[st.loops[i].var] = parts[i];
+      out.push_back(substitute_stage(st, subst));
+    }
+    return out;
+  }
+
+  // Turns loads that the lanes make at consecutive elements into one vector load each.
+  void vector_loads(ExprRenderer& r, const std::vector<std::vector<const LaneStage*>>& lanes) {
+    const int width = static_cast<int>(lanes.size());
+    if (width <= 1) return;
+    std::vector<std::vector<ExprPtr>> loads(lanes.size());
+    std::vector<std::unordered_map<uint64_t, std::vector<ExprPtr>>> sets(lanes.size());
+    for (size_t j = 0; j < lanes.size(); ++j) {
+      std::unordered_set<const Expr*> seen;
+      for (const LaneStage* l : lanes[j]) for_each_root(*l, [&](const ExprPtr& e) { collect_loads(e, seen, loads[j]); });
+      for (const ExprPtr& e : loads[j]) sets[j][e->hash].push_back(e);
+    }
+    auto has = [&](size_t j, const ExprPtr& e) {
+      auto it = sets[j].find(e->hash);
+      if (it == sets[j].end()) return false;
+      for (const ExprPtr& x : it->second)
+        if (expr_equal(x, e)) return true;
+      return false;
+    };
+    for (const ExprPtr& l0 : loads[0]) {
+      const DType dt = k_.buffers[l0->slot].dtype;
+      if (r.is_bound(l0) || !vector_storage(dt) || k_.buffers[l0->slot].written) continue;
+      std::vector<ExprPtr> lane_loads{l0};
+      for (int j = 1; j < width && lane_loads.size() == static_cast<size_t>(j); ++j) {
+        ExprPtr lj = load(l0->dtype, l0->slot, iadd(l0->args[0], j));
+        if (has(static_cast<size_t>(j), lj)) lane_loads.push_back(lj);
+      }
+      if (static_cast<int>(lane_loads.size()) != width) continue;
+      const bool aligned = imod(l0->args[0], width)->is_int_const(0);
+      std::string index = r.value(l0->args[0]);
+      std::string vec = r.temp(vector_type(dt, width),
+                               vector_load(dt, width, ExprRenderer::buffer(l0->slot), index, aligned));
+      for (int j = 0; j < width; ++j) r.bind(lane_loads[j], vector_lane(dt, vec, j));
+    }
+  }
+
+  // The stores of one stage for every lane; stores at consecutive elements become one
+  // vector store. `valid` (may be empty) guards them all.
+  void emit_stores(CodeWriter& w, ExprRenderer& r, const std::vector<LaneStage>& lanes,
+                   const std::string& valid) {
+    if (lanes.empty()) return;
+    const int width = static_cast<int>(lanes.size());
+    const std::string pre = valid.empty() ? "" : "if (" + valid + ") ";
+    for (size_t q = 0; q < lanes[0].stores.size(); ++q) {
+      const Store& s0 = lanes[0].stores[q];
+      const DType bt = k_.buffers[s0.buffer].dtype;
+      const std::string buf = ExprRenderer::buffer(s0.buffer);
+      bool vec = width > 1 && vector_storage(bt);
+      for (int j = 0; j < width && vec; ++j) {
+        const Store& sj = lanes[j].stores[q];
+        vec = !sj.guard && expr_equal(sj.index, iadd(s0.index, j));
+      }
+      if (vec) {
+        std::string index = r.value(s0.index);
+        std::vector<std::string> values;
+        for (int j = 0; j < width; ++j) {
+          const Store& sj = lanes[j].stores[q];
+          values.push_back(cast_op(sj.value->dtype, bt, r.value(sj.value)));
+        }
+        const bool aligned = imod(s0.index, width)->is_int_const(0);
+        w.line(pre + vector_store(bt, width, buf, index, values, aligned) + ";");
+        continue;
+      }
+      for (int j = 0; j < width; ++j) {
+        const Store& sj = lanes[j].stores[q];
+        std::string index = r.value(sj.index);
+        std::string value = cast_op(sj.value->dtype, bt, r.value(sj.value));
+        std::string cond = valid;
+        if (sj.guard) cond = (cond.empty() ? "" : cond + " && ") + r.value(sj.guard);
+        std::string line = store_element(bt, buf, index, value) + ";";
+        w.line(cond.empty() ? line : "if (" + cond + ") " + line);
+      }
+    }
+  }
+
+  // acc (and pos for arg reductions) folded with every lane's value.
+  void accumulate(CodeWriter& w, ExprRenderer& r, const Stage& st, const std::vector<LaneStage>& lanes,
+                  const std::string& acc, const std::string& pos, const std::string& valid) {
+    for (const LaneStage& l : lanes) {
+      std::string v = r.value(l.value);
+      if (is_arg(st)) {
+        std::string p = r.value(l.position);
+        std::string take = arg_takes(st.op, st.acc_dtype, v, p, acc, pos);
+        w.line("if (" + (valid.empty() ? "" : valid + " && ") + take + ") { " + acc + " = " + v +
+               "; " + pos + " = " + p + "; }");
+      } else {
+        std::string line = acc + " = " + reduce_combine(st.op, st.acc_dtype, acc, v) + ";";
+        w.line(valid.empty() ? line : "if (" + valid + ") " + line);
+      }
+    }
+  }
+
+  // Declares a stage's accumulator (and position) at their identity.
+  std::pair<std::string, std::string> declare_acc(CodeWriter& w, ExprRenderer& r, const Stage& st) {
+    r.need(st.acc_dtype);
+    std::string acc = r.fresh("acc"), pos;
+    w.line(compute_type(st.acc_dtype) + " " + acc + " = " + reduce_identity(st.op, st.acc_dtype) + ";");
+    if (is_arg(st)) {
+      pos = r.fresh("pos");
+      w.line("long " + pos + " = 0;");
+    }
+    return {acc, pos};
+  }
+
+  // A stage run start to finish by one work-item, its loops as C loops.
+  void render_sequential(CodeWriter& w, ExprRenderer& r, size_t s, const std::vector<ExprPtr>& subst) {
+    const Stage& st = k_.stages[s];
+    LaneStage l = substitute_stage(st, subst);
+    std::string acc, pos;
+    if (st.kind != StageKind::Loop) std::tie(acc, pos) = declare_acc(w, r, st);
+    if (st.kind == StageKind::Scan) r.bind_stage(static_cast<int>(s), acc);
+    for (const Loop& loop : st.loops) {
+      std::string v = ExprRenderer::var_name(loop.var), T = index_type(loop.extent);
+      std::string begin = loop.begin ? r.value(substitute(loop.begin, subst)) : "0";
+      std::string end = loop.end ? r.value(substitute(loop.end, subst)) : num(loop.extent);
+      w.open("for (" + T + " " + v + " = " + begin + "; " + v + " < " + end + "; ++" + v + ")");
+      r.push_scope();
+    }
+    if (st.kind == StageKind::Loop) {
+      emit_stores(w, r, {l}, "");
+    } else {
+      accumulate(w, r, st, {l}, acc, pos, "");
+      if (st.kind == StageKind::Scan) emit_stores(w, r, {l}, "");
+    }
+    for (size_t i = 0; i < st.loops.size(); ++i) {
+      r.pop_scope();
+      w.close();
+    }
+    if (st.kind == StageKind::Reduce) r.bind_stage(static_cast<int>(s), is_arg(st) ? pos : acc);
+  }
+
+  // Combines each work-item's acc (and pos) across the work-group in local memory; returns
+  // the names of the group's result (value, and position for arg reductions), which every
+  // work-item holds afterwards.
+  struct TreeResult {
+    std::string value, pos;
+    const std::string& stage_value(const Stage& st) const { return is_arg(st) ? pos : value; }
+  };
+  TreeResult tree(CodeWriter& w, ExprRenderer& r, const Stage& st, int64_t wg, const std::string& acc,
+                   const std::string& pos, const std::string& lid) {
+    const DType t = st.acc_dtype;
+    const std::string T = compute_type(t), red = r.fresh("red"), redp = red + "p";
+    // Local arrays are declared at the top of the kernel (the only place OpenCL C allows).
+    locals_.push_back("__local " + memory_type(t) + " " + red + "[" + std::to_string(wg) + "];");
+    if (is_arg(st)) locals_.push_back("__local long " + redp + "[" + std::to_string(wg) + "];");
+    w.line(red + "[" + lid + "] = " + memory_write(t, acc) + ";");
+    if (is_arg(st)) w.line(redp + "[" + lid + "] = " + pos + ";");
+    w.line("barrier(CLK_LOCAL_MEM_FENCE);");
+    w.open("for (int off = " + std::to_string(wg / 2) + "; off > 0; off >>= 1)");
+    w.open("if (" + lid + " < off)");
+    w.line("const " + T + " x = " + memory_read(t, red + "[" + lid + "]") + ";");
+    w.line("const " + T + " y = " + memory_read(t, red + "[" + lid + " + off]") + ";");
+    if (is_arg(st)) {
+      w.line("const long px = " + redp + "[" + lid + "], py = " + redp + "[" + lid + " + off];");
+      w.line("if (" + arg_takes(st.op, t, "y", "py", "x", "px") + ") { " + red + "[" + lid +
+             "] = " + memory_write(t, "y") + "; " + redp + "[" + lid + "] = py; }");
+    } else {
+      w.line(red + "[" + lid + "] = " + memory_write(t, reduce_combine(st.op, t, "x", "y")) + ";");
+    }
+    w.close();
+    w.line("barrier(CLK_LOCAL_MEM_FENCE);");
+    w.close();
+    TreeResult result{r.fresh("sv"), ""};
+    w.line("const " + T + " " + result.value + " = " + memory_read(t, red + "[0]") + ";");
+    if (is_arg(st)) {
+      result.pos = result.value + "p";
+      w.line("const long " + result.pos + " = " + redp + "[0];");
+    }
+    return result;
+  }
+
+  // Starts an entry point: its signature (local arrays are spliced in when it ends).
+  void begin_entry(CodeWriter& w, const std::string& entry, int64_t reqd_wg) {
+    w.open(signature(entry, reqd_wg));
+    locals_.clear();
+  }
+  void end_entry(CodeWriter& w, ExprRenderer& r) {
+    w.close();
+    needs_.fp64 = needs_.fp64 || r.needs().fp64;
+    needs_.complex = needs_.complex || r.needs().complex;
+    // Insert the local arrays right after the opening line.
+    std::string text = w.text();
+    size_t brace = text.find("{\n");
+    std::string locals;
+    for (const std::string& l : locals_) locals += "  " + l + "\n";
+    body_ += text.substr(0, brace + 2) + locals + text.substr(brace + 2) + "\n";
+  }
+
+  // ---- map: one work-item per outer iteration (or per `lanes` of them) ----
+
+  void render_map() {
+    const int64_t outer = k_.outer_count();
+    int lanes = 1;
+    bool all_flat = !k_.outer.empty();
+    for (const Stage& st : k_.stages) all_flat = all_flat && st.kind == StageKind::Loop && st.loops.empty();
+    if (all_flat) {
+      bool contig = false;
+      for (const Stage& st : k_.stages) contig = contig || contiguous_along(st, k_.outer.back().var);
+      if (contig) lanes = lanes_for({outer});
+    }
+    const int64_t items = outer / lanes;
+    out_.vector_width = lanes;
+    const int64_t wg = t_.map_wg();
+    CodeWriter w;
+    ExprRenderer r(k_, w);
+    begin_entry(w, out_.name, 0);
+    ExprPtr g = new_var(items);
+    const std::string G = ExprRenderer::var_name(g->slot);
+    w.line("const " + index_type(items) + " " + G + " = get_global_id(0);");
+    w.line("if (" + G + " >= " + num(items) + ") return;");
+    declare_scalars(w, r);
+    if (lanes > 1) {
+      std::vector<std::vector<LaneStage>> per_stage(k_.stages.size());
+      for (int j = 0; j < lanes; ++j) {
+        std::vector<ExprPtr> subst = outer_subst(iadd(imul(g, lanes), j));
+        for (size_t s = 0; s < k_.stages.size(); ++s) per_stage[s].push_back(substitute_stage(k_.stages[s], subst));
+      }
+      std::vector<std::vector<const LaneStage*>> by_lane(static_cast<size_t>(lanes));
+      for (auto& stage_lanes : per_stage)
+        for (int j = 0; j < lanes; ++j) by_lane[j].push_back(&stage_lanes[j]);
+      vector_loads(r, by_lane);
+      for (auto& stage_lanes : per_stage) emit_stores(w, r, stage_lanes, "");
+    } else {
+      std::vector<ExprPtr> subst = outer_subst(g);
+      for (size_t s = 0; s < k_.stages.size(); ++s) render_sequential(w, r, s, subst);
+    }
+    end_entry(w, r);
+    if (items > 0) out_.launches.push_back({out_.name, round_up(items, wg), wg});
+  }
+
+  // ---- row: one work-group per outer iteration ----
+
+  // The group size for rows of `vectors` vectors: enough work-items that each handles
+  // about eight vectors, within the target's limit.
+  int64_t row_group(int64_t vectors) const {
+    int64_t limit = t_.row_wg(), wg = 1;
+    while (wg < limit && wg * 8 < vectors) wg *= 2;
+    return std::max<int64_t>(std::min<int64_t>(t_.is_gpu ? 64 : 1, limit), wg);
+  }
+
+  int row_lanes() const {
+    std::vector<int64_t> extents;
+    bool contig = false;
+    for (const Stage& st : k_.stages) {
+      if (!distributable(st)) continue;
+      extents.push_back(loop_product(st.loops));
+      contig = contig || contiguous_along(st, st.loops.back().var);
+    }
+    return contig ? lanes_for(extents) : 1;
+  }
+
+  // Runs `body` over a distributed stage's loop space split across the work-group.
+  void row_steps(CodeWriter& w, ExprRenderer& r, const Stage& st, const std::vector<ExprPtr>& base,
+                 const ExprPtr& lid, int64_t wg, int lanes,
+                 const std::function<void(const std::vector<LaneStage>&, const std::string&)>& body) {
+    const int64_t vectors = loop_product(st.loops) / lanes;
+    if (vectors == 0) return;
+    const int64_t steps = (vectors + wg - 1) / wg;
+    if (steps <= t_.max_register_row) {
+      out_.unrolled = true;
+      const int64_t full = vectors / wg;
+      for (int64_t k = 0; k < full; ++k) body(stage_lanes(st, base, iadd(lid, k * wg), lanes), "");
+      if (vectors % wg != 0) {
+        ExprPtr raw = iadd(lid, full * wg);
+        std::string valid = r.value(ilt(raw, index_const(vectors)));
+        body(stage_lanes(st, base, imin(raw, index_const(vectors - 1)), lanes), valid);
+      }
+      return;
+    }
+    ExprPtr u = new_var(vectors);
+    const std::string U = ExprRenderer::var_name(u->slot), L = ExprRenderer::var_name(lid->slot);
+    w.open("for (" + index_type(vectors) + " " + U + " = " + L + "; " + U + " < " + num(vectors) +
+           "; " + U + " += " + num(wg) + ")");
+    r.push_scope();
+    body(stage_lanes(st, base, u, lanes), "");
+    r.pop_scope();
+    w.close();
+  }
+
+  void render_row() {
+    const int64_t outer = k_.outer_count();
+    const int lanes = row_lanes();
+    int64_t vectors = 1;
+    for (const Stage& st : k_.stages)
+      if (distributable(st)) vectors = std::max(vectors, loop_product(st.loops) / lanes);
+    const int64_t wg = row_group(vectors);
+    out_.vector_width = lanes;
+    CodeWriter w;
+    ExprRenderer r(k_, w);
+    begin_entry(w, out_.name, wg);
+    ExprPtr lid = new_var(wg), grp = new_var(outer);
+    const std::string L = ExprRenderer::var_name(lid->slot), O = ExprRenderer::var_name(grp->slot);
+    w.line("const int " + L + " = get_local_id(0);");
+    w.line("const " + index_type(outer) + " " + O + " = get_group_id(0);");
+    declare_scalars(w, r);
+    std::vector<ExprPtr> base = outer_subst(grp);
+    for (size_t s = 0; s < k_.stages.size(); ++s) {
+      const Stage& st = k_.stages[s];
+      if (distributable(st) && st.kind == StageKind::Reduce) {
+        auto [acc, pos] = declare_acc(w, r, st);
+        row_steps(w, r, st, base, lid, wg, lanes, [&](const std::vector<LaneStage>& l, const std::string& valid) {
+          vector_loads(r, lanes_of(l));
+          accumulate(w, r, st, l, acc, pos, valid);
+        });
+        r.bind_stage(static_cast<int>(s), tree(w, r, st, wg, acc, pos, L).stage_value(st));
+      } else if (distributable(st)) {
+        row_steps(w, r, st, base, lid, wg, lanes, [&](const std::vector<LaneStage>& l, const std::string& valid) {
+          vector_loads(r, lanes_of(l));
+          emit_stores(w, r, l, valid);
+        });
+      } else if (st.kind == StageKind::Reduce) {
+        render_sequential(w, r, s, base);  // every work-item computes the (loop-free) value
+      } else {
+        w.open("if (" + L + " == 0)");
+        r.push_scope();
+        render_sequential(w, r, s, base);
+        r.pop_scope();
+        w.close();
+      }
+    }
+    end_entry(w, r);
+    if (outer > 0) out_.launches.push_back({out_.name, outer * wg, wg});
+  }
+
+  static std::vector<std::vector<const LaneStage*>> lanes_of(const std::vector<LaneStage>& l) {
+    std::vector<std::vector<const LaneStage*>> out;
+    for (const LaneStage& x : l) out.push_back({&x});
+    return out;
+  }
+
+  // ---- split: grid-wide reductions for few, long rows ----
+
+  struct ScratchArea {
+    int64_t partial = 0, partial_pos = 0, value = 0;  // byte offsets
+  };
+
+  static int64_t align16(int64_t v) { return (v + 15) / 16 * 16; }
+
+  std::string scratch_ptr(const std::string& type, int64_t offset) const {
+    return "((__global " + type + "*)(scratch + " + std::to_string(offset) + "))";
+  }
+
+  // Declares the values of the reduce stages before `upto` (written by earlier launches).
+  void bind_earlier(CodeWriter& w, ExprRenderer& r, size_t upto, const std::vector<ScratchArea>& areas,
+                    const std::string& O) {
+    for (size_t t = 0; t < upto; ++t) {
+      const Stage& st = k_.stages[t];
+      std::string name = r.fresh("sv");
+      if (is_arg(st)) {
+        w.line("const long " + name + " = " + scratch_ptr("long", areas[t].value) + "[" + O + "];");
+      } else {
+        w.line("const " + compute_type(st.acc_dtype) + " " + name + " = " +
+               memory_read(st.acc_dtype, scratch_ptr(memory_type(st.acc_dtype), areas[t].value) + "[" + O + "]") + ";");
+      }
+      r.bind_stage(static_cast<int>(t), name);
+    }
+  }
+
+  void render_split() {
+    const int64_t outer = k_.outer_count();
+    const int lanes = row_lanes();
+    const int64_t wg = t_.row_wg();
+    out_.vector_width = lanes;
+    size_t reduces = 0;
+    while (reduces < k_.stages.size() && k_.stages[reduces].kind == StageKind::Reduce) ++reduces;
+
+    // Work-groups per outer iteration, and the scratch layout.
+    int64_t longest = 1;
+    for (size_t s = 0; s < reduces; ++s) longest = std::max(longest, loop_product(k_.stages[s].loops) / lanes);
+    const int64_t target_groups = std::max<int64_t>(1, int64_t{t_.compute_units} * t_.split_groups_per_unit);
+    const int64_t groups = std::clamp<int64_t>(target_groups / std::max<int64_t>(outer, 1), 1, (longest + wg - 1) / wg);
+    std::vector<ScratchArea> areas(reduces);
+    int64_t bytes = 0;
+    for (size_t s = 0; s < reduces; ++s) {
+      const Stage& st = k_.stages[s];
+      const int64_t elem = memory_size(st.acc_dtype);
+      areas[s].partial = bytes;
+      bytes = align16(bytes + outer * groups * elem);
+      areas[s].partial_pos = bytes;
+      if (is_arg(st)) bytes = align16(bytes + outer * groups * 8);
+      areas[s].value = bytes;
+      bytes = align16(bytes + outer * (is_arg(st) ? 8 : elem));
+    }
+    out_.scratch_bytes = std::max<int64_t>(bytes, 16);
+
+    for (size_t s = 0; s < reduces; ++s) {
+      const Stage& st = k_.stages[s];
+      const DType t = st.acc_dtype;
+      const std::string MT = memory_type(t);
+      const std::string suffix = std::to_string(s);
+      // Partial pass: `groups` work-groups per outer iteration, each over a stride of the row.
+      {
+        CodeWriter w;
+        ExprRenderer r(k_, w);
+        const std::string entry = out_.name + "_p" + suffix;
+        begin_entry(w, entry, wg);
+        ExprPtr lid = new_var(wg), grp = new_var(outer), chunk = new_var(groups);
+        const std::string L = ExprRenderer::var_name(lid->slot), O = ExprRenderer::var_name(grp->slot),
+                          C = ExprRenderer::var_name(chunk->slot);
+        w.line("const int " + L + " = get_local_id(0);");
+        w.line("const " + index_type(outer) + " " + O + " = get_group_id(0) / " + num(groups) + ";");
+        w.line("const int " + C + " = get_group_id(0) % " + num(groups) + ";");
+        declare_scalars(w, r);
+        bind_earlier(w, r, s, areas, O);
+        std::vector<ExprPtr> base = outer_subst(grp);
+        auto [acc, pos] = declare_acc(w, r, st);
+        const int64_t vectors = loop_product(st.loops) / lanes;
+        ExprPtr u = new_var(vectors);
+        const std::string U = ExprRenderer::var_name(u->slot);
+        w.open("for (" + index_type(vectors) + " " + U + " = " + C + " * " + num(wg) + " + " + L + "; " + U +
+               " < " + num(vectors) + "; " + U + " += " + num(groups * wg) + ")");
+        r.push_scope();
+        std::vector<LaneStage> l = stage_lanes(st, base, u, lanes);
+        vector_loads(r, lanes_of(l));
+        accumulate(w, r, st, l, acc, pos, "");
+        r.pop_scope();
+        w.close();
+        TreeResult result = tree(w, r, st, wg, acc, pos, L);
+        std::string at = O + " * " + num(groups) + " + " + C;
+        w.open("if (" + L + " == 0)");
+        w.line(scratch_ptr(MT, areas[s].partial) + "[" + at + "] = " + memory_write(t, result.value) + ";");
+        if (is_arg(st)) w.line(scratch_ptr("long", areas[s].partial_pos) + "[" + at + "] = " + result.pos + ";");
+        w.close();
+        end_entry(w, r);
+        if (outer > 0) out_.launches.push_back({entry, outer * groups * wg, wg});
+      }
+      // Final pass: one work-group per outer iteration over its partials.
+      {
+        CodeWriter w;
+        ExprRenderer r(k_, w);
+        const std::string entry = out_.name + "_f" + suffix;
+        begin_entry(w, entry, wg);
+        ExprPtr lid = new_var(wg), grp = new_var(outer);
+        const std::string L = ExprRenderer::var_name(lid->slot), O = ExprRenderer::var_name(grp->slot);
+        w.line("const int " + L + " = get_local_id(0);");
+        w.line("const " + index_type(outer) + " " + O + " = get_group_id(0);");
+        declare_scalars(w, r);
+        bind_earlier(w, r, s, areas, O);
+        auto [acc, pos] = declare_acc(w, r, st);
+        w.open("for (int i = " + L + "; i < " + num(groups) + "; i += " + num(wg) + ")");
+        std::string at = O + " * " + num(groups) + " + i";
+        w.line("const " + compute_type(t) + " v = " + memory_read(t, scratch_ptr(MT, areas[s].partial) + "[" + at + "]") + ";");
+        if (is_arg(st)) {
+          w.line("const long p = " + scratch_ptr("long", areas[s].partial_pos) + "[" + at + "];");
+          w.line("if (" + arg_takes(st.op, t, "v", "p", acc, pos) + ") { " + acc + " = v; " + pos + " = p; }");
+        } else {
+          w.line(acc + " = " + reduce_combine(st.op, t, acc, "v") + ";");
+        }
+        w.close();
+        TreeResult result = tree(w, r, st, wg, acc, pos, L);
+        w.open("if (" + L + " == 0)");
+        w.line(scratch_ptr(is_arg(st) ? "long" : MT, areas[s].value) + "[" + O + "] = " +
+               (is_arg(st) ? result.pos : memory_write(t, result.value)) + ";");
+        w.close();
+        if (s + 1 == reduces) {
+          r.bind_stage(static_cast<int>(s), result.stage_value(st));
+          std::vector<ExprPtr> base = outer_subst(grp);
+          w.open("if (" + L + " == 0)");
+          r.push_scope();
+          for (size_t q = reduces; q < k_.stages.size(); ++q) render_sequential(w, r, q, base);
+          r.pop_scope();
+          w.close();
+        }
+        end_entry(w, r);
+        if (outer > 0) out_.launches.push_back({entry, outer * wg, wg});
+      }
+    }
+  }
+
+  const Kernel& k_;
+  const OpenCLTarget& t_;
+  int next_var_;
+  RenderedKernel out_;
+  std::string body_;
+  std::vector<std::string> locals_;
+  PreludeNeeds needs_;
+};
+
+}  // namespace
+
+RenderedKernel render_kernel(const Kernel& kernel, const OpenCLTarget& target, const std::string& name) {
+  verify_kernel(kernel);
+  return KernelRenderer(kernel, target, name).render();
+}
+
+}  // namespace kiln::codegen::opencl

@@ -1,0 +1,77 @@
+// Status names and the error check of the OpenCL device.
+#include "runtime/opencl/cl_api.h"
+
+#include "ir/error.h"
+
+namespace kiln::runtime::opencl {
+
+std::string cl_status_name(cl_int status) {
+  switch (status) {
+#define KILN_CL_STATUS(name) \
+  case name: return #name;
+    KILN_CL_STATUS(CL_SUCCESS)
+    KILN_CL_STATUS(CL_DEVICE_NOT_FOUND)
+    KILN_CL_STATUS(CL_DEVICE_NOT_AVAILABLE)
+    KILN_CL_STATUS(CL_COMPILER_NOT_AVAILABLE)
+    KILN_CL_STATUS(CL_MEM_OBJECT_ALLOCATION_FAILURE)
+    KILN_CL_STATUS(CL_OUT_OF_RESOURCES)
+    KILN_CL_STATUS(CL_OUT_OF_HOST_MEMORY)
+    KILN_CL_STATUS(CL_PROFILING_INFO_NOT_AVAILABLE)
+    KILN_CL_STATUS(CL_MEM_COPY_OVERLAP)
+    KILN_CL_STATUS(CL_BUILD_PROGRAM_FAILURE)
+    KILN_CL_STATUS(CL_MAP_FAILURE)
+    KILN_CL_STATUS(CL_MISALIGNED_SUB_BUFFER_OFFSET)
+    KILN_CL_STATUS(CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST)
+    KILN_CL_STATUS(CL_COMPILE_PROGRAM_FAILURE)
+    KILN_CL_STATUS(CL_LINKER_NOT_AVAILABLE)
+    KILN_CL_STATUS(CL_LINK_PROGRAM_FAILURE)
+    KILN_CL_STATUS(CL_INVALID_VALUE)
+    KILN_CL_STATUS(CL_INVALID_DEVICE_TYPE)
+    KILN_CL_STATUS(CL_INVALID_PLATFORM)
+    KILN_CL_STATUS(CL_INVALID_DEVICE)
+    KILN_CL_STATUS(CL_INVALID_CONTEXT)
+    KILN_CL_STATUS(CL_INVALID_QUEUE_PROPERTIES)
+    KILN_CL_STATUS(CL_INVALID_COMMAND_QUEUE)
+    KILN_CL_STATUS(CL_INVALID_HOST_PTR)
+    KILN_CL_STATUS(CL_INVALID_MEM_OBJECT)
+    KILN_CL_STATUS(CL_INVALID_BINARY)
+    KILN_CL_STATUS(CL_INVALID_BUILD_OPTIONS)
+    KILN_CL_STATUS(CL_INVALID_PROGRAM)
+    KILN_CL_STATUS(CL_INVALID_PROGRAM_EXECUTABLE)
+    KILN_CL_STATUS(CL_INVALID_KERNEL_NAME)
+    KILN_CL_STATUS(CL_INVALID_KERNEL_DEFINITION)
+    KILN_CL_STATUS(CL_INVALID_KERNEL)
+    KILN_CL_STATUS(CL_INVALID_ARG_INDEX)
+    KILN_CL_STATUS(CL_INVALID_ARG_VALUE)
+    KILN_CL_STATUS(CL_INVALID_ARG_SIZE)
+    KILN_CL_STATUS(CL_INVALID_KERNEL_ARGS)
+    KILN_CL_STATUS(CL_INVALID_WORK_DIMENSION)
+    KILN_CL_STATUS(CL_INVALID_WORK_GROUP_SIZE)
+    KILN_CL_STATUS(CL_INVALID_WORK_ITEM_SIZE)
+    KILN_CL_STATUS(CL_INVALID_GLOBAL_OFFSET)
+    KILN_CL_STATUS(CL_INVALID_EVENT_WAIT_LIST)
+    KILN_CL_STATUS(CL_INVALID_EVENT)
+    KILN_CL_STATUS(CL_INVALID_OPERATION)
+    KILN_CL_STATUS(CL_INVALID_BUFFER_SIZE)
+    KILN_CL_STATUS(CL_INVALID_GLOBAL_WORK_SIZE)
+#undef KILN_CL_STATUS
+    case -1001: return "CL_PLATFORM_NOT_FOUND_KHR";
+    default: return "unknown OpenCL status";
+  }
+}
+
+bool is_out_of_memory(cl_int status) {
+  return status == CL_MEM_OBJECT_ALLOCATION_FAILURE || status == CL_OUT_OF_RESOURCES ||
+         status == CL_OUT_OF_HOST_MEMORY;
+}
+
+void check(cl_int status, const std::string& what) {
+  if (status == CL_SUCCESS) return;
+  std::string code = cl_status_name(status) + " (" + std::to_string(status) + ")";
+  if (is_out_of_memory(status))
+    throw DeviceError("opencl: " + what + " failed: the device ran out of memory (" + code +
+                      "); free tensors, evaluate smaller pieces, or use a device with more memory");
+  throw DeviceError("opencl: " + what + " failed: " + code);
+}
+
+}  // namespace kiln::runtime::opencl

@@ -1,0 +1,296 @@
+// OpenCLDevice and OpenCLExecutable: compile, allocate, upload, launch, read back.
+#include "runtime/opencl/opencl_device.h"
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+
+#include "ir/clone.h"
+#include "ir/error.h"
+#include "passes/pipeline.h"
+#include "runtime/log.h"
+#include "runtime/opencl/register.h"
+#include "runtime/stats.h"
+
+namespace kiln::runtime::opencl {
+
+namespace {
+
+using codegen::ProgramValue;
+
+void check_inputs(const ir::Graph& graph, const std::vector<BufferPtr>& inputs) {
+  if (inputs.size() != graph.params.size())
+    throw Error("opencl device: graph " + graph.name + " takes " + std::to_string(graph.params.size()) +
+                " inputs, got " + std::to_string(inputs.size()));
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const ir::Node& p = *graph.params[i];
+    if (!inputs[i]) throw Error("opencl device: input " + std::to_string(i) + " (" + p.name + ") is null");
+    if (inputs[i]->type() != p.type)
+      throw Error("opencl device: input " + std::to_string(i) + " (" + p.name + ") is " + inputs[i]->type().str() +
+                  ", the parameter is " + p.type.str());
+  }
+}
+
+std::string hex(uint64_t v) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+std::string bytes_str(int64_t b) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(b) / (1 << 20));
+  return buf;
+}
+
+}  // namespace
+
+// ---- OpenCLExecutable ----
+
+OpenCLExecutable::~OpenCLExecutable() {
+  // Uploads and launches may still be in flight; their host memory and buffers must
+  // outlive them.
+  if (device_.queue()) clFinish(device_.queue());
+}
+
+void OpenCLExecutable::enqueue() {
+  for (const Step& s : steps_) {
+    cl_int status = clEnqueueNDRangeKernel(device_.queue(), s.kernel.get(), 1, nullptr, &s.global, &s.local, 0,
+                                           nullptr, nullptr);
+    check(status, "launching " + s.what);
+  }
+}
+
+void OpenCLExecutable::finish() { check(clFinish(device_.queue()), "waiting for the device"); }
+
+std::vector<BufferPtr> OpenCLExecutable::read_results() {
+  std::vector<BufferPtr> out;
+  for (int id : results_) {
+    const ProgramValue& v = values_[static_cast<size_t>(id)];
+    if (hosts_[static_cast<size_t>(id)]) {
+      out.push_back(hosts_[static_cast<size_t>(id)]);
+      continue;
+    }
+    auto buffer = std::make_shared<Buffer>(v.node->type);
+    if (v.numel > 0)
+      check(clEnqueueReadBuffer(device_.queue(), value_mem_[static_cast<size_t>(id)], CL_FALSE, 0,
+                                static_cast<size_t>(v.nbytes()), buffer->data(), 0, nullptr, nullptr),
+            "reading a result back");
+    out.push_back(std::move(buffer));
+  }
+  finish();
+  return out;
+}
+
+// ---- OpenCLDevice ----
+
+OpenCLDevice::OpenCLDevice(const DeviceInfo& info) : info_(info), target_(target_for(info)) {
+  cl_int status = CL_SUCCESS;
+  cl_context_properties props[] = {CL_CONTEXT_PLATFORM, reinterpret_cast<cl_context_properties>(info.platform), 0};
+  context_ = ContextHandle(clCreateContext(props, 1, &info_.device, nullptr, nullptr, &status));
+  check(status, "creating a context on " + info.name);
+  queue_ = QueueHandle(clCreateCommandQueue(context_.get(), info_.device, 0, &status));
+  check(status, "creating a command queue on " + info.name);
+  programs_ = std::make_unique<ProgramCache>(context_.get(), info_, ProgramCache::default_dir());
+  if (info_.correctly_rounded_divide_sqrt) options_ = "-cl-fp32-correctly-rounded-divide-sqrt";
+  if (const char* extra = std::getenv("KILN_OPENCL_OPTIONS"); extra && *extra) options_ += std::string(" ") + extra;
+}
+
+OpenCLDevice::~OpenCLDevice() {
+  if (queue_) clFinish(queue_.get());
+}
+
+std::string OpenCLDevice::name() const { return "opencl:" + std::to_string(info_.index) + " (" + info_.name + ")"; }
+
+codegen::LowerOptions OpenCLDevice::lower_options() const {
+  codegen::LowerOptions o;
+  o.vector_lanes = target_.vector_width;
+  o.threads = 1;
+  return o;
+}
+
+MemHandle OpenCLDevice::allocate(int64_t bytes, cl_mem_flags flags, const std::string& what) {
+  bytes = std::max<int64_t>(bytes, 64);
+  if (info_.max_alloc_bytes > 0 && bytes > info_.max_alloc_bytes)
+    throw DeviceError("opencl: " + what + " needs " + bytes_str(bytes) + " in one buffer, but " + info_.name +
+                      " allows at most " + bytes_str(info_.max_alloc_bytes) +
+                      " per buffer; evaluate smaller pieces or use another device");
+  cl_int status = CL_SUCCESS;
+  MemHandle mem(clCreateBuffer(context_.get(), flags, static_cast<size_t>(bytes), nullptr, &status));
+  check(status, "allocating " + bytes_str(bytes) + " for " + what);
+  return mem;
+}
+
+cl_program OpenCLDevice::program(const std::string& source, const std::string& what, OpenCLExecutable* exe) {
+  CachedProgram p = programs_->get(source, options_, what);
+  if (exe) {
+    exe->compile_seconds += p.seconds;
+    switch (p.source) {
+      case ProgramSource::Memory: ++exe->cache_hits_memory; break;
+      case ProgramSource::Disk: ++exe->cache_hits_disk; break;
+      case ProgramSource::Built: ++exe->kernels_compiled; break;
+    }
+  }
+  return p.program;
+}
+
+const OpenCLDevice::CompiledKernel& OpenCLDevice::compiled(const codegen::Kernel& kernel, uint64_t hash,
+                                                          OpenCLExecutable& exe) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = kernels_.find(hash);
+    if (it != kernels_.end()) {
+      ++exe.cache_hits_memory;
+      return it->second;
+    }
+  }
+  CompiledKernel c;
+  c.rendered = codegen::opencl::render_kernel(kernel, target_, "kiln_" + hex(hash));
+  c.program = program(c.rendered.source, "kernel " + c.rendered.name, &exe);
+  if (log_enabled(LogLevel::Debug))
+    log_debug("opencl: kernel " + c.rendered.name + " (" + std::string(codegen::opencl::render_shape_name(c.rendered.shape)) +
+              ", " + std::to_string(c.rendered.launches.size()) + " launches)");
+  std::lock_guard<std::mutex> lock(mutex_);
+  return kernels_.emplace(hash, std::move(c)).first->second;
+}
+
+std::unique_ptr<OpenCLExecutable> OpenCLDevice::prepare(const ir::Graph& graph, const std::vector<BufferPtr>& inputs) {
+  check_inputs(graph, inputs);
+  ir::Graph g = ir::clone_graph(graph);
+  passes::optimize_graph(g);
+  codegen::Program p = codegen::build_program(g, lower_options());
+
+  std::unique_ptr<OpenCLExecutable> exe(new OpenCLExecutable(*this));
+  exe->values_ = p.values;
+  exe->results_ = p.results;
+  exe->kernels_ = static_cast<int64_t>(p.kernels.size());
+
+  std::vector<const CompiledKernel*> kernels;
+  for (size_t i = 0; i < p.kernels.size(); ++i) {
+    kernels.push_back(&compiled(p.kernels[i], p.kernel_hashes[i], *exe));
+    exe->rendered.push_back(kernels.back()->rendered);
+  }
+
+  // Which values the launches touch: only those get device memory.
+  std::vector<bool> used(p.values.size(), false);
+  for (const codegen::Launch& l : p.launches)
+    for (int id : l.buffers) used[static_cast<size_t>(id)] = true;
+  for (int id : p.results) used[static_cast<size_t>(id)] = true;
+
+  MemHandle dummy = allocate(64, CL_MEM_READ_WRITE, "an empty buffer");
+  exe->value_mem_.assign(p.values.size(), dummy.get());
+  exe->hosts_.assign(p.values.size(), nullptr);
+  exe->owned_.push_back(std::move(dummy));
+  std::vector<cl_mem> slots;
+  for (int64_t bytes : p.memory.slot_bytes) {
+    exe->owned_.push_back(allocate(bytes, CL_MEM_READ_WRITE, "an intermediate buffer"));
+    exe->bytes_allocated += bytes;
+    slots.push_back(exe->owned_.back().get());
+  }
+  for (size_t i = 0; i < p.values.size(); ++i) {
+    const ProgramValue& v = p.values[i];
+    BufferPtr host;
+    if (v.kind == ProgramValue::Kind::Parameter) host = inputs.at(static_cast<size_t>(v.param));
+    if (v.kind == ProgramValue::Kind::Constant) host = v.node->buffer;
+    exe->hosts_[i] = host;
+    if (!used[i] || v.numel == 0) continue;
+    switch (v.kind) {
+      case ProgramValue::Kind::Parameter:
+      case ProgramValue::Kind::Constant: {
+        exe->owned_.push_back(allocate(v.nbytes(), CL_MEM_READ_ONLY, "an input of " + v.node->type.str()));
+        cl_mem mem = exe->owned_.back().get();
+        check(clEnqueueWriteBuffer(queue_.get(), mem, CL_FALSE, 0, static_cast<size_t>(v.nbytes()), host->data(), 0,
+                                   nullptr, nullptr),
+              "uploading an input");
+        exe->value_mem_[i] = mem;
+        exe->bytes_allocated += v.nbytes();
+        break;
+      }
+      case ProgramValue::Kind::Result:
+        exe->owned_.push_back(allocate(v.nbytes(), CL_MEM_READ_WRITE, "a result of " + v.node->type.str()));
+        exe->value_mem_[i] = exe->owned_.back().get();
+        exe->bytes_allocated += v.nbytes();
+        break;
+      case ProgramValue::Kind::Intermediate:
+      case ProgramValue::Kind::Temp:
+        if (v.slot >= 0) exe->value_mem_[i] = slots[static_cast<size_t>(v.slot)];
+        break;
+    }
+  }
+  int64_t scratch_bytes = 0;
+  for (const CompiledKernel* c : kernels) scratch_bytes = std::max(scratch_bytes, c->rendered.scratch_bytes);
+  cl_mem scratch = nullptr;
+  if (scratch_bytes > 0) {
+    exe->owned_.push_back(allocate(scratch_bytes, CL_MEM_READ_WRITE, "reduction scratch"));
+    scratch = exe->owned_.back().get();
+  }
+
+  // Kernels with their arguments, one cl_kernel per launch so that arguments stay set.
+  for (const codegen::Launch& l : p.launches) {
+    const CompiledKernel& c = *kernels[static_cast<size_t>(l.kernel)];
+    for (const codegen::opencl::ClLaunch& cl : c.rendered.launches) {
+      cl_int status = CL_SUCCESS;
+      OpenCLExecutable::Step step;
+      step.kernel = KernelHandle(clCreateKernel(c.program, cl.entry.c_str(), &status));
+      check(status, "creating kernel " + cl.entry);
+      step.what = "kernel " + cl.entry;
+      cl_uint arg = 0;
+      for (int id : l.buffers) {
+        cl_mem mem = exe->value_mem_[static_cast<size_t>(id)];
+        check(clSetKernelArg(step.kernel.get(), arg++, sizeof(cl_mem), &mem), "setting a buffer of " + cl.entry);
+      }
+      for (const codegen::ScalarSource& s : l.scalars) {
+        cl_ulong bits = codegen::scalar_slot(s);
+        check(clSetKernelArg(step.kernel.get(), arg++, sizeof bits, &bits), "setting a scalar of " + cl.entry);
+      }
+      if (c.rendered.scratch_bytes > 0)
+        check(clSetKernelArg(step.kernel.get(), arg++, sizeof(cl_mem), &scratch), "setting the scratch of " + cl.entry);
+      step.global = static_cast<size_t>(cl.global);
+      step.local = static_cast<size_t>(cl.local);
+      exe->steps_.push_back(std::move(step));
+    }
+  }
+  return exe;
+}
+
+std::vector<BufferPtr> OpenCLDevice::run(const ir::Graph& graph, const std::vector<BufferPtr>& inputs) {
+  const auto start = std::chrono::steady_clock::now();
+  std::unique_ptr<OpenCLExecutable> exe = prepare(graph, inputs);
+  exe->enqueue();
+  std::vector<BufferPtr> results = exe->read_results();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  add_stats([&](Stats& st) {
+    ++st.graphs_run;
+    st.launches += exe->launches_per_run();
+    st.kernels_compiled += exe->kernels_compiled;
+    st.cache_hits_memory += exe->cache_hits_memory;
+    st.cache_hits_disk += exe->cache_hits_disk;
+    st.compile_seconds += exe->compile_seconds;
+    st.bytes_allocated += exe->bytes_allocated;
+    st.run_seconds += seconds;
+  });
+  return results;
+}
+
+std::shared_ptr<OpenCLDevice> device_for(const DeviceInfo& info) {
+  static std::mutex mutex;
+  static std::map<int, std::shared_ptr<OpenCLDevice>> devices;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto& d = devices[info.index];
+  if (!d) d = std::make_shared<OpenCLDevice>(info);
+  return d;
+}
+
+}  // namespace kiln::runtime::opencl
+
+namespace kiln::runtime {
+
+void register_opencl_device() {
+  register_device_factory("opencl", [](std::string_view spec) -> std::shared_ptr<Device> {
+    std::optional<opencl::DeviceInfo> info = opencl::select_device(spec);
+    if (!info) return nullptr;
+    return opencl::device_for(*info);
+  });
+}
+
+}  // namespace kiln::runtime

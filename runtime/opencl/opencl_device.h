@@ -1,0 +1,125 @@
+// OpenCLDevice: runs graphs as OpenCL kernels on one device (a GPU, or the CPU through
+// PoCL), through the same pipeline as the CPU device: graph passes (passes/pipeline.h),
+// schedule and lowering to KernelIR (codegen/program.h), the OpenCL C renderer
+// (codegen/opencl/render_kernel.h), programs from the ProgramCache, then launches.
+//
+// Each device has one context and one in-order queue. Launches never block the host: a
+// run enqueues the uploads of its inputs, every kernel and the reads of its results, and
+// waits once, at the end, which is the run's host sync. prepare() stops before that: the
+// returned OpenCLExecutable holds the device buffers and kernels with their arguments
+// set, and replays the launches on demand (what benchmarks time, and what keeps data on
+// the device between runs). Work is counted in kiln::stats(): graphs_run, launches,
+// kernels_compiled, cache_hits_memory, cache_hits_disk, compile_seconds,
+// bytes_allocated, run_seconds. Tests: tests/opencl/.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "codegen/opencl/render_kernel.h"
+#include "codegen/program.h"
+#include "runtime/device.h"
+#include "runtime/opencl/cl_api.h"
+#include "runtime/opencl/platform.h"
+#include "runtime/opencl/program_cache.h"
+
+namespace kiln::runtime::opencl {
+
+class OpenCLDevice;
+
+// A graph compiled for a device, its buffers allocated and uploaded, its kernels' arguments
+// set. Not thread safe; one executable per thread.
+class OpenCLExecutable {
+ public:
+  OpenCLExecutable(const OpenCLExecutable&) = delete;
+  OpenCLExecutable& operator=(const OpenCLExecutable&) = delete;
+  ~OpenCLExecutable();
+
+  // Enqueues every launch in order and returns without waiting.
+  void enqueue();
+  // Waits until everything enqueued on the device's queue is done.
+  void finish();
+  // Waits, then copies each result into a new host buffer (parameters and constants that
+  // are results are returned as they are).
+  std::vector<BufferPtr> read_results();
+
+  int64_t launches_per_run() const { return static_cast<int64_t>(steps_.size()); }
+  // Distinct kernels, and what getting them cost (the statistics of prepare()).
+  int64_t kernels() const { return kernels_; }
+  int64_t kernels_compiled = 0, cache_hits_memory = 0, cache_hits_disk = 0;
+  double compile_seconds = 0;
+  int64_t bytes_allocated = 0;
+  // The rendered kernels (for tests and logs), in program order.
+  std::vector<codegen::opencl::RenderedKernel> rendered;
+
+ private:
+  friend class OpenCLDevice;
+  explicit OpenCLExecutable(OpenCLDevice& device) : device_(device) {}
+
+  struct Step {
+    KernelHandle kernel;
+    size_t global = 0, local = 0;
+    std::string what;
+  };
+  OpenCLDevice& device_;
+  std::vector<Step> steps_;
+  std::vector<MemHandle> owned_;        // every device buffer it allocated
+  std::vector<cl_mem> value_mem_;       // per program value
+  std::vector<codegen::ProgramValue> values_;
+  std::vector<int> results_;            // program value per graph result
+  std::vector<BufferPtr> hosts_;        // per program value: host buffers of inputs/constants
+  int64_t kernels_ = 0;
+};
+
+class OpenCLDevice : public Device {
+ public:
+  explicit OpenCLDevice(const DeviceInfo& info);
+  ~OpenCLDevice() override;
+
+  // "opencl:0 (NVIDIA H100 80GB HBM3)".
+  std::string name() const override;
+  std::vector<BufferPtr> run(const ir::Graph& graph, const std::vector<BufferPtr>& inputs) override;
+
+  // Compiles `graph` (a copy is optimized), allocates its buffers and enqueues the uploads
+  // of `inputs`; nothing runs until enqueue().
+  std::unique_ptr<OpenCLExecutable> prepare(const ir::Graph& graph, const std::vector<BufferPtr>& inputs);
+
+  const DeviceInfo& info() const { return info_; }
+  const codegen::opencl::OpenCLTarget& target() const { return target_; }
+  cl_context context() const { return context_.get(); }
+  cl_command_queue queue() const { return queue_.get(); }
+  ProgramCache& programs() { return *programs_; }
+  // The options every program is built with (and KILN_OPENCL_OPTIONS appended).
+  const std::string& build_options() const { return options_; }
+  // A device buffer of `bytes` (at least 1); DeviceError naming `what` when it cannot be had.
+  MemHandle allocate(int64_t bytes, cl_mem_flags flags, const std::string& what);
+  // The program of `source`, through the cache; counts into `exe`'s statistics.
+  cl_program program(const std::string& source, const std::string& what, OpenCLExecutable* exe);
+
+  // The lowering options for this device (vector lanes).
+  codegen::LowerOptions lower_options() const;
+
+ private:
+  struct CompiledKernel {
+    codegen::opencl::RenderedKernel rendered;
+    cl_program program = nullptr;
+  };
+  const CompiledKernel& compiled(const codegen::Kernel& kernel, uint64_t hash, OpenCLExecutable& exe);
+
+  DeviceInfo info_;
+  codegen::opencl::OpenCLTarget target_;
+  ContextHandle context_;
+  QueueHandle queue_;
+  std::unique_ptr<ProgramCache> programs_;
+  std::string options_;
+  std::mutex mutex_;
+  std::map<uint64_t, CompiledKernel> kernels_;
+};
+
+// The process's device for `info` (one context per device, made on first use).
+std::shared_ptr<OpenCLDevice> device_for(const DeviceInfo& info);
+
+}  // namespace kiln::runtime::opencl
