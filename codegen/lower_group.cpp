@@ -456,8 +456,16 @@ std::vector<Run> plan_runs(std::vector<Run> runs, bool merge, Make make) {
 
 // ---- group kinds ----
 
+Shape squeezed(const Shape& s) {
+  Shape out;
+  for (int64_t d : s)
+    if (d != 1) out.push_back(d);
+  return out;
+}
+
+// Whether a group output spans the whole iteration space (else it is one value per row).
 bool is_full_output(const FusionGroup& g, const Node* out) {
-  return out->type.numel() == numel(g.shape) || g.axes.empty();
+  return g.axes.empty() || squeezed(out->type.shape) == squeezed(g.shape);
 }
 
 LoweredKernel build_pointwise(const FusionGroup& g, const std::vector<Run>& runs, std::vector<TempBuffer>& temps) {

@@ -68,11 +68,9 @@ class Extractor {
   std::unordered_map<const ir::Node*, ir::NodePtr> copies_;
 };
 
-// Drops a node's history. Operands that this node alone kept alive are released here,
-// one at a time, so a long chain does not unwind recursively through destructors.
-void drop_history(ir::Node& node) {
-  std::vector<ir::NodePtr> pending = std::move(node.operands);
-  node.operands = {};
+// Releases nodes one at a time: a node this list holds the last reference to hands its
+// operands to the list before it is destroyed, so no destructor recurses.
+void release_all(std::vector<ir::NodePtr> pending) {
   while (!pending.empty()) {
     ir::NodePtr p = std::move(pending.back());
     pending.pop_back();
@@ -81,6 +79,13 @@ void drop_history(ir::Node& node) {
       p->operands.clear();
     }
   }
+}
+
+// Drops a node's history (its operands and everything only they kept alive).
+void drop_history(ir::Node& node) {
+  std::vector<ir::NodePtr> operands = std::move(node.operands);
+  node.operands = {};
+  release_all(std::move(operands));
 }
 
 // Destroys an extracted graph from its last node back, so that no destructor releases a
@@ -101,6 +106,12 @@ void store_result(ir::Node& node, BufferPtr value) {
 }
 
 }  // namespace
+
+void release_chain(ir::NodePtr node) {
+  std::vector<ir::NodePtr> pending;
+  pending.push_back(std::move(node));
+  release_all(std::move(pending));
+}
 
 Extraction extract_graph(const std::vector<ir::NodePtr>& roots, bool skip_evaluated) {
   Extraction out;

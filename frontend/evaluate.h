@@ -26,6 +26,10 @@ struct Extraction {
 // nodes are copies: passes may rewrite them without touching the user's tensors.
 Extraction extract_graph(const std::vector<ir::NodePtr>& roots, bool skip_evaluated);
 
+// Drops `node` (and every operand only it kept alive) one node at a time, without the
+// recursion of nested destructors.
+void release_chain(ir::NodePtr node);
+
 // Runs the graph of every tensor without a value on `device` (one graph for all), then
 // stores each result on its node as a constant and frees the node's history.
 void evaluate(const std::vector<Tensor>& tensors, const std::shared_ptr<runtime::Device>& device);

@@ -11,6 +11,11 @@ Tensor::Tensor(ir::NodePtr node) : node_(std::move(node)) {
   if (!node_) throw Error("Tensor: cannot wrap a null node; build tensors with kiln's ops");
 }
 
+Tensor::~Tensor() {
+  // Only an unevaluated node with operands can start a long chain.
+  if (node_.use_count() == 1 && !node_->operands.empty()) frontend::release_chain(std::move(node_));
+}
+
 int64_t Tensor::shape(int axis) const {
   return shape()[frontend::normalize_axis("shape", axis, ndim(), type())];
 }

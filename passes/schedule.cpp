@@ -477,7 +477,7 @@ class Scheduler {
       if (std::find(a.outputs.begin(), a.outputs.end(), n) == a.outputs.end()) continue;
       reads = true;
       // The consumer must read the value at the index the producer stores it at.
-      bool full = n->type.numel() == numel(a.shape);
+      bool full = a.axes.empty() || squeeze(n->type.shape) == squeeze(a.shape);
       Ctx want = full ? Ctx::Full : Ctx::Kept;
       if (ctx != want) return false;
     }

@@ -3,6 +3,7 @@
 # builds everything and runs the whole test suite with CTest. Extra arguments go to ctest,
 # e.g. `scripts/test.sh -L none` or `scripts/test.sh -R package`.
 set -euo pipefail
+# shellcheck source=scripts/setup.sh
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 
 kiln_setup

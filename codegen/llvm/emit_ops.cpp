@@ -95,11 +95,32 @@ Value* complex_less(EmitContext& c, Val a, Val b, bool or_equal) {
 
 Value* complex_has_nan(EmitContext& c, Val v) { return c.b.CreateOr(is_nan(c, v.re), is_nan(c, v.im)); }
 
+// The textbook product; where it gives NaN (infinite operands), C's Annex G product
+// (std::complex's) recovers infinities, through the builtin, for the whole vector.
 Val complex_mul(EmitContext& c, Val a, Val b) {
   auto& B = c.b;
   Value* re = B.CreateFSub(B.CreateFMul(a.re, b.re), B.CreateFMul(a.im, b.im));
   Value* im = B.CreateFAdd(B.CreateFMul(a.re, b.im), B.CreateFMul(a.im, b.re));
-  return {re, im};
+  Value* nan = B.CreateOr(B.CreateFCmpUNO(re, re), B.CreateFCmpUNO(im, im));
+  int w = c.width_of(re);
+  Value* any = w > 1 ? c.intrinsic(llvm::Intrinsic::vector_reduce_or, {nan->getType()}, {nan}) : nan;
+  llvm::Function* fn = B.GetInsertBlock()->getParent();
+  auto* slow_bb = llvm::BasicBlock::Create(c.ctx, "cmul.nan", fn);
+  auto* join = llvm::BasicBlock::Create(c.ctx, "cmul.join", fn);
+  llvm::BasicBlock* fast_end = B.GetInsertBlock();
+  B.CreateCondBr(any, slow_bb, join);
+  B.SetInsertPoint(slow_bb);
+  Val slow = complex_call(c, OpKind::Mul, {a, b});
+  llvm::BasicBlock* slow_end = B.GetInsertBlock();
+  B.CreateBr(join);
+  B.SetInsertPoint(join);
+  llvm::PHINode* pre = B.CreatePHI(re->getType(), 2);
+  pre->addIncoming(re, fast_end);
+  pre->addIncoming(slow.re, slow_end);
+  llvm::PHINode* pim = B.CreatePHI(im->getType(), 2);
+  pim->addIncoming(im, fast_end);
+  pim->addIncoming(slow.im, slow_end);
+  return {pre, pim};
 }
 
 Val complex_unary(EmitContext& c, OpKind op, DType out, Val x) {
@@ -116,7 +137,11 @@ Val complex_unary(EmitContext& c, OpKind op, DType out, Val x) {
         Value* re = b.CreateFPExt(x.re, dt);
         Value* im = b.CreateFPExt(x.im, dt);
         Value* s = b.CreateFAdd(b.CreateFMul(re, re), b.CreateFMul(im, im));
-        return {b.CreateFPTrunc(c.intrinsic(llvm::Intrinsic::sqrt, {dt}, {s}), x.re->getType())};
+        Value* r = b.CreateFPTrunc(c.intrinsic(llvm::Intrinsic::sqrt, {dt}, {s}), x.re->getType());
+        // hypot: an infinite part gives +inf even when the other is NaN.
+        Value* inf = c.f32(INFINITY, c.width_of(x.re));
+        Value* any_inf = b.CreateOr(b.CreateFCmpOEQ(fabs(c, x.re), inf), b.CreateFCmpOEQ(fabs(c, x.im), inf));
+        return {b.CreateSelect(any_inf, inf, r)};
       }
       return complex_call(c, op, {x});
     case OpKind::IsNan: return {complex_has_nan(c, x)};

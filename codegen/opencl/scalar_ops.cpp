@@ -19,7 +19,6 @@ using ir::OpKind;
                          " is not supported (the IR verifier should have rejected it)");
 }
 
-std::string paren(const std::string& s) { return "(" + s + ")"; }
 
 std::string call(const std::string& f, const std::string& a) { return f + "(" + a + ")"; }
 std::string call(const std::string& f, const std::string& a, const std::string& b) {

@@ -76,6 +76,12 @@ class Tensor {
  public:
   // Wraps a node (throws kiln::Error for a null one). Most code gets tensors from ops.
   explicit Tensor(ir::NodePtr node);
+  // The last handle to an unevaluated history frees it iteratively: a long lazy chain
+  // must not unwind recursively through node destructors. (No move operations: a handle
+  // is never empty.)
+  ~Tensor();
+  Tensor(const Tensor&) = default;
+  Tensor& operator=(const Tensor&) = default;
 
   DType dtype() const { return node_->type.dtype; }
   const Shape& shape() const { return node_->type.shape; }
@@ -692,3 +698,6 @@ std::vector<T> Tensor::to_vector(Loc loc) const {
 }
 
 }  // namespace kiln
+
+// Saving and loading arrays (.npy, safetensors) and graphs (IR files).
+#include <kiln/io.h>

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 
 #include "ir/clone.h"
 #include "ir/error.h"
@@ -65,13 +66,14 @@ void OpenCLExecutable::finish() { check(clFinish(device_.queue()), "waiting for 
 
 std::vector<BufferPtr> OpenCLExecutable::read_results() {
   std::vector<BufferPtr> out;
-  for (int id : results_) {
+  for (size_t r = 0; r < results_.size(); ++r) {
+    const int id = results_[r];
     const ProgramValue& v = values_[static_cast<size_t>(id)];
     if (hosts_[static_cast<size_t>(id)]) {
       out.push_back(hosts_[static_cast<size_t>(id)]);
       continue;
     }
-    auto buffer = std::make_shared<Buffer>(v.node->type);
+    auto buffer = std::make_shared<Buffer>(result_types_[r]);
     if (v.numel > 0)
       check(clEnqueueReadBuffer(device_.queue(), value_mem_[static_cast<size_t>(id)], CL_FALSE, 0,
                                 static_cast<size_t>(v.nbytes()), buffer->data(), 0, nullptr, nullptr),
@@ -84,7 +86,8 @@ std::vector<BufferPtr> OpenCLExecutable::read_results() {
 
 // ---- OpenCLDevice ----
 
-OpenCLDevice::OpenCLDevice(const DeviceInfo& info) : info_(info), target_(target_for(info)) {
+OpenCLDevice::OpenCLDevice(const DeviceInfo& info, std::optional<codegen::opencl::OpenCLTarget> target)
+    : info_(info), target_(target ? *target : target_for(info)) {
   cl_int status = CL_SUCCESS;
   cl_context_properties props[] = {CL_CONTEXT_PLATFORM, reinterpret_cast<cl_context_properties>(info.platform), 0};
   context_ = ContextHandle(clCreateContext(props, 1, &info_.device, nullptr, nullptr, &status));
@@ -146,6 +149,11 @@ const OpenCLDevice::CompiledKernel& OpenCLDevice::compiled(const codegen::Kernel
   }
   CompiledKernel c;
   c.rendered = codegen::opencl::render_kernel(kernel, target_, "kiln_" + hex(hash));
+  if (const char* dump = std::getenv("KILN_OPENCL_DUMP"); dump && *dump) {
+    // Each rendered program as a file, for reading what the renderer made.
+    std::ofstream out(std::string(dump) + "/" + c.rendered.name + ".cl");
+    out << c.rendered.source;
+  }
   c.program = program(c.rendered.source, "kernel " + c.rendered.name, &exe);
   if (log_enabled(LogLevel::Debug))
     log_debug("opencl: kernel " + c.rendered.name + " (" + std::string(codegen::opencl::render_shape_name(c.rendered.shape)) +
@@ -163,6 +171,8 @@ std::unique_ptr<OpenCLExecutable> OpenCLDevice::prepare(const ir::Graph& graph, 
   std::unique_ptr<OpenCLExecutable> exe(new OpenCLExecutable(*this));
   exe->values_ = p.values;
   exe->results_ = p.results;
+  for (int id : p.results) exe->result_types_.push_back(p.values[static_cast<size_t>(id)].node->type);
+  for (auto& v : exe->values_) v.node = nullptr;  // owned by the graph copy, gone after prepare
   exe->kernels_ = static_cast<int64_t>(p.kernels.size());
 
   std::vector<const CompiledKernel*> kernels;

@@ -10,12 +10,14 @@
 // set, and replays the launches on demand (what benchmarks time, and what keeps data on
 // the device between runs). Work is counted in kiln::stats(): graphs_run, launches,
 // kernels_compiled, cache_hits_memory, cache_hits_disk, compile_seconds,
-// bytes_allocated, run_seconds. Tests: tests/opencl/.
+// bytes_allocated, run_seconds. KILN_OPENCL_DUMP=DIR writes every rendered program to
+// DIR/<kernel>.cl. Tests: tests/opencl/.
 #pragma once
 
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -70,13 +72,16 @@ class OpenCLExecutable {
   std::vector<cl_mem> value_mem_;       // per program value
   std::vector<codegen::ProgramValue> values_;
   std::vector<int> results_;            // program value per graph result
+  std::vector<Type> result_types_;      // per graph result (the program's nodes die with it)
   std::vector<BufferPtr> hosts_;        // per program value: host buffers of inputs/constants
   int64_t kernels_ = 0;
 };
 
 class OpenCLDevice : public Device {
  public:
-  explicit OpenCLDevice(const DeviceInfo& info);
+  // `target` overrides what the renderer assumes (tests force kernel shapes with it).
+  explicit OpenCLDevice(const DeviceInfo& info,
+                        std::optional<codegen::opencl::OpenCLTarget> target = std::nullopt);
   ~OpenCLDevice() override;
 
   // "opencl:0 (NVIDIA H100 80GB HBM3)".

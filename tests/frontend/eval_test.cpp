@@ -219,10 +219,17 @@ TEST(Eval, DeepHistories) {
   // A long chain is extracted, evaluated and freed without recursion.
   Tensor x = from_data({0.f}, {1});
   Tensor y = x;
-  for (int i = 0; i < 20000; ++i) y = y + 1;
+  for (int i = 0; i < 10000; ++i) y = y + 1;
   eval(y);
-  EXPECT_EQ(y.item<float>(), 20000.f);
+  EXPECT_EQ(y.item<float>(), 10000.f);
   EXPECT_TRUE(y.node()->operands.empty());
+  // A long chain dropped without evaluation is freed without recursion too (deep enough
+  // to overflow the stack through nested node destructors).
+  {
+    Tensor z = x;
+    for (int i = 0; i < 100000; ++i) z = -z;
+  }
+  SUCCEED();
 }
 
 TEST(Devices, ExplicitDeviceAndGuard) {

@@ -1,0 +1,317 @@
+// The differential suite: every IR op, over the dtypes it accepts and shapes from empty to
+// odd, views included, on the OpenCL device against the reference evaluator. Reductions
+// and softmax run in every kernel shape the renderer has (map, row, split).
+#include <functional>
+
+#include "opencl_test_util.h"
+
+namespace kiln::testing {
+namespace {
+
+using Fn1 = std::function<Tensor(const Tensor&)>;
+using Fn2 = std::function<Tensor(const Tensor&, const Tensor&)>;
+
+const DType kInts[] = {DType::I8, DType::U8, DType::I32, DType::I64};
+const DType kFloats[] = {DType::F16, DType::BF16, DType::F32, DType::F64};
+const Shape kShapes[] = {{0}, {1}, {7, 13}, {3, 1, 5}, {2, 0, 3}, {4099}};
+
+bool supported(runtime::opencl::OpenCLDevice& d, DType t) { return t != DType::F64 || d.info().fp64; }
+
+// Complex test data: real and imaginary parts from test_data.
+Tensor complex_data(const Shape& shape, uint64_t seed) {
+  Tensor re = test_data(shape, DType::F32, seed), im = test_data(shape, DType::F32, seed + 100);
+  std::vector<float> r = re.to_vector<float>(), i = im.to_vector<float>();
+  std::vector<complex64> c(r.size());
+  for (size_t k = 0; k < c.size(); ++k) c[k] = {r[k], i[k]};
+  return from_data(c, shape);
+}
+
+Tensor data_of(DType t, const Shape& shape, uint64_t seed) {
+  if (t == DType::C64) return complex_data(shape, seed);
+  if (t == DType::U8) return test_data(shape, t, seed, 0, 200);
+  if (is_integer(t)) return test_data(shape, t, seed, -100, 100);
+  return test_data(shape, t, seed);
+}
+
+struct UnaryCase {
+  const char* name;
+  Fn1 fn;
+  bool ints, floats, complex;
+};
+
+TEST(OpenCLDifferential, Unary) {
+  KILN_REQUIRE_OPENCL(device);
+  const UnaryCase cases[] = {
+      {"neg", [](const Tensor& x) { return -x; }, true, true, true},
+      {"abs", [](const Tensor& x) { return abs(x); }, true, true, true},
+      {"sign", [](const Tensor& x) { return sign(x); }, true, true, true},
+      {"exp", [](const Tensor& x) { return exp(x); }, false, true, true},
+      {"exp2", [](const Tensor& x) { return exp2(x); }, false, true, false},
+      {"log", [](const Tensor& x) { return log(abs(x) + 0.5); }, false, true, true},
+      {"log2", [](const Tensor& x) { return log2(abs(x) + 0.5); }, false, true, false},
+      {"log1p", [](const Tensor& x) { return log1p(abs(x)); }, false, true, false},
+      {"expm1", [](const Tensor& x) { return expm1(x); }, false, true, false},
+      {"sqrt", [](const Tensor& x) { return sqrt(abs(x)); }, false, true, true},
+      {"rsqrt", [](const Tensor& x) { return rsqrt(abs(x) + 0.25); }, false, true, false},
+      {"reciprocal", [](const Tensor& x) { return reciprocal(x + 0.125); }, false, true, true},
+      {"sin", [](const Tensor& x) { return sin(x); }, false, true, true},
+      {"cos", [](const Tensor& x) { return cos(x); }, false, true, true},
+      {"tan", [](const Tensor& x) { return tan(x); }, false, true, false},
+      {"tanh", [](const Tensor& x) { return tanh(x); }, false, true, true},
+      {"sigmoid", [](const Tensor& x) { return sigmoid(x); }, false, true, false},
+      {"erf", [](const Tensor& x) { return erf(x); }, false, true, false},
+      {"floor", [](const Tensor& x) { return floor(x * 3.0); }, true, true, false},
+      {"ceil", [](const Tensor& x) { return ceil(x * 3.0); }, true, true, false},
+      {"round", [](const Tensor& x) { return round(x * 4.0); }, true, true, false},
+      {"isnan", [](const Tensor& x) { return isnan(log(x)); }, false, true, false},
+      {"isinf", [](const Tensor& x) { return isinf(reciprocal(floor(x))); }, false, true, false},
+      {"not", [](const Tensor& x) { return !(x > 0.5); }, true, true, false},
+      {"bitwise_not", [](const Tensor& x) { return ~x; }, true, false, false},
+      {"real", [](const Tensor& x) { return real(x); }, false, true, true},
+      {"imag", [](const Tensor& x) { return imag(x); }, false, false, true},
+      {"conj", [](const Tensor& x) { return conj(x); }, false, false, true},
+  };
+  for (const UnaryCase& c : cases) {
+    std::vector<DType> types;
+    if (c.ints) types.insert(types.end(), std::begin(kInts), std::end(kInts));
+    if (c.floats) types.insert(types.end(), std::begin(kFloats), std::end(kFloats));
+    if (c.complex) types.push_back(DType::C64);
+    for (DType t : types) {
+      if (!supported(*device, t)) continue;
+      for (const Shape& s : kShapes) {
+        SCOPED_TRACE(std::string(c.name) + " " + (Type{t, s}.str()));
+        Tensor x = data_of(t, s, 11);
+        std::optional<Tolerance> tol;
+        if (t == DType::C64) tol = Tolerance{1e-4, 1e-5};  // complex formulas differ from std::complex's
+        EXPECT_TRUE(matches_reference(*device, {c.fn(x)}, tol));
+      }
+    }
+  }
+}
+
+struct BinaryCase {
+  const char* name;
+  Fn2 fn;
+  bool boolean, ints, floats, complex;
+};
+
+TEST(OpenCLDifferential, Binary) {
+  KILN_REQUIRE_OPENCL(device);
+  const BinaryCase cases[] = {
+      {"add", [](const Tensor& a, const Tensor& b) { return a + b; }, true, true, true, true},
+      {"sub", [](const Tensor& a, const Tensor& b) { return a - b; }, false, true, true, true},
+      {"mul", [](const Tensor& a, const Tensor& b) { return a * b; }, true, true, true, true},
+      {"div", [](const Tensor& a, const Tensor& b) { return a / b; }, false, true, true, true},
+      {"floor_div", [](const Tensor& a, const Tensor& b) { return floor_divide(a, b); }, false, true, false, false},
+      {"mod", [](const Tensor& a, const Tensor& b) { return mod(a, b); }, false, true, true, false},
+      {"pow", [](const Tensor& a, const Tensor& b) { return pow(abs(a), b); }, false, true, true, false},
+      {"max", [](const Tensor& a, const Tensor& b) { return maximum(a, b); }, true, true, true, true},
+      {"min", [](const Tensor& a, const Tensor& b) { return minimum(a, b); }, true, true, true, true},
+      {"atan2", [](const Tensor& a, const Tensor& b) { return atan2(a, b); }, false, false, true, false},
+      {"eq", [](const Tensor& a, const Tensor& b) { return a == b; }, true, true, true, true},
+      {"ne", [](const Tensor& a, const Tensor& b) { return a != b; }, true, true, true, true},
+      {"lt", [](const Tensor& a, const Tensor& b) { return a < b; }, true, true, true, false},
+      {"le", [](const Tensor& a, const Tensor& b) { return a <= b; }, true, true, true, false},
+      {"gt", [](const Tensor& a, const Tensor& b) { return a > b; }, true, true, true, false},
+      {"ge", [](const Tensor& a, const Tensor& b) { return a >= b; }, true, true, true, false},
+      {"and", [](const Tensor& a, const Tensor& b) { return a & b; }, true, true, false, false},
+      {"or", [](const Tensor& a, const Tensor& b) { return a | b; }, true, true, false, false},
+      {"xor", [](const Tensor& a, const Tensor& b) { return a ^ b; }, true, true, false, false},
+  };
+  for (const BinaryCase& c : cases) {
+    std::vector<DType> types;
+    if (c.boolean) types.push_back(DType::Bool);
+    if (c.ints) types.insert(types.end(), std::begin(kInts), std::end(kInts));
+    if (c.floats) types.insert(types.end(), std::begin(kFloats), std::end(kFloats));
+    if (c.complex) types.push_back(DType::C64);
+    for (DType t : types) {
+      if (!supported(*device, t)) continue;
+      for (const Shape& s : kShapes) {
+        SCOPED_TRACE(std::string(c.name) + " " + (Type{t, s}.str()));
+        Tensor a = data_of(t, s, 21), b = data_of(t, s, 22);
+        if (is_integer(t) && std::string(c.name) == "pow") b = data_of(t, s, 22) % 5;
+        std::optional<Tolerance> tol;
+        if (t == DType::C64) tol = Tolerance{1e-4, 1e-5};
+        EXPECT_TRUE(matches_reference(*device, {c.fn(a, b)}, tol));
+      }
+    }
+  }
+}
+
+TEST(OpenCLDifferential, IntegerEdges) {
+  KILN_REQUIRE_OPENCL(device);
+  // Wrapping, floor division and modulo by negatives and zero, MIN / -1, integer powers.
+  Tensor a = from_data<int32_t>({7, -7, 7, -7, 0, 5, -2147483647 - 1, 2147483647, 3, -3}, {10});
+  Tensor b = from_data<int32_t>({2, 2, -2, -2, 3, 0, -1, 1, -1, 0}, {10});
+  EXPECT_TRUE(matches_reference(*device, {floor_divide(a, b), mod(a, b), a + b, a * b, a - b, pow(a, b), -a, abs(a)}));
+  Tensor c = from_data<int64_t>({INT64_MIN, INT64_MAX, -5, 5}, {4});
+  Tensor d = from_data<int64_t>({-1, 2, 3, -3}, {4});
+  EXPECT_TRUE(matches_reference(*device, {floor_divide(c, d), mod(c, d), c + d, c * d}));
+}
+
+TEST(OpenCLDifferential, FloatEdges) {
+  KILN_REQUIRE_OPENCL(device);
+  const float inf = INFINITY, nan = NAN;
+  Tensor a = from_data<float>({nan, 1, -0.0f, inf, -inf, 2.5f, -2.5f, 0.5f, 1.5f, -7}, {10});
+  Tensor b = from_data<float>({1, nan, 0.0f, 1, -inf, -2, 2, 0, -3, 3}, {10});
+  EXPECT_TRUE(matches_reference(*device, {maximum(a, b), minimum(a, b), mod(a, b), round(a), sign(a), a / b}));
+  EXPECT_TRUE(matches_reference(*device, {cast(a, DType::I32), cast(a, DType::U8), cast(a, DType::I64), cast(a, DType::Bool),
+                                          cast(a * 1e20, DType::I32), cast(a, DType::F16), cast(a * 1e5, DType::F16)}));
+}
+
+TEST(OpenCLDifferential, Casts) {
+  KILN_REQUIRE_OPENCL(device);
+  const DType all[] = {DType::Bool, DType::I8, DType::U8, DType::I32, DType::I64, DType::F16,
+                       DType::BF16, DType::F32, DType::F64, DType::C64};
+  for (DType from : all) {
+    for (DType to : all) {
+      if (!supported(*device, from) || !supported(*device, to)) continue;
+      if (is_complex(to) && !is_complex(from) && from != DType::F32) continue;  // not a frontend cast
+      SCOPED_TRACE(std::string(dtype_name(from)) + " -> " + std::string(dtype_name(to)));
+      Tensor x = is_floating(from) ? data_of(from, {257}, 31) * 100.0 : data_of(from, {257}, 31);
+      try {
+        Tensor y = cast(x, to);
+        EXPECT_TRUE(matches_reference(*device, {y}));
+      } catch (const DTypeError&) {
+        // A cast the frontend does not offer.
+      }
+    }
+  }
+}
+
+// Devices with every kernel shape forced, to test each on small problems.
+std::vector<std::shared_ptr<runtime::opencl::OpenCLDevice>> shaped_devices(runtime::opencl::OpenCLDevice& d) {
+  std::vector<std::shared_ptr<runtime::opencl::OpenCLDevice>> out;
+  using codegen::opencl::ShapeHint;
+  for (ShapeHint h : {ShapeHint::Auto, ShapeHint::Map, ShapeHint::Row, ShapeHint::Split}) {
+    codegen::opencl::OpenCLTarget t = d.target();
+    t.shape_hint = h;
+    out.push_back(std::make_shared<runtime::opencl::OpenCLDevice>(d.info(), t));
+  }
+  // Wide groups and a short register row: the loop form of row kernels, and tails.
+  codegen::opencl::OpenCLTarget t = d.target();
+  t.row_group_size = 64;
+  t.max_register_row = 1;
+  t.shape_hint = ShapeHint::Row;
+  out.push_back(std::make_shared<runtime::opencl::OpenCLDevice>(d.info(), t));
+  return out;
+}
+
+TEST(OpenCLDifferential, Reductions) {
+  KILN_REQUIRE_OPENCL(device);
+  struct Case {
+    Shape shape;
+    std::vector<int> axes;
+  };
+  const Case cases[] = {{{0}, {0}},         {{1}, {0}},          {{5, 0}, {1}},      {{0, 5}, {1}},
+                        {{37, 1000}, {1}},  {{37, 1000}, {0}},   {{3, 4, 5}, {0, 2}}, {{6, 7, 8}, {1}},
+                        {{4099}, {0}},      {{2, 3, 4}, {}},     {{9, 130}, {1}}};
+  for (auto& d : shaped_devices(*device)) {
+    for (const Case& c : cases) {
+      for (DType t : {DType::F32, DType::I32, DType::Bool, DType::F16, DType::I64}) {
+        SCOPED_TRACE((Type{t, c.shape}.str()) + " axes " + std::to_string(c.axes.size()) + " shape hint " +
+                     std::to_string(static_cast<int>(d->target().shape_hint)));
+        Tensor x = data_of(t, c.shape, 41);
+        Axes axes = c.axes.empty() ? Axes() : Axes(c.axes);
+        Tolerance tol{t == DType::F16 ? 2e-3 : 1e-4, 1e-3};
+        if (t != DType::Bool) {
+          EXPECT_TRUE(matches_reference(*d, {sum(x, axes)}, tol));
+          EXPECT_TRUE(matches_reference(*d, {max(x, axes), min(x, axes, true)}, tol));
+        }
+        if (t == DType::F32) {
+          EXPECT_TRUE(matches_reference(*d, {prod(x * 0.1 + 1.0, axes)}, Tolerance{1e-4, 1e-5}));
+        }
+        if (t == DType::Bool) {
+          EXPECT_TRUE(matches_reference(*d, {all(x, axes), any(x, axes)}));
+        }
+        if (c.axes.size() == 1 && numel(c.shape) > 0 && c.shape[static_cast<size_t>(c.axes[0])] > 0) {
+          EXPECT_TRUE(matches_reference(*d, {argmax(x, c.axes[0]), argmin(x, c.axes[0], true)}));
+        }
+      }
+    }
+    // Ties and NaN: the first occurrence wins, NaN counts as the maximum.
+    Tensor ties = from_data<float>({1, 3, 3, NAN, 2, NAN, -1, -1, 0, 0, 0, 0}, {3, 4});
+    EXPECT_TRUE(matches_reference(*d, {argmax(ties, 1), argmin(ties, 1), argmax(ties, 0), max(ties, 1)}));
+  }
+}
+
+TEST(OpenCLDifferential, RowComputations) {
+  KILN_REQUIRE_OPENCL(device);
+  for (auto& d : shaped_devices(*device)) {
+    for (Shape s : {Shape{33, 257}, Shape{4, 4096}, Shape{1, 3000}, Shape{5, 8}}) {
+      SCOPED_TRACE(shape_str(s));
+      Tensor x = data_of(DType::F32, s, 51);
+      Tensor w = data_of(DType::F32, {s[1]}, 52), b = data_of(DType::F32, {s[1]}, 53);
+      EXPECT_TRUE(matches_reference(*d, {softmax(x, -1)}, Tolerance{1e-5, 1e-6}));
+      EXPECT_TRUE(matches_reference(*d, {layer_norm(x, -1, w, b, 1e-5)}, Tolerance{1e-4, 1e-5}));
+      EXPECT_TRUE(matches_reference(*d, {logsumexp(x, 1), var(x, 1), log_softmax(x, -1)}, Tolerance{1e-4, 1e-5}));
+    }
+  }
+}
+
+TEST(OpenCLDifferential, Scans) {
+  KILN_REQUIRE_OPENCL(device);
+  for (DType t : {DType::F32, DType::I32, DType::F16, DType::I64}) {
+    for (Shape s : {Shape{0}, Shape{1}, Shape{17}, Shape{5, 9}, Shape{3, 4, 5}}) {
+      SCOPED_TRACE((Type{t, s}.str()));
+      Tensor x = data_of(t, s, 61);
+      for (int axis = 0; axis < static_cast<int>(s.size()); ++axis)
+        EXPECT_TRUE(matches_reference(*device, {cumsum(x, axis), cumprod(x * (is_integer(t) ? 1 : 0.5), axis)},
+                                      Tolerance{1e-4, 1e-4}));
+    }
+  }
+}
+
+TEST(OpenCLDifferential, Movement) {
+  KILN_REQUIRE_OPENCL(device);
+  for (DType t : {DType::F32, DType::U8, DType::I64, DType::Bool, DType::C64}) {
+    SCOPED_TRACE(dtype_name(t));
+    Tensor x = data_of(t, {4, 5, 6}, 71);
+    EXPECT_TRUE(matches_reference(*device, {reshape(x, {20, 6}), reshape(x, {6, 20}), permute(x, {2, 0, 1})}));
+    EXPECT_TRUE(matches_reference(*device, {broadcast_to(reshape(x, {4, 1, 5, 6}), {4, 3, 5, 6})}));
+    EXPECT_TRUE(matches_reference(*device, {slice(x, {Slice(1, 3), Slice(std::nullopt, std::nullopt, -2), Slice(5, 0, -2)})}));
+    EXPECT_TRUE(matches_reference(*device, {pad(x, {{1, 2}, {0, 0}, {3, 1}}, 1), flip(x, {0, 2})}));
+    EXPECT_TRUE(matches_reference(*device, {concatenate({x, x, slice(x, 1, 0, 2)}, 1)}));
+    // Views feeding elementwise work and reductions.
+    if (t == DType::F32) {
+      EXPECT_TRUE(matches_reference(*device, {sum(permute(x, {2, 1, 0}) * 2.0, 1), transpose(reshape(x, {20, 6})) + 1.0},
+                                    Tolerance{1e-5, 1e-5}));
+    }
+  }
+  Tensor empty = data_of(DType::F32, {0, 3}, 72);
+  EXPECT_TRUE(matches_reference(*device, {pad(empty, {{1, 1}, {0, 0}}, 2.5), concatenate({empty, empty}, 0)}));
+}
+
+TEST(OpenCLDifferential, GatherScatter) {
+  KILN_REQUIRE_OPENCL(device);
+  Tensor data = data_of(DType::F32, {5, 7}, 81);
+  // Negative indices wrap once; out-of-range ones clamp (gather) or drop (scatter).
+  Tensor idx = from_data<int64_t>({0, -1, 4, 9, -9, 2, 3, 1, 0, -2, 6, 5, 4, 3, 2, 1, 0, 0, 0, 0, 1}, {3, 7});
+  EXPECT_TRUE(matches_reference(*device, {gather(data, idx, 0)}));
+  Tensor idx1 = from_data<int32_t>({0, 6, -1, 8, 3, 2, 1, 0, 0, 0}, {5, 2});
+  EXPECT_TRUE(matches_reference(*device, {take_along_axis(data, idx1, 1)}));
+  Tensor upd = data_of(DType::F32, {3, 7}, 82);
+  EXPECT_TRUE(matches_reference(*device, {scatter_add(data, idx, upd, 0)}, Tolerance{1e-6, 1e-6}));
+  Tensor ibase = data_of(DType::I32, {5, 7}, 83), iupd = data_of(DType::I32, {3, 7}, 84);
+  EXPECT_TRUE(matches_reference(*device, {scatter_add(ibase, idx, iupd, 0)}));
+  Tensor hbase = data_of(DType::F16, {5, 7}, 85), hupd = data_of(DType::F16, {3, 7}, 86);
+  EXPECT_TRUE(matches_reference(*device, {scatter_add(hbase, idx, hupd, 0)}));
+}
+
+TEST(OpenCLDifferential, MatmulAndRandom) {
+  KILN_REQUIRE_OPENCL(device);
+  Tensor a = data_of(DType::F32, {2, 9, 17}, 91), b = data_of(DType::F32, {2, 17, 5}, 92);
+  EXPECT_TRUE(matches_reference(*device, {matmul(a, b)}, Tolerance{1e-5, 1e-5}));
+  Tensor ia = data_of(DType::I32, {9, 17}, 93), ib = data_of(DType::I32, {17, 5}, 94);
+  EXPECT_TRUE(matches_reference(*device, {matmul(ia, ib)}));
+  Key key(1234);
+  EXPECT_TRUE(matches_reference(*device, {uniform(key, {1000}), uniform(key, {3, 33}, DType::F16),
+                                          uniform(key, {64}, DType::BF16)},
+                                Tolerance{0, 0}));
+  if (device->info().fp64) {
+    EXPECT_TRUE(matches_reference(*device, {uniform(key, {100}, DType::F64)}, Tolerance{0, 0}));
+  }
+}
+
+}  // namespace
+}  // namespace kiln::testing

@@ -1,0 +1,162 @@
+// Helpers of the OpenCL tests: the device under test (PoCL in CI, or whatever
+// KILN_TEST_OPENCL_DEVICE names), running lazy tensors on it and on the reference
+// evaluator, and comparing buffers with per-dtype tolerances.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <kiln/kiln.h>
+
+#include "frontend/evaluate.h"
+#include "runtime/evaluator.h"
+#include "runtime/opencl/opencl_device.h"
+
+namespace kiln::testing {
+
+// The OpenCL device of the tests, or nullptr (with the reason in `why`) when none exists.
+inline std::shared_ptr<runtime::opencl::OpenCLDevice> test_device(std::string* why = nullptr) {
+  try {
+    const char* spec = std::getenv("KILN_TEST_OPENCL_DEVICE");
+    auto device = runtime::make_device(spec && *spec ? spec : "opencl");
+    return std::dynamic_pointer_cast<runtime::opencl::OpenCLDevice>(device);
+  } catch (const Error& e) {
+    if (why) *why = e.what();
+    return nullptr;
+  }
+}
+
+#define KILN_REQUIRE_OPENCL(device)                               \
+  std::string kiln_no_device_reason;                              \
+  auto device = ::kiln::testing::test_device(&kiln_no_device_reason); \
+  if (!device) GTEST_SKIP() << "no OpenCL device: " << kiln_no_device_reason
+
+struct Tolerance {
+  double rtol = 0, atol = 0;
+};
+
+// Tolerances per dtype for elementwise results; reductions pass wider ones.
+inline Tolerance default_tolerance(DType t) {
+  switch (t) {
+    case DType::F16: return {2e-3, 1e-3};
+    case DType::BF16: return {1e-2, 1e-2};
+    case DType::F32:
+    case DType::C64: return {2e-5, 1e-6};
+    case DType::F64: return {1e-12, 1e-14};
+    default: return {0, 0};
+  }
+}
+
+// Element i of a buffer as double (real part for c64; imaginary part through `imag`).
+inline double element(const Buffer& b, int64_t i, bool imag = false) {
+  const std::byte* p = b.data();
+  switch (b.dtype()) {
+    case DType::Bool: return reinterpret_cast<const uint8_t*>(p)[i] != 0;
+    case DType::I8: return reinterpret_cast<const int8_t*>(p)[i];
+    case DType::U8: return reinterpret_cast<const uint8_t*>(p)[i];
+    case DType::I32: return reinterpret_cast<const int32_t*>(p)[i];
+    case DType::I64: return static_cast<double>(reinterpret_cast<const int64_t*>(p)[i]);
+    case DType::F16: return f16_to_float(reinterpret_cast<const uint16_t*>(p)[i]);
+    case DType::BF16: return bf16_to_float(reinterpret_cast<const uint16_t*>(p)[i]);
+    case DType::F32: return reinterpret_cast<const float*>(p)[i];
+    case DType::F64: return reinterpret_cast<const double*>(p)[i];
+    case DType::C64: return reinterpret_cast<const float*>(p)[2 * i + (imag ? 1 : 0)];
+  }
+  return 0;
+}
+
+inline ::testing::AssertionResult buffers_close(const Buffer& got, const Buffer& want, Tolerance tol) {
+  if (got.type() != want.type())
+    return ::testing::AssertionFailure() << "type " << got.type().str() << " vs " << want.type().str();
+  const int64_t n = want.type().numel();
+  const bool exact = tol.rtol == 0 && tol.atol == 0;
+  int bad = 0;
+  std::string report;
+  for (int64_t i = 0; i < n; ++i) {
+    for (int part = 0; part < (is_complex(want.dtype()) ? 2 : 1); ++part) {
+      if (exact && dtype_size(want.dtype()) == 8 && !is_floating(want.dtype()) && !is_complex(want.dtype())) {
+        int64_t a = reinterpret_cast<const int64_t*>(got.data())[i], b = reinterpret_cast<const int64_t*>(want.data())[i];
+        if (a != b && bad++ < 8) report += "\n  [" + std::to_string(i) + "] " + std::to_string(a) + " vs " + std::to_string(b);
+        continue;
+      }
+      double a = element(got, i, part == 1), b = element(want, i, part == 1);
+      bool ok;
+      if (std::isnan(b))
+        ok = std::isnan(a);
+      else if (std::isinf(b))
+        ok = a == b;
+      else
+        ok = std::abs(a - b) <= tol.atol + tol.rtol * std::abs(b);
+      if (!ok && bad++ < 8) {
+        char buf[128];
+        std::snprintf(buf, sizeof buf, "\n  [%lld%s] %.9g vs %.9g", static_cast<long long>(i), part ? " im" : "", a, b);
+        report += buf;
+      }
+    }
+  }
+  if (bad == 0) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << bad << " of " << n << " elements of " << want.type().str()
+                                       << " differ (got vs reference):" << report;
+}
+
+// Runs the graph of `outputs` on `device` and on the reference evaluator and compares every
+// result (tolerance from the dtype unless given).
+inline ::testing::AssertionResult matches_reference(runtime::Device& device, const std::vector<Tensor>& outputs,
+                                                    std::optional<Tolerance> tol = std::nullopt) {
+  std::vector<ir::NodePtr> roots;
+  for (const Tensor& t : outputs) roots.push_back(t.node());
+  frontend::Extraction ex = frontend::extract_graph(roots, false);
+  std::vector<BufferPtr> want = runtime::evaluate(ex.graph, ex.inputs);
+  std::vector<BufferPtr> got;
+  try {
+    got = device.run(ex.graph, ex.inputs);
+  } catch (const Error& e) {
+    return ::testing::AssertionFailure() << "device threw: " << e.what();
+  }
+  for (size_t i = 0; i < want.size(); ++i) {
+    auto r = buffers_close(*got[i], *want[i], tol.value_or(default_tolerance(want[i]->dtype())));
+    if (!r) return r << " (result " << i << ")";
+  }
+  return ::testing::AssertionSuccess();
+}
+
+// Deterministic test data in [lo, hi) of `dtype` and `shape`, made on the host in that
+// dtype (so that no kernel needs another dtype to produce it).
+inline Tensor test_data(const Shape& shape, DType dtype, uint64_t seed, double lo = -2, double hi = 2) {
+  int64_t n = numel(shape);
+  std::vector<double> v(static_cast<size_t>(n));
+  uint64_t s = seed * 0x9E3779B97F4A7C15ull + 1;
+  for (auto& x : v) {
+    s ^= s << 13;
+    s ^= s >> 7;
+    s ^= s << 17;
+    x = lo + (hi - lo) * static_cast<double>(s >> 11) / 9007199254740992.0;
+    if (is_integer(dtype) || dtype == DType::Bool) x = std::floor(x);
+  }
+  auto as = [&](auto zero) {
+    using T = decltype(zero);
+    std::vector<T> out;
+    for (double x : v) out.push_back(static_cast<T>(x));
+    return out;
+  };
+  switch (dtype) {
+    case DType::Bool: {
+      std::vector<bool> b;
+      for (double x : v) b.push_back(x > 0);
+      return from_data(b, shape);
+    }
+    case DType::I8: return from_data(as(int8_t{}), shape);
+    case DType::U8: return from_data(as(uint8_t{}), shape);
+    case DType::I32: return from_data(as(int32_t{}), shape);
+    case DType::I64: return from_data(as(int64_t{}), shape);
+    case DType::F64: return from_data(v, shape);
+    default: return from_data(as(float{}), shape, dtype);
+  }
+}
+
+}  // namespace kiln::testing
