@@ -103,8 +103,8 @@ class HeaderParser {
 
  private:
   [[noreturn]] void fail(const std::string& why) const {
-    throw IOError(what_ + ": malformed .npy header (" + why + " at offset " +
-                  std::to_string(pos_) + "): " + std::string(s_));
+    throw IOError(what_ + ": malformed .npy header (" + why + " at offset " + std::to_string(pos_) +
+                  "): " + std::string(s_));
   }
   char peek() const { return pos_ < s_.size() ? s_[pos_] : '\0'; }
   void skip_space() {
@@ -227,9 +227,8 @@ BufferPtr decode_npy(std::span<const std::byte> bytes, const std::string& what) 
                   " bytes, shorter than its preamble)");
   uint64_t header_len = read_le(bytes.data() + kMagicSize + 2, static_cast<int>(len_size));
   if (header_len > bytes.size() - prefix)
-    throw IOError(what + ": truncated .npy file (the header needs " +
-                  std::to_string(header_len) + " bytes, only " +
-                  std::to_string(bytes.size() - prefix) + " follow)");
+    throw IOError(what + ": truncated .npy file (the header needs " + std::to_string(header_len) +
+                  " bytes, only " + std::to_string(bytes.size() - prefix) + " follow)");
   std::string_view header(reinterpret_cast<const char*>(bytes.data() + prefix), header_len);
   HeaderParser parser(header, what);
   parser.parse();
@@ -238,8 +237,8 @@ BufferPtr decode_npy(std::span<const std::byte> bytes, const std::string& what) 
   try {
     ir::verify_type(type, "the array");
   } catch (const VerifyError& e) {
-    throw IOError(what + ": .npy shape " + shape_literal(type.shape) + " is not usable: " +
-                  e.what());
+    throw IOError(what + ": .npy shape " + shape_literal(type.shape) +
+                  " is not usable: " + e.what());
   }
   size_t data_at = prefix + header_len;
   size_t have = bytes.size() - data_at;

@@ -34,11 +34,11 @@ struct DTypeName {
 
 // Every dtype the format defines, with its element size, and kiln's equivalent.
 constexpr DTypeName kDTypeNames[] = {
-    {"BOOL", 1, DType::Bool},   {"U8", 1, DType::U8},       {"I8", 1, DType::I8},
-    {"I16", 2, std::nullopt},   {"U16", 2, std::nullopt},   {"F16", 2, DType::F16},
-    {"BF16", 2, DType::BF16},   {"I32", 4, DType::I32},     {"U32", 4, std::nullopt},
-    {"F32", 4, DType::F32},     {"F64", 8, DType::F64},     {"I64", 8, DType::I64},
-    {"U64", 8, std::nullopt},   {"C64", 8, DType::C64},     {"F8_E5M2", 1, std::nullopt},
+    {"BOOL", 1, DType::Bool},    {"U8", 1, DType::U8},     {"I8", 1, DType::I8},
+    {"I16", 2, std::nullopt},    {"U16", 2, std::nullopt}, {"F16", 2, DType::F16},
+    {"BF16", 2, DType::BF16},    {"I32", 4, DType::I32},   {"U32", 4, std::nullopt},
+    {"F32", 4, DType::F32},      {"F64", 8, DType::F64},   {"I64", 8, DType::I64},
+    {"U64", 8, std::nullopt},    {"C64", 8, DType::C64},   {"F8_E5M2", 1, std::nullopt},
     {"F8_E4M3", 1, std::nullopt}};
 
 const DTypeName* find_dtype_name(std::string_view name) {
@@ -87,8 +87,8 @@ void SafetensorsFile::State::parse_header() {
                     " is larger than the 100 MB the format allows");
   if (header_len > bytes.size() - 8)
     throw IOError(path + ": truncated safetensors file (the header needs " +
-                  std::to_string(header_len) + " bytes, only " +
-                  std::to_string(bytes.size() - 8) + " follow)");
+                  std::to_string(header_len) + " bytes, only " + std::to_string(bytes.size() - 8) +
+                  " follow)");
   std::string_view text(reinterpret_cast<const char*>(bytes.data() + 8), header_len);
   json header;
   try {
@@ -129,8 +129,7 @@ void SafetensorsFile::State::parse_header() {
     e.dtype = d->dtype.value_or(DType::U8);
     for (const json& dim : shape) {
       if (!dim.is_number_unsigned() || dim.get<uint64_t>() > uint64_t{INT64_MAX})
-        throw malformed(where + ": \"shape\" holds " + dim.dump() +
-                        ", not a non-negative integer");
+        throw malformed(where + ": \"shape\" holds " + dim.dump() + ", not a non-negative integer");
       e.shape.push_back(dim.get<int64_t>());
     }
     // The size check in kiln's element size (1 byte for dtypes kiln lacks, scaled below).
@@ -147,11 +146,11 @@ void SafetensorsFile::State::parse_header() {
     if (count != 0 && d->size > UINT64_MAX / count) throw malformed(where + " is too large");
     uint64_t want = count * d->size;
     if (begin > end || end - begin != want)
-      throw malformed(where + " (" + e.dtype_name + ", " + std::to_string(count) +
-                      " elements) needs " + std::to_string(want) + " bytes, but its data_offsets [" +
-                      std::to_string(begin) + ", " + std::to_string(end) + "] span " +
-                      (begin > end ? std::string("a negative range") :
-                                     std::to_string(end - begin)));
+      throw malformed(
+          where + " (" + e.dtype_name + ", " + std::to_string(count) + " elements) needs " +
+          std::to_string(want) + " bytes, but its data_offsets [" + std::to_string(begin) + ", " +
+          std::to_string(end) + "] span " +
+          (begin > end ? std::string("a negative range") : std::to_string(end - begin)));
     if (end > data.size())
       throw IOError(path + ": truncated safetensors file: " + where + " ends at data byte " +
                     std::to_string(end) + ", but the file holds " + std::to_string(data.size()) +
@@ -244,10 +243,12 @@ void write_safetensors(const std::string& path,
   for (const auto& [name, buffer] : tensors) {
     if (!buffer) throw IOError("write_safetensors: tensor '" + name + "' has no data");
     if (name == "__metadata__")
-      throw IOError("write_safetensors: '__metadata__' is reserved by the format; rename the "
-                    "tensor");
+      throw IOError(
+          "write_safetensors: '__metadata__' is reserved by the format; rename the "
+          "tensor");
     if (!names.insert(name).second)
-      throw IOError("write_safetensors: two tensors are named '" + name + "'; names must be unique");
+      throw IOError("write_safetensors: two tensors are named '" + name +
+                    "'; names must be unique");
     uint64_t end = offset + buffer->nbytes();
     header[name] = {{"dtype", name_of(buffer->dtype())},
                     {"shape", buffer->shape()},

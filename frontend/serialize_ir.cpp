@@ -211,9 +211,8 @@ std::vector<Tensor> IrFunction::operator()(const std::vector<Tensor>& args, Loc 
       continue;
     }
     const Tensor& a = args[next_arg++];
-    std::string what = "IrFunction " + signature() + ": argument " +
-                       std::to_string(next_arg - 1) + " (%" + p->name + ") is " + a.type().str() +
-                       ", expected " + p->type.str();
+    std::string what = "IrFunction " + signature() + ": argument " + std::to_string(next_arg - 1) +
+                       " (%" + p->name + ") is " + a.type().str() + ", expected " + p->type.str();
     if (a.dtype() != p->type.dtype) throw DTypeError(what + "; cast it first");
     if (a.shape() != p->type.shape) throw ShapeError(what);
     map[p.get()] = a.node();

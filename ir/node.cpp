@@ -32,6 +32,18 @@ Node::Node(OpKind op, std::vector<NodePtr> operands, std::vector<AttrValue> attr
       type(std::move(type)),
       loc(loc) {}
 
+Node::~Node() {
+  std::vector<NodePtr> pending = std::move(operands);
+  while (!pending.empty()) {
+    NodePtr node = std::move(pending.back());
+    pending.pop_back();
+    // Only a node this loop holds the last reference to would be destroyed here; take its
+    // operands first so its own destructor has nothing left to recurse into.
+    if (node && node.use_count() == 1)
+      for (NodePtr& operand : node->operands) pending.push_back(std::move(operand));
+  }
+}
+
 const AttrValue& Node::attr(std::string_view name) const {
   const auto& specs = info().attrs;
   for (size_t i = 0; i < specs.size() && i < attrs.size(); ++i)

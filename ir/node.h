@@ -60,6 +60,11 @@ class Node {
  public:
   Node(OpKind op, std::vector<NodePtr> operands, std::vector<AttrValue> attrs, Type type,
        std::source_location loc = {});
+  // Releases the operand chain iteratively: a graph of a million nodes must not overflow
+  // the stack when its last handle goes away.
+  ~Node();
+  Node(const Node&) = default;
+  Node& operator=(const Node&) = default;
 
   OpKind op;
   std::vector<NodePtr> operands;

@@ -274,10 +274,12 @@ class Scheduler {
       fresh.stages.clear();
       fresh.restart = false;
       size_t realized_before = realized_.size();
+      // The root spans S, or (a reduction, or a value computed from one after re-rooting)
+      // is one value per row.
       Ctx root_ctx = Ctx::Full;
-      if (fresh.kind == GroupKind::Pointwise && !fresh.axes.empty() && !is_reduction(root))
+      if (is_reduction(root) || (fresh.kind == GroupKind::Pointwise && !fresh.axes.empty() &&
+                                 squeeze(root->type.shape) != squeeze(fresh.shape)))
         root_ctx = Ctx::Kept;
-      if (is_reduction(root)) root_ctx = Ctx::Kept;
       visit(fresh, root, root_ctx);
       if (realized_.size() != realized_before) return fresh;  // the caller starts over
       if (!fresh.restart) return fresh;

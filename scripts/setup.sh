@@ -22,7 +22,7 @@ KILN_BUILD_DIR="${KILN_BUILD_DIR:-$KILN_ROOT/build}"
 KILN_DEBIAN_PACKAGES=(
   build-essential cmake ninja-build pkg-config
   llvm-14-dev zlib1g-dev libzstd-dev libedit-dev libxml2-dev libffi-dev libncurses-dev
-  libspdlog-dev libfmt-dev
+  libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   ocl-icd-opencl-dev opencl-headers pocl-opencl-icd oclgrind clinfo
   libfftw3-dev nlohmann-json3-dev libeigen3-dev

@@ -8,22 +8,9 @@
 #include <vector>
 
 #include "codegen/kernel_ir.h"
-#include "codegen/llvm/emit_context.h"
+#include "codegen/llvm/target.h"
 
 namespace kiln::codegen::llvm_backend {
-
-struct HostTarget {
-  std::string triple;
-  std::string cpu;
-  std::string features;  // "+avx2,+fma,..."
-  TargetInfo info;
-  // Everything that makes object code for this host differ from another's: part of every
-  // cache key (with the LLVM version and the codegen version).
-  std::string id() const;
-};
-
-// Detected once; initializes LLVM's native target on first use.
-const HostTarget& host_target();
 
 // Compiles `kernels` into one object file; kernel i is the function `names[i]`. Throws
 // CompileError (with LLVM's verifier message) if the generated IR is malformed.
@@ -31,9 +18,5 @@ std::string compile_object(const std::vector<const Kernel*>& kernels, const std:
 
 // The LLVM IR of one kernel as text, before or after the O3 pipeline (for inspection).
 std::string kernel_llvm_ir(const Kernel& kernel, bool optimized);
-
-// Bumped whenever generated code changes meaning for the same KernelIR (invalidates disk
-// caches).
-inline constexpr int kCodegenVersion = 1;
 
 }  // namespace kiln::codegen::llvm_backend

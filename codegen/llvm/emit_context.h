@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "codegen/llvm/target.h"
 #include "ir/dtype.h"
 
 namespace kiln::codegen::llvm_backend {
@@ -19,11 +20,6 @@ namespace kiln::codegen::llvm_backend {
 struct Val {
   llvm::Value* re = nullptr;
   llvm::Value* im = nullptr;
-};
-
-struct TargetInfo {
-  int lanes = 8;       // vector lanes of f32 in the widest registers
-  bool f16c = true;    // hardware half <-> float conversions
 };
 
 class EmitContext {

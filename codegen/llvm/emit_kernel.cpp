@@ -4,11 +4,13 @@
 #include <llvm/IR/Constants.h>
 #include <llvm/IR/Intrinsics.h>
 #include <llvm/IR/MDBuilder.h>
+#include <llvm/IR/Module.h>
 
 #include <functional>
 #include <unordered_map>
 
 #include "codegen/kernel_passes.h"
+#include "codegen/llvm/emit_context.h"
 #include "codegen/llvm/emit_ops.h"
 #include "ir/error.h"
 

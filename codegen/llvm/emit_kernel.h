@@ -11,12 +11,15 @@
 // Tests: tests/cpu/.
 #pragma once
 
-#include <llvm/IR/Module.h>
-
 #include <string>
 
 #include "codegen/kernel_ir.h"
-#include "codegen/llvm/emit_context.h"
+#include "codegen/llvm/target.h"
+
+namespace llvm {
+class Function;
+class Module;
+}  // namespace llvm
 
 namespace kiln::codegen::llvm_backend {
 

@@ -161,15 +161,16 @@ Value* emit_expm1_f32(EmitContext& c, Value* x) {
 
 namespace {
 
-// log(1 + g) for g = m - 1, m in [sqrt(1/2), sqrt(2)): 2 atanh(s), s = g / (2 + g), by its
-// series to s^11 (|s| <= 0.1716, truncation below 1e-10 relative).
+// log(1 + g) for g in [sqrt(1/2) - 1, sqrt(2) - 1]: with s = g / (2 + g) and z = s^2,
+// log(1 + g) = 2 atanh(s) = g - (h - s (h + R)), h = g^2 / 2, R = z (2/3 + 2/5 z + ...)
+// (the series to s^11, truncation below 1e-10 relative). Written so that g enters exactly
+// and the correction is small: under 1 ulp.
 Value* log1p_reduced(F& f, Value* g) {
   Value* s = f.div(g, f.add(f.k(2.0), g));
   Value* z = f.mul(s, s);
-  Value* p = f.poly(z, {2.0 / 11, 2.0 / 9, 2.0 / 7, 2.0 / 5, 2.0 / 3});
-  // 2s + 2s z p, with 2s exact.
-  Value* s2 = f.add(s, s);
-  return f.fma(f.mul(s2, z), f.mul(p, f.k(0.5)), s2);
+  Value* r = f.mul(z, f.poly(z, {2.0 / 11, 2.0 / 9, 2.0 / 7, 2.0 / 5, 2.0 / 3}));
+  Value* h = f.mul(f.mul(g, g), f.k(0.5));
+  return f.sub(g, f.sub(h, f.mul(s, f.add(h, r))));
 }
 
 struct Split {
@@ -215,18 +216,23 @@ Value* emit_log_f32(EmitContext& c, Value* x) {
 Value* emit_log2_f32(EmitContext& c, Value* x) {
   F f = f_of(c, x);
   Split s = split_log(f, x);
-  Value* y = f.fma(log1p_reduced(f, s.g), f.k(kLog2e), s.e);
+  // log2(e) in two parts, so that l log2(e) adds no rounding of its own.
+  Value* l = log1p_reduced(f, s.g);
+  Value* y = f.fma(l, f.k(1.4426950216293335), f.fma(l, f.k(1.9259629911783016e-08), s.e));
   return log_specials(f, x, y);
 }
 
 Value* emit_log1p_f32(EmitContext& c, Value* x) {
   F f = f_of(c, x);
   auto& b = c.b;
-  // log(u) * x / (u - 1) with u = 1 + x corrects the rounding of u.
+  // Near 0, x is already the reduced argument; elsewhere log(u) * x / (u - 1) with
+  // u = 1 + x corrects the rounding of u.
   Value* u = f.add(f.k(1.0), x);
   Value* lu = emit_log_f32(c, u);
   Value* y = f.mul(lu, f.div(x, f.sub(u, f.k(1.0))));
   y = f.sel(b.CreateFCmpOEQ(u, f.k(1.0)), x, y);
+  Value* near0 = b.CreateAnd(b.CreateFCmpOGE(x, f.k(-0.2928932)), b.CreateFCmpOLE(x, f.k(0.4142135)));
+  y = f.sel(near0, log1p_reduced(f, x), y);
   y = f.sel(b.CreateFCmpOEQ(u, f.k(INFINITY)), u, y);
   y = f.sel(b.CreateFCmpOEQ(x, f.k(-1.0)), f.k(-INFINITY), y);
   y = f.sel(b.CreateFCmpOLT(x, f.k(-1.0)), f.k(NAN), y);

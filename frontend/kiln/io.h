@@ -6,6 +6,8 @@
 // Tests: tests/tools/.
 #pragma once
 
+#include <kiln/kiln.h>
+
 #include <cstddef>
 #include <map>
 #include <memory>
@@ -14,8 +16,6 @@
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <kiln/kiln.h>
 
 #include "ir/graph.h"
 #include "ir/node.h"

@@ -63,10 +63,14 @@ codegen::Program CpuDevice::compile(ir::Graph& graph) {
 }
 
 std::vector<BufferPtr> CpuDevice::run(const ir::Graph& graph, const std::vector<BufferPtr>& inputs) {
-  const auto start = std::chrono::steady_clock::now();
   check_inputs(graph, inputs);
   ir::Graph g = ir::clone_graph(graph);
   codegen::Program p = compile(g);
+  return execute(p, inputs);
+}
+
+std::vector<BufferPtr> CpuDevice::execute(const codegen::Program& p, const std::vector<BufferPtr>& inputs) {
+  const auto start = std::chrono::steady_clock::now();
 
   // Kernels.
   KernelCache& cache = KernelCache::global();

@@ -20,8 +20,12 @@ class CpuDevice : public Device {
   std::string name() const override { return "cpu"; }
   std::vector<BufferPtr> run(const ir::Graph& graph, const std::vector<BufferPtr>& inputs) override;
 
-  // The program a graph compiles to (after the graph passes), without running it.
+  // The program a graph compiles to (after the graph passes, which rewrite `graph`),
+  // without running it.
   static codegen::Program compile(ir::Graph& graph);
+  // Runs a compiled program on one buffer per graph parameter (the graph it was compiled
+  // from must still be alive: constants and scalars are read from its nodes).
+  std::vector<BufferPtr> execute(const codegen::Program& program, const std::vector<BufferPtr>& inputs);
   // The lowering options for this host (vector lanes, threads).
   static codegen::LowerOptions lower_options();
 };

@@ -95,8 +95,11 @@ TEST(Npy, Bf16IsRefusedAndLeavesNoFile) {
   Tensor x = cast(from_data({1.0f, 2.0f}, {2}), DType::BF16);
   expect_error<DTypeError>([&] { save_npy(dir / "x.npy", x); },
                            {"NumPy has no bfloat16", "bf16[2]", "cast it to f32", "safetensors"});
-  expect_error<DTypeError>([&] { write_npy(dir / "x.npy", Buffer(Type{DType::BF16, {2}})); },
-                           {"bfloat16"});
+  expect_error<DTypeError>(
+      [&] {
+        write_npy(dir / "x.npy", Buffer(Type{DType::BF16, {2}}));
+      },
+      {"bfloat16"});
   EXPECT_TRUE(dir.files().empty());
 }
 
@@ -127,9 +130,8 @@ TEST(Npy, ReadsFortranOrder) {
 
 TEST(Npy, ReadsVersion2AndDoubleQuotes) {
   ScratchDir dir;
-  spit(dir / "v2.npy",
-       npy_file("{\"shape\": (1,), \"fortran_order\": False, \"descr\": \"<f4\"}", f32_bytes({9}),
-                2));
+  spit(dir / "v2.npy", npy_file("{\"shape\": (1,), \"fortran_order\": False, \"descr\": \"<f4\"}",
+                                f32_bytes({9}), 2));
   BufferPtr b = read_npy(dir / "v2.npy");
   EXPECT_EQ(b->type().str(), "f32[1]");
   EXPECT_EQ(b->as<float>()[0], 9.0f);
@@ -165,8 +167,7 @@ TEST(Npy, MalformedFiles) {
       {"expected True or False"});
   expect_error<IOError>(
       [&] {
-        read_npy(
-            with(npy_file("{'descr': '<f4', 'fortran_order': False, 'shape': (-1,), }", "")));
+        read_npy(with(npy_file("{'descr': '<f4', 'fortran_order': False, 'shape': (-1,), }", "")));
       },
       {"expected a dimension"});
   expect_error<IOError>(
@@ -188,8 +189,8 @@ TEST(Npy, MalformedFiles) {
       {"'|O'"});
   expect_error<IOError>(
       [&] {
-        read_npy(
-            with(npy_file("{'descr': '|b1', 'fortran_order': False, 'shape': (2,), }", "\x01\x05")));
+        read_npy(with(
+            npy_file("{'descr': '|b1', 'fortran_order': False, 'shape': (2,), }", "\x01\x05")));
       },
       {"bool element 1 holds 5"});
   expect_error<IOError>([&] { read_npy(dir / "missing.npy"); },
@@ -199,7 +200,9 @@ TEST(Npy, MalformedFiles) {
 TEST(Npy, FailedWriteLeavesNothingBehind) {
   ScratchDir dir;
   expect_error<IOError>(
-      [&] { write_npy(dir / "no-such-dir/x.npy", Buffer(Type{DType::F32, {2}})); },
+      [&] {
+        write_npy(dir / "no-such-dir/x.npy", Buffer(Type{DType::F32, {2}}));
+      },
       {"cannot write", "no-such-dir/x.npy"});
   // An unfinished write: the temporary goes, the old file stays.
   spit(dir / "keep.npy", "old");

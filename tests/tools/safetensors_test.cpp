@@ -91,9 +91,8 @@ TEST(Safetensors, ReadsOtherWritersFiles) {
   ScratchDir dir;
   // Key order, spacing and padding as another writer might choose; a dtype kiln lacks
   // (I16) is listed and refused only when read.
-  std::string header =
-      R"({ "y": {"shape": [1], "dtype": "I16", "data_offsets": [4, 6]},)"
-      R"(  "x": {"data_offsets": [0, 4], "dtype": "F32", "shape": [1]} }    )";
+  std::string header = R"({ "y": {"shape": [1], "dtype": "I16", "data_offsets": [4, 6]},)"
+                       R"(  "x": {"data_offsets": [0, 4], "dtype": "F32", "shape": [1]} }    )";
   std::string data = std::string("\x00\x00\x80\x3f", 4) + std::string("\x07\x00", 2);
   spit(dir / "o.safetensors", st_file(header, data));
   SafetensorsFile file = SafetensorsFile::open(dir / "o.safetensors");
@@ -156,9 +155,9 @@ TEST(Safetensors, MalformedFiles) {
                         {"__metadata__ value of 'a' is not a string"});
   expect_error<IOError>(
       [&] {
-        SafetensorsFile::open(with(st_file(
-                                  R"({"b":{"dtype":"BOOL","shape":[2],"data_offsets":[0,2]}})",
-                                  std::string("\x01\x02", 2))))
+        SafetensorsFile::open(
+            with(st_file(R"({"b":{"dtype":"BOOL","shape":[2],"data_offsets":[0,2]}})",
+                         std::string("\x01\x02", 2))))
             .buffer("b");
       },
       {"tensor 'b' holds 2 at element 1"});
@@ -168,10 +167,15 @@ TEST(Safetensors, BadWritesLeaveNoFile) {
   ScratchDir dir;
   auto a = f32_buffer({1}, {1});
   expect_error<IOError>(
-      [&] { write_safetensors(dir / "d.safetensors", {{"a", a}, {"a", a}}); },
+      [&] {
+        write_safetensors(dir / "d.safetensors", {{"a", a}, {"a", a}});
+      },
       {"two tensors are named 'a'"});
-  expect_error<IOError>([&] { write_safetensors(dir / "d.safetensors", {{"__metadata__", a}}); },
-                        {"reserved"});
+  expect_error<IOError>(
+      [&] {
+        write_safetensors(dir / "d.safetensors", {{"__metadata__", a}});
+      },
+      {"reserved"});
   EXPECT_TRUE(dir.files().empty());
 }
 

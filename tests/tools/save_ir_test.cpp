@@ -94,7 +94,8 @@ TEST(SaveIr, ArgumentChecks) {
   Tensor x = zeros({2}, DType::I32);
   save_ir(dir / "f.kir", {x + 1}, {.inputs = {{"x", x}}});
   IrFunction f = load_ir(dir / "f.kir");
-  expect_error<ShapeError>([&] { f({}); }, {"@main(%x: i32[2])", "called with 0 arguments, expects 1"});
+  expect_error<ShapeError>([&] { f({}); },
+                           {"@main(%x: i32[2])", "called with 0 arguments, expects 1"});
   expect_error<DTypeError>([&] { f({zeros({2})}); }, {"(%x) is f32[2], expected i32[2]"});
   expect_error<ShapeError>([&] { f({zeros({3}, DType::I32)}); }, {"is i32[3], expected i32[2]"});
 }
@@ -102,10 +103,16 @@ TEST(SaveIr, ArgumentChecks) {
 TEST(SaveIr, BadOptions) {
   ScratchDir dir;
   Tensor x = zeros({2});
-  expect_error<Error>([&] { save_ir(dir / "a.kir", {x}, {.inputs = {{"2x", x}}}); },
-                      {"input name '2x' is not an identifier"});
-  expect_error<Error>([&] { save_ir(dir / "a.kir", {x}, {.inputs = {{"a", x}, {"b", x}}}); },
-                      {"input 'b' is the same tensor"});
+  expect_error<Error>(
+      [&] {
+        save_ir(dir / "a.kir", {x}, {.inputs = {{"2x", x}}});
+      },
+      {"input name '2x' is not an identifier"});
+  expect_error<Error>(
+      [&] {
+        save_ir(dir / "a.kir", {x}, {.inputs = {{"a", x}, {"b", x}}});
+      },
+      {"input 'b' is the same tensor"});
   expect_error<Error>([&] { save_ir(dir / "a.kir", {}); }, {"no outputs"});
   EXPECT_TRUE(dir.files().empty());
 }

@@ -73,7 +73,8 @@ void expect_error(F&& fn, const std::vector<std::string>& fragments) {
 template <class T>
 std::string le_bytes(T v, int n = sizeof(T)) {
   std::string out;
-  for (int i = 0; i < n; ++i) out += static_cast<char>((static_cast<uint64_t>(v) >> (8 * i)) & 0xff);
+  for (int i = 0; i < n; ++i)
+    out += static_cast<char>((static_cast<uint64_t>(v) >> (8 * i)) & 0xff);
   return out;
 }
 

@@ -1,0 +1,53 @@
+// resolve_cpu_target and make_target_machine for ahead-of-time objects.
+#include "codegen/aot/cpu/aot_target.h"
+
+#include <llvm/MC/MCSubtargetInfo.h>
+#include <llvm/MC/TargetRegistry.h>
+#include <llvm/Target/TargetMachine.h>
+#include <llvm/Target/TargetOptions.h>
+
+#include "ir/error.h"
+
+namespace kiln::codegen::aot {
+
+namespace {
+
+const llvm::Target& target_for(const std::string& triple) {
+  std::string err;
+  const llvm::Target* target = llvm::TargetRegistry::lookupTarget(triple, err);
+  if (!target) throw CompileError("aot: no LLVM target for " + triple + ": " + err);
+  return *target;
+}
+
+}  // namespace
+
+llvm_backend::HostTarget resolve_cpu_target(const std::string& cpu) {
+  const llvm_backend::HostTarget& host = llvm_backend::host_target();  // initializes LLVM
+  if (cpu.empty() || cpu == "native") return host;
+  const llvm::Target& target = target_for(host.triple);
+  std::unique_ptr<llvm::MCSubtargetInfo> sti(target.createMCSubtargetInfo(host.triple, cpu, ""));
+  if (!sti || !sti->isCPUStringValid(cpu))
+    throw Error("aot: unknown CPU '" + cpu + "' for " + host.triple +
+                " (use 'native', or an LLVM CPU name such as x86-64, x86-64-v2, x86-64-v3, "
+                "x86-64-v4, skylake-avx512, znver3)");
+  llvm_backend::HostTarget t;
+  t.triple = host.triple;
+  t.cpu = cpu;
+  t.features = "";  // the CPU's own
+  // The same rule as the host's: the widest f32 vector registers give the lanes.
+  t.info.lanes = sti->checkFeatures("+avx512f") ? 16 : sti->checkFeatures("+avx") ? 8 : 4;
+  t.info.f16c = sti->checkFeatures("+f16c");
+  return t;
+}
+
+std::unique_ptr<llvm::TargetMachine> make_target_machine(const llvm_backend::HostTarget& t) {
+  const llvm::Target& target = target_for(t.triple);
+  llvm::TargetOptions opts;
+  std::unique_ptr<llvm::TargetMachine> tm(
+      target.createTargetMachine(t.triple, t.cpu, t.features, opts, llvm::Reloc::PIC_,
+                                 llvm::None, llvm::CodeGenOpt::Aggressive));
+  if (!tm) throw CompileError("aot: cannot make an LLVM target machine for " + t.cpu);
+  return tm;
+}
+
+}  // namespace kiln::codegen::aot

@@ -1,0 +1,72 @@
+// opencl_source: every kernel of a program rendered as OpenCL C. The LLVM side lives in
+// cpu/emit_llvm.cpp when kiln is built with LLVM; without it, llvm_ir() says so.
+#include "codegen/aot/emit_source.h"
+
+#include "codegen/aot/compile_cpu.h"
+
+#include <cstdio>
+
+#include "codegen/opencl/render_kernel.h"
+#include "codegen/program.h"
+#include "ir/error.h"
+
+namespace kiln::codegen::aot {
+
+namespace {
+
+std::string hex(uint64_t v) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+}  // namespace
+
+opencl::OpenCLTarget inspection_target() {
+  opencl::OpenCLTarget t;
+  t.device_name = "inspection (fp64, fp16)";
+  t.fp64 = true;
+  t.fp16 = true;
+  return t;
+}
+
+std::string opencl_source(const ir::Graph& graph, const opencl::OpenCLTarget& target) {
+  LowerOptions lower;
+  lower.vector_lanes = target.vector_width;  // as the OpenCL device lowers
+  lower.threads = 1;
+  Program p = build_program(graph, lower);
+  std::string out;
+  for (size_t k = 0; k < p.kernels.size(); ++k) {
+    // The OpenCL device's naming: kiln_ and the kernel's structural hash.
+    opencl::RenderedKernel r =
+        opencl::render_kernel(p.kernels[k], target, "kiln_" + hex(p.kernel_hashes[k]));
+    out += "// kernel " + std::to_string(k) + ": " + r.name + " (" +
+           std::string(opencl::render_shape_name(r.shape)) + ", vector width " +
+           std::to_string(r.vector_width) + (r.unrolled ? ", unrolled" : "") + ")\n";
+    for (const opencl::ClLaunch& l : r.launches)
+      out += "//   launch " + l.entry + " global " + std::to_string(l.global) + " local " +
+             std::to_string(l.local) + "\n";
+    if (r.scratch_bytes > 0) out += "//   scratch " + std::to_string(r.scratch_bytes) + " bytes\n";
+    out += r.source;
+    if (!r.source.empty() && r.source.back() != '\n') out += "\n";
+    out += "\n";
+  }
+  return out;
+}
+
+#ifndef KILN_HAS_LLVM
+LowerOptions host_lower_options() { return {}; }
+
+std::vector<std::string> compile_cpu(const ir::Graph&, const std::string&, const CpuAotOptions&) {
+  throw UnsupportedError("kiln-aot --target cpu: this build of kiln has no LLVM backend "
+                         "(configure with KILN_WITH_LLVM=ON and llvm-14-dev installed)");
+}
+
+std::string llvm_ir(const ir::Graph&) {
+  throw UnsupportedError(
+      "--emit=llvm: this build of kiln has no LLVM backend (configure with "
+      "KILN_WITH_LLVM=ON and llvm-14-dev installed)");
+}
+#endif
+
+}  // namespace kiln::codegen::aot

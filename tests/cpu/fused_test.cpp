@@ -1,0 +1,100 @@
+// Fused computations on the CPU device: row kernels (softmax, layer_norm, log_softmax)
+// against the reference, kernel launch counts, and scalars that change without a
+// recompile.
+#include <gtest/gtest.h>
+#include <kiln/kiln.h>
+
+#include "frontend/evaluate.h"
+#include "passes/pipeline.h"
+#include "tests/cpu/differential.h"
+
+namespace kiln::testing {
+namespace {
+
+Tensor data(const Shape& s, uint64_t seed, DType t = DType::F32) {
+  BufferPtr b = random_buffer({DType::F32, s}, seed);
+  std::vector<float> v(b->as<float>(), b->as<float>() + numel(s));
+  return from_data(v, s, t);
+}
+
+void check(const std::vector<Tensor>& ts, Tol tol, const std::string& what) {
+  std::vector<ir::NodePtr> roots;
+  for (const Tensor& t : ts) roots.push_back(t.node());
+  frontend::Extraction ex = frontend::extract_graph(roots, false);
+  expect_matches_reference(ex.graph, ex.inputs, tol, what);
+}
+
+TEST(CpuFused, SoftmaxLayerNormLogSoftmax) {
+  for (const Shape& s : std::vector<Shape>{{7, 33}, {64, 1024}, {3, 1}, {1, 5000}, {2, 3, 17}}) {
+    Tensor x = data(s, 1);
+    Tensor w = data({s.back()}, 2);
+    Tensor b = data({s.back()}, 3);
+    check({softmax(x)}, {1e-5, 1e-7}, "softmax " + shape_str(s));
+    check({log_softmax(x)}, {1e-5, 1e-6}, "log_softmax " + shape_str(s));
+    check({layer_norm(x, -1, w, b)}, {1e-4, 1e-5}, "layer_norm " + shape_str(s));
+    check({softmax(x, 0)}, {1e-5, 1e-7}, "softmax axis 0 " + shape_str(s));
+  }
+  Tensor h = data({9, 130}, 4, DType::F16);
+  check({softmax(h)}, {4e-3, 1e-4}, "softmax f16");
+  check({layer_norm(h)}, {1e-2, 4e-3}, "layer_norm f16");
+}
+
+TEST(CpuFused, RowKernelWithTwoResults) {
+  Tensor x = data({12, 77}, 5);
+  Tensor m = kiln::max(x, {1}, true);
+  check({softmax(x), m, sum(x, {1})}, {1e-5, 1e-6}, "softmax with its max");
+}
+
+TEST(CpuFused, SoftmaxSplitIntoTwoKernelsWhenRowsAreLarge) {
+  Tensor x = data({3, 700}, 6);
+  std::vector<ir::NodePtr> roots = {softmax(x).node()};
+  frontend::Extraction ex = frontend::extract_graph(roots, false);
+  std::vector<BufferPtr> want = runtime::evaluate(ex.graph, ex.inputs);
+  ir::Graph g = ex.graph;
+  passes::optimize_graph(g);
+  passes::ScheduleOptions small;
+  small.max_row_bytes = 512;
+  codegen::Program p = codegen::build_program(g, runtime::cpu::CpuDevice::lower_options(), small);
+  EXPECT_EQ(p.launches.size(), 2u);
+  std::vector<BufferPtr> got = cpu().execute(p, ex.inputs);
+  EXPECT_EQ(compare(*got[0], *want[0], {1e-5, 1e-7}), "");
+}
+
+TEST(CpuFused, LaunchCounts) {
+  Tensor x = data({64, 128}, 7);
+  Tensor bias = data({128}, 8);
+  Tensor chain = tanh(maximum(subtract(exp(multiply(add(x, bias), 0.5f)), x), 0.25f));
+  auto count = [](const std::vector<Tensor>& ts) {
+    std::vector<ir::NodePtr> roots;
+    for (const Tensor& t : ts) roots.push_back(t.node());
+    frontend::Extraction ex = frontend::extract_graph(roots, false);
+    return launches_of(ex.graph, ex.inputs);
+  };
+  EXPECT_EQ(count({chain}), 1);
+  EXPECT_EQ(count({sum(exp(add(x, x)), {1})}), 1);
+  EXPECT_LE(count({softmax(x)}), 2);
+  EXPECT_LE(count({layer_norm(x, -1, bias, bias)}), 2);
+}
+
+TEST(CpuFused, ChangingAScalarDoesNotRecompile) {
+  Tensor x = data({16, 100}, 9);
+  auto run = [&](float s) {
+    Tensor y = exp(multiply(x, s));
+    std::vector<ir::NodePtr> roots = {y.node()};
+    frontend::Extraction ex = frontend::extract_graph(roots, false);
+    std::vector<BufferPtr> want = runtime::evaluate(ex.graph, ex.inputs);
+    std::vector<BufferPtr> got = cpu().run(ex.graph, ex.inputs);
+    EXPECT_EQ(compare(*got[0], *want[0], {}), "") << "scale " << s;
+  };
+  run(0.75f);
+  Stats before = stats();
+  run(-1.25f);
+  run(3.5f);
+  Stats after = stats();
+  EXPECT_EQ(after.kernels_compiled, before.kernels_compiled);
+  EXPECT_EQ(after.cache_hits_disk, before.cache_hits_disk);
+  EXPECT_GE(after.cache_hits_memory - before.cache_hits_memory, 2);
+}
+
+}  // namespace
+}  // namespace kiln::testing

@@ -1,0 +1,140 @@
+// kiln-ir: an opt-style driver over IR files. Reads a .kir file (kiln::load_ir), runs the
+// default pipeline or --passes, and prints the optimized IR, or what the compiler makes
+// of it: the kernels (--schedule), their code (--emit), a Graphviz picture (--dot), or a
+// measured run (--run). The work is the library's (kiln/io.h, kiln/inspect.h,
+// codegen/aot/emit_source.h); this file only reads the command line.
+// Exit status: 0 on success, 1 for an error in the input, 2 for a bad command line.
+#include <kiln/inspect.h>
+#include <kiln/kiln.h>
+
+#include <CLI/CLI.hpp>
+#include <filesystem>
+#include <iostream>
+
+#include "codegen/aot/emit_source.h"
+#include "ir/printer.h"
+#include "passes/pipeline.h"
+
+namespace {
+
+struct Options {
+  std::string file;
+  std::string passes;
+  bool print_after_all = false, print_after_change = false, verify_each = false;
+  bool time_passes = false;
+  bool schedule = false, dot = false, run = false;
+  std::string emit;
+  std::string device;
+  std::vector<std::string> inputs;
+  std::string save_outputs;
+  uint64_t seed = 0;
+  int repeat = 0;
+};
+
+// "FILE:LINE:COL: error: message" for a parse error, the message alone otherwise.
+void report(const Options& o, const kiln::Error& e) {
+  if (auto* pe = dynamic_cast<const kiln::ParseError*>(&e)) {
+    std::string what = pe->what();
+    std::string prefix = std::to_string(pe->line()) + ":" + std::to_string(pe->column()) + ": ";
+    std::string suffix = " (in " + o.file + ")";
+    if (what.rfind(prefix, 0) == 0) what = what.substr(prefix.size());
+    if (what.size() >= suffix.size() && what.ends_with(suffix))
+      what.resize(what.size() - suffix.size());
+    std::cerr << o.file << ":" << prefix << "error: " << what << "\n";
+  } else {
+    std::cerr << "kiln-ir: error: " << e.what() << "\n";
+  }
+}
+
+int run(const Options& o) {
+  kiln::IrFunction fn = kiln::load_ir(o.file);
+  kiln::ir::Graph graph = fn.graph();
+
+  kiln::passes::PassOptions popt = kiln::passes::PassOptions::from_env();
+  popt.ir_stream = &std::cout;
+  if (o.verify_each) popt.verify_each = true;
+  if (o.print_after_all) popt.print_ir_after.mode = kiln::passes::PrintIrAfter::Mode::All;
+  if (o.print_after_change) popt.print_ir_after.mode = kiln::passes::PrintIrAfter::Mode::Change;
+  kiln::passes::PassReport passes =
+      o.passes.empty()
+          ? kiln::passes::optimize_graph(graph, popt)
+          : kiln::passes::pipeline_of(kiln::passes::parse_pass_list(o.passes), popt).run(graph);
+  if (o.time_passes) std::cout << passes.str();
+
+  bool action = o.schedule || o.dot || o.run || !o.emit.empty();
+  if (!action) std::cout << kiln::ir::print_graph(graph);
+  if (o.schedule) std::cout << kiln::inspect::schedule_report(graph);
+  if (o.dot) std::cout << kiln::inspect::dot_graph(graph);
+  if (o.emit == "opencl") std::cout << kiln::codegen::aot::opencl_source(graph);
+  if (o.emit == "llvm") std::cout << kiln::codegen::aot::llvm_ir(graph);
+  if (o.run) {
+    std::vector<kiln::BufferPtr> given;
+    for (const std::string& path : o.inputs) given.push_back(kiln::read_npy(path));
+    auto inputs = kiln::inspect::run_inputs(graph, fn.bound(), given, o.seed);
+    auto device =
+        o.device.empty() ? kiln::runtime::default_device() : kiln::runtime::make_device(o.device);
+    kiln::inspect::RunResult r = kiln::inspect::run_graph(graph, inputs, device, o.repeat);
+    std::cout << kiln::inspect::run_report(graph, r);
+    if (!o.save_outputs.empty()) {
+      std::filesystem::create_directories(o.save_outputs);
+      for (size_t i = 0; i < r.outputs.size(); ++i) {
+        std::string path = o.save_outputs + "/out" + std::to_string(i) + ".npy";
+        kiln::write_npy(path, *r.outputs[i]);
+        std::cout << "saved output " << i << " to " << path << "\n";
+      }
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  CLI::App app{"kiln-ir: optimize an IR file and show what kiln makes of it"};
+  app.add_option("file", o.file, "IR file (.kir)")->required();
+  app.add_option("--passes", o.passes,
+                 "comma-separated graph passes to run instead of the default pipeline");
+  app.add_flag("--print-ir-after-all", o.print_after_all, "print the IR after every pass");
+  app.add_flag("--print-ir-after-change", o.print_after_change,
+               "print the IR after every pass that changed it");
+  app.add_flag("--verify-each", o.verify_each, "verify the graph after every pass");
+  app.add_flag("--time-passes", o.time_passes, "print each pass's time and statistics");
+  app.add_flag("--schedule", o.schedule,
+               "print the kernels: the ops each computes and why each stored value is stored");
+  app.add_option("--emit", o.emit, "print the generated code")
+      ->check(CLI::IsMember({"opencl", "llvm"}));
+  app.add_flag("--dot", o.dot, "print a Graphviz graph with one cluster per kernel");
+  app.add_flag("--run", o.run, "run the graph and report outputs, timings and statistics");
+  app.add_option("--device", o.device, "device for --run (cpu, opencl, opencl:1, reference)");
+  app.add_option("--inputs", o.inputs, ".npy file for each input parameter, in order")
+      ->check(CLI::ExistingFile);
+  app.add_option("--save-outputs", o.save_outputs, "write each output to DIR/out<i>.npy");
+  app.add_option("--seed", o.seed, "seed of the random inputs (default 0)");
+  app.add_option("--repeat", o.repeat, "warm runs after the first (default 0)")
+      ->check(CLI::NonNegativeNumber);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;  // --help is a success
+  }
+  if (o.print_after_all && o.print_after_change) {
+    std::cerr << "kiln-ir: error: --print-ir-after-all and --print-ir-after-change exclude each "
+                 "other\n";
+    return 2;
+  }
+  bool run_only = !o.device.empty() || !o.inputs.empty() || !o.save_outputs.empty();
+  if (run_only && !o.run) {
+    std::cerr << "kiln-ir: error: --device, --inputs and --save-outputs need --run\n";
+    return 2;
+  }
+  try {
+    return run(o);
+  } catch (const kiln::Error& e) {
+    report(o, e);
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "kiln-ir: error: " << e.what() << "\n";
+    return 1;
+  }
+}
