@@ -121,7 +121,7 @@ std::string print_kernel(const Kernel& k) {
   }
   out += ";";
   for (DType s : k.scalars) out += " " + std::string(dtype_name(s));
-  out += ") vars=" + std::to_string(k.num_vars) + " vector=" + std::to_string(static_cast<int>(k.vector_mode)) + "\n";
+  out += ") vars=" + std::to_string(k.num_vars) + " vector=" + std::to_string(static_cast<int>(k.vector_mode)) + "x" + std::to_string(k.vector_unroll) + "\n";
   ExprNamer namer(out);
   std::string outer = "outer";
   for (const Loop& l : k.outer) outer += " " + loop_str(l, namer);

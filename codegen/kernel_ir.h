@@ -85,6 +85,9 @@ struct Kernel {
   // Set by choose_vectorization (codegen/kernel_passes.h): which loop's consecutive
   // iterations become vector lanes.
   VectorMode vector_mode = VectorMode::None;
+  // Vectors per vectorized iteration: the lanes a backend uses are its vector width times
+  // this (several accumulators, longer contiguous runs per row of a column reduction).
+  int vector_unroll = 1;
 
   int64_t outer_count() const;
 };

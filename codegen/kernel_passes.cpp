@@ -50,8 +50,12 @@ void choose_vectorization(Kernel& k, const LowerOptions& options) {
   k.vector_mode = VectorMode::None;
   if (options.vector_lanes <= 1) return;
   bool outer_ok = !k.outer.empty() && k.outer.back().extent >= 2;
-  for (const Stage& s : k.stages)
+  for (const Stage& s : k.stages) {
     if (s.sequential) outer_ok = false;  // lanes would run a read-modify-write out of order
+    for (const Loop& l : s.loops)        // loop bounds must not differ between lanes
+      if (outer_ok && l.begin && (l.begin->depends_on_var(k.outer.back().var) || l.end->depends_on_var(k.outer.back().var)))
+        outer_ok = false;
+  }
   int inner_stages = 0, inner_gathers = 0;
   int64_t min_inner = INT64_MAX;
   for (const Stage& s : k.stages) {
@@ -77,6 +81,20 @@ void choose_vectorization(Kernel& k, const LowerOptions& options) {
   } else if (inner_stages > 0) {
     k.vector_mode = VectorMode::Inner;
   }
+  // Unroll while the vectorized loop is long enough: up to 4 vectors at once for inner
+  // loops (independent accumulators), 8 for the outer loop of kernels with inner loops (a
+  // column reduction then reads 8 contiguous vectors per row).
+  k.vector_unroll = 1;
+  int64_t extent = 0;
+  int max_unroll = 4;
+  if (k.vector_mode == VectorMode::Outer) {
+    extent = k.outer.back().extent;
+    for (const Stage& s : k.stages)
+      if (!s.loops.empty()) max_unroll = 8;
+  } else if (k.vector_mode == VectorMode::Inner) {
+    extent = min_inner;
+  }
+  while (k.vector_unroll < max_unroll && extent >= 2 * k.vector_unroll * lanes) k.vector_unroll *= 2;
 }
 
 void optimize_kernel(Kernel& kernel, const LowerOptions& options) { choose_vectorization(kernel, options); }

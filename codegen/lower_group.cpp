@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include "codegen/kernel_passes.h"
+#include "codegen/split_reduction.h"
 #include "ir/error.h"
 
 namespace kiln::codegen {
@@ -383,7 +384,8 @@ class KernelBuilder {
         const Node* x = r->operands[0].get();
         ExprPtr v = eval(x, full);
         if (st.op == ReduceOp::Sum || st.op == ReduceOp::Prod) {
-          st.acc_dtype = sum_acc_dtype(x->type.dtype);
+          // Long f32 products drift by many ulps; like the reference, multiply in double.
+          st.acc_dtype = st.op == ReduceOp::Prod ? wide_dtype(x->type.dtype) : sum_acc_dtype(x->type.dtype);
           st.value = cast(st.acc_dtype, v);
         } else {
           st.acc_dtype = x->type.dtype;
@@ -627,6 +629,10 @@ LoweredGroup lower_group(const FusionGroup& g, const LowerOptions& options) {
       auto make = [&](const std::vector<Run>& runs) { return build_pointwise(g, runs, scratch).kernel; };
       auto runs = plan_runs(unit_runs(g.shape, g.axes), options.merge_loops, make);
       out.kernels.push_back(build_pointwise(g, runs, out.temps));
+      if (auto split = split_reduction(out.kernels.back(), out.temps, options)) {
+        out.kernels.back() = std::move(split->first);
+        out.kernels.push_back(std::move(split->second));
+      }
       break;
     }
     case GroupKind::Scan: {

@@ -258,6 +258,22 @@ IrFunction load_ir_text(std::string_view text, const std::string& dir) {
   return IrFunction(std::move(graph), std::move(bound));
 }
 
+namespace {
+
+std::string in_file_suffix(const std::string& path) { return " (in " + path + ")"; }
+
+}  // namespace
+
+std::string describe_error(const std::exception& e, const std::string& path) {
+  auto* pe = dynamic_cast<const ParseError*>(&e);
+  if (!pe) return std::string("error: ") + e.what();
+  std::string what = pe->what();
+  std::string position = std::to_string(pe->line()) + ":" + std::to_string(pe->column()) + ": ";
+  if (what.rfind(position, 0) == 0) what = what.substr(position.size());
+  if (what.ends_with(in_file_suffix(path))) what.resize(what.size() - in_file_suffix(path).size());
+  return path + ":" + position + "error: " + what;
+}
+
 IrFunction load_ir(const std::string& path) {
   std::string text = frontend::read_file(path);
   std::string dir = std::filesystem::path(path).parent_path().string();
@@ -268,7 +284,7 @@ IrFunction load_ir(const std::string& path) {
     std::string what = e.what();
     std::string prefix = std::to_string(e.line()) + ":" + std::to_string(e.column()) + ": ";
     if (what.rfind(prefix, 0) == 0) what = what.substr(prefix.size());
-    throw ParseError(e.line(), e.column(), what + " (in " + path + ")");
+    throw ParseError(e.line(), e.column(), what + in_file_suffix(path));
   }
 }
 

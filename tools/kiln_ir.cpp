@@ -31,21 +31,6 @@ struct Options {
   int repeat = 0;
 };
 
-// "FILE:LINE:COL: error: message" for a parse error, the message alone otherwise.
-void report(const Options& o, const kiln::Error& e) {
-  if (auto* pe = dynamic_cast<const kiln::ParseError*>(&e)) {
-    std::string what = pe->what();
-    std::string prefix = std::to_string(pe->line()) + ":" + std::to_string(pe->column()) + ": ";
-    std::string suffix = " (in " + o.file + ")";
-    if (what.rfind(prefix, 0) == 0) what = what.substr(prefix.size());
-    if (what.size() >= suffix.size() && what.ends_with(suffix))
-      what.resize(what.size() - suffix.size());
-    std::cerr << o.file << ":" << prefix << "error: " << what << "\n";
-  } else {
-    std::cerr << "kiln-ir: error: " << e.what() << "\n";
-  }
-}
-
 int run(const Options& o) {
   kiln::IrFunction fn = kiln::load_ir(o.file);
   kiln::ir::Graph graph = fn.graph();
@@ -130,11 +115,9 @@ int main(int argc, char** argv) {
   }
   try {
     return run(o);
-  } catch (const kiln::Error& e) {
-    report(o, e);
-    return 1;
   } catch (const std::exception& e) {
-    std::cerr << "kiln-ir: error: " << e.what() << "\n";
+    std::cerr << (dynamic_cast<const kiln::ParseError*>(&e) ? "" : "kiln-ir: ")
+              << kiln::describe_error(e, o.file) << "\n";
     return 1;
   }
 }

@@ -2,6 +2,9 @@
 #include "codegen/aot/aot_model.h"
 
 #include <cctype>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <set>
 
 #include "ir/error.h"
@@ -32,6 +35,14 @@ const std::set<std::string>& reserved_words() {
 }
 
 }  // namespace
+
+std::string c_identifier_from(const std::string& text) {
+  std::string out;
+  for (char c : text) out += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  if (out.empty()) return "model";
+  if (std::isdigit(static_cast<unsigned char>(out[0]))) out = "_" + out;
+  return out;
+}
 
 std::string upper(const std::string& s) {
   std::string out = s;
@@ -124,6 +135,32 @@ std::string c_argument_docs(const AotModel& m) {
     out += "#define " + upper(m.name) + "_" + upper(a.c_name) + "_COUNT " +
            std::to_string(c_element_count(a.type)) + "\n";
   return out;
+}
+
+std::vector<std::string> write_files(const std::string& dir, const std::vector<OutputFile>& files) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw IOError("aot: cannot create the output directory '" + dir + "': " + ec.message());
+  std::vector<std::string> written;
+  for (const OutputFile& f : files) {
+    std::string path = (std::filesystem::path(dir) / f.name).string();
+    std::string temp = path + ".tmp";
+    {
+      std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+      out.write(f.bytes.data(), static_cast<std::streamsize>(f.bytes.size()));
+      out.close();
+      if (!out) {
+        std::remove(temp.c_str());
+        throw IOError("aot: cannot write '" + path + "'");
+      }
+    }
+    if (std::rename(temp.c_str(), path.c_str()) != 0) {
+      std::remove(temp.c_str());
+      throw IOError("aot: cannot write '" + path + "' (rename failed)");
+    }
+    written.push_back(path);
+  }
+  return written;
 }
 
 }  // namespace kiln::codegen::aot

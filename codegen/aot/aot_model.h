@@ -50,7 +50,22 @@ std::string c_parameters(const AotModel& model);
 // C element count, plus a #define of each count (<NAME>_<ARG>_COUNT).
 std::string c_argument_docs(const AotModel& model);
 
+// A C identifier made from `text` (a file name's stem, say): other characters become '_',
+// a leading digit gets a '_' prefix; "model" when nothing is left.
+std::string c_identifier_from(const std::string& text);
+
 // "model" -> "MODEL": for macros and include guards.
 std::string upper(const std::string& s);
+
+// A file an emitter produced: a name inside the output directory, and its bytes.
+struct OutputFile {
+  std::string name;
+  std::string bytes;
+};
+
+// Writes each file into `dir` (created when missing), each through a temporary file and a
+// rename, so that no half-written file is left; IOError naming the file otherwise.
+// Returns the paths written.
+std::vector<std::string> write_files(const std::string& dir, const std::vector<OutputFile>& files);
 
 }  // namespace kiln::codegen::aot

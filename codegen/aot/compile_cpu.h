@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "codegen/aot/aot_model.h"
 #include "ir/graph.h"
 
 namespace kiln::codegen::aot {
@@ -22,9 +23,7 @@ struct CpuAotOptions {
   std::string cpu = "native";  // LLVM CPU name for the host's architecture
 };
 
-// Compiles `graph` (optimized, its data as constants) and writes DIR/<name>.o and
-// DIR/<name>.h. Returns the paths written.
-std::vector<std::string> compile_cpu(const ir::Graph& graph, const std::string& dir,
-                                     const CpuAotOptions& options);
+// Compiles `graph` (optimized, its data as constants) to <name>.o and <name>.h.
+std::vector<OutputFile> compile_cpu(const ir::Graph& graph, const CpuAotOptions& options);
 
 }  // namespace kiln::codegen::aot

@@ -1,8 +1,6 @@
 // opencl_source: every kernel of a program rendered as OpenCL C. The LLVM side lives in
-// cpu/emit_llvm.cpp when kiln is built with LLVM; without it, llvm_ir() says so.
+// cpu/emit_llvm.cpp (no_llvm.cpp when kiln is built without LLVM).
 #include "codegen/aot/emit_source.h"
-
-#include "codegen/aot/compile_cpu.h"
 
 #include <cstdio>
 
@@ -54,19 +52,5 @@ std::string opencl_source(const ir::Graph& graph, const opencl::OpenCLTarget& ta
   return out;
 }
 
-#ifndef KILN_HAS_LLVM
-LowerOptions host_lower_options() { return {}; }
-
-std::vector<std::string> compile_cpu(const ir::Graph&, const std::string&, const CpuAotOptions&) {
-  throw UnsupportedError("kiln-aot --target cpu: this build of kiln has no LLVM backend "
-                         "(configure with KILN_WITH_LLVM=ON and llvm-14-dev installed)");
-}
-
-std::string llvm_ir(const ir::Graph&) {
-  throw UnsupportedError(
-      "--emit=llvm: this build of kiln has no LLVM backend (configure with "
-      "KILN_WITH_LLVM=ON and llvm-14-dev installed)");
-}
-#endif
 
 }  // namespace kiln::codegen::aot

@@ -16,7 +16,12 @@
 
 namespace kiln::codegen::llvm_backend {
 
+int kernel_lanes(const Kernel& k, int lanes) {
+  return k.vector_mode == VectorMode::None ? 1 : lanes * std::max(k.vector_unroll, 1);
+}
+
 int64_t work_items(const Kernel& k, int lanes) {
+  lanes = kernel_lanes(k, lanes);
   int64_t n = 1;
   for (size_t i = 0; i < k.outer.size(); ++i) {
     int64_t e = k.outer[i].extent;
@@ -40,7 +45,8 @@ struct Slot {
 
 class KernelEmitter {
  public:
-  KernelEmitter(const Kernel& k, llvm::Module& m, const TargetInfo& t) : k_(k), c_(m, t), W_(t.lanes) {}
+  KernelEmitter(const Kernel& k, llvm::Module& m, const TargetInfo& t)
+      : k_(k), c_(m, t), W_(std::max(kernel_lanes(k, t.lanes), 2)) {}
 
   llvm::Function* run(const std::string& name) {
     auto& b = c_.b;

@@ -23,8 +23,12 @@ class Module;
 
 namespace kiln::codegen::llvm_backend {
 
+// The vector lanes of a kernel on a target with `lanes` f32 lanes: lanes * vector_unroll
+// (1 for scalar kernels).
+int kernel_lanes(const Kernel& kernel, int lanes);
+
 // The number of work items a kernel's [begin, end) ranges over: outer iterations, with the
-// last outer loop counted in blocks of `lanes` when it is vectorized.
+// last outer loop counted in blocks of kernel_lanes() when it is vectorized.
 int64_t work_items(const Kernel& kernel, int lanes);
 
 llvm::Function* emit_kernel(const Kernel& kernel, const std::string& name, llvm::Module& module,

@@ -169,8 +169,9 @@ class KernelRenderer {
                              " computes in f64, but OpenCL device '" + t_.device_name +
                              "' lacks the extension cl_khr_fp64; compute in f32 (cast) or run "
                              "on a device with cl_khr_fp64");
-    out_.source = "// kiln kernel " + out_.name + " (" + std::string(render_shape_name(out_.shape)) +
-                  ")\n" + prelude(needs_) + "\n" + body_;
+    out_.body = "// kiln kernel " + out_.name + " (" + std::string(render_shape_name(out_.shape)) + ")\n" + body_;
+    out_.needs = needs_;
+    out_.source = combine_sources({&out_});
     return std::move(out_);
   }
 
@@ -756,6 +757,17 @@ class KernelRenderer {
 };
 
 }  // namespace
+
+std::string combine_sources(const std::vector<const RenderedKernel*>& kernels) {
+  PreludeNeeds needs;
+  for (const RenderedKernel* k : kernels) {
+    needs.fp64 = needs.fp64 || k->needs.fp64;
+    needs.complex = needs.complex || k->needs.complex;
+  }
+  std::string s = prelude(needs);
+  for (const RenderedKernel* k : kernels) s += "\n" + k->body;
+  return s;
+}
 
 RenderedKernel render_kernel(const Kernel& kernel, const OpenCLTarget& target, const std::string& name) {
   verify_kernel(kernel);

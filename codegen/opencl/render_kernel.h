@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "codegen/kernel_ir.h"
+#include "codegen/opencl/prelude.h"
 #include "codegen/opencl/target.h"
 
 namespace kiln::codegen::opencl {
@@ -41,6 +42,8 @@ std::string_view render_shape_name(RenderShape shape);
 struct RenderedKernel {
   std::string name;
   std::string source;  // the whole program: prelude and every entry point
+  std::string body;    // the entry points alone
+  PreludeNeeds needs;  // what they need of the prelude
   std::vector<ClLaunch> launches;  // in order; empty when the kernel has nothing to do
   int64_t scratch_bytes = 0;       // device scratch the launches share (split reductions)
   RenderShape shape = RenderShape::Map;
@@ -52,5 +55,9 @@ struct RenderedKernel {
 // cl_khr_fp64), naming the extension.
 RenderedKernel render_kernel(const Kernel& kernel, const OpenCLTarget& target,
                              const std::string& name);
+
+// One program holding the entry points of several rendered kernels, with one prelude: a
+// graph's kernels build together, which costs the driver far less than one build each.
+std::string combine_sources(const std::vector<const RenderedKernel*>& kernels);
 
 }  // namespace kiln::codegen::opencl

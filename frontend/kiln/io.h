@@ -151,4 +151,8 @@ IrFunction load_ir(const std::string& path);
 // The same from text; `dir` is where a `// data:` file is looked for.
 IrFunction load_ir_text(std::string_view text, const std::string& dir = ".");
 
+// What a command-line tool prints for an error from load_ir(path) or what followed:
+// "PATH:LINE:COLUMN: error: MESSAGE" for a ParseError, "error: MESSAGE" otherwise.
+std::string describe_error(const std::exception& e, const std::string& path);
+
 }  // namespace kiln

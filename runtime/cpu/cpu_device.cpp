@@ -9,6 +9,7 @@
 #include "ir/error.h"
 #include "ir/printer.h"
 #include "passes/pipeline.h"
+#include "runtime/cpu/host_memory.h"
 #include "runtime/cpu/kernel_cache.h"
 #include "runtime/cpu/register.h"
 #include "runtime/cpu/thread_pool.h"
@@ -44,7 +45,7 @@ int64_t grain_for(const codegen::Kernel& k, int lanes) {
     for (const codegen::Loop& l : s.loops) n *= std::max<int64_t>(l.extent, 1);
     cost += n;
   }
-  if (k.vector_mode == codegen::VectorMode::Outer) cost *= lanes;
+  if (k.vector_mode == codegen::VectorMode::Outer) cost *= codegen::llvm_backend::kernel_lanes(k, lanes);
   return std::max<int64_t>(1, 32768 / cost);
 }
 
@@ -77,8 +78,8 @@ std::vector<BufferPtr> CpuDevice::execute(const codegen::Program& p, const std::
   std::vector<KernelFn> fns;
   int64_t compiled = 0, hits_memory = 0, hits_disk = 0;
   double compile_seconds = 0;
-  for (const codegen::Kernel& k : p.kernels) {
-    CacheResult r = cache.get(k);
+  for (size_t i = 0; i < p.kernels.size(); ++i) {
+    CacheResult r = cache.get(p.kernels[i], p.kernel_hashes[i]);
     fns.push_back(r.fn);
     compile_seconds += r.compile_seconds;
     switch (r.source) {
@@ -90,10 +91,11 @@ std::vector<BufferPtr> CpuDevice::execute(const codegen::Program& p, const std::
 
   // Buffers.
   int64_t allocated = 0;
-  std::vector<BufferPtr> slots;
+  std::vector<std::shared_ptr<uint8_t>> slots;
   for (int64_t bytes : p.memory.slot_bytes) {
-    slots.push_back(std::make_shared<Buffer>(Type{DType::U8, {bytes}}));
-    allocated += bytes;
+    bool fresh = false;
+    slots.push_back(HostMemoryPool::global().take(static_cast<size_t>(bytes), &fresh));
+    if (fresh) allocated += bytes;
   }
   std::vector<BufferPtr> owned(p.values.size());
   std::vector<uint8_t*> ptr(p.values.size(), g_empty);
@@ -108,7 +110,7 @@ std::vector<BufferPtr> CpuDevice::execute(const codegen::Program& p, const std::
         break;
       case ProgramValue::Kind::Intermediate:
       case ProgramValue::Kind::Temp:
-        if (v.slot >= 0) ptr[i] = reinterpret_cast<uint8_t*>(slots[v.slot]->data());
+        if (v.slot >= 0) ptr[i] = slots[v.slot].get();
         break;
     }
     if (owned[i] && v.numel > 0) ptr[i] = reinterpret_cast<uint8_t*>(owned[i]->data());

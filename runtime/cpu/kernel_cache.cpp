@@ -81,10 +81,11 @@ KernelCache& KernelCache::global() {
   return cache;
 }
 
-uint64_t KernelCache::key_of(const codegen::Kernel& kernel) const {
-  std::string text = codegen::print_kernel(kernel);
-  text += "\n" + codegen::llvm_backend::host_target().id() + "|ops" + hex(ops_fingerprint());
-  return codegen::fnv1a(text);
+uint64_t KernelCache::key_of(const codegen::Kernel& kernel) const { return key_of(codegen::kernel_hash(kernel)); }
+
+uint64_t KernelCache::key_of(uint64_t kernel_hash) const {
+  static const std::string target = codegen::llvm_backend::host_target().id() + "|ops" + hex(ops_fingerprint());
+  return codegen::fnv1a(target, kernel_hash);
 }
 
 std::string KernelCache::path_for(uint64_t key) const { return dir_ + "/" + hex(key) + ".kobj"; }
@@ -165,8 +166,10 @@ void KernelCache::write_entry(uint64_t key, const std::string& name, const std::
   }
 }
 
-CacheResult KernelCache::get(const codegen::Kernel& kernel) {
-  const uint64_t key = key_of(kernel);
+CacheResult KernelCache::get(const codegen::Kernel& kernel) { return get(kernel, codegen::kernel_hash(kernel)); }
+
+CacheResult KernelCache::get(const codegen::Kernel& kernel, uint64_t kernel_hash) {
+  const uint64_t key = key_of(kernel_hash);
   std::lock_guard<std::mutex> lock(mutex_);
   CacheResult r;
   if (auto it = memory_.find(key); it != memory_.end()) {
@@ -192,7 +195,6 @@ CacheResult KernelCache::get(const codegen::Kernel& kernel) {
   }
   std::string name = symbol_name(key);
   std::string object = codegen::llvm_backend::compile_object({&kernel}, {name});
-  // A second load of one name needs a fresh symbol: a rebuilt entry gets a suffix.
   r.fn = loader_.load(object, {name}).at(0);
   r.source = CacheSource::Compiled;
   r.compile_seconds = seconds_since(start);

@@ -35,9 +35,12 @@ class KernelCache {
   KernelCache(ObjectLoader& loader, std::string dir);
 
   CacheResult get(const codegen::Kernel& kernel);
+  // As above, with the kernel's structural hash already known (codegen::kernel_hash).
+  CacheResult get(const codegen::Kernel& kernel, uint64_t kernel_hash);
 
   // The full cache key of a kernel for this host, and its disk entry's path.
   uint64_t key_of(const codegen::Kernel& kernel) const;
+  uint64_t key_of(uint64_t kernel_hash) const;
   std::string path_for(uint64_t key) const;
   const std::string& dir() const { return dir_; }
 

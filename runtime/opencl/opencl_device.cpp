@@ -124,42 +124,67 @@ MemHandle OpenCLDevice::allocate(int64_t bytes, cl_mem_flags flags, const std::s
   return mem;
 }
 
-cl_program OpenCLDevice::program(const std::string& source, const std::string& what, OpenCLExecutable* exe) {
+cl_program OpenCLDevice::program(const std::string& source, const std::string& what, OpenCLExecutable* exe,
+                                 int64_t kernels) {
   CachedProgram p = programs_->get(source, options_, what);
   if (exe) {
     exe->compile_seconds += p.seconds;
     switch (p.source) {
-      case ProgramSource::Memory: ++exe->cache_hits_memory; break;
-      case ProgramSource::Disk: ++exe->cache_hits_disk; break;
-      case ProgramSource::Built: ++exe->kernels_compiled; break;
+      case ProgramSource::Memory: exe->cache_hits_memory += kernels; break;
+      case ProgramSource::Disk: exe->cache_hits_disk += kernels; break;
+      case ProgramSource::Built: exe->kernels_compiled += kernels; break;
     }
   }
   return p.program;
 }
 
-const OpenCLDevice::CompiledKernel& OpenCLDevice::compiled(const codegen::Kernel& kernel, uint64_t hash,
-                                                          OpenCLExecutable& exe) {
+std::vector<const OpenCLDevice::CompiledKernel*> OpenCLDevice::compile_all(const codegen::Program& p,
+                                                                          OpenCLExecutable& exe) {
+  std::vector<const CompiledKernel*> out(p.kernels.size(), nullptr);
+  std::vector<size_t> missing;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    auto it = kernels_.find(hash);
-    if (it != kernels_.end()) {
-      ++exe.cache_hits_memory;
-      return it->second;
+    for (size_t i = 0; i < p.kernels.size(); ++i) {
+      auto it = kernels_.find(p.kernel_hashes[i]);
+      if (it != kernels_.end()) {
+        out[i] = &it->second;
+        ++exe.cache_hits_memory;
+      } else {
+        missing.push_back(i);
+      }
     }
   }
-  CompiledKernel c;
-  c.rendered = codegen::opencl::render_kernel(kernel, target_, "kiln_" + hex(hash));
-  if (const char* dump = std::getenv("KILN_OPENCL_DUMP"); dump && *dump) {
-    // Each rendered program as a file, for reading what the renderer made.
-    std::ofstream out(std::string(dump) + "/" + c.rendered.name + ".cl");
-    out << c.rendered.source;
+  if (missing.empty()) return out;
+  std::vector<CompiledKernel> fresh(missing.size());
+  std::vector<const codegen::opencl::RenderedKernel*> to_build;
+  for (size_t m = 0; m < missing.size(); ++m) {
+    const size_t i = missing[m];
+    fresh[m].rendered = codegen::opencl::render_kernel(p.kernels[i], target_, "kiln_" + hex(p.kernel_hashes[i]));
+    // A kernel with nothing to launch (empty outputs) needs no program.
+    if (!fresh[m].rendered.launches.empty()) to_build.push_back(&fresh[m].rendered);
   }
-  c.program = program(c.rendered.source, "kernel " + c.rendered.name, &exe);
-  if (log_enabled(LogLevel::Debug))
-    log_debug("opencl: kernel " + c.rendered.name + " (" + std::string(codegen::opencl::render_shape_name(c.rendered.shape)) +
-              ", " + std::to_string(c.rendered.launches.size()) + " launches)");
+  cl_program program = nullptr;
+  if (!to_build.empty()) {
+    std::string source = codegen::opencl::combine_sources(to_build);
+    std::string what = to_build.size() == 1 ? "kernel " + to_build[0]->name
+                                            : std::to_string(to_build.size()) + " kernels (" + to_build[0]->name + ", ...)";
+    if (const char* dump = std::getenv("KILN_OPENCL_DUMP"); dump && *dump) {
+      // The program as a file, for reading what the renderer made.
+      std::ofstream file(std::string(dump) + "/" + to_build[0]->name + ".cl");
+      file << source;
+    }
+    program = this->program(source, what, &exe, static_cast<int64_t>(to_build.size()));
+    if (log_enabled(LogLevel::Debug))
+      for (const auto* r : to_build)
+        log_debug("opencl: kernel " + r->name + " (" + std::string(codegen::opencl::render_shape_name(r->shape)) + ", " +
+                  std::to_string(r->launches.size()) + " launches)");
+  }
   std::lock_guard<std::mutex> lock(mutex_);
-  return kernels_.emplace(hash, std::move(c)).first->second;
+  for (size_t m = 0; m < missing.size(); ++m) {
+    fresh[m].program = program;
+    out[missing[m]] = &kernels_.emplace(p.kernel_hashes[missing[m]], std::move(fresh[m])).first->second;
+  }
+  return out;
 }
 
 std::unique_ptr<OpenCLExecutable> OpenCLDevice::prepare(const ir::Graph& graph, const std::vector<BufferPtr>& inputs) {
@@ -175,11 +200,8 @@ std::unique_ptr<OpenCLExecutable> OpenCLDevice::prepare(const ir::Graph& graph, 
   for (auto& v : exe->values_) v.node = nullptr;  // owned by the graph copy, gone after prepare
   exe->kernels_ = static_cast<int64_t>(p.kernels.size());
 
-  std::vector<const CompiledKernel*> kernels;
-  for (size_t i = 0; i < p.kernels.size(); ++i) {
-    kernels.push_back(&compiled(p.kernels[i], p.kernel_hashes[i], *exe));
-    exe->rendered.push_back(kernels.back()->rendered);
-  }
+  std::vector<const CompiledKernel*> kernels = compile_all(p, *exe);
+  for (const CompiledKernel* c : kernels) exe->rendered.push_back(c->rendered);
 
   // Which values the launches touch: only those get device memory.
   std::vector<bool> used(p.values.size(), false);

@@ -101,8 +101,10 @@ class OpenCLDevice : public Device {
   const std::string& build_options() const { return options_; }
   // A device buffer of `bytes` (at least 1); DeviceError naming `what` when it cannot be had.
   MemHandle allocate(int64_t bytes, cl_mem_flags flags, const std::string& what);
-  // The program of `source`, through the cache; counts into `exe`'s statistics.
-  cl_program program(const std::string& source, const std::string& what, OpenCLExecutable* exe);
+  // The program of `source`, through the cache; counts its `kernels` into `exe`'s
+  // statistics (compiled, or cache hits).
+  cl_program program(const std::string& source, const std::string& what, OpenCLExecutable* exe,
+                     int64_t kernels = 1);
 
   // The lowering options for this device (vector lanes).
   codegen::LowerOptions lower_options() const;
@@ -112,7 +114,9 @@ class OpenCLDevice : public Device {
     codegen::opencl::RenderedKernel rendered;
     cl_program program = nullptr;
   };
-  const CompiledKernel& compiled(const codegen::Kernel& kernel, uint64_t hash, OpenCLExecutable& exe);
+  // The compiled form of every kernel of `program`; those not compiled yet are rendered
+  // and built together, as one program.
+  std::vector<const CompiledKernel*> compile_all(const codegen::Program& program, OpenCLExecutable& exe);
 
   DeviceInfo info_;
   codegen::opencl::OpenCLTarget target_;

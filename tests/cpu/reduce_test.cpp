@@ -50,6 +50,32 @@ TEST(CpuReduce, EveryReductionAxesAndDtype) {
           }
 }
 
+// Few outer iterations and long reductions: computed as per-thread partials and a fold.
+TEST(CpuReduce, SplitIntoPartials) {
+  struct Case {
+    Shape shape;
+    std::vector<int64_t> axes;
+  };
+  for (const Case& c : std::vector<Case>{{{300, 301}, {0, 1}}, {{3, 20011}, {1}}, {{40000}, {0}}, {{2, 9000, 3}, {1}}})
+    for (OpKind op : {OpKind::ReduceSum, OpKind::ReduceMax, OpKind::ReduceMin, OpKind::ReduceProd})
+      for (DType t : {DType::F32, DType::I32, DType::F16, DType::F64}) {
+        GraphBuilder b;
+        auto x = b.param({t, c.shape});
+        auto r = b.add(op, {x}, {c.axes, false});
+        b.result(b.add(OpKind::Mul, {r, r}));  // an epilogue after the fold
+        Values v = op == OpKind::ReduceProd ? Values::Small : Values::Normal;
+        std::vector<BufferPtr> in = {random_buffer(x->type, 17, v)};
+        if (op == OpKind::ReduceProd && is_floating(t))  // keep products finite and non-zero
+          for (int64_t i = 0; i < numel(c.shape); ++i) {
+            double e = element(*in[0], i);
+            if (t == DType::F32) in[0]->as<float>()[i] = static_cast<float>(1 + e * 1e-4);
+            if (t == DType::F64) in[0]->as<double>()[i] = 1 + e * 1e-4;
+            if (t == DType::F16) in[0]->as<uint16_t>()[i] = float_to_f16(1.0f);
+          }
+        expect_matches_reference(b.g, in, {1e-4, 1e-3}, std::string(ir::op_name(op)) + " " + Type{t, c.shape}.str());
+      }
+}
+
 TEST(CpuReduce, ReductionsWithSpecialValues) {
   for (OpKind op : {OpKind::ReduceSum, OpKind::ReduceMax, OpKind::ReduceMin})
     for (DType t : {DType::F32, DType::F16, DType::F64}) {

@@ -107,7 +107,8 @@ inline ::testing::AssertionResult buffers_close(const Buffer& got, const Buffer&
 // Runs the graph of `outputs` on `device` and on the reference evaluator and compares every
 // result (tolerance from the dtype unless given).
 inline ::testing::AssertionResult matches_reference(runtime::Device& device, const std::vector<Tensor>& outputs,
-                                                    std::optional<Tolerance> tol = std::nullopt) {
+                                                    std::optional<Tolerance> tol = std::nullopt,
+                                                    const std::vector<std::string>& names = {}) {
   std::vector<ir::NodePtr> roots;
   for (const Tensor& t : outputs) roots.push_back(t.node());
   frontend::Extraction ex = frontend::extract_graph(roots, false);
@@ -120,7 +121,7 @@ inline ::testing::AssertionResult matches_reference(runtime::Device& device, con
   }
   for (size_t i = 0; i < want.size(); ++i) {
     auto r = buffers_close(*got[i], *want[i], tol.value_or(default_tolerance(want[i]->dtype())));
-    if (!r) return r << " (result " << i << ")";
+    if (!r) return r << " (result " << i << (i < names.size() ? " " + names[i] : std::string()) << ")";
   }
   return ::testing::AssertionSuccess();
 }

@@ -25,8 +25,13 @@ llvm_backend::HostTarget resolve_cpu_target(const std::string& cpu) {
   const llvm_backend::HostTarget& host = llvm_backend::host_target();  // initializes LLVM
   if (cpu.empty() || cpu == "native") return host;
   const llvm::Target& target = target_for(host.triple);
-  std::unique_ptr<llvm::MCSubtargetInfo> sti(target.createMCSubtargetInfo(host.triple, cpu, ""));
-  if (!sti || !sti->isCPUStringValid(cpu))
+  // Checked on a generic subtarget first: LLVM warns on stderr when made for an unknown CPU.
+  std::unique_ptr<llvm::MCSubtargetInfo> generic(
+      target.createMCSubtargetInfo(host.triple, "generic", ""));
+  std::unique_ptr<llvm::MCSubtargetInfo> sti;
+  if (generic && generic->isCPUStringValid(cpu))
+    sti.reset(target.createMCSubtargetInfo(host.triple, cpu, ""));
+  if (!sti)
     throw Error("aot: unknown CPU '" + cpu + "' for " + host.triple +
                 " (use 'native', or an LLVM CPU name such as x86-64, x86-64-v2, x86-64-v3, "
                 "x86-64-v4, skylake-avx512, znver3)");
