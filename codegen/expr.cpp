@@ -506,6 +506,29 @@ int count_div_mod(const ExprPtr& e) {
   return n;
 }
 
+ExprPtr with_args(const ExprPtr& x, std::vector<ExprPtr> args) {
+  switch (x->kind) {
+    case ExprKind::IndexDiv: return idiv(args[0], x->ival);
+    case ExprKind::IndexMod: return imod(args[0], x->ival);
+    case ExprKind::Select: return select(args[0], args[1], args[2]);
+    case ExprKind::Binary:
+      if (x->dtype == DType::I64 && x->op == ir::OpKind::Add) return iadd(args[0], args[1]);
+      if (x->dtype == DType::I64 && x->op == ir::OpKind::Sub) return isub(args[0], args[1]);
+      if (x->dtype == DType::I64 && x->op == ir::OpKind::Mul && args[1]->is_const()) return imul(args[0], args[1]->ival);
+      if (x->dtype == DType::I64 && x->op == ir::OpKind::Min) return imin(args[0], args[1]);
+      if (x->dtype == DType::I64 && x->op == ir::OpKind::Max) return imax(args[0], args[1]);
+      if (x->dtype == DType::Bool && x->op == ir::OpKind::Lt && args[0]->dtype == DType::I64) return ilt(args[0], args[1]);
+      if (x->dtype == DType::Bool && x->op == ir::OpKind::Ge && args[0]->dtype == DType::I64) return ige(args[0], args[1]);
+      if (x->dtype == DType::Bool && x->op == ir::OpKind::And) return land(args[0], args[1]);
+      break;
+    default: break;
+  }
+  Expr c = *x;
+  c.args = std::move(args);
+  c.var_mask = c.stage_mask = 0;
+  return finish(std::move(c));
+}
+
 ExprPtr substitute(const ExprPtr& e, const std::vector<ExprPtr>& subst) {
   std::unordered_map<const Expr*, ExprPtr> memo;
   uint64_t mask = 0;
@@ -521,48 +544,28 @@ ExprPtr substitute(const ExprPtr& e, const std::vector<ExprPtr>& subst) {
     } else {
       std::vector<ExprPtr> args;
       for (const ExprPtr& a : x->args) args.push_back(go(a));
-      switch (x->kind) {
-        case ExprKind::IndexDiv: r = idiv(args[0], x->ival); break;
-        case ExprKind::IndexMod: r = imod(args[0], x->ival); break;
-        case ExprKind::Select: r = select(args[0], args[1], args[2]); break;
-        case ExprKind::Binary:
-          if (x->dtype == DType::I64 && (x->op == ir::OpKind::Add || x->op == ir::OpKind::Sub)) {
-            r = x->op == ir::OpKind::Add ? iadd(args[0], args[1]) : isub(args[0], args[1]);
-            break;
-          }
-          if (x->dtype == DType::I64 && x->op == ir::OpKind::Mul && args[1]->is_const()) {
-            r = imul(args[0], args[1]->ival);
-            break;
-          }
-          if (x->dtype == DType::I64 && x->op == ir::OpKind::Min) {
-            r = imin(args[0], args[1]);
-            break;
-          }
-          if (x->dtype == DType::I64 && x->op == ir::OpKind::Max) {
-            r = imax(args[0], args[1]);
-            break;
-          }
-          if (x->dtype == DType::Bool && x->op == ir::OpKind::Lt && args[0]->dtype == DType::I64) {
-            r = ilt(args[0], args[1]);
-            break;
-          }
-          if (x->dtype == DType::Bool && x->op == ir::OpKind::Ge && args[0]->dtype == DType::I64) {
-            r = ige(args[0], args[1]);
-            break;
-          }
-          if (x->dtype == DType::Bool && x->op == ir::OpKind::And) {
-            r = land(args[0], args[1]);
-            break;
-          }
-          [[fallthrough]];
-        default: {
-          Expr c = *x;
-          c.args = std::move(args);
-          c.var_mask = c.stage_mask = 0;
-          r = finish(std::move(c));
-        }
-      }
+      r = with_args(x, std::move(args));
     }
+    memo.emplace(x.get(), r);
+    return r;
+  };
+  return go(e);
+}
+
+ExprPtr replace_subexpr(const ExprPtr& e, const ExprPtr& from, const ExprPtr& to) {
+  std::unordered_map<const Expr*, ExprPtr> memo;
+  std::function<ExprPtr(const ExprPtr&)> go = [&](const ExprPtr& x) -> ExprPtr {
+    if (x->hash == from->hash && expr_equal(x, from)) return to;
+    if (x->args.empty()) return x;
+    auto it = memo.find(x.get());
+    if (it != memo.end()) return it->second;
+    std::vector<ExprPtr> args;
+    bool changed = false;
+    for (const ExprPtr& a : x->args) {
+      args.push_back(go(a));
+      changed |= args.back() != a;
+    }
+    ExprPtr r = changed ? with_args(x, std::move(args)) : x;
     memo.emplace(x.get(), r);
     return r;
   };

@@ -124,6 +124,12 @@ int count_div_mod(const ExprPtr& e);
 // Index arithmetic is re-simplified on the way up.
 ExprPtr substitute(const ExprPtr& e, const std::vector<ExprPtr>& subst);
 
+// Rebuilds `e` with every subexpression structurally equal to `from` replaced by `to`.
+ExprPtr replace_subexpr(const ExprPtr& e, const ExprPtr& from, const ExprPtr& to);
+
+// A node like `x` with new operands (index arithmetic re-simplified).
+ExprPtr with_args(const ExprPtr& x, std::vector<ExprPtr> args);
+
 // A one-line rendering, used by the KernelIR printer and in messages.
 std::string expr_str(const ExprPtr& e);
 

@@ -117,7 +117,7 @@ std::string print_kernel(const Kernel& k) {
     const BufferParam& b = k.buffers[i];
     if (i) out += ", ";
     out += "b" + std::to_string(i) + ":" + std::string(dtype_name(b.dtype)) + "[" + std::to_string(b.numel) + "]" +
-           (b.read ? "r" : "") + (b.written ? "w" : "");
+           (b.read ? "r" : "") + (b.written ? "w" : "") + (b.local ? "l" : "");
   }
   out += ";";
   for (DType s : k.scalars) out += " " + std::string(dtype_name(s));
@@ -164,6 +164,8 @@ void verify_kernel(const Kernel& k) {
   auto fail = [&](const std::string& what) {
     throw CompileError("KernelIR verifier: kernel " + k.name + ": " + what + "\n" + print_kernel(k));
   };
+  for (size_t i = 1; i < k.buffers.size(); ++i)
+    if (k.buffers[i - 1].local && !k.buffers[i].local) fail("local buffers must come after the others");
   uint64_t live_vars = 0;
   auto bit = [](int v) { return 1ull << std::min(v, 63); };
   for (const Loop& l : k.outer) {
@@ -200,7 +202,6 @@ void verify_kernel(const Kernel& k) {
     if (st.kind == StageKind::Scan && st.loops.size() != 1) fail("a scan stage has exactly one loop");
     if (st.kind != StageKind::Loop) check(st.value, vars, s);
     if (st.position) check(st.position, vars, s);
-    if (st.kind == StageKind::Reduce && !st.stores.empty()) fail("a reduce stage stores nothing");
     for (const Store& sto : st.stores) {
       if (sto.buffer < 0 || sto.buffer >= static_cast<int>(k.buffers.size()) || !k.buffers[sto.buffer].written)
         fail("store to buffer b" + std::to_string(sto.buffer) + " that is not a written buffer");

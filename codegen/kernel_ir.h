@@ -41,7 +41,8 @@ struct Store {
 };
 
 enum class StageKind : uint8_t {
-  Reduce,  // folds `value` over the loops into an accumulator; StageValue(this) after it
+  Reduce,  // folds `value` over the loops into an accumulator; StageValue(this) after it;
+           // its `stores` (if any) run at every iteration
   Loop,    // runs `stores` at every iteration of its loops (no loops: once)
   Scan,    // one loop; folds `value` in order and runs `stores` after each step, where
            // StageValue(this) is the running value
@@ -72,6 +73,9 @@ struct BufferParam {
   int64_t numel = 0;
   bool read = false;
   bool written = false;
+  // A row buffer private to each running instance of the kernel (not passed in; local
+  // buffers come after all others). Made only when LowerOptions::row_cache_bytes allows.
+  bool local = false;
 };
 
 struct Kernel {

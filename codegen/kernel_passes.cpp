@@ -97,6 +97,123 @@ void choose_vectorization(Kernel& k, const LowerOptions& options) {
   while (k.vector_unroll < max_unroll && extent >= 2 * k.vector_unroll * lanes) k.vector_unroll *= 2;
 }
 
-void optimize_kernel(Kernel& kernel, const LowerOptions& options) { choose_vectorization(kernel, options); }
+namespace {
+
+bool is_transcendental(ir::OpKind op) {
+  switch (op) {
+    case ir::OpKind::Exp:
+    case ir::OpKind::Exp2:
+    case ir::OpKind::Log:
+    case ir::OpKind::Log2:
+    case ir::OpKind::Log1p:
+    case ir::OpKind::Expm1:
+    case ir::OpKind::Sin:
+    case ir::OpKind::Cos:
+    case ir::OpKind::Tan:
+    case ir::OpKind::Tanh:
+    case ir::OpKind::Sigmoid:
+    case ir::OpKind::Erf:
+    case ir::OpKind::Pow:
+    case ir::OpKind::Atan2: return true;
+    default: return false;
+  }
+}
+
+// Work to compute `e` once, in rough units of a load.
+int compute_cost(const ExprPtr& e) {
+  std::unordered_set<const Expr*> seen;
+  int c = 0;
+  std::function<void(const Expr*)> walk = [&](const Expr* x) {
+    if (!seen.insert(x).second) return;
+    if ((x->kind == ExprKind::Unary || x->kind == ExprKind::Binary) && is_transcendental(x->op)) c += 8;
+    if (x->kind == ExprKind::Binary && x->op == ir::OpKind::Div && is_inexact(x->dtype)) c += 2;
+    for (const ExprPtr& a : x->args) walk(a.get());
+  };
+  walk(e.get());
+  return c;
+}
+
+std::vector<ExprPtr> subexprs(const ExprPtr& e) {
+  std::unordered_set<const Expr*> seen;
+  std::vector<ExprPtr> out;
+  std::function<void(const ExprPtr&)> walk = [&](const ExprPtr& x) {
+    if (!x || !seen.insert(x.get()).second) return;
+    out.push_back(x);
+    for (const ExprPtr& a : x->args) walk(a);
+  };
+  walk(e);
+  return out;
+}
+
+ExprPtr row_index(const std::vector<Loop>& loops) {
+  std::vector<ExprPtr> vars;
+  std::vector<int64_t> extents;
+  for (const Loop& l : loops) {
+    vars.push_back(var(l.var, l.extent));
+    extents.push_back(l.extent);
+  }
+  return linear_index(vars, extents);
+}
+
+bool same_loops(const Stage& a, const Stage& b) {
+  if (a.loops.size() != b.loops.size() || a.loops.empty()) return false;
+  for (size_t i = 0; i < a.loops.size(); ++i)
+    if (a.loops[i].extent != b.loops[i].extent || a.loops[i].begin || b.loops[i].begin) return false;
+  return true;
+}
+
+}  // namespace
+
+bool cache_row_values(Kernel& k, const LowerOptions& options) {
+  if (options.row_cache_bytes <= 0 || k.vector_mode == VectorMode::Outer) return false;
+  bool changed = false;
+  for (size_t j = 0; j < k.stages.size(); ++j) {
+    if (k.stages[j].kind != StageKind::Loop || k.stages[j].stores.empty()) continue;
+    for (size_t i = 0; i < j; ++i) {
+      Stage& r = k.stages[i];
+      Stage& s = k.stages[j];
+      if (r.kind != StageKind::Reduce || !same_loops(r, s)) continue;
+      uint64_t r_vars = 0;
+      std::vector<ExprPtr> subst(static_cast<size_t>(k.num_vars));
+      for (size_t t = 0; t < r.loops.size(); ++t) {
+        r_vars |= 1ull << std::min(r.loops[t].var, 63);
+        subst[r.loops[t].var] = var(s.loops[t].var, s.loops[t].extent);
+      }
+      // Candidates: expensive values of the reduction that vary along its row, largest
+      // first.
+      std::vector<std::pair<int, ExprPtr>> candidates;
+      for (const ExprPtr& e : subexprs(r.value))
+        if ((e->var_mask & r_vars) && compute_cost(e) >= 8)
+          candidates.emplace_back(compute_cost(e), e);
+      std::stable_sort(candidates.begin(), candidates.end(),
+                       [](const auto& a, const auto& b) { return a.first > b.first; });
+      std::vector<ExprPtr> in_s;
+      for (const Store& st : s.stores)
+        for (const ExprPtr& e : subexprs(st.value)) in_s.push_back(e);
+      int64_t numel = 1;
+      for (const Loop& l : s.loops) numel *= l.extent;
+      for (const auto& [cost, cand] : candidates) {
+        ExprPtr mapped = substitute(cand, subst);
+        bool found = false;
+        for (const ExprPtr& e : in_s) found |= e->hash == mapped->hash && expr_equal(e, mapped);
+        if (!found) continue;
+        if (numel * static_cast<int64_t>(dtype_size(cand->dtype)) > options.row_cache_bytes) break;
+        const int buf = static_cast<int>(k.buffers.size());
+        k.buffers.push_back({cand->dtype, numel, true, true, true});
+        r.stores.push_back({buf, row_index(r.loops), cand, nullptr});
+        ExprPtr cached = load(cand->dtype, buf, row_index(s.loops));
+        for (Store& st : s.stores) st.value = replace_subexpr(st.value, mapped, cached);
+        changed = true;
+        break;
+      }
+    }
+  }
+  return changed;
+}
+
+void optimize_kernel(Kernel& kernel, const LowerOptions& options) {
+  choose_vectorization(kernel, options);
+  cache_row_values(kernel, options);
+}
 
 }  // namespace kiln::codegen

@@ -4,7 +4,8 @@
 // blocks, every stage running once per block; what elementwise kernels and reductions over
 // a non-contiguous axis want) or the innermost loop of each stage (rows reduced or stored
 // along contiguous memory). It counts the accesses each choice makes non-contiguous
-// (gathers and scatters) and takes the cheaper. Tests: tests/codegen/kernel_passes_test.cpp.
+// (gathers and scatters) and takes the cheaper. cache_row_values trades recomputation for a
+// private row buffer. Tests: tests/codegen/kernel_passes_test.cpp.
 #pragma once
 
 #include "codegen/kernel_ir.h"
@@ -22,6 +23,12 @@ AccessPattern access_pattern(const ExprPtr& index, int vector_var);
 int inner_vector_var(const Stage& stage);
 
 void choose_vectorization(Kernel& kernel, const LowerOptions& options);
+
+// In a row kernel (not vectorized along its outer loop), an expensive value that a Reduce
+// stage computes and a later Loop stage computes again at the same row position (the
+// exp of softmax) is stored by the first into a local row buffer and loaded by the second.
+// Returns whether it changed the kernel.
+bool cache_row_values(Kernel& kernel, const LowerOptions& options);
 
 // Every kernel-level pass, in order.
 void optimize_kernel(Kernel& kernel, const LowerOptions& options);

@@ -36,7 +36,7 @@ struct TempBuffer {
 
 struct LoweredKernel {
   Kernel kernel;
-  std::vector<BufferSource> buffers;  // one per kernel.buffers
+  std::vector<BufferSource> buffers;  // one per kernel buffer that is not local
   std::vector<ScalarSource> scalars;  // one per kernel.scalars
 };
 
@@ -49,6 +49,9 @@ struct LowerOptions {
   bool merge_loops = true;  // merge adjacent dimensions when it removes index division
   int vector_lanes = 16;    // lanes of the widest vector of f32, for the vectorization choice
   int threads = 1;          // threads the outer loops are split across
+  // Largest per-instance row buffer a kernel may use to keep an expensive row value from
+  // one stage for the next (0: never; backends without private memory leave it 0).
+  int64_t row_cache_bytes = 0;
 };
 
 LoweredGroup lower_group(const passes::FusionGroup& group, const LowerOptions& options = {});

@@ -4,10 +4,11 @@
 // side file) is embedded as constants. The work is the library's; this file only reads
 // the command line. Exit status: 0 on success, 1 for an error in the input, 2 for a bad
 // command line.
+#include <kiln/kiln.h>
+
 #include <CLI/CLI.hpp>
 #include <filesystem>
 #include <iostream>
-#include <kiln/kiln.h>
 
 #include "codegen/aot/compile_cpu.h"
 #include "codegen/aot/opencl_bundle.h"
@@ -26,10 +27,10 @@ int compile(const Options& o) {
     kiln::passes::optimize_graph(graph);
   else
     kiln::passes::pipeline_of(kiln::passes::parse_pass_list(o.passes)).run(graph);
-  std::string name = o.name.empty()
-                         ? kiln::codegen::aot::c_identifier_from(
-                               std::filesystem::path(o.file).stem().string())
-                         : o.name;
+  std::string name =
+      o.name.empty()
+          ? kiln::codegen::aot::c_identifier_from(std::filesystem::path(o.file).stem().string())
+          : o.name;
   std::vector<kiln::codegen::aot::OutputFile> files;
   if (o.target == "cpu") {
     files = kiln::codegen::aot::compile_cpu(graph, {.name = name, .cpu = o.cpu});
@@ -58,8 +59,9 @@ int main(int argc, char** argv) {
   app.add_option("-o,--output", o.out_dir, "output directory (created if missing)")->required();
   app.add_option("--cpu", o.cpu,
                  "cpu target: native, or an LLVM CPU name (x86-64-v3, skylake-avx512...)");
-  app.add_option("--name", o.name, "prefix of the generated symbols and files (default: the "
-                                   "IR file's name)");
+  app.add_option("--name", o.name,
+                 "prefix of the generated symbols and files (default: the "
+                 "IR file's name)");
   app.add_option("--passes", o.passes, "graph passes instead of the default pipeline");
   app.add_flag("--opencl-no-fp64", o.opencl_no_fp64,
                "opencl target: the devices lack cl_khr_fp64; refuse kernels that need it now");

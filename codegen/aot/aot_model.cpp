@@ -24,13 +24,13 @@ bool is_c_identifier(const std::string& s) {
 // Words an argument may not be called in C or C++.
 const std::set<std::string>& reserved_words() {
   static const std::set<std::string> words = {
-      "auto",   "bool",     "break",  "case",     "catch",  "char",    "class",    "const",
-      "continue", "default", "delete", "do",      "double", "else",    "enum",     "extern",
-      "false",  "float",    "for",    "goto",     "if",     "inline",  "int",      "long",
-      "new",    "operator", "private", "protected", "public", "register", "restrict", "return",
-      "short",  "signed",   "sizeof", "static",   "struct", "switch",  "template", "this",
-      "throw",  "true",     "try",    "typedef",  "union",  "unsigned", "virtual",  "void",
-      "volatile", "while",  "workspace", "context"};
+      "auto",     "bool",     "break",     "case",      "catch",  "char",     "class",    "const",
+      "continue", "default",  "delete",    "do",        "double", "else",     "enum",     "extern",
+      "false",    "float",    "for",       "goto",      "if",     "inline",   "int",      "long",
+      "new",      "operator", "private",   "protected", "public", "register", "restrict", "return",
+      "short",    "signed",   "sizeof",    "static",    "struct", "switch",   "template", "this",
+      "throw",    "true",     "try",       "typedef",   "union",  "unsigned", "virtual",  "void",
+      "volatile", "while",    "workspace", "context"};
   return words;
 }
 
@@ -106,8 +106,8 @@ AotModel plan_model(ir::Graph graph, const std::string& name, const LowerOptions
 std::string c_parameters(const AotModel& m) {
   std::string out;
   for (const AotArg& a : m.inputs)
-    out += (out.empty() ? "" : ", ") + std::string("const ") + std::string(c_element_type(a.type.dtype)) +
-           "* " + a.c_name;
+    out += (out.empty() ? "" : ", ") + std::string("const ") +
+           std::string(c_element_type(a.type.dtype)) + "* " + a.c_name;
   for (const AotArg& a : m.outputs)
     out += (out.empty() ? "" : ", ") + std::string(c_element_type(a.type.dtype)) + "* " + a.c_name;
   return out.empty() ? "void" : out;

@@ -17,7 +17,7 @@ namespace kiln::codegen::aot {
 
 // One argument of the generated function: a graph parameter (input) or result (output).
 struct AotArg {
-  std::string c_name;  // a C identifier, unique among the arguments
+  std::string c_name;   // a C identifier, unique among the arguments
   std::string ir_name;  // as the IR prints it ("%x"), for the documentation
   Type type;
 };

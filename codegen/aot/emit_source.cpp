@@ -52,5 +52,4 @@ std::string opencl_source(const ir::Graph& graph, const opencl::OpenCLTarget& ta
   return out;
 }
 
-
 }  // namespace kiln::codegen::aot

@@ -10,8 +10,9 @@ namespace kiln::codegen::aot {
 LowerOptions host_lower_options() { return {}; }
 
 std::vector<OutputFile> compile_cpu(const ir::Graph&, const CpuAotOptions&) {
-  throw UnsupportedError("kiln-aot --target cpu: this build of kiln has no LLVM backend "
-                         "(configure with KILN_WITH_LLVM=ON and llvm-14-dev installed)");
+  throw UnsupportedError(
+      "kiln-aot --target cpu: this build of kiln has no LLVM backend "
+      "(configure with KILN_WITH_LLVM=ON and llvm-14-dev installed)");
 }
 
 std::string llvm_ir(const ir::Graph&) {

@@ -14,7 +14,6 @@
 #include <llvm/Target/TargetMachine.h>
 #include <llvm/Target/TargetOptions.h>
 
-#include <cstdlib>
 #include <memory>
 #include <mutex>
 
@@ -62,7 +61,7 @@ std::unique_ptr<llvm::TargetMachine> make_target_machine() {
   if (!target) throw CompileError("cpu backend: no LLVM target for " + h.triple + ": " + err);
   llvm::TargetOptions opts;
   std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
-      h.triple, h.cpu, h.features, opts, llvm::Reloc::PIC_, llvm::None, std::getenv("KILN_TMP_CG") ? llvm::CodeGenOpt::Default : llvm::CodeGenOpt::Aggressive));
+      h.triple, h.cpu, h.features, opts, llvm::Reloc::PIC_, llvm::None, llvm::CodeGenOpt::Aggressive));
   if (!tm) throw CompileError("cpu backend: cannot make a target machine for " + h.cpu);
   return tm;
 }
@@ -99,9 +98,7 @@ void optimize(llvm::Module& m, llvm::TargetMachine& tm) {
   pb.registerFunctionAnalyses(fam);
   pb.registerLoopAnalyses(lam);
   pb.crossRegisterProxies(lam, fam, cgam, mam);
-  const char* lvl = std::getenv("KILN_TMP_OPT");
-  auto level = !lvl ? llvm::OptimizationLevel::O3 : lvl[0] == '1' ? llvm::OptimizationLevel::O1 : lvl[0] == '2' ? llvm::OptimizationLevel::O2 : llvm::OptimizationLevel::O3;
-  llvm::ModulePassManager mpm = pb.buildPerModuleDefaultPipeline(level);
+  llvm::ModulePassManager mpm = pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3);
   mpm.run(m, mam);
 }
 

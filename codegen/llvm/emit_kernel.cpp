@@ -67,8 +67,18 @@ class KernelEmitter {
     c_.entry = llvm::BasicBlock::Create(c_.ctx, "entry", fn_);
     b.SetInsertPoint(c_.entry);
     for (size_t i = 0; i < k_.buffers.size(); ++i) {
+      const BufferParam& bp = k_.buffers[i];
+      llvm::Type* et = elem_type(bp.dtype);
+      if (bp.local) {
+        // A row buffer of this instance, on its stack.
+        int64_t n = std::max<int64_t>(bp.numel, 1) * (bp.dtype == DType::C64 ? 2 : 1);
+        llvm::AllocaInst* a = c_.entry_alloca(llvm::ArrayType::get(et, static_cast<uint64_t>(n)), "row");
+        a->setAlignment(llvm::Align(64));
+        buf_ptr_.push_back(b.CreateBitCast(a, et->getPointerTo()));
+        continue;
+      }
       Value* p = b.CreateLoad(b.getInt8PtrTy(), b.CreateConstGEP1_64(b.getInt8PtrTy(), bufs, i));
-      buf_ptr_.push_back(b.CreateBitCast(p, elem_type(k_.buffers[i].dtype)->getPointerTo()));
+      buf_ptr_.push_back(b.CreateBitCast(p, et->getPointerTo()));
     }
     for (size_t i = 0; i < k_.scalars.size(); ++i) {
       Value* raw = b.CreateLoad(b.getInt64Ty(), b.CreateConstGEP1_64(b.getInt64Ty(), scalars, i));
@@ -339,6 +349,7 @@ class KernelEmitter {
     }
     emit_nest(st.loops, 0, iv, [&](bool vec) {
       Val v = emit(st.value);
+      for (const Store& store : st.stores) emit_store(store);
       if (vec) {
         store_slot(vacc, reduce_combine(c_, st.op, acc, load_slot(vacc), c_.splat(v, W_)));
         return;

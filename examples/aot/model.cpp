@@ -25,8 +25,8 @@ int main(int argc, char** argv) {
     for (int i = 0; i < 8 * 16; ++i) x[i] = std::sin(0.05f * static_cast<float>(i * i));
 
     kiln::Tensor input = kiln::zeros({8, 16});
-    kiln::Tensor h = kiln::gelu(kiln::matmul(input, kiln::from_data(w1, {16, 32})) +
-                                kiln::from_data(b1, {32}));
+    kiln::Tensor h =
+        kiln::gelu(kiln::matmul(input, kiln::from_data(w1, {16, 32})) + kiln::from_data(b1, {32}));
     kiln::Tensor probs = kiln::softmax(kiln::matmul(h, kiln::from_data(w2, {32, 10})), -1);
     kiln::Tensor mean = kiln::mean(h, 1);
     kiln::save_ir(dir + "/model.kir", {probs, mean}, {.inputs = {{"x", input}}});

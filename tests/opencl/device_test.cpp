@@ -64,7 +64,8 @@ TEST(OpenCLNoPlatform, ClearError) {
   std::filesystem::path empty = std::filesystem::temp_directory_path() / "kiln-empty-icd";
   std::filesystem::create_directories(empty);
   std::string cmd = "OCL_ICD_VENDORS=" + empty.string() +
-                    " KILN_TEST_NO_PLATFORM_CHILD=1 /proc/self/exe --gtest_filter=OpenCLNoPlatform.Child > " +
+                    " KILN_TEST_NO_PLATFORM_CHILD=1 " + std::filesystem::read_symlink("/proc/self/exe").string() +
+                    " --gtest_filter=OpenCLNoPlatform.Child > " +
                     (empty / "log").string() + " 2>&1";
   int rc = std::system(cmd.c_str());
   EXPECT_EQ(rc, 0) << "the child test failed; its output is in " << (empty / "log").string();

@@ -4,11 +4,11 @@
 // graphs cover fusion groups of every kind, dtypes (integers, bool, f64, c64), the
 // out-of-line math, random numbers, and outputs that no kernel writes (an input returned,
 // a value returned twice, a constant, an empty array).
+#include <kiln/inspect.h>
 #include <sys/wait.h>
 
 #include <cmath>
 #include <cstring>
-#include <kiln/inspect.h>
 
 #include "tools_test_util.h"
 
@@ -50,7 +50,8 @@ std::vector<Case> cases() {
        "  return %2, %3\n"
        "}\n"},
       {"passthrough",
-       "func @passthrough(%x: f32[3], %e: f32[0,4]) -> (f32[3], f32[3], f32[3], f32[0,4], f32[4]) {\n"
+       "func @passthrough(%x: f32[3], %e: f32[0,4]) -> (f32[3], f32[3], f32[3], f32[0,4], f32[4]) "
+       "{\n"
        "  %0 = neg %x : f32[3]\n"
        "  %1 = constant dense<[1.0, 2.0, 3.0, 4.0]> : f32[4]\n"
        "  return %x, %0, %0, %e, %1\n"
@@ -85,7 +86,8 @@ std::string harness(const std::string& name, const ir::Graph& g) {
   std::string args;
   for (size_t i = 0; i < g.params.size(); ++i) {
     std::string n = std::to_string(g.params[i]->type.nbytes());
-    c += "  void* in" + std::to_string(i) + " = load(\"in" + std::to_string(i) + ".bin\", " + n + ");\n";
+    c += "  void* in" + std::to_string(i) + " = load(\"in" + std::to_string(i) + ".bin\", " + n +
+         ");\n";
     args += (args.empty() ? "" : ", ") + std::string("in") + std::to_string(i);
   }
   for (size_t i = 0; i < g.results.size(); ++i) {

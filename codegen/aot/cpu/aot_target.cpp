@@ -49,8 +49,8 @@ std::unique_ptr<llvm::TargetMachine> make_target_machine(const llvm_backend::Hos
   const llvm::Target& target = target_for(t.triple);
   llvm::TargetOptions opts;
   std::unique_ptr<llvm::TargetMachine> tm(
-      target.createTargetMachine(t.triple, t.cpu, t.features, opts, llvm::Reloc::PIC_,
-                                 llvm::None, llvm::CodeGenOpt::Aggressive));
+      target.createTargetMachine(t.triple, t.cpu, t.features, opts, llvm::Reloc::PIC_, llvm::None,
+                                 llvm::CodeGenOpt::Aggressive));
   if (!tm) throw CompileError("aot: cannot make an LLVM target machine for " + t.cpu);
   return tm;
 }

@@ -83,7 +83,9 @@ class DriverEmitter {
       const ProgramValue& v = p.values[i];
       if (v.numel == 0) continue;
       switch (v.kind) {
-        case ProgramValue::Kind::Parameter: ptr[i] = f->getArg(static_cast<unsigned>(v.param)); break;
+        case ProgramValue::Kind::Parameter:
+          ptr[i] = f->getArg(static_cast<unsigned>(v.param));
+          break;
         case ProgramValue::Kind::Constant:
           ptr[i] = data_global("const" + std::to_string(i), v.node->buffer->data(),
                                v.node->buffer->nbytes());
@@ -106,8 +108,8 @@ class DriverEmitter {
 
   llvm::Function* emit_run_with_workspace() {
     std::vector<llvm::Type*> params(arg_count() + 1, i8p_);
-    llvm::Function* f = declare(m_.name + "_run_with_workspace",
-                                llvm::FunctionType::get(i32_, params, false));
+    llvm::Function* f =
+        declare(m_.name + "_run_with_workspace", llvm::FunctionType::get(i32_, params, false));
     for (auto& a : f->args()) a.addAttr(llvm::Attribute::NoAlias);
     llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx_, "entry", f));
     std::vector<Value*> ptr = value_pointers(b, f);
@@ -116,9 +118,9 @@ class DriverEmitter {
     llvm::Type* kernel_ptr = kernels_.empty() ? i8p_ : kernels_[0]->getType();
     llvm::FunctionCallee parallel_for = mod_.getOrInsertFunction(
         "kiln_aot_parallel_for",
-        llvm::FunctionType::get(b.getVoidTy(),
-                                {kernel_ptr, i8p_->getPointerTo(), i64_->getPointerTo(), i64_, i64_},
-                                false));
+        llvm::FunctionType::get(
+            b.getVoidTy(), {kernel_ptr, i8p_->getPointerTo(), i64_->getPointerTo(), i64_, i64_},
+            false));
     const Program& p = m_.program;
     for (size_t li = 0; li < p.launches.size(); ++li) {
       const Launch& l = p.launches[li];
@@ -133,9 +135,9 @@ class DriverEmitter {
         std::vector<uint64_t> slots;
         for (const ScalarSource& s : l.scalars) slots.push_back(scalar_slot(s));
         auto* init = llvm::ConstantDataArray::get(ctx_, slots);
-        auto* g = new llvm::GlobalVariable(mod_, init->getType(), true,
-                                           llvm::GlobalValue::PrivateLinkage, init,
-                                           "scalars" + std::to_string(li));
+        auto* g =
+            new llvm::GlobalVariable(mod_, init->getType(), true, llvm::GlobalValue::PrivateLinkage,
+                                     init, "scalars" + std::to_string(li));
         scalars = llvm::ConstantExpr::getBitCast(g, i64_->getPointerTo());
       }
       b.CreateCall(parallel_for, {kernels_[l.kernel], buffers, scalars, b.getInt64(n),
@@ -156,8 +158,7 @@ class DriverEmitter {
   // <name>_run: the workspace from aligned_alloc (C11), 1 when it cannot be had.
   void emit_run(llvm::Function* with_ws) {
     std::vector<llvm::Type*> params(arg_count(), i8p_);
-    llvm::Function* f =
-        declare(m_.name + "_run", llvm::FunctionType::get(i32_, params, false));
+    llvm::Function* f = declare(m_.name + "_run", llvm::FunctionType::get(i32_, params, false));
     llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx_, "entry", f));
     std::vector<Value*> args;
     for (auto& a : f->args()) args.push_back(&a);
