@@ -42,7 +42,9 @@ void dtype_range(DType t, int64_t& lo, int64_t& hi) {
     case DType::Bool: lo = 0, hi = 1; return;
     case DType::I8: lo = -128, hi = 127; return;
     case DType::U8: lo = 0, hi = 255; return;
-    case DType::I32: lo = std::numeric_limits<int32_t>::min(), hi = std::numeric_limits<int32_t>::max(); return;
+    case DType::I32:
+      lo = std::numeric_limits<int32_t>::min(), hi = std::numeric_limits<int32_t>::max();
+      return;
     default: lo = kMin, hi = kMax; return;
   }
 }
@@ -103,7 +105,8 @@ ExprPtr finish(Expr e) {
               __int128 c[4] = {a0 * b0, a0 * b1, a1 * b0, a1 * b1};
               // Products of saturated bounds are meaningless: keep the full range then.
               bool wide = a0 == kMin || a1 == kMax || b0 == kMin || b1 == kMax;
-              if (!wide) e.lo = sat(*std::min_element(c, c + 4)), e.hi = sat(*std::max_element(c, c + 4));
+              if (!wide)
+                e.lo = sat(*std::min_element(c, c + 4)), e.hi = sat(*std::max_element(c, c + 4));
               break;
             }
             case ir::OpKind::Min:
@@ -148,8 +151,10 @@ bool expr_equal(const ExprPtr& a, const ExprPtr& b) {
   if (a == b) return true;
   if (!a || !b) return false;
   if (a->hash != b->hash || a->kind != b->kind || a->op != b->op || a->dtype != b->dtype ||
-      a->slot != b->slot || a->ival != b->ival || std::bit_cast<uint64_t>(a->re) != std::bit_cast<uint64_t>(b->re) ||
-      std::bit_cast<uint64_t>(a->im) != std::bit_cast<uint64_t>(b->im) || a->args.size() != b->args.size())
+      a->slot != b->slot || a->ival != b->ival ||
+      std::bit_cast<uint64_t>(a->re) != std::bit_cast<uint64_t>(b->re) ||
+      std::bit_cast<uint64_t>(a->im) != std::bit_cast<uint64_t>(b->im) ||
+      a->args.size() != b->args.size())
     return false;
   for (size_t i = 0; i < a->args.size(); ++i)
     if (!expr_equal(a->args[i], b->args[i])) return false;
@@ -347,7 +352,8 @@ ExprPtr from_linear(Linear l) {
   while (recombine_once(l)) combine(l);
   ExprPtr acc;
   for (auto& [atom, coef] : l.terms) {
-    ExprPtr term = coef == 1 ? atom : raw_binary(ir::OpKind::Mul, DType::I64, atom, index_const(coef));
+    ExprPtr term =
+        coef == 1 ? atom : raw_binary(ir::OpKind::Mul, DType::I64, atom, index_const(coef));
     acc = acc ? raw_binary(ir::OpKind::Add, DType::I64, acc, term) : term;
   }
   if (!acc) return index_const(l.constant);
@@ -514,11 +520,14 @@ ExprPtr with_args(const ExprPtr& x, std::vector<ExprPtr> args) {
     case ExprKind::Binary:
       if (x->dtype == DType::I64 && x->op == ir::OpKind::Add) return iadd(args[0], args[1]);
       if (x->dtype == DType::I64 && x->op == ir::OpKind::Sub) return isub(args[0], args[1]);
-      if (x->dtype == DType::I64 && x->op == ir::OpKind::Mul && args[1]->is_const()) return imul(args[0], args[1]->ival);
+      if (x->dtype == DType::I64 && x->op == ir::OpKind::Mul && args[1]->is_const())
+        return imul(args[0], args[1]->ival);
       if (x->dtype == DType::I64 && x->op == ir::OpKind::Min) return imin(args[0], args[1]);
       if (x->dtype == DType::I64 && x->op == ir::OpKind::Max) return imax(args[0], args[1]);
-      if (x->dtype == DType::Bool && x->op == ir::OpKind::Lt && args[0]->dtype == DType::I64) return ilt(args[0], args[1]);
-      if (x->dtype == DType::Bool && x->op == ir::OpKind::Ge && args[0]->dtype == DType::I64) return ige(args[0], args[1]);
+      if (x->dtype == DType::Bool && x->op == ir::OpKind::Lt && args[0]->dtype == DType::I64)
+        return ilt(args[0], args[1]);
+      if (x->dtype == DType::Bool && x->op == ir::OpKind::Ge && args[0]->dtype == DType::I64)
+        return ige(args[0], args[1]);
       if (x->dtype == DType::Bool && x->op == ir::OpKind::And) return land(args[0], args[1]);
       break;
     default: break;

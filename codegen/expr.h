@@ -63,7 +63,7 @@ struct Expr {
 bool expr_equal(const ExprPtr& a, const ExprPtr& b);
 
 // ---- leaves ----
-ExprPtr const_int(DType dtype, int64_t value);  // bool and integer dtypes
+ExprPtr const_int(DType dtype, int64_t value);   // bool and integer dtypes
 ExprPtr const_float(DType dtype, double value);  // floating dtypes
 ExprPtr const_complex(double re, double im);     // c64
 ExprPtr const_bool(bool value);

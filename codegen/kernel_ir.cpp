@@ -65,11 +65,12 @@ class ExprNamer {
     switch (e->kind) {
       case ExprKind::Var: return "v" + std::to_string(e->slot);
       case ExprKind::Const:
-        if (is_floating(e->dtype)) return std::string(dtype_name(e->dtype)) + "(" + hex_double(e->re) + ")";
-        if (is_complex(e->dtype))
-          return "c64(" + hex_double(e->re) + "," + hex_double(e->im) + ")";
+        if (is_floating(e->dtype))
+          return std::string(dtype_name(e->dtype)) + "(" + hex_double(e->re) + ")";
+        if (is_complex(e->dtype)) return "c64(" + hex_double(e->re) + "," + hex_double(e->im) + ")";
         return std::string(dtype_name(e->dtype)) + "(" + std::to_string(e->ival) + ")";
-      case ExprKind::Arg: return "arg" + std::to_string(e->slot) + ":" + std::string(dtype_name(e->dtype));
+      case ExprKind::Arg:
+        return "arg" + std::to_string(e->slot) + ":" + std::string(dtype_name(e->dtype));
       case ExprKind::StageValue: return "s" + std::to_string(e->slot);
       default: break;
     }
@@ -80,10 +81,12 @@ class ExprNamer {
     for (const ExprPtr& a : e->args) args.push_back(name(a));
     std::string n = "%" + std::to_string(next_++);
     std::string line = "  " + n + " = " + std::string(kind_name(e->kind));
-    if (e->kind == ExprKind::Unary || e->kind == ExprKind::Binary) line += "." + std::string(ir::op_name(e->op));
+    if (e->kind == ExprKind::Unary || e->kind == ExprKind::Binary)
+      line += "." + std::string(ir::op_name(e->op));
     line += " " + std::string(dtype_name(e->dtype));
     if (e->kind == ExprKind::Load) line += " b" + std::to_string(e->slot);
-    if (e->kind == ExprKind::IndexDiv || e->kind == ExprKind::IndexMod) line += " /" + std::to_string(e->ival);
+    if (e->kind == ExprKind::IndexDiv || e->kind == ExprKind::IndexMod)
+      line += " /" + std::to_string(e->ival);
     for (auto& a : args) line += " " + a;
     out_ += line + "\n";
     bucket.emplace_back(e, n);
@@ -116,12 +119,15 @@ std::string print_kernel(const Kernel& k) {
   for (size_t i = 0; i < k.buffers.size(); ++i) {
     const BufferParam& b = k.buffers[i];
     if (i) out += ", ";
-    out += "b" + std::to_string(i) + ":" + std::string(dtype_name(b.dtype)) + "[" + std::to_string(b.numel) + "]" +
-           (b.read ? "r" : "") + (b.written ? "w" : "") + (b.local ? "l" : "");
+    out += "b" + std::to_string(i) + ":" + std::string(dtype_name(b.dtype)) + "[" +
+           std::to_string(b.numel) + "]" + (b.read ? "r" : "") + (b.written ? "w" : "") +
+           (b.local ? "l" : "");
   }
   out += ";";
   for (DType s : k.scalars) out += " " + std::string(dtype_name(s));
-  out += ") vars=" + std::to_string(k.num_vars) + " vector=" + std::to_string(static_cast<int>(k.vector_mode)) + "x" + std::to_string(k.vector_unroll) + "\n";
+  out += ") vars=" + std::to_string(k.num_vars) +
+         " vector=" + std::to_string(static_cast<int>(k.vector_mode)) + "x" +
+         std::to_string(k.vector_unroll) + "\n";
   ExprNamer namer(out);
   std::string outer = "outer";
   for (const Loop& l : k.outer) outer += " " + loop_str(l, namer);
@@ -162,10 +168,12 @@ uint64_t kernel_hash(const Kernel& kernel) { return fnv1a(print_kernel(kernel));
 
 void verify_kernel(const Kernel& k) {
   auto fail = [&](const std::string& what) {
-    throw CompileError("KernelIR verifier: kernel " + k.name + ": " + what + "\n" + print_kernel(k));
+    throw CompileError("KernelIR verifier: kernel " + k.name + ": " + what + "\n" +
+                       print_kernel(k));
   };
   for (size_t i = 1; i < k.buffers.size(); ++i)
-    if (k.buffers[i - 1].local && !k.buffers[i].local) fail("local buffers must come after the others");
+    if (k.buffers[i - 1].local && !k.buffers[i].local)
+      fail("local buffers must come after the others");
   uint64_t live_vars = 0;
   auto bit = [](int v) { return 1ull << std::min(v, 63); };
   for (const Loop& l : k.outer) {
@@ -174,18 +182,22 @@ void verify_kernel(const Kernel& k) {
     live_vars |= bit(l.var);
   }
   std::function<void(const ExprPtr&, uint64_t, size_t)> check = [&](const ExprPtr& e, uint64_t vars,
-                                                                     size_t stage) {
+                                                                    size_t stage) {
     if (!e) fail("missing expression");
-    if (e->var_mask & ~vars) fail("expression uses a loop variable outside its loops: " + expr_str(e));
+    if (e->var_mask & ~vars)
+      fail("expression uses a loop variable outside its loops: " + expr_str(e));
     for (int s = 0; s < 64; ++s)
       if ((e->stage_mask >> s) & 1) {
         bool self_scan = static_cast<size_t>(s) == stage && k.stages[stage].kind == StageKind::Scan;
-        if (static_cast<size_t>(s) >= stage && !self_scan) fail("a stage value read before its stage is done");
+        if (static_cast<size_t>(s) >= stage && !self_scan)
+          fail("a stage value read before its stage is done");
       }
     std::function<void(const Expr*)> walk = [&](const Expr* x) {
-      if (x->kind == ExprKind::Load && (x->slot < 0 || x->slot >= static_cast<int>(k.buffers.size())))
+      if (x->kind == ExprKind::Load &&
+          (x->slot < 0 || x->slot >= static_cast<int>(k.buffers.size())))
         fail("load from buffer b" + std::to_string(x->slot) + " that the kernel does not have");
-      if (x->kind == ExprKind::Arg && (x->slot < 0 || x->slot >= static_cast<int>(k.scalars.size())))
+      if (x->kind == ExprKind::Arg &&
+          (x->slot < 0 || x->slot >= static_cast<int>(k.scalars.size())))
         fail("scalar argument " + std::to_string(x->slot) + " that the kernel does not have");
       for (const ExprPtr& a : x->args) walk(a.get());
     };
@@ -199,11 +211,13 @@ void verify_kernel(const Kernel& k) {
       if (l.begin) check(l.begin, vars, s), check(l.end, vars, s);
       vars |= bit(l.var);
     }
-    if (st.kind == StageKind::Scan && st.loops.size() != 1) fail("a scan stage has exactly one loop");
+    if (st.kind == StageKind::Scan && st.loops.size() != 1)
+      fail("a scan stage has exactly one loop");
     if (st.kind != StageKind::Loop) check(st.value, vars, s);
     if (st.position) check(st.position, vars, s);
     for (const Store& sto : st.stores) {
-      if (sto.buffer < 0 || sto.buffer >= static_cast<int>(k.buffers.size()) || !k.buffers[sto.buffer].written)
+      if (sto.buffer < 0 || sto.buffer >= static_cast<int>(k.buffers.size()) ||
+          !k.buffers[sto.buffer].written)
         fail("store to buffer b" + std::to_string(sto.buffer) + " that is not a written buffer");
       check(sto.index, vars, s);
       check(sto.value, vars, s);

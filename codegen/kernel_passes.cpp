@@ -53,7 +53,9 @@ void choose_vectorization(Kernel& k, const LowerOptions& options) {
   for (const Stage& s : k.stages) {
     if (s.sequential) outer_ok = false;  // lanes would run a read-modify-write out of order
     for (const Loop& l : s.loops)        // loop bounds must not differ between lanes
-      if (outer_ok && l.begin && (l.begin->depends_on_var(k.outer.back().var) || l.end->depends_on_var(k.outer.back().var)))
+      if (outer_ok && l.begin &&
+          (l.begin->depends_on_var(k.outer.back().var) ||
+           l.end->depends_on_var(k.outer.back().var)))
         outer_ok = false;
   }
   int inner_stages = 0, inner_gathers = 0;
@@ -72,9 +74,11 @@ void choose_vectorization(Kernel& k, const LowerOptions& options) {
   const int64_t lanes = options.vector_lanes;
   if (inner_stages > 0 && inner_gathers == 0 && min_inner >= lanes / 2) {
     k.vector_mode = VectorMode::Inner;
-  } else if (outer_ok && outer_gathers == 0 && (inner_stages == 0 || k.outer.back().extent >= lanes / 2)) {
+  } else if (outer_ok && outer_gathers == 0 &&
+             (inner_stages == 0 || k.outer.back().extent >= lanes / 2)) {
     k.vector_mode = VectorMode::Outer;
-  } else if (inner_stages > 0 && min_inner >= lanes / 2 && (!outer_ok || inner_gathers <= outer_gathers)) {
+  } else if (inner_stages > 0 && min_inner >= lanes / 2 &&
+             (!outer_ok || inner_gathers <= outer_gathers)) {
     k.vector_mode = VectorMode::Inner;
   } else if (outer_ok) {
     k.vector_mode = VectorMode::Outer;
@@ -94,7 +98,8 @@ void choose_vectorization(Kernel& k, const LowerOptions& options) {
   } else if (k.vector_mode == VectorMode::Inner) {
     extent = min_inner;
   }
-  while (k.vector_unroll < max_unroll && extent >= 2 * k.vector_unroll * lanes) k.vector_unroll *= 2;
+  while (k.vector_unroll < max_unroll && extent >= 2 * k.vector_unroll * lanes)
+    k.vector_unroll *= 2;
 }
 
 namespace {
@@ -125,7 +130,8 @@ int compute_cost(const ExprPtr& e) {
   int c = 0;
   std::function<void(const Expr*)> walk = [&](const Expr* x) {
     if (!seen.insert(x).second) return;
-    if ((x->kind == ExprKind::Unary || x->kind == ExprKind::Binary) && is_transcendental(x->op)) c += 8;
+    if ((x->kind == ExprKind::Unary || x->kind == ExprKind::Binary) && is_transcendental(x->op))
+      c += 8;
     if (x->kind == ExprKind::Binary && x->op == ir::OpKind::Div && is_inexact(x->dtype)) c += 2;
     for (const ExprPtr& a : x->args) walk(a.get());
   };
@@ -158,7 +164,8 @@ ExprPtr row_index(const std::vector<Loop>& loops) {
 bool same_loops(const Stage& a, const Stage& b) {
   if (a.loops.size() != b.loops.size() || a.loops.empty()) return false;
   for (size_t i = 0; i < a.loops.size(); ++i)
-    if (a.loops[i].extent != b.loops[i].extent || a.loops[i].begin || b.loops[i].begin) return false;
+    if (a.loops[i].extent != b.loops[i].extent || a.loops[i].begin || b.loops[i].begin)
+      return false;
   return true;
 }
 

@@ -43,7 +43,8 @@ Index map_squeezed(const Index& src, const Shape& src_shape, const Shape& dst) {
     }
     while (s < src_shape.size() && src_shape[s] == 1) ++s;
     if (s >= src_shape.size() || src_shape[s] != dst[d])
-      internal("shapes " + shape_str(src_shape) + " and " + shape_str(dst) + " differ by more than size-1 dims");
+      internal("shapes " + shape_str(src_shape) + " and " + shape_str(dst) +
+               " differ by more than size-1 dims");
     out[d] = src[s++];
   }
   return out;
@@ -246,7 +247,8 @@ class KernelBuilder {
           return random_uniform(dt, linear_index(idx, n->type.shape), scalar(n, DType::I64));
         internal("source " + std::string(n->info().text) + " is not computed inline");
       case OpCategory::Unary: return unary(n->op, dt, eval(operand(0), idx));
-      case OpCategory::Binary: return binary(n->op, dt, eval(operand(0), idx), eval(operand(1), idx));
+      case OpCategory::Binary:
+        return binary(n->op, dt, eval(operand(0), idx), eval(operand(1), idx));
       case OpCategory::Ternary:
         return select(eval(operand(0), idx), eval(operand(1), idx), eval(operand(2), idx));
       case OpCategory::Cast: return cast(dt, eval(operand(0), idx));
@@ -379,18 +381,21 @@ class KernelBuilder {
         bi.push_back(full[rank - 1]);
         bi.push_back(full[rank - 2]);
         st.acc_dtype = sum_acc_dtype(r->type.dtype);
-        st.value = binary(OpKind::Mul, st.acc_dtype, cast(st.acc_dtype, eval(A, ai)), cast(st.acc_dtype, eval(B, bi)));
+        st.value = binary(OpKind::Mul, st.acc_dtype, cast(st.acc_dtype, eval(A, ai)),
+                          cast(st.acc_dtype, eval(B, bi)));
       } else {
         const Node* x = r->operands[0].get();
         ExprPtr v = eval(x, full);
         if (st.op == ReduceOp::Sum || st.op == ReduceOp::Prod) {
           // Long f32 products drift by many ulps; like the reference, multiply in double.
-          st.acc_dtype = st.op == ReduceOp::Prod ? wide_dtype(x->type.dtype) : sum_acc_dtype(x->type.dtype);
+          st.acc_dtype =
+              st.op == ReduceOp::Prod ? wide_dtype(x->type.dtype) : sum_acc_dtype(x->type.dtype);
           st.value = cast(st.acc_dtype, v);
         } else {
           st.acc_dtype = x->type.dtype;
           st.value = v;
-          if (st.op == ReduceOp::ArgMax || st.op == ReduceOp::ArgMin) st.position = full[r->attr_i64s("axes")[0]];
+          if (st.op == ReduceOp::ArgMax || st.op == ReduceOp::ArgMin)
+            st.position = full[r->attr_i64s("axes")[0]];
         }
       }
       s = static_cast<int>(k_.stages.size());
@@ -470,7 +475,8 @@ bool is_full_output(const FusionGroup& g, const Node* out) {
   return g.axes.empty() || squeezed(out->type.shape) == squeezed(g.shape);
 }
 
-LoweredKernel build_pointwise(const FusionGroup& g, const std::vector<Run>& runs, std::vector<TempBuffer>& temps) {
+LoweredKernel build_pointwise(const FusionGroup& g, const std::vector<Run>& runs,
+                              std::vector<TempBuffer>& temps) {
   KernelBuilder b(g, runs, temps);
   Index outer = b.setup_outer(g.shape, g.axes);
   Shape kept_shape;
@@ -510,7 +516,8 @@ LoweredKernel build_pointwise(const FusionGroup& g, const std::vector<Run>& runs
   return b.take();
 }
 
-LoweredKernel build_scan(const FusionGroup& g, const std::vector<Run>& runs, std::vector<TempBuffer>& temps) {
+LoweredKernel build_scan(const FusionGroup& g, const std::vector<Run>& runs,
+                         std::vector<TempBuffer>& temps) {
   const Node* out = g.outputs.at(0);
   const Node* x = out->operands[0].get();
   KernelBuilder b(g, runs, temps);
@@ -534,7 +541,8 @@ LoweredKernel build_scan(const FusionGroup& g, const std::vector<Run>& runs, std
 
 // out = base; out[.. idx ..] += upd, accumulated in the wide dtype: three kernels (copy
 // into the accumulator, accumulate, convert), or two when the dtype is already wide.
-std::vector<LoweredKernel> build_scatter(const FusionGroup& g, bool merge, std::vector<TempBuffer>& temps) {
+std::vector<LoweredKernel> build_scatter(const FusionGroup& g, bool merge,
+                                         std::vector<TempBuffer>& temps) {
   const Node* out = g.outputs.at(0);
   const Node* base = out->operands[0].get();
   const Node* idx_node = out->operands[1].get();
@@ -566,7 +574,8 @@ std::vector<LoweredKernel> build_scatter(const FusionGroup& g, bool merge, std::
     b.add_stage(std::move(st));
     return b.take();
   };
-  kernels.push_back(copy_in(plan_runs(unit_runs(S, {}), merge, [&](auto& r) { return copy_in(r).kernel; })));
+  kernels.push_back(
+      copy_in(plan_runs(unit_runs(S, {}), merge, [&](auto& r) { return copy_in(r).kernel; })));
 
   // 2: one sequential walk along the axis per position of the other dimensions.
   const Shape& U = upd->type.shape;
@@ -610,11 +619,13 @@ std::vector<LoweredKernel> build_scatter(const FusionGroup& g, bool merge, std::
       Stage st;
       int src = b.temp_buffer(temp, true, false);
       ExprPtr flat = linear_index(full, S);
-      st.stores.push_back({b.write_buffer(out), flat, cast(out->type.dtype, load(wide, src, flat)), nullptr});
+      st.stores.push_back(
+          {b.write_buffer(out), flat, cast(out->type.dtype, load(wide, src, flat)), nullptr});
       b.add_stage(std::move(st));
       return b.take();
     };
-    kernels.push_back(convert(plan_runs(unit_runs(S, {}), merge, [&](auto& r) { return convert(r).kernel; })));
+    kernels.push_back(
+        convert(plan_runs(unit_runs(S, {}), merge, [&](auto& r) { return convert(r).kernel; })));
   }
   return kernels;
 }
@@ -626,7 +637,9 @@ LoweredGroup lower_group(const FusionGroup& g, const LowerOptions& options) {
   switch (g.kind) {
     case GroupKind::Pointwise: {
       std::vector<TempBuffer> scratch;
-      auto make = [&](const std::vector<Run>& runs) { return build_pointwise(g, runs, scratch).kernel; };
+      auto make = [&](const std::vector<Run>& runs) {
+        return build_pointwise(g, runs, scratch).kernel;
+      };
       auto runs = plan_runs(unit_runs(g.shape, g.axes), options.merge_loops, make);
       out.kernels.push_back(build_pointwise(g, runs, out.temps));
       if (auto split = split_reduction(out.kernels.back(), out.temps, options)) {
@@ -660,9 +673,11 @@ uint64_t scalar_slot(const ScalarSource& source) {
   auto bits32 = [](float f) { return static_cast<uint64_t>(std::bit_cast<uint32_t>(f)); };
   switch (n.type.dtype) {
     case DType::Bool: return *reinterpret_cast<const uint8_t*>(p) != 0;
-    case DType::I8: return static_cast<uint64_t>(static_cast<int64_t>(*reinterpret_cast<const int8_t*>(p)));
+    case DType::I8:
+      return static_cast<uint64_t>(static_cast<int64_t>(*reinterpret_cast<const int8_t*>(p)));
     case DType::U8: return *reinterpret_cast<const uint8_t*>(p);
-    case DType::I32: return static_cast<uint64_t>(static_cast<int64_t>(*reinterpret_cast<const int32_t*>(p)));
+    case DType::I32:
+      return static_cast<uint64_t>(static_cast<int64_t>(*reinterpret_cast<const int32_t*>(p)));
     case DType::I64: return static_cast<uint64_t>(*reinterpret_cast<const int64_t*>(p));
     case DType::F16: return bits32(f16_to_float(*reinterpret_cast<const uint16_t*>(p)));
     case DType::BF16: return bits32(bf16_to_float(*reinterpret_cast<const uint16_t*>(p)));

@@ -8,15 +8,18 @@
 
 namespace kiln::codegen {
 
-Program build_program(const ir::Graph& graph, const LowerOptions& lower, const passes::ScheduleOptions& sopt) {
+Program build_program(const ir::Graph& graph, const LowerOptions& lower,
+                      const passes::ScheduleOptions& sopt) {
   Program p;
   p.schedule = passes::schedule(graph, sopt);
   if (runtime::log_enabled(runtime::LogLevel::Debug))
-    runtime::log_debug("schedule of " + graph.name + ":\n" + passes::print_schedule(graph, p.schedule));
+    runtime::log_debug("schedule of " + graph.name + ":\n" +
+                       passes::print_schedule(graph, p.schedule));
 
   std::map<const ir::Node*, int> value_of;
   std::map<const ir::Node*, int> param_index;
-  for (size_t i = 0; i < graph.params.size(); ++i) param_index[graph.params[i].get()] = static_cast<int>(i);
+  for (size_t i = 0; i < graph.params.size(); ++i)
+    param_index[graph.params[i].get()] = static_cast<int>(i);
   std::map<const ir::Node*, bool> is_result;
   for (const auto& r : graph.results) is_result[r.get()] = true;
 
@@ -29,7 +32,8 @@ Program build_program(const ir::Graph& graph, const LowerOptions& lower, const p
     v.node = n;
     if (n->op == ir::OpKind::Parameter) {
       auto pi = param_index.find(n);
-      if (pi == param_index.end()) throw CompileError("build_program: a parameter that is not in the graph's list");
+      if (pi == param_index.end())
+        throw CompileError("build_program: a parameter that is not in the graph's list");
       v.kind = ProgramValue::Kind::Parameter;
       v.param = pi->second;
     } else if (n->buffer) {
@@ -87,7 +91,8 @@ Program build_program(const ir::Graph& graph, const LowerOptions& lower, const p
   std::vector<bool> pinned;
   for (const ProgramValue& v : p.values) {
     bytes.push_back(v.nbytes());
-    pinned.push_back(v.kind != ProgramValue::Kind::Intermediate && v.kind != ProgramValue::Kind::Temp);
+    pinned.push_back(v.kind != ProgramValue::Kind::Intermediate &&
+                     v.kind != ProgramValue::Kind::Temp);
   }
   p.memory = passes::plan_memory(bytes, pinned, steps);
   for (size_t i = 0; i < p.values.size(); ++i) p.values[i].slot = p.memory.slot_of[i];

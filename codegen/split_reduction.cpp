@@ -12,9 +12,8 @@ constexpr int64_t kMinSplitWork = 1 << 15;
 
 }  // namespace
 
-std::optional<std::pair<LoweredKernel, LoweredKernel>> split_reduction(const LoweredKernel& lk,
-                                                                       std::vector<TempBuffer>& temps,
-                                                                       const LowerOptions& options) {
+std::optional<std::pair<LoweredKernel, LoweredKernel>> split_reduction(
+    const LoweredKernel& lk, std::vector<TempBuffer>& temps, const LowerOptions& options) {
   const Kernel& k = lk.kernel;
   if (options.threads <= 1 || k.stages.size() != 2) return std::nullopt;
   const Stage& red = k.stages[0];
@@ -56,7 +55,8 @@ std::optional<std::pair<LoweredKernel, LoweredKernel>> split_reduction(const Low
   ra.loops[0].begin = imul(cv, chunk);
   ra.loops[0].end = imin(iadd(imul(cv, chunk), chunk), index_const(first.extent));
   Stage sa;
-  sa.stores.push_back({partial_a, iadd(imul(flat, chunks), cv), stage_value(red.acc_dtype, 0), nullptr});
+  sa.stores.push_back(
+      {partial_a, iadd(imul(flat, chunks), cv), stage_value(red.acc_dtype, 0), nullptr});
   ka.stages = {ra, sa};
   ka.vector_mode = VectorMode::None;
 

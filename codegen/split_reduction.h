@@ -19,8 +19,7 @@ namespace kiln::codegen {
 
 // The two kernels, or nullopt when the kernel is not worth (or not fit for) splitting.
 // Appends the partials' temporary to `temps`.
-std::optional<std::pair<LoweredKernel, LoweredKernel>> split_reduction(const LoweredKernel& kernel,
-                                                                       std::vector<TempBuffer>& temps,
-                                                                       const LowerOptions& options);
+std::optional<std::pair<LoweredKernel, LoweredKernel>> split_reduction(
+    const LoweredKernel& kernel, std::vector<TempBuffer>& temps, const LowerOptions& options);
 
 }  // namespace kiln::codegen

@@ -36,7 +36,8 @@ MemoryPlan plan_memory(const std::vector<int64_t>& bytes, const std::vector<bool
       if (best < 0) {
         // Grow the largest free slot rather than add one, when some slot is free.
         for (size_t k = 0; k < slot_free.size(); ++k)
-          if (slot_free[k] && (best < 0 || plan.slot_bytes[k] > plan.slot_bytes[best])) best = static_cast<int>(k);
+          if (slot_free[k] && (best < 0 || plan.slot_bytes[k] > plan.slot_bytes[best]))
+            best = static_cast<int>(k);
         if (best >= 0) {
           plan.slot_bytes[best] = bytes[b];
         } else {

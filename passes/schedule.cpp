@@ -431,10 +431,15 @@ class Scheduler {
     }
     int64_t copies =
         src->type.numel() == 0 ? 1 : n->type.numel() / std::max<int64_t>(src->type.numel(), 1);
-    if (copies >= 2 && !materialized(src) && src->info().category != OpCategory::Source &&
-        cost(src) >= kExpensive && cost(src) < (1 << 20)) {
-      realize(src, "recomputing it for each of " + std::to_string(copies) +
-                       " broadcast copies costs more than storing it");
+    // Store the value under the views, not a view of it.
+    const Node* value = src;
+    while (!materialized(value) && value->info().category == OpCategory::Movement &&
+           value->operands.size() == 1)
+      value = value->operands[0].get();
+    if (copies >= 2 && !materialized(value) && value->info().category != OpCategory::Source &&
+        cost(value) >= kExpensive && cost(value) < (1 << 20)) {
+      realize(value, "recomputing it for each of " + std::to_string(copies) +
+                         " broadcast copies costs more than storing it");
       return;
     }
     visit(b, src, Ctx::Other);

@@ -10,15 +10,11 @@
 
 namespace kiln::codegen::aot {
 
-namespace {
-
-std::string hex(uint64_t v) {
+std::string kernel_symbol(uint64_t hash) {
   char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-  return buf;
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(hash));
+  return std::string("kiln_") + buf;
 }
-
-}  // namespace
 
 opencl::OpenCLTarget inspection_target() {
   opencl::OpenCLTarget t;
@@ -37,7 +33,7 @@ std::string opencl_source(const ir::Graph& graph, const opencl::OpenCLTarget& ta
   for (size_t k = 0; k < p.kernels.size(); ++k) {
     // The OpenCL device's naming: kiln_ and the kernel's structural hash.
     opencl::RenderedKernel r =
-        opencl::render_kernel(p.kernels[k], target, "kiln_" + hex(p.kernel_hashes[k]));
+        opencl::render_kernel(p.kernels[k], target, kernel_symbol(p.kernel_hashes[k]));
     out += "// kernel " + std::to_string(k) + ": " + r.name + " (" +
            std::string(opencl::render_shape_name(r.shape)) + ", vector width " +
            std::to_string(r.vector_width) + (r.unrolled ? ", unrolled" : "") + ")\n";

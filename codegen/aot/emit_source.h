@@ -12,6 +12,9 @@
 
 namespace kiln::codegen::aot {
 
+// The name kiln's devices give a kernel: "kiln_" and its structural hash in hex.
+std::string kernel_symbol(uint64_t hash);
+
 // A device for looking at code without one: OpenCLTarget's defaults, with cl_khr_fp64 and
 // cl_khr_fp16 (so that kernels computing in f64 render instead of being refused).
 opencl::OpenCLTarget inspection_target();

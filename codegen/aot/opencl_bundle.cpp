@@ -143,12 +143,17 @@ class BundleWriter {
   std::string create_function() const {
     const std::string P = prefix();
     std::string c;
-    c += "/* The first device of the first platform that has one. */\nstatic cl_int " + P +
+    c += "/* The first GPU of any platform, else the first device of any type. */\nstatic cl_int " +
+         P +
          "first_device(cl_device_id* device) {\n"
          "  cl_platform_id platforms[16];\n  cl_uint n = 0;\n"
          "  cl_int err = clGetPlatformIDs(16, platforms, &n);\n"
          "  if (err != CL_SUCCESS) return err;\n"
-         "  for (cl_uint i = 0; i < n && i < 16; ++i)\n"
+         "  if (n > 16) n = 16;\n"
+         "  for (cl_uint i = 0; i < n; ++i)\n"
+         "    if (clGetDeviceIDs(platforms[i], CL_DEVICE_TYPE_GPU, 1, device, NULL) == CL_SUCCESS) "
+         "return CL_SUCCESS;\n"
+         "  for (cl_uint i = 0; i < n; ++i)\n"
          "    if (clGetDeviceIDs(platforms[i], CL_DEVICE_TYPE_ALL, 1, device, NULL) == CL_SUCCESS) "
          "return CL_SUCCESS;\n"
          "  return CL_DEVICE_NOT_FOUND;\n}\n\n";
@@ -328,8 +333,8 @@ class BundleWriter {
          "<stddef.h>\n#include <stdint.h>\n\n";
     h += "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n" + c_argument_docs(m_) + "\n";
     h += "typedef struct " + P + "state " + P + "state;\n\n";
-    h += "/* Builds the kernels for `device` (NULL: the first device of the first platform) and\n"
-         " * uploads the constants. NULL on failure, with the error in *error. */\n";
+    h += "/* Builds the kernels for `device` (NULL: the first GPU of any platform, else the first\n"
+         " * device) and uploads the constants. NULL on failure, with the error in *error. */\n";
     h += P + "state* " + P + "create(cl_device_id device, int* error);\n\n";
     h += "/* Computes the outputs from the inputs on the state's device; waits for the results. "
          "*/\n";

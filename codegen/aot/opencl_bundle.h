@@ -2,7 +2,7 @@
 // <name>.h, that holds every kernel's OpenCL C (one program, built when the bundle's state
 // is created) and a host launcher written against the OpenCL 1.2 API only:
 //
-//   <name>_state* <name>_create(cl_device_id device, int* error);   // NULL: first device
+//   <name>_state* <name>_create(cl_device_id device, int* error);   // NULL: a GPU if any
 //   int <name>_run_on(<name>_state* state, const float* x, ..., float* out0, ...);
 //   void <name>_destroy(<name>_state* state);
 //   int <name>_run(const float* x, ..., float* out0, ...);         // all three in one

@@ -80,9 +80,13 @@ C complex_binary(OpKind op, C a, C b) {
 extern "C" {
 
 float kiln_f32_unary(int32_t op, float x) { return real_unary(static_cast<OpKind>(op), x); }
-float kiln_f32_binary(int32_t op, float a, float b) { return real_binary(static_cast<OpKind>(op), a, b); }
+float kiln_f32_binary(int32_t op, float a, float b) {
+  return real_binary(static_cast<OpKind>(op), a, b);
+}
 double kiln_f64_unary(int32_t op, double x) { return real_unary(static_cast<OpKind>(op), x); }
-double kiln_f64_binary(int32_t op, double a, double b) { return real_binary(static_cast<OpKind>(op), a, b); }
+double kiln_f64_binary(int32_t op, double a, double b) {
+  return real_binary(static_cast<OpKind>(op), a, b);
+}
 
 // The reference's int_pow: by squaring modulo 2^64; a negative exponent gives 0 except
 // for the bases 1 and -1. Narrow dtypes pass sign- (or zero-) extended values and keep the

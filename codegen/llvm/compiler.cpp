@@ -14,8 +14,8 @@
 #include <llvm/Target/TargetMachine.h>
 #include <llvm/Target/TargetOptions.h>
 
+#include <cstdlib>
 #include <memory>
-#include <mutex>
 
 #include "codegen/llvm/emit_kernel.h"
 #include "ir/error.h"
@@ -23,8 +23,8 @@
 namespace kiln::codegen::llvm_backend {
 
 std::string HostTarget::id() const {
-  return triple + "|" + cpu + "|" + features + "|llvm" + LLVM_VERSION_STRING + "|lanes" + std::to_string(info.lanes) +
-         "|codegen" + std::to_string(kCodegenVersion);
+  return triple + "|" + cpu + "|" + features + "|llvm" + LLVM_VERSION_STRING + "|lanes" +
+         std::to_string(info.lanes) + "|codegen" + std::to_string(kCodegenVersion);
 }
 
 const HostTarget& host_target() {
@@ -46,6 +46,11 @@ const HostTarget& host_target() {
       return it != features.end() && it->second;
     };
     t.info.lanes = has("avx512f") ? 16 : has("avx") ? 8 : 4;
+    // KILN_CPU_LANES=4|8|16 narrows the vectors (to test the code for smaller machines).
+    if (const char* env = std::getenv("KILN_CPU_LANES")) {
+      int l = std::atoi(env);
+      if ((l == 4 || l == 8 || l == 16) && l <= t.info.lanes) t.info.lanes = l;
+    }
     t.info.f16c = has("f16c");
     return t;
   }();
@@ -60,17 +65,20 @@ std::unique_ptr<llvm::TargetMachine> make_target_machine() {
   const llvm::Target* target = llvm::TargetRegistry::lookupTarget(h.triple, err);
   if (!target) throw CompileError("cpu backend: no LLVM target for " + h.triple + ": " + err);
   llvm::TargetOptions opts;
-  std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
-      h.triple, h.cpu, h.features, opts, llvm::Reloc::PIC_, llvm::None, llvm::CodeGenOpt::Aggressive));
+  std::unique_ptr<llvm::TargetMachine> tm(
+      target->createTargetMachine(h.triple, h.cpu, h.features, opts, llvm::Reloc::PIC_, llvm::None,
+                                  llvm::CodeGenOpt::Aggressive));
   if (!tm) throw CompileError("cpu backend: cannot make a target machine for " + h.cpu);
   return tm;
 }
 
-void build_module(llvm::Module& m, llvm::TargetMachine& tm, const std::vector<const Kernel*>& kernels,
+void build_module(llvm::Module& m, llvm::TargetMachine& tm,
+                  const std::vector<const Kernel*>& kernels,
                   const std::vector<std::string>& names) {
   m.setDataLayout(tm.createDataLayout());
   m.setTargetTriple(tm.getTargetTriple().str());
-  for (size_t i = 0; i < kernels.size(); ++i) emit_kernel(*kernels[i], names[i], m, host_target().info);
+  for (size_t i = 0; i < kernels.size(); ++i)
+    emit_kernel(*kernels[i], names[i], m, host_target().info);
   std::string msg;
   llvm::raw_string_ostream os(msg);
   if (llvm::verifyModule(m, &os)) {
@@ -79,7 +87,8 @@ void build_module(llvm::Module& m, llvm::TargetMachine& tm, const std::vector<co
     llvm::raw_string_ostream ir(text);
     m.print(ir, nullptr);
     ir.flush();
-    throw CompileError("cpu backend: generated LLVM IR is malformed: " + msg + "\n" + text.substr(0, 20000));
+    throw CompileError("cpu backend: generated LLVM IR is malformed: " + msg + "\n" +
+                       text.substr(0, 20000));
   }
 }
 
@@ -102,15 +111,10 @@ void optimize(llvm::Module& m, llvm::TargetMachine& tm) {
   mpm.run(m, mam);
 }
 
-std::mutex& llvm_mutex() {
-  static std::mutex m;
-  return m;
-}
-
 }  // namespace
 
-std::string compile_object(const std::vector<const Kernel*>& kernels, const std::vector<std::string>& names) {
-  std::lock_guard<std::mutex> lock(llvm_mutex());
+std::string compile_object(const std::vector<const Kernel*>& kernels,
+                           const std::vector<std::string>& names) {
   auto tm = make_target_machine();
   llvm::LLVMContext ctx;
   llvm::Module m("kiln", ctx);
@@ -126,7 +130,6 @@ std::string compile_object(const std::vector<const Kernel*>& kernels, const std:
 }
 
 std::string kernel_llvm_ir(const Kernel& kernel, bool optimized) {
-  std::lock_guard<std::mutex> lock(llvm_mutex());
   auto tm = make_target_machine();
   llvm::LLVMContext ctx;
   llvm::Module m("kiln", ctx);

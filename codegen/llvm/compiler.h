@@ -13,8 +13,10 @@
 namespace kiln::codegen::llvm_backend {
 
 // Compiles `kernels` into one object file; kernel i is the function `names[i]`. Throws
-// CompileError (with LLVM's verifier message) if the generated IR is malformed.
-std::string compile_object(const std::vector<const Kernel*>& kernels, const std::vector<std::string>& names);
+// CompileError (with LLVM's verifier message) if the generated IR is malformed. Thread
+// safe: each call has its own LLVM context and target machine.
+std::string compile_object(const std::vector<const Kernel*>& kernels,
+                           const std::vector<std::string>& names);
 
 // The LLVM IR of one kernel as text, before or after the O3 pipeline (for inspection).
 std::string kernel_llvm_ir(const Kernel& kernel, bool optimized);

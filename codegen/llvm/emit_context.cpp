@@ -49,7 +49,8 @@ llvm::Type* EmitContext::vec(llvm::Type* elem, int width) {
 }
 
 int EmitContext::width_of(llvm::Value* v) const {
-  if (auto* vt = llvm::dyn_cast<llvm::FixedVectorType>(v->getType())) return static_cast<int>(vt->getNumElements());
+  if (auto* vt = llvm::dyn_cast<llvm::FixedVectorType>(v->getType()))
+    return static_cast<int>(vt->getNumElements());
   return 1;
 }
 
@@ -96,8 +97,8 @@ llvm::Value* EmitContext::constant_int(DType t, int64_t v, int width) {
   return llvm::ConstantInt::get(ty, static_cast<uint64_t>(v), true);
 }
 
-llvm::FunctionCallee EmitContext::function(const std::string& name, llvm::Type* ret, std::vector<llvm::Type*> params,
-                                           bool pure) {
+llvm::FunctionCallee EmitContext::function(const std::string& name, llvm::Type* ret,
+                                           std::vector<llvm::Type*> params, bool pure) {
   auto* fty = llvm::FunctionType::get(ret, params, false);
   llvm::FunctionCallee callee = module.getOrInsertFunction(name, fty);
   if (auto* f = llvm::dyn_cast<llvm::Function>(callee.getCallee())) {
@@ -121,7 +122,8 @@ llvm::Value* EmitContext::call_lanes(llvm::FunctionCallee fn, std::vector<llvm::
   llvm::Value* out = llvm::UndefValue::get(llvm::FixedVectorType::get(ret, width));
   for (int l = 0; l < width; ++l) {
     std::vector<llvm::Value*> lane;
-    for (llvm::Value* a : args) lane.push_back(width_of(a) > 1 ? b.CreateExtractElement(a, static_cast<uint64_t>(l)) : a);
+    for (llvm::Value* a : args)
+      lane.push_back(width_of(a) > 1 ? b.CreateExtractElement(a, static_cast<uint64_t>(l)) : a);
     out = b.CreateInsertElement(out, b.CreateCall(fn, lane), static_cast<uint64_t>(l));
   }
   return out;

@@ -56,14 +56,15 @@ class EmitContext {
   // Calls an external scalar function once per lane of vector arguments.
   llvm::Value* call_lanes(llvm::FunctionCallee fn, std::vector<llvm::Value*> args);
   // Declares an external function; `pure` ones neither read nor write memory.
-  llvm::FunctionCallee function(const std::string& name, llvm::Type* ret, std::vector<llvm::Type*> params,
-                                bool pure = true);
+  llvm::FunctionCallee function(const std::string& name, llvm::Type* ret,
+                                std::vector<llvm::Type*> params, bool pure = true);
 
   // The function's entry block, where allocas go (set by the kernel emitter).
   llvm::BasicBlock* entry = nullptr;
   llvm::AllocaInst* entry_alloca(llvm::Type* t, const char* name = "");
 
-  llvm::Value* intrinsic(llvm::Intrinsic::ID id, std::vector<llvm::Type*> types, std::vector<llvm::Value*> args);
+  llvm::Value* intrinsic(llvm::Intrinsic::ID id, std::vector<llvm::Type*> types,
+                         std::vector<llvm::Value*> args);
 };
 
 bool is_unsigned_dtype(DType t);  // u8 and bool compare, divide and extend unsigned

@@ -35,7 +35,9 @@ namespace {
 
 using llvm::Value;
 
-[[noreturn]] void internal(const std::string& what) { throw CompileError("cpu backend: internal error: " + what); }
+[[noreturn]] void internal(const std::string& what) {
+  throw CompileError("cpu backend: internal error: " + what);
+}
 
 // A loop-carried value of a kiln dtype, kept in allocas that LLVM promotes to registers.
 struct Slot {
@@ -52,7 +54,8 @@ class KernelEmitter {
     auto& b = c_.b;
     llvm::Type* i8pp = b.getInt8PtrTy()->getPointerTo();
     llvm::Type* i64p = b.getInt64Ty()->getPointerTo();
-    auto* fty = llvm::FunctionType::get(b.getVoidTy(), {i8pp, i64p, b.getInt64Ty(), b.getInt64Ty()}, false);
+    auto* fty =
+        llvm::FunctionType::get(b.getVoidTy(), {i8pp, i64p, b.getInt64Ty(), b.getInt64Ty()}, false);
     fn_ = llvm::Function::Create(fty, llvm::Function::ExternalLinkage, name, c_.module);
     fn_->addFnAttr(llvm::Attribute::NoUnwind);
     if (W_ >= 16) {
@@ -72,7 +75,8 @@ class KernelEmitter {
       if (bp.local) {
         // A row buffer of this instance, on its stack.
         int64_t n = std::max<int64_t>(bp.numel, 1) * (bp.dtype == DType::C64 ? 2 : 1);
-        llvm::AllocaInst* a = c_.entry_alloca(llvm::ArrayType::get(et, static_cast<uint64_t>(n)), "row");
+        llvm::AllocaInst* a =
+            c_.entry_alloca(llvm::ArrayType::get(et, static_cast<uint64_t>(n)), "row");
         a->setAlignment(llvm::Align(64));
         buf_ptr_.push_back(b.CreateBitCast(a, et->getPointerTo()));
         continue;
@@ -93,7 +97,9 @@ class KernelEmitter {
  private:
   // ---- types and memory ----
 
-  llvm::Type* elem_type(DType t) { return t == DType::C64 ? c_.b.getFloatTy() : c_.storage_type(t); }
+  llvm::Type* elem_type(DType t) {
+    return t == DType::C64 ? c_.b.getFloatTy() : c_.storage_type(t);
+  }
 
   Val decode_scalar(DType t, Value* raw) {
     auto& b = c_.b;
@@ -109,7 +115,8 @@ class KernelEmitter {
       case DType::F64: return {b.CreateBitCast(raw, b.getDoubleTy())};
       case DType::C64: {
         Value* re = b.CreateBitCast(b.CreateTrunc(raw, b.getInt32Ty()), b.getFloatTy());
-        Value* im = b.CreateBitCast(b.CreateTrunc(b.CreateLShr(raw, 32), b.getInt32Ty()), b.getFloatTy());
+        Value* im =
+            b.CreateBitCast(b.CreateTrunc(b.CreateLShr(raw, 32), b.getInt32Ty()), b.getFloatTy());
         return {re, im};
       }
     }
@@ -140,7 +147,8 @@ class KernelEmitter {
   // ---- loops ----
 
   // for (iv = begin; iv + step <= end; iv += step) body(iv); returns iv after the loop.
-  Value* counted_loop(Value* begin, Value* end, int64_t step, const std::function<void(Value*)>& body) {
+  Value* counted_loop(Value* begin, Value* end, int64_t step,
+                      const std::function<void(Value*)>& body) {
     auto& b = c_.b;
     llvm::BasicBlock* pre = b.GetInsertBlock();
     auto* header = llvm::BasicBlock::Create(c_.ctx, "loop", fn_);
@@ -150,7 +158,8 @@ class KernelEmitter {
     b.SetInsertPoint(header);
     llvm::PHINode* iv = b.CreatePHI(b.getInt64Ty(), 2);
     iv->addIncoming(begin, pre);
-    Value* cond = step == 1 ? b.CreateICmpSLT(iv, end) : b.CreateICmpSLE(b.CreateAdd(iv, b.getInt64(step)), end);
+    Value* cond = step == 1 ? b.CreateICmpSLT(iv, end)
+                            : b.CreateICmpSLE(b.CreateAdd(iv, b.getInt64(step)), end);
     b.CreateCondBr(cond, body_bb, exit);
     b.SetInsertPoint(body_bb);
     scopes_.emplace_back();
@@ -241,7 +250,8 @@ class KernelEmitter {
     auto* vec_bb = llvm::BasicBlock::Create(c_.ctx, "block.vector", fn_);
     auto* tail_bb = llvm::BasicBlock::Create(c_.ctx, "block.tail", fn_);
     auto* join = llvm::BasicBlock::Create(c_.ctx, "block.join", fn_);
-    b.CreateCondBr(b.CreateICmpSLE(b.CreateAdd(base, b.getInt64(W_)), b.getInt64(last.extent)), vec_bb, tail_bb);
+    b.CreateCondBr(b.CreateICmpSLE(b.CreateAdd(base, b.getInt64(W_)), b.getInt64(last.extent)),
+                   vec_bb, tail_bb);
     b.SetInsertPoint(vec_bb);
     vector_body();
     b.CreateBr(join);
@@ -256,7 +266,8 @@ class KernelEmitter {
 
   // The loops of a stage; the innermost, when it is `vector_var`, as a vector loop and a
   // scalar remainder. body(true) runs in the vector loop.
-  void emit_nest(const std::vector<Loop>& loops, size_t i, int vector_var, const std::function<void(bool)>& body) {
+  void emit_nest(const std::vector<Loop>& loops, size_t i, int vector_var,
+                 const std::function<void(bool)>& body) {
     if (i == loops.size()) {
       body(false);
       return;
@@ -363,14 +374,17 @@ class KernelEmitter {
       Value* pos = c_.splat(emit(st.position).re, aw);
       Value* first = b.CreateICmpEQ(pos, c_.i64(0, aw));
       Value* take = b.CreateOr(first, arg_better(c_, st.op, acc, v, best));
-      store_slot(acc_slot, Val{b.CreateSelect(take, v.re, best.re), v.im ? b.CreateSelect(take, v.im, best.im) : nullptr});
-      b.CreateStore(b.CreateSelect(take, pos, b.CreateLoad(pos_slot->getAllocatedType(), pos_slot)), pos_slot);
+      store_slot(acc_slot, Val{b.CreateSelect(take, v.re, best.re),
+                               v.im ? b.CreateSelect(take, v.im, best.im) : nullptr});
+      b.CreateStore(b.CreateSelect(take, pos, b.CreateLoad(pos_slot->getAllocatedType(), pos_slot)),
+                    pos_slot);
     });
     if (iv >= 0) {
       Val total = horizontal(st.op, acc, load_slot(vacc));
       store_slot(acc_slot, reduce_combine(c_, st.op, acc, load_slot(acc_slot), total));
     }
-    stage_vals_[s] = arg ? Val{b.CreateLoad(pos_slot->getAllocatedType(), pos_slot)} : load_slot(acc_slot);
+    stage_vals_[s] =
+        arg ? Val{b.CreateLoad(pos_slot->getAllocatedType(), pos_slot)} : load_slot(acc_slot);
   }
 
   void emit_loop_stage(const Stage& st) {
@@ -430,8 +444,10 @@ class KernelEmitter {
     switch (e->kind) {
       case ExprKind::Const: {
         if (is_complex(e->dtype)) return {c_.f32(e->re, 1), c_.f32(e->im, 1)};
-        if (e->dtype == DType::F16) return {c_.f32(f16_to_float(float_to_f16(static_cast<float>(e->re))), 1)};
-        if (e->dtype == DType::BF16) return {c_.f32(bf16_to_float(float_to_bf16(static_cast<float>(e->re))), 1)};
+        if (e->dtype == DType::F16)
+          return {c_.f32(f16_to_float(float_to_f16(static_cast<float>(e->re))), 1)};
+        if (e->dtype == DType::BF16)
+          return {c_.f32(bf16_to_float(float_to_bf16(static_cast<float>(e->re))), 1)};
         if (is_floating(e->dtype)) return {c_.constant(e->dtype, e->re, 1)};
         return {c_.constant_int(e->dtype, e->ival, 1)};
       }
@@ -439,12 +455,14 @@ class KernelEmitter {
       case ExprKind::Var: {
         if (e->slot == vec_var_ && lane0_mode_) return {lane0_};
         auto it = vars_.find(e->slot);
-        if (it == vars_.end()) internal("loop variable v" + std::to_string(e->slot) + " used outside its loop");
+        if (it == vars_.end())
+          internal("loop variable v" + std::to_string(e->slot) + " used outside its loop");
         return {it->second};
       }
       case ExprKind::StageValue: return stage_vals_.at(e->slot);
       case ExprKind::Load: return emit_load(e);
-      case ExprKind::Unary: return emit_unary(c_, e->op, e->args[0]->dtype, e->dtype, emit(e->args[0]));
+      case ExprKind::Unary:
+        return emit_unary(c_, e->op, e->args[0]->dtype, e->dtype, emit(e->args[0]));
       case ExprKind::Binary: {
         Val x = emit(e->args[0]), y = emit(e->args[1]);
         int w = width_of_vals(c_, {x, y});
@@ -581,14 +599,46 @@ class KernelEmitter {
     v = c_.splat(v, W_);
     Value* mask = guard.re ? c_.splat(guard.re, W_) : nullptr;
     AccessPattern p = idx_varies ? pattern(s.index) : AccessPattern::Uniform;
-    if (p == AccessPattern::Uniform) internal("a vector of values stored to one element");
+    if (p == AccessPattern::Uniform) {
+      // Every lane stores to one element: lane by lane, so that the last one wins as in
+      // sequential order (only in degenerate kernels, e.g. an empty output).
+      Value* idx = emit_lane0(s.index).re;
+      for (int l = 0; l < W_; ++l) {
+        auto lane = [&](Value* x) {
+          return x ? b.CreateExtractElement(x, static_cast<uint64_t>(l)) : nullptr;
+        };
+        Val lv{lane(v.re), lane(v.im)};
+        llvm::BasicBlock* cont = nullptr;
+        if (mask) {
+          auto* then = llvm::BasicBlock::Create(c_.ctx, "lane.store", fn_);
+          cont = llvm::BasicBlock::Create(c_.ctx, "lane.cont", fn_);
+          b.CreateCondBr(lane(mask), then, cont);
+          b.SetInsertPoint(then);
+        }
+        if (t == DType::C64) {
+          Value* ptr =
+              b.CreateGEP(b.getFloatTy(), buf_ptr_[s.buffer], b.CreateMul(idx, b.getInt64(2)));
+          b.CreateStore(lv.re, ptr);
+          b.CreateStore(lv.im, b.CreateConstGEP1_64(b.getFloatTy(), ptr, 1));
+        } else {
+          llvm::Type* st = c_.storage_type(t);
+          b.CreateStore(to_storage(c_, t, lv.re), b.CreateGEP(st, buf_ptr_[s.buffer], idx));
+        }
+        if (cont) {
+          b.CreateBr(cont);
+          b.SetInsertPoint(cont);
+        }
+      }
+      return;
+    }
     if (p == AccessPattern::Contiguous) {
       Value* base = emit_lane0(s.index).re;
       if (t == DType::C64) {
         std::vector<int> inter;
         for (int l = 0; l < W_; ++l) inter.push_back(l), inter.push_back(l + W_);
         Value* both = b.CreateShuffleVector(v.re, v.im, inter);
-        Value* ptr = b.CreateGEP(b.getFloatTy(), buf_ptr_[s.buffer], b.CreateMul(base, b.getInt64(2)));
+        Value* ptr =
+            b.CreateGEP(b.getFloatTy(), buf_ptr_[s.buffer], b.CreateMul(base, b.getInt64(2)));
         Value* vp = b.CreateBitCast(ptr, both->getType()->getPointerTo());
         if (mask)
           b.CreateMaskedStore(both, vp, llvm::Align(4), b.CreateShuffleVector(mask, mask, inter));
@@ -598,7 +648,8 @@ class KernelEmitter {
       }
       Value* sv = to_storage(c_, t, v.re);
       llvm::Type* st = c_.storage_type(t);
-      Value* ptr = b.CreateBitCast(b.CreateGEP(st, buf_ptr_[s.buffer], base), sv->getType()->getPointerTo());
+      Value* ptr =
+          b.CreateBitCast(b.CreateGEP(st, buf_ptr_[s.buffer], base), sv->getType()->getPointerTo());
       llvm::Align align(st->getPrimitiveSizeInBits() / 8);
       if (mask)
         b.CreateMaskedStore(sv, ptr, align, mask);
@@ -610,9 +661,11 @@ class KernelEmitter {
     if (!mask) mask = llvm::ConstantInt::getTrue(llvm::FixedVectorType::get(b.getInt1Ty(), W_));
     if (t == DType::C64) {
       Value* i2 = b.CreateMul(idx, c_.i64(2, W_));
-      b.CreateMaskedScatter(v.re, b.CreateGEP(b.getFloatTy(), buf_ptr_[s.buffer], i2), llvm::Align(4), mask);
-      b.CreateMaskedScatter(v.im, b.CreateGEP(b.getFloatTy(), buf_ptr_[s.buffer], b.CreateAdd(i2, c_.i64(1, W_))),
+      b.CreateMaskedScatter(v.re, b.CreateGEP(b.getFloatTy(), buf_ptr_[s.buffer], i2),
                             llvm::Align(4), mask);
+      b.CreateMaskedScatter(
+          v.im, b.CreateGEP(b.getFloatTy(), buf_ptr_[s.buffer], b.CreateAdd(i2, c_.i64(1, W_))),
+          llvm::Align(4), mask);
       return;
     }
     llvm::Type* st = c_.storage_type(t);

@@ -17,10 +17,10 @@ using ir::OpKind;
 using llvm::Value;
 
 [[noreturn]] void unsupported(OpKind op, DType t) {
-  throw UnsupportedError("cpu backend: " + std::string(ir::op_name(op)) + " on " + std::string(dtype_name(t)) +
+  throw UnsupportedError("cpu backend: " + std::string(ir::op_name(op)) + " on " +
+                         std::string(dtype_name(t)) +
                          " is not supported (the IR verifier should have rejected it)");
 }
-
 
 bool computes_in_f32(DType t) { return t == DType::F16 || t == DType::BF16 || t == DType::F32; }
 
@@ -45,7 +45,8 @@ Val complex_call(EmitContext& c, OpKind op, std::vector<Val> args) {
     params.push_back(b.getFloatTy());
   }
   params.push_back(b.getFloatTy()->getPointerTo());
-  auto fn = c.function(args.size() == 1 ? "kiln_c64_unary" : "kiln_c64_binary", b.getVoidTy(), params, false);
+  auto fn = c.function(args.size() == 1 ? "kiln_c64_unary" : "kiln_c64_binary", b.getVoidTy(),
+                       params, false);
   llvm::AllocaInst* slot = c.entry_alloca(llvm::ArrayType::get(b.getFloatTy(), 2), "c64.out");
   Value* p0 = b.CreateConstGEP2_32(slot->getAllocatedType(), slot, 0, 0);
   Value* p1 = b.CreateConstGEP2_32(slot->getAllocatedType(), slot, 0, 1);
@@ -54,8 +55,10 @@ Val complex_call(EmitContext& c, OpKind op, std::vector<Val> args) {
   for (int l = 0; l < w; ++l) {
     std::vector<Value*> call = {b.getInt32(static_cast<int>(op))};
     for (const Val& a : args) {
-      call.push_back(w > 1 ? b.CreateExtractElement(c.splat(a.re, w), static_cast<uint64_t>(l)) : a.re);
-      call.push_back(w > 1 ? b.CreateExtractElement(c.splat(a.im, w), static_cast<uint64_t>(l)) : a.im);
+      call.push_back(w > 1 ? b.CreateExtractElement(c.splat(a.re, w), static_cast<uint64_t>(l))
+                           : a.re);
+      call.push_back(w > 1 ? b.CreateExtractElement(c.splat(a.im, w), static_cast<uint64_t>(l))
+                           : a.im);
     }
     call.push_back(p0);
     b.CreateCall(fn, call);
@@ -70,7 +73,9 @@ Val complex_call(EmitContext& c, OpKind op, std::vector<Val> args) {
 
 Value* bool_const(EmitContext& c, bool v, int w) { return c.constant(DType::Bool, v ? 1 : 0, w); }
 
-Value* fabs(EmitContext& c, Value* v) { return c.intrinsic(llvm::Intrinsic::fabs, {v->getType()}, {v}); }
+Value* fabs(EmitContext& c, Value* v) {
+  return c.intrinsic(llvm::Intrinsic::fabs, {v->getType()}, {v});
+}
 
 Value* is_nan(EmitContext& c, Value* v) { return c.b.CreateFCmpUNO(v, v); }
 
@@ -93,7 +98,9 @@ Value* complex_less(EmitContext& c, Val a, Val b, bool or_equal) {
   return B.CreateOr(lt_re, B.CreateAnd(eq_re, second));
 }
 
-Value* complex_has_nan(EmitContext& c, Val v) { return c.b.CreateOr(is_nan(c, v.re), is_nan(c, v.im)); }
+Value* complex_has_nan(EmitContext& c, Val v) {
+  return c.b.CreateOr(is_nan(c, v.re), is_nan(c, v.im));
+}
 
 // The textbook product; where it gives NaN (infinite operands), C's Annex G product
 // (std::complex's) recovers infinities, through the builtin, for the whole vector.
@@ -103,7 +110,8 @@ Val complex_mul(EmitContext& c, Val a, Val b) {
   Value* im = B.CreateFAdd(B.CreateFMul(a.re, b.im), B.CreateFMul(a.im, b.re));
   Value* nan = B.CreateOr(B.CreateFCmpUNO(re, re), B.CreateFCmpUNO(im, im));
   int w = c.width_of(re);
-  Value* any = w > 1 ? c.intrinsic(llvm::Intrinsic::vector_reduce_or, {nan->getType()}, {nan}) : nan;
+  Value* any =
+      w > 1 ? c.intrinsic(llvm::Intrinsic::vector_reduce_or, {nan->getType()}, {nan}) : nan;
   llvm::Function* fn = B.GetInsertBlock()->getParent();
   auto* slow_bb = llvm::BasicBlock::Create(c.ctx, "cmul.nan", fn);
   auto* join = llvm::BasicBlock::Create(c.ctx, "cmul.join", fn);
@@ -140,7 +148,8 @@ Val complex_unary(EmitContext& c, OpKind op, DType out, Val x) {
         Value* r = b.CreateFPTrunc(c.intrinsic(llvm::Intrinsic::sqrt, {dt}, {s}), x.re->getType());
         // hypot: an infinite part gives +inf even when the other is NaN.
         Value* inf = c.f32(INFINITY, c.width_of(x.re));
-        Value* any_inf = b.CreateOr(b.CreateFCmpOEQ(fabs(c, x.re), inf), b.CreateFCmpOEQ(fabs(c, x.im), inf));
+        Value* any_inf =
+            b.CreateOr(b.CreateFCmpOEQ(fabs(c, x.re), inf), b.CreateFCmpOEQ(fabs(c, x.im), inf));
         return {b.CreateSelect(any_inf, inf, r)};
       }
       return complex_call(c, op, {x});
@@ -195,7 +204,8 @@ Value* float_unary(EmitContext& c, OpKind op, DType in, Value* x) {
     case OpKind::Neg: return b.CreateFNeg(x);
     case OpKind::Abs: return fabs(c, x);
     case OpKind::Sign: {
-      Value* r = b.CreateSelect(b.CreateFCmpOGT(x, k(0)), k(1), b.CreateSelect(b.CreateFCmpOLT(x, k(0)), k(-1), k(0)));
+      Value* r = b.CreateSelect(b.CreateFCmpOGT(x, k(0)), k(1),
+                                b.CreateSelect(b.CreateFCmpOLT(x, k(0)), k(-1), k(0)));
       return b.CreateSelect(is_nan(c, x), x, r);
     }
     case OpKind::Sqrt: return c.intrinsic(llvm::Intrinsic::sqrt, {t}, {x});
@@ -243,11 +253,13 @@ Value* int_unary(EmitContext& c, OpKind op, DType in, DType out, Value* x) {
   bool is_b = in == DType::Bool;
   switch (op) {
     case OpKind::Neg: return is_b ? x : b.CreateSub(k(0), x);
-    case OpKind::Abs: return sgn ? b.CreateSelect(b.CreateICmpSLT(x, k(0)), b.CreateSub(k(0), x), x) : x;
+    case OpKind::Abs:
+      return sgn ? b.CreateSelect(b.CreateICmpSLT(x, k(0)), b.CreateSub(k(0), x), x) : x;
     case OpKind::Sign:
       if (is_b) return x;
       if (!sgn) return b.CreateZExt(b.CreateICmpNE(x, k(0)), t);
-      return b.CreateSelect(b.CreateICmpSGT(x, k(0)), k(1), b.CreateSelect(b.CreateICmpSLT(x, k(0)), k(-1), k(0)));
+      return b.CreateSelect(b.CreateICmpSGT(x, k(0)), k(1),
+                            b.CreateSelect(b.CreateICmpSLT(x, k(0)), k(-1), k(0)));
     case OpKind::Floor:
     case OpKind::Ceil:
     case OpKind::Round:
@@ -272,7 +284,8 @@ Value* signed_div_mod(EmitContext& c, Value* a, Value* d, bool want_div) {
   Value* m1 = b.CreateICmpEQ(d, k(-1));
   Value* safe = b.CreateSelect(b.CreateOr(zero, m1), k(1), d);
   Value* r = b.CreateSRem(a, safe);
-  Value* adjust = b.CreateAnd(b.CreateICmpNE(r, k(0)), b.CreateICmpNE(b.CreateICmpSLT(r, k(0)), b.CreateICmpSLT(safe, k(0))));
+  Value* adjust = b.CreateAnd(b.CreateICmpNE(r, k(0)), b.CreateICmpNE(b.CreateICmpSLT(r, k(0)),
+                                                                      b.CreateICmpSLT(safe, k(0))));
   if (want_div) {
     Value* q = b.CreateSDiv(a, safe);
     q = b.CreateSelect(adjust, b.CreateSub(q, k(1)), q);
@@ -316,10 +329,12 @@ Value* int_binary(EmitContext& c, OpKind op, DType in, Value* x, Value* y) {
     case OpKind::Mul: return b.CreateMul(x, y);
     case OpKind::Div:
       if (sgn) return signed_div_mod(c, x, y, true);
-      return b.CreateSelect(b.CreateICmpEQ(y, k(0)), k(0), b.CreateUDiv(x, b.CreateSelect(b.CreateICmpEQ(y, k(0)), k(1), y)));
+      return b.CreateSelect(b.CreateICmpEQ(y, k(0)), k(0),
+                            b.CreateUDiv(x, b.CreateSelect(b.CreateICmpEQ(y, k(0)), k(1), y)));
     case OpKind::Mod:
       if (sgn) return signed_div_mod(c, x, y, false);
-      return b.CreateSelect(b.CreateICmpEQ(y, k(0)), k(0), b.CreateURem(x, b.CreateSelect(b.CreateICmpEQ(y, k(0)), k(1), y)));
+      return b.CreateSelect(b.CreateICmpEQ(y, k(0)), k(0),
+                            b.CreateURem(x, b.CreateSelect(b.CreateICmpEQ(y, k(0)), k(1), y)));
     case OpKind::Pow: {
       llvm::Type* i64 = c.type(DType::I64, c.width_of(x));
       Value* x64 = sgn ? b.CreateSExt(x, i64) : b.CreateZExt(x, i64);
@@ -327,8 +342,10 @@ Value* int_binary(EmitContext& c, OpKind op, DType in, Value* x, Value* y) {
       auto fn = c.function("kiln_i64_pow", b.getInt64Ty(), {b.getInt64Ty(), b.getInt64Ty()});
       return b.CreateTrunc(c.call_lanes(fn, {x64, y64}), t);
     }
-    case OpKind::Max: return b.CreateSelect(sgn ? b.CreateICmpSLT(x, y) : b.CreateICmpULT(x, y), y, x);
-    case OpKind::Min: return b.CreateSelect(sgn ? b.CreateICmpSLT(y, x) : b.CreateICmpULT(y, x), y, x);
+    case OpKind::Max:
+      return b.CreateSelect(sgn ? b.CreateICmpSLT(x, y) : b.CreateICmpULT(x, y), y, x);
+    case OpKind::Min:
+      return b.CreateSelect(sgn ? b.CreateICmpSLT(y, x) : b.CreateICmpULT(y, x), y, x);
     case OpKind::Eq: return b.CreateICmpEQ(x, y);
     case OpKind::Ne: return b.CreateICmpNE(x, y);
     case OpKind::Lt: return sgn ? b.CreateICmpSLT(x, y) : b.CreateICmpULT(x, y);
@@ -363,7 +380,8 @@ Value* float_binary(EmitContext& c, OpKind op, DType in, Value* x, Value* y) {
       return b.CreateSelect(zero, signed_zero, m);
     }
     case OpKind::Pow:
-    case OpKind::Atan2: return fcall(c, in == DType::F64 ? "kiln_f64_binary" : "kiln_f32_binary", op, in, {x, y});
+    case OpKind::Atan2:
+      return fcall(c, in == DType::F64 ? "kiln_f64_binary" : "kiln_f32_binary", op, in, {x, y});
     case OpKind::Eq: return b.CreateFCmpOEQ(x, y);
     case OpKind::Ne: return b.CreateFCmpUNE(x, y);
     case OpKind::Lt: return b.CreateFCmpOLT(x, y);
@@ -390,7 +408,8 @@ Val complex_binary(EmitContext& c, OpKind op, Val x, Val y) {
     case OpKind::Ge: return {complex_less(c, y, x, true)};
     case OpKind::Max:
     case OpKind::Min: {
-      Value* pick_y = op == OpKind::Max ? complex_less(c, x, y, false) : complex_less(c, y, x, false);
+      Value* pick_y =
+          op == OpKind::Max ? complex_less(c, x, y, false) : complex_less(c, y, x, false);
       Value* ny = complex_has_nan(c, y);
       Value* nx = complex_has_nan(c, x);
       pick_y = b.CreateAnd(b.CreateOr(pick_y, ny), b.CreateNot(nx));
@@ -443,7 +462,8 @@ Value* real_cast(EmitContext& c, DType from, DType to, Value* x) {
     if (is_floating(from)) return b.CreateFCmpUNE(x, llvm::ConstantFP::get(x->getType(), 0));
     return b.CreateICmpNE(x, llvm::ConstantInt::get(x->getType(), 0));
   }
-  if (to == DType::F16 || to == DType::BF16) return round_to_precision(c, to, real_to_f32_for_narrow(c, from, x));
+  if (to == DType::F16 || to == DType::BF16)
+    return round_to_precision(c, to, real_to_f32_for_narrow(c, from, x));
   if (is_floating(to)) {
     if (is_floating(from)) {
       unsigned fb = x->getType()->getScalarSizeInBits(), tb = tt->getScalarSizeInBits();
@@ -476,7 +496,8 @@ Value* round_to_precision(EmitContext& c, DType t, Value* v) {
     llvm::Type* it = EmitContext::vec(b.getInt32Ty(), w);
     Value* bits = b.CreateBitCast(v, it);
     Value* lsb = b.CreateAnd(b.CreateLShr(bits, c.i32(16, w)), c.i32(1, w));
-    Value* rounded = b.CreateAnd(b.CreateAdd(bits, b.CreateAdd(lsb, c.i32(0x7fff, w))), c.i32(0xffff0000, w));
+    Value* rounded =
+        b.CreateAnd(b.CreateAdd(bits, b.CreateAdd(lsb, c.i32(0x7fff, w))), c.i32(0xffff0000, w));
     Value* quiet = b.CreateAnd(b.CreateOr(bits, c.i32(0x00400000, w)), c.i32(0xffff0000, w));
     return b.CreateBitCast(b.CreateSelect(is_nan(c, v), quiet, rounded), v->getType());
   }
@@ -494,7 +515,8 @@ Val from_storage(EmitContext& c, DType t, Value* s) {
     }
     case DType::BF16: {
       llvm::Type* it = EmitContext::vec(b.getInt32Ty(), w);
-      return {b.CreateBitCast(b.CreateShl(b.CreateZExt(s, it), c.i32(16, w)), c.type(DType::F32, w))};
+      return {
+          b.CreateBitCast(b.CreateShl(b.CreateZExt(s, it), c.i32(16, w)), c.type(DType::F32, w))};
     }
     default: return {s};
   }
@@ -533,7 +555,9 @@ Val emit_unary(EmitContext& c, OpKind op, DType in, DType out, Val x) {
 Val emit_binary(EmitContext& c, OpKind op, DType in, DType out, Val a, Val b) {
   if (op == OpKind::Complex) {
     llvm::Type* ft = c.type(DType::F32, c.width_of(a.re));
-    auto to_f = [&](Value* v) { return v->getType()->getScalarType()->isDoubleTy() ? c.b.CreateFPTrunc(v, ft) : v; };
+    auto to_f = [&](Value* v) {
+      return v->getType()->getScalarType()->isDoubleTy() ? c.b.CreateFPTrunc(v, ft) : v;
+    };
     return {to_f(a.re), to_f(b.re)};
   }
   if (is_complex(in)) return complex_binary(c, op, a, b);
@@ -598,7 +622,8 @@ Value* emit_random(EmitContext& c, DType dtype, Value* counter, Value* key) {
   Value* bits = b.CreateLShr(c0, c.i32(shift, w));
   Value* f = b.CreateFMul(b.CreateUIToFP(bits, c.type(DType::F32, w)), c.f32(scale, w));
   if (dtype == DType::F64) return b.CreateFPExt(f, c.type(DType::F64, w));
-  if (!is_floating(dtype)) throw UnsupportedError("cpu backend: random_uniform of " + std::string(dtype_name(dtype)));
+  if (!is_floating(dtype))
+    throw UnsupportedError("cpu backend: random_uniform of " + std::string(dtype_name(dtype)));
   return f;
 }
 
@@ -608,8 +633,10 @@ Val reduce_identity(EmitContext& c, ReduceOp op, DType acc, int w) {
       case DType::Bool: return highest ? 1 : 0;
       case DType::I8: return highest ? 127 : -128;
       case DType::U8: return highest ? 255 : 0;
-      case DType::I32: return highest ? std::numeric_limits<int32_t>::max() : std::numeric_limits<int32_t>::min();
-      default: return highest ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
+      case DType::I32:
+        return highest ? std::numeric_limits<int32_t>::max() : std::numeric_limits<int32_t>::min();
+      default:
+        return highest ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
     }
   };
   double inf = std::numeric_limits<double>::infinity();

@@ -22,7 +22,7 @@ llvm::Value* emit_random(EmitContext& c, DType dtype, llvm::Value* counter, llvm
 llvm::Value* round_to_precision(EmitContext& c, DType t, llvm::Value* v);
 
 // Memory <-> compute type.
-Val from_storage(EmitContext& c, DType t, llvm::Value* stored);  // not for c64
+Val from_storage(EmitContext& c, DType t, llvm::Value* stored);    // not for c64
 llvm::Value* to_storage(EmitContext& c, DType t, llvm::Value* v);  // not for c64
 
 // Reductions: the identity and one step of the fold (acc, value both of dtype `acc`).

@@ -22,7 +22,9 @@ struct F {
   Value* ki(int64_t v) { return c.i32(v, w); }
   llvm::Type* fty() { return c.type(DType::F32, w); }
   llvm::Type* ity() { return EmitContext::vec(c.b.getInt32Ty(), w); }
-  Value* fma(Value* a, Value* b, Value* d) { return c.intrinsic(llvm::Intrinsic::fmuladd, {fty()}, {a, b, d}); }
+  Value* fma(Value* a, Value* b, Value* d) {
+    return c.intrinsic(llvm::Intrinsic::fmuladd, {fty()}, {a, b, d});
+  }
   Value* mul(Value* a, Value* b) { return c.b.CreateFMul(a, b); }
   Value* add(Value* a, Value* b) { return c.b.CreateFAdd(a, b); }
   Value* sub(Value* a, Value* b) { return c.b.CreateFSub(a, b); }
@@ -30,7 +32,9 @@ struct F {
   Value* sel(Value* cond, Value* a, Value* b) { return c.b.CreateSelect(cond, a, b); }
   Value* fabs(Value* a) { return c.intrinsic(llvm::Intrinsic::fabs, {fty()}, {a}); }
   Value* rint(Value* a) { return c.intrinsic(llvm::Intrinsic::rint, {fty()}, {a}); }
-  Value* copysign(Value* a, Value* s) { return c.intrinsic(llvm::Intrinsic::copysign, {fty()}, {a, s}); }
+  Value* copysign(Value* a, Value* s) {
+    return c.intrinsic(llvm::Intrinsic::copysign, {fty()}, {a, s});
+  }
   Value* isnan(Value* a) { return c.b.CreateFCmpUNO(a, a); }
   Value* bits(Value* a) { return c.b.CreateBitCast(a, ity()); }
   Value* from_bits(Value* a) { return c.b.CreateBitCast(a, fty()); }
@@ -102,7 +106,8 @@ template <class Fast>
 Value* with_libm_fallback(F& f, Value* x, double limit, ir::OpKind op, Fast fast) {
   auto& b = f.c.b;
   Value* big = b.CreateFCmpOGT(f.fabs(x), f.k(limit));
-  Value* any = f.w > 1 ? f.c.intrinsic(llvm::Intrinsic::vector_reduce_or, {big->getType()}, {big}) : big;
+  Value* any =
+      f.w > 1 ? f.c.intrinsic(llvm::Intrinsic::vector_reduce_or, {big->getType()}, {big}) : big;
   llvm::Function* fn = b.GetInsertBlock()->getParent();
   auto* fast_bb = llvm::BasicBlock::Create(f.c.ctx, "math.fast", fn);
   auto* slow_bb = llvm::BasicBlock::Create(f.c.ctx, "math.libm", fn);
@@ -153,7 +158,8 @@ Value* emit_exp2_f32(EmitContext& c, Value* x) {
 Value* emit_expm1_f32(EmitContext& c, Value* x) {
   F f = f_of(c, x);
   // |x| < 0.5: Taylor to degree 9 (truncation below 3e-10 relative); else exp(x) - 1.
-  Value* p = f.poly(x, {1.0 / 362880, 1.0 / 40320, 1.0 / 5040, 1.0 / 720, 1.0 / 120, 1.0 / 24, 1.0 / 6, 0.5});
+  Value* p = f.poly(
+      x, {1.0 / 362880, 1.0 / 40320, 1.0 / 5040, 1.0 / 720, 1.0 / 120, 1.0 / 24, 1.0 / 6, 0.5});
   Value* small = f.fma(f.mul(x, x), p, x);
   Value* big = f.sub(emit_exp_f32(c, x), f.k(1.0));
   return f.sel(c.b.CreateFCmpOLT(f.fabs(x), f.k(0.5)), small, big);
@@ -231,7 +237,8 @@ Value* emit_log1p_f32(EmitContext& c, Value* x) {
   Value* lu = emit_log_f32(c, u);
   Value* y = f.mul(lu, f.div(x, f.sub(u, f.k(1.0))));
   y = f.sel(b.CreateFCmpOEQ(u, f.k(1.0)), x, y);
-  Value* near0 = b.CreateAnd(b.CreateFCmpOGE(x, f.k(-0.2928932)), b.CreateFCmpOLE(x, f.k(0.4142135)));
+  Value* near0 =
+      b.CreateAnd(b.CreateFCmpOGE(x, f.k(-0.2928932)), b.CreateFCmpOLE(x, f.k(0.4142135)));
   y = f.sel(near0, log1p_reduced(f, x), y);
   y = f.sel(b.CreateFCmpOEQ(u, f.k(INFINITY)), u, y);
   y = f.sel(b.CreateFCmpOEQ(x, f.k(-1.0)), f.k(-INFINITY), y);
@@ -301,14 +308,16 @@ Value* emit_erf_f32(EmitContext& c, Value* x) {
   Value* ax = f.fabs(x);
   // |x| < 0.875: x p(x^2), p a degree-6 Chebyshev fit of erf(sqrt z) / sqrt z.
   Value* z = f.mul(ax, ax);
-  Value* small = f.mul(ax, f.poly(z, {8.690368907390262e-05, -0.0008214570887454587, 0.0052070489106000265,
-                                      -0.026861705831181606, 0.11283735210155595, -0.3761263621367055,
-                                      1.1283791668855805}));
+  Value* small =
+      f.mul(ax, f.poly(z, {8.690368907390262e-05, -0.0008214570887454587, 0.0052070489106000265,
+                           -0.026861705831181606, 0.11283735210155595, -0.3761263621367055,
+                           1.1283791668855805}));
   // 0.875 <= |x| < 3.95: 1 - exp(-x^2) q(|x|), q a degree-12 fit of erfc(x) exp(x^2).
-  Value* q = f.poly(ax, {1.4078856768484773e-07, -4.6507241693468855e-06, 7.055493597999314e-05,
-                         -0.0006528830596334002, 0.004130850063566751, -0.019006758122686665,
-                         0.06613553020866457, -0.17901490960792313, 0.3855703259492591, -0.6730465150912683,
-                         0.9622592690578741, -1.1173906306903298, 0.9985332506767018});
+  Value* q = f.poly(
+      ax, {1.4078856768484773e-07, -4.6507241693468855e-06, 7.055493597999314e-05,
+           -0.0006528830596334002, 0.004130850063566751, -0.019006758122686665, 0.06613553020866457,
+           -0.17901490960792313, 0.3855703259492591, -0.6730465150912683, 0.9622592690578741,
+           -1.1173906306903298, 0.9985332506767018});
   Value* mid = f.sub(f.k(1.0), f.mul(emit_exp_f32(c, c.b.CreateFNeg(z)), q));
   Value* y = f.sel(c.b.CreateFCmpOLT(ax, f.k(0.875)), small, mid);
   y = f.sel(c.b.CreateFCmpOGE(ax, f.k(3.95)), f.k(1.0), y);

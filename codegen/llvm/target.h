@@ -22,7 +22,8 @@ struct HostTarget {
   std::string id() const;
 };
 
-// Detected once; initializes LLVM's native target on first use.
+// Detected once; initializes LLVM's native target on first use. KILN_CPU_LANES (4, 8 or
+// 16, at most what the host has) narrows the vector lanes.
 const HostTarget& host_target();
 
 // Bumped whenever generated code changes meaning for the same KernelIR (invalidates disk

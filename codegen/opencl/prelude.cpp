@@ -150,11 +150,18 @@ float2 kiln_csqrt(float2 z) {
 }
 float2 kiln_csin(float2 z) { return (float2)(sin(z.x) * cosh(z.y), cos(z.x) * sinh(z.y)); }
 float2 kiln_ccos(float2 z) { return (float2)(cos(z.x) * cosh(z.y), -sin(z.x) * sinh(z.y)); }
-float2 kiln_ctan(float2 z) { return kiln_cdiv(kiln_csin(z), kiln_ccos(z)); }
+// tanh(x + iy) = (sinh x cosh x + i sin y cos y) / (sinh^2 x + cos^2 y): no cancellation
+// near the poles, unlike the double-angle form.
 float2 kiln_ctanh(float2 z) {
   if (fabs(z.x) > 20.0f) return (float2)(copysign(1.0f, z.x), copysign(0.0f, sin(2.0f * z.y)));
-  float d = cosh(2.0f * z.x) + cos(2.0f * z.y);
-  return (float2)(sinh(2.0f * z.x) / d, sin(2.0f * z.y) / d);
+  float sh = sinh(z.x), ch = cosh(z.x), s = sin(z.y), c = cos(z.y);
+  float d = sh * sh + c * c;
+  return (float2)(sh * ch / d, s * c / d);
+}
+// tan z = -i tanh(i z).
+float2 kiln_ctan(float2 z) {
+  float2 t = kiln_ctanh((float2)(-z.y, z.x));
+  return (float2)(t.y, -t.x);
 }
 float2 kiln_cpow(float2 a, float2 b) {
   if (a.x == 0.0f && a.y == 0.0f) return (float2)(0.0f, 0.0f);

@@ -536,7 +536,7 @@ class KernelRenderer {
     const int64_t vectors = loop_product(st.loops) / lanes;
     if (vectors == 0) return;
     const int64_t steps = (vectors + wg - 1) / wg;
-    if (steps <= t_.max_register_row) {
+    if (steps <= t_.register_row()) {
       out_.unrolled = true;
       const int64_t full = vectors / wg;
       for (int64_t k = 0; k < full; ++k) body(stage_lanes(st, base, iadd(lid, k * wg), lanes), "");

@@ -30,14 +30,17 @@ struct OpenCLTarget {
   // Elements a work-item loads or stores at once where memory is contiguous (1, 2 or 4).
   int vector_width = 4;
   // Row reductions whose per-work-item share of a row is at most this many vectors keep
-  // the row in registers across the kernel's stages (one read of memory per row).
-  int max_register_row = 16;
+  // the row in registers across the kernel's stages (one read of memory per row). 0 picks
+  // a default: 16 on GPUs; 2 on CPUs, whose caches keep rows anyway and whose OpenCL
+  // compilers (PoCL) take long over large unrolled kernels with barriers.
+  int max_register_row = 0;
   // Work-groups a split (grid-wide) reduction aims for, per compute unit.
   int split_groups_per_unit = 8;
   ShapeHint shape_hint = ShapeHint::Auto;
 
   int64_t map_wg() const;
   int64_t row_wg() const;
+  int64_t register_row() const { return max_register_row > 0 ? max_register_row : (is_gpu ? 16 : 2); }
 };
 
 }  // namespace kiln::codegen::opencl

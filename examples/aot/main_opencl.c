@@ -1,6 +1,7 @@
 /* The ahead-of-time example, OpenCL target: a plain C program compiled with the bundle
  * kiln-aot made (model_cl.c, model_cl.h) and linked with -lOpenCL only. It runs the model
- * on the first OpenCL device (PoCL in the test suite) and compares with the JIT's outputs.
+ * on the first OpenCL GPU, else the first device (PoCL in the test suite) and compares with the
+ * JIT's outputs.
  *
  *   aot_example_opencl DIR */
 #include <stdio.h>

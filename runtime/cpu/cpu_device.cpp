@@ -2,6 +2,7 @@
 #include "runtime/cpu/cpu_device.h"
 
 #include <chrono>
+#include <exception>
 
 #include "codegen/llvm/compiler.h"
 #include "codegen/llvm/emit_kernel.h"
@@ -26,14 +27,16 @@ alignas(64) uint8_t g_empty[64];
 
 void check_inputs(const ir::Graph& graph, const std::vector<BufferPtr>& inputs) {
   if (inputs.size() != graph.params.size())
-    throw Error("cpu device: graph " + graph.name + " takes " + std::to_string(graph.params.size()) +
-                " inputs, got " + std::to_string(inputs.size()));
+    throw Error("cpu device: graph " + graph.name + " takes " +
+                std::to_string(graph.params.size()) + " inputs, got " +
+                std::to_string(inputs.size()));
   for (size_t i = 0; i < inputs.size(); ++i) {
     const ir::Node& p = *graph.params[i];
-    if (!inputs[i]) throw Error("cpu device: input " + std::to_string(i) + " (" + p.name + ") is null");
+    if (!inputs[i])
+      throw Error("cpu device: input " + std::to_string(i) + " (" + p.name + ") is null");
     if (inputs[i]->type() != p.type)
-      throw Error("cpu device: input " + std::to_string(i) + " (" + p.name + ") is " + inputs[i]->type().str() +
-                  ", the parameter is " + p.type.str());
+      throw Error("cpu device: input " + std::to_string(i) + " (" + p.name + ") is " +
+                  inputs[i]->type().str() + ", the parameter is " + p.type.str());
   }
 }
 
@@ -45,7 +48,8 @@ int64_t grain_for(const codegen::Kernel& k, int lanes) {
     for (const codegen::Loop& l : s.loops) n *= std::max<int64_t>(l.extent, 1);
     cost += n;
   }
-  if (k.vector_mode == codegen::VectorMode::Outer) cost *= codegen::llvm_backend::kernel_lanes(k, lanes);
+  if (k.vector_mode == codegen::VectorMode::Outer)
+    cost *= codegen::llvm_backend::kernel_lanes(k, lanes);
   return std::max<int64_t>(1, 32768 / cost);
 }
 
@@ -64,23 +68,46 @@ codegen::Program CpuDevice::compile(ir::Graph& graph) {
   return codegen::build_program(graph, lower_options());
 }
 
-std::vector<BufferPtr> CpuDevice::run(const ir::Graph& graph, const std::vector<BufferPtr>& inputs) {
+std::vector<BufferPtr> CpuDevice::run(const ir::Graph& graph,
+                                      const std::vector<BufferPtr>& inputs) {
   check_inputs(graph, inputs);
   ir::Graph g = ir::clone_graph(graph);
   codegen::Program p = compile(g);
   return execute(p, inputs);
 }
 
-std::vector<BufferPtr> CpuDevice::execute(const codegen::Program& p, const std::vector<BufferPtr>& inputs) {
+std::vector<BufferPtr> CpuDevice::execute(const codegen::Program& p,
+                                          const std::vector<BufferPtr>& inputs) {
   const auto start = std::chrono::steady_clock::now();
 
   // Kernels.
   KernelCache& cache = KernelCache::global();
+  std::vector<CacheResult> got(p.kernels.size());
+  std::vector<size_t> missing;
+  for (size_t i = 0; i < p.kernels.size(); ++i) {
+    if (cache.in_memory(p.kernel_hashes[i]))
+      got[i] = cache.get(p.kernels[i], p.kernel_hashes[i]);
+    else
+      missing.push_back(i);
+  }
+  // Kernels not loaded yet come from disk or the compiler, several at once.
+  std::vector<std::exception_ptr> errors(missing.size());
+  ThreadPool::global().parallel_for(static_cast<int64_t>(missing.size()), 1, [&](int64_t b, int64_t e) {
+    for (int64_t m = b; m < e; ++m) {
+      size_t i = missing[static_cast<size_t>(m)];
+      try {
+        got[i] = cache.get(p.kernels[i], p.kernel_hashes[i]);
+      } catch (...) {
+        errors[static_cast<size_t>(m)] = std::current_exception();
+      }
+    }
+  });
+  for (const std::exception_ptr& err : errors)
+    if (err) std::rethrow_exception(err);
   std::vector<KernelFn> fns;
   int64_t compiled = 0, hits_memory = 0, hits_disk = 0;
   double compile_seconds = 0;
-  for (size_t i = 0; i < p.kernels.size(); ++i) {
-    CacheResult r = cache.get(p.kernels[i], p.kernel_hashes[i]);
+  for (const CacheResult& r : got) {
     fns.push_back(r.fn);
     compile_seconds += r.compile_seconds;
     switch (r.source) {
@@ -133,13 +160,15 @@ std::vector<BufferPtr> CpuDevice::execute(const codegen::Program& p, const std::
     KernelFn fn = fns[l.kernel];
     uint8_t** b = bufs.data();
     const uint64_t* s = scalars.data();
-    pool.parallel_for(n, grain_for(k, lanes), [&](int64_t begin, int64_t end) { fn(b, s, begin, end); });
+    pool.parallel_for(n, grain_for(k, lanes),
+                      [&](int64_t begin, int64_t end) { fn(b, s, begin, end); });
     ++launches;
   }
 
   std::vector<BufferPtr> results;
   for (int id : p.results) results.push_back(owned.at(id));
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   add_stats([&](Stats& st) {
     ++st.graphs_run;
     st.launches += launches;

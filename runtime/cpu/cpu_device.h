@@ -25,7 +25,8 @@ class CpuDevice : public Device {
   static codegen::Program compile(ir::Graph& graph);
   // Runs a compiled program on one buffer per graph parameter (the graph it was compiled
   // from must still be alive: constants and scalars are read from its nodes).
-  std::vector<BufferPtr> execute(const codegen::Program& program, const std::vector<BufferPtr>& inputs);
+  std::vector<BufferPtr> execute(const codegen::Program& program,
+                                 const std::vector<BufferPtr>& inputs);
   // The lowering options for this host (vector lanes, threads).
   static codegen::LowerOptions lower_options();
 };

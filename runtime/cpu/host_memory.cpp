@@ -20,7 +20,9 @@ uint8_t* allocate(size_t bytes) {
   size_t rounded = (bytes + align - 1) / align * align;
   if (rounded == 0) rounded = align;
   auto* p = static_cast<uint8_t*>(std::aligned_alloc(align, rounded));
-  if (!p) throw DeviceError("cpu device: out of host memory allocating " + std::to_string(bytes) + " bytes");
+  if (!p)
+    throw DeviceError("cpu device: out of host memory allocating " + std::to_string(bytes) +
+                      " bytes");
 #ifdef MADV_HUGEPAGE
   if (align == kHuge) madvise(p, rounded, MADV_HUGEPAGE);
 #endif

@@ -25,20 +25,25 @@ ObjectLoader::ObjectLoader() {
   if (!jit) throw CompileError("cpu backend: cannot start the JIT: " + message(jit.takeError()));
   jit_ = std::move(*jit);
   auto& main = jit_->getMainJITDylib();
-  auto gen = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(jit_->getDataLayout().getGlobalPrefix());
-  if (!gen) throw CompileError("cpu backend: cannot search the process's symbols: " + message(gen.takeError()));
+  auto gen = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
+      jit_->getDataLayout().getGlobalPrefix());
+  if (!gen)
+    throw CompileError("cpu backend: cannot search the process's symbols: " +
+                       message(gen.takeError()));
   main.addGenerator(std::move(*gen));
   llvm::orc::SymbolMap builtins;
   for (auto& [name, address] : codegen::llvm_backend::builtin_symbols())
-    builtins[jit_->mangleAndIntern(name)] = llvm::JITEvaluatedSymbol(
-        llvm::pointerToJITTargetAddress(address), llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable);
+    builtins[jit_->mangleAndIntern(name)] =
+        llvm::JITEvaluatedSymbol(llvm::pointerToJITTargetAddress(address),
+                                 llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable);
   if (auto err = main.define(llvm::orc::absoluteSymbols(std::move(builtins))))
     throw CompileError("cpu backend: cannot define the builtins: " + message(std::move(err)));
 }
 
 ObjectLoader::~ObjectLoader() = default;
 
-std::vector<KernelFn> ObjectLoader::load(const std::string& object, const std::vector<std::string>& names) {
+std::vector<KernelFn> ObjectLoader::load(const std::string& object,
+                                         const std::vector<std::string>& names) {
   std::lock_guard<std::mutex> lock(mutex_);
   auto lib = jit_->createJITDylib("kernels" + std::to_string(next_library_++));
   if (!lib) throw CompileError("cpu backend: " + message(lib.takeError()));
@@ -49,7 +54,9 @@ std::vector<KernelFn> ObjectLoader::load(const std::string& object, const std::v
   std::vector<KernelFn> out;
   for (const std::string& name : names) {
     auto sym = jit_->lookup(*lib, name);
-    if (!sym) throw CompileError("cpu backend: kernel " + name + " did not link: " + message(sym.takeError()));
+    if (!sym)
+      throw CompileError("cpu backend: kernel " + name +
+                         " did not link: " + message(sym.takeError()));
     out.push_back(reinterpret_cast<KernelFn>(static_cast<uintptr_t>(sym->getAddress())));
   }
   return out;

@@ -55,12 +55,14 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 
 }  // namespace
 
-KernelCache::KernelCache(ObjectLoader& loader, std::string dir) : loader_(loader), dir_(std::move(dir)) {
+KernelCache::KernelCache(ObjectLoader& loader, std::string dir)
+    : loader_(loader), dir_(std::move(dir)) {
   if (dir_.empty()) return;
   std::error_code ec;
   std::filesystem::create_directories(dir_, ec);
   if (ec) {
-    log_warn("kernel cache: cannot create " + dir_ + " (" + ec.message() + "); the disk cache is off");
+    log_warn("kernel cache: cannot create " + dir_ + " (" + ec.message() +
+             "); the disk cache is off");
     dir_.clear();
   }
 }
@@ -71,7 +73,8 @@ std::string KernelCache::default_dir() {
     if (d == "off" || d == "0") return "";
     if (!d.empty()) return d;
   }
-  if (const char* home = std::getenv("HOME"); home && *home) return std::string(home) + "/.cache/kiln";
+  if (const char* home = std::getenv("HOME"); home && *home)
+    return std::string(home) + "/.cache/kiln";
   return "";
 }
 
@@ -81,10 +84,13 @@ KernelCache& KernelCache::global() {
   return cache;
 }
 
-uint64_t KernelCache::key_of(const codegen::Kernel& kernel) const { return key_of(codegen::kernel_hash(kernel)); }
+uint64_t KernelCache::key_of(const codegen::Kernel& kernel) const {
+  return key_of(codegen::kernel_hash(kernel));
+}
 
 uint64_t KernelCache::key_of(uint64_t kernel_hash) const {
-  static const std::string target = codegen::llvm_backend::host_target().id() + "|ops" + hex(ops_fingerprint());
+  static const std::string target =
+      codegen::llvm_backend::host_target().id() + "|ops" + hex(ops_fingerprint());
   return codegen::fnv1a(target, kernel_hash);
 }
 
@@ -95,7 +101,8 @@ void KernelCache::forget_memory() {
   memory_.clear();
 }
 
-bool KernelCache::read_entry(uint64_t key, std::string& name, std::string& object, std::string& why) const {
+bool KernelCache::read_entry(uint64_t key, std::string& name, std::string& object,
+                             std::string& why) const {
   std::ifstream in(path_for(key), std::ios::binary);
   if (!in) {
     why = "absent";
@@ -115,7 +122,8 @@ bool KernelCache::read_entry(uint64_t key, std::string& name, std::string& objec
     return false;
   }
   if (h.version != kFormatVersion) {
-    why = "format version " + std::to_string(h.version) + ", expected " + std::to_string(kFormatVersion);
+    why = "format version " + std::to_string(h.version) + ", expected " +
+          std::to_string(kFormatVersion);
     return false;
   }
   if (h.key != key) {
@@ -135,7 +143,8 @@ bool KernelCache::read_entry(uint64_t key, std::string& name, std::string& objec
   return true;
 }
 
-void KernelCache::write_entry(uint64_t key, const std::string& name, const std::string& object) const {
+void KernelCache::write_entry(uint64_t key, const std::string& name,
+                              const std::string& object) const {
   Header h;
   std::memcpy(h.magic, kMagic, sizeof kMagic);
   h.version = kFormatVersion;
@@ -145,7 +154,8 @@ void KernelCache::write_entry(uint64_t key, const std::string& name, const std::
   h.checksum = codegen::fnv1a(object, codegen::fnv1a(name));
   static std::atomic<int> counter{0};
   std::string final_path = path_for(key);
-  std::string tmp = final_path + ".tmp" + std::to_string(::getpid()) + "." + std::to_string(counter++);
+  std::string tmp =
+      final_path + ".tmp" + std::to_string(::getpid()) + "." + std::to_string(counter++);
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     out.write(reinterpret_cast<const char*>(&h), sizeof h);
@@ -166,26 +176,28 @@ void KernelCache::write_entry(uint64_t key, const std::string& name, const std::
   }
 }
 
-CacheResult KernelCache::get(const codegen::Kernel& kernel) { return get(kernel, codegen::kernel_hash(kernel)); }
+CacheResult KernelCache::get(const codegen::Kernel& kernel) {
+  return get(kernel, codegen::kernel_hash(kernel));
+}
 
 CacheResult KernelCache::get(const codegen::Kernel& kernel, uint64_t kernel_hash) {
   const uint64_t key = key_of(kernel_hash);
-  std::lock_guard<std::mutex> lock(mutex_);
   CacheResult r;
-  if (auto it = memory_.find(key); it != memory_.end()) {
-    r.fn = it->second;
+  if (KernelFn fn = lookup_memory(key)) {
+    r.fn = fn;
     r.source = CacheSource::Memory;
     return r;
   }
+  // Disk and compilation happen outside the lock, so that several kernels can be built at
+  // once; two threads building one kernel both succeed and the first entry stays.
   auto start = std::chrono::steady_clock::now();
   if (!dir_.empty()) {
     std::string name, object, why;
     if (read_entry(key, name, object, why)) {
       try {
-        r.fn = loader_.load(object, {name}).at(0);
+        r.fn = remember(key, loader_.load(object, {name}).at(0));
         r.source = CacheSource::Disk;
         r.compile_seconds = seconds_since(start);
-        memory_[key] = r.fn;
         return r;
       } catch (const Error& e) {
         why = std::string("does not load: ") + e.what();
@@ -195,14 +207,26 @@ CacheResult KernelCache::get(const codegen::Kernel& kernel, uint64_t kernel_hash
   }
   std::string name = symbol_name(key);
   std::string object = codegen::llvm_backend::compile_object({&kernel}, {name});
-  r.fn = loader_.load(object, {name}).at(0);
+  r.fn = remember(key, loader_.load(object, {name}).at(0));
   r.source = CacheSource::Compiled;
   r.compile_seconds = seconds_since(start);
-  memory_[key] = r.fn;
   if (!dir_.empty()) write_entry(key, name, object);
   if (log_enabled(LogLevel::Debug))
     log_debug("compiled kernel " + name + " in " + std::to_string(r.compile_seconds * 1e3) + " ms");
   return r;
 }
+
+KernelFn KernelCache::lookup_memory(uint64_t key) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = memory_.find(key);
+  return it == memory_.end() ? nullptr : it->second;
+}
+
+KernelFn KernelCache::remember(uint64_t key, KernelFn fn) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return memory_.emplace(key, fn).first->second;
+}
+
+bool KernelCache::in_memory(uint64_t kernel_hash) { return lookup_memory(key_of(kernel_hash)) != nullptr; }
 
 }  // namespace kiln::runtime::cpu

@@ -38,6 +38,9 @@ class KernelCache {
   // As above, with the kernel's structural hash already known (codegen::kernel_hash).
   CacheResult get(const codegen::Kernel& kernel, uint64_t kernel_hash);
 
+  // Whether the kernel is loaded in this process already.
+  bool in_memory(uint64_t kernel_hash);
+
   // The full cache key of a kernel for this host, and its disk entry's path.
   uint64_t key_of(const codegen::Kernel& kernel) const;
   uint64_t key_of(uint64_t kernel_hash) const;
@@ -57,6 +60,8 @@ class KernelCache {
   static constexpr uint32_t kFormatVersion = 1;
 
  private:
+  KernelFn lookup_memory(uint64_t key);
+  KernelFn remember(uint64_t key, KernelFn fn);
   bool read_entry(uint64_t key, std::string& name, std::string& object, std::string& why) const;
   void write_entry(uint64_t key, const std::string& name, const std::string& object) const;
 

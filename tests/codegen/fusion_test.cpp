@@ -79,7 +79,9 @@ TEST(Fusion, ReductionOverAnotherAxisIsABoundary) {
   codegen::Program p = compile({y});
   EXPECT_EQ(p.launches.size(), 2u);
   bool has_reason = false;
-  for (const auto& bd : p.schedule.boundaries) has_reason |= bd.node->op == ir::OpKind::ReduceSum && bd.reason.find("reduction") != std::string::npos;
+  for (const auto& bd : p.schedule.boundaries)
+    has_reason |=
+        bd.node->op == ir::OpKind::ReduceSum && bd.reason.find("reduction") != std::string::npos;
   EXPECT_TRUE(has_reason);
 }
 

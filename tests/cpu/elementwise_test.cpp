@@ -45,7 +45,8 @@ TEST(CpuElementwise, EveryUnaryOpAndDtype) {
           continue;  // the IR does not define this op on this dtype
         }
         expect_matches_reference(b.g, 1, values_for(op), {}, name(op, t, s));
-        if (s.size() == 1 && is_inexact(t)) expect_matches_reference(b.g, 2, Values::Specials, {}, name(op, t, s) + " specials");
+        if (s.size() == 1 && is_inexact(t))
+          expect_matches_reference(b.g, 2, Values::Specials, {}, name(op, t, s) + " specials");
         ++ran;
       }
   EXPECT_GT(ran, 300);
@@ -66,7 +67,8 @@ TEST(CpuElementwise, EveryBinaryOpAndDtype) {
         }
         Values v = op == ir::OpKind::Pow && is_integer(t) ? Values::Small : Values::Normal;
         expect_matches_reference(b.g, 3, v, {}, name(op, t, s));
-        if (s.size() == 1 && is_inexact(t)) expect_matches_reference(b.g, 4, Values::Specials, {}, name(op, t, s) + " specials");
+        if (s.size() == 1 && is_inexact(t))
+          expect_matches_reference(b.g, 4, Values::Specials, {}, name(op, t, s) + " specials");
         ++ran;
       }
   EXPECT_GT(ran, 300);
@@ -75,7 +77,8 @@ TEST(CpuElementwise, EveryBinaryOpAndDtype) {
 // x viewed through a transpose, y broadcast from a row: the operands' addresses are
 // strided and repeated, not contiguous.
 TEST(CpuElementwise, BinaryOpsOnViewsAndBroadcasts) {
-  for (ir::OpKind op : {ir::OpKind::Add, ir::OpKind::Mul, ir::OpKind::Div, ir::OpKind::Max, ir::OpKind::Lt})
+  for (ir::OpKind op :
+       {ir::OpKind::Add, ir::OpKind::Mul, ir::OpKind::Div, ir::OpKind::Max, ir::OpKind::Lt})
     for (DType t : {DType::F32, DType::I32, DType::F16, DType::C64, DType::U8}) {
       GraphBuilder b;
       auto x = b.param({t, {19, 5}});
@@ -114,9 +117,11 @@ TEST(CpuElementwise, CastBetweenEveryPairOfDtypes) {
       } catch (const VerifyError&) {
         continue;
       }
-      std::string what = "cast " + std::string(dtype_name(from)) + " -> " + std::string(dtype_name(to));
+      std::string what =
+          "cast " + std::string(dtype_name(from)) + " -> " + std::string(dtype_name(to));
       expect_matches_reference(b.g, 7, Values::Normal, {}, what);
-      if (is_inexact(from)) expect_matches_reference(b.g, 8, Values::Specials, {}, what + " specials");
+      if (is_inexact(from))
+        expect_matches_reference(b.g, 8, Values::Specials, {}, what + " specials");
     }
 }
 

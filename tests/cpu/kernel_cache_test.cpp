@@ -1,5 +1,7 @@
 // The kernel cache: memory and disk hits, a second process starting warm, and disk entries
 // that are corrupt, truncated, stale or of another kernel being rebuilt, never trusted.
+#include "runtime/cpu/kernel_cache.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -10,7 +12,6 @@
 
 #include "codegen/llvm/compiler.h"
 #include "codegen/llvm/emit_kernel.h"
-#include "runtime/cpu/kernel_cache.h"
 #include "tests/cpu/differential.h"
 
 namespace kiln::testing {
@@ -22,7 +23,8 @@ using runtime::cpu::KernelCache;
 using runtime::cpu::ObjectLoader;
 
 std::string temp_dir(const std::string& tag) {
-  fs::path p = fs::temp_directory_path() / ("kiln-cache-test-" + tag + "-" + std::to_string(::getpid()));
+  fs::path p =
+      fs::temp_directory_path() / ("kiln-cache-test-" + tag + "-" + std::to_string(::getpid()));
   fs::remove_all(p);
   fs::create_directories(p);
   return p.string();
@@ -52,11 +54,15 @@ void expect_works(runtime::cpu::KernelFn fn, const TinyKernel& t) {
   std::vector<uint8_t*> bufs;
   for (int id : t.p.launches[0].buffers) {
     const auto& v = t.p.values[id];
-    if (v.kind == codegen::ProgramValue::Kind::Parameter) bufs.push_back(reinterpret_cast<uint8_t*>(x.data()));
-    else if (v.kind == codegen::ProgramValue::Kind::Constant) bufs.push_back(reinterpret_cast<uint8_t*>(c.data()));
-    else bufs.push_back(reinterpret_cast<uint8_t*>(out.data()));
+    if (v.kind == codegen::ProgramValue::Kind::Parameter)
+      bufs.push_back(reinterpret_cast<uint8_t*>(x.data()));
+    else if (v.kind == codegen::ProgramValue::Kind::Constant)
+      bufs.push_back(reinterpret_cast<uint8_t*>(c.data()));
+    else
+      bufs.push_back(reinterpret_cast<uint8_t*>(out.data()));
   }
-  int64_t n = codegen::llvm_backend::work_items(t.kernel(), codegen::llvm_backend::host_target().info.lanes);
+  int64_t n = codegen::llvm_backend::work_items(t.kernel(),
+                                                codegen::llvm_backend::host_target().info.lanes);
   fn(bufs.data(), nullptr, 0, n);
   for (int i = 0; i < 100; ++i) ASSERT_EQ(out[i], 4.0f * static_cast<float>(i)) << i;
 }
@@ -147,11 +153,13 @@ TEST(KernelCacheChild, RunGraph) {
   if (!std::getenv("KILN_TEST_CHILD")) GTEST_SKIP() << "runs as a child of SecondProcessStartsWarm";
   GraphBuilder b;
   auto x = b.param({DType::F32, {3, 50}});
-  b.result(b.add(ir::OpKind::ReduceSum, {b.add(ir::OpKind::Exp, {x})}, {std::vector<int64_t>{1}, false}));
+  b.result(b.add(ir::OpKind::ReduceSum, {b.add(ir::OpKind::Exp, {x})},
+                 {std::vector<int64_t>{1}, false}));
   Stats before = stats();
   cpu().run(b.g, {random_buffer(x->type, 1)});
   Stats after = stats();
-  std::printf("CHILD compiled=%lld disk=%lld\n", static_cast<long long>(after.kernels_compiled - before.kernels_compiled),
+  std::printf("CHILD compiled=%lld disk=%lld\n",
+              static_cast<long long>(after.kernels_compiled - before.kernels_compiled),
               static_cast<long long>(after.cache_hits_disk - before.cache_hits_disk));
 }
 

@@ -64,12 +64,12 @@ double tan_ref(double x) { return std::tan(x); }
 double tanh_ref(double x) { return std::tanh(x); }
 double erf_ref(double x) { return std::erf(x); }
 
-#define EXPECT_ULP(op, lo, hi, ref, bound)                                                              \
-  do {                                                                                                 \
-    Accuracy a = measure(op, lo, hi, ref);                                                             \
-    EXPECT_LE(a.max_ulp, bound) << ir::op_name(op) << " on [" << (lo) << ", " << (hi) << "], worst at " \
-                                << a.worst_x;                                                         \
-    RecordProperty(std::string(ir::op_name(op)) + "_max_ulp", std::to_string(a.max_ulp));            \
+#define EXPECT_ULP(op, lo, hi, ref, bound)                                                \
+  do {                                                                                    \
+    Accuracy a = measure(op, lo, hi, ref);                                                \
+    EXPECT_LE(a.max_ulp, bound) << ir::op_name(op) << " on [" << (lo) << ", " << (hi)     \
+                                << "], worst at " << a.worst_x;                           \
+    RecordProperty(std::string(ir::op_name(op)) + "_max_ulp", std::to_string(a.max_ulp)); \
   } while (0)
 
 TEST(CpuMath, ExpFamily) {
@@ -114,8 +114,9 @@ TEST(CpuMath, TanhAndErf) {
 }
 
 TEST(CpuMath, SpecialValues) {
-  for (OpKind op : {OpKind::Exp, OpKind::Exp2, OpKind::Expm1, OpKind::Log, OpKind::Log2, OpKind::Log1p, OpKind::Sin,
-                    OpKind::Cos, OpKind::Tan, OpKind::Tanh, OpKind::Sigmoid, OpKind::Erf}) {
+  for (OpKind op :
+       {OpKind::Exp, OpKind::Exp2, OpKind::Expm1, OpKind::Log, OpKind::Log2, OpKind::Log1p,
+        OpKind::Sin, OpKind::Cos, OpKind::Tan, OpKind::Tanh, OpKind::Sigmoid, OpKind::Erf}) {
     GraphBuilder b;
     auto x = b.param({DType::F32, {8}});
     b.result(b.add(op, {x}));

@@ -12,8 +12,8 @@ using ir::OpKind;
 const DType kSome[] = {DType::Bool, DType::I8, DType::I64, DType::F16, DType::F32, DType::C64};
 
 // A movement op between a parameter and a result: its kernel copies through the view.
-void check_view(DType t, const Shape& in, OpKind op, std::vector<ir::AttrValue> attrs, Type declared,
-                const std::string& what) {
+void check_view(DType t, const Shape& in, OpKind op, std::vector<ir::AttrValue> attrs,
+                Type declared, const std::string& what) {
   GraphBuilder b;
   auto x = b.param({t, in});
   b.result(b.add(op, {x}, attrs, declared));
@@ -27,11 +27,15 @@ TEST(CpuMovement, EachViewOp) {
     check_view(t, {5, 7}, OpKind::Reshape, {}, {t, {7, 5}}, "reshape uneven");
     check_view(t, {2, 3, 4}, OpKind::Permute, {std::vector<int64_t>{2, 0, 1}}, {}, "permute");
     check_view(t, {3, 1, 5}, OpKind::Broadcast, {}, {t, {3, 6, 5}}, "broadcast");
-    check_view(t, {10, 9}, OpKind::Slice, {std::vector<int64_t>{1, 8}, std::vector<int64_t>{3, -2}}, {t, {3, 4}},
-               "slice");
-    check_view(t, {4, 5}, OpKind::Pad, {std::vector<int64_t>{1, 0}, std::vector<int64_t>{2, 3}, is_inexact(t) ? 1.5 : 1.0}, {}, "pad");
-    check_view(t, {0, 3}, OpKind::Pad, {std::vector<int64_t>{1, 1}, std::vector<int64_t>{0, 2}, t == DType::Bool ? 0.0 : -2.0}, {},
-               "pad empty");
+    check_view(t, {10, 9}, OpKind::Slice, {std::vector<int64_t>{1, 8}, std::vector<int64_t>{3, -2}},
+               {t, {3, 4}}, "slice");
+    check_view(t, {4, 5}, OpKind::Pad,
+               {std::vector<int64_t>{1, 0}, std::vector<int64_t>{2, 3}, is_inexact(t) ? 1.5 : 1.0},
+               {}, "pad");
+    check_view(
+        t, {0, 3}, OpKind::Pad,
+        {std::vector<int64_t>{1, 1}, std::vector<int64_t>{0, 2}, t == DType::Bool ? 0.0 : -2.0}, {},
+        "pad empty");
     check_view(t, {4, 6}, OpKind::Flip, {std::vector<int64_t>{0, 1}}, {}, "flip");
   }
 }
@@ -54,7 +58,8 @@ TEST(CpuMovement, ChainedViews) {
   auto x = b.param({DType::F32, {8, 6, 5}});
   auto p = b.add(OpKind::Permute, {x}, {std::vector<int64_t>{1, 0, 2}});
   auto r = b.add(OpKind::Reshape, {p}, {}, Type{DType::F32, {6, 40}});
-  auto s = b.add(OpKind::Slice, {r}, {std::vector<int64_t>{5, 39}, std::vector<int64_t>{-1, -3}}, Type{DType::F32, {6, 13}});
+  auto s = b.add(OpKind::Slice, {r}, {std::vector<int64_t>{5, 39}, std::vector<int64_t>{-1, -3}},
+                 Type{DType::F32, {6, 13}});
   auto f = b.add(OpKind::Flip, {s}, {std::vector<int64_t>{1}});
   auto pad = b.add(OpKind::Pad, {f}, {std::vector<int64_t>{0, 2}, std::vector<int64_t>{1, 0}, 0.0});
   b.result(b.add(OpKind::Exp, {pad}));
@@ -69,14 +74,16 @@ TEST(CpuIndex, Gather) {
         auto data = b.param({t, {5, 7}});
         auto idx = b.param({it, axis == 0 ? Shape{9, 7} : Shape{5, 11}});
         b.result(b.add(OpKind::Gather, {data, idx}, {axis}));
-        std::vector<BufferPtr> in = {random_buffer(data->type, 31), random_buffer(idx->type, 32, Values::Index, axis == 0 ? 5 : 7)};
+        std::vector<BufferPtr> in = {
+            random_buffer(data->type, 31),
+            random_buffer(idx->type, 32, Values::Index, axis == 0 ? 5 : 7)};
         expect_matches_reference(b.g, in, {}, "gather " + std::string(dtype_name(t)));
       }
 }
 
 TEST(CpuIndex, ScatterAdd) {
-  for (DType t : {DType::Bool, DType::I8, DType::U8, DType::I32, DType::I64, DType::F16, DType::BF16, DType::F32,
-                  DType::F64, DType::C64})
+  for (DType t : {DType::Bool, DType::I8, DType::U8, DType::I32, DType::I64, DType::F16,
+                  DType::BF16, DType::F32, DType::F64, DType::C64})
     for (int64_t axis : {0, 1}) {
       GraphBuilder b;
       auto base = b.param({t, {6, 5}});
@@ -96,7 +103,8 @@ TEST(CpuIndex, ScatterAdd) {
 }
 
 TEST(CpuSources, IotaAndRandom) {
-  for (DType t : {DType::I8, DType::U8, DType::I32, DType::I64, DType::F16, DType::BF16, DType::F32, DType::F64, DType::C64})
+  for (DType t : {DType::I8, DType::U8, DType::I32, DType::I64, DType::F16, DType::BF16, DType::F32,
+                  DType::F64, DType::C64})
     for (int64_t axis : {0, 1}) {
       GraphBuilder b;
       b.result(b.add(OpKind::Iota, {}, {axis}, Type{t, {4, 300}}));
@@ -106,7 +114,8 @@ TEST(CpuSources, IotaAndRandom) {
     GraphBuilder b;
     auto r = b.add(OpKind::RandomUniform, {}, {int64_t{0x1234567887654321}}, Type{t, {3, 77}});
     b.result(r);
-    expect_matches_reference(b.g, 0, Values::Normal, {0, 0}, "random " + std::string(dtype_name(t)));
+    expect_matches_reference(b.g, 0, Values::Normal, {0, 0},
+                             "random " + std::string(dtype_name(t)));
   }
 }
 

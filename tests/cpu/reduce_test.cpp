@@ -9,8 +9,8 @@ namespace {
 
 using ir::OpKind;
 
-const DType kDtypes[] = {DType::Bool, DType::I8, DType::U8, DType::I32, DType::I64,
-                         DType::F16, DType::BF16, DType::F32, DType::F64, DType::C64};
+const DType kDtypes[] = {DType::Bool, DType::I8,   DType::U8,  DType::I32, DType::I64,
+                         DType::F16,  DType::BF16, DType::F32, DType::F64, DType::C64};
 
 // Sums of n values of about 1 differ from the reference by reassociation only.
 Tol sum_tol(DType t, int64_t n) {
@@ -56,7 +56,8 @@ TEST(CpuReduce, SplitIntoPartials) {
     Shape shape;
     std::vector<int64_t> axes;
   };
-  for (const Case& c : std::vector<Case>{{{300, 301}, {0, 1}}, {{3, 20011}, {1}}, {{40000}, {0}}, {{2, 9000, 3}, {1}}})
+  for (const Case& c : std::vector<Case>{
+           {{300, 301}, {0, 1}}, {{3, 20011}, {1}}, {{40000}, {0}}, {{2, 9000, 3}, {1}}})
     for (OpKind op : {OpKind::ReduceSum, OpKind::ReduceMax, OpKind::ReduceMin, OpKind::ReduceProd})
       for (DType t : {DType::F32, DType::I32, DType::F16, DType::F64}) {
         GraphBuilder b;
@@ -72,7 +73,8 @@ TEST(CpuReduce, SplitIntoPartials) {
             if (t == DType::F64) in[0]->as<double>()[i] = 1 + e * 1e-4;
             if (t == DType::F16) in[0]->as<uint16_t>()[i] = float_to_f16(1.0f);
           }
-        expect_matches_reference(b.g, in, {1e-4, 1e-3}, std::string(ir::op_name(op)) + " " + Type{t, c.shape}.str());
+        expect_matches_reference(b.g, in, {1e-4, 1e-3},
+                                 std::string(ir::op_name(op)) + " " + Type{t, c.shape}.str());
       }
 }
 
@@ -82,13 +84,15 @@ TEST(CpuReduce, ReductionsWithSpecialValues) {
       GraphBuilder b;
       auto x = b.param({t, {5, 40}});
       b.result(b.add(op, {x}, {std::vector<int64_t>{1}, false}));
-      expect_matches_reference(b.g, 12, Values::Specials, sum_tol(t, 40), std::string(ir::op_name(op)) + " specials");
+      expect_matches_reference(b.g, 12, Values::Specials, sum_tol(t, 40),
+                               std::string(ir::op_name(op)) + " specials");
     }
 }
 
 TEST(CpuReduce, ArgMaxArgMin) {
   for (OpKind op : {OpKind::ArgMax, OpKind::ArgMin})
-    for (DType t : {DType::Bool, DType::I8, DType::U8, DType::I32, DType::F16, DType::F32, DType::F64, DType::C64})
+    for (DType t : {DType::Bool, DType::I8, DType::U8, DType::I32, DType::F16, DType::F32,
+                    DType::F64, DType::C64})
       for (const Shape& s : std::vector<Shape>{{0}, {1}, {33}, {6, 21}, {3, 0}})
         for (int64_t axis = 0; axis < static_cast<int64_t>(s.size()); ++axis)
           for (Values v : {Values::Small, Values::Specials}) {
@@ -100,14 +104,15 @@ TEST(CpuReduce, ArgMaxArgMin) {
               continue;
             }
             if (v == Values::Specials && !is_inexact(t)) continue;
-            expect_matches_reference(b.g, 13, v, {}, std::string(ir::op_name(op)) + " " + Type{t, s}.str());
+            expect_matches_reference(b.g, 13, v, {},
+                                     std::string(ir::op_name(op)) + " " + Type{t, s}.str());
           }
 }
 
 TEST(CpuReduce, Scans) {
   for (OpKind op : {OpKind::CumSum, OpKind::CumProd})
-    for (DType t : {DType::Bool, DType::I8, DType::U8, DType::I32, DType::I64, DType::F16, DType::BF16, DType::F32,
-                    DType::F64, DType::C64})
+    for (DType t : {DType::Bool, DType::I8, DType::U8, DType::I32, DType::I64, DType::F16,
+                    DType::BF16, DType::F32, DType::F64, DType::C64})
       for (const Shape& s : std::vector<Shape>{{0}, {1}, {29}, {4, 13}, {3, 1, 7}})
         for (int64_t axis = 0; axis < static_cast<int64_t>(s.size()); ++axis) {
           GraphBuilder b;
@@ -118,7 +123,8 @@ TEST(CpuReduce, Scans) {
             continue;
           }
           expect_matches_reference(b.g, 14, Values::Small, sum_tol(t, 29),
-                                   std::string(ir::op_name(op)) + " " + Type{t, s}.str() + " axis " + std::to_string(axis));
+                                   std::string(ir::op_name(op)) + " " + Type{t, s}.str() +
+                                       " axis " + std::to_string(axis));
         }
 }
 
@@ -126,10 +132,10 @@ TEST(CpuReduce, MatMul) {
   struct Case {
     Shape a, b;
   };
-  const std::vector<Case> cases = {{{3, 4}, {4, 5}},   {{1, 1}, {1, 1}},      {{17, 33}, {33, 9}},
+  const std::vector<Case> cases = {{{3, 4}, {4, 5}},       {{1, 1}, {1, 1}}, {{17, 33}, {33, 9}},
                                    {{2, 3, 8}, {2, 8, 7}}, {{4, 0}, {0, 3}}, {{0, 5}, {5, 2}}};
-  for (DType t : {DType::Bool, DType::I8, DType::I32, DType::I64, DType::F16, DType::BF16, DType::F32, DType::F64,
-                  DType::C64})
+  for (DType t : {DType::Bool, DType::I8, DType::I32, DType::I64, DType::F16, DType::BF16,
+                  DType::F32, DType::F64, DType::C64})
     for (const Case& c : cases) {
       GraphBuilder b;
       auto x = b.param({t, c.a});
@@ -139,7 +145,8 @@ TEST(CpuReduce, MatMul) {
       } catch (const VerifyError&) {
         continue;
       }
-      expect_matches_reference(b.g, 15, Values::Small, sum_tol(t, 40), "matmul " + Type{t, c.a}.str() + " x " + shape_str(c.b));
+      expect_matches_reference(b.g, 15, Values::Small, sum_tol(t, 40),
+                               "matmul " + Type{t, c.a}.str() + " x " + shape_str(c.b));
     }
 }
 

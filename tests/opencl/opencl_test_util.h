@@ -126,6 +126,35 @@ inline ::testing::AssertionResult matches_reference(runtime::Device& device, con
   return ::testing::AssertionSuccess();
 }
 
+// Like matches_reference, but builds few kernels: the outputs are flattened and
+// concatenated per dtype, so that each group becomes one kernel (one program build instead
+// of one per output, which is what makes the differential suite affordable on PoCL). On a
+// mismatch the outputs are checked one by one, to name the op.
+inline ::testing::AssertionResult matches_reference_packed(runtime::Device& device, const std::vector<Tensor>& outputs,
+                                                           std::optional<Tolerance> tol,
+                                                           const std::vector<std::string>& names) {
+  std::vector<DType> order;
+  std::vector<std::vector<Tensor>> groups;
+  for (const Tensor& t : outputs) {
+    size_t g = 0;
+    while (g < order.size() && order[g] != t.dtype()) ++g;
+    if (g == order.size()) {
+      order.push_back(t.dtype());
+      groups.emplace_back();
+    }
+    groups[g].push_back(reshape(t, {t.size()}));
+  }
+  std::vector<Tensor> packed;
+  for (auto& g : groups) packed.push_back(g.size() == 1 ? g[0] : concatenate(g, 0));
+  auto r = matches_reference(device, packed, tol);
+  if (r) return r;
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    auto one = matches_reference(device, {outputs[i]}, tol);
+    if (!one) return one << " (" << (i < names.size() ? names[i] : "output " + std::to_string(i)) << ")";
+  }
+  return r;
+}
+
 // Deterministic test data in [lo, hi) of `dtype` and `shape`, made on the host in that
 // dtype (so that no kernel needs another dtype to produce it).
 inline Tensor test_data(const Shape& shape, DType dtype, uint64_t seed, double lo = -2, double hi = 2) {

@@ -20,8 +20,9 @@ const std::string kGolden = std::string(KILN_SOURCE_DIR) + "/tests/tools/golden/
 
 struct Case {
   std::string name;
-  std::string ir;  // IR text, or a golden file's name
+  std::string ir;  // IR text, or '@' and a golden file's name
 };
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
 
 std::vector<Case> cases() {
   return {

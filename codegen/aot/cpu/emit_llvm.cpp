@@ -17,9 +17,13 @@ std::string llvm_ir(const ir::Graph& graph) {
   Program p = build_program(graph, host_lower_options());
   std::string out;
   for (size_t k = 0; k < p.kernels.size(); ++k) {
-    out += "; kernel " + std::to_string(k) + "\n";
-    out += llvm_backend::kernel_llvm_ir(p.kernels[k], /*optimized=*/true);
-    out += "\n";
+    // The compiler names every kernel @kernel; here each gets its cache name instead.
+    std::string text = llvm_backend::kernel_llvm_ir(p.kernels[k], /*optimized=*/true);
+    std::string name = "@" + kernel_symbol(p.kernel_hashes[k]) + "(";
+    for (size_t at = text.find("@kernel("); at != std::string::npos; at = text.find("@kernel(", at))
+      text.replace(at, 8, name);
+    out += "; kernel " + std::to_string(k) + ": " + kernel_symbol(p.kernel_hashes[k]) + "\n" +
+           text + "\n";
   }
   return out;
 }
