@@ -263,8 +263,57 @@ class Scheduler {
     return b;
   }
 
+  // Row axes for an elementwise root: of the reductions whose results are broadcast back
+  // over the root's space, the axes that the most of them share (ties: the set holding
+  // the last dimension, whose rows are contiguous). Empty when there are none.
+  std::vector<int64_t> survey_row_axes(const Node* root) {
+    const Shape& S = root->type.shape;
+    std::map<std::vector<int64_t>, int> votes;
+    std::set<const Node*> seen;
+    std::function<void(const Node*)> walk = [&](const Node* n) {
+      if ((n != root && materialized(n)) || !seen.insert(n).second) return;
+      if (is_reduction(n)) {
+        if (n->op != OpKind::MatMul && reduction_space(n).shape == S) walk(n->operands[0].get());
+        return;
+      }
+      if (n->op == OpKind::Broadcast && n->type.shape == S) {
+        const Shape& in = n->operands[0]->type.shape;
+        std::vector<int64_t> expanded;
+        for (size_t d = 0; d < S.size(); ++d)
+          if (in[d] == 1 && S[d] != 1) expanded.push_back(static_cast<int64_t>(d));
+        if (!expanded.empty() && reaches_row_reduction(n->operands[0].get(), S, expanded)) {
+          Build probe;
+          probe.shape = S;
+          probe.axes = expanded;
+          if (row_bytes(probe) <= opt_.max_row_bytes) ++votes[expanded];
+        }
+      }
+      bool same_space = ir::is_elementwise(n->op) || n->op == OpKind::Broadcast ||
+                        (n->op == OpKind::Reshape && squeeze(n->type.shape) == squeeze(n->operands[0]->type.shape));
+      if (!same_space) return;
+      for (const auto& op : n->operands) walk(op.get());
+    };
+    walk(root);
+    std::vector<int64_t> best;
+    int best_votes = 0;
+    const int64_t last = static_cast<int64_t>(S.size()) - 1;
+    for (auto& [axes, v] : votes) {
+      bool has_last = !axes.empty() && axes.back() == last;
+      bool best_has_last = !best.empty() && best.back() == last;
+      if (v > best_votes || (v == best_votes && has_last && !best_has_last)) best = axes, best_votes = v;
+    }
+    return best;
+  }
+
   Build build(const Node* root) {
     Build b = start(root);
+    if (b.kind == GroupKind::Pointwise && !b.axes_fixed && !is_reduction(root)) {
+      std::vector<int64_t> axes = survey_row_axes(root);
+      if (!axes.empty()) {
+        b.axes = axes;
+        b.axes_fixed = true;
+      }
+    }
     for (int attempt = 0; attempt < 64; ++attempt) {
       Build fresh = b;
       fresh.visited.clear();

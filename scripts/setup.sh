@@ -25,7 +25,7 @@ KILN_DEBIAN_PACKAGES=(
   libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   ocl-icd-opencl-dev opencl-headers pocl-opencl-icd oclgrind clinfo
-  libfftw3-dev nlohmann-json3-dev libeigen3-dev
+  libfftw3-dev nlohmann-json3-dev libeigen3-dev libcli11-dev
   python3
 )
 

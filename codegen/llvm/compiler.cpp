@@ -20,11 +20,16 @@
 #include "codegen/llvm/emit_kernel.h"
 #include "ir/error.h"
 
+#ifndef KILN_CODEGEN_FINGERPRINT  // set by CMake: a hash of the code-generating sources
+#define KILN_CODEGEN_FINGERPRINT "dev"
+#endif
+
 namespace kiln::codegen::llvm_backend {
 
 std::string HostTarget::id() const {
   return triple + "|" + cpu + "|" + features + "|llvm" + LLVM_VERSION_STRING + "|lanes" +
-         std::to_string(info.lanes) + "|codegen" + std::to_string(kCodegenVersion);
+         std::to_string(info.lanes) + "|codegen" + std::to_string(kCodegenVersion) + "|" +
+         KILN_CODEGEN_FINGERPRINT;
 }
 
 const HostTarget& host_target() {

@@ -90,6 +90,8 @@ class KernelEmitter {
     }
     scopes_.emplace_back();
     emit_outer(begin, end);
+    // Streaming stores are weakly ordered: make them visible before the kernel returns.
+    if (streaming_) b.CreateFence(llvm::AtomicOrdering::SequentiallyConsistent);
     b.CreateRetVoid();
     return fn_;
   }
@@ -277,15 +279,20 @@ class KernelEmitter {
     Value* begin = l.begin ? scalar(emit(l.begin)) : b.getInt64(0);
     Value* end = l.end ? scalar(emit(l.end)) : b.getInt64(l.extent);
     if (i + 1 == loops.size() && l.var == vector_var) {
-      Value* after = counted_loop(begin, end, W_, [&](Value* iv) {
-        VectorState saved = enter_vector(l.var, iv, false);
-        body(true);
-        leave_vector(saved);
-      });
-      counted_loop(after, end, 1, [&](Value* iv) {
-        vars_[l.var] = iv;
-        body(false);
-      });
+      // With static bounds, a loop that cannot run is not emitted (less to compile).
+      const bool fixed = !l.begin;
+      Value* after = begin;
+      if (!fixed || l.extent >= W_)
+        after = counted_loop(begin, end, W_, [&](Value* iv) {
+          VectorState saved = enter_vector(l.var, iv, false);
+          body(true);
+          leave_vector(saved);
+        });
+      if (!fixed || l.extent % W_ != 0)
+        counted_loop(after, end, 1, [&](Value* iv) {
+          vars_[l.var] = iv;
+          body(false);
+        });
       return;
     }
     counted_loop(begin, end, 1, [&](Value* iv) {
@@ -498,6 +505,39 @@ class KernelEmitter {
     internal("unknown expression kind");
   }
 
+  // Outputs at least this large are streamed (non-temporal stores) where aligned.
+  static constexpr int64_t kStreamingBytes = int64_t{16} << 20;
+
+  // The alignment (bytes) of every vector stored by `s` when it may be streamed: a large,
+  // non-local output whose index is the vector variable (starting at a multiple of the
+  // vector width) plus terms that keep 64-byte alignment; 0 otherwise.
+  int64_t streaming_alignment(const Store& s) const {
+    const BufferParam& bp = k_.buffers[s.buffer];
+    const int64_t elem = static_cast<int64_t>(dtype_size(bp.dtype));
+    if (bp.local || bp.read || bp.dtype == DType::C64 || bp.numel * elem < kStreamingBytes) return 0;
+    const int64_t a = std::min<int64_t>(64, W_ * elem);
+    if (a < 16 || (W_ * elem) % a != 0) return 0;
+    Linear l = linearize(s.index);
+    if ((l.constant * elem) % a != 0) return 0;
+    bool has_var = false;
+    for (const auto& [atom, coef] : l.terms) {
+      if (atom->kind == ExprKind::Var && atom->slot == vec_var_) {
+        if (coef != 1) return 0;
+        has_var = true;
+      } else if (atom->kind != ExprKind::Var || (coef * elem) % a != 0) {
+        return 0;
+      }
+    }
+    if (!has_var) return 0;
+    // The vector variable's blocks start at multiples of the width: always for the outer
+    // loop, and for an inner loop without dynamic bounds.
+    if (!outer_vector_)
+      for (const Stage& st : k_.stages)
+        for (const Loop& lp : st.loops)
+          if (lp.var == vec_var_ && lp.begin) return 0;
+    return a;
+  }
+
   AccessPattern pattern(const ExprPtr& index) const {
     if (outer_vector_ && index->stage_mask) return AccessPattern::Strided;
     return access_pattern(index, vec_var_);
@@ -651,10 +691,20 @@ class KernelEmitter {
       Value* ptr =
           b.CreateBitCast(b.CreateGEP(st, buf_ptr_[s.buffer], base), sv->getType()->getPointerTo());
       llvm::Align align(st->getPrimitiveSizeInBits() / 8);
-      if (mask)
+      if (mask) {
         b.CreateMaskedStore(sv, ptr, align, mask);
-      else
-        b.CreateAlignedStore(sv, ptr, align);
+        return;
+      }
+      if (int64_t a = streaming_alignment(s)) {
+        // A large output written once: stream it past the caches (as memcpy does), which
+        // saves reading each line before writing it.
+        llvm::StoreInst* store = b.CreateAlignedStore(sv, ptr, llvm::Align(static_cast<uint64_t>(a)));
+        store->setMetadata(llvm::LLVMContext::MD_nontemporal,
+                           llvm::MDNode::get(c_.ctx, {llvm::ConstantAsMetadata::get(b.getInt32(1))}));
+        streaming_ = true;
+        return;
+      }
+      b.CreateAlignedStore(sv, ptr, align);
       return;
     }
     Value* idx = c_.splat(emit(s.index).re, W_);
@@ -686,6 +736,7 @@ class KernelEmitter {
   Value* lane0_ = nullptr;
   bool outer_vector_ = false;
   bool lane0_mode_ = false;
+  bool streaming_ = false;
 };
 
 }  // namespace

@@ -85,6 +85,14 @@ TEST(Fusion, ReductionOverAnotherAxisIsABoundary) {
   EXPECT_TRUE(has_reason);
 }
 
+TEST(Fusion, RowAxesFollowTheReductionsThatShareThem) {
+  Tensor x = data({64, 100});
+  // The column sum (axis 0) is read first in the tree, but the two reductions of the
+  // softmax share axis 1: the softmax is the row kernel, the column sum a kernel before it.
+  Tensor y = softmax(multiply(x, sum(x, {0}, true)));
+  EXPECT_EQ(kernels({y}), 2u);
+}
+
 TEST(Fusion, MatMulWithBiasAndActivationIsOneKernel) {
   Tensor x = data({16, 32});
   Tensor w = data({32, 24});
