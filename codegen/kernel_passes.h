@@ -5,7 +5,7 @@
 // a non-contiguous axis want) or the innermost loop of each stage (rows reduced or stored
 // along contiguous memory). It counts the accesses each choice makes non-contiguous
 // (gathers and scatters) and takes the cheaper. cache_row_values trades recomputation for a
-// private row buffer. Tests: tests/codegen/kernel_passes_test.cpp.
+// private row buffer. Tests: tests/codegen/lower_group_test.cpp.
 #pragma once
 
 #include "codegen/kernel_ir.h"

@@ -3,7 +3,7 @@
 // launch uses (graph parameters, constants, results, intermediates, temporaries) and the
 // memory plan that lets dead intermediates share memory (passes/memory_plan.h). Distinct
 // kernels are kept once, keyed by their structural hash, so a graph that repeats a
-// computation compiles it once. Tests: tests/codegen/program_test.cpp.
+// computation compiles it once. Tests: tests/codegen/fusion_test.cpp, lower_group_test.cpp.
 #pragma once
 
 #include <cstdint>

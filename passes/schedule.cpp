@@ -289,7 +289,8 @@ class Scheduler {
         }
       }
       bool same_space = ir::is_elementwise(n->op) || n->op == OpKind::Broadcast ||
-                        (n->op == OpKind::Reshape && squeeze(n->type.shape) == squeeze(n->operands[0]->type.shape));
+                        (n->op == OpKind::Reshape &&
+                         squeeze(n->type.shape) == squeeze(n->operands[0]->type.shape));
       if (!same_space) return;
       for (const auto& op : n->operands) walk(op.get());
     };
@@ -300,7 +301,8 @@ class Scheduler {
     for (auto& [axes, v] : votes) {
       bool has_last = !axes.empty() && axes.back() == last;
       bool best_has_last = !best.empty() && best.back() == last;
-      if (v > best_votes || (v == best_votes && has_last && !best_has_last)) best = axes, best_votes = v;
+      if (v > best_votes || (v == best_votes && has_last && !best_has_last))
+        best = axes, best_votes = v;
     }
     return best;
   }

@@ -505,6 +505,19 @@ class KernelEmitter {
     internal("unknown expression kind");
   }
 
+  // Whether buffer `buf`'s base address is 64-byte aligned (computed once, at entry).
+  Value* base_aligned(int buf) {
+    auto it = base_aligned_.find(buf);
+    if (it != base_aligned_.end()) return it->second;
+    // Stores are emitted inside the loops, after the entry block branched to them.
+    if (!c_.entry->getTerminator()) internal("a streaming store outside the loops");
+    llvm::IRBuilder<> eb(c_.entry->getTerminator());
+    Value* addr = eb.CreatePtrToInt(buf_ptr_[buf], eb.getInt64Ty());
+    Value* ok = eb.CreateICmpEQ(eb.CreateAnd(addr, eb.getInt64(63)), eb.getInt64(0));
+    base_aligned_[buf] = ok;
+    return ok;
+  }
+
   // Outputs at least this large are streamed (non-temporal stores) where aligned.
   static constexpr int64_t kStreamingBytes = int64_t{16} << 20;
 
@@ -514,7 +527,8 @@ class KernelEmitter {
   int64_t streaming_alignment(const Store& s) const {
     const BufferParam& bp = k_.buffers[s.buffer];
     const int64_t elem = static_cast<int64_t>(dtype_size(bp.dtype));
-    if (bp.local || bp.read || bp.dtype == DType::C64 || bp.numel * elem < kStreamingBytes) return 0;
+    if (bp.local || bp.read || bp.dtype == DType::C64 || bp.numel * elem < kStreamingBytes)
+      return 0;
     const int64_t a = std::min<int64_t>(64, W_ * elem);
     if (a < 16 || (W_ * elem) % a != 0) return 0;
     Linear l = linearize(s.index);
@@ -697,10 +711,23 @@ class KernelEmitter {
       }
       if (int64_t a = streaming_alignment(s)) {
         // A large output written once: stream it past the caches (as memcpy does), which
-        // saves reading each line before writing it.
-        llvm::StoreInst* store = b.CreateAlignedStore(sv, ptr, llvm::Align(static_cast<uint64_t>(a)));
-        store->setMetadata(llvm::LLVMContext::MD_nontemporal,
-                           llvm::MDNode::get(c_.ctx, {llvm::ConstantAsMetadata::get(b.getInt32(1))}));
+        // saves reading each line before writing it; only when the buffer itself is
+        // 64-byte aligned, which kiln's buffers are.
+        auto* nt_bb = llvm::BasicBlock::Create(c_.ctx, "store.stream", fn_);
+        auto* plain_bb = llvm::BasicBlock::Create(c_.ctx, "store.plain", fn_);
+        auto* cont = llvm::BasicBlock::Create(c_.ctx, "store.done", fn_);
+        b.CreateCondBr(base_aligned(s.buffer), nt_bb, plain_bb);
+        b.SetInsertPoint(nt_bb);
+        llvm::StoreInst* store =
+            b.CreateAlignedStore(sv, ptr, llvm::Align(static_cast<uint64_t>(a)));
+        store->setMetadata(
+            llvm::LLVMContext::MD_nontemporal,
+            llvm::MDNode::get(c_.ctx, {llvm::ConstantAsMetadata::get(b.getInt32(1))}));
+        b.CreateBr(cont);
+        b.SetInsertPoint(plain_bb);
+        b.CreateAlignedStore(sv, ptr, align);
+        b.CreateBr(cont);
+        b.SetInsertPoint(cont);
         streaming_ = true;
         return;
       }
@@ -737,6 +764,7 @@ class KernelEmitter {
   bool outer_vector_ = false;
   bool lane0_mode_ = false;
   bool streaming_ = false;
+  std::unordered_map<int, Value*> base_aligned_;
 };
 
 }  // namespace

@@ -337,7 +337,7 @@ class KernelRenderer {
           const Store& sj = lanes[j].stores[q];
           values.push_back(cast_op(sj.value->dtype, bt, r.value(sj.value)));
         }
-        const bool aligned = imod(s0.index, width)->is_int_const(0);
+        const bool aligned = t_.cast_vector_stores && imod(s0.index, width)->is_int_const(0);
         w.line(pre + vector_store(bt, width, buf, index, values, aligned) + ";");
         continue;
       }

@@ -495,8 +495,7 @@ std::string vector_store(DType t, int width, const std::string& buf, const std::
   vec += ")";
   if (t == DType::F16) return "vstore_half" + w + "_rte(" + vec + ", 0, " + buf + " + " + index + ")";
   if (aligned)
-    return "((__global " + storage_type(t) + w + "*)" + buf + ")[(" + index + ") / " + w +
-           "] = " + vec;
+    return "((__global " + storage_type(t) + w + "*)" + buf + ")[(" + index + ") / " + w + "] = " + vec;
   return "vstore" + w + "(" + vec + ", 0, " + buf + " + " + index + ")";
 }
 

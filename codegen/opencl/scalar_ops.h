@@ -53,7 +53,9 @@ std::string arg_takes(ReduceOp op, DType t, const std::string& v, const std::str
 // Whether buffers of `t` can be read and written as OpenCL vectors (vloadN / vstoreN).
 bool vector_storage(DType t);
 // vloadN of `width` elements at element `index` (converted to compute values lane by
-// lane by `vector_lane`), and the matching store of `lanes` (compute values).
+// lane by `vector_lane`), and the matching store of `lanes` (compute values). `aligned`
+// (the index is a multiple of `width`) accesses memory through a pointer to the vector
+// type, which tells the compiler it may use one wide access.
 std::string vector_load(DType t, int width, const std::string& buf, const std::string& index,
                         bool aligned);
 std::string vector_lane(DType t, const std::string& vec, int lane);

@@ -37,6 +37,10 @@ struct OpenCLTarget {
   // Work-groups a split (grid-wide) reduction aims for, per compute unit.
   int split_groups_per_unit = 8;
   ShapeHint shape_hint = ShapeHint::Auto;
+  // Aligned vector stores through a pointer to the vector type (one wide store) rather
+  // than vstoreN. Off by default: oclgrind 21.10 miscompiles such stores to undef values
+  // (clang 14 itself compiles them correctly); KILN_OPENCL_CAST_STORES=1 turns it on.
+  bool cast_vector_stores = false;
 
   int64_t map_wg() const;
   int64_t row_wg() const;

@@ -92,16 +92,17 @@ std::vector<BufferPtr> CpuDevice::execute(const codegen::Program& p,
   }
   // Kernels not loaded yet come from disk or the compiler, several at once.
   std::vector<std::exception_ptr> errors(missing.size());
-  ThreadPool::global().parallel_for(static_cast<int64_t>(missing.size()), 1, [&](int64_t b, int64_t e) {
-    for (int64_t m = b; m < e; ++m) {
-      size_t i = missing[static_cast<size_t>(m)];
-      try {
-        got[i] = cache.get(p.kernels[i], p.kernel_hashes[i]);
-      } catch (...) {
-        errors[static_cast<size_t>(m)] = std::current_exception();
-      }
-    }
-  });
+  ThreadPool::global().parallel_for(static_cast<int64_t>(missing.size()), 1,
+                                    [&](int64_t b, int64_t e) {
+                                      for (int64_t m = b; m < e; ++m) {
+                                        size_t i = missing[static_cast<size_t>(m)];
+                                        try {
+                                          got[i] = cache.get(p.kernels[i], p.kernel_hashes[i]);
+                                        } catch (...) {
+                                          errors[static_cast<size_t>(m)] = std::current_exception();
+                                        }
+                                      }
+                                    });
   for (const std::exception_ptr& err : errors)
     if (err) std::rethrow_exception(err);
   std::vector<KernelFn> fns;

@@ -203,7 +203,9 @@ CacheResult KernelCache::get(const codegen::Kernel& kernel, uint64_t kernel_hash
         why = std::string("does not load: ") + e.what();
       }
     }
-    if (why != "absent") log_warn("kernel cache: entry " + path_for(key) + " is not usable (" + why + "); rebuilding it");
+    if (why != "absent")
+      log_warn("kernel cache: entry " + path_for(key) + " is not usable (" + why +
+               "); rebuilding it");
   }
   std::string name = symbol_name(key);
   std::string object = codegen::llvm_backend::compile_object({&kernel}, {name});
@@ -227,6 +229,8 @@ KernelFn KernelCache::remember(uint64_t key, KernelFn fn) {
   return memory_.emplace(key, fn).first->second;
 }
 
-bool KernelCache::in_memory(uint64_t kernel_hash) { return lookup_memory(key_of(kernel_hash)) != nullptr; }
+bool KernelCache::in_memory(uint64_t kernel_hash) {
+  return lookup_memory(key_of(kernel_hash)) != nullptr;
+}
 
 }  // namespace kiln::runtime::cpu

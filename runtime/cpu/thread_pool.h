@@ -1,7 +1,7 @@
 // A fixed pool of worker threads for the CPU device: parallel_for splits a range of work
 // items into chunks that the workers and the calling thread take in turn, and returns
 // when all are done. Sized by KILN_NUM_THREADS, else the hardware's thread count.
-// Tests: tests/cpu/thread_pool_test.cpp.
+// Tests: tests/cpu/device_test.cpp.
 #pragma once
 
 #include <atomic>

@@ -45,7 +45,7 @@ std::optional<DeviceInfo> select_device(std::string_view spec);
 
 // What the renderer should assume for `info`, with the tuning overrides of the
 // environment applied (KILN_OPENCL_SHAPE=map|row|split, KILN_OPENCL_VECTOR=1|2|4,
-// KILN_OPENCL_MAP_WG, KILN_OPENCL_ROW_WG, KILN_OPENCL_REGISTER_ROW).
+// KILN_OPENCL_MAP_WG, KILN_OPENCL_ROW_WG, KILN_OPENCL_REGISTER_ROW, KILN_OPENCL_CAST_STORES).
 codegen::opencl::OpenCLTarget target_for(const DeviceInfo& info);
 
 // A one-line description per device ("opencl:0 NVIDIA H100 (NVIDIA CUDA, OpenCL 3.0...)").

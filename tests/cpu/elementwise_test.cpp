@@ -95,6 +95,20 @@ TEST(CpuElementwise, BinaryOpsOnViewsAndBroadcasts) {
     }
 }
 
+// Outputs above 16 MiB are written with streaming (non-temporal) stores where aligned:
+// rows of a multiple of 16 floats are, odd rows are not.
+TEST(CpuElementwise, LargeOutputs) {
+  for (int64_t cols : {2048, 2051}) {
+    GraphBuilder b;
+    auto x = b.param({DType::F32, {2100, cols}});
+    auto y = b.param({DType::F32, {cols}});
+    auto yr = b.add(ir::OpKind::Reshape, {y}, {}, Type{DType::F32, {1, cols}});
+    auto yb = b.add(ir::OpKind::Broadcast, {yr}, {}, Type{DType::F32, {2100, cols}});
+    b.result(b.add(ir::OpKind::Mul, {b.add(ir::OpKind::Add, {x, yb}), x}));
+    expect_matches_reference(b.g, 9, Values::Normal, {}, "large " + std::to_string(cols));
+  }
+}
+
 TEST(CpuElementwise, Select) {
   for (DType t : kAllDTypes)
     for (const Shape& s : kShapes) {

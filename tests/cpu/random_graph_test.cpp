@@ -75,14 +75,15 @@ class RandomGraph {
     switch (rng_() % 14) {
       case 0:
       case 1: {
-        static const OpKind unary[] = {OpKind::Neg, OpKind::Abs, OpKind::Tanh, OpKind::Sigmoid, OpKind::Sin,
-                                       OpKind::Floor, OpKind::Erf, OpKind::Sqrt};
+        static const OpKind unary[] = {OpKind::Neg, OpKind::Abs,   OpKind::Tanh, OpKind::Sigmoid,
+                                       OpKind::Sin, OpKind::Floor, OpKind::Erf,  OpKind::Sqrt};
         return b_.add(unary[rng_() % std::size(unary)], {x});
       }
       case 2:
       case 3:
       case 4: {
-        static const OpKind binary[] = {OpKind::Add, OpKind::Sub, OpKind::Mul, OpKind::Max, OpKind::Min};
+        static const OpKind binary[] = {OpKind::Add, OpKind::Sub, OpKind::Mul, OpKind::Max,
+                                        OpKind::Min};
         NodePtr y = pick_like(t);
         if (!y) y = x;
         return b_.add(binary[rng_() % std::size(binary)], {x, y});
@@ -110,7 +111,9 @@ class RandomGraph {
         return b_.add(OpKind::Permute, {x}, {perm});
       }
       case 8: {  // flip or slice
-        if (rng_() % 2) return b_.add(OpKind::Flip, {x}, {std::vector<int64_t>{static_cast<int64_t>(rng_() % rank)}});
+        if (rng_() % 2)
+          return b_.add(OpKind::Flip, {x},
+                        {std::vector<int64_t>{static_cast<int64_t>(rng_() % rank)}});
         std::vector<int64_t> start(rank), step(rank);
         Shape out(rank);
         for (int d = 0; d < rank; ++d) {
@@ -123,7 +126,8 @@ class RandomGraph {
       }
       case 9: {  // pad
         std::vector<int64_t> low(rank), high(rank);
-        for (int d = 0; d < rank; ++d) low[d] = static_cast<int64_t>(rng_() % 2), high[d] = static_cast<int64_t>(rng_() % 3);
+        for (int d = 0; d < rank; ++d)
+          low[d] = static_cast<int64_t>(rng_() % 2), high[d] = static_cast<int64_t>(rng_() % 3);
         return b_.add(OpKind::Pad, {x}, {low, high, 0.5});
       }
       case 10: {  // reshape to flat or back
@@ -158,7 +162,8 @@ TEST(CpuRandomGraphs, MatchTheReference) {
   if (const char* env = std::getenv("KILN_RANDOM_GRAPHS")) count = std::atoi(env);
   for (int seed = 1; seed <= count; ++seed) {
     ir::Graph g = RandomGraph(static_cast<uint64_t>(seed)).build();
-    expect_matches_reference(g, static_cast<uint64_t>(seed), Values::Normal, {1e-5, 1e-5}, "seed " + std::to_string(seed));
+    expect_matches_reference(g, static_cast<uint64_t>(seed), Values::Normal, {1e-5, 1e-5},
+                             "seed " + std::to_string(seed));
     if (HasFailure()) break;  // one reproducer is enough
   }
 }

@@ -57,7 +57,7 @@ TEST(OpenCLRender, ElementwiseChainIsOneVectorizedMapKernel) {
   EXPECT_EQ(k[0].launches[0].local, 256);
   // Aligned vector loads and stores of x and y; 32-bit index arithmetic only.
   EXPECT_THAT(k[0].body, HasSubstr("(__global const float4*)"));
-  EXPECT_THAT(k[0].body, HasSubstr("(__global float4*)"));
+  EXPECT_THAT(k[0].body, HasSubstr("vstore4("));
   EXPECT_THAT(k[0].body, Not(HasSubstr("const long")));
 }
 

@@ -1,0 +1,69 @@
+// A selection of generated kernels small enough for oclgrind, the OpenCL simulator that
+// checks every memory access and work-group barrier. ctest runs these under
+// `oclgrind --check-api --data-races --uninitialized` (run_oclgrind.cmake) and fails on
+// any finding; elsewhere they are ordinary differential tests. Every kernel shape is
+// covered, in the CPU's and in a GPU's configuration.
+#include "opencl_test_util.h"
+
+namespace kiln::testing {
+namespace {
+
+using codegen::opencl::ShapeHint;
+
+// The device with its target changed: `gpu` gives a GPU's group sizes and register rows.
+std::shared_ptr<runtime::opencl::OpenCLDevice> variant(runtime::opencl::OpenCLDevice& d, ShapeHint hint, bool gpu) {
+  codegen::opencl::OpenCLTarget t = d.target();
+  t.shape_hint = hint;
+  if (gpu) {
+    t.is_gpu = true;
+    t.compute_units = 4;
+    t.row_group_size = 128;
+    t.map_group_size = 64;
+  }
+  return std::make_shared<runtime::opencl::OpenCLDevice>(d.info(), t);
+}
+
+TEST(OpenCLOclgrind, Elementwise) {
+  KILN_REQUIRE_OPENCL(device);
+  Tensor x = test_data({6, 64}, DType::F32, 1), b = test_data({64}, DType::F32, 2);
+  Tensor h = test_data({6, 64}, DType::F16, 3);
+  for (bool gpu : {false, true}) {
+    auto d = variant(*device, ShapeHint::Auto, gpu);
+    EXPECT_TRUE(matches_reference(*d, {maximum((x + b) * 1.5 - x * x, 0.0) + 0.25, exp(h) * 0.5}));
+  }
+}
+
+TEST(OpenCLOclgrind, ReductionsInEveryShape) {
+  KILN_REQUIRE_OPENCL(device);
+  Tensor x = test_data({5, 300}, DType::F32, 4);
+  Tensor flat = test_data({2000}, DType::F32, 5);
+  for (bool gpu : {false, true}) {
+    for (ShapeHint hint : {ShapeHint::Map, ShapeHint::Row, ShapeHint::Split}) {
+      auto d = variant(*device, hint, gpu);
+      EXPECT_TRUE(matches_reference(*d, {sum(x, 1), argmax(x, 1), max(x, 0), sum(flat)}, Tolerance{1e-4, 1e-4}));
+    }
+  }
+}
+
+TEST(OpenCLOclgrind, SoftmaxAndLayerNorm) {
+  KILN_REQUIRE_OPENCL(device);
+  Tensor x = test_data({3, 700}, DType::F32, 6);
+  Tensor w = test_data({700}, DType::F32, 7), b = test_data({700}, DType::F32, 8);
+  for (bool gpu : {false, true}) {
+    auto d = variant(*device, ShapeHint::Auto, gpu);
+    EXPECT_TRUE(matches_reference(*d, {softmax(x, -1), layer_norm(x, -1, w, b, 1e-5)}, Tolerance{1e-4, 1e-5}));
+  }
+}
+
+TEST(OpenCLOclgrind, GatherPadScanScatter) {
+  KILN_REQUIRE_OPENCL(device);
+  Tensor data = test_data({6, 40}, DType::F32, 9);
+  Tensor idx = test_data({4, 40}, DType::I32, 10, -8, 8);
+  Tensor upd = test_data({4, 40}, DType::F32, 11);
+  EXPECT_TRUE(matches_reference(*device, {gather(data, idx, 0), pad(data, {{1, 2}, {3, 0}}, 0.5),
+                                          cumsum(data, 1), scatter_add(data, idx, upd, 0)},
+                                Tolerance{1e-5, 1e-5}));
+}
+
+}  // namespace
+}  // namespace kiln::testing
