@@ -3,6 +3,12 @@ and prints a table of times, throughput, ratios to each peer and fractions of th
 limit. Called through the bench/compare wrapper, which builds kiln_bench first.
 
   bench/compare [--quick] [--json FILE] [--workloads a,b] [--device cpu]
+  bench/compare --device opencl [--opencl-binary PATH] [--allow-any-platform] ...
+
+The OpenCL mode (run on the GPU machine, docs/gpu.md) checks that the OpenCL platform is
+NVIDIA's, runs the GPU sizes of the workloads on kiln (bench/opencl_bench: data resident
+on the device), PyTorch CUDA eager and torch.compile, and measures a copy kernel (the
+bandwidth limit) and a bare clEnqueueNDRangeKernel (the launch limit).
 
 Every result is checked against the first peer's (or kiln's) before its time is reported:
 a mismatch is printed and the run exits non-zero.
@@ -119,7 +125,14 @@ def main():
     ap.add_argument("--json", help="write the results as a JSON array to this file")
     ap.add_argument("--workloads", help="comma-separated subset of the workloads")
     ap.add_argument("--binary", default=os.path.join(HERE, "..", "build", "bench", "kiln_bench"))
+    ap.add_argument("--device", default="cpu", choices=["cpu", "opencl"])
+    ap.add_argument("--opencl-binary",
+                    default=os.path.join(HERE, "..", "build", "bench", "opencl_bench"))
+    ap.add_argument("--allow-any-platform", action="store_true",
+                    help="opencl mode: run on a platform other than NVIDIA's (no GPU targets)")
     args = ap.parse_args()
+    if args.device == "opencl":
+        return main_opencl(args)
 
     import numpy as np
 
@@ -213,6 +226,151 @@ def compile_workload(binary):
         out.append({"workload": "compile_warm", "impl": "kiln", "device": "cpu",
                     "seconds": med_w / 1e3, "metric": "ms/kernel warm", "value": med_w})
     return out
+
+
+# (workload, rows, cols) on the GPU: large enough that each run is far past launch cost
+# and its data is many times the L2 cache.
+GPU_WORKLOADS = [
+    ("ew_chain", 16384, 16384),   # 2^28 floats
+    ("sum_full", 16384, 16384),
+    ("sum_rows", 16384, 16384),
+    ("softmax", 16384, 8192),
+    ("layernorm", 16384, 8192),
+]
+
+# Targets of the OpenCL issue on an H100 / H200: fraction of the copy bandwidth, and
+# whether kiln must beat PyTorch eager.
+GPU_TARGETS = {
+    "ew_chain": (0.85, False),
+    "sum_full": (0.85, False),
+    "sum_rows": (0.85, False),
+    "softmax": (0.75, True),
+    "layernorm": (0.75, True),
+}
+
+
+def run_opencl_bench(binary, *args):
+    cmd = [binary, *map(str, args)]
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{out.stderr}")
+    return [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+
+
+def main_opencl(args):
+    import numpy as np
+
+    info = run_opencl_bench(args.opencl_binary, "--info")[0]
+    print(f"OpenCL platform: {info['platform']} ({info['platform_vendor']}); device: "
+          f"{info['device']}, {info['version']}, driver {info['driver']}, "
+          f"{info['compute_units']} compute units")
+    nvidia = "NVIDIA" in info["platform"] or "NVIDIA" in info["platform_vendor"]
+    if not nvidia and not args.allow_any_platform:
+        print("error: the OpenCL platform is not NVIDIA's; register NVIDIA's ICD "
+              "(docs/gpu.md) or pass --allow-any-platform", file=sys.stderr)
+        return 2
+    try:
+        import torch
+        cuda = torch.cuda.is_available()
+    except ImportError:
+        torch, cuda = None, False
+    if not cuda:
+        print("note: PyTorch with CUDA is not available; its columns are skipped", file=sys.stderr)
+    else:
+        print(f"torch {torch.__version__}, {torch.cuda.get_device_name(0)}")
+
+    reps = 10 if args.quick else 30
+    wanted = set(args.workloads.split(",")) if args.workloads else None
+    records, failures, verdicts = [], [], []
+    quick = args.quick
+
+    elements = 1 << (26 if quick else 28)
+    limits = run_opencl_bench(args.opencl_binary, "--limits", "--elements", elements,
+                              "--reps", reps)
+    copy = next(r for r in limits if r["impl"] == "limit")
+    limit_gbs = copy["bytes"] / copy["seconds"] / 1e9
+    bare = next(r for r in limits if r["impl"] == "bare_opencl")["seconds"]
+    mine = next(r for r in limits if r["impl"] == "kiln")["seconds"]
+    tiny_eval = next(r for r in limits if r["impl"] == "kiln_eval")["seconds"]
+    print(f"\ncopy kernel (float4, {elements} floats): {copy['seconds'] * 1e3:.3f} ms, "
+          f"{limit_gbs:.1f} GB/s (read + written)")
+    print(f"launch: bare clEnqueueNDRangeKernel {bare * 1e6:.2f} us, kiln executable "
+          f"{mine * 1e6:.2f} us per kernel ({mine / bare:.2f}x), one tiny graph through eval "
+          f"{tiny_eval * 1e6:.1f} us")
+    records.append({"workload": "copy", "impl": "limit", "device": info["device"],
+                    "seconds": copy["seconds"], "metric": "GB/s", "value": limit_gbs})
+    records.append({"workload": "launch", "impl": "limit", "device": info["device"],
+                    "seconds": bare, "metric": "us/launch", "value": bare * 1e6})
+    records.append({"workload": "launch", "impl": "kiln", "device": info["device"],
+                    "seconds": mine, "metric": "us/launch", "value": mine * 1e6})
+    records.append({"workload": "launch_eval", "impl": "kiln", "device": info["device"],
+                    "seconds": tiny_eval, "metric": "us/graph", "value": tiny_eval * 1e6})
+    if nvidia:
+        verdicts.append(("launch overhead within 1.5x of bare", mine <= 1.5 * bare,
+                         f"{mine / bare:.2f}x"))
+
+    for workload, rows, cols in GPU_WORKLOADS:
+        if wanted and workload not in wanted:
+            continue
+        if quick:
+            rows //= 4
+        out = run_opencl_bench(args.opencl_binary, "--workload", workload, "--rows", rows,
+                               "--cols", cols, "--reps", reps)
+        kiln = next(r for r in out if r["impl"] == "kiln")
+        kiln_eval = next(r for r in out if r["impl"] == "kiln_eval")
+        nbytes = kiln["bytes"]
+        rows_out = [("kiln", kiln["seconds"], kiln["checksum"]),
+                    ("kiln_eval", kiln_eval["seconds"], kiln_eval["checksum"])]
+        if cuda:
+            impls = torch_impls(torch, np, rows, cols, "cuda")
+            f = impls[workload]
+            rows_out.append(("torch", median_time(f, reps, 3), checksum(f())))
+            try:
+                compiled = torch.compile(f)
+                compiled()  # compiles
+                rows_out.append(("torch.compile", median_time(compiled, reps, 3),
+                                 checksum(compiled())))
+            except Exception as e:  # torch.compile needs Triton and a compiler
+                print(f"note: torch.compile failed for {workload}: {e}", file=sys.stderr)
+            del impls, f
+            torch.cuda.empty_cache()
+        ref = next((c for i, _, c in rows_out if i == "torch"), kiln["checksum"])
+        kiln_t = kiln["seconds"]
+        print(f"\n{workload} f32[{rows},{cols}]  (kiln: {kiln['shapes']}, "
+              f"{kiln['launches']} launches)")
+        print(f"  {'impl':14} {'ms':>9} {'GB/s':>8} {'kiln speedup':>13} {'of limit':>9}  check")
+        for impl, t, c in rows_out:
+            gbs = nbytes / t / 1e9
+            ok = abs(c - ref) <= 1e-3 * max(1.0, abs(ref))
+            if not ok:
+                failures.append(f"{workload}/{impl}: checksum {c} vs {ref}")
+            speed = "" if impl == "kiln" else f"{t / kiln_t:12.2f}x"
+            print(f"  {impl:14} {t * 1e3:9.3f} {gbs:8.1f} {speed:>13} {gbs / limit_gbs:8.0%}"
+                  f"  {'ok' if ok else 'MISMATCH'}")
+            records.append({"workload": workload, "impl": impl, "device": info["device"]
+                            if impl.startswith("kiln") else "cuda", "seconds": t,
+                            "metric": "GB/s", "value": gbs, "checksum_ok": ok})
+        if nvidia:
+            frac, beat_eager = GPU_TARGETS[workload]
+            got = nbytes / kiln_t / 1e9 / limit_gbs
+            verdicts.append((f"{workload} >= {frac:.0%} of copy bandwidth", got >= frac,
+                             f"{got:.0%}"))
+            eager = next((t for i, t, _ in rows_out if i == "torch"), None)
+            if beat_eager and eager is not None:
+                verdicts.append((f"{workload} faster than PyTorch eager", kiln_t < eager,
+                                 f"{eager / kiln_t:.2f}x"))
+
+    if verdicts:
+        print("\ntargets")
+        for what, ok, value in verdicts:
+            print(f"  {'met ' if ok else 'MISS'}  {what}: {value}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(records, f, indent=1)
+    if failures:
+        print("\nresult mismatches:\n  " + "\n  ".join(failures))
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

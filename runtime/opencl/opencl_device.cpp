@@ -306,9 +306,11 @@ std::vector<BufferPtr> OpenCLDevice::run(const ir::Graph& graph, const std::vect
 
 std::shared_ptr<OpenCLDevice> device_for(const DeviceInfo& info) {
   static std::mutex mutex;
-  static std::map<int, std::shared_ptr<OpenCLDevice>> devices;
+  // Never destroyed: at exit, the OpenCL driver's own state may already be gone, and
+  // releasing a context then can crash inside it.
+  static auto* devices = new std::map<int, std::shared_ptr<OpenCLDevice>>();
   std::lock_guard<std::mutex> lock(mutex);
-  auto& d = devices[info.index];
+  auto& d = (*devices)[info.index];
   if (!d) d = std::make_shared<OpenCLDevice>(info);
   return d;
 }

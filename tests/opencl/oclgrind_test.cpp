@@ -1,7 +1,8 @@
 // A selection of generated kernels small enough for oclgrind, the OpenCL simulator that
 // checks every memory access and work-group barrier. ctest runs these under
-// `oclgrind --check-api --data-races --uninitialized` (run_oclgrind.cmake) and fails on
-// any finding; elsewhere they are ordinary differential tests. Every kernel shape is
+// `oclgrind --check-api --data-races` (run_oclgrind.cmake) and fails on any finding;
+// elsewhere they are ordinary differential tests. (oclgrind 21.10's --uninitialized check
+// stops at the `freeze` instructions LLVM 14 emits, so it is not used.) Every kernel shape is
 // covered, in the CPU's and in a GPU's configuration.
 #include "opencl_test_util.h"
 
@@ -16,9 +17,9 @@ std::shared_ptr<runtime::opencl::OpenCLDevice> variant(runtime::opencl::OpenCLDe
   t.shape_hint = hint;
   if (gpu) {
     t.is_gpu = true;
-    t.compute_units = 4;
-    t.row_group_size = 128;
-    t.map_group_size = 64;
+    t.compute_units = 2;
+    t.row_group_size = 32;
+    t.map_group_size = 32;
   }
   return std::make_shared<runtime::opencl::OpenCLDevice>(d.info(), t);
 }
@@ -35,8 +36,8 @@ TEST(OpenCLOclgrind, Elementwise) {
 
 TEST(OpenCLOclgrind, ReductionsInEveryShape) {
   KILN_REQUIRE_OPENCL(device);
-  Tensor x = test_data({5, 300}, DType::F32, 4);
-  Tensor flat = test_data({2000}, DType::F32, 5);
+  Tensor x = test_data({3, 130}, DType::F32, 4);
+  Tensor flat = test_data({600}, DType::F32, 5);
   for (bool gpu : {false, true}) {
     for (ShapeHint hint : {ShapeHint::Map, ShapeHint::Row, ShapeHint::Split}) {
       auto d = variant(*device, hint, gpu);

@@ -4,7 +4,7 @@
 file(REMOVE ${LOG})
 set(ENV{KILN_CACHE_DIR} off)
 execute_process(
-  COMMAND ${OCLGRIND} --check-api --data-races --uninitialized --log ${LOG}
+  COMMAND ${OCLGRIND} --check-api --data-races --log ${LOG}
           ${TEST} --gtest_filter=OpenCLOclgrind.*
   RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 message("${out}${err}")

@@ -1,0 +1,257 @@
+// opencl_bench: the OpenCL half of `bench/compare --device opencl`. Times the workloads of
+// bench/workloads.cpp on an OpenCL device with the data kept on the device (a prepared
+// executable replayed, as a GPU framework runs), and measures the two limits the results
+// are read against: a float4 copy kernel (the bandwidth limit) and the cost of a bare
+// clEnqueueNDRangeKernel (the launch limit). Prints one JSON object per line:
+//
+//   opencl_bench --workload softmax --rows 16384 --cols 8192 [--reps 20] [--device opencl]
+//   opencl_bench --limits [--elements 268435456]
+//   opencl_bench --info
+//
+// "kiln" rows time enqueue + finish of the executable (kernels only, inputs resident);
+// "kiln_eval" rows time the whole eval path (graph passes, cache lookups, upload, read
+// back), for reference.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <kiln/kiln.h>
+
+#include "frontend/evaluate.h"
+#include "runtime/opencl/opencl_device.h"
+#include "workloads.h"
+
+namespace {
+
+using kiln::Tensor;
+using kiln::runtime::opencl::OpenCLDevice;
+
+struct Options {
+  std::string workload;
+  int64_t rows = 4096, cols = 4096;
+  int reps = 20, warmup = 3;
+  std::string device = "opencl";
+  bool limits = false, info = false;
+  int64_t elements = int64_t{1} << 26;
+};
+
+Options parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw kiln::Error("opencl_bench: " + a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "--workload") o.workload = value();
+    else if (a == "--rows") o.rows = std::stoll(value());
+    else if (a == "--cols") o.cols = std::stoll(value());
+    else if (a == "--reps") o.reps = std::stoi(value());
+    else if (a == "--warmup") o.warmup = std::stoi(value());
+    else if (a == "--device") o.device = value();
+    else if (a == "--limits") o.limits = true;
+    else if (a == "--info") o.info = true;
+    else if (a == "--elements") o.elements = std::stoll(value());
+    else throw kiln::Error("opencl_bench: unknown argument '" + a + "'");
+  }
+  return o;
+}
+
+double now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// Median and minimum of `reps` timings of `f`, after `warmup` untimed calls.
+std::pair<double, double> timed(int reps, int warmup, const std::function<void()>& f) {
+  for (int i = 0; i < warmup; ++i) f();
+  std::vector<double> t;
+  for (int i = 0; i < reps; ++i) {
+    double t0 = now();
+    f();
+    t.push_back(now() - t0);
+  }
+  std::sort(t.begin(), t.end());
+  return {t[t.size() / 2], t.front()};
+}
+
+std::string json_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+void print_row(const std::string& workload, const std::string& impl, const std::string& device, double seconds,
+               double min_seconds, double bytes, double checksum, const std::string& extra = "") {
+  std::printf(
+      "{\"workload\": \"%s\", \"impl\": \"%s\", \"device\": \"%s\", \"seconds\": %.9g, \"min_seconds\": %.9g, "
+      "\"bytes\": %.17g, \"checksum\": %.17g%s}\n",
+      workload.c_str(), impl.c_str(), json_escape(device).c_str(), seconds, min_seconds, bytes, checksum,
+      extra.c_str());
+  std::fflush(stdout);
+}
+
+double checksum_of(const kiln::Buffer& b) {
+  const float* p = b.as<float>();
+  double s = 0;
+  for (int64_t i = 0; i < b.type().numel(); ++i) s += p[i];
+  return s;
+}
+
+// The kiln graph of a workload (the formulas of bench/workloads.cpp) and its bytes moved.
+Tensor build(const std::string& name, const Tensor& x, const Tensor& b, const Tensor& w, double& bytes) {
+  const double n = static_cast<double>(x.size()), cols = static_cast<double>(x.shape(1)), f = 4;
+  if (name == "ew_chain") {
+    bytes = (2 * n + cols) * f;
+    return maximum((x + b) * 1.5 - x * x, 0.0) + 0.25;
+  }
+  if (name == "sum_full") {
+    bytes = n * f;
+    return sum(x);
+  }
+  if (name == "sum_rows") {
+    bytes = (n + static_cast<double>(x.shape(0))) * f;
+    return sum(x, 1);
+  }
+  if (name == "softmax") {
+    bytes = 2 * n * f;
+    return softmax(x, -1);
+  }
+  if (name == "layernorm") {
+    bytes = (2 * n + 2 * cols) * f;
+    return layer_norm(x, -1, w, b, 1e-5);
+  }
+  throw kiln::Error("opencl_bench: unknown workload '" + name +
+                    "' (known: ew_chain, sum_full, sum_rows, softmax, layernorm)");
+}
+
+void run_workload(OpenCLDevice& device, const Options& o) {
+  using kiln::bench::make_input;
+  std::vector<float> xs = make_input(o.rows * o.cols, 1), bs = make_input(o.cols, 2), ws = make_input(o.cols, 3);
+  for (float& v : ws) v += 1.0f;
+  Tensor x = kiln::from_data(xs, {o.rows, o.cols});
+  xs = {};
+  Tensor b = kiln::from_data(bs, {o.cols}), w = kiln::from_data(ws, {o.cols});
+  double bytes = 0;
+  Tensor y = build(o.workload, x, b, w, bytes);
+  kiln::frontend::Extraction ex = kiln::frontend::extract_graph({y.node()}, false);
+
+  double t0 = now();
+  auto exe = device.prepare(ex.graph, ex.inputs);
+  exe->finish();
+  const double prepare_seconds = now() - t0;
+  auto [median, best] = timed(o.reps, o.warmup, [&] {
+    exe->enqueue();
+    exe->finish();
+  });
+  const double checksum = checksum_of(*exe->read_results()[0]);
+  std::string shapes;
+  for (const auto& r : exe->rendered)
+    shapes += std::string(shapes.empty() ? "" : ",") + std::string(kiln::codegen::opencl::render_shape_name(r.shape)) +
+              "/v" + std::to_string(r.vector_width) + (r.unrolled ? "/regs" : "");
+  char extra[256];
+  std::snprintf(extra, sizeof extra,
+                ", \"launches\": %lld, \"kernels\": %lld, \"shapes\": \"%s\", \"prepare_seconds\": %.6g, \"rows\": %lld, "
+                "\"cols\": %lld",
+                static_cast<long long>(exe->launches_per_run()), static_cast<long long>(exe->kernels()),
+                shapes.c_str(), prepare_seconds, static_cast<long long>(o.rows), static_cast<long long>(o.cols));
+  print_row(o.workload, "kiln", device.info().name, median, best, bytes, checksum, extra);
+  exe.reset();
+
+  // The whole eval path: passes, cache lookups, upload, kernels, read back.
+  auto [eval_median, eval_best] = timed(3, 1, [&] { device.run(ex.graph, ex.inputs); });
+  print_row(o.workload, "kiln_eval", device.info().name, eval_median, eval_best, bytes, checksum);
+}
+
+// A kernel's time through `clEnqueueNDRangeKernel` + clFinish, median of reps.
+void run_limits(OpenCLDevice& device, const Options& o) {
+  const char* source = R"CL(
+__kernel void copy4(__global const float4* restrict src, __global float4* restrict dst) {
+  size_t i = get_global_id(0);
+  dst[i] = src[i];
+}
+__kernel void empty(__global float* p) {
+  if (get_global_id(0) == 0x7fffffffu) p[0] = 1.0f;
+}
+)CL";
+  cl_program program = device.program(source, "the benchmark's limit kernels", nullptr);
+  cl_int status = CL_SUCCESS;
+  kiln::runtime::opencl::KernelHandle copy(clCreateKernel(program, "copy4", &status));
+  kiln::runtime::opencl::check(status, "clCreateKernel copy4");
+  kiln::runtime::opencl::KernelHandle empty(clCreateKernel(program, "empty", &status));
+  kiln::runtime::opencl::check(status, "clCreateKernel empty");
+
+  const int64_t n = o.elements;
+  auto src = device.allocate(n * 4, CL_MEM_READ_WRITE, "copy source");
+  auto dst = device.allocate(n * 4, CL_MEM_READ_WRITE, "copy destination");
+  std::vector<float> host = kiln::bench::make_input(n, 1);
+  kiln::runtime::opencl::check(
+      clEnqueueWriteBuffer(device.queue(), src.get(), CL_TRUE, 0, static_cast<size_t>(n) * 4, host.data(), 0, nullptr, nullptr),
+      "upload");
+  cl_mem s = src.get(), d = dst.get();
+  clSetKernelArg(copy.get(), 0, sizeof s, &s);
+  clSetKernelArg(copy.get(), 1, sizeof d, &d);
+  size_t global = static_cast<size_t>(n / 4), local = 256;
+  auto [median, best] = timed(o.reps, o.warmup, [&] {
+    kiln::runtime::opencl::check(clEnqueueNDRangeKernel(device.queue(), copy.get(), 1, nullptr, &global, &local, 0, nullptr, nullptr),
+                                 "copy launch");
+    clFinish(device.queue());
+  });
+  print_row("copy", "limit", device.info().name, median, best, 2.0 * static_cast<double>(n) * 4, 0);
+
+  // Launch cost: many launches of an empty kernel, then of a one-kernel kiln executable.
+  const int launches = 20000;
+  clSetKernelArg(empty.get(), 0, sizeof s, &s);
+  size_t one = 256;
+  auto [bare, bare_best] = timed(5, 1, [&] {
+    for (int i = 0; i < launches; ++i) clEnqueueNDRangeKernel(device.queue(), empty.get(), 1, nullptr, &one, &one, 0, nullptr, nullptr);
+    clFinish(device.queue());
+  });
+  print_row("launch", "bare_opencl", device.info().name, bare / launches, bare_best / launches, 0, 0);
+
+  Tensor x = kiln::from_data(kiln::bench::make_input(256, 4), {256});
+  Tensor y = x * 2.0f + 1.0f;
+  kiln::frontend::Extraction ex = kiln::frontend::extract_graph({y.node()}, false);
+  auto exe = device.prepare(ex.graph, ex.inputs);
+  auto [mine, mine_best] = timed(5, 1, [&] {
+    for (int i = 0; i < launches; ++i) exe->enqueue();
+    exe->finish();
+  });
+  const double per = static_cast<double>(launches * exe->launches_per_run());
+  print_row("launch", "kiln", device.info().name, mine / per, mine_best / per, 0, 0);
+  // A tiny graph through eval: what one lazy evaluation costs end to end.
+  auto [eval, eval_best] = timed(50, 5, [&] { device.run(ex.graph, ex.inputs); });
+  print_row("launch", "kiln_eval", device.info().name, eval, eval_best, 0, 0);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    Options o = parse(argc, argv);
+    auto device = std::dynamic_pointer_cast<OpenCLDevice>(kiln::runtime::make_device(o.device));
+    if (!device) throw kiln::Error("opencl_bench: '" + o.device + "' is not an OpenCL device");
+    if (o.info) {
+      const auto& i = device->info();
+      std::printf(
+          "{\"platform\": \"%s\", \"platform_vendor\": \"%s\", \"device\": \"%s\", \"version\": \"%s\", "
+          "\"driver\": \"%s\", \"compute_units\": %d, \"global_mem\": %lld}\n",
+          json_escape(i.platform_name).c_str(), json_escape(i.platform_vendor).c_str(), json_escape(i.name).c_str(),
+          json_escape(i.version).c_str(), json_escape(i.driver_version).c_str(), i.compute_units,
+          static_cast<long long>(i.global_mem_bytes));
+    }
+    if (o.limits) run_limits(*device, o);
+    if (!o.workload.empty()) run_workload(*device, o);
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << e.what() << "\n";
+    return 2;
+  }
+}
