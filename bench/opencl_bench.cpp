@@ -10,7 +10,11 @@
 //
 // "kiln" rows time enqueue + finish of the executable (kernels only, inputs resident);
 // "kiln_eval" rows time the whole eval path (graph passes, cache lookups, upload, read
-// back), for reference.
+// back), for reference (--no-eval skips them). The launch rows give the time per launch of
+// many launches in a row: an empty kernel, a one-kernel kiln executable, and that same
+// kernel enqueued through the bare API.
+#include <kiln/kiln.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -19,8 +23,6 @@
 #include <iostream>
 #include <string>
 #include <vector>
-
-#include <kiln/kiln.h>
 
 #include "frontend/evaluate.h"
 #include "runtime/opencl/opencl_device.h"
@@ -36,7 +38,7 @@ struct Options {
   int64_t rows = 4096, cols = 4096;
   int reps = 20, warmup = 3;
   std::string device = "opencl";
-  bool limits = false, info = false;
+  bool limits = false, info = false, eval = true;
   int64_t elements = int64_t{1} << 26;
 };
 
@@ -48,16 +50,28 @@ Options parse(int argc, char** argv) {
       if (i + 1 >= argc) throw kiln::Error("opencl_bench: " + a + " needs a value");
       return argv[++i];
     };
-    if (a == "--workload") o.workload = value();
-    else if (a == "--rows") o.rows = std::stoll(value());
-    else if (a == "--cols") o.cols = std::stoll(value());
-    else if (a == "--reps") o.reps = std::stoi(value());
-    else if (a == "--warmup") o.warmup = std::stoi(value());
-    else if (a == "--device") o.device = value();
-    else if (a == "--limits") o.limits = true;
-    else if (a == "--info") o.info = true;
-    else if (a == "--elements") o.elements = std::stoll(value());
-    else throw kiln::Error("opencl_bench: unknown argument '" + a + "'");
+    if (a == "--workload")
+      o.workload = value();
+    else if (a == "--rows")
+      o.rows = std::stoll(value());
+    else if (a == "--cols")
+      o.cols = std::stoll(value());
+    else if (a == "--reps")
+      o.reps = std::stoi(value());
+    else if (a == "--warmup")
+      o.warmup = std::stoi(value());
+    else if (a == "--device")
+      o.device = value();
+    else if (a == "--limits")
+      o.limits = true;
+    else if (a == "--info")
+      o.info = true;
+    else if (a == "--no-eval")
+      o.eval = false;
+    else if (a == "--elements")
+      o.elements = std::stoll(value());
+    else
+      throw kiln::Error("opencl_bench: unknown argument '" + a + "'");
   }
   return o;
 }
@@ -88,13 +102,15 @@ std::string json_escape(const std::string& s) {
   return out;
 }
 
-void print_row(const std::string& workload, const std::string& impl, const std::string& device, double seconds,
-               double min_seconds, double bytes, double checksum, const std::string& extra = "") {
+void print_row(const std::string& workload, const std::string& impl, const std::string& device,
+               double seconds, double min_seconds, double bytes, double checksum,
+               const std::string& extra = "") {
   std::printf(
-      "{\"workload\": \"%s\", \"impl\": \"%s\", \"device\": \"%s\", \"seconds\": %.9g, \"min_seconds\": %.9g, "
+      "{\"workload\": \"%s\", \"impl\": \"%s\", \"device\": \"%s\", \"seconds\": %.9g, "
+      "\"min_seconds\": %.9g, "
       "\"bytes\": %.17g, \"checksum\": %.17g%s}\n",
-      workload.c_str(), impl.c_str(), json_escape(device).c_str(), seconds, min_seconds, bytes, checksum,
-      extra.c_str());
+      workload.c_str(), impl.c_str(), json_escape(device).c_str(), seconds, min_seconds, bytes,
+      checksum, extra.c_str());
   std::fflush(stdout);
 }
 
@@ -106,7 +122,8 @@ double checksum_of(const kiln::Buffer& b) {
 }
 
 // The kiln graph of a workload (the formulas of bench/workloads.cpp) and its bytes moved.
-Tensor build(const std::string& name, const Tensor& x, const Tensor& b, const Tensor& w, double& bytes) {
+Tensor build(const std::string& name, const Tensor& x, const Tensor& b, const Tensor& w,
+             double& bytes) {
   const double n = static_cast<double>(x.size()), cols = static_cast<double>(x.shape(1)), f = 4;
   if (name == "ew_chain") {
     bytes = (2 * n + cols) * f;
@@ -134,7 +151,8 @@ Tensor build(const std::string& name, const Tensor& x, const Tensor& b, const Te
 
 void run_workload(OpenCLDevice& device, const Options& o) {
   using kiln::bench::make_input;
-  std::vector<float> xs = make_input(o.rows * o.cols, 1), bs = make_input(o.cols, 2), ws = make_input(o.cols, 3);
+  std::vector<float> xs = make_input(o.rows * o.cols, 1), bs = make_input(o.cols, 2),
+                     ws = make_input(o.cols, 3);
   for (float& v : ws) v += 1.0f;
   Tensor x = kiln::from_data(xs, {o.rows, o.cols});
   xs = {};
@@ -154,18 +172,22 @@ void run_workload(OpenCLDevice& device, const Options& o) {
   const double checksum = checksum_of(*exe->read_results()[0]);
   std::string shapes;
   for (const auto& r : exe->rendered)
-    shapes += std::string(shapes.empty() ? "" : ",") + std::string(kiln::codegen::opencl::render_shape_name(r.shape)) +
-              "/v" + std::to_string(r.vector_width) + (r.unrolled ? "/regs" : "");
+    shapes += std::string(shapes.empty() ? "" : ",") +
+              std::string(kiln::codegen::opencl::render_shape_name(r.shape)) + "/v" +
+              std::to_string(r.vector_width) + (r.unrolled ? "/regs" : "");
   char extra[256];
   std::snprintf(extra, sizeof extra,
-                ", \"launches\": %lld, \"kernels\": %lld, \"shapes\": \"%s\", \"prepare_seconds\": %.6g, \"rows\": %lld, "
+                ", \"launches\": %lld, \"kernels\": %lld, \"shapes\": \"%s\", \"prepare_seconds\": "
+                "%.6g, \"rows\": %lld, "
                 "\"cols\": %lld",
-                static_cast<long long>(exe->launches_per_run()), static_cast<long long>(exe->kernels()),
-                shapes.c_str(), prepare_seconds, static_cast<long long>(o.rows), static_cast<long long>(o.cols));
+                static_cast<long long>(exe->launches_per_run()),
+                static_cast<long long>(exe->kernels()), shapes.c_str(), prepare_seconds,
+                static_cast<long long>(o.rows), static_cast<long long>(o.cols));
   print_row(o.workload, "kiln", device.info().name, median, best, bytes, checksum, extra);
   exe.reset();
 
   // The whole eval path: passes, cache lookups, upload, kernels, read back.
+  if (!o.eval) return;
   auto [eval_median, eval_best] = timed(3, 1, [&] { device.run(ex.graph, ex.inputs); });
   print_row(o.workload, "kiln_eval", device.info().name, eval_median, eval_best, bytes, checksum);
 }
@@ -193,14 +215,16 @@ __kernel void empty(__global float* p) {
   auto dst = device.allocate(n * 4, CL_MEM_READ_WRITE, "copy destination");
   std::vector<float> host = kiln::bench::make_input(n, 1);
   kiln::runtime::opencl::check(
-      clEnqueueWriteBuffer(device.queue(), src.get(), CL_TRUE, 0, static_cast<size_t>(n) * 4, host.data(), 0, nullptr, nullptr),
+      clEnqueueWriteBuffer(device.queue(), src.get(), CL_TRUE, 0, static_cast<size_t>(n) * 4,
+                           host.data(), 0, nullptr, nullptr),
       "upload");
   cl_mem s = src.get(), d = dst.get();
   clSetKernelArg(copy.get(), 0, sizeof s, &s);
   clSetKernelArg(copy.get(), 1, sizeof d, &d);
   size_t global = static_cast<size_t>(n / 4), local = 256;
   auto [median, best] = timed(o.reps, o.warmup, [&] {
-    kiln::runtime::opencl::check(clEnqueueNDRangeKernel(device.queue(), copy.get(), 1, nullptr, &global, &local, 0, nullptr, nullptr),
+    kiln::runtime::opencl::check(clEnqueueNDRangeKernel(device.queue(), copy.get(), 1, nullptr,
+                                                        &global, &local, 0, nullptr, nullptr),
                                  "copy launch");
     clFinish(device.queue());
   });
@@ -211,10 +235,13 @@ __kernel void empty(__global float* p) {
   clSetKernelArg(empty.get(), 0, sizeof s, &s);
   size_t one = 256;
   auto [bare, bare_best] = timed(5, 1, [&] {
-    for (int i = 0; i < launches; ++i) clEnqueueNDRangeKernel(device.queue(), empty.get(), 1, nullptr, &one, &one, 0, nullptr, nullptr);
+    for (int i = 0; i < launches; ++i)
+      clEnqueueNDRangeKernel(device.queue(), empty.get(), 1, nullptr, &one, &one, 0, nullptr,
+                             nullptr);
     clFinish(device.queue());
   });
-  print_row("launch", "bare_opencl", device.info().name, bare / launches, bare_best / launches, 0, 0);
+  print_row("launch", "bare_opencl", device.info().name, bare / launches, bare_best / launches, 0,
+            0);
 
   Tensor x = kiln::from_data(kiln::bench::make_input(256, 4), {256});
   Tensor y = x * 2.0f + 1.0f;
@@ -226,6 +253,16 @@ __kernel void empty(__global float* p) {
   });
   const double per = static_cast<double>(launches * exe->launches_per_run());
   print_row("launch", "kiln", device.info().name, mine / per, mine_best / per, 0, 0);
+  // The same kernel through the bare API: what kiln's launch path adds is the difference.
+  cl_kernel k = exe->launch_kernel(0);
+  size_t g = exe->launch_global(0), l = exe->launch_local(0);
+  auto [same, same_best] = timed(5, 1, [&] {
+    for (int i = 0; i < launches; ++i)
+      clEnqueueNDRangeKernel(device.queue(), k, 1, nullptr, &g, &l, 0, nullptr, nullptr);
+    clFinish(device.queue());
+  });
+  print_row("launch", "bare_same_kernel", device.info().name, same / launches, same_best / launches,
+            0, 0);
   // A tiny graph through eval: what one lazy evaluation costs end to end.
   auto [eval, eval_best] = timed(50, 5, [&] { device.run(ex.graph, ex.inputs); });
   print_row("launch", "kiln_eval", device.info().name, eval, eval_best, 0, 0);
@@ -241,10 +278,12 @@ int main(int argc, char** argv) {
     if (o.info) {
       const auto& i = device->info();
       std::printf(
-          "{\"platform\": \"%s\", \"platform_vendor\": \"%s\", \"device\": \"%s\", \"version\": \"%s\", "
+          "{\"platform\": \"%s\", \"platform_vendor\": \"%s\", \"device\": \"%s\", \"version\": "
+          "\"%s\", "
           "\"driver\": \"%s\", \"compute_units\": %d, \"global_mem\": %lld}\n",
-          json_escape(i.platform_name).c_str(), json_escape(i.platform_vendor).c_str(), json_escape(i.name).c_str(),
-          json_escape(i.version).c_str(), json_escape(i.driver_version).c_str(), i.compute_units,
+          json_escape(i.platform_name).c_str(), json_escape(i.platform_vendor).c_str(),
+          json_escape(i.name).c_str(), json_escape(i.version).c_str(),
+          json_escape(i.driver_version).c_str(), i.compute_units,
           static_cast<long long>(i.global_mem_bytes));
     }
     if (o.limits) run_limits(*device, o);

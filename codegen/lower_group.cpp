@@ -267,7 +267,8 @@ class KernelBuilder {
       }
       case OpCategory::Reduce:
       case OpCategory::Contraction: return reduction(n, idx);
-      case OpCategory::Scan: break;
+      case OpCategory::Scan:
+      case OpCategory::Custom: break;
     }
     internal(std::string(n->info().text) + " cannot be computed inside a kernel");
   }

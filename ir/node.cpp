@@ -5,21 +5,19 @@
 #include <cstring>
 
 #include "ir/error.h"
+#include "ir/host_memory.h"
 
 namespace kiln {
 
-void Buffer::Free::operator()(std::byte* p) const { std::free(p); }
-
-Buffer::Buffer(Type type) : type_(std::move(type)) {
-  size_t bytes = type_.nbytes();
-  size_t rounded = (bytes + 63) / 64 * 64;
-  if (rounded == 0) rounded = 64;
-  auto* p = static_cast<std::byte*>(std::aligned_alloc(64, rounded));
-  if (!p)
+Buffer::Buffer(Type type, Init init) : type_(std::move(type)) {
+  const size_t bytes = type_.nbytes();
+  try {
+    block_ = HostMemoryPool::global().take(bytes);
+  } catch (const DeviceError&) {
     throw DeviceError("out of host memory allocating " + std::to_string(bytes) + " bytes for " +
                       type_.str());
-  std::memset(p, 0, rounded);
-  data_.reset(p);
+  }
+  if (init == Init::Zero) std::memset(block_.get(), 0, bytes);
 }
 
 namespace ir {

@@ -15,11 +15,13 @@
 
 namespace kiln {
 
-// A materialized array: host memory, row-major contiguous, 64-byte aligned, zeroed on
-// creation. Constants hold their data in one, and so does every evaluated node.
+// A materialized array: host memory (ir/host_memory.h), row-major contiguous, 64-byte
+// aligned, zeroed on creation unless asked not to be. Constants hold their data in one, and
+// so does every evaluated node.
 class Buffer {
  public:
-  explicit Buffer(Type type);
+  enum class Init : uint8_t { Zero, Uninitialized };  // Uninitialized: the writer fills it all
+  explicit Buffer(Type type, Init init = Init::Zero);
   Buffer(const Buffer&) = delete;
   Buffer& operator=(const Buffer&) = delete;
 
@@ -27,23 +29,20 @@ class Buffer {
   DType dtype() const { return type_.dtype; }
   const Shape& shape() const { return type_.shape; }
   size_t nbytes() const { return type_.nbytes(); }
-  std::byte* data() { return data_.get(); }
-  const std::byte* data() const { return data_.get(); }
+  std::byte* data() { return reinterpret_cast<std::byte*>(block_.get()); }
+  const std::byte* data() const { return reinterpret_cast<const std::byte*>(block_.get()); }
   template <class T>
   T* as() {
-    return reinterpret_cast<T*>(data_.get());
+    return reinterpret_cast<T*>(block_.get());
   }
   template <class T>
   const T* as() const {
-    return reinterpret_cast<const T*>(data_.get());
+    return reinterpret_cast<const T*>(block_.get());
   }
 
  private:
-  struct Free {
-    void operator()(std::byte* p) const;
-  };
   Type type_;
-  std::unique_ptr<std::byte[], Free> data_;
+  std::shared_ptr<uint8_t> block_;  // from HostMemoryPool, back to it when released
 };
 
 using BufferPtr = std::shared_ptr<Buffer>;

@@ -25,6 +25,7 @@ enum class OpCategory : uint8_t {
   Movement,
   Index,
   Contraction,
+  Custom,  // a user's OpenCL kernel: runs as its own launch, never fused into
 };
 
 enum class AttrKind : uint8_t { I64, F64, Bool, I64s, Str };

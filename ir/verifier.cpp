@@ -137,6 +137,7 @@ Rule rule_of(OpKind op) {
     case OpKind::Flip:
     case OpKind::Concat:
     case OpKind::Gather: return {A::Any, R::Same};
+    case OpKind::Custom: return {A::Any, R::Declared};  // frontend/custom_kernel.cpp checks it
     case OpKind::ScatterAdd:
     case OpKind::MatMul: return {A::Numeric, R::Same};
   }
@@ -479,6 +480,7 @@ Type infer_type(OpKind op, const std::vector<Type>& in, const std::vector<AttrVa
     case OpCategory::Movement: return movement(op, in, attrs, declared);
     case OpCategory::Index: return index(op, in, attrs);
     case OpCategory::Contraction: return matmul(op, in[0], in[1]);
+    case OpCategory::Custom: return declared;  // the kernel's own declaration
   }
   fail(op, "the verifier has no rule for this op's category");
 }

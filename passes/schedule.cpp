@@ -385,6 +385,9 @@ class Scheduler {
         return;
       case OpCategory::Reduce:
       case OpCategory::Contraction: visit_reduction(b, n, ctx); return;
+      case OpCategory::Custom:
+        // Devices run custom kernels between fused segments (runtime/custom_kernel.h).
+        throw CompileError("schedule: custom kernel nodes are run by the device, not fused");
     }
   }
 

@@ -62,20 +62,20 @@ const HostTarget& host_target() {
   return target;
 }
 
-namespace {
-
-std::unique_ptr<llvm::TargetMachine> make_target_machine() {
-  const HostTarget& h = host_target();
+std::unique_ptr<llvm::TargetMachine> make_target_machine(const HostTarget& t) {
+  host_target();  // initializes LLVM's native target
   std::string err;
-  const llvm::Target* target = llvm::TargetRegistry::lookupTarget(h.triple, err);
-  if (!target) throw CompileError("cpu backend: no LLVM target for " + h.triple + ": " + err);
+  const llvm::Target* target = llvm::TargetRegistry::lookupTarget(t.triple, err);
+  if (!target) throw CompileError("cpu backend: no LLVM target for " + t.triple + ": " + err);
   llvm::TargetOptions opts;
   std::unique_ptr<llvm::TargetMachine> tm(
-      target->createTargetMachine(h.triple, h.cpu, h.features, opts, llvm::Reloc::PIC_, llvm::None,
+      target->createTargetMachine(t.triple, t.cpu, t.features, opts, llvm::Reloc::PIC_, llvm::None,
                                   llvm::CodeGenOpt::Aggressive));
-  if (!tm) throw CompileError("cpu backend: cannot make a target machine for " + h.cpu);
+  if (!tm) throw CompileError("cpu backend: cannot make an LLVM target machine for " + t.cpu);
   return tm;
 }
+
+namespace {
 
 void build_module(llvm::Module& m, llvm::TargetMachine& tm,
                   const std::vector<const Kernel*>& kernels,
@@ -97,7 +97,9 @@ void build_module(llvm::Module& m, llvm::TargetMachine& tm,
   }
 }
 
-void optimize(llvm::Module& m, llvm::TargetMachine& tm) {
+}  // namespace
+
+void optimize_module(llvm::Module& m, llvm::TargetMachine& tm) {
   llvm::LoopAnalysisManager lam;
   llvm::FunctionAnalysisManager fam;
   llvm::CGSCCAnalysisManager cgam;
@@ -116,30 +118,32 @@ void optimize(llvm::Module& m, llvm::TargetMachine& tm) {
   mpm.run(m, mam);
 }
 
-}  // namespace
-
-std::string compile_object(const std::vector<const Kernel*>& kernels,
-                           const std::vector<std::string>& names) {
-  auto tm = make_target_machine();
-  llvm::LLVMContext ctx;
-  llvm::Module m("kiln", ctx);
-  build_module(m, *tm, kernels, names);
-  optimize(m, *tm);
+std::string emit_object(llvm::Module& m, llvm::TargetMachine& tm, const std::string& who) {
   llvm::SmallVector<char, 0> buffer;
   llvm::raw_svector_ostream os(buffer);
   llvm::legacy::PassManager pm;
-  if (tm->addPassesToEmitFile(pm, os, nullptr, llvm::CGFT_ObjectFile))
-    throw CompileError("cpu backend: the target cannot emit object files");
+  if (tm.addPassesToEmitFile(pm, os, nullptr, llvm::CGFT_ObjectFile))
+    throw CompileError(who + ": LLVM cannot emit object files for " + tm.getTargetTriple().str());
   pm.run(m);
   return std::string(buffer.data(), buffer.size());
 }
 
+std::string compile_object(const std::vector<const Kernel*>& kernels,
+                           const std::vector<std::string>& names) {
+  auto tm = make_target_machine(host_target());
+  llvm::LLVMContext ctx;
+  llvm::Module m("kiln", ctx);
+  build_module(m, *tm, kernels, names);
+  optimize_module(m, *tm);
+  return emit_object(m, *tm, "cpu backend");
+}
+
 std::string kernel_llvm_ir(const Kernel& kernel, bool optimized) {
-  auto tm = make_target_machine();
+  auto tm = make_target_machine(host_target());
   llvm::LLVMContext ctx;
   llvm::Module m("kiln", ctx);
   build_module(m, *tm, {&kernel}, {"kernel"});
-  if (optimized) optimize(m, *tm);
+  if (optimized) optimize_module(m, *tm);
   std::string text;
   llvm::raw_string_ostream os(text);
   m.print(os, nullptr);

@@ -4,11 +4,17 @@
 // on disk; runtime/cpu/jit.h loads them. Tests: tests/cpu/.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "codegen/kernel_ir.h"
 #include "codegen/llvm/target.h"
+
+namespace llvm {
+class Module;
+class TargetMachine;
+}  // namespace llvm
 
 namespace kiln::codegen::llvm_backend {
 
@@ -17,6 +23,15 @@ namespace kiln::codegen::llvm_backend {
 // safe: each call has its own LLVM context and target machine.
 std::string compile_object(const std::vector<const Kernel*>& kernels,
                            const std::vector<std::string>& names);
+
+// A target machine for `target` emitting position-independent code.
+std::unique_ptr<llvm::TargetMachine> make_target_machine(const HostTarget& target);
+
+// The kernels' optimization pipeline: O3 without the loop and SLP vectorizers, since
+// kernels arrive vectorized. Shared with kiln-aot (codegen/aot/cpu/).
+void optimize_module(llvm::Module& m, llvm::TargetMachine& tm);
+// The object file of an optimized module; `who` names the caller in errors.
+std::string emit_object(llvm::Module& m, llvm::TargetMachine& tm, const std::string& who);
 
 // The LLVM IR of one kernel as text, before or after the O3 pipeline (for inspection).
 std::string kernel_llvm_ir(const Kernel& kernel, bool optimized);

@@ -106,7 +106,9 @@ std::string ExprRenderer::render(const ExprPtr& e) {
       // Index arithmetic that provably fits (its range is the node's) needs no wrapping.
       if (in == DType::I64 && narrow_index(*e) &&
           (e->op == ir::OpKind::Add || e->op == ir::OpKind::Sub || e->op == ir::OpKind::Mul)) {
-        const char* op = e->op == ir::OpKind::Add ? " + " : e->op == ir::OpKind::Sub ? " - " : " * ";
+        const char* op = e->op == ir::OpKind::Add   ? " + "
+                         : e->op == ir::OpKind::Sub ? " - "
+                                                    : " * ";
         return "(" + a + op + b + ")";
       }
       return binary_op(e->op, in, e->dtype, a, b);
@@ -132,8 +134,8 @@ std::string ExprRenderer::render(const ExprPtr& e) {
       const char* scale = "0x1p-24f";
       if (e->dtype == DType::F16) shift = "21u", scale = "0x1p-11f";
       if (e->dtype == DType::BF16) shift = "24u", scale = "0x1p-8f";
-      std::string r = "kiln_random((ulong)" + counter + ", (ulong)" + key + ", " + shift + ", " +
-                      scale + ")";
+      std::string r =
+          "kiln_random((ulong)" + counter + ", (ulong)" + key + ", " + shift + ", " + scale + ")";
       if (e->dtype == DType::F64) return "((double)" + r + ")";
       if (!is_floating(e->dtype))
         throw UnsupportedError("opencl backend: random_uniform of " +

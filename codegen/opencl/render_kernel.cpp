@@ -169,7 +169,8 @@ class KernelRenderer {
                              " computes in f64, but OpenCL device '" + t_.device_name +
                              "' lacks the extension cl_khr_fp64; compute in f32 (cast) or run "
                              "on a device with cl_khr_fp64");
-    out_.body = "// kiln kernel " + out_.name + " (" + std::string(render_shape_name(out_.shape)) + ")\n" + body_;
+    out_.body = "// kiln kernel " + out_.name + " (" + std::string(render_shape_name(out_.shape)) +
+                ")\n" + body_;
     out_.needs = needs_;
     out_.source = combine_sources({&out_});
     return std::move(out_);
@@ -198,7 +199,8 @@ class KernelRenderer {
         any_reduce = true;
         inner = std::max(inner, loop_product(st.loops));
         inner_contig = inner_contig || contiguous_along(st, st.loops.back().var);
-        if (!k_.outer.empty()) outer_contig = outer_contig || contiguous_along(st, k_.outer.back().var);
+        if (!k_.outer.empty())
+          outer_contig = outer_contig || contiguous_along(st, k_.outer.back().var);
         if (seen_loop) split_ok = false;
       } else if (st.kind == StageKind::Loop && st.loops.empty()) {
         seen_loop = true;
@@ -240,7 +242,8 @@ class KernelRenderer {
                        storage_type(b.dtype) + "* restrict " +
                        ExprRenderer::buffer(static_cast<int>(i)));
     }
-    for (size_t i = 0; i < k_.scalars.size(); ++i) params.push_back("const ulong s" + std::to_string(i));
+    for (size_t i = 0; i < k_.scalars.size(); ++i)
+      params.push_back("const ulong s" + std::to_string(i));
     if (out_.scratch_bytes > 0) params.push_back("__global uchar* restrict scratch");
     for (size_t i = 0; i < params.size(); ++i) s += (i ? ", " : "") + params[i];
     return s + ")";
@@ -287,7 +290,8 @@ class KernelRenderer {
     std::vector<std::unordered_map<uint64_t, std::vector<ExprPtr>>> sets(lanes.size());
     for (size_t j = 0; j < lanes.size(); ++j) {
       std::unordered_set<const Expr*> seen;
-      for (const LaneStage* l : lanes[j]) for_each_root(*l, [&](const ExprPtr& e) { collect_loads(e, seen, loads[j]); });
+      for (const LaneStage* l : lanes[j])
+        for_each_root(*l, [&](const ExprPtr& e) { collect_loads(e, seen, loads[j]); });
       for (const ExprPtr& e : loads[j]) sets[j][e->hash].push_back(e);
     }
     auto has = [&](size_t j, const ExprPtr& e) {
@@ -308,8 +312,9 @@ class KernelRenderer {
       if (static_cast<int>(lane_loads.size()) != width) continue;
       const bool aligned = imod(l0->args[0], width)->is_int_const(0);
       std::string index = r.value(l0->args[0]);
-      std::string vec = r.temp(vector_type(dt, width),
-                               vector_load(dt, width, ExprRenderer::buffer(l0->slot), index, aligned));
+      std::string vec =
+          r.temp(vector_type(dt, width),
+                 vector_load(dt, width, ExprRenderer::buffer(l0->slot), index, aligned));
       for (int j = 0; j < width; ++j) r.bind(lane_loads[j], vector_lane(dt, vec, j));
     }
   }
@@ -354,8 +359,9 @@ class KernelRenderer {
   }
 
   // acc (and pos for arg reductions) folded with every lane's value.
-  void accumulate(CodeWriter& w, ExprRenderer& r, const Stage& st, const std::vector<LaneStage>& lanes,
-                  const std::string& acc, const std::string& pos, const std::string& valid) {
+  void accumulate(CodeWriter& w, ExprRenderer& r, const Stage& st,
+                  const std::vector<LaneStage>& lanes, const std::string& acc,
+                  const std::string& pos, const std::string& valid) {
     for (const LaneStage& l : lanes) {
       std::string v = r.value(l.value);
       if (is_arg(st)) {
@@ -374,7 +380,8 @@ class KernelRenderer {
   std::pair<std::string, std::string> declare_acc(CodeWriter& w, ExprRenderer& r, const Stage& st) {
     r.need(st.acc_dtype);
     std::string acc = r.fresh("acc"), pos;
-    w.line(compute_type(st.acc_dtype) + " " + acc + " = " + reduce_identity(st.op, st.acc_dtype) + ";");
+    w.line(compute_type(st.acc_dtype) + " " + acc + " = " + reduce_identity(st.op, st.acc_dtype) +
+           ";");
     if (is_arg(st)) {
       pos = r.fresh("pos");
       w.line("long " + pos + " = 0;");
@@ -383,7 +390,8 @@ class KernelRenderer {
   }
 
   // A stage run start to finish by one work-item, its loops as C loops.
-  void render_sequential(CodeWriter& w, ExprRenderer& r, size_t s, const std::vector<ExprPtr>& subst) {
+  void render_sequential(CodeWriter& w, ExprRenderer& r, size_t s,
+                         const std::vector<ExprPtr>& subst) {
     const Stage& st = k_.stages[s];
     LaneStage l = substitute_stage(st, subst);
     std::string acc, pos;
@@ -416,8 +424,8 @@ class KernelRenderer {
     std::string value, pos;
     const std::string& stage_value(const Stage& st) const { return is_arg(st) ? pos : value; }
   };
-  TreeResult tree(CodeWriter& w, ExprRenderer& r, const Stage& st, int64_t wg, const std::string& acc,
-                   const std::string& pos, const std::string& lid) {
+  TreeResult tree(CodeWriter& w, ExprRenderer& r, const Stage& st, int64_t wg,
+                  const std::string& acc, const std::string& pos, const std::string& lid) {
     const DType t = st.acc_dtype;
     const std::string T = compute_type(t), red = r.fresh("red"), redp = red + "p";
     // Local arrays are declared at the top of the kernel (the only place OpenCL C allows).
@@ -472,10 +480,12 @@ class KernelRenderer {
     const int64_t outer = k_.outer_count();
     int lanes = 1;
     bool all_flat = !k_.outer.empty();
-    for (const Stage& st : k_.stages) all_flat = all_flat && st.kind == StageKind::Loop && st.loops.empty();
+    for (const Stage& st : k_.stages)
+      all_flat = all_flat && st.kind == StageKind::Loop && st.loops.empty();
     if (all_flat) {
       bool contig = false;
-      for (const Stage& st : k_.stages) contig = contig || contiguous_along(st, k_.outer.back().var);
+      for (const Stage& st : k_.stages)
+        contig = contig || contiguous_along(st, k_.outer.back().var);
       if (contig) lanes = lanes_for({outer});
     }
     const int64_t items = outer / lanes;
@@ -493,7 +503,8 @@ class KernelRenderer {
       std::vector<std::vector<LaneStage>> per_stage(k_.stages.size());
       for (int j = 0; j < lanes; ++j) {
         std::vector<ExprPtr> subst = outer_subst(iadd(imul(g, lanes), j));
-        for (size_t s = 0; s < k_.stages.size(); ++s) per_stage[s].push_back(substitute_stage(k_.stages[s], subst));
+        for (size_t s = 0; s < k_.stages.size(); ++s)
+          per_stage[s].push_back(substitute_stage(k_.stages[s], subst));
       }
       std::vector<std::vector<const LaneStage*>> by_lane(static_cast<size_t>(lanes));
       for (auto& stage_lanes : per_stage)
@@ -530,9 +541,10 @@ class KernelRenderer {
   }
 
   // Runs `body` over a distributed stage's loop space split across the work-group.
-  void row_steps(CodeWriter& w, ExprRenderer& r, const Stage& st, const std::vector<ExprPtr>& base,
-                 const ExprPtr& lid, int64_t wg, int lanes,
-                 const std::function<void(const std::vector<LaneStage>&, const std::string&)>& body) {
+  void row_steps(
+      CodeWriter& w, ExprRenderer& r, const Stage& st, const std::vector<ExprPtr>& base,
+      const ExprPtr& lid, int64_t wg, int lanes,
+      const std::function<void(const std::vector<LaneStage>&, const std::string&)>& body) {
     const int64_t vectors = loop_product(st.loops) / lanes;
     if (vectors == 0) return;
     const int64_t steps = (vectors + wg - 1) / wg;
@@ -578,16 +590,18 @@ class KernelRenderer {
       const Stage& st = k_.stages[s];
       if (distributable(st) && st.kind == StageKind::Reduce) {
         auto [acc, pos] = declare_acc(w, r, st);
-        row_steps(w, r, st, base, lid, wg, lanes, [&](const std::vector<LaneStage>& l, const std::string& valid) {
-          vector_loads(r, lanes_of(l));
-          accumulate(w, r, st, l, acc, pos, valid);
-        });
+        row_steps(w, r, st, base, lid, wg, lanes,
+                  [&](const std::vector<LaneStage>& l, const std::string& valid) {
+                    vector_loads(r, lanes_of(l));
+                    accumulate(w, r, st, l, acc, pos, valid);
+                  });
         r.bind_stage(static_cast<int>(s), tree(w, r, st, wg, acc, pos, L).stage_value(st));
       } else if (distributable(st)) {
-        row_steps(w, r, st, base, lid, wg, lanes, [&](const std::vector<LaneStage>& l, const std::string& valid) {
-          vector_loads(r, lanes_of(l));
-          emit_stores(w, r, l, valid);
-        });
+        row_steps(w, r, st, base, lid, wg, lanes,
+                  [&](const std::vector<LaneStage>& l, const std::string& valid) {
+                    vector_loads(r, lanes_of(l));
+                    emit_stores(w, r, l, valid);
+                  });
       } else if (st.kind == StageKind::Reduce) {
         render_sequential(w, r, s, base);  // every work-item computes the (loop-free) value
       } else {
@@ -621,8 +635,8 @@ class KernelRenderer {
   }
 
   // Declares the values of the reduce stages before `upto` (written by earlier launches).
-  void bind_earlier(CodeWriter& w, ExprRenderer& r, size_t upto, const std::vector<ScratchArea>& areas,
-                    const std::string& O) {
+  void bind_earlier(CodeWriter& w, ExprRenderer& r, size_t upto,
+                    const std::vector<ScratchArea>& areas, const std::string& O) {
     for (size_t t = 0; t < upto; ++t) {
       const Stage& st = k_.stages[t];
       std::string name = r.fresh("sv");
@@ -630,7 +644,9 @@ class KernelRenderer {
         w.line("const long " + name + " = " + scratch_ptr("long", areas[t].value) + "[" + O + "];");
       } else {
         w.line("const " + compute_type(st.acc_dtype) + " " + name + " = " +
-               memory_read(st.acc_dtype, scratch_ptr(memory_type(st.acc_dtype), areas[t].value) + "[" + O + "]") + ";");
+               memory_read(st.acc_dtype,
+                           scratch_ptr(memory_type(st.acc_dtype), areas[t].value) + "[" + O + "]") +
+               ";");
       }
       r.bind_stage(static_cast<int>(t), name);
     }
@@ -646,9 +662,12 @@ class KernelRenderer {
 
     // Work-groups per outer iteration, and the scratch layout.
     int64_t longest = 1;
-    for (size_t s = 0; s < reduces; ++s) longest = std::max(longest, loop_product(k_.stages[s].loops) / lanes);
-    const int64_t target_groups = std::max<int64_t>(1, int64_t{t_.compute_units} * t_.split_groups_per_unit);
-    const int64_t groups = std::clamp<int64_t>(target_groups / std::max<int64_t>(outer, 1), 1, (longest + wg - 1) / wg);
+    for (size_t s = 0; s < reduces; ++s)
+      longest = std::max(longest, loop_product(k_.stages[s].loops) / lanes);
+    const int64_t target_groups =
+        std::max<int64_t>(1, int64_t{t_.compute_units} * t_.split_groups_per_unit);
+    const int64_t groups = std::clamp<int64_t>(target_groups / std::max<int64_t>(outer, 1), 1,
+                                               (longest + wg - 1) / wg);
     std::vector<ScratchArea> areas(reduces);
     int64_t bytes = 0;
     for (size_t s = 0; s < reduces; ++s) {
@@ -675,10 +694,12 @@ class KernelRenderer {
         const std::string entry = out_.name + "_p" + suffix;
         begin_entry(w, entry, wg);
         ExprPtr lid = new_var(wg), grp = new_var(outer), chunk = new_var(groups);
-        const std::string L = ExprRenderer::var_name(lid->slot), O = ExprRenderer::var_name(grp->slot),
+        const std::string L = ExprRenderer::var_name(lid->slot),
+                          O = ExprRenderer::var_name(grp->slot),
                           C = ExprRenderer::var_name(chunk->slot);
         w.line("const int " + L + " = get_local_id(0);");
-        w.line("const " + index_type(outer) + " " + O + " = get_group_id(0) / " + num(groups) + ";");
+        w.line("const " + index_type(outer) + " " + O + " = get_group_id(0) / " + num(groups) +
+               ";");
         w.line("const int " + C + " = get_group_id(0) % " + num(groups) + ";");
         declare_scalars(w, r);
         bind_earlier(w, r, s, areas, O);
@@ -687,8 +708,8 @@ class KernelRenderer {
         const int64_t vectors = loop_product(st.loops) / lanes;
         ExprPtr u = new_var(vectors);
         const std::string U = ExprRenderer::var_name(u->slot);
-        w.open("for (" + index_type(vectors) + " " + U + " = " + C + " * " + num(wg) + " + " + L + "; " + U +
-               " < " + num(vectors) + "; " + U + " += " + num(groups * wg) + ")");
+        w.open("for (" + index_type(vectors) + " " + U + " = " + C + " * " + num(wg) + " + " + L +
+               "; " + U + " < " + num(vectors) + "; " + U + " += " + num(groups * wg) + ")");
         r.push_scope();
         std::vector<LaneStage> l = stage_lanes(st, base, u, lanes);
         vector_loads(r, lanes_of(l));
@@ -698,8 +719,10 @@ class KernelRenderer {
         TreeResult result = tree(w, r, st, wg, acc, pos, L);
         std::string at = O + " * " + num(groups) + " + " + C;
         w.open("if (" + L + " == 0)");
-        w.line(scratch_ptr(MT, areas[s].partial) + "[" + at + "] = " + memory_write(t, result.value) + ";");
-        if (is_arg(st)) w.line(scratch_ptr("long", areas[s].partial_pos) + "[" + at + "] = " + result.pos + ";");
+        w.line(scratch_ptr(MT, areas[s].partial) + "[" + at +
+               "] = " + memory_write(t, result.value) + ";");
+        if (is_arg(st))
+          w.line(scratch_ptr("long", areas[s].partial_pos) + "[" + at + "] = " + result.pos + ";");
         w.close();
         end_entry(w, r);
         if (outer > 0) out_.launches.push_back({entry, outer * groups * wg, wg});
@@ -711,7 +734,8 @@ class KernelRenderer {
         const std::string entry = out_.name + "_f" + suffix;
         begin_entry(w, entry, wg);
         ExprPtr lid = new_var(wg), grp = new_var(outer);
-        const std::string L = ExprRenderer::var_name(lid->slot), O = ExprRenderer::var_name(grp->slot);
+        const std::string L = ExprRenderer::var_name(lid->slot),
+                          O = ExprRenderer::var_name(grp->slot);
         w.line("const int " + L + " = get_local_id(0);");
         w.line("const " + index_type(outer) + " " + O + " = get_group_id(0);");
         declare_scalars(w, r);
@@ -719,18 +743,20 @@ class KernelRenderer {
         auto [acc, pos] = declare_acc(w, r, st);
         w.open("for (int i = " + L + "; i < " + num(groups) + "; i += " + num(wg) + ")");
         std::string at = O + " * " + num(groups) + " + i";
-        w.line("const " + compute_type(t) + " v = " + memory_read(t, scratch_ptr(MT, areas[s].partial) + "[" + at + "]") + ";");
+        w.line("const " + compute_type(t) +
+               " v = " + memory_read(t, scratch_ptr(MT, areas[s].partial) + "[" + at + "]") + ";");
         if (is_arg(st)) {
           w.line("const long p = " + scratch_ptr("long", areas[s].partial_pos) + "[" + at + "];");
-          w.line("if (" + arg_takes(st.op, t, "v", "p", acc, pos) + ") { " + acc + " = v; " + pos + " = p; }");
+          w.line("if (" + arg_takes(st.op, t, "v", "p", acc, pos) + ") { " + acc + " = v; " + pos +
+                 " = p; }");
         } else {
           w.line(acc + " = " + reduce_combine(st.op, t, acc, "v") + ";");
         }
         w.close();
         TreeResult result = tree(w, r, st, wg, acc, pos, L);
         w.open("if (" + L + " == 0)");
-        w.line(scratch_ptr(is_arg(st) ? "long" : MT, areas[s].value) + "[" + O + "] = " +
-               (is_arg(st) ? result.pos : memory_write(t, result.value)) + ";");
+        w.line(scratch_ptr(is_arg(st) ? "long" : MT, areas[s].value) + "[" + O +
+               "] = " + (is_arg(st) ? result.pos : memory_write(t, result.value)) + ";");
         w.close();
         if (s + 1 == reduces) {
           r.bind_stage(static_cast<int>(s), result.stage_value(st));
@@ -769,7 +795,8 @@ std::string combine_sources(const std::vector<const RenderedKernel*>& kernels) {
   return s;
 }
 
-RenderedKernel render_kernel(const Kernel& kernel, const OpenCLTarget& target, const std::string& name) {
+RenderedKernel render_kernel(const Kernel& kernel, const OpenCLTarget& target,
+                             const std::string& name) {
   verify_kernel(kernel);
   return KernelRenderer(kernel, target, name).render();
 }

@@ -41,13 +41,13 @@ std::string_view render_shape_name(RenderShape shape);
 
 struct RenderedKernel {
   std::string name;
-  std::string source;  // the whole program: prelude and every entry point
-  std::string body;    // the entry points alone
-  PreludeNeeds needs;  // what they need of the prelude
+  std::string source;              // the whole program: prelude and every entry point
+  std::string body;                // the entry points alone
+  PreludeNeeds needs;              // what they need of the prelude
   std::vector<ClLaunch> launches;  // in order; empty when the kernel has nothing to do
   int64_t scratch_bytes = 0;       // device scratch the launches share (split reductions)
   RenderShape shape = RenderShape::Map;
-  int vector_width = 1;  // lanes per work-item along contiguous memory
+  int vector_width = 1;   // lanes per work-item along contiguous memory
   bool unrolled = false;  // row kernels: rows kept in registers across stages
 };
 

@@ -19,7 +19,6 @@ using ir::OpKind;
                          " is not supported (the IR verifier should have rejected it)");
 }
 
-
 std::string call(const std::string& f, const std::string& a) { return f + "(" + a + ")"; }
 std::string call(const std::string& f, const std::string& a, const std::string& b) {
   return f + "(" + a + ", " + b + ")";
@@ -45,9 +44,7 @@ std::string int_suffix(DType t) {
   }
 }
 
-bool computes_in_float(DType t) {
-  return t == DType::F16 || t == DType::BF16 || t == DType::F32;
-}
+bool computes_in_float(DType t) { return t == DType::F16 || t == DType::BF16 || t == DType::F32; }
 
 // Integer + - * modulo 2^n: narrow types through int (no overflow there), i32 and i64
 // through their unsigned types, whose overflow is defined.
@@ -58,8 +55,12 @@ std::string wrap(DType t, const std::string& a, char op, const std::string& b) {
   return "((" + T + ")((" + U + ")" + a + " " + op + " (" + U + ")" + b + "))";
 }
 
-std::string float_one(DType t) { return float_literal(t == DType::F64 ? DType::F64 : DType::F32, 1); }
-std::string float_zero(DType t) { return float_literal(t == DType::F64 ? DType::F64 : DType::F32, 0); }
+std::string float_one(DType t) {
+  return float_literal(t == DType::F64 ? DType::F64 : DType::F32, 1);
+}
+std::string float_zero(DType t) {
+  return float_literal(t == DType::F64 ? DType::F64 : DType::F32, 0);
+}
 
 std::string float_unary(OpKind op, DType in, const std::string& x) {
   const std::string one = float_one(in), zero = float_zero(in);
@@ -269,7 +270,9 @@ std::string real_cast(DType from, DType to, const std::string& x) {
     return "((" + compute_type(to) + ")" + x + ")";
   }
   const std::string T = compute_type(to);
-  if (is_floating(from)) return "convert_" + T + "_sat_rtz(" + x + ")";
+  // NaN -> 0 explicitly: NVIDIA's driver (580) gives LONG_MIN for convert_long_sat_rtz(NaN).
+  if (is_floating(from))
+    return "(isnan(" + x + ") ? (" + T + ")0 : convert_" + T + "_sat_rtz(" + x + "))";
   return "((" + T + ")" + x + ")";
 }
 
@@ -493,9 +496,11 @@ std::string vector_store(DType t, int width, const std::string& buf, const std::
     vec += t == DType::Bool ? "(uchar)" + lanes[i] : lanes[i];
   }
   vec += ")";
-  if (t == DType::F16) return "vstore_half" + w + "_rte(" + vec + ", 0, " + buf + " + " + index + ")";
+  if (t == DType::F16)
+    return "vstore_half" + w + "_rte(" + vec + ", 0, " + buf + " + " + index + ")";
   if (aligned)
-    return "((__global " + storage_type(t) + w + "*)" + buf + ")[(" + index + ") / " + w + "] = " + vec;
+    return "((__global " + storage_type(t) + w + "*)" + buf + ")[(" + index + ") / " + w +
+           "] = " + vec;
   return "vstore" + w + "(" + vec + ", 0, " + buf + " + " + index + ")";
 }
 

@@ -37,7 +37,7 @@ std::string store_element(DType t, const std::string& buf, const std::string& in
 
 std::string unary_op(ir::OpKind op, DType in, DType out, const std::string& x);
 std::string binary_op(ir::OpKind op, DType in, DType out, const std::string& a,
-                       const std::string& b);
+                      const std::string& b);
 std::string cast_op(DType from, DType to, const std::string& x);
 // Rounds a float value to f16 / bf16 precision; other dtypes pass through.
 std::string round_to(DType t, const std::string& x);

@@ -44,7 +44,9 @@ struct OpenCLTarget {
 
   int64_t map_wg() const;
   int64_t row_wg() const;
-  int64_t register_row() const { return max_register_row > 0 ? max_register_row : (is_gpu ? 16 : 2); }
+  int64_t register_row() const {
+    return max_register_row > 0 ? max_register_row : (is_gpu ? 16 : 2);
+  }
 };
 
 }  // namespace kiln::codegen::opencl

@@ -8,9 +8,9 @@
 #include "codegen/llvm/emit_kernel.h"
 #include "ir/clone.h"
 #include "ir/error.h"
+#include "ir/host_memory.h"
 #include "ir/printer.h"
 #include "passes/pipeline.h"
-#include "runtime/cpu/host_memory.h"
 #include "runtime/cpu/kernel_cache.h"
 #include "runtime/cpu/register.h"
 #include "runtime/cpu/thread_pool.h"
@@ -123,7 +123,7 @@ std::vector<BufferPtr> CpuDevice::execute(const codegen::Program& p,
   std::vector<std::shared_ptr<uint8_t>> slots;
   for (int64_t bytes : p.memory.slot_bytes) {
     bool fresh = false;
-    slots.push_back(HostMemoryPool::global().take(static_cast<size_t>(bytes), &fresh));
+    slots.push_back(kiln::HostMemoryPool::global().take(static_cast<size_t>(bytes), &fresh));
     if (fresh) allocated += bytes;
   }
   std::vector<BufferPtr> owned(p.values.size());
@@ -134,7 +134,7 @@ std::vector<BufferPtr> CpuDevice::execute(const codegen::Program& p,
       case ProgramValue::Kind::Parameter: owned[i] = inputs.at(v.param); break;
       case ProgramValue::Kind::Constant: owned[i] = v.node->buffer; break;
       case ProgramValue::Kind::Result:
-        owned[i] = std::make_shared<Buffer>(v.node->type);
+        owned[i] = std::make_shared<Buffer>(v.node->type, Buffer::Init::Uninitialized);
         allocated += static_cast<int64_t>(v.node->type.nbytes());
         break;
       case ProgramValue::Kind::Intermediate:

@@ -6,9 +6,11 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "codegen/opencl/custom_kernel.h"
 #include "ir/clone.h"
 #include "ir/error.h"
 #include "passes/pipeline.h"
+#include "runtime/custom_kernel.h"
 #include "runtime/log.h"
 #include "runtime/opencl/register.h"
 #include "runtime/stats.h"
@@ -21,14 +23,16 @@ using codegen::ProgramValue;
 
 void check_inputs(const ir::Graph& graph, const std::vector<BufferPtr>& inputs) {
   if (inputs.size() != graph.params.size())
-    throw Error("opencl device: graph " + graph.name + " takes " + std::to_string(graph.params.size()) +
-                " inputs, got " + std::to_string(inputs.size()));
+    throw Error("opencl device: graph " + graph.name + " takes " +
+                std::to_string(graph.params.size()) + " inputs, got " +
+                std::to_string(inputs.size()));
   for (size_t i = 0; i < inputs.size(); ++i) {
     const ir::Node& p = *graph.params[i];
-    if (!inputs[i]) throw Error("opencl device: input " + std::to_string(i) + " (" + p.name + ") is null");
+    if (!inputs[i])
+      throw Error("opencl device: input " + std::to_string(i) + " (" + p.name + ") is null");
     if (inputs[i]->type() != p.type)
-      throw Error("opencl device: input " + std::to_string(i) + " (" + p.name + ") is " + inputs[i]->type().str() +
-                  ", the parameter is " + p.type.str());
+      throw Error("opencl device: input " + std::to_string(i) + " (" + p.name + ") is " +
+                  inputs[i]->type().str() + ", the parameter is " + p.type.str());
   }
 }
 
@@ -56,8 +60,8 @@ OpenCLExecutable::~OpenCLExecutable() {
 
 void OpenCLExecutable::enqueue() {
   for (const Step& s : steps_) {
-    cl_int status = clEnqueueNDRangeKernel(device_.queue(), s.kernel.get(), 1, nullptr, &s.global, &s.local, 0,
-                                           nullptr, nullptr);
+    cl_int status = clEnqueueNDRangeKernel(device_.queue(), s.kernel.get(), 1, nullptr, &s.global,
+                                           &s.local, 0, nullptr, nullptr);
     check(status, "launching " + s.what);
   }
 }
@@ -73,11 +77,12 @@ std::vector<BufferPtr> OpenCLExecutable::read_results() {
       out.push_back(hosts_[static_cast<size_t>(id)]);
       continue;
     }
-    auto buffer = std::make_shared<Buffer>(result_types_[r]);
+    auto buffer = std::make_shared<Buffer>(result_types_[r], Buffer::Init::Uninitialized);
     if (v.numel > 0)
-      check(clEnqueueReadBuffer(device_.queue(), value_mem_[static_cast<size_t>(id)], CL_FALSE, 0,
-                                static_cast<size_t>(v.nbytes()), buffer->data(), 0, nullptr, nullptr),
-            "reading a result back");
+      check(
+          clEnqueueReadBuffer(device_.queue(), value_mem_[static_cast<size_t>(id)], CL_FALSE, 0,
+                              static_cast<size_t>(v.nbytes()), buffer->data(), 0, nullptr, nullptr),
+          "reading a result back");
     out.push_back(std::move(buffer));
   }
   finish();
@@ -86,24 +91,29 @@ std::vector<BufferPtr> OpenCLExecutable::read_results() {
 
 // ---- OpenCLDevice ----
 
-OpenCLDevice::OpenCLDevice(const DeviceInfo& info, std::optional<codegen::opencl::OpenCLTarget> target)
+OpenCLDevice::OpenCLDevice(const DeviceInfo& info,
+                           std::optional<codegen::opencl::OpenCLTarget> target)
     : info_(info), target_(target ? *target : target_for(info)) {
   cl_int status = CL_SUCCESS;
-  cl_context_properties props[] = {CL_CONTEXT_PLATFORM, reinterpret_cast<cl_context_properties>(info.platform), 0};
+  cl_context_properties props[] = {CL_CONTEXT_PLATFORM,
+                                   reinterpret_cast<cl_context_properties>(info.platform), 0};
   context_ = ContextHandle(clCreateContext(props, 1, &info_.device, nullptr, nullptr, &status));
   check(status, "creating a context on " + info.name);
   queue_ = QueueHandle(clCreateCommandQueue(context_.get(), info_.device, 0, &status));
   check(status, "creating a command queue on " + info.name);
   programs_ = std::make_unique<ProgramCache>(context_.get(), info_, ProgramCache::default_dir());
   if (info_.correctly_rounded_divide_sqrt) options_ = "-cl-fp32-correctly-rounded-divide-sqrt";
-  if (const char* extra = std::getenv("KILN_OPENCL_OPTIONS"); extra && *extra) options_ += std::string(" ") + extra;
+  if (const char* extra = std::getenv("KILN_OPENCL_OPTIONS"); extra && *extra)
+    options_ += std::string(" ") + extra;
 }
 
 OpenCLDevice::~OpenCLDevice() {
   if (queue_) clFinish(queue_.get());
 }
 
-std::string OpenCLDevice::name() const { return "opencl:" + std::to_string(info_.index) + " (" + info_.name + ")"; }
+std::string OpenCLDevice::name() const {
+  return "opencl:" + std::to_string(info_.index) + " (" + info_.name + ")";
+}
 
 codegen::LowerOptions OpenCLDevice::lower_options() const {
   codegen::LowerOptions o;
@@ -115,17 +125,18 @@ codegen::LowerOptions OpenCLDevice::lower_options() const {
 MemHandle OpenCLDevice::allocate(int64_t bytes, cl_mem_flags flags, const std::string& what) {
   bytes = std::max<int64_t>(bytes, 64);
   if (info_.max_alloc_bytes > 0 && bytes > info_.max_alloc_bytes)
-    throw DeviceError("opencl: " + what + " needs " + bytes_str(bytes) + " in one buffer, but " + info_.name +
-                      " allows at most " + bytes_str(info_.max_alloc_bytes) +
+    throw DeviceError("opencl: " + what + " needs " + bytes_str(bytes) + " in one buffer, but " +
+                      info_.name + " allows at most " + bytes_str(info_.max_alloc_bytes) +
                       " per buffer; evaluate smaller pieces or use another device");
   cl_int status = CL_SUCCESS;
-  MemHandle mem(clCreateBuffer(context_.get(), flags, static_cast<size_t>(bytes), nullptr, &status));
+  MemHandle mem(
+      clCreateBuffer(context_.get(), flags, static_cast<size_t>(bytes), nullptr, &status));
   check(status, "allocating " + bytes_str(bytes) + " for " + what);
   return mem;
 }
 
-cl_program OpenCLDevice::program(const std::string& source, const std::string& what, OpenCLExecutable* exe,
-                                 int64_t kernels) {
+cl_program OpenCLDevice::program(const std::string& source, const std::string& what,
+                                 OpenCLExecutable* exe, int64_t kernels) {
   CachedProgram p = programs_->get(source, options_, what);
   if (exe) {
     exe->compile_seconds += p.seconds;
@@ -138,8 +149,8 @@ cl_program OpenCLDevice::program(const std::string& source, const std::string& w
   return p.program;
 }
 
-std::vector<const OpenCLDevice::CompiledKernel*> OpenCLDevice::compile_all(const codegen::Program& p,
-                                                                          OpenCLExecutable& exe) {
+std::vector<const OpenCLDevice::CompiledKernel*> OpenCLDevice::compile_all(
+    const codegen::Program& p, OpenCLExecutable& exe) {
   std::vector<const CompiledKernel*> out(p.kernels.size(), nullptr);
   std::vector<size_t> missing;
   {
@@ -159,7 +170,8 @@ std::vector<const OpenCLDevice::CompiledKernel*> OpenCLDevice::compile_all(const
   std::vector<const codegen::opencl::RenderedKernel*> to_build;
   for (size_t m = 0; m < missing.size(); ++m) {
     const size_t i = missing[m];
-    fresh[m].rendered = codegen::opencl::render_kernel(p.kernels[i], target_, "kiln_" + hex(p.kernel_hashes[i]));
+    fresh[m].rendered =
+        codegen::opencl::render_kernel(p.kernels[i], target_, "kiln_" + hex(p.kernel_hashes[i]));
     // A kernel with nothing to launch (empty outputs) needs no program.
     if (!fresh[m].rendered.launches.empty()) to_build.push_back(&fresh[m].rendered);
   }
@@ -167,7 +179,8 @@ std::vector<const OpenCLDevice::CompiledKernel*> OpenCLDevice::compile_all(const
   if (!to_build.empty()) {
     std::string source = codegen::opencl::combine_sources(to_build);
     std::string what = to_build.size() == 1 ? "kernel " + to_build[0]->name
-                                            : std::to_string(to_build.size()) + " kernels (" + to_build[0]->name + ", ...)";
+                                            : std::to_string(to_build.size()) + " kernels (" +
+                                                  to_build[0]->name + ", ...)";
     if (const char* dump = std::getenv("KILN_OPENCL_DUMP"); dump && *dump) {
       // The program as a file, for reading what the renderer made.
       std::ofstream file(std::string(dump) + "/" + to_build[0]->name + ".cl");
@@ -176,19 +189,25 @@ std::vector<const OpenCLDevice::CompiledKernel*> OpenCLDevice::compile_all(const
     program = this->program(source, what, &exe, static_cast<int64_t>(to_build.size()));
     if (log_enabled(LogLevel::Debug))
       for (const auto* r : to_build)
-        log_debug("opencl: kernel " + r->name + " (" + std::string(codegen::opencl::render_shape_name(r->shape)) + ", " +
+        log_debug("opencl: kernel " + r->name + " (" +
+                  std::string(codegen::opencl::render_shape_name(r->shape)) + ", " +
                   std::to_string(r->launches.size()) + " launches)");
   }
   std::lock_guard<std::mutex> lock(mutex_);
   for (size_t m = 0; m < missing.size(); ++m) {
     fresh[m].program = program;
-    out[missing[m]] = &kernels_.emplace(p.kernel_hashes[missing[m]], std::move(fresh[m])).first->second;
+    out[missing[m]] =
+        &kernels_.emplace(p.kernel_hashes[missing[m]], std::move(fresh[m])).first->second;
   }
   return out;
 }
 
-std::unique_ptr<OpenCLExecutable> OpenCLDevice::prepare(const ir::Graph& graph, const std::vector<BufferPtr>& inputs) {
+std::unique_ptr<OpenCLExecutable> OpenCLDevice::prepare(const ir::Graph& graph,
+                                                        const std::vector<BufferPtr>& inputs) {
   check_inputs(graph, inputs);
+  if (has_custom_kernels(graph))
+    throw UnsupportedError(
+        "opencl device: prepare() takes graphs without custom kernels; run() runs the others");
   ir::Graph g = ir::clone_graph(graph);
   passes::optimize_graph(g);
   codegen::Program p = codegen::build_program(g, lower_options());
@@ -196,7 +215,8 @@ std::unique_ptr<OpenCLExecutable> OpenCLDevice::prepare(const ir::Graph& graph, 
   std::unique_ptr<OpenCLExecutable> exe(new OpenCLExecutable(*this));
   exe->values_ = p.values;
   exe->results_ = p.results;
-  for (int id : p.results) exe->result_types_.push_back(p.values[static_cast<size_t>(id)].node->type);
+  for (int id : p.results)
+    exe->result_types_.push_back(p.values[static_cast<size_t>(id)].node->type);
   for (auto& v : exe->values_) v.node = nullptr;  // owned by the graph copy, gone after prepare
   exe->kernels_ = static_cast<int64_t>(p.kernels.size());
 
@@ -229,17 +249,19 @@ std::unique_ptr<OpenCLExecutable> OpenCLDevice::prepare(const ir::Graph& graph, 
     switch (v.kind) {
       case ProgramValue::Kind::Parameter:
       case ProgramValue::Kind::Constant: {
-        exe->owned_.push_back(allocate(v.nbytes(), CL_MEM_READ_ONLY, "an input of " + v.node->type.str()));
+        exe->owned_.push_back(
+            allocate(v.nbytes(), CL_MEM_READ_ONLY, "an input of " + v.node->type.str()));
         cl_mem mem = exe->owned_.back().get();
-        check(clEnqueueWriteBuffer(queue_.get(), mem, CL_FALSE, 0, static_cast<size_t>(v.nbytes()), host->data(), 0,
-                                   nullptr, nullptr),
+        check(clEnqueueWriteBuffer(queue_.get(), mem, CL_FALSE, 0, static_cast<size_t>(v.nbytes()),
+                                   host->data(), 0, nullptr, nullptr),
               "uploading an input");
         exe->value_mem_[i] = mem;
         exe->bytes_allocated += v.nbytes();
         break;
       }
       case ProgramValue::Kind::Result:
-        exe->owned_.push_back(allocate(v.nbytes(), CL_MEM_READ_WRITE, "a result of " + v.node->type.str()));
+        exe->owned_.push_back(
+            allocate(v.nbytes(), CL_MEM_READ_WRITE, "a result of " + v.node->type.str()));
         exe->value_mem_[i] = exe->owned_.back().get();
         exe->bytes_allocated += v.nbytes();
         break;
@@ -250,7 +272,8 @@ std::unique_ptr<OpenCLExecutable> OpenCLDevice::prepare(const ir::Graph& graph, 
     }
   }
   int64_t scratch_bytes = 0;
-  for (const CompiledKernel* c : kernels) scratch_bytes = std::max(scratch_bytes, c->rendered.scratch_bytes);
+  for (const CompiledKernel* c : kernels)
+    scratch_bytes = std::max(scratch_bytes, c->rendered.scratch_bytes);
   cl_mem scratch = nullptr;
   if (scratch_bytes > 0) {
     exe->owned_.push_back(allocate(scratch_bytes, CL_MEM_READ_WRITE, "reduction scratch"));
@@ -269,14 +292,17 @@ std::unique_ptr<OpenCLExecutable> OpenCLDevice::prepare(const ir::Graph& graph, 
       cl_uint arg = 0;
       for (int id : l.buffers) {
         cl_mem mem = exe->value_mem_[static_cast<size_t>(id)];
-        check(clSetKernelArg(step.kernel.get(), arg++, sizeof(cl_mem), &mem), "setting a buffer of " + cl.entry);
+        check(clSetKernelArg(step.kernel.get(), arg++, sizeof(cl_mem), &mem),
+              "setting a buffer of " + cl.entry);
       }
       for (const codegen::ScalarSource& s : l.scalars) {
         cl_ulong bits = codegen::scalar_slot(s);
-        check(clSetKernelArg(step.kernel.get(), arg++, sizeof bits, &bits), "setting a scalar of " + cl.entry);
+        check(clSetKernelArg(step.kernel.get(), arg++, sizeof bits, &bits),
+              "setting a scalar of " + cl.entry);
       }
       if (c.rendered.scratch_bytes > 0)
-        check(clSetKernelArg(step.kernel.get(), arg++, sizeof(cl_mem), &scratch), "setting the scratch of " + cl.entry);
+        check(clSetKernelArg(step.kernel.get(), arg++, sizeof(cl_mem), &scratch),
+              "setting the scratch of " + cl.entry);
       step.global = static_cast<size_t>(cl.global);
       step.local = static_cast<size_t>(cl.local);
       exe->steps_.push_back(std::move(step));
@@ -285,12 +311,106 @@ std::unique_ptr<OpenCLExecutable> OpenCLDevice::prepare(const ir::Graph& graph, 
   return exe;
 }
 
-std::vector<BufferPtr> OpenCLDevice::run(const ir::Graph& graph, const std::vector<BufferPtr>& inputs) {
+std::vector<BufferPtr> OpenCLDevice::run(const ir::Graph& graph,
+                                         const std::vector<BufferPtr>& inputs) {
+  if (!has_custom_kernels(graph)) return run_fused(graph, inputs);
+  return run_with_custom_kernels(
+      graph, inputs,
+      [this](const ir::Graph& g, const std::vector<BufferPtr>& in) { return run_fused(g, in); },
+      [this](const ir::Node& n, const std::vector<BufferPtr>& ops) { return run_custom(n, ops); });
+}
+
+std::vector<BufferPtr> OpenCLDevice::run_custom(const ir::Node& node,
+                                                const std::vector<BufferPtr>& operands) {
+  const auto start = std::chrono::steady_clock::now();
+  codegen::opencl::CustomKernelSpec spec = codegen::opencl::custom_kernel_spec(node);
+  const std::string what = "custom kernel " + spec.name;
+  if (operands.size() != spec.input_types.size())
+    throw Error(what + ": " + std::to_string(spec.input_types.size()) + " inputs, got " +
+                std::to_string(operands.size()));
+  OpenCLExecutable stats_of(*this);
+  const std::string source = codegen::opencl::custom_kernel_source(spec, target_);
+  cl_program prog = nullptr;
+  try {
+    prog = program(source, what, &stats_of);
+  } catch (const CompileError& e) {
+    // Not every compiler honours the #line before the body (NVIDIA's does not): say where
+    // the body starts in the numbered source.
+    size_t body = source.find("\n#line 1");
+    int line = 3;  // the #line directive is on the line after `body`, the body after that
+    for (size_t i = 0; i < body; ++i) line += source[i] == '\n';
+    throw CompileError(std::string(e.what()) + "(line 1 of the body of " + spec.name + " is line " +
+                       std::to_string(line) + " of this source)");
+  }
+  cl_int status = CL_SUCCESS;
+  KernelHandle kernel(clCreateKernel(prog, spec.name.c_str(), &status));
+  check(status, "creating " + what);
+  std::vector<MemHandle> mems;
+  cl_uint arg = 0;
+  for (size_t i = 0; i < operands.size(); ++i) {
+    if (!operands[i] || operands[i]->type() != spec.input_types[i])
+      throw Error(what + ": input " + spec.input_names[i] + " must be " +
+                  spec.input_types[i].str());
+    const int64_t bytes = static_cast<int64_t>(operands[i]->nbytes());
+    mems.push_back(allocate(bytes, CL_MEM_READ_ONLY, what + " input " + spec.input_names[i]));
+    if (bytes > 0)
+      check(clEnqueueWriteBuffer(queue_.get(), mems.back().get(), CL_FALSE, 0,
+                                 static_cast<size_t>(bytes), operands[i]->data(), 0, nullptr,
+                                 nullptr),
+            "uploading an input of " + what);
+  }
+  std::vector<BufferPtr> outputs;
+  for (size_t i = 0; i < spec.output_types.size(); ++i) {
+    outputs.push_back(std::make_shared<Buffer>(spec.output_types[i]));
+    mems.push_back(allocate(static_cast<int64_t>(outputs.back()->nbytes()), CL_MEM_READ_WRITE,
+                            what + " output " + spec.output_names[i]));
+  }
+  for (const MemHandle& m : mems) {
+    cl_mem mem = m.get();
+    check(clSetKernelArg(kernel.get(), arg++, sizeof mem, &mem), "setting an argument of " + what);
+  }
+  std::vector<size_t> global(spec.grid.begin(), spec.grid.end()),
+      local(spec.local.begin(), spec.local.end());
+  bool empty = false;
+  for (size_t g : global) empty = empty || g == 0;
+  if (!empty) {
+    status = clEnqueueNDRangeKernel(queue_.get(), kernel.get(), static_cast<cl_uint>(global.size()),
+                                    nullptr, global.data(), local.empty() ? nullptr : local.data(),
+                                    0, nullptr, nullptr);
+    if (status == CL_INVALID_WORK_GROUP_SIZE || status == CL_INVALID_WORK_ITEM_SIZE)
+      throw Error(what + ": the work-group size is not valid for a grid of this size on " +
+                  info_.name + " (" + cl_status_name(status) +
+                  "); make every grid dimension a multiple of the work-group's, within " +
+                  std::to_string(info_.max_work_group_size) + " work-items");
+    check(status, "launching " + what);
+  }
+  for (size_t i = 0; i < outputs.size(); ++i)
+    if (outputs[i]->nbytes() > 0)
+      check(clEnqueueReadBuffer(queue_.get(), mems[operands.size() + i].get(), CL_FALSE, 0,
+                                outputs[i]->nbytes(), outputs[i]->data(), 0, nullptr, nullptr),
+            "reading an output of " + what);
+  check(clFinish(queue_.get()), "running " + what);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  add_stats([&](Stats& st) {
+    st.launches += empty ? 0 : 1;
+    st.kernels_compiled += stats_of.kernels_compiled;
+    st.cache_hits_memory += stats_of.cache_hits_memory;
+    st.cache_hits_disk += stats_of.cache_hits_disk;
+    st.compile_seconds += stats_of.compile_seconds;
+    st.run_seconds += seconds;
+  });
+  return outputs;
+}
+
+std::vector<BufferPtr> OpenCLDevice::run_fused(const ir::Graph& graph,
+                                               const std::vector<BufferPtr>& inputs) {
   const auto start = std::chrono::steady_clock::now();
   std::unique_ptr<OpenCLExecutable> exe = prepare(graph, inputs);
   exe->enqueue();
   std::vector<BufferPtr> results = exe->read_results();
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   add_stats([&](Stats& st) {
     ++st.graphs_run;
     st.launches += exe->launches_per_run();
@@ -324,6 +444,25 @@ void register_opencl_device() {
     std::optional<opencl::DeviceInfo> info = opencl::select_device(spec);
     if (!info) return nullptr;
     return opencl::device_for(*info);
+  });
+  // Custom kernels of graphs run elsewhere (the reference evaluator, the CPU device) go to
+  // a CPU OpenCL device (PoCL) when there is one, else to the first OpenCL device.
+  set_custom_kernel_runner([](const ir::Node& node, const std::vector<BufferPtr>& operands) {
+    std::shared_ptr<opencl::OpenCLDevice> device;
+    try {
+      std::vector<opencl::DeviceInfo> all = opencl::list_devices();
+      const opencl::DeviceInfo* pick = &all.front();
+      for (const auto& d : all)
+        if (!d.is_gpu) {
+          pick = &d;
+          break;
+        }
+      device = opencl::device_for(*pick);
+    } catch (const DeviceError& e) {
+      throw UnsupportedError("custom kernel '" + node.attr_str("name") +
+                             "' needs an OpenCL device: " + e.what());
+    }
+    return device->run_custom(node, operands);
   });
 }
 

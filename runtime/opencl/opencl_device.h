@@ -49,6 +49,10 @@ class OpenCLExecutable {
   std::vector<BufferPtr> read_results();
 
   int64_t launches_per_run() const { return static_cast<int64_t>(steps_.size()); }
+  // Launch `i` as the raw OpenCL objects (benchmarks compare with a bare enqueue of them).
+  cl_kernel launch_kernel(size_t i) const { return steps_.at(i).kernel.get(); }
+  size_t launch_global(size_t i) const { return steps_.at(i).global; }
+  size_t launch_local(size_t i) const { return steps_.at(i).local; }
   // Distinct kernels, and what getting them cost (the statistics of prepare()).
   int64_t kernels() const { return kernels_; }
   int64_t kernels_compiled = 0, cache_hits_memory = 0, cache_hits_disk = 0;
@@ -68,12 +72,12 @@ class OpenCLExecutable {
   };
   OpenCLDevice& device_;
   std::vector<Step> steps_;
-  std::vector<MemHandle> owned_;        // every device buffer it allocated
-  std::vector<cl_mem> value_mem_;       // per program value
+  std::vector<MemHandle> owned_;   // every device buffer it allocated
+  std::vector<cl_mem> value_mem_;  // per program value
   std::vector<codegen::ProgramValue> values_;
-  std::vector<int> results_;            // program value per graph result
-  std::vector<Type> result_types_;      // per graph result (the program's nodes die with it)
-  std::vector<BufferPtr> hosts_;        // per program value: host buffers of inputs/constants
+  std::vector<int> results_;        // program value per graph result
+  std::vector<Type> result_types_;  // per graph result (the program's nodes die with it)
+  std::vector<BufferPtr> hosts_;    // per program value: host buffers of inputs/constants
   int64_t kernels_ = 0;
 };
 
@@ -89,8 +93,14 @@ class OpenCLDevice : public Device {
   std::vector<BufferPtr> run(const ir::Graph& graph, const std::vector<BufferPtr>& inputs) override;
 
   // Compiles `graph` (a copy is optimized), allocates its buffers and enqueues the uploads
-  // of `inputs`; nothing runs until enqueue().
-  std::unique_ptr<OpenCLExecutable> prepare(const ir::Graph& graph, const std::vector<BufferPtr>& inputs);
+  // of `inputs`; nothing runs until enqueue(). Graphs with custom kernels go through run().
+  std::unique_ptr<OpenCLExecutable> prepare(const ir::Graph& graph,
+                                            const std::vector<BufferPtr>& inputs);
+
+  // Runs the custom kernel behind `node` (codegen/opencl/custom_kernel.h) on `operands`
+  // and returns all of its outputs. The program is built once per source, parameter
+  // values, shapes and device, and cached like every other.
+  std::vector<BufferPtr> run_custom(const ir::Node& node, const std::vector<BufferPtr>& operands);
 
   const DeviceInfo& info() const { return info_; }
   const codegen::opencl::OpenCLTarget& target() const { return target_; }
@@ -114,9 +124,11 @@ class OpenCLDevice : public Device {
     codegen::opencl::RenderedKernel rendered;
     cl_program program = nullptr;
   };
+  std::vector<BufferPtr> run_fused(const ir::Graph& graph, const std::vector<BufferPtr>& inputs);
   // The compiled form of every kernel of `program`; those not compiled yet are rendered
   // and built together, as one program.
-  std::vector<const CompiledKernel*> compile_all(const codegen::Program& program, OpenCLExecutable& exe);
+  std::vector<const CompiledKernel*> compile_all(const codegen::Program& program,
+                                                 OpenCLExecutable& exe);
 
   DeviceInfo info_;
   codegen::opencl::OpenCLTarget target_;

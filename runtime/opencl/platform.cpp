@@ -100,11 +100,16 @@ std::vector<DeviceInfo> list_devices() {
       info.driver_version = device_string(d, CL_DRIVER_VERSION);
       info.extensions = device_string(d, CL_DEVICE_EXTENSIONS);
       info.is_gpu = (device_value<cl_device_type>(d, CL_DEVICE_TYPE, 0) & CL_DEVICE_TYPE_GPU) != 0;
-      info.compute_units = static_cast<int>(device_value<cl_uint>(d, CL_DEVICE_MAX_COMPUTE_UNITS, 1));
-      info.max_work_group_size = static_cast<int64_t>(device_value<size_t>(d, CL_DEVICE_MAX_WORK_GROUP_SIZE, 1));
-      info.local_mem_bytes = static_cast<int64_t>(device_value<cl_ulong>(d, CL_DEVICE_LOCAL_MEM_SIZE, 0));
-      info.global_mem_bytes = static_cast<int64_t>(device_value<cl_ulong>(d, CL_DEVICE_GLOBAL_MEM_SIZE, 0));
-      info.max_alloc_bytes = static_cast<int64_t>(device_value<cl_ulong>(d, CL_DEVICE_MAX_MEM_ALLOC_SIZE, 0));
+      info.compute_units =
+          static_cast<int>(device_value<cl_uint>(d, CL_DEVICE_MAX_COMPUTE_UNITS, 1));
+      info.max_work_group_size =
+          static_cast<int64_t>(device_value<size_t>(d, CL_DEVICE_MAX_WORK_GROUP_SIZE, 1));
+      info.local_mem_bytes =
+          static_cast<int64_t>(device_value<cl_ulong>(d, CL_DEVICE_LOCAL_MEM_SIZE, 0));
+      info.global_mem_bytes =
+          static_cast<int64_t>(device_value<cl_ulong>(d, CL_DEVICE_GLOBAL_MEM_SIZE, 0));
+      info.max_alloc_bytes =
+          static_cast<int64_t>(device_value<cl_ulong>(d, CL_DEVICE_MAX_MEM_ALLOC_SIZE, 0));
       info.fp64 = info.has_extension("cl_khr_fp64") ||
                   device_value<cl_device_fp_config>(d, CL_DEVICE_DOUBLE_FP_CONFIG, 0) != 0;
       info.fp16 = info.has_extension("cl_khr_fp16");
@@ -114,7 +119,9 @@ std::vector<DeviceInfo> list_devices() {
       out.push_back(std::move(info));
     }
   }
-  if (out.empty()) throw DeviceError("OpenCL platforms are registered but none has a device; " + std::string(kNoPlatform));
+  if (out.empty())
+    throw DeviceError("OpenCL platforms are registered but none has a device; " +
+                      std::string(kNoPlatform));
   return out;
 }
 
@@ -151,10 +158,14 @@ codegen::opencl::OpenCLTarget target_for(const DeviceInfo& info) {
   t.is_gpu = info.is_gpu;
   if (const char* shape = std::getenv("KILN_OPENCL_SHAPE"); shape && *shape) {
     std::string s = shape;
-    if (s == "map") t.shape_hint = codegen::opencl::ShapeHint::Map;
-    else if (s == "row") t.shape_hint = codegen::opencl::ShapeHint::Row;
-    else if (s == "split") t.shape_hint = codegen::opencl::ShapeHint::Split;
-    else if (s != "auto") throw Error("KILN_OPENCL_SHAPE='" + s + "': expected auto, map, row or split");
+    if (s == "map")
+      t.shape_hint = codegen::opencl::ShapeHint::Map;
+    else if (s == "row")
+      t.shape_hint = codegen::opencl::ShapeHint::Row;
+    else if (s == "split")
+      t.shape_hint = codegen::opencl::ShapeHint::Split;
+    else if (s != "auto")
+      throw Error("KILN_OPENCL_SHAPE='" + s + "': expected auto, map, row or split");
   }
   if (auto v = env_int("KILN_OPENCL_VECTOR")) {
     if (*v != 1 && *v != 2 && *v != 4) throw Error("KILN_OPENCL_VECTOR must be 1, 2 or 4");

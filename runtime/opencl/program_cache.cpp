@@ -74,7 +74,8 @@ ProgramCache::ProgramCache(cl_context context, const DeviceInfo& device, std::st
   std::error_code ec;
   std::filesystem::create_directories(dir_, ec);
   if (ec) {
-    log_warn("opencl program cache: cannot create " + dir_ + " (" + ec.message() + "); the disk cache is off");
+    log_warn("opencl program cache: cannot create " + dir_ + " (" + ec.message() +
+             "); the disk cache is off");
     dir_.clear();
   }
 }
@@ -85,22 +86,19 @@ std::string ProgramCache::default_dir() {
     if (d == "off" || d == "0") return "";
     if (!d.empty()) return d + "/opencl";
   }
-  if (const char* home = std::getenv("HOME"); home && *home) return std::string(home) + "/.cache/kiln/opencl";
+  if (const char* home = std::getenv("HOME"); home && *home)
+    return std::string(home) + "/.cache/kiln/opencl";
   return "";
 }
 
 uint64_t ProgramCache::key_of(const std::string& source, const std::string& options) const {
-  std::string text = source + "\n--options " + options + "\n--device " + device_.name + "|" + device_.version +
-                     "|" + device_.driver_version + "|" + device_.platform_version;
+  std::string text = source + "\n--options " + options + "\n--device " + device_.name + "|" +
+                     device_.version + "|" + device_.driver_version + "|" +
+                     device_.platform_version;
   return codegen::fnv1a(text);
 }
 
 std::string ProgramCache::path_for(uint64_t key) const { return dir_ + "/" + hex(key) + ".clbin"; }
-
-void ProgramCache::forget_memory() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  memory_.clear();
-}
 
 ProgramHandle ProgramCache::build_from_source(const std::string& source, const std::string& options,
                                               const std::string& what) const {
@@ -110,22 +108,26 @@ ProgramHandle ProgramCache::build_from_source(const std::string& source, const s
   ProgramHandle program(clCreateProgramWithSource(context_, 1, &text, &length, &status));
   check(status, "clCreateProgramWithSource for " + what);
   status = clBuildProgram(program.get(), 1, &device_.device, options.c_str(), nullptr, nullptr);
-  if (status == CL_BUILD_PROGRAM_FAILURE || status == CL_INVALID_BUILD_OPTIONS || status == CL_COMPILER_NOT_AVAILABLE) {
-    throw CompileError("opencl: " + what + " failed to build on " + device_.name + " (" + cl_status_name(status) +
-                       ", options '" + options + "'). Build log:\n" + build_log(program.get(), device_.device) +
-                       "\nSource:\n" + numbered(source));
+  if (status == CL_BUILD_PROGRAM_FAILURE || status == CL_INVALID_BUILD_OPTIONS ||
+      status == CL_COMPILER_NOT_AVAILABLE) {
+    throw CompileError("opencl: " + what + " failed to build on " + device_.name + " (" +
+                       cl_status_name(status) + ", options '" + options + "'). Build log:\n" +
+                       build_log(program.get(), device_.device) + "\nSource:\n" + numbered(source));
   }
   check(status, "clBuildProgram for " + what);
   return program;
 }
 
-ProgramHandle ProgramCache::load_binary(const std::string& binary, const std::string& options, std::string& why) const {
+ProgramHandle ProgramCache::load_binary(const std::string& binary, const std::string& options,
+                                        std::string& why) const {
   const unsigned char* bytes = reinterpret_cast<const unsigned char*>(binary.data());
   size_t size = binary.size();
   cl_int binary_status = CL_SUCCESS, status = CL_SUCCESS;
-  ProgramHandle program(clCreateProgramWithBinary(context_, 1, &device_.device, &size, &bytes, &binary_status, &status));
+  ProgramHandle program(clCreateProgramWithBinary(context_, 1, &device_.device, &size, &bytes,
+                                                  &binary_status, &status));
   if (status != CL_SUCCESS || binary_status != CL_SUCCESS) {
-    why = "the driver rejects the binary (" + cl_status_name(status != CL_SUCCESS ? status : binary_status) + ")";
+    why = "the driver rejects the binary (" +
+          cl_status_name(status != CL_SUCCESS ? status : binary_status) + ")";
     return {};
   }
   status = clBuildProgram(program.get(), 1, &device_.device, options.c_str(), nullptr, nullptr);
@@ -156,7 +158,8 @@ bool ProgramCache::read_entry(uint64_t key, std::string& binary, std::string& wh
     return false;
   }
   if (h.version != kFormatVersion) {
-    why = "format version " + std::to_string(h.version) + ", expected " + std::to_string(kFormatVersion);
+    why = "format version " + std::to_string(h.version) + ", expected " +
+          std::to_string(kFormatVersion);
     return false;
   }
   if (h.key != key) {
@@ -177,13 +180,16 @@ bool ProgramCache::read_entry(uint64_t key, std::string& binary, std::string& wh
 
 void ProgramCache::write_entry(uint64_t key, cl_program program) const {
   size_t size = 0;
-  if (clGetProgramInfo(program, CL_PROGRAM_BINARY_SIZES, sizeof size, &size, nullptr) != CL_SUCCESS || size == 0) {
+  if (clGetProgramInfo(program, CL_PROGRAM_BINARY_SIZES, sizeof size, &size, nullptr) !=
+          CL_SUCCESS ||
+      size == 0) {
     log_debug("opencl program cache: the driver gives no binary; not cached on disk");
     return;
   }
   std::string binary(size, '\0');
   unsigned char* ptr = reinterpret_cast<unsigned char*>(binary.data());
-  if (clGetProgramInfo(program, CL_PROGRAM_BINARIES, sizeof ptr, &ptr, nullptr) != CL_SUCCESS) return;
+  if (clGetProgramInfo(program, CL_PROGRAM_BINARIES, sizeof ptr, &ptr, nullptr) != CL_SUCCESS)
+    return;
   Header h;
   std::memcpy(h.magic, kMagic, sizeof kMagic);
   h.version = kFormatVersion;
@@ -193,7 +199,8 @@ void ProgramCache::write_entry(uint64_t key, cl_program program) const {
   h.checksum = codegen::fnv1a(binary);
   static std::atomic<int> counter{0};
   const std::string final_path = path_for(key);
-  const std::string tmp = final_path + ".tmp" + std::to_string(::getpid()) + "." + std::to_string(counter++);
+  const std::string tmp =
+      final_path + ".tmp" + std::to_string(::getpid()) + "." + std::to_string(counter++);
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     out.write(reinterpret_cast<const char*>(&h), sizeof h);
@@ -213,7 +220,8 @@ void ProgramCache::write_entry(uint64_t key, cl_program program) const {
   }
 }
 
-CachedProgram ProgramCache::get(const std::string& source, const std::string& options, const std::string& what) {
+CachedProgram ProgramCache::get(const std::string& source, const std::string& options,
+                                const std::string& what) {
   const uint64_t key = key_of(source, options);
   std::lock_guard<std::mutex> lock(mutex_);
   CachedProgram r;
@@ -236,7 +244,8 @@ CachedProgram ProgramCache::get(const std::string& source, const std::string& op
       }
     }
     if (why != "absent")
-      log_warn("opencl program cache: entry " + path_for(key) + " is not usable (" + why + "); rebuilding it");
+      log_warn("opencl program cache: entry " + path_for(key) + " is not usable (" + why +
+               "); rebuilding it");
   }
   ProgramHandle p = build_from_source(source, options, what);
   r.program = p.get();

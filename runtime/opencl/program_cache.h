@@ -40,8 +40,6 @@ class ProgramCache {
   uint64_t key_of(const std::string& source, const std::string& options) const;
   std::string path_for(uint64_t key) const;
   const std::string& dir() const { return dir_; }
-  // Drops the in-memory programs: the next get() goes to disk (for tests).
-  void forget_memory();
 
   // $KILN_CACHE_DIR/opencl, else $HOME/.cache/kiln/opencl; "" when disabled or unknown.
   static std::string default_dir();
@@ -50,7 +48,8 @@ class ProgramCache {
  private:
   ProgramHandle build_from_source(const std::string& source, const std::string& options,
                                   const std::string& what) const;
-  ProgramHandle load_binary(const std::string& binary, const std::string& options, std::string& why) const;
+  ProgramHandle load_binary(const std::string& binary, const std::string& options,
+                            std::string& why) const;
   bool read_entry(uint64_t key, std::string& binary, std::string& why) const;
   void write_entry(uint64_t key, cl_program program) const;
 

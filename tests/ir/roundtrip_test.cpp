@@ -205,6 +205,16 @@ std::vector<Sample> samples() {
        f32({2, 3, 5}),
        "(%a: f32[2,3,4], %b: f32[2,4,5]) -> (f32[2,3,5])",
        "%0 = matmul %a, %b : f32[2,3,5]"},
+      {OpKind::Custom,
+       {f32({4}), f32({2})},
+       {std::string("twice"), std::string("y[get_global_id(0)] = 2.0f * x[get_global_id(0)];\n"),
+        std::string("x;w"), std::string("y"), int64_t{0}, std::string("f32[4]"),
+        std::vector<int64_t>{4}, std::vector<int64_t>{}, std::string("K=3")},
+       f32({4}),
+       "(%a: f32[4], %b: f32[2]) -> (f32[4])",
+       "%0 = custom %a, %b {name = \"twice\", source = \"y[get_global_id(0)] = 2.0f * "
+       "x[get_global_id(0)];\\n\", inputs = \"x;w\", outputs = \"y\", output = 0, types = "
+       "\"f32[4]\", grid = [4], local = [], params = \"K=3\"} : f32[4]"},
   };
   // Elementwise ops with one shape and dtype throughout, spelled out by hand.
   std::pair<OpKind, const char*> unary[] = {

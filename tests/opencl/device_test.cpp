@@ -2,6 +2,7 @@
 // devices and for memory it cannot have, program build errors, executables replayed
 // without recompiling, and the statistics it counts.
 #include <gmock/gmock.h>
+#include <kiln/custom_kernel.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -41,7 +42,8 @@ TEST(OpenCLDevice, UnknownIndexListsTheDevices) {
 // Runs in a child process whose ICD loader finds no platform (OCL_ICD_VENDORS names an
 // empty folder): every way of asking for an OpenCL device gives a DeviceError.
 TEST(OpenCLNoPlatform, Child) {
-  if (!std::getenv("KILN_TEST_NO_PLATFORM_CHILD")) GTEST_SKIP() << "run by OpenCLNoPlatform.ClearError";
+  if (!std::getenv("KILN_TEST_NO_PLATFORM_CHILD"))
+    GTEST_SKIP() << "run by OpenCLNoPlatform.ClearError";
   try {
     runtime::make_device("opencl");
     FAIL() << "expected DeviceError";
@@ -51,6 +53,20 @@ TEST(OpenCLNoPlatform, Child) {
   }
   EXPECT_THROW(runtime::make_device("opencl:1"), DeviceError);
   EXPECT_THROW(runtime::opencl::list_devices(), DeviceError);
+  // A custom kernel on the reference evaluator has no OpenCL device to run on.
+  Tensor x = test_data({64}, DType::F32, 1);
+  Tensor y = custom_kernel({.name = "copy",
+                            .source = "y[get_global_id(0)] = x[get_global_id(0)];",
+                            .inputs = {{"x", x}},
+                            .outputs = {{"y", {64}, DType::F32}},
+                            .grid = {64}})[0];
+  try {
+    eval(runtime::make_device("reference"), {y});
+    FAIL() << "expected UnsupportedError";
+  } catch (const UnsupportedError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("custom kernel 'copy' needs an OpenCL device"));
+    EXPECT_THAT(e.what(), HasSubstr("no OpenCL platform found"));
+  }
   // A name part offered to every backend reports why OpenCL could not answer.
   try {
     runtime::make_device("SomeGPU");
@@ -63,10 +79,10 @@ TEST(OpenCLNoPlatform, Child) {
 TEST(OpenCLNoPlatform, ClearError) {
   std::filesystem::path empty = std::filesystem::temp_directory_path() / "kiln-empty-icd";
   std::filesystem::create_directories(empty);
-  std::string cmd = "OCL_ICD_VENDORS=" + empty.string() +
-                    " KILN_TEST_NO_PLATFORM_CHILD=1 " + std::filesystem::read_symlink("/proc/self/exe").string() +
-                    " --gtest_filter=OpenCLNoPlatform.Child > " +
-                    (empty / "log").string() + " 2>&1";
+  std::string cmd = "OCL_ICD_VENDORS=" + empty.string() + " KILN_TEST_NO_PLATFORM_CHILD=1 " +
+                    std::filesystem::read_symlink("/proc/self/exe").string() +
+                    " --gtest_filter=OpenCLNoPlatform.Child > " + (empty / "log").string() +
+                    " 2>&1";
   int rc = std::system(cmd.c_str());
   EXPECT_EQ(rc, 0) << "the child test failed; its output is in " << (empty / "log").string();
 }
@@ -90,8 +106,8 @@ TEST(OpenCLDevice, BufferLargerThanTheDeviceAllowsIsADeviceError) {
 TEST(OpenCLDevice, BuildErrorCarriesTheLog) {
   KILN_REQUIRE_OPENCL(device);
   try {
-    device->program("__kernel void broken(__global float* p) { p[0] = undefined_name; }", "a broken test kernel",
-                    nullptr);
+    device->program("__kernel void broken(__global float* p) { p[0] = undefined_name; }",
+                    "a broken test kernel", nullptr);
     FAIL() << "expected CompileError";
   } catch (const CompileError& e) {
     EXPECT_THAT(e.what(), HasSubstr("a broken test kernel failed to build"));

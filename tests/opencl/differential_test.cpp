@@ -13,7 +13,9 @@ using Fn2 = std::function<Tensor(const Tensor&, const Tensor&)>;
 
 const Shape kShapes[] = {{1}, {3, 1, 5}, {2, 0, 3}, {4099}};
 
-bool supported(runtime::opencl::OpenCLDevice& d, DType t) { return t != DType::F64 || d.info().fp64; }
+bool supported(runtime::opencl::OpenCLDevice& d, DType t) {
+  return t != DType::F64 || d.info().fp64;
+}
 
 // Complex test data: real and imaginary parts from test_data.
 Tensor complex_data(const Shape& shape, uint64_t seed) {
@@ -70,7 +72,8 @@ TEST(OpenCLDifferential, Unary) {
       {"conj", [](const Tensor& x) { return conj(x); }, false, false, true},
   };
   // One graph per dtype and shape holds every op that applies: one program build each.
-  const DType all[] = {DType::I8, DType::U8, DType::I32, DType::I64, DType::F16, DType::BF16, DType::F32, DType::F64, DType::C64};
+  const DType all[] = {DType::I8,   DType::U8,  DType::I32, DType::I64, DType::F16,
+                       DType::BF16, DType::F32, DType::F64, DType::C64};
   for (DType t : all) {
     if (!supported(*device, t)) continue;
     for (const Shape& s : kShapes) {
@@ -79,12 +82,15 @@ TEST(OpenCLDifferential, Unary) {
       std::vector<Tensor> outs;
       std::vector<std::string> names;
       for (const UnaryCase& c : cases) {
-        if ((is_integer(t) && !c.ints) || (is_floating(t) && !c.floats) || (is_complex(t) && !c.complex)) continue;
+        if ((is_integer(t) && !c.ints) || (is_floating(t) && !c.floats) ||
+            (is_complex(t) && !c.complex))
+          continue;
         outs.push_back(c.fn(x));
         names.push_back(c.name);
       }
       std::optional<Tolerance> tol;
-      if (t == DType::C64) tol = Tolerance{1e-4, 1e-5};  // complex formulas differ from std::complex's
+      if (t == DType::C64)
+        tol = Tolerance{1e-4, 1e-5};  // complex formulas differ from std::complex's
       EXPECT_TRUE(matches_reference_packed(*device, outs, tol, names));
     }
   }
@@ -103,12 +109,17 @@ TEST(OpenCLDifferential, Binary) {
       {"sub", [](const Tensor& a, const Tensor& b) { return a - b; }, false, true, true, true},
       {"mul", [](const Tensor& a, const Tensor& b) { return a * b; }, true, true, true, true},
       {"div", [](const Tensor& a, const Tensor& b) { return a / b; }, false, true, true, true},
-      {"floor_div", [](const Tensor& a, const Tensor& b) { return floor_divide(a, b); }, false, true, false, false},
+      {"floor_div", [](const Tensor& a, const Tensor& b) { return floor_divide(a, b); }, false,
+       true, false, false},
       {"mod", [](const Tensor& a, const Tensor& b) { return mod(a, b); }, false, true, true, false},
-      {"pow", [](const Tensor& a, const Tensor& b) { return pow(abs(a), b); }, false, true, true, false},
-      {"max", [](const Tensor& a, const Tensor& b) { return maximum(a, b); }, true, true, true, false},
-      {"min", [](const Tensor& a, const Tensor& b) { return minimum(a, b); }, true, true, true, false},
-      {"atan2", [](const Tensor& a, const Tensor& b) { return atan2(a, b); }, false, false, true, false},
+      {"pow", [](const Tensor& a, const Tensor& b) { return pow(abs(a), b); }, false, true, true,
+       false},
+      {"max", [](const Tensor& a, const Tensor& b) { return maximum(a, b); }, true, true, true,
+       false},
+      {"min", [](const Tensor& a, const Tensor& b) { return minimum(a, b); }, true, true, true,
+       false},
+      {"atan2", [](const Tensor& a, const Tensor& b) { return atan2(a, b); }, false, false, true,
+       false},
       {"eq", [](const Tensor& a, const Tensor& b) { return a == b; }, true, true, true, true},
       {"ne", [](const Tensor& a, const Tensor& b) { return a != b; }, true, true, true, true},
       {"lt", [](const Tensor& a, const Tensor& b) { return a < b; }, true, true, true, false},
@@ -119,7 +130,8 @@ TEST(OpenCLDifferential, Binary) {
       {"or", [](const Tensor& a, const Tensor& b) { return a | b; }, true, true, false, false},
       {"xor", [](const Tensor& a, const Tensor& b) { return a ^ b; }, true, true, false, false},
   };
-  const DType all[] = {DType::Bool, DType::I8, DType::U8, DType::I32, DType::I64, DType::F16, DType::BF16, DType::F32, DType::F64, DType::C64};
+  const DType all[] = {DType::Bool, DType::I8,   DType::U8,  DType::I32, DType::I64,
+                       DType::F16,  DType::BF16, DType::F32, DType::F64, DType::C64};
   for (DType t : all) {
     if (!supported(*device, t)) continue;
     for (const Shape& s : kShapes) {
@@ -128,8 +140,8 @@ TEST(OpenCLDifferential, Binary) {
       std::vector<Tensor> outs;
       std::vector<std::string> names;
       for (const BinaryCase& c : cases) {
-        if ((t == DType::Bool && !c.boolean) || (is_integer(t) && !c.ints) || (is_floating(t) && !c.floats) ||
-            (is_complex(t) && !c.complex))
+        if ((t == DType::Bool && !c.boolean) || (is_integer(t) && !c.ints) ||
+            (is_floating(t) && !c.floats) || (is_complex(t) && !c.complex))
           continue;
         bool int_pow = is_integer(t) && std::string(c.name) == "pow";
         outs.push_back(c.fn(a, int_pow ? b % 5 : b));
@@ -156,7 +168,8 @@ TEST(OpenCLDifferential, IntegerEdges) {
   // Wrapping, floor division and modulo by negatives and zero, MIN / -1, integer powers.
   Tensor a = edges<int32_t>({7, -7, 7, -7, 0, 5, -2147483647 - 1, 2147483647, 3, -3});
   Tensor b = edges<int32_t>({2, 2, -2, -2, 3, 0, -1, 1, -1, 0});
-  EXPECT_TRUE(matches_reference(*device, {floor_divide(a, b), mod(a, b), a + b, a * b, a - b, pow(a, b), -a, abs(a)}));
+  EXPECT_TRUE(matches_reference(
+      *device, {floor_divide(a, b), mod(a, b), a + b, a * b, a - b, pow(a, b), -a, abs(a)}));
   Tensor c = edges<int64_t>({INT64_MIN, INT64_MAX, -5, 5, 0, 9});
   Tensor d = edges<int64_t>({-1, 2, 3, -3, 0, 0});
   EXPECT_TRUE(matches_reference(*device, {floor_divide(c, d), mod(c, d), c + d, c * d}));
@@ -170,16 +183,18 @@ TEST(OpenCLDifferential, FloatEdges) {
   const float inf = INFINITY, nan = NAN;
   Tensor a = edges<float>({nan, 1, -0.0f, inf, -inf, 2.5f, -2.5f, 0.5f, 1.5f, -7});
   Tensor b = edges<float>({1, nan, 0.0f, 1, -inf, -2, 2, 0, -3, 3});
-  EXPECT_TRUE(matches_reference(*device, {maximum(a, b), minimum(a, b), mod(a, b), round(a), sign(a), a / b}));
-  EXPECT_TRUE(matches_reference(*device, {cast(a, DType::I32), cast(a, DType::U8), cast(a, DType::I64), cast(a, DType::Bool),
-                                          cast(a * 1e20, DType::I32), cast(a, DType::F16), cast(a * 1e5, DType::F16),
-                                          cast(a * 3e38, DType::BF16)}));
+  EXPECT_TRUE(matches_reference(
+      *device, {maximum(a, b), minimum(a, b), mod(a, b), round(a), sign(a), a / b}));
+  EXPECT_TRUE(matches_reference(
+      *device, {cast(a, DType::I32), cast(a, DType::U8), cast(a, DType::I64), cast(a, DType::Bool),
+                cast(a * 1e20, DType::I32), cast(a, DType::F16), cast(a * 1e5, DType::F16),
+                cast(a * 3e38, DType::BF16)}));
 }
 
 TEST(OpenCLDifferential, Casts) {
   KILN_REQUIRE_OPENCL(device);
-  const DType all[] = {DType::Bool, DType::I8, DType::U8, DType::I32, DType::I64, DType::F16,
-                       DType::BF16, DType::F32, DType::F64, DType::C64};
+  const DType all[] = {DType::Bool, DType::I8,   DType::U8,  DType::I32, DType::I64,
+                       DType::F16,  DType::BF16, DType::F32, DType::F64, DType::C64};
   for (DType from : all) {
     if (!supported(*device, from)) continue;
     SCOPED_TRACE(dtype_name(from));
@@ -200,7 +215,8 @@ TEST(OpenCLDifferential, Casts) {
 }
 
 // Devices with every kernel shape forced, to test each on small problems.
-std::vector<std::shared_ptr<runtime::opencl::OpenCLDevice>> shaped_devices(runtime::opencl::OpenCLDevice& d) {
+std::vector<std::shared_ptr<runtime::opencl::OpenCLDevice>> shaped_devices(
+    runtime::opencl::OpenCLDevice& d) {
   std::vector<std::shared_ptr<runtime::opencl::OpenCLDevice>> out;
   using codegen::opencl::ShapeHint;
   for (ShapeHint h : {ShapeHint::Auto, ShapeHint::Map, ShapeHint::Row, ShapeHint::Split}) {
@@ -229,10 +245,10 @@ TEST(OpenCLDifferential, Reductions) {
     std::vector<int> axes;
     bool every_device;  // also run in each forced shape (PoCL compiles slowly: few cases)
   };
-  const Case cases[] = {{{0}, {0}, false},        {{1}, {0}, false},         {{5, 0}, {1}, false},
-                        {{0, 5}, {1}, false},     {{37, 1000}, {1}, true},   {{37, 1000}, {0}, true},
-                        {{3, 4, 5}, {0, 2}, true}, {{6, 7, 8}, {1}, false},  {{4099}, {0}, true},
-                        {{2, 3, 4}, {}, false},   {{9, 130}, {1}, true}};
+  const Case cases[] = {{{0}, {0}, false},         {{1}, {0}, false},       {{5, 0}, {1}, false},
+                        {{0, 5}, {1}, false},      {{37, 1000}, {1}, true}, {{37, 1000}, {0}, true},
+                        {{3, 4, 5}, {0, 2}, true}, {{6, 7, 8}, {1}, false}, {{4099}, {0}, true},
+                        {{2, 3, 4}, {}, false},    {{9, 130}, {1}, true}};
   auto devices = shaped_devices(*device);
   for (size_t di = 0; di < devices.size(); ++di) {
     auto& d = devices[di];
@@ -240,7 +256,8 @@ TEST(OpenCLDifferential, Reductions) {
     std::vector<DType> types = {DType::F32};
     if (di == 0) types = {DType::F32, DType::I32, DType::Bool, DType::F16, DType::I64};
     for (DType t : types) {
-      SCOPED_TRACE(std::string(dtype_name(t)) + " shape hint " + std::to_string(static_cast<int>(d->target().shape_hint)));
+      SCOPED_TRACE(std::string(dtype_name(t)) + " shape hint " +
+                   std::to_string(static_cast<int>(d->target().shape_hint)));
       const bool all_ops = di == 0 && t == DType::F32;
       std::vector<Tensor> outs;
       std::vector<std::string> names;
@@ -248,7 +265,8 @@ TEST(OpenCLDifferential, Reductions) {
         if (di != 0 && !c.every_device) continue;
         Tensor x = data_of(t, c.shape, 41);
         Axes axes = c.axes.empty() ? Axes() : Axes(c.axes);
-        std::string where = " of " + (Type{t, c.shape}.str()) + " over " + std::to_string(c.axes.size()) + " axes";
+        std::string where =
+            " of " + (Type{t, c.shape}.str()) + " over " + std::to_string(c.axes.size()) + " axes";
         auto add = [&](const char* name, const Tensor& y) {
           outs.push_back(y);
           names.push_back(name + where);
@@ -262,16 +280,19 @@ TEST(OpenCLDifferential, Reductions) {
           if (all_ops) add("min", min(x, axes, true));
         }
         if (t == DType::F32) add("prod", prod(x * 0.1 + 1.0, axes));
-        if (c.axes.size() == 1 && numel(c.shape) > 0 && c.shape[static_cast<size_t>(c.axes[0])] > 0 && t != DType::Bool) {
+        if (c.axes.size() == 1 && numel(c.shape) > 0 &&
+            c.shape[static_cast<size_t>(c.axes[0])] > 0 && t != DType::Bool) {
           add("argmax", argmax(x, c.axes[0]));
           if (all_ops) add("argmin", argmin(x, c.axes[0], true));
         }
       }
-      EXPECT_TRUE(matches_reference_packed(*d, outs, Tolerance{t == DType::F16 ? 2e-3 : 1e-4, 1e-3}, names));
+      EXPECT_TRUE(matches_reference_packed(*d, outs, Tolerance{t == DType::F16 ? 2e-3 : 1e-4, 1e-3},
+                                           names));
     }
     // Ties and NaN: the first occurrence wins, NaN counts as the maximum.
     Tensor ties = reshape(edges<float>({1, 3, 3, NAN, 2, NAN, -1, -1, 0, 0, 0, 0}), {9, 4});
-    EXPECT_TRUE(matches_reference(*d, {argmax(ties, 1), argmin(ties, 1), argmax(ties, 0), max(ties, 1)}));
+    EXPECT_TRUE(
+        matches_reference(*d, {argmax(ties, 1), argmin(ties, 1), argmax(ties, 0), max(ties, 1)}));
   }
 }
 
@@ -283,11 +304,13 @@ TEST(OpenCLDifferential, RowComputations) {
     std::vector<Shape> shapes = {Shape{33, 257}, Shape{4, 4096}};
     if (di == 0) shapes = {Shape{33, 257}, Shape{4, 4096}, Shape{1, 3000}, Shape{5, 8}};
     for (const Shape& s : shapes) {
-      SCOPED_TRACE(shape_str(s) + " shape hint " + std::to_string(static_cast<int>(d->target().shape_hint)));
+      SCOPED_TRACE(shape_str(s) + " shape hint " +
+                   std::to_string(static_cast<int>(d->target().shape_hint)));
       Tensor x = data_of(DType::F32, s, 51);
       Tensor w = data_of(DType::F32, {s[1]}, 52), b = data_of(DType::F32, {s[1]}, 53);
-      EXPECT_TRUE(matches_reference_packed(*d, {softmax(x, -1), layer_norm(x, -1, w, b, 1e-5), logsumexp(x, 1), var(x, 1)},
-                                           Tolerance{1e-4, 1e-5}, {"softmax", "layer_norm", "logsumexp", "var"}));
+      EXPECT_TRUE(matches_reference_packed(
+          *d, {softmax(x, -1), layer_norm(x, -1, w, b, 1e-5), logsumexp(x, 1), var(x, 1)},
+          Tolerance{1e-4, 1e-5}, {"softmax", "layer_norm", "logsumexp", "var"}));
     }
   }
 }
@@ -299,8 +322,9 @@ TEST(OpenCLDifferential, Scans) {
       SCOPED_TRACE((Type{t, s}.str()));
       Tensor x = data_of(t, s, 61);
       for (int axis = 0; axis < static_cast<int>(s.size()); ++axis)
-        EXPECT_TRUE(matches_reference(*device, {cumsum(x, axis), cumprod(x * (is_integer(t) ? 1 : 0.5), axis)},
-                                      Tolerance{1e-4, 1e-4}));
+        EXPECT_TRUE(matches_reference(
+            *device, {cumsum(x, axis), cumprod(x * (is_integer(t) ? 1 : 0.5), axis)},
+            Tolerance{1e-4, 1e-4}));
     }
   }
 }
@@ -310,26 +334,32 @@ TEST(OpenCLDifferential, Movement) {
   for (DType t : {DType::F32, DType::U8, DType::I64, DType::Bool, DType::C64}) {
     SCOPED_TRACE(dtype_name(t));
     Tensor x = data_of(t, {4, 5, 6}, 71);
-    EXPECT_TRUE(matches_reference(*device, {reshape(x, {20, 6}), reshape(x, {6, 20}), permute(x, {2, 0, 1})}));
+    EXPECT_TRUE(matches_reference(
+        *device, {reshape(x, {20, 6}), reshape(x, {6, 20}), permute(x, {2, 0, 1})}));
     EXPECT_TRUE(matches_reference(*device, {broadcast_to(reshape(x, {4, 1, 5, 6}), {4, 3, 5, 6})}));
-    EXPECT_TRUE(matches_reference(*device, {slice(x, {Slice(1, 3), Slice(std::nullopt, std::nullopt, -2), Slice(5, 0, -2)})}));
+    EXPECT_TRUE(matches_reference(
+        *device,
+        {slice(x, {Slice(1, 3), Slice(std::nullopt, std::nullopt, -2), Slice(5, 0, -2)})}));
     EXPECT_TRUE(matches_reference(*device, {pad(x, {{1, 2}, {0, 0}, {3, 1}}, 1), flip(x, {0, 2})}));
     EXPECT_TRUE(matches_reference(*device, {concatenate({x, x, slice(x, 1, 0, 2)}, 1)}));
     // Views feeding elementwise work and reductions.
     if (t == DType::F32) {
-      EXPECT_TRUE(matches_reference(*device, {sum(permute(x, {2, 1, 0}) * 2.0, 1), transpose(reshape(x, {20, 6})) + 1.0},
-                                    Tolerance{1e-5, 1e-5}));
+      EXPECT_TRUE(matches_reference(
+          *device, {sum(permute(x, {2, 1, 0}) * 2.0, 1), transpose(reshape(x, {20, 6})) + 1.0},
+          Tolerance{1e-5, 1e-5}));
     }
   }
   Tensor empty = data_of(DType::F32, {0, 3}, 72);
-  EXPECT_TRUE(matches_reference(*device, {pad(empty, {{1, 1}, {0, 0}}, 2.5), concatenate({empty, empty}, 0)}));
+  EXPECT_TRUE(matches_reference(
+      *device, {pad(empty, {{1, 1}, {0, 0}}, 2.5), concatenate({empty, empty}, 0)}));
 }
 
 TEST(OpenCLDifferential, GatherScatter) {
   KILN_REQUIRE_OPENCL(device);
   Tensor data = data_of(DType::F32, {5, 7}, 81);
   // Negative indices wrap once; out-of-range ones clamp (gather) or drop (scatter).
-  Tensor idx = from_data<int64_t>({0, -1, 4, 9, -9, 2, 3, 1, 0, -2, 6, 5, 4, 3, 2, 1, 0, 0, 0, 0, 1}, {3, 7});
+  Tensor idx = from_data<int64_t>(
+      {0, -1, 4, 9, -9, 2, 3, 1, 0, -2, 6, 5, 4, 3, 2, 1, 0, 0, 0, 0, 1}, {3, 7});
   EXPECT_TRUE(matches_reference(*device, {gather(data, idx, 0)}));
   Tensor idx1 = from_data<int32_t>({0, 6, -1, 8, 3, 2, 1, 0, 0, 0}, {5, 2});
   EXPECT_TRUE(matches_reference(*device, {take_along_axis(data, idx1, 1)}));
@@ -348,9 +378,10 @@ TEST(OpenCLDifferential, MatmulAndRandom) {
   Tensor ia = data_of(DType::I32, {9, 17}, 93), ib = data_of(DType::I32, {17, 5}, 94);
   EXPECT_TRUE(matches_reference(*device, {matmul(ia, ib)}));
   Key key(1234);
-  EXPECT_TRUE(matches_reference(*device, {uniform(key, {1000}), uniform(key, {3, 33}, DType::F16),
-                                          uniform(key, {64}, DType::BF16)},
-                                Tolerance{0, 0}));
+  EXPECT_TRUE(matches_reference(
+      *device,
+      {uniform(key, {1000}), uniform(key, {3, 33}, DType::F16), uniform(key, {64}, DType::BF16)},
+      Tolerance{0, 0}));
   if (device->info().fp64) {
     EXPECT_TRUE(matches_reference(*device, {uniform(key, {100}, DType::F64)}, Tolerance{0, 0}));
   }

@@ -4,14 +4,13 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <kiln/kiln.h>
 
 #include <cmath>
 #include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <kiln/kiln.h>
 
 #include "frontend/evaluate.h"
 #include "runtime/evaluator.h"
@@ -31,8 +30,8 @@ inline std::shared_ptr<runtime::opencl::OpenCLDevice> test_device(std::string* w
   }
 }
 
-#define KILN_REQUIRE_OPENCL(device)                               \
-  std::string kiln_no_device_reason;                              \
+#define KILN_REQUIRE_OPENCL(device)                                   \
+  std::string kiln_no_device_reason;                                  \
   auto device = ::kiln::testing::test_device(&kiln_no_device_reason); \
   if (!device) GTEST_SKIP() << "no OpenCL device: " << kiln_no_device_reason
 
@@ -70,18 +69,24 @@ inline double element(const Buffer& b, int64_t i, bool imag = false) {
   return 0;
 }
 
-inline ::testing::AssertionResult buffers_close(const Buffer& got, const Buffer& want, Tolerance tol) {
+inline ::testing::AssertionResult buffers_close(const Buffer& got, const Buffer& want,
+                                                Tolerance tol) {
   if (got.type() != want.type())
-    return ::testing::AssertionFailure() << "type " << got.type().str() << " vs " << want.type().str();
+    return ::testing::AssertionFailure()
+           << "type " << got.type().str() << " vs " << want.type().str();
   const int64_t n = want.type().numel();
   const bool exact = tol.rtol == 0 && tol.atol == 0;
   int bad = 0;
   std::string report;
   for (int64_t i = 0; i < n; ++i) {
     for (int part = 0; part < (is_complex(want.dtype()) ? 2 : 1); ++part) {
-      if (exact && dtype_size(want.dtype()) == 8 && !is_floating(want.dtype()) && !is_complex(want.dtype())) {
-        int64_t a = reinterpret_cast<const int64_t*>(got.data())[i], b = reinterpret_cast<const int64_t*>(want.data())[i];
-        if (a != b && bad++ < 8) report += "\n  [" + std::to_string(i) + "] " + std::to_string(a) + " vs " + std::to_string(b);
+      if (exact && dtype_size(want.dtype()) == 8 && !is_floating(want.dtype()) &&
+          !is_complex(want.dtype())) {
+        int64_t a = reinterpret_cast<const int64_t*>(got.data())[i],
+                b = reinterpret_cast<const int64_t*>(want.data())[i];
+        if (a != b && bad++ < 8)
+          report +=
+              "\n  [" + std::to_string(i) + "] " + std::to_string(a) + " vs " + std::to_string(b);
         continue;
       }
       double a = element(got, i, part == 1), b = element(want, i, part == 1);
@@ -94,7 +99,8 @@ inline ::testing::AssertionResult buffers_close(const Buffer& got, const Buffer&
         ok = std::abs(a - b) <= tol.atol + tol.rtol * std::abs(b);
       if (!ok && bad++ < 8) {
         char buf[128];
-        std::snprintf(buf, sizeof buf, "\n  [%lld%s] %.9g vs %.9g", static_cast<long long>(i), part ? " im" : "", a, b);
+        std::snprintf(buf, sizeof buf, "\n  [%lld%s] %.9g vs %.9g", static_cast<long long>(i),
+                      part ? " im" : "", a, b);
         report += buf;
       }
     }
@@ -106,7 +112,8 @@ inline ::testing::AssertionResult buffers_close(const Buffer& got, const Buffer&
 
 // Runs the graph of `outputs` on `device` and on the reference evaluator and compares every
 // result (tolerance from the dtype unless given).
-inline ::testing::AssertionResult matches_reference(runtime::Device& device, const std::vector<Tensor>& outputs,
+inline ::testing::AssertionResult matches_reference(runtime::Device& device,
+                                                    const std::vector<Tensor>& outputs,
                                                     std::optional<Tolerance> tol = std::nullopt,
                                                     const std::vector<std::string>& names = {}) {
   std::vector<ir::NodePtr> roots;
@@ -121,7 +128,8 @@ inline ::testing::AssertionResult matches_reference(runtime::Device& device, con
   }
   for (size_t i = 0; i < want.size(); ++i) {
     auto r = buffers_close(*got[i], *want[i], tol.value_or(default_tolerance(want[i]->dtype())));
-    if (!r) return r << " (result " << i << (i < names.size() ? " " + names[i] : std::string()) << ")";
+    if (!r)
+      return r << " (result " << i << (i < names.size() ? " " + names[i] : std::string()) << ")";
   }
   return ::testing::AssertionSuccess();
 }
@@ -130,7 +138,8 @@ inline ::testing::AssertionResult matches_reference(runtime::Device& device, con
 // concatenated per dtype, so that each group becomes one kernel (one program build instead
 // of one per output, which is what makes the differential suite affordable on PoCL). On a
 // mismatch the outputs are checked one by one, to name the op.
-inline ::testing::AssertionResult matches_reference_packed(runtime::Device& device, const std::vector<Tensor>& outputs,
+inline ::testing::AssertionResult matches_reference_packed(runtime::Device& device,
+                                                           const std::vector<Tensor>& outputs,
                                                            std::optional<Tolerance> tol,
                                                            const std::vector<std::string>& names) {
   std::vector<DType> order;
@@ -150,14 +159,16 @@ inline ::testing::AssertionResult matches_reference_packed(runtime::Device& devi
   if (r) return r;
   for (size_t i = 0; i < outputs.size(); ++i) {
     auto one = matches_reference(device, {outputs[i]}, tol);
-    if (!one) return one << " (" << (i < names.size() ? names[i] : "output " + std::to_string(i)) << ")";
+    if (!one)
+      return one << " (" << (i < names.size() ? names[i] : "output " + std::to_string(i)) << ")";
   }
   return r;
 }
 
 // Deterministic test data in [lo, hi) of `dtype` and `shape`, made on the host in that
 // dtype (so that no kernel needs another dtype to produce it).
-inline Tensor test_data(const Shape& shape, DType dtype, uint64_t seed, double lo = -2, double hi = 2) {
+inline Tensor test_data(const Shape& shape, DType dtype, uint64_t seed, double lo = -2,
+                        double hi = 2) {
   int64_t n = numel(shape);
   std::vector<double> v(static_cast<size_t>(n));
   uint64_t s = seed * 0x9E3779B97F4A7C15ull + 1;

@@ -1,12 +1,13 @@
 // The OpenCL program cache: a disk hit after the memory is forgotten, and entries that are
 // corrupt, truncated or stale rebuilt rather than trusted.
+#include "runtime/opencl/program_cache.h"
+
 #include <gmock/gmock.h>
 
 #include <filesystem>
 #include <fstream>
 
 #include "opencl_test_util.h"
-#include "runtime/opencl/program_cache.h"
 
 namespace kiln::testing {
 namespace {

@@ -1,9 +1,8 @@
 // The OpenCL renderer on its own (no device needed): which kernel shape it picks for a
 // GPU-like target, vector widths, 32-bit index arithmetic, launches, and the errors for
 // what a device lacks.
-#include <gtest/gtest.h>
 #include <gmock/gmock.h>
-
+#include <gtest/gtest.h>
 #include <kiln/kiln.h>
 
 #include "codegen/opencl/render_kernel.h"
@@ -38,7 +37,8 @@ std::vector<RenderedKernel> render(const std::vector<Tensor>& outputs, const Ope
   lower.vector_lanes = target.vector_width;
   Program p = build_program(ex.graph, lower);
   std::vector<RenderedKernel> out;
-  for (size_t i = 0; i < p.kernels.size(); ++i) out.push_back(render_kernel(p.kernels[i], target, "k" + std::to_string(i)));
+  for (size_t i = 0; i < p.kernels.size(); ++i)
+    out.push_back(render_kernel(p.kernels[i], target, "k" + std::to_string(i)));
   return out;
 }
 
@@ -74,7 +74,9 @@ TEST(OpenCLRender, SoftmaxRowIsOneRowKernelHeldInRegisters) {
   EXPECT_THAT(k[0].body, HasSubstr("barrier(CLK_LOCAL_MEM_FENCE)"));
   // Each element of the row is loaded from memory once, whatever the stages.
   size_t loads = 0;
-  for (size_t at = 0; (at = k[0].body.find("(__global const float4*)b", at)) != std::string::npos; ++at) ++loads;
+  for (size_t at = 0; (at = k[0].body.find("(__global const float4*)b", at)) != std::string::npos;
+       ++at)
+    ++loads;
   EXPECT_EQ(loads, 8u);
 }
 

@@ -3,6 +3,7 @@
 #   cmake -DOCLGRIND=... -DTEST=... -DLOG=... -P run_oclgrind.cmake
 file(REMOVE ${LOG})
 set(ENV{KILN_CACHE_DIR} off)
+set(ENV{KILN_EXPECT_DEVICE} "Oclgrind")
 execute_process(
   COMMAND ${OCLGRIND} --check-api --data-races --log ${LOG}
           ${TEST} --gtest_filter=OpenCLOclgrind.*

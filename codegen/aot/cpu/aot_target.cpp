@@ -1,10 +1,8 @@
-// resolve_cpu_target and make_target_machine for ahead-of-time objects.
+// resolve_cpu_target for ahead-of-time objects.
 #include "codegen/aot/cpu/aot_target.h"
 
 #include <llvm/MC/MCSubtargetInfo.h>
 #include <llvm/MC/TargetRegistry.h>
-#include <llvm/Target/TargetMachine.h>
-#include <llvm/Target/TargetOptions.h>
 
 #include "ir/error.h"
 
@@ -43,16 +41,6 @@ llvm_backend::HostTarget resolve_cpu_target(const std::string& cpu) {
   t.info.lanes = sti->checkFeatures("+avx512f") ? 16 : sti->checkFeatures("+avx") ? 8 : 4;
   t.info.f16c = sti->checkFeatures("+f16c");
   return t;
-}
-
-std::unique_ptr<llvm::TargetMachine> make_target_machine(const llvm_backend::HostTarget& t) {
-  const llvm::Target& target = target_for(t.triple);
-  llvm::TargetOptions opts;
-  std::unique_ptr<llvm::TargetMachine> tm(
-      target.createTargetMachine(t.triple, t.cpu, t.features, opts, llvm::Reloc::PIC_, llvm::None,
-                                 llvm::CodeGenOpt::Aggressive));
-  if (!tm) throw CompileError("aot: cannot make an LLVM target machine for " + t.cpu);
-  return tm;
 }
 
 }  // namespace kiln::codegen::aot

@@ -4,21 +4,13 @@
 // runs on every machine that has them. Internal to codegen/aot/cpu/.
 #pragma once
 
-#include <memory>
 #include <string>
 
 #include "codegen/llvm/target.h"
-
-namespace llvm {
-class TargetMachine;
-}
 
 namespace kiln::codegen::aot {
 
 // Throws kiln::Error naming the CPU when LLVM does not know it for the host's triple.
 llvm_backend::HostTarget resolve_cpu_target(const std::string& cpu);
-
-// A target machine for `target` emitting position-independent code.
-std::unique_ptr<llvm::TargetMachine> make_target_machine(const llvm_backend::HostTarget& target);
 
 }  // namespace kiln::codegen::aot

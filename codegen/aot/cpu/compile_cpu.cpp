@@ -4,15 +4,14 @@
 #include "codegen/aot/compile_cpu.h"
 
 #include <llvm/IR/LLVMContext.h>
-#include <llvm/IR/LegacyPassManager.h>
 #include <llvm/IR/Module.h>
 #include <llvm/IR/Verifier.h>
-#include <llvm/Passes/PassBuilder.h>
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetMachine.h>
 
 #include "codegen/aot/cpu/aot_target.h"
 #include "codegen/aot/cpu/driver.h"
+#include "codegen/llvm/compiler.h"
 #include "codegen/llvm/emit_kernel.h"
 #include "ir/clone.h"
 #include "ir/error.h"
@@ -21,27 +20,8 @@ namespace kiln::codegen::aot {
 
 namespace {
 
-// The JIT's pipeline (codegen/llvm/compiler.cpp): O3 without the loop and SLP vectorizers,
-// since kernels arrive vectorized.
-void optimize(llvm::Module& m, llvm::TargetMachine& tm) {
-  llvm::LoopAnalysisManager lam;
-  llvm::FunctionAnalysisManager fam;
-  llvm::CGSCCAnalysisManager cgam;
-  llvm::ModuleAnalysisManager mam;
-  llvm::PipelineTuningOptions pto;
-  pto.LoopVectorization = false;
-  pto.SLPVectorization = false;
-  llvm::PassBuilder pb(&tm, pto);
-  pb.registerModuleAnalyses(mam);
-  pb.registerCGSCCAnalyses(cgam);
-  pb.registerFunctionAnalyses(fam);
-  pb.registerLoopAnalyses(lam);
-  pb.crossRegisterProxies(lam, fam, cgam, mam);
-  pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3).run(m, mam);
-}
-
 std::string object_of(const AotModel& model, const llvm_backend::HostTarget& target) {
-  auto tm = make_target_machine(target);
+  auto tm = llvm_backend::make_target_machine(target);
   llvm::LLVMContext ctx;
   llvm::Module m(model.name, ctx);
   m.setDataLayout(tm->createDataLayout());
@@ -58,14 +38,8 @@ std::string object_of(const AotModel& model, const llvm_backend::HostTarget& tar
   llvm::raw_string_ostream os(msg);
   if (llvm::verifyModule(m, &os))
     throw CompileError("aot: the generated LLVM IR is malformed: " + os.str());
-  optimize(m, *tm);
-  llvm::SmallVector<char, 0> buffer;
-  llvm::raw_svector_ostream out(buffer);
-  llvm::legacy::PassManager pm;
-  if (tm->addPassesToEmitFile(pm, out, nullptr, llvm::CGFT_ObjectFile))
-    throw CompileError("aot: LLVM cannot emit object files for " + target.triple);
-  pm.run(m);
-  return std::string(buffer.data(), buffer.size());
+  llvm_backend::optimize_module(m, *tm);
+  return llvm_backend::emit_object(m, *tm, "aot");
 }
 
 std::string header_of(const AotModel& m, const llvm_backend::HostTarget& target) {

@@ -1,5 +1,5 @@
 // HostMemoryPool: size-keyed free lists of aligned, huge-page-advised blocks.
-#include "runtime/cpu/host_memory.h"
+#include "ir/host_memory.h"
 
 #include <sys/mman.h>
 
@@ -9,7 +9,7 @@
 
 #include "ir/error.h"
 
-namespace kiln::runtime::cpu {
+namespace kiln {
 
 namespace {
 
@@ -20,9 +20,7 @@ uint8_t* allocate(size_t bytes) {
   size_t rounded = (bytes + align - 1) / align * align;
   if (rounded == 0) rounded = align;
   auto* p = static_cast<uint8_t*>(std::aligned_alloc(align, rounded));
-  if (!p)
-    throw DeviceError("cpu device: out of host memory allocating " + std::to_string(bytes) +
-                      " bytes");
+  if (!p) throw DeviceError("out of host memory allocating " + std::to_string(bytes) + " bytes");
 #ifdef MADV_HUGEPAGE
   if (align == kHuge) madvise(p, rounded, MADV_HUGEPAGE);
 #endif
@@ -34,7 +32,7 @@ uint8_t* allocate(size_t bytes) {
 std::shared_ptr<uint8_t> HostMemoryPool::take(size_t bytes, bool* fresh) {
   uint8_t* p = nullptr;
   size_t size = bytes;
-  {
+  if (bytes >= kPooled) {
     std::lock_guard<std::mutex> lock(mutex_);
     // The smallest cached block that fits without wasting more than half of it.
     auto it = free_.lower_bound(bytes);
@@ -51,7 +49,7 @@ std::shared_ptr<uint8_t> HostMemoryPool::take(size_t bytes, bool* fresh) {
 }
 
 void HostMemoryPool::give_back(uint8_t* p, size_t bytes) {
-  {
+  if (bytes >= kPooled) {
     std::lock_guard<std::mutex> lock(mutex_);
     if (cached_ + bytes <= kCacheLimit) {
       free_.emplace(bytes, p);
@@ -73,4 +71,4 @@ HostMemoryPool& HostMemoryPool::global() {
   return *pool;
 }
 
-}  // namespace kiln::runtime::cpu
+}  // namespace kiln

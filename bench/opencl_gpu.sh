@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Builds-or-uses kiln's OpenCL test and benchmark binaries on an NVIDIA GPU machine, registers
+# NVIDIA's OpenCL ICD, and runs: the OpenCL test suite, a sweep of the renderer's tuning
+# knobs, and bench/compare --device opencl (kiln vs PyTorch CUDA eager and torch.compile).
+# docs/gpu.md explains the setup.
+#
+#   bench/opencl_gpu.sh PREBUILT_DIR OUT_DIR
+#
+# PREBUILT_DIR holds bin/test_opencl, bin/opencl_bench and lib/ (their shared libraries);
+# when it has no bin/, the binaries are built from this checkout with
+# -DKILN_WITH_LLVM=OFF. Every log lands in OUT_DIR.
+set -uo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(dirname "$here")"
+pre="$(cd "$1" && pwd)"
+out="$2"
+mkdir -p "$out"
+
+nvidia-smi -L || true
+
+# NVIDIA's ICD: the driver's libnvidia-opencl, found by name or by searching
+# (KILN_ICD_DIR names another folder of .icd files, for trying this script elsewhere).
+mkdir -p /tmp/icd
+lib=libnvidia-opencl.so.1
+if ! ldconfig -p | grep -q "$lib"; then
+  found=$(find / -name "$lib" -not -path "/proc/*" 2>/dev/null | head -1)
+  [ -n "$found" ] && lib="$found"
+fi
+echo "$lib" > /tmp/icd/nvidia.icd
+export OCL_ICD_VENDORS=${KILN_ICD_DIR:-/tmp/icd}
+echo "ICD: $(cat "$OCL_ICD_VENDORS"/*.icd)"
+
+if [ ! -x "$pre/bin/opencl_bench" ]; then
+  cmake -S "$root" -B /tmp/kiln-build -DCMAKE_BUILD_TYPE=Release -DKILN_WITH_LLVM=OFF \
+    -DCMAKE_PREFIX_PATH="$pre/prefix" > "$out/build.log" 2>&1 &&
+    cmake --build /tmp/kiln-build -j 16 --target test_opencl opencl_bench >> "$out/build.log" 2>&1 ||
+    { tail -30 "$out/build.log"; exit 1; }
+  mkdir -p "$pre/bin"
+  cp /tmp/kiln-build/tests/test_opencl /tmp/kiln-build/bench/opencl_bench "$pre/bin/"
+fi
+export LD_LIBRARY_PATH="$pre/lib:${LD_LIBRARY_PATH:-}"
+bench="$pre/bin/opencl_bench"
+"$bench" --info || { export LD_LIBRARY_PATH="$pre/lib-extra:$LD_LIBRARY_PATH"; "$bench" --info; } || exit 1
+
+export KILN_CACHE_DIR=/tmp/kiln-cache
+echo "== tests"
+KILN_RANDOM_GRAPHS=${KILN_RANDOM_GRAPHS:-300} timeout "${KILN_TEST_TIMEOUT:-170}" "$pre/bin/test_opencl" > "$out/tests.log" 2>&1
+echo "tests exit $?"
+grep -E "^\[  (PASSED|FAILED) |FAILED TEST|tests ran" "$out/tests.log" | head -40
+
+echo "== sweep (ms; rows of opencl_bench with one knob changed)"
+sweep() {  # workload rows cols env...
+  local w=$1 r=$(($2 / ${KILN_SWEEP_DIV:-1})) c=$3
+  shift 3
+  local line
+  line=$(env "$@" timeout 60 "$bench" --workload "$w" --rows "$r" --cols "$c" --reps 10 --no-eval 2>&1 | grep '"kiln"')
+  python3 - "$w" "$*" "$line" <<'PY'
+import json, sys
+w, knobs, line = sys.argv[1:4]
+try:
+    r = json.loads(line)
+    print(f"  {w:10} {knobs or 'default':32} {r['seconds'] * 1e3:8.3f} ms {r['bytes'] / r['seconds'] / 1e9:8.1f} GB/s  {r['shapes']}")
+except Exception:
+    print(f"  {w:10} {knobs or 'default':32} failed: {line[:200]}")
+PY
+}
+{
+  sweep ew_chain 16384 16384
+  sweep ew_chain 16384 16384 KILN_OPENCL_CAST_STORES=1
+  sweep ew_chain 16384 16384 KILN_OPENCL_VECTOR=1
+  sweep ew_chain 16384 16384 KILN_OPENCL_MAP_WG=512
+  sweep sum_full 16384 16384
+  sweep sum_full 16384 16384 KILN_OPENCL_ROW_WG=256
+  sweep sum_rows 16384 16384
+  sweep sum_rows 16384 16384 KILN_OPENCL_REGISTER_ROW=1
+  sweep softmax 16384 8192
+  sweep softmax 16384 8192 KILN_OPENCL_ROW_WG=512
+  sweep softmax 16384 8192 KILN_OPENCL_REGISTER_ROW=1
+  sweep softmax 16384 8192 KILN_OPENCL_CAST_STORES=1
+  sweep layernorm 16384 8192
+  sweep layernorm 16384 8192 KILN_OPENCL_ROW_WG=512
+} 2>&1 | tee "$out/sweep.log"
+
+echo "== compare"
+PYTHONUNBUFFERED=1 timeout "${KILN_COMPARE_TIMEOUT:-280}" python3 "$root/bench/compare.py" --device opencl \
+  --opencl-binary "$bench" --json "$out/compare.json" 2>&1 | tee "$out/compare.log"
+
+# The program binaries (PTX on NVIDIA), for reading the generated machine code.
+tar czf "$out/programs.tgz" -C /tmp kiln-cache 2>/dev/null || true
