@@ -33,10 +33,11 @@ echo "ICD: $(cat "$OCL_ICD_VENDORS"/*.icd)"
 if [ ! -x "$pre/bin/opencl_bench" ]; then
   cmake -S "$root" -B /tmp/kiln-build -DCMAKE_BUILD_TYPE=Release -DKILN_WITH_LLVM=OFF \
     -DCMAKE_PREFIX_PATH="$pre/prefix" > "$out/build.log" 2>&1 &&
-    cmake --build /tmp/kiln-build -j 16 --target test_opencl opencl_bench >> "$out/build.log" 2>&1 ||
+    cmake --build /tmp/kiln-build -j 16 --target test_opencl opencl_bench kiln_depthwise_conv >> "$out/build.log" 2>&1 ||
     { tail -30 "$out/build.log"; exit 1; }
   mkdir -p "$pre/bin"
-  cp /tmp/kiln-build/tests/test_opencl /tmp/kiln-build/bench/opencl_bench "$pre/bin/"
+  cp /tmp/kiln-build/tests/test_opencl /tmp/kiln-build/bench/opencl_bench \
+    /tmp/kiln-build/examples/kiln_depthwise_conv "$pre/bin/"
 fi
 export LD_LIBRARY_PATH="$pre/lib:${LD_LIBRARY_PATH:-}"
 bench="$pre/bin/opencl_bench"
@@ -47,6 +48,10 @@ echo "== tests"
 KILN_RANDOM_GRAPHS=${KILN_RANDOM_GRAPHS:-300} timeout "${KILN_TEST_TIMEOUT:-170}" "$pre/bin/test_opencl" > "$out/tests.log" 2>&1
 echo "tests exit $?"
 grep -E "^\[  (PASSED|FAILED) |FAILED TEST|tests ran" "$out/tests.log" | head -40
+
+echo "== custom-kernel example on the GPU"
+[ -x "$pre/bin/kiln_depthwise_conv" ] && KILN_DEVICE=opencl "$pre/bin/kiln_depthwise_conv"
+echo "example exit $?"
 
 echo "== sweep (ms; rows of opencl_bench with one knob changed)"
 sweep() {  # workload rows cols env...
