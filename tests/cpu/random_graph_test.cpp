@@ -2,7 +2,7 @@
 // their broadcast back), casts and selects, built by trying random ops and keeping those
 // the verifier accepts; each graph runs on the CPU device and the reference evaluator. A
 // failure prints the seed and the graph's IR text (the reproducer). KILN_RANDOM_GRAPHS
-// sets how many graphs to try (default 300).
+// sets how many graphs to try (default 2000).
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -158,7 +158,7 @@ class RandomGraph {
 };
 
 TEST(CpuRandomGraphs, MatchTheReference) {
-  int count = 300;
+  int count = 2000;
   if (const char* env = std::getenv("KILN_RANDOM_GRAPHS")) count = std::atoi(env);
   for (int seed = 1; seed <= count; ++seed) {
     ir::Graph g = RandomGraph(static_cast<uint64_t>(seed)).build();
