@@ -15,11 +15,28 @@ ThreadPool::ThreadPool(int threads) {
 ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    stop_ = true;
+    stop_.store(true);
   }
   wake_.notify_all();
   for (auto& t : workers_) t.join();
 }
+
+namespace {
+
+// Polls `ready` for up to `limit`; true when it became true.
+template <class Ready>
+bool spin_until(Ready ready, std::chrono::microseconds limit) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  for (int i = 0;; ++i) {
+    if (ready()) return true;
+    if ((i & 63) == 63 && std::chrono::steady_clock::now() > end) return false;
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+  }
+}
+
+}  // namespace
 
 void ThreadPool::run_chunks() {
   for (;;) {
@@ -32,16 +49,18 @@ void ThreadPool::run_chunks() {
 void ThreadPool::worker_loop() {
   uint64_t seen = 0;
   for (;;) {
-    {
+    auto ready = [&] { return stop_.load() || generation_.load() != seen; };
+    if (!spin_until(ready, kSpin)) {
       std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
-      if (stop_) return;
-      seen = generation_;
+      wake_.wait(lock, ready);
     }
+    if (stop_.load()) return;
+    seen = generation_.load();
     run_chunks();
-    {
+    if (active_.fetch_sub(1) == 1) {
+      // The caller may be asleep: wake it under the lock so the wake-up cannot be lost.
       std::lock_guard<std::mutex> lock(mutex_);
-      if (--active_ == 0) done_.notify_one();
+      done_.notify_one();
     }
   }
 }
@@ -57,20 +76,23 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain,
   }
   std::lock_guard<std::mutex> call(call_mutex_);
   // About four chunks per participant balances uneven chunks without much overhead.
-  int64_t chunk = std::max<int64_t>(grain, (n + 4 * participants - 1) / (4 * participants));
+  fn_ = &fn;
+  n_ = n;
+  chunk_ = std::max<int64_t>(grain, (n + 4 * participants - 1) / (4 * participants));
+  next_.store(0);
+  active_.store(static_cast<int>(workers_.size()));
   {
+    // Under the lock: a worker between its last poll and its sleep sees the new job.
     std::lock_guard<std::mutex> lock(mutex_);
-    fn_ = &fn;
-    n_ = n;
-    chunk_ = chunk;
-    next_.store(0);
-    active_ = static_cast<int>(workers_.size());
-    ++generation_;
+    generation_.fetch_add(1);
   }
   wake_.notify_all();
   run_chunks();
-  std::unique_lock<std::mutex> lock(mutex_);
-  done_.wait(lock, [&] { return active_ == 0; });
+  auto done = [&] { return active_.load() == 0; };
+  if (!spin_until(done, kSpin)) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    done_.wait(lock, done);
+  }
   fn_ = nullptr;
 }
 

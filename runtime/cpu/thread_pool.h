@@ -1,10 +1,14 @@
 // A fixed pool of worker threads for the CPU device: parallel_for splits a range of work
 // items into chunks that the workers and the calling thread take in turn, and returns
 // when all are done. Sized by KILN_NUM_THREADS, else the hardware's thread count.
+// Between jobs, workers and the waiting caller spin for a short while (kSpin) before they
+// sleep on a condition variable: the launches of one eval follow each other within
+// microseconds, and a futex wake-up per launch cost more than small kernels themselves.
 // Tests: tests/cpu/device_test.cpp.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -35,13 +39,17 @@ class ThreadPool {
   void worker_loop();
   void run_chunks();
 
+  // How long a worker polls for the next job, and the caller for the workers to finish,
+  // before sleeping.
+  static constexpr std::chrono::microseconds kSpin{100};
+
   std::vector<std::thread> workers_;
   std::mutex call_mutex_;  // serializes parallel_for calls
-  std::mutex mutex_;
+  std::mutex mutex_;       // guards the sleeps on wake_ and done_
   std::condition_variable wake_, done_;
-  bool stop_ = false;
-  uint64_t generation_ = 0;
-  int active_ = 0;  // workers still in the current job
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> generation_{0};  // bumped per job
+  std::atomic<int> active_{0};           // workers still in the current job
   // The current job.
   const std::function<void(int64_t, int64_t)>* fn_ = nullptr;
   int64_t n_ = 0, chunk_ = 1;
