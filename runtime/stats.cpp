@@ -64,7 +64,8 @@ std::string Stats::str() const {
   std::snprintf(seconds, sizeof seconds, "compile %.6f s, run %.6f s", compile_seconds,
                 run_seconds);
   std::string s = "kiln stats:\n";
-  s += "  graphs run: " + n(graphs_run) + ", nodes evaluated: " + n(nodes_evaluated) + "\n";
+  s += "  graphs run: " + n(graphs_run) + " (plans reused: " + n(plans_reused) +
+       "), nodes evaluated: " + n(nodes_evaluated) + "\n";
   s += "  kernels compiled: " + n(kernels_compiled) + ", cache hits: " + n(cache_hits_memory) +
        " memory, " + n(cache_hits_disk) + " disk, launches: " + n(launches) + "\n";
   s += "  bytes allocated: " + format_bytes(bytes_allocated) + "\n";

@@ -26,6 +26,7 @@ struct Stats {
   int64_t host_syncs = 0;
   std::vector<SyncSite> sync_sites;  // in order of first occurrence
   int64_t graphs_run = 0;
+  int64_t plans_reused = 0;  // graphs run with the plan of an earlier, identical one
   int64_t nodes_evaluated = 0;
   int64_t kernels_compiled = 0, cache_hits_memory = 0, cache_hits_disk = 0, launches = 0;
   int64_t bytes_allocated = 0;

@@ -8,6 +8,7 @@
 #include "codegen/llvm/emit_kernel.h"
 #include "ir/clone.h"
 #include "ir/error.h"
+#include "ir/hash.h"
 #include "ir/host_memory.h"
 #include "ir/printer.h"
 #include "passes/pipeline.h"
@@ -71,9 +72,18 @@ codegen::Program CpuDevice::compile(ir::Graph& graph) {
 std::vector<BufferPtr> CpuDevice::run(const ir::Graph& graph,
                                       const std::vector<BufferPtr>& inputs) {
   check_inputs(graph, inputs);
-  ir::Graph g = ir::clone_graph(graph);
-  codegen::Program p = compile(g);
-  return execute(p, inputs);
+  const uint64_t key = ir::structural_hash(graph);
+  std::shared_ptr<const Plan> plan = plans_.find(key);
+  const bool reused = plan != nullptr;
+  if (!plan) {
+    auto fresh = std::make_shared<Plan>();
+    fresh->graph = ir::clone_graph(graph);
+    fresh->program = compile(fresh->graph);
+    plan = fresh;
+    plans_.insert(key, plan);
+  }
+  if (reused) add_stats([](Stats& st) { ++st.plans_reused; });
+  return execute(plan->program, inputs);
 }
 
 std::vector<BufferPtr> CpuDevice::execute(const codegen::Program& p,

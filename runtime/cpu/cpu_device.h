@@ -12,6 +12,7 @@
 
 #include "codegen/program.h"
 #include "runtime/device.h"
+#include "runtime/plan_cache.h"
 
 namespace kiln::runtime::cpu {
 
@@ -29,6 +30,14 @@ class CpuDevice : public Device {
                                  const std::vector<BufferPtr>& inputs);
   // The lowering options for this host (vector lanes, threads).
   static codegen::LowerOptions lower_options();
+
+ private:
+  // A compiled graph: the program reads constants and scalars from the graph's nodes.
+  struct Plan {
+    ir::Graph graph;
+    codegen::Program program;
+  };
+  PlanCache<Plan> plans_{256};
 };
 
 }  // namespace kiln::runtime::cpu

@@ -5,7 +5,9 @@
 #include <atomic>
 #include <vector>
 
+#include "runtime/cpu/cpu_device.h"
 #include "runtime/cpu/thread_pool.h"
+#include "runtime/plan_cache.h"
 #include "tests/cpu/differential.h"
 
 namespace kiln::testing {
@@ -36,6 +38,55 @@ TEST(CpuDevice, RejectsInputsOfTheWrongType) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("takes 1 inputs"), std::string::npos) << e.what();
   }
+}
+
+// out = x * s + x over 64 floats, with the scalar s as an inline constant.
+ir::Graph scaled(float s) {
+  GraphBuilder b;
+  auto x = b.param({DType::F32, {64}});
+  auto c = std::make_shared<Buffer>(Type{DType::F32, {}});
+  c->as<float>()[0] = s;
+  auto one = b.add(ir::OpKind::Reshape, {b.constant(c)}, {}, Type{DType::F32, {1}});
+  auto bc = b.add(ir::OpKind::Broadcast, {one}, {}, Type{DType::F32, {64}});
+  b.result(b.add(ir::OpKind::Add, {b.add(ir::OpKind::Mul, {x, bc}), x}));
+  return b.g;
+}
+
+BufferPtr iota(float scale) {
+  auto buf = std::make_shared<Buffer>(Type{DType::F32, {64}});
+  for (int i = 0; i < 64; ++i) buf->as<float>()[i] = scale * static_cast<float>(i);
+  return buf;
+}
+
+TEST(CpuDevice, ReusesThePlanOfAnIdenticalGraph) {
+  runtime::cpu::CpuDevice device;
+  device.run(scaled(3.0f), {iota(1.0f)});
+  reset_stats();
+  // The same computation on new inputs: the plan is reused, the values are the new ones.
+  BufferPtr out = device.run(scaled(3.0f), {iota(2.0f)}).at(0);
+  EXPECT_EQ(stats().plans_reused, 1);
+  EXPECT_EQ(stats().kernels_compiled, 0);
+  for (int i = 0; i < 64; ++i) ASSERT_EQ(out->as<float>()[i], 8.0f * static_cast<float>(i)) << i;
+  // Another scalar: a plan of its own with the right value, and still no compile.
+  reset_stats();
+  out = device.run(scaled(5.0f), {iota(1.0f)}).at(0);
+  EXPECT_EQ(stats().plans_reused, 0);
+  EXPECT_EQ(stats().kernels_compiled, 0);
+  for (int i = 0; i < 64; ++i) ASSERT_EQ(out->as<float>()[i], 6.0f * static_cast<float>(i)) << i;
+}
+
+TEST(PlanCache, DropsTheLeastRecentlyUsed) {
+  runtime::PlanCache<int> cache(2);
+  cache.insert(1, std::make_shared<int>(10));
+  cache.insert(2, std::make_shared<int>(20));
+  ASSERT_NE(cache.find(1), nullptr);  // 1 is now the most recent
+  cache.insert(3, std::make_shared<int>(30));
+  EXPECT_EQ(cache.find(2), nullptr);
+  EXPECT_EQ(*cache.find(1), 10);
+  EXPECT_EQ(*cache.find(3), 30);
+  runtime::PlanCache<int> off(0);
+  off.insert(1, std::make_shared<int>(1));
+  EXPECT_EQ(off.find(1), nullptr);
 }
 
 TEST(ThreadPool, EveryItemRunsOnce) {
