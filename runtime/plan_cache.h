@@ -9,55 +9,47 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
 #include <utility>
 
+#include "codegen/program.h"
+#include "ir/graph.h"
+
 namespace kiln::runtime {
 
-template <class Plan>
+// A graph after the graph passes with the program it compiled to: the program reads
+// constants and scalars from the graph's nodes, so the two live together.
+struct CompiledGraph {
+  ir::Graph graph;
+  codegen::Program program;
+};
+
 class PlanCache {
  public:
+  // Rewrites its graph (the graph passes) and returns the program.
+  using Compile = std::function<codegen::Program(ir::Graph& graph)>;
+
   explicit PlanCache(size_t capacity) : capacity_(capacity) {}
 
-  std::shared_ptr<const Plan> find(uint64_t key) {
-    std::lock_guard lock(mutex_);
-    auto it = index_.find(key);
-    if (it == index_.end()) return nullptr;
-    order_.splice(order_.begin(), order_, it->second);
-    return it->second->second;
-  }
+  // The plan of `graph`: the cached one (counted in Stats::plans_reused), else a copy of
+  // `graph` compiled by `compile` and remembered.
+  std::shared_ptr<const CompiledGraph> get(const ir::Graph& graph, const Compile& compile);
 
-  void insert(uint64_t key, std::shared_ptr<const Plan> plan) {
-    if (capacity_ == 0) return;
-    std::lock_guard lock(mutex_);
-    if (auto it = index_.find(key); it != index_.end()) {
-      it->second->second = std::move(plan);
-      order_.splice(order_.begin(), order_, it->second);
-      return;
-    }
-    order_.emplace_front(key, std::move(plan));
-    index_[key] = order_.begin();
-    if (order_.size() > capacity_) {
-      index_.erase(order_.back().first);
-      order_.pop_back();
-    }
-  }
-
-  void clear() {
-    std::lock_guard lock(mutex_);
-    order_.clear();
-    index_.clear();
-  }
+  size_t size();
 
  private:
-  using Entry = std::pair<uint64_t, std::shared_ptr<const Plan>>;
+  using Entry = std::pair<uint64_t, std::shared_ptr<const CompiledGraph>>;
+  std::shared_ptr<const CompiledGraph> find(uint64_t key);
+  void insert(uint64_t key, std::shared_ptr<const CompiledGraph> plan);
+
   const size_t capacity_;
   std::mutex mutex_;
   std::list<Entry> order_;  // most recently used first
-  std::unordered_map<uint64_t, typename std::list<Entry>::iterator> index_;
+  std::unordered_map<uint64_t, std::list<Entry>::iterator> index_;
 };
 
 }  // namespace kiln::runtime

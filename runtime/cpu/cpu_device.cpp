@@ -8,7 +8,6 @@
 #include "codegen/llvm/emit_kernel.h"
 #include "ir/clone.h"
 #include "ir/error.h"
-#include "ir/hash.h"
 #include "ir/host_memory.h"
 #include "ir/printer.h"
 #include "passes/pipeline.h"
@@ -72,17 +71,7 @@ codegen::Program CpuDevice::compile(ir::Graph& graph) {
 std::vector<BufferPtr> CpuDevice::run(const ir::Graph& graph,
                                       const std::vector<BufferPtr>& inputs) {
   check_inputs(graph, inputs);
-  const uint64_t key = ir::structural_hash(graph);
-  std::shared_ptr<const Plan> plan = plans_.find(key);
-  const bool reused = plan != nullptr;
-  if (!plan) {
-    auto fresh = std::make_shared<Plan>();
-    fresh->graph = ir::clone_graph(graph);
-    fresh->program = compile(fresh->graph);
-    plan = fresh;
-    plans_.insert(key, plan);
-  }
-  if (reused) add_stats([](Stats& st) { ++st.plans_reused; });
+  std::shared_ptr<const CompiledGraph> plan = plans_.get(graph, compile);
   return execute(plan->program, inputs);
 }
 

@@ -32,12 +32,7 @@ class CpuDevice : public Device {
   static codegen::LowerOptions lower_options();
 
  private:
-  // A compiled graph: the program reads constants and scalars from the graph's nodes.
-  struct Plan {
-    ir::Graph graph;
-    codegen::Program program;
-  };
-  PlanCache<Plan> plans_{256};
+  PlanCache plans_{256};
 };
 
 }  // namespace kiln::runtime::cpu

@@ -208,16 +208,18 @@ std::unique_ptr<OpenCLExecutable> OpenCLDevice::prepare(const ir::Graph& graph,
   if (has_custom_kernels(graph))
     throw UnsupportedError(
         "opencl device: prepare() takes graphs without custom kernels; run() runs the others");
-  ir::Graph g = ir::clone_graph(graph);
-  passes::optimize_graph(g);
-  codegen::Program p = codegen::build_program(g, lower_options());
+  std::shared_ptr<const CompiledGraph> plan = plans_.get(graph, [&](ir::Graph& g) {
+    passes::optimize_graph(g);
+    return codegen::build_program(g, lower_options());
+  });
+  const codegen::Program& p = plan->program;
 
   std::unique_ptr<OpenCLExecutable> exe(new OpenCLExecutable(*this));
   exe->values_ = p.values;
   exe->results_ = p.results;
   for (int id : p.results)
     exe->result_types_.push_back(p.values[static_cast<size_t>(id)].node->type);
-  for (auto& v : exe->values_) v.node = nullptr;  // owned by the graph copy, gone after prepare
+  for (auto& v : exe->values_) v.node = nullptr;  // the executable does not keep the plan
   exe->kernels_ = static_cast<int64_t>(p.kernels.size());
 
   std::vector<const CompiledKernel*> kernels = compile_all(p, *exe);

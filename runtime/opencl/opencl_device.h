@@ -27,6 +27,7 @@
 #include "runtime/opencl/cl_api.h"
 #include "runtime/opencl/platform.h"
 #include "runtime/opencl/program_cache.h"
+#include "runtime/plan_cache.h"
 
 namespace kiln::runtime::opencl {
 
@@ -138,6 +139,7 @@ class OpenCLDevice : public Device {
   std::string options_;
   std::mutex mutex_;
   std::map<uint64_t, CompiledKernel> kernels_;
+  PlanCache plans_{256};  // graph -> program, by structure
 };
 
 // The process's device for `info` (one context per device, made on first use).

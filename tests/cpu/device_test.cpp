@@ -76,17 +76,27 @@ TEST(CpuDevice, ReusesThePlanOfAnIdenticalGraph) {
 }
 
 TEST(PlanCache, DropsTheLeastRecentlyUsed) {
-  runtime::PlanCache<int> cache(2);
-  cache.insert(1, std::make_shared<int>(10));
-  cache.insert(2, std::make_shared<int>(20));
-  ASSERT_NE(cache.find(1), nullptr);  // 1 is now the most recent
-  cache.insert(3, std::make_shared<int>(30));
-  EXPECT_EQ(cache.find(2), nullptr);
-  EXPECT_EQ(*cache.find(1), 10);
-  EXPECT_EQ(*cache.find(3), 30);
-  runtime::PlanCache<int> off(0);
-  off.insert(1, std::make_shared<int>(1));
-  EXPECT_EQ(off.find(1), nullptr);
+  int compiles = 0;
+  auto compile = [&](ir::Graph& g) {
+    ++compiles;
+    return runtime::cpu::CpuDevice::compile(g);
+  };
+  runtime::PlanCache cache(2);
+  cache.get(scaled(1.0f), compile);
+  cache.get(scaled(2.0f), compile);
+  cache.get(scaled(1.0f), compile);  // reused, and now the most recent
+  EXPECT_EQ(compiles, 2);
+  cache.get(scaled(3.0f), compile);  // drops scaled(2)
+  EXPECT_EQ(cache.size(), 2u);
+  cache.get(scaled(1.0f), compile);
+  EXPECT_EQ(compiles, 3);
+  cache.get(scaled(2.0f), compile);
+  EXPECT_EQ(compiles, 4);
+  runtime::PlanCache off(0);
+  off.get(scaled(1.0f), compile);
+  off.get(scaled(1.0f), compile);
+  EXPECT_EQ(compiles, 6);
+  EXPECT_EQ(off.size(), 0u);
 }
 
 TEST(ThreadPool, EveryItemRunsOnce) {

@@ -136,6 +136,15 @@ TEST(OpenCLDevice, ExecutableReplaysWithoutRecompiling) {
   EXPECT_GE(s.cache_hits_memory, 1);
   EXPECT_EQ(s.graphs_run, 1);
   EXPECT_EQ(s.launches, exe->launches_per_run());
+  EXPECT_EQ(s.plans_reused, 1);  // prepare() planned this graph already
+  // New inputs for the same graph: the plan is reused, the values are the new ones.
+  Tensor x2 = test_data({64, 100}, DType::F32, 6);
+  std::vector<BufferPtr> inputs2 = ex.inputs;
+  inputs2[0] = frontend::extract_graph({x2.node()}, false).inputs.at(0);
+  got = device->run(ex.graph, inputs2);
+  EXPECT_EQ(stats().plans_reused, 2);
+  EXPECT_TRUE(
+      buffers_close(*got[0], *runtime::evaluate(ex.graph, inputs2)[0], Tolerance{1e-5, 1e-5}));
 }
 
 TEST(OpenCLDevice, DefaultDeviceFromTheEnvironmentRunsTheFrontend) {
