@@ -31,7 +31,11 @@ CPU_WORKLOADS = [
     ("sum_rows", 4096, 4096),
     ("softmax", 4096, 4096),
     ("layernorm", 4096, 4096),
+    ("dispatch", 8, 64),
 ]
+
+# Layers of the dispatch workload (kDispatchLayers in bench/workloads.h).
+DISPATCH_LAYERS = 33
 
 
 def input_array(np, n, salt):
@@ -67,7 +71,15 @@ def numpy_impls(np, rows, cols):
         v = ((x - m) ** 2).mean(axis=1, keepdims=True)
         return (x - m) / np.sqrt(v + np.float32(1e-5)) * w + b
 
+    def dispatch():
+        weights = w.reshape(cols, 1) * b.reshape(1, cols) * np.float32(1.0 / cols)
+        y = x
+        for _ in range(DISPATCH_LAYERS):
+            y = np.maximum(y @ weights + b, np.float32(0))
+        return y
+
     return {
+        "dispatch": dispatch,
         "ew_chain": lambda: np.maximum((x + b) * np.float32(1.5) - x * x, np.float32(0))
         + np.float32(0.25),
         "sum_full": lambda: x.sum(),
@@ -91,7 +103,15 @@ def torch_impls(torch, np, rows, cols, device):
 
         return run
 
+    def dispatch():
+        weights = w.reshape(cols, 1) * b.reshape(1, cols) * (1.0 / cols)
+        y = x
+        for _ in range(DISPATCH_LAYERS):
+            y = torch.relu(y @ weights + b)
+        return y
+
     return {
+        "dispatch": timed(dispatch),
         "ew_chain": timed(lambda: torch.clamp_min((x + b) * 1.5 - x * x, 0) + 0.25),
         "sum_full": timed(lambda: x.sum()),
         "sum_rows": timed(lambda: x.sum(dim=1)),
@@ -157,7 +177,9 @@ def main():
         if wanted and workload not in wanted:
             continue
         rows_out = []
-        for r in run_kiln_bench(args.binary, workload, rows, cols, reps):
+        # Microsecond-scale workloads need many more repetitions for a stable median.
+        wreps = reps * 20 if workload == "dispatch" else reps
+        for r in run_kiln_bench(args.binary, workload, rows, cols, wreps):
             rows_out.append((r["impl"], r["device"], r["seconds"], r["checksum"], r["bytes"]))
             if r["impl"] == "limit":
                 limit_gbs = r["bytes"] / r["seconds"] / 1e9
@@ -167,7 +189,7 @@ def main():
             peers["torch"] = torch_impls(torch, np, rows, cols, "cpu")
         for name, impls in peers.items():
             f = impls[workload]
-            t = median_time(f, reps, 2)
+            t = median_time(f, wreps, 2)
             rows_out.append((name, "cpu", t, checksum(f()), kiln_bytes))
         ref = next(c for i, _, _, c, _ in rows_out if i == "numpy")
         kiln_t = next(t for i, _, t, _, _ in rows_out if i == "kiln")
@@ -181,7 +203,7 @@ def main():
             if not ok:
                 failures.append(f"{workload}/{impl}: checksum {c} vs numpy {ref}")
             speed = "" if impl in ("kiln",) else f"{t / kiln_t:12.2f}x"
-            frac = f"{gbs / limit_gbs:8.0%}" if limit_gbs else ""
+            frac = f"{gbs / limit_gbs:8.0%}" if limit_gbs and workload != "dispatch" else ""
             print(f"  {impl:8} {device[:12]:12} {t * 1e3:9.3f} {gbs:8.1f} {speed:>13} {frac:>9}"
                   f"  {'ok' if ok else 'MISMATCH'}")
             records.append({"workload": workload, "impl": impl, "device": device,
@@ -208,6 +230,8 @@ def compile_workload(binary):
         env = dict(os.environ, KILN_CACHE_DIR=cache)
         cold_ms, warm_ms = [], []
         for workload, _, _ in CPU_WORKLOADS:
+            if workload == "dispatch":
+                continue
             cold = next(r for r in run_kiln_bench(binary, workload, 256, 256, 3, env)
                         if r["impl"] == "kiln")
             warm = next(r for r in run_kiln_bench(binary, workload, 256, 256, 3, env)

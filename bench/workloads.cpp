@@ -215,11 +215,24 @@ std::vector<Impl> make_impls(const std::string& name, const Problem& p) {
       y.colwise() *= inv;
       y = (y.rowwise() * row_map(in.w)).rowwise() + row_map(in.b);
     }));
+  } else if (name == "dispatch") {
+    // A small MLP step, kDispatchLayers of relu(y @ W + b) on rows x cols with
+    // W[i, j] = w[i] * b[j] / cols: about 100 tiny ops for an eager framework.
+    const double c = static_cast<double>(p.cols);
+    double bytes = (n + 2 * c) * f, flops = kDispatchLayers * 2.0 * n * c;
+    impls.push_back(kiln_impl(in, bytes, flops, [c](const Tensor& x, const Tensor& b, const Tensor& w) {
+      const int64_t cols = x.shape(1);
+      Tensor weights = reshape(w, {cols, 1}) * reshape(b, {1, cols}) * (1.0 / c);
+      Tensor y = x;
+      for (int l = 0; l < kDispatchLayers; ++l) y = relu(matmul(y, weights) + b);
+      return y;
+    }));
+    return impls;  // latency-bound: the bandwidth limit says nothing here
   } else if (name == "copy") {
     // Only the limit: kept separate so a run can report it once.
   } else {
     throw Error("bench: unknown workload '" + name +
-                "' (known: ew_chain, sum_full, sum_rows, softmax, layernorm, copy)");
+                "' (known: ew_chain, sum_full, sum_rows, softmax, layernorm, dispatch, copy)");
   }
   impls.push_back(copy_limit(in));
   return impls;

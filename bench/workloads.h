@@ -18,6 +18,9 @@ namespace kiln::bench {
 float input_value(uint64_t i, uint64_t salt);
 std::vector<float> make_input(int64_t n, uint64_t salt);
 
+// Layers of the `dispatch` workload (a small MLP step).
+constexpr int kDispatchLayers = 33;
+
 // A problem size: the shape of the main input.
 struct Problem {
   int64_t rows = 0;
