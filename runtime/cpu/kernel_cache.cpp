@@ -1,16 +1,8 @@
 // KernelCache: memory -> disk -> compile, with validated disk entries.
 #include "runtime/cpu/kernel_cache.h"
 
-#include <unistd.h>
-
-#include <atomic>
 #include <chrono>
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
+#include <optional>
 
 #include "codegen/llvm/compiler.h"
 #include "ir/error.h"
@@ -23,15 +15,6 @@ namespace {
 
 constexpr char kMagic[8] = {'K', 'I', 'L', 'N', 'O', 'B', 'J', '1'};
 
-struct Header {
-  char magic[8];
-  uint32_t version;
-  uint32_t name_size;
-  uint64_t key;
-  uint64_t payload_size;
-  uint64_t checksum;
-};
-
 uint64_t ops_fingerprint() {
   static const uint64_t h = [] {
     std::string all;
@@ -41,13 +24,7 @@ uint64_t ops_fingerprint() {
   return h;
 }
 
-std::string hex(uint64_t v) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-  return buf;
-}
-
-std::string symbol_name(uint64_t key) { return "kiln_kernel_" + hex(key); }
+std::string symbol_name(uint64_t key) { return "kiln_kernel_" + hex_key(key); }
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
@@ -56,27 +33,9 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 }  // namespace
 
 KernelCache::KernelCache(ObjectLoader& loader, std::string dir)
-    : loader_(loader), dir_(std::move(dir)) {
-  if (dir_.empty()) return;
-  std::error_code ec;
-  std::filesystem::create_directories(dir_, ec);
-  if (ec) {
-    log_warn("kernel cache: cannot create " + dir_ + " (" + ec.message() +
-             "); the disk cache is off");
-    dir_.clear();
-  }
-}
+    : loader_(loader), disk_(std::move(dir), kMagic, kFormatVersion, ".kobj", "kernel cache") {}
 
-std::string KernelCache::default_dir() {
-  if (const char* env = std::getenv("KILN_CACHE_DIR")) {
-    std::string d = env;
-    if (d == "off" || d == "0") return "";
-    if (!d.empty()) return d;
-  }
-  if (const char* home = std::getenv("HOME"); home && *home)
-    return std::string(home) + "/.cache/kiln";
-  return "";
-}
+std::string KernelCache::default_dir() { return DiskCache::default_dir(); }
 
 KernelCache& KernelCache::global() {
   static ObjectLoader loader;
@@ -90,90 +49,15 @@ uint64_t KernelCache::key_of(const codegen::Kernel& kernel) const {
 
 uint64_t KernelCache::key_of(uint64_t kernel_hash) const {
   static const std::string target =
-      codegen::llvm_backend::host_target().id() + "|ops" + hex(ops_fingerprint());
+      codegen::llvm_backend::host_target().id() + "|ops" + hex_key(ops_fingerprint());
   return codegen::fnv1a(target, kernel_hash);
 }
 
-std::string KernelCache::path_for(uint64_t key) const { return dir_ + "/" + hex(key) + ".kobj"; }
+std::string KernelCache::path_for(uint64_t key) const { return disk_.path_for(key); }
 
 void KernelCache::forget_memory() {
   std::lock_guard<std::mutex> lock(mutex_);
   memory_.clear();
-}
-
-bool KernelCache::read_entry(uint64_t key, std::string& name, std::string& object,
-                             std::string& why) const {
-  std::ifstream in(path_for(key), std::ios::binary);
-  if (!in) {
-    why = "absent";
-    return false;
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string data = ss.str();
-  Header h;
-  if (data.size() < sizeof h) {
-    why = "truncated header";
-    return false;
-  }
-  std::memcpy(&h, data.data(), sizeof h);
-  if (std::memcmp(h.magic, kMagic, sizeof kMagic) != 0) {
-    why = "not a kiln kernel file";
-    return false;
-  }
-  if (h.version != kFormatVersion) {
-    why = "format version " + std::to_string(h.version) + ", expected " +
-          std::to_string(kFormatVersion);
-    return false;
-  }
-  if (h.key != key) {
-    why = "stale: made for another key";
-    return false;
-  }
-  if (h.name_size > 256 || data.size() != sizeof h + h.name_size + h.payload_size) {
-    why = "truncated or oversized";
-    return false;
-  }
-  name = data.substr(sizeof h, h.name_size);
-  object = data.substr(sizeof h + h.name_size);
-  if (codegen::fnv1a(object, codegen::fnv1a(name)) != h.checksum) {
-    why = "checksum mismatch";
-    return false;
-  }
-  return true;
-}
-
-void KernelCache::write_entry(uint64_t key, const std::string& name,
-                              const std::string& object) const {
-  Header h;
-  std::memcpy(h.magic, kMagic, sizeof kMagic);
-  h.version = kFormatVersion;
-  h.name_size = static_cast<uint32_t>(name.size());
-  h.key = key;
-  h.payload_size = object.size();
-  h.checksum = codegen::fnv1a(object, codegen::fnv1a(name));
-  static std::atomic<int> counter{0};
-  std::string final_path = path_for(key);
-  std::string tmp =
-      final_path + ".tmp" + std::to_string(::getpid()) + "." + std::to_string(counter++);
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(&h), sizeof h);
-    out.write(name.data(), static_cast<std::streamsize>(name.size()));
-    out.write(object.data(), static_cast<std::streamsize>(object.size()));
-    if (!out) {
-      log_warn("kernel cache: cannot write " + tmp);
-      std::error_code ec;
-      std::filesystem::remove(tmp, ec);
-      return;
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, final_path, ec);
-  if (ec) {
-    log_warn("kernel cache: cannot rename " + tmp + ": " + ec.message());
-    std::filesystem::remove(tmp, ec);
-  }
 }
 
 CacheResult KernelCache::get(const codegen::Kernel& kernel) {
@@ -191,11 +75,15 @@ CacheResult KernelCache::get(const codegen::Kernel& kernel, uint64_t kernel_hash
   // Disk and compilation happen outside the lock, so that several kernels can be built at
   // once; two threads building one kernel both succeed and the first entry stays.
   auto start = std::chrono::steady_clock::now();
-  if (!dir_.empty()) {
-    std::string name, object, why;
-    if (read_entry(key, name, object, why)) {
+  if (disk_.enabled()) {
+    // The payload: the kernel's symbol, a newline, the object file.
+    std::string why;
+    if (std::optional<std::string> entry = disk_.read(key, why)) {
+      const size_t split = entry->find('\n');
       try {
-        r.fn = remember(key, loader_.load(object, {name}).at(0));
+        if (split == std::string::npos) throw CompileError("no symbol name");
+        r.fn =
+            remember(key, loader_.load(entry->substr(split + 1), {entry->substr(0, split)}).at(0));
         r.source = CacheSource::Disk;
         r.compile_seconds = seconds_since(start);
         return r;
@@ -212,7 +100,7 @@ CacheResult KernelCache::get(const codegen::Kernel& kernel, uint64_t kernel_hash
   r.fn = remember(key, loader_.load(object, {name}).at(0));
   r.source = CacheSource::Compiled;
   r.compile_seconds = seconds_since(start);
-  if (!dir_.empty()) write_entry(key, name, object);
+  disk_.write(key, name + "\n" + object);
   if (log_enabled(LogLevel::Debug))
     log_debug("compiled kernel " + name + " in " + std::to_string(r.compile_seconds * 1e3) + " ms");
   return r;

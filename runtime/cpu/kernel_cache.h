@@ -2,12 +2,11 @@
 // KernelIR together with the host target and the codegen version, kept in memory for the
 // process and on disk (object code) so that a second process starts warm.
 //
-// Disk entries live in KILN_CACHE_DIR (default $HOME/.cache/kiln; "off" disables), one
-// file per kernel: a header (magic, format version, the full key, the symbol name, the
-// payload's size and FNV-1a checksum) and the object file. An entry that is truncated,
-// corrupt, of another version or of another key is never trusted: the kernel is compiled
-// again and the entry rewritten. Files are written to a temporary name and renamed, so a
-// reader never sees half a file. Tests: tests/cpu/kernel_cache_test.cpp.
+// Disk entries (runtime/disk_cache.h) live in KILN_CACHE_DIR (default $HOME/.cache/kiln;
+// "off" disables), one file per kernel holding its symbol name and object file. An entry
+// that is truncated, corrupt, of another version or of another key, or that does not
+// load, is never trusted: the kernel is compiled again and the entry rewritten.
+// Tests: tests/cpu/kernel_cache_test.cpp.
 #pragma once
 
 #include <cstdint>
@@ -18,6 +17,7 @@
 
 #include "codegen/kernel_ir.h"
 #include "runtime/cpu/jit.h"
+#include "runtime/disk_cache.h"
 
 namespace kiln::runtime::cpu {
 
@@ -45,7 +45,7 @@ class KernelCache {
   uint64_t key_of(const codegen::Kernel& kernel) const;
   uint64_t key_of(uint64_t kernel_hash) const;
   std::string path_for(uint64_t key) const;
-  const std::string& dir() const { return dir_; }
+  const std::string& dir() const { return disk_.dir(); }
 
   // Forgets the in-memory entries (the loaded code stays loaded): the next get() of a
   // kernel goes to disk. For tests of the disk cache.
@@ -56,17 +56,15 @@ class KernelCache {
   // The process's cache, in default_dir() (read when first used).
   static KernelCache& global();
 
-  // The on-disk format version; bump when the header changes.
-  static constexpr uint32_t kFormatVersion = 1;
+  // The on-disk format version; bump when the entries' layout changes.
+  static constexpr uint32_t kFormatVersion = 2;
 
  private:
   KernelFn lookup_memory(uint64_t key);
   KernelFn remember(uint64_t key, KernelFn fn);
-  bool read_entry(uint64_t key, std::string& name, std::string& object, std::string& why) const;
-  void write_entry(uint64_t key, const std::string& name, const std::string& object) const;
 
   ObjectLoader& loader_;
-  std::string dir_;
+  DiskCache disk_;
   std::mutex mutex_;
   std::unordered_map<uint64_t, KernelFn> memory_;
 };

@@ -1,15 +1,10 @@
 // ProgramCache: memory -> disk (program binaries) -> build, with validated disk entries.
 #include "runtime/opencl/program_cache.h"
 
-#include <unistd.h>
-
-#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
+#include <optional>
 #include <sstream>
 #include <vector>
 
@@ -22,21 +17,6 @@ namespace kiln::runtime::opencl {
 namespace {
 
 constexpr char kMagic[8] = {'K', 'I', 'L', 'N', 'C', 'L', 'B', '1'};
-
-struct Header {
-  char magic[8];
-  uint32_t version;
-  uint32_t reserved;
-  uint64_t key;
-  uint64_t payload_size;
-  uint64_t checksum;
-};
-
-std::string hex(uint64_t v) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-  return buf;
-}
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
@@ -69,27 +49,11 @@ std::string numbered(const std::string& source) {
 }  // namespace
 
 ProgramCache::ProgramCache(cl_context context, const DeviceInfo& device, std::string dir)
-    : context_(context), device_(device), dir_(std::move(dir)) {
-  if (dir_.empty()) return;
-  std::error_code ec;
-  std::filesystem::create_directories(dir_, ec);
-  if (ec) {
-    log_warn("opencl program cache: cannot create " + dir_ + " (" + ec.message() +
-             "); the disk cache is off");
-    dir_.clear();
-  }
-}
+    : context_(context),
+      device_(device),
+      disk_(std::move(dir), kMagic, kFormatVersion, ".clbin", "opencl program cache") {}
 
-std::string ProgramCache::default_dir() {
-  if (const char* env = std::getenv("KILN_CACHE_DIR")) {
-    std::string d = env;
-    if (d == "off" || d == "0") return "";
-    if (!d.empty()) return d + "/opencl";
-  }
-  if (const char* home = std::getenv("HOME"); home && *home)
-    return std::string(home) + "/.cache/kiln/opencl";
-  return "";
-}
+std::string ProgramCache::default_dir() { return DiskCache::default_dir("opencl"); }
 
 uint64_t ProgramCache::key_of(const std::string& source, const std::string& options) const {
   std::string text = source + "\n--options " + options + "\n--device " + device_.name + "|" +
@@ -98,7 +62,7 @@ uint64_t ProgramCache::key_of(const std::string& source, const std::string& opti
   return codegen::fnv1a(text);
 }
 
-std::string ProgramCache::path_for(uint64_t key) const { return dir_ + "/" + hex(key) + ".clbin"; }
+std::string ProgramCache::path_for(uint64_t key) const { return disk_.path_for(key); }
 
 ProgramHandle ProgramCache::build_from_source(const std::string& source, const std::string& options,
                                               const std::string& what) const {
@@ -138,46 +102,6 @@ ProgramHandle ProgramCache::load_binary(const std::string& binary, const std::st
   return program;
 }
 
-bool ProgramCache::read_entry(uint64_t key, std::string& binary, std::string& why) const {
-  std::ifstream in(path_for(key), std::ios::binary);
-  if (!in) {
-    why = "absent";
-    return false;
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string data = ss.str();
-  Header h;
-  if (data.size() < sizeof h) {
-    why = "truncated header";
-    return false;
-  }
-  std::memcpy(&h, data.data(), sizeof h);
-  if (std::memcmp(h.magic, kMagic, sizeof kMagic) != 0) {
-    why = "not a kiln OpenCL program file";
-    return false;
-  }
-  if (h.version != kFormatVersion) {
-    why = "format version " + std::to_string(h.version) + ", expected " +
-          std::to_string(kFormatVersion);
-    return false;
-  }
-  if (h.key != key) {
-    why = "stale: made for another key";
-    return false;
-  }
-  if (h.payload_size == 0 || data.size() != sizeof h + h.payload_size) {
-    why = "truncated or oversized";
-    return false;
-  }
-  binary = data.substr(sizeof h);
-  if (codegen::fnv1a(binary) != h.checksum) {
-    why = "checksum mismatch";
-    return false;
-  }
-  return true;
-}
-
 void ProgramCache::write_entry(uint64_t key, cl_program program) const {
   size_t size = 0;
   if (clGetProgramInfo(program, CL_PROGRAM_BINARY_SIZES, sizeof size, &size, nullptr) !=
@@ -190,34 +114,7 @@ void ProgramCache::write_entry(uint64_t key, cl_program program) const {
   unsigned char* ptr = reinterpret_cast<unsigned char*>(binary.data());
   if (clGetProgramInfo(program, CL_PROGRAM_BINARIES, sizeof ptr, &ptr, nullptr) != CL_SUCCESS)
     return;
-  Header h;
-  std::memcpy(h.magic, kMagic, sizeof kMagic);
-  h.version = kFormatVersion;
-  h.reserved = 0;
-  h.key = key;
-  h.payload_size = binary.size();
-  h.checksum = codegen::fnv1a(binary);
-  static std::atomic<int> counter{0};
-  const std::string final_path = path_for(key);
-  const std::string tmp =
-      final_path + ".tmp" + std::to_string(::getpid()) + "." + std::to_string(counter++);
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(&h), sizeof h);
-    out.write(binary.data(), static_cast<std::streamsize>(binary.size()));
-    if (!out) {
-      log_warn("opencl program cache: cannot write " + tmp);
-      std::error_code ec;
-      std::filesystem::remove(tmp, ec);
-      return;
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, final_path, ec);
-  if (ec) {
-    log_warn("opencl program cache: cannot rename " + tmp + ": " + ec.message());
-    std::filesystem::remove(tmp, ec);
-  }
+  disk_.write(key, binary);
 }
 
 CachedProgram ProgramCache::get(const std::string& source, const std::string& options,
@@ -231,10 +128,10 @@ CachedProgram ProgramCache::get(const std::string& source, const std::string& op
     return r;
   }
   const auto start = std::chrono::steady_clock::now();
-  if (!dir_.empty()) {
-    std::string binary, why;
-    if (read_entry(key, binary, why)) {
-      ProgramHandle p = load_binary(binary, options, why);
+  if (disk_.enabled()) {
+    std::string why;
+    if (std::optional<std::string> binary = disk_.read(key, why)) {
+      ProgramHandle p = load_binary(*binary, options, why);
       if (p) {
         r.program = p.get();
         r.source = ProgramSource::Disk;
@@ -251,7 +148,7 @@ CachedProgram ProgramCache::get(const std::string& source, const std::string& op
   r.program = p.get();
   r.source = ProgramSource::Built;
   r.seconds = seconds_since(start);
-  if (!dir_.empty()) write_entry(key, p.get());
+  if (disk_.enabled()) write_entry(key, p.get());
   memory_[key] = std::move(p);
   if (log_enabled(LogLevel::Debug))
     log_debug("opencl: built " + what + " in " + std::to_string(r.seconds * 1e3) + " ms");

@@ -4,11 +4,10 @@
 // The key is a hash of the program source, the build options, and the device's name,
 // version and driver version: a new driver never loads an old binary. Disk entries live in
 // $KILN_CACHE_DIR/opencl (default $HOME/.cache/kiln/opencl; KILN_CACHE_DIR=off disables),
-// one file per program: a header (magic, format version, key, payload size and FNV-1a
-// checksum) and the binary. A truncated, corrupt, stale or unloadable entry is rebuilt
-// from source and rewritten, with a warning; files are written to a temporary name and
-// renamed, so a reader never sees half of one. A program that fails to build throws
-// CompileError with the driver's build log. Tests: tests/opencl/program_cache_test.cpp.
+// one file per program (runtime/disk_cache.h). A truncated, corrupt, stale or unloadable
+// entry is rebuilt from source and rewritten, with a warning. A program that fails to
+// build throws CompileError with the driver's build log. Tests:
+// tests/opencl/program_cache_test.cpp.
 #pragma once
 
 #include <cstdint>
@@ -16,6 +15,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "runtime/disk_cache.h"
 #include "runtime/opencl/cl_api.h"
 #include "runtime/opencl/platform.h"
 
@@ -39,7 +39,7 @@ class ProgramCache {
 
   uint64_t key_of(const std::string& source, const std::string& options) const;
   std::string path_for(uint64_t key) const;
-  const std::string& dir() const { return dir_; }
+  const std::string& dir() const { return disk_.dir(); }
 
   // $KILN_CACHE_DIR/opencl, else $HOME/.cache/kiln/opencl; "" when disabled or unknown.
   static std::string default_dir();
@@ -50,12 +50,11 @@ class ProgramCache {
                                   const std::string& what) const;
   ProgramHandle load_binary(const std::string& binary, const std::string& options,
                             std::string& why) const;
-  bool read_entry(uint64_t key, std::string& binary, std::string& why) const;
   void write_entry(uint64_t key, cl_program program) const;
 
   cl_context context_;
   DeviceInfo device_;
-  std::string dir_;
+  DiskCache disk_;
   std::mutex mutex_;
   std::unordered_map<uint64_t, ProgramHandle> memory_;
 };
