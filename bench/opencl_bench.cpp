@@ -121,34 +121,6 @@ double checksum_of(const kiln::Buffer& b) {
   return s;
 }
 
-// The kiln graph of a workload (the formulas of bench/workloads.cpp) and its bytes moved.
-Tensor build(const std::string& name, const Tensor& x, const Tensor& b, const Tensor& w,
-             double& bytes) {
-  const double n = static_cast<double>(x.size()), cols = static_cast<double>(x.shape(1)), f = 4;
-  if (name == "ew_chain") {
-    bytes = (2 * n + cols) * f;
-    return maximum((x + b) * 1.5 - x * x, 0.0) + 0.25;
-  }
-  if (name == "sum_full") {
-    bytes = n * f;
-    return sum(x);
-  }
-  if (name == "sum_rows") {
-    bytes = (n + static_cast<double>(x.shape(0))) * f;
-    return sum(x, 1);
-  }
-  if (name == "softmax") {
-    bytes = 2 * n * f;
-    return softmax(x, -1);
-  }
-  if (name == "layernorm") {
-    bytes = (2 * n + 2 * cols) * f;
-    return layer_norm(x, -1, w, b, 1e-5);
-  }
-  throw kiln::Error("opencl_bench: unknown workload '" + name +
-                    "' (known: ew_chain, sum_full, sum_rows, softmax, layernorm)");
-}
-
 void run_workload(OpenCLDevice& device, const Options& o) {
   using kiln::bench::make_input;
   std::vector<float> xs = make_input(o.rows * o.cols, 1), bs = make_input(o.cols, 2),
@@ -157,8 +129,9 @@ void run_workload(OpenCLDevice& device, const Options& o) {
   Tensor x = kiln::from_data(xs, {o.rows, o.cols});
   xs = {};
   Tensor b = kiln::from_data(bs, {o.cols}), w = kiln::from_data(ws, {o.cols});
-  double bytes = 0;
-  Tensor y = build(o.workload, x, b, w, bytes);
+  const kiln::bench::Workload workload = kiln::bench::workload(o.workload, {o.rows, o.cols});
+  const double bytes = workload.bytes;
+  Tensor y = workload.build(x, b, w);
   kiln::frontend::Extraction ex = kiln::frontend::extract_graph({y.node()}, false);
 
   double t0 = now();

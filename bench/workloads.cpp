@@ -2,13 +2,15 @@
 // streaming copy that measures the memory-bandwidth limit.
 #include "workloads.h"
 
+#include <immintrin.h>
+
 #include <Eigen/Core>
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstring>
-#include <immintrin.h>
 #include <numeric>
+#include <optional>
 #include <thread>
 
 namespace kiln::bench {
@@ -49,18 +51,17 @@ struct Inputs {
   }
 };
 
-// A kiln implementation: `build` makes the result from the input tensors.
-Impl kiln_impl(std::shared_ptr<Inputs> in, double bytes, double flops,
-               std::function<Tensor(const Tensor& x, const Tensor& b, const Tensor& w)> build) {
+// The kiln implementation of `workload`.
+Impl kiln_impl(std::shared_ptr<Inputs> in, const Workload& workload) {
   auto x = std::make_shared<Tensor>(from_data(in->x, {in->p.rows, in->p.cols}));
   auto b = std::make_shared<Tensor>(from_data(in->b, {in->p.cols}));
   auto w = std::make_shared<Tensor>(from_data(in->w, {in->p.cols}));
   auto last = std::make_shared<std::optional<Tensor>>();
   Impl impl;
   impl.name = "kiln";
-  impl.bytes = bytes;
-  impl.flops = flops;
-  impl.run = [=] {
+  impl.bytes = workload.bytes;
+  impl.flops = workload.flops;
+  impl.run = [=, build = workload.build] {
     Tensor y = build(*x, *b, *w);
     AllowSyncGuard allow;
     eval(y);
@@ -75,13 +76,13 @@ Impl kiln_impl(std::shared_ptr<Inputs> in, double bytes, double flops,
 }
 
 // An Eigen implementation writing into `out`.
-Impl eigen_impl(std::shared_ptr<Inputs> in, int64_t out_size, double bytes, double flops,
+Impl eigen_impl(std::shared_ptr<Inputs> in, const Workload& workload, int64_t out_size,
                 std::function<void(const Inputs&, float* out)> compute) {
   auto out = std::make_shared<std::vector<float>>(static_cast<size_t>(out_size));
   Impl impl;
   impl.name = "eigen";
-  impl.bytes = bytes;
-  impl.flops = flops;
+  impl.bytes = workload.bytes;
+  impl.flops = workload.flops;
   impl.run = [=] { compute(*in, out->data()); };
   impl.checksum = [=] { return sum_of(out->data(), out_size); };
   return impl;
@@ -157,56 +158,67 @@ auto row_map(const std::vector<float>& v) {
 
 }  // namespace
 
-std::vector<Impl> make_impls(const std::string& name, const Problem& p) {
-  auto in = std::make_shared<Inputs>(p);
-  const double n = static_cast<double>(p.numel());
+Workload workload(const std::string& name, const Problem& p) {
+  const double n = static_cast<double>(p.numel()), c = static_cast<double>(p.cols);
   const double f = sizeof(float);
-  std::vector<Impl> impls;
-  if (name == "ew_chain") {
-    // y = max((x + b) * 1.5 - x * x, 0) + 0.25: six elementwise ops, b broadcast over rows.
-    double bytes = (2 * n + p.cols) * f, flops = 6 * n;
-    impls.push_back(
-        kiln_impl(in, bytes, flops, [](const Tensor& x, const Tensor& b, const Tensor&) {
-          return maximum((x + b) * 1.5 - x * x, 0.0) + 0.25;
-        }));
-    impls.push_back(eigen_impl(in, p.numel(), bytes, flops, [](const Inputs& in, float* out) {
+  if (name == "ew_chain")  // six elementwise ops, b broadcast over the rows
+    return {(2 * n + c) * f, 6 * n, [](const Tensor& x, const Tensor& b, const Tensor&) {
+              return maximum((x + b) * 1.5 - x * x, 0.0) + 0.25;
+            }};
+  if (name == "sum_full")
+    return {n * f, n, [](const Tensor& x, const Tensor&, const Tensor&) { return sum(x); }};
+  if (name == "sum_rows")
+    return {(n + static_cast<double>(p.rows)) * f, n,
+            [](const Tensor& x, const Tensor&, const Tensor&) { return sum(x, 1); }};
+  if (name == "softmax")
+    return {2 * n * f, 5 * n,
+            [](const Tensor& x, const Tensor&, const Tensor&) { return softmax(x, -1); }};
+  if (name == "layernorm")
+    return {(2 * n + 2 * c) * f, 8 * n, [](const Tensor& x, const Tensor& b, const Tensor& w) {
+              return layer_norm(x, -1, w, b, 1e-5);
+            }};
+  if (name == "dispatch")  // kDispatchLayers of relu(y @ W + b), W[i, j] = w[i] b[j] / cols
+    return {(n + 2 * c) * f, kDispatchLayers * 2.0 * n * c,
+            [c](const Tensor& x, const Tensor& b, const Tensor& w) {
+              const int64_t cols = x.shape(1);
+              Tensor weights = reshape(w, {cols, 1}) * reshape(b, {1, cols}) * (1.0 / c);
+              Tensor y = x;
+              for (int l = 0; l < kDispatchLayers; ++l) y = relu(matmul(y, weights) + b);
+              return y;
+            }};
+  throw Error("bench: unknown workload '" + name +
+              "' (known: ew_chain, sum_full, sum_rows, softmax, layernorm, dispatch, copy)");
+}
+
+namespace {
+
+// Eigen's version of the workloads it has one of.
+std::optional<Impl> eigen_version(const std::string& name, std::shared_ptr<Inputs> in,
+                                  const Workload& w) {
+  const Problem& p = in->p;
+  if (name == "ew_chain")
+    return eigen_impl(in, w, p.numel(), [](const Inputs& in, float* out) {
       Eigen::Map<RowArray> y(out, in.p.rows, in.p.cols);
       auto x = x_map(in);
       y = ((x.rowwise() + row_map(in.b)) * 1.5f - x.square()).max(0.0f) + 0.25f;
-    }));
-  } else if (name == "sum_full") {
-    double bytes = n * f, flops = n;
-    impls.push_back(kiln_impl(
-        in, bytes, flops, [](const Tensor& x, const Tensor&, const Tensor&) { return sum(x); }));
-    impls.push_back(eigen_impl(in, 1, bytes, flops,
-                               [](const Inputs& in, float* out) { out[0] = x_map(in).sum(); }));
-  } else if (name == "sum_rows") {
-    double bytes = (n + p.rows) * f, flops = n;
-    impls.push_back(kiln_impl(
-        in, bytes, flops, [](const Tensor& x, const Tensor&, const Tensor&) { return sum(x, 1); }));
-    impls.push_back(eigen_impl(in, p.rows, bytes, flops, [](const Inputs& in, float* out) {
+    });
+  if (name == "sum_full")
+    return eigen_impl(in, w, 1, [](const Inputs& in, float* out) { out[0] = x_map(in).sum(); });
+  if (name == "sum_rows")
+    return eigen_impl(in, w, p.rows, [](const Inputs& in, float* out) {
       Eigen::Map<ColVector>(out, in.p.rows) = x_map(in).rowwise().sum();
-    }));
-  } else if (name == "softmax") {
-    double bytes = 2 * n * f, flops = 5 * n;
-    impls.push_back(kiln_impl(in, bytes, flops, [](const Tensor& x, const Tensor&, const Tensor&) {
-      return softmax(x, -1);
-    }));
-    impls.push_back(eigen_impl(in, p.numel(), bytes, flops, [](const Inputs& in, float* out) {
+    });
+  if (name == "softmax")
+    return eigen_impl(in, w, p.numel(), [](const Inputs& in, float* out) {
       Eigen::Map<RowArray> y(out, in.p.rows, in.p.cols);
       auto x = x_map(in);
       ColVector m = x.rowwise().maxCoeff();
       y = (x.colwise() - m).exp();
       ColVector s = y.rowwise().sum();
       y.colwise() /= s;
-    }));
-  } else if (name == "layernorm") {
-    double bytes = (2 * n + 2 * p.cols) * f, flops = 8 * n;
-    impls.push_back(
-        kiln_impl(in, bytes, flops, [](const Tensor& x, const Tensor& b, const Tensor& w) {
-          return layer_norm(x, -1, w, b, 1e-5);
-        }));
-    impls.push_back(eigen_impl(in, p.numel(), bytes, flops, [](const Inputs& in, float* out) {
+    });
+  if (name == "layernorm")
+    return eigen_impl(in, w, p.numel(), [](const Inputs& in, float* out) {
       Eigen::Map<RowArray> y(out, in.p.rows, in.p.cols);
       auto x = x_map(in);
       ColVector mean = x.rowwise().mean();
@@ -214,27 +226,22 @@ std::vector<Impl> make_impls(const std::string& name, const Problem& p) {
       ColVector inv = ((y.square().rowwise().sum() / float(in.p.cols)) + 1e-5f).rsqrt();
       y.colwise() *= inv;
       y = (y.rowwise() * row_map(in.w)).rowwise() + row_map(in.b);
-    }));
-  } else if (name == "dispatch") {
-    // A small MLP step, kDispatchLayers of relu(y @ W + b) on rows x cols with
-    // W[i, j] = w[i] * b[j] / cols: about 100 tiny ops for an eager framework.
-    const double c = static_cast<double>(p.cols);
-    double bytes = (n + 2 * c) * f, flops = kDispatchLayers * 2.0 * n * c;
-    impls.push_back(kiln_impl(in, bytes, flops, [c](const Tensor& x, const Tensor& b, const Tensor& w) {
-      const int64_t cols = x.shape(1);
-      Tensor weights = reshape(w, {cols, 1}) * reshape(b, {1, cols}) * (1.0 / c);
-      Tensor y = x;
-      for (int l = 0; l < kDispatchLayers; ++l) y = relu(matmul(y, weights) + b);
-      return y;
-    }));
-    return impls;  // latency-bound: the bandwidth limit says nothing here
-  } else if (name == "copy") {
-    // Only the limit: kept separate so a run can report it once.
-  } else {
-    throw Error("bench: unknown workload '" + name +
-                "' (known: ew_chain, sum_full, sum_rows, softmax, layernorm, dispatch, copy)");
+    });
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::vector<Impl> make_impls(const std::string& name, const Problem& p) {
+  auto in = std::make_shared<Inputs>(p);
+  std::vector<Impl> impls;
+  if (name != "copy") {  // "copy": only the limit, so that a run can report it once
+    const Workload w = workload(name, p);
+    impls.push_back(kiln_impl(in, w));
+    if (std::optional<Impl> e = eigen_version(name, in, w)) impls.push_back(std::move(*e));
   }
-  impls.push_back(copy_limit(in));
+  // dispatch is latency-bound: the bandwidth limit says nothing about it.
+  if (name != "dispatch") impls.push_back(copy_limit(in));
   return impls;
 }
 

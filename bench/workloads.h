@@ -5,12 +5,12 @@
 // compared before any time is trusted.
 #pragma once
 
+#include <kiln/kiln.h>
+
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
-
-#include <kiln/kiln.h>
 
 namespace kiln::bench {
 
@@ -38,8 +38,21 @@ struct Impl {
   double flops = 0;  // arithmetic of one run (for GFLOP/s)
 };
 
-// The implementations of workload `name` ("ew_chain", "sum_full", "sum_rows", "softmax",
-// "layernorm", "copy") at `problem` size. Throws kiln::Error for an unknown name.
+// A workload's kiln graph, built from its inputs x [rows, cols] and b, w [cols] (values
+// from make_input, w shifted by 1), with the bytes it moves (each byte read or written
+// once) and the arithmetic it does. Every backend's benchmark builds its graphs here.
+struct Workload {
+  double bytes = 0;
+  double flops = 0;
+  std::function<Tensor(const Tensor& x, const Tensor& b, const Tensor& w)> build;
+};
+
+// "ew_chain", "sum_full", "sum_rows", "softmax", "layernorm" or "dispatch" at `problem`
+// size. Throws kiln::Error for an unknown name.
+Workload workload(const std::string& name, const Problem& problem);
+
+// The in-process implementations of workload `name` at `problem` size: kiln, Eigen where
+// it has one, and the bandwidth limit (or only the limit, for "copy").
 std::vector<Impl> make_impls(const std::string& name, const Problem& problem);
 
 }  // namespace kiln::bench
