@@ -70,7 +70,7 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain,
   if (n <= 0) return;
   grain = std::max<int64_t>(grain, 1);
   const int participants = size();
-  if (participants == 1 || n <= grain) {
+  if (participants == 1 || n < 2 * grain) {  // a split pays only when each gets a grain
     fn(0, n);
     return;
   }
