@@ -51,7 +51,7 @@ std::shared_ptr<uint8_t> HostMemoryPool::take(size_t bytes, bool* fresh) {
 void HostMemoryPool::give_back(uint8_t* p, size_t bytes) {
   if (bytes >= kPooled) {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (cached_ + bytes <= kCacheLimit) {
+    if (cached_ + bytes <= cache_limit_) {
       free_.emplace(bytes, p);
       cached_ += bytes;
       return;
@@ -65,9 +65,21 @@ size_t HostMemoryPool::cached_bytes() {
   return cached_;
 }
 
+HostMemoryPool::~HostMemoryPool() {
+  for (auto& [bytes, p] : free_) std::free(p);
+}
+
 HostMemoryPool& HostMemoryPool::global() {
   // Never destroyed: blocks may come back from static destructors.
-  static auto* pool = new HostMemoryPool;
+  static auto* pool = [] {
+    size_t limit = kDefaultCacheLimit;
+    if (const char* env = std::getenv("KILN_HOST_CACHE_MB"); env && *env) {
+      char* end = nullptr;
+      const unsigned long long mb = std::strtoull(env, &end, 10);
+      if (end && *end == '\0') limit = static_cast<size_t>(mb) << 20;
+    }
+    return new HostMemoryPool(limit);
+  }();
   return *pool;
 }
 

@@ -1,7 +1,7 @@
 // Host memory for every Buffer and for the CPU device's intermediates (memory-plan slots
 // and group temporaries): blocks of at least 64-byte alignment, and for large blocks 2 MiB
 // alignment with transparent huge pages requested, recycled instead of returned to the
-// system (up to kCacheLimit bytes). The first touch of fresh pages costs more than a
+// system (up to a limit). The first touch of fresh pages costs more than a
 // streaming kernel's whole run over them; reuse is what keeps results fast. Thread safe.
 #pragma once
 
@@ -15,6 +15,13 @@ namespace kiln {
 
 class HostMemoryPool {
  public:
+  // Keeps at most `cache_limit` bytes of returned blocks for reuse.
+  explicit HostMemoryPool(size_t cache_limit = kDefaultCacheLimit) : cache_limit_(cache_limit) {}
+  // Frees the cached blocks; blocks still taken must not outlive the pool.
+  ~HostMemoryPool();
+  HostMemoryPool(const HostMemoryPool&) = delete;
+  HostMemoryPool& operator=(const HostMemoryPool&) = delete;
+
   // A block of at least `bytes` (contents undefined); it returns to the pool when the
   // last copy of the pointer is gone. `fresh` (optional) says whether it was newly
   // allocated rather than reused.
@@ -23,16 +30,18 @@ class HostMemoryPool {
   // The bytes currently cached for reuse.
   size_t cached_bytes();
 
+  // The process's pool, which every Buffer uses; it caches up to KILN_HOST_CACHE_MB MiB
+  // (default 1024; 0 caches nothing).
   static HostMemoryPool& global();
 
-  // Blocks cached beyond this are freed instead.
-  static constexpr size_t kCacheLimit = size_t{1} << 30;
+  static constexpr size_t kDefaultCacheLimit = size_t{1} << 30;
   // Smaller blocks go straight back to malloc, which recycles them well.
   static constexpr size_t kPooled = size_t{64} << 10;
 
  private:
   void give_back(uint8_t* p, size_t bytes);
 
+  const size_t cache_limit_;
   std::mutex mutex_;
   std::multimap<size_t, uint8_t*> free_;
   size_t cached_ = 0;
