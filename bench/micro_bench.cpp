@@ -82,6 +82,20 @@ void BM_Dispatch(benchmark::State& state) {
 }
 BENCHMARK(BM_Dispatch)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
+// Recording 100 elementwise ops with a weak scalar each (no eval): the frontend's cost per op.
+void BM_Record100Ops(benchmark::State& state) {
+  Tensor x = input(8, 64, 1);
+  for (auto _ : state) {
+    Tensor y = x;
+    for (int i = 0; i < 50; ++i) y = y * 1.01 + 0.5;
+    benchmark::DoNotOptimize(y);
+  }
+  state.counters["ns_per_op"] =
+      benchmark::Counter(100.0 * static_cast<double>(state.iterations()),
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+BENCHMARK(BM_Record100Ops)->Unit(benchmark::kMicrosecond)->UseRealTime();
+
 // The fused kernel of the softmax row (max, exp, sum, divide), compiled from scratch.
 struct SoftmaxKernel {
   ir::Graph graph;
