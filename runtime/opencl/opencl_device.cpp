@@ -135,6 +135,52 @@ MemHandle OpenCLDevice::allocate(int64_t bytes, cl_mem_flags flags, const std::s
   return mem;
 }
 
+std::shared_ptr<MemHandle> OpenCLDevice::resident_copy(const BufferPtr& host, bool* uploaded) {
+  std::lock_guard lock(resident_mutex_);
+  *uploaded = false;
+  if (auto it = resident_index_.find(host.get()); it != resident_index_.end()) {
+    if (it->second->second.host.lock() == host) {  // the same buffer, not a new one there
+      resident_.splice(resident_.begin(), resident_, it->second);
+      return it->second->second.mem;
+    }
+    resident_bytes_ -= it->second->second.bytes;
+    resident_.erase(it->second);
+    resident_index_.erase(it);
+  }
+  const auto bytes = static_cast<int64_t>(host->nbytes());
+  auto mem = std::make_shared<MemHandle>(
+      allocate(bytes, CL_MEM_READ_ONLY, "an input of " + host->type().str()));
+  check(clEnqueueWriteBuffer(queue_.get(), mem->get(), CL_FALSE, 0, static_cast<size_t>(bytes),
+                             host->data(), 0, nullptr, nullptr),
+        "uploading an input");
+  *uploaded = true;
+  // Forget copies whose host buffers are gone, then the oldest beyond the budget.
+  const int64_t budget = info_.global_mem_bytes > 0 ? info_.global_mem_bytes / 4 : int64_t{1} << 30;
+  for (auto it = resident_.begin(); it != resident_.end();) {
+    if (it->second.host.expired()) {
+      resident_bytes_ -= it->second.bytes;
+      resident_index_.erase(it->first);
+      it = resident_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  resident_.emplace_front(host.get(), Resident{host, mem, bytes});
+  resident_index_[host.get()] = resident_.begin();
+  resident_bytes_ += bytes;
+  while (resident_bytes_ > budget && resident_.size() > 1) {
+    resident_bytes_ -= resident_.back().second.bytes;
+    resident_index_.erase(resident_.back().first);
+    resident_.pop_back();
+  }
+  return mem;
+}
+
+int64_t OpenCLDevice::resident_bytes() {
+  std::lock_guard lock(resident_mutex_);
+  return resident_bytes_;
+}
+
 cl_program OpenCLDevice::program(const std::string& source, const std::string& what,
                                  OpenCLExecutable* exe, int64_t kernels) {
   CachedProgram p = programs_->get(source, options_, what);
@@ -251,14 +297,10 @@ std::unique_ptr<OpenCLExecutable> OpenCLDevice::prepare(const ir::Graph& graph,
     switch (v.kind) {
       case ProgramValue::Kind::Parameter:
       case ProgramValue::Kind::Constant: {
-        exe->owned_.push_back(
-            allocate(v.nbytes(), CL_MEM_READ_ONLY, "an input of " + v.node->type.str()));
-        cl_mem mem = exe->owned_.back().get();
-        check(clEnqueueWriteBuffer(queue_.get(), mem, CL_FALSE, 0, static_cast<size_t>(v.nbytes()),
-                                   host->data(), 0, nullptr, nullptr),
-              "uploading an input");
-        exe->value_mem_[i] = mem;
-        exe->bytes_allocated += v.nbytes();
+        bool uploaded = false;
+        exe->inputs_.push_back(resident_copy(host, &uploaded));
+        exe->value_mem_[i] = exe->inputs_.back()->get();
+        if (uploaded) exe->bytes_allocated += v.nbytes();
         break;
       }
       case ProgramValue::Kind::Result:

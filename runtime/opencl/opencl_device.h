@@ -14,11 +14,13 @@
 // DIR/<kernel>.cl. Tests: tests/opencl/.
 #pragma once
 
+#include <list>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "codegen/opencl/render_kernel.h"
@@ -73,8 +75,9 @@ class OpenCLExecutable {
   };
   OpenCLDevice& device_;
   std::vector<Step> steps_;
-  std::vector<MemHandle> owned_;   // every device buffer it allocated
-  std::vector<cl_mem> value_mem_;  // per program value
+  std::vector<MemHandle> owned_;                    // every device buffer it allocated
+  std::vector<std::shared_ptr<MemHandle>> inputs_;  // device copies of its inputs (shared)
+  std::vector<cl_mem> value_mem_;                   // per program value
   std::vector<codegen::ProgramValue> values_;
   std::vector<int> results_;        // program value per graph result
   std::vector<Type> result_types_;  // per graph result (the program's nodes die with it)
@@ -120,6 +123,15 @@ class OpenCLDevice : public Device {
   // The lowering options for this device (vector lanes).
   codegen::LowerOptions lower_options() const;
 
+  // The device copy of `host`, an input of a graph: uploaded (enqueued) the first time,
+  // the same copy while `host` lives. A Buffer's contents never change once a graph reads
+  // it (the API has no way to write one), so weights and other inputs that come back are
+  // not uploaded again. The least recently used copies are dropped beyond a quarter of the
+  // device's memory. `uploaded` says whether this call enqueued an upload.
+  std::shared_ptr<MemHandle> resident_copy(const BufferPtr& host, bool* uploaded);
+  // Bytes of the copies kept.
+  int64_t resident_bytes();
+
  private:
   struct CompiledKernel {
     codegen::opencl::RenderedKernel rendered;
@@ -140,6 +152,16 @@ class OpenCLDevice : public Device {
   std::mutex mutex_;
   std::map<uint64_t, CompiledKernel> kernels_;
   PlanCache plans_{256};  // graph -> program, by structure
+
+  struct Resident {
+    std::weak_ptr<const Buffer> host;  // the entry is stale once this expires
+    std::shared_ptr<MemHandle> mem;
+    int64_t bytes = 0;
+  };
+  std::mutex resident_mutex_;
+  std::list<std::pair<const Buffer*, Resident>> resident_;  // most recently used first
+  std::unordered_map<const Buffer*, decltype(resident_)::iterator> resident_index_;
+  int64_t resident_bytes_ = 0;
 };
 
 // The process's device for `info` (one context per device, made on first use).

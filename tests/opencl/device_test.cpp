@@ -147,6 +147,32 @@ TEST(OpenCLDevice, ExecutableReplaysWithoutRecompiling) {
       buffers_close(*got[0], *runtime::evaluate(ex.graph, inputs2)[0], Tolerance{1e-5, 1e-5}));
 }
 
+TEST(OpenCLDevice, InputsStayOnTheDeviceWhileTheyLive) {
+  KILN_REQUIRE_OPENCL(device);
+  Tensor x = test_data({64, 100}, DType::F32, 7);
+  frontend::Extraction ex = frontend::extract_graph({(x * 2.0 + 1.0).node()}, false);
+  ASSERT_EQ(ex.inputs.size(), 1u);
+  const int64_t input_bytes = 64 * 100 * 4;
+  reset_stats();
+  device->run(ex.graph, ex.inputs);  // uploads x and allocates the result
+  const int64_t first = stats().bytes_allocated;
+  reset_stats();
+  std::vector<BufferPtr> got = device->run(ex.graph, ex.inputs);
+  EXPECT_EQ(first - stats().bytes_allocated, input_bytes) << "the input was uploaded again";
+  EXPECT_GE(device->resident_bytes(), input_bytes);
+  EXPECT_TRUE(buffers_close(*got[0], *runtime::evaluate(ex.graph, ex.inputs)[0], {1e-6, 1e-6}));
+  // Fresh buffers (the allocator may hand out the same addresses) are uploaded anew.
+  for (uint64_t seed = 100; seed < 106; ++seed) {
+    std::vector<BufferPtr> fresh =
+        frontend::extract_graph({test_data({64, 100}, DType::F32, seed).node()}, false).inputs;
+    reset_stats();
+    got = device->run(ex.graph, fresh);
+    EXPECT_EQ(stats().bytes_allocated, first) << seed;
+    EXPECT_TRUE(buffers_close(*got[0], *runtime::evaluate(ex.graph, fresh)[0], {1e-6, 1e-6}))
+        << seed;
+  }
+}
+
 TEST(OpenCLDevice, DefaultDeviceFromTheEnvironmentRunsTheFrontend) {
   KILN_REQUIRE_OPENCL(device);
   Tensor x = from_data<float>({1, 2, 3, 4}, {2, 2});
