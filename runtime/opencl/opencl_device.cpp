@@ -89,6 +89,16 @@ std::vector<BufferPtr> OpenCLExecutable::read_results() {
   return out;
 }
 
+std::shared_ptr<MemHandle> OpenCLExecutable::release_result(size_t r) {
+  const int id = results_.at(r);
+  if (hosts_[static_cast<size_t>(id)] || values_[static_cast<size_t>(id)].numel == 0)
+    return nullptr;
+  const cl_mem mem = value_mem_[static_cast<size_t>(id)];
+  for (MemHandle& owned : owned_)
+    if (owned.get() == mem) return std::make_shared<MemHandle>(std::move(owned));
+  return nullptr;  // handed over already (a value returned twice)
+}
+
 // ---- OpenCLDevice ----
 
 OpenCLDevice::OpenCLDevice(const DeviceInfo& info,
@@ -136,16 +146,15 @@ MemHandle OpenCLDevice::allocate(int64_t bytes, cl_mem_flags flags, const std::s
 }
 
 std::shared_ptr<MemHandle> OpenCLDevice::resident_copy(const BufferPtr& host, bool* uploaded) {
-  std::lock_guard lock(resident_mutex_);
   *uploaded = false;
-  if (auto it = resident_index_.find(host.get()); it != resident_index_.end()) {
-    if (it->second->second.host.lock() == host) {  // the same buffer, not a new one there
-      resident_.splice(resident_.begin(), resident_, it->second);
-      return it->second->second.mem;
+  {
+    std::lock_guard lock(resident_mutex_);
+    if (auto it = resident_index_.find(host.get()); it != resident_index_.end()) {
+      if (it->second->second.host.lock() == host) {  // the same buffer, not a new one there
+        resident_.splice(resident_.begin(), resident_, it->second);
+        return it->second->second.mem;
+      }
     }
-    resident_bytes_ -= it->second->second.bytes;
-    resident_.erase(it->second);
-    resident_index_.erase(it);
   }
   const auto bytes = static_cast<int64_t>(host->nbytes());
   auto mem = std::make_shared<MemHandle>(
@@ -154,8 +163,19 @@ std::shared_ptr<MemHandle> OpenCLDevice::resident_copy(const BufferPtr& host, bo
                              host->data(), 0, nullptr, nullptr),
         "uploading an input");
   *uploaded = true;
+  keep_resident(host, mem);
+  return mem;
+}
+
+void OpenCLDevice::keep_resident(const BufferPtr& host, std::shared_ptr<MemHandle> mem) {
+  std::lock_guard lock(resident_mutex_);
+  const auto bytes = static_cast<int64_t>(host->nbytes());
+  if (auto it = resident_index_.find(host.get()); it != resident_index_.end()) {
+    resident_bytes_ -= it->second->second.bytes;
+    resident_.erase(it->second);
+    resident_index_.erase(it);
+  }
   // Forget copies whose host buffers are gone, then the oldest beyond the budget.
-  const int64_t budget = info_.global_mem_bytes > 0 ? info_.global_mem_bytes / 4 : int64_t{1} << 30;
   for (auto it = resident_.begin(); it != resident_.end();) {
     if (it->second.host.expired()) {
       resident_bytes_ -= it->second.bytes;
@@ -165,15 +185,15 @@ std::shared_ptr<MemHandle> OpenCLDevice::resident_copy(const BufferPtr& host, bo
       ++it;
     }
   }
-  resident_.emplace_front(host.get(), Resident{host, mem, bytes});
+  resident_.emplace_front(host.get(), Resident{host, std::move(mem), bytes});
   resident_index_[host.get()] = resident_.begin();
   resident_bytes_ += bytes;
+  const int64_t budget = info_.global_mem_bytes > 0 ? info_.global_mem_bytes / 4 : int64_t{1} << 30;
   while (resident_bytes_ > budget && resident_.size() > 1) {
     resident_bytes_ -= resident_.back().second.bytes;
     resident_index_.erase(resident_.back().first);
     resident_.pop_back();
   }
-  return mem;
 }
 
 int64_t OpenCLDevice::resident_bytes() {
@@ -453,6 +473,10 @@ std::vector<BufferPtr> OpenCLDevice::run_fused(const ir::Graph& graph,
   std::unique_ptr<OpenCLExecutable> exe = prepare(graph, inputs);
   exe->enqueue();
   std::vector<BufferPtr> results = exe->read_results();
+  // The results' device buffers stay as the copies of the host buffers just read back, for
+  // the evals that take them as inputs (this executable is not replayed).
+  for (size_t r = 0; r < results.size(); ++r)
+    if (std::shared_ptr<MemHandle> mem = exe->release_result(r)) keep_resident(results[r], mem);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   add_stats([&](Stats& st) {

@@ -68,6 +68,9 @@ class OpenCLExecutable {
   friend class OpenCLDevice;
   explicit OpenCLExecutable(OpenCLDevice& device) : device_(device) {}
 
+  // Ownership of result r's device buffer (null for results that are inputs or empty).
+  std::shared_ptr<MemHandle> release_result(size_t r);
+
   struct Step {
     KernelHandle kernel;
     size_t global = 0, local = 0;
@@ -124,13 +127,15 @@ class OpenCLDevice : public Device {
   codegen::LowerOptions lower_options() const;
 
   // The device copy of `host`, an input of a graph: uploaded (enqueued) the first time,
-  // the same copy while `host` lives. A Buffer's contents never change once a graph reads
-  // it (the API has no way to write one), so weights and other inputs that come back are
-  // not uploaded again. The least recently used copies are dropped beyond a quarter of the
-  // device's memory. `uploaded` says whether this call enqueued an upload.
+  // the same copy while `host` lives (results read back by run() keep theirs too). A Buffer's
+  // contents never change once a graph reads it (the API has no way to write one), so weights and
+  // other inputs that come back are not uploaded again. The least recently used copies are dropped
+  // beyond a quarter of the device's memory. `uploaded` says whether this call enqueued an upload.
   std::shared_ptr<MemHandle> resident_copy(const BufferPtr& host, bool* uploaded);
   // Bytes of the copies kept.
   int64_t resident_bytes();
+  // Keeps `mem` as the device copy of `host` (whose contents it must hold).
+  void keep_resident(const BufferPtr& host, std::shared_ptr<MemHandle> mem);
 
  private:
   struct CompiledKernel {

@@ -161,6 +161,11 @@ TEST(OpenCLDevice, InputsStayOnTheDeviceWhileTheyLive) {
   EXPECT_EQ(first - stats().bytes_allocated, input_bytes) << "the input was uploaded again";
   EXPECT_GE(device->resident_bytes(), input_bytes);
   EXPECT_TRUE(buffers_close(*got[0], *runtime::evaluate(ex.graph, ex.inputs)[0], {1e-6, 1e-6}));
+  // A result that run() read back keeps its device copy: fed to the next eval, no upload.
+  reset_stats();
+  std::vector<BufferPtr> twice = device->run(ex.graph, got);
+  EXPECT_EQ(first - stats().bytes_allocated, input_bytes) << "the result was uploaded";
+  EXPECT_TRUE(buffers_close(*twice[0], *runtime::evaluate(ex.graph, got)[0], {1e-6, 1e-6}));
   // Fresh buffers (the allocator may hand out the same addresses) are uploaded anew.
   for (uint64_t seed = 100; seed < 106; ++seed) {
     std::vector<BufferPtr> fresh =
