@@ -175,16 +175,7 @@ void OpenCLDevice::keep_resident(const BufferPtr& host, std::shared_ptr<MemHandl
     resident_.erase(it->second);
     resident_index_.erase(it);
   }
-  // Forget copies whose host buffers are gone, then the oldest beyond the budget.
-  for (auto it = resident_.begin(); it != resident_.end();) {
-    if (it->second.host.expired()) {
-      resident_bytes_ -= it->second.bytes;
-      resident_index_.erase(it->first);
-      it = resident_.erase(it);
-    } else {
-      ++it;
-    }
-  }
+  drop_stale_resident_locked();
   resident_.emplace_front(host.get(), Resident{host, std::move(mem), bytes});
   resident_index_[host.get()] = resident_.begin();
   resident_bytes_ += bytes;
@@ -193,6 +184,23 @@ void OpenCLDevice::keep_resident(const BufferPtr& host, std::shared_ptr<MemHandl
     resident_bytes_ -= resident_.back().second.bytes;
     resident_index_.erase(resident_.back().first);
     resident_.pop_back();
+  }
+}
+
+void OpenCLDevice::drop_stale_resident() {
+  std::lock_guard lock(resident_mutex_);
+  drop_stale_resident_locked();
+}
+
+void OpenCLDevice::drop_stale_resident_locked() {
+  for (auto it = resident_.begin(); it != resident_.end();) {
+    if (it->second.host.expired()) {
+      resident_bytes_ -= it->second.bytes;
+      resident_index_.erase(it->first);
+      it = resident_.erase(it);
+    } else {
+      ++it;
+    }
   }
 }
 
@@ -271,6 +279,7 @@ std::vector<const OpenCLDevice::CompiledKernel*> OpenCLDevice::compile_all(
 std::unique_ptr<OpenCLExecutable> OpenCLDevice::prepare(const ir::Graph& graph,
                                                         const std::vector<BufferPtr>& inputs) {
   check_inputs(graph, inputs);
+  drop_stale_resident();  // before this graph's buffers are allocated
   if (has_custom_kernels(graph))
     throw UnsupportedError(
         "opencl device: prepare() takes graphs without custom kernels; run() runs the others");

@@ -158,6 +158,10 @@ class OpenCLDevice : public Device {
   std::map<uint64_t, CompiledKernel> kernels_;
   PlanCache plans_{256};  // graph -> program, by structure
 
+  // Releases the copies whose host buffers are gone (the _locked form holds the mutex).
+  void drop_stale_resident();
+  void drop_stale_resident_locked();
+
   struct Resident {
     std::weak_ptr<const Buffer> host;  // the entry is stale once this expires
     std::shared_ptr<MemHandle> mem;
