@@ -16,31 +16,20 @@ bool inline_constant(const ir::Node& n) {
   return n.op == ir::OpKind::Constant && n.type.numel() <= kInlineConstantLimit;
 }
 
-// Builds the copy of each reachable node, operands first, without recursion (histories
-// can be long chains).
+// The graph of live nodes that evaluate() runs: small constants inline, every other value
+// a parameter with its buffer as the input.
 class Extractor {
  public:
   explicit Extractor(Extraction& out) : out_(out) {}
 
   ir::NodePtr copy_of(const ir::NodePtr& root) {
-    if (auto it = copies_.find(root.get()); it != copies_.end()) return it->second;
-    std::vector<std::pair<ir::Node*, size_t>> stack{{root.get(), 0}};
-    while (!stack.empty()) {
-      auto& [node, next] = stack.back();
-      if (copies_.count(node)) {
-        stack.pop_back();
-        continue;
-      }
-      bool is_value = node->buffer != nullptr;
-      if (!is_value && next < node->operands.size()) {
-        ir::Node* operand = node->operands[next++].get();
-        if (!copies_.count(operand)) stack.push_back({operand, 0});
-        continue;
-      }
-      copies_[node] = is_value ? copy_value(*node) : copy_op(*node);
-      stack.pop_back();
-    }
-    return copies_.at(root.get());
+    return copy_history(
+        root.get(), copies_, [this](const ir::Node& n) { return copy_value(n); },
+        [this](const ir::Node& n, std::vector<ir::NodePtr> operands) {
+          auto c = ir::make_node(n.op, std::move(operands), n.attrs, n.type, n.loc);
+          out_.graph.nodes.push_back(c);
+          return c;
+        });
   }
 
  private:
@@ -57,17 +46,8 @@ class Extractor {
     return p;
   }
 
-  ir::NodePtr copy_op(const ir::Node& n) {
-    std::vector<ir::NodePtr> operands;
-    operands.reserve(n.operands.size());
-    for (const auto& o : n.operands) operands.push_back(copies_.at(o.get()));
-    auto c = ir::make_node(n.op, std::move(operands), n.attrs, n.type, n.loc);
-    out_.graph.nodes.push_back(c);
-    return c;
-  }
-
   Extraction& out_;
-  std::unordered_map<const ir::Node*, ir::NodePtr> copies_;
+  NodeCopies copies_;
 };
 
 // Releases nodes one at a time: a node this list holds the last reference to hands its
@@ -108,6 +88,38 @@ void store_result(ir::Node& node, BufferPtr value) {
 }
 
 }  // namespace
+
+ir::NodePtr copy_history(
+    ir::Node* root, NodeCopies& copies,
+    const std::function<ir::NodePtr(const ir::Node& value)>& copy_value,
+    const std::function<ir::NodePtr(const ir::Node& op, std::vector<ir::NodePtr> operands)>&
+        copy_op) {
+  if (auto it = copies.find(root); it != copies.end()) return it->second;
+  std::vector<std::pair<ir::Node*, size_t>> stack{{root, 0}};
+  while (!stack.empty()) {
+    auto& [node, next] = stack.back();
+    if (copies.count(node)) {
+      stack.pop_back();
+      continue;
+    }
+    const bool is_value = node->buffer != nullptr;
+    if (!is_value && next < node->operands.size()) {
+      ir::Node* operand = node->operands[next++].get();
+      if (!copies.count(operand)) stack.push_back({operand, 0});
+      continue;
+    }
+    if (is_value) {
+      copies[node] = copy_value(*node);
+    } else {
+      std::vector<ir::NodePtr> operands;
+      operands.reserve(node->operands.size());
+      for (const auto& o : node->operands) operands.push_back(copies.at(o.get()));
+      copies[node] = copy_op(*node, std::move(operands));
+    }
+    stack.pop_back();
+  }
+  return copies.at(root);
+}
 
 void release_chain(ir::NodePtr node) {
   std::vector<ir::NodePtr> pending;

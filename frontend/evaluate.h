@@ -5,7 +5,9 @@
 
 #include <kiln/kiln.h>
 
+#include <functional>
 #include <memory>
+#include <unordered_map>
 #include <vector>
 
 namespace kiln::frontend {
@@ -25,6 +27,20 @@ struct Extraction {
 // value are left out of the results (there is nothing to compute for them). The graph's
 // nodes are copies: passes may rewrite them without touching the user's tensors.
 Extraction extract_graph(const std::vector<ir::NodePtr>& roots, bool skip_evaluated);
+
+// Live nodes already copied into a graph being built, and their copies.
+using NodeCopies = std::unordered_map<const ir::Node*, ir::NodePtr>;
+
+// Copies the history of `root` into a graph, operands first and without recursion (histories
+// can be long chains). Nodes that hold a value (constants, evaluated nodes) are not looked
+// into: `copy_value` makes their stand-in; every other node goes to `copy_op` with its
+// operands' copies. Nodes already in `copies` are taken as they are; every new copy is
+// added. Returns the copy of `root`.
+ir::NodePtr copy_history(
+    ir::Node* root, NodeCopies& copies,
+    const std::function<ir::NodePtr(const ir::Node& value)>& copy_value,
+    const std::function<ir::NodePtr(const ir::Node& op, std::vector<ir::NodePtr> operands)>&
+        copy_op);
 
 // Drops `node` (and every operand only it kept alive) one node at a time, without the
 // recursion of nested destructors.

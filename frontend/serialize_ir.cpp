@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "frontend/evaluate.h"
 #include "frontend/files.h"
 #include "ir/parser.h"
 #include "ir/printer.h"
@@ -31,7 +32,7 @@ bool is_identifier(std::string_view s) {
 
 // Builds the saved graph from live nodes: inputs become parameters, values (constants and
 // evaluated nodes) stay inline when small and become data parameters otherwise, ops are
-// copied. Iterative, since histories can be long chains.
+// copied (frontend::copy_history).
 class SaveExtractor {
  public:
   SaveExtractor(const SaveIrOptions& options) : options_(options) {
@@ -54,23 +55,15 @@ class SaveExtractor {
   std::vector<std::pair<std::string, BufferPtr>> data;  // data parameters' values
 
   ir::NodePtr copy_of(ir::Node* root) {
-    std::vector<std::pair<ir::Node*, size_t>> stack{{root, 0}};
-    while (!stack.empty()) {
-      auto& [node, next] = stack.back();
-      if (copies_.count(node)) {
-        stack.pop_back();
-        continue;
-      }
-      bool is_value = node->buffer != nullptr;
-      if (!is_value && next < node->operands.size()) {
-        ir::Node* operand = node->operands[next++].get();
-        if (!copies_.count(operand)) stack.push_back({operand, 0});
-        continue;
-      }
-      copies_[node] = is_value ? copy_value(*node) : copy_op(*node);
-      stack.pop_back();
-    }
-    return copies_.at(root);
+    return frontend::copy_history(
+        root, copies_, [this](const ir::Node& n) { return copy_value(n); },
+        [this](const ir::Node& n, std::vector<ir::NodePtr> operands) {
+          if (n.op == ir::OpKind::Parameter)
+            throw Error("save_ir: the graph reads a parameter that is not one of the inputs");
+          auto c = ir::make_node(n.op, std::move(operands), n.attrs, n.type);
+          graph.nodes.push_back(c);
+          return c;
+        });
   }
 
  private:
@@ -91,19 +84,8 @@ class SaveExtractor {
     return p;
   }
 
-  ir::NodePtr copy_op(const ir::Node& n) {
-    if (n.op == ir::OpKind::Parameter)
-      throw Error("save_ir: the graph reads a parameter that is not one of the inputs");
-    std::vector<ir::NodePtr> operands;
-    operands.reserve(n.operands.size());
-    for (const auto& o : n.operands) operands.push_back(copies_.at(o.get()));
-    auto c = ir::make_node(n.op, std::move(operands), n.attrs, n.type);
-    graph.nodes.push_back(c);
-    return c;
-  }
-
   const SaveIrOptions& options_;
-  std::unordered_map<const ir::Node*, ir::NodePtr> copies_;
+  frontend::NodeCopies copies_;
   std::unordered_set<std::string> used_names_;
   int next_data_ = 0;
 };
