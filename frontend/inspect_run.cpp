@@ -18,19 +18,9 @@ namespace {
 
 // Element i as a double: complex values by their modulus.
 double element_value(const Buffer& b, int64_t i) {
-  switch (b.dtype()) {
-    case DType::Bool: return b.as<uint8_t>()[i];
-    case DType::I8: return b.as<int8_t>()[i];
-    case DType::U8: return b.as<uint8_t>()[i];
-    case DType::I32: return b.as<int32_t>()[i];
-    case DType::I64: return static_cast<double>(b.as<int64_t>()[i]);
-    case DType::F16: return f16_to_float(b.as<uint16_t>()[i]);
-    case DType::BF16: return bf16_to_float(b.as<uint16_t>()[i]);
-    case DType::F32: return b.as<float>()[i];
-    case DType::F64: return b.as<double>()[i];
-    case DType::C64: return std::abs(b.as<complex64>()[i]);
-  }
-  return 0;
+  if (b.dtype() == DType::C64)
+    return std::hypot(element_as_double(b, i), element_as_double(b, i, /*imag=*/true));
+  return element_as_double(b, i);
 }
 
 std::string number(double v) {

@@ -20,6 +20,22 @@ Buffer::Buffer(Type type, Init init) : type_(std::move(type)) {
   if (init == Init::Zero) std::memset(block_.get(), 0, bytes);
 }
 
+double element_as_double(const Buffer& b, int64_t i, bool imag) {
+  switch (b.dtype()) {
+    case DType::Bool:  // the stored byte: 0 or 1 in a well-formed buffer
+    case DType::U8: return b.as<uint8_t>()[i];
+    case DType::I8: return b.as<int8_t>()[i];
+    case DType::I32: return b.as<int32_t>()[i];
+    case DType::I64: return static_cast<double>(b.as<int64_t>()[i]);
+    case DType::F16: return f16_to_float(b.as<uint16_t>()[i]);
+    case DType::BF16: return bf16_to_float(b.as<uint16_t>()[i]);
+    case DType::F32: return b.as<float>()[i];
+    case DType::F64: return b.as<double>()[i];
+    case DType::C64: return imag ? b.as<complex64>()[i].imag() : b.as<complex64>()[i].real();
+  }
+  return 0;
+}
+
 namespace ir {
 
 Node::Node(OpKind op, std::vector<NodePtr> operands, std::vector<AttrValue> attrs, Type type,

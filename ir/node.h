@@ -47,6 +47,10 @@ class Buffer {
 
 using BufferPtr = std::shared_ptr<Buffer>;
 
+// Element i of `b` as a double: bools as their stored byte, 16-bit floats decoded, c64 by its real
+// part (or its imaginary part with `imag`). For tests, summaries and printing, not kernels.
+double element_as_double(const Buffer& b, int64_t i, bool imag = false);
+
 namespace ir {
 
 using AttrValue = std::variant<int64_t, double, bool, std::vector<int64_t>, std::string>;

@@ -125,19 +125,7 @@ inline double default_rtol(DType t) {
 }
 
 inline double element(const Buffer& b, int64_t i, bool imag = false) {
-  switch (b.dtype()) {
-    case DType::Bool: return b.as<uint8_t>()[i] != 0;
-    case DType::I8: return b.as<int8_t>()[i];
-    case DType::U8: return b.as<uint8_t>()[i];
-    case DType::I32: return b.as<int32_t>()[i];
-    case DType::I64: return static_cast<double>(b.as<int64_t>()[i]);
-    case DType::F16: return f16_to_float(b.as<uint16_t>()[i]);
-    case DType::BF16: return bf16_to_float(b.as<uint16_t>()[i]);
-    case DType::F32: return b.as<float>()[i];
-    case DType::F64: return b.as<double>()[i];
-    case DType::C64: return imag ? b.as<complex64>()[i].imag() : b.as<complex64>()[i].real();
-  }
-  return 0;
+  return element_as_double(b, i, imag);
 }
 
 // Compares element by element; returns "" or a description of the first mismatches.

@@ -51,22 +51,8 @@ inline Tolerance default_tolerance(DType t) {
   }
 }
 
-// Element i of a buffer as double (real part for c64; imaginary part through `imag`).
 inline double element(const Buffer& b, int64_t i, bool imag = false) {
-  const std::byte* p = b.data();
-  switch (b.dtype()) {
-    case DType::Bool: return reinterpret_cast<const uint8_t*>(p)[i] != 0;
-    case DType::I8: return reinterpret_cast<const int8_t*>(p)[i];
-    case DType::U8: return reinterpret_cast<const uint8_t*>(p)[i];
-    case DType::I32: return reinterpret_cast<const int32_t*>(p)[i];
-    case DType::I64: return static_cast<double>(reinterpret_cast<const int64_t*>(p)[i]);
-    case DType::F16: return f16_to_float(reinterpret_cast<const uint16_t*>(p)[i]);
-    case DType::BF16: return bf16_to_float(reinterpret_cast<const uint16_t*>(p)[i]);
-    case DType::F32: return reinterpret_cast<const float*>(p)[i];
-    case DType::F64: return reinterpret_cast<const double*>(p)[i];
-    case DType::C64: return reinterpret_cast<const float*>(p)[2 * i + (imag ? 1 : 0)];
-  }
-  return 0;
+  return element_as_double(b, i, imag);
 }
 
 inline ::testing::AssertionResult buffers_close(const Buffer& got, const Buffer& want,

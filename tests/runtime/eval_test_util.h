@@ -72,20 +72,11 @@ inline BufferPtr cbuf(Shape shape, const std::vector<c64>& values) {
 // The elements of `b` as doubles (bool as 0/1, 16-bit floats decoded; c64 not allowed).
 inline std::vector<double> values(const Buffer& b) {
   std::vector<double> out;
-  for (int64_t i = 0; i < b.type().numel(); ++i) {
-    switch (b.dtype()) {
-      case DType::Bool: out.push_back(b.as<uint8_t>()[i]); break;
-      case DType::I8: out.push_back(b.as<int8_t>()[i]); break;
-      case DType::U8: out.push_back(b.as<uint8_t>()[i]); break;
-      case DType::I32: out.push_back(b.as<int32_t>()[i]); break;
-      case DType::I64: out.push_back(static_cast<double>(b.as<int64_t>()[i])); break;
-      case DType::F16: out.push_back(f16_to_float(b.as<uint16_t>()[i])); break;
-      case DType::BF16: out.push_back(bf16_to_float(b.as<uint16_t>()[i])); break;
-      case DType::F32: out.push_back(b.as<float>()[i]); break;
-      case DType::F64: out.push_back(b.as<double>()[i]); break;
-      case DType::C64: ADD_FAILURE() << "values() of c64; use cvalues()"; return out;
-    }
+  if (b.dtype() == DType::C64) {
+    ADD_FAILURE() << "values() of c64; use cvalues()";
+    return out;
   }
+  for (int64_t i = 0; i < b.type().numel(); ++i) out.push_back(element_as_double(b, i));
   return out;
 }
 

@@ -105,21 +105,7 @@ std::string harness(const std::string& name, const ir::Graph& g) {
   return c + "  return 0;\n}\n";
 }
 
-double element(const Buffer& b, int64_t i, int part) {
-  switch (b.dtype()) {
-    case DType::C64: return part ? b.as<complex64>()[i].imag() : b.as<complex64>()[i].real();
-    case DType::F32: return b.as<float>()[i];
-    case DType::F64: return b.as<double>()[i];
-    case DType::I32: return b.as<int32_t>()[i];
-    case DType::I64: return static_cast<double>(b.as<int64_t>()[i]);
-    case DType::Bool:
-    case DType::U8: return b.as<uint8_t>()[i];
-    case DType::I8: return b.as<int8_t>()[i];
-    case DType::F16: return f16_to_float(b.as<uint16_t>()[i]);
-    case DType::BF16: return bf16_to_float(b.as<uint16_t>()[i]);
-  }
-  return 0;
-}
+double element(const Buffer& b, int64_t i, int part) { return element_as_double(b, i, part == 1); }
 
 // Integers and bools exactly; floats within a few ulps of f32 (the compiled kernels sum in
 // another order than the reference, and call the same math functions).
