@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/expect_error.h"
+
 namespace kiln::testing {
 
 // Exact comparison of all elements, after checking the dtype and shape.
@@ -52,20 +54,6 @@ inline void expect_close(const Tensor& t, DType dtype, const Shape& shape,
 inline void expect_f32(const Tensor& t, const Shape& shape, const std::vector<double>& want,
                        double tol = 1e-6) {
   expect_close(t, DType::F32, shape, want, tol, tol);
-}
-
-// Runs `fn`, expecting an exception of type E whose message contains every fragment.
-template <class E, class F>
-void expect_error(F&& fn, const std::vector<std::string>& fragments) {
-  try {
-    fn();
-    ADD_FAILURE() << "expected an exception";
-  } catch (const E& e) {
-    for (const std::string& f : fragments)
-      EXPECT_THAT(std::string(e.what()), ::testing::HasSubstr(f));
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "wrong exception type: " << e.what();
-  }
 }
 
 // The ops of a tensor's graph (body only), in order, as IR spellings.

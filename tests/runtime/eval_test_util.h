@@ -23,6 +23,7 @@
 #include "ir/graph.h"
 #include "ir/node.h"
 #include "runtime/evaluator.h"
+#include "tests/expect_error.h"
 
 namespace kiln::test {
 
@@ -159,19 +160,6 @@ inline BufferPtr binary(OpKind op, const BufferPtr& a, const BufferPtr& b,
   return eval(node(op, {cst(a), cst(b)}, {}, Type{out.value_or(a->dtype()), a->shape()}));
 }
 
-// Expects f() to throw E whose message contains every one of `parts`.
-template <class E, class F>
-void expect_error(F&& f, std::initializer_list<std::string_view> parts) {
-  try {
-    f();
-    ADD_FAILURE() << "no exception";
-  } catch (const E& e) {
-    std::string what = e.what();
-    for (std::string_view p : parts)
-      EXPECT_NE(what.find(p), std::string::npos) << "'" << p << "' not in: " << what;
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "wrong exception type: " << e.what();
-  }
-}
+using kiln::testing::expect_error;
 
 }  // namespace kiln::test

@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/expect_error.h"
+
 namespace kiln::testing {
 
 // A fresh directory under the system's temporary directory, removed with its contents.
@@ -53,20 +55,6 @@ inline std::string slurp(const std::string& path) {
 inline void spit(const std::string& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary);
   out << bytes;
-}
-
-// Runs `fn`, expecting an exception of type E whose message contains every fragment.
-template <class E, class F>
-void expect_error(F&& fn, const std::vector<std::string>& fragments) {
-  try {
-    fn();
-    ADD_FAILURE() << "expected an exception";
-  } catch (const E& e) {
-    for (const std::string& f : fragments)
-      EXPECT_THAT(std::string(e.what()), ::testing::HasSubstr(f));
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "wrong exception type: " << e.what();
-  }
 }
 
 // Little-endian bytes of an integer.
