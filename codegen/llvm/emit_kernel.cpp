@@ -618,6 +618,29 @@ class KernelEmitter {
     return from_storage(c_, t, gather(c_.storage_type(t), buf_ptr_[buf], idx));
   }
 
+  // One scalar element stored at `idx` of buffer `buf`, under `guard` when it is given.
+  void store_element(int buf, DType t, Value* idx, Val v, Value* guard) {
+    auto& b = c_.b;
+    llvm::BasicBlock* cont = nullptr;
+    if (guard) {
+      auto* then = llvm::BasicBlock::Create(c_.ctx, "store.then", fn_);
+      cont = llvm::BasicBlock::Create(c_.ctx, "store.cont", fn_);
+      b.CreateCondBr(guard, then, cont);
+      b.SetInsertPoint(then);
+    }
+    if (t == DType::C64) {
+      Value* p = b.CreateGEP(b.getFloatTy(), buf_ptr_[buf], b.CreateMul(idx, b.getInt64(2)));
+      b.CreateStore(v.re, p);
+      b.CreateStore(v.im, b.CreateConstGEP1_64(b.getFloatTy(), p, 1));
+    } else {
+      b.CreateStore(to_storage(c_, t, v.re), b.CreateGEP(c_.storage_type(t), buf_ptr_[buf], idx));
+    }
+    if (cont) {
+      b.CreateBr(cont);
+      b.SetInsertPoint(cont);
+    }
+  }
+
   void emit_store(const Store& s) {
     auto& b = c_.b;
     const DType t = k_.buffers[s.buffer].dtype;
@@ -628,26 +651,7 @@ class KernelEmitter {
     int w = std::max(c_.width_of(v.re), idx_varies ? W_ : 1);
     if (guard.re) w = std::max(w, c_.width_of(guard.re));
     if (w == 1) {
-      Value* idx = scalar(emit(s.index));
-      llvm::BasicBlock* cont = nullptr;
-      if (guard.re) {
-        auto* then = llvm::BasicBlock::Create(c_.ctx, "store.then", fn_);
-        cont = llvm::BasicBlock::Create(c_.ctx, "store.cont", fn_);
-        b.CreateCondBr(guard.re, then, cont);
-        b.SetInsertPoint(then);
-      }
-      if (t == DType::C64) {
-        Value* p = b.CreateGEP(b.getFloatTy(), buf_ptr_[s.buffer], b.CreateMul(idx, b.getInt64(2)));
-        b.CreateStore(v.re, p);
-        b.CreateStore(v.im, b.CreateConstGEP1_64(b.getFloatTy(), p, 1));
-      } else {
-        llvm::Type* st = c_.storage_type(t);
-        b.CreateStore(to_storage(c_, t, v.re), b.CreateGEP(st, buf_ptr_[s.buffer], idx));
-      }
-      if (cont) {
-        b.CreateBr(cont);
-        b.SetInsertPoint(cont);
-      }
+      store_element(s.buffer, t, scalar(emit(s.index)), v, guard.re);
       return;
     }
     v = c_.splat(v, W_);
@@ -661,27 +665,7 @@ class KernelEmitter {
         auto lane = [&](Value* x) {
           return x ? b.CreateExtractElement(x, static_cast<uint64_t>(l)) : nullptr;
         };
-        Val lv{lane(v.re), lane(v.im)};
-        llvm::BasicBlock* cont = nullptr;
-        if (mask) {
-          auto* then = llvm::BasicBlock::Create(c_.ctx, "lane.store", fn_);
-          cont = llvm::BasicBlock::Create(c_.ctx, "lane.cont", fn_);
-          b.CreateCondBr(lane(mask), then, cont);
-          b.SetInsertPoint(then);
-        }
-        if (t == DType::C64) {
-          Value* ptr =
-              b.CreateGEP(b.getFloatTy(), buf_ptr_[s.buffer], b.CreateMul(idx, b.getInt64(2)));
-          b.CreateStore(lv.re, ptr);
-          b.CreateStore(lv.im, b.CreateConstGEP1_64(b.getFloatTy(), ptr, 1));
-        } else {
-          llvm::Type* st = c_.storage_type(t);
-          b.CreateStore(to_storage(c_, t, lv.re), b.CreateGEP(st, buf_ptr_[s.buffer], idx));
-        }
-        if (cont) {
-          b.CreateBr(cont);
-          b.SetInsertPoint(cont);
-        }
+        store_element(s.buffer, t, idx, Val{lane(v.re), lane(v.im)}, lane(mask));
       }
       return;
     }
