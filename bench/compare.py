@@ -213,6 +213,11 @@ def main():
     if not wanted or "compile" in wanted:
         records += compile_workload(args.binary)
 
+    return finish(args, records, failures)
+
+
+def finish(args, records, failures):
+    """Writes the JSON records if asked; the exit status: 1 when a result mismatched."""
     if args.json:
         with open(args.json, "w") as f:
             json.dump(records, f, indent=1)
@@ -400,13 +405,7 @@ def main_opencl(args):
         print("\ntargets")
         for what, ok, value in verdicts:
             print(f"  {'met ' if ok else 'MISS'}  {what}: {value}")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(records, f, indent=1)
-    if failures:
-        print("\nresult mismatches:\n  " + "\n  ".join(failures))
-        return 1
-    return 0
+    return finish(args, records, failures)
 
 
 if __name__ == "__main__":
