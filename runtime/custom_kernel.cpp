@@ -180,9 +180,7 @@ std::vector<BufferPtr> run_with_custom_kernels(const ir::Graph& g,
 
 std::vector<BufferPtr> run_graph(Device& device, const ir::Graph& graph,
                                  const std::vector<BufferPtr>& inputs) {
-  const std::string name = device.name();
-  if (!has_custom_kernels(graph) || name == "reference" || name.rfind("opencl", 0) == 0)
-    return device.run(graph, inputs);
+  if (device.runs_custom_kernels() || !has_custom_kernels(graph)) return device.run(graph, inputs);
   return run_with_custom_kernels(
       graph, inputs,
       [&](const ir::Graph& g, const std::vector<BufferPtr>& in) { return device.run(g, in); },

@@ -39,7 +39,7 @@ std::vector<BufferPtr> run_with_custom_kernels(const ir::Graph& graph,
                                                const CustomKernelRunner& kernel);
 
 // device.run(graph, inputs), with custom kernels cut out for devices that do not run them
-// (every device but "reference" and OpenCL ones).
+// themselves (Device::runs_custom_kernels).
 std::vector<BufferPtr> run_graph(Device& device, const ir::Graph& graph,
                                  const std::vector<BufferPtr>& inputs);
 

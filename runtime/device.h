@@ -29,6 +29,9 @@ class Device {
   // per result.
   virtual std::vector<BufferPtr> run(const ir::Graph& graph,
                                      const std::vector<BufferPtr>& inputs) = 0;
+  // Whether run() takes graphs with custom OpenCL kernels (ir op `custom`) itself; for the
+  // others, run_graph (runtime/custom_kernel.h) cuts the graph around them.
+  virtual bool runs_custom_kernels() const { return false; }
 };
 
 // Makes a device from `spec`. Its name makes it the factory's: the whole spec, or the part
@@ -56,6 +59,7 @@ class ReferenceDevice : public Device {
  public:
   std::string name() const override { return "reference"; }
   std::vector<BufferPtr> run(const ir::Graph& graph, const std::vector<BufferPtr>& inputs) override;
+  bool runs_custom_kernels() const override { return true; }  // node by node
 };
 
 }  // namespace kiln::runtime

@@ -98,6 +98,7 @@ class OpenCLDevice : public Device {
   // "opencl:0 (NVIDIA H100 80GB HBM3)".
   std::string name() const override;
   std::vector<BufferPtr> run(const ir::Graph& graph, const std::vector<BufferPtr>& inputs) override;
+  bool runs_custom_kernels() const override { return true; }
 
   // Compiles `graph` (a copy is optimized), allocates its buffers and enqueues the uploads
   // of `inputs`; nothing runs until enqueue(). Graphs with custom kernels go through run().
