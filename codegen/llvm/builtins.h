@@ -10,16 +10,10 @@
 #include <utility>
 #include <vector>
 
-extern "C" {
-float kiln_f32_unary(int32_t op, float x);
-float kiln_f32_binary(int32_t op, float a, float b);
-double kiln_f64_unary(int32_t op, double x);
-double kiln_f64_binary(int32_t op, double a, double b);
-int64_t kiln_i64_pow(int64_t base, int64_t exponent);
-// c64: results in out[0] (real) and out[1] (imaginary).
-void kiln_c64_unary(int32_t op, float re, float im, float* out);
-void kiln_c64_binary(int32_t op, float ar, float ai, float br, float bi, float* out);
-}
+// The functions are declared once, in the AOT run-time library's C header, which
+// implements the same functions for objects compiled ahead of time (c64 results in out[0]
+// (real) and out[1] (imaginary)).
+#include "codegen/aot/runtime/kiln_aot_runtime.h"
 
 namespace kiln::codegen::llvm_backend {
 
