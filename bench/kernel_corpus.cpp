@@ -1,0 +1,205 @@
+// kiln_kernel_corpus: writes the code kiln generates for a fixed corpus of graphs, one file
+// per graph and target, so that a refactor of lowering, the kernel passes or a renderer can
+// prove it changed no generated code (scripts/dump_kernel_corpus.sh dumps and diffs).
+//
+//   kiln_kernel_corpus OUT_DIR FILE.kir...
+//
+// The corpus: every `// -----` case of the given IR files, and the workloads of
+// bench/compare (workloads.h) at a few shapes. The targets: the CPU backend's LLVM IR
+// (before optimization, so any change in emission shows) and KernelIR text, with one and
+// with sixteen threads; OpenCL C for a CPU-like (PoCL) and a GPU-like device, and for
+// the GPU-like device with each KILN_OPENCL_* setting of docs/gpu.md changed.
+#include <kiln/kiln.h>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "codegen/aot/emit_source.h"
+#include "codegen/program.h"
+#include "frontend/evaluate.h"
+#include "passes/pipeline.h"
+#include "workloads.h"
+#ifdef KILN_HAS_LLVM
+#include "codegen/llvm/compiler.h"
+#include "codegen/llvm/target.h"
+#endif
+
+namespace {
+
+namespace fs = std::filesystem;
+using kiln::codegen::LowerOptions;
+using kiln::codegen::opencl::OpenCLTarget;
+using kiln::codegen::opencl::ShapeHint;
+
+struct Case {
+  std::string name;
+  std::function<kiln::ir::Graph()> graph;  // already optimized
+};
+
+// Cases of an IR file: the text between `// -----` lines, each loaded on its own.
+std::vector<Case> ir_cases(const fs::path& file, const fs::path& root) {
+  std::ifstream in(file);
+  std::vector<std::string> texts(1);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("// -----", 0) == 0) {
+      texts.emplace_back();
+      continue;
+    }
+    texts.back() += line + "\n";
+  }
+  std::string stem = fs::relative(file, root).replace_extension().string();
+  for (char& c : stem)
+    if (c == '/') c = '.';
+  std::vector<Case> out;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    std::string text = texts[i], dir = file.parent_path().string();
+    out.push_back({stem + "." + std::to_string(i), [text, dir] {
+                     kiln::ir::Graph g = kiln::load_ir_text(text, dir).graph();
+                     kiln::passes::optimize_graph(g);
+                     return g;
+                   }});
+  }
+  return out;
+}
+
+std::vector<Case> workload_cases() {
+  const std::vector<kiln::bench::Problem> shapes = {
+      {4096, 4096}, {8, 64}, {1, 1 << 20}, {16384, 64}, {64, 16384}, {3, 1000}};
+  const std::vector<std::string> names = {"ew_chain", "sum_full", "sum_rows",
+                                          "softmax",  "layernorm", "dispatch"};
+  std::vector<Case> out;
+  for (const std::string& name : names)
+    for (const kiln::bench::Problem& p : shapes) {
+      if (name == "dispatch" && p.numel() > (1 << 16)) continue;  // 33 matmuls
+      out.push_back({"workload." + name + "." + std::to_string(p.rows) + "x" +
+                         std::to_string(p.cols),
+                     [name, p] {
+                       using kiln::Tensor;
+                       std::vector<float> ws = kiln::bench::make_input(p.cols, 3);
+                       for (float& v : ws) v += 1.0f;
+                       Tensor x = kiln::from_data(kiln::bench::make_input(p.numel(), 1),
+                                                  {p.rows, p.cols});
+                       Tensor b = kiln::from_data(kiln::bench::make_input(p.cols, 2), {p.cols});
+                       Tensor w = kiln::from_data(ws, {p.cols});
+                       Tensor y = kiln::bench::workload(name, p).build(x, b, w);
+                       kiln::ir::Graph g = kiln::frontend::extract_graph({y.node()}, false).graph;
+                       kiln::passes::optimize_graph(g);
+                       return g;
+                     }});
+    }
+  return out;
+}
+
+struct ClTarget {
+  std::string name;
+  OpenCLTarget target;
+};
+
+std::vector<ClTarget> opencl_targets() {
+  OpenCLTarget cpu;  // PoCL on a 16-core host
+  cpu.device_name = "cpu-like";
+  cpu.fp64 = cpu.fp16 = true;
+  cpu.max_work_group_size = 4096;
+  cpu.local_mem_bytes = 256 << 10;
+  cpu.compute_units = 16;
+  OpenCLTarget gpu;  // an NVIDIA-like GPU
+  gpu.device_name = "gpu-like";
+  gpu.fp64 = gpu.fp16 = true;
+  gpu.is_gpu = true;
+  gpu.max_work_group_size = 1024;
+  gpu.local_mem_bytes = 48 << 10;
+  gpu.compute_units = 132;
+  std::vector<ClTarget> out = {{"cl-cpu", cpu}, {"cl-gpu", gpu}};
+  auto variant = [&](const std::string& name, const std::function<void(OpenCLTarget&)>& f) {
+    OpenCLTarget t = gpu;
+    f(t);
+    out.push_back({"cl-gpu-" + name, t});
+  };
+  variant("shape-map", [](OpenCLTarget& t) { t.shape_hint = ShapeHint::Map; });
+  variant("shape-row", [](OpenCLTarget& t) { t.shape_hint = ShapeHint::Row; });
+  variant("shape-split", [](OpenCLTarget& t) { t.shape_hint = ShapeHint::Split; });
+  variant("vector1", [](OpenCLTarget& t) { t.vector_width = 1; });
+  variant("vector2", [](OpenCLTarget& t) { t.vector_width = 2; });
+  variant("wg", [](OpenCLTarget& t) { t.map_group_size = 128, t.row_group_size = 96; });
+  variant("register-row1", [](OpenCLTarget& t) { t.max_register_row = 1; });
+  variant("register-row64", [](OpenCLTarget& t) { t.max_register_row = 64; });
+  variant("cast-stores", [](OpenCLTarget& t) { t.cast_vector_stores = true; });
+  variant("small", [](OpenCLTarget& t) { t.max_work_group_size = 64, t.compute_units = 4; });
+  return out;
+}
+
+void write(const fs::path& dir, const std::string& name, const std::string& text) {
+  fs::create_directories(dir);
+  std::ofstream(dir / name) << text;
+}
+
+// Each target's text for one graph; an error is the text (some cases fail on purpose).
+void dump(const fs::path& out, const Case& c) {
+  auto guarded = [&](const fs::path& dir, const std::string& file,
+                     const std::function<std::string()>& f) {
+    std::string text;
+    try {
+      text = f();
+    } catch (const std::exception& e) {
+      text = std::string("error: ") + e.what() + "\n";
+    }
+    write(dir, file, text);
+  };
+  std::optional<kiln::ir::Graph> graph;
+  try {
+    graph = c.graph();
+  } catch (const std::exception& e) {
+    write(out / "error", c.name, std::string("error: ") + e.what() + "\n");
+    return;
+  }
+  for (int threads : {1, 16}) {
+    LowerOptions lower;
+#ifdef KILN_HAS_LLVM
+    lower.vector_lanes = kiln::codegen::llvm_backend::host_target().info.lanes;
+#endif
+    lower.threads = threads;
+    lower.row_cache_bytes = 64 << 10;  // as the CPU device lowers
+    const std::string suffix = "-t" + std::to_string(threads);
+    guarded(out / ("kernelir" + suffix), c.name + ".txt", [&] {
+      kiln::codegen::Program p = kiln::codegen::build_program(*graph, lower);
+      std::string s;
+      for (const auto& k : p.kernels) s += kiln::codegen::print_kernel(k) + "\n";
+      return s;
+    });
+#ifdef KILN_HAS_LLVM
+    guarded(out / ("llvm" + suffix), c.name + ".ll", [&] {
+      kiln::codegen::Program p = kiln::codegen::build_program(*graph, lower);
+      std::string s;
+      for (const auto& k : p.kernels)
+        s += kiln::codegen::llvm_backend::kernel_llvm_ir(k, /*optimized=*/false) + "\n";
+      return s;
+    });
+#endif
+  }
+  for (const ClTarget& t : opencl_targets())
+    guarded(out / t.name, c.name + ".cl",
+            [&] { return kiln::codegen::aot::opencl_source(*graph, t.target); });
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::cerr << "usage: kiln_kernel_corpus OUT_DIR FILE.kir...\n";
+    return 2;
+  }
+  const fs::path out = argv[1];
+  std::vector<Case> cases = workload_cases();
+  fs::path root = fs::current_path();
+  for (int i = 2; i < argc; ++i)
+    for (Case& c : ir_cases(argv[i], root)) cases.push_back(std::move(c));
+  for (const Case& c : cases) dump(out, c);
+  std::cout << "kiln_kernel_corpus: " << cases.size() << " graphs written to " << out.string()
+            << "\n";
+  return 0;
+}
