@@ -4,8 +4,8 @@
 //
 //   kiln_kernel_corpus OUT_DIR FILE.kir...
 //
-// The corpus: every `// -----` case of the given IR files, and the workloads of
-// bench/compare (workloads.h) at a few shapes. The targets: the CPU backend's LLVM IR
+// The corpus: every `// -----` case of the given IR files, the workloads of bench/compare
+// (workloads.h) at a few shapes, and graphs of the public API that reach other code paths. The targets: the CPU backend's LLVM IR
 // (before optimization, so any change in emission shows) and KernelIR text, with one and
 // with sixteen threads; OpenCL C for a CPU-like (PoCL) and a GPU-like device, and for
 // the GPU-like device with each KILN_OPENCL_* setting of docs/gpu.md changed.
@@ -92,6 +92,60 @@ std::vector<Case> workload_cases() {
                        return g;
                      }});
     }
+  return out;
+}
+
+// Graphs that reach what the workloads do not: gathers and scatters, guarded reads, arg
+// reductions, scans, column reductions, and the dtypes with their own code paths.
+std::vector<Case> api_cases() {
+  using kiln::DType;
+  using kiln::Tensor;
+  auto in = [](kiln::Shape shape, DType dtype = DType::F32, uint64_t salt = 1) {
+    return kiln::from_data(kiln::bench::make_input(kiln::numel(shape), salt), shape, dtype);
+  };
+  auto index = [](int64_t n, int64_t bound) {
+    std::vector<int32_t> v(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) v[static_cast<size_t>(i)] = static_cast<int32_t>(i * 7 % bound);
+    return kiln::from_data(v, {n});
+  };
+  const std::vector<std::pair<std::string, std::function<Tensor()>>> graphs = {
+      {"transpose", [&] { return kiln::transpose(in({300, 200})) * 2.0; }},
+      {"column_sum", [&] { return kiln::sum(in({512, 1000}), {0}); }},
+      {"column_sum_wide", [&] { return kiln::sum(in({16, 65536}), {0}); }},
+      {"argmax_rows", [&] { return kiln::argmax(in({64, 1000}), {1}); }},
+      {"argmax_columns", [&] { return kiln::argmax(in({1000, 64}), {0}); }},
+      {"argmax_full", [&] { return kiln::argmax(in({1 << 20})); }},
+      {"cumsum_rows", [&] { return kiln::cumsum(in({64, 1000}), 1); }},
+      {"cumsum_columns", [&] { return kiln::cumsum(in({1000, 64}), 0); }},
+      {"pad", [&] { return kiln::pad(in({100, 100}), {{1, 2}, {3, 4}}, 0.5) + 1.0; }},
+      {"concat", [&] { return kiln::concatenate({in({64, 100}), in({64, 28}, DType::F32, 2)}, 1); }},
+      {"take_along_axis",
+       [&] { return kiln::take_along_axis(in({64, 100}), kiln::reshape(index(640, 100), {64, 10}), 1); }},
+      {"scatter_add",
+       [&] { return kiln::scatter_add(kiln::zeros({1000}), index(5000, 1000), in({5000}), 0); }},
+      {"f16", [&] { return kiln::exp(in({4096}, DType::F16)) * 2.0; }},
+      {"bf16_sum", [&] { return kiln::sum(in({64, 1024}, DType::BF16), {1}); }},
+      {"f64_sum", [&] { return kiln::sum(in({1 << 18}, DType::F64)); }},
+      {"c64", [&] { return kiln::cast(in({4096}), DType::C64) * kiln::conj(kiln::cast(in({4096}, DType::F32, 2), DType::C64)); }},
+      {"i8", [&] { return kiln::maximum(in({4096}, DType::I8), in({4096}, DType::I8, 2)); }},
+      {"bool", [&] { return kiln::greater(in({64, 100}), in({64, 100}, DType::F32, 2)); }},
+      {"var_rows", [&] { return kiln::var(in({256, 768}), {1}); }},
+      {"log_softmax", [&] { return kiln::log_softmax(in({128, 4096})); }},
+      {"logsumexp_columns", [&] { return kiln::logsumexp(in({4096, 128}), {0}); }},
+      {"small_sum", [&] { return kiln::sum(in({3, 5})); }},
+      {"max_i32", [&] { return kiln::max(in({100000}, DType::I32)); }},
+      {"matmul", [&] { return kiln::matmul(in({64, 128}), in({128, 32}, DType::F32, 2)); }},
+      {"flip_tile", [&] { return kiln::tile(kiln::flip(in({33, 17}), {1}), {2, 3}); }},
+      {"broadcast_outer", [&] { return in({64, 1}) + in({1, 1000}, DType::F32, 2); }},
+  };
+  std::vector<Case> out;
+  for (const auto& [name, build] : graphs)
+    out.push_back({"api." + name, [build] {
+                     Tensor y = build();
+                     kiln::ir::Graph g = kiln::frontend::extract_graph({y.node()}, false).graph;
+                     kiln::passes::optimize_graph(g);
+                     return g;
+                   }});
   return out;
 }
 
@@ -195,6 +249,7 @@ int main(int argc, char** argv) {
   }
   const fs::path out = argv[1];
   std::vector<Case> cases = workload_cases();
+  for (Case& c : api_cases()) cases.push_back(std::move(c));
   fs::path root = fs::current_path();
   for (int i = 2; i < argc; ++i)
     for (Case& c : ir_cases(argv[i], root)) cases.push_back(std::move(c));
