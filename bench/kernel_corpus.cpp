@@ -5,10 +5,10 @@
 //   kiln_kernel_corpus OUT_DIR FILE.kir...
 //
 // The corpus: every `// -----` case of the given IR files, the workloads of bench/compare
-// (workloads.h) at a few shapes, and graphs of the public API that reach other code paths. The targets: the CPU backend's LLVM IR
-// (before optimization, so any change in emission shows) and KernelIR text, with one and
-// with sixteen threads; OpenCL C for a CPU-like (PoCL) and a GPU-like device, and for
-// the GPU-like device with each KILN_OPENCL_* setting of docs/gpu.md changed.
+// (workloads.h) at a few shapes, and graphs of the public API that reach other code paths. The
+// targets: the CPU backend's LLVM IR (before optimization, so any change in emission shows) and
+// KernelIR text, with one and with sixteen threads; OpenCL C for a CPU-like (PoCL) and a GPU-like
+// device, and for the GPU-like device with each KILN_OPENCL_* setting of docs/gpu.md changed.
 #include <kiln/kiln.h>
 
 #include <filesystem>
@@ -68,29 +68,28 @@ std::vector<Case> ir_cases(const fs::path& file, const fs::path& root) {
 }
 
 std::vector<Case> workload_cases() {
-  const std::vector<kiln::bench::Problem> shapes = {
-      {4096, 4096}, {8, 64}, {1, 1 << 20}, {16384, 64}, {64, 16384}, {3, 1000}};
-  const std::vector<std::string> names = {"ew_chain", "sum_full", "sum_rows",
+  const std::vector<kiln::bench::Problem> shapes = {{4096, 4096}, {8, 64},     {1, 1 << 20},
+                                                    {16384, 64},  {64, 16384}, {3, 1000}};
+  const std::vector<std::string> names = {"ew_chain", "sum_full",  "sum_rows",
                                           "softmax",  "layernorm", "dispatch"};
   std::vector<Case> out;
   for (const std::string& name : names)
     for (const kiln::bench::Problem& p : shapes) {
       if (name == "dispatch" && p.numel() > (1 << 16)) continue;  // 33 matmuls
-      out.push_back({"workload." + name + "." + std::to_string(p.rows) + "x" +
-                         std::to_string(p.cols),
-                     [name, p] {
-                       using kiln::Tensor;
-                       std::vector<float> ws = kiln::bench::make_input(p.cols, 3);
-                       for (float& v : ws) v += 1.0f;
-                       Tensor x = kiln::from_data(kiln::bench::make_input(p.numel(), 1),
-                                                  {p.rows, p.cols});
-                       Tensor b = kiln::from_data(kiln::bench::make_input(p.cols, 2), {p.cols});
-                       Tensor w = kiln::from_data(ws, {p.cols});
-                       Tensor y = kiln::bench::workload(name, p).build(x, b, w);
-                       kiln::ir::Graph g = kiln::frontend::extract_graph({y.node()}, false).graph;
-                       kiln::passes::optimize_graph(g);
-                       return g;
-                     }});
+      out.push_back(
+          {"workload." + name + "." + std::to_string(p.rows) + "x" + std::to_string(p.cols),
+           [name, p] {
+             using kiln::Tensor;
+             std::vector<float> ws = kiln::bench::make_input(p.cols, 3);
+             for (float& v : ws) v += 1.0f;
+             Tensor x = kiln::from_data(kiln::bench::make_input(p.numel(), 1), {p.rows, p.cols});
+             Tensor b = kiln::from_data(kiln::bench::make_input(p.cols, 2), {p.cols});
+             Tensor w = kiln::from_data(ws, {p.cols});
+             Tensor y = kiln::bench::workload(name, p).build(x, b, w);
+             kiln::ir::Graph g = kiln::frontend::extract_graph({y.node()}, false).graph;
+             kiln::passes::optimize_graph(g);
+             return g;
+           }});
     }
   return out;
 }
@@ -108,36 +107,40 @@ std::vector<Case> api_cases() {
     for (int64_t i = 0; i < n; ++i) v[static_cast<size_t>(i)] = static_cast<int32_t>(i * 7 % bound);
     return kiln::from_data(v, {n});
   };
+  using kiln::cast;
+  // clang-format off
   const std::vector<std::pair<std::string, std::function<Tensor()>>> graphs = {
-      {"transpose", [&] { return kiln::transpose(in({300, 200})) * 2.0; }},
-      {"column_sum", [&] { return kiln::sum(in({512, 1000}), {0}); }},
-      {"column_sum_wide", [&] { return kiln::sum(in({16, 65536}), {0}); }},
-      {"argmax_rows", [&] { return kiln::argmax(in({64, 1000}), {1}); }},
-      {"argmax_columns", [&] { return kiln::argmax(in({1000, 64}), {0}); }},
-      {"argmax_full", [&] { return kiln::argmax(in({1 << 20})); }},
-      {"cumsum_rows", [&] { return kiln::cumsum(in({64, 1000}), 1); }},
-      {"cumsum_columns", [&] { return kiln::cumsum(in({1000, 64}), 0); }},
-      {"pad", [&] { return kiln::pad(in({100, 100}), {{1, 2}, {3, 4}}, 0.5) + 1.0; }},
-      {"concat", [&] { return kiln::concatenate({in({64, 100}), in({64, 28}, DType::F32, 2)}, 1); }},
-      {"take_along_axis",
-       [&] { return kiln::take_along_axis(in({64, 100}), kiln::reshape(index(640, 100), {64, 10}), 1); }},
-      {"scatter_add",
-       [&] { return kiln::scatter_add(kiln::zeros({1000}), index(5000, 1000), in({5000}), 0); }},
-      {"f16", [&] { return kiln::exp(in({4096}, DType::F16)) * 2.0; }},
-      {"bf16_sum", [&] { return kiln::sum(in({64, 1024}, DType::BF16), {1}); }},
-      {"f64_sum", [&] { return kiln::sum(in({1 << 18}, DType::F64)); }},
-      {"c64", [&] { return kiln::cast(in({4096}), DType::C64) * kiln::conj(kiln::cast(in({4096}, DType::F32, 2), DType::C64)); }},
-      {"i8", [&] { return kiln::maximum(in({4096}, DType::I8), in({4096}, DType::I8, 2)); }},
-      {"bool", [&] { return kiln::greater(in({64, 100}), in({64, 100}, DType::F32, 2)); }},
-      {"var_rows", [&] { return kiln::var(in({256, 768}), {1}); }},
-      {"log_softmax", [&] { return kiln::log_softmax(in({128, 4096})); }},
-      {"logsumexp_columns", [&] { return kiln::logsumexp(in({4096, 128}), {0}); }},
-      {"small_sum", [&] { return kiln::sum(in({3, 5})); }},
-      {"max_i32", [&] { return kiln::max(in({100000}, DType::I32)); }},
-      {"matmul", [&] { return kiln::matmul(in({64, 128}), in({128, 32}, DType::F32, 2)); }},
-      {"flip_tile", [&] { return kiln::tile(kiln::flip(in({33, 17}), {1}), {2, 3}); }},
-      {"broadcast_outer", [&] { return in({64, 1}) + in({1, 1000}, DType::F32, 2); }},
+    {"transpose", [&] { return kiln::transpose(in({300, 200})) * 2.0; }},
+    {"column_sum", [&] { return kiln::sum(in({512, 1000}), {0}); }},
+    {"column_sum_wide", [&] { return kiln::sum(in({16, 65536}), {0}); }},
+    {"argmax_rows", [&] { return kiln::argmax(in({64, 1000}), {1}); }},
+    {"argmax_columns", [&] { return kiln::argmax(in({1000, 64}), {0}); }},
+    {"argmax_full", [&] { return kiln::argmax(in({1 << 20})); }},
+    {"cumsum_rows", [&] { return kiln::cumsum(in({64, 1000}), 1); }},
+    {"cumsum_columns", [&] { return kiln::cumsum(in({1000, 64}), 0); }},
+    {"pad", [&] { return kiln::pad(in({100, 100}), {{1, 2}, {3, 4}}, 0.5) + 1.0; }},
+    {"concat", [&] { return kiln::concatenate({in({64, 100}), in({64, 28}, DType::F32, 2)}, 1); }},
+    {"take_along_axis", [&] {
+       return kiln::take_along_axis(in({64, 100}), kiln::reshape(index(640, 100), {64, 10}), 1); }},
+    {"scatter_add", [&] {
+       return kiln::scatter_add(kiln::zeros({1000}), index(5000, 1000), in({5000}), 0); }},
+    {"f16", [&] { return kiln::exp(in({4096}, DType::F16)) * 2.0; }},
+    {"bf16_sum", [&] { return kiln::sum(in({64, 1024}, DType::BF16), {1}); }},
+    {"f64_sum", [&] { return kiln::sum(in({1 << 18}, DType::F64)); }},
+    {"c64", [&] {
+       return cast(in({4096}), DType::C64) * kiln::conj(cast(in({4096}, DType::F32, 2), DType::C64)); }},
+    {"i8", [&] { return kiln::maximum(in({4096}, DType::I8), in({4096}, DType::I8, 2)); }},
+    {"bool", [&] { return kiln::greater(in({64, 100}), in({64, 100}, DType::F32, 2)); }},
+    {"var_rows", [&] { return kiln::var(in({256, 768}), {1}); }},
+    {"log_softmax", [&] { return kiln::log_softmax(in({128, 4096})); }},
+    {"logsumexp_columns", [&] { return kiln::logsumexp(in({4096, 128}), {0}); }},
+    {"small_sum", [&] { return kiln::sum(in({3, 5})); }},
+    {"max_i32", [&] { return kiln::max(in({100000}, DType::I32)); }},
+    {"matmul", [&] { return kiln::matmul(in({64, 128}), in({128, 32}, DType::F32, 2)); }},
+    {"flip_tile", [&] { return kiln::tile(kiln::flip(in({33, 17}), {1}), {2, 3}); }},
+    {"broadcast_outer", [&] { return in({64, 1}) + in({1, 1000}, DType::F32, 2); }},
   };
+  // clang-format on
   std::vector<Case> out;
   for (const auto& [name, build] : graphs)
     out.push_back({"api." + name, [build] {
@@ -155,19 +158,19 @@ struct ClTarget {
 };
 
 std::vector<ClTarget> opencl_targets() {
-  OpenCLTarget cpu;  // PoCL on a 16-core host
-  cpu.device_name = "cpu-like";
-  cpu.fp64 = cpu.fp16 = true;
-  cpu.max_work_group_size = 4096;
-  cpu.local_mem_bytes = 256 << 10;
-  cpu.compute_units = 16;
-  OpenCLTarget gpu;  // an NVIDIA-like GPU
-  gpu.device_name = "gpu-like";
-  gpu.fp64 = gpu.fp16 = true;
-  gpu.is_gpu = true;
-  gpu.max_work_group_size = 1024;
-  gpu.local_mem_bytes = 48 << 10;
-  gpu.compute_units = 132;
+  auto device = [](const std::string& name, bool is_gpu, int64_t max_wg, int64_t local_mem,
+                   int units) {
+    OpenCLTarget t;
+    t.device_name = name;
+    t.fp64 = t.fp16 = true;
+    t.is_gpu = is_gpu;
+    t.max_work_group_size = max_wg;
+    t.local_mem_bytes = local_mem;
+    t.compute_units = units;
+    return t;
+  };
+  const OpenCLTarget cpu = device("cpu-like", false, 4096, 256 << 10, 16);  // PoCL, 16 cores
+  const OpenCLTarget gpu = device("gpu-like", true, 1024, 48 << 10, 132);   // NVIDIA-like
   std::vector<ClTarget> out = {{"cl-cpu", cpu}, {"cl-gpu", gpu}};
   auto variant = [&](const std::string& name, const std::function<void(OpenCLTarget&)>& f) {
     OpenCLTarget t = gpu;
