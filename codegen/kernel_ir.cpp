@@ -114,6 +114,15 @@ std::string expr_str(const ExprPtr& e) {
   return lines + "  -> " + root;
 }
 
+std::string_view group_shape_name(GroupShape shape) {
+  switch (shape) {
+    case GroupShape::Map: return "map";
+    case GroupShape::Row: return "row";
+    case GroupShape::Split: return "split";
+  }
+  return "?";
+}
+
 std::string print_kernel(const Kernel& k) {
   std::string out = "kernel(";
   for (size_t i = 0; i < k.buffers.size(); ++i) {

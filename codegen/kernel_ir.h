@@ -78,6 +78,32 @@ struct BufferParam {
   bool local = false;
 };
 
+// How a device that runs kernels as groups of work-items (OpenCL) runs this kernel.
+enum class GroupShape : uint8_t {
+  Map,    // a work-item per outer iteration (or per `lanes` consecutive ones); stages' loops
+          // run inside the work-item
+  Row,    // a work-group per outer iteration: loop stages are split across the group and
+          // reductions combined as a tree in local memory
+  Split,  // few outer iterations with long rows: each Reduce stage is a partial pass over
+          // many work-groups and a final pass per outer iteration
+};
+std::string_view group_shape_name(GroupShape shape);
+
+// Set by map_to_work_groups (codegen/kernel_passes.h) for one device; it follows from the
+// kernel and the device, so it is not part of the printed kernel (nor of its hash).
+struct GroupMapping {
+  GroupShape shape = GroupShape::Map;
+  int lanes = 1;             // consecutive elements a work-item handles as one vector
+  int64_t group_size = 1;    // work-items per group
+  int64_t split_groups = 1;  // Split: work-groups per outer iteration in a partial pass
+  // Row: per stage, whether each work-item's share of the row is unrolled and held in
+  // registers (rather than looped over).
+  std::vector<bool> in_registers;
+  // Per buffer: whether loads the lanes make at consecutive elements may become one vector
+  // load (the buffer is not written by the kernel, so no lane's store can change it).
+  std::vector<bool> vector_loads;
+};
+
 struct Kernel {
   std::string name;
   std::vector<Loop> outer;  // parallel: every outer iteration is independent
@@ -92,6 +118,8 @@ struct Kernel {
   // Vectors per vectorized iteration: the lanes a backend uses are its vector width times
   // this (several accumulators, longer contiguous runs per row of a column reduction).
   int vector_unroll = 1;
+  // Set by map_to_work_groups, for devices that run work-groups.
+  GroupMapping groups;
 
   int64_t outer_count() const;
 };

@@ -4,6 +4,10 @@
 #include <functional>
 #include <unordered_set>
 
+#include "codegen/choose_group_lanes.h"
+#include "codegen/choose_group_shape.h"
+#include "codegen/choose_group_size.h"
+
 namespace kiln::codegen {
 
 AccessPattern access_pattern(const ExprPtr& index, int vector_var) {
@@ -22,15 +26,29 @@ int inner_vector_var(const Stage& stage) {
   return stage.loops.back().var;
 }
 
+int64_t loop_product(const std::vector<Loop>& loops) {
+  int64_t n = 1;
+  for (const Loop& l : loops) n *= l.extent;
+  return n;
+}
+
+bool distributable(const Stage& st) {
+  if (st.loops.empty() || st.sequential || st.kind == StageKind::Scan) return false;
+  for (const Loop& l : st.loops)
+    if (l.begin || l.end) return false;
+  return true;
+}
+
 namespace {
 
-// Accesses of `stage` that would be gathers or scatters with lanes along `v`.
-int strided_accesses(const Stage& stage, int v) {
-  int n = 0;
+// Calls `f` with the index of every memory access of `stage`: each distinct load once (as
+// `store` false), then each store.
+void for_each_access(const Stage& stage,
+                     const std::function<void(const ExprPtr& index, bool store)>& f) {
   std::unordered_set<const Expr*> seen;
   std::function<void(const ExprPtr&)> walk = [&](const ExprPtr& e) {
     if (!e || !seen.insert(e.get()).second) return;
-    if (e->kind == ExprKind::Load && access_pattern(e->args[0], v) == AccessPattern::Strided) ++n;
+    if (e->kind == ExprKind::Load) f(e->args[0], false);
     for (const ExprPtr& a : e->args) walk(a);
   };
   walk(stage.value);
@@ -39,12 +57,29 @@ int strided_accesses(const Stage& stage, int v) {
     walk(s.value);
     walk(s.guard);
     walk(s.index);
-    if (access_pattern(s.index, v) != AccessPattern::Contiguous) ++n;
   }
+  for (const Store& s : stage.stores) f(s.index, true);
+}
+
+// Accesses of `stage` that would be gathers or scatters with lanes along `v`.
+int strided_accesses(const Stage& stage, int v) {
+  int n = 0;
+  for_each_access(stage, [&](const ExprPtr& index, bool store) {
+    AccessPattern p = access_pattern(index, v);
+    if (store ? p != AccessPattern::Contiguous : p == AccessPattern::Strided) ++n;
+  });
   return n;
 }
 
 }  // namespace
+
+bool contiguous_along(const Stage& stage, int v) {
+  bool found = false;
+  for_each_access(stage, [&](const ExprPtr& index, bool) {
+    found = found || access_pattern(index, v) == AccessPattern::Contiguous;
+  });
+  return found;
+}
 
 void choose_vectorization(Kernel& k, const LowerOptions& options) {
   k.vector_mode = VectorMode::None;
@@ -221,6 +256,12 @@ bool cache_row_values(Kernel& k, const LowerOptions& options) {
 void optimize_kernel(Kernel& kernel, const LowerOptions& options) {
   choose_vectorization(kernel, options);
   cache_row_values(kernel, options);
+}
+
+void map_to_work_groups(Kernel& kernel, const WorkGroupTarget& target) {
+  choose_group_shape(kernel, target);
+  choose_group_lanes(kernel, target);
+  choose_group_size(kernel, target);
 }
 
 }  // namespace kiln::codegen

@@ -5,11 +5,14 @@
 // a non-contiguous axis want) or the innermost loop of each stage (rows reduced or stored
 // along contiguous memory). It counts the accesses each choice makes non-contiguous
 // (gathers and scatters) and takes the cheaper. cache_row_values trades recomputation for a
-// private row buffer. Tests: tests/codegen/lower_group_test.cpp.
+// private row buffer. map_to_work_groups runs the passes that map a kernel onto a device of
+// work-groups (choose_group_shape.h, choose_group_lanes.h, choose_group_size.h).
+// Tests: tests/codegen/lower_group_test.cpp, tests/codegen/work_group_passes_test.cpp.
 #pragma once
 
 #include "codegen/kernel_ir.h"
 #include "codegen/lower_group.h"
+#include "codegen/work_group_target.h"
 
 namespace kiln::codegen {
 
@@ -24,6 +27,16 @@ int inner_vector_var(const Stage& stage);
 
 void choose_vectorization(Kernel& kernel, const LowerOptions& options);
 
+// Iterations of a loop nest.
+int64_t loop_product(const std::vector<Loop>& loops);
+
+// Whether a stage's loops can be split across the work-items of a group: it has loops,
+// all of them full ranges, and its iterations may run in any order.
+bool distributable(const Stage& stage);
+
+// Whether some load or store of `stage` walks memory contiguously along loop variable `v`.
+bool contiguous_along(const Stage& stage, int v);
+
 // In a row kernel (not vectorized along its outer loop), an expensive value that a Reduce
 // stage computes and a later Loop stage computes again at the same row position (the
 // exp of softmax) is stored by the first into a local row buffer and loaded by the second.
@@ -32,5 +45,8 @@ bool cache_row_values(Kernel& kernel, const LowerOptions& options);
 
 // Every kernel-level pass, in order.
 void optimize_kernel(Kernel& kernel, const LowerOptions& options);
+
+// The passes that set kernel.groups for a device of work-groups, in order.
+void map_to_work_groups(Kernel& kernel, const WorkGroupTarget& target);
 
 }  // namespace kiln::codegen

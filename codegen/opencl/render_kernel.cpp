@@ -1,5 +1,5 @@
-// render_kernel: KernelIR -> OpenCL C entry points in the map, row or split shape (see
-// render_kernel.h for when each is used).
+// render_kernel: KernelIR -> OpenCL C entry points in the map, row or split shape that
+// the work-group passes chose (see render_kernel.h).
 #include "codegen/opencl/render_kernel.h"
 
 #include <algorithm>
@@ -7,33 +7,12 @@
 #include <limits>
 #include <unordered_set>
 
+#include "codegen/kernel_passes.h"
 #include "codegen/opencl/expr_renderer.h"
 #include "codegen/opencl/scalar_ops.h"
 #include "ir/error.h"
 
 namespace kiln::codegen::opencl {
-
-std::string_view render_shape_name(RenderShape shape) {
-  switch (shape) {
-    case RenderShape::Map: return "map";
-    case RenderShape::Row: return "row";
-    case RenderShape::Split: return "split";
-  }
-  return "?";
-}
-
-int64_t OpenCLTarget::map_wg() const {
-  int64_t wg = map_group_size > 0 ? map_group_size : (is_gpu ? 256 : 64);
-  return std::max<int64_t>(1, std::min(wg, max_work_group_size));
-}
-
-int64_t OpenCLTarget::row_wg() const {
-  int64_t wg = row_group_size > 0 ? row_group_size : (is_gpu ? 1024 : 16);
-  wg = std::max<int64_t>(1, std::min(wg, max_work_group_size));
-  int64_t p = 1;
-  while (p * 2 <= wg) p *= 2;  // trees halve the group: a power of two
-  return p;
-}
 
 namespace {
 
@@ -42,12 +21,6 @@ constexpr int64_t kIntMax = std::numeric_limits<int32_t>::max();
 std::string index_type(int64_t extent) { return extent <= kIntMax ? "int" : "long"; }
 std::string num(int64_t v) { return int_literal(DType::I64, v); }
 int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
-
-int64_t loop_product(const std::vector<Loop>& loops) {
-  int64_t n = 1;
-  for (const Loop& l : loops) n *= l.extent;
-  return n;
-}
 
 // A stage's expressions with loop variables replaced: one lane of one step.
 struct LaneStage {
@@ -75,16 +48,6 @@ void for_each_root(const LaneStage& l, const std::function<void(const ExprPtr&)>
   }
 }
 
-void for_each_root(const Stage& st, const std::function<void(const ExprPtr&)>& f) {
-  if (st.value) f(st.value);
-  if (st.position) f(st.position);
-  for (const Store& s : st.stores) {
-    f(s.index);
-    f(s.value);
-    if (s.guard) f(s.guard);
-  }
-}
-
 // Loads reachable from `root`, each node once.
 void collect_loads(const ExprPtr& root, std::unordered_set<const Expr*>& seen,
                    std::vector<ExprPtr>& out) {
@@ -96,28 +59,6 @@ void collect_loads(const ExprPtr& root, std::unordered_set<const Expr*>& seen,
     if (e->kind == ExprKind::Load) out.push_back(e);
     for (const ExprPtr& a : e->args) stack.push_back(a);
   }
-}
-
-// Whether some load or store of the stage walks memory contiguously along loop var `v`.
-bool contiguous_along(const Stage& st, int v) {
-  bool found = false;
-  std::unordered_set<const Expr*> seen;
-  std::vector<ExprPtr> loads;
-  for_each_root(st, [&](const ExprPtr& e) { collect_loads(e, seen, loads); });
-  auto unit = [&](const ExprPtr& index) {
-    Stride s = stride_along(index, v);
-    return s.affine && s.stride == 1;
-  };
-  for (const ExprPtr& l : loads) found = found || unit(l->args[0]);
-  for (const Store& s : st.stores) found = found || unit(s.index);
-  return found;
-}
-
-bool distributable(const Stage& st) {
-  if (st.loops.empty() || st.sequential || st.kind == StageKind::Scan) return false;
-  for (const Loop& l : st.loops)
-    if (l.begin || l.end) return false;
-  return true;
 }
 
 bool is_arg(const Stage& st) { return st.op == ReduceOp::ArgMax || st.op == ReduceOp::ArgMin; }
@@ -158,7 +99,8 @@ class KernelRenderer {
   }
 
   RenderedKernel render() {
-    out_.shape = choose_shape();
+    out_.shape = k_.groups.shape;
+    out_.vector_width = k_.groups.lanes;
     switch (out_.shape) {
       case RenderShape::Map: render_map(); break;
       case RenderShape::Row: render_row(); break;
@@ -177,55 +119,6 @@ class KernelRenderer {
   }
 
  private:
-  // ---- shape choice ----
-
-  // Lanes for contiguous accesses: the target's width if every extent allows it.
-  int lanes_for(const std::vector<int64_t>& extents) const {
-    for (int v = std::max(1, t_.vector_width); v > 1; v /= 2) {
-      bool ok = true;
-      for (int64_t e : extents) ok = ok && e % v == 0;
-      if (ok) return v;
-    }
-    return 1;
-  }
-
-  RenderShape choose_shape() {
-    const int64_t outer = k_.outer_count();
-    bool any_reduce = false, split_ok = true, seen_loop = false;
-    bool inner_contig = false, outer_contig = false;
-    int64_t inner = 0;
-    for (const Stage& st : k_.stages) {
-      if (st.kind == StageKind::Reduce && distributable(st)) {
-        any_reduce = true;
-        inner = std::max(inner, loop_product(st.loops));
-        inner_contig = inner_contig || contiguous_along(st, st.loops.back().var);
-        if (!k_.outer.empty())
-          outer_contig = outer_contig || contiguous_along(st, k_.outer.back().var);
-        if (seen_loop) split_ok = false;
-      } else if (st.kind == StageKind::Loop && st.loops.empty()) {
-        seen_loop = true;
-      } else {
-        split_ok = false;
-      }
-    }
-    if (!any_reduce) return RenderShape::Map;
-    switch (t_.shape_hint) {
-      case ShapeHint::Map: return RenderShape::Map;
-      case ShapeHint::Row: return RenderShape::Row;
-      case ShapeHint::Split:
-        if (split_ok) return RenderShape::Split;
-        return RenderShape::Row;
-      case ShapeHint::Auto: break;
-    }
-    if (split_ok && inner >= 4096 && outer < 2 * static_cast<int64_t>(t_.compute_units))
-      return RenderShape::Split;
-    // A column reduction (rows strided, outer iterations contiguous): work-items side by
-    // side read side by side in the map shape.
-    if (!inner_contig && outer_contig && outer >= 32 * t_.map_wg()) return RenderShape::Map;
-    if (inner >= 8) return RenderShape::Row;
-    return RenderShape::Map;
-  }
-
   // ---- common pieces ----
 
   ExprPtr new_var(int64_t extent) { return var(next_var_++, std::max<int64_t>(extent, 1)); }
@@ -282,8 +175,10 @@ class KernelRenderer {
     return out;
   }
 
-  // Turns loads that the lanes make at consecutive elements into one vector load each.
-  void vector_loads(ExprRenderer& r, const std::vector<std::vector<const LaneStage*>>& lanes) {
+  // Renders loads that the lanes make at consecutive elements as one vector load each, for
+  // the buffers whose loads the kernel allows as vectors (GroupMapping::vector_loads) and
+  // whose dtype OpenCL C can load as a vector.
+  void bind_vector_loads(ExprRenderer& r, const std::vector<std::vector<const LaneStage*>>& lanes) {
     const int width = static_cast<int>(lanes.size());
     if (width <= 1) return;
     std::vector<std::vector<ExprPtr>> loads(lanes.size());
@@ -303,7 +198,7 @@ class KernelRenderer {
     };
     for (const ExprPtr& l0 : loads[0]) {
       const DType dt = k_.buffers[l0->slot].dtype;
-      if (r.is_bound(l0) || !vector_storage(dt) || k_.buffers[l0->slot].written) continue;
+      if (r.is_bound(l0) || !k_.groups.vector_loads[l0->slot] || !vector_storage(dt)) continue;
       std::vector<ExprPtr> lane_loads{l0};
       for (int j = 1; j < width && lane_loads.size() == static_cast<size_t>(j); ++j) {
         ExprPtr lj = load(l0->dtype, l0->slot, iadd(l0->args[0], j));
@@ -478,19 +373,9 @@ class KernelRenderer {
 
   void render_map() {
     const int64_t outer = k_.outer_count();
-    int lanes = 1;
-    bool all_flat = !k_.outer.empty();
-    for (const Stage& st : k_.stages)
-      all_flat = all_flat && st.kind == StageKind::Loop && st.loops.empty();
-    if (all_flat) {
-      bool contig = false;
-      for (const Stage& st : k_.stages)
-        contig = contig || contiguous_along(st, k_.outer.back().var);
-      if (contig) lanes = lanes_for({outer});
-    }
+    const int lanes = k_.groups.lanes;
     const int64_t items = outer / lanes;
-    out_.vector_width = lanes;
-    const int64_t wg = t_.map_wg();
+    const int64_t wg = k_.groups.group_size;
     CodeWriter w;
     ExprRenderer r(k_, w);
     begin_entry(w, out_.name, 0);
@@ -509,7 +394,7 @@ class KernelRenderer {
       std::vector<std::vector<const LaneStage*>> by_lane(static_cast<size_t>(lanes));
       for (auto& stage_lanes : per_stage)
         for (int j = 0; j < lanes; ++j) by_lane[j].push_back(&stage_lanes[j]);
-      vector_loads(r, by_lane);
+      bind_vector_loads(r, by_lane);
       for (auto& stage_lanes : per_stage) emit_stores(w, r, stage_lanes, "");
     } else {
       std::vector<ExprPtr> subst = outer_subst(g);
@@ -521,34 +406,16 @@ class KernelRenderer {
 
   // ---- row: one work-group per outer iteration ----
 
-  // The group size for rows of `vectors` vectors: enough work-items that each handles
-  // about eight vectors, within the target's limit.
-  int64_t row_group(int64_t vectors) const {
-    int64_t limit = t_.row_wg(), wg = 1;
-    while (wg < limit && wg * 8 < vectors) wg *= 2;
-    return std::max<int64_t>(std::min<int64_t>(t_.is_gpu ? 64 : 1, limit), wg);
-  }
-
-  int row_lanes() const {
-    std::vector<int64_t> extents;
-    bool contig = false;
-    for (const Stage& st : k_.stages) {
-      if (!distributable(st)) continue;
-      extents.push_back(loop_product(st.loops));
-      contig = contig || contiguous_along(st, st.loops.back().var);
-    }
-    return contig ? lanes_for(extents) : 1;
-  }
-
-  // Runs `body` over a distributed stage's loop space split across the work-group.
+  // Runs `body` over distributed stage `s`'s loop space split across the work-group:
+  // unrolled when the stage is held in registers, else as a loop.
   void row_steps(
-      CodeWriter& w, ExprRenderer& r, const Stage& st, const std::vector<ExprPtr>& base,
+      CodeWriter& w, ExprRenderer& r, size_t s, const std::vector<ExprPtr>& base,
       const ExprPtr& lid, int64_t wg, int lanes,
       const std::function<void(const std::vector<LaneStage>&, const std::string&)>& body) {
+    const Stage& st = k_.stages[s];
     const int64_t vectors = loop_product(st.loops) / lanes;
     if (vectors == 0) return;
-    const int64_t steps = (vectors + wg - 1) / wg;
-    if (steps <= t_.register_row()) {
+    if (k_.groups.in_registers[s]) {
       out_.unrolled = true;
       const int64_t full = vectors / wg;
       for (int64_t k = 0; k < full; ++k) body(stage_lanes(st, base, iadd(lid, k * wg), lanes), "");
@@ -571,12 +438,8 @@ class KernelRenderer {
 
   void render_row() {
     const int64_t outer = k_.outer_count();
-    const int lanes = row_lanes();
-    int64_t vectors = 1;
-    for (const Stage& st : k_.stages)
-      if (distributable(st)) vectors = std::max(vectors, loop_product(st.loops) / lanes);
-    const int64_t wg = row_group(vectors);
-    out_.vector_width = lanes;
+    const int lanes = k_.groups.lanes;
+    const int64_t wg = k_.groups.group_size;
     CodeWriter w;
     ExprRenderer r(k_, w);
     begin_entry(w, out_.name, wg);
@@ -590,16 +453,16 @@ class KernelRenderer {
       const Stage& st = k_.stages[s];
       if (distributable(st) && st.kind == StageKind::Reduce) {
         auto [acc, pos] = declare_acc(w, r, st);
-        row_steps(w, r, st, base, lid, wg, lanes,
+        row_steps(w, r, s, base, lid, wg, lanes,
                   [&](const std::vector<LaneStage>& l, const std::string& valid) {
-                    vector_loads(r, lanes_of(l));
+                    bind_vector_loads(r, lanes_of(l));
                     accumulate(w, r, st, l, acc, pos, valid);
                   });
         r.bind_stage(static_cast<int>(s), tree(w, r, st, wg, acc, pos, L).stage_value(st));
       } else if (distributable(st)) {
-        row_steps(w, r, st, base, lid, wg, lanes,
+        row_steps(w, r, s, base, lid, wg, lanes,
                   [&](const std::vector<LaneStage>& l, const std::string& valid) {
-                    vector_loads(r, lanes_of(l));
+                    bind_vector_loads(r, lanes_of(l));
                     emit_stores(w, r, l, valid);
                   });
       } else if (st.kind == StageKind::Reduce) {
@@ -652,22 +515,17 @@ class KernelRenderer {
     }
   }
 
-  void render_split() {
-    const int64_t outer = k_.outer_count();
-    const int lanes = row_lanes();
-    const int64_t wg = t_.row_wg();
-    out_.vector_width = lanes;
-    size_t reduces = 0;
-    while (reduces < k_.stages.size() && k_.stages[reduces].kind == StageKind::Reduce) ++reduces;
+  // The reductions before the first other stage: each gets a partial and a final pass.
+  size_t leading_reduces() const {
+    size_t n = 0;
+    while (n < k_.stages.size() && k_.stages[n].kind == StageKind::Reduce) ++n;
+    return n;
+  }
 
-    // Work-groups per outer iteration, and the scratch layout.
-    int64_t longest = 1;
-    for (size_t s = 0; s < reduces; ++s)
-      longest = std::max(longest, loop_product(k_.stages[s].loops) / lanes);
-    const int64_t target_groups =
-        std::max<int64_t>(1, int64_t{t_.compute_units} * t_.split_groups_per_unit);
-    const int64_t groups = std::clamp<int64_t>(target_groups / std::max<int64_t>(outer, 1), 1,
-                                               (longest + wg - 1) / wg);
+  // Places every leading reduction's partials (and their positions, for arg reductions)
+  // and its final values in the scratch buffer; sets the scratch size.
+  std::vector<ScratchArea> scratch_layout(size_t reduces) {
+    const int64_t outer = k_.outer_count(), groups = k_.groups.split_groups;
     std::vector<ScratchArea> areas(reduces);
     int64_t bytes = 0;
     for (size_t s = 0; s < reduces; ++s) {
@@ -681,95 +539,109 @@ class KernelRenderer {
       bytes = align16(bytes + outer * (is_arg(st) ? 8 : elem));
     }
     out_.scratch_bytes = std::max<int64_t>(bytes, 16);
+    return areas;
+  }
 
+  // Partial pass of reduce stage `s`: split_groups work-groups per outer iteration, each
+  // over a stride of the row, each storing its partial to scratch.
+  void render_partial_pass(size_t s, const std::vector<ScratchArea>& areas) {
+    const Stage& st = k_.stages[s];
+    const int64_t outer = k_.outer_count(), groups = k_.groups.split_groups;
+    const int64_t wg = k_.groups.group_size;
+    const int lanes = k_.groups.lanes;
+    CodeWriter w;
+    ExprRenderer r(k_, w);
+    const std::string entry = out_.name + "_p" + std::to_string(s);
+    begin_entry(w, entry, wg);
+    ExprPtr lid = new_var(wg), grp = new_var(outer), chunk = new_var(groups);
+    const std::string L = ExprRenderer::var_name(lid->slot), O = ExprRenderer::var_name(grp->slot),
+                      C = ExprRenderer::var_name(chunk->slot);
+    w.line("const int " + L + " = get_local_id(0);");
+    w.line("const " + index_type(outer) + " " + O + " = get_group_id(0) / " + num(groups) + ";");
+    w.line("const int " + C + " = get_group_id(0) % " + num(groups) + ";");
+    declare_scalars(w, r);
+    bind_earlier(w, r, s, areas, O);
+    std::vector<ExprPtr> base = outer_subst(grp);
+    auto [acc, pos] = declare_acc(w, r, st);
+    const int64_t vectors = loop_product(st.loops) / lanes;
+    ExprPtr u = new_var(vectors);
+    const std::string U = ExprRenderer::var_name(u->slot);
+    w.open("for (" + index_type(vectors) + " " + U + " = " + C + " * " + num(wg) + " + " + L +
+           "; " + U + " < " + num(vectors) + "; " + U + " += " + num(groups * wg) + ")");
+    r.push_scope();
+    std::vector<LaneStage> l = stage_lanes(st, base, u, lanes);
+    bind_vector_loads(r, lanes_of(l));
+    accumulate(w, r, st, l, acc, pos, "");
+    r.pop_scope();
+    w.close();
+    TreeResult result = tree(w, r, st, wg, acc, pos, L);
+    const std::string at = O + " * " + num(groups) + " + " + C;
+    w.open("if (" + L + " == 0)");
+    w.line(scratch_ptr(memory_type(st.acc_dtype), areas[s].partial) + "[" + at +
+           "] = " + memory_write(st.acc_dtype, result.value) + ";");
+    if (is_arg(st))
+      w.line(scratch_ptr("long", areas[s].partial_pos) + "[" + at + "] = " + result.pos + ";");
+    w.close();
+    end_entry(w, r);
+    if (outer > 0) out_.launches.push_back({entry, outer * groups * wg, wg});
+  }
+
+  // Final pass of reduce stage `s`: one work-group per outer iteration folds its partials
+  // and stores the value to scratch; after the last reduction it also runs the remaining
+  // (loop-free) stages.
+  void render_final_pass(size_t s, size_t reduces, const std::vector<ScratchArea>& areas) {
+    const Stage& st = k_.stages[s];
+    const DType t = st.acc_dtype;
+    const std::string MT = memory_type(t);
+    const int64_t outer = k_.outer_count(), groups = k_.groups.split_groups;
+    const int64_t wg = k_.groups.group_size;
+    CodeWriter w;
+    ExprRenderer r(k_, w);
+    const std::string entry = out_.name + "_f" + std::to_string(s);
+    begin_entry(w, entry, wg);
+    ExprPtr lid = new_var(wg), grp = new_var(outer);
+    const std::string L = ExprRenderer::var_name(lid->slot), O = ExprRenderer::var_name(grp->slot);
+    w.line("const int " + L + " = get_local_id(0);");
+    w.line("const " + index_type(outer) + " " + O + " = get_group_id(0);");
+    declare_scalars(w, r);
+    bind_earlier(w, r, s, areas, O);
+    auto [acc, pos] = declare_acc(w, r, st);
+    w.open("for (int i = " + L + "; i < " + num(groups) + "; i += " + num(wg) + ")");
+    const std::string at = O + " * " + num(groups) + " + i";
+    w.line("const " + compute_type(t) +
+           " v = " + memory_read(t, scratch_ptr(MT, areas[s].partial) + "[" + at + "]") + ";");
+    if (is_arg(st)) {
+      w.line("const long p = " + scratch_ptr("long", areas[s].partial_pos) + "[" + at + "];");
+      w.line("if (" + arg_takes(st.op, t, "v", "p", acc, pos) + ") { " + acc + " = v; " + pos +
+             " = p; }");
+    } else {
+      w.line(acc + " = " + reduce_combine(st.op, t, acc, "v") + ";");
+    }
+    w.close();
+    TreeResult result = tree(w, r, st, wg, acc, pos, L);
+    w.open("if (" + L + " == 0)");
+    w.line(scratch_ptr(is_arg(st) ? "long" : MT, areas[s].value) + "[" + O +
+           "] = " + (is_arg(st) ? result.pos : memory_write(t, result.value)) + ";");
+    w.close();
+    if (s + 1 == reduces) {
+      r.bind_stage(static_cast<int>(s), result.stage_value(st));
+      std::vector<ExprPtr> base = outer_subst(grp);
+      w.open("if (" + L + " == 0)");
+      r.push_scope();
+      for (size_t q = reduces; q < k_.stages.size(); ++q) render_sequential(w, r, q, base);
+      r.pop_scope();
+      w.close();
+    }
+    end_entry(w, r);
+    if (outer > 0) out_.launches.push_back({entry, outer * wg, wg});
+  }
+
+  void render_split() {
+    const size_t reduces = leading_reduces();
+    const std::vector<ScratchArea> areas = scratch_layout(reduces);
     for (size_t s = 0; s < reduces; ++s) {
-      const Stage& st = k_.stages[s];
-      const DType t = st.acc_dtype;
-      const std::string MT = memory_type(t);
-      const std::string suffix = std::to_string(s);
-      // Partial pass: `groups` work-groups per outer iteration, each over a stride of the row.
-      {
-        CodeWriter w;
-        ExprRenderer r(k_, w);
-        const std::string entry = out_.name + "_p" + suffix;
-        begin_entry(w, entry, wg);
-        ExprPtr lid = new_var(wg), grp = new_var(outer), chunk = new_var(groups);
-        const std::string L = ExprRenderer::var_name(lid->slot),
-                          O = ExprRenderer::var_name(grp->slot),
-                          C = ExprRenderer::var_name(chunk->slot);
-        w.line("const int " + L + " = get_local_id(0);");
-        w.line("const " + index_type(outer) + " " + O + " = get_group_id(0) / " + num(groups) +
-               ";");
-        w.line("const int " + C + " = get_group_id(0) % " + num(groups) + ";");
-        declare_scalars(w, r);
-        bind_earlier(w, r, s, areas, O);
-        std::vector<ExprPtr> base = outer_subst(grp);
-        auto [acc, pos] = declare_acc(w, r, st);
-        const int64_t vectors = loop_product(st.loops) / lanes;
-        ExprPtr u = new_var(vectors);
-        const std::string U = ExprRenderer::var_name(u->slot);
-        w.open("for (" + index_type(vectors) + " " + U + " = " + C + " * " + num(wg) + " + " + L +
-               "; " + U + " < " + num(vectors) + "; " + U + " += " + num(groups * wg) + ")");
-        r.push_scope();
-        std::vector<LaneStage> l = stage_lanes(st, base, u, lanes);
-        vector_loads(r, lanes_of(l));
-        accumulate(w, r, st, l, acc, pos, "");
-        r.pop_scope();
-        w.close();
-        TreeResult result = tree(w, r, st, wg, acc, pos, L);
-        std::string at = O + " * " + num(groups) + " + " + C;
-        w.open("if (" + L + " == 0)");
-        w.line(scratch_ptr(MT, areas[s].partial) + "[" + at +
-               "] = " + memory_write(t, result.value) + ";");
-        if (is_arg(st))
-          w.line(scratch_ptr("long", areas[s].partial_pos) + "[" + at + "] = " + result.pos + ";");
-        w.close();
-        end_entry(w, r);
-        if (outer > 0) out_.launches.push_back({entry, outer * groups * wg, wg});
-      }
-      // Final pass: one work-group per outer iteration over its partials.
-      {
-        CodeWriter w;
-        ExprRenderer r(k_, w);
-        const std::string entry = out_.name + "_f" + suffix;
-        begin_entry(w, entry, wg);
-        ExprPtr lid = new_var(wg), grp = new_var(outer);
-        const std::string L = ExprRenderer::var_name(lid->slot),
-                          O = ExprRenderer::var_name(grp->slot);
-        w.line("const int " + L + " = get_local_id(0);");
-        w.line("const " + index_type(outer) + " " + O + " = get_group_id(0);");
-        declare_scalars(w, r);
-        bind_earlier(w, r, s, areas, O);
-        auto [acc, pos] = declare_acc(w, r, st);
-        w.open("for (int i = " + L + "; i < " + num(groups) + "; i += " + num(wg) + ")");
-        std::string at = O + " * " + num(groups) + " + i";
-        w.line("const " + compute_type(t) +
-               " v = " + memory_read(t, scratch_ptr(MT, areas[s].partial) + "[" + at + "]") + ";");
-        if (is_arg(st)) {
-          w.line("const long p = " + scratch_ptr("long", areas[s].partial_pos) + "[" + at + "];");
-          w.line("if (" + arg_takes(st.op, t, "v", "p", acc, pos) + ") { " + acc + " = v; " + pos +
-                 " = p; }");
-        } else {
-          w.line(acc + " = " + reduce_combine(st.op, t, acc, "v") + ";");
-        }
-        w.close();
-        TreeResult result = tree(w, r, st, wg, acc, pos, L);
-        w.open("if (" + L + " == 0)");
-        w.line(scratch_ptr(is_arg(st) ? "long" : MT, areas[s].value) + "[" + O +
-               "] = " + (is_arg(st) ? result.pos : memory_write(t, result.value)) + ";");
-        w.close();
-        if (s + 1 == reduces) {
-          r.bind_stage(static_cast<int>(s), result.stage_value(st));
-          std::vector<ExprPtr> base = outer_subst(grp);
-          w.open("if (" + L + " == 0)");
-          r.push_scope();
-          for (size_t q = reduces; q < k_.stages.size(); ++q) render_sequential(w, r, q, base);
-          r.pop_scope();
-          w.close();
-        }
-        end_entry(w, r);
-        if (outer > 0) out_.launches.push_back({entry, outer * wg, wg});
-      }
+      render_partial_pass(s, areas);
+      render_final_pass(s, reduces, areas);
     }
   }
 
@@ -798,7 +670,9 @@ std::string combine_sources(const std::vector<const RenderedKernel*>& kernels) {
 RenderedKernel render_kernel(const Kernel& kernel, const OpenCLTarget& target,
                              const std::string& name) {
   verify_kernel(kernel);
-  return KernelRenderer(kernel, target, name).render();
+  Kernel mapped = kernel;
+  map_to_work_groups(mapped, target);
+  return KernelRenderer(mapped, target, name).render();
 }
 
 }  // namespace kiln::codegen::opencl

@@ -1,18 +1,19 @@
 // render_kernel: one KernelIR kernel -> an OpenCL C program and the launches that run it.
 //
-// The renderer picks one of three shapes from the kernel and the device (OpenCLTarget):
-//   map    one work-item per outer iteration (or per `vector_width` consecutive ones, with
-//          vector loads and stores where memory is contiguous); a stage's loops run inside
-//          the work-item. Elementwise kernels, scans, scatters, short or strided rows.
+// The kernel is rendered in the shape, lanes and group sizes that the work-group passes
+// chose for the device (map_to_work_groups, codegen/kernel_passes.h; GroupShape in
+// codegen/kernel_ir.h):
+//   map    one work-item per outer iteration (or per `lanes` consecutive ones, with vector
+//          loads and stores where memory is contiguous); a stage's loops run inside the
+//          work-item.
 //   row    one work-group per outer iteration: Reduce stages are split across the group's
 //          work-items and combined as a tree in local memory, loop stages are split the
-//          same way, stages without loops run on work-item 0. When a work-item's share of
-//          the row is small, the row loop is unrolled and the row stays in registers from
-//          one stage to the next (softmax and layer_norm read their row once).
-//   split  few outer iterations with long rows (full reductions): each Reduce stage is a
-//          partial pass over many work-groups and a final pass per outer iteration; the
-//          stages after the reductions run in the last final pass.
-// The renderer has no fusion logic: it renders what lower_group made.
+//          same way, stages without loops run on work-item 0. Stages held in registers
+//          are unrolled, so the row stays in registers from one stage to the next.
+//   split  each Reduce stage is a partial pass over many work-groups and a final pass per
+//          outer iteration; the stages after the reductions run in the last final pass.
+// The renderer decides nothing of the kernel's mapping and has no fusion logic: it renders
+// what lower_group made and the passes annotated.
 // Tests: tests/opencl/render_test.cpp and tests/opencl/differential_test.cpp.
 #pragma once
 
@@ -36,8 +37,8 @@ struct ClLaunch {
   int64_t local = 0;
 };
 
-enum class RenderShape : uint8_t { Map, Row, Split };
-std::string_view render_shape_name(RenderShape shape);
+using RenderShape = GroupShape;
+inline std::string_view render_shape_name(RenderShape shape) { return group_shape_name(shape); }
 
 struct RenderedKernel {
   std::string name;
@@ -51,8 +52,9 @@ struct RenderedKernel {
   bool unrolled = false;  // row kernels: rows kept in registers across stages
 };
 
-// Throws UnsupportedError when the kernel needs what the device lacks (f64 without
-// cl_khr_fp64), naming the extension.
+// Maps the kernel onto the device (map_to_work_groups on a copy), then renders it. Throws
+// UnsupportedError when the kernel needs what the device lacks (f64 without cl_khr_fp64),
+// naming the extension.
 RenderedKernel render_kernel(const Kernel& kernel, const OpenCLTarget& target,
                              const std::string& name);
 

@@ -1,0 +1,163 @@
+// The work-group passes (choose_group_shape, choose_group_lanes, choose_group_size) on small
+// kernels lowered from IR text: the shape, lanes, group sizes, split groups and rows held
+// in registers they annotate, for a GPU-like and a CPU-like (PoCL) target.
+#include <gtest/gtest.h>
+
+#include "codegen/choose_group_lanes.h"
+#include "codegen/choose_group_shape.h"
+#include "codegen/choose_group_size.h"
+#include "codegen/kernel_passes.h"
+#include "codegen/program.h"
+#include "ir/parser.h"
+
+namespace kiln::codegen {
+namespace {
+
+WorkGroupTarget gpu() {
+  WorkGroupTarget t;
+  t.is_gpu = true;
+  t.compute_units = 100;
+  t.max_work_group_size = 1024;
+  t.local_mem_bytes = 48 * 1024;
+  return t;
+}
+
+WorkGroupTarget cpu() {
+  WorkGroupTarget t;
+  t.compute_units = 16;
+  t.max_work_group_size = 4096;
+  return t;
+}
+
+// The one kernel of `text`, lowered as the OpenCL device lowers for `target`, mapped by
+// map_to_work_groups.
+Kernel mapped(const std::string& text, const WorkGroupTarget& target) {
+  ir::Graph g = ir::parse_graph(text);
+  LowerOptions o;
+  o.vector_lanes = target.vector_width;
+  Program p = build_program(g, o);
+  EXPECT_EQ(p.kernels.size(), 1u);
+  Kernel k = p.kernels.at(0);
+  map_to_work_groups(k, target);
+  return k;
+}
+
+std::string unary(int64_t n) {
+  const std::string t = "f32[" + std::to_string(n) + "]";
+  return "func @f(%x: " + t + ") -> (" + t + ") {\n  %0 = exp %x : " + t + "\n  return %0\n}";
+}
+
+const char* kRowSum = R"(func @f(%x: f32[64,1024]) -> (f32[64]) {
+    %0 = reduce_sum %x {axes = [1], keepdims = false} : f32[64]
+    return %0
+  })";
+
+const char* kSoftmax = R"(func @f(%x: f32[8,1000]) -> (f32[8,1000]) {
+    %0 = reduce_max %x {axes = [1], keepdims = true} : f32[8,1]
+    %1 = broadcast %0 : f32[8,1000]
+    %2 = sub %x, %1 : f32[8,1000]
+    %3 = exp %2 : f32[8,1000]
+    %4 = reduce_sum %3 {axes = [1], keepdims = true} : f32[8,1]
+    %5 = broadcast %4 : f32[8,1000]
+    %6 = div %3, %5 : f32[8,1000]
+    return %6
+  })";
+
+TEST(WorkGroupPasses, ElementwiseIsAVectorMapKernel) {
+  Kernel k = mapped(unary(1024), gpu());
+  EXPECT_EQ(k.groups.shape, GroupShape::Map);
+  EXPECT_EQ(k.groups.lanes, 4);
+  EXPECT_EQ(k.groups.group_size, 256);
+  // x may be read as vectors, not the output the kernel writes.
+  ASSERT_EQ(k.groups.vector_loads.size(), 2u);
+  for (size_t b = 0; b < k.buffers.size(); ++b)
+    EXPECT_EQ(k.groups.vector_loads[b], !k.buffers[b].written) << "buffer " << b;
+  EXPECT_EQ(mapped(unary(1024), cpu()).groups.group_size, 64);
+}
+
+TEST(WorkGroupPasses, LanesDivideTheIterations) {
+  EXPECT_EQ(mapped(unary(1022), gpu()).groups.lanes, 2);
+  EXPECT_EQ(mapped(unary(1023), gpu()).groups.lanes, 1);
+  WorkGroupTarget narrow = gpu();
+  narrow.vector_width = 1;
+  EXPECT_EQ(mapped(unary(1024), narrow).groups.lanes, 1);
+}
+
+TEST(WorkGroupPasses, RowReductionOnAGpuHoldsItsRowInRegisters) {
+  Kernel k = mapped(kRowSum, gpu());
+  EXPECT_EQ(k.groups.shape, GroupShape::Row);
+  EXPECT_EQ(k.groups.lanes, 4);
+  // 256 vectors per row, about eight per work-item, but at least 64 work-items on a GPU.
+  EXPECT_EQ(k.groups.group_size, 64);
+  ASSERT_EQ(k.groups.in_registers.size(), k.stages.size());
+  EXPECT_TRUE(k.groups.in_registers[0]);  // 4 vectors per work-item
+}
+
+TEST(WorkGroupPasses, RowReductionOnACpuLoopsOverItsRow) {
+  Kernel k = mapped(kRowSum, cpu());
+  EXPECT_EQ(k.groups.shape, GroupShape::Row);
+  EXPECT_EQ(k.groups.group_size, 16);      // the CPU row group
+  EXPECT_FALSE(k.groups.in_registers[0]);  // 16 vectors per work-item: more than 2
+  WorkGroupTarget wide = cpu();
+  wide.max_register_row = 16;
+  EXPECT_TRUE(mapped(kRowSum, wide).groups.in_registers[0]);
+}
+
+TEST(WorkGroupPasses, SoftmaxIsOneRowKernelWithEveryRowStageInRegisters) {
+  Kernel k = mapped(kSoftmax, gpu());
+  EXPECT_EQ(k.groups.shape, GroupShape::Row);
+  EXPECT_EQ(k.groups.lanes, 4);
+  EXPECT_EQ(k.groups.group_size, 64);  // 250 vectors per row: 4 per work-item
+  ASSERT_EQ(k.groups.in_registers.size(), 3u);
+  for (bool held : k.groups.in_registers) EXPECT_TRUE(held);
+  // Split is forced only where the kernel allows it: not with a row stage after the sums.
+  WorkGroupTarget split = gpu();
+  split.shape_hint = ShapeHint::Split;
+  EXPECT_EQ(mapped(kSoftmax, split).groups.shape, GroupShape::Row);
+  WorkGroupTarget map = gpu();
+  map.shape_hint = ShapeHint::Map;
+  EXPECT_EQ(mapped(kSoftmax, map).groups.shape, GroupShape::Map);
+}
+
+TEST(WorkGroupPasses, FullReductionIsSplitOverManyGroups) {
+  Kernel k = mapped(R"(func @f(%x: f32[1048576]) -> (f32[]) {
+    %0 = reduce_sum %x {axes = [0], keepdims = false} : f32[]
+    return %0
+  })",
+                    gpu());
+  EXPECT_EQ(k.groups.shape, GroupShape::Split);
+  EXPECT_EQ(k.groups.lanes, 4);
+  EXPECT_EQ(k.groups.group_size, 1024);
+  // 8 groups per compute unit, and the row has work for 256 groups of 1024 vectors.
+  EXPECT_EQ(k.groups.split_groups, 256);
+}
+
+TEST(WorkGroupPasses, WideColumnReductionStaysMap) {
+  Kernel k = mapped(R"(func @f(%x: f32[16,8192]) -> (f32[8192]) {
+    %0 = reduce_sum %x {axes = [0], keepdims = false} : f32[8192]
+    return %0
+  })",
+                    gpu());
+  EXPECT_EQ(k.groups.shape, GroupShape::Map);
+  EXPECT_EQ(k.groups.lanes, 1);  // map lanes only for kernels without loops
+}
+
+TEST(WorkGroupPasses, PassesRunAloneGiveWhatThePipelineGives) {
+  ir::Graph g = ir::parse_graph(kSoftmax);
+  Program p = build_program(g, {});
+  Kernel k = p.kernels.at(0);
+  choose_group_shape(k, gpu());
+  choose_group_lanes(k, gpu());
+  choose_group_size(k, gpu());
+  Kernel m = p.kernels.at(0);
+  map_to_work_groups(m, gpu());
+  EXPECT_EQ(k.groups.shape, m.groups.shape);
+  EXPECT_EQ(k.groups.lanes, m.groups.lanes);
+  EXPECT_EQ(k.groups.group_size, m.groups.group_size);
+  EXPECT_EQ(k.groups.in_registers, m.groups.in_registers);
+  // The mapping is not part of the kernel's text, so its hash (and cache key) stays.
+  EXPECT_EQ(kernel_hash(m), kernel_hash(p.kernels.at(0)));
+}
+
+}  // namespace
+}  // namespace kiln::codegen
