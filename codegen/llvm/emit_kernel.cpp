@@ -641,8 +641,9 @@ class KernelEmitter {
     }
   }
 
+  // A store of the kernel: one scalar element where neither value nor index varies across
+  // lanes, else a vector store in the form the index's access pattern allows.
   void emit_store(const Store& s) {
-    auto& b = c_.b;
     const DType t = k_.buffers[s.buffer].dtype;
     Val v = emit(s.value);
     if (s.value->dtype != t) v = emit_cast(c_, s.value->dtype, t, v);
@@ -656,68 +657,85 @@ class KernelEmitter {
     }
     v = c_.splat(v, W_);
     Value* mask = guard.re ? c_.splat(guard.re, W_) : nullptr;
-    AccessPattern p = idx_varies ? pattern(s.index) : AccessPattern::Uniform;
-    if (p == AccessPattern::Uniform) {
-      // Every lane stores to one element: lane by lane, so that the last one wins as in
-      // sequential order (only in degenerate kernels, e.g. an empty output).
-      Value* idx = emit_lane0(s.index).re;
-      for (int l = 0; l < W_; ++l) {
-        auto lane = [&](Value* x) {
-          return x ? b.CreateExtractElement(x, static_cast<uint64_t>(l)) : nullptr;
-        };
-        store_element(s.buffer, t, idx, Val{lane(v.re), lane(v.im)}, lane(mask));
-      }
-      return;
+    switch (idx_varies ? pattern(s.index) : AccessPattern::Uniform) {
+      case AccessPattern::Uniform: store_lanes_in_order(s, t, v, mask); return;
+      case AccessPattern::Contiguous: store_contiguous(s, t, v, mask); return;
+      case AccessPattern::Strided: store_scattered(s, t, v, mask); return;
     }
-    if (p == AccessPattern::Contiguous) {
-      Value* base = emit_lane0(s.index).re;
-      if (t == DType::C64) {
-        std::vector<int> inter;
-        for (int l = 0; l < W_; ++l) inter.push_back(l), inter.push_back(l + W_);
-        Value* both = b.CreateShuffleVector(v.re, v.im, inter);
-        Value* ptr =
-            b.CreateGEP(b.getFloatTy(), buf_ptr_[s.buffer], b.CreateMul(base, b.getInt64(2)));
-        Value* vp = b.CreateBitCast(ptr, both->getType()->getPointerTo());
-        if (mask)
-          b.CreateMaskedStore(both, vp, llvm::Align(4), b.CreateShuffleVector(mask, mask, inter));
-        else
-          b.CreateAlignedStore(both, vp, llvm::Align(4));
-        return;
-      }
-      Value* sv = to_storage(c_, t, v.re);
-      llvm::Type* st = c_.storage_type(t);
+  }
+
+  // Every lane stores to one element: lane by lane, so that the last one wins as in
+  // sequential order (only in degenerate kernels, e.g. an empty output).
+  void store_lanes_in_order(const Store& s, DType t, Val v, Value* mask) {
+    auto& b = c_.b;
+    Value* idx = emit_lane0(s.index).re;
+    for (int l = 0; l < W_; ++l) {
+      auto lane = [&](Value* x) {
+        return x ? b.CreateExtractElement(x, static_cast<uint64_t>(l)) : nullptr;
+      };
+      store_element(s.buffer, t, idx, Val{lane(v.re), lane(v.im)}, lane(mask));
+    }
+  }
+
+  // Lanes at consecutive elements: one vector store (masked under a guard; c64 as its
+  // interleaved floats), streamed past the caches where streaming_alignment allows.
+  void store_contiguous(const Store& s, DType t, Val v, Value* mask) {
+    auto& b = c_.b;
+    Value* base = emit_lane0(s.index).re;
+    if (t == DType::C64) {
+      std::vector<int> inter;
+      for (int l = 0; l < W_; ++l) inter.push_back(l), inter.push_back(l + W_);
+      Value* both = b.CreateShuffleVector(v.re, v.im, inter);
       Value* ptr =
-          b.CreateBitCast(b.CreateGEP(st, buf_ptr_[s.buffer], base), sv->getType()->getPointerTo());
-      llvm::Align align(st->getPrimitiveSizeInBits() / 8);
-      if (mask) {
-        b.CreateMaskedStore(sv, ptr, align, mask);
-        return;
-      }
-      if (int64_t a = streaming_alignment(s)) {
-        // A large output written once: stream it past the caches (as memcpy does), which
-        // saves reading each line before writing it; only when the buffer itself is
-        // 64-byte aligned, which kiln's buffers are.
-        auto* nt_bb = llvm::BasicBlock::Create(c_.ctx, "store.stream", fn_);
-        auto* plain_bb = llvm::BasicBlock::Create(c_.ctx, "store.plain", fn_);
-        auto* cont = llvm::BasicBlock::Create(c_.ctx, "store.done", fn_);
-        b.CreateCondBr(base_aligned(s.buffer), nt_bb, plain_bb);
-        b.SetInsertPoint(nt_bb);
-        llvm::StoreInst* store =
-            b.CreateAlignedStore(sv, ptr, llvm::Align(static_cast<uint64_t>(a)));
-        store->setMetadata(
-            llvm::LLVMContext::MD_nontemporal,
-            llvm::MDNode::get(c_.ctx, {llvm::ConstantAsMetadata::get(b.getInt32(1))}));
-        b.CreateBr(cont);
-        b.SetInsertPoint(plain_bb);
-        b.CreateAlignedStore(sv, ptr, align);
-        b.CreateBr(cont);
-        b.SetInsertPoint(cont);
-        streaming_ = true;
-        return;
-      }
-      b.CreateAlignedStore(sv, ptr, align);
+          b.CreateGEP(b.getFloatTy(), buf_ptr_[s.buffer], b.CreateMul(base, b.getInt64(2)));
+      Value* vp = b.CreateBitCast(ptr, both->getType()->getPointerTo());
+      if (mask)
+        b.CreateMaskedStore(both, vp, llvm::Align(4), b.CreateShuffleVector(mask, mask, inter));
+      else
+        b.CreateAlignedStore(both, vp, llvm::Align(4));
       return;
     }
+    Value* sv = to_storage(c_, t, v.re);
+    llvm::Type* st = c_.storage_type(t);
+    Value* ptr =
+        b.CreateBitCast(b.CreateGEP(st, buf_ptr_[s.buffer], base), sv->getType()->getPointerTo());
+    llvm::Align align(st->getPrimitiveSizeInBits() / 8);
+    if (mask) {
+      b.CreateMaskedStore(sv, ptr, align, mask);
+      return;
+    }
+    if (int64_t a = streaming_alignment(s)) {
+      store_streaming(s.buffer, sv, ptr, align, a);
+      return;
+    }
+    b.CreateAlignedStore(sv, ptr, align);
+  }
+
+  // A large output written once: streamed past the caches (as memcpy does), which saves
+  // reading each line before writing it; only when the buffer itself is 64-byte aligned,
+  // which kiln's buffers are (a plain store otherwise).
+  void store_streaming(int buf, Value* sv, Value* ptr, llvm::Align align, int64_t stream_align) {
+    auto& b = c_.b;
+    auto* nt_bb = llvm::BasicBlock::Create(c_.ctx, "store.stream", fn_);
+    auto* plain_bb = llvm::BasicBlock::Create(c_.ctx, "store.plain", fn_);
+    auto* cont = llvm::BasicBlock::Create(c_.ctx, "store.done", fn_);
+    b.CreateCondBr(base_aligned(buf), nt_bb, plain_bb);
+    b.SetInsertPoint(nt_bb);
+    llvm::StoreInst* store =
+        b.CreateAlignedStore(sv, ptr, llvm::Align(static_cast<uint64_t>(stream_align)));
+    store->setMetadata(llvm::LLVMContext::MD_nontemporal,
+                       llvm::MDNode::get(c_.ctx, {llvm::ConstantAsMetadata::get(b.getInt32(1))}));
+    b.CreateBr(cont);
+    b.SetInsertPoint(plain_bb);
+    b.CreateAlignedStore(sv, ptr, align);
+    b.CreateBr(cont);
+    b.SetInsertPoint(cont);
+    streaming_ = true;
+  }
+
+  // Lanes at arbitrary elements: a masked scatter (all lanes on without a guard).
+  void store_scattered(const Store& s, DType t, Val v, Value* mask) {
+    auto& b = c_.b;
     Value* idx = c_.splat(emit(s.index).re, W_);
     if (!mask) mask = llvm::ConstantInt::getTrue(llvm::FixedVectorType::get(b.getInt1Ty(), W_));
     if (t == DType::C64) {
