@@ -51,8 +51,8 @@ void dtype_range(DType t, int64_t& lo, int64_t& hi) {
 
 bool is_index_like(DType t) { return t == DType::Bool || is_integer(t); }
 
-// Fills hash, masks and range of a node whose fields and args are set.
-ExprPtr finish(Expr e) {
+// The structural hash of a node, and the variables and stage values it depends on.
+void set_hash_and_masks(Expr& e) {
   uint64_t h = mix(static_cast<uint64_t>(e.kind) + 1, static_cast<uint64_t>(e.op));
   h = mix(h, static_cast<uint64_t>(e.dtype));
   h = mix(h, static_cast<uint64_t>(e.slot));
@@ -67,63 +67,73 @@ ExprPtr finish(Expr e) {
   e.hash = h;
   if (e.kind == ExprKind::Var) e.var_mask |= 1ull << std::min(e.slot, 63);
   if (e.kind == ExprKind::StageValue) e.stage_mask |= 1ull << std::min(e.slot, 63);
+}
 
-  // Value range, for bool and integer values.
-  dtype_range(e.dtype, e.lo, e.hi);
-  if (is_index_like(e.dtype)) {
-    auto arg_lo = [&](int i) { return e.args[i]->lo; };
-    auto arg_hi = [&](int i) { return e.args[i]->hi; };
-    switch (e.kind) {
-      case ExprKind::Const: e.lo = e.hi = e.ival; break;
-      case ExprKind::Var: e.lo = 0, e.hi = std::max<int64_t>(e.ival - 1, 0); break;
-      case ExprKind::IndexDiv:
-        e.lo = floordiv(arg_lo(0), e.ival), e.hi = floordiv(arg_hi(0), e.ival);
-        break;
-      case ExprKind::IndexMod:
-        if (arg_lo(0) >= 0 && arg_hi(0) < e.ival)
-          e.lo = arg_lo(0), e.hi = arg_hi(0);
-        else
-          e.lo = 0, e.hi = e.ival - 1;
-        break;
-      case ExprKind::Select:
-        e.lo = std::min(arg_lo(1), arg_lo(2)), e.hi = std::max(arg_hi(1), arg_hi(2));
-        break;
-      case ExprKind::Cast:
-        if (is_index_like(e.args[0]->dtype)) {
-          int64_t l, h2;
-          dtype_range(e.dtype, l, h2);
-          if (e.args[0]->lo >= l && e.args[0]->hi <= h2) e.lo = e.args[0]->lo, e.hi = e.args[0]->hi;
-        }
-        break;
-      case ExprKind::Binary:
-        if (e.dtype == DType::I64 && is_index_like(e.args[0]->dtype)) {
-          __int128 a0 = arg_lo(0), a1 = arg_hi(0), b0 = arg_lo(1), b1 = arg_hi(1);
-          switch (e.op) {
-            case ir::OpKind::Add: e.lo = sat(a0 + b0), e.hi = sat(a1 + b1); break;
-            case ir::OpKind::Sub: e.lo = sat(a0 - b1), e.hi = sat(a1 - b0); break;
-            case ir::OpKind::Mul: {
-              __int128 c[4] = {a0 * b0, a0 * b1, a1 * b0, a1 * b1};
-              // Products of saturated bounds are meaningless: keep the full range then.
-              bool wide = a0 == kMin || a1 == kMax || b0 == kMin || b1 == kMax;
-              if (!wide)
-                e.lo = sat(*std::min_element(c, c + 4)), e.hi = sat(*std::max_element(c, c + 4));
-              break;
-            }
-            case ir::OpKind::Min:
-              e.lo = std::min(arg_lo(0), arg_lo(1)), e.hi = std::min(arg_hi(0), arg_hi(1));
-              break;
-            case ir::OpKind::Max:
-              e.lo = std::max(arg_lo(0), arg_lo(1)), e.hi = std::max(arg_hi(0), arg_hi(1));
-              break;
-            default: break;
-          }
-          // Index sums must not overflow; when they could, the range is unknown.
-          if (e.lo == kMin || e.hi == kMax) e.lo = kMin, e.hi = kMax;
-        }
-        break;
-      default: break;
+// The value range of an i64 index sum, product, min or max from its operands' ranges.
+void binary_index_range(Expr& e) {
+  __int128 a0 = e.args[0]->lo, a1 = e.args[0]->hi, b0 = e.args[1]->lo, b1 = e.args[1]->hi;
+  switch (e.op) {
+    case ir::OpKind::Add: e.lo = sat(a0 + b0), e.hi = sat(a1 + b1); break;
+    case ir::OpKind::Sub: e.lo = sat(a0 - b1), e.hi = sat(a1 - b0); break;
+    case ir::OpKind::Mul: {
+      __int128 c[4] = {a0 * b0, a0 * b1, a1 * b0, a1 * b1};
+      // Products of saturated bounds are meaningless: keep the full range then.
+      bool wide = a0 == kMin || a1 == kMax || b0 == kMin || b1 == kMax;
+      if (!wide) e.lo = sat(*std::min_element(c, c + 4)), e.hi = sat(*std::max_element(c, c + 4));
+      break;
     }
+    case ir::OpKind::Min:
+      e.lo = std::min(e.args[0]->lo, e.args[1]->lo), e.hi = std::min(e.args[0]->hi, e.args[1]->hi);
+      break;
+    case ir::OpKind::Max:
+      e.lo = std::max(e.args[0]->lo, e.args[1]->lo), e.hi = std::max(e.args[0]->hi, e.args[1]->hi);
+      break;
+    default: break;
   }
+  // Index sums must not overflow; when they could, the range is unknown.
+  if (e.lo == kMin || e.hi == kMax) e.lo = kMin, e.hi = kMax;
+}
+
+// The value range of a bool or integer node (its dtype's range for others and where
+// nothing tighter is known), from its operands' ranges.
+void set_range(Expr& e) {
+  dtype_range(e.dtype, e.lo, e.hi);
+  if (!is_index_like(e.dtype)) return;
+  auto arg_lo = [&](int i) { return e.args[i]->lo; };
+  auto arg_hi = [&](int i) { return e.args[i]->hi; };
+  switch (e.kind) {
+    case ExprKind::Const: e.lo = e.hi = e.ival; break;
+    case ExprKind::Var: e.lo = 0, e.hi = std::max<int64_t>(e.ival - 1, 0); break;
+    case ExprKind::IndexDiv:
+      e.lo = floordiv(arg_lo(0), e.ival), e.hi = floordiv(arg_hi(0), e.ival);
+      break;
+    case ExprKind::IndexMod:
+      if (arg_lo(0) >= 0 && arg_hi(0) < e.ival)
+        e.lo = arg_lo(0), e.hi = arg_hi(0);
+      else
+        e.lo = 0, e.hi = e.ival - 1;
+      break;
+    case ExprKind::Select:
+      e.lo = std::min(arg_lo(1), arg_lo(2)), e.hi = std::max(arg_hi(1), arg_hi(2));
+      break;
+    case ExprKind::Cast:
+      if (is_index_like(e.args[0]->dtype)) {
+        int64_t l, h;
+        dtype_range(e.dtype, l, h);
+        if (e.args[0]->lo >= l && e.args[0]->hi <= h) e.lo = e.args[0]->lo, e.hi = e.args[0]->hi;
+      }
+      break;
+    case ExprKind::Binary:
+      if (e.dtype == DType::I64 && is_index_like(e.args[0]->dtype)) binary_index_range(e);
+      break;
+    default: break;
+  }
+}
+
+// Fills hash, masks and range of a node whose fields and args are set.
+ExprPtr finish(Expr e) {
+  set_hash_and_masks(e);
+  set_range(e);
   return std::make_shared<const Expr>(std::move(e));
 }
 
