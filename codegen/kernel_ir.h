@@ -38,6 +38,9 @@ struct Store {
   ExprPtr index;  // i64 element index
   ExprPtr value;  // converted to the buffer's dtype on store
   ExprPtr guard;  // optional: the store happens only where it is true
+  // Set by choose_streaming_stores (codegen/choose_streaming_stores.h) for a SIMD backend:
+  // the alignment (bytes) of the non-temporal vector stores it may use; 0: plain stores.
+  int64_t stream_alignment = 0;
 };
 
 enum class StageKind : uint8_t {

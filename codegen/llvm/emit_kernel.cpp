@@ -9,6 +9,7 @@
 #include <functional>
 #include <unordered_map>
 
+#include "codegen/choose_streaming_stores.h"
 #include "codegen/kernel_passes.h"
 #include "codegen/llvm/emit_context.h"
 #include "codegen/llvm/emit_ops.h"
@@ -518,40 +519,6 @@ class KernelEmitter {
     return ok;
   }
 
-  // Outputs at least this large are streamed (non-temporal stores) where aligned.
-  static constexpr int64_t kStreamingBytes = int64_t{16} << 20;
-
-  // The alignment (bytes) of every vector stored by `s` when it may be streamed: a large,
-  // non-local output whose index is the vector variable (starting at a multiple of the
-  // vector width) plus terms that keep 64-byte alignment; 0 otherwise.
-  int64_t streaming_alignment(const Store& s) const {
-    const BufferParam& bp = k_.buffers[s.buffer];
-    const int64_t elem = static_cast<int64_t>(dtype_size(bp.dtype));
-    if (bp.local || bp.read || bp.dtype == DType::C64 || bp.numel * elem < kStreamingBytes)
-      return 0;
-    const int64_t a = std::min<int64_t>(64, W_ * elem);
-    if (a < 16 || (W_ * elem) % a != 0) return 0;
-    Linear l = linearize(s.index);
-    if ((l.constant * elem) % a != 0) return 0;
-    bool has_var = false;
-    for (const auto& [atom, coef] : l.terms) {
-      if (atom->kind == ExprKind::Var && atom->slot == vec_var_) {
-        if (coef != 1) return 0;
-        has_var = true;
-      } else if (atom->kind != ExprKind::Var || (coef * elem) % a != 0) {
-        return 0;
-      }
-    }
-    if (!has_var) return 0;
-    // The vector variable's blocks start at multiples of the width: always for the outer
-    // loop, and for an inner loop without dynamic bounds.
-    if (!outer_vector_)
-      for (const Stage& st : k_.stages)
-        for (const Loop& lp : st.loops)
-          if (lp.var == vec_var_ && lp.begin) return 0;
-    return a;
-  }
-
   AccessPattern pattern(const ExprPtr& index) const {
     if (outer_vector_ && index->stage_mask) return AccessPattern::Strided;
     return access_pattern(index, vec_var_);
@@ -678,7 +645,7 @@ class KernelEmitter {
   }
 
   // Lanes at consecutive elements: one vector store (masked under a guard; c64 as its
-  // interleaved floats), streamed past the caches where streaming_alignment allows.
+  // interleaved floats), streamed past the caches where the store's stream_alignment says.
   void store_contiguous(const Store& s, DType t, Val v, Value* mask) {
     auto& b = c_.b;
     Value* base = emit_lane0(s.index).re;
@@ -704,8 +671,8 @@ class KernelEmitter {
       b.CreateMaskedStore(sv, ptr, align, mask);
       return;
     }
-    if (int64_t a = streaming_alignment(s)) {
-      store_streaming(s.buffer, sv, ptr, align, a);
+    if (s.stream_alignment > 0) {
+      store_streaming(s.buffer, sv, ptr, align, s.stream_alignment);
       return;
     }
     b.CreateAlignedStore(sv, ptr, align);
@@ -773,7 +740,9 @@ class KernelEmitter {
 
 llvm::Function* emit_kernel(const Kernel& kernel, const std::string& name, llvm::Module& module,
                             const TargetInfo& target) {
-  return KernelEmitter(kernel, module, target).run(name);
+  Kernel annotated = kernel;
+  choose_streaming_stores(annotated, std::max(kernel_lanes(kernel, target.lanes), 2));
+  return KernelEmitter(annotated, module, target).run(name);
 }
 
 }  // namespace kiln::codegen::llvm_backend
