@@ -14,6 +14,7 @@
 #include "codegen/llvm/compiler.h"
 #include "runtime/cpu/cpu_device.h"
 #include "runtime/cpu/kernel_cache.h"
+#include "runtime/driver.h"
 #include "workloads.h"
 
 namespace {
@@ -102,7 +103,7 @@ struct SoftmaxKernel {
   codegen::Program program;
   SoftmaxKernel() {
     graph = graph_of(softmax(input(64, 1024, 1), -1));
-    program = runtime::cpu::CpuDevice::compile(graph);
+    program = runtime::compile_graph(graph, runtime::cpu::CpuDevice());
   }
 };
 

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "frontend/evaluate.h"
+#include "runtime/driver.h"
 #include "runtime/opencl/opencl_device.h"
 #include "workloads.h"
 
@@ -135,7 +136,7 @@ void run_workload(OpenCLDevice& device, const Options& o) {
   kiln::frontend::Extraction ex = kiln::frontend::extract_graph({y.node()}, false);
 
   double t0 = now();
-  auto exe = device.prepare(ex.graph, ex.inputs);
+  auto exe = kiln::runtime::prepare(device, ex.graph, ex.inputs);
   exe->finish();
   const double prepare_seconds = now() - t0;
   auto [median, best] = timed(o.reps, o.warmup, [&] {
@@ -144,7 +145,7 @@ void run_workload(OpenCLDevice& device, const Options& o) {
   });
   const double checksum = checksum_of(*exe->read_results()[0]);
   std::string shapes;
-  for (const auto& r : exe->rendered)
+  for (const auto& r : OpenCLDevice::rendered(*exe))
     shapes += std::string(shapes.empty() ? "" : ",") +
               std::string(kiln::codegen::opencl::render_shape_name(r.shape)) + "/v" +
               std::to_string(r.vector_width) + (r.unrolled ? "/regs" : "");
@@ -219,7 +220,7 @@ __kernel void empty(__global float* p) {
   Tensor x = kiln::from_data(kiln::bench::make_input(256, 4), {256});
   Tensor y = x * 2.0f + 1.0f;
   kiln::frontend::Extraction ex = kiln::frontend::extract_graph({y.node()}, false);
-  auto exe = device.prepare(ex.graph, ex.inputs);
+  auto exe = kiln::runtime::prepare(device, ex.graph, ex.inputs);
   auto [mine, mine_best] = timed(5, 1, [&] {
     for (int i = 0; i < launches; ++i) exe->enqueue();
     exe->finish();
@@ -227,8 +228,9 @@ __kernel void empty(__global float* p) {
   const double per = static_cast<double>(launches * exe->launches_per_run());
   print_row("launch", "kiln", device.info().name, mine / per, mine_best / per, 0, 0);
   // The same kernel through the bare API: what kiln's launch path adds is the difference.
-  cl_kernel k = exe->launch_kernel(0);
-  size_t g = exe->launch_global(0), l = exe->launch_local(0);
+  const kiln::runtime::opencl::ClStep& step = *OpenCLDevice::steps(*exe).at(0);
+  cl_kernel k = step.kernel.get();
+  size_t g = step.global, l = step.local;
   auto [same, same_best] = timed(5, 1, [&] {
     for (int i = 0; i < launches; ++i)
       clEnqueueNDRangeKernel(device.queue(), k, 1, nullptr, &g, &l, 0, nullptr, nullptr);

@@ -17,11 +17,13 @@ set(KILN_INSTALL_HEADERDIR ${CMAKE_INSTALL_INCLUDEDIR}/kiln)
 file(GLOB kiln_ir_headers CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/ir/*.h
      ${PROJECT_SOURCE_DIR}/ir/*.def)
 file(GLOB kiln_runtime_headers CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/runtime/*.h)
-# The devices' plan cache holds compiled programs (codegen/): the backends' business.
-list(FILTER kiln_runtime_headers EXCLUDE REGEX "/plan_cache\\.h$")
+# The driver and its plan cache hold compiled programs (codegen/): the backends' business.
+list(FILTER kiln_runtime_headers EXCLUDE REGEX "/(plan_cache|driver)\\.h$")
 file(GLOB kiln_api_headers CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/frontend/kiln/*.h)
 install(FILES ${kiln_ir_headers} DESTINATION ${KILN_INSTALL_HEADERDIR}/ir)
 install(FILES ${kiln_runtime_headers} DESTINATION ${KILN_INSTALL_HEADERDIR}/runtime)
+# The reference evaluator's interface (runtime/evaluator.h includes it); its op code is private.
+install(FILES ${PROJECT_SOURCE_DIR}/eval/evaluator.h DESTINATION ${KILN_INSTALL_HEADERDIR}/eval)
 install(FILES ${kiln_api_headers} DESTINATION ${KILN_INSTALL_HEADERDIR})
 
 install(TARGETS kiln EXPORT kilnTargets

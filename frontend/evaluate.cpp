@@ -6,7 +6,7 @@
 #include <unordered_set>
 #include <utility>
 
-#include "runtime/custom_kernel.h"
+#include "runtime/device.h"
 
 namespace kiln::frontend {
 
@@ -148,8 +148,8 @@ void evaluate(const std::vector<Tensor>& tensors, const std::shared_ptr<runtime:
   GraphRelease release{ex.graph};
   if (ex.targets.empty()) return;
   if (!device) throw DeviceError("eval: no device to run on; pass one or set a default");
-  // run_graph: the device runs it, with custom kernels cut out where the device needs it.
-  std::vector<BufferPtr> results = runtime::run_graph(*device, ex.graph, ex.inputs);
+  // The driver runs it on the device (runtime/driver.h).
+  std::vector<BufferPtr> results = device->run(ex.graph, ex.inputs);
   if (results.size() != ex.targets.size())
     throw DeviceError("eval: device " + device->name() + " returned " +
                       std::to_string(results.size()) + " results for a graph of " +

@@ -25,6 +25,13 @@ class AxisError : public Error {
   using Error::Error;
 };
 
+// Buffers handed to a graph that do not match its parameters (count, dtype, shape, or a
+// missing buffer); thrown by ir::check_inputs (ir/inputs.h) before anything runs.
+class InputError : public Error {
+ public:
+  using Error::Error;
+};
+
 // A dtype the op does not accept, or a cast that is not allowed.
 class DTypeError : public Error {
  public:

@@ -6,7 +6,7 @@
 
 #include "passes/rewriter.h"
 #include "passes/statistic.h"
-#include "runtime/evaluator.h"
+#include "eval/evaluator.h"
 
 namespace kiln::passes {
 
@@ -26,7 +26,8 @@ ir::NodePtr evaluate(const ir::Node& node, std::vector<ir::NodePtr> operands, co
   auto op = ir::make_node(node.op, std::move(operands), node.attrs, type, node.loc);
   g.nodes.push_back(op);
   g.results = {op};
-  return ir::make_constant(runtime::evaluate(g, {}).at(0), node.loc);
+  evaluator::EvalCounts counts;
+  return ir::make_constant(evaluator::evaluate(g, {}, counts).at(0), node.loc);
 }
 
 ir::NodePtr fold_node(const ir::NodePtr& node, const GraphRewriter&) {

@@ -7,6 +7,7 @@
 #include <unordered_set>
 
 #include "ir/error.h"
+#include "runtime/device.h"
 
 namespace kiln::runtime {
 
@@ -131,9 +132,6 @@ std::vector<BufferPtr> run_with_custom_kernels(const ir::Graph& g,
                                                const std::vector<BufferPtr>& inputs,
                                                const SegmentRunner& segment,
                                                const CustomKernelRunner& kernel) {
-  if (inputs.size() != g.params.size())
-    throw Error("graph " + g.name + " takes " + std::to_string(g.params.size()) + " inputs, got " +
-                std::to_string(inputs.size()));
   std::unordered_map<const Node*, BufferPtr> known;
   for (size_t i = 0; i < g.params.size(); ++i) known[g.params[i].get()] = inputs[i];
   for (;;) {
@@ -176,15 +174,6 @@ std::vector<BufferPtr> run_with_custom_kernels(const ir::Graph& g,
   for (const NodePtr& r : g.results) roots.push_back(r.get());
   Segment s = extract(g, roots, known);
   return segment(s.graph, s.inputs);
-}
-
-std::vector<BufferPtr> run_graph(Device& device, const ir::Graph& graph,
-                                 const std::vector<BufferPtr>& inputs) {
-  if (device.runs_custom_kernels() || !has_custom_kernels(graph)) return device.run(graph, inputs);
-  return run_with_custom_kernels(
-      graph, inputs,
-      [&](const ir::Graph& g, const std::vector<BufferPtr>& in) { return device.run(g, in); },
-      run_custom_kernel);
 }
 
 }  // namespace kiln::runtime

@@ -2,8 +2,8 @@
 // kiln::custom_kernel): the graph is cut around them. Everything a set of ready custom
 // kernels reads is computed first, as one fused graph on the device; then the kernels run
 // on an OpenCL device; then their outputs are inputs of what follows, again fused. The
-// OpenCL device does this itself; the reference evaluator runs each custom node through
-// run_custom_kernel; other devices get it from run_graph. A kiln built without OpenCL, or
+// driver (runtime/driver.h) does this for every device that compiles graphs; the reference
+// evaluator runs each custom node through run_custom_kernel. A kiln built without OpenCL, or
 // a machine without an OpenCL platform, gives UnsupportedError naming the kernel.
 // Tests: tests/opencl/custom_kernel_test.cpp.
 #pragma once
@@ -11,16 +11,15 @@
 #include <functional>
 #include <vector>
 
+#include "eval/evaluator.h"
 #include "ir/graph.h"
 #include "ir/node.h"
-#include "runtime/device.h"
 
 namespace kiln::runtime {
 
 // Runs one custom kernel: `node` is any of its output nodes, `operands` its inputs' values;
 // returns every output of the kernel, in order.
-using CustomKernelRunner = std::function<std::vector<BufferPtr>(
-    const ir::Node& node, const std::vector<BufferPtr>& operands)>;
+using evaluator::CustomKernelRunner;
 using SegmentRunner = std::function<std::vector<BufferPtr>(const ir::Graph& graph,
                                                            const std::vector<BufferPtr>& inputs)>;
 
@@ -32,15 +31,10 @@ std::vector<BufferPtr> run_custom_kernel(const ir::Node& node,
 bool has_custom_kernels(const ir::Graph& graph);
 
 // The cut-around evaluation described above: segments through `segment`, kernels through
-// `kernel`. Each kernel runs once for all its outputs.
+// `kernel`. Each kernel runs once for all its outputs. `inputs` are checked already.
 std::vector<BufferPtr> run_with_custom_kernels(const ir::Graph& graph,
                                                const std::vector<BufferPtr>& inputs,
                                                const SegmentRunner& segment,
                                                const CustomKernelRunner& kernel);
-
-// device.run(graph, inputs), with custom kernels cut out for devices that do not run them
-// themselves (Device::runs_custom_kernels).
-std::vector<BufferPtr> run_graph(Device& device, const ir::Graph& graph,
-                                 const std::vector<BufferPtr>& inputs);
 
 }  // namespace kiln::runtime

@@ -1,13 +1,63 @@
-// The device registry and the default device.
+// The Device base (its plan cache and the defaults of its optional parts), the device
+// registry and the default device.
 #include "runtime/device.h"
 
 #include <cstdlib>
 #include <mutex>
 #include <utility>
 
+#include "codegen/program.h"
 #include "ir/error.h"
+#include "runtime/plan_cache.h"
 
 namespace kiln::runtime {
+
+Device::Device() : plans_(std::make_unique<PlanCache>(256)) {}
+Device::~Device() = default;
+
+namespace {
+
+// The kernel half of the interface, for devices that override run() or interpret().
+[[noreturn]] void no_kernels(const Device& d, const char* what) {
+  throw UnsupportedError("device " + d.name() + " does not " + what +
+                         ": it runs graphs through its own run() or interpret()");
+}
+
+}  // namespace
+
+codegen::LowerOptions Device::lower_options() const { return {}; }
+std::shared_ptr<const DeviceKernels> Device::compile(const codegen::Program&, DeviceCounts&) {
+  no_kernels(*this, "compile kernels");
+}
+DeviceBufferPtr Device::allocate(int64_t, const std::string&, DeviceCounts&) {
+  no_kernels(*this, "allocate memory");
+}
+DeviceBufferPtr Device::allocate_result(const Type&, DeviceCounts&) {
+  no_kernels(*this, "allocate memory");
+}
+DeviceBufferPtr Device::copy_in(const BufferPtr&, DeviceCounts&) {
+  no_kernels(*this, "copy buffers");
+}
+BufferPtr Device::copy_out(const DeviceBufferPtr&, const Type&, bool) {
+  no_kernels(*this, "copy buffers");
+}
+std::unique_ptr<BoundLaunch> Device::bind(const DeviceKernels&, const codegen::Program&, size_t,
+                                          const std::vector<DeviceBuffer*>&) {
+  no_kernels(*this, "launch kernels");
+}
+void Device::launch(const BoundLaunch&) { no_kernels(*this, "launch kernels"); }
+
+std::vector<BufferPtr> Device::run_custom(const ir::Node& node, const std::vector<BufferPtr>&,
+                                          DeviceCounts&) {
+  throw UnsupportedError("device " + name() + " does not run custom kernel '" +
+                         node.attr_str("name") + "' itself");
+}
+
+std::vector<BufferPtr> Device::interpret(const ir::Graph& graph, const std::vector<BufferPtr>&,
+                                         DeviceCounts&) {
+  throw UnsupportedError("device " + name() + " compiles graphs; it does not interpret graph " +
+                         graph.name);
+}
 
 void register_builtin_backends();  // runtime/backends.cpp
 

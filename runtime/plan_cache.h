@@ -1,7 +1,7 @@
-// PlanCache: what a device compiled a graph to, kept for the next eval of the same
-// computation. Keyed by the exact structural hash of the graph the device is handed
-// (ir/hash.h: parameter types, ops, attributes, wiring, and the data of the small inline
-// constants), so two graphs with one key compute the same function of their inputs; a
+// PlanCache: what the driver (runtime/driver.h) compiled a graph to for one device, kept
+// for the next eval of the same computation. Keyed by the exact structural hash of the
+// graph (ir/hash.h: parameter types, ops, attributes, wiring, and the data of the small
+// inline constants), so two graphs with one key compute the same function of their inputs; a
 // repeated eval then skips the graph passes, scheduling and lowering. Graphs that differ
 // only in a scalar's value get plans of their own (their kernels are shared all the
 // same: the kernel caches ignore scalar values). Bounded; the least recently used plan

@@ -1,25 +1,17 @@
-// The reference device: the reference evaluator behind the Device interface, counting its
-// work in kiln::stats().
-#include <chrono>
-
+// The reference device: the reference evaluator behind the Device interface. It interprets
+// whole graphs, so the kernel half of the interface is never called by the driver.
 #include "runtime/device.h"
 #include "runtime/evaluator.h"
-#include "runtime/stats.h"
 
 namespace kiln::runtime {
 
-std::vector<BufferPtr> ReferenceDevice::run(const ir::Graph& graph,
-                                            const std::vector<BufferPtr>& inputs) {
-  const auto start = std::chrono::steady_clock::now();
-  EvalCounts counts;
-  auto results = evaluate(graph, inputs, counts);
-  const std::chrono::duration<double> seconds = std::chrono::steady_clock::now() - start;
-  add_stats([&](Stats& s) {
-    ++s.graphs_run;
-    s.nodes_evaluated += counts.nodes_evaluated;
-    s.bytes_allocated += counts.bytes_allocated;
-    s.run_seconds += seconds.count();
-  });
+std::vector<BufferPtr> ReferenceDevice::interpret(const ir::Graph& graph,
+                                                  const std::vector<BufferPtr>& inputs,
+                                                  DeviceCounts& counts) {
+  EvalCounts eval_counts;
+  auto results = runtime::evaluate(graph, inputs, eval_counts);
+  counts.nodes_evaluated += eval_counts.nodes_evaluated;
+  counts.bytes_allocated += eval_counts.bytes_allocated;
   return results;
 }
 

@@ -48,16 +48,19 @@ int run(const Options& o) {
 
   bool action = o.schedule || o.dot || o.run || !o.emit.empty();
   if (!action) std::cout << kiln::ir::print_graph(graph);
-  if (o.schedule) std::cout << kiln::inspect::schedule_report(graph);
-  if (o.dot) std::cout << kiln::inspect::dot_graph(graph);
+  // The device the kernels are described for (they are lowered as it lowers them), and run on.
+  std::shared_ptr<kiln::runtime::Device> device;
+  if (o.schedule || o.dot || o.run)
+    device =
+        o.device.empty() ? kiln::runtime::default_device() : kiln::runtime::make_device(o.device);
+  if (o.schedule) std::cout << kiln::inspect::schedule_report(graph, *device);
+  if (o.dot) std::cout << kiln::inspect::dot_graph(graph, *device);
   if (o.emit == "opencl") std::cout << kiln::codegen::aot::opencl_source(graph);
   if (o.emit == "llvm") std::cout << kiln::codegen::aot::llvm_ir(graph);
   if (o.run) {
     std::vector<kiln::BufferPtr> given;
     for (const std::string& path : o.inputs) given.push_back(kiln::read_npy(path));
     auto inputs = kiln::inspect::run_inputs(graph, fn.bound(), given, o.seed);
-    auto device =
-        o.device.empty() ? kiln::runtime::default_device() : kiln::runtime::make_device(o.device);
     kiln::inspect::RunResult r = kiln::inspect::run_graph(graph, inputs, device, o.repeat);
     std::cout << kiln::inspect::run_report(graph, r);
     if (!o.save_outputs.empty()) {
@@ -91,7 +94,9 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"opencl", "llvm"}));
   app.add_flag("--dot", o.dot, "print a Graphviz graph with one cluster per kernel");
   app.add_flag("--run", o.run, "run the graph and report outputs, timings and statistics");
-  app.add_option("--device", o.device, "device for --run (cpu, opencl, opencl:1, reference)");
+  app.add_option("--device", o.device,
+                 "device that --run runs on and --schedule and --dot describe (cpu, opencl, "
+                 "opencl:1, reference; default: KILN_DEVICE, else the best built)");
   app.add_option("--inputs", o.inputs, ".npy file for each input parameter, in order")
       ->check(CLI::ExistingFile);
   app.add_option("--save-outputs", o.save_outputs, "write each output to DIR/out<i>.npy");
@@ -108,9 +113,13 @@ int main(int argc, char** argv) {
                  "other\n";
     return 2;
   }
-  bool run_only = !o.device.empty() || !o.inputs.empty() || !o.save_outputs.empty();
+  bool run_only = !o.inputs.empty() || !o.save_outputs.empty();
   if (run_only && !o.run) {
-    std::cerr << "kiln-ir: error: --device, --inputs and --save-outputs need --run\n";
+    std::cerr << "kiln-ir: error: --inputs and --save-outputs need --run\n";
+    return 2;
+  }
+  if (!o.device.empty() && !(o.run || o.schedule || o.dot)) {
+    std::cerr << "kiln-ir: error: --device needs --run, --schedule or --dot\n";
     return 2;
   }
   try {

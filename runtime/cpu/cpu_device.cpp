@@ -1,44 +1,44 @@
-// CpuDevice::run: compile, fetch kernels, allocate, launch (see cpu_device.h).
+// CpuDevice: kernels from the kernel cache, host memory, launches over the thread pool
+// (see cpu_device.h).
 #include "runtime/cpu/cpu_device.h"
 
-#include <chrono>
+#include <algorithm>
 #include <exception>
 
 #include "codegen/llvm/compiler.h"
 #include "codegen/llvm/emit_kernel.h"
-#include "ir/clone.h"
 #include "ir/error.h"
 #include "ir/host_memory.h"
-#include "ir/printer.h"
-#include "passes/pipeline.h"
 #include "runtime/cpu/kernel_cache.h"
 #include "runtime/cpu/register.h"
 #include "runtime/cpu/thread_pool.h"
-#include "runtime/stats.h"
 
 namespace kiln::runtime::cpu {
 
 namespace {
 
-using codegen::ProgramValue;
-
 // Where kernels read and write empty buffers: never dereferenced, but a valid address.
 alignas(64) uint8_t g_empty[64];
 
-void check_inputs(const ir::Graph& graph, const std::vector<BufferPtr>& inputs) {
-  if (inputs.size() != graph.params.size())
-    throw Error("cpu device: graph " + graph.name + " takes " +
-                std::to_string(graph.params.size()) + " inputs, got " +
-                std::to_string(inputs.size()));
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    const ir::Node& p = *graph.params[i];
-    if (!inputs[i])
-      throw Error("cpu device: input " + std::to_string(i) + " (" + p.name + ") is null");
-    if (inputs[i]->type() != p.type)
-      throw Error("cpu device: input " + std::to_string(i) + " (" + p.name + ") is " +
-                  inputs[i]->type().str() + ", the parameter is " + p.type.str());
+// Host memory: a buffer of the API (inputs, constants, results) or a pooled block.
+struct HostMemory : DeviceBuffer {
+  BufferPtr buffer;
+  std::shared_ptr<uint8_t> block;
+  uint8_t* data() const {
+    return buffer ? reinterpret_cast<uint8_t*>(buffer->data()) : block.get();
   }
-}
+};
+
+struct CpuKernels : DeviceKernels {
+  std::vector<KernelFn> fns;  // per program kernel
+};
+
+struct CpuLaunch : BoundLaunch {
+  KernelFn fn = nullptr;
+  std::vector<uint8_t*> buffers;
+  std::vector<uint64_t> scalars;
+  int64_t work_items = 0, grain = 1;
+};
 
 // Work per work item, so that chunks handed to threads are big enough to be worth it.
 int64_t grain_for(const codegen::Kernel& k, int lanes) {
@@ -55,7 +55,7 @@ int64_t grain_for(const codegen::Kernel& k, int lanes) {
 
 }  // namespace
 
-codegen::LowerOptions CpuDevice::lower_options() {
+codegen::LowerOptions CpuDevice::lower_options() const {
   codegen::LowerOptions o;
   o.vector_lanes = codegen::llvm_backend::host_target().info.lanes;
   o.threads = ThreadPool::global().size();
@@ -63,23 +63,8 @@ codegen::LowerOptions CpuDevice::lower_options() {
   return o;
 }
 
-codegen::Program CpuDevice::compile(ir::Graph& graph) {
-  passes::optimize_graph(graph);
-  return codegen::build_program(graph, lower_options());
-}
-
-std::vector<BufferPtr> CpuDevice::run(const ir::Graph& graph,
-                                      const std::vector<BufferPtr>& inputs) {
-  check_inputs(graph, inputs);
-  std::shared_ptr<const CompiledGraph> plan = plans_.get(graph, compile);
-  return execute(plan->program, inputs);
-}
-
-std::vector<BufferPtr> CpuDevice::execute(const codegen::Program& p,
-                                          const std::vector<BufferPtr>& inputs) {
-  const auto start = std::chrono::steady_clock::now();
-
-  // Kernels.
+std::shared_ptr<const DeviceKernels> CpuDevice::compile(const codegen::Program& p,
+                                                        DeviceCounts& counts) {
   KernelCache& cache = KernelCache::global();
   std::vector<CacheResult> got(p.kernels.size());
   std::vector<size_t> missing;
@@ -104,82 +89,70 @@ std::vector<BufferPtr> CpuDevice::execute(const codegen::Program& p,
                                     });
   for (const std::exception_ptr& err : errors)
     if (err) std::rethrow_exception(err);
-  std::vector<KernelFn> fns;
-  int64_t compiled = 0, hits_memory = 0, hits_disk = 0;
-  double compile_seconds = 0;
+  auto kernels = std::make_shared<CpuKernels>();
   for (const CacheResult& r : got) {
-    fns.push_back(r.fn);
-    compile_seconds += r.compile_seconds;
+    kernels->fns.push_back(r.fn);
+    counts.compile_seconds += r.compile_seconds;
     switch (r.source) {
-      case CacheSource::Memory: ++hits_memory; break;
-      case CacheSource::Disk: ++hits_disk; break;
-      case CacheSource::Compiled: ++compiled; break;
+      case CacheSource::Memory: ++counts.cache_hits_memory; break;
+      case CacheSource::Disk: ++counts.cache_hits_disk; break;
+      case CacheSource::Compiled: ++counts.kernels_compiled; break;
     }
   }
+  return kernels;
+}
 
-  // Buffers.
-  int64_t allocated = 0;
-  std::vector<std::shared_ptr<uint8_t>> slots;
-  for (int64_t bytes : p.memory.slot_bytes) {
-    bool fresh = false;
-    slots.push_back(kiln::HostMemoryPool::global().take(static_cast<size_t>(bytes), &fresh));
-    if (fresh) allocated += bytes;
-  }
-  std::vector<BufferPtr> owned(p.values.size());
-  std::vector<uint8_t*> ptr(p.values.size(), g_empty);
-  for (size_t i = 0; i < p.values.size(); ++i) {
-    const ProgramValue& v = p.values[i];
-    switch (v.kind) {
-      case ProgramValue::Kind::Parameter: owned[i] = inputs.at(v.param); break;
-      case ProgramValue::Kind::Constant: owned[i] = v.node->buffer; break;
-      case ProgramValue::Kind::Result:
-        owned[i] = std::make_shared<Buffer>(v.node->type, Buffer::Init::Uninitialized);
-        allocated += static_cast<int64_t>(v.node->type.nbytes());
-        break;
-      case ProgramValue::Kind::Intermediate:
-      case ProgramValue::Kind::Temp:
-        if (v.slot >= 0) ptr[i] = slots[v.slot].get();
-        break;
-    }
-    if (owned[i] && v.numel > 0) ptr[i] = reinterpret_cast<uint8_t*>(owned[i]->data());
-    if (v.numel == 0) ptr[i] = g_empty;
-  }
+DeviceBufferPtr CpuDevice::allocate(int64_t bytes, const std::string&, DeviceCounts& counts) {
+  auto mem = std::make_shared<HostMemory>();
+  bool fresh = false;
+  mem->block = kiln::HostMemoryPool::global().take(static_cast<size_t>(bytes), &fresh);
+  if (fresh) counts.bytes_allocated += bytes;
+  return mem;
+}
 
-  // Launches.
+DeviceBufferPtr CpuDevice::allocate_result(const Type& type, DeviceCounts& counts) {
+  auto mem = std::make_shared<HostMemory>();
+  mem->buffer = std::make_shared<Buffer>(type, Buffer::Init::Uninitialized);
+  counts.bytes_allocated += static_cast<int64_t>(type.nbytes());
+  return mem;
+}
+
+DeviceBufferPtr CpuDevice::copy_in(const BufferPtr& host, DeviceCounts&) {
+  auto mem = std::make_shared<HostMemory>();
+  mem->buffer = host;  // kernels read it where it is
+  return mem;
+}
+
+BufferPtr CpuDevice::copy_out(const DeviceBufferPtr& mem, const Type&, bool) {
+  return static_cast<const HostMemory&>(*mem).buffer;  // a result is a host buffer already
+}
+
+std::unique_ptr<BoundLaunch> CpuDevice::bind(const DeviceKernels& kernels,
+                                             const codegen::Program& p, size_t index,
+                                             const std::vector<DeviceBuffer*>& buffers) {
+  const codegen::Launch& l = p.launches[index];
+  const codegen::Kernel& k = p.kernels[static_cast<size_t>(l.kernel)];
   const int lanes = codegen::llvm_backend::host_target().info.lanes;
-  ThreadPool& pool = ThreadPool::global();
-  int64_t launches = 0;
-  for (const codegen::Launch& l : p.launches) {
-    const codegen::Kernel& k = p.kernels[l.kernel];
-    const int64_t n = codegen::llvm_backend::work_items(k, lanes);
-    if (n == 0) continue;
-    std::vector<uint8_t*> bufs;
-    for (int id : l.buffers) bufs.push_back(ptr[id]);
-    std::vector<uint64_t> scalars;
-    for (const codegen::ScalarSource& s : l.scalars) scalars.push_back(codegen::scalar_slot(s));
-    KernelFn fn = fns[l.kernel];
-    uint8_t** b = bufs.data();
-    const uint64_t* s = scalars.data();
-    pool.parallel_for(n, grain_for(k, lanes),
-                      [&](int64_t begin, int64_t end) { fn(b, s, begin, end); });
-    ++launches;
-  }
+  auto b = std::make_unique<CpuLaunch>();
+  b->fn = static_cast<const CpuKernels&>(kernels).fns[static_cast<size_t>(l.kernel)];
+  for (DeviceBuffer* mem : buffers)
+    b->buffers.push_back(mem ? static_cast<HostMemory*>(mem)->data() : g_empty);
+  for (const codegen::ScalarSource& s : l.scalars) b->scalars.push_back(codegen::scalar_slot(s));
+  b->work_items = codegen::llvm_backend::work_items(k, lanes);
+  b->grain = grain_for(k, lanes);
+  b->launches = b->work_items == 0 ? 0 : 1;
+  return b;
+}
 
-  std::vector<BufferPtr> results;
-  for (int id : p.results) results.push_back(owned.at(id));
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  add_stats([&](Stats& st) {
-    ++st.graphs_run;
-    st.launches += launches;
-    st.kernels_compiled += compiled;
-    st.cache_hits_memory += hits_memory;
-    st.cache_hits_disk += hits_disk;
-    st.compile_seconds += compile_seconds;
-    st.bytes_allocated += allocated;
-    st.run_seconds += seconds;
-  });
-  return results;
+void CpuDevice::launch(const BoundLaunch& bound) {
+  const auto& b = static_cast<const CpuLaunch&>(bound);
+  if (b.work_items == 0) return;
+  KernelFn fn = b.fn;
+  // The kernel ABI takes mutable pointers; a launch never changes the bound arrays.
+  uint8_t** bufs = const_cast<uint8_t**>(b.buffers.data());
+  const uint64_t* s = b.scalars.data();
+  ThreadPool::global().parallel_for(b.work_items, b.grain,
+                                    [&](int64_t begin, int64_t end) { fn(bufs, s, begin, end); });
 }
 
 }  // namespace kiln::runtime::cpu

@@ -1,10 +1,9 @@
-// CpuDevice: runs graphs as JIT-compiled kernels on the host. A run clones the graph,
-// applies the graph passes (passes/pipeline.h), compiles it to a program
-// (codegen/program.h), fetches each kernel from the kernel cache (memory, disk, or a fresh
-// LLVM compile), allocates the results and the memory plan's slots, and launches every
-// kernel over the thread pool. Work is counted in kiln::stats(): graphs_run, launches,
-// kernels_compiled, cache_hits_memory, cache_hits_disk, compile_seconds, bytes_allocated,
-// run_seconds. Tests: tests/cpu/.
+// CpuDevice: JIT-compiled kernels on the host. compile fetches each kernel of a program
+// from the kernel cache (memory, disk, or a fresh LLVM compile, several at once), memory is
+// host memory (inputs are used where they are; working memory comes from the host memory
+// pool), and a launch runs a kernel over the thread pool, split into chunks of work items.
+// Everything else (passes, lowering, plans, statistics) is the driver's
+// (runtime/driver.h). Tests: tests/cpu/.
 #pragma once
 
 #include <string>
@@ -12,27 +11,26 @@
 
 #include "codegen/program.h"
 #include "runtime/device.h"
-#include "runtime/plan_cache.h"
 
 namespace kiln::runtime::cpu {
 
 class CpuDevice : public Device {
  public:
   std::string name() const override { return "cpu"; }
-  std::vector<BufferPtr> run(const ir::Graph& graph, const std::vector<BufferPtr>& inputs) override;
 
-  // The program a graph compiles to (after the graph passes, which rewrite `graph`),
-  // without running it.
-  static codegen::Program compile(ir::Graph& graph);
-  // Runs a compiled program on one buffer per graph parameter (the graph it was compiled
-  // from must still be alive: constants and scalars are read from its nodes).
-  std::vector<BufferPtr> execute(const codegen::Program& program,
-                                 const std::vector<BufferPtr>& inputs);
   // The lowering options for this host (vector lanes, threads).
-  static codegen::LowerOptions lower_options();
-
- private:
-  PlanCache plans_{256};
+  codegen::LowerOptions lower_options() const override;
+  std::shared_ptr<const DeviceKernels> compile(const codegen::Program& program,
+                                               DeviceCounts& counts) override;
+  DeviceBufferPtr allocate(int64_t bytes, const std::string& what, DeviceCounts& counts) override;
+  DeviceBufferPtr allocate_result(const Type& type, DeviceCounts& counts) override;
+  DeviceBufferPtr copy_in(const BufferPtr& host, DeviceCounts& counts) override;
+  BufferPtr copy_out(const DeviceBufferPtr& mem, const Type& type, bool keep) override;
+  std::unique_ptr<BoundLaunch> bind(const DeviceKernels& kernels, const codegen::Program& program,
+                                    size_t index, const std::vector<DeviceBuffer*>& buffers) override;
+  void launch(const BoundLaunch& launch) override;
+  // Launches finish before launch() returns.
+  void synchronize() override {}
 };
 
 }  // namespace kiln::runtime::cpu

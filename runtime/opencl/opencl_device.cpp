@@ -1,41 +1,22 @@
-// OpenCLDevice and OpenCLExecutable: compile, allocate, upload, launch, read back.
+// OpenCLDevice: compile, allocate, copy, bind and launch on one OpenCL device (see
+// opencl_device.h).
 #include "runtime/opencl/opencl_device.h"
 
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 
 #include "codegen/opencl/custom_kernel.h"
-#include "ir/clone.h"
 #include "ir/error.h"
-#include "passes/pipeline.h"
 #include "runtime/custom_kernel.h"
 #include "runtime/log.h"
 #include "runtime/opencl/register.h"
-#include "runtime/stats.h"
 
 namespace kiln::runtime::opencl {
 
 namespace {
 
 using codegen::ProgramValue;
-
-void check_inputs(const ir::Graph& graph, const std::vector<BufferPtr>& inputs) {
-  if (inputs.size() != graph.params.size())
-    throw Error("opencl device: graph " + graph.name + " takes " +
-                std::to_string(graph.params.size()) + " inputs, got " +
-                std::to_string(inputs.size()));
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    const ir::Node& p = *graph.params[i];
-    if (!inputs[i])
-      throw Error("opencl device: input " + std::to_string(i) + " (" + p.name + ") is null");
-    if (inputs[i]->type() != p.type)
-      throw Error("opencl device: input " + std::to_string(i) + " (" + p.name + ") is " +
-                  inputs[i]->type().str() + ", the parameter is " + p.type.str());
-  }
-}
-
 std::string hex(uint64_t v) {
   char buf[17];
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
@@ -48,56 +29,20 @@ std::string bytes_str(int64_t b) {
   return buf;
 }
 
+// The kernels of one program: each as compiled, and the scratch its split reductions share.
+struct ClKernels : DeviceKernels {
+  std::vector<const OpenCLDevice::CompiledKernel*> kernels;  // per program kernel
+  MemHandle scratch;
+};
+
+// A program launch: the cl_kernels of its rendered launches, arguments set.
+struct ClLaunch : BoundLaunch {
+  std::vector<ClStep> steps;
+};
+
+cl_mem mem_of(const DeviceBuffer& b) { return static_cast<const ClBuffer&>(b).mem.get(); }
+
 }  // namespace
-
-// ---- OpenCLExecutable ----
-
-OpenCLExecutable::~OpenCLExecutable() {
-  // Uploads and launches may still be in flight; their host memory and buffers must
-  // outlive them.
-  if (device_.queue()) clFinish(device_.queue());
-}
-
-void OpenCLExecutable::enqueue() {
-  for (const Step& s : steps_) {
-    cl_int status = clEnqueueNDRangeKernel(device_.queue(), s.kernel.get(), 1, nullptr, &s.global,
-                                           &s.local, 0, nullptr, nullptr);
-    check(status, "launching " + s.what);
-  }
-}
-
-void OpenCLExecutable::finish() { check(clFinish(device_.queue()), "waiting for the device"); }
-
-std::vector<BufferPtr> OpenCLExecutable::read_results() {
-  std::vector<BufferPtr> out;
-  for (size_t r = 0; r < results_.size(); ++r) {
-    const int id = results_[r];
-    const ProgramValue& v = values_[static_cast<size_t>(id)];
-    if (hosts_[static_cast<size_t>(id)]) {
-      out.push_back(hosts_[static_cast<size_t>(id)]);
-      continue;
-    }
-    auto buffer = std::make_shared<Buffer>(result_types_[r], Buffer::Init::Uninitialized);
-    if (v.numel > 0)
-      check(
-          clEnqueueReadBuffer(device_.queue(), value_mem_[static_cast<size_t>(id)], CL_FALSE, 0,
-                              static_cast<size_t>(v.nbytes()), buffer->data(), 0, nullptr, nullptr),
-          "reading a result back");
-    out.push_back(std::move(buffer));
-  }
-  finish();
-  return out;
-}
-
-std::shared_ptr<MemHandle> OpenCLExecutable::release_result(size_t r) {
-  const int id = results_.at(r);
-  if (hosts_[static_cast<size_t>(id)] || values_[static_cast<size_t>(id)].numel == 0)
-    return nullptr;
-  const cl_mem mem = value_mem_[static_cast<size_t>(id)];
-  for (MemHandle& owned : owned_)
-    if (owned.get() == mem) return std::make_shared<MemHandle>(std::move(owned));
-  return nullptr;  // handed over already (a value returned twice)
-}
 
 // ---- OpenCLDevice ----
 
@@ -115,6 +60,7 @@ OpenCLDevice::OpenCLDevice(const DeviceInfo& info,
   if (info_.correctly_rounded_divide_sqrt) options_ = "-cl-fp32-correctly-rounded-divide-sqrt";
   if (const char* extra = std::getenv("KILN_OPENCL_OPTIONS"); extra && *extra)
     options_ += std::string(" ") + extra;
+  empty_ = allocate(64, CL_MEM_READ_WRITE, "an empty buffer");
 }
 
 OpenCLDevice::~OpenCLDevice() {
@@ -145,7 +91,7 @@ MemHandle OpenCLDevice::allocate(int64_t bytes, cl_mem_flags flags, const std::s
   return mem;
 }
 
-std::shared_ptr<MemHandle> OpenCLDevice::resident_copy(const BufferPtr& host, bool* uploaded) {
+std::shared_ptr<ClBuffer> OpenCLDevice::resident_copy(const BufferPtr& host, bool* uploaded) {
   *uploaded = false;
   {
     std::lock_guard lock(resident_mutex_);
@@ -157,9 +103,9 @@ std::shared_ptr<MemHandle> OpenCLDevice::resident_copy(const BufferPtr& host, bo
     }
   }
   const auto bytes = static_cast<int64_t>(host->nbytes());
-  auto mem = std::make_shared<MemHandle>(
+  auto mem = std::make_shared<ClBuffer>(
       allocate(bytes, CL_MEM_READ_ONLY, "an input of " + host->type().str()));
-  check(clEnqueueWriteBuffer(queue_.get(), mem->get(), CL_FALSE, 0, static_cast<size_t>(bytes),
+  check(clEnqueueWriteBuffer(queue_.get(), mem->mem.get(), CL_FALSE, 0, static_cast<size_t>(bytes),
                              host->data(), 0, nullptr, nullptr),
         "uploading an input");
   *uploaded = true;
@@ -167,7 +113,7 @@ std::shared_ptr<MemHandle> OpenCLDevice::resident_copy(const BufferPtr& host, bo
   return mem;
 }
 
-void OpenCLDevice::keep_resident(const BufferPtr& host, std::shared_ptr<MemHandle> mem) {
+void OpenCLDevice::keep_resident(const BufferPtr& host, std::shared_ptr<ClBuffer> mem) {
   std::lock_guard lock(resident_mutex_);
   const auto bytes = static_cast<int64_t>(host->nbytes());
   if (auto it = resident_index_.find(host.get()); it != resident_index_.end()) {
@@ -210,36 +156,54 @@ int64_t OpenCLDevice::resident_bytes() {
 }
 
 cl_program OpenCLDevice::program(const std::string& source, const std::string& what,
-                                 OpenCLExecutable* exe, int64_t kernels) {
+                                 DeviceCounts* counts, int64_t kernels) {
   CachedProgram p = programs_->get(source, options_, what);
-  if (exe) {
-    exe->compile_seconds += p.seconds;
+  if (counts) {
+    counts->compile_seconds += p.seconds;
     switch (p.source) {
-      case ProgramSource::Memory: exe->cache_hits_memory += kernels; break;
-      case ProgramSource::Disk: exe->cache_hits_disk += kernels; break;
-      case ProgramSource::Built: exe->kernels_compiled += kernels; break;
+      case ProgramSource::Memory: counts->cache_hits_memory += kernels; break;
+      case ProgramSource::Disk: counts->cache_hits_disk += kernels; break;
+      case ProgramSource::Built: counts->kernels_compiled += kernels; break;
     }
   }
   return p.program;
 }
 
-std::vector<const OpenCLDevice::CompiledKernel*> OpenCLDevice::compile_all(
-    const codegen::Program& p, OpenCLExecutable& exe) {
-  std::vector<const CompiledKernel*> out(p.kernels.size(), nullptr);
+std::shared_ptr<const DeviceKernels> OpenCLDevice::compile(const codegen::Program& p,
+                                                           DeviceCounts& counts) {
+  drop_stale_resident();  // before this run's buffers are allocated
+  auto out = std::make_shared<ClKernels>();
+  out->kernels.assign(p.kernels.size(), nullptr);
   std::vector<size_t> missing;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     for (size_t i = 0; i < p.kernels.size(); ++i) {
       auto it = kernels_.find(p.kernel_hashes[i]);
       if (it != kernels_.end()) {
-        out[i] = &it->second;
-        ++exe.cache_hits_memory;
+        out->kernels[i] = &it->second;
+        ++counts.cache_hits_memory;
       } else {
         missing.push_back(i);
       }
     }
   }
-  if (missing.empty()) return out;
+  if (!missing.empty()) {
+    std::vector<CompiledKernel> fresh = build(p, missing, counts);
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (size_t m = 0; m < missing.size(); ++m)
+      out->kernels[missing[m]] =
+          &kernels_.emplace(p.kernel_hashes[missing[m]], std::move(fresh[m])).first->second;
+  }
+  int64_t scratch_bytes = 0;
+  for (const CompiledKernel* c : out->kernels)
+    scratch_bytes = std::max(scratch_bytes, c->rendered.scratch_bytes);
+  if (scratch_bytes > 0) out->scratch = allocate(scratch_bytes, CL_MEM_READ_WRITE, "reduction scratch");
+  return out;
+}
+
+std::vector<OpenCLDevice::CompiledKernel> OpenCLDevice::build(const codegen::Program& p,
+                                                              const std::vector<size_t>& missing,
+                                                              DeviceCounts& counts) {
   std::vector<CompiledKernel> fresh(missing.size());
   std::vector<const codegen::opencl::RenderedKernel*> to_build;
   for (size_t m = 0; m < missing.size(); ++m) {
@@ -249,163 +213,126 @@ std::vector<const OpenCLDevice::CompiledKernel*> OpenCLDevice::compile_all(
     // A kernel with nothing to launch (empty outputs) needs no program.
     if (!fresh[m].rendered.launches.empty()) to_build.push_back(&fresh[m].rendered);
   }
-  cl_program program = nullptr;
-  if (!to_build.empty()) {
-    std::string source = codegen::opencl::combine_sources(to_build);
-    std::string what = to_build.size() == 1 ? "kernel " + to_build[0]->name
-                                            : std::to_string(to_build.size()) + " kernels (" +
-                                                  to_build[0]->name + ", ...)";
-    if (const char* dump = std::getenv("KILN_OPENCL_DUMP"); dump && *dump) {
-      // The program as a file, for reading what the renderer made.
-      std::ofstream file(std::string(dump) + "/" + to_build[0]->name + ".cl");
-      file << source;
+  if (to_build.empty()) return fresh;
+  std::string source = codegen::opencl::combine_sources(to_build);
+  std::string what = to_build.size() == 1 ? "kernel " + to_build[0]->name
+                                          : std::to_string(to_build.size()) + " kernels (" +
+                                                to_build[0]->name + ", ...)";
+  if (const char* dump = std::getenv("KILN_OPENCL_DUMP"); dump && *dump) {
+    // The program as a file, for reading what the renderer made.
+    std::ofstream file(std::string(dump) + "/" + to_build[0]->name + ".cl");
+    file << source;
+  }
+  cl_program built = program(source, what, &counts, static_cast<int64_t>(to_build.size()));
+  if (log_enabled(LogLevel::Debug))
+    for (const auto* r : to_build)
+      log_debug("opencl: kernel " + r->name + " (" +
+                std::string(codegen::opencl::render_shape_name(r->shape)) + ", " +
+                std::to_string(r->launches.size()) + " launches)");
+  for (CompiledKernel& c : fresh) c.program = built;
+  return fresh;
+}
+
+DeviceBufferPtr OpenCLDevice::allocate(int64_t bytes, const std::string& what,
+                                       DeviceCounts& counts) {
+  auto mem = std::make_shared<ClBuffer>(allocate(bytes, CL_MEM_READ_WRITE, what));
+  counts.bytes_allocated += bytes;
+  return mem;
+}
+
+DeviceBufferPtr OpenCLDevice::allocate_result(const Type& type, DeviceCounts& counts) {
+  return allocate(static_cast<int64_t>(type.nbytes()), "a result of " + type.str(), counts);
+}
+
+DeviceBufferPtr OpenCLDevice::copy_in(const BufferPtr& host, DeviceCounts& counts) {
+  bool uploaded = false;
+  std::shared_ptr<ClBuffer> mem = resident_copy(host, &uploaded);
+  if (uploaded) counts.bytes_allocated += static_cast<int64_t>(host->nbytes());
+  return mem;
+}
+
+BufferPtr OpenCLDevice::copy_out(const DeviceBufferPtr& mem, const Type& type, bool keep) {
+  auto host = std::make_shared<Buffer>(type, Buffer::Init::Uninitialized);
+  check(clEnqueueReadBuffer(queue_.get(), mem_of(*mem), CL_FALSE, 0, host->nbytes(), host->data(),
+                            0, nullptr, nullptr),
+        "reading a result back");
+  // The in-order queue finishes the read before any later use of the copy.
+  if (keep) keep_resident(host, std::static_pointer_cast<ClBuffer>(mem));
+  return host;
+}
+
+std::unique_ptr<BoundLaunch> OpenCLDevice::bind(const DeviceKernels& kernels,
+                                                const codegen::Program& p, size_t index,
+                                                const std::vector<DeviceBuffer*>& buffers) {
+  const auto& k = static_cast<const ClKernels&>(kernels);
+  const codegen::Launch& l = p.launches[index];
+  const CompiledKernel& c = *k.kernels[static_cast<size_t>(l.kernel)];
+  cl_mem scratch = k.scratch.get();
+  auto bound = std::make_unique<ClLaunch>();
+  // One cl_kernel per rendered launch, so that arguments stay set.
+  for (const codegen::opencl::ClLaunch& cl : c.rendered.launches) {
+    cl_int status = CL_SUCCESS;
+    ClStep step;
+    step.kernel = KernelHandle(clCreateKernel(c.program, cl.entry.c_str(), &status));
+    check(status, "creating kernel " + cl.entry);
+    step.what = "kernel " + cl.entry;
+    cl_uint arg = 0;
+    for (DeviceBuffer* b : buffers) {
+      cl_mem mem = b ? mem_of(*b) : empty_.get();
+      check(clSetKernelArg(step.kernel.get(), arg++, sizeof(cl_mem), &mem),
+            "setting a buffer of " + cl.entry);
     }
-    program = this->program(source, what, &exe, static_cast<int64_t>(to_build.size()));
-    if (log_enabled(LogLevel::Debug))
-      for (const auto* r : to_build)
-        log_debug("opencl: kernel " + r->name + " (" +
-                  std::string(codegen::opencl::render_shape_name(r->shape)) + ", " +
-                  std::to_string(r->launches.size()) + " launches)");
+    for (const codegen::ScalarSource& s : l.scalars) {
+      cl_ulong bits = codegen::scalar_slot(s);
+      check(clSetKernelArg(step.kernel.get(), arg++, sizeof bits, &bits),
+            "setting a scalar of " + cl.entry);
+    }
+    if (c.rendered.scratch_bytes > 0)
+      check(clSetKernelArg(step.kernel.get(), arg++, sizeof(cl_mem), &scratch),
+            "setting the scratch of " + cl.entry);
+    step.global = static_cast<size_t>(cl.global);
+    step.local = static_cast<size_t>(cl.local);
+    bound->steps.push_back(std::move(step));
   }
-  std::lock_guard<std::mutex> lock(mutex_);
-  for (size_t m = 0; m < missing.size(); ++m) {
-    fresh[m].program = program;
-    out[missing[m]] =
-        &kernels_.emplace(p.kernel_hashes[missing[m]], std::move(fresh[m])).first->second;
-  }
+  bound->launches = static_cast<int64_t>(bound->steps.size());
+  return bound;
+}
+
+void OpenCLDevice::launch(const BoundLaunch& bound) {
+  for (const ClStep& s : static_cast<const ClLaunch&>(bound).steps)
+    check(clEnqueueNDRangeKernel(queue_.get(), s.kernel.get(), 1, nullptr, &s.global, &s.local, 0,
+                                 nullptr, nullptr),
+          "launching " + s.what);
+}
+
+void OpenCLDevice::synchronize() { check(clFinish(queue_.get()), "waiting for the device"); }
+
+std::vector<codegen::opencl::RenderedKernel> OpenCLDevice::rendered(const Executable& exe) {
+  std::vector<codegen::opencl::RenderedKernel> out;
+  for (const CompiledKernel* c : static_cast<const ClKernels&>(exe.device_kernels()).kernels)
+    out.push_back(c->rendered);
   return out;
 }
 
-std::unique_ptr<OpenCLExecutable> OpenCLDevice::prepare(const ir::Graph& graph,
-                                                        const std::vector<BufferPtr>& inputs) {
-  check_inputs(graph, inputs);
-  drop_stale_resident();  // before this graph's buffers are allocated
-  if (has_custom_kernels(graph))
-    throw UnsupportedError(
-        "opencl device: prepare() takes graphs without custom kernels; run() runs the others");
-  std::shared_ptr<const CompiledGraph> plan = plans_.get(graph, [&](ir::Graph& g) {
-    passes::optimize_graph(g);
-    return codegen::build_program(g, lower_options());
-  });
-  const codegen::Program& p = plan->program;
-
-  std::unique_ptr<OpenCLExecutable> exe(new OpenCLExecutable(*this));
-  exe->values_ = p.values;
-  exe->results_ = p.results;
-  for (int id : p.results)
-    exe->result_types_.push_back(p.values[static_cast<size_t>(id)].node->type);
-  for (auto& v : exe->values_) v.node = nullptr;  // the executable does not keep the plan
-  exe->kernels_ = static_cast<int64_t>(p.kernels.size());
-
-  std::vector<const CompiledKernel*> kernels = compile_all(p, *exe);
-  for (const CompiledKernel* c : kernels) exe->rendered.push_back(c->rendered);
-
-  // Which values the launches touch: only those get device memory.
-  std::vector<bool> used(p.values.size(), false);
-  for (const codegen::Launch& l : p.launches)
-    for (int id : l.buffers) used[static_cast<size_t>(id)] = true;
-  for (int id : p.results) used[static_cast<size_t>(id)] = true;
-
-  MemHandle dummy = allocate(64, CL_MEM_READ_WRITE, "an empty buffer");
-  exe->value_mem_.assign(p.values.size(), dummy.get());
-  exe->hosts_.assign(p.values.size(), nullptr);
-  exe->owned_.push_back(std::move(dummy));
-  std::vector<cl_mem> slots;
-  for (int64_t bytes : p.memory.slot_bytes) {
-    exe->owned_.push_back(allocate(bytes, CL_MEM_READ_WRITE, "an intermediate buffer"));
-    exe->bytes_allocated += bytes;
-    slots.push_back(exe->owned_.back().get());
-  }
-  for (size_t i = 0; i < p.values.size(); ++i) {
-    const ProgramValue& v = p.values[i];
-    BufferPtr host;
-    if (v.kind == ProgramValue::Kind::Parameter) host = inputs.at(static_cast<size_t>(v.param));
-    if (v.kind == ProgramValue::Kind::Constant) host = v.node->buffer;
-    exe->hosts_[i] = host;
-    if (!used[i] || v.numel == 0) continue;
-    switch (v.kind) {
-      case ProgramValue::Kind::Parameter:
-      case ProgramValue::Kind::Constant: {
-        bool uploaded = false;
-        exe->inputs_.push_back(resident_copy(host, &uploaded));
-        exe->value_mem_[i] = exe->inputs_.back()->get();
-        if (uploaded) exe->bytes_allocated += v.nbytes();
-        break;
-      }
-      case ProgramValue::Kind::Result:
-        exe->owned_.push_back(
-            allocate(v.nbytes(), CL_MEM_READ_WRITE, "a result of " + v.node->type.str()));
-        exe->value_mem_[i] = exe->owned_.back().get();
-        exe->bytes_allocated += v.nbytes();
-        break;
-      case ProgramValue::Kind::Intermediate:
-      case ProgramValue::Kind::Temp:
-        if (v.slot >= 0) exe->value_mem_[i] = slots[static_cast<size_t>(v.slot)];
-        break;
-    }
-  }
-  int64_t scratch_bytes = 0;
-  for (const CompiledKernel* c : kernels)
-    scratch_bytes = std::max(scratch_bytes, c->rendered.scratch_bytes);
-  cl_mem scratch = nullptr;
-  if (scratch_bytes > 0) {
-    exe->owned_.push_back(allocate(scratch_bytes, CL_MEM_READ_WRITE, "reduction scratch"));
-    scratch = exe->owned_.back().get();
-  }
-
-  // Kernels with their arguments, one cl_kernel per launch so that arguments stay set.
-  for (const codegen::Launch& l : p.launches) {
-    const CompiledKernel& c = *kernels[static_cast<size_t>(l.kernel)];
-    for (const codegen::opencl::ClLaunch& cl : c.rendered.launches) {
-      cl_int status = CL_SUCCESS;
-      OpenCLExecutable::Step step;
-      step.kernel = KernelHandle(clCreateKernel(c.program, cl.entry.c_str(), &status));
-      check(status, "creating kernel " + cl.entry);
-      step.what = "kernel " + cl.entry;
-      cl_uint arg = 0;
-      for (int id : l.buffers) {
-        cl_mem mem = exe->value_mem_[static_cast<size_t>(id)];
-        check(clSetKernelArg(step.kernel.get(), arg++, sizeof(cl_mem), &mem),
-              "setting a buffer of " + cl.entry);
-      }
-      for (const codegen::ScalarSource& s : l.scalars) {
-        cl_ulong bits = codegen::scalar_slot(s);
-        check(clSetKernelArg(step.kernel.get(), arg++, sizeof bits, &bits),
-              "setting a scalar of " + cl.entry);
-      }
-      if (c.rendered.scratch_bytes > 0)
-        check(clSetKernelArg(step.kernel.get(), arg++, sizeof(cl_mem), &scratch),
-              "setting the scratch of " + cl.entry);
-      step.global = static_cast<size_t>(cl.global);
-      step.local = static_cast<size_t>(cl.local);
-      exe->steps_.push_back(std::move(step));
-    }
-  }
-  return exe;
-}
-
-std::vector<BufferPtr> OpenCLDevice::run(const ir::Graph& graph,
-                                         const std::vector<BufferPtr>& inputs) {
-  if (!has_custom_kernels(graph)) return run_fused(graph, inputs);
-  return run_with_custom_kernels(
-      graph, inputs,
-      [this](const ir::Graph& g, const std::vector<BufferPtr>& in) { return run_fused(g, in); },
-      [this](const ir::Node& n, const std::vector<BufferPtr>& ops) { return run_custom(n, ops); });
+std::vector<const ClStep*> OpenCLDevice::steps(const Executable& exe) {
+  std::vector<const ClStep*> out;
+  for (const auto& b : exe.bound())
+    for (const ClStep& s : static_cast<const ClLaunch&>(*b).steps) out.push_back(&s);
+  return out;
 }
 
 std::vector<BufferPtr> OpenCLDevice::run_custom(const ir::Node& node,
-                                                const std::vector<BufferPtr>& operands) {
-  const auto start = std::chrono::steady_clock::now();
+                                                const std::vector<BufferPtr>& operands,
+                                                DeviceCounts& counts) {
   codegen::opencl::CustomKernelSpec spec = codegen::opencl::custom_kernel_spec(node);
   const std::string what = "custom kernel " + spec.name;
   if (operands.size() != spec.input_types.size())
     throw Error(what + ": " + std::to_string(spec.input_types.size()) + " inputs, got " +
                 std::to_string(operands.size()));
-  OpenCLExecutable stats_of(*this);
   const std::string source = codegen::opencl::custom_kernel_source(spec, target_);
   cl_program prog = nullptr;
   try {
-    prog = program(source, what, &stats_of);
+    prog = program(source, what, &counts);
   } catch (const CompileError& e) {
     // Not every compiler honours the #line before the body (NVIDIA's does not): say where
     // the body starts in the numbered source.
@@ -463,42 +390,8 @@ std::vector<BufferPtr> OpenCLDevice::run_custom(const ir::Node& node,
                                 outputs[i]->nbytes(), outputs[i]->data(), 0, nullptr, nullptr),
             "reading an output of " + what);
   check(clFinish(queue_.get()), "running " + what);
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  add_stats([&](Stats& st) {
-    st.launches += empty ? 0 : 1;
-    st.kernels_compiled += stats_of.kernels_compiled;
-    st.cache_hits_memory += stats_of.cache_hits_memory;
-    st.cache_hits_disk += stats_of.cache_hits_disk;
-    st.compile_seconds += stats_of.compile_seconds;
-    st.run_seconds += seconds;
-  });
+  counts.launches += empty ? 0 : 1;
   return outputs;
-}
-
-std::vector<BufferPtr> OpenCLDevice::run_fused(const ir::Graph& graph,
-                                               const std::vector<BufferPtr>& inputs) {
-  const auto start = std::chrono::steady_clock::now();
-  std::unique_ptr<OpenCLExecutable> exe = prepare(graph, inputs);
-  exe->enqueue();
-  std::vector<BufferPtr> results = exe->read_results();
-  // The results' device buffers stay as the copies of the host buffers just read back, for
-  // the evals that take them as inputs (this executable is not replayed).
-  for (size_t r = 0; r < results.size(); ++r)
-    if (std::shared_ptr<MemHandle> mem = exe->release_result(r)) keep_resident(results[r], mem);
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  add_stats([&](Stats& st) {
-    ++st.graphs_run;
-    st.launches += exe->launches_per_run();
-    st.kernels_compiled += exe->kernels_compiled;
-    st.cache_hits_memory += exe->cache_hits_memory;
-    st.cache_hits_disk += exe->cache_hits_disk;
-    st.compile_seconds += exe->compile_seconds;
-    st.bytes_allocated += exe->bytes_allocated;
-    st.run_seconds += seconds;
-  });
-  return results;
 }
 
 std::shared_ptr<OpenCLDevice> device_for(const DeviceInfo& info) {
@@ -539,7 +432,7 @@ void register_opencl_device() {
       throw UnsupportedError("custom kernel '" + node.attr_str("name") +
                              "' needs an OpenCL device: " + e.what());
     }
-    return device->run_custom(node, operands);
+    return run_custom(*device, node, operands);
   });
 }
 

@@ -7,6 +7,7 @@
 
 #include "runtime/cpu/cpu_device.h"
 #include "runtime/cpu/thread_pool.h"
+#include "runtime/driver.h"
 #include "runtime/plan_cache.h"
 #include "tests/cpu/differential.h"
 
@@ -36,7 +37,7 @@ TEST(CpuDevice, RejectsInputsOfTheWrongType) {
     cpu().run(b.g, {});
     FAIL() << "expected kiln::Error";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("takes 1 inputs"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("takes 1 input(s)"), std::string::npos) << e.what();
   }
 }
 
@@ -79,7 +80,7 @@ TEST(PlanCache, DropsTheLeastRecentlyUsed) {
   int compiles = 0;
   auto compile = [&](ir::Graph& g) {
     ++compiles;
-    return runtime::cpu::CpuDevice::compile(g);
+    return runtime::compile_graph(g, cpu());
   };
   runtime::PlanCache cache(2);
   cache.get(scaled(1.0f), compile);

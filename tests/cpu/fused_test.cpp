@@ -6,6 +6,7 @@
 
 #include "frontend/evaluate.h"
 #include "passes/pipeline.h"
+#include "runtime/driver.h"
 #include "tests/cpu/differential.h"
 
 namespace kiln::testing {
@@ -54,9 +55,9 @@ TEST(CpuFused, SoftmaxSplitIntoTwoKernelsWhenRowsAreLarge) {
   passes::optimize_graph(g);
   passes::ScheduleOptions small;
   small.max_row_bytes = 512;
-  codegen::Program p = codegen::build_program(g, runtime::cpu::CpuDevice::lower_options(), small);
+  codegen::Program p = codegen::build_program(g, cpu().lower_options(), small);
   EXPECT_EQ(p.launches.size(), 2u);
-  std::vector<BufferPtr> got = cpu().execute(p, ex.inputs);
+  std::vector<BufferPtr> got = runtime::run_program(cpu(), p, ex.inputs);
   EXPECT_EQ(compare(*got[0], *want[0], {1e-5, 1e-7}), "");
 }
 

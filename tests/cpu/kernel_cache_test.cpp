@@ -1,6 +1,7 @@
 // The kernel cache: memory and disk hits, a second process starting warm, and disk entries
 // that are corrupt, truncated, stale or of another kernel being rebuilt, never trusted.
 #include "runtime/cpu/kernel_cache.h"
+#include "runtime/driver.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -41,7 +42,7 @@ struct TinyKernel {
     for (int i = 0; i < 100 + variant; ++i) three->as<float>()[i] = 3;
     b.result(b.add(ir::OpKind::Add, {b.add(ir::OpKind::Mul, {x, b.constant(three)}), x}));
     g = b.g;
-    p = runtime::cpu::CpuDevice::compile(g);
+    p = runtime::compile_graph(g, cpu());
   }
   const codegen::Kernel& kernel() const { return p.kernels.at(0); }
 };

@@ -122,7 +122,7 @@ TEST(OpenCLDevice, ExecutableReplaysWithoutRecompiling) {
   Tensor y = softmax(x * 2.0, -1) + sum(x, 1, true);
   frontend::Extraction ex = frontend::extract_graph({y.node()}, false);
   std::vector<BufferPtr> want = runtime::evaluate(ex.graph, ex.inputs);
-  auto exe = device->prepare(ex.graph, ex.inputs);
+  auto exe = runtime::prepare(*device, ex.graph, ex.inputs);
   EXPECT_GE(exe->launches_per_run(), 1);
   reset_stats();
   for (int i = 0; i < 3; ++i) exe->enqueue();

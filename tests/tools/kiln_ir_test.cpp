@@ -209,7 +209,7 @@ TEST_F(KilnIr, ErrorsNamePositionsAndFail) {
   EXPECT_EQ(r.status, 2);
   r = run_tool(kGolden + "mlp.kir --device cpu");
   EXPECT_EQ(r.status, 2);
-  EXPECT_THAT(r.err, ::testing::HasSubstr("need --run"));
+  EXPECT_THAT(r.err, ::testing::HasSubstr("needs --run, --schedule or --dot"));
   r = run_tool(kGolden + "mlp.kir --run --device nonesuch");
   EXPECT_EQ(r.status, 1);
   r = run_tool(kGolden + "mlp.kir --run --inputs " + kGolden + "mlp.kir");

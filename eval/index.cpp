@@ -5,10 +5,10 @@
 #include <cstring>
 #include <string>
 
-#include "runtime/eval_ops.h"
-#include "runtime/eval_types.h"
+#include "eval/ops.h"
+#include "eval/types.h"
 
-namespace kiln::runtime::eval {
+namespace kiln::evaluator {
 
 namespace {
 
@@ -89,4 +89,4 @@ BufferPtr eval_scatter_add(const ir::Node& node, const Buffer& base, const Buffe
   return out;
 }
 
-}  // namespace kiln::runtime::eval
+}  // namespace kiln::evaluator

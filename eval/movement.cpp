@@ -4,10 +4,10 @@
 #include <cstring>
 #include <string>
 
-#include "runtime/eval_ops.h"
-#include "runtime/eval_types.h"
+#include "eval/ops.h"
+#include "eval/types.h"
 
-namespace kiln::runtime::eval {
+namespace kiln::evaluator {
 
 namespace {
 
@@ -198,4 +198,4 @@ BufferPtr eval_concat(const ir::Node& node, std::span<const BufferPtr> xs) {
   return out;
 }
 
-}  // namespace kiln::runtime::eval
+}  // namespace kiln::evaluator

@@ -1,6 +1,6 @@
 // Element types for the reference evaluator: how each DType is stored and computed, the
 // visitor that turns a runtime DType into a compile-time one, the wide accumulators of
-// reductions, and the value conversions of `cast`. Internal to runtime/eval_*.cpp.
+// reductions, and the value conversions of `cast`. Internal to eval/*.cpp.
 #pragma once
 
 #include <bit>
@@ -15,7 +15,7 @@
 #include "ir/error.h"
 #include "ir/node.h"
 
-namespace kiln::runtime::eval {
+namespace kiln::evaluator {
 
 // Value categories as bits, so that an op lists the dtypes it accepts.
 enum Kinds : unsigned {
@@ -219,4 +219,4 @@ typename E::Storage convert(S x) {
   }
 }
 
-}  // namespace kiln::runtime::eval
+}  // namespace kiln::evaluator

@@ -1,14 +1,14 @@
 // Reference evaluation of the elementwise ops: unary, binary, select and cast. Each op is
-// one line naming the dtypes it accepts and its scalar function (runtime/eval_scalar.h).
+// one line naming the dtypes it accepts and its scalar function (eval/scalar.h).
 #include <cstring>
 #include <numbers>
 #include <string>
 
-#include "runtime/eval_ops.h"
-#include "runtime/eval_scalar.h"
-#include "runtime/eval_types.h"
+#include "eval/ops.h"
+#include "eval/scalar.h"
+#include "eval/types.h"
 
-namespace kiln::runtime::eval {
+namespace kiln::evaluator {
 
 namespace {
 
@@ -269,4 +269,4 @@ BufferPtr eval_cast(const ir::Node& node, const Buffer& x) {
   return out;
 }
 
-}  // namespace kiln::runtime::eval
+}  // namespace kiln::evaluator

@@ -1,6 +1,6 @@
 // The reference evaluator's op implementations, one function per op category, and the
-// helpers they share. runtime/evaluator.cpp dispatches every OpKind to one of these.
-// Internal to runtime/eval_*.cpp.
+// helpers they share. eval/evaluator.cpp dispatches every OpKind to one of these.
+// Internal to eval/*.cpp.
 //
 // Each function receives the node (for its type and attributes) and its operands' values,
 // checks what its loops rely on (shapes, attributes, dtypes), so that even an ill-typed
@@ -15,7 +15,7 @@
 #include "ir/error.h"
 #include "ir/node.h"
 
-namespace kiln::runtime::eval {
+namespace kiln::evaluator {
 
 BufferPtr eval_iota(const ir::Node& node);
 BufferPtr eval_random_uniform(const ir::Node& node);
@@ -74,4 +74,4 @@ void check_axis(const ir::Node& node, int64_t axis, int rank, const char* attr);
 // "[1,2,3]" for error messages.
 std::string list_str(const std::vector<int64_t>& values);
 
-}  // namespace kiln::runtime::eval
+}  // namespace kiln::evaluator

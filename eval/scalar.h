@@ -1,7 +1,7 @@
 // Scalar semantics of the elementwise ops where C++ disagrees with kiln's IR or has
 // undefined behaviour: wrapping integer arithmetic, floor division and floored modulo
 // (x / 0 = x % 0 = 0 for integers), integer powers, NaN-propagating max/min, round half to
-// even, sign, and the lexicographic order of complex numbers. Internal to runtime/eval_*.cpp.
+// even, sign, and the lexicographic order of complex numbers. Internal to eval/*.cpp.
 #pragma once
 
 #include <cmath>
@@ -10,9 +10,9 @@
 #include <cstdint>
 #include <type_traits>
 
-#include "runtime/eval_types.h"
+#include "eval/types.h"
 
-namespace kiln::runtime::eval {
+namespace kiln::evaluator {
 
 // Integer + - * computed modulo 2^64, so that overflow wraps instead of being undefined;
 // converting back to V keeps the low bits (two's complement). bool: + is or, * is and.
@@ -207,4 +207,4 @@ auto absolute(V x) {
     return std::abs(x);
 }
 
-}  // namespace kiln::runtime::eval
+}  // namespace kiln::evaluator

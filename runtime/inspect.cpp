@@ -1,6 +1,7 @@
 // schedule_report and dot_graph: the scheduler's fusion groups (passes/schedule.h), lowered
-// to kernels (codegen/lower_group.h), described per kernel in text or as Graphviz clusters.
-#include <kiln/inspect.h>
+// to kernels (codegen/lower_group.h) with the device's options as the driver lowers them,
+// described per kernel in text or as Graphviz clusters.
+#include "runtime/inspect.h"
 
 #include <unordered_map>
 #include <unordered_set>
@@ -8,6 +9,7 @@
 #include "codegen/lower_group.h"
 #include "ir/printer.h"
 #include "passes/schedule.h"
+#include "runtime/device.h"
 
 namespace kiln::inspect {
 
@@ -55,6 +57,11 @@ std::string name_in(const ir::ValueNames& names, const ir::Node* n) {
 }  // namespace
 
 std::string schedule_report(const ir::Graph& graph) {
+  return schedule_report(graph, *runtime::default_device());
+}
+
+std::string schedule_report(const ir::Graph& graph, const runtime::Device& device) {
+  const codegen::LowerOptions options = device.lower_options();
   passes::Schedule s = passes::schedule(graph);
   ir::ValueNames names = ir::value_names(graph);
   std::unordered_map<const ir::Node*, std::string> reason;
@@ -64,7 +71,7 @@ std::string schedule_report(const ir::Graph& graph) {
   int kernel = 0;
   for (size_t gi = 0; gi < s.groups.size(); ++gi) {
     const passes::FusionGroup& g = s.groups[gi];
-    codegen::LoweredGroup lowered = codegen::lower_group(g);
+    codegen::LoweredGroup lowered = codegen::lower_group(g, options);
     std::string space = std::string(kind_name(g.kind)) + " over " + dims_str(g.shape);
     if (!g.axes.empty()) space += ", rows " + dims_str(g.axes);
     std::string ops = "  ops:";
@@ -111,6 +118,11 @@ std::string dot_escape(const std::string& s) {
 }  // namespace
 
 std::string dot_graph(const ir::Graph& graph) {
+  return dot_graph(graph, *runtime::default_device());
+}
+
+std::string dot_graph(const ir::Graph& graph, const runtime::Device& device) {
+  const codegen::LowerOptions options = device.lower_options();
   passes::Schedule s = passes::schedule(graph);
   ir::ValueNames names = ir::value_names(graph);
   std::unordered_map<const ir::Node*, int> index;
@@ -155,7 +167,7 @@ std::string dot_graph(const ir::Graph& graph) {
     std::unordered_set<const ir::Node*> members(g.nodes.begin(), g.nodes.end());
     std::unordered_set<const ir::Node*> stored(g.outputs.begin(), g.outputs.end());
     out += "  subgraph cluster_" + std::to_string(k) + " {\n";
-    int kernels = static_cast<int>(codegen::lower_group(g).kernels.size());
+    int kernels = static_cast<int>(codegen::lower_group(g, options).kernels.size());
     std::string title = kernels == 1   ? "kernel " + std::to_string(first_kernel)
                         : kernels == 0 ? std::string("no kernel")
                                        : "kernels " + std::to_string(first_kernel) + "-" +

@@ -2,10 +2,10 @@
 // dimensions, accumulated wide (double, complex<double>, 64-bit integers).
 #include <string>
 
-#include "runtime/eval_ops.h"
-#include "runtime/eval_types.h"
+#include "eval/ops.h"
+#include "eval/types.h"
 
-namespace kiln::runtime::eval {
+namespace kiln::evaluator {
 
 BufferPtr eval_matmul(const ir::Node& node, const Buffer& a, const Buffer& b) {
   const int rank = a.type().rank();
@@ -44,4 +44,4 @@ BufferPtr eval_matmul(const ir::Node& node, const Buffer& a, const Buffer& b) {
   return out;
 }
 
-}  // namespace kiln::runtime::eval
+}  // namespace kiln::evaluator

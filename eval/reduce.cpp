@@ -4,11 +4,11 @@
 #include <limits>
 #include <string>
 
-#include "runtime/eval_ops.h"
-#include "runtime/eval_scalar.h"
-#include "runtime/eval_types.h"
+#include "eval/ops.h"
+#include "eval/scalar.h"
+#include "eval/types.h"
 
-namespace kiln::runtime::eval {
+namespace kiln::evaluator {
 
 namespace {
 
@@ -179,4 +179,4 @@ BufferPtr eval_scan(const ir::Node& node, const Buffer& x) {
   return out;
 }
 
-}  // namespace kiln::runtime::eval
+}  // namespace kiln::evaluator

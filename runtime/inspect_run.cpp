@@ -1,6 +1,6 @@
 // Measured runs for inspection: deterministic random inputs, timed runs on a device, and
 // the text report of outputs, timings and kiln's statistics.
-#include <kiln/inspect.h>
+#include "runtime/inspect.h"
 
 #include <algorithm>
 #include <chrono>

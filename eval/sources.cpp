@@ -1,10 +1,10 @@
 // Reference evaluation of the source ops that compute their values: iota and
 // random_uniform (Philox, ir/random.h, the same values on every device).
 #include "ir/random.h"
-#include "runtime/eval_ops.h"
-#include "runtime/eval_types.h"
+#include "eval/ops.h"
+#include "eval/types.h"
 
-namespace kiln::runtime::eval {
+namespace kiln::evaluator {
 
 BufferPtr eval_iota(const ir::Node& node) {
   const int64_t axis = node.attr_i64("axis");
@@ -42,4 +42,4 @@ BufferPtr eval_random_uniform(const ir::Node& node) {
   return out;
 }
 
-}  // namespace kiln::runtime::eval
+}  // namespace kiln::evaluator
