@@ -7,7 +7,9 @@
 // division per call, not per iteration). Vectorization follows kernel.vector_mode:
 // contiguous accesses become vector loads and stores, others gathers and scatters; inner
 // vector loops keep vector accumulators and finish with a tree reduction, then a scalar
-// remainder loop. Read-only loads carry !invariant.load so LLVM hoists them freely.
+// remainder loop. Read-only loads carry !invariant.load so LLVM hoists them freely. Large
+// outputs stream past the caches where choose_streaming_stores (run by emit_kernel on a
+// copy of the kernel) set Store::stream_alignment; the emitter decides no mapping itself.
 // Tests: tests/cpu/.
 #pragma once
 
