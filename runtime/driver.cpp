@@ -1,6 +1,7 @@
 // The driver: run_graph, prepare and the Executable they use (see driver.h).
 #include "runtime/driver.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "ir/error.h"
@@ -122,17 +123,19 @@ void Executable::enqueue() {
 void Executable::finish() { device_.synchronize(); }
 
 std::vector<BufferPtr> Executable::read_results(bool keep) {
+  const std::vector<int>& results = program_.results;
   std::vector<BufferPtr> out;
-  std::vector<bool> kept(program_.values.size(), false);
-  for (int id : program_.results) {
-    const auto v = static_cast<size_t>(id);
+  for (size_t r = 0; r < results.size(); ++r) {
+    const auto v = static_cast<size_t>(results[r]);
     if (hosts_[v]) {
       out.push_back(hosts_[v]);
     } else if (!memory_[v]) {  // empty
       out.push_back(std::make_shared<Buffer>(program_.values[v].node->type));
     } else {
-      out.push_back(device_.copy_out(memory_[v], program_.values[v].node->type, keep && !kept[v]));
-      kept[v] = true;
+      // A value returned twice is kept once.
+      const bool first = std::find(results.begin(), results.begin() + static_cast<long>(r),
+                                   results[r]) == results.begin() + static_cast<long>(r);
+      out.push_back(device_.copy_out(memory_[v], program_.values[v].node->type, keep && first));
     }
   }
   finish();
