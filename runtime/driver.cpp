@@ -48,12 +48,12 @@ std::vector<BufferPtr> run_fused(Device& device, const ir::Graph& graph,
   }
   std::shared_ptr<const CompiledGraph> plan =
       device.plans().get(graph, [&](ir::Graph& g) { return compile_graph(g, device); });
-  std::unique_ptr<Executable> exe = Executable::make(device, plan->program, plan, inputs);
-  exe->enqueue();
+  Executable exe(device, plan->program, plan, inputs);
+  exe.enqueue();
   // The results' device memory is not written again: the device may keep it as the copy of
   // the host buffers read back, for the evals that take them as inputs.
-  std::vector<BufferPtr> results = exe->read_results(/*keep=*/true);
-  count_run(exe->counts(), 1, exe->launches_per_run(), seconds_since(start));
+  std::vector<BufferPtr> results = exe.read_results(/*keep=*/true);
+  count_run(exe.counts(), 1, exe.launches_per_run(), seconds_since(start));
   return results;
 }
 
@@ -61,21 +61,26 @@ std::vector<BufferPtr> run_fused(Device& device, const ir::Graph& graph,
 
 // ---- Executable ----
 
-std::unique_ptr<Executable> Executable::make(Device& device, const codegen::Program& program,
-                                             std::shared_ptr<const CompiledGraph> plan,
-                                             const std::vector<BufferPtr>& inputs) {
-  std::unique_ptr<Executable> exe(new Executable(device, program, std::move(plan)));
-  exe->kernels_ = device.compile(program, exe->counts_);
-  exe->bind_buffers(inputs);
-  std::vector<DeviceBuffer*> buffers;
-  for (size_t i = 0; i < program.launches.size(); ++i) {
-    buffers.clear();
-    for (int id : program.launches[i].buffers)
-      buffers.push_back(exe->memory_[static_cast<size_t>(id)].get());
-    exe->bound_.push_back(device.bind(*exe->kernels_, program, i, buffers));
-    exe->launches_per_run_ += exe->bound_.back()->launches;
+Executable::Executable(Device& device, const codegen::Program& program,
+                       std::shared_ptr<const CompiledGraph> plan,
+                       const std::vector<BufferPtr>& inputs)
+    : device_(device), program_(program), plan_(std::move(plan)) {
+  try {
+    kernels_ = device.compile(program, counts_);
+    bind_buffers(inputs);
+    std::vector<DeviceBuffer*> buffers;
+    bound_.reserve(program.launches.size());
+    for (size_t i = 0; i < program.launches.size(); ++i) {
+      buffers.clear();
+      for (int id : program.launches[i].buffers)
+        buffers.push_back(memory_[static_cast<size_t>(id)].get());
+      bound_.push_back(device.bind(*kernels_, program, i, buffers));
+      launches_per_run_ += bound_.back()->launches;
+    }
+  } catch (...) {
+    wait_quietly();  // copies already started read the buffers about to be released
+    throw;
   }
-  return exe;
 }
 
 void Executable::bind_buffers(const std::vector<BufferPtr>& inputs) {
@@ -109,10 +114,12 @@ void Executable::bind_buffers(const std::vector<BufferPtr>& inputs) {
   }
 }
 
-Executable::~Executable() {
+Executable::~Executable() { wait_quietly(); }
+
+void Executable::wait_quietly() noexcept {
   try {
     device_.synchronize();
-  } catch (...) {  // a failed device reports at the next call; a destructor must not throw
+  } catch (...) {  // a failed device reports at its next call; this one must not throw
   }
 }
 
@@ -160,7 +167,7 @@ std::unique_ptr<Executable> prepare(Device& device, const ir::Graph& graph,
                            " interprets graphs; run them with run_graph (Device::run)");
   std::shared_ptr<const CompiledGraph> plan =
       device.plans().get(graph, [&](ir::Graph& g) { return compile_graph(g, device); });
-  return Executable::make(device, plan->program, plan, inputs);
+  return std::make_unique<Executable>(device, plan->program, plan, inputs);
 }
 
 std::vector<BufferPtr> run_graph(Device& device, const ir::Graph& graph,
@@ -182,10 +189,10 @@ std::vector<BufferPtr> run_graph(Device& device, const ir::Graph& graph,
 std::vector<BufferPtr> run_program(Device& device, const codegen::Program& program,
                                    const std::vector<BufferPtr>& inputs) {
   const auto start = Clock::now();
-  std::unique_ptr<Executable> exe = Executable::make(device, program, nullptr, inputs);
-  exe->enqueue();
-  std::vector<BufferPtr> results = exe->read_results(/*keep=*/true);
-  count_run(exe->counts(), 1, exe->launches_per_run(), seconds_since(start));
+  Executable exe(device, program, nullptr, inputs);
+  exe.enqueue();
+  std::vector<BufferPtr> results = exe.read_results(/*keep=*/true);
+  count_run(exe.counts(), 1, exe.launches_per_run(), seconds_since(start));
   return results;
 }
 
