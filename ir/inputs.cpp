@@ -23,8 +23,8 @@ void check_inputs(const Graph& graph, const std::vector<BufferPtr>& inputs) {
       "reshape an input first)";
   if (inputs.size() != graph.params.size())
     throw InputError("graph '" + graph.name + "' takes " + std::to_string(graph.params.size()) +
-                     " input(s) (" + signature(graph) + "), got " +
-                     std::to_string(inputs.size()) + fix);
+                     " input(s) (" + signature(graph) + "), got " + std::to_string(inputs.size()) +
+                     fix);
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (!graph.params[i])
       throw VerifyError("graph '" + graph.name + "': parameter #" + std::to_string(i) + " is null");

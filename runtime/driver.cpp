@@ -97,7 +97,8 @@ void Executable::bind_buffers(const std::vector<BufferPtr>& inputs) {
   hosts_.assign(p.values.size(), nullptr);
   for (size_t i = 0; i < p.values.size(); ++i) {
     const ProgramValue& v = p.values[i];
-    if (v.kind == ProgramValue::Kind::Parameter) hosts_[i] = inputs.at(static_cast<size_t>(v.param));
+    if (v.kind == ProgramValue::Kind::Parameter)
+      hosts_[i] = inputs.at(static_cast<size_t>(v.param));
     if (v.kind == ProgramValue::Kind::Constant) hosts_[i] = v.node->buffer;
     if (!used[i] || v.numel == 0) continue;
     switch (v.kind) {

@@ -50,8 +50,8 @@ uint64_t KernelCache::key_of(const codegen::Kernel& kernel) const {
 uint64_t KernelCache::key_of(uint64_t kernel_hash) const {
   // The target's text (its CPU features run long) is hashed once; every eval looks its
   // kernels up by key, so a key costs only the kernel hash's eight bytes.
-  static const uint64_t target = codegen::fnv1a(codegen::llvm_backend::host_target().id() +
-                                                "|ops" + hex_key(ops_fingerprint()));
+  static const uint64_t target = codegen::fnv1a(codegen::llvm_backend::host_target().id() + "|ops" +
+                                                hex_key(ops_fingerprint()));
   return codegen::fnv1a(
       std::string_view(reinterpret_cast<const char*>(&kernel_hash), sizeof kernel_hash), target);
 }
