@@ -1,8 +1,8 @@
 // Reference evaluation of the source ops that compute their values: iota and
 // random_uniform (Philox, ir/random.h, the same values on every device).
-#include "ir/random.h"
 #include "eval/ops.h"
 #include "eval/types.h"
+#include "ir/random.h"
 
 namespace kiln::evaluator {
 

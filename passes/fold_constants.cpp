@@ -4,9 +4,9 @@
 
 #include <algorithm>
 
+#include "eval/evaluator.h"
 #include "passes/rewriter.h"
 #include "passes/statistic.h"
-#include "eval/evaluator.h"
 
 namespace kiln::passes {
 

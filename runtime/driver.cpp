@@ -1,6 +1,7 @@
 // The driver: run_graph, prepare and the Executable they use (see driver.h).
 #include "runtime/driver.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "ir/error.h"
@@ -47,12 +48,12 @@ std::vector<BufferPtr> run_fused(Device& device, const ir::Graph& graph,
   }
   std::shared_ptr<const CompiledGraph> plan =
       device.plans().get(graph, [&](ir::Graph& g) { return compile_graph(g, device); });
-  std::unique_ptr<Executable> exe = Executable::make(device, plan->program, plan, inputs);
-  exe->enqueue();
+  Executable exe(device, plan->program, plan, inputs);
+  exe.enqueue();
   // The results' device memory is not written again: the device may keep it as the copy of
   // the host buffers read back, for the evals that take them as inputs.
-  std::vector<BufferPtr> results = exe->read_results(/*keep=*/true);
-  count_run(exe->counts(), 1, exe->launches_per_run(), seconds_since(start));
+  std::vector<BufferPtr> results = exe.read_results(/*keep=*/true);
+  count_run(exe.counts(), 1, exe.launches_per_run(), seconds_since(start));
   return results;
 }
 
@@ -60,21 +61,26 @@ std::vector<BufferPtr> run_fused(Device& device, const ir::Graph& graph,
 
 // ---- Executable ----
 
-std::unique_ptr<Executable> Executable::make(Device& device, const codegen::Program& program,
-                                             std::shared_ptr<const CompiledGraph> plan,
-                                             const std::vector<BufferPtr>& inputs) {
-  std::unique_ptr<Executable> exe(new Executable(device, program, std::move(plan)));
-  exe->kernels_ = device.compile(program, exe->counts_);
-  exe->bind_buffers(inputs);
-  std::vector<DeviceBuffer*> buffers;
-  for (size_t i = 0; i < program.launches.size(); ++i) {
-    buffers.clear();
-    for (int id : program.launches[i].buffers)
-      buffers.push_back(exe->memory_[static_cast<size_t>(id)].get());
-    exe->bound_.push_back(device.bind(*exe->kernels_, program, i, buffers));
-    exe->launches_per_run_ += exe->bound_.back()->launches;
+Executable::Executable(Device& device, const codegen::Program& program,
+                       std::shared_ptr<const CompiledGraph> plan,
+                       const std::vector<BufferPtr>& inputs)
+    : device_(device), program_(program), plan_(std::move(plan)) {
+  try {
+    kernels_ = device.compile(program, counts_);
+    bind_buffers(inputs);
+    std::vector<DeviceBuffer*> buffers;
+    bound_.reserve(program.launches.size());
+    for (size_t i = 0; i < program.launches.size(); ++i) {
+      buffers.clear();
+      for (int id : program.launches[i].buffers)
+        buffers.push_back(memory_[static_cast<size_t>(id)].get());
+      bound_.push_back(device.bind(*kernels_, program, i, buffers));
+      launches_per_run_ += bound_.back()->launches;
+    }
+  } catch (...) {
+    wait_quietly();  // copies already started read the buffers about to be released
+    throw;
   }
-  return exe;
 }
 
 void Executable::bind_buffers(const std::vector<BufferPtr>& inputs) {
@@ -91,7 +97,8 @@ void Executable::bind_buffers(const std::vector<BufferPtr>& inputs) {
   hosts_.assign(p.values.size(), nullptr);
   for (size_t i = 0; i < p.values.size(); ++i) {
     const ProgramValue& v = p.values[i];
-    if (v.kind == ProgramValue::Kind::Parameter) hosts_[i] = inputs.at(static_cast<size_t>(v.param));
+    if (v.kind == ProgramValue::Kind::Parameter)
+      hosts_[i] = inputs.at(static_cast<size_t>(v.param));
     if (v.kind == ProgramValue::Kind::Constant) hosts_[i] = v.node->buffer;
     if (!used[i] || v.numel == 0) continue;
     switch (v.kind) {
@@ -108,10 +115,12 @@ void Executable::bind_buffers(const std::vector<BufferPtr>& inputs) {
   }
 }
 
-Executable::~Executable() {
+Executable::~Executable() { wait_quietly(); }
+
+void Executable::wait_quietly() noexcept {
   try {
     device_.synchronize();
-  } catch (...) {  // a failed device reports at the next call; a destructor must not throw
+  } catch (...) {  // a failed device reports at its next call; this one must not throw
   }
 }
 
@@ -122,17 +131,19 @@ void Executable::enqueue() {
 void Executable::finish() { device_.synchronize(); }
 
 std::vector<BufferPtr> Executable::read_results(bool keep) {
+  const std::vector<int>& results = program_.results;
   std::vector<BufferPtr> out;
-  std::vector<bool> kept(program_.values.size(), false);
-  for (int id : program_.results) {
-    const auto v = static_cast<size_t>(id);
+  for (size_t r = 0; r < results.size(); ++r) {
+    const auto v = static_cast<size_t>(results[r]);
     if (hosts_[v]) {
       out.push_back(hosts_[v]);
     } else if (!memory_[v]) {  // empty
       out.push_back(std::make_shared<Buffer>(program_.values[v].node->type));
     } else {
-      out.push_back(device_.copy_out(memory_[v], program_.values[v].node->type, keep && !kept[v]));
-      kept[v] = true;
+      // A value returned twice is kept once.
+      const bool first = std::find(results.begin(), results.begin() + static_cast<long>(r),
+                                   results[r]) == results.begin() + static_cast<long>(r);
+      out.push_back(device_.copy_out(memory_[v], program_.values[v].node->type, keep && first));
     }
   }
   finish();
@@ -157,7 +168,7 @@ std::unique_ptr<Executable> prepare(Device& device, const ir::Graph& graph,
                            " interprets graphs; run them with run_graph (Device::run)");
   std::shared_ptr<const CompiledGraph> plan =
       device.plans().get(graph, [&](ir::Graph& g) { return compile_graph(g, device); });
-  return Executable::make(device, plan->program, plan, inputs);
+  return std::make_unique<Executable>(device, plan->program, plan, inputs);
 }
 
 std::vector<BufferPtr> run_graph(Device& device, const ir::Graph& graph,
@@ -179,10 +190,10 @@ std::vector<BufferPtr> run_graph(Device& device, const ir::Graph& graph,
 std::vector<BufferPtr> run_program(Device& device, const codegen::Program& program,
                                    const std::vector<BufferPtr>& inputs) {
   const auto start = Clock::now();
-  std::unique_ptr<Executable> exe = Executable::make(device, program, nullptr, inputs);
-  exe->enqueue();
-  std::vector<BufferPtr> results = exe->read_results(/*keep=*/true);
-  count_run(exe->counts(), 1, exe->launches_per_run(), seconds_since(start));
+  Executable exe(device, program, nullptr, inputs);
+  exe.enqueue();
+  std::vector<BufferPtr> results = exe.read_results(/*keep=*/true);
+  count_run(exe.counts(), 1, exe.launches_per_run(), seconds_since(start));
   return results;
 }
 

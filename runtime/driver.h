@@ -53,15 +53,13 @@ class Executable {
 
   // Prepares `program` on `inputs` (one per graph parameter, checked already); `plan`, when
   // set, is what keeps the program and the nodes it reads alive.
-  static std::unique_ptr<Executable> make(Device& device, const codegen::Program& program,
-                                          std::shared_ptr<const CompiledGraph> plan,
-                                          const std::vector<BufferPtr>& inputs);
+  Executable(Device& device, const codegen::Program& program,
+             std::shared_ptr<const CompiledGraph> plan, const std::vector<BufferPtr>& inputs);
 
  private:
-  Executable(Device& device, const codegen::Program& program,
-             std::shared_ptr<const CompiledGraph> plan)
-      : device_(device), program_(program), plan_(std::move(plan)) {}
   void bind_buffers(const std::vector<BufferPtr>& inputs);
+  // Waits for the device, ignoring its errors (destructor, failed preparation).
+  void wait_quietly() noexcept;
 
   Device& device_;
   const codegen::Program& program_;

@@ -27,7 +27,8 @@ class CpuDevice : public Device {
   DeviceBufferPtr copy_in(const BufferPtr& host, DeviceCounts& counts) override;
   BufferPtr copy_out(const DeviceBufferPtr& mem, const Type& type, bool keep) override;
   std::unique_ptr<BoundLaunch> bind(const DeviceKernels& kernels, const codegen::Program& program,
-                                    size_t index, const std::vector<DeviceBuffer*>& buffers) override;
+                                    size_t index,
+                                    const std::vector<DeviceBuffer*>& buffers) override;
   void launch(const BoundLaunch& launch) override;
   // Launches finish before launch() returns.
   void synchronize() override {}

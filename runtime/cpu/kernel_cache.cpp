@@ -48,9 +48,12 @@ uint64_t KernelCache::key_of(const codegen::Kernel& kernel) const {
 }
 
 uint64_t KernelCache::key_of(uint64_t kernel_hash) const {
-  static const std::string target =
-      codegen::llvm_backend::host_target().id() + "|ops" + hex_key(ops_fingerprint());
-  return codegen::fnv1a(target, kernel_hash);
+  // The target's text (its CPU features run long) is hashed once; every eval looks its
+  // kernels up by key, so a key costs only the kernel hash's eight bytes.
+  static const uint64_t target = codegen::fnv1a(codegen::llvm_backend::host_target().id() + "|ops" +
+                                                hex_key(ops_fingerprint()));
+  return codegen::fnv1a(
+      std::string_view(reinterpret_cast<const char*>(&kernel_hash), sizeof kernel_hash), target);
 }
 
 std::string KernelCache::path_for(uint64_t key) const { return disk_.path_for(key); }

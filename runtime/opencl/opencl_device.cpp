@@ -197,7 +197,8 @@ std::shared_ptr<const DeviceKernels> OpenCLDevice::compile(const codegen::Progra
   int64_t scratch_bytes = 0;
   for (const CompiledKernel* c : out->kernels)
     scratch_bytes = std::max(scratch_bytes, c->rendered.scratch_bytes);
-  if (scratch_bytes > 0) out->scratch = allocate(scratch_bytes, CL_MEM_READ_WRITE, "reduction scratch");
+  if (scratch_bytes > 0)
+    out->scratch = allocate(scratch_bytes, CL_MEM_READ_WRITE, "reduction scratch");
   return out;
 }
 

@@ -79,7 +79,8 @@ class RecordingDevice : public runtime::Device {
     return host;
   }
   std::unique_ptr<BoundLaunch> bind(const DeviceKernels&, const codegen::Program& program,
-                                    size_t index, const std::vector<DeviceBuffer*>& buffers) override {
+                                    size_t index,
+                                    const std::vector<DeviceBuffer*>& buffers) override {
     EXPECT_EQ(buffers.size(), program.launches[index].buffers.size());
     calls.push_back("bind " + std::to_string(index));
     auto b = std::make_unique<FakeLaunch>();
@@ -169,11 +170,17 @@ TEST_F(DriverTest, BadInputsAreOneErrorBeforeAnyDeviceCall) {
   expect_error<InputError>([&] { device.run(graph, {}); },
                            {"graph 'one_kernel' takes 1 input(s) (f32[4]), got 0",
                             "pass one buffer per parameter, in order"});
-  expect_error<InputError>([&] { device.run(graph, {buf(DType::F64, {4}, {1, 2, 3, 4})}); },
-                           {"parameter 'x' (#0) of graph 'one_kernel' expects f32[4], got f64[4]",
-                            "cast or reshape an input first"});
-  expect_error<InputError>([&] { device.run(graph, {buf(DType::F32, {2}, {1, 2})}); },
-                           {"expects f32[4], got f32[2]"});
+  expect_error<InputError>(
+      [&] {
+        device.run(graph, {buf(DType::F64, {4}, {1, 2, 3, 4})});
+      },
+      {"parameter 'x' (#0) of graph 'one_kernel' expects f32[4], got f64[4]",
+       "cast or reshape an input first"});
+  expect_error<InputError>(
+      [&] {
+        device.run(graph, {buf(DType::F32, {2}, {1, 2})});
+      },
+      {"expects f32[4], got f32[2]"});
   expect_error<InputError>([&] { device.run(graph, {nullptr}); }, {"got no buffer"});
   expect_error<InputError>([&] { runtime::prepare(device, graph, {}); }, {"takes 1 input(s)"});
   EXPECT_TRUE(device.calls.empty());
