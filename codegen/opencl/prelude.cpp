@@ -167,11 +167,6 @@ float2 kiln_cpow(float2 a, float2 b) {
   if (a.x == 0.0f && a.y == 0.0f) return (float2)(0.0f, 0.0f);
   return kiln_cexp(kiln_cmul(b, kiln_clog(a)));
 }
-float2 kiln_csign(float2 z) {
-  if (z.x == 0.0f && z.y == 0.0f) return (float2)(0.0f, 0.0f);
-  float a = hypot(z.x, z.y);
-  return (float2)(z.x / a, z.y / a);
-}
 )CL";
 
 }  // namespace
