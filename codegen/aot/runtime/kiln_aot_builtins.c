@@ -2,9 +2,9 @@
  * whose JIT resolves generated code's calls to these functions
  * (codegen/llvm/builtins.cpp), and into libkiln_aot_runtime.a for ahead-of-time objects,
  * so both give the same bits. A unary op whose ops.def row names a C99 function (the
- * math column) needs no line here: real_math calls it through <tgmath.h>. The complex
- * functions are C99's, which are what libstdc++'s std::complex<float> calls, so they
- * agree with the reference evaluator's std::complex formulas.
+ * math column) needs no line here: f32_math and f64_math call it through <tgmath.h>.
+ * The complex functions are C99's, which are what libstdc++'s std::complex<float> calls,
+ * so they agree with the reference evaluator's std::complex formulas.
  * Tests: tests/codegen/scalar_builtins_test.cpp (every transcendental op against the
  * reference evaluator) and the CPU differential suite (tests/cpu/). */
 #include <complex.h>
