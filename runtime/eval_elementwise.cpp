@@ -86,11 +86,19 @@ BufferPtr map_binary(const ir::Node& node, const Buffer& a, const Buffer& b, F f
 
 constexpr double kLn2 = std::numbers::ln2;
 
+// The op table's dtype rule (ir/ops.def), so that the evaluator refuses exactly what the
+// verifier does; the kinds each op lists below only limit which formulas are compiled.
+void check_rule(const ir::Node& node, DType operand) {
+  if (!ir::op_accepts(node.op, operand))
+    unsupported_dtype(node, operand, ir::describe(node.info().accepts));
+}
+
 }  // namespace
 
 BufferPtr eval_unary(const ir::Node& node, const Buffer& x) {
   // Each function is called with the value type: bool, an integer, float (also for f16 and
   // bf16), double or std::complex<float>.
+  check_rule(node, x.dtype());
   switch (node.op) {
     case OpKind::Neg: return map_unary<kAny>(node, x, [](auto v) { return neg(v); });
     case OpKind::Abs: return map_unary<kAny>(node, x, [](auto v) { return absolute(v); });
@@ -202,6 +210,7 @@ BufferPtr eval_unary(const ir::Node& node, const Buffer& x) {
 }
 
 BufferPtr eval_binary(const ir::Node& node, const Buffer& x, const Buffer& y) {
+  check_rule(node, x.dtype());
   switch (node.op) {
     case OpKind::Add: return map_binary<kAny>(node, x, y, [](auto p, auto q) { return add(p, q); });
     case OpKind::Sub: return map_binary<kAny>(node, x, y, [](auto p, auto q) { return sub(p, q); });

@@ -24,7 +24,8 @@ using llvm::Value;
 [[noreturn]] void unsupported(OpKind op, DType t) {
   throw UnsupportedError("cpu backend: " + std::string(ir::op_name(op)) + " on " +
                          std::string(dtype_name(t)) +
-                         " is not supported (the IR verifier should have rejected it)");
+                         " has no LLVM IR in codegen/llvm/emit_ops.cpp (or the IR verifier "
+                         "should have rejected it)");
 }
 
 bool computes_in_f32(DType t) { return t == DType::F16 || t == DType::BF16 || t == DType::F32; }
@@ -92,15 +93,6 @@ Value* float_max(EmitContext& c, Value* a, Value* b, bool is_max) {
   Value* r = B.CreateSelect(pick_b, b, a);
   r = B.CreateSelect(is_nan(c, b), b, r);
   return B.CreateSelect(is_nan(c, a), a, r);
-}
-
-// Lexicographic order of complex numbers (real part, then imaginary).
-Value* complex_less(EmitContext& c, Val a, Val b, bool or_equal) {
-  auto& B = c.b;
-  Value* lt_re = B.CreateFCmpOLT(a.re, b.re);
-  Value* eq_re = B.CreateFCmpOEQ(a.re, b.re);
-  Value* second = or_equal ? B.CreateFCmpOLE(a.im, b.im) : B.CreateFCmpOLT(a.im, b.im);
-  return B.CreateOr(lt_re, B.CreateAnd(eq_re, second));
 }
 
 Value* complex_has_nan(EmitContext& c, Val v) {
@@ -368,19 +360,6 @@ Val complex_binary(EmitContext& c, OpKind op, Val x, Val y) {
     case OpKind::Pow: return complex_call(c, op, {x, y});
     case OpKind::Eq: return {b.CreateAnd(b.CreateFCmpOEQ(x.re, y.re), b.CreateFCmpOEQ(x.im, y.im))};
     case OpKind::Ne: return {b.CreateOr(b.CreateFCmpUNE(x.re, y.re), b.CreateFCmpUNE(x.im, y.im))};
-    case OpKind::Lt: return {complex_less(c, x, y, false)};
-    case OpKind::Le: return {complex_less(c, x, y, true)};
-    case OpKind::Gt: return {complex_less(c, y, x, false)};
-    case OpKind::Ge: return {complex_less(c, y, x, true)};
-    case OpKind::Max:
-    case OpKind::Min: {
-      Value* pick_y =
-          op == OpKind::Max ? complex_less(c, x, y, false) : complex_less(c, y, x, false);
-      Value* ny = complex_has_nan(c, y);
-      Value* nx = complex_has_nan(c, x);
-      pick_y = b.CreateAnd(b.CreateOr(pick_y, ny), b.CreateNot(nx));
-      return {b.CreateSelect(pick_y, y.re, x.re), b.CreateSelect(pick_y, y.im, x.im)};
-    }
     default: unsupported(op, DType::C64);
   }
 }
@@ -643,12 +622,7 @@ Val reduce_combine(EmitContext& c, ReduceOp op, DType acc, Val a, Val v) {
 Value* arg_better(EmitContext& c, ReduceOp op, DType t, Val v, Val best) {
   auto& b = c.b;
   Value *nan_v, *nan_best, *less_vb, *less_bv;
-  if (is_complex(t)) {
-    nan_v = complex_has_nan(c, v);
-    nan_best = complex_has_nan(c, best);
-    less_vb = complex_less(c, v, best, false);
-    less_bv = complex_less(c, best, v, false);
-  } else if (is_floating(t)) {
+  if (is_floating(t)) {
     nan_v = is_nan(c, v.re);
     nan_best = is_nan(c, best.re);
     less_vb = b.CreateFCmpOLT(v.re, best.re);

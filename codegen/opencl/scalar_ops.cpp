@@ -21,7 +21,8 @@ using ir::OpKind;
 [[noreturn]] void unsupported(OpKind op, DType t) {
   throw UnsupportedError("opencl backend: " + std::string(ir::op_name(op)) + " on " +
                          std::string(dtype_name(t)) +
-                         " is not supported (the IR verifier should have rejected it)");
+                         " has no OpenCL C spelling in codegen/opencl/scalar_ops.cpp (or the IR "
+                         "verifier should have rejected it)");
 }
 
 std::string call(const std::string& f, const std::string& a) { return f + "(" + a + ")"; }
@@ -218,16 +219,6 @@ std::string complex_binary(OpKind op, const std::string& a, const std::string& b
     case OpKind::Pow: return call("kiln_cpow", a, b);
     case OpKind::Eq: return "(" + a + ".x == " + b + ".x && " + a + ".y == " + b + ".y)";
     case OpKind::Ne: return "(" + a + ".x != " + b + ".x || " + a + ".y != " + b + ".y)";
-    case OpKind::Lt: return call("kiln_cless", a, b);
-    case OpKind::Le: return call("kiln_cle", a, b);
-    case OpKind::Gt: return call("kiln_cless", b, a);
-    case OpKind::Ge: return call("kiln_cle", b, a);
-    case OpKind::Max:
-      return "((!kiln_cnan(" + a + ") && (kiln_cnan(" + b + ") || kiln_cless(" + a + ", " + b +
-             "))) ? " + b + " : " + a + ")";
-    case OpKind::Min:
-      return "((!kiln_cnan(" + a + ") && (kiln_cnan(" + b + ") || kiln_cless(" + b + ", " + a +
-             "))) ? " + b + " : " + a + ")";
     default: unsupported(op, DType::C64);
   }
 }
@@ -427,11 +418,6 @@ std::string arg_takes(ReduceOp op, DType t, const std::string& v, const std::str
   // better(x, y): x replaces y outright.
   auto better = [&](const std::string& x, const std::string& y) -> std::string {
     const bool is_max = op == ReduceOp::ArgMax;
-    if (is_complex(t)) {
-      std::string less = is_max ? call("kiln_cless", y, x) : call("kiln_cless", x, y);
-      return is_max ? "(!kiln_cnan(" + y + ") && (kiln_cnan(" + x + ") || " + less + "))"
-                    : "(!kiln_cnan(" + x + ") && (kiln_cnan(" + y + ") || " + less + "))";
-    }
     if (is_floating(t)) {
       return is_max ? "(!isnan(" + y + ") && (isnan(" + x + ") || " + y + " < " + x + "))"
                     : "(!isnan(" + x + ") && (isnan(" + y + ") || " + x + " < " + y + "))";

@@ -188,7 +188,7 @@ TEST(EvalUnary, ComplexParts) {
 
 TEST(EvalUnary, TranscendentalsRejectIntegers) {
   expect_error<DTypeError>([] { unary(OpKind::Exp, buf(DType::I32, {1}, {1})); },
-                           {"exp", "i32", "floating, complex", "cast"});
+                           {"exp", "i32", "floating or complex", "cast"});
   expect_error<DTypeError>([] { unary(OpKind::Reciprocal, buf(DType::I64, {0}, {})); },
                            {"reciprocal", "i64"});
 }
