@@ -139,33 +139,13 @@ void choose_vectorization(Kernel& k, const LowerOptions& options) {
 
 namespace {
 
-bool is_transcendental(ir::OpKind op) {
-  switch (op) {
-    case ir::OpKind::Exp:
-    case ir::OpKind::Exp2:
-    case ir::OpKind::Log:
-    case ir::OpKind::Log2:
-    case ir::OpKind::Log1p:
-    case ir::OpKind::Expm1:
-    case ir::OpKind::Sin:
-    case ir::OpKind::Cos:
-    case ir::OpKind::Tan:
-    case ir::OpKind::Tanh:
-    case ir::OpKind::Sigmoid:
-    case ir::OpKind::Erf:
-    case ir::OpKind::Pow:
-    case ir::OpKind::Atan2: return true;
-    default: return false;
-  }
-}
-
 // Work to compute `e` once, in rough units of a load.
 int compute_cost(const ExprPtr& e) {
   std::unordered_set<const Expr*> seen;
   int c = 0;
   std::function<void(const Expr*)> walk = [&](const Expr* x) {
     if (!seen.insert(x).second) return;
-    if ((x->kind == ExprKind::Unary || x->kind == ExprKind::Binary) && is_transcendental(x->op))
+    if ((x->kind == ExprKind::Unary || x->kind == ExprKind::Binary) && ir::is_transcendental(x->op))
       c += 8;
     if (x->kind == ExprKind::Binary && x->op == ir::OpKind::Div && is_inexact(x->dtype)) c += 2;
     for (const ExprPtr& a : x->args) walk(a.get());

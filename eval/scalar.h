@@ -181,12 +181,10 @@ V round_half_even(V x) {
   return std::copysign(r, x);
 }
 
-// -1, 0 or 1 (NaN stays NaN); for complex z / |z| (0 at 0).
+// -1, 0 or 1 (NaN stays NaN).
 template <class V>
 V sign(V x) {
-  if constexpr (is_complex_v<V>) {
-    return x == V(0) ? V(0) : x / std::abs(x);
-  } else if constexpr (std::floating_point<V>) {
+  if constexpr (std::floating_point<V>) {
     if (std::isnan(x)) return x;
     return x > 0 ? V(1) : x < 0 ? V(-1) : V(0);
   } else if constexpr (std::is_signed_v<V>) {

@@ -26,6 +26,13 @@ Tensor make(ir::OpKind op, const std::vector<Tensor>& operands, std::vector<ir::
   return Tensor(std::move(node));
 }
 
+void check_dtype(std::string_view name, ir::OpKind op, DType dtype, const std::string& operands,
+                 std::string_view advice) {
+  std::string why = ir::dtype_refusal(op, dtype);
+  if (why.empty()) return;
+  throw DTypeError(std::string(name) + ": " + operands + " " + why + std::string(advice));
+}
+
 Tensor constant(BufferPtr buffer, Loc loc) {
   auto node = ir::make_constant(std::move(buffer), loc);
 #ifdef KILN_VERIFY_NODES

@@ -20,6 +20,13 @@ Tensor constant(BufferPtr buffer, Loc loc);
 
 // "f32[3,4]".
 inline std::string type_str(const Tensor& x) { return x.type().str(); }
+
+// Throws DTypeError when the IR's dtype rule for `op` (ir/ops.def) refuses `dtype`, so the
+// frontend refuses exactly what the IR does, in the IR's words: "<name>: <operands> must
+// have ..., got ...; <fix>", then `advice` when given. `operands` describes the user's
+// operands ("c64[2]", "operands f32[1] and 1.5").
+void check_dtype(std::string_view name, ir::OpKind op, DType dtype, const std::string& operands,
+                 std::string_view advice = {});
 // "[0,2]" for a list of axes or dimensions.
 std::string list_str(const std::vector<int64_t>& v);
 std::string list_str(const std::vector<int>& v);

@@ -43,15 +43,14 @@ DType accumulate_dtype(DType d) {
   return d == DType::Bool || d == DType::I8 || d == DType::U8 ? DType::I32 : d;
 }
 
-void reject_complex(std::string_view op, const Tensor& x) {
-  if (is_complex(x.dtype()))
-    throw DTypeError(std::string(op) + ": " + type_str(x) +
-                     " is complex, which has no order; reduce abs(x), real(x) or imag(x)");
+// Refuses what the IR's rule for `op` refuses (no order for complex), in its words.
+void check_order(std::string_view name, ir::OpKind op, const Tensor& x) {
+  frontend::check_dtype(name, op, x.dtype(), type_str(x));
 }
 
 Tensor arg_reduce(ir::OpKind op, std::string_view name, const Tensor& x, const Axes& axis,
                   bool keepdims, Loc loc) {
-  reject_complex(name, x);
+  check_order(name, op, x);
   if (!axis.all() && axis.list().size() != 1)
     throw AxisError(std::string(name) + ": takes one axis, got " + frontend::list_str(axis.list()) +
                     " for " + type_str(x) +
@@ -111,13 +110,13 @@ Tensor mean(const Tensor& x, const Axes& axes, bool keepdims, Loc loc) {
 }
 
 Tensor max(const Tensor& x, const Axes& axes, bool keepdims, Loc loc) {
-  reject_complex("max", x);
+  check_order("max", ir::OpKind::ReduceMax, x);
   auto ax = frontend::normalize_axes("max", axes, x.type());
   return reduce(ir::OpKind::ReduceMax, x, ax, keepdims, x.dtype(), loc);
 }
 
 Tensor min(const Tensor& x, const Axes& axes, bool keepdims, Loc loc) {
-  reject_complex("min", x);
+  check_order("min", ir::OpKind::ReduceMin, x);
   auto ax = frontend::normalize_axes("min", axes, x.type());
   return reduce(ir::OpKind::ReduceMin, x, ax, keepdims, x.dtype(), loc);
 }
@@ -147,7 +146,7 @@ Tensor std(const Tensor& x, const Axes& axes, int64_t ddof, bool keepdims, Loc l
 }
 
 Tensor logsumexp(const Tensor& x, const Axes& axes, bool keepdims, Loc loc) {
-  reject_complex("logsumexp", x);
+  check_order("logsumexp", ir::OpKind::ReduceMax, x);  // it shifts by the maximum
   auto ax = frontend::normalize_axes("logsumexp", axes, x.type());
   Tensor y = frontend::to_inexact(x, loc);
   // Shift by the maximum so exp cannot overflow; a non-finite maximum (all -inf, or an

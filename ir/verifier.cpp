@@ -1,6 +1,6 @@
-// Typing rules of every op and the graph invariants. The per-op dtype rule is one table
-// (rule_of, an exhaustive switch over ops.def, so a new op without a rule warns at build
-// time and fails verifier_test); the shape rules are grouped by op category.
+// Typing rules of every op and the graph invariants. The per-op dtype rule is the op
+// table's (the Accepts and Result columns of ir/ops.def, read through ir/op.h); the shape
+// rules are grouped by op category.
 #include "ir/verifier.h"
 
 #include <cmath>
@@ -19,150 +19,6 @@ namespace {
 }
 
 std::string list_str(const std::vector<int64_t>& v) { return print_attr(AttrValue(v)); }
-
-// ---- dtype rules --------------------------------------------------------------------
-
-enum class Accepts { Any, Numeric, Real, IntOrFloat, Floating, Inexact, IntOrBool, F32 };
-
-bool accepts(Accepts a, DType t) {
-  switch (a) {
-    case Accepts::Any: return true;
-    case Accepts::Numeric: return !is_bool(t);
-    case Accepts::Real: return !is_complex(t);
-    case Accepts::IntOrFloat: return is_integer(t) || is_floating(t);
-    case Accepts::Floating: return is_floating(t);
-    case Accepts::Inexact: return is_inexact(t);
-    case Accepts::IntOrBool: return is_integer(t) || is_bool(t);
-    case Accepts::F32: return t == DType::F32;
-  }
-  return false;
-}
-
-std::string describe(Accepts a) {
-  switch (a) {
-    case Accepts::Any: return "any dtype";
-    case Accepts::Numeric: return "a numeric dtype (not bool)";
-    case Accepts::Real: return "a real dtype (not c64)";
-    case Accepts::IntOrFloat: return "an integer or floating dtype";
-    case Accepts::Floating: return "a floating dtype (f16, bf16, f32, f64)";
-    case Accepts::Inexact: return "a floating or complex dtype";
-    case Accepts::IntOrBool: return "bool or an integer dtype";
-    case Accepts::F32: return "f32";
-  }
-  return "?";
-}
-
-// How the result dtype follows from the (first) operand's.
-enum class Result { Same, Bool, RealPart, I64, C64, Declared };
-
-struct Rule {
-  Accepts accepts;  // checked on the first operand, or on the result for Declared ops
-  Result result;
-};
-
-Rule rule_of(OpKind op) {
-  using A = Accepts;
-  using R = Result;
-  switch (op) {
-    case OpKind::Parameter:
-    case OpKind::Constant: return {A::Any, R::Declared};
-    case OpKind::Iota: return {A::Numeric, R::Declared};
-    case OpKind::RandomUniform: return {A::Floating, R::Declared};
-
-    case OpKind::Neg:
-    case OpKind::Conj: return {A::Numeric, R::Same};
-    case OpKind::Abs:
-    case OpKind::Real:
-    case OpKind::Imag: return {A::Numeric, R::RealPart};
-    case OpKind::Sign:
-    case OpKind::Floor:
-    case OpKind::Ceil:
-    case OpKind::Round: return {A::IntOrFloat, R::Same};
-    case OpKind::Exp:
-    case OpKind::Exp2:
-    case OpKind::Log:
-    case OpKind::Log2:
-    case OpKind::Log1p:
-    case OpKind::Expm1:
-    case OpKind::Sqrt:
-    case OpKind::Rsqrt:
-    case OpKind::Reciprocal:
-    case OpKind::Sin:
-    case OpKind::Cos:
-    case OpKind::Tan:
-    case OpKind::Tanh:
-    case OpKind::Sigmoid: return {A::Inexact, R::Same};
-    case OpKind::Erf: return {A::Floating, R::Same};  // no complex erf in the evaluator
-    case OpKind::Not: return {A::Real, R::Bool};      // logical: x == 0
-    case OpKind::IsNan:
-    case OpKind::IsInf: return {A::Any, R::Bool};
-
-    case OpKind::Add:
-    case OpKind::Sub:
-    case OpKind::Mul:
-    case OpKind::Div:
-    case OpKind::Pow: return {A::Numeric, R::Same};
-    case OpKind::Max:
-    case OpKind::Min: return {A::Real, R::Same};
-    case OpKind::Mod: return {A::IntOrFloat, R::Same};
-    case OpKind::Atan2: return {A::Floating, R::Same};
-    case OpKind::Eq:
-    case OpKind::Ne: return {A::Any, R::Bool};
-    case OpKind::Lt:
-    case OpKind::Le:
-    case OpKind::Gt:
-    case OpKind::Ge: return {A::Real, R::Bool};
-    case OpKind::And:
-    case OpKind::Or:
-    case OpKind::Xor: return {A::IntOrBool, R::Same};
-    case OpKind::Complex: return {A::F32, R::C64};
-
-    case OpKind::Select: return {A::Any, R::Same};  // on a and b; cond is bool
-    case OpKind::Cast: return {A::Any, R::Declared};
-
-    case OpKind::ReduceSum:
-    case OpKind::ReduceProd: return {A::Numeric, R::Same};
-    case OpKind::ReduceMax:
-    case OpKind::ReduceMin: return {A::Real, R::Same};
-    case OpKind::ArgMax:
-    case OpKind::ArgMin: return {A::Real, R::I64};
-    case OpKind::CumSum:
-    case OpKind::CumProd: return {A::Numeric, R::Same};
-
-    case OpKind::Reshape:
-    case OpKind::Permute:
-    case OpKind::Broadcast:
-    case OpKind::Slice:
-    case OpKind::Pad:
-    case OpKind::Flip:
-    case OpKind::Concat:
-    case OpKind::Gather: return {A::Any, R::Same};
-    case OpKind::Custom: return {A::Any, R::Declared};  // frontend/custom_kernel.cpp checks it
-    case OpKind::ScatterAdd:
-    case OpKind::MatMul: return {A::Numeric, R::Same};
-  }
-  throw VerifyError("verifier: no typing rule for op #" + std::to_string(static_cast<int>(op)));
-}
-
-std::string dtype_hint(Accepts a, DType got) {
-  if (is_bool(got) && a != Accepts::IntOrBool) return "; cast the bool operand first";
-  if (is_integer(got) && (a == Accepts::Inexact || a == Accepts::Floating))
-    return "; cast the integer operand to a floating dtype first";
-  if (is_complex(got)) return "; take real/imag/abs first";
-  return "";
-}
-
-DType result_dtype(Result r, DType operand) {
-  switch (r) {
-    case Result::Same:
-    case Result::Declared: return operand;
-    case Result::Bool: return DType::Bool;
-    case Result::RealPart: return real_dtype(operand);
-    case Result::I64: return DType::I64;
-    case Result::C64: return DType::C64;
-  }
-  return operand;
-}
 
 // ---- attributes ---------------------------------------------------------------------
 
@@ -240,7 +96,7 @@ int64_t checked_add(OpKind op, int64_t a, int64_t b) {
 
 // ---- rules by category --------------------------------------------------------------
 
-Type elementwise(OpKind op, const std::vector<Type>& in, const Rule& rule) {
+Type elementwise(OpKind op, const std::vector<Type>& in) {
   if (op == OpKind::Select) {
     if (in[0].dtype != DType::Bool)
       fail(op, "condition must be bool, got " + in[0].str() + "; compare it with zero first");
@@ -254,10 +110,10 @@ Type elementwise(OpKind op, const std::vector<Type>& in, const Rule& rule) {
   if (in.size() == 2 && in[0] != in[1])
     fail(op, "operands must have the same type, got " + in[0].str() + " and " + in[1].str() +
                  "; make broadcasts and casts explicit");
-  return {result_dtype(rule.result, in[0].dtype), in[0].shape};
+  return {op_result_dtype(op, in[0].dtype), in[0].shape};
 }
 
-Type reduce(OpKind op, const Type& in, const std::vector<AttrValue>& attrs, const Rule& rule) {
+Type reduce(OpKind op, const Type& in, const std::vector<AttrValue>& attrs) {
   const auto& axes = i64s_at(attrs, 0);
   bool keepdims = std::get<bool>(attrs[1]);
   check_axis_set(op, axes, in);
@@ -273,7 +129,7 @@ Type reduce(OpKind op, const Type& in, const std::vector<AttrValue>& attrs, cons
     else if (keepdims)
       out.push_back(1);
   }
-  return {result_dtype(rule.result, in.dtype), out};
+  return {op_result_dtype(op, in.dtype), out};
 }
 
 Type slice(OpKind op, const Type& in, const std::vector<AttrValue>& attrs, const Type& declared) {
@@ -456,16 +312,12 @@ Type infer_type(OpKind op, const std::vector<Type>& in, const std::vector<AttrVa
   verify_type(declared, prefix + ": result");
   check_attrs(op, attrs);
 
-  Rule rule = rule_of(op);
   // The first operand carries the dtype rule, except select (its branches) and the ops
   // whose result dtype is declared (the result).
-  DType checked = rule.result == Result::Declared ? declared.dtype
-                  : op == OpKind::Select          ? in[1].dtype
-                                                  : in[0].dtype;
-  if (!accepts(rule.accepts, checked))
-    fail(op, std::string(rule.result == Result::Declared ? "result" : "operand") + " must have " +
-                 describe(rule.accepts) + ", got " + std::string(dtype_name(checked)) +
-                 dtype_hint(rule.accepts, checked));
+  const bool declared_rule = info.result == ResultRule::Declared;
+  DType checked = declared_rule ? declared.dtype : op == OpKind::Select ? in[1].dtype : in[0].dtype;
+  if (std::string why = dtype_refusal(op, checked); !why.empty())
+    fail(op, std::string(declared_rule ? "result " : "operand ") + why);
 
   switch (info.category) {
     case OpCategory::Source:
@@ -474,8 +326,8 @@ Type infer_type(OpKind op, const std::vector<Type>& in, const std::vector<AttrVa
     case OpCategory::Cast: return {declared.dtype, in[0].shape};
     case OpCategory::Unary:
     case OpCategory::Binary:
-    case OpCategory::Ternary: return elementwise(op, in, rule);
-    case OpCategory::Reduce: return reduce(op, in[0], attrs, rule);
+    case OpCategory::Ternary: return elementwise(op, in);
+    case OpCategory::Reduce: return reduce(op, in[0], attrs);
     case OpCategory::Scan: check_axis(op, i64_at(attrs, 0), in[0]); return in[0];
     case OpCategory::Movement: return movement(op, in, attrs, declared);
     case OpCategory::Index: return index(op, in, attrs);

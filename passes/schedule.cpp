@@ -49,26 +49,6 @@ bool is_reduction(const Node* n) {
   return n->info().category == OpCategory::Reduce || n->op == OpKind::MatMul;
 }
 
-bool is_transcendental(OpKind k) {
-  switch (k) {
-    case OpKind::Exp:
-    case OpKind::Exp2:
-    case OpKind::Log:
-    case OpKind::Log2:
-    case OpKind::Log1p:
-    case OpKind::Expm1:
-    case OpKind::Sin:
-    case OpKind::Cos:
-    case OpKind::Tan:
-    case OpKind::Tanh:
-    case OpKind::Sigmoid:
-    case OpKind::Erf:
-    case OpKind::Pow:
-    case OpKind::Atan2: return true;
-    default: return false;
-  }
-}
-
 // The space a reduction reduces: its operand's shape and axes; for matmul the virtual
 // product [..., m, n, k] reduced over k.
 struct ReductionSpace {
@@ -200,7 +180,7 @@ class Scheduler {
     if (cat == OpCategory::Reduce || cat == OpCategory::Contraction || cat == OpCategory::Scan)
       c = 1 << 20;
     else if (cat != OpCategory::Movement)
-      c = is_transcendental(n->op) ? kExpensive : 1;
+      c = ir::is_transcendental(n->op) ? kExpensive : 1;
     for (const auto& op : n->operands) c = std::min(c + cost(op.get()), 1 << 20);
     cost_memo_[n] = c;
     return c;

@@ -1,8 +1,10 @@
 // Out-of-line scalar functions that generated kernels call where an inline vector version
 // is not worth it or would not match the reference bit for bit: f64 transcendentals (libm),
-// pow and atan2, integer pow, and the c64 functions (std::complex). Each takes the op as
-// its ir::OpKind number; the JIT resolves the symbols to these definitions. Vector lanes
-// call them one at a time. Tests: through tests/cpu/ (every op, every dtype).
+// f32 unary ops without an inline version, pow and atan2, integer pow, and the c64
+// functions (C99 complex). Each takes the op as its ir::OpKind number; the JIT resolves
+// the symbols to their one C implementation (codegen/aot/runtime/kiln_aot_builtins.c).
+// Vector lanes call them one at a time. Tests: tests/codegen/scalar_builtins_test.cpp and
+// tests/cpu/ (every op, every dtype).
 #pragma once
 
 #include <cstdint>
@@ -10,9 +12,8 @@
 #include <utility>
 #include <vector>
 
-// The functions are declared once, in the AOT run-time library's C header, which
-// implements the same functions for objects compiled ahead of time (c64 results in out[0]
-// (real) and out[1] (imaginary)).
+// The functions are declared once, in the AOT run-time library's C header (c64 results in
+// out[0] (real) and out[1] (imaginary)).
 #include "codegen/aot/runtime/kiln_aot_runtime.h"
 
 namespace kiln::codegen::llvm_backend {

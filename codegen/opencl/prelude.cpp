@@ -134,8 +134,6 @@ float2 kiln_cdiv(float2 a, float2 b) {
 }
 float kiln_cabs(float2 z) { return hypot(z.x, z.y); }
 bool kiln_cnan(float2 z) { return isnan(z.x) || isnan(z.y); }
-bool kiln_cless(float2 a, float2 b) { return a.x < b.x || (a.x == b.x && a.y < b.y); }
-bool kiln_cle(float2 a, float2 b) { return a.x < b.x || (a.x == b.x && a.y <= b.y); }
 float2 kiln_cexp(float2 z) {
   float e = exp(z.x);
   if (z.y == 0.0f) return (float2)(e, z.y);
@@ -166,11 +164,6 @@ float2 kiln_ctan(float2 z) {
 float2 kiln_cpow(float2 a, float2 b) {
   if (a.x == 0.0f && a.y == 0.0f) return (float2)(0.0f, 0.0f);
   return kiln_cexp(kiln_cmul(b, kiln_clog(a)));
-}
-float2 kiln_csign(float2 z) {
-  if (z.x == 0.0f && z.y == 0.0f) return (float2)(0.0f, 0.0f);
-  float a = hypot(z.x, z.y);
-  return (float2)(z.x / a, z.y / a);
 }
 )CL";
 

@@ -216,37 +216,23 @@ std::vector<Sample> samples() {
        "x[get_global_id(0)];\\n\", inputs = \"x;w\", outputs = \"y\", output = 0, types = "
        "\"f32[4]\", grid = [4], local = [], params = \"K=3\"} : f32[4]"},
   };
-  // Elementwise ops with one shape and dtype throughout, spelled out by hand.
-  std::pair<OpKind, const char*> unary[] = {
-      {OpKind::Neg, "neg"},     {OpKind::Abs, "abs"},         {OpKind::Sign, "sign"},
-      {OpKind::Exp, "exp"},     {OpKind::Exp2, "exp2"},       {OpKind::Log, "log"},
-      {OpKind::Log2, "log2"},   {OpKind::Log1p, "log1p"},     {OpKind::Expm1, "expm1"},
-      {OpKind::Sqrt, "sqrt"},   {OpKind::Rsqrt, "rsqrt"},     {OpKind::Reciprocal, "reciprocal"},
-      {OpKind::Sin, "sin"},     {OpKind::Cos, "cos"},         {OpKind::Tan, "tan"},
-      {OpKind::Tanh, "tanh"},   {OpKind::Sigmoid, "sigmoid"}, {OpKind::Erf, "erf"},
-      {OpKind::Floor, "floor"}, {OpKind::Ceil, "ceil"},       {OpKind::Round, "round"},
-      {OpKind::Conj, "conj"},
-  };
-  for (auto [op, name] : unary)
-    s.push_back({op, {m}, {}, m, m1, std::string("%0 = ") + name + " %a : f32[2,3]"});
-  std::pair<OpKind, const char*> binary[] = {
-      {OpKind::Add, "add"}, {OpKind::Sub, "sub"}, {OpKind::Mul, "mul"},
-      {OpKind::Div, "div"}, {OpKind::Pow, "pow"}, {OpKind::Max, "max"},
-      {OpKind::Min, "min"}, {OpKind::Mod, "mod"}, {OpKind::Atan2, "atan2"},
-  };
-  for (auto [op, name] : binary)
-    s.push_back({op, {m, m}, {}, m, m2, std::string("%0 = ") + name + " %a, %b : f32[2,3]"});
-  std::pair<OpKind, const char*> compare[] = {
-      {OpKind::Eq, "eq"}, {OpKind::Ne, "ne"}, {OpKind::Lt, "lt"},
-      {OpKind::Le, "le"}, {OpKind::Gt, "gt"}, {OpKind::Ge, "ge"},
-  };
-  for (auto [op, name] : compare)
-    s.push_back({op,
-                 {m, m},
-                 {},
-                 boolean({2, 3}),
-                 "(%a: f32[2,3], %b: f32[2,3]) -> (bool[2,3])",
-                 std::string("%0 = ") + name + " %a, %b : bool[2,3]"});
+  // The other elementwise ops on f32, typed by their rule in the op table.
+  for (const OpInfo& info : all_ops()) {
+    bool elementwise = info.category == OpCategory::Unary || info.category == OpCategory::Binary;
+    bool has_sample =
+        std::any_of(s.begin(), s.end(), [&](const Sample& x) { return x.op == info.kind; });
+    if (!elementwise || has_sample || !op_accepts(info.kind, DType::F32)) continue;
+    Type out{op_result_dtype(info.kind, DType::F32), {2, 3}};
+    bool binary = info.arity == 2;
+    s.push_back(
+        {info.kind,
+         std::vector<Type>(static_cast<size_t>(info.arity), m),
+         {},
+         out,
+         std::string(binary ? "(%a: f32[2,3], %b: f32[2,3])" : "(%a: f32[2,3])") + " -> (" +
+             out.str() + ")",
+         "%0 = " + std::string(info.text) + (binary ? " %a, %b : " : " %a : ") + out.str()});
+  }
   return s;
 }
 

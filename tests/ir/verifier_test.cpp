@@ -57,16 +57,18 @@ TEST(VerifyNode, DTypeRules) {
             "first");
   EXPECT_EQ(node_error(OpKind::Erf, {c2}, {}, c2),
             "erf: operand must have a floating dtype (f16, bf16, f32, f64), got c64; take "
-            "real/imag/abs first");
+            "real/imag/abs of the complex value first");
   EXPECT_EQ(node_error(OpKind::And, {f32({2}), f32({2})}, {}, f32({2})),
-            "and: operand must have bool or an integer dtype, got f32");
+            "and: operand must have a bool or integer dtype, got f32; compare, or cast to an "
+            "integer dtype, first");
   EXPECT_EQ(node_error(OpKind::And, {boolean({2}), boolean({2})}, {}, boolean({2})), "");
   EXPECT_EQ(node_error(OpKind::Lt, {c2, c2}, {}, boolean({2})),
-            "lt: operand must have a real dtype (not c64), got c64; take real/imag/abs first");
+            "lt: operand must have a real dtype (not c64), got c64; complex values have no "
+            "order: take real/imag/abs first");
   EXPECT_EQ(node_error(OpKind::Eq, {c2, c2}, {}, boolean({2})), "");
   EXPECT_EQ(node_error(OpKind::Mod, {c2, c2}, {}, c2),
-            "mod: operand must have an integer or floating dtype, got c64; take real/imag/abs "
-            "first");
+            "mod: operand must have an integer or floating dtype, got c64; take real/imag/abs of "
+            "the complex value first");
   EXPECT_EQ(node_error(OpKind::Atan2, {i32({2}), i32({2})}, {}, i32({2})),
             "atan2: operand must have a floating dtype (f16, bf16, f32, f64), got i32; cast the "
             "integer operand to a floating dtype first");

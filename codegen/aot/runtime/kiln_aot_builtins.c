@@ -1,63 +1,61 @@
-/* The kernels' out-of-line math for ahead-of-time objects: a C port of the JIT's builtins
- * (codegen/llvm/builtins.cpp), formula for formula. libstdc++'s std::complex<float>
- * functions are GCC's C99 complex built-ins (cexpf, clogf, csqrtf, cpowf...) and its
- * complex * and / are the C operators, so the port gives the same bits as the JIT.
- * A change there must be made here too; the AOT example compares the two. */
+/* The kernels' out-of-line scalar math, the one implementation: compiled into libkiln,
+ * whose JIT resolves generated code's calls to these functions
+ * (codegen/llvm/builtins.cpp), and into libkiln_aot_runtime.a for ahead-of-time objects,
+ * so both give the same bits. A unary op whose ops.def row names a C99 function (the
+ * math column) needs no line here: f32_math and f64_math call it through <tgmath.h>.
+ * The complex functions are C99's, which are what libstdc++'s std::complex<float> calls,
+ * so they agree with the reference evaluator's std::complex formulas.
+ * Tests: tests/codegen/scalar_builtins_test.cpp (every transcendental op against the
+ * reference evaluator) and the CPU differential suite (tests/cpu/). */
 #include <complex.h>
-#include <math.h>
+#include <tgmath.h>
 
 #include "kiln_aot_runtime.h"
 
 /* The op numbers of ir/ops.def. */
 enum {
-#define KILN_OP(kind, text, arity, category, attrs) KILN_OP_##kind,
+#define KILN_OP(kind, text, arity, category, accepts, result, cost, math, attrs) KILN_OP_##kind,
 #include "ir/ops.def"
 #undef KILN_OP
 };
 
+/* The math column's placeholder for ops without a C function: no value. */
+#define none(x) NAN
+
+/* The math column's function of x, by <tgmath.h> in x's type; NaN for other ops. */
+#define KILN_OP(kind, text, arity, category, accepts, result, cost, math, attrs) \
+  case KILN_OP_##kind: return math(x);
+static float f32_math(int32_t op, float x) {
+  switch (op) {
+#include "ir/ops.def"
+  }
+  return NAN;
+}
+static double f64_math(int32_t op, double x) {
+  switch (op) {
+#include "ir/ops.def"
+  }
+  return NAN;
+}
+#undef KILN_OP
+
 static const double kLn2 = 0.693147180559945309417232121458176568;
 
 float kiln_f32_unary(int32_t op, float x) {
-  switch (op) {
-    case KILN_OP_Exp: return expf(x);
-    case KILN_OP_Exp2: return exp2f(x);
-    case KILN_OP_Log: return logf(x);
-    case KILN_OP_Log2: return log2f(x);
-    case KILN_OP_Log1p: return log1pf(x);
-    case KILN_OP_Expm1: return expm1f(x);
-    case KILN_OP_Sin: return sinf(x);
-    case KILN_OP_Cos: return cosf(x);
-    case KILN_OP_Tan: return tanf(x);
-    case KILN_OP_Tanh: return tanhf(x);
-    case KILN_OP_Sigmoid: return 1.0f / (1.0f + expf(-x));
-    case KILN_OP_Erf: return erff(x);
-    default: return NAN;
-  }
+  if (op == KILN_OP_Sigmoid) return 1.0f / (1.0f + exp(-x));
+  return f32_math(op, x);
 }
 
 double kiln_f64_unary(int32_t op, double x) {
-  switch (op) {
-    case KILN_OP_Exp: return exp(x);
-    case KILN_OP_Exp2: return exp2(x);
-    case KILN_OP_Log: return log(x);
-    case KILN_OP_Log2: return log2(x);
-    case KILN_OP_Log1p: return log1p(x);
-    case KILN_OP_Expm1: return expm1(x);
-    case KILN_OP_Sin: return sin(x);
-    case KILN_OP_Cos: return cos(x);
-    case KILN_OP_Tan: return tan(x);
-    case KILN_OP_Tanh: return tanh(x);
-    case KILN_OP_Sigmoid: return 1.0 / (1.0 + exp(-x));
-    case KILN_OP_Erf: return erf(x);
-    default: return NAN;
-  }
+  if (op == KILN_OP_Sigmoid) return 1.0 / (1.0 + exp(-x));
+  return f64_math(op, x);
 }
 
 float kiln_f32_binary(int32_t op, float a, float b) {
   switch (op) {
-    case KILN_OP_Pow: return powf(a, b);
-    case KILN_OP_Atan2: return atan2f(a, b);
-    case KILN_OP_Mod: return fmodf(a, b);
+    case KILN_OP_Pow: return pow(a, b);
+    case KILN_OP_Atan2: return atan2(a, b);
+    case KILN_OP_Mod: return fmod(a, b);
     default: return NAN;
   }
 }
@@ -71,6 +69,9 @@ double kiln_f64_binary(int32_t op, double a, double b) {
   }
 }
 
+/* The reference's int_pow: by squaring modulo 2^64; a negative exponent gives 0 except for
+ * the bases 1 and -1. Narrow dtypes pass sign- (or zero-) extended values and keep the low
+ * bits of the result. */
 int64_t kiln_i64_pow(int64_t base, int64_t exponent) {
   if (exponent < 0) {
     if (base == 1) return 1;
@@ -88,6 +89,7 @@ int64_t kiln_i64_pow(int64_t base, int64_t exponent) {
 
 static float complex c(float re, float im) { return CMPLXF(re, im); }
 
+/* The c64 ops the emitters do not write inline. */
 static float complex complex_unary(int32_t op, float complex v) {
   const float complex one = c(1.0f, 0.0f), ln2 = c((float)kLn2, 0.0f);
   switch (op) {
@@ -105,8 +107,6 @@ static float complex complex_unary(int32_t op, float complex v) {
     case KILN_OP_Tan: return ctanf(v);
     case KILN_OP_Tanh: return ctanhf(v);
     case KILN_OP_Sigmoid: return one / (one + cexpf(-v));
-    case KILN_OP_Sign: return v == 0 ? c(0.0f, 0.0f) : v / cabsf(v);
-    case KILN_OP_Abs: return c(cabsf(v), 0.0f);
     default: return c(NAN, 0.0f);
   }
 }

@@ -1,8 +1,9 @@
 /* The run-time library of kiln's ahead-of-time CPU objects (kiln-aot --target cpu): what
  * the generated code calls besides libc and libm. Plain C11 and pthreads, no LLVM.
  *  - kiln_aot_parallel_for: runs a kernel's work items, split over threads.
- *  - the kernels' out-of-line math (kiln_aot_builtins.c), with the same names and
- *    formulas as the JIT's (codegen/llvm/builtins.h), so both give the same bits.
+ *  - the kernels' out-of-line math (kiln_aot_builtins.c): the one implementation, also
+ *    compiled into libkiln for the JIT (codegen/llvm/builtins.h), so both give the same
+ *    bits.
  * Built as libkiln_aot_runtime.a. Tests: examples/aot/ (run by CTest). */
 #ifndef KILN_AOT_RUNTIME_H
 #define KILN_AOT_RUNTIME_H
