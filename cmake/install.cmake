@@ -23,7 +23,7 @@ file(GLOB kiln_api_headers CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/frontend/kiln
 install(FILES ${kiln_ir_headers} DESTINATION ${KILN_INSTALL_HEADERDIR}/ir)
 install(FILES ${kiln_runtime_headers} DESTINATION ${KILN_INSTALL_HEADERDIR}/runtime)
 # The reference evaluator's interface (runtime/evaluator.h includes it); its op code is private.
-install(FILES ${PROJECT_SOURCE_DIR}/eval/evaluator.h DESTINATION ${KILN_INSTALL_HEADERDIR}/eval)
+install(FILES ${PROJECT_SOURCE_DIR}/ir/eval/evaluator.h DESTINATION ${KILN_INSTALL_HEADERDIR}/ir/eval)
 install(FILES ${kiln_api_headers} DESTINATION ${KILN_INSTALL_HEADERDIR})
 
 install(TARGETS kiln EXPORT kilnTargets

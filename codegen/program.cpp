@@ -4,7 +4,7 @@
 #include <map>
 
 #include "ir/error.h"
-#include "runtime/log.h"
+#include "support/log.h"
 
 namespace kiln::codegen {
 
@@ -12,8 +12,8 @@ Program build_program(const ir::Graph& graph, const LowerOptions& lower,
                       const passes::ScheduleOptions& sopt) {
   Program p;
   p.schedule = passes::schedule(graph, sopt);
-  if (runtime::log_enabled(runtime::LogLevel::Debug))
-    runtime::log_debug("schedule of " + graph.name + ":\n" +
+  if (support::log_enabled(support::LogLevel::Debug))
+    support::log_debug("schedule of " + graph.name + ":\n" +
                        passes::print_schedule(graph, p.schedule));
 
   std::map<const ir::Node*, int> value_of;

@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "eval/evaluator.h"
+#include "ir/eval/evaluator.h"
 #include "passes/rewriter.h"
 #include "passes/statistic.h"
 

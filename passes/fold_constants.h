@@ -2,7 +2,7 @@
 //
 // Rewrites:
 //  - an op whose operands are all constants becomes a constant, computed by the reference
-//    evaluator (eval/evaluator.h), so folding agrees with every backend's oracle;
+//    evaluator (ir/eval/evaluator.h), so folding agrees with every backend's oracle;
 //  - an elementwise op whose operands are all broadcasts of constants of one shape is
 //    computed at that shape and broadcast: 2 + 3 spelled as broadcasts to [4096,4096]
 //    folds to broadcast(5) without materializing 16M elements.

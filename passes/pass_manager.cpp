@@ -10,7 +10,7 @@
 #include "ir/error.h"
 #include "ir/printer.h"
 #include "ir/verifier.h"
-#include "runtime/log.h"
+#include "support/log.h"
 
 namespace kiln::passes {
 
@@ -58,7 +58,7 @@ PassOptions PassOptions::from_env() {
     else if (s == "0")
       o.verify_each = false;
     else if (!s.empty())
-      runtime::log_warn("KILN_VERIFY_EACH='" + std::string(s) +
+      support::log_warn("KILN_VERIFY_EACH='" + std::string(s) +
                         "' is neither 0 nor 1; keeping the default");
   }
   return o;
@@ -137,8 +137,8 @@ PassReport PassManager::run(ir::Graph& graph) const {
 
   verify(graph, "the pass pipeline's output does not verify",
          " (set KILN_VERIFY_EACH=1 to find the pass that broke it)");
-  if (runtime::log_enabled(runtime::LogLevel::Debug))
-    runtime::log_debug("passes on @" + graph.name + ":\n" + report.str());
+  if (support::log_enabled(support::LogLevel::Debug))
+    support::log_debug("passes on @" + graph.name + ":\n" + report.str());
   return report;
 }
 

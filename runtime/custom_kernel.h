@@ -11,7 +11,7 @@
 #include <functional>
 #include <vector>
 
-#include "eval/evaluator.h"
+#include "ir/eval/evaluator.h"
 #include "ir/graph.h"
 #include "ir/node.h"
 

@@ -12,7 +12,7 @@
 #include <sstream>
 
 #include "codegen/kernel_ir.h"
-#include "runtime/log.h"
+#include "support/log.h"
 
 namespace kiln::runtime {
 
@@ -46,7 +46,7 @@ DiskCache::DiskCache(std::string dir, const char* magic, uint32_t version, std::
   std::error_code ec;
   std::filesystem::create_directories(dir_, ec);
   if (ec) {
-    log_warn(what_ + ": cannot create " + dir_ + " (" + ec.message() + "); the disk cache is off");
+    support::log_warn(what_ + ": cannot create " + dir_ + " (" + ec.message() + "); the disk cache is off");
     dir_.clear();
   }
 }
@@ -113,14 +113,14 @@ void DiskCache::write(uint64_t key, const std::string& payload) const {
     out.write(reinterpret_cast<const char*>(&h), sizeof h);
     out.write(payload.data(), static_cast<std::streamsize>(payload.size()));
     if (!out) {
-      log_warn(what_ + ": cannot write " + tmp);
+      support::log_warn(what_ + ": cannot write " + tmp);
       std::filesystem::remove(tmp, ec);
       return;
     }
   }
   std::filesystem::rename(tmp, final_path, ec);
   if (ec) {
-    log_warn(what_ + ": cannot rename " + tmp + ": " + ec.message());
+    support::log_warn(what_ + ": cannot rename " + tmp + ": " + ec.message());
     std::filesystem::remove(tmp, ec);
   }
 }

@@ -1,11 +1,11 @@
-// The reference evaluator (eval/evaluator.h) with the process's custom kernel runner
+// The reference evaluator (ir/eval/evaluator.h) with the process's custom kernel runner
 // (runtime/custom_kernel.h), so graphs holding custom kernels evaluate too. Tests and the
 // reference device use these. Tests: tests/runtime/eval_*_test.cpp.
 #pragma once
 
 #include <vector>
 
-#include "eval/evaluator.h"
+#include "ir/eval/evaluator.h"
 
 namespace kiln::runtime {
 

@@ -1,6 +1,6 @@
 // LLVM IR for the scalar semantics of every elementwise IR op, cast, random_uniform and the
 // reduction combiners, on compute types (codegen/llvm/emit_context.h), scalars or vectors
-// alike. The rules are the reference evaluator's (runtime/eval_scalar.h): wrapping integer
+// alike. The rules are the reference evaluator's (ir/eval/scalar.h): wrapping integer
 // arithmetic, floor division and modulo with x/0 = 0, NaN-propagating max/min, saturating
 // float-to-int casts, f16/bf16 rounded after every op. An op/dtype pair the IR does not
 // allow throws UnsupportedError naming both. Tests: tests/cpu/elementwise_test.cpp.

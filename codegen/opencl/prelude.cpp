@@ -1,5 +1,5 @@
 // The OpenCL C helper functions of generated kernels (see prelude.h). Their formulas
-// follow the reference evaluator (runtime/eval_scalar.h, runtime/eval_types.h, ir/random.cpp).
+// follow the reference evaluator (ir/eval/scalar.h, ir/eval/types.h, ir/random.cpp).
 #include "codegen/opencl/prelude.h"
 
 namespace kiln::codegen::opencl {

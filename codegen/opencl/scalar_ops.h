@@ -2,7 +2,7 @@
 // elementwise op, casts, and the steps of reductions. Each function takes its operands as
 // already-rendered C operands (variable names or literals, evaluated once each, so they
 // may appear several times in the result) and returns one C expression. The rules are the
-// reference evaluator's (runtime/eval_scalar.h, runtime/eval_types.h) and match the LLVM
+// reference evaluator's (ir/eval/scalar.h, ir/eval/types.h) and match the LLVM
 // backend's (codegen/llvm/emit_ops.cpp): f16 and bf16 compute in float and round after
 // every op; integer + - * wrap; division and modulo floor, with x / 0 = x % 0 = 0; max
 // and min propagate NaN; float -> int casts truncate and saturate, NaN -> 0. The helper

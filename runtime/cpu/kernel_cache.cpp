@@ -7,7 +7,7 @@
 #include "codegen/llvm/compiler.h"
 #include "ir/error.h"
 #include "ir/op.h"
-#include "runtime/log.h"
+#include "support/log.h"
 
 namespace kiln::runtime::cpu {
 
@@ -95,7 +95,7 @@ CacheResult KernelCache::get(const codegen::Kernel& kernel, uint64_t kernel_hash
       }
     }
     if (why != "absent")
-      log_warn("kernel cache: entry " + path_for(key) + " is not usable (" + why +
+      support::log_warn("kernel cache: entry " + path_for(key) + " is not usable (" + why +
                "); rebuilding it");
   }
   std::string name = symbol_name(key);
@@ -104,8 +104,8 @@ CacheResult KernelCache::get(const codegen::Kernel& kernel, uint64_t kernel_hash
   r.source = CacheSource::Compiled;
   r.compile_seconds = seconds_since(start);
   disk_.write(key, name + "\n" + object);
-  if (log_enabled(LogLevel::Debug))
-    log_debug("compiled kernel " + name + " in " + std::to_string(r.compile_seconds * 1e3) + " ms");
+  if (support::log_enabled(support::LogLevel::Debug))
+    support::log_debug("compiled kernel " + name + " in " + std::to_string(r.compile_seconds * 1e3) + " ms");
   return r;
 }
 

@@ -9,7 +9,7 @@
 #include "codegen/opencl/custom_kernel.h"
 #include "ir/error.h"
 #include "runtime/custom_kernel.h"
-#include "runtime/log.h"
+#include "support/log.h"
 #include "runtime/opencl/register.h"
 
 namespace kiln::runtime::opencl {
@@ -225,9 +225,9 @@ std::vector<OpenCLDevice::CompiledKernel> OpenCLDevice::build(const codegen::Pro
     file << source;
   }
   cl_program built = program(source, what, &counts, static_cast<int64_t>(to_build.size()));
-  if (log_enabled(LogLevel::Debug))
+  if (support::log_enabled(support::LogLevel::Debug))
     for (const auto* r : to_build)
-      log_debug("opencl: kernel " + r->name + " (" +
+      support::log_debug("opencl: kernel " + r->name + " (" +
                 std::string(codegen::opencl::render_shape_name(r->shape)) + ", " +
                 std::to_string(r->launches.size()) + " launches)");
   for (CompiledKernel& c : fresh) c.program = built;

@@ -10,7 +10,7 @@
 
 #include "codegen/kernel_ir.h"
 #include "ir/error.h"
-#include "runtime/log.h"
+#include "support/log.h"
 
 namespace kiln::runtime::opencl {
 
@@ -107,7 +107,7 @@ void ProgramCache::write_entry(uint64_t key, cl_program program) const {
   if (clGetProgramInfo(program, CL_PROGRAM_BINARY_SIZES, sizeof size, &size, nullptr) !=
           CL_SUCCESS ||
       size == 0) {
-    log_debug("opencl program cache: the driver gives no binary; not cached on disk");
+    support::log_debug("opencl program cache: the driver gives no binary; not cached on disk");
     return;
   }
   std::string binary(size, '\0');
@@ -141,7 +141,7 @@ CachedProgram ProgramCache::get(const std::string& source, const std::string& op
       }
     }
     if (why != "absent")
-      log_warn("opencl program cache: entry " + path_for(key) + " is not usable (" + why +
+      support::log_warn("opencl program cache: entry " + path_for(key) + " is not usable (" + why +
                "); rebuilding it");
   }
   ProgramHandle p = build_from_source(source, options, what);
@@ -150,8 +150,8 @@ CachedProgram ProgramCache::get(const std::string& source, const std::string& op
   r.seconds = seconds_since(start);
   if (disk_.enabled()) write_entry(key, p.get());
   memory_[key] = std::move(p);
-  if (log_enabled(LogLevel::Debug))
-    log_debug("opencl: built " + what + " in " + std::to_string(r.seconds * 1e3) + " ms");
+  if (support::log_enabled(support::LogLevel::Debug))
+    support::log_debug("opencl: built " + what + " in " + std::to_string(r.seconds * 1e3) + " ms");
   return r;
 }
 

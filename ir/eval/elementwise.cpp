@@ -1,12 +1,12 @@
 // Reference evaluation of the elementwise ops: unary, binary, select and cast. Each op is
-// one line naming the dtypes it accepts and its scalar function (eval/scalar.h).
+// one line naming the dtypes it accepts and its scalar function (ir/eval/scalar.h).
 #include <cstring>
 #include <numbers>
 #include <string>
 
-#include "eval/ops.h"
-#include "eval/scalar.h"
-#include "eval/types.h"
+#include "ir/eval/ops.h"
+#include "ir/eval/scalar.h"
+#include "ir/eval/types.h"
 
 // A switch over op kinds here either lists every case or has a default that throws, which
 // the suites that run every row of ir/ops.def on every dtype reach (tests/cpu/,

@@ -7,9 +7,9 @@
 #include <mutex>
 #include <string>
 
-#include "runtime/log_spdlog.h"
+#include "support/log_spdlog.h"
 
-namespace kiln::runtime {
+namespace kiln::support {
 
 namespace {
 
@@ -134,4 +134,4 @@ void set_log_callback(std::function<void(LogLevel, std::string_view)> callback) 
   instance().callback->set(std::move(callback));
 }
 
-}  // namespace kiln::runtime
+}  // namespace kiln::support

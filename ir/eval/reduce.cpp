@@ -4,9 +4,9 @@
 #include <limits>
 #include <string>
 
-#include "eval/ops.h"
-#include "eval/scalar.h"
-#include "eval/types.h"
+#include "ir/eval/ops.h"
+#include "ir/eval/scalar.h"
+#include "ir/eval/types.h"
 
 namespace kiln::evaluator {
 

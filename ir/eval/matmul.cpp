@@ -2,8 +2,8 @@
 // dimensions, accumulated wide (double, complex<double>, 64-bit integers).
 #include <string>
 
-#include "eval/ops.h"
-#include "eval/types.h"
+#include "ir/eval/ops.h"
+#include "ir/eval/types.h"
 
 namespace kiln::evaluator {
 

@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <type_traits>
 
-#include "eval/types.h"
+#include "ir/eval/types.h"
 
 namespace kiln::evaluator {
 

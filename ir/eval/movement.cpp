@@ -4,8 +4,8 @@
 #include <cstring>
 #include <string>
 
-#include "eval/ops.h"
-#include "eval/types.h"
+#include "ir/eval/ops.h"
+#include "ir/eval/types.h"
 
 namespace kiln::evaluator {
 

@@ -1,6 +1,6 @@
 // kiln's log: level names, KILN_LOG (an unknown value warns once and keeps warn), the level
 // filter, and the callback that receives messages.
-#include "runtime/log.h"
+#include "support/log.h"
 
 #include <gtest/gtest.h>
 
@@ -13,17 +13,17 @@
 namespace kiln::test {
 namespace {
 
-using runtime::LogLevel;
+using support::LogLevel;
 
 // Captures what the log writes while alive, and restores the level after.
 class LogCapture {
  public:
-  LogCapture() : level_(runtime::log_level()) {
-    runtime::set_log_callback([this](LogLevel l, std::string_view m) { lines.emplace_back(l, m); });
+  LogCapture() : level_(support::log_level()) {
+    support::set_log_callback([this](LogLevel l, std::string_view m) { lines.emplace_back(l, m); });
   }
   ~LogCapture() {
-    runtime::set_log_callback(nullptr);
-    runtime::set_log_level(level_);
+    support::set_log_callback(nullptr);
+    support::set_log_level(level_);
   }
   std::vector<std::pair<LogLevel, std::string>> lines;
 
@@ -32,39 +32,39 @@ class LogCapture {
 };
 
 TEST(Log, ParsesLevelNames) {
-  EXPECT_EQ(runtime::parse_log_level("trace"), LogLevel::Trace);
-  EXPECT_EQ(runtime::parse_log_level("debug"), LogLevel::Debug);
-  EXPECT_EQ(runtime::parse_log_level("info"), LogLevel::Info);
-  EXPECT_EQ(runtime::parse_log_level("warn"), LogLevel::Warn);
-  EXPECT_EQ(runtime::parse_log_level("warning"), LogLevel::Warn);
-  EXPECT_EQ(runtime::parse_log_level("error"), LogLevel::Error);
-  EXPECT_EQ(runtime::parse_log_level("off"), LogLevel::Off);
-  EXPECT_EQ(runtime::parse_log_level("DEBUG"), LogLevel::Debug);
-  EXPECT_EQ(runtime::parse_log_level("verbose"), std::nullopt);
-  EXPECT_EQ(runtime::parse_log_level(""), std::nullopt);
+  EXPECT_EQ(support::parse_log_level("trace"), LogLevel::Trace);
+  EXPECT_EQ(support::parse_log_level("debug"), LogLevel::Debug);
+  EXPECT_EQ(support::parse_log_level("info"), LogLevel::Info);
+  EXPECT_EQ(support::parse_log_level("warn"), LogLevel::Warn);
+  EXPECT_EQ(support::parse_log_level("warning"), LogLevel::Warn);
+  EXPECT_EQ(support::parse_log_level("error"), LogLevel::Error);
+  EXPECT_EQ(support::parse_log_level("off"), LogLevel::Off);
+  EXPECT_EQ(support::parse_log_level("DEBUG"), LogLevel::Debug);
+  EXPECT_EQ(support::parse_log_level("verbose"), std::nullopt);
+  EXPECT_EQ(support::parse_log_level(""), std::nullopt);
   for (LogLevel l : {LogLevel::Trace, LogLevel::Debug, LogLevel::Info, LogLevel::Warn,
                      LogLevel::Error, LogLevel::Off})
-    EXPECT_EQ(runtime::parse_log_level(runtime::log_level_name(l)), l);
+    EXPECT_EQ(support::parse_log_level(support::log_level_name(l)), l);
 }
 
 TEST(Log, LevelComesFromKilnLog) {
   LogCapture capture;
   {
     ScopedEnv env("KILN_LOG", nullptr);
-    runtime::configure_log_from_env();
-    EXPECT_EQ(runtime::log_level(), LogLevel::Warn);
+    support::configure_log_from_env();
+    EXPECT_EQ(support::log_level(), LogLevel::Warn);
   }
   {
     ScopedEnv env("KILN_LOG", "debug");
-    runtime::configure_log_from_env();
-    EXPECT_EQ(runtime::log_level(), LogLevel::Debug);
-    EXPECT_TRUE(runtime::log_enabled(LogLevel::Debug));
-    EXPECT_FALSE(runtime::log_enabled(LogLevel::Trace));
+    support::configure_log_from_env();
+    EXPECT_EQ(support::log_level(), LogLevel::Debug);
+    EXPECT_TRUE(support::log_enabled(LogLevel::Debug));
+    EXPECT_FALSE(support::log_enabled(LogLevel::Trace));
   }
   {
     ScopedEnv env("KILN_LOG", "off");
-    runtime::configure_log_from_env();
-    EXPECT_FALSE(runtime::log_enabled(LogLevel::Error));
+    support::configure_log_from_env();
+    EXPECT_FALSE(support::log_enabled(LogLevel::Error));
   }
   EXPECT_TRUE(capture.lines.empty());
 }
@@ -72,8 +72,8 @@ TEST(Log, LevelComesFromKilnLog) {
 TEST(Log, UnknownKilnLogWarnsOnceAndKeepsTheDefault) {
   LogCapture capture;
   ScopedEnv env("KILN_LOG", "loud");
-  runtime::configure_log_from_env();
-  EXPECT_EQ(runtime::log_level(), LogLevel::Warn);
+  support::configure_log_from_env();
+  EXPECT_EQ(support::log_level(), LogLevel::Warn);
   ASSERT_EQ(capture.lines.size(), 1u);
   EXPECT_EQ(capture.lines[0].first, LogLevel::Warn);
   EXPECT_NE(capture.lines[0].second.find("KILN_LOG='loud'"), std::string::npos);
@@ -83,23 +83,23 @@ TEST(Log, UnknownKilnLogWarnsOnceAndKeepsTheDefault) {
 
 TEST(Log, MessagesBelowTheLevelAreDropped) {
   LogCapture capture;
-  runtime::set_log_level(LogLevel::Info);
-  runtime::log_debug("hidden");
-  runtime::log_info("shown");
-  runtime::log_error("also shown");
-  runtime::log_message(LogLevel::Off, "never");
+  support::set_log_level(LogLevel::Info);
+  support::log_debug("hidden");
+  support::log_info("shown");
+  support::log_error("also shown");
+  support::log_message(LogLevel::Off, "never");
   ASSERT_EQ(capture.lines.size(), 2u);
   EXPECT_EQ(capture.lines[0], std::make_pair(LogLevel::Info, std::string("shown")));
   EXPECT_EQ(capture.lines[1], std::make_pair(LogLevel::Error, std::string("also shown")));
-  runtime::set_log_level(LogLevel::Off);
-  runtime::log_error("silenced");
+  support::set_log_level(LogLevel::Off);
+  support::log_error("silenced");
   EXPECT_EQ(capture.lines.size(), 2u);
 }
 
 TEST(Log, MessagesAreNotFormatStrings) {
   LogCapture capture;
-  runtime::set_log_level(LogLevel::Info);
-  runtime::log_info("braces {} and {:x} stay as written");
+  support::set_log_level(LogLevel::Info);
+  support::log_info("braces {} and {:x} stay as written");
   ASSERT_EQ(capture.lines.size(), 1u);
   EXPECT_EQ(capture.lines[0].second, "braces {} and {:x} stay as written");
 }

@@ -2,12 +2,12 @@
 // op to its implementation in eval/*.cpp (eval_unary and eval_binary switch over their ops;
 // an op without a formula there fails the differential suites, which run every row of the
 // op table).
-#include "eval/evaluator.h"
+#include "ir/eval/evaluator.h"
 
 #include <unordered_map>
 #include <unordered_set>
 
-#include "eval/ops.h"
+#include "ir/eval/ops.h"
 #include "ir/error.h"
 #include "ir/inputs.h"
 

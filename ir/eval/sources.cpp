@@ -1,7 +1,7 @@
 // Reference evaluation of the source ops that compute their values: iota and
 // random_uniform (Philox, ir/random.h, the same values on every device).
-#include "eval/ops.h"
-#include "eval/types.h"
+#include "ir/eval/ops.h"
+#include "ir/eval/types.h"
 #include "ir/random.h"
 
 namespace kiln::evaluator {

@@ -1,5 +1,5 @@
 // The reference evaluator's op implementations, one function per op category, and the
-// helpers they share. eval/evaluator.cpp dispatches every OpKind to one of these.
+// helpers they share. ir/eval/evaluator.cpp dispatches every OpKind to one of these.
 // Internal to eval/*.cpp.
 //
 // Each function receives the node (for its type and attributes) and its operands' values,

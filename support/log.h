@@ -1,14 +1,14 @@
 // kiln's log: one spdlog logger named "kiln" behind a small interface, so that headers users
 // include never need spdlog's. The level comes from KILN_LOG (trace, debug, info, warn,
 // error, off; default warn). Library code that wants spdlog's formatting includes
-// runtime/log_spdlog.h instead. Tests: tests/runtime/log_test.cpp.
+// support/log_spdlog.h instead. Tests: tests/support/log_test.cpp.
 #pragma once
 
 #include <functional>
 #include <optional>
 #include <string_view>
 
-namespace kiln::runtime {
+namespace kiln::support {
 
 enum class LogLevel { Trace, Debug, Info, Warn, Error, Off };
 
@@ -36,4 +36,4 @@ inline void log_error(std::string_view m) { log_message(LogLevel::Error, m); }
 // or a test); nullptr removes it.
 void set_log_callback(std::function<void(LogLevel, std::string_view)> callback);
 
-}  // namespace kiln::runtime
+}  // namespace kiln::support
