@@ -2,7 +2,7 @@
 // is not worth it or would not match the reference bit for bit: f64 transcendentals (libm),
 // pow and atan2, integer pow, and the c64 functions (std::complex). Each takes the op as
 // its ir::OpKind number; the JIT resolves the symbols to these definitions. Vector lanes
-// call them one at a time. Tests: through tests/cpu/ (every op, every dtype).
+// call them one at a time. Tests: tests/runtime/differential_test.cpp (every op, every dtype).
 #pragma once
 
 #include <cstdint>

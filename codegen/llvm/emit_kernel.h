@@ -8,7 +8,7 @@
 // contiguous accesses become vector loads and stores, others gathers and scatters; inner
 // vector loops keep vector accumulators and finish with a tree reduction, then a scalar
 // remainder loop. Read-only loads carry !invariant.load so LLVM hoists them freely.
-// Tests: tests/cpu/.
+// Tests: tests/runtime/cpu/.
 #pragma once
 
 #include <string>

@@ -13,7 +13,7 @@
 //          partial pass over many work-groups and a final pass per outer iteration; the
 //          stages after the reductions run in the last final pass.
 // The renderer has no fusion logic: it renders what lower_group made.
-// Tests: tests/opencl/render_test.cpp and tests/opencl/differential_test.cpp.
+// Tests: tests/codegen/opencl/render_test.cpp and tests/runtime/differential_test.cpp.
 #pragma once
 
 #include <cstdint>

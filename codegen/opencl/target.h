@@ -2,7 +2,7 @@
 // The renderer shapes kernels from these numbers (work-group sizes, how many work-groups a
 // split reduction uses, whether f64 code may be emitted); the runtime fills them from
 // clGetDeviceInfo (runtime/opencl/platform.h), tests fill them by hand. Nothing here
-// needs an OpenCL library. Tests: tests/opencl/render_test.cpp.
+// needs an OpenCL library. Tests: tests/codegen/opencl/render_test.cpp.
 #pragma once
 
 #include <cstdint>

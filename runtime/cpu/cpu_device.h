@@ -4,7 +4,7 @@
 // LLVM compile), allocates the results and the memory plan's slots, and launches every
 // kernel over the thread pool. Work is counted in kiln::stats(): graphs_run, launches,
 // kernels_compiled, cache_hits_memory, cache_hits_disk, compile_seconds, bytes_allocated,
-// run_seconds. Tests: tests/cpu/.
+// run_seconds. Tests: tests/runtime/cpu/, tests/runtime/differential_test.cpp.
 #pragma once
 
 #include <string>

@@ -11,7 +11,7 @@
 // the device between runs). Work is counted in kiln::stats(): graphs_run, launches,
 // kernels_compiled, cache_hits_memory, cache_hits_disk, compile_seconds,
 // bytes_allocated, run_seconds. KILN_OPENCL_DUMP=DIR writes every rendered program to
-// DIR/<kernel>.cl. Tests: tests/opencl/.
+// DIR/<kernel>.cl. Tests: tests/runtime/opencl/.
 #pragma once
 
 #include <list>
