@@ -6,7 +6,7 @@
 #
 #   bench/opencl_gpu.sh PREBUILT_DIR OUT_DIR
 #
-# PREBUILT_DIR holds bin/test_opencl, bin/opencl_bench and lib/ (their shared libraries);
+# PREBUILT_DIR holds bin/test_runtime_opencl, bin/opencl_bench and lib/ (their shared libraries);
 # when it has no bin/, the binaries are built from this checkout with
 # -DKILN_WITH_LLVM=OFF. Every log lands in OUT_DIR.
 set -uo pipefail
@@ -33,10 +33,10 @@ echo "ICD: $(cat "$OCL_ICD_VENDORS"/*.icd)"
 if [ ! -x "$pre/bin/opencl_bench" ]; then
   cmake -S "$root" -B /tmp/kiln-build -DCMAKE_BUILD_TYPE=Release -DKILN_WITH_LLVM=OFF \
     -DCMAKE_PREFIX_PATH="$pre/prefix" > "$out/build.log" 2>&1 &&
-    cmake --build /tmp/kiln-build -j 16 --target test_opencl opencl_bench kiln_depthwise_conv >> "$out/build.log" 2>&1 ||
+    cmake --build /tmp/kiln-build -j 16 --target test_runtime_opencl opencl_bench kiln_depthwise_conv >> "$out/build.log" 2>&1 ||
     { tail -30 "$out/build.log"; exit 1; }
   mkdir -p "$pre/bin"
-  cp /tmp/kiln-build/tests/test_opencl /tmp/kiln-build/bench/opencl_bench \
+  cp /tmp/kiln-build/tests/test_runtime_opencl /tmp/kiln-build/bench/opencl_bench \
     /tmp/kiln-build/examples/kiln_depthwise_conv "$pre/bin/"
 fi
 export LD_LIBRARY_PATH="$pre/lib:${LD_LIBRARY_PATH:-}"
@@ -45,7 +45,7 @@ bench="$pre/bin/opencl_bench"
 
 export KILN_CACHE_DIR=/tmp/kiln-cache
 echo "== tests"
-KILN_RANDOM_GRAPHS=${KILN_RANDOM_GRAPHS:-300} timeout "${KILN_TEST_TIMEOUT:-170}" "$pre/bin/test_opencl" > "$out/tests.log" 2>&1
+KILN_RANDOM_GRAPHS=${KILN_RANDOM_GRAPHS:-300} timeout "${KILN_TEST_TIMEOUT:-170}" "$pre/bin/test_runtime_opencl" > "$out/tests.log" 2>&1
 echo "tests exit $?"
 grep -E "^\[  (PASSED|FAILED) |FAILED TEST|tests ran" "$out/tests.log" | head -40
 

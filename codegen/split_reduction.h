@@ -6,7 +6,7 @@
 // parallel outer loop and stores each chunk's partial into a temporary; the second folds
 // the P partials of each outer iteration with the same operation and runs the original
 // stores. Argmax/argmin and kernels with other stages are left alone.
-// Tests: tests/codegen/lower_group_test.cpp, tests/cpu/reduce_test.cpp.
+// Tests: tests/codegen/lower_group_test.cpp, tests/runtime/differential_test.cpp.
 #pragma once
 
 #include <optional>

@@ -5,7 +5,7 @@
 // driver (runtime/driver.h) does this for every device that compiles graphs; the reference
 // evaluator runs each custom node through run_custom_kernel. A kiln built without OpenCL, or
 // a machine without an OpenCL platform, gives UnsupportedError naming the kernel.
-// Tests: tests/opencl/custom_kernel_test.cpp.
+// Tests: tests/runtime/opencl/custom_kernel_test.cpp.
 #pragma once
 
 #include <functional>

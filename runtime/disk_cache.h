@@ -5,8 +5,8 @@
 // payload. An entry that is truncated, corrupt, of another format version or of another
 // key is reported unusable with the reason, never returned. Writes go to a temporary name
 // and are renamed into place, so a reader never sees half a file; a failed write is logged
-// and leaves nothing behind. Tests: tests/cpu/kernel_cache_test.cpp,
-// tests/opencl/program_cache_test.cpp.
+// and leaves nothing behind. Tests: tests/runtime/cpu/kernel_cache_test.cpp,
+// tests/runtime/opencl/program_cache_test.cpp.
 #pragma once
 
 #include <cstdint>

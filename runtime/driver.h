@@ -7,7 +7,7 @@
 // and counts the run in kiln::stats(): graphs_run, launches, kernels_compiled,
 // cache_hits_memory, cache_hits_disk, compile_seconds, bytes_allocated, run_seconds (and
 // nodes_evaluated for interpreting devices). Devices only do what runtime/device.h asks.
-// Tests: tests/runtime/driver_test.cpp, tests/cpu/, tests/opencl/.
+// Tests: tests/runtime/driver_test.cpp, tests/runtime/cpu/, tests/runtime/opencl/.
 #pragma once
 
 #include <memory>

@@ -5,7 +5,7 @@
 // repeated eval then skips the graph passes, scheduling and lowering. Graphs that differ
 // only in a scalar's value get plans of their own (their kernels are shared all the
 // same: the kernel caches ignore scalar values). Bounded; the least recently used plan
-// goes first. Thread safe. Tests: tests/cpu/device_test.cpp.
+// goes first. Thread safe. Tests: tests/runtime/cpu/device_test.cpp.
 #pragma once
 
 #include <cstdint>

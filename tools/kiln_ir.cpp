@@ -1,15 +1,21 @@
 // kiln-ir: an opt-style driver over IR files. Reads a .kir file (kiln::load_ir), runs the
 // default pipeline or --passes, and prints the optimized IR, or what the compiler makes
 // of it: the kernels (--schedule), their code (--emit), a Graphviz picture (--dot), or a
-// measured run (--run). The work is the library's (kiln/io.h, kiln/inspect.h,
-// codegen/aot/emit_source.h); this file only reads the command line.
-// Exit status: 0 on success, 1 for an error in the input, 2 for a bad command line.
+// measured run (--run). With --split-input-file (as mlir-opt has it) each case of a file
+// of cases separated by `// -----` lines (the IR golden files of tests/ir/) runs on its
+// own, and the outputs are printed separated by the same line; an error in one case names
+// the case and does not stop the others. The work is the library's (kiln/io.h,
+// kiln/inspect.h, codegen/aot/emit_source.h); this file only reads the command line.
+// Exit status: 0 on success, 1 for an error in the input (in any case), 2 for a bad
+// command line. Tests: tests/tools/kiln_ir_test.cpp.
 #include <kiln/inspect.h>
 #include <kiln/kiln.h>
 
 #include <CLI/CLI.hpp>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "codegen/aot/emit_source.h"
 #include "ir/printer.h"
@@ -29,10 +35,10 @@ struct Options {
   std::string save_outputs;
   uint64_t seed = 0;
   int repeat = 0;
+  bool split_input_file = false;
 };
 
-int run(const Options& o) {
-  kiln::IrFunction fn = kiln::load_ir(o.file);
+void run(const Options& o, const kiln::IrFunction& fn) {
   kiln::ir::Graph graph = fn.graph();
 
   kiln::passes::PassOptions popt = kiln::passes::PassOptions::from_env();
@@ -72,7 +78,52 @@ int run(const Options& o) {
       }
     }
   }
-  return 0;
+}
+
+// What the tool prints for an error, after "kiln-ir: " unless it already names the file.
+std::string error_text(const std::exception& e, const std::string& file) {
+  return (dynamic_cast<const kiln::ParseError*>(&e) ? "" : "kiln-ir: ") +
+         kiln::describe_error(e, file);
+}
+
+constexpr std::string_view kSeparator = "// -----";
+
+// Runs each `// -----` separated case of o.file on its own. A case's text keeps its lines'
+// places in the file (the lines before it become empty), so that errors point at the
+// file's lines. Returns the exit status: 1 when any case failed.
+int run_split(const Options& o) {
+  std::ifstream in(o.file);
+  if (!in) {
+    std::cerr << "kiln-ir: error: cannot read " << o.file << "\n";
+    return 1;
+  }
+  std::vector<std::string> cases(1);
+  std::string line;
+  size_t lines_read = 0;
+  while (std::getline(in, line)) {
+    ++lines_read;
+    if (line == kSeparator)
+      cases.emplace_back(lines_read, '\n');  // the next case starts on the next line
+    else
+      cases.back() += line + "\n";
+  }
+  const std::string dir = std::filesystem::path(o.file).parent_path().string();
+  int failed = 0;
+  for (size_t i = 0; i < cases.size(); ++i) {
+    if (i > 0) std::cout << kSeparator << "\n";
+    try {
+      run(o, kiln::load_ir_text(cases[i], dir.empty() ? "." : dir));
+    } catch (const std::exception& e) {
+      std::cout << std::flush;
+      std::cerr << "kiln-ir: case " << i + 1 << " of " << cases.size() << ": "
+                << error_text(e, o.file) << "\n";
+      ++failed;
+    }
+  }
+  std::cout << std::flush;
+  if (failed)
+    std::cerr << "kiln-ir: " << failed << " of " << cases.size() << " cases failed\n";
+  return failed ? 1 : 0;
 }
 
 }  // namespace
@@ -103,6 +154,9 @@ int main(int argc, char** argv) {
   app.add_option("--seed", o.seed, "seed of the random inputs (default 0)");
   app.add_option("--repeat", o.repeat, "warm runs after the first (default 0)")
       ->check(CLI::NonNegativeNumber);
+  app.add_flag("--split-input-file", o.split_input_file,
+               "run each '// -----' separated case of the file on its own, printing the "
+               "outputs separated by '// -----'");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -122,11 +176,12 @@ int main(int argc, char** argv) {
     std::cerr << "kiln-ir: error: --device needs --run, --schedule or --dot\n";
     return 2;
   }
+  if (o.split_input_file) return run_split(o);
   try {
-    return run(o);
+    run(o, kiln::load_ir(o.file));
+    return 0;
   } catch (const std::exception& e) {
-    std::cerr << (dynamic_cast<const kiln::ParseError*>(&e) ? "" : "kiln-ir: ")
-              << kiln::describe_error(e, o.file) << "\n";
+    std::cerr << error_text(e, o.file) << "\n";
     return 1;
   }
 }

@@ -4,7 +4,7 @@
 // functions (C99 complex). Each takes the op as its ir::OpKind number; the JIT resolves
 // the symbols to their one C implementation (codegen/aot/runtime/kiln_aot_builtins.c).
 // Vector lanes call them one at a time. Tests: tests/codegen/scalar_builtins_test.cpp and
-// tests/cpu/ (every op, every dtype).
+// tests/runtime/differential_test.cpp (every op, every dtype).
 #pragma once
 
 #include <cstdint>

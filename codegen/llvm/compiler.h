@@ -1,7 +1,7 @@
 // The host compiler: KernelIR kernels -> one optimized LLVM module -> a relocatable object
 // file for the host CPU (triple, CPU name and features detected at run time, so AVX-512
 // is used where the machine has it). The object bytes are what the kernel cache stores
-// on disk; runtime/cpu/jit.h loads them. Tests: tests/cpu/.
+// on disk; runtime/cpu/jit.h loads them. Tests: tests/runtime/cpu/.
 #pragma once
 
 #include <memory>

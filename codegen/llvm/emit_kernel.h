@@ -10,7 +10,7 @@
 // remainder loop. Read-only loads carry !invariant.load so LLVM hoists them freely. Large
 // outputs stream past the caches where choose_streaming_stores (run by emit_kernel on a
 // copy of the kernel) set Store::stream_alignment; the emitter decides no mapping itself.
-// Tests: tests/cpu/.
+// Tests: tests/runtime/cpu/, tests/runtime/differential_test.cpp.
 #pragma once
 
 #include <string>

@@ -3,7 +3,7 @@
 // alike. The rules are the reference evaluator's (ir/eval/scalar.h): wrapping integer
 // arithmetic, floor division and modulo with x/0 = 0, NaN-propagating max/min, saturating
 // float-to-int casts, f16/bf16 rounded after every op. An op/dtype pair the IR does not
-// allow throws UnsupportedError naming both. Tests: tests/cpu/elementwise_test.cpp.
+// allow throws UnsupportedError naming both. Tests: tests/runtime/differential_test.cpp.
 #pragma once
 
 #include "codegen/kernel_ir.h"

@@ -1,6 +1,6 @@
 // Vectorizable f32 implementations of the transcendental functions, emitted inline as LLVM
 // IR (LLVM itself would leave a libm call per lane). Each works on float or on a vector of
-// floats. Accuracy as measured by tests/cpu/math_test.cpp against double-precision libm
+// floats. Accuracy as measured by tests/codegen/llvm/math_test.cpp against double-precision libm
 // over dense samples (2^18 points per range); "ulp" is the spacing of floats at the
 // result, and each bound is the test's assertion (the measured maximum is in brackets):
 //

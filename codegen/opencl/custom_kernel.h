@@ -14,7 +14,7 @@
 //
 // Buffers are contiguous, row-major, of the element types of scalar_ops.h's storage_type
 // (bool as uchar, f16 as half: use vload_half / vstore_half, c64 as float2).
-// Tests: tests/opencl/custom_kernel_test.cpp.
+// Tests: tests/runtime/opencl/custom_kernel_test.cpp.
 #pragma once
 
 #include <string>

@@ -4,7 +4,7 @@
 // value computed inside a loop body is never read outside it. Structurally equal nodes
 // share one name, which is what lets a row kernel load a row once and use it in every
 // stage (render_kernel.cpp). Integer index arithmetic whose value range fits in 32 bits is
-// computed in int (GPUs do 64-bit division slowly). Tests: tests/opencl/render_test.cpp.
+// computed in int (GPUs do 64-bit division slowly). Tests: tests/codegen/opencl/render_test.cpp.
 #pragma once
 
 #include <string>

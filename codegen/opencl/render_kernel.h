@@ -14,7 +14,7 @@
 //          outer iteration; the stages after the reductions run in the last final pass.
 // The renderer decides nothing of the kernel's mapping and has no fusion logic: it renders
 // what lower_group made and the passes annotated.
-// Tests: tests/opencl/render_test.cpp and tests/opencl/differential_test.cpp.
+// Tests: tests/codegen/opencl/render_test.cpp and tests/runtime/differential_test.cpp.
 #pragma once
 
 #include <cstdint>

@@ -8,8 +8,8 @@
 #include "ir/error.h"
 
 // A switch over op kinds here either lists every case or has a default that throws, which
-// the suites that run every row of ir/ops.def on every dtype reach (tests/cpu/,
-// tests/opencl/, tests/codegen/opencl_ops_test.cpp).
+// the suites that run every row of ir/ops.def on every dtype reach: the differential suite
+// on every device (tests/runtime/differential_test.cpp) and tests/codegen/opencl_ops_test.cpp.
 #pragma GCC diagnostic error "-Wswitch"
 
 namespace kiln::codegen::opencl {

@@ -6,8 +6,8 @@
 // backend's (codegen/llvm/emit_ops.cpp): f16 and bf16 compute in float and round after
 // every op; integer + - * wrap; division and modulo floor, with x / 0 = x % 0 = 0; max
 // and min propagate NaN; float -> int casts truncate and saturate, NaN -> 0. The helper
-// functions they call (kiln_*) are in prelude.cpp. Tests: tests/opencl/render_test.cpp and
-// the differential suite (tests/opencl/differential_test.cpp).
+// functions they call (kiln_*) are in prelude.cpp. Tests: tests/codegen/opencl/render_test.cpp and
+// the differential suite (tests/runtime/differential_test.cpp).
 #pragma once
 
 #include <string>

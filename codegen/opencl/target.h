@@ -3,7 +3,7 @@
 // (codegen/work_group_target.h), and what the OpenCL C it writes may use (f64, f16, cast
 // vector stores). The runtime fills them from clGetDeviceInfo (runtime/opencl/platform.h),
 // tests fill them by hand. Nothing here needs an OpenCL library.
-// Tests: tests/opencl/render_test.cpp.
+// Tests: tests/codegen/opencl/render_test.cpp.
 #pragma once
 
 #include <string>

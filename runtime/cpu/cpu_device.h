@@ -3,7 +3,7 @@
 // host memory (inputs are used where they are; working memory comes from the host memory
 // pool), and a launch runs a kernel over the thread pool, split into chunks of work items.
 // Everything else (passes, lowering, plans, statistics) is the driver's
-// (runtime/driver.h). Tests: tests/cpu/.
+// (runtime/driver.h). Tests: tests/runtime/cpu/, tests/runtime/differential_test.cpp.
 #pragma once
 
 #include <string>

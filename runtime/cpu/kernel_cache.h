@@ -6,7 +6,7 @@
 // "off" disables), one file per kernel holding its symbol name and object file. An entry
 // that is truncated, corrupt, of another version or of another key, or that does not
 // load, is never trusted: the kernel is compiled again and the entry rewritten.
-// Tests: tests/cpu/kernel_cache_test.cpp.
+// Tests: tests/runtime/cpu/kernel_cache_test.cpp.
 #pragma once
 
 #include <cstdint>

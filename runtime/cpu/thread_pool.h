@@ -4,7 +4,7 @@
 // Between jobs, workers and the waiting caller spin for a short while (kSpin) before they
 // sleep on a condition variable: the launches of one eval follow each other within
 // microseconds, and a futex wake-up per launch cost more than small kernels themselves.
-// Tests: tests/cpu/device_test.cpp.
+// Tests: tests/runtime/cpu/device_test.cpp.
 #pragma once
 
 #include <atomic>

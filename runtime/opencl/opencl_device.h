@@ -10,7 +10,7 @@
 // results, and waits once, at the end (synchronize), which is the run's host sync. Inputs
 // and results stay on the device while their host buffers live (resident_copy), so data
 // that comes back as an input is not uploaded again. KILN_OPENCL_DUMP=DIR writes every
-// rendered program to DIR/<kernel>.cl. Tests: tests/opencl/.
+// rendered program to DIR/<kernel>.cl. Tests: tests/runtime/opencl/.
 #pragma once
 
 #include <list>

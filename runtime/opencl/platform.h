@@ -2,7 +2,7 @@
 // N of "opencl:N"), with what the renderer and the program cache need to know about each,
 // and the selection rules of KILN_DEVICE / make_device. A machine without any OpenCL
 // platform (no ICD registered) gives a DeviceError that says how to get one, never a
-// crash. Tests: tests/opencl/device_test.cpp.
+// crash. Tests: tests/runtime/opencl/device_test.cpp.
 #pragma once
 
 #include <cstdint>

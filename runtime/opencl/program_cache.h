@@ -7,7 +7,7 @@
 // one file per program (runtime/disk_cache.h). A truncated, corrupt, stale or unloadable
 // entry is rebuilt from source and rewritten, with a warning. A program that fails to
 // build throws CompileError with the driver's build log. Tests:
-// tests/opencl/program_cache_test.cpp.
+// tests/runtime/opencl/program_cache_test.cpp.
 #pragma once
 
 #include <cstdint>

@@ -1,7 +1,7 @@
 // The OpenCL renderer's scalar semantics (codegen/opencl/scalar_ops.cpp) cover the op
 // table: every elementwise op renders on every dtype its rule admits, so a new row that
 // the renderer does not spell fails here by name, without an OpenCL device. (The LLVM
-// emitter's coverage is the CPU differential suite's, tests/cpu/elementwise_test.cpp,
+// emitter's coverage is the differential suite's, tests/runtime/differential_test.cpp,
 // which runs every row on every dtype.)
 #include <gtest/gtest.h>
 

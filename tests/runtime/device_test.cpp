@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "ir/error.h"
+#include "tests/devices.h"
 #include "tests/runtime/eval_test_util.h"
 #include "tests/runtime/scoped_env.h"
 
@@ -29,6 +30,15 @@ class FakeDevice : public runtime::Device {
 bool registered(const std::string& name) {
   auto names = runtime::available_devices();
   return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+// Under KILN_REQUIRE_OPENCL=1 (CI) an OpenCL device must exist: built and with a
+// platform. Elsewhere the OpenCL tests skip without one.
+TEST(Device, OpenCLIsThereWhenRequired) {
+  if (!::kiln::testing::opencl_required()) GTEST_SKIP() << "KILN_REQUIRE_OPENCL is not 1";
+  std::string why;
+  EXPECT_NE(::kiln::testing::find_device("opencl", &why), nullptr)
+      << "KILN_REQUIRE_OPENCL=1 but no OpenCL device: " << why;
 }
 
 TEST(Device, ReferenceIsAlwaysThere) {

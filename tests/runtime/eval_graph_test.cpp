@@ -218,7 +218,7 @@ ir::NodePtr example_node(OpKind op, const Shape& shape) {
       return node(op, {f32(), cst(buf(DType::I32, shape, std::vector<double>(n, 0))), f32()},
                   {int64_t{0}}, ty(DType::F32));
     case OpKind::Custom:
-      return nullptr;  // needs an OpenCL device: tests/opencl/custom_kernel_test.cpp
+      return nullptr;  // needs an OpenCL device: tests/runtime/opencl/custom_kernel_test.cpp
     case OpKind::MatMul: {
       Shape s = shape;
       s.push_back(s.back());  // [..., d, d] x [..., d, d]

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "tests/tolerance.h"
 #include "tools_test_util.h"
 
 namespace kiln::testing {
@@ -105,24 +106,11 @@ std::string harness(const std::string& name, const ir::Graph& g) {
   return c + "  return 0;\n}\n";
 }
 
-double element(const Buffer& b, int64_t i, int part) { return element_as_double(b, i, part == 1); }
-
-// Integers and bools exactly; floats within a few ulps of f32 (the compiled kernels sum in
-// another order than the reference, and call the same math functions).
+// Integers and bools exactly; floats within tests/tolerance.h's bound for short sums (the
+// compiled kernels sum in another order than the reference, and call the same math
+// functions).
 void expect_near(const Buffer& got, const Buffer& want, const std::string& what) {
-  ASSERT_EQ(got.type(), want.type()) << what;
-  double tol = want.dtype() == DType::F64 ? 1e-12 : 2e-5;
-  int parts = want.dtype() == DType::C64 ? 2 : 1;
-  for (int64_t i = 0; i < want.type().numel(); ++i)
-    for (int part = 0; part < parts; ++part) {
-      double g = element(got, i, part), w = element(want, i, part);
-      if (is_integer(want.dtype()) || want.dtype() == DType::Bool)
-        EXPECT_EQ(g, w) << what << " element " << i;
-      else if (std::isnan(w))
-        EXPECT_TRUE(std::isnan(g)) << what << " element " << i;
-      else
-        EXPECT_NEAR(g, w, tol * (1 + std::abs(w))) << what << " element " << i;
-    }
+  EXPECT_TRUE(buffers_close(got, want, accumulated_tolerance(want.dtype(), 16))) << what;
 }
 
 enum class Target { Cpu, OpenCL };

@@ -1,6 +1,7 @@
 // kiln-ir end to end: golden outputs for a few graphs (the optimized IR, the schedule, the
 // shape of the emitted code, the Graphviz text), runs on given inputs checked against
-// values computed by hand, and errors with positions and exit codes.
+// values computed by hand, errors with positions and exit codes, and --split-input-file
+// over the multi-case IR golden files of tests/ir/.
 //
 // Goldens live in tests/tools/golden/: NAME.kir is the input, NAME.MODE.expected the
 // output of one mode. After an intended change (to a pass, the scheduler, a renderer), run
@@ -215,6 +216,99 @@ TEST_F(KilnIr, ErrorsNamePositionsAndFail) {
   r = run_tool(kGolden + "mlp.kir --run --inputs " + kGolden + "mlp.kir");
   EXPECT_EQ(r.status, 1);
   EXPECT_THAT(r.err, ::testing::HasSubstr("not an .npy file"));
+}
+
+
+namespace split {
+
+const std::string kSeparator = "// -----";
+
+size_t count_separators(const std::string& text) {
+  size_t n = 0;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) n += line == kSeparator;
+  return n;
+}
+
+// The expected output of each case of a golden file: its CHECK lines' text.
+std::string expected_outputs(const std::string& file) {
+  std::istringstream in(slurp(file));
+  std::string out;
+  for (std::string line; std::getline(in, line);) {
+    if (line == kSeparator) out += line + "\n";
+    if (line.rfind("// CHECK:", 0) == 0) {
+      std::string text = line.substr(9);
+      out += (text.starts_with(' ') ? text.substr(1) : text) + "\n";
+    }
+  }
+  return out;
+}
+
+// The passes a golden file of tests/ir/ runs (its `// PASSES:` line, else its folder's
+// pass, "pipeline" being the default pipeline), as kiln-ir arguments.
+std::string passes_argument(const std::filesystem::path& file) {
+  std::istringstream in(slurp(file.string()));
+  std::string first;
+  std::getline(in, first);
+  std::string list = file.parent_path().filename().string();
+  if (first.rfind("// PASSES:", 0) == 0) {
+    list = first.substr(10);
+    list.erase(0, list.find_first_not_of(' '));
+  }
+  return list == "pipeline" || list == "default" ? "" : " --passes " + list;
+}
+
+}  // namespace split
+
+// Every multi-case golden file of tests/ir/ goes through --split-input-file as it is: one
+// output per case, in order, separated as the input is, each equal to its case's CHECK
+// lines.
+TEST_F(KilnIr, SplitInputFileRunsTheGoldenFilesAsTheyAre) {
+  int files = 0;
+  for (const auto& entry :
+       std::filesystem::recursive_directory_iterator(std::string(KILN_SOURCE_DIR) + "/tests/ir")) {
+    if (entry.path().extension() != ".kir") continue;
+    const std::string file = entry.path().string();
+    SCOPED_TRACE(file);
+    ToolRun r = run_tool("--split-input-file " + file + split::passes_argument(entry.path()));
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(split::count_separators(r.out), split::count_separators(slurp(file)));
+    EXPECT_EQ(r.out, split::expected_outputs(file));
+    ++files;
+  }
+  EXPECT_GT(files, 5);
+}
+
+// A failing case is reported with its number and the file's own line, and the other cases
+// still run; the exit status says that one failed.
+TEST_F(KilnIr, SplitInputFileReportsAFailingCaseAndRunsTheOthers) {
+  ScratchDir dir;
+  spit(dir / "cases.kir",
+       "func @a(%x: f32[2]) -> (f32[2]) {\n"
+       "  %0 = neg %x : f32[2]\n"
+       "  return %0\n"
+       "}\n"
+       "// -----\n"
+       "func @b(%x: f32[2]) -> (f32[2]) {\n"
+       "  %0 = add %x, %x : f32[3]\n"
+       "  return %0\n"
+       "}\n"
+       "// -----\n"
+       "func @c(%x: f32[2]) -> (f32[2]) {\n"
+       "  return %x\n"
+       "}\n");
+  ToolRun r = run_tool("--split-input-file --passes dce " + (dir / "cases.kir"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_THAT(r.err, ::testing::HasSubstr("case 2 of 3: " + (dir / "cases.kir") + ":7:3: error: "));
+  EXPECT_THAT(r.err, ::testing::HasSubstr("1 of 3 cases failed"));
+  EXPECT_EQ(split::count_separators(r.out), 2u);
+  EXPECT_THAT(r.out, ::testing::HasSubstr("func @a("));
+  EXPECT_THAT(r.out, ::testing::HasSubstr("func @c("));
+  EXPECT_THAT(r.out, ::testing::Not(::testing::HasSubstr("func @b(")));
+
+  // Without the flag the same file is one (malformed) function.
+  r = run_tool("--passes dce " + (dir / "cases.kir"));
+  EXPECT_EQ(r.status, 1);
 }
 
 }  // namespace

@@ -9,7 +9,7 @@
 #include "runtime/cpu/thread_pool.h"
 #include "runtime/driver.h"
 #include "runtime/plan_cache.h"
-#include "tests/cpu/differential.h"
+#include "tests/runtime/cpu/cpu_test_util.h"
 
 namespace kiln::testing {
 namespace {

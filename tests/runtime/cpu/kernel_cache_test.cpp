@@ -13,7 +13,7 @@
 
 #include "codegen/llvm/compiler.h"
 #include "codegen/llvm/emit_kernel.h"
-#include "tests/cpu/differential.h"
+#include "tests/runtime/cpu/cpu_test_util.h"
 
 namespace kiln::testing {
 namespace {

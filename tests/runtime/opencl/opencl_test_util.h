@@ -1,6 +1,6 @@
 // Helpers of the OpenCL tests: the device under test (PoCL in CI, or whatever
 // KILN_TEST_OPENCL_DEVICE names), running lazy tensors on it and on the reference
-// evaluator, and comparing buffers with per-dtype tolerances.
+// evaluator, and comparing buffers with the per-dtype tolerances of tests/tolerance.h.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -15,86 +15,26 @@
 #include "frontend/evaluate.h"
 #include "runtime/evaluator.h"
 #include "runtime/opencl/opencl_device.h"
+#include "tests/devices.h"
+#include "tests/tolerance.h"
 
 namespace kiln::testing {
 
 // The OpenCL device of the tests, or nullptr (with the reason in `why`) when none exists.
 inline std::shared_ptr<runtime::opencl::OpenCLDevice> test_device(std::string* why = nullptr) {
-  try {
-    const char* spec = std::getenv("KILN_TEST_OPENCL_DEVICE");
-    auto device = runtime::make_device(spec && *spec ? spec : "opencl");
-    return std::dynamic_pointer_cast<runtime::opencl::OpenCLDevice>(device);
-  } catch (const Error& e) {
-    if (why) *why = e.what();
-    return nullptr;
+  return std::dynamic_pointer_cast<runtime::opencl::OpenCLDevice>(find_device("opencl", why));
+}
+
+// Declares `device`, the OpenCL device under test; skips the test when there is none, or
+// fails it under KILN_REQUIRE_OPENCL=1 (tests/devices.h).
+#define KILN_REQUIRE_OPENCL(device)                                                        \
+  std::string kiln_no_device_reason;                                                       \
+  auto device = ::kiln::testing::test_device(&kiln_no_device_reason);                      \
+  if (!device) {                                                                           \
+    if (::kiln::testing::opencl_required())                                                \
+      FAIL() << "KILN_REQUIRE_OPENCL=1 but no OpenCL device: " << kiln_no_device_reason;   \
+    GTEST_SKIP() << "no OpenCL device: " << kiln_no_device_reason;                         \
   }
-}
-
-#define KILN_REQUIRE_OPENCL(device)                                   \
-  std::string kiln_no_device_reason;                                  \
-  auto device = ::kiln::testing::test_device(&kiln_no_device_reason); \
-  if (!device) GTEST_SKIP() << "no OpenCL device: " << kiln_no_device_reason
-
-struct Tolerance {
-  double rtol = 0, atol = 0;
-};
-
-// Tolerances per dtype for elementwise results; reductions pass wider ones.
-inline Tolerance default_tolerance(DType t) {
-  switch (t) {
-    case DType::F16: return {2e-3, 1e-3};
-    case DType::BF16: return {1e-2, 1e-2};
-    case DType::F32:
-    case DType::C64: return {2e-5, 1e-6};
-    case DType::F64: return {1e-12, 1e-14};
-    default: return {0, 0};
-  }
-}
-
-inline double element(const Buffer& b, int64_t i, bool imag = false) {
-  return element_as_double(b, i, imag);
-}
-
-inline ::testing::AssertionResult buffers_close(const Buffer& got, const Buffer& want,
-                                                Tolerance tol) {
-  if (got.type() != want.type())
-    return ::testing::AssertionFailure()
-           << "type " << got.type().str() << " vs " << want.type().str();
-  const int64_t n = want.type().numel();
-  const bool exact = tol.rtol == 0 && tol.atol == 0;
-  int bad = 0;
-  std::string report;
-  for (int64_t i = 0; i < n; ++i) {
-    for (int part = 0; part < (is_complex(want.dtype()) ? 2 : 1); ++part) {
-      if (exact && dtype_size(want.dtype()) == 8 && !is_floating(want.dtype()) &&
-          !is_complex(want.dtype())) {
-        int64_t a = reinterpret_cast<const int64_t*>(got.data())[i],
-                b = reinterpret_cast<const int64_t*>(want.data())[i];
-        if (a != b && bad++ < 8)
-          report +=
-              "\n  [" + std::to_string(i) + "] " + std::to_string(a) + " vs " + std::to_string(b);
-        continue;
-      }
-      double a = element(got, i, part == 1), b = element(want, i, part == 1);
-      bool ok;
-      if (std::isnan(b))
-        ok = std::isnan(a);
-      else if (std::isinf(b))
-        ok = a == b;
-      else
-        ok = std::abs(a - b) <= tol.atol + tol.rtol * std::abs(b);
-      if (!ok && bad++ < 8) {
-        char buf[128];
-        std::snprintf(buf, sizeof buf, "\n  [%lld%s] %.9g vs %.9g", static_cast<long long>(i),
-                      part ? " im" : "", a, b);
-        report += buf;
-      }
-    }
-  }
-  if (bad == 0) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << bad << " of " << n << " elements of " << want.type().str()
-                                       << " differ (got vs reference):" << report;
-}
 
 // Runs the graph of `outputs` on `device` and on the reference evaluator and compares every
 // result (tolerance from the dtype unless given).
@@ -113,7 +53,7 @@ inline ::testing::AssertionResult matches_reference(runtime::Device& device,
     return ::testing::AssertionFailure() << "device threw: " << e.what();
   }
   for (size_t i = 0; i < want.size(); ++i) {
-    auto r = buffers_close(*got[i], *want[i], tol.value_or(default_tolerance(want[i]->dtype())));
+    auto r = buffers_close(*got[i], *want[i], tol.value_or(tolerance_for(want[i]->dtype())));
     if (!r)
       return r << " (result " << i << (i < names.size() ? " " + names[i] : std::string()) << ")";
   }

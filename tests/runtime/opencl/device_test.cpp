@@ -127,7 +127,7 @@ TEST(OpenCLDevice, ExecutableReplaysWithoutRecompiling) {
   reset_stats();
   for (int i = 0; i < 3; ++i) exe->enqueue();
   std::vector<BufferPtr> got = exe->read_results();
-  EXPECT_TRUE(buffers_close(*got[0], *want[0], Tolerance{1e-5, 1e-5}));
+  EXPECT_TRUE(buffers_close(*got[0], *want[0], accumulated_tolerance(DType::F32, 100)));
   EXPECT_EQ(stats().kernels_compiled, 0);
   // A second run of the same graph finds every kernel in memory.
   device->run(ex.graph, ex.inputs);
@@ -144,7 +144,7 @@ TEST(OpenCLDevice, ExecutableReplaysWithoutRecompiling) {
   got = device->run(ex.graph, inputs2);
   EXPECT_EQ(stats().plans_reused, 2);
   EXPECT_TRUE(
-      buffers_close(*got[0], *runtime::evaluate(ex.graph, inputs2)[0], Tolerance{1e-5, 1e-5}));
+      buffers_close(*got[0], *runtime::evaluate(ex.graph, inputs2)[0], accumulated_tolerance(DType::F32, 100)));
 }
 
 TEST(OpenCLDevice, InputsStayOnTheDeviceWhileTheyLive) {
