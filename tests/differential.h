@@ -19,6 +19,7 @@
 #include "ir/verifier.h"
 #include "runtime/custom_kernel.h"
 #include "runtime/device.h"
+#include "runtime/driver.h"
 #include "runtime/evaluator.h"
 #include "tests/devices.h"
 #include "tests/tolerance.h"
