@@ -36,6 +36,21 @@ double element_as_double(const Buffer& b, int64_t i, bool imag) {
   return 0;
 }
 
+void set_element_from_double(Buffer& b, int64_t i, double v) {
+  switch (b.dtype()) {
+    case DType::Bool: b.as<uint8_t>()[i] = v != 0; break;
+    case DType::I8: b.as<int8_t>()[i] = static_cast<int8_t>(v); break;
+    case DType::U8: b.as<uint8_t>()[i] = static_cast<uint8_t>(v); break;
+    case DType::I32: b.as<int32_t>()[i] = static_cast<int32_t>(v); break;
+    case DType::I64: b.as<int64_t>()[i] = static_cast<int64_t>(v); break;
+    case DType::F16: b.as<uint16_t>()[i] = float_to_f16(static_cast<float>(v)); break;
+    case DType::BF16: b.as<uint16_t>()[i] = float_to_bf16(static_cast<float>(v)); break;
+    case DType::F32: b.as<float>()[i] = static_cast<float>(v); break;
+    case DType::F64: b.as<double>()[i] = v; break;
+    case DType::C64: b.as<complex64>()[i] = complex64(static_cast<float>(v), 0.0f); break;
+  }
+}
+
 namespace ir {
 
 Node::Node(OpKind op, std::vector<NodePtr> operands, std::vector<AttrValue> attrs, Type type,

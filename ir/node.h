@@ -50,6 +50,10 @@ using BufferPtr = std::shared_ptr<Buffer>;
 // Element i of `b` as a double: bools as their stored byte, 16-bit floats decoded, c64 by its real
 // part (or its imaginary part with `imag`). For tests, summaries and printing, not kernels.
 double element_as_double(const Buffer& b, int64_t i, bool imag = false);
+// Stores `v` as element i of `b`, converted as static_cast does (bools as v != 0, 16-bit
+// floats rounded to nearest, c64 as (v, 0)). The writer beside element_as_double, for tests
+// and tools that build buffers from numbers.
+void set_element_from_double(Buffer& b, int64_t i, double v);
 
 namespace ir {
 

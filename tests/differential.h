@@ -116,20 +116,7 @@ inline BufferPtr random_buffer(const Type& t, uint64_t seed, Values kind = Value
 // A buffer of type `t` with every element `v` (bools: v != 0; complex: v + 0i).
 inline BufferPtr filled_buffer(const Type& t, double v) {
   auto b = std::make_shared<Buffer>(t);
-  for (int64_t i = 0; i < t.numel(); ++i) {
-    switch (t.dtype) {
-      case DType::Bool: b->as<uint8_t>()[i] = v != 0; break;
-      case DType::I8: b->as<int8_t>()[i] = static_cast<int8_t>(v); break;
-      case DType::U8: b->as<uint8_t>()[i] = static_cast<uint8_t>(v); break;
-      case DType::I32: b->as<int32_t>()[i] = static_cast<int32_t>(v); break;
-      case DType::I64: b->as<int64_t>()[i] = static_cast<int64_t>(v); break;
-      case DType::F16: b->as<uint16_t>()[i] = float_to_f16(static_cast<float>(v)); break;
-      case DType::BF16: b->as<uint16_t>()[i] = float_to_bf16(static_cast<float>(v)); break;
-      case DType::F32: b->as<float>()[i] = static_cast<float>(v); break;
-      case DType::F64: b->as<double>()[i] = v; break;
-      case DType::C64: b->as<complex64>()[i] = complex64(static_cast<float>(v), 0.0f); break;
-    }
-  }
+  for (int64_t i = 0; i < t.numel(); ++i) set_element_from_double(*b, i, v);
   return b;
 }
 

@@ -39,19 +39,7 @@ inline BufferPtr buf(DType dtype, Shape shape, std::vector<double> values) {
   auto b = std::make_shared<Buffer>(Type{dtype, std::move(shape)});
   EXPECT_EQ(static_cast<int64_t>(values.size()), b->type().numel()) << "test data size";
   for (size_t i = 0; i < values.size() && static_cast<int64_t>(i) < b->type().numel(); ++i) {
-    double v = values[i];
-    switch (dtype) {
-      case DType::Bool: b->as<uint8_t>()[i] = v != 0; break;
-      case DType::I8: b->as<int8_t>()[i] = static_cast<int8_t>(v); break;
-      case DType::U8: b->as<uint8_t>()[i] = static_cast<uint8_t>(v); break;
-      case DType::I32: b->as<int32_t>()[i] = static_cast<int32_t>(v); break;
-      case DType::I64: b->as<int64_t>()[i] = static_cast<int64_t>(v); break;
-      case DType::F16: b->as<uint16_t>()[i] = float_to_f16(static_cast<float>(v)); break;
-      case DType::BF16: b->as<uint16_t>()[i] = float_to_bf16(static_cast<float>(v)); break;
-      case DType::F32: b->as<float>()[i] = static_cast<float>(v); break;
-      case DType::F64: b->as<double>()[i] = v; break;
-      case DType::C64: b->as<c64>()[i] = c64(static_cast<float>(v), 0); break;
-    }
+    set_element_from_double(*b, static_cast<int64_t>(i), values[i]);
   }
   return b;
 }
