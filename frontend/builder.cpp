@@ -26,11 +26,10 @@ Tensor make(ir::OpKind op, const std::vector<Tensor>& operands, std::vector<ir::
   return Tensor(std::move(node));
 }
 
-void check_dtype(std::string_view name, ir::OpKind op, DType dtype, const std::string& operands,
-                 std::string_view advice) {
-  std::string why = ir::dtype_refusal(op, dtype);
-  if (why.empty()) return;
-  throw DTypeError(std::string(name) + ": " + operands + " " + why + std::string(advice));
+void throw_dtype_refusal(std::string_view name, ir::OpKind op, DType dtype,
+                         const std::string& operands, std::string_view advice) {
+  throw DTypeError(std::string(name) + ": " + operands + " " + ir::dtype_refusal(op, dtype) +
+                   std::string(advice));
 }
 
 Tensor constant(BufferPtr buffer, Loc loc) {

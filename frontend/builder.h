@@ -23,10 +23,16 @@ inline std::string type_str(const Tensor& x) { return x.type().str(); }
 
 // Throws DTypeError when the IR's dtype rule for `op` (ir/ops.def) refuses `dtype`, so the
 // frontend refuses exactly what the IR does, in the IR's words: "<name>: <operands> must
-// have ..., got ...; <fix>", then `advice` when given. `operands` describes the user's
-// operands ("c64[2]", "operands f32[1] and 1.5").
-void check_dtype(std::string_view name, ir::OpKind op, DType dtype, const std::string& operands,
-                 std::string_view advice = {});
+// have ..., got ...; <fix>", then `advice` when given. `operands()` describes the user's
+// operands ("c64[2]", "operands f32[1] and 1.5"); it is called only for the error, so
+// building an op that passes allocates nothing here.
+[[noreturn]] void throw_dtype_refusal(std::string_view name, ir::OpKind op, DType dtype,
+                                      const std::string& operands, std::string_view advice);
+template <class DescribeOperands>
+void check_dtype(std::string_view name, ir::OpKind op, DType dtype,
+                 const DescribeOperands& operands, std::string_view advice = {}) {
+  if (!ir::op_accepts(op, dtype)) throw_dtype_refusal(name, op, dtype, operands(), advice);
+}
 // "[0,2]" for a list of axes or dimensions.
 std::string list_str(const std::vector<int64_t>& v);
 std::string list_str(const std::vector<int>& v);

@@ -17,7 +17,7 @@ Tensor unary(ir::OpKind op, const Tensor& x, DType out, Loc loc) {
 // Refuses what the IR's rule for `op` refuses, in its words (frontend::check_dtype).
 void check_unary(std::string_view name, ir::OpKind op, const Tensor& x,
                  std::string_view advice = {}) {
-  frontend::check_dtype(name, op, x.dtype(), type_str(x), advice);
+  frontend::check_dtype(name, op, x.dtype(), [&] { return type_str(x); }, advice);
 }
 
 // A math function: bool and integer inputs are cast to f32 first (docs/semantics.md).
@@ -52,7 +52,7 @@ std::string operands_str(const TensorLike& a, const TensorLike& b) {
 Tensor binary(ir::OpKind op, std::string_view name, Promote p, const TensorLike& a,
               const TensorLike& b, Loc loc) {
   DType d = promote(p, frontend::common_dtype({a, b}));
-  frontend::check_dtype(name, op, d, operands_str(a, b));
+  frontend::check_dtype(name, op, d, [&] { return operands_str(a, b); });
   auto xs = frontend::unify(name, {a, b}, d, loc);
   return make(op, {xs[0], xs[1]}, {}, Type{ir::op_result_dtype(op, d), xs[0].shape()}, loc);
 }
@@ -163,7 +163,7 @@ Tensor floor_divide(const TensorLike& a, const TensorLike& b, Loc loc) {
   // Refused where floor is (complex), in floor's words.
   frontend::check_dtype("floor_divide", ir::OpKind::Floor,
                         promote(Promote::BoolToInt, frontend::common_dtype({a, b})),
-                        operands_str(a, b));
+                        [&] { return operands_str(a, b); });
   Tensor q = binary(ir::OpKind::Div, "floor_divide", Promote::BoolToInt, a, b, loc);
   return floor(q, loc);  // the IR's integer div already floors; floats need floor
 }

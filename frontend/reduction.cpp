@@ -45,7 +45,7 @@ DType accumulate_dtype(DType d) {
 
 // Refuses what the IR's rule for `op` refuses (no order for complex), in its words.
 void check_order(std::string_view name, ir::OpKind op, const Tensor& x) {
-  frontend::check_dtype(name, op, x.dtype(), type_str(x));
+  frontend::check_dtype(name, op, x.dtype(), [&] { return type_str(x); });
 }
 
 Tensor arg_reduce(ir::OpKind op, std::string_view name, const Tensor& x, const Axes& axis,

@@ -135,6 +135,9 @@ std::unique_ptr<BoundLaunch> CpuDevice::bind(const DeviceKernels& kernels,
   const int lanes = codegen::llvm_backend::host_target().info.lanes;
   auto b = std::make_unique<CpuLaunch>();
   b->fn = static_cast<const CpuKernels&>(kernels).fns[static_cast<size_t>(l.kernel)];
+  // One allocation each: a small eval binds dozens of launches.
+  b->buffers.reserve(buffers.size());
+  b->scalars.reserve(l.scalars.size());
   for (DeviceBuffer* mem : buffers)
     b->buffers.push_back(mem ? static_cast<HostMemory*>(mem)->data() : g_empty);
   for (const codegen::ScalarSource& s : l.scalars) b->scalars.push_back(codegen::scalar_slot(s));
