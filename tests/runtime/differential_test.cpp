@@ -118,6 +118,11 @@ std::vector<DType> operand_dtypes(OpKind op, DType t) {
 // positive values (the domain of log, sqrt...) and small ones (integer powers) once more.
 void elementwise_cases(OpKind op, DType t, std::vector<Case>& out) {
   const std::string name(ir::op_name(op));
+  // Complex pow is exp(b log a): the error of log a grows by |b log a|, up to about ten
+  // with these inputs, and devices' f32 exp and log differ by a few ulp (NVIDIA's by 5e-4
+  // relative at worst over the suite's inputs).
+  std::optional<Tolerance> tol;
+  if (op == OpKind::Pow && is_complex(t)) tol = Tolerance{2e-3, 1e-5};
   for (const Shaped& s : kElementwiseShapes) {
     std::string what = name + " " + type_str(t, s.shape) + layout_name(s.layout);
     auto body = [&](GraphBuilder& b) {
@@ -127,13 +132,13 @@ void elementwise_cases(OpKind op, DType t, std::vector<Case>& out) {
         operands.push_back(operand(b, d, s.shape, i++ == 0 ? s.layout : Layout::Broadcast));
       b.result(b.add(op, operands));
     };
-    if (!add_case(out, what, body)) return;  // the verifier does not take dtype t
+    if (!add_case(out, what, body, Values::Normal, tol)) return;  // the verifier refuses t
     if (s.shape == Shape{37}) {
       if (is_inexact(t)) {
         // Complex infinities and NaN are left out: C99's rules for them (Annex G, which the
         // reference's std::complex follows) are not what the kernels' formulas give.
         if (!is_complex(t)) add_case(out, what + " specials", body, Values::Specials, std::nullopt, 2);
-        add_case(out, what + " positive", body, Values::Positive, std::nullopt, 3);
+        add_case(out, what + " positive", body, Values::Positive, tol, 3);
       } else {
         add_case(out, what + " small", body, Values::Small, std::nullopt, 4);
       }
