@@ -101,9 +101,8 @@ Tensor gather(const Tensor& x, const Tensor& idx, int axis, Loc loc) {
 Tensor scatter_add(const Tensor& base, const Tensor& idx, const TensorLike& updates, int axis,
                    Loc loc) {
   Tensor i = index_tensor("scatter_add", idx, loc);
-  if (is_bool(base.dtype()))
-    throw DTypeError("scatter_add: base " + type_str(base) +
-                     " is bool, which has no addition; cast it to an integer dtype first");
+  frontend::check_dtype("scatter_add", ir::OpKind::ScatterAdd, base.dtype(),
+                        "base " + type_str(base));
   if (i.ndim() != base.ndim())
     throw ShapeError("scatter_add: indices " + type_str(i) + " and base " + type_str(base) +
                      " differ in rank; indices need the base's rank (use expand_dims)");

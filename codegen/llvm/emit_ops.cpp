@@ -597,13 +597,14 @@ Val reduce_identity(EmitContext& c, ReduceOp op, DType acc, int w) {
       if (is_complex(acc)) r.im = c.constant(DType::F32, 0, w);
       return r;
     }
+    // Orders exist for real dtypes only: the op table refuses c64 for these.
     case ReduceOp::Max:
     case ReduceOp::ArgMax:
-      if (is_floating(acc) || is_complex(acc)) return both(-inf);
+      if (is_floating(acc)) return {c.constant(acc, -inf, w)};
       return {c.constant_int(acc, big_int(false), w)};
     case ReduceOp::Min:
     case ReduceOp::ArgMin:
-      if (is_floating(acc) || is_complex(acc)) return both(inf);
+      if (is_floating(acc)) return {c.constant(acc, inf, w)};
       return {c.constant_int(acc, big_int(true), w)};
   }
   return both(0);

@@ -94,7 +94,6 @@ std::string float_unary(OpKind op, DType in, const std::string& x) {
 
 std::string int_unary(OpKind op, DType in, const std::string& x) {
   const std::string T = compute_type(in);
-  const bool is_bool = in == DType::Bool;
   const bool sgn = is_signed_integer(in);
   switch (op) {
     case OpKind::Neg: return wrap(in, "0", '-', x);
@@ -108,8 +107,8 @@ std::string int_unary(OpKind op, DType in, const std::string& x) {
     case OpKind::Round:
     case OpKind::Real:
     case OpKind::Conj: return x;
-    case OpKind::Imag: return is_bool ? "false" : "((" + T + ")0)";
-    case OpKind::Not: return is_bool ? "(!" + x + ")" : "(" + x + " == 0)";
+    case OpKind::Imag: return "((" + T + ")0)";
+    case OpKind::Not: return in == DType::Bool ? "(!" + x + ")" : "(" + x + " == 0)";
     case OpKind::IsNan:
     case OpKind::IsInf: return "false";
     default: unsupported(op, in);
@@ -391,13 +390,14 @@ std::string reduce_identity(ReduceOp op, DType acc) {
   switch (op) {
     case ReduceOp::Sum: return const_literal(acc, 0, 0, 0);
     case ReduceOp::Prod: return const_literal(acc, 1, 1, 0);
+    // Orders exist for real dtypes only: the op table refuses c64 for these.
     case ReduceOp::Max:
     case ReduceOp::ArgMax:
-      if (is_inexact(acc)) return const_literal(acc, 0, -inf, -inf);
+      if (is_floating(acc)) return float_literal(acc, -inf);
       return lowest(false);
     case ReduceOp::Min:
     case ReduceOp::ArgMin:
-      if (is_inexact(acc)) return const_literal(acc, 0, inf, inf);
+      if (is_floating(acc)) return float_literal(acc, inf);
       return lowest(true);
   }
   return "0";

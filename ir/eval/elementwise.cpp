@@ -1,5 +1,6 @@
 // Reference evaluation of the elementwise ops: unary, binary, select and cast. Each op is
-// one line naming the dtypes it accepts and its scalar function (ir/eval/scalar.h).
+// one line naming its scalar function (ir/eval/scalar.h), compiled for the dtypes the op
+// table lets it take.
 #include <cstring>
 #include <numbers>
 #include <string>
@@ -19,18 +20,6 @@ namespace {
 
 using ir::OpKind;
 
-std::string kinds_str(unsigned kinds) {
-  std::string s;
-  auto add = [&](unsigned k, const char* name) {
-    if (kinds & k) s += (s.empty() ? "" : ", ") + std::string(name);
-  };
-  add(kBool, "bool");
-  add(kInt, "integer");
-  add(kFloat, "floating");
-  add(kComplex, "complex");
-  return s + " dtypes";
-}
-
 // The element type a scalar function's result R is stored as: the operand's own when R is
 // its value type (so an f16 result is rounded back to f16), else R's natural dtype
 // (bool for predicates, f32 for the parts of a c64).
@@ -43,13 +32,14 @@ void check_result_dtype(const ir::Node& node) {
         "the result dtype should be " + std::string(dtype_name(O::dtype)));
 }
 
-// out[i] = f(x[i]) for operand dtypes of `kinds`; others throw DTypeError.
-template <unsigned kinds, class F>
+// out[i] = f(x[i]), f compiled only for the operand dtypes the table lets `op` take
+// (check_accepts has refused the others).
+template <OpKind op, class F>
 BufferPtr map_unary(const ir::Node& node, const Buffer& x, F f) {
   check(x.shape() == node.type.shape, node, "operand shape " + shape_str(x.shape()) + " differs");
   return visit_dtype(x.dtype(), [&]<class E>(E) -> BufferPtr {
     using V = typename E::Value;
-    if constexpr ((kind_of<V>() & kinds) != 0) {
+    if constexpr (table_accepts<V>(op)) {
       using O = OutElem<E, decltype(f(V{}))>;
       check_result_dtype<O>(node);
       auto out = new_output(node);
@@ -57,13 +47,13 @@ BufferPtr map_unary(const ir::Node& node, const Buffer& x, F f) {
       for (int64_t i = 0; i < n; ++i) store<O>(*out, i, f(load<E>(x, i)));
       return out;
     } else {
-      unsupported_dtype(node, x.dtype(), kinds_str(kinds));
+      unsupported_dtype(node, x.dtype());
     }
   });
 }
 
 // out[i] = f(a[i], b[i]); a and b have one type.
-template <unsigned kinds, class F>
+template <OpKind op, class F>
 BufferPtr map_binary(const ir::Node& node, const Buffer& a, const Buffer& b, F f) {
   check(a.type() == b.type(), node,
         "operands differ: " + a.type().str() + " and " + b.type().str() +
@@ -71,7 +61,7 @@ BufferPtr map_binary(const ir::Node& node, const Buffer& a, const Buffer& b, F f
   check(a.shape() == node.type.shape, node, "operand shape " + shape_str(a.shape()) + " differs");
   return visit_dtype(a.dtype(), [&]<class E>(E) -> BufferPtr {
     using V = typename E::Value;
-    if constexpr ((kind_of<V>() & kinds) != 0) {
+    if constexpr (table_accepts<V>(op)) {
       using O = OutElem<E, decltype(f(V{}, V{}))>;
       check_result_dtype<O>(node);
       auto out = new_output(node);
@@ -79,42 +69,35 @@ BufferPtr map_binary(const ir::Node& node, const Buffer& a, const Buffer& b, F f
       for (int64_t i = 0; i < n; ++i) store<O>(*out, i, f(load<E>(a, i), load<E>(b, i)));
       return out;
     } else {
-      unsupported_dtype(node, a.dtype(), kinds_str(kinds));
+      unsupported_dtype(node, a.dtype());
     }
   });
 }
 
 constexpr double kLn2 = std::numbers::ln2;
 
-// The op table's dtype rule (ir/ops.def), so that the evaluator refuses exactly what the
-// verifier does; the kinds each op lists below only limit which formulas are compiled.
-void check_rule(const ir::Node& node, DType operand) {
-  if (!ir::op_accepts(node.op, operand))
-    unsupported_dtype(node, operand, ir::describe(node.info().accepts));
-}
-
 }  // namespace
 
 BufferPtr eval_unary(const ir::Node& node, const Buffer& x) {
   // Each function is called with the value type: bool, an integer, float (also for f16 and
   // bf16), double or std::complex<float>.
-  check_rule(node, x.dtype());
+  check_accepts(node, x.dtype());
   switch (node.op) {
-    case OpKind::Neg: return map_unary<kAny>(node, x, [](auto v) { return neg(v); });
-    case OpKind::Abs: return map_unary<kAny>(node, x, [](auto v) { return absolute(v); });
-    case OpKind::Sign: return map_unary<kNotComplex>(node, x, [](auto v) { return sign(v); });
-    case OpKind::Exp: return map_unary<kInexact>(node, x, [](auto v) { return std::exp(v); });
+    case OpKind::Neg: return map_unary<OpKind::Neg>(node, x, [](auto v) { return neg(v); });
+    case OpKind::Abs: return map_unary<OpKind::Abs>(node, x, [](auto v) { return absolute(v); });
+    case OpKind::Sign: return map_unary<OpKind::Sign>(node, x, [](auto v) { return sign(v); });
+    case OpKind::Exp: return map_unary<OpKind::Exp>(node, x, [](auto v) { return std::exp(v); });
     case OpKind::Exp2:
-      return map_unary<kInexact>(node, x, [](auto v) {
+      return map_unary<OpKind::Exp2>(node, x, [](auto v) {
         using V = decltype(v);
         if constexpr (is_complex_v<V>)
           return std::exp(v * V(kLn2));
         else
           return std::exp2(v);
       });
-    case OpKind::Log: return map_unary<kInexact>(node, x, [](auto v) { return std::log(v); });
+    case OpKind::Log: return map_unary<OpKind::Log>(node, x, [](auto v) { return std::log(v); });
     case OpKind::Log2:
-      return map_unary<kInexact>(node, x, [](auto v) {
+      return map_unary<OpKind::Log2>(node, x, [](auto v) {
         using V = decltype(v);
         if constexpr (is_complex_v<V>)
           return std::log(v) / V(kLn2);
@@ -122,7 +105,7 @@ BufferPtr eval_unary(const ir::Node& node, const Buffer& x) {
           return std::log2(v);
       });
     case OpKind::Log1p:
-      return map_unary<kInexact>(node, x, [](auto v) {
+      return map_unary<OpKind::Log1p>(node, x, [](auto v) {
         using V = decltype(v);
         if constexpr (is_complex_v<V>)
           return std::log(V(1) + v);
@@ -130,53 +113,54 @@ BufferPtr eval_unary(const ir::Node& node, const Buffer& x) {
           return std::log1p(v);
       });
     case OpKind::Expm1:
-      return map_unary<kInexact>(node, x, [](auto v) {
+      return map_unary<OpKind::Expm1>(node, x, [](auto v) {
         using V = decltype(v);
         if constexpr (is_complex_v<V>)
           return std::exp(v) - V(1);
         else
           return std::expm1(v);
       });
-    case OpKind::Sqrt: return map_unary<kInexact>(node, x, [](auto v) { return std::sqrt(v); });
+    case OpKind::Sqrt: return map_unary<OpKind::Sqrt>(node, x, [](auto v) { return std::sqrt(v); });
     case OpKind::Rsqrt:
-      return map_unary<kInexact>(node, x, [](auto v) { return decltype(v)(1) / std::sqrt(v); });
+      return map_unary<OpKind::Rsqrt>(node, x,
+                                      [](auto v) { return decltype(v)(1) / std::sqrt(v); });
     case OpKind::Reciprocal:
-      return map_unary<kInexact>(node, x, [](auto v) { return decltype(v)(1) / v; });
-    case OpKind::Sin: return map_unary<kInexact>(node, x, [](auto v) { return std::sin(v); });
-    case OpKind::Cos: return map_unary<kInexact>(node, x, [](auto v) { return std::cos(v); });
-    case OpKind::Tan: return map_unary<kInexact>(node, x, [](auto v) { return std::tan(v); });
-    case OpKind::Tanh: return map_unary<kInexact>(node, x, [](auto v) { return std::tanh(v); });
+      return map_unary<OpKind::Reciprocal>(node, x, [](auto v) { return decltype(v)(1) / v; });
+    case OpKind::Sin: return map_unary<OpKind::Sin>(node, x, [](auto v) { return std::sin(v); });
+    case OpKind::Cos: return map_unary<OpKind::Cos>(node, x, [](auto v) { return std::cos(v); });
+    case OpKind::Tan: return map_unary<OpKind::Tan>(node, x, [](auto v) { return std::tan(v); });
+    case OpKind::Tanh: return map_unary<OpKind::Tanh>(node, x, [](auto v) { return std::tanh(v); });
     case OpKind::Sigmoid:
-      return map_unary<kInexact>(node, x, [](auto v) {
+      return map_unary<OpKind::Sigmoid>(node, x, [](auto v) {
         using V = decltype(v);
         return V(1) / (V(1) + std::exp(-v));
       });
-    case OpKind::Erf: return map_unary<kFloat>(node, x, [](auto v) { return std::erf(v); });
+    case OpKind::Erf: return map_unary<OpKind::Erf>(node, x, [](auto v) { return std::erf(v); });
     case OpKind::Floor:
-      return map_unary<kNotComplex>(node, x, [](auto v) {
+      return map_unary<OpKind::Floor>(node, x, [](auto v) {
         if constexpr (std::floating_point<decltype(v)>)
           return std::floor(v);
         else
           return v;
       });
     case OpKind::Ceil:
-      return map_unary<kNotComplex>(node, x, [](auto v) {
+      return map_unary<OpKind::Ceil>(node, x, [](auto v) {
         if constexpr (std::floating_point<decltype(v)>)
           return std::ceil(v);
         else
           return v;
       });
     case OpKind::Round:
-      return map_unary<kNotComplex>(node, x, [](auto v) {
+      return map_unary<OpKind::Round>(node, x, [](auto v) {
         if constexpr (std::floating_point<decltype(v)>)
           return round_half_even(v);
         else
           return v;
       });
-    case OpKind::Not: return map_unary<kNotComplex>(node, x, [](auto v) -> bool { return v == 0; });
-    case OpKind::IsNan: return map_unary<kAny>(node, x, [](auto v) { return has_nan(v); });
+    case OpKind::Not: return map_unary<OpKind::Not>(node, x, [](auto v) -> bool { return v == 0; });
+    case OpKind::IsNan: return map_unary<OpKind::IsNan>(node, x, [](auto v) { return has_nan(v); });
     case OpKind::IsInf:
-      return map_unary<kAny>(node, x, [](auto v) -> bool {
+      return map_unary<OpKind::IsInf>(node, x, [](auto v) -> bool {
         if constexpr (is_complex_v<decltype(v)>)
           return std::isinf(v.real()) || std::isinf(v.imag());
         else if constexpr (std::floating_point<decltype(v)>)
@@ -185,21 +169,21 @@ BufferPtr eval_unary(const ir::Node& node, const Buffer& x) {
           return false;
       });
     case OpKind::Real:
-      return map_unary<kAny>(node, x, [](auto v) {
+      return map_unary<OpKind::Real>(node, x, [](auto v) {
         if constexpr (is_complex_v<decltype(v)>)
           return v.real();
         else
           return v;
       });
     case OpKind::Imag:
-      return map_unary<kAny>(node, x, [](auto v) {
+      return map_unary<OpKind::Imag>(node, x, [](auto v) {
         if constexpr (is_complex_v<decltype(v)>)
           return v.imag();
         else
           return decltype(v)(0);
       });
     case OpKind::Conj:
-      return map_unary<kAny>(node, x, [](auto v) {
+      return map_unary<OpKind::Conj>(node, x, [](auto v) {
         if constexpr (is_complex_v<decltype(v)>)
           return std::conj(v);
         else
@@ -210,39 +194,49 @@ BufferPtr eval_unary(const ir::Node& node, const Buffer& x) {
 }
 
 BufferPtr eval_binary(const ir::Node& node, const Buffer& x, const Buffer& y) {
-  check_rule(node, x.dtype());
+  check_accepts(node, x.dtype());
   switch (node.op) {
-    case OpKind::Add: return map_binary<kAny>(node, x, y, [](auto p, auto q) { return add(p, q); });
-    case OpKind::Sub: return map_binary<kAny>(node, x, y, [](auto p, auto q) { return sub(p, q); });
-    case OpKind::Mul: return map_binary<kAny>(node, x, y, [](auto p, auto q) { return mul(p, q); });
+    case OpKind::Add:
+      return map_binary<OpKind::Add>(node, x, y, [](auto p, auto q) { return add(p, q); });
+    case OpKind::Sub:
+      return map_binary<OpKind::Sub>(node, x, y, [](auto p, auto q) { return sub(p, q); });
+    case OpKind::Mul:
+      return map_binary<OpKind::Mul>(node, x, y, [](auto p, auto q) { return mul(p, q); });
     case OpKind::Div:
-      return map_binary<kAny>(node, x, y, [](auto p, auto q) { return divide(p, q); });
+      return map_binary<OpKind::Div>(node, x, y, [](auto p, auto q) { return divide(p, q); });
     case OpKind::Pow:
-      return map_binary<kAny>(node, x, y, [](auto p, auto q) { return power(p, q); });
+      return map_binary<OpKind::Pow>(node, x, y, [](auto p, auto q) { return power(p, q); });
     case OpKind::Max:
-      return map_binary<kAny>(node, x, y, [](auto p, auto q) { return nan_max(p, q); });
+      return map_binary<OpKind::Max>(node, x, y, [](auto p, auto q) { return nan_max(p, q); });
     case OpKind::Min:
-      return map_binary<kAny>(node, x, y, [](auto p, auto q) { return nan_min(p, q); });
+      return map_binary<OpKind::Min>(node, x, y, [](auto p, auto q) { return nan_min(p, q); });
     case OpKind::Mod:
-      return map_binary<kNotComplex>(node, x, y, [](auto p, auto q) { return floor_mod(p, q); });
+      return map_binary<OpKind::Mod>(node, x, y, [](auto p, auto q) { return floor_mod(p, q); });
     case OpKind::Atan2:
-      return map_binary<kFloat>(node, x, y, [](auto p, auto q) { return std::atan2(p, q); });
-    case OpKind::Eq: return map_binary<kAny>(node, x, y, [](auto p, auto q) { return p == q; });
-    case OpKind::Ne: return map_binary<kAny>(node, x, y, [](auto p, auto q) { return p != q; });
-    case OpKind::Lt: return map_binary<kAny>(node, x, y, [](auto p, auto q) { return less(p, q); });
+      return map_binary<OpKind::Atan2>(node, x, y, [](auto p, auto q) { return std::atan2(p, q); });
+    case OpKind::Eq:
+      return map_binary<OpKind::Eq>(node, x, y, [](auto p, auto q) { return p == q; });
+    case OpKind::Ne:
+      return map_binary<OpKind::Ne>(node, x, y, [](auto p, auto q) { return p != q; });
+    case OpKind::Lt:
+      return map_binary<OpKind::Lt>(node, x, y, [](auto p, auto q) { return p < q; });
     case OpKind::Le:
-      return map_binary<kAny>(node, x, y, [](auto p, auto q) { return less_equal(p, q); });
-    case OpKind::Gt: return map_binary<kAny>(node, x, y, [](auto p, auto q) { return less(q, p); });
+      return map_binary<OpKind::Le>(node, x, y, [](auto p, auto q) { return p <= q; });
+    case OpKind::Gt:
+      return map_binary<OpKind::Gt>(node, x, y, [](auto p, auto q) { return p > q; });
     case OpKind::Ge:
-      return map_binary<kAny>(node, x, y, [](auto p, auto q) { return less_equal(q, p); });
+      return map_binary<OpKind::Ge>(node, x, y, [](auto p, auto q) { return p >= q; });
     case OpKind::And:
-      return map_binary<kIntegral>(node, x, y, [](auto p, auto q) -> decltype(p) { return p & q; });
+      return map_binary<OpKind::And>(node, x, y,
+                                     [](auto p, auto q) -> decltype(p) { return p & q; });
     case OpKind::Or:
-      return map_binary<kIntegral>(node, x, y, [](auto p, auto q) -> decltype(p) { return p | q; });
+      return map_binary<OpKind::Or>(node, x, y,
+                                    [](auto p, auto q) -> decltype(p) { return p | q; });
     case OpKind::Xor:
-      return map_binary<kIntegral>(node, x, y, [](auto p, auto q) -> decltype(p) { return p ^ q; });
+      return map_binary<OpKind::Xor>(node, x, y,
+                                     [](auto p, auto q) -> decltype(p) { return p ^ q; });
     case OpKind::Complex:
-      return map_binary<kFloat>(node, x, y, [](auto re, auto im) {
+      return map_binary<OpKind::Complex>(node, x, y, [](auto re, auto im) {
         return std::complex<float>(static_cast<float>(re), static_cast<float>(im));
       });
     default: unhandled_op(node);

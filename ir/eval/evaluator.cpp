@@ -7,8 +7,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "ir/eval/ops.h"
 #include "ir/error.h"
+#include "ir/eval/ops.h"
 #include "ir/inputs.h"
 
 // A new op category fails the build here until evaluate_op handles it.
@@ -152,10 +152,10 @@ void fail(const ir::Node& node, const std::string& what) {
   throw VerifyError("reference evaluator: " + describe(node) + ": " + what);
 }
 
-void unsupported_dtype(const ir::Node& node, DType dtype, const std::string& accepted) {
+void unsupported_dtype(const ir::Node& node, DType dtype) {
   throw DTypeError("reference evaluator: " + describe(node) + ": " + std::string(node.info().text) +
-                   " does not accept " + std::string(dtype_name(dtype)) + " (it takes " + accepted +
-                   "); cast the operand first");
+                   " does not accept " + std::string(dtype_name(dtype)) + " (it takes " +
+                   ir::describe(node.info().accepts) + "); cast the operand first");
 }
 
 void unhandled_op(const ir::Node& node) {

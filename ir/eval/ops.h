@@ -46,8 +46,13 @@ std::string describe(const ir::Node& node);
 inline void check(bool ok, const ir::Node& node, const std::string& what) {
   if (!ok) fail(node, what);
 }
-// Throws DTypeError: `node`'s op does not accept `dtype`.
-[[noreturn]] void unsupported_dtype(const ir::Node& node, DType dtype, const std::string& accepted);
+// Throws DTypeError: `node`'s op does not accept `dtype` (by the op table's rule).
+[[noreturn]] void unsupported_dtype(const ir::Node& node, DType dtype);
+// The op table's dtype rule (ir/ops.def) on the checked operand, so that the evaluator
+// refuses exactly what the verifier does.
+inline void check_accepts(const ir::Node& node, DType dtype) {
+  if (!ir::op_accepts(node.op, dtype)) unsupported_dtype(node, dtype);
+}
 // Throws UnsupportedError: the category function has no case for the node's op.
 [[noreturn]] void unhandled_op(const ir::Node& node);
 

@@ -1,7 +1,9 @@
 // Scalar semantics of the elementwise ops where C++ disagrees with kiln's IR or has
 // undefined behaviour: wrapping integer arithmetic, floor division and floored modulo
 // (x / 0 = x % 0 = 0 for integers), integer powers, NaN-propagating max/min, round half to
-// even, sign, and the lexicographic order of complex numbers. Internal to eval/*.cpp.
+// even and sign. Each is instantiated only for the dtypes the op table lets its op take
+// (ir/eval/types.h, accepted_kinds): complex values have no order, bool no arithmetic.
+// Internal to eval/*.cpp.
 #pragma once
 
 #include <cmath>
@@ -15,7 +17,7 @@
 namespace kiln::evaluator {
 
 // Integer + - * computed modulo 2^64, so that overflow wraps instead of being undefined;
-// converting back to V keeps the low bits (two's complement). bool: + is or, * is and.
+// converting back to V keeps the low bits (two's complement).
 template <std::integral V>
 V wrap_add(V a, V b) {
   return static_cast<V>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b));
@@ -140,35 +142,18 @@ bool has_nan(V v) {
     return false;
 }
 
-// a < b; complex numbers order lexicographically (real part, then imaginary), as in NumPy.
-// Any comparison with NaN is false.
-template <class V>
-bool less(V a, V b) {
-  if constexpr (is_complex_v<V>)
-    return a.real() < b.real() || (a.real() == b.real() && a.imag() < b.imag());
-  else
-    return a < b;
-}
-template <class V>
-bool less_equal(V a, V b) {
-  if constexpr (is_complex_v<V>)
-    return a.real() < b.real() || (a.real() == b.real() && a.imag() <= b.imag());
-  else
-    return a <= b;
-}
-
-// max and min return NaN when either operand has one.
+// max and min of real values return NaN when either operand is NaN.
 template <class V>
 V nan_max(V a, V b) {
   if (has_nan(a)) return a;
   if (has_nan(b)) return b;
-  return less(a, b) ? b : a;
+  return a < b ? b : a;
 }
 template <class V>
 V nan_min(V a, V b) {
   if (has_nan(a)) return a;
   if (has_nan(b)) return b;
-  return less(b, a) ? b : a;
+  return b < a ? b : a;
 }
 
 // Round half to even (NumPy's round), independent of the FPU rounding mode; keeps the
@@ -190,14 +175,14 @@ V sign(V x) {
   } else if constexpr (std::is_signed_v<V>) {
     return x > 0 ? V(1) : x < 0 ? V(-1) : V(0);
   } else {
-    return x != 0;
+    return x != 0;  // u8
   }
 }
 
 // |x|; |MIN| wraps to MIN for integers; complex gives its magnitude (a float).
 template <class V>
 auto absolute(V x) {
-  if constexpr (std::same_as<V, bool> || std::is_unsigned_v<V>)
+  if constexpr (std::is_unsigned_v<V>)
     return x;
   else if constexpr (std::integral<V>)
     return x < 0 ? neg(x) : x;

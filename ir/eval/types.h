@@ -17,17 +17,41 @@
 
 namespace kiln::evaluator {
 
-// Value categories as bits, so that an op lists the dtypes it accepts.
+// Value categories as bits: the dtypes an op's formula is compiled for.
 enum Kinds : unsigned {
   kBool = 1,
   kInt = 2,
   kFloat = 4,
   kComplex = 8,
-  kIntegral = kBool | kInt,
-  kInexact = kFloat | kComplex,
-  kNotComplex = kBool | kInt | kFloat,
   kAny = kBool | kInt | kFloat | kComplex,
 };
+
+// The value categories the op table lets `op` take (its Accepts column, ir/ops.def). An
+// op's formula is compiled only for these, so no formula exists for a dtype the verifier
+// refuses; f32-only `complex` compiles for every float, its run-time check refuses the rest.
+constexpr unsigned kinds_of(ir::Accepts accepts) {
+  switch (accepts) {
+    case ir::Accepts::Any: return kAny;
+    case ir::Accepts::Numeric: return kInt | kFloat | kComplex;
+    case ir::Accepts::Real: return kBool | kInt | kFloat;
+    case ir::Accepts::IntOrFloat: return kInt | kFloat;
+    case ir::Accepts::Floating:
+    case ir::Accepts::F32: return kFloat;
+    case ir::Accepts::Inexact: return kFloat | kComplex;
+    case ir::Accepts::IntOrBool: return kBool | kInt;
+  }
+  return 0;
+}
+constexpr unsigned accepted_kinds(ir::OpKind op) {
+  switch (op) {
+#define KILN_OP(kind, text, arity, category, accepts, result, cost, math, attrs) \
+  case ir::OpKind::kind:                                                         \
+    return kinds_of(ir::Accepts::accepts);
+#include "ir/ops.def"
+#undef KILN_OP
+  }
+  return 0;
+}
 
 template <class V>
 inline constexpr bool is_complex_v = false;
@@ -40,6 +64,12 @@ constexpr unsigned kind_of() {
   if constexpr (std::integral<V>) return kInt;
   if constexpr (std::floating_point<V>) return kFloat;
   return kComplex;
+}
+
+// Whether the op table lets `op` take values of C++ type V (see accepted_kinds).
+template <class V>
+constexpr bool table_accepts(ir::OpKind op) {
+  return (kind_of<V>() & accepted_kinds(op)) != 0;
 }
 
 // Elem<D>: Storage is what the buffer holds, Value what arithmetic uses. f16 and bf16 are
