@@ -102,7 +102,7 @@ Tensor scatter_add(const Tensor& base, const Tensor& idx, const TensorLike& upda
                    Loc loc) {
   Tensor i = index_tensor("scatter_add", idx, loc);
   frontend::check_dtype("scatter_add", ir::OpKind::ScatterAdd, base.dtype(),
-                        "base " + type_str(base));
+                        [&] { return "base " + type_str(base); });
   if (i.ndim() != base.ndim())
     throw ShapeError("scatter_add: indices " + type_str(i) + " and base " + type_str(base) +
                      " differ in rank; indices need the base's rank (use expand_dims)");
