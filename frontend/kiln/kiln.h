@@ -7,6 +7,7 @@
 #include <complex>
 #include <cstdint>
 #include <initializer_list>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <ostream>
@@ -125,6 +126,12 @@ class Scalar {
       kind_ = Kind::Bool;
       int_ = v;
     } else if constexpr (std::is_integral_v<T>) {
+      // An unsigned 64-bit value above int64's range would silently turn negative.
+      if constexpr (std::is_unsigned_v<T> && sizeof(T) >= sizeof(int64_t))
+        if (v > static_cast<T>(std::numeric_limits<int64_t>::max()))
+          throw DTypeError("scalar " + std::to_string(v) +
+                           " does not fit int64, kiln's widest integer; pass a value below 2^63 "
+                           "(or a double)");
       kind_ = Kind::Int;
       int_ = static_cast<int64_t>(v);
     } else if constexpr (std::is_floating_point_v<T>) {

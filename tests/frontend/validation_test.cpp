@@ -114,6 +114,12 @@ TEST(Validation, ShapesThatOverflowThrowWhenTheOpIsBuilt) {
   EXPECT_EQ(zeros({kBig, 4}).size(), kBig * 4);
 }
 
+TEST(Validation, UnsignedScalarsAboveInt64Throw) {
+  expect_error<DTypeError>([] { full({1}, uint64_t{1} << 63, DType::I64); },
+                           {"scalar 9223372036854775808", "does not fit int64", "below 2^63"});
+  expect_values<int64_t>(full({1}, uint64_t{kI64Max}, DType::I64), DType::I64, {1}, {kI64Max});
+}
+
 TEST(Validation, FromHostRefusesANullPointerWithValues) {
   expect_error<Error>([] { from_host(nullptr, DType::F32, 4, {4}); },
                       {"from_data", "null", "count is 4", "pointer to 4 f32 values"});
