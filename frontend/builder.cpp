@@ -7,15 +7,32 @@
 #include <cstring>
 #include <limits>
 
-#if !defined(NDEBUG) && __has_include("ir/verifier.h")
 #include "ir/verifier.h"
+
+#ifndef NDEBUG
 #define KILN_VERIFY_NODES 1
 #endif
 
 namespace kiln::frontend {
 
+void check_shape(std::string_view op, const Shape& shape, DType dtype) {
+  if (static_cast<int>(shape.size()) > kMaxRank)
+    throw ShapeError(std::string(op) + ": shape " + shape_str(shape) + " has rank " +
+                     std::to_string(shape.size()) + "; kiln supports at most rank " +
+                     std::to_string(kMaxRank));
+  for (int64_t d : shape)
+    if (d < 0)
+      throw ShapeError(std::string(op) + ": shape " + shape_str(shape) +
+                       " has a negative dimension; dimensions must be >= 0");
+  if (ir::size_overflows(shape, static_cast<int64_t>(dtype_size(dtype))))
+    throw ShapeError(std::string(op) + ": shape " + shape_str(shape) + " of " +
+                     std::string(dtype_name(dtype)) +
+                     " is too large: its size in bytes overflows int64; use smaller dimensions");
+}
+
 Tensor make(ir::OpKind op, const std::vector<Tensor>& operands, std::vector<ir::AttrValue> attrs,
             Type type, Loc loc) {
+  check_shape(ir::op_name(op), type.shape, type.dtype);
   std::vector<ir::NodePtr> nodes;
   nodes.reserve(operands.size());
   for (const Tensor& t : operands) nodes.push_back(t.node());
@@ -55,12 +72,6 @@ std::string join(const std::vector<T>& v) {
 std::string list_str(const std::vector<int64_t>& v) { return join(v); }
 std::string list_str(const std::vector<int>& v) { return join(v); }
 
-namespace {
-
-struct IntRange {
-  int64_t lo, hi;
-};
-
 IntRange int_range(DType t) {
   switch (t) {
     case DType::I8: return {-128, 127};
@@ -70,6 +81,8 @@ IntRange int_range(DType t) {
     default: return {std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max()};
   }
 }
+
+namespace {
 
 // Float to integer with the IR cast's rules: truncate, NaN gives 0, saturate.
 int64_t float_to_int(double v, DType t) {
@@ -240,6 +253,7 @@ std::vector<Tensor> unify(std::string_view op, const std::vector<TensorLike>& op
   std::vector<Type> types;
   for (const TensorLike& x : operands) types.push_back(operand_type(x));
   Shape shape = broadcast_shapes(op, types);
+  check_shape(op, shape, dtype);  // operands that fit can broadcast to a shape that does not
   std::vector<Tensor> out;
   for (const TensorLike& x : operands) out.push_back(to_tensor(op, x, dtype, shape, loc));
   return out;

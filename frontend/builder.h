@@ -11,7 +11,14 @@
 
 namespace kiln::frontend {
 
-// Builds a node over `operands`; in debug builds the IR verifier checks it.
+// Throws ShapeError naming `op` and the shape unless `shape` can hold `dtype` values: rank
+// at most kMaxRank, no negative dimension, and a size in bytes that fits int64. Every op
+// that takes a shape from the user calls it first, so the error names the user's op.
+void check_shape(std::string_view op, const Shape& shape, DType dtype);
+
+// Builds a node over `operands`. Its type always passes check_shape (under the IR op's
+// name: the net for shapes computed from operands, such as a broadcast or a matmul); in
+// debug builds the IR verifier checks the whole node.
 Tensor make(ir::OpKind op, const std::vector<Tensor>& operands, std::vector<ir::AttrValue> attrs,
             Type type, Loc loc);
 
@@ -36,6 +43,12 @@ void check_dtype(std::string_view name, ir::OpKind op, DType dtype,
 // "[0,2]" for a list of axes or dimensions.
 std::string list_str(const std::vector<int64_t>& v);
 std::string list_str(const std::vector<int>& v);
+
+// The lowest and highest value of an integer dtype (i64's for the other dtypes).
+struct IntRange {
+  int64_t lo, hi;
+};
+IntRange int_range(DType t);
 
 // Throws DTypeError unless `value` fits `dtype` (an integer scalar out of an integer dtype's
 // range, or a complex one for a real dtype).

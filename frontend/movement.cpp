@@ -23,8 +23,9 @@ Tensor reshape(const Tensor& x, const Shape& shape, Loc loc) {
     } else if (shape[i] < 0) {
       throw ShapeError("reshape: " + shape_str(shape) + " has a negative dimension " +
                        std::to_string(shape[i]) + "; use sizes >= 0, or -1 to infer one");
-    } else {
-      known *= shape[i];
+    } else if (__builtin_mul_overflow(known, shape[i], &known)) {
+      throw ShapeError("reshape: " + shape_str(shape) + " has more elements than int64 counts; " +
+                       type_str(x) + " has " + std::to_string(x.size()));
     }
   }
   if (static_cast<int>(shape.size()) > kMaxRank)
@@ -102,6 +103,7 @@ Tensor broadcast_to(const Tensor& x, const Shape& shape, Loc loc) {
     throw ShapeError("broadcast_to: cannot broadcast " + type_str(x) + " to " + shape_str(shape) +
                      "; each dimension of the tensor (aligned to the right) must equal the "
                      "target's or be 1");
+  frontend::check_shape("broadcast_to", shape, x.dtype());
   return frontend::expand_to(x, shape, loc);
 }
 
@@ -179,11 +181,14 @@ Resolved resolve(const Slice& s, int64_t n, int axis, const Tensor& x) {
   if (step > 0) {
     start = s.start ? clamp_index(*s.start, 0, n) : 0;
     stop = s.stop ? clamp_index(*s.stop, 0, n) : n;
-    length = stop > start ? (stop - start + step - 1) / step : 0;
+    length = stop > start ? (stop - start - 1) / step + 1 : 0;
   } else {
     start = s.start ? clamp_index(*s.start, -1, n - 1) : n - 1;
     stop = s.stop ? clamp_index(*s.stop, -1, n - 1) : -1;
-    length = start > stop ? (start - stop + (-step) - 1) / (-step) : 0;
+    // |step| as unsigned: -INT64_MIN does not fit int64.
+    uint64_t back = uint64_t{0} - static_cast<uint64_t>(step);
+    length =
+        start > stop ? static_cast<int64_t>(static_cast<uint64_t>(start - stop - 1) / back) + 1 : 0;
   }
   if (length == 0) start = 0;
   return {start, step, length};
@@ -249,9 +254,15 @@ Tensor pad(const Tensor& x, const std::vector<std::pair<int64_t, int64_t>>& pads
     any = any || lo > 0 || hi > 0;
     low.push_back(lo);
     high.push_back(hi);
-    shape.push_back(x.shape()[d] + lo + hi);
+    int64_t n;
+    if (__builtin_add_overflow(x.shape()[d], lo, &n) || __builtin_add_overflow(n, hi, &n))
+      throw ShapeError("pad: padding (" + std::to_string(lo) + ", " + std::to_string(hi) +
+                       ") on axis " + std::to_string(d) + " of " + type_str(x) +
+                       " overflows int64; use smaller pads");
+    shape.push_back(n);
   }
   if (!any) return x;
+  frontend::check_shape("pad", shape, x.dtype());
   double v = value.as_double();
   if (is_bool(x.dtype())) v = v != 0 ? 1.0 : 0.0;
   return make(ir::OpKind::Pad, {x}, {low, high, v}, Type{x.dtype(), shape}, loc);
@@ -281,7 +292,9 @@ Tensor concatenate(const std::vector<Tensor>& xs, int axis, Loc loc) {
                        " but tensor 0 is " + type_str(first) + "; all dimensions except axis " +
                        std::to_string(a) + " must match");
     d = promote_types(d, x.dtype());
-    total += x.shape()[a];
+    if (__builtin_add_overflow(total, x.shape()[a], &total))
+      throw ShapeError("concatenate: the lengths along axis " + std::to_string(a) +
+                       " add up past int64; join fewer or smaller tensors");
   }
   // Pieces of length 0 along the axis add nothing; keep them out of the IR.
   std::vector<Tensor> parts;
@@ -291,6 +304,7 @@ Tensor concatenate(const std::vector<Tensor>& xs, int axis, Loc loc) {
   if (parts.size() == 1) return parts[0];
   Shape shape = first.shape();
   shape[a] = total;
+  frontend::check_shape("concatenate", shape, d);
   return make(ir::OpKind::Concat, parts, {int64_t{a}}, Type{d, shape}, loc);
 }
 
@@ -354,8 +368,13 @@ Tensor tile(const Tensor& x, const std::vector<int64_t>& reps, Loc loc) {
   for (size_t i = 0; i < rank; ++i) {
     interleaved.insert(interleaved.end(), {1, dims[i]});
     expanded.insert(expanded.end(), {r[i], dims[i]});
-    out.push_back(r[i] * dims[i]);
+    int64_t n;
+    if (__builtin_mul_overflow(r[i], dims[i], &n))
+      throw ShapeError("tile: repetitions " + frontend::list_str(reps) + " of " + type_str(x) +
+                       " give more elements than int64 counts; use fewer repetitions");
+    out.push_back(n);
   }
+  frontend::check_shape("tile", out, x.dtype());
   if (2 * rank > static_cast<size_t>(kMaxRank)) {
     // Too many axes to interleave at once: tile one axis at a time.
     Tensor y = frontend::reshape_to(x, dims, loc);

@@ -83,7 +83,8 @@ Key fold_in(const Key& key, uint64_t data) { return derive(key, kFoldInTag, data
 
 Tensor uniform(const Key& key, const Shape& shape, DType dtype, double lo, double hi, Loc loc) {
   check_float_dtype("uniform", dtype);
-  if (!(lo < hi) || !std::isfinite(lo) || !std::isfinite(hi))
+  frontend::check_shape("uniform", shape, compute_dtype(dtype));
+  if (!(lo < hi) || !std::isfinite(hi - lo))
     throw Error("uniform: the range [" + std::to_string(lo) + ", " + std::to_string(hi) +
                 ") is empty or not finite; pass finite bounds with lo < hi");
   DType compute = compute_dtype(dtype);
@@ -97,6 +98,13 @@ Tensor uniform(const Key& key, const Shape& shape, DType dtype, double lo, doubl
 Tensor normal(const Key& key, const Shape& shape, DType dtype, double mean, double stddev,
               Loc loc) {
   check_float_dtype("normal", dtype);
+  frontend::check_shape("normal", shape, compute_dtype(dtype));
+  if (!std::isfinite(mean))
+    throw Error("normal: the mean " + Scalar(mean).str() + " is not finite; pass a finite mean");
+  if (!(stddev >= 0) || !std::isfinite(stddev))
+    throw Error("normal: the standard deviation " + Scalar(stddev).str() +
+                " is negative or not finite; pass a finite stddev >= 0 (negate the result "
+                "instead of the scale)");
   DType compute = compute_dtype(dtype);
   std::vector<Key> keys = split(key, 2);
   Tensor u1 = unit_uniform(keys[0], shape, compute, loc);
@@ -110,14 +118,19 @@ Tensor normal(const Key& key, const Shape& shape, DType dtype, double mean, doub
 }
 
 Tensor bernoulli(const Key& key, const TensorLike& p, const Shape& shape, Loc loc) {
-  Tensor u = unit_uniform(key, shape, DType::F32, loc);
+  frontend::check_shape("bernoulli", shape, DType::F32);
   if (p.is_tensor()) {
+    Tensor u = unit_uniform(key, shape, DType::F32, loc);
     Tensor prob = broadcast_to(p.tensor(), shape, loc);
     return less(u, prob, loc);
   }
   if (p.scalar().kind() == Scalar::Kind::Complex)
     throw DTypeError("bernoulli: p must be real, got " + p.scalar().str());
-  return less(u, p.scalar().as_double(), loc);
+  double prob = p.scalar().as_double();
+  if (!(prob >= 0 && prob <= 1))
+    throw Error("bernoulli: p = " + p.scalar().str() + " is not a probability; pass a p in [0, 1]");
+  Tensor u = unit_uniform(key, shape, DType::F32, loc);
+  return less(u, prob, loc);
 }
 
 }  // namespace kiln

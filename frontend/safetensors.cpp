@@ -132,18 +132,20 @@ void SafetensorsFile::State::parse_header() {
         throw malformed(where + ": \"shape\" holds " + dim.dump() + ", not a non-negative integer");
       e.shape.push_back(dim.get<int64_t>());
     }
-    // The size check in kiln's element size (1 byte for dtypes kiln lacks, scaled below).
-    try {
-      ir::verify_type(Type{DType::U8, e.shape}, where);
-    } catch (const VerifyError& err) {
-      throw malformed(err.what());
-    }
+    // In the file's own element size, which dtypes kiln lacks have too, and named in the
+    // file's own dtype name.
+    if (static_cast<int>(e.shape.size()) > kMaxRank)
+      throw malformed(where + " (" + e.dtype_name + shape_str(e.shape) + ") has rank " +
+                      std::to_string(e.shape.size()) + ", more than kiln's maximum " +
+                      std::to_string(kMaxRank));
+    if (ir::size_overflows(e.shape, static_cast<int64_t>(d->size)))
+      throw malformed(where + " (" + e.dtype_name + shape_str(e.shape) +
+                      ") is too large: its size in bytes overflows int64");
     if (!offsets.is_array() || offsets.size() != 2 || !offsets[0].is_number_unsigned() ||
         !offsets[1].is_number_unsigned())
       throw malformed(where + ": \"data_offsets\" is not a pair of non-negative integers");
     uint64_t begin = offsets[0].get<uint64_t>(), end = offsets[1].get<uint64_t>();
     uint64_t count = static_cast<uint64_t>(numel(e.shape));
-    if (count != 0 && d->size > UINT64_MAX / count) throw malformed(where + " is too large");
     uint64_t want = count * d->size;
     if (begin > end || end - begin != want)
       throw malformed(

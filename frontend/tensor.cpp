@@ -61,6 +61,7 @@ BufferPtr Tensor::read_for_host(const char* what, DType requested, bool need_one
 
 namespace detail {
 void copy_to_host(const Buffer& buffer, DType requested, void* out, int64_t n) {
+  if (n <= 0) return;  // an empty vector's data() may be null, and memcpy must not see it
   DType stored = buffer.dtype();
   if (stored == requested) {
     std::memcpy(out, buffer.data(), static_cast<size_t>(n) * dtype_size(stored));

@@ -287,16 +287,21 @@ Type matmul(OpKind op, const Type& a, const Type& b) {
 
 }  // namespace
 
+bool size_overflows(const Shape& shape, int64_t element_size) {
+  int64_t bytes = element_size;
+  for (int64_t d : shape)
+    if (d > 0 && __builtin_mul_overflow(bytes, d, &bytes)) return true;
+  return false;
+}
+
 void verify_type(const Type& type, const std::string& what) {
   if (type.rank() > kMaxRank)
     throw VerifyError(what + " " + type.str() + " has rank " + std::to_string(type.rank()) +
                       ", more than the maximum " + std::to_string(kMaxRank));
-  int64_t bytes = static_cast<int64_t>(dtype_size(type.dtype));
-  for (int64_t d : type.shape) {
+  for (int64_t d : type.shape)
     if (d < 0) throw VerifyError(what + " " + type.str() + " has a negative dimension");
-    if (d > 0 && __builtin_mul_overflow(bytes, d, &bytes))
-      throw VerifyError(what + " " + type.str() + " is too large: its size overflows int64");
-  }
+  if (size_overflows(type.shape, static_cast<int64_t>(dtype_size(type.dtype))))
+    throw VerifyError(what + " " + type.str() + " is too large: its size overflows int64");
 }
 
 Type infer_type(OpKind op, const std::vector<Type>& in, const std::vector<AttrValue>& attrs,

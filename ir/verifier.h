@@ -11,6 +11,12 @@
 
 namespace kiln::ir {
 
+// True when the dimensions of `shape` other than 0, times `element_size` bytes, overflow
+// int64. Every reader of user shapes refuses such a shape (verify_type, the frontend's
+// ops, the file readers), so numel(), nbytes() and the strides of an accepted shape never
+// overflow; a shape with a 0 is only accepted when the rest would fit too.
+bool size_overflows(const Shape& shape, int64_t element_size);
+
 // Checks that a type is well formed: rank <= kMaxRank, no negative dimension, and a size
 // in bytes that fits in int64. `what` names the value in the message.
 void verify_type(const Type& type, const std::string& what);

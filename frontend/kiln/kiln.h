@@ -7,6 +7,7 @@
 #include <complex>
 #include <cstdint>
 #include <initializer_list>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <ostream>
@@ -125,6 +126,12 @@ class Scalar {
       kind_ = Kind::Bool;
       int_ = v;
     } else if constexpr (std::is_integral_v<T>) {
+      // An unsigned 64-bit value above int64's range would silently turn negative.
+      if constexpr (std::is_unsigned_v<T> && sizeof(T) >= sizeof(int64_t))
+        if (v > static_cast<T>(std::numeric_limits<int64_t>::max()))
+          throw DTypeError("scalar " + std::to_string(v) +
+                           " does not fit int64, kiln's widest integer; pass a value below 2^63 "
+                           "(or a double)");
       kind_ = Kind::Int;
       int_ = static_cast<int64_t>(v);
     } else if constexpr (std::is_floating_point_v<T>) {
@@ -233,10 +240,10 @@ Tensor ones_like(const Tensor& x, std::optional<DType> dtype = std::nullopt,
 // `value` with x's shape (and dtype unless given).
 Tensor full_like(const Tensor& x, Scalar value, std::optional<DType> dtype = std::nullopt,
                  Loc loc = Loc::current());
-// 0, 1, ..., stop-1 (NumPy arange); i32 for integer stop, f32 for a float one.
+// 0, 1, ..., stop-1 (NumPy arange); i32 for integer stop (i64 past i32), f32 for a float.
 Tensor arange(Scalar stop, std::optional<DType> dtype = std::nullopt, Loc loc = Loc::current());
 // start, start+step, ... below stop (above it for a negative step); ceil((stop-start)/step)
-// elements.
+// elements; values the dtype cannot hold throw DTypeError.
 Tensor arange(Scalar start, Scalar stop, Scalar step = 1, std::optional<DType> dtype = std::nullopt,
               Loc loc = Loc::current());
 // `num` evenly spaced values from start to stop (stop excluded when !endpoint).
@@ -246,8 +253,8 @@ Tensor linspace(double start, double stop, int64_t num, bool endpoint = true,
 Tensor eye(int64_t n, std::optional<int64_t> m = std::nullopt, int64_t k = 0,
            DType dtype = DType::F32, Loc loc = Loc::current());
 
-// A constant holding a copy of `count` host elements of `host` dtype at `data`, with
-// `shape`; the typed from_data overloads below are the usual entry.
+// A constant holding a copy of `count` host elements of `host` dtype at `data` (null only
+// for count 0), with `shape`; the typed from_data overloads below are the usual entry.
 Tensor from_host(const void* data, DType host, int64_t count, const Shape& shape,
                  std::optional<DType> dtype = std::nullopt, Loc loc = Loc::current());
 // A constant tensor copied from host data (row-major), cast to `dtype` when given.
@@ -304,10 +311,10 @@ Key fold_in(const Key& key, uint64_t data);
 // Uniform values in [lo, hi) of a floating dtype.
 Tensor uniform(const Key& key, const Shape& shape, DType dtype = DType::F32, double lo = 0.0,
                double hi = 1.0, Loc loc = Loc::current());
-// Normal values (Box-Muller from two uniforms) with the given mean and standard deviation.
+// Normal values (Box-Muller from two uniforms) with a finite mean and stddev >= 0.
 Tensor normal(const Key& key, const Shape& shape, DType dtype = DType::F32, double mean = 0.0,
               double stddev = 1.0, Loc loc = Loc::current());
-// Booleans that are true with probability p (a scalar or a tensor broadcast to shape).
+// Booleans true with probability p (a scalar in [0, 1], or a tensor broadcast to shape).
 Tensor bernoulli(const Key& key, const TensorLike& p, const Shape& shape, Loc loc = Loc::current());
 
 // ---------------------------------------------------------------------------------------

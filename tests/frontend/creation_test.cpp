@@ -134,7 +134,7 @@ TEST(Creation, Errors) {
         from_data({1.f, 2.f, 3.f}, {2, 2});
       },
       {"from_data", "3 values", "[2,2]", "4 elements"});
-  expect_error<ShapeError>([] { zeros({2, -1}); }, {"full", "[2,-1]", "negative"});
+  expect_error<ShapeError>([] { zeros({2, -1}); }, {"zeros", "[2,-1]", "negative"});
   expect_error<ShapeError>([] { zeros(Shape(9, 1)); }, {"rank 9", "at most rank 8"});
   expect_error<DTypeError>([] { full({2}, 300, DType::U8); },
                            {"full", "300", "does not fit u8", "0..255"});

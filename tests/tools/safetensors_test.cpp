@@ -163,6 +163,28 @@ TEST(Safetensors, MalformedFiles) {
       {"tensor 'b' holds 2 at element 1"});
 }
 
+TEST(Safetensors, TooLargeShapesNameTheFilesDType) {
+  ScratchDir dir;
+  auto open = [&](const std::string& dtype, const std::string& shape) {
+    std::string header =
+        R"({"x":{"dtype":")" + dtype + R"(","shape":)" + shape + R"(,"data_offsets":[0,8]}})";
+    spit(dir / "big.safetensors", st_file(header, std::string(8, '\0')));
+    SafetensorsFile::open(dir / "big.safetensors");
+  };
+  // Too many elements for any dtype: the message names F32, not a stand-in byte dtype.
+  expect_error<IOError>(
+      [&] { open("F32", "[4294967296,4294967296]"); },
+      {"tensor 'x' (F32[4294967296,4294967296]) is too large", "overflows int64"});
+  // Elements that fit int64 but whose bytes do not.
+  expect_error<IOError>([&] { open("F32", "[2147483648,1073741824]"); },
+                        {"tensor 'x' (F32[2147483648,1073741824]) is too large"});
+  // A dtype kiln lacks is sized by its own element size too.
+  expect_error<IOError>([&] { open("U64", "[2147483648,1073741824]"); },
+                        {"tensor 'x' (U64[2147483648,1073741824]) is too large"});
+  expect_error<IOError>([&] { open("F32", "[1,1,1,1,1,1,1,1,2]"); },
+                        {"tensor 'x' (F32[1,1,1,1,1,1,1,1,2]) has rank 9", "maximum 8"});
+}
+
 TEST(Safetensors, BadWritesLeaveNoFile) {
   ScratchDir dir;
   auto a = f32_buffer({1}, {1});
