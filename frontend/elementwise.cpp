@@ -17,7 +17,8 @@ Tensor unary(ir::OpKind op, const Tensor& x, DType out, Loc loc) {
 // Refuses what the IR's rule for `op` refuses, in its words (frontend::check_dtype).
 void check_unary(std::string_view name, ir::OpKind op, const Tensor& x,
                  std::string_view advice = {}) {
-  frontend::check_dtype(name, op, x.dtype(), [&] { return type_str(x); }, advice);
+  frontend::check_dtype(
+      name, op, x.dtype(), [&] { return type_str(x); }, advice);
 }
 
 // A math function: bool and integer inputs are cast to f32 first (docs/semantics.md).

@@ -46,7 +46,8 @@ DiskCache::DiskCache(std::string dir, const char* magic, uint32_t version, std::
   std::error_code ec;
   std::filesystem::create_directories(dir_, ec);
   if (ec) {
-    support::log_warn(what_ + ": cannot create " + dir_ + " (" + ec.message() + "); the disk cache is off");
+    support::log_warn(what_ + ": cannot create " + dir_ + " (" + ec.message() +
+                      "); the disk cache is off");
     dir_.clear();
   }
 }

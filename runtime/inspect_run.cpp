@@ -1,7 +1,5 @@
 // Measured runs for inspection: deterministic random inputs, timed runs on a device, and
 // the text report of outputs, timings and kiln's statistics.
-#include "runtime/inspect.h"
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -11,6 +9,7 @@
 #include "ir/error.h"
 #include "ir/printer.h"
 #include "ir/random.h"
+#include "runtime/inspect.h"
 
 namespace kiln::inspect {
 

@@ -45,11 +45,11 @@ inline bool device_required(const std::string& spec) {
 
 // Declares `var`, the device `spec` names; skips the test when there is none, or fails it
 // when that device is required (KILN_REQUIRE_OPENCL=1 for OpenCL).
-#define KILN_TEST_DEVICE_OR_SKIP(var, spec)                                               \
-  std::string kiln_missing_device_reason;                                                 \
-  auto var = ::kiln::testing::find_device(spec, &kiln_missing_device_reason);             \
-  if (!var) {                                                                             \
-    if (::kiln::testing::device_required(spec))                                           \
+#define KILN_TEST_DEVICE_OR_SKIP(var, spec)                                                   \
+  std::string kiln_missing_device_reason;                                                     \
+  auto var = ::kiln::testing::find_device(spec, &kiln_missing_device_reason);                 \
+  if (!var) {                                                                                 \
+    if (::kiln::testing::device_required(spec))                                               \
       FAIL() << "KILN_REQUIRE_OPENCL=1 but no OpenCL device: " << kiln_missing_device_reason; \
-    GTEST_SKIP() << "no " << (spec) << " device: " << kiln_missing_device_reason;         \
+    GTEST_SKIP() << "no " << (spec) << " device: " << kiln_missing_device_reason;             \
   }

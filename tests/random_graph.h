@@ -29,7 +29,7 @@ struct RandomGraphProfile {
   Shape fixed_shape;                // every value's shape, when not empty
   int64_t max_dim = 9;              // random shapes: rank 1 to 3, 1 to max_dim per dimension
   int min_ops = 3, max_ops = 12;
-  bool rewrites = false;            // special constants, cancelling views, logic and casts
+  bool rewrites = false;  // special constants, cancelling views, logic and casts
 
   static RandomGraphProfile for_devices(int64_t max_dim) {
     RandomGraphProfile p;
@@ -53,7 +53,8 @@ class RandomGraph {
 
   ir::Graph build() {
     make_params();
-    const int ops = p_.min_ops + static_cast<int>(below(static_cast<size_t>(p_.max_ops - p_.min_ops + 1)));
+    const int ops =
+        p_.min_ops + static_cast<int>(below(static_cast<size_t>(p_.max_ops - p_.min_ops + 1)));
     int made = 0;
     for (int tries = 0; made < ops && tries < 200; ++tries) {
       try {
@@ -83,7 +84,8 @@ class RandomGraph {
     if (!p_.fixed_shape.empty()) return p_.fixed_shape;
     Shape s;
     const size_t rank = 1 + below(3);
-    for (size_t d = 0; d < rank; ++d) s.push_back(1 + static_cast<int64_t>(below(static_cast<size_t>(p_.max_dim))));
+    for (size_t d = 0; d < rank; ++d)
+      s.push_back(1 + static_cast<int64_t>(below(static_cast<size_t>(p_.max_dim))));
     return s;
   }
 
@@ -96,8 +98,8 @@ class RandomGraph {
     const Shape base = random_shape();
     const size_t n = 1 + below(3);
     for (size_t i = 0; i < n; ++i)
-      values_.push_back(b_.param({p_.param_dtypes[i % p_.param_dtypes.size()],
-                                  i > 0 && coin() ? random_shape() : base}));
+      values_.push_back(b_.param(
+          {p_.param_dtypes[i % p_.param_dtypes.size()], i > 0 && coin() ? random_shape() : base}));
   }
 
   NodePtr pick_any() { return values_[below(values_.size())]; }
@@ -204,7 +206,9 @@ class RandomGraph {
     }
   }
 
-  int64_t random_axis(int64_t rank) { return static_cast<int64_t>(below(static_cast<size_t>(std::max<int64_t>(rank, 1)))); }
+  int64_t random_axis(int64_t rank) {
+    return static_cast<int64_t>(below(static_cast<size_t>(std::max<int64_t>(rank, 1))));
+  }
 
   // A reduction over one axis (kept), and with `back` the input minus it broadcast back.
   NodePtr reduction(NodePtr x, bool back) {

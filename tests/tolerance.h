@@ -70,8 +70,8 @@ inline ::testing::AssertionResult buffers_close(const Buffer& got, const Buffer&
       if (t == DType::I64) {
         int64_t a = got.as<int64_t>()[i], b = want.as<int64_t>()[i];
         if (a != b && bad++ < 8)
-          report += "\n  [" + std::to_string(i) + "] " + std::to_string(a) + " vs " +
-                    std::to_string(b);
+          report +=
+              "\n  [" + std::to_string(i) + "] " + std::to_string(a) + " vs " + std::to_string(b);
         continue;
       }
       const double a = element_as_double(got, i, part == 1);
@@ -94,9 +94,8 @@ inline ::testing::AssertionResult buffers_close(const Buffer& got, const Buffer&
     }
   }
   if (bad == 0) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << bad << " of " << n << " elements of "
-                                       << want.type().str() << " differ (got vs reference):"
-                                       << report;
+  return ::testing::AssertionFailure() << bad << " of " << n << " elements of " << want.type().str()
+                                       << " differ (got vs reference):" << report;
 }
 
 inline ::testing::AssertionResult buffers_close(const Buffer& got, const Buffer& want) {

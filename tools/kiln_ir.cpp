@@ -121,8 +121,7 @@ int run_split(const Options& o) {
     }
   }
   std::cout << std::flush;
-  if (failed)
-    std::cerr << "kiln-ir: " << failed << " of " << cases.size() << " cases failed\n";
+  if (failed) std::cerr << "kiln-ir: " << failed << " of " << cases.size() << " cases failed\n";
   return failed ? 1 : 0;
 }
 

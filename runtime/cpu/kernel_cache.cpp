@@ -96,7 +96,7 @@ CacheResult KernelCache::get(const codegen::Kernel& kernel, uint64_t kernel_hash
     }
     if (why != "absent")
       support::log_warn("kernel cache: entry " + path_for(key) + " is not usable (" + why +
-               "); rebuilding it");
+                        "); rebuilding it");
   }
   std::string name = symbol_name(key);
   std::string object = codegen::llvm_backend::compile_object({&kernel}, {name});
@@ -105,7 +105,8 @@ CacheResult KernelCache::get(const codegen::Kernel& kernel, uint64_t kernel_hash
   r.compile_seconds = seconds_since(start);
   disk_.write(key, name + "\n" + object);
   if (support::log_enabled(support::LogLevel::Debug))
-    support::log_debug("compiled kernel " + name + " in " + std::to_string(r.compile_seconds * 1e3) + " ms");
+    support::log_debug("compiled kernel " + name + " in " +
+                       std::to_string(r.compile_seconds * 1e3) + " ms");
   return r;
 }
 

@@ -9,8 +9,8 @@
 #include "codegen/opencl/custom_kernel.h"
 #include "ir/error.h"
 #include "runtime/custom_kernel.h"
-#include "support/log.h"
 #include "runtime/opencl/register.h"
+#include "support/log.h"
 
 namespace kiln::runtime::opencl {
 
@@ -228,8 +228,8 @@ std::vector<OpenCLDevice::CompiledKernel> OpenCLDevice::build(const codegen::Pro
   if (support::log_enabled(support::LogLevel::Debug))
     for (const auto* r : to_build)
       support::log_debug("opencl: kernel " + r->name + " (" +
-                std::string(codegen::opencl::render_shape_name(r->shape)) + ", " +
-                std::to_string(r->launches.size()) + " launches)");
+                         std::string(codegen::opencl::render_shape_name(r->shape)) + ", " +
+                         std::to_string(r->launches.size()) + " launches)");
   for (CompiledKernel& c : fresh) c.program = built;
   return fresh;
 }

@@ -142,7 +142,7 @@ CachedProgram ProgramCache::get(const std::string& source, const std::string& op
     }
     if (why != "absent")
       support::log_warn("opencl program cache: entry " + path_for(key) + " is not usable (" + why +
-               "); rebuilding it");
+                        "); rebuilding it");
   }
   ProgramHandle p = build_from_source(source, options, what);
   r.program = p.get();

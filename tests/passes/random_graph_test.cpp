@@ -3,6 +3,8 @@
 // built to hit the rewrites: constants 0, -0, 1, -1 (full or broadcast), repeated
 // subexpressions, chains of views that cancel or compose, casts, comparisons and selects.
 // A failure names the seed and prints both graphs.
+#include "tests/random_graph.h"
+
 #include <gtest/gtest.h>
 
 #include <random>
@@ -12,15 +14,14 @@
 #include "pass_test_util.h"
 #include "passes/pipeline.h"
 #include "passes/statistic.h"
-#include "tests/random_graph.h"
 
 namespace kiln::passes {
 namespace {
 
 using namespace testing;
+using ir::OpKind;
 using kiln::testing::RandomGraph;
 using kiln::testing::RandomGraphProfile;
-using ir::OpKind;
 
 constexpr int kGraphs = 150;
 

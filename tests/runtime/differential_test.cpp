@@ -7,10 +7,12 @@
 // The file is compiled into one test program per built device, which names its device in
 // KILN_TEST_DEVICE: test_runtime ("reference"), test_runtime_cpu ("cpu"),
 // test_runtime_opencl ("opencl"); the tests' names start with KILN_TEST_DEVICE_ID
-// (Reference/, Cpu/, Opencl/), so that they differ between the programs. There is no hand list of ops or dtypes: an op is asked
-// of the verifier with operands of each dtype, and an op whose category (or, for
-// movement, index and source ops, the op itself) has no generator below fails
+// (Reference/, Cpu/, Opencl/), so that they differ between the programs. There is no hand list of
+// ops or dtypes: an op is asked of the verifier with operands of each dtype, and an op whose
+// category (or, for movement, index and source ops, the op itself) has no generator below fails
 // Differential.Op/<op> naming it.
+#include "tests/differential.h"
+
 #include <gtest/gtest.h>
 #include <kiln/kiln.h>
 
@@ -20,7 +22,6 @@
 
 #include "frontend/evaluate.h"
 #include "ir/op.h"
-#include "tests/differential.h"
 
 #if !defined(KILN_TEST_DEVICE) || !defined(KILN_TEST_DEVICE_ID)
 #error "KILN_TEST_DEVICE names the device under test, KILN_TEST_DEVICE_ID prefixes its tests"
@@ -99,10 +100,14 @@ struct Shaped {
 
 // Elementwise shapes: scalar, empty, one, odd, 2-d, empty inside, longer than a vector
 // tail; and 2-d through a transpose and a broadcast.
-const Shaped kElementwiseShapes[] = {{{}},        {{0}},
-                                     {{1}},       {{37}},
-                                     {{3, 19}},   {{2, 0, 3}},
-                                     {{4099}},    {{5, 19}, Layout::Transposed},
+const Shaped kElementwiseShapes[] = {{{}},
+                                     {{0}},
+                                     {{1}},
+                                     {{37}},
+                                     {{3, 19}},
+                                     {{2, 0, 3}},
+                                     {{4099}},
+                                     {{5, 19}, Layout::Transposed},
                                      {{5, 19}, Layout::Broadcast}};
 
 // The operand dtypes of an elementwise op whose operands are all of `t`, except select's
@@ -137,7 +142,8 @@ void elementwise_cases(OpKind op, DType t, std::vector<Case>& out) {
       if (is_inexact(t)) {
         // Complex infinities and NaN are left out: C99's rules for them (Annex G, which the
         // reference's std::complex follows) are not what the kernels' formulas give.
-        if (!is_complex(t)) add_case(out, what + " specials", body, Values::Specials, std::nullopt, 2);
+        if (!is_complex(t))
+          add_case(out, what + " specials", body, Values::Specials, std::nullopt, 2);
         add_case(out, what + " positive", body, Values::Positive, tol, 3);
       } else {
         add_case(out, what + " small", body, Values::Small, std::nullopt, 4);
@@ -149,7 +155,8 @@ void elementwise_cases(OpKind op, DType t, std::vector<Case>& out) {
 // Cast from t to every dtype the verifier allows.
 void cast_cases(OpKind op, DType from, std::vector<Case>& out) {
   for (DType to : kAllDTypes)
-    for (const Shaped& s : {Shaped{{}}, Shaped{{0}}, Shaped{{41}}, Shaped{{5, 19}, Layout::Transposed}}) {
+    for (const Shaped& s :
+         {Shaped{{}}, Shaped{{0}}, Shaped{{41}}, Shaped{{5, 19}, Layout::Transposed}}) {
       std::string what = std::string(ir::op_name(op)) + " " + type_str(from, s.shape) + " to " +
                          std::string(dtype_name(to)) + layout_name(s.layout);
       auto body = [&](GraphBuilder& b) {
@@ -182,8 +189,9 @@ int64_t count_over(const Shape& s, const std::vector<int64_t>& axes) {
 // Reductions over every axis subset of shapes with empty, unit and odd dimensions, with
 // and without kept dimensions; a long row; and a transposed input.
 void reduce_cases(OpKind op, DType t, std::vector<Case>& out) {
-  const Shaped shapes[] = {{{0}},    {{1}},       {{37}},        {{5, 0}},    {{0, 5}},
-                           {{6, 7}}, {{3, 1, 5}}, {{2, 1000}}, {{7, 3, 5}, Layout::Transposed}};
+  const Shaped shapes[] = {{{0}},       {{1}},       {{37}},
+                           {{5, 0}},    {{0, 5}},    {{6, 7}},
+                           {{3, 1, 5}}, {{2, 1000}}, {{7, 3, 5}, Layout::Transposed}};
   bool any = false;
   for (const Shaped& s : shapes) {
     auto subsets = axis_subsets(s.shape.size());
@@ -206,7 +214,9 @@ void reduce_cases(OpKind op, DType t, std::vector<Case>& out) {
       if (s.shape == Shape{6, 7} && axes == std::vector<int64_t>{1} && is_floating(t))
         add_case(
             out, what + " specials",
-            [&](GraphBuilder& b) { b.result(b.add(op, {b.param({t, s.shape})}, {axes, keep})); },
+            [&](GraphBuilder& b) {
+              b.result(b.add(op, {b.param({t, s.shape})}, {axes, keep}));
+            },
             Values::Specials, accumulated_tolerance(t, 7), 12);
     }
     if (!any && s.shape.size() > 1) return;  // no axis set of a 2-d shape: not this dtype
@@ -215,7 +225,8 @@ void reduce_cases(OpKind op, DType t, std::vector<Case>& out) {
 
 // Scans along every axis.
 void scan_cases(OpKind op, DType t, std::vector<Case>& out) {
-  const Shaped shapes[] = {{{0}}, {{1}}, {{17}}, {{5, 9}}, {{3, 4, 5}}, {{9, 5}, Layout::Transposed}};
+  const Shaped shapes[] = {{{0}},    {{1}},       {{17}},
+                           {{5, 9}}, {{3, 4, 5}}, {{9, 5}, Layout::Transposed}};
   for (const Shaped& s : shapes)
     for (int64_t axis = 0; axis < static_cast<int64_t>(s.shape.size()); ++axis) {
       std::string what = std::string(ir::op_name(op)) + " " + type_str(t, s.shape) +
@@ -308,7 +319,8 @@ bool movement_cases(OpKind op, DType t, std::vector<Case>& out) {
       for (const Cat& c : {Cat{{{4, 5, 6}}, 1}, Cat{{{0, 3}}, 0}, Cat{{{1}}, 0},
                            Cat{{{3, 5}, Layout::Transposed}, 1}}) {
         Shape narrow = c.in.shape;
-        narrow[static_cast<size_t>(c.axis)] = std::max<int64_t>(0, narrow[static_cast<size_t>(c.axis)] - 1);
+        narrow[static_cast<size_t>(c.axis)] =
+            std::max<int64_t>(0, narrow[static_cast<size_t>(c.axis)] - 1);
         std::string what = "concat " + type_str(t, c.in.shape) + layout_name(c.in.layout) +
                            " axis " + std::to_string(c.axis);
         if (!add_case(out, what, [&](GraphBuilder& b) {
@@ -341,7 +353,8 @@ bool index_cases(OpKind op, DType t, std::vector<Case>& out) {
     Shape data, index;
     int64_t axis;
   };
-  const Along alongs[] = {{{5, 7}, {3, 7}, 0}, {{5, 7}, {5, 2}, 1}, {{5, 7}, {0, 7}, 0}, {{1}, {4}, 0}};
+  const Along alongs[] = {
+      {{5, 7}, {3, 7}, 0}, {{5, 7}, {5, 2}, 1}, {{5, 7}, {0, 7}, 0}, {{1}, {4}, 0}};
   for (DType it : kAllDTypes)
     for (const Along& a : alongs) {
       std::string what = std::string(ir::op_name(op)) + " " + type_str(t, a.data) + " by " +
@@ -358,8 +371,8 @@ bool index_cases(OpKind op, DType t, std::vector<Case>& out) {
         break;  // not this data or index dtype
       }
       std::vector<BufferPtr> inputs = random_inputs(b.g, 11);
-      inputs[1] = random_buffer({it, a.index}, 12, Values::Index,
-                                a.data[static_cast<size_t>(a.axis)]);
+      inputs[1] =
+          random_buffer({it, a.index}, 12, Values::Index, a.data[static_cast<size_t>(a.axis)]);
       out.push_back({what, std::move(b.g), std::move(inputs),
                      accumulated_tolerance(t, a.index[static_cast<size_t>(a.axis)])});
     }
@@ -373,8 +386,12 @@ void contraction_cases(OpKind op, DType t, std::vector<Case>& out) {
     Shaped a;
     Shape b;
   };
-  const Pair pairs[] = {{{{9, 17}}, {17, 5}},        {{{2, 9, 17}}, {2, 17, 5}}, {{{1, 1}}, {1, 1}},
-                        {{{3, 0}}, {0, 4}},          {{{0, 3}}, {3, 2}},          {{{4, 3}}, {3, 0}},
+  const Pair pairs[] = {{{{9, 17}}, {17, 5}},
+                        {{{2, 9, 17}}, {2, 17, 5}},
+                        {{{1, 1}}, {1, 1}},
+                        {{{3, 0}}, {0, 4}},
+                        {{{0, 3}}, {3, 2}},
+                        {{{4, 3}}, {3, 0}},
                         {{{7, 6}, Layout::Transposed}, {7, 3}}};
   for (const Pair& p : pairs) {
     std::string what = std::string(ir::op_name(op)) + " " + type_str(t, p.a.shape) +
@@ -415,7 +432,9 @@ bool source_cases(OpKind op, DType t, std::vector<Case>& out) {
       case OpKind::RandomUniform:
         ok = add_case(
             out, what,
-            [&](GraphBuilder& b) { b.result(b.add(op, {}, {int64_t{1234}}, Type{t, s})); },
+            [&](GraphBuilder& b) {
+              b.result(b.add(op, {}, {int64_t{1234}}, Type{t, s}));
+            },
             Values::Normal, Tolerance{0, 0});
         break;
       default: return false;
@@ -434,7 +453,8 @@ void custom_cases(OpKind op, DType t, std::vector<Case>& out) {
           auto x = b.param(type);
           const int64_t grid = std::max<int64_t>(1, type.numel());
           b.result(b.add(op, {x},
-                         {std::string("copy"), std::string("long i = get_global_id(0); if (i < x_numel) y[i] = x[i];"),
+                         {std::string("copy"),
+                          std::string("long i = get_global_id(0); if (i < x_numel) y[i] = x[i];"),
                           std::string("x"), std::string("y"), int64_t{0}, type.str(),
                           std::vector<int64_t>{grid}, std::vector<int64_t>{}, std::string()}));
         }))
@@ -592,7 +612,8 @@ KILN_INSTANTIATE(KILN_TEST_DEVICE_ID, DifferentialEdges, ::testing::Values(KILN_
 
 // Runs the graph of `outputs` (lazy tensors) on the device and the reference.
 void expect_tensors_match(runtime::Device& device, const std::vector<Tensor>& outputs,
-                          std::optional<Tolerance> tol = std::nullopt, const std::string& what = "") {
+                          std::optional<Tolerance> tol = std::nullopt,
+                          const std::string& what = "") {
   std::vector<ir::NodePtr> roots;
   for (const Tensor& t : outputs) roots.push_back(t.node());
   frontend::Extraction ex = frontend::extract_graph(roots, false);
@@ -613,8 +634,8 @@ TEST_P(DifferentialEdges, Integers) {
   // Wrapping, floor division and modulo by negatives and zero, MIN / -1, integer powers.
   Tensor a = edges<int32_t>({7, -7, 7, -7, 0, 5, -2147483647 - 1, 2147483647, 3, -3});
   Tensor b = edges<int32_t>({2, 2, -2, -2, 3, 0, -1, 1, -1, 0});
-  expect_tensors_match(*device, {floor_divide(a, b), mod(a, b), a + b, a * b, a - b, pow(a, b),
-                                 -a, abs(a)});
+  expect_tensors_match(*device,
+                       {floor_divide(a, b), mod(a, b), a + b, a * b, a - b, pow(a, b), -a, abs(a)});
   Tensor c = edges<int64_t>({INT64_MIN, INT64_MAX, -5, 5, 0, 9});
   Tensor d = edges<int64_t>({-1, 2, 3, -3, 0, 0});
   expect_tensors_match(*device, {floor_divide(c, d), mod(c, d), c + d, c * d});
@@ -628,12 +649,13 @@ TEST_P(DifferentialEdges, Floats) {
   const float inf = INFINITY, nan = NAN;
   Tensor a = edges<float>({nan, 1, -0.0f, inf, -inf, 2.5f, -2.5f, 0.5f, 1.5f, -7});
   Tensor b = edges<float>({1, nan, 0.0f, 1, -inf, -2, 2, 0, -3, 3});
-  expect_tensors_match(*device, {maximum(a, b), minimum(a, b), mod(a, b), round(a), sign(a), a / b});
-  // Out-of-range and special values into integers and narrow floats.
   expect_tensors_match(*device,
-                       {cast(a, DType::I32), cast(a, DType::U8), cast(a, DType::I64),
-                        cast(a, DType::Bool), cast(a * 1e20, DType::I32), cast(a, DType::F16),
-                        cast(a * 1e5, DType::F16), cast(a * 3e38, DType::BF16)});
+                       {maximum(a, b), minimum(a, b), mod(a, b), round(a), sign(a), a / b});
+  // Out-of-range and special values into integers and narrow floats.
+  expect_tensors_match(
+      *device, {cast(a, DType::I32), cast(a, DType::U8), cast(a, DType::I64), cast(a, DType::Bool),
+                cast(a * 1e20, DType::I32), cast(a, DType::F16), cast(a * 1e5, DType::F16),
+                cast(a * 3e38, DType::BF16)});
 }
 
 // Casts of values scaled far beyond the narrow dtypes' ranges, between every pair the
@@ -708,7 +730,8 @@ TEST_P(DifferentialEdges, LongReductions) {
         auto r = b.add(op, {x}, {c.axes, false});
         b.result(b.add(OpKind::Mul, {r, r}));
         // Products of values near 1, so that they stay finite and non-zero.
-        BufferPtr in = random_buffer(x->type, 17, op == OpKind::ReduceProd ? Values::Small : Values::Normal);
+        BufferPtr in =
+            random_buffer(x->type, 17, op == OpKind::ReduceProd ? Values::Small : Values::Normal);
         if (op == OpKind::ReduceProd && is_floating(t))
           for (int64_t i = 0; i < numel(c.shape); ++i) {
             double e = 1 + element_as_double(*in, i) * 1e-4;

@@ -218,7 +218,6 @@ TEST_F(KilnIr, ErrorsNamePositionsAndFail) {
   EXPECT_THAT(r.err, ::testing::HasSubstr("not an .npy file"));
 }
 
-
 namespace split {
 
 const std::string kSeparator = "// -----";

@@ -124,7 +124,8 @@ TEST(CpuMath, SpecialValues) {
     auto in = std::make_shared<Buffer>(x->type);
     float vals[8] = {0.0f, -0.0f, INFINITY, -INFINITY, NAN, 1e-45f, -1.0f, 3e38f};
     std::memcpy(in->data(), vals, sizeof vals);
-    expect_matches_reference(cpu(), b.g, {in}, std::nullopt, std::string(ir::op_name(op)) + " specials");
+    expect_matches_reference(cpu(), b.g, {in}, std::nullopt,
+                             std::string(ir::op_name(op)) + " specials");
   }
 }
 

@@ -23,8 +23,8 @@ void check(const std::vector<Tensor>& ts, int64_t n, const std::string& what) {
   std::vector<ir::NodePtr> roots;
   for (const Tensor& t : ts) roots.push_back(t.node());
   frontend::Extraction ex = frontend::extract_graph(roots, false);
-  expect_matches_reference(cpu(), ex.graph, ex.inputs,
-                           accumulated_tolerance(ts[0].dtype(), n), what);
+  expect_matches_reference(cpu(), ex.graph, ex.inputs, accumulated_tolerance(ts[0].dtype(), n),
+                           what);
 }
 
 TEST(CpuFused, SoftmaxLayerNormLogSoftmax) {

@@ -1,7 +1,6 @@
 // The kernel cache: memory and disk hits, a second process starting warm, and disk entries
 // that are corrupt, truncated, stale or of another kernel being rebuilt, never trusted.
 #include "runtime/cpu/kernel_cache.h"
-#include "runtime/driver.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -13,6 +12,7 @@
 
 #include "codegen/llvm/compiler.h"
 #include "codegen/llvm/emit_kernel.h"
+#include "runtime/driver.h"
 #include "tests/runtime/cpu/cpu_test_util.h"
 
 namespace kiln::testing {

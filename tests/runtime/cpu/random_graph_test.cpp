@@ -3,12 +3,13 @@
 // reproducer). KILN_RANDOM_GRAPHS sets how many graphs to run (default 2000, about 20 s);
 // the run stops early, passing, when it has taken KILN_RANDOM_GRAPHS_SECONDS (default 60),
 // so that a slow machine bounds its time instead of timing out.
+#include "tests/random_graph.h"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <cstdlib>
 
-#include "tests/random_graph.h"
 #include "tests/runtime/cpu/cpu_test_util.h"
 
 namespace kiln::testing {
@@ -25,7 +26,8 @@ TEST(CpuRandomGraphs, MatchTheReference) {
                         std::chrono::seconds(env_int("KILN_RANDOM_GRAPHS_SECONDS", 60));
   int seed = 1;
   for (; seed <= count && std::chrono::steady_clock::now() < deadline; ++seed) {
-    ir::Graph g = RandomGraph(static_cast<uint64_t>(seed), RandomGraphProfile::for_devices(9)).build();
+    ir::Graph g =
+        RandomGraph(static_cast<uint64_t>(seed), RandomGraphProfile::for_devices(9)).build();
     expect_matches_reference(cpu(), g, static_cast<uint64_t>(seed), Values::Normal,
                              accumulated_tolerance(DType::F32, 16), "seed " + std::to_string(seed));
     if (HasFailure()) break;  // one reproducer is enough

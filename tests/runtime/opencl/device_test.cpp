@@ -143,8 +143,8 @@ TEST(OpenCLDevice, ExecutableReplaysWithoutRecompiling) {
   inputs2[0] = frontend::extract_graph({x2.node()}, false).inputs.at(0);
   got = device->run(ex.graph, inputs2);
   EXPECT_EQ(stats().plans_reused, 2);
-  EXPECT_TRUE(
-      buffers_close(*got[0], *runtime::evaluate(ex.graph, inputs2)[0], accumulated_tolerance(DType::F32, 100)));
+  EXPECT_TRUE(buffers_close(*got[0], *runtime::evaluate(ex.graph, inputs2)[0],
+                            accumulated_tolerance(DType::F32, 100)));
 }
 
 TEST(OpenCLDevice, InputsStayOnTheDeviceWhileTheyLive) {

@@ -105,8 +105,7 @@ TEST(OpenCLKernelShapes, Reductions) {
           if (all_ops) add("argmin", argmin(x, c.axes[0], true));
         }
       }
-      EXPECT_TRUE(matches_reference_packed(*d, outs, accumulated_tolerance(t, 4099),
-                                           names));
+      EXPECT_TRUE(matches_reference_packed(*d, outs, accumulated_tolerance(t, 4099), names));
     }
     // Ties and NaN: the first occurrence wins, NaN counts as the maximum.
     Tensor ties = reshape(edges<float>({1, 3, 3, NAN, 2, NAN, -1, -1, 0, 0, 0, 0}), {9, 4});

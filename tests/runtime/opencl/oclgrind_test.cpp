@@ -100,7 +100,8 @@ TEST(OpenCLOclgrind, CustomKernelBetweenFusedKernels) {
   frontend::Extraction ex = frontend::extract_graph({(y + 1.0).node()}, false);
   frontend::Extraction ref = frontend::extract_graph({(want + 1.0).node()}, false);
   EXPECT_TRUE(buffers_close(*device->run(ex.graph, ex.inputs)[0],
-                            *runtime::evaluate(ref.graph, ref.inputs)[0], tolerance_for(DType::F32)));
+                            *runtime::evaluate(ref.graph, ref.inputs)[0],
+                            tolerance_for(DType::F32)));
 }
 
 }  // namespace

@@ -27,13 +27,13 @@ inline std::shared_ptr<runtime::opencl::OpenCLDevice> test_device(std::string* w
 
 // Declares `device`, the OpenCL device under test; skips the test when there is none, or
 // fails it under KILN_REQUIRE_OPENCL=1 (tests/devices.h).
-#define KILN_REQUIRE_OPENCL(device)                                                        \
-  std::string kiln_no_device_reason;                                                       \
-  auto device = ::kiln::testing::test_device(&kiln_no_device_reason);                      \
-  if (!device) {                                                                           \
-    if (::kiln::testing::opencl_required())                                                \
-      FAIL() << "KILN_REQUIRE_OPENCL=1 but no OpenCL device: " << kiln_no_device_reason;   \
-    GTEST_SKIP() << "no OpenCL device: " << kiln_no_device_reason;                         \
+#define KILN_REQUIRE_OPENCL(device)                                                      \
+  std::string kiln_no_device_reason;                                                     \
+  auto device = ::kiln::testing::test_device(&kiln_no_device_reason);                    \
+  if (!device) {                                                                         \
+    if (::kiln::testing::opencl_required())                                              \
+      FAIL() << "KILN_REQUIRE_OPENCL=1 but no OpenCL device: " << kiln_no_device_reason; \
+    GTEST_SKIP() << "no OpenCL device: " << kiln_no_device_reason;                       \
   }
 
 // Runs the graph of `outputs` on `device` and on the reference evaluator and compares every

@@ -2,10 +2,11 @@
 // on the OpenCL device against the reference evaluator. A failure prints the seed and the
 // graph's IR text (the reproducer). KILN_RANDOM_GRAPHS sets how many graphs to run
 // (default 40: PoCL compiles slowly, so CI runs a few and a developer many).
+#include "tests/random_graph.h"
+
 #include <cstdlib>
 
 #include "opencl_test_util.h"
-#include "tests/random_graph.h"
 
 namespace kiln::testing {
 namespace {
