@@ -33,8 +33,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using kiln::codegen::LowerOptions;
+using kiln::codegen::ShapeHint;
 using kiln::codegen::opencl::OpenCLTarget;
-using kiln::codegen::opencl::ShapeHint;
 
 struct Case {
   std::string name;

@@ -147,7 +147,7 @@ void run_workload(OpenCLDevice& device, const Options& o) {
   std::string shapes;
   for (const auto& r : OpenCLDevice::rendered(*exe))
     shapes += std::string(shapes.empty() ? "" : ",") +
-              std::string(kiln::codegen::opencl::render_shape_name(r.shape)) + "/v" +
+              std::string(kiln::codegen::group_shape_name(r.shape)) + "/v" +
               std::to_string(r.vector_width) + (r.unrolled ? "/regs" : "");
   char extra[256];
   std::snprintf(extra, sizeof extra,

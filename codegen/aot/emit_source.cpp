@@ -35,7 +35,7 @@ std::string opencl_source(const ir::Graph& graph, const opencl::OpenCLTarget& ta
     opencl::RenderedKernel r =
         opencl::render_kernel(p.kernels[k], target, kernel_symbol(p.kernel_hashes[k]));
     out += "// kernel " + std::to_string(k) + ": " + r.name + " (" +
-           std::string(opencl::render_shape_name(r.shape)) + ", vector width " +
+           std::string(group_shape_name(r.shape)) + ", vector width " +
            std::to_string(r.vector_width) + (r.unrolled ? ", unrolled" : "") + ")\n";
     for (const opencl::ClLaunch& l : r.launches)
       out += "//   launch " + l.entry + " global " + std::to_string(l.global) + " local " +

@@ -102,16 +102,16 @@ class KernelRenderer {
     out_.shape = k_.groups.shape;
     out_.vector_width = k_.groups.lanes;
     switch (out_.shape) {
-      case RenderShape::Map: render_map(); break;
-      case RenderShape::Row: render_row(); break;
-      case RenderShape::Split: render_split(); break;
+      case GroupShape::Map: render_map(); break;
+      case GroupShape::Row: render_row(); break;
+      case GroupShape::Split: render_split(); break;
     }
     if (needs_.fp64 && !t_.fp64)
       throw UnsupportedError("opencl backend: kernel " + out_.name +
                              " computes in f64, but OpenCL device '" + t_.device_name +
                              "' lacks the extension cl_khr_fp64; compute in f32 (cast) or run "
                              "on a device with cl_khr_fp64");
-    out_.body = "// kiln kernel " + out_.name + " (" + std::string(render_shape_name(out_.shape)) +
+    out_.body = "// kiln kernel " + out_.name + " (" + std::string(group_shape_name(out_.shape)) +
                 ")\n" + body_;
     out_.needs = needs_;
     out_.source = combine_sources({&out_});

@@ -37,9 +37,6 @@ struct ClLaunch {
   int64_t local = 0;
 };
 
-using RenderShape = GroupShape;
-inline std::string_view render_shape_name(RenderShape shape) { return group_shape_name(shape); }
-
 struct RenderedKernel {
   std::string name;
   std::string source;              // the whole program: prelude and every entry point
@@ -47,7 +44,7 @@ struct RenderedKernel {
   PreludeNeeds needs;              // what they need of the prelude
   std::vector<ClLaunch> launches;  // in order; empty when the kernel has nothing to do
   int64_t scratch_bytes = 0;       // device scratch the launches share (split reductions)
-  RenderShape shape = RenderShape::Map;
+  GroupShape shape = GroupShape::Map;
   int vector_width = 1;   // lanes per work-item along contiguous memory
   bool unrolled = false;  // row kernels: rows kept in registers across stages
 };

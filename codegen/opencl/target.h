@@ -12,8 +12,6 @@
 
 namespace kiln::codegen::opencl {
 
-using ShapeHint = codegen::ShapeHint;
-
 struct OpenCLTarget : WorkGroupTarget {
   std::string device_name = "generic";  // for messages
   bool fp64 = false;                    // cl_khr_fp64

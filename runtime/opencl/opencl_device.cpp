@@ -228,7 +228,7 @@ std::vector<OpenCLDevice::CompiledKernel> OpenCLDevice::build(const codegen::Pro
   if (support::log_enabled(support::LogLevel::Debug))
     for (const auto* r : to_build)
       support::log_debug("opencl: kernel " + r->name + " (" +
-                         std::string(codegen::opencl::render_shape_name(r->shape)) + ", " +
+                         std::string(codegen::group_shape_name(r->shape)) + ", " +
                          std::to_string(r->launches.size()) + " launches)");
   for (CompiledKernel& c : fresh) c.program = built;
   return fresh;

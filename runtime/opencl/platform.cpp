@@ -159,11 +159,11 @@ codegen::opencl::OpenCLTarget target_for(const DeviceInfo& info) {
   if (const char* shape = std::getenv("KILN_OPENCL_SHAPE"); shape && *shape) {
     std::string s = shape;
     if (s == "map")
-      t.shape_hint = codegen::opencl::ShapeHint::Map;
+      t.shape_hint = codegen::ShapeHint::Map;
     else if (s == "row")
-      t.shape_hint = codegen::opencl::ShapeHint::Row;
+      t.shape_hint = codegen::ShapeHint::Row;
     else if (s == "split")
-      t.shape_hint = codegen::opencl::ShapeHint::Split;
+      t.shape_hint = codegen::ShapeHint::Split;
     else if (s != "auto")
       throw Error("KILN_OPENCL_SHAPE='" + s + "': expected auto, map, row or split");
   }

@@ -50,7 +50,7 @@ TEST(OpenCLRender, ElementwiseChainIsOneVectorizedMapKernel) {
   Tensor x = input({1024, 1024}), b = input({1024});
   auto k = render({maximum((x + b) * 1.5 - x * x, 0.0) + 0.25}, gpu_target());
   ASSERT_EQ(k.size(), 1u);
-  EXPECT_EQ(k[0].shape, RenderShape::Map);
+  EXPECT_EQ(k[0].shape, GroupShape::Map);
   EXPECT_EQ(k[0].vector_width, 4);
   ASSERT_EQ(k[0].launches.size(), 1u);
   EXPECT_EQ(k[0].launches[0].global, 1024 * 1024 / 4);
@@ -65,7 +65,7 @@ TEST(OpenCLRender, SoftmaxRowIsOneRowKernelHeldInRegisters) {
   Tensor x = input({64, 8192});
   auto k = render({softmax(x, -1)}, gpu_target());
   ASSERT_EQ(k.size(), 1u);
-  EXPECT_EQ(k[0].shape, RenderShape::Row);
+  EXPECT_EQ(k[0].shape, GroupShape::Row);
   EXPECT_TRUE(k[0].unrolled);
   EXPECT_EQ(k[0].vector_width, 4);
   ASSERT_EQ(k[0].launches.size(), 1u);
@@ -84,14 +84,14 @@ TEST(OpenCLRender, LayerNormIsOneRowKernel) {
   Tensor x = input({16, 4096}), w = input({4096}), b = input({4096});
   auto k = render({layer_norm(x, -1, w, b, 1e-5)}, gpu_target());
   ASSERT_EQ(k.size(), 1u);
-  EXPECT_EQ(k[0].shape, RenderShape::Row);
+  EXPECT_EQ(k[0].shape, GroupShape::Row);
 }
 
 TEST(OpenCLRender, FullReductionIsSplitAcrossWorkGroups) {
   Tensor x = input({1 << 22});
   auto k = render({sum(x)}, gpu_target());
   ASSERT_EQ(k.size(), 1u);
-  EXPECT_EQ(k[0].shape, RenderShape::Split);
+  EXPECT_EQ(k[0].shape, GroupShape::Split);
   ASSERT_EQ(k[0].launches.size(), 2u);  // partial pass, final pass
   EXPECT_GT(k[0].launches[0].global / k[0].launches[0].local, 100);
   EXPECT_EQ(k[0].launches[1].global, k[0].launches[1].local);
@@ -102,7 +102,7 @@ TEST(OpenCLRender, ColumnReductionMapsOneWorkItemPerColumn) {
   Tensor x = input({512, 1 << 16});
   auto k = render({sum(x, 0)}, gpu_target());
   ASSERT_EQ(k.size(), 1u);
-  EXPECT_EQ(k[0].shape, RenderShape::Map);
+  EXPECT_EQ(k[0].shape, GroupShape::Map);
 }
 
 TEST(OpenCLRender, F64WithoutTheExtensionNamesIt) {

@@ -37,7 +37,7 @@ Tensor edges(std::vector<T> v) {
 std::vector<std::shared_ptr<runtime::opencl::OpenCLDevice>> shaped_devices(
     runtime::opencl::OpenCLDevice& d) {
   std::vector<std::shared_ptr<runtime::opencl::OpenCLDevice>> out;
-  using codegen::opencl::ShapeHint;
+  using codegen::ShapeHint;
   for (ShapeHint h : {ShapeHint::Auto, ShapeHint::Map, ShapeHint::Row, ShapeHint::Split}) {
     codegen::opencl::OpenCLTarget t = d.target();
     t.shape_hint = h;

@@ -14,7 +14,7 @@
 namespace kiln::testing {
 namespace {
 
-using codegen::opencl::ShapeHint;
+using codegen::ShapeHint;
 
 // The device with its target changed: `gpu` gives a GPU's group sizes and register rows.
 std::shared_ptr<runtime::opencl::OpenCLDevice> variant(runtime::opencl::OpenCLDevice& d,
