@@ -1,6 +1,8 @@
 // Graph extraction from live nodes, running on a device, and materializing the results.
 #include "frontend/evaluate.h"
 
+#include <condition_variable>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -11,6 +13,24 @@
 namespace kiln::frontend {
 
 namespace {
+
+// What every thread shares about live nodes (see evaluate.h).
+struct LiveNodes {
+  // Held exclusively to turn nodes into values and to claim or release them, shared by
+  // walks over live nodes.
+  std::shared_mutex mutex;
+  // The nodes some evaluate() has claimed and is computing.
+  std::unordered_set<const ir::Node*> in_flight;
+  // Evaluations waiting for claimed nodes, and their wake-up when claims end.
+  int waiters = 0;
+  std::condition_variable_any settled;
+};
+
+LiveNodes& live() {
+  // Never destroyed: tensors in static storage may be released after it would be.
+  static auto* nodes = new LiveNodes;
+  return *nodes;
+}
 
 bool inline_constant(const ir::Node& n) {
   return n.op == ir::OpKind::Constant && n.type.numel() <= kInlineConstantLimit;
@@ -51,8 +71,12 @@ class Extractor {
 };
 
 // Releases nodes one at a time: a node this list holds the last reference to hands its
-// operands to the list before it is destroyed, so no destructor recurses.
+// operands to the list before it is destroyed, so no destructor recurses. Under a
+// HistoryReadLock: a node seen with no other owner may have been rewritten by another
+// thread's evaluate() just before that thread let go of it, and the lock orders that
+// rewrite before this read.
 void release_all(std::vector<ir::NodePtr> pending) {
+  HistoryReadLock lock;
   while (!pending.empty()) {
     ir::NodePtr p = std::move(pending.back());
     pending.pop_back();
@@ -61,13 +85,6 @@ void release_all(std::vector<ir::NodePtr> pending) {
       p->operands.clear();
     }
   }
-}
-
-// Drops a node's history (its operands and everything only they kept alive).
-void drop_history(ir::Node& node) {
-  std::vector<ir::NodePtr> operands = std::move(node.operands);
-  node.operands = {};
-  release_all(std::move(operands));
 }
 
 // Destroys an extracted graph from its last node back, so that no destructor releases a
@@ -80,14 +97,107 @@ struct GraphRelease {
   }
 };
 
-void store_result(ir::Node& node, BufferPtr value) {
-  node.op = ir::OpKind::Constant;
-  node.attrs.clear();
-  node.buffer = std::move(value);
-  drop_history(node);
+// The roots one evaluate() computes itself, claimed in LiveNodes::in_flight until their
+// values are stored or their evaluation failed, and the roots that other evaluations are
+// computing. An evaluation never waits while it holds claims (it computes its own first),
+// so waits cannot form a cycle.
+class Claim {
+ public:
+  explicit Claim(const std::vector<ir::NodePtr>& roots) {
+    LiveNodes& l = live();
+    std::unique_lock lock(l.mutex);
+    for (const ir::NodePtr& root : roots) {
+      if (root->buffer) continue;
+      if (l.in_flight.insert(root.get()).second)
+        mine.push_back(root);
+      else
+        others.push_back(root);
+    }
+  }
+  // A claim still held here is of a failed evaluation: its nodes stay lazy, and a waiter
+  // computes them.
+  ~Claim() {
+    if (mine.empty()) return;
+    std::unique_lock lock(live().mutex);
+    end_locked();
+  }
+  Claim(const Claim&) = delete;
+  Claim& operator=(const Claim&) = delete;
+
+  // Stores results[i] as the value of mine[i] and ends the claims, in one exclusive
+  // section: a reader sees each node lazy with all of its operands, or as a value. The
+  // histories are released after it.
+  void store(const std::vector<BufferPtr>& results) {
+    std::vector<ir::NodePtr> dropped;
+    {
+      std::unique_lock lock(live().mutex);
+      for (size_t i = 0; i < mine.size(); ++i) {
+        ir::Node& node = *mine[i];
+        node.op = ir::OpKind::Constant;
+        node.attrs.clear();
+        node.buffer = results[i];
+        for (ir::NodePtr& operand : node.operands) dropped.push_back(std::move(operand));
+        node.operands = {};
+      }
+      end_locked();
+    }
+    release_all(std::move(dropped));
+  }
+
+  // Waits until no evaluation holds a claim on any of `others` (each now holds its value,
+  // or its evaluation failed).
+  void wait_for_others() const {
+    LiveNodes& l = live();
+    std::unique_lock lock(l.mutex);
+    ++l.waiters;
+    l.settled.wait(lock, [&] {
+      for (const ir::NodePtr& n : others)
+        if (l.in_flight.count(n.get())) return false;
+      return true;
+    });
+    --l.waiters;
+  }
+
+  std::vector<ir::NodePtr> mine, others;
+
+ private:
+  void end_locked() {
+    LiveNodes& l = live();
+    for (const ir::NodePtr& n : mine) l.in_flight.erase(n.get());
+    mine.clear();
+    if (l.waiters > 0) l.settled.notify_all();
+  }
+};
+
+// Computes the claimed roots on `device` and stores their values.
+void compute(Claim& claim, const std::shared_ptr<runtime::Device>& device) {
+  if (!device) throw DeviceError("eval: no device to run on; pass one or set a default");
+  Extraction ex = extract_graph(claim.mine, /*skip_evaluated=*/false);
+  GraphRelease release{ex.graph};
+  // The driver runs it on the device (runtime/driver.h).
+  std::vector<BufferPtr> results = device->run(ex.graph, ex.inputs);
+  if (results.size() != ex.targets.size())
+    throw DeviceError("eval: device " + device->name() + " returned " +
+                      std::to_string(results.size()) + " results for a graph of " +
+                      std::to_string(ex.targets.size()));
+  for (size_t i = 0; i < results.size(); ++i) {
+    const Type& want = ex.targets[i]->type;
+    if (!results[i] || results[i]->type() != want)
+      throw DeviceError("eval: device " + device->name() + " returned " +
+                        (results[i] ? results[i]->type().str() : std::string("no buffer")) +
+                        " for result " + std::to_string(i) + " of type " + want.str());
+  }
+  claim.store(results);
 }
 
 }  // namespace
+
+HistoryReadLock::HistoryReadLock() : lock_(live().mutex) {}
+
+bool holds_value(const ir::Node& node) {
+  HistoryReadLock lock;
+  return node.buffer != nullptr;
+}
 
 ir::NodePtr copy_history(
     ir::Node* root, NodeCopies& copies,
@@ -128,6 +238,7 @@ void release_chain(ir::NodePtr node) {
 }
 
 Extraction extract_graph(const std::vector<ir::NodePtr>& roots, bool skip_evaluated) {
+  HistoryReadLock lock;
   Extraction out;
   Extractor extractor(out);
   std::unordered_set<const ir::Node*> seen;
@@ -144,24 +255,15 @@ void evaluate(const std::vector<Tensor>& tensors, const std::shared_ptr<runtime:
   std::vector<ir::NodePtr> roots;
   roots.reserve(tensors.size());
   for (const Tensor& t : tensors) roots.push_back(t.node());
-  Extraction ex = extract_graph(roots, /*skip_evaluated=*/true);
-  GraphRelease release{ex.graph};
-  if (ex.targets.empty()) return;
-  if (!device) throw DeviceError("eval: no device to run on; pass one or set a default");
-  // The driver runs it on the device (runtime/driver.h).
-  std::vector<BufferPtr> results = device->run(ex.graph, ex.inputs);
-  if (results.size() != ex.targets.size())
-    throw DeviceError("eval: device " + device->name() + " returned " +
-                      std::to_string(results.size()) + " results for a graph of " +
-                      std::to_string(ex.targets.size()));
-  for (size_t i = 0; i < results.size(); ++i) {
-    const Type& want = ex.targets[i]->type;
-    if (!results[i] || results[i]->type() != want)
-      throw DeviceError("eval: device " + device->name() + " returned " +
-                        (results[i] ? results[i]->type().str() : std::string("no buffer")) +
-                        " for result " + std::to_string(i) + " of type " + want.str());
+  for (;;) {
+    Claim claim(roots);
+    if (!claim.mine.empty()) compute(claim, device);
+    if (claim.others.empty()) return;
+    // Values that other threads are computing: wait for them, then take up any whose
+    // evaluation failed.
+    claim.wait_for_others();
+    roots = claim.others;
   }
-  for (size_t i = 0; i < results.size(); ++i) store_result(*ex.targets[i], results[i]);
 }
 
 }  // namespace kiln::frontend

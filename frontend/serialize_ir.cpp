@@ -120,7 +120,10 @@ void save_ir(const std::string& path, const std::vector<Tensor>& outputs,
     throw Error("save_ir: function name '" + options.function_name + "' is not an identifier");
   SaveExtractor ex(options);
   ex.graph.name = options.function_name;
-  for (const Tensor& t : outputs) ex.graph.results.push_back(ex.copy_of(t.node().get()));
+  {
+    frontend::HistoryReadLock live;  // other threads may evaluate these tensors meanwhile
+    for (const Tensor& t : outputs) ex.graph.results.push_back(ex.copy_of(t.node().get()));
+  }
   ir::verify(ex.graph);
 
   std::string text = "// kiln IR (kiln::save_ir)";

@@ -12,9 +12,12 @@ Tensor::Tensor(ir::NodePtr node) : node_(std::move(node)) {
 }
 
 Tensor::~Tensor() {
-  // Only an unevaluated node with operands can start a long chain.
-  if (node_.use_count() == 1 && !node_->operands.empty()) frontend::release_chain(std::move(node_));
+  // Only the last handle can start the release of a long chain; release_chain looks at the
+  // node under the lock of live nodes, which another thread may have just evaluated.
+  if (node_.use_count() == 1) frontend::release_chain(std::move(node_));
 }
+
+bool Tensor::is_evaluated() const { return frontend::holds_value(*node_); }
 
 int64_t Tensor::shape(int axis) const {
   return shape()[frontend::normalize_axis("shape", axis, ndim(), type())];

@@ -92,8 +92,9 @@ class Tensor {
   int64_t size() const { return node_->type.numel(); }
   const Type& type() const { return node_->type; }
   const ir::NodePtr& node() const { return node_; }
-  // True once the value is held in host memory (after eval, or for data constants).
-  bool is_evaluated() const { return node_->buffer != nullptr; }
+  // True once the value is held in host memory (after eval, or for data constants). Safe
+  // while another thread evaluates the tensor (docs/threads.md).
+  bool is_evaluated() const;
 
   // Host sync: evaluates and returns the only element. T must match the dtype (f16 and
   // bf16 read as float).
