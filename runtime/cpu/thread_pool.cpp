@@ -74,7 +74,11 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain,
     fn(0, n);
     return;
   }
-  std::lock_guard<std::mutex> call(call_mutex_);
+  std::unique_lock<std::mutex> call(call_mutex_, std::try_to_lock);
+  if (!call.owns_lock()) {  // another thread's job has the workers
+    fn(0, n);
+    return;
+  }
   // About four chunks per participant balances uneven chunks without much overhead.
   fn_ = &fn;
   n_ = n;

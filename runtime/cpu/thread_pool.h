@@ -4,6 +4,9 @@
 // Between jobs, workers and the waiting caller spin for a short while (kSpin) before they
 // sleep on a condition variable: the launches of one eval follow each other within
 // microseconds, and a futex wake-up per launch cost more than small kernels themselves.
+// The pool runs one job at a time; a thread that calls parallel_for while another thread's
+// job runs does its work alone instead of waiting (evals from several threads each keep
+// going, and one that is compiling kernels on the pool holds no one up).
 // Tests: tests/runtime/cpu/device_test.cpp.
 #pragma once
 
@@ -29,7 +32,8 @@ class ThreadPool {
   int size() const { return static_cast<int>(workers_.size()) + 1; }
 
   // Runs fn(begin, end) over [0, n) in chunks of at least `grain` items, in parallel;
-  // returns when every chunk has run. One call at a time (calls are serialized).
+  // returns when every chunk has run. Thread safe: while the pool is busy with another
+  // call, fn runs over the whole range on the calling thread.
   void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
 
   // The process's pool (KILN_NUM_THREADS or the hardware thread count).
@@ -44,7 +48,7 @@ class ThreadPool {
   static constexpr std::chrono::microseconds kSpin{100};
 
   std::vector<std::thread> workers_;
-  std::mutex call_mutex_;  // serializes parallel_for calls
+  std::mutex call_mutex_;  // held by the call whose job the pool runs
   std::mutex mutex_;       // guards the sleeps on wake_ and done_
   std::condition_variable wake_, done_;
   std::atomic<bool> stop_{false};
