@@ -1,12 +1,14 @@
 // The host allocator behind every Buffer: large blocks are 2 MiB aligned and come back for
-// reuse, small ones go to malloc, the cache keeps to its limit, and a Buffer is zeroed
-// unless asked not to be.
+// reuse, small ones go to malloc, the cache keeps to its limit, a block is never handed to
+// two threads at once, and a Buffer is zeroed unless asked not to be.
 #include "ir/host_memory.h"
 
 #include <gtest/gtest.h>
 
 #include <cstdint>
 #include <cstring>
+#include <thread>
+#include <vector>
 
 #include "ir/node.h"
 
@@ -58,6 +60,26 @@ TEST(HostMemoryPool, KeepsToItsLimit) {
   HostMemoryPool one(kLarge);
   { auto a = one.take(kLarge), b = one.take(kLarge); }
   EXPECT_EQ(one.cached_bytes(), kLarge);  // the second came back over the limit: freed
+}
+
+TEST(HostMemoryPool, ThreadsNeverShareABlock) {
+  HostMemoryPool pool(4 * kLarge);  // room for a few: threads reuse each other's blocks
+  std::vector<std::thread> threads;
+  std::vector<int> clobbered(8, 0);
+  for (int t = 0; t < 8; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 200; ++i) {
+        const size_t bytes = kLarge / (1 + (t + i) % 3);
+        auto block = pool.take(bytes);
+        std::memset(block.get(), t + 1, bytes);
+        std::this_thread::yield();
+        for (size_t at = 0; at < bytes; at += 4093)
+          if (block.get()[at] != t + 1) ++clobbered[static_cast<size_t>(t)];
+      }
+    });
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(clobbered, std::vector<int>(8, 0));
+  EXPECT_LE(pool.cached_bytes(), 4 * kLarge);
 }
 
 TEST(Buffer, ZeroedUnlessAskedNotToBe) {

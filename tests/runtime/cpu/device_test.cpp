@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <thread>
 #include <vector>
 
 #include "runtime/cpu/cpu_device.h"
@@ -100,6 +101,27 @@ TEST(PlanCache, DropsTheLeastRecentlyUsed) {
   EXPECT_EQ(off.size(), 0u);
 }
 
+TEST(PlanCache, ThreadsShareItsPlans) {
+  // Eight threads over four graphs with room for two plans: lookups, compiles and evictions
+  // interleave, and every plan handed out computes its own graph's function.
+  runtime::PlanCache cache(2);
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 20; ++i) {
+        const float scale = static_cast<float>((t + i) % 4 + 1);
+        auto plan =
+            cache.get(scaled(scale), [](ir::Graph& g) { return runtime::compile_graph(g, cpu()); });
+        BufferPtr out = runtime::run_program(cpu(), plan->program, {iota(1.0f)}).at(0);
+        if (out->as<float>()[5] != (scale + 1.0f) * 5.0f) ++wrong;
+      }
+    });
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_LE(cache.size(), 2u);
+}
+
 TEST(ThreadPool, EveryItemRunsOnce) {
   runtime::cpu::ThreadPool pool(3);
   EXPECT_EQ(pool.size(), 3);
@@ -111,6 +133,27 @@ TEST(ThreadPool, EveryItemRunsOnce) {
     for (int64_t i = 0; i < n; ++i)
       ASSERT_EQ(hits[static_cast<size_t>(i)].load(), 1) << n << " " << i;
   }
+}
+
+TEST(ThreadPool, ACallWhileThePoolIsBusyRunsOnItsCaller) {
+  runtime::cpu::ThreadPool pool(3);
+  std::atomic<bool> started{false}, release{false};
+  std::thread busy([&] {
+    pool.parallel_for(1000, 1, [&](int64_t, int64_t) {
+      started = true;
+      while (!release) std::this_thread::yield();
+    });
+  });
+  while (!started) std::this_thread::yield();
+  std::vector<std::thread::id> ran;
+  pool.parallel_for(1000, 1, [&](int64_t b, int64_t e) {
+    EXPECT_EQ(b, 0);
+    EXPECT_EQ(e, 1000);
+    ran.push_back(std::this_thread::get_id());
+  });
+  release = true;
+  busy.join();
+  EXPECT_EQ(ran, std::vector<std::thread::id>{std::this_thread::get_id()});
 }
 
 TEST(ThreadPool, SmallRangesRunOnTheCaller) {

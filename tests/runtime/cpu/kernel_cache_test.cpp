@@ -1,5 +1,6 @@
-// The kernel cache: memory and disk hits, a second process starting warm, and disk entries
-// that are corrupt, truncated, stale or of another kernel being rebuilt, never trusted.
+// The kernel cache: memory and disk hits, a second process starting warm, disk entries
+// that are corrupt, truncated, stale or of another kernel being rebuilt, never trusted, and
+// threads asking for the same kernels at once.
 #include "runtime/cpu/kernel_cache.h"
 
 #include <gtest/gtest.h>
@@ -9,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "codegen/llvm/compiler.h"
 #include "codegen/llvm/emit_kernel.h"
@@ -98,6 +100,27 @@ TEST(KernelCache, MemoryThenDisk) {
   auto r3 = cache.get(t.kernel());
   EXPECT_EQ(r3.source, CacheSource::Disk);
   expect_works(r3.fn, t);
+  fs::remove_all(dir);
+}
+
+TEST(KernelCache, ThreadsAskingAtOnceGetOneKernel) {
+  std::string dir = temp_dir("threads");
+  KernelCache cache(loader(), dir);
+  const TinyKernel kernels[2] = {TinyKernel(0), TinyKernel(1)};
+  // Eight threads, two kernels, cold then from memory then from disk: every thread that
+  // asks for a kernel gets the same function (the first one loaded) and it works.
+  for (int phase = 0; phase < 3; ++phase) {
+    if (phase == 2) cache.forget_memory();
+    std::vector<runtime::cpu::KernelFn> got(8);
+    std::vector<std::thread> threads;
+    for (size_t t = 0; t < got.size(); ++t)
+      threads.emplace_back([&, t] { got[t] = cache.get(kernels[t % 2].kernel()).fn; });
+    for (std::thread& t : threads) t.join();
+    for (size_t t = 0; t < got.size(); ++t) {
+      EXPECT_EQ(got[t], got[t % 2]) << "phase " << phase << ", thread " << t;
+      expect_works(got[t], kernels[t % 2]);
+    }
+  }
   fs::remove_all(dir);
 }
 

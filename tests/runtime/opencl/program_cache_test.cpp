@@ -1,11 +1,12 @@
-// The OpenCL program cache: a disk hit after the memory is forgotten, and entries that are
-// corrupt, truncated or stale rebuilt rather than trusted.
+// The OpenCL program cache: a disk hit after the memory is forgotten, entries that are
+// corrupt, truncated or stale rebuilt rather than trusted, and threads asking at once.
 #include "runtime/opencl/program_cache.h"
 
 #include <gmock/gmock.h>
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "opencl_test_util.h"
 
@@ -57,6 +58,19 @@ TEST(OpenCLProgramCache, SecondLookupComesFromDisk) {
   EXPECT_EQ(run_twice(*device, b.program), (std::vector<float>{2, 4, 6}));
   // Other build options are another program.
   EXPECT_NE(cache.key_of(kSource, ""), cache.key_of(kSource, "-cl-mad-enable"));
+}
+
+TEST(OpenCLProgramCache, ThreadsAskingAtOnceGetOneProgram) {
+  KILN_REQUIRE_OPENCL(device);
+  CacheDir dir;
+  ProgramCache cache(device->context(), device->info(), dir.path.string());
+  std::vector<cl_program> got(8);
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < got.size(); ++t)
+    threads.emplace_back([&, t] { got[t] = cache.get(kSource, "", "test program").program; });
+  for (std::thread& t : threads) t.join();
+  for (cl_program p : got) EXPECT_EQ(p, got[0]) << "built once, shared by every thread";
+  EXPECT_EQ(run_twice(*device, got[0]), (std::vector<float>{2, 4, 6}));
 }
 
 TEST(OpenCLProgramCache, BadEntriesAreRebuilt) {
