@@ -1,6 +1,7 @@
 // Graph extraction from live nodes, running on a device, and materializing the results.
 #include "frontend/evaluate.h"
 
+#include <algorithm>
 #include <condition_variable>
 #include <mutex>
 #include <string>
@@ -19,8 +20,13 @@ struct LiveNodes {
   // Held exclusively to turn nodes into values and to claim or release them, shared by
   // walks over live nodes.
   std::shared_mutex mutex;
-  // The nodes some evaluate() has claimed and is computing.
-  std::unordered_set<const ir::Node*> in_flight;
+  // The nodes some evaluate() has claimed and is computing: as many as the roots of the
+  // evaluations running at the moment, so a plain list (which allocates nothing once warm)
+  // beats a hash set.
+  std::vector<const ir::Node*> in_flight;
+  bool claimed(const ir::Node* n) const {
+    return std::find(in_flight.begin(), in_flight.end(), n) != in_flight.end();
+  }
   // Evaluations waiting for claimed nodes, and their wake-up when claims end.
   int waiters = 0;
   std::condition_variable_any settled;
@@ -108,10 +114,12 @@ class Claim {
     std::unique_lock lock(l.mutex);
     for (const ir::NodePtr& root : roots) {
       if (root->buffer) continue;
-      if (l.in_flight.insert(root.get()).second)
-        mine.push_back(root);
-      else
+      if (l.claimed(root.get())) {
         others.push_back(root);
+      } else {
+        l.in_flight.push_back(root.get());
+        mine.push_back(root);
+      }
     }
   }
   // A claim still held here is of a failed evaluation: its nodes stay lazy, and a waiter
@@ -141,7 +149,7 @@ class Claim {
       }
       end_locked();
     }
-    release_all(std::move(dropped));
+    if (!dropped.empty()) release_all(std::move(dropped));
   }
 
   // Waits until no evaluation holds a claim on any of `others` (each now holds its value,
@@ -152,7 +160,7 @@ class Claim {
     ++l.waiters;
     l.settled.wait(lock, [&] {
       for (const ir::NodePtr& n : others)
-        if (l.in_flight.count(n.get())) return false;
+        if (l.claimed(n.get())) return false;
       return true;
     });
     --l.waiters;
@@ -163,7 +171,8 @@ class Claim {
  private:
   void end_locked() {
     LiveNodes& l = live();
-    for (const ir::NodePtr& n : mine) l.in_flight.erase(n.get());
+    for (const ir::NodePtr& n : mine)
+      l.in_flight.erase(std::find(l.in_flight.begin(), l.in_flight.end(), n.get()));
     mine.clear();
     if (l.waiters > 0) l.settled.notify_all();
   }
@@ -232,6 +241,11 @@ ir::NodePtr copy_history(
 }
 
 void release_chain(ir::NodePtr node) {
+  {
+    // Values and constants (most last handles, after an eval) have nothing to walk.
+    HistoryReadLock lock;
+    if (node->operands.empty()) return;
+  }
   std::vector<ir::NodePtr> pending;
   pending.push_back(std::move(node));
   release_all(std::move(pending));

@@ -155,8 +155,8 @@ THREADS_TEST(SameLazyTensor) {
         // extraction, the later ones with the other threads' stores.
         for (int step = 0; step < 3; ++step) {
           const int kind = (t + step) % 4;
-          const std::string what = "thread " + std::to_string(t) + ", round " +
-                                   std::to_string(r) + ", read " + std::to_string(kind);
+          const std::string what = "thread " + std::to_string(t) + ", round " + std::to_string(r) +
+                                   ", read " + std::to_string(kind);
           switch (kind) {
             case 0:  // eval, then the value on the node
               eval(device, {shared});
