@@ -202,7 +202,7 @@ THREADS_TEST(OutputsSharingLazyIntermediates) {
   std::vector<BufferPtr> want_outs;
   auto output = [](const Tensor& h, int k) { return chain(h * (0.5 + 0.25 * k), 3 + k % 3); };
   run_rounds(
-      rounds(100), failures,
+      rounds(60), failures,
       [&](int r) {
         Tensor x = random_input(shape, 1000 + static_cast<uint64_t>(r));
         Tensor ref_h = chain(x, 16);
