@@ -9,6 +9,7 @@
 #include <functional>
 #include <unordered_map>
 
+#include "codegen/choose_pairwise_sums.h"
 #include "codegen/choose_streaming_stores.h"
 #include "codegen/kernel_passes.h"
 #include "codegen/llvm/emit_context.h"
@@ -348,6 +349,107 @@ class KernelEmitter {
     return v;
   }
 
+  // ---- pairwise sums (Stage::pairwise_block) ----
+
+  // A binary-counter cascade of block sums of `width` lanes: levels[j] holds the sum of
+  // 2^j blocks while bit j of `count` (the blocks pushed) is set. Pushing a block adds the
+  // levels of the count's low set bits to it, as the tree of a pairwise sum would, and
+  // stores it at the first clear one. `steps` counts the additions of the open block.
+  struct Cascade {
+    llvm::AllocaInst* levels = nullptr;
+    llvm::AllocaInst* count = nullptr;
+    llvm::AllocaInst* steps = nullptr;
+    int depth = 0;
+    int width = 1;
+  };
+
+  Cascade make_cascade(const Stage& st, int width, int64_t additions) {
+    auto& b = c_.b;
+    Cascade cc;
+    cc.width = width;
+    cc.depth = pairwise_levels(additions, st.pairwise_block);
+    llvm::Type* vt = c_.type(st.acc_dtype, width);
+    cc.levels = c_.entry_alloca(llvm::ArrayType::get(vt, static_cast<uint64_t>(cc.depth)), "levels");
+    cc.count = c_.entry_alloca(b.getInt64Ty(), "blocks");
+    cc.steps = c_.entry_alloca(b.getInt64Ty(), "steps");
+    b.CreateStore(b.getInt64(0), cc.count);
+    b.CreateStore(b.getInt64(0), cc.steps);
+    return cc;
+  }
+
+  llvm::Value* level_ptr(const Cascade& cc, llvm::Value* j) {
+    return c_.b.CreateInBoundsGEP(cc.levels->getAllocatedType(), cc.levels,
+                                  {c_.b.getInt64(0), j});
+  }
+
+  // After one more addition into `acc`: when the block is full, pushes it and restarts it.
+  void cascade_step(const Stage& st, const Cascade& cc, const Slot& acc) {
+    auto& b = c_.b;
+    Value* steps = b.CreateAdd(b.CreateLoad(b.getInt64Ty(), cc.steps), b.getInt64(1));
+    Value* full = b.CreateICmpEQ(steps, b.getInt64(st.pairwise_block));
+    b.CreateStore(b.CreateSelect(full, b.getInt64(0), steps), cc.steps);
+    auto* push_bb = llvm::BasicBlock::Create(c_.ctx, "pairwise.push", fn_);
+    auto* cont = llvm::BasicBlock::Create(c_.ctx, "pairwise.cont", fn_);
+    b.CreateCondBr(full, push_bb, cont, llvm::MDBuilder(c_.ctx).createBranchWeights(1, 15));
+    b.SetInsertPoint(push_bb);
+    llvm::Type* vt = c_.type(st.acc_dtype, cc.width);
+    Value* n = b.CreateLoad(b.getInt64Ty(), cc.count);
+    Value* block = load_slot(acc).re;
+    store_slot(acc, reduce_identity(c_, st.op, st.acc_dtype, cc.width));
+    b.CreateStore(b.CreateAdd(n, b.getInt64(1)), cc.count);
+    // while (m & 1) { c = levels[j] + c; ++j; m >>= 1; }  levels[j] = c;
+    llvm::BasicBlock* pre = b.GetInsertBlock();
+    auto* head = llvm::BasicBlock::Create(c_.ctx, "pairwise.carry", fn_);
+    auto* carry = llvm::BasicBlock::Create(c_.ctx, "pairwise.add", fn_);
+    auto* done = llvm::BasicBlock::Create(c_.ctx, "pairwise.store", fn_);
+    b.CreateBr(head);
+    b.SetInsertPoint(head);
+    llvm::PHINode* j = b.CreatePHI(b.getInt64Ty(), 2);
+    llvm::PHINode* m = b.CreatePHI(b.getInt64Ty(), 2);
+    llvm::PHINode* c = b.CreatePHI(vt, 2);
+    j->addIncoming(b.getInt64(0), pre);
+    m->addIncoming(n, pre);
+    c->addIncoming(block, pre);
+    b.CreateCondBr(b.CreateICmpNE(b.CreateAnd(m, b.getInt64(1)), b.getInt64(0)), carry, done);
+    b.SetInsertPoint(carry);
+    Value* lower = b.CreateLoad(vt, level_ptr(cc, j));
+    Value* sum = reduce_combine(c_, st.op, st.acc_dtype, Val{lower}, Val{c}).re;
+    j->addIncoming(b.CreateAdd(j, b.getInt64(1)), carry);
+    m->addIncoming(b.CreateLShr(m, b.getInt64(1)), carry);
+    c->addIncoming(sum, carry);
+    b.CreateBr(head);
+    b.SetInsertPoint(done);
+    b.CreateStore(c, level_ptr(cc, j));
+    b.CreateBr(cont);
+    b.SetInsertPoint(cont);
+  }
+
+  // The open block plus every level the count holds, lowest first.
+  Val cascade_total(const Stage& st, const Cascade& cc, const Slot& acc) {
+    auto& b = c_.b;
+    llvm::Type* vt = c_.type(st.acc_dtype, cc.width);
+    Value* n = b.CreateLoad(b.getInt64Ty(), cc.count);
+    Value* total = load_slot(acc).re;
+    for (int j = 0; j < cc.depth; ++j) {
+      Value* has = b.CreateICmpNE(b.CreateAnd(n, b.getInt64(int64_t{1} << j)), b.getInt64(0));
+      // Levels never written are not read: a branch, not a select of an undefined value.
+      llvm::BasicBlock* pre = b.GetInsertBlock();
+      auto* add_bb = llvm::BasicBlock::Create(c_.ctx, "pairwise.level", fn_);
+      auto* join = llvm::BasicBlock::Create(c_.ctx, "pairwise.next", fn_);
+      b.CreateCondBr(has, add_bb, join);
+      b.SetInsertPoint(add_bb);
+      Value* lv = b.CreateLoad(vt, level_ptr(cc, b.getInt64(j)));
+      Value* sum = reduce_combine(c_, st.op, st.acc_dtype, Val{total}, Val{lv}).re;
+      b.CreateBr(join);
+      b.SetInsertPoint(join);
+      llvm::PHINode* phi = b.CreatePHI(vt, 2);
+      phi->addIncoming(total, pre);
+      phi->addIncoming(sum, add_bb);
+      total = phi;
+    }
+    return {total};
+  }
+
   void emit_reduce(size_t s, const Stage& st) {
     auto& b = c_.b;
     const int aw = outer_width();
@@ -366,9 +468,24 @@ class KernelEmitter {
       vacc = make_slot(acc, W_);
       store_slot(vacc, reduce_identity(c_, st.op, acc, W_));
     }
+    // Pairwise: one accumulator of blocks (the vector one when the stage is vectorized,
+    // which then also takes the scalar remainder, in its lane 0) and its cascade.
+    const bool pairwise = st.pairwise_block > 0 && !arg && !is_complex(acc);
+    Cascade cascade;
+    if (pairwise) cascade = make_cascade(st, iv >= 0 ? W_ : aw, loop_product(st.loops));
+    const Slot& blocks = iv >= 0 ? vacc : acc_slot;
     emit_nest(st.loops, 0, iv, [&](bool vec) {
       Val v = emit(st.value);
       for (const Store& store : st.stores) emit_store(store);
+      if (pairwise) {
+        Val add = c_.splat(v, cascade.width);
+        if (iv >= 0 && !vec)
+          add = Val{b.CreateInsertElement(reduce_identity(c_, st.op, acc, W_).re, v.re,
+                                          uint64_t{0})};
+        store_slot(blocks, reduce_combine(c_, st.op, acc, load_slot(blocks), add));
+        cascade_step(st, cascade, blocks);
+        return;
+      }
       if (vec) {
         store_slot(vacc, reduce_combine(c_, st.op, acc, load_slot(vacc), c_.splat(v, W_)));
         return;
@@ -387,6 +504,7 @@ class KernelEmitter {
       b.CreateStore(b.CreateSelect(take, pos, b.CreateLoad(pos_slot->getAllocatedType(), pos_slot)),
                     pos_slot);
     });
+    if (pairwise) store_slot(blocks, cascade_total(st, cascade, blocks));
     if (iv >= 0) {
       Val total = horizontal(st.op, acc, load_slot(vacc));
       store_slot(acc_slot, reduce_combine(c_, st.op, acc, load_slot(acc_slot), total));
