@@ -472,7 +472,16 @@ class KernelEmitter {
     // which then also takes the scalar remainder, in its lane 0) and its cascade.
     const bool pairwise = st.pairwise_block > 0 && !arg && !is_complex(acc);
     Cascade cascade;
-    if (pairwise) cascade = make_cascade(st, iv >= 0 ? W_ : aw, loop_product(st.loops));
+    if (pairwise) {
+      // Additions into the block accumulator: one per vector step and per remainder element
+      // of a vectorized innermost loop, one per iteration otherwise.
+      int64_t additions = loop_product(st.loops);
+      if (iv >= 0) {
+        const int64_t inner = st.loops.back().extent;
+        additions = additions / std::max<int64_t>(inner, 1) * (inner / W_ + inner % W_);
+      }
+      cascade = make_cascade(st, iv >= 0 ? W_ : aw, additions);
+    }
     const Slot& blocks = iv >= 0 ? vacc : acc_slot;
     emit_nest(st.loops, 0, iv, [&](bool vec) {
       Val v = emit(st.value);
