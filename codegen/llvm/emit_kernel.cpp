@@ -268,10 +268,18 @@ class KernelEmitter {
     b.SetInsertPoint(join);
   }
 
+  // Whole blocks of a pairwise sum's vector loop: `steps` vector steps, then `done`.
+  struct VectorBlocks {
+    int64_t steps;  // 0 (as value-initialized): no blocks
+    std::function<void()> done;
+  };
+
   // The loops of a stage; the innermost, when it is `vector_var`, as a vector loop and a
-  // scalar remainder. body(true) runs in the vector loop.
+  // scalar remainder. body(true) runs in the vector loop. With `blocks`, the vector loop
+  // runs whole blocks first, each a loop of a fixed count (which LLVM unrolls), then what
+  // is left; blocks_ is true in the body while it runs in a whole block.
   void emit_nest(const std::vector<Loop>& loops, size_t i, int vector_var,
-                 const std::function<void(bool)>& body) {
+                 const std::function<void(bool)>& body, const VectorBlocks& blocks = {}) {
     if (i == loops.size()) {
       body(false);
       return;
@@ -284,8 +292,21 @@ class KernelEmitter {
       // With static bounds, a loop that cannot run is not emitted (less to compile).
       const bool fixed = !l.begin;
       Value* after = begin;
-      if (!fixed || l.extent >= W_)
-        after = counted_loop(begin, end, W_, [&](Value* iv) {
+      const int64_t block_len = blocks.steps * W_;
+      if (blocks.steps > 0 && (!fixed || l.extent >= block_len))
+        after = counted_loop(begin, end, block_len, [&](Value* start) {
+          in_block_ = true;
+          counted_loop(start, b.CreateAdd(start, b.getInt64(block_len)), W_, [&](Value* iv) {
+            VectorState saved = enter_vector(l.var, iv, false);
+            body(true);
+            leave_vector(saved);
+          });
+          in_block_ = false;
+          blocks.done();
+        });
+      const int64_t left = block_len > 0 ? l.extent % block_len : l.extent;
+      if (!fixed || left >= W_)
+        after = counted_loop(after, end, W_, [&](Value* iv) {
           VectorState saved = enter_vector(l.var, iv, false);
           body(true);
           leave_vector(saved);
@@ -299,7 +320,7 @@ class KernelEmitter {
     }
     counted_loop(begin, end, 1, [&](Value* iv) {
       vars_[l.var] = iv;
-      emit_nest(loops, i + 1, vector_var, body);
+      emit_nest(loops, i + 1, vector_var, body, blocks);
     });
   }
 
@@ -392,6 +413,15 @@ class KernelEmitter {
     auto* cont = llvm::BasicBlock::Create(c_.ctx, "pairwise.cont", fn_);
     b.CreateCondBr(full, push_bb, cont, llvm::MDBuilder(c_.ctx).createBranchWeights(1, 15));
     b.SetInsertPoint(push_bb);
+    cascade_push(st, cc, acc);
+    b.CreateBr(cont);
+    b.SetInsertPoint(cont);
+  }
+
+  // Pushes the open block `acc` onto the cascade and restarts it (and its step count).
+  void cascade_push(const Stage& st, const Cascade& cc, const Slot& acc) {
+    auto& b = c_.b;
+    b.CreateStore(b.getInt64(0), cc.steps);
     llvm::Type* vt = c_.type(st.acc_dtype, cc.width);
     Value* n = b.CreateLoad(b.getInt64Ty(), cc.count);
     Value* block = load_slot(acc).re;
@@ -420,8 +450,6 @@ class KernelEmitter {
     b.CreateBr(head);
     b.SetInsertPoint(done);
     b.CreateStore(c, level_ptr(cc, j));
-    b.CreateBr(cont);
-    b.SetInsertPoint(cont);
   }
 
   // The open block plus every level the count holds, lowest first.
@@ -483,6 +511,14 @@ class KernelEmitter {
       cascade = make_cascade(st, iv >= 0 ? W_ : aw, additions);
     }
     const Slot& blocks = iv >= 0 ? vacc : acc_slot;
+    // A vectorized sum runs whole blocks of vector steps where it can; the steps outside
+    // them (and scalar remainders) count towards the open block one by one. A whole block
+    // pushes what the open block held before it too: at most 2 * block - 1 additions.
+    VectorBlocks whole{};
+    if (pairwise && iv >= 0) {
+      whole.steps = st.pairwise_block;
+      whole.done = [&] { cascade_push(st, cascade, blocks); };
+    }
     emit_nest(st.loops, 0, iv, [&](bool vec) {
       Val v = emit(st.value);
       for (const Store& store : st.stores) emit_store(store);
@@ -492,7 +528,7 @@ class KernelEmitter {
           add = Val{b.CreateInsertElement(reduce_identity(c_, st.op, acc, W_).re, v.re,
                                           uint64_t{0})};
         store_slot(blocks, reduce_combine(c_, st.op, acc, load_slot(blocks), add));
-        cascade_step(st, cascade, blocks);
+        if (!in_block_) cascade_step(st, cascade, blocks);
         return;
       }
       if (vec) {
@@ -512,7 +548,7 @@ class KernelEmitter {
                                v.im ? b.CreateSelect(take, v.im, best.im) : nullptr});
       b.CreateStore(b.CreateSelect(take, pos, b.CreateLoad(pos_slot->getAllocatedType(), pos_slot)),
                     pos_slot);
-    });
+    }, whole);
     if (pairwise) store_slot(blocks, cascade_total(st, cascade, blocks));
     if (iv >= 0) {
       Val total = horizontal(st.op, acc, load_slot(vacc));
@@ -860,6 +896,7 @@ class KernelEmitter {
   bool outer_vector_ = false;
   bool lane0_mode_ = false;
   bool streaming_ = false;
+  bool in_block_ = false;  // emitting the body of a whole block (emit_nest's VectorBlocks)
   std::unordered_map<int, Value*> base_aligned_;
 };
 
