@@ -20,7 +20,8 @@ void choose_pairwise_sums(Kernel& k) {
 }
 
 int pairwise_levels(int64_t additions, int64_t block) {
-  const uint64_t blocks = static_cast<uint64_t>((additions + block - 1) / std::max<int64_t>(block, 1));
+  const uint64_t blocks =
+      static_cast<uint64_t>((additions + block - 1) / std::max<int64_t>(block, 1));
   return static_cast<int>(std::bit_width(blocks)) + 1;
 }
 

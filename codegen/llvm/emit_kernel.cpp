@@ -390,7 +390,8 @@ class KernelEmitter {
     cc.width = width;
     cc.depth = pairwise_levels(additions, st.pairwise_block);
     llvm::Type* vt = c_.type(st.acc_dtype, width);
-    cc.levels = c_.entry_alloca(llvm::ArrayType::get(vt, static_cast<uint64_t>(cc.depth)), "levels");
+    cc.levels =
+        c_.entry_alloca(llvm::ArrayType::get(vt, static_cast<uint64_t>(cc.depth)), "levels");
     cc.count = c_.entry_alloca(b.getInt64Ty(), "blocks");
     cc.steps = c_.entry_alloca(b.getInt64Ty(), "steps");
     b.CreateStore(b.getInt64(0), cc.count);
@@ -399,8 +400,7 @@ class KernelEmitter {
   }
 
   llvm::Value* level_ptr(const Cascade& cc, llvm::Value* j) {
-    return c_.b.CreateInBoundsGEP(cc.levels->getAllocatedType(), cc.levels,
-                                  {c_.b.getInt64(0), j});
+    return c_.b.CreateInBoundsGEP(cc.levels->getAllocatedType(), cc.levels, {c_.b.getInt64(0), j});
   }
 
   // After one more addition into `acc`: when the block is full, pushes it and restarts it.
@@ -519,36 +519,40 @@ class KernelEmitter {
       whole.steps = st.pairwise_block;
       whole.done = [&] { cascade_push(st, cascade, blocks); };
     }
-    emit_nest(st.loops, 0, iv, [&](bool vec) {
-      Val v = emit(st.value);
-      for (const Store& store : st.stores) emit_store(store);
-      if (pairwise) {
-        Val add = c_.splat(v, cascade.width);
-        if (iv >= 0 && !vec)
-          add = Val{b.CreateInsertElement(reduce_identity(c_, st.op, acc, W_).re, v.re,
-                                          uint64_t{0})};
-        store_slot(blocks, reduce_combine(c_, st.op, acc, load_slot(blocks), add));
-        if (!in_block_) cascade_step(st, cascade, blocks);
-        return;
-      }
-      if (vec) {
-        store_slot(vacc, reduce_combine(c_, st.op, acc, load_slot(vacc), c_.splat(v, W_)));
-        return;
-      }
-      v = c_.splat(v, aw);
-      if (!arg) {
-        store_slot(acc_slot, reduce_combine(c_, st.op, acc, load_slot(acc_slot), v));
-        return;
-      }
-      Val best = load_slot(acc_slot);
-      Value* pos = c_.splat(emit(st.position).re, aw);
-      Value* first = b.CreateICmpEQ(pos, c_.i64(0, aw));
-      Value* take = b.CreateOr(first, arg_better(c_, st.op, acc, v, best));
-      store_slot(acc_slot, Val{b.CreateSelect(take, v.re, best.re),
-                               v.im ? b.CreateSelect(take, v.im, best.im) : nullptr});
-      b.CreateStore(b.CreateSelect(take, pos, b.CreateLoad(pos_slot->getAllocatedType(), pos_slot)),
-                    pos_slot);
-    }, whole);
+    emit_nest(
+        st.loops, 0, iv,
+        [&](bool vec) {
+          Val v = emit(st.value);
+          for (const Store& store : st.stores) emit_store(store);
+          if (pairwise) {
+            Val add = c_.splat(v, cascade.width);
+            if (iv >= 0 && !vec)
+              add = Val{
+                  b.CreateInsertElement(reduce_identity(c_, st.op, acc, W_).re, v.re, uint64_t{0})};
+            store_slot(blocks, reduce_combine(c_, st.op, acc, load_slot(blocks), add));
+            if (!in_block_) cascade_step(st, cascade, blocks);
+            return;
+          }
+          if (vec) {
+            store_slot(vacc, reduce_combine(c_, st.op, acc, load_slot(vacc), c_.splat(v, W_)));
+            return;
+          }
+          v = c_.splat(v, aw);
+          if (!arg) {
+            store_slot(acc_slot, reduce_combine(c_, st.op, acc, load_slot(acc_slot), v));
+            return;
+          }
+          Val best = load_slot(acc_slot);
+          Value* pos = c_.splat(emit(st.position).re, aw);
+          Value* first = b.CreateICmpEQ(pos, c_.i64(0, aw));
+          Value* take = b.CreateOr(first, arg_better(c_, st.op, acc, v, best));
+          store_slot(acc_slot, Val{b.CreateSelect(take, v.re, best.re),
+                                   v.im ? b.CreateSelect(take, v.im, best.im) : nullptr});
+          b.CreateStore(
+              b.CreateSelect(take, pos, b.CreateLoad(pos_slot->getAllocatedType(), pos_slot)),
+              pos_slot);
+        },
+        whole);
     if (pairwise) store_slot(blocks, cascade_total(st, cascade, blocks));
     if (iv >= 0) {
       Val total = horizontal(st.op, acc, load_slot(vacc));

@@ -331,8 +331,8 @@ class KernelRenderer {
   void end_pairwise(CodeWriter& w, const Stage& st, const Pairwise& p, const std::string& acc) {
     if (p.block_steps == 0) return;
     w.line("for (int j = 0; j < " + std::to_string(p.depth) + "; ++j) if ((" + p.count +
-           " >> j) & 1) " + acc + " = " + reduce_combine(st.op, st.acc_dtype, acc, p.levels + "[j]") +
-           ";");
+           " >> j) & 1) " + acc + " = " +
+           reduce_combine(st.op, st.acc_dtype, acc, p.levels + "[j]") + ";");
   }
 
   // A stage run start to finish by one work-item, its loops as C loops.

@@ -154,8 +154,7 @@ TEST(KILN_SUM_SUITE, SumsOverRowsAndColumns) {
     for (int64_t i = 0; i < rows; ++i) {
       const float* row = v.data() + i * cols;
       expect_within_numpy_bound("sum of row " + std::to_string(i) + " " + s.name, rv[i],
-                                exact_sum(widened(row, cols)), cols, 1,
-                                numpy_pairwise(row, cols));
+                                exact_sum(widened(row, cols)), cols, 1, numpy_pairwise(row, cols));
       std::vector<double> col = widened(v.data() + i, cols, rows);
       std::vector<float> colf(col.begin(), col.end());
       expect_within_numpy_bound("sum of column " + std::to_string(i) + " " + s.name, cv[i],
