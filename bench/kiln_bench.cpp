@@ -1,9 +1,9 @@
 // kiln_bench: times one workload's in-process implementations (kiln, Eigen, the copy
-// limit) and prints one JSON object per line. bench/compare.py drives it together with the
+// limit, and the read limit of read-only workloads) and prints one JSON object per line. bench/compare.py drives it together with the
 // Python peers; it is usable alone too:
 //
 //   kiln_bench --workload softmax --rows 4096 --cols 4096 [--reps 10] [--warmup 2]
-//              [--impl kiln|eigen|limit|all]
+//              [--impl kiln|eigen|limit|read_limit|all]
 //
 // For each implementation: the median and minimum of the timed repetitions, the first
 // (cold) run's time, the checksum of the result, and kiln's statistics for the cold run

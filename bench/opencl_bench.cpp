@@ -1,7 +1,8 @@
 // opencl_bench: the OpenCL half of `bench/compare --device opencl`. Times the workloads of
 // bench/workloads.cpp on an OpenCL device with the data kept on the device (a prepared
 // executable replayed, as a GPU framework runs), and measures the two limits the results
-// are read against: a float4 copy kernel (the bandwidth limit) and the cost of a bare
+// are read against: a float4 copy kernel (the bandwidth limit), a float4 read kernel (the
+// limit of read-only workloads) and the cost of a bare
 // clEnqueueNDRangeKernel (the launch limit). Prints one JSON object per line:
 //
 //   opencl_bench --workload softmax --rows 16384 --cols 8192 [--reps 20] [--device opencl]
@@ -173,6 +174,16 @@ __kernel void copy4(__global const float4* restrict src, __global float4* restri
   size_t i = get_global_id(0);
   dst[i] = src[i];
 }
+// The read limit of read-only workloads (sums): every work-item sums 16 float4s a grid
+// apart (coalesced) and stores only in a case that never happens, so that the reads stay.
+__kernel void read4(__global const float4* restrict src, __global float* restrict dst) {
+  const size_t n = get_global_size(0);
+  size_t i = get_global_id(0);
+  float4 acc = (float4)(0.0f);
+  for (int k = 0; k < 16; ++k, i += n) acc += src[i];
+  const float s = acc.x + acc.y + acc.z + acc.w;
+  if (s == 12345.678f) dst[get_global_id(0)] = s;
+}
 __kernel void empty(__global float* p) {
   if (get_global_id(0) == 0x7fffffffu) p[0] = 1.0f;
 }
@@ -181,6 +192,8 @@ __kernel void empty(__global float* p) {
   cl_int status = CL_SUCCESS;
   kiln::runtime::opencl::KernelHandle copy(clCreateKernel(program, "copy4", &status));
   kiln::runtime::opencl::check(status, "clCreateKernel copy4");
+  kiln::runtime::opencl::KernelHandle read(clCreateKernel(program, "read4", &status));
+  kiln::runtime::opencl::check(status, "clCreateKernel read4");
   kiln::runtime::opencl::KernelHandle empty(clCreateKernel(program, "empty", &status));
   kiln::runtime::opencl::check(status, "clCreateKernel empty");
 
@@ -203,6 +216,18 @@ __kernel void empty(__global float* p) {
     clFinish(device.queue());
   });
   print_row("copy", "limit", device.info().name, median, best, 2.0 * static_cast<double>(n) * 4, 0);
+
+  clSetKernelArg(read.get(), 0, sizeof s, &s);
+  clSetKernelArg(read.get(), 1, sizeof d, &d);
+  size_t read_global = static_cast<size_t>(n / 64);
+  auto [read_median, read_best] = timed(o.reps, o.warmup, [&] {
+    kiln::runtime::opencl::check(clEnqueueNDRangeKernel(device.queue(), read.get(), 1, nullptr,
+                                                        &read_global, &local, 0, nullptr, nullptr),
+                                 "read launch");
+    clFinish(device.queue());
+  });
+  print_row("read", "read_limit", device.info().name, read_median, read_best,
+            static_cast<double>(n) * 4, 0);
 
   // Launch cost: many launches of an empty kernel, then of a one-kernel kiln executable.
   const int launches = 20000;

@@ -149,6 +149,65 @@ Impl copy_limit(std::shared_ptr<Inputs> in) {
   return impl;
 }
 
+// Reads floats [lo, hi) of src and returns their sum: a read-only stream with several
+// independent vector accumulators, so that only the loads bound it.
+float read_part(const float* src, int64_t lo, int64_t hi, int accumulators) {
+  float total = 0;
+#ifdef __AVX512F__
+  __m512 acc[8] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
+                   _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
+                   _mm512_setzero_ps(), _mm512_setzero_ps()};
+  const int64_t step = 16 * accumulators;
+  for (; lo + step <= hi; lo += step)
+    for (int a = 0; a < accumulators; ++a)
+      acc[a] = _mm512_add_ps(acc[a], _mm512_load_ps(src + lo + 16 * a));
+  for (int a = 0; a < accumulators; ++a) total += _mm512_reduce_add_ps(acc[a]);
+#else
+  (void)accumulators;
+#endif
+  for (; lo < hi; ++lo) total += src[lo];
+  return total;
+}
+
+// Reads src with every hardware thread taking one contiguous part; the parts' sums go to
+// `sink` so that the reads cannot be dropped.
+void parallel_read(const float* src, int64_t n, int accumulators, std::vector<float>& sink) {
+  unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+  sink.assign(threads, 0.0f);
+  std::vector<std::thread> pool;
+  int64_t chunk = ((n + threads - 1) / threads + 127) / 128 * 128;
+  for (unsigned t = 0; t < threads; ++t) {
+    int64_t lo = std::min<int64_t>(n, t * chunk), hi = std::min<int64_t>(n, lo + chunk);
+    pool.emplace_back([=, &sink] { sink[t] = read_part(src, lo, hi, accumulators); });
+  }
+  for (auto& th : pool) th.join();
+}
+
+// The read bandwidth limit of read-only workloads (sums): the fastest of the read streams
+// with 2, 4 or 8 accumulators (each timed thrice) over a buffer from kiln's host allocator.
+Impl read_limit(std::shared_ptr<Inputs> in) {
+  int64_t n = in->p.numel();
+  auto src = std::make_shared<Buffer>(Type{DType::F32, {n}});
+  std::memcpy(src->data(), in->x.data(), static_cast<size_t>(n) * sizeof(float));
+  auto sink = std::make_shared<std::vector<float>>();
+  const int widths[] = {2, 4, 8};
+  double best[3] = {1e30, 1e30, 1e30};
+  for (int rep = 0; rep < 3; ++rep)
+    for (int k = 0; k < 3; ++k) {
+      auto t0 = std::chrono::steady_clock::now();
+      parallel_read(src->as<float>(), n, widths[k], *sink);
+      double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      best[k] = std::min(best[k], s);
+    }
+  const int accumulators = widths[std::min_element(best, best + 3) - best];
+  Impl impl;
+  impl.name = "read_limit";
+  impl.bytes = static_cast<double>(n) * sizeof(float);
+  impl.run = [=] { parallel_read(src->as<float>(), n, accumulators, *sink); };
+  impl.checksum = [=] { return sum_of(sink->data(), static_cast<int64_t>(sink->size())); };
+  return impl;
+}
+
 auto x_map(const Inputs& in) {
   return Eigen::Map<const RowArray>(in.x.data(), in.p.rows, in.p.cols);
 }
@@ -235,13 +294,15 @@ std::optional<Impl> eigen_version(const std::string& name, std::shared_ptr<Input
 std::vector<Impl> make_impls(const std::string& name, const Problem& p) {
   auto in = std::make_shared<Inputs>(p);
   std::vector<Impl> impls;
-  if (name != "copy") {  // "copy": only the limit, so that a run can report it once
+  if (name != "copy" && name != "read") {  // only the limit, so that a run can report it once
     const Workload w = workload(name, p);
     impls.push_back(kiln_impl(in, w));
     if (std::optional<Impl> e = eigen_version(name, in, w)) impls.push_back(std::move(*e));
   }
   // dispatch is latency-bound: the bandwidth limit says nothing about it.
-  if (name != "dispatch") impls.push_back(copy_limit(in));
+  if (name != "dispatch" && name != "read") impls.push_back(copy_limit(in));
+  // Sums only read: their limit is a read stream ("read": only that limit).
+  if (name == "sum_full" || name == "sum_rows" || name == "read") impls.push_back(read_limit(in));
   return impls;
 }
 

@@ -31,7 +31,7 @@ struct Problem {
 // One timed implementation of a workload: `run` computes the result once (synchronously)
 // and `checksum` summarizes the last result (sum of all elements, in double).
 struct Impl {
-  std::string name;  // "kiln", "eigen", "limit"
+  std::string name;  // "kiln", "eigen", "limit", "read_limit"
   std::function<void()> run;
   std::function<double()> checksum;
   double bytes = 0;  // memory traffic of one run (for GB/s)
@@ -52,7 +52,8 @@ struct Workload {
 Workload workload(const std::string& name, const Problem& problem);
 
 // The in-process implementations of workload `name` at `problem` size: kiln, Eigen where
-// it has one, and the bandwidth limit (or only the limit, for "copy").
+// it has one, and the bandwidth limit: a copy ("limit"), and for the read-only sums a read
+// stream ("read_limit") too (only the copy for "copy", only the read stream for "read").
 std::vector<Impl> make_impls(const std::string& name, const Problem& problem);
 
 }  // namespace kiln::bench

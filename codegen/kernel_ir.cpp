@@ -151,6 +151,7 @@ std::string print_kernel(const Kernel& k) {
     }
     head += " s" + std::to_string(s) + " " + std::string(dtype_name(st.acc_dtype));
     if (st.sequential) head += " sequential";
+    if (st.pairwise_block > 0) head += " pairwise=" + std::to_string(st.pairwise_block);
     for (const Loop& l : st.loops) head += " " + loop_str(l, namer);
     if (st.value) head += " value=" + namer.name(st.value);
     if (st.position) head += " position=" + namer.name(st.position);

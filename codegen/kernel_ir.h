@@ -63,6 +63,10 @@ struct Stage {
   std::vector<Store> stores;
   // Iterations must run one at a time in order (a read-modify-write of the same buffer).
   bool sequential = false;
+  // Reduce: set by choose_pairwise_sums (codegen/choose_pairwise_sums.h) for long float
+  // sums: each accumulator adds about this many values into a block, and blocks combine as
+  // the tree of a pairwise sum; 0: one running accumulator. Printed, as the code differs.
+  int pairwise_block = 0;
 };
 
 enum class VectorMode : uint8_t {

@@ -7,6 +7,7 @@
 #include "codegen/choose_group_lanes.h"
 #include "codegen/choose_group_shape.h"
 #include "codegen/choose_group_size.h"
+#include "codegen/choose_pairwise_sums.h"
 
 namespace kiln::codegen {
 
@@ -236,6 +237,7 @@ bool cache_row_values(Kernel& k, const LowerOptions& options) {
 void optimize_kernel(Kernel& kernel, const LowerOptions& options) {
   choose_vectorization(kernel, options);
   cache_row_values(kernel, options);
+  choose_pairwise_sums(kernel);
 }
 
 void map_to_work_groups(Kernel& kernel, const WorkGroupTarget& target) {

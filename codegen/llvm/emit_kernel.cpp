@@ -9,6 +9,7 @@
 #include <functional>
 #include <unordered_map>
 
+#include "codegen/choose_pairwise_sums.h"
 #include "codegen/choose_streaming_stores.h"
 #include "codegen/kernel_passes.h"
 #include "codegen/llvm/emit_context.h"
@@ -267,10 +268,18 @@ class KernelEmitter {
     b.SetInsertPoint(join);
   }
 
+  // Whole blocks of a pairwise sum's vector loop: `steps` vector steps, then `done`.
+  struct VectorBlocks {
+    int64_t steps;  // 0 (as value-initialized): no blocks
+    std::function<void()> done;
+  };
+
   // The loops of a stage; the innermost, when it is `vector_var`, as a vector loop and a
-  // scalar remainder. body(true) runs in the vector loop.
+  // scalar remainder. body(true) runs in the vector loop. With `blocks`, the vector loop
+  // runs whole blocks first, each a loop of a fixed count (which LLVM unrolls), then what
+  // is left; blocks_ is true in the body while it runs in a whole block.
   void emit_nest(const std::vector<Loop>& loops, size_t i, int vector_var,
-                 const std::function<void(bool)>& body) {
+                 const std::function<void(bool)>& body, const VectorBlocks& blocks = {}) {
     if (i == loops.size()) {
       body(false);
       return;
@@ -283,8 +292,21 @@ class KernelEmitter {
       // With static bounds, a loop that cannot run is not emitted (less to compile).
       const bool fixed = !l.begin;
       Value* after = begin;
-      if (!fixed || l.extent >= W_)
-        after = counted_loop(begin, end, W_, [&](Value* iv) {
+      const int64_t block_len = blocks.steps * W_;
+      if (blocks.steps > 0 && (!fixed || l.extent >= block_len))
+        after = counted_loop(begin, end, block_len, [&](Value* start) {
+          in_block_ = true;
+          counted_loop(start, b.CreateAdd(start, b.getInt64(block_len)), W_, [&](Value* iv) {
+            VectorState saved = enter_vector(l.var, iv, false);
+            body(true);
+            leave_vector(saved);
+          });
+          in_block_ = false;
+          blocks.done();
+        });
+      const int64_t left = block_len > 0 ? l.extent % block_len : l.extent;
+      if (!fixed || left >= W_)
+        after = counted_loop(after, end, W_, [&](Value* iv) {
           VectorState saved = enter_vector(l.var, iv, false);
           body(true);
           leave_vector(saved);
@@ -298,7 +320,7 @@ class KernelEmitter {
     }
     counted_loop(begin, end, 1, [&](Value* iv) {
       vars_[l.var] = iv;
-      emit_nest(loops, i + 1, vector_var, body);
+      emit_nest(loops, i + 1, vector_var, body, blocks);
     });
   }
 
@@ -348,6 +370,114 @@ class KernelEmitter {
     return v;
   }
 
+  // ---- pairwise sums (Stage::pairwise_block) ----
+
+  // A binary-counter cascade of block sums of `width` lanes: levels[j] holds the sum of
+  // 2^j blocks while bit j of `count` (the blocks pushed) is set. Pushing a block adds the
+  // levels of the count's low set bits to it, as the tree of a pairwise sum would, and
+  // stores it at the first clear one. `steps` counts the additions of the open block.
+  struct Cascade {
+    llvm::AllocaInst* levels = nullptr;
+    llvm::AllocaInst* count = nullptr;
+    llvm::AllocaInst* steps = nullptr;
+    int depth = 0;
+    int width = 1;
+  };
+
+  Cascade make_cascade(const Stage& st, int width, int64_t additions) {
+    auto& b = c_.b;
+    Cascade cc;
+    cc.width = width;
+    cc.depth = pairwise_levels(additions, st.pairwise_block);
+    llvm::Type* vt = c_.type(st.acc_dtype, width);
+    cc.levels =
+        c_.entry_alloca(llvm::ArrayType::get(vt, static_cast<uint64_t>(cc.depth)), "levels");
+    cc.count = c_.entry_alloca(b.getInt64Ty(), "blocks");
+    cc.steps = c_.entry_alloca(b.getInt64Ty(), "steps");
+    b.CreateStore(b.getInt64(0), cc.count);
+    b.CreateStore(b.getInt64(0), cc.steps);
+    return cc;
+  }
+
+  llvm::Value* level_ptr(const Cascade& cc, llvm::Value* j) {
+    return c_.b.CreateInBoundsGEP(cc.levels->getAllocatedType(), cc.levels, {c_.b.getInt64(0), j});
+  }
+
+  // After one more addition into `acc`: when the block is full, pushes it and restarts it.
+  void cascade_step(const Stage& st, const Cascade& cc, const Slot& acc) {
+    auto& b = c_.b;
+    Value* steps = b.CreateAdd(b.CreateLoad(b.getInt64Ty(), cc.steps), b.getInt64(1));
+    Value* full = b.CreateICmpEQ(steps, b.getInt64(st.pairwise_block));
+    b.CreateStore(b.CreateSelect(full, b.getInt64(0), steps), cc.steps);
+    auto* push_bb = llvm::BasicBlock::Create(c_.ctx, "pairwise.push", fn_);
+    auto* cont = llvm::BasicBlock::Create(c_.ctx, "pairwise.cont", fn_);
+    b.CreateCondBr(full, push_bb, cont, llvm::MDBuilder(c_.ctx).createBranchWeights(1, 15));
+    b.SetInsertPoint(push_bb);
+    cascade_push(st, cc, acc);
+    b.CreateBr(cont);
+    b.SetInsertPoint(cont);
+  }
+
+  // Pushes the open block `acc` onto the cascade and restarts it (and its step count).
+  void cascade_push(const Stage& st, const Cascade& cc, const Slot& acc) {
+    auto& b = c_.b;
+    b.CreateStore(b.getInt64(0), cc.steps);
+    llvm::Type* vt = c_.type(st.acc_dtype, cc.width);
+    Value* n = b.CreateLoad(b.getInt64Ty(), cc.count);
+    Value* block = load_slot(acc).re;
+    store_slot(acc, reduce_identity(c_, st.op, st.acc_dtype, cc.width));
+    b.CreateStore(b.CreateAdd(n, b.getInt64(1)), cc.count);
+    // while (m & 1) { c = levels[j] + c; ++j; m >>= 1; }  levels[j] = c;
+    llvm::BasicBlock* pre = b.GetInsertBlock();
+    auto* head = llvm::BasicBlock::Create(c_.ctx, "pairwise.carry", fn_);
+    auto* carry = llvm::BasicBlock::Create(c_.ctx, "pairwise.add", fn_);
+    auto* done = llvm::BasicBlock::Create(c_.ctx, "pairwise.store", fn_);
+    b.CreateBr(head);
+    b.SetInsertPoint(head);
+    llvm::PHINode* j = b.CreatePHI(b.getInt64Ty(), 2);
+    llvm::PHINode* m = b.CreatePHI(b.getInt64Ty(), 2);
+    llvm::PHINode* c = b.CreatePHI(vt, 2);
+    j->addIncoming(b.getInt64(0), pre);
+    m->addIncoming(n, pre);
+    c->addIncoming(block, pre);
+    b.CreateCondBr(b.CreateICmpNE(b.CreateAnd(m, b.getInt64(1)), b.getInt64(0)), carry, done);
+    b.SetInsertPoint(carry);
+    Value* lower = b.CreateLoad(vt, level_ptr(cc, j));
+    Value* sum = reduce_combine(c_, st.op, st.acc_dtype, Val{lower}, Val{c}).re;
+    j->addIncoming(b.CreateAdd(j, b.getInt64(1)), carry);
+    m->addIncoming(b.CreateLShr(m, b.getInt64(1)), carry);
+    c->addIncoming(sum, carry);
+    b.CreateBr(head);
+    b.SetInsertPoint(done);
+    b.CreateStore(c, level_ptr(cc, j));
+  }
+
+  // The open block plus every level the count holds, lowest first.
+  Val cascade_total(const Stage& st, const Cascade& cc, const Slot& acc) {
+    auto& b = c_.b;
+    llvm::Type* vt = c_.type(st.acc_dtype, cc.width);
+    Value* n = b.CreateLoad(b.getInt64Ty(), cc.count);
+    Value* total = load_slot(acc).re;
+    for (int j = 0; j < cc.depth; ++j) {
+      Value* has = b.CreateICmpNE(b.CreateAnd(n, b.getInt64(int64_t{1} << j)), b.getInt64(0));
+      // Levels never written are not read: a branch, not a select of an undefined value.
+      llvm::BasicBlock* pre = b.GetInsertBlock();
+      auto* add_bb = llvm::BasicBlock::Create(c_.ctx, "pairwise.level", fn_);
+      auto* join = llvm::BasicBlock::Create(c_.ctx, "pairwise.next", fn_);
+      b.CreateCondBr(has, add_bb, join);
+      b.SetInsertPoint(add_bb);
+      Value* lv = b.CreateLoad(vt, level_ptr(cc, b.getInt64(j)));
+      Value* sum = reduce_combine(c_, st.op, st.acc_dtype, Val{total}, Val{lv}).re;
+      b.CreateBr(join);
+      b.SetInsertPoint(join);
+      llvm::PHINode* phi = b.CreatePHI(vt, 2);
+      phi->addIncoming(total, pre);
+      phi->addIncoming(sum, add_bb);
+      total = phi;
+    }
+    return {total};
+  }
+
   void emit_reduce(size_t s, const Stage& st) {
     auto& b = c_.b;
     const int aw = outer_width();
@@ -366,27 +496,64 @@ class KernelEmitter {
       vacc = make_slot(acc, W_);
       store_slot(vacc, reduce_identity(c_, st.op, acc, W_));
     }
-    emit_nest(st.loops, 0, iv, [&](bool vec) {
-      Val v = emit(st.value);
-      for (const Store& store : st.stores) emit_store(store);
-      if (vec) {
-        store_slot(vacc, reduce_combine(c_, st.op, acc, load_slot(vacc), c_.splat(v, W_)));
-        return;
+    // Pairwise: one accumulator of blocks (the vector one when the stage is vectorized,
+    // which then also takes the scalar remainder, in its lane 0) and its cascade.
+    const bool pairwise = st.pairwise_block > 0 && !arg && !is_complex(acc);
+    Cascade cascade;
+    if (pairwise) {
+      // Additions into the block accumulator: one per vector step and per remainder element
+      // of a vectorized innermost loop, one per iteration otherwise.
+      int64_t additions = loop_product(st.loops);
+      if (iv >= 0) {
+        const int64_t inner = st.loops.back().extent;
+        additions = additions / std::max<int64_t>(inner, 1) * (inner / W_ + inner % W_);
       }
-      v = c_.splat(v, aw);
-      if (!arg) {
-        store_slot(acc_slot, reduce_combine(c_, st.op, acc, load_slot(acc_slot), v));
-        return;
-      }
-      Val best = load_slot(acc_slot);
-      Value* pos = c_.splat(emit(st.position).re, aw);
-      Value* first = b.CreateICmpEQ(pos, c_.i64(0, aw));
-      Value* take = b.CreateOr(first, arg_better(c_, st.op, acc, v, best));
-      store_slot(acc_slot, Val{b.CreateSelect(take, v.re, best.re),
-                               v.im ? b.CreateSelect(take, v.im, best.im) : nullptr});
-      b.CreateStore(b.CreateSelect(take, pos, b.CreateLoad(pos_slot->getAllocatedType(), pos_slot)),
-                    pos_slot);
-    });
+      cascade = make_cascade(st, iv >= 0 ? W_ : aw, additions);
+    }
+    const Slot& blocks = iv >= 0 ? vacc : acc_slot;
+    // A vectorized sum runs whole blocks of vector steps where it can; the steps outside
+    // them (and scalar remainders) count towards the open block one by one. A whole block
+    // pushes what the open block held before it too: at most 2 * block - 1 additions.
+    VectorBlocks whole{};
+    if (pairwise && iv >= 0) {
+      whole.steps = st.pairwise_block;
+      whole.done = [&] { cascade_push(st, cascade, blocks); };
+    }
+    emit_nest(
+        st.loops, 0, iv,
+        [&](bool vec) {
+          Val v = emit(st.value);
+          for (const Store& store : st.stores) emit_store(store);
+          if (pairwise) {
+            Val add = c_.splat(v, cascade.width);
+            if (iv >= 0 && !vec)
+              add = Val{
+                  b.CreateInsertElement(reduce_identity(c_, st.op, acc, W_).re, v.re, uint64_t{0})};
+            store_slot(blocks, reduce_combine(c_, st.op, acc, load_slot(blocks), add));
+            if (!in_block_) cascade_step(st, cascade, blocks);
+            return;
+          }
+          if (vec) {
+            store_slot(vacc, reduce_combine(c_, st.op, acc, load_slot(vacc), c_.splat(v, W_)));
+            return;
+          }
+          v = c_.splat(v, aw);
+          if (!arg) {
+            store_slot(acc_slot, reduce_combine(c_, st.op, acc, load_slot(acc_slot), v));
+            return;
+          }
+          Val best = load_slot(acc_slot);
+          Value* pos = c_.splat(emit(st.position).re, aw);
+          Value* first = b.CreateICmpEQ(pos, c_.i64(0, aw));
+          Value* take = b.CreateOr(first, arg_better(c_, st.op, acc, v, best));
+          store_slot(acc_slot, Val{b.CreateSelect(take, v.re, best.re),
+                                   v.im ? b.CreateSelect(take, v.im, best.im) : nullptr});
+          b.CreateStore(
+              b.CreateSelect(take, pos, b.CreateLoad(pos_slot->getAllocatedType(), pos_slot)),
+              pos_slot);
+        },
+        whole);
+    if (pairwise) store_slot(blocks, cascade_total(st, cascade, blocks));
     if (iv >= 0) {
       Val total = horizontal(st.op, acc, load_slot(vacc));
       store_slot(acc_slot, reduce_combine(c_, st.op, acc, load_slot(acc_slot), total));
@@ -733,6 +900,7 @@ class KernelEmitter {
   bool outer_vector_ = false;
   bool lane0_mode_ = false;
   bool streaming_ = false;
+  bool in_block_ = false;  // emitting the body of a whole block (emit_nest's VectorBlocks)
   std::unordered_map<int, Value*> base_aligned_;
 };
 

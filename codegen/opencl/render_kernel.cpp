@@ -7,6 +7,7 @@
 #include <limits>
 #include <unordered_set>
 
+#include "codegen/choose_pairwise_sums.h"
 #include "codegen/kernel_passes.h"
 #include "codegen/opencl/expr_renderer.h"
 #include "codegen/opencl/scalar_ops.h"
@@ -284,6 +285,56 @@ class KernelRenderer {
     return {acc, pos};
   }
 
+  // Pairwise accumulation of one work-item's accumulator (Stage::pairwise_block): `acc`
+  // takes a block of additions, then joins a binary-counter cascade of block sums:
+  // levels[j] holds the sum of 2^j blocks while bit j of the block count is set, and a
+  // pushed block first adds the levels of the count's low set bits, as the tree of a
+  // pairwise sum would. Off (every call a no-op) for other reductions and short ones.
+  struct Pairwise {
+    std::string levels, count, steps;
+    int depth = 0;
+    int64_t block_steps = 0;  // steps (of `adds` additions each) per block; 0: off
+  };
+
+  // `additions`: the most values one work-item adds into `acc`, `adds` per step.
+  Pairwise begin_pairwise(CodeWriter& w, ExprRenderer& r, const Stage& st, int64_t additions,
+                          int64_t adds) {
+    Pairwise p;
+    if (st.pairwise_block <= 0 || is_arg(st) || additions <= st.pairwise_block) return p;
+    p.block_steps = std::max<int64_t>(1, st.pairwise_block / adds);
+    p.depth = pairwise_levels(additions, p.block_steps * adds);
+    p.levels = r.fresh("pwl");
+    p.count = r.fresh("pwn");
+    p.steps = r.fresh("pws");
+    w.line(compute_type(st.acc_dtype) + " " + p.levels + "[" + std::to_string(p.depth) + "];");
+    w.line("ulong " + p.count + " = 0;");
+    w.line("int " + p.steps + " = 0;");
+    return p;
+  }
+
+  // After a step's additions into `acc`: a full block joins the cascade.
+  void pairwise_step(CodeWriter& w, const Stage& st, const Pairwise& p, const std::string& acc) {
+    if (p.block_steps == 0) return;
+    const std::string T = compute_type(st.acc_dtype);
+    w.open("if (++" + p.steps + " == " + std::to_string(p.block_steps) + ")");
+    w.line(p.steps + " = 0;");
+    w.line(T + " c = " + acc + ";");
+    w.line(acc + " = " + reduce_identity(st.op, st.acc_dtype) + ";");
+    w.line("int j = 0;");
+    w.line("for (ulong m = " + p.count + "++; m & 1; m >>= 1) c = " +
+           reduce_combine(st.op, st.acc_dtype, p.levels + "[j++]", "c") + ";");
+    w.line(p.levels + "[j] = c;");
+    w.close();
+  }
+
+  // The open block plus every level the count holds, lowest first, into `acc`.
+  void end_pairwise(CodeWriter& w, const Stage& st, const Pairwise& p, const std::string& acc) {
+    if (p.block_steps == 0) return;
+    w.line("for (int j = 0; j < " + std::to_string(p.depth) + "; ++j) if ((" + p.count +
+           " >> j) & 1) " + acc + " = " +
+           reduce_combine(st.op, st.acc_dtype, acc, p.levels + "[j]") + ";");
+  }
+
   // A stage run start to finish by one work-item, its loops as C loops.
   void render_sequential(CodeWriter& w, ExprRenderer& r, size_t s,
                          const std::vector<ExprPtr>& subst) {
@@ -292,6 +343,8 @@ class KernelRenderer {
     std::string acc, pos;
     if (st.kind != StageKind::Loop) std::tie(acc, pos) = declare_acc(w, r, st);
     if (st.kind == StageKind::Scan) r.bind_stage(static_cast<int>(s), acc);
+    Pairwise pw;
+    if (st.kind == StageKind::Reduce) pw = begin_pairwise(w, r, st, loop_product(st.loops), 1);
     for (const Loop& loop : st.loops) {
       std::string v = ExprRenderer::var_name(loop.var), T = index_type(loop.extent);
       std::string begin = loop.begin ? r.value(substitute(loop.begin, subst)) : "0";
@@ -303,12 +356,14 @@ class KernelRenderer {
       emit_stores(w, r, {l}, "");
     } else {
       accumulate(w, r, st, {l}, acc, pos, "");
+      pairwise_step(w, st, pw, acc);
       if (st.kind == StageKind::Scan) emit_stores(w, r, {l}, "");
     }
     for (size_t i = 0; i < st.loops.size(); ++i) {
       r.pop_scope();
       w.close();
     }
+    end_pairwise(w, st, pw, acc);
     if (st.kind == StageKind::Reduce) r.bind_stage(static_cast<int>(s), is_arg(st) ? pos : acc);
   }
 
@@ -453,11 +508,15 @@ class KernelRenderer {
       const Stage& st = k_.stages[s];
       if (distributable(st) && st.kind == StageKind::Reduce) {
         auto [acc, pos] = declare_acc(w, r, st);
+        const int64_t steps = (loop_product(st.loops) / lanes + wg - 1) / wg;
+        const Pairwise pw = begin_pairwise(w, r, st, steps * lanes, lanes);
         row_steps(w, r, s, base, lid, wg, lanes,
                   [&](const std::vector<LaneStage>& l, const std::string& valid) {
                     bind_vector_loads(r, lanes_of(l));
                     accumulate(w, r, st, l, acc, pos, valid);
+                    pairwise_step(w, st, pw, acc);
                   });
+        end_pairwise(w, st, pw, acc);
         r.bind_stage(static_cast<int>(s), tree(w, r, st, wg, acc, pos, L).stage_value(st));
       } else if (distributable(st)) {
         row_steps(w, r, s, base, lid, wg, lanes,
@@ -564,6 +623,8 @@ class KernelRenderer {
     std::vector<ExprPtr> base = outer_subst(grp);
     auto [acc, pos] = declare_acc(w, r, st);
     const int64_t vectors = loop_product(st.loops) / lanes;
+    const Pairwise pw =
+        begin_pairwise(w, r, st, (vectors + groups * wg - 1) / (groups * wg) * lanes, lanes);
     ExprPtr u = new_var(vectors);
     const std::string U = ExprRenderer::var_name(u->slot);
     w.open("for (" + index_type(vectors) + " " + U + " = " + C + " * " + num(wg) + " + " + L +
@@ -572,8 +633,10 @@ class KernelRenderer {
     std::vector<LaneStage> l = stage_lanes(st, base, u, lanes);
     bind_vector_loads(r, lanes_of(l));
     accumulate(w, r, st, l, acc, pos, "");
+    pairwise_step(w, st, pw, acc);
     r.pop_scope();
     w.close();
+    end_pairwise(w, st, pw, acc);
     TreeResult result = tree(w, r, st, wg, acc, pos, L);
     const std::string at = O + " * " + num(groups) + " + " + C;
     w.open("if (" + L + " == 0)");
@@ -606,6 +669,7 @@ class KernelRenderer {
     declare_scalars(w, r);
     bind_earlier(w, r, s, areas, O);
     auto [acc, pos] = declare_acc(w, r, st);
+    const Pairwise pw = begin_pairwise(w, r, st, (groups + wg - 1) / wg, 1);
     w.open("for (int i = " + L + "; i < " + num(groups) + "; i += " + num(wg) + ")");
     const std::string at = O + " * " + num(groups) + " + i";
     w.line("const " + compute_type(t) +
@@ -616,8 +680,10 @@ class KernelRenderer {
              " = p; }");
     } else {
       w.line(acc + " = " + reduce_combine(st.op, t, acc, "v") + ";");
+      pairwise_step(w, st, pw, acc);
     }
     w.close();
+    end_pairwise(w, st, pw, acc);
     TreeResult result = tree(w, r, st, wg, acc, pos, L);
     w.open("if (" + L + " == 0)");
     w.line(scratch_ptr(is_arg(st) ? "long" : MT, areas[s].value) + "[" + O +

@@ -2,6 +2,7 @@
 // vectorization choices, row caching and reduction splitting, on IR written as text.
 #include <gtest/gtest.h>
 
+#include "codegen/choose_pairwise_sums.h"
 #include "codegen/kernel_passes.h"
 #include "codegen/program.h"
 #include "ir/parser.h"
@@ -126,6 +127,54 @@ TEST(LowerGroup, FullReductionSplitsIntoPartialsForThreads) {
   int temps = 0;
   for (const ProgramValue& v : c.p.values) temps += v.kind == ProgramValue::Kind::Temp;
   EXPECT_EQ(temps, 1);
+}
+
+TEST(LowerGroup, LongFloatSumsAccumulatePairwise) {
+  auto stage0 = [](const char* text) {
+    Compiled c(text, {true, 16, 1, 0});
+    return c.p.kernels.at(0).stages.at(0);
+  };
+  // f32 and f16 sums (accumulated in f32), matmul's dot products: blocks of 16 additions.
+  Stage s = stage0(R"(func @f(%x: f32[4,5000]) -> (f32[4]) {
+    %0 = reduce_sum %x {axes = [1], keepdims = false} : f32[4]
+    return %0
+  })");
+  EXPECT_EQ(s.pairwise_block, kPairwiseBlock);
+  EXPECT_EQ(stage0(R"(func @f(%x: f16[3000]) -> (f16[]) {
+    %0 = reduce_sum %x {axes = [0], keepdims = false} : f16[]
+    return %0
+  })")
+                .pairwise_block,
+            kPairwiseBlock);
+  EXPECT_EQ(stage0(R"(func @f(%a: f32[2,4000], %b: f32[4000,2]) -> (f32[2,2]) {
+    %0 = matmul %a, %b : f32[2,2]
+    return %0
+  })")
+                .pairwise_block,
+            kPairwiseBlock);
+  // Short sums, f64 sums and other reductions keep one running accumulator.
+  EXPECT_EQ(stage0(R"(func @f(%x: f32[4,16]) -> (f32[4]) {
+    %0 = reduce_sum %x {axes = [1], keepdims = false} : f32[4]
+    return %0
+  })")
+                .pairwise_block,
+            0);
+  EXPECT_EQ(stage0(R"(func @f(%x: f64[5000]) -> (f64[]) {
+    %0 = reduce_sum %x {axes = [0], keepdims = false} : f64[]
+    return %0
+  })")
+                .pairwise_block,
+            0);
+  EXPECT_EQ(stage0(R"(func @f(%x: f32[5000]) -> (f32[]) {
+    %0 = reduce_max %x {axes = [0], keepdims = false} : f32[]
+    return %0
+  })")
+                .pairwise_block,
+            0);
+  // The cascade's levels: block counts below 2^(levels - 1).
+  EXPECT_EQ(pairwise_levels(16, 16), 2);
+  EXPECT_EQ(pairwise_levels(17, 16), 3);
+  EXPECT_EQ(pairwise_levels(int64_t{10'000'000}, 16), 21);
 }
 
 TEST(LowerGroup, ScalarConstantsAreArguments) {
