@@ -99,7 +99,11 @@ void SafetensorsFile::State::parse_header() {
   if (!header.is_object()) throw malformed("the header is not a JSON object");
 
   std::span<const std::byte> data = bytes.subspan(8 + header_len);
-  for (const auto& [name, value] : header.items()) {
+  for (const auto& item : header.items()) {
+    // Named references, not a structured binding: the lambda below uses `value`, and
+    // clang before 16 cannot capture a structured binding.
+    const std::string& name = item.key();
+    const json& value = item.value();
     if (name == "__metadata__") {
       if (!value.is_object()) throw malformed("__metadata__ is not an object");
       for (const auto& [k, v] : value.items()) {

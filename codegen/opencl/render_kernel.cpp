@@ -453,8 +453,10 @@ class KernelRenderer {
       const Stage& st = k_.stages[s];
       if (distributable(st) && st.kind == StageKind::Reduce) {
         auto [acc, pos] = declare_acc(w, r, st);
+        // Init-captures: clang before 16 cannot capture a structured binding.
         row_steps(w, r, s, base, lid, wg, lanes,
-                  [&](const std::vector<LaneStage>& l, const std::string& valid) {
+                  [&, &acc = acc, &pos = pos](const std::vector<LaneStage>& l,
+                                              const std::string& valid) {
                     bind_vector_loads(r, lanes_of(l));
                     accumulate(w, r, st, l, acc, pos, valid);
                   });
