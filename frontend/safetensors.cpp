@@ -53,6 +53,15 @@ std::string_view name_of(DType t) {
   return "";
 }
 
+// A JSON value as an error message shows it: scalars as written, lists and objects by
+// kind only. Printing a hostile header's nested value would recurse once per level, and a
+// few hundred kilobytes of '[' overflow the stack.
+std::string describe_json(const json& value) {
+  if (value.is_array()) return "a list";
+  if (value.is_object()) return "an object";
+  return value.dump();
+}
+
 uint64_t read_u64_le(const std::byte* p) {
   uint64_t v = 0;
   for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(p[i]);
@@ -133,7 +142,8 @@ void SafetensorsFile::State::parse_header() {
     e.dtype = d->dtype.value_or(DType::U8);
     for (const json& dim : shape) {
       if (!dim.is_number_unsigned() || dim.get<uint64_t>() > uint64_t{INT64_MAX})
-        throw malformed(where + ": \"shape\" holds " + dim.dump() + ", not a non-negative integer");
+        throw malformed(where + ": \"shape\" holds " + describe_json(dim) +
+                        ", not a non-negative integer");
       e.shape.push_back(dim.get<int64_t>());
     }
     // In the file's own element size, which dtypes kiln lacks have too, and named in the

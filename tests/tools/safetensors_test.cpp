@@ -163,6 +163,22 @@ TEST(Safetensors, MalformedFiles) {
       {"tensor 'b' holds 2 at element 1"});
 }
 
+TEST(Safetensors, DeeplyNestedValuesAreRefusedWithoutPrintingThem) {
+  // A million nested lists where a dimension belongs: the message once printed the value,
+  // recursing once per level until the stack overflowed.
+  ScratchDir dir;
+  const size_t depth = 1'000'000;
+  std::string header = R"({"x":{"dtype":"F32","shape":[)" + std::string(depth, '[') +
+                       std::string(depth, ']') + R"(],"data_offsets":[0,0]}})";
+  spit(dir / "deep.safetensors", st_file(header, ""));
+  expect_error<IOError>([&] { SafetensorsFile::open(dir / "deep.safetensors"); },
+                        {"tensor 'x': \"shape\" holds a list, not a non-negative integer"});
+  spit(dir / "obj.safetensors",
+       st_file(R"({"x":{"dtype":"F32","shape":[{"a":1}],"data_offsets":[0,0]}})", ""));
+  expect_error<IOError>([&] { SafetensorsFile::open(dir / "obj.safetensors"); },
+                        {"\"shape\" holds an object"});
+}
+
 TEST(Safetensors, TooLargeShapesNameTheFilesDType) {
   ScratchDir dir;
   auto open = [&](const std::string& dtype, const std::string& shape) {
