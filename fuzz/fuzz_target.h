@@ -24,6 +24,13 @@ namespace kiln::fuzz {
   std::abort();
 }
 
+// KILN_FUZZ_VERBOSE=1 prints why each input was refused: for checking that seeds are valid
+// (build-fuzz/fuzz/fuzz_npy fuzz/corpus/npy/*) and for reading a finding.
+inline bool verbose() {
+  static const bool on = std::getenv("KILN_FUZZ_VERBOSE") != nullptr;
+  return on;
+}
+
 // Runs `read` on one input. A kiln::Error with a message is how a reader refuses bad
 // input; any other exception (std::bad_alloc, std::out_of_range, a JSON library's own
 // error...) escaped a check the reader should have made, and is a finding.
@@ -33,14 +40,15 @@ inline void run_input(const std::function<void()>& read) {
   } catch (const kiln::ParseError& e) {
     // The message starts with the position, which lies inside the text.
     std::string position = std::to_string(e.line()) + ":" + std::to_string(e.column()) + ": ";
-    if (e.line() < 1 || e.column() < 1 || std::string_view(e.what()).substr(0, position.size()) !=
-                                               position)
+    if (e.line() < 1 || e.column() < 1 ||
+        std::string_view(e.what()).substr(0, position.size()) != position)
       finding(std::string("malformed ParseError: ") + e.what());
+    if (verbose()) std::fprintf(stderr, "refused: %s\n", e.what());
   } catch (const kiln::Error& e) {
     if (std::string_view(e.what()).empty()) finding("a kiln::Error with an empty message");
+    if (verbose()) std::fprintf(stderr, "refused: %s\n", e.what());
   } catch (const std::exception& e) {
-    finding(std::string("exception other than kiln::Error: ") + typeid(e).name() + ": " +
-            e.what());
+    finding(std::string("exception other than kiln::Error: ") + typeid(e).name() + ": " + e.what());
   } catch (...) {
     finding("a thrown value that is not a std::exception");
   }

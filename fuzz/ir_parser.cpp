@@ -14,8 +14,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     try {
       again = kiln::ir::print_graph(kiln::ir::parse_graph(printed));
     } catch (const kiln::Error& e) {
-      kiln::fuzz::finding(std::string("the printed graph does not parse: ") + e.what() +
-                          "\n" + printed);
+      kiln::fuzz::finding(std::string("the printed graph does not parse: ") + e.what() + "\n" +
+                          printed);
     }
     if (again != printed)
       kiln::fuzz::finding("print -> parse -> print changed the text:\n" + printed + "\n---\n" +

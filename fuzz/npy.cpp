@@ -14,8 +14,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         {reinterpret_cast<const std::byte*>(encoded.data()), encoded.size()}, "encoded.npy");
     if (second->type() != first->type() ||
         std::memcmp(second->data(), first->data(), first->nbytes()) != 0)
-      kiln::fuzz::finding("encode_npy -> decode_npy changed a " + first->type().str() +
-                          " array");
+      kiln::fuzz::finding("encode_npy -> decode_npy changed a " + first->type().str() + " array");
   });
   return 0;
 }

@@ -5,7 +5,8 @@
 #include "kiln/io.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  std::string path = kiln::fuzz::write_scratch("input.safetensors", kiln::fuzz::as_text(data, size));
+  std::string path =
+      kiln::fuzz::write_scratch("input.safetensors", kiln::fuzz::as_text(data, size));
   kiln::fuzz::run_input([&] {
     kiln::SafetensorsFile file = kiln::SafetensorsFile::open(path);
     for (const auto& entry : file.entries()) {

@@ -724,9 +724,9 @@ BufferPtr Parser::make_buffer(const Literal& lit, const Type& type) const {
                                 type.str() + " needs " + std::to_string(numel));
   if (!(numel == 0 && lit.is_list && lit.items.empty()) && !splat) check_nesting(lit, type, 0);
   if (static_cast<int64_t>(type.nbytes()) > kMaxConstantBytes)
-    error_at(toks_[lit.at],
-             "constant of type " + type.str() + " is too large for the text form (at most " +
-                 std::string(kMaxConstantText) + ")");
+    error_at(toks_[lit.at], "constant of type " + type.str() +
+                                " is too large for the text form (at most " +
+                                std::string(kMaxConstantText) + ")");
   BufferPtr buffer;
   try {
     buffer = std::make_shared<Buffer>(type);

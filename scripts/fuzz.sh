@@ -88,12 +88,17 @@ fuzz_run() {
     read -r -a extra <<<"$KILN_FUZZ_ARGS"
   fi
   kiln_log "fuzzing $target for ${seconds}s (log: $work/log)"
-  local status=0
+  local status=0 started=$SECONDS
   local symbolizer
   symbolizer="$(command -v llvm-symbolizer-15 || command -v llvm-symbolizer || true)"
-  ASAN_SYMBOLIZER_PATH="$symbolizer" TMPDIR="$scratch" \
-    "$FUZZ_BUILD_DIR/fuzz/fuzz_$target" "${args[@]}" "${extra[@]}" \
-    "$work/corpus" >"$work/log" 2>&1 || status=$?
+  # Bad input mostly ends in a thrown kiln::Error, and at every throw ASan collects the
+  # fake stacks of its stack-use-after-return check: turned off, the readers run twice as
+  # many inputs per second.
+  ASAN_OPTIONS="${ASAN_OPTIONS:-detect_stack_use_after_return=0}" \
+    ASAN_SYMBOLIZER_PATH="$symbolizer" TMPDIR="$scratch" \
+    "$FUZZ_BUILD_DIR/fuzz/fuzz_$target" "${args[@]}" "${extra[@]}" "$work/corpus" \
+    >"$work/log" 2>&1 || status=$?
+  local took=$((SECONDS - started))
   rm -rf "$scratch"
   # The last status line ("#N DONE cov: C ft: F corp: ...") and the final statistics.
   local last execs rate
@@ -102,7 +107,7 @@ fuzz_run() {
   rate="$(sed -n 's/^stat::average_exec_per_sec: *//p' "$work/log")"
   if [ "$status" -eq 0 ]; then
     printf '[kiln] fuzz %-12s %s executions (%s/s) in %ss, no finding: %s\n' \
-      "$target" "${execs:-?}" "${rate:-?}" "$seconds" "$last"
+      "$target" "${execs:-?}" "${rate:-?}" "$took" "$last"
     rm -rf "$work"
     return 0
   fi
