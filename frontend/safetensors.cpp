@@ -175,9 +175,12 @@ void SafetensorsFile::State::parse_header() {
     state.entries.push_back(std::move(e));
   }
   // The data must be covered exactly: no overlaps (one byte read as two tensors) and no
-  // gaps (bytes no tensor accounts for).
-  std::sort(state.entries.begin(), state.entries.end(),
-            [](const auto& a, const auto& b) { return a.bytes.data() < b.bytes.data(); });
+  // gaps (bytes no tensor accounts for). An empty tensor starts where its neighbour does,
+  // so at one offset the empty ones come first.
+  std::sort(state.entries.begin(), state.entries.end(), [](const auto& a, const auto& b) {
+    if (a.bytes.data() != b.bytes.data()) return a.bytes.data() < b.bytes.data();
+    return a.bytes.size() < b.bytes.size();
+  });
   const std::byte* at = data.data();
   for (const auto& e : state.entries) {
     if (e.bytes.data() < at) throw malformed("tensor '" + e.name + "' overlaps another tensor");
