@@ -26,7 +26,7 @@ FUZZ_BUILD_DIR="${KILN_FUZZ_BUILD_DIR:-$KILN_ROOT/build-fuzz}"
 FUZZ_LIMITS=(-timeout=10 -rss_limit_mb=2048 -max_len=8192 -detect_leaks=1)
 
 usage() {
-  sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,/^set /p' "${BASH_SOURCE[0]}" | sed -n 's/^# \{0,1\}//p' >&2
   exit 2
 }
 
@@ -137,7 +137,7 @@ main() {
     kiln_log "unknown fuzz target '$1' (targets: $(echo "$all" | tr '\n' ' '))"
     return 2
   fi
-  [[ "$2" =~ ^[0-9]+$ ]] || usage
+  [[ "$2" =~ ^[1-9][0-9]*$ ]] || usage  # 0 would mean no limit to libFuzzer
   fuzz_build "${targets[@]}"
   local failed=0
   for t in "${targets[@]}"; do
