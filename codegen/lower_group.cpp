@@ -97,7 +97,7 @@ struct Run {
 class KernelBuilder {
  public:
   KernelBuilder(const FusionGroup& g, std::vector<Run> runs, std::vector<TempBuffer>& temps)
-      : g_(g), runs_(std::move(runs)), temps_(temps) {
+      : runs_(std::move(runs)), temps_(temps) {
     inline_.insert(g.nodes.begin(), g.nodes.end());
   }
 
@@ -408,7 +408,6 @@ class KernelBuilder {
     return cast(r->type.dtype, stage_value(arg_reduce ? DType::I64 : st.acc_dtype, s));
   }
 
-  const FusionGroup& g_;
   std::vector<Run> runs_;
   std::vector<TempBuffer>& temps_;
   std::unordered_set<const Node*> inline_;

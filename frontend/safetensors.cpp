@@ -53,6 +53,15 @@ std::string_view name_of(DType t) {
   return "";
 }
 
+// A JSON value as an error message shows it: scalars as written, lists and objects by
+// kind only. Printing a hostile header's nested value would recurse once per level, and a
+// few hundred kilobytes of '[' overflow the stack.
+std::string describe_json(const json& value) {
+  if (value.is_array()) return "a list";
+  if (value.is_object()) return "an object";
+  return value.dump();
+}
+
 uint64_t read_u64_le(const std::byte* p) {
   uint64_t v = 0;
   for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(p[i]);
@@ -99,7 +108,11 @@ void SafetensorsFile::State::parse_header() {
   if (!header.is_object()) throw malformed("the header is not a JSON object");
 
   std::span<const std::byte> data = bytes.subspan(8 + header_len);
-  for (const auto& [name, value] : header.items()) {
+  for (const auto& item : header.items()) {
+    // Named references, not a structured binding: the lambda below uses `value`, and
+    // clang before 16 cannot capture a structured binding.
+    const std::string& name = item.key();
+    const json& value = item.value();
     if (name == "__metadata__") {
       if (!value.is_object()) throw malformed("__metadata__ is not an object");
       for (const auto& [k, v] : value.items()) {
@@ -129,7 +142,8 @@ void SafetensorsFile::State::parse_header() {
     e.dtype = d->dtype.value_or(DType::U8);
     for (const json& dim : shape) {
       if (!dim.is_number_unsigned() || dim.get<uint64_t>() > uint64_t{INT64_MAX})
-        throw malformed(where + ": \"shape\" holds " + dim.dump() + ", not a non-negative integer");
+        throw malformed(where + ": \"shape\" holds " + describe_json(dim) +
+                        ", not a non-negative integer");
       e.shape.push_back(dim.get<int64_t>());
     }
     // In the file's own element size, which dtypes kiln lacks have too, and named in the
@@ -161,9 +175,12 @@ void SafetensorsFile::State::parse_header() {
     state.entries.push_back(std::move(e));
   }
   // The data must be covered exactly: no overlaps (one byte read as two tensors) and no
-  // gaps (bytes no tensor accounts for).
-  std::sort(state.entries.begin(), state.entries.end(),
-            [](const auto& a, const auto& b) { return a.bytes.data() < b.bytes.data(); });
+  // gaps (bytes no tensor accounts for). An empty tensor starts where its neighbour does,
+  // so at one offset the empty ones come first.
+  std::sort(state.entries.begin(), state.entries.end(), [](const auto& a, const auto& b) {
+    if (a.bytes.data() != b.bytes.data()) return a.bytes.data() < b.bytes.data();
+    return a.bytes.size() < b.bytes.size();
+  });
   const std::byte* at = data.data();
   for (const auto& e : state.entries) {
     if (e.bytes.data() < at) throw malformed("tensor '" + e.name + "' overlaps another tensor");

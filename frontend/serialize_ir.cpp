@@ -222,6 +222,12 @@ IrFunction load_ir_text(std::string_view text, const std::string& dir) {
   std::string data_name = data_file_of(text);
   if (data_name.empty()) return IrFunction(std::move(graph), std::move(bound));
 
+  // save_ir puts the data file next to the IR file; a name with a directory in it would let
+  // an IR file make its reader open any file the process can.
+  if (data_name.find('/') != std::string::npos)
+    throw IOError("IR data file '" + data_name +
+                  "' is not a plain file name: a `// data:` line names a file in the IR "
+                  "file's own directory, as save_ir writes it");
   std::string data_path = (std::filesystem::path(dir) / data_name).string();
   SafetensorsFile data = SafetensorsFile::open(data_path);
   std::unordered_set<std::string> used;

@@ -229,7 +229,15 @@ void collect_leaves(const Literal& lit, std::vector<const Literal*>& out) {
 }
 
 // Constants in the text are capped so a typo in a splat's type cannot ask for terabytes.
+// Fuzz builds (fuzz/) use a lower cap: a fuzzer soon finds the splat syntax, and filling
+// gigabytes per input would leave it no time to parse.
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+constexpr int64_t kMaxConstantBytes = int64_t{1} << 24;
+constexpr std::string_view kMaxConstantText = "16 MiB";
+#else
 constexpr int64_t kMaxConstantBytes = int64_t{1} << 31;
+constexpr std::string_view kMaxConstantText = "2 GiB";
+#endif
 
 // ---- parser -------------------------------------------------------------------------
 
@@ -716,8 +724,9 @@ BufferPtr Parser::make_buffer(const Literal& lit, const Type& type) const {
                                 type.str() + " needs " + std::to_string(numel));
   if (!(numel == 0 && lit.is_list && lit.items.empty()) && !splat) check_nesting(lit, type, 0);
   if (static_cast<int64_t>(type.nbytes()) > kMaxConstantBytes)
-    error_at(toks_[lit.at],
-             "constant of type " + type.str() + " is too large for the text form (at most 2 GiB)");
+    error_at(toks_[lit.at], "constant of type " + type.str() +
+                                " is too large for the text form (at most " +
+                                std::string(kMaxConstantText) + ")");
   BufferPtr buffer;
   try {
     buffer = std::make_shared<Buffer>(type);

@@ -510,8 +510,10 @@ class KernelRenderer {
         auto [acc, pos] = declare_acc(w, r, st);
         const int64_t steps = (loop_product(st.loops) / lanes + wg - 1) / wg;
         const Pairwise pw = begin_pairwise(w, r, st, steps * lanes, lanes);
+        // Init-captures: clang before 16 cannot capture a structured binding.
         row_steps(w, r, s, base, lid, wg, lanes,
-                  [&](const std::vector<LaneStage>& l, const std::string& valid) {
+                  [&, &acc = acc, &pos = pos](const std::vector<LaneStage>& l,
+                                              const std::string& valid) {
                     bind_vector_loads(r, lanes_of(l));
                     accumulate(w, r, st, l, acc, pos, valid);
                     pairwise_step(w, st, pw, acc);

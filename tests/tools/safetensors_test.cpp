@@ -104,6 +104,26 @@ TEST(Safetensors, ReadsOtherWritersFiles) {
   expect_error<DTypeError>([&] { read_safetensors(dir / "o.safetensors"); }, {"I16"});
 }
 
+TEST(Safetensors, EmptyTensorsMayShareTheirOffset) {
+  // An empty tensor's range [k, k] starts where a neighbour's data does (or ends); neither
+  // order of the names may read as an overlap.
+  ScratchDir dir;
+  std::string data("\x00\x00\x80\x3f", 4);
+  for (const char* header : {R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
+                             R"("b":{"dtype":"F32","shape":[0],"data_offsets":[0,0]},)"
+                             R"("c":{"dtype":"I32","shape":[0,3],"data_offsets":[4,4]}})",
+                             R"({"a":{"dtype":"F32","shape":[0],"data_offsets":[4,4]},)"
+                             R"("b":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
+                             R"("c":{"dtype":"I32","shape":[0],"data_offsets":[0,0]}})"}) {
+    spit(dir / "e.safetensors", st_file(header, data));
+    auto tensors = read_safetensors(dir / "e.safetensors");
+    ASSERT_EQ(tensors.size(), 3u) << header;
+    int empty = 0;
+    for (const auto& [name, buffer] : tensors) empty += buffer->type().numel() == 0;
+    EXPECT_EQ(empty, 2) << header;
+  }
+}
+
 TEST(Safetensors, MalformedFiles) {
   ScratchDir dir;
   auto with = [&](const std::string& bytes) {
@@ -161,6 +181,22 @@ TEST(Safetensors, MalformedFiles) {
             .buffer("b");
       },
       {"tensor 'b' holds 2 at element 1"});
+}
+
+TEST(Safetensors, DeeplyNestedValuesAreRefusedWithoutPrintingThem) {
+  // A million nested lists where a dimension belongs: the message once printed the value,
+  // recursing once per level until the stack overflowed.
+  ScratchDir dir;
+  const size_t depth = 1'000'000;
+  std::string header = R"({"x":{"dtype":"F32","shape":[)" + std::string(depth, '[') +
+                       std::string(depth, ']') + R"(],"data_offsets":[0,0]}})";
+  spit(dir / "deep.safetensors", st_file(header, ""));
+  expect_error<IOError>([&] { SafetensorsFile::open(dir / "deep.safetensors"); },
+                        {"tensor 'x': \"shape\" holds a list, not a non-negative integer"});
+  spit(dir / "obj.safetensors",
+       st_file(R"({"x":{"dtype":"F32","shape":[{"a":1}],"data_offsets":[0,0]}})", ""));
+  expect_error<IOError>([&] { SafetensorsFile::open(dir / "obj.safetensors"); },
+                        {"\"shape\" holds an object"});
 }
 
 TEST(Safetensors, TooLargeShapesNameTheFilesDType) {

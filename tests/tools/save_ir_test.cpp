@@ -156,5 +156,26 @@ TEST(LoadIr, BrokenDataFiles) {
   expect_error<IOError>([&] { load_ir(dir / "w.kir"); }, {"tensor 'extra' matches no parameter"});
 }
 
+TEST(LoadIr, DataFileMustBeNextToTheIrFile) {
+  // A `// data:` line with a directory in it (found by fuzz/ir_file.cpp) would make the
+  // reader open files anywhere: refused, even when the file it names is a valid data file.
+  ScratchDir dir;
+  std::filesystem::create_directory(dir / "sub");
+  Tensor x = zeros({32});
+  save_ir(dir / "w.kir", {x + from_data(std::vector<float>(32, 1.0f), {32})},
+          {.inputs = {{"x", x}}});
+  std::string text = slurp(dir / "w.kir");
+  const std::string line = "// data: w.kir.data";
+  ASSERT_NE(text.find(line), std::string::npos);
+  for (const std::string& name : std::vector<std::string>{"../w.kir.data", dir / "w.kir.data"}) {
+    std::string moved = text;
+    moved.replace(moved.find(line), line.size(), "// data: " + name);
+    spit(dir / "sub/w.kir", moved);
+    expect_error<IOError>(
+        [&] { load_ir(dir / "sub/w.kir"); },
+        {"IR data file '" + name + "' is not a plain file name", "in the IR file's own directory"});
+  }
+}
+
 }  // namespace
 }  // namespace kiln::testing

@@ -87,6 +87,10 @@ int64_t kiln_i64_pow(int64_t base, int64_t exponent) {
   return (int64_t)result;
 }
 
+/* glibc defines CMPLXF for GCC only; clang has the same builtin. */
+#ifndef CMPLXF
+#define CMPLXF(x, y) __builtin_complex((float)(x), (float)(y))
+#endif
 static float complex c(float re, float im) { return CMPLXF(re, im); }
 
 /* The c64 ops the emitters do not write inline. */
