@@ -111,6 +111,15 @@ class Scheduler {
         if (!realized_.count(n.get()))
           realize(n.get(), std::string(n->info().text) + " runs as a kernel of its own");
       }
+    // Values that would make a kernel too large to compile quickly are stored up front.
+    for (FusionCut& cut :
+         cap_fusion(
+             g_, [&](const Node* n) { return materialized(n); },
+             [](const Node* n) { return is_scalar_constant(*n); }, opt_.limits))
+    {
+      capped_.insert(cut.node);
+      realize(cut.node, std::move(cut.reason));
+    }
 
     std::vector<Build> builds;
     for (int round = 0;; ++round) {
@@ -143,6 +152,8 @@ class Scheduler {
   std::unordered_map<const Node*, std::vector<const Node*>> users_;
   std::map<const Node*, std::string> realized_;  // value -> why it is materialized
   std::unordered_map<const Node*, int> cost_memo_;
+  // Values stored to keep kernels within the fusion limits: merging must not undo that.
+  std::unordered_set<const Node*> capped_;
 
   // Parameters, constants and already evaluated nodes hold their values: no kernel.
   bool needs_kernel(const Node* n) const {
@@ -170,29 +181,55 @@ class Scheduler {
     return out;
   }
 
-  // Work per element to recompute `n` where it is read, counting what it inlines.
-  int cost(const Node* n) {
-    if (materialized(n) || n->info().category == OpCategory::Source) return 0;
-    auto it = cost_memo_.find(n);
-    if (it != cost_memo_.end()) return it->second;
-    int c = 0;
-    auto cat = n->info().category;
-    if (cat == OpCategory::Reduce || cat == OpCategory::Contraction || cat == OpCategory::Scan)
-      c = 1 << 20;
-    else if (cat != OpCategory::Movement)
-      c = ir::is_transcendental(n->op) ? kExpensive : 1;
-    for (const auto& op : n->operands) c = std::min(c + cost(op.get()), 1 << 20);
-    cost_memo_[n] = c;
-    return c;
+  // Work per element to recompute `n` where it is read, counting what it inlines. Operands
+  // first, from an explicit stack: the inlined history can be as deep as the graph.
+  int cost(const Node* root) {
+    auto known = [&](const Node* n) {
+      return materialized(n) || n->info().category == OpCategory::Source ||
+             cost_memo_.count(n) > 0;
+    };
+    auto value = [&](const Node* n) {
+      auto it = cost_memo_.find(n);
+      return it == cost_memo_.end() ? 0 : it->second;
+    };
+    std::vector<const Node*> stack;
+    if (!known(root)) stack.push_back(root);
+    while (!stack.empty()) {
+      const Node* n = stack.back();
+      bool ready = true;
+      for (const auto& op : n->operands)
+        if (!known(op.get())) {
+          stack.push_back(op.get());
+          ready = false;
+        }
+      if (!ready) continue;
+      stack.pop_back();
+      if (cost_memo_.count(n)) continue;  // pushed twice before its first visit
+      int c = 0;
+      auto cat = n->info().category;
+      if (cat == OpCategory::Reduce || cat == OpCategory::Contraction || cat == OpCategory::Scan)
+        c = 1 << 20;
+      else if (cat != OpCategory::Movement)
+        c = ir::is_transcendental(n->op) ? kExpensive : 1;
+      for (const auto& op : n->operands) c = std::min(c + value(op.get()), 1 << 20);
+      cost_memo_[n] = c;
+    }
+    return value(root);
   }
 
   // Whether `n` reads memory only through views and casts (cheap to read many times).
-  bool is_view_of_memory(const Node* n) {
-    if (materialized(n) || n->info().category == OpCategory::Source) return true;
-    auto cat = n->info().category;
-    if (cat != OpCategory::Movement && cat != OpCategory::Cast) return false;
-    for (const auto& op : n->operands)
-      if (!is_view_of_memory(op.get())) return false;
+  bool is_view_of_memory(const Node* root) {
+    std::vector<const Node*> stack{root};
+    std::unordered_set<const Node*> seen{root};
+    while (!stack.empty()) {
+      const Node* n = stack.back();
+      stack.pop_back();
+      if (materialized(n) || n->info().category == OpCategory::Source) continue;
+      auto cat = n->info().category;
+      if (cat != OpCategory::Movement && cat != OpCategory::Cast) return false;
+      for (const auto& op : n->operands)
+        if (seen.insert(op.get()).second) stack.push_back(op.get());
+    }
     return true;
   }
 
@@ -204,18 +241,26 @@ class Scheduler {
 
   // Whether an unmaterialized reduction over `shape` / `axes` is reachable from `n` through
   // ops that keep the Kept context (elementwise ops and size-1 reshapes).
-  bool reaches_row_reduction(const Node* n, const Shape& shape, const std::vector<int64_t>& axes) {
-    if (materialized(n)) return false;
-    if (is_reduction(n)) {
-      ReductionSpace sp = reduction_space(n);
-      return sp.shape == shape && sp.axes == axes;
+  bool reaches_row_reduction(const Node* root, const Shape& shape,
+                             const std::vector<int64_t>& axes) {
+    std::vector<const Node*> stack{root};
+    std::unordered_set<const Node*> seen{root};
+    while (!stack.empty()) {
+      const Node* n = stack.back();
+      stack.pop_back();
+      if (materialized(n)) continue;
+      if (is_reduction(n)) {
+        ReductionSpace sp = reduction_space(n);
+        if (sp.shape == shape && sp.axes == axes) return true;
+        continue;
+      }
+      bool pass = ir::is_elementwise(n->op) ||
+                  (n->op == OpKind::Reshape &&
+                   squeeze(n->type.shape) == squeeze(n->operands[0]->type.shape));
+      if (!pass) continue;
+      for (const auto& op : n->operands)
+        if (seen.insert(op.get()).second) stack.push_back(op.get());
     }
-    bool pass =
-        ir::is_elementwise(n->op) ||
-        (n->op == OpKind::Reshape && squeeze(n->type.shape) == squeeze(n->operands[0]->type.shape));
-    if (!pass) return false;
-    for (const auto& op : n->operands)
-      if (reaches_row_reduction(op.get(), shape, axes)) return true;
     return false;
   }
 
@@ -249,12 +294,17 @@ class Scheduler {
   std::vector<int64_t> survey_row_axes(const Node* root) {
     const Shape& S = root->type.shape;
     std::map<std::vector<int64_t>, int> votes;
-    std::set<const Node*> seen;
-    std::function<void(const Node*)> walk = [&](const Node* n) {
-      if ((n != root && materialized(n)) || !seen.insert(n).second) return;
+    std::unordered_set<const Node*> seen;
+    // Each value is surveyed once, so the order of the walk does not change the votes.
+    std::vector<const Node*> stack{root};
+    auto walk = [&](const Node* n) { stack.push_back(n); };
+    while (!stack.empty()) {
+      const Node* n = stack.back();
+      stack.pop_back();
+      if ((n != root && materialized(n)) || !seen.insert(n).second) continue;
       if (is_reduction(n)) {
         if (n->op != OpKind::MatMul && reduction_space(n).shape == S) walk(n->operands[0].get());
-        return;
+        continue;
       }
       if (n->op == OpKind::Broadcast && n->type.shape == S) {
         const Shape& in = n->operands[0]->type.shape;
@@ -271,10 +321,9 @@ class Scheduler {
       bool same_space = ir::is_elementwise(n->op) || n->op == OpKind::Broadcast ||
                         (n->op == OpKind::Reshape &&
                          squeeze(n->type.shape) == squeeze(n->operands[0]->type.shape));
-      if (!same_space) return;
+      if (!same_space) continue;
       for (const auto& op : n->operands) walk(op.get());
-    };
-    walk(root);
+    }
     std::vector<int64_t> best;
     int best_votes = 0;
     const int64_t last = static_cast<int64_t>(S.size()) - 1;
@@ -322,8 +371,33 @@ class Scheduler {
                        " does not settle");
   }
 
-  void visit(Build& b, const Node* n, Ctx ctx) {
-    if (b.restart) return;
+  // One step of a group's walk: visit a value in a context, or (operand >= 0) go on with
+  // the matmul `node`'s operands from `operand`.
+  struct Step {
+    const Node* node;
+    Ctx ctx;
+    int operand = -1;
+  };
+
+  // Walks the values a group computes from `root`, depth first with operands in order, as
+  // a recursive walk would, but on an explicit stack (a fused history can be deep): every
+  // step lists the steps it leads to in `next`, which go on the stack in reverse.
+  void visit(Build& b, const Node* root, Ctx root_ctx) {
+    std::vector<Step> stack{{root, root_ctx}};
+    std::vector<Step> next;
+    while (!stack.empty()) {
+      Step step = stack.back();
+      stack.pop_back();
+      next.clear();
+      if (step.operand >= 0)
+        visit_matmul_operand(step.node, static_cast<size_t>(step.operand), next);
+      else if (!b.restart)
+        visit_one(b, step.node, step.ctx, next);
+      stack.insert(stack.end(), next.rbegin(), next.rend());
+    }
+  }
+
+  void visit_one(Build& b, const Node* n, Ctx ctx, std::vector<Step>& next) {
     if (n != b.root && materialized(n)) {
       b.inputs.insert(n);
       b.input_uses.emplace_back(n, ctx);
@@ -339,9 +413,9 @@ class Scheduler {
       case OpCategory::Binary:
       case OpCategory::Ternary:
       case OpCategory::Cast:
-        for (const auto& op : n->operands) visit(b, op.get(), ctx);
+        for (const auto& op : n->operands) next.push_back({op.get(), ctx});
         return;
-      case OpCategory::Movement: visit_movement(b, n, ctx); return;
+      case OpCategory::Movement: visit_movement(b, n, ctx, next); return;
       case OpCategory::Index:
         if (n->op == OpKind::Gather) {
           if (cost(operand(0)) >= kExpensive && !materialized(operand(0))) {
@@ -350,51 +424,57 @@ class Scheduler {
                 "gather reads its data at computed positions: an expensive value is stored first");
             return;
           }
-          visit(b, operand(0), Ctx::Other);
-          visit(b, operand(1), ctx);
+          next.push_back({operand(0), Ctx::Other});
+          next.push_back({operand(1), ctx});
           return;
         }
         // scatter_add: only ever a root.
-        visit(b, operand(0), Ctx::Full);
-        visit(b, operand(1), Ctx::Other);
-        visit(b, operand(2), Ctx::Other);
+        next.push_back({operand(0), Ctx::Full});
+        next.push_back({operand(1), Ctx::Other});
+        next.push_back({operand(2), Ctx::Other});
         return;
       case OpCategory::Scan:
         // Only ever a root (scans are materialized up front).
-        visit(b, operand(0), Ctx::Full);
+        next.push_back({operand(0), Ctx::Full});
         return;
       case OpCategory::Reduce:
-      case OpCategory::Contraction: visit_reduction(b, n, ctx); return;
+      case OpCategory::Contraction: visit_reduction(b, n, ctx, next); return;
       case OpCategory::Custom:
         // Devices run custom kernels between fused segments (runtime/custom_kernel.h).
         throw CompileError("schedule: custom kernel nodes are run by the device, not fused");
     }
   }
 
-  void visit_reduction_operands(Build& b, const Node* n) {
+  void visit_reduction_operands(const Node* n, std::vector<Step>& next) {
     if (n->op == OpKind::MatMul) {
-      for (const auto& op : n->operands) {
-        if (!is_view_of_memory(op.get())) {
-          realize(op.get(), "matmul reads each operand element many times: stored, not recomputed");
-          return;
-        }
-        visit(b, op.get(), Ctx::Other);
-      }
+      next.push_back({n, Ctx::Other, 0});
       return;
     }
-    visit(b, n->operands[0].get(), Ctx::Full);
+    next.push_back({n->operands[0].get(), Ctx::Full});
   }
 
-  void visit_reduction(Build& b, const Node* n, Ctx ctx) {
+  // Operand i of a matmul: stored when it is not a view of memory (and then the later
+  // operands are left alone), else visited before operand i + 1 is looked at.
+  void visit_matmul_operand(const Node* n, size_t i, std::vector<Step>& next) {
+    const Node* op = n->operands[i].get();
+    if (!is_view_of_memory(op)) {
+      realize(op, "matmul reads each operand element many times: stored, not recomputed");
+      return;
+    }
+    next.push_back({op, Ctx::Other});
+    if (i + 1 < n->operands.size()) next.push_back({n, Ctx::Other, static_cast<int>(i + 1)});
+  }
+
+  void visit_reduction(Build& b, const Node* n, Ctx ctx, std::vector<Step>& next) {
     if (n == b.root) {
-      visit_reduction_operands(b, n);
+      visit_reduction_operands(n, next);
       return;
     }
     ReductionSpace sp = reduction_space(n);
     if (b.kind == GroupKind::Pointwise && ctx == Ctx::Kept && sp.shape == b.shape &&
         sp.axes == b.axes) {
       b.stages.push_back(n);
-      visit_reduction_operands(b, n);
+      visit_reduction_operands(n, next);
       return;
     }
     if (b.kind == GroupKind::Pointwise && ctx == Ctx::Full && b.axes.empty() && !b.axes_fixed &&
@@ -418,27 +498,27 @@ class Scheduler {
     realize(n, why);
   }
 
-  void visit_movement(Build& b, const Node* n, Ctx ctx) {
+  void visit_movement(Build& b, const Node* n, Ctx ctx, std::vector<Step>& next) {
     const Node* src = n->operands[0].get();
     switch (n->op) {
       case OpKind::Reshape:
-        visit(b, src, squeeze(n->type.shape) == squeeze(src->type.shape) ? ctx : Ctx::Other);
+        next.push_back({src, squeeze(n->type.shape) == squeeze(src->type.shape) ? ctx : Ctx::Other});
         return;
       case OpKind::Permute: {
         const auto& perm = n->attr_i64s("perm");
         bool identity = true;
         for (size_t i = 0; i < perm.size(); ++i) identity &= perm[i] == static_cast<int64_t>(i);
-        visit(b, src, identity ? ctx : Ctx::Other);
+        next.push_back({src, identity ? ctx : Ctx::Other});
         return;
       }
-      case OpKind::Broadcast: visit_broadcast(b, n, ctx); return;
+      case OpKind::Broadcast: visit_broadcast(b, n, ctx, next); return;
       default:
-        for (const auto& op : n->operands) visit(b, op.get(), Ctx::Other);
+        for (const auto& op : n->operands) next.push_back({op.get(), Ctx::Other});
         return;
     }
   }
 
-  void visit_broadcast(Build& b, const Node* n, Ctx ctx) {
+  void visit_broadcast(Build& b, const Node* n, Ctx ctx, std::vector<Step>& next) {
     const Node* src = n->operands[0].get();
     const Shape& out = n->type.shape;
     const Shape& in = src->type.shape;
@@ -448,7 +528,7 @@ class Scheduler {
     if (b.kind == GroupKind::Pointwise && ctx == Ctx::Full && out == b.shape && !expanded.empty()) {
       if (!b.axes.empty()) {
         if (expanded == b.axes && squeeze(in) == squeeze(without_axes(b.shape, b.axes))) {
-          visit(b, src, Ctx::Kept);
+          next.push_back({src, Ctx::Kept});
           return;
         }
       } else if (!b.axes_fixed && reaches_row_reduction(src, b.shape, expanded)) {
@@ -476,43 +556,79 @@ class Scheduler {
                          " broadcast copies costs more than storing it");
       return;
     }
-    visit(b, src, Ctx::Other);
+    next.push_back({src, Ctx::Other});
   }
 
   // Merges a group into the one whose output it reads when both iterate over the same
   // space and every read is in the row-compatible context, so that the pair is one kernel.
+  // Pairs are taken in order (producer first, then consumer), one merge at a time.
   std::vector<Build> merge(std::vector<Build> builds) {
     for (Build& b : builds) b.outputs = {b.root};
-    bool changed = true;
-    while (changed) {
-      changed = false;
-      for (size_t i = 0; i < builds.size() && !changed; ++i) {
-        for (size_t j = 0; j < builds.size() && !changed; ++j) {
-          if (i == j || !mergeable(builds, i, j)) continue;
-          Build& a = builds[i];  // producer
-          Build& c = builds[j];  // consumer
-          for (const Node* n : a.nodes) c.nodes.insert(n);
-          for (const Node* n : a.inputs) c.inputs.insert(n);
-          for (auto& u : a.input_uses) c.input_uses.push_back(u);
-          for (const Node* s : a.stages) c.stages.push_back(s);
-          for (const Node* o : a.outputs) {
-            c.inputs.erase(o);
-            std::erase_if(c.input_uses, [&](auto& u) { return u.first == o; });
-            c.outputs.push_back(o);
-          }
-          builds.erase(builds.begin() + static_cast<std::ptrdiff_t>(i));
-          changed = true;
-        }
+    while (true) {
+      auto [i, j] = first_mergeable(builds);
+      if (i == j) break;
+      Build& a = builds[i];  // producer
+      Build& c = builds[j];  // consumer
+      for (const Node* n : a.nodes) c.nodes.insert(n);
+      for (const Node* n : a.inputs) c.inputs.insert(n);
+      for (auto& u : a.input_uses) c.input_uses.push_back(u);
+      for (const Node* s : a.stages) c.stages.push_back(s);
+      for (const Node* o : a.outputs) {
+        c.inputs.erase(o);
+        std::erase_if(c.input_uses, [&](auto& u) { return u.first == o; });
+        c.outputs.push_back(o);
       }
+      builds.erase(builds.begin() + static_cast<std::ptrdiff_t>(i));
     }
     return builds;
   }
 
-  bool mergeable(const std::vector<Build>& builds, size_t i, size_t j) {
+  // Which groups read which: `succ[k]` lists the groups with an input that group k stores.
+  struct GroupEdges {
+    std::vector<std::vector<size_t>> succ;     // through `inputs`
+    std::vector<std::vector<size_t>> readers;  // through `input_uses`, sorted, unique
+  };
+
+  GroupEdges group_edges(const std::vector<Build>& builds) const {
+    std::unordered_map<const Node*, size_t> owner;
+    for (size_t k = 0; k < builds.size(); ++k)
+      for (const Node* o : builds[k].outputs) owner[o] = k;
+    GroupEdges e;
+    e.succ.resize(builds.size());
+    e.readers.resize(builds.size());
+    for (size_t m = 0; m < builds.size(); ++m) {
+      for (const Node* in : builds[m].inputs)
+        if (auto it = owner.find(in); it != owner.end()) e.succ[it->second].push_back(m);
+      for (const auto& use : builds[m].input_uses)
+        if (auto it = owner.find(use.first); it != owner.end()) e.readers[it->second].push_back(m);
+    }
+    for (auto& r : e.readers) {
+      std::sort(r.begin(), r.end());
+      r.erase(std::unique(r.begin(), r.end()), r.end());
+    }
+    return e;
+  }
+
+  // The first mergeable pair (producer i, consumer j), in the order of i and then j; (0, 0)
+  // when there is none. Only groups that read i can merge with it, so only they are tried.
+  std::pair<size_t, size_t> first_mergeable(const std::vector<Build>& builds) {
+    GroupEdges edges = group_edges(builds);
+    for (size_t i = 0; i < builds.size(); ++i)
+      for (size_t j : edges.readers[i])
+        if (i != j && mergeable(builds, edges, i, j)) return {i, j};
+    return {0, 0};
+  }
+
+  bool mergeable(const std::vector<Build>& builds, const GroupEdges& edges, size_t i, size_t j) {
     const Build& a = builds[i];
     const Build& c = builds[j];
     if (a.kind != GroupKind::Pointwise || c.kind != GroupKind::Pointwise) return false;
     if (a.shape != c.shape || a.axes != c.axes) return false;
+    for (const Node* o : a.outputs)
+      if (capped_.count(o)) return false;
+    if (static_cast<int64_t>(a.nodes.size() + c.nodes.size()) > opt_.limits.max_ops ||
+        static_cast<int64_t>(a.inputs.size() + c.inputs.size()) > opt_.limits.max_leaves)
+      return false;
     bool reads = false;
     for (auto& [n, ctx] : c.input_uses) {
       if (std::find(a.outputs.begin(), a.outputs.end(), n) == a.outputs.end()) continue;
@@ -522,36 +638,28 @@ class Scheduler {
       Ctx want = full ? Ctx::Full : Ctx::Kept;
       if (ctx != want) return false;
     }
-    return reads && !depends_through_other(builds, i, j);
+    return reads && !depends_through_other(edges, i, j);
   }
 
   // Whether consumer j reads producer i's outputs also through some third group (then
-  // merging them would make a cycle).
-  bool depends_through_other(const std::vector<Build>& builds, size_t i, size_t j) {
-    std::map<const Node*, size_t> owner;
-    for (size_t k = 0; k < builds.size(); ++k)
-      for (const Node* o : builds[k].outputs) owner[o] = k;
-    // Groups reachable from i (excluding the direct edge to j).
-    std::vector<bool> seen(builds.size(), false);
-    std::function<bool(size_t)> reach = [&](size_t k) -> bool {
-      for (size_t m = 0; m < builds.size(); ++m) {
-        if (seen[m] || m == k) continue;
-        bool reads = false;
-        for (const Node* in : builds[m].inputs) {
-          auto it = owner.find(in);
-          if (it != owner.end() && it->second == k) reads = true;
-        }
-        if (!reads) continue;
+  // merging them would make a cycle): a path from i to j through another group.
+  static bool depends_through_other(const GroupEdges& edges, size_t i, size_t j) {
+    std::vector<bool> seen(edges.succ.size(), false);
+    std::vector<size_t> stack{i};
+    while (!stack.empty()) {
+      size_t k = stack.back();
+      stack.pop_back();
+      for (size_t m : edges.succ[k]) {
+        if (m == k || seen[m]) continue;
         if (m == j) {
           if (k != i) return true;
-          continue;
+          continue;  // the direct edge
         }
         seen[m] = true;
-        if (reach(m)) return true;
+        stack.push_back(m);
       }
-      return false;
-    };
-    return reach(i);
+    }
+    return false;
   }
 
   Schedule finish(std::vector<Build> builds) {
