@@ -559,67 +559,121 @@ class Scheduler {
     next.push_back({src, Ctx::Other});
   }
 
-  // Merges a group into the one whose output it reads when both iterate over the same
-  // space and every read is in the row-compatible context, so that the pair is one kernel.
-  // Pairs are taken in order (producer first, then consumer), one merge at a time.
-  std::vector<Build> merge(std::vector<Build> builds) {
-    for (Build& b : builds) b.outputs = {b.root};
-    while (true) {
-      auto [i, j] = first_mergeable(builds);
-      if (i == j) break;
-      Build& a = builds[i];  // producer
-      Build& c = builds[j];  // consumer
-      for (const Node* n : a.nodes) c.nodes.insert(n);
-      for (const Node* n : a.inputs) c.inputs.insert(n);
-      for (auto& u : a.input_uses) c.input_uses.push_back(u);
-      for (const Node* s : a.stages) c.stages.push_back(s);
-      for (const Node* o : a.outputs) {
-        c.inputs.erase(o);
-        std::erase_if(c.input_uses, [&](auto& u) { return u.first == o; });
-        c.outputs.push_back(o);
-      }
-      builds.erase(builds.begin() + static_cast<std::ptrdiff_t>(i));
-    }
-    return builds;
-  }
-
-  // Which groups read which: `succ[k]` lists the groups with an input that group k stores.
+  // Which groups read which, by group id (the index in the builds before merging): readers
+  // through `input_uses`, succ through `inputs`, kept up to date as groups merge.
   struct GroupEdges {
-    std::vector<std::vector<size_t>> succ;     // through `inputs`
-    std::vector<std::vector<size_t>> readers;  // through `input_uses`, sorted, unique
+    std::vector<bool> alive;
+    std::unordered_map<const Node*, size_t> owner;  // output -> group
+    std::vector<std::set<size_t>> readers, succ;
   };
 
-  GroupEdges group_edges(const std::vector<Build>& builds) const {
-    std::unordered_map<const Node*, size_t> owner;
-    for (size_t k = 0; k < builds.size(); ++k)
-      for (const Node* o : builds[k].outputs) owner[o] = k;
+  static GroupEdges group_edges(const std::vector<Build>& builds) {
     GroupEdges e;
-    e.succ.resize(builds.size());
+    e.alive.assign(builds.size(), true);
     e.readers.resize(builds.size());
+    e.succ.resize(builds.size());
+    for (size_t k = 0; k < builds.size(); ++k)
+      for (const Node* o : builds[k].outputs) e.owner[o] = k;
     for (size_t m = 0; m < builds.size(); ++m) {
       for (const Node* in : builds[m].inputs)
-        if (auto it = owner.find(in); it != owner.end()) e.succ[it->second].push_back(m);
+        if (auto it = e.owner.find(in); it != e.owner.end()) e.succ[it->second].insert(m);
       for (const auto& use : builds[m].input_uses)
-        if (auto it = owner.find(use.first); it != owner.end()) e.readers[it->second].push_back(m);
-    }
-    for (auto& r : e.readers) {
-      std::sort(r.begin(), r.end());
-      r.erase(std::unique(r.begin(), r.end()), r.end());
+        if (auto it = e.owner.find(use.first); it != e.owner.end())
+          e.readers[it->second].insert(m);
     }
     return e;
   }
 
-  // The first mergeable pair (producer i, consumer j), in the order of i and then j; (0, 0)
-  // when there is none. Only groups that read i can merge with it, so only they are tried.
-  std::pair<size_t, size_t> first_mergeable(const std::vector<Build>& builds) {
-    GroupEdges edges = group_edges(builds);
-    for (size_t i = 0; i < builds.size(); ++i)
-      for (size_t j : edges.readers[i])
-        if (i != j && mergeable(builds, edges, i, j)) return {i, j};
-    return {0, 0};
+  static constexpr size_t kNone = ~size_t{0};
+  using Pair = std::pair<size_t, size_t>;
+
+  // Merges a group into the one whose output it reads when both iterate over the same
+  // space and every read is in the row-compatible context, so that the pair is one kernel.
+  // One merge at a time, always the first mergeable pair in the order (producer, consumer).
+  // A merge makes no pair mergeable that does not involve the merged group, so the search
+  // goes on from where it stopped, plus the pairs of the groups that grew.
+  std::vector<Build> merge(std::vector<Build> builds) {
+    for (Build& b : builds) b.outputs = {b.root};
+    GroupEdges e = group_edges(builds);
+    Pair scan{0, 0};        // no pair before it is mergeable, except pairs of grown groups
+    std::set<size_t> grown;  // groups that may have a mergeable pair before `scan`
+    while (true) {
+      Pair next = scan = first_mergeable_from(builds, e, scan);
+      for (auto it = grown.begin(); it != grown.end();) {
+        Pair p = e.alive[*it] ? first_mergeable_of(builds, e, *it) : Pair{kNone, kNone};
+        next = std::min(next, p);
+        it = p.first == kNone ? grown.erase(it) : std::next(it);
+      }
+      if (next.first == kNone) break;
+      merge_pair(builds, e, next.first, next.second);
+      grown.insert(next.second);
+    }
+    std::vector<Build> out;
+    for (size_t k = 0; k < builds.size(); ++k)
+      if (e.alive[k]) out.push_back(std::move(builds[k]));
+    return out;
   }
 
-  bool mergeable(const std::vector<Build>& builds, const GroupEdges& edges, size_t i, size_t j) {
+  void merge_pair(std::vector<Build>& builds, GroupEdges& e, size_t i, size_t j) {
+    Build& a = builds[i];  // producer
+    Build& c = builds[j];  // consumer
+    // The producers of a read c from now on.
+    for (const auto& use : a.input_uses)
+      if (auto it = e.owner.find(use.first); it != e.owner.end() && it->second != i) {
+        e.readers[it->second].erase(i);
+        if (it->second != j) e.readers[it->second].insert(j);
+      }
+    for (const Node* in : a.inputs)
+      if (auto it = e.owner.find(in); it != e.owner.end() && it->second != i) {
+        e.succ[it->second].erase(i);
+        if (it->second != j) e.succ[it->second].insert(j);
+      }
+    for (size_t r : e.readers[i])
+      if (r != j) e.readers[j].insert(r);
+    for (size_t r : e.succ[i])
+      if (r != j) e.succ[j].insert(r);
+    for (const Node* n : a.nodes) c.nodes.insert(n);
+    for (const Node* n : a.inputs) c.inputs.insert(n);
+    for (auto& u : a.input_uses) c.input_uses.push_back(u);
+    for (const Node* s : a.stages) c.stages.push_back(s);
+    for (const Node* o : a.outputs) {
+      c.inputs.erase(o);
+      std::erase_if(c.input_uses, [&](auto& u) { return u.first == o; });
+      c.outputs.push_back(o);
+      e.owner[o] = j;
+    }
+    e.alive[i] = false;
+    e.readers[i].clear();
+    e.succ[i].clear();
+  }
+
+  // The first mergeable pair at or after `from`, or (kNone, kNone). Only groups that read a
+  // producer can merge with it, so only they are tried.
+  Pair first_mergeable_from(const std::vector<Build>& builds, const GroupEdges& e, Pair from) {
+    for (size_t i = from.first; i < builds.size(); ++i) {
+      if (!e.alive[i]) continue;
+      auto it = i == from.first ? e.readers[i].lower_bound(from.second) : e.readers[i].begin();
+      for (; it != e.readers[i].end(); ++it)
+        if (mergeable(builds, e, i, *it)) return {i, *it};
+    }
+    return {kNone, kNone};
+  }
+
+  // The first mergeable pair that has group g as producer or consumer.
+  Pair first_mergeable_of(const std::vector<Build>& builds, const GroupEdges& e, size_t g) {
+    Pair best{kNone, kNone};
+    for (const auto& use : builds[g].input_uses)
+      if (auto it = e.owner.find(use.first); it != e.owner.end()) {
+        Pair p{it->second, g};
+        if (p < best && mergeable(builds, e, p.first, g)) best = p;
+      }
+    for (size_t r : e.readers[g])
+      if (Pair p{g, r}; p < best && mergeable(builds, e, g, r)) best = p;
+    return best;
+  }
+
+  bool mergeable(const std::vector<Build>& builds, const GroupEdges& e, size_t i, size_t j) {
+    if (i == j || !e.alive[i] || !e.alive[j]) return false;
     const Build& a = builds[i];
     const Build& c = builds[j];
     if (a.kind != GroupKind::Pointwise || c.kind != GroupKind::Pointwise) return false;
@@ -638,18 +692,23 @@ class Scheduler {
       Ctx want = full ? Ctx::Full : Ctx::Kept;
       if (ctx != want) return false;
     }
-    return reads && !depends_through_other(edges, i, j);
+    return reads && !depends_through_other(e, i, j);
   }
 
   // Whether consumer j reads producer i's outputs also through some third group (then
-  // merging them would make a cycle): a path from i to j through another group.
-  static bool depends_through_other(const GroupEdges& edges, size_t i, size_t j) {
-    std::vector<bool> seen(edges.succ.size(), false);
+  // merging them would make a cycle): a path from i to j through another group. The search
+  // stops after kMaxSearch groups and then answers yes, which only forgoes a merge: in a
+  // graph of that many groups every group's descendants would be searched for every pair.
+  static constexpr size_t kMaxSearch = 4096;
+  static bool depends_through_other(const GroupEdges& e, size_t i, size_t j) {
+    std::vector<bool> seen(e.succ.size(), false);
     std::vector<size_t> stack{i};
+    size_t searched = 0;
     while (!stack.empty()) {
       size_t k = stack.back();
       stack.pop_back();
-      for (size_t m : edges.succ[k]) {
+      if (++searched > kMaxSearch) return true;
+      for (size_t m : e.succ[k]) {
         if (m == k || seen[m]) continue;
         if (m == j) {
           if (k != i) return true;
