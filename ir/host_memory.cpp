@@ -75,7 +75,7 @@ std::shared_ptr<uint8_t> HostMemoryPool::take(size_t bytes, bool* fresh) {
 }
 
 uint8_t* HostMemoryPool::allocate_fresh(size_t bytes) {
-  const uint64_t machine = machine_bytes();
+  static const uint64_t machine = machine_bytes();  // one system call per process
   if (machine > 0 && bytes > machine)
     out_of_memory(bytes, "the machine has " + mib(machine) + " of memory and swap", cache_limit_);
   if (uint8_t* p = allocate(bytes)) return p;

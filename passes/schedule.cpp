@@ -93,11 +93,9 @@ class Scheduler {
  public:
   Scheduler(const ir::Graph& g, const ScheduleOptions& o) : g_(g), opt_(o) {
     int i = 0;
+    pos_.reserve(g.params.size() + g.nodes.size());
     for (const auto& p : g.params) pos_[p.get()] = i++;
-    for (const auto& n : g.nodes) {
-      pos_[n.get()] = i++;
-      for (const auto& op : n->operands) users_[op.get()].push_back(n.get());
-    }
+    for (const auto& n : g.nodes) pos_[n.get()] = i++;
   }
 
   Schedule run() {
@@ -149,7 +147,6 @@ class Scheduler {
   const ir::Graph& g_;
   ScheduleOptions opt_;
   std::unordered_map<const Node*, int> pos_;
-  std::unordered_map<const Node*, std::vector<const Node*>> users_;
   std::map<const Node*, std::string> realized_;  // value -> why it is materialized
   std::unordered_map<const Node*, int> cost_memo_;
   // Values stored to keep kernels within the fusion limits: merging must not undo that.
