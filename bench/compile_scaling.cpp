@@ -136,11 +136,12 @@ Row measure(kiln::runtime::Device& device, int64_t ops, bool random) {
 
 void print(const Row& r) {
   const double k = static_cast<double>(r.ops) / 1000.0;
-  std::printf("| %8lld | %8lld | %5lld / %5lld | %8.3f | %8.3f | %8.3f | %8.3f | %8.3f | %8.3f | %9.2f |\n",
-              static_cast<long long>(r.ops), static_cast<long long>(r.nodes),
-              static_cast<long long>(r.kernels), static_cast<long long>(r.launches),
-              r.build * 1e3 / k, r.extract * 1e3 / k, r.passes * 1e3 / k, r.lower * 1e3 / k,
-              r.device * 1e3 / k, r.compile() * 1e3 / k, r.run * 1e3 / k);
+  std::printf(
+      "| %8lld | %8lld | %5lld / %5lld | %8.3f | %8.3f | %8.3f | %8.3f | %8.3f | %8.3f | %9.2f |\n",
+      static_cast<long long>(r.ops), static_cast<long long>(r.nodes),
+      static_cast<long long>(r.kernels), static_cast<long long>(r.launches), r.build * 1e3 / k,
+      r.extract * 1e3 / k, r.passes * 1e3 / k, r.lower * 1e3 / k, r.device * 1e3 / k,
+      r.compile() * 1e3 / k, r.run * 1e3 / k);
   std::fflush(stdout);
 }
 
@@ -152,8 +153,9 @@ int main(int argc, char** argv) {
     auto device = kiln::runtime::make_device(o.device);
     std::printf("device %s, %s mix; ms per 1,000 ops\n\n", device->name().c_str(),
                 o.random ? "random" : "periodic");
-    std::printf("| ops | nodes | kernels / launches | build | extract | passes | schedule+lower "
-                "| device compile | compile total | run |\n");
+    std::printf(
+        "| ops | nodes | kernels / launches | build | extract | passes | schedule+lower "
+        "| device compile | compile total | run |\n");
     std::printf("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
     for (int64_t n : o.sizes) print(measure(*device, n, o.random));
     return 0;

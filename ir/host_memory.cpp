@@ -43,8 +43,9 @@ uint64_t machine_bytes() {
 std::string mib(uint64_t bytes) { return std::to_string(bytes >> 20) + " MiB"; }
 
 [[noreturn]] void out_of_memory(size_t bytes, const std::string& why, size_t cache_limit) {
-  throw DeviceError(std::to_string(bytes) + " bytes (" + mib(bytes) + ") could not be allocated: " +
-                    why + "; evaluate a smaller batch (fewer or smaller tensors at once), or free " +
+  throw DeviceError(std::to_string(bytes) + " bytes (" + mib(bytes) +
+                    ") could not be allocated: " + why +
+                    "; evaluate a smaller batch (fewer or smaller tensors at once), or free " +
                     "tensors you no longer need; freed memory kiln keeps for reuse is limited " +
                     "by KILN_HOST_CACHE_MB (now " + mib(cache_limit) + ")");
 }

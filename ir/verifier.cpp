@@ -407,9 +407,9 @@ void verify(const Graph& graph) {
       throw VerifyError(where() + " (" + std::string(op_name(n->op)) + "): operand " +
                         std::to_string(i) +
                         (in_body(o) ? " (" + name(o) +
-                                                ") is defined after its use; the body must be "
-                                                "in topological order (and acyclic)"
-                                          : " is not a parameter or body node of this graph"));
+                                          ") is defined after its use; the body must be "
+                                          "in topological order (and acyclic)"
+                                    : " is not a parameter or body node of this graph"));
     }
     try {
       verify_node(*n);

@@ -40,7 +40,9 @@ class Capper {
  private:
   bool inlined(const Node* n) const { return !cut_.count(n) && !stored_(n) && !leaf_(n); }
 
-  bool over(const Cost& c) const { return c.ops > limits_.max_ops || c.leaves > limits_.max_leaves; }
+  bool over(const Cost& c) const {
+    return c.ops > limits_.max_ops || c.leaves > limits_.max_leaves;
+  }
 
   // What reading `o` adds to its reader's expression: a load or scalar argument for a
   // stored value, the whole inlined expression otherwise.

@@ -46,7 +46,8 @@ struct GraphRewriter::State {
         value = it->second;
       else if (!placed(op.get()))
         value = settle(op);
-      if (operands.empty() && value && value != op) operands.assign(n->operands.begin(), n->operands.end());
+      if (operands.empty() && value && value != op)
+        operands.assign(n->operands.begin(), n->operands.end());
       if (!operands.empty() && value) operands[i] = std::move(value);
     }
     if (operands.empty()) return n;

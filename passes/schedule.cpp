@@ -110,11 +110,9 @@ class Scheduler {
           realize(n.get(), std::string(n->info().text) + " runs as a kernel of its own");
       }
     // Values that would make a kernel too large to compile quickly are stored up front.
-    for (FusionCut& cut :
-         cap_fusion(
+    for (FusionCut& cut : cap_fusion(
              g_, [&](const Node* n) { return materialized(n); },
-             [](const Node* n) { return is_scalar_constant(*n); }, opt_.limits))
-    {
+             [](const Node* n) { return is_scalar_constant(*n); }, opt_.limits)) {
       capped_.insert(cut.node);
       realize(cut.node, std::move(cut.reason));
     }
@@ -182,8 +180,7 @@ class Scheduler {
   // first, from an explicit stack: the inlined history can be as deep as the graph.
   int cost(const Node* root) {
     auto known = [&](const Node* n) {
-      return materialized(n) || n->info().category == OpCategory::Source ||
-             cost_memo_.count(n) > 0;
+      return materialized(n) || n->info().category == OpCategory::Source || cost_memo_.count(n) > 0;
     };
     auto value = [&](const Node* n) {
       auto it = cost_memo_.find(n);
@@ -499,7 +496,8 @@ class Scheduler {
     const Node* src = n->operands[0].get();
     switch (n->op) {
       case OpKind::Reshape:
-        next.push_back({src, squeeze(n->type.shape) == squeeze(src->type.shape) ? ctx : Ctx::Other});
+        next.push_back(
+            {src, squeeze(n->type.shape) == squeeze(src->type.shape) ? ctx : Ctx::Other});
         return;
       case OpKind::Permute: {
         const auto& perm = n->attr_i64s("perm");
@@ -575,8 +573,7 @@ class Scheduler {
       for (const Node* in : builds[m].inputs)
         if (auto it = e.owner.find(in); it != e.owner.end()) e.succ[it->second].insert(m);
       for (const auto& use : builds[m].input_uses)
-        if (auto it = e.owner.find(use.first); it != e.owner.end())
-          e.readers[it->second].insert(m);
+        if (auto it = e.owner.find(use.first); it != e.owner.end()) e.readers[it->second].insert(m);
     }
     return e;
   }
@@ -592,7 +589,7 @@ class Scheduler {
   std::vector<Build> merge(std::vector<Build> builds) {
     for (Build& b : builds) b.outputs = {b.root};
     GroupEdges e = group_edges(builds);
-    Pair scan{0, 0};        // no pair before it is mergeable, except pairs of grown groups
+    Pair scan{0, 0};         // no pair before it is mergeable, except pairs of grown groups
     std::set<size_t> grown;  // groups that may have a mergeable pair before `scan`
     while (true) {
       Pair next = scan = first_mergeable_from(builds, e, scan);

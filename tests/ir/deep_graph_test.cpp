@@ -43,8 +43,8 @@ TEST(DeepGraphs, MillionNodeChainIsDestroyedWithoutRecursion) {
 TEST(DeepGraphs, MillionNodeGraphIsDestroyedWithoutRecursion) {
   Graph g = chain(1000000);
   std::weak_ptr<Node> last = g.results[0];
-  g.nodes.clear();   // the body from its first node on: every node still held by the next
-  g.results.clear(); // the last handle of the whole chain
+  g.nodes.clear();    // the body from its first node on: every node still held by the next
+  g.results.clear();  // the last handle of the whole chain
   EXPECT_TRUE(last.expired());
 }
 

@@ -23,9 +23,7 @@ struct Chain {
 // A graph with parameter %x of `shape`; nodes added with `add` go to the body in order.
 class Builder {
  public:
-  explicit Builder(const Shape& shape) {
-    x = param(shape);
-  }
+  explicit Builder(const Shape& shape) { x = param(shape); }
   NodePtr param(const Shape& shape) {
     auto p = make_node(OpKind::Parameter, {}, {}, {DType::F32, shape});
     p->name = "p" + std::to_string(g.params.size());
@@ -73,9 +71,7 @@ TEST(FusionCost, ChainIsCutEveryMaxOps) {
       << cuts[0].reason;
 }
 
-TEST(FusionCost, GraphsWithinTheLimitsHaveNoCuts) {
-  EXPECT_TRUE(cuts_of(chain(500), {}).empty());
-}
+TEST(FusionCost, GraphsWithinTheLimitsHaveNoCuts) { EXPECT_TRUE(cuts_of(chain(500), {}).empty()); }
 
 TEST(FusionCost, TranscendentalOpsCostMore) {
   Builder b({8});

@@ -58,7 +58,8 @@ float step(float x, int k) {
 
 std::vector<float> start_values(int n) {
   std::vector<float> v;
-  for (int i = 0; i < n; ++i) v.push_back(-2.0f + 4.0f * static_cast<float>(i) / static_cast<float>(n));
+  for (int i = 0; i < n; ++i)
+    v.push_back(-2.0f + 4.0f * static_cast<float>(i) / static_cast<float>(n));
   return v;
 }
 
