@@ -2,7 +2,9 @@
 #include "ir/host_memory.h"
 
 #include <sys/mman.h>
+#include <sys/sysinfo.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <new>
 #include <string>
@@ -15,16 +17,37 @@ namespace {
 
 constexpr size_t kHuge = size_t{2} << 20;
 
+// Fresh memory for a block, or nullptr when the system has none to give.
 uint8_t* allocate(size_t bytes) {
   size_t align = bytes >= kHuge ? kHuge : 64;
+  if (bytes > SIZE_MAX - align) return nullptr;
   size_t rounded = (bytes + align - 1) / align * align;
   if (rounded == 0) rounded = align;
   auto* p = static_cast<uint8_t*>(std::aligned_alloc(align, rounded));
-  if (!p) throw DeviceError("out of host memory allocating " + std::to_string(bytes) + " bytes");
+  if (!p) return nullptr;
 #ifdef MADV_HUGEPAGE
   if (align == kHuge) madvise(p, rounded, MADV_HUGEPAGE);
 #endif
   return p;
+}
+
+// The machine's memory and swap, in bytes (0 when unknown): no allocation above it can
+// succeed, so it is refused before the allocator is asked (some allocators abort instead
+// of failing on absurd sizes).
+uint64_t machine_bytes() {
+  struct sysinfo info {};
+  if (sysinfo(&info) != 0) return 0;
+  return (static_cast<uint64_t>(info.totalram) + info.totalswap) * info.mem_unit;
+}
+
+std::string mib(uint64_t bytes) { return std::to_string(bytes >> 20) + " MiB"; }
+
+[[noreturn]] void out_of_memory(size_t bytes, const std::string& why, size_t cache_limit) {
+  throw DeviceError(std::to_string(bytes) + " bytes (" + mib(bytes) +
+                    ") could not be allocated: " + why +
+                    "; evaluate a smaller batch (fewer or smaller tensors at once), or free " +
+                    "tensors you no longer need; freed memory kiln keeps for reuse is limited " +
+                    "by KILN_HOST_CACHE_MB (now " + mib(cache_limit) + ")");
 }
 
 }  // namespace
@@ -44,8 +67,31 @@ std::shared_ptr<uint8_t> HostMemoryPool::take(size_t bytes, bool* fresh) {
     }
   }
   if (fresh) *fresh = p == nullptr;
-  if (!p) p = allocate(bytes);
-  return std::shared_ptr<uint8_t>(p, [this, size](uint8_t* q) { give_back(q, size); });
+  if (!p) p = allocate_fresh(bytes);
+  try {
+    return std::shared_ptr<uint8_t>(p, [this, size](uint8_t* q) { give_back(q, size); });
+  } catch (const std::bad_alloc&) {  // the shared_ptr's control block; p is freed
+    out_of_memory(bytes, "the host is out of memory", cache_limit_);
+  }
+}
+
+uint8_t* HostMemoryPool::allocate_fresh(size_t bytes) {
+  static const uint64_t machine = machine_bytes();  // one system call per process
+  if (machine > 0 && bytes > machine)
+    out_of_memory(bytes, "the machine has " + mib(machine) + " of memory and swap", cache_limit_);
+  if (uint8_t* p = allocate(bytes)) return p;
+  // The cached blocks may be what stands in the way: give them back and try once more.
+  release_cache();
+  if (uint8_t* p = allocate(bytes)) return p;
+  out_of_memory(bytes, "the host is out of memory (or over the process's memory limit)",
+                cache_limit_);
+}
+
+void HostMemoryPool::release_cache() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (auto& [bytes, p] : free_) std::free(p);
+  free_.clear();
+  cached_ = 0;
 }
 
 void HostMemoryPool::give_back(uint8_t* p, size_t bytes) {

@@ -24,8 +24,12 @@ class HostMemoryPool {
 
   // A block of at least `bytes` (contents undefined); it returns to the pool when the
   // last copy of the pointer is gone. `fresh` (optional) says whether it was newly
-  // allocated rather than reused.
+  // allocated rather than reused. When the host cannot serve it (after the cached blocks
+  // are given back), throws DeviceError naming the size and what to do.
   std::shared_ptr<uint8_t> take(size_t bytes, bool* fresh = nullptr);
+
+  // Gives every cached block back to the system.
+  void release_cache();
 
   // The bytes currently cached for reuse.
   size_t cached_bytes();
@@ -40,6 +44,7 @@ class HostMemoryPool {
 
  private:
   void give_back(uint8_t* p, size_t bytes);
+  uint8_t* allocate_fresh(size_t bytes);
 
   const size_t cache_limit_;
   std::mutex mutex_;

@@ -13,9 +13,8 @@ Buffer::Buffer(Type type, Init init) : type_(std::move(type)) {
   const size_t bytes = type_.nbytes();
   try {
     block_ = HostMemoryPool::global().take(bytes);
-  } catch (const DeviceError&) {
-    throw DeviceError("out of host memory allocating " + std::to_string(bytes) + " bytes for " +
-                      type_.str());
+  } catch (const DeviceError& e) {
+    throw DeviceError("out of host memory for a value of " + type_.str() + ": " + e.what());
   }
   if (init == Init::Zero) std::memset(block_.get(), 0, bytes);
 }

@@ -3,8 +3,10 @@
 // rules are grouped by op category.
 #include "ir/verifier.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <unordered_set>
 
 #include "ir/error.h"
@@ -361,10 +363,13 @@ void verify_node(const Node& node) {
 }
 
 void verify(const Graph& graph) {
-  ValueNames names = value_names(graph);
+  // The values' names are only for an error message: built for the first one, so that a
+  // graph that verifies costs no string per node.
+  std::optional<ValueNames> names;
   auto name = [&](const Node* n) {
-    auto it = names.find(n);
-    return it == names.end() ? std::string("<unnamed>") : it->second;
+    if (!names) names = value_names(graph);
+    auto it = names->find(n);
+    return it == names->end() ? std::string("<unnamed>") : it->second;
   };
   std::unordered_set<const Node*> defined;
   for (size_t i = 0; i < graph.params.size(); ++i) {
@@ -382,32 +387,34 @@ void verify(const Graph& graph) {
       throw VerifyError(where + " (" + name(p) + "): " + e.what());
     }
   }
-  std::unordered_set<const Node*> body;
-  for (const NodePtr& n : graph.nodes)
-    if (n) body.insert(n.get());
+  // Whether `o` is in the body (after its use, then): asked only for the error message.
+  auto in_body = [&](const Node* o) {
+    return std::any_of(graph.nodes.begin(), graph.nodes.end(),
+                       [&](const NodePtr& n) { return n.get() == o; });
+  };
   for (size_t j = 0; j < graph.nodes.size(); ++j) {
     const Node* n = graph.nodes[j].get();
     if (!n) throw VerifyError("verify: body node " + std::to_string(j) + " is null");
-    std::string where = "verify: value " + name(n);
+    auto where = [&] { return "verify: value " + name(n); };
     if (n->op == OpKind::Parameter)
-      throw VerifyError(where +
+      throw VerifyError(where() +
                         " is a parameter node in the body; parameters belong in the "
                         "graph's signature (Graph::params)");
-    if (defined.contains(n)) throw VerifyError(where + " appears twice in the body");
+    if (defined.contains(n)) throw VerifyError(where() + " appears twice in the body");
     for (size_t i = 0; i < n->operands.size(); ++i) {
       const Node* o = n->operands[i].get();
       if (!o || defined.contains(o)) continue;  // verify_node reports null operands
-      throw VerifyError(where + " (" + std::string(op_name(n->op)) + "): operand " +
+      throw VerifyError(where() + " (" + std::string(op_name(n->op)) + "): operand " +
                         std::to_string(i) +
-                        (body.contains(o) ? " (" + name(o) +
-                                                ") is defined after its use; the body must be "
-                                                "in topological order (and acyclic)"
-                                          : " is not a parameter or body node of this graph"));
+                        (in_body(o) ? " (" + name(o) +
+                                          ") is defined after its use; the body must be "
+                                          "in topological order (and acyclic)"
+                                    : " is not a parameter or body node of this graph"));
     }
     try {
       verify_node(*n);
     } catch (const VerifyError& e) {
-      throw VerifyError(where + ": " + e.what());
+      throw VerifyError(where() + ": " + e.what());
     }
     defined.insert(n);
   }

@@ -20,6 +20,10 @@ MemoryPlan plan_memory(const std::vector<int64_t>& bytes, const std::vector<bool
     for (int b : steps[s].writes) touch(b);
     for (int b : steps[s].reads) touch(b);
   }
+  // The buffers whose last use is each step, so that freeing is linear in the program.
+  std::vector<std::vector<int>> ending(steps.size());
+  for (size_t b = 0; b < n; ++b)
+    if (last[b] >= 0) ending[static_cast<size_t>(last[b])].push_back(static_cast<int>(b));
   std::vector<bool> slot_free;
   for (size_t s = 0; s < steps.size(); ++s) {
     // Allocate what this step writes first, so that its outputs avoid its inputs' slots.
@@ -50,8 +54,8 @@ MemoryPlan plan_memory(const std::vector<int64_t>& bytes, const std::vector<bool
       plan.slot_of[b] = best;
     }
     // Free the slots of buffers whose last use was this step.
-    for (size_t b = 0; b < n; ++b)
-      if (plan.slot_of[b] >= 0 && last[b] == static_cast<int>(s)) slot_free[plan.slot_of[b]] = true;
+    for (int b : ending[s])
+      if (plan.slot_of[b] >= 0) slot_free[plan.slot_of[b]] = true;
   }
   for (int64_t sz : plan.slot_bytes) plan.planned_bytes += sz;
   return plan;

@@ -36,20 +36,21 @@ struct GraphRewriter::State {
   // `n` with each operand replaced by its value; a copy when any operand changed. Operands
   // that are new nodes (built by a rule) are settled first.
   ir::NodePtr remap(const ir::NodePtr& n) {
-    std::vector<ir::NodePtr> operands = n->operands;
-    bool differs = false;
-    for (ir::NodePtr& op : operands) {
-      ir::NodePtr value = op;
+    // The operands are copied only once one differs: most nodes keep theirs, and a pass
+    // over a large graph should not allocate for each of them.
+    std::vector<ir::NodePtr> operands;
+    for (size_t i = 0; i < n->operands.size(); ++i) {
+      const ir::NodePtr& op = n->operands[i];
+      ir::NodePtr value;
       if (auto it = replaced.find(op.get()); it != replaced.end())
         value = it->second;
       else if (!placed(op.get()))
         value = settle(op);
-      if (value != op) {
-        op = value;
-        differs = true;
-      }
+      if (operands.empty() && value && value != op)
+        operands.assign(n->operands.begin(), n->operands.end());
+      if (!operands.empty() && value) operands[i] = std::move(value);
     }
-    if (!differs) return n;
+    if (operands.empty()) return n;
     auto copy = std::make_shared<ir::Node>(*n);
     copy->operands = std::move(operands);
     changed = true;
@@ -86,6 +87,7 @@ bool GraphRewriter::rewrite(ir::Graph& graph, std::string_view pass, const Rule&
   State state{pass, rule, {}, {}, {}, false, nullptr};
   GraphRewriter rw(state);
   state.rw = &rw;
+  state.position.reserve(graph.params.size() + graph.nodes.size());
   for (const ir::NodePtr& p : graph.params)
     state.position.emplace(p.get(), static_cast<int64_t>(state.position.size()));
   state.body.reserve(graph.nodes.size());

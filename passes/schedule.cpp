@@ -93,11 +93,9 @@ class Scheduler {
  public:
   Scheduler(const ir::Graph& g, const ScheduleOptions& o) : g_(g), opt_(o) {
     int i = 0;
+    pos_.reserve(g.params.size() + g.nodes.size());
     for (const auto& p : g.params) pos_[p.get()] = i++;
-    for (const auto& n : g.nodes) {
-      pos_[n.get()] = i++;
-      for (const auto& op : n->operands) users_[op.get()].push_back(n.get());
-    }
+    for (const auto& n : g.nodes) pos_[n.get()] = i++;
   }
 
   Schedule run() {
@@ -111,6 +109,13 @@ class Scheduler {
         if (!realized_.count(n.get()))
           realize(n.get(), std::string(n->info().text) + " runs as a kernel of its own");
       }
+    // Values that would make a kernel too large to compile quickly are stored up front.
+    for (FusionCut& cut : cap_fusion(
+             g_, [&](const Node* n) { return materialized(n); },
+             [](const Node* n) { return is_scalar_constant(*n); }, opt_.limits)) {
+      capped_.insert(cut.node);
+      realize(cut.node, std::move(cut.reason));
+    }
 
     std::vector<Build> builds;
     for (int round = 0;; ++round) {
@@ -140,9 +145,10 @@ class Scheduler {
   const ir::Graph& g_;
   ScheduleOptions opt_;
   std::unordered_map<const Node*, int> pos_;
-  std::unordered_map<const Node*, std::vector<const Node*>> users_;
   std::map<const Node*, std::string> realized_;  // value -> why it is materialized
   std::unordered_map<const Node*, int> cost_memo_;
+  // Values stored to keep kernels within the fusion limits: merging must not undo that.
+  std::unordered_set<const Node*> capped_;
 
   // Parameters, constants and already evaluated nodes hold their values: no kernel.
   bool needs_kernel(const Node* n) const {
@@ -170,29 +176,54 @@ class Scheduler {
     return out;
   }
 
-  // Work per element to recompute `n` where it is read, counting what it inlines.
-  int cost(const Node* n) {
-    if (materialized(n) || n->info().category == OpCategory::Source) return 0;
-    auto it = cost_memo_.find(n);
-    if (it != cost_memo_.end()) return it->second;
-    int c = 0;
-    auto cat = n->info().category;
-    if (cat == OpCategory::Reduce || cat == OpCategory::Contraction || cat == OpCategory::Scan)
-      c = 1 << 20;
-    else if (cat != OpCategory::Movement)
-      c = ir::is_transcendental(n->op) ? kExpensive : 1;
-    for (const auto& op : n->operands) c = std::min(c + cost(op.get()), 1 << 20);
-    cost_memo_[n] = c;
-    return c;
+  // Work per element to recompute `n` where it is read, counting what it inlines. Operands
+  // first, from an explicit stack: the inlined history can be as deep as the graph.
+  int cost(const Node* root) {
+    auto known = [&](const Node* n) {
+      return materialized(n) || n->info().category == OpCategory::Source || cost_memo_.count(n) > 0;
+    };
+    auto value = [&](const Node* n) {
+      auto it = cost_memo_.find(n);
+      return it == cost_memo_.end() ? 0 : it->second;
+    };
+    std::vector<const Node*> stack;
+    if (!known(root)) stack.push_back(root);
+    while (!stack.empty()) {
+      const Node* n = stack.back();
+      bool ready = true;
+      for (const auto& op : n->operands)
+        if (!known(op.get())) {
+          stack.push_back(op.get());
+          ready = false;
+        }
+      if (!ready) continue;
+      stack.pop_back();
+      if (cost_memo_.count(n)) continue;  // pushed twice before its first visit
+      int c = 0;
+      auto cat = n->info().category;
+      if (cat == OpCategory::Reduce || cat == OpCategory::Contraction || cat == OpCategory::Scan)
+        c = 1 << 20;
+      else if (cat != OpCategory::Movement)
+        c = ir::is_transcendental(n->op) ? kExpensive : 1;
+      for (const auto& op : n->operands) c = std::min(c + value(op.get()), 1 << 20);
+      cost_memo_[n] = c;
+    }
+    return value(root);
   }
 
   // Whether `n` reads memory only through views and casts (cheap to read many times).
-  bool is_view_of_memory(const Node* n) {
-    if (materialized(n) || n->info().category == OpCategory::Source) return true;
-    auto cat = n->info().category;
-    if (cat != OpCategory::Movement && cat != OpCategory::Cast) return false;
-    for (const auto& op : n->operands)
-      if (!is_view_of_memory(op.get())) return false;
+  bool is_view_of_memory(const Node* root) {
+    std::vector<const Node*> stack{root};
+    std::unordered_set<const Node*> seen{root};
+    while (!stack.empty()) {
+      const Node* n = stack.back();
+      stack.pop_back();
+      if (materialized(n) || n->info().category == OpCategory::Source) continue;
+      auto cat = n->info().category;
+      if (cat != OpCategory::Movement && cat != OpCategory::Cast) return false;
+      for (const auto& op : n->operands)
+        if (seen.insert(op.get()).second) stack.push_back(op.get());
+    }
     return true;
   }
 
@@ -204,18 +235,26 @@ class Scheduler {
 
   // Whether an unmaterialized reduction over `shape` / `axes` is reachable from `n` through
   // ops that keep the Kept context (elementwise ops and size-1 reshapes).
-  bool reaches_row_reduction(const Node* n, const Shape& shape, const std::vector<int64_t>& axes) {
-    if (materialized(n)) return false;
-    if (is_reduction(n)) {
-      ReductionSpace sp = reduction_space(n);
-      return sp.shape == shape && sp.axes == axes;
+  bool reaches_row_reduction(const Node* root, const Shape& shape,
+                             const std::vector<int64_t>& axes) {
+    std::vector<const Node*> stack{root};
+    std::unordered_set<const Node*> seen{root};
+    while (!stack.empty()) {
+      const Node* n = stack.back();
+      stack.pop_back();
+      if (materialized(n)) continue;
+      if (is_reduction(n)) {
+        ReductionSpace sp = reduction_space(n);
+        if (sp.shape == shape && sp.axes == axes) return true;
+        continue;
+      }
+      bool pass = ir::is_elementwise(n->op) ||
+                  (n->op == OpKind::Reshape &&
+                   squeeze(n->type.shape) == squeeze(n->operands[0]->type.shape));
+      if (!pass) continue;
+      for (const auto& op : n->operands)
+        if (seen.insert(op.get()).second) stack.push_back(op.get());
     }
-    bool pass =
-        ir::is_elementwise(n->op) ||
-        (n->op == OpKind::Reshape && squeeze(n->type.shape) == squeeze(n->operands[0]->type.shape));
-    if (!pass) return false;
-    for (const auto& op : n->operands)
-      if (reaches_row_reduction(op.get(), shape, axes)) return true;
     return false;
   }
 
@@ -249,12 +288,17 @@ class Scheduler {
   std::vector<int64_t> survey_row_axes(const Node* root) {
     const Shape& S = root->type.shape;
     std::map<std::vector<int64_t>, int> votes;
-    std::set<const Node*> seen;
-    std::function<void(const Node*)> walk = [&](const Node* n) {
-      if ((n != root && materialized(n)) || !seen.insert(n).second) return;
+    std::unordered_set<const Node*> seen;
+    // Each value is surveyed once, so the order of the walk does not change the votes.
+    std::vector<const Node*> stack{root};
+    auto walk = [&](const Node* n) { stack.push_back(n); };
+    while (!stack.empty()) {
+      const Node* n = stack.back();
+      stack.pop_back();
+      if ((n != root && materialized(n)) || !seen.insert(n).second) continue;
       if (is_reduction(n)) {
         if (n->op != OpKind::MatMul && reduction_space(n).shape == S) walk(n->operands[0].get());
-        return;
+        continue;
       }
       if (n->op == OpKind::Broadcast && n->type.shape == S) {
         const Shape& in = n->operands[0]->type.shape;
@@ -271,10 +315,9 @@ class Scheduler {
       bool same_space = ir::is_elementwise(n->op) || n->op == OpKind::Broadcast ||
                         (n->op == OpKind::Reshape &&
                          squeeze(n->type.shape) == squeeze(n->operands[0]->type.shape));
-      if (!same_space) return;
+      if (!same_space) continue;
       for (const auto& op : n->operands) walk(op.get());
-    };
-    walk(root);
+    }
     std::vector<int64_t> best;
     int best_votes = 0;
     const int64_t last = static_cast<int64_t>(S.size()) - 1;
@@ -322,8 +365,33 @@ class Scheduler {
                        " does not settle");
   }
 
-  void visit(Build& b, const Node* n, Ctx ctx) {
-    if (b.restart) return;
+  // One step of a group's walk: visit a value in a context, or (operand >= 0) go on with
+  // the matmul `node`'s operands from `operand`.
+  struct Step {
+    const Node* node;
+    Ctx ctx;
+    int operand = -1;
+  };
+
+  // Walks the values a group computes from `root`, depth first with operands in order, as
+  // a recursive walk would, but on an explicit stack (a fused history can be deep): every
+  // step lists the steps it leads to in `next`, which go on the stack in reverse.
+  void visit(Build& b, const Node* root, Ctx root_ctx) {
+    std::vector<Step> stack{{root, root_ctx}};
+    std::vector<Step> next;
+    while (!stack.empty()) {
+      Step step = stack.back();
+      stack.pop_back();
+      next.clear();
+      if (step.operand >= 0)
+        visit_matmul_operand(step.node, static_cast<size_t>(step.operand), next);
+      else if (!b.restart)
+        visit_one(b, step.node, step.ctx, next);
+      stack.insert(stack.end(), next.rbegin(), next.rend());
+    }
+  }
+
+  void visit_one(Build& b, const Node* n, Ctx ctx, std::vector<Step>& next) {
     if (n != b.root && materialized(n)) {
       b.inputs.insert(n);
       b.input_uses.emplace_back(n, ctx);
@@ -339,9 +407,9 @@ class Scheduler {
       case OpCategory::Binary:
       case OpCategory::Ternary:
       case OpCategory::Cast:
-        for (const auto& op : n->operands) visit(b, op.get(), ctx);
+        for (const auto& op : n->operands) next.push_back({op.get(), ctx});
         return;
-      case OpCategory::Movement: visit_movement(b, n, ctx); return;
+      case OpCategory::Movement: visit_movement(b, n, ctx, next); return;
       case OpCategory::Index:
         if (n->op == OpKind::Gather) {
           if (cost(operand(0)) >= kExpensive && !materialized(operand(0))) {
@@ -350,51 +418,57 @@ class Scheduler {
                 "gather reads its data at computed positions: an expensive value is stored first");
             return;
           }
-          visit(b, operand(0), Ctx::Other);
-          visit(b, operand(1), ctx);
+          next.push_back({operand(0), Ctx::Other});
+          next.push_back({operand(1), ctx});
           return;
         }
         // scatter_add: only ever a root.
-        visit(b, operand(0), Ctx::Full);
-        visit(b, operand(1), Ctx::Other);
-        visit(b, operand(2), Ctx::Other);
+        next.push_back({operand(0), Ctx::Full});
+        next.push_back({operand(1), Ctx::Other});
+        next.push_back({operand(2), Ctx::Other});
         return;
       case OpCategory::Scan:
         // Only ever a root (scans are materialized up front).
-        visit(b, operand(0), Ctx::Full);
+        next.push_back({operand(0), Ctx::Full});
         return;
       case OpCategory::Reduce:
-      case OpCategory::Contraction: visit_reduction(b, n, ctx); return;
+      case OpCategory::Contraction: visit_reduction(b, n, ctx, next); return;
       case OpCategory::Custom:
         // Devices run custom kernels between fused segments (runtime/custom_kernel.h).
         throw CompileError("schedule: custom kernel nodes are run by the device, not fused");
     }
   }
 
-  void visit_reduction_operands(Build& b, const Node* n) {
+  void visit_reduction_operands(const Node* n, std::vector<Step>& next) {
     if (n->op == OpKind::MatMul) {
-      for (const auto& op : n->operands) {
-        if (!is_view_of_memory(op.get())) {
-          realize(op.get(), "matmul reads each operand element many times: stored, not recomputed");
-          return;
-        }
-        visit(b, op.get(), Ctx::Other);
-      }
+      next.push_back({n, Ctx::Other, 0});
       return;
     }
-    visit(b, n->operands[0].get(), Ctx::Full);
+    next.push_back({n->operands[0].get(), Ctx::Full});
   }
 
-  void visit_reduction(Build& b, const Node* n, Ctx ctx) {
+  // Operand i of a matmul: stored when it is not a view of memory (and then the later
+  // operands are left alone), else visited before operand i + 1 is looked at.
+  void visit_matmul_operand(const Node* n, size_t i, std::vector<Step>& next) {
+    const Node* op = n->operands[i].get();
+    if (!is_view_of_memory(op)) {
+      realize(op, "matmul reads each operand element many times: stored, not recomputed");
+      return;
+    }
+    next.push_back({op, Ctx::Other});
+    if (i + 1 < n->operands.size()) next.push_back({n, Ctx::Other, static_cast<int>(i + 1)});
+  }
+
+  void visit_reduction(Build& b, const Node* n, Ctx ctx, std::vector<Step>& next) {
     if (n == b.root) {
-      visit_reduction_operands(b, n);
+      visit_reduction_operands(n, next);
       return;
     }
     ReductionSpace sp = reduction_space(n);
     if (b.kind == GroupKind::Pointwise && ctx == Ctx::Kept && sp.shape == b.shape &&
         sp.axes == b.axes) {
       b.stages.push_back(n);
-      visit_reduction_operands(b, n);
+      visit_reduction_operands(n, next);
       return;
     }
     if (b.kind == GroupKind::Pointwise && ctx == Ctx::Full && b.axes.empty() && !b.axes_fixed &&
@@ -418,27 +492,28 @@ class Scheduler {
     realize(n, why);
   }
 
-  void visit_movement(Build& b, const Node* n, Ctx ctx) {
+  void visit_movement(Build& b, const Node* n, Ctx ctx, std::vector<Step>& next) {
     const Node* src = n->operands[0].get();
     switch (n->op) {
       case OpKind::Reshape:
-        visit(b, src, squeeze(n->type.shape) == squeeze(src->type.shape) ? ctx : Ctx::Other);
+        next.push_back(
+            {src, squeeze(n->type.shape) == squeeze(src->type.shape) ? ctx : Ctx::Other});
         return;
       case OpKind::Permute: {
         const auto& perm = n->attr_i64s("perm");
         bool identity = true;
         for (size_t i = 0; i < perm.size(); ++i) identity &= perm[i] == static_cast<int64_t>(i);
-        visit(b, src, identity ? ctx : Ctx::Other);
+        next.push_back({src, identity ? ctx : Ctx::Other});
         return;
       }
-      case OpKind::Broadcast: visit_broadcast(b, n, ctx); return;
+      case OpKind::Broadcast: visit_broadcast(b, n, ctx, next); return;
       default:
-        for (const auto& op : n->operands) visit(b, op.get(), Ctx::Other);
+        for (const auto& op : n->operands) next.push_back({op.get(), Ctx::Other});
         return;
     }
   }
 
-  void visit_broadcast(Build& b, const Node* n, Ctx ctx) {
+  void visit_broadcast(Build& b, const Node* n, Ctx ctx, std::vector<Step>& next) {
     const Node* src = n->operands[0].get();
     const Shape& out = n->type.shape;
     const Shape& in = src->type.shape;
@@ -448,7 +523,7 @@ class Scheduler {
     if (b.kind == GroupKind::Pointwise && ctx == Ctx::Full && out == b.shape && !expanded.empty()) {
       if (!b.axes.empty()) {
         if (expanded == b.axes && squeeze(in) == squeeze(without_axes(b.shape, b.axes))) {
-          visit(b, src, Ctx::Kept);
+          next.push_back({src, Ctx::Kept});
           return;
         }
       } else if (!b.axes_fixed && reaches_row_reduction(src, b.shape, expanded)) {
@@ -476,43 +551,132 @@ class Scheduler {
                          " broadcast copies costs more than storing it");
       return;
     }
-    visit(b, src, Ctx::Other);
+    next.push_back({src, Ctx::Other});
   }
+
+  // Which groups read which, by group id (the index in the builds before merging): readers
+  // through `input_uses`, succ through `inputs`, kept up to date as groups merge.
+  struct GroupEdges {
+    std::vector<bool> alive;
+    std::unordered_map<const Node*, size_t> owner;  // output -> group
+    std::vector<std::set<size_t>> readers, succ;
+  };
+
+  static GroupEdges group_edges(const std::vector<Build>& builds) {
+    GroupEdges e;
+    e.alive.assign(builds.size(), true);
+    e.readers.resize(builds.size());
+    e.succ.resize(builds.size());
+    for (size_t k = 0; k < builds.size(); ++k)
+      for (const Node* o : builds[k].outputs) e.owner[o] = k;
+    for (size_t m = 0; m < builds.size(); ++m) {
+      for (const Node* in : builds[m].inputs)
+        if (auto it = e.owner.find(in); it != e.owner.end()) e.succ[it->second].insert(m);
+      for (const auto& use : builds[m].input_uses)
+        if (auto it = e.owner.find(use.first); it != e.owner.end()) e.readers[it->second].insert(m);
+    }
+    return e;
+  }
+
+  static constexpr size_t kNone = ~size_t{0};
+  using Pair = std::pair<size_t, size_t>;
 
   // Merges a group into the one whose output it reads when both iterate over the same
   // space and every read is in the row-compatible context, so that the pair is one kernel.
+  // One merge at a time, always the first mergeable pair in the order (producer, consumer).
+  // A merge makes no pair mergeable that does not involve the merged group, so the search
+  // goes on from where it stopped, plus the pairs of the groups that grew.
   std::vector<Build> merge(std::vector<Build> builds) {
     for (Build& b : builds) b.outputs = {b.root};
-    bool changed = true;
-    while (changed) {
-      changed = false;
-      for (size_t i = 0; i < builds.size() && !changed; ++i) {
-        for (size_t j = 0; j < builds.size() && !changed; ++j) {
-          if (i == j || !mergeable(builds, i, j)) continue;
-          Build& a = builds[i];  // producer
-          Build& c = builds[j];  // consumer
-          for (const Node* n : a.nodes) c.nodes.insert(n);
-          for (const Node* n : a.inputs) c.inputs.insert(n);
-          for (auto& u : a.input_uses) c.input_uses.push_back(u);
-          for (const Node* s : a.stages) c.stages.push_back(s);
-          for (const Node* o : a.outputs) {
-            c.inputs.erase(o);
-            std::erase_if(c.input_uses, [&](auto& u) { return u.first == o; });
-            c.outputs.push_back(o);
-          }
-          builds.erase(builds.begin() + static_cast<std::ptrdiff_t>(i));
-          changed = true;
-        }
+    GroupEdges e = group_edges(builds);
+    Pair scan{0, 0};         // no pair before it is mergeable, except pairs of grown groups
+    std::set<size_t> grown;  // groups that may have a mergeable pair before `scan`
+    while (true) {
+      Pair next = scan = first_mergeable_from(builds, e, scan);
+      for (auto it = grown.begin(); it != grown.end();) {
+        Pair p = e.alive[*it] ? first_mergeable_of(builds, e, *it) : Pair{kNone, kNone};
+        next = std::min(next, p);
+        it = p.first == kNone ? grown.erase(it) : std::next(it);
       }
+      if (next.first == kNone) break;
+      merge_pair(builds, e, next.first, next.second);
+      grown.insert(next.second);
     }
-    return builds;
+    std::vector<Build> out;
+    for (size_t k = 0; k < builds.size(); ++k)
+      if (e.alive[k]) out.push_back(std::move(builds[k]));
+    return out;
   }
 
-  bool mergeable(const std::vector<Build>& builds, size_t i, size_t j) {
+  void merge_pair(std::vector<Build>& builds, GroupEdges& e, size_t i, size_t j) {
+    Build& a = builds[i];  // producer
+    Build& c = builds[j];  // consumer
+    // The producers of a read c from now on.
+    for (const auto& use : a.input_uses)
+      if (auto it = e.owner.find(use.first); it != e.owner.end() && it->second != i) {
+        e.readers[it->second].erase(i);
+        if (it->second != j) e.readers[it->second].insert(j);
+      }
+    for (const Node* in : a.inputs)
+      if (auto it = e.owner.find(in); it != e.owner.end() && it->second != i) {
+        e.succ[it->second].erase(i);
+        if (it->second != j) e.succ[it->second].insert(j);
+      }
+    for (size_t r : e.readers[i])
+      if (r != j) e.readers[j].insert(r);
+    for (size_t r : e.succ[i])
+      if (r != j) e.succ[j].insert(r);
+    for (const Node* n : a.nodes) c.nodes.insert(n);
+    for (const Node* n : a.inputs) c.inputs.insert(n);
+    for (auto& u : a.input_uses) c.input_uses.push_back(u);
+    for (const Node* s : a.stages) c.stages.push_back(s);
+    for (const Node* o : a.outputs) {
+      c.inputs.erase(o);
+      std::erase_if(c.input_uses, [&](auto& u) { return u.first == o; });
+      c.outputs.push_back(o);
+      e.owner[o] = j;
+    }
+    e.alive[i] = false;
+    e.readers[i].clear();
+    e.succ[i].clear();
+  }
+
+  // The first mergeable pair at or after `from`, or (kNone, kNone). Only groups that read a
+  // producer can merge with it, so only they are tried.
+  Pair first_mergeable_from(const std::vector<Build>& builds, const GroupEdges& e, Pair from) {
+    for (size_t i = from.first; i < builds.size(); ++i) {
+      if (!e.alive[i]) continue;
+      auto it = i == from.first ? e.readers[i].lower_bound(from.second) : e.readers[i].begin();
+      for (; it != e.readers[i].end(); ++it)
+        if (mergeable(builds, e, i, *it)) return {i, *it};
+    }
+    return {kNone, kNone};
+  }
+
+  // The first mergeable pair that has group g as producer or consumer.
+  Pair first_mergeable_of(const std::vector<Build>& builds, const GroupEdges& e, size_t g) {
+    Pair best{kNone, kNone};
+    for (const auto& use : builds[g].input_uses)
+      if (auto it = e.owner.find(use.first); it != e.owner.end()) {
+        Pair p{it->second, g};
+        if (p < best && mergeable(builds, e, p.first, g)) best = p;
+      }
+    for (size_t r : e.readers[g])
+      if (Pair p{g, r}; p < best && mergeable(builds, e, g, r)) best = p;
+    return best;
+  }
+
+  bool mergeable(const std::vector<Build>& builds, const GroupEdges& e, size_t i, size_t j) {
+    if (i == j || !e.alive[i] || !e.alive[j]) return false;
     const Build& a = builds[i];
     const Build& c = builds[j];
     if (a.kind != GroupKind::Pointwise || c.kind != GroupKind::Pointwise) return false;
     if (a.shape != c.shape || a.axes != c.axes) return false;
+    for (const Node* o : a.outputs)
+      if (capped_.count(o)) return false;
+    if (static_cast<int64_t>(a.nodes.size() + c.nodes.size()) > opt_.limits.max_ops ||
+        static_cast<int64_t>(a.inputs.size() + c.inputs.size()) > opt_.limits.max_leaves)
+      return false;
     bool reads = false;
     for (auto& [n, ctx] : c.input_uses) {
       if (std::find(a.outputs.begin(), a.outputs.end(), n) == a.outputs.end()) continue;
@@ -522,36 +686,33 @@ class Scheduler {
       Ctx want = full ? Ctx::Full : Ctx::Kept;
       if (ctx != want) return false;
     }
-    return reads && !depends_through_other(builds, i, j);
+    return reads && !depends_through_other(e, i, j);
   }
 
   // Whether consumer j reads producer i's outputs also through some third group (then
-  // merging them would make a cycle).
-  bool depends_through_other(const std::vector<Build>& builds, size_t i, size_t j) {
-    std::map<const Node*, size_t> owner;
-    for (size_t k = 0; k < builds.size(); ++k)
-      for (const Node* o : builds[k].outputs) owner[o] = k;
-    // Groups reachable from i (excluding the direct edge to j).
-    std::vector<bool> seen(builds.size(), false);
-    std::function<bool(size_t)> reach = [&](size_t k) -> bool {
-      for (size_t m = 0; m < builds.size(); ++m) {
-        if (seen[m] || m == k) continue;
-        bool reads = false;
-        for (const Node* in : builds[m].inputs) {
-          auto it = owner.find(in);
-          if (it != owner.end() && it->second == k) reads = true;
-        }
-        if (!reads) continue;
+  // merging them would make a cycle): a path from i to j through another group. The search
+  // stops after kMaxSearch groups and then answers yes, which only forgoes a merge: in a
+  // graph of that many groups every group's descendants would be searched for every pair.
+  static constexpr size_t kMaxSearch = 4096;
+  static bool depends_through_other(const GroupEdges& e, size_t i, size_t j) {
+    std::vector<bool> seen(e.succ.size(), false);
+    std::vector<size_t> stack{i};
+    size_t searched = 0;
+    while (!stack.empty()) {
+      size_t k = stack.back();
+      stack.pop_back();
+      if (++searched > kMaxSearch) return true;
+      for (size_t m : e.succ[k]) {
+        if (m == k || seen[m]) continue;
         if (m == j) {
           if (k != i) return true;
-          continue;
+          continue;  // the direct edge
         }
         seen[m] = true;
-        if (reach(m)) return true;
+        stack.push_back(m);
       }
-      return false;
-    };
-    return reach(i);
+    }
+    return false;
   }
 
   Schedule finish(std::vector<Build> builds) {

@@ -14,8 +14,11 @@
 //   - scans and scatter_add (their own kernels), and matmul operands that are not views
 //     of memory (a matmul reads each operand element many times);
 //   - expensive values recomputed per broadcast copy, and reductions that several groups
-//     would each recompute.
-// Groups with the same S and A where one reads the other's output are merged.
+//     would each recompute;
+//   - values where a kernel would exceed the fusion limits (passes/fusion_cost.h).
+// Groups with the same S and A where one reads the other's output are merged, within the
+// fusion limits. Every walk is iterative and the work is linear in the graph's size for
+// bounded groups: graphs of a million nodes schedule without deep recursion.
 // Requires a verified graph; guarantees groups in dependency order, each output stored by
 // exactly one group. Tests: tests/codegen/schedule_test.cpp.
 #pragma once
@@ -25,6 +28,7 @@
 #include <vector>
 
 #include "ir/graph.h"
+#include "passes/fusion_cost.h"
 
 namespace kiln::passes {
 
@@ -58,6 +62,9 @@ struct ScheduleOptions {
   // keeps reductions and their broadcast-back in one kernel; larger rows materialize the
   // reductions in a kernel of their own.
   int64_t max_row_bytes = int64_t{1} << 20;
+  // How large one fused kernel may grow (passes/fusion_cost.h); merging groups keeps to
+  // it too.
+  FusionLimits limits;
 };
 
 Schedule schedule(const ir::Graph& graph, const ScheduleOptions& options = {});

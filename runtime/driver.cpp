@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <new>
 
 #include "ir/error.h"
 #include "ir/inputs.h"
@@ -171,9 +172,11 @@ std::unique_ptr<Executable> prepare(Device& device, const ir::Graph& graph,
   return std::make_unique<Executable>(device, plan->program, plan, inputs);
 }
 
-std::vector<BufferPtr> run_graph(Device& device, const ir::Graph& graph,
-                                 const std::vector<BufferPtr>& inputs) {
-  ir::check_inputs(graph, inputs);
+namespace {
+
+// What run_graph does, with out-of-memory failures of the C++ library left as they are.
+std::vector<BufferPtr> run_graph_unguarded(Device& device, const ir::Graph& graph,
+                                           const std::vector<BufferPtr>& inputs) {
   if ((device.interprets() && device.runs_custom_kernels()) || !has_custom_kernels(graph))
     return run_fused(device, graph, inputs);
   return run_with_custom_kernels(
@@ -185,6 +188,23 @@ std::vector<BufferPtr> run_graph(Device& device, const ir::Graph& graph,
         return device.runs_custom_kernels() ? run_custom(device, n, ops)
                                             : run_custom_kernel(n, ops);
       });
+}
+
+}  // namespace
+
+std::vector<BufferPtr> run_graph(Device& device, const ir::Graph& graph,
+                                 const std::vector<BufferPtr>& inputs) {
+  ir::check_inputs(graph, inputs);
+  try {
+    return run_graph_unguarded(device, graph, inputs);
+  } catch (const std::bad_alloc&) {
+    // Buffers fail with their size (ir/host_memory.h); this is the bookkeeping of a graph
+    // too large for what memory is left.
+    throw DeviceError("out of host memory running graph " + graph.name + " (" +
+                      std::to_string(graph.nodes.size()) + " nodes) on " + device.name() +
+                      "; evaluate a smaller batch or a smaller graph, or lower KILN_HOST_CACHE_MB "
+                      "so that kiln keeps less freed memory for reuse");
+  }
 }
 
 std::vector<BufferPtr> run_program(Device& device, const codegen::Program& program,

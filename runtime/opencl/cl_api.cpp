@@ -70,7 +70,8 @@ void check(cl_int status, const std::string& what) {
   std::string code = cl_status_name(status) + " (" + std::to_string(status) + ")";
   if (is_out_of_memory(status))
     throw DeviceError("opencl: " + what + " failed: the device ran out of memory (" + code +
-                      "); free tensors, evaluate smaller pieces, or use a device with more memory");
+                      "); free tensors, evaluate a smaller batch (smaller pieces), or use a device "
+                      "with more memory");
   throw DeviceError("opencl: " + what + " failed: " + code);
 }
 

@@ -23,9 +23,11 @@ std::string hex(uint64_t v) {
   return buf;
 }
 
+// The exact size, for the error to name what was asked for, and a readable one.
 std::string bytes_str(int64_t b) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(b) / (1 << 20));
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%lld bytes (%.1f MiB)", static_cast<long long>(b),
+                static_cast<double>(b) / (1 << 20));
   return buf;
 }
 
@@ -81,9 +83,10 @@ codegen::LowerOptions OpenCLDevice::lower_options() const {
 MemHandle OpenCLDevice::allocate(int64_t bytes, cl_mem_flags flags, const std::string& what) {
   bytes = std::max<int64_t>(bytes, 64);
   if (info_.max_alloc_bytes > 0 && bytes > info_.max_alloc_bytes)
-    throw DeviceError("opencl: " + what + " needs " + bytes_str(bytes) + " in one buffer, but " +
-                      info_.name + " allows at most " + bytes_str(info_.max_alloc_bytes) +
-                      " per buffer; evaluate smaller pieces or use another device");
+    throw DeviceError(
+        "opencl: " + what + " needs " + bytes_str(bytes) + " in one buffer, but " + info_.name +
+        " allows at most " + bytes_str(info_.max_alloc_bytes) +
+        " per buffer; evaluate a smaller batch (smaller pieces) or use another device");
   cl_int status = CL_SUCCESS;
   MemHandle mem(
       clCreateBuffer(context_.get(), flags, static_cast<size_t>(bytes), nullptr, &status));

@@ -4,12 +4,18 @@
 #include "ir/host_memory.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
+#include <string>
 #include <thread>
 #include <vector>
 
+#include "ir/error.h"
 #include "ir/node.h"
 
 namespace kiln {
@@ -92,6 +98,74 @@ TEST(Buffer, ZeroedUnlessAskedNotToBe) {
   const float* v = zeroed.as<float>();
   for (int64_t i = 0; i < t.numel(); i += 4097) ASSERT_EQ(v[i], 0.0f) << i;
   EXPECT_EQ(v[t.numel() - 1], 0.0f);
+}
+
+// More than the machine has: refused with the size and what to do, before the allocator is
+// asked.
+TEST(HostMemoryPool, MoreThanTheMachineHasIsAnError) {
+  HostMemoryPool pool;
+  try {
+    auto block = pool.take(size_t{1} << 50);
+    FAIL() << "a 1 PiB block was allocated";
+  } catch (const DeviceError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("1125899906842624 bytes (1073741824 MiB) could not be allocated: the "
+                        "machine has"),
+              std::string::npos)
+        << what;
+    EXPECT_NE(what.find("evaluate a smaller batch"), std::string::npos) << what;
+    EXPECT_NE(what.find("KILN_HOST_CACHE_MB (now 1024 MiB)"), std::string::npos) << what;
+  }
+}
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define KILN_SANITIZED 1
+#endif
+
+// A size the machine could serve but the process may not (a memory limit, as a container or
+// `ulimit -v` sets): the allocator fails, the pool gives its cache back and tries again,
+// then throws. Run in a child process whose address space is limited.
+TEST(Buffer, OutOfMemoryUnderALimitIsAnError) {
+#ifdef KILN_SANITIZED
+  GTEST_SKIP() << "sanitizer runtimes reserve address space and abort on failed allocations";
+#else
+  std::fflush(nullptr);
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    rlimit limit{};
+    getrlimit(RLIMIT_AS, &limit);
+    // What the process maps now, plus 256 MiB.
+    long pages = 0;
+    FILE* f = std::fopen("/proc/self/statm", "r");
+    if (!f || std::fscanf(f, "%ld", &pages) != 1) _exit(2);
+    std::fclose(f);
+    limit.rlim_cur = static_cast<rlim_t>(pages) * static_cast<rlim_t>(sysconf(_SC_PAGESIZE)) +
+                     (rlim_t{256} << 20);
+    if (setrlimit(RLIMIT_AS, &limit) != 0) _exit(3);
+    try {
+      Buffer big(Type{DType::F32, {int64_t{1} << 30}});  // 4 GiB
+      _exit(4);
+    } catch (const DeviceError& e) {
+      const std::string what = e.what();
+      const bool names_size =
+          what.find("out of host memory for a value of f32[1073741824]: 4294967296 bytes") == 0;
+      const bool says_what_to_do = what.find("evaluate a smaller batch") != std::string::npos &&
+                                   what.find("KILN_HOST_CACHE_MB") != std::string::npos;
+      if (!names_size || !says_what_to_do) {
+        std::fprintf(stderr, "message: %s\n", what.c_str());
+        _exit(5);
+      }
+      _exit(0);
+    } catch (...) {
+      _exit(6);
+    }
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status)) << "the child crashed (signal " << WTERMSIG(status) << ")";
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "4: allocated; 5: wrong message; 6: another exception";
+#endif
 }
 
 }  // namespace
