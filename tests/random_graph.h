@@ -1,9 +1,9 @@
 // The one random-graph generator of the tests: seeded graphs of elementwise ops, views,
 // reductions and their broadcast back, casts, comparisons, selects and constants, built by
 // trying random moves and keeping those the IR verifier accepts. The devices run them
-// against the reference evaluator (tests/runtime/cpu/random_graph_test.cpp,
-// tests/runtime/opencl/random_graph_test.cpp); the passes check that they keep the values
-// bit for bit (tests/passes/random_graph_test.cpp). A profile chooses what is drawn:
+// against the reference evaluator (tests/runtime/random_graph_differential_test.cpp); the
+// passes check that they keep the values bit for bit (tests/passes/random_graph_test.cpp).
+// A profile chooses what is drawn:
 //
 //   for_devices(): parameters of every dtype and random shapes (rank 0 to 4, dimensions
 //     0 to 6, mostly one shape, others broadcast to it), every op of the op table that
@@ -12,8 +12,7 @@
 //     scatter_add, matmul, iota and random_uniform). So that a device's rounding stays
 //     within a tolerance, ops whose result jumps with a rounding difference (floor,
 //     comparisons, argmax, casts to integers, division...) take only float values computed
-//     exactly (parameters and what moves or selects them); see noise() below. The test
-//     is tests/runtime/random_graph_differential_test.cpp;
+//     exactly (parameters and what moves, selects or rounds them; GraphNoise below);
 //   for_passes(): parameters of f32, i32 and bool of one shape, constants 0, -0, 1, -1, 2,
 //     0.5 (dense or broadcast from a scalar) that the rewrites look for, repeated
 //     subexpressions, chains of views that cancel or compose, chains of casts.
@@ -156,9 +155,9 @@ struct RandomGraphProfile {
   static RandomGraphProfile for_devices() {
     RandomGraphProfile p;
     // Drawn from with repeats: f32 most often.
-    p.param_dtypes = {DType::F32, DType::F32, DType::F32, DType::I32, DType::I32, DType::F16,
-                      DType::Bool, DType::I64, DType::F64, DType::I8,  DType::U8,  DType::BF16,
-                      DType::C64};
+    p.param_dtypes = {DType::F32, DType::F32,  DType::F32, DType::I32, DType::I32,
+                      DType::F16, DType::Bool, DType::I64, DType::F64, DType::I8,
+                      DType::U8,  DType::BF16, DType::C64};
     p.max_dim = 6;
     p.min_ops = 3;
     p.max_ops = 10;
@@ -263,7 +262,8 @@ class RandomGraph {
     Shape s;
     const size_t rank = below(5);
     for (size_t d = 0; d < rank; ++d)
-      s.push_back(below(24) == 0 ? 0 : 1 + static_cast<int64_t>(below(static_cast<size_t>(p_.max_dim))));
+      s.push_back(
+          below(24) == 0 ? 0 : 1 + static_cast<int64_t>(below(static_cast<size_t>(p_.max_dim))));
     return s;
   }
 
@@ -454,7 +454,8 @@ class RandomGraph {
         for (const NodePtr& v : values_) {
           bool fits = v->type.dtype == t.dtype && v->type.rank() == rank;
           for (int64_t d = 0; fits && d < rank; ++d)
-            fits = d == axis || v->type.shape[static_cast<size_t>(d)] == t.shape[static_cast<size_t>(d)];
+            fits = d == axis ||
+                   v->type.shape[static_cast<size_t>(d)] == t.shape[static_cast<size_t>(d)];
           if (fits && coin()) parts.push_back(v);
         }
         if (parts.size() == 1) parts.push_back(x);
@@ -470,8 +471,11 @@ class RandomGraph {
       }
       default: {  // a source: iota or random_uniform, of another shape and dtype
         Shape s = coin() ? t.shape : device_shape();
-        if (coin()) return b_.add(OpKind::Iota, {}, {random_axis(static_cast<int64_t>(s.size()))}, Type{any_dtype(), s});
-        return b_.add(OpKind::RandomUniform, {}, {static_cast<int64_t>(below(1000))}, Type{any_dtype(), s});
+        if (coin())
+          return b_.add(OpKind::Iota, {}, {random_axis(static_cast<int64_t>(s.size()))},
+                        Type{any_dtype(), s});
+        return b_.add(OpKind::RandomUniform, {}, {static_cast<int64_t>(below(1000))},
+                      Type{any_dtype(), s});
       }
     }
   }

@@ -175,8 +175,10 @@ inline BufferPtr cut(const Buffer& in, const Shape& to) {
     std::memcpy(out->data() + static_cast<size_t>(i) * size,
                 in.data() + static_cast<size_t>(src) * size, size);
     for (size_t d = to.size(); d-- > 0;)
-      if (++index[d] < to[d]) break;
-      else index[d] = 0;
+      if (++index[d] < to[d])
+        break;
+      else
+        index[d] = 0;
   }
   return out;
 }
@@ -208,7 +210,8 @@ inline Reproducer shrink(Reproducer start, const FailurePredicate& fails, int bu
       const NodePtr n = best.graph.nodes[k];
       bool done = false;
       for (const NodePtr& o : n->operands)
-        if (!done && o->type == n->type) done = accept(copy(best, {{n.get(), o}}, best.graph.results));
+        if (!done && o->type == n->type)
+          done = accept(copy(best, {{n.get(), o}}, best.graph.results));
       if (!done && n->op != ir::OpKind::Constant) {
         if (BufferPtr v = reference_value(best, n)) {
           auto p = ir::make_node(ir::OpKind::Parameter, {}, {}, n->type);
@@ -216,8 +219,8 @@ inline Reproducer shrink(Reproducer start, const FailurePredicate& fails, int bu
         }
       }
       // A concat without one of its operands.
-      for (size_t i = 0; !done && n->op == ir::OpKind::Concat && n->operands.size() > 1 &&
-                         i < n->operands.size();
+      for (size_t i = 0;
+           !done && n->op == ir::OpKind::Concat && n->operands.size() > 1 && i < n->operands.size();
            ++i) {
         std::vector<NodePtr> fewer = n->operands;
         fewer.erase(fewer.begin() + static_cast<std::ptrdiff_t>(i));

@@ -114,8 +114,8 @@ void report(runtime::Device& device, const Drawn& d, const std::string& why) {
   ADD_FAILURE() << "random graph seed " << d.seed << " (" << body_size(d.graph)
                 << " nodes; KILN_RANDOM_GRAPHS_SEED=" << d.seed
                 << " KILN_RANDOM_GRAPHS=1 reruns it): " << why << "\nshrunk to "
-                << body_size(small.graph) << " nodes: " << failure(device, small.graph, small.inputs)
-                << "\n"
+                << body_size(small.graph)
+                << " nodes: " << failure(device, small.graph, small.inputs) << "\n"
                 << reproducer_text(small);
 }
 
@@ -199,17 +199,35 @@ TEST_P(RandomGraphs, MatchTheReference) {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const kiln::Stats after = kiln::stats();
-  std::printf("%d random graphs (seeds %llu to %llu, %d nodes, %d undefined on the reference) "
-              "on %s in %.1f s: %lld kernels compiled, %lld found in the cache, %lld launches\n",
-              p.graphs, static_cast<unsigned long long>(first),
-              static_cast<unsigned long long>(first + p.graphs - 1), nodes, undefined,
-              device->name().c_str(), seconds,
-              static_cast<long long>(after.kernels_compiled - before.kernels_compiled),
-              static_cast<long long>(after.cache_hits_memory + after.cache_hits_disk -
-                                     before.cache_hits_memory - before.cache_hits_disk),
-              static_cast<long long>(after.launches - before.launches));
+  std::printf(
+      "%d random graphs (seeds %llu to %llu, %d nodes, %d undefined on the reference) "
+      "on %s in %.1f s: %lld kernels compiled, %lld found in the cache, %lld launches\n",
+      p.graphs, static_cast<unsigned long long>(first),
+      static_cast<unsigned long long>(first + p.graphs - 1), nodes, undefined,
+      device->name().c_str(), seconds,
+      static_cast<long long>(after.kernels_compiled - before.kernels_compiled),
+      static_cast<long long>(after.cache_hits_memory + after.cache_hits_disk -
+                             before.cache_hits_memory - before.cache_hits_disk),
+      static_cast<long long>(after.launches - before.launches));
   RecordProperty("graphs", p.graphs);
 }
+
+// With KILN_TEST_COUNT_KERNELS=1, the program ends by printing how many kernels it compiled
+// and launched, whatever tests ran (tests/runtime/opencl/run_oclgrind.cmake reports the
+// kernels oclgrind checked from it).
+class CountKernels : public ::testing::Environment {
+ public:
+  void TearDown() override {
+    const kiln::Stats s = kiln::stats();
+    std::printf("kernels compiled: %lld, launches: %lld\n",
+                static_cast<long long>(s.kernels_compiled), static_cast<long long>(s.launches));
+  }
+};
+[[maybe_unused]] const bool kCountKernels = [] {
+  const char* v = std::getenv("KILN_TEST_COUNT_KERNELS");
+  if (v && std::string(v) == "1") ::testing::AddGlobalTestEnvironment(new CountKernels);
+  return true;
+}();
 
 // The indirection expands KILN_TEST_DEVICE_ID before gtest pastes it into names.
 #define KILN_INSTANTIATE(prefix, suite, values) INSTANTIATE_TEST_SUITE_P(prefix, suite, values)
