@@ -16,6 +16,11 @@
 namespace kiln::testing {
 namespace {
 
+// A sanitized build's run-time library needs the sanitizer run-time in the programs too.
+#ifndef KILN_C_LINK_FLAGS
+#define KILN_C_LINK_FLAGS ""
+#endif
+
 const std::string kAot = std::string(KILN_BINARY_DIR) + "/tools/kiln-aot";
 const std::string kGolden = std::string(KILN_SOURCE_DIR) + "/tests/tools/golden/";
 
@@ -135,7 +140,7 @@ void check_case(const Case& c, Target target) {
   std::string cc = std::string(KILN_C_COMPILER) + " -std=c11 -O1 -o " + (dir / "prog") + " " +
                    (dir / "main.c") + " -I" + dir.path().string();
   if (target == Target::Cpu) {
-    cc += " " + (dir / "m.o") + " " + KILN_AOT_RUNTIME_LIB + " -lm -lpthread";
+    cc += " " + (dir / "m.o") + " " + KILN_AOT_RUNTIME_LIB + " " KILN_C_LINK_FLAGS " -lm -lpthread";
   } else {
 #ifdef KILN_OPENCL_LIBRARY
     cc += " " + (dir / "m.c") + " -I" + KILN_OPENCL_INCLUDE + " " + KILN_OPENCL_LIBRARY;
