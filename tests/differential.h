@@ -85,8 +85,10 @@ inline BufferPtr random_buffer(const Type& t, uint64_t seed, Values kind = Value
       return static_cast<int64_t>(rng() % static_cast<uint64_t>(3 * index_range)) - index_range;
     if (kind == Values::Small) return static_cast<int64_t>(rng() % 7) - 3;
     if (kind == Values::Positive) return static_cast<int64_t>(rng() % 5) + 1;
-    uint64_t span = static_cast<uint64_t>(hi - lo) + 1;
-    return lo + static_cast<int64_t>(span == 0 ? rng() : rng() % span);
+    // In unsigned arithmetic: hi - lo overflows int64_t for the full range, and the
+    // wrapped sum converts back to the same value in [lo, hi].
+    uint64_t span = static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo) + 1;
+    return static_cast<int64_t>(static_cast<uint64_t>(lo) + (span == 0 ? rng() : rng() % span));
   };
   const int64_t n = t.numel();
   for (int64_t i = 0; i < n; ++i) {

@@ -10,15 +10,22 @@
 namespace kiln {
 namespace {
 
-codegen::Program compile(const std::vector<Tensor>& ts, passes::ScheduleOptions sopt = {}) {
-  ir::Graph g = graph_of(ts);
-  passes::optimize_graph(g);
-  return codegen::build_program(g, {}, sopt);
+// A program with the graph it was compiled from, which must outlive it: the program's
+// node pointers (schedule boundaries, constants) point into that graph.
+struct Compiled {
+  ir::Graph graph;
+  codegen::Program program;
+};
+
+Compiled compile(const std::vector<Tensor>& ts, passes::ScheduleOptions sopt = {}) {
+  Compiled c{graph_of(ts), {}};
+  passes::optimize_graph(c.graph);
+  c.program = codegen::build_program(c.graph, {}, sopt);
+  return c;
 }
 
 size_t kernels(const std::vector<Tensor>& ts, passes::ScheduleOptions sopt = {}) {
-  codegen::Program p = compile(ts, sopt);
-  return p.launches.size();
+  return compile(ts, sopt).program.launches.size();
 }
 
 Tensor data(const Shape& s) {
@@ -76,7 +83,8 @@ TEST(Fusion, ReductionOverAnotherAxisIsABoundary) {
   // that reduces over axis 1: they need a kernel of their own.
   Tensor c = sum(x, {0}, true);
   Tensor y = sum(multiply(x, c), {1});
-  codegen::Program p = compile({y});
+  Compiled compiled = compile({y});
+  const codegen::Program& p = compiled.program;
   EXPECT_EQ(p.launches.size(), 2u);
   bool has_reason = false;
   for (const auto& bd : p.schedule.boundaries)
@@ -102,8 +110,8 @@ TEST(Fusion, MatMulWithBiasAndActivationIsOneKernel) {
 
 TEST(Fusion, ScalarsAreArgumentsNotPartOfTheKernel) {
   Tensor x = data({8, 40});
-  codegen::Program p2 = compile({multiply(x, 2.5f)});
-  codegen::Program p3 = compile({multiply(x, -7.25f)});
+  codegen::Program p2 = compile({multiply(x, 2.5f)}).program;
+  codegen::Program p3 = compile({multiply(x, -7.25f)}).program;
   ASSERT_EQ(p2.kernel_hashes.size(), 1u);
   ASSERT_EQ(p3.kernel_hashes.size(), 1u);
   EXPECT_EQ(p2.kernel_hashes[0], p3.kernel_hashes[0]);
@@ -118,7 +126,7 @@ TEST(Fusion, DeadIntermediatesShareMemory) {
   Tensor b = sum(multiply(x, a), {1}, true);
   Tensor c = sum(multiply(x, b), {0}, true);
   Tensor d = sum(multiply(x, c), {1}, true);
-  codegen::Program p = compile({d});
+  codegen::Program p = compile({d}).program;
   EXPECT_GE(p.launches.size(), 4u);
   EXPECT_LT(p.memory.planned_bytes, p.memory.unplanned_bytes);
 }

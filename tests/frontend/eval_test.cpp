@@ -17,6 +17,8 @@ const SyncSite* site_at(const Stats& s, int line) {
     if (site.line == line && site.file.find("eval_test.cpp") != std::string::npos) return &site;
   return nullptr;
 }
+// The result points into `s`: a temporary Stats would be freed before it is read.
+const SyncSite* site_at(const Stats&& s, int line) = delete;
 
 // Runs graphs on the reference evaluator and counts them.
 class CountingDevice : public runtime::Device {
@@ -74,7 +76,8 @@ TEST(Sync, RepeatedSyncsAtOneSiteAccumulate) {
     line = __LINE__ + 1;
     (void)x.item<float>();
   }
-  const SyncSite* site = site_at(stats(), line);
+  Stats s = stats();
+  const SyncSite* site = site_at(s, line);
   ASSERT_NE(site, nullptr);
   EXPECT_EQ(site->count, 3);
 }

@@ -16,6 +16,11 @@
 namespace kiln::testing {
 namespace {
 
+// A sanitized build's run-time library needs the sanitizer run-time in the programs too.
+#ifndef KILN_C_LINK_FLAGS
+#define KILN_C_LINK_FLAGS ""
+#endif
+
 const std::string kAot = std::string(KILN_BINARY_DIR) + "/tools/kiln-aot";
 const std::string kGolden = std::string(KILN_SOURCE_DIR) + "/tests/tools/golden/";
 
@@ -86,23 +91,27 @@ std::string harness(const std::string& name, const ir::Graph& g) {
        "  fclose(f);\n}\n";
   c += "int main(void) {\n";
   std::string args;
+  std::string release;  // every buffer is freed before main returns (LeakSanitizer)
   for (size_t i = 0; i < g.params.size(); ++i) {
     std::string n = std::to_string(g.params[i]->type.nbytes());
     c += "  void* in" + std::to_string(i) + " = load(\"in" + std::to_string(i) + ".bin\", " + n +
          ");\n";
     args += (args.empty() ? "" : ", ") + std::string("in") + std::to_string(i);
+    release += "  free(in" + std::to_string(i) + ");\n";
   }
   for (size_t i = 0; i < g.results.size(); ++i) {
     std::string n = std::to_string(g.results[i]->type.nbytes());
     c += "  void* out" + std::to_string(i) + " = calloc(1, " + n + " ? " + n + " : 1);\n";
     args += (args.empty() ? "" : ", ") + std::string("out") + std::to_string(i);
+    release += "  free(out" + std::to_string(i) + ");\n";
   }
   c += "  int status = " + name + "_run(" + args + ");\n";
+  for (size_t i = 0; i < g.results.size(); ++i)
+    c += "  if (status == 0) save(\"out" + std::to_string(i) + ".bin\", out" + std::to_string(i) +
+         ", " + std::to_string(g.results[i]->type.nbytes()) + ");\n";
+  c += release;
   c += "  if (status == -1001 || status == -1) return 77;\n";
   c += "  if (status != 0) { fprintf(stderr, \"run failed: %d\\n\", status); return 1; }\n";
-  for (size_t i = 0; i < g.results.size(); ++i)
-    c += "  save(\"out" + std::to_string(i) + ".bin\", out" + std::to_string(i) + ", " +
-         std::to_string(g.results[i]->type.nbytes()) + ");\n";
   return c + "  return 0;\n}\n";
 }
 
@@ -135,7 +144,7 @@ void check_case(const Case& c, Target target) {
   std::string cc = std::string(KILN_C_COMPILER) + " -std=c11 -O1 -o " + (dir / "prog") + " " +
                    (dir / "main.c") + " -I" + dir.path().string();
   if (target == Target::Cpu) {
-    cc += " " + (dir / "m.o") + " " + KILN_AOT_RUNTIME_LIB + " -lm -lpthread";
+    cc += " " + (dir / "m.o") + " " + KILN_AOT_RUNTIME_LIB + " " KILN_C_LINK_FLAGS " -lm -lpthread";
   } else {
 #ifdef KILN_OPENCL_LIBRARY
     cc += " " + (dir / "m.c") + " -I" + KILN_OPENCL_INCLUDE + " " + KILN_OPENCL_LIBRARY;

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Builds kiln with sanitizers in a build directory of its own and runs tests under them.
+# CI (.ci/run) runs the default: ASan+UBSan over the fast tests that need no OpenCL.
+#
+#   scripts/sanitize.sh [address,undefined|thread] [CTEST_ARG...]
+#
+# The default ctest arguments are the fast part of the suite, `-L 'none|cpu-jit' -LE slow`;
+# arguments given replace them, e.g. `scripts/sanitize.sh thread -R Threads`. Any finding
+# fails the test that hit it: UBSan is built with -fno-sanitize-recover, and ASan, LSan and
+# TSan exit nonzero after a report.
+#
+# Environment (besides scripts/setup.sh's KILN_JOBS, KILN_SKIP_APT, KILN_TEST_JOBS):
+#   KILN_BUILD_DIR    build directory (default: <repo>/build-asan or <repo>/build-tsan)
+#   KILN_CMAKE_ARGS   extra configure arguments, after this script's own (so they win):
+#                     e.g. -DKILN_WITH_OPENCL=ON to also build the OpenCL device
+#   ASAN_OPTIONS, UBSAN_OPTIONS, LSAN_OPTIONS, TSAN_OPTIONS: added to the defaults below
+set -euo pipefail
+
+sanitizers=address,undefined
+if [ $# -gt 0 ] && [[ "$1" != -* ]]; then
+  sanitizers="$1"
+  shift
+fi
+case "$sanitizers" in
+  address | undefined | address,undefined | undefined,address) build_name=build-asan ;;
+  thread) build_name=build-tsan ;;
+  *)
+    echo "scripts/sanitize.sh: unknown sanitizers '$sanitizers' (address,undefined or thread)" >&2
+    exit 2
+    ;;
+esac
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export KILN_BUILD_DIR="${KILN_BUILD_DIR:-$root/$build_name}"
+# Optimized with debug information: fast enough for the suite, with readable reports. The
+# fast labels need neither the OpenCL device nor the benchmarks, so neither is built.
+export KILN_BUILD_TYPE=RelWithDebInfo
+export KILN_CMAKE_ARGS="-DKILN_SANITIZE=$sanitizers -DKILN_BUILD_BENCH=OFF \
+-DKILN_WITH_OPENCL=OFF ${KILN_CMAKE_ARGS:-}"
+# Without the OpenCL device, the check that CI's OpenCL platform is there belongs to the
+# normal build (scripts/test.sh), not to this one.
+if [[ "$KILN_CMAKE_ARGS" != *-DKILN_WITH_OPENCL=ON* ]]; then
+  unset KILN_REQUIRE_OPENCL
+fi
+# shellcheck source=scripts/setup.sh
+source "$root/scripts/setup.sh"
+
+# A directory configured before keeps its cache; make sure it is the sanitizer asked for.
+if [ -f "$KILN_BUILD_DIR/CMakeCache.txt" ] &&
+  ! grep -qx "KILN_SANITIZE:STRING=$sanitizers" "$KILN_BUILD_DIR/CMakeCache.txt"; then
+  kiln_log "$KILN_BUILD_DIR was configured with other sanitizers; use another KILN_BUILD_DIR"
+  exit 2
+fi
+
+# Reports name the source line; a finding ends the process with a nonzero status.
+export ASAN_OPTIONS="detect_stack_use_after_return=1:strict_init_order=1:\
+check_initialization_order=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
+export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1${TSAN_OPTIONS:+:$TSAN_OPTIONS}"
+
+kiln_setup
+if [ $# -eq 0 ]; then
+  set -- -L 'none|cpu-jit' -LE slow
+fi
+kiln_log "running the tests under $sanitizers"
+ctest --test-dir "$KILN_BUILD_DIR" --output-on-failure -j "${KILN_TEST_JOBS:-2}" "$@"
