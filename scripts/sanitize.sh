@@ -4,10 +4,13 @@
 #
 #   scripts/sanitize.sh [address,undefined|thread] [CTEST_ARG...]
 #
-# The default ctest arguments are the fast part of the suite, `-L 'none|cpu-jit' -LE slow`;
-# arguments given replace them, e.g. `scripts/sanitize.sh thread -R Threads`. Any finding
-# fails the test that hit it: UBSan is built with -fno-sanitize-recover, and ASan, LSan and
-# TSan exit nonzero after a report.
+# address,undefined (the default) builds without OpenCL and runs the fast part of the
+# suite, `-L 'none|cpu-jit' -LE slow`. thread is the run of docs/threads.md: it builds only
+# the test programs that hold the thread tests and the cache tests (every device, OpenCL
+# included) and runs those, 20 rounds each (KILN_TEST_THREAD_ROUNDS), with tests/tsan.supp.
+# ctest arguments given replace the default selection. Any finding fails the test that hit
+# it: UBSan is built with -fno-sanitize-recover, and ASan, LSan and TSan exit nonzero after
+# a report.
 #
 # Environment (besides scripts/setup.sh's KILN_JOBS, KILN_SKIP_APT, KILN_TEST_JOBS):
 #   KILN_BUILD_DIR    build directory (default: <repo>/build-asan or <repo>/build-tsan)
@@ -21,22 +24,36 @@ if [ $# -gt 0 ] && [[ "$1" != -* ]]; then
   sanitizers="$1"
   shift
 fi
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+targets=()
 case "$sanitizers" in
-  address | undefined | address,undefined | undefined,address) build_name=build-asan ;;
-  thread) build_name=build-tsan ;;
+  address | undefined | address,undefined | undefined,address)
+    build_name=build-asan
+    default_selection=(-L 'none|cpu-jit' -LE slow)
+    # The fast labels need no OpenCL device.
+    cmake_args="-DKILN_WITH_OPENCL=OFF"
+    ;;
+  thread)
+    build_name=build-tsan
+    default_selection=(-R 'Threads\.|ThreadPool\.|KernelCache|ProgramCache|PlanCache|HostMemoryPool')
+    cmake_args=""
+    targets=(test_ir test_frontend test_runtime test_runtime_cpu test_runtime_opencl)
+    # Every access is checked: fewer rounds of the thread tests say as much.
+    export KILN_TEST_THREAD_ROUNDS="${KILN_TEST_THREAD_ROUNDS:-20}"
+    export TSAN_OPTIONS="suppressions=$root/tests/tsan.supp${TSAN_OPTIONS:+:$TSAN_OPTIONS}"
+    ;;
   *)
     echo "scripts/sanitize.sh: unknown sanitizers '$sanitizers' (address,undefined or thread)" >&2
     exit 2
     ;;
 esac
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export KILN_BUILD_DIR="${KILN_BUILD_DIR:-$root/$build_name}"
-# Optimized with debug information: fast enough for the suite, with readable reports. The
-# fast labels need neither the OpenCL device nor the benchmarks, so neither is built.
+# Optimized with debug information: fast enough for the suite, with readable reports; no
+# benchmarks.
 export KILN_BUILD_TYPE=RelWithDebInfo
-export KILN_CMAKE_ARGS="-DKILN_SANITIZE=$sanitizers -DKILN_BUILD_BENCH=OFF \
--DKILN_WITH_OPENCL=OFF ${KILN_CMAKE_ARGS:-}"
+export KILN_CMAKE_ARGS="-DKILN_SANITIZE=$sanitizers -DKILN_BUILD_BENCH=OFF $cmake_args \
+${KILN_CMAKE_ARGS:-}"
 # Without the OpenCL device, the check that CI's OpenCL platform is there belongs to the
 # normal build (scripts/test.sh), not to this one.
 if [[ "$KILN_CMAKE_ARGS" != *-DKILN_WITH_OPENCL=ON* ]]; then
@@ -58,9 +75,21 @@ check_initialization_order=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
 export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1${TSAN_OPTIONS:+:$TSAN_OPTIONS}"
 
-kiln_setup
+kiln_ensure_packages "${KILN_DEBIAN_PACKAGES[@]}"
+kiln_configure
+if [ ${#targets[@]} -gt 0 ]; then
+  # Only the programs that exist: test_runtime_cpu and _opencl need their backend.
+  available="$(cmake --build "$KILN_BUILD_DIR" --target help)"
+  built=()
+  for t in "${targets[@]}"; do
+    if grep -q "^$t:" <<<"$available"; then built+=("$t"); fi
+  done
+  kiln_build "${built[@]}"
+else
+  kiln_build
+fi
 if [ $# -eq 0 ]; then
-  set -- -L 'none|cpu-jit' -LE slow
+  set -- "${default_selection[@]}"
 fi
 kiln_log "running the tests under $sanitizers"
 ctest --test-dir "$KILN_BUILD_DIR" --output-on-failure -j "${KILN_TEST_JOBS:-2}" "$@"
