@@ -75,8 +75,9 @@ kiln_ensure_packages() {
     apt-get install -y --no-install-recommends "${missing[@]}"
 }
 
-# kiln_configure: configures KILN_BUILD_DIR once. Later builds re-run CMake by themselves
-# when a CMakeLists.txt or a globbed folder changes, so an existing tree is left alone.
+# kiln_configure [CMAKE_ARG...]: configures KILN_BUILD_DIR once, with KILN_CMAKE_ARGS and
+# the given arguments (which may hold spaces). Later builds re-run CMake by themselves when
+# a CMakeLists.txt or a globbed folder changes, so an existing tree is left alone.
 kiln_configure() {
   if [ -f "$KILN_BUILD_DIR/CMakeCache.txt" ] &&
     { [ -f "$KILN_BUILD_DIR/build.ninja" ] || [ -f "$KILN_BUILD_DIR/Makefile" ]; }; then
@@ -93,7 +94,7 @@ kiln_configure() {
   fi
   kiln_log "configuring $KILN_BUILD_DIR"
   cmake -S "$KILN_ROOT" -B "$KILN_BUILD_DIR" "${generator[@]}" \
-    -DCMAKE_BUILD_TYPE="${KILN_BUILD_TYPE:-Release}" "${extra[@]}"
+    -DCMAKE_BUILD_TYPE="${KILN_BUILD_TYPE:-Release}" "${extra[@]}" "$@"
 }
 
 # kiln_build [TARGET...]: builds the given targets, or everything.
