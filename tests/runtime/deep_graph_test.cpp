@@ -180,8 +180,10 @@ TEST(KILN_SUITE, TrainingLoopKeepsMemoryFlat) {
   std::printf("resident set: %.1f MiB after %d warm-up steps, %.1f MiB after %d more\n",
               static_cast<double>(after_warmup) / (1 << 20), kWarmup,
               static_cast<double>(at_end) / (1 << 20), kSteps);
+#ifndef __SANITIZE_ADDRESS__
   EXPECT_LT(at_end - after_warmup, int64_t{400} * kSteps)
       << "resident memory grew from " << after_warmup << " to " << at_end << " bytes";
+#endif  // under ASan freed blocks stay resident in its quarantine; LeakSanitizer checks leaks
   // The loop converges to w = 0.5 where x is not tiny.
   std::vector<float> got = w.to_vector<float>();
   EXPECT_NEAR(got[0], 0.5f, 1e-2f);
