@@ -315,8 +315,8 @@ std::vector<Impl> make_impls(const std::string& name, const Problem& p) {
   }
   // dispatch is latency-bound: the bandwidth limit says nothing about it.
   if (name != "dispatch" && name != "read") impls.push_back(copy_limit(in));
-  // Sums only read: their limit is a read stream ("read": only that limit).
 #ifdef KILN_HAS_LLVM
+  // Sums only read: their limit is a read stream ("read": only that limit).
   if (name == "sum_full" || name == "sum_rows" || name == "read") impls.push_back(read_limit(in));
 #endif
   return impls;
