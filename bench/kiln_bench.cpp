@@ -1,6 +1,6 @@
 // kiln_bench: times one workload's in-process implementations (kiln, Eigen, the copy
-// limit, and the read limit of read-only workloads) and prints one JSON object per line. bench/compare.py drives it together with the
-// Python peers; it is usable alone too:
+// limit, and the read limit of read-only workloads) and prints one JSON object per line.
+// bench/compare.py drives it together with the Python peers; it is usable alone too:
 //
 //   kiln_bench --workload softmax --rows 4096 --cols 4096 [--reps 10] [--warmup 2]
 //              [--impl kiln|eigen|limit|read_limit|all]
@@ -36,13 +36,20 @@ Options parse(int argc, char** argv) {
       if (i + 1 >= argc) throw kiln::Error("kiln_bench: " + a + " needs a value");
       return argv[++i];
     };
-    if (a == "--workload") o.workload = value();
-    else if (a == "--rows") o.problem.rows = std::stoll(value());
-    else if (a == "--cols") o.problem.cols = std::stoll(value());
-    else if (a == "--reps") o.reps = std::stoi(value());
-    else if (a == "--warmup") o.warmup = std::stoi(value());
-    else if (a == "--impl") o.impl = value();
-    else throw kiln::Error("kiln_bench: unknown argument '" + a + "'");
+    if (a == "--workload")
+      o.workload = value();
+    else if (a == "--rows")
+      o.problem.rows = std::stoll(value());
+    else if (a == "--cols")
+      o.problem.cols = std::stoll(value());
+    else if (a == "--reps")
+      o.reps = std::stoi(value());
+    else if (a == "--warmup")
+      o.warmup = std::stoi(value());
+    else if (a == "--impl")
+      o.impl = value();
+    else
+      throw kiln::Error("kiln_bench: unknown argument '" + a + "'");
   }
   if (o.reps < 1) throw kiln::Error("kiln_bench: --reps must be at least 1");
   return o;
@@ -78,8 +85,7 @@ int main(int argc, char** argv) {
           "\"cols\": %lld}\n",
           o.workload.c_str(), impl.name.c_str(), impl.name == "kiln" ? device.c_str() : "cpu",
           median, times.front(), cold, impl.bytes, impl.flops, impl.checksum(),
-          std::thread::hardware_concurrency(),
-          static_cast<long long>(cold_stats.kernels_compiled),
+          std::thread::hardware_concurrency(), static_cast<long long>(cold_stats.kernels_compiled),
           static_cast<long long>(cold_stats.cache_hits_disk), cold_stats.compile_seconds,
           static_cast<long long>(o.problem.rows), static_cast<long long>(o.problem.cols));
       std::fflush(stdout);

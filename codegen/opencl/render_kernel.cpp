@@ -511,13 +511,13 @@ class KernelRenderer {
         const int64_t steps = (loop_product(st.loops) / lanes + wg - 1) / wg;
         const Pairwise pw = begin_pairwise(w, r, st, steps * lanes, lanes);
         // Init-captures: clang before 16 cannot capture a structured binding.
-        row_steps(w, r, s, base, lid, wg, lanes,
-                  [&, &acc = acc, &pos = pos](const std::vector<LaneStage>& l,
-                                              const std::string& valid) {
-                    bind_vector_loads(r, lanes_of(l));
-                    accumulate(w, r, st, l, acc, pos, valid);
-                    pairwise_step(w, st, pw, acc);
-                  });
+        row_steps(
+            w, r, s, base, lid, wg, lanes,
+            [&, &acc = acc, &pos = pos](const std::vector<LaneStage>& l, const std::string& valid) {
+              bind_vector_loads(r, lanes_of(l));
+              accumulate(w, r, st, l, acc, pos, valid);
+              pairwise_step(w, st, pw, acc);
+            });
         end_pairwise(w, st, pw, acc);
         r.bind_stage(static_cast<int>(s), tree(w, r, st, wg, acc, pos, L).stage_value(st));
       } else if (distributable(st)) {
