@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -111,6 +112,8 @@ struct GroupMapping {
   std::vector<bool> vector_loads;
 };
 
+struct Contraction;  // codegen/contraction.h
+
 struct Kernel {
   std::string name;
   std::vector<Loop> outer;  // parallel: every outer iteration is independent
@@ -127,6 +130,9 @@ struct Kernel {
   int vector_unroll = 1;
   // Set by map_to_work_groups, for devices that run work-groups.
   GroupMapping groups;
+  // Set by match_contraction (codegen/contraction.h) when a library GEMM (kernels/) runs
+  // the kernel; it follows from the kernel, so it is not printed (nor hashed).
+  std::shared_ptr<const Contraction> contraction;
 
   int64_t outer_count() const;
 };

@@ -8,6 +8,7 @@
 #include "codegen/choose_group_shape.h"
 #include "codegen/choose_group_size.h"
 #include "codegen/choose_pairwise_sums.h"
+#include "codegen/contraction.h"
 
 namespace kiln::codegen {
 
@@ -238,6 +239,7 @@ void optimize_kernel(Kernel& kernel, const LowerOptions& options) {
   choose_vectorization(kernel, options);
   cache_row_values(kernel, options);
   choose_pairwise_sums(kernel);
+  match_contraction(kernel);
 }
 
 void map_to_work_groups(Kernel& kernel, const WorkGroupTarget& target) {
