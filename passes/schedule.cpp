@@ -45,8 +45,10 @@ Shape without_axes(const Shape& s, const std::vector<int64_t>& axes) {
   return out;
 }
 
+bool is_contraction(const Node* n) { return n->info().category == OpCategory::Contraction; }
+
 bool is_reduction(const Node* n) {
-  return n->info().category == OpCategory::Reduce || n->op == OpKind::MatMul;
+  return n->info().category == OpCategory::Reduce || is_contraction(n);
 }
 
 // The space a reduction reduces: its operand's shape and axes; for matmul the virtual
@@ -84,10 +86,20 @@ struct Build {
   std::unordered_set<const Node*> nodes;
   std::unordered_set<const Node*> inputs;
   std::vector<std::pair<const Node*, Ctx>> input_uses;
-  std::vector<const Node*> stages;  // reductions fused as stages
+  // Reductions fused as stages; after a merge also the producer's reducing root.
+  std::vector<const Node*> stages;
   std::vector<const Node*> outputs;
   bool restart = false;
 };
+
+// The reductions a group computes: its stages and a reducing root.
+size_t reductions(const Build& b) { return b.stages.size() + (is_reduction(b.root) ? 1 : 0); }
+
+// Whether a group computes a contraction: its kernel is then a GEMM, which computes one
+// product and no other reduction.
+bool has_contraction(const Build& b) {
+  return is_contraction(b.root) || std::any_of(b.stages.begin(), b.stages.end(), is_contraction);
+}
 
 class Scheduler {
  public:
@@ -212,7 +224,12 @@ class Scheduler {
   }
 
   // Whether `n` reads memory only through views and casts (cheap to read many times).
-  bool is_view_of_memory(const Node* root) {
+  // Whether a matmul operand is memory read through views, casts and a few cheap
+  // elementwise ops (a scale, a shift): a GEMM evaluates such a prologue once per element
+  // as it packs or tiles the operand, so it is fused rather than stored.
+  bool is_cheap_prologue(const Node* root) {
+    constexpr int kMaxPrologueOps = 8;
+    int ops = 0;
     std::vector<const Node*> stack{root};
     std::unordered_set<const Node*> seen{root};
     while (!stack.empty()) {
@@ -220,7 +237,10 @@ class Scheduler {
       stack.pop_back();
       if (materialized(n) || n->info().category == OpCategory::Source) continue;
       auto cat = n->info().category;
-      if (cat != OpCategory::Movement && cat != OpCategory::Cast) return false;
+      bool elementwise =
+          cat == OpCategory::Unary || cat == OpCategory::Binary || cat == OpCategory::Ternary;
+      if (elementwise && (ir::is_transcendental(n->op) || ++ops > kMaxPrologueOps)) return false;
+      if (cat != OpCategory::Movement && cat != OpCategory::Cast && !elementwise) return false;
       for (const auto& op : n->operands)
         if (seen.insert(op.get()).second) stack.push_back(op.get());
     }
@@ -447,11 +467,11 @@ class Scheduler {
     next.push_back({n->operands[0].get(), Ctx::Full});
   }
 
-  // Operand i of a matmul: stored when it is not a view of memory (and then the later
-  // operands are left alone), else visited before operand i + 1 is looked at.
+  // Operand i of a matmul: stored when it is more than a cheap prologue of memory (and
+  // then the later operands are left alone), else visited before operand i + 1 is looked at.
   void visit_matmul_operand(const Node* n, size_t i, std::vector<Step>& next) {
     const Node* op = n->operands[i].get();
-    if (!is_view_of_memory(op)) {
+    if (!is_cheap_prologue(op)) {
       realize(op, "matmul reads each operand element many times: stored, not recomputed");
       return;
     }
@@ -467,6 +487,10 @@ class Scheduler {
     ReductionSpace sp = reduction_space(n);
     if (b.kind == GroupKind::Pointwise && ctx == Ctx::Kept && sp.shape == b.shape &&
         sp.axes == b.axes) {
+      if (reductions(b) > 0 && (is_contraction(n) || has_contraction(b))) {
+        realize(n, "a GEMM kernel computes one product and no other reduction");
+        return;
+      }
       b.stages.push_back(n);
       visit_reduction_operands(n, next);
       return;
@@ -630,6 +654,7 @@ class Scheduler {
     for (const Node* n : a.inputs) c.inputs.insert(n);
     for (auto& u : a.input_uses) c.input_uses.push_back(u);
     for (const Node* s : a.stages) c.stages.push_back(s);
+    if (is_reduction(a.root)) c.stages.push_back(a.root);
     for (const Node* o : a.outputs) {
       c.inputs.erase(o);
       std::erase_if(c.input_uses, [&](auto& u) { return u.first == o; });
@@ -672,6 +697,9 @@ class Scheduler {
     const Build& c = builds[j];
     if (a.kind != GroupKind::Pointwise || c.kind != GroupKind::Pointwise) return false;
     if (a.shape != c.shape || a.axes != c.axes) return false;
+    // A GEMM kernel computes one product and no other reduction.
+    if ((has_contraction(a) && reductions(c) > 0) || (has_contraction(c) && reductions(a) > 0))
+      return false;
     for (const Node* o : a.outputs)
       if (capped_.count(o)) return false;
     if (static_cast<int64_t>(a.nodes.size() + c.nodes.size()) > opt_.limits.max_ops ||

@@ -11,8 +11,11 @@
 // level:
 //   - graph results;
 //   - reductions over other axes or shapes than the group's rows, or read through a view;
-//   - scans and scatter_add (their own kernels), and matmul operands that are not views
-//     of memory (a matmul reads each operand element many times);
+//   - scans and scatter_add (their own kernels), and matmul operands that are more than
+//     memory read through views, casts and a few cheap elementwise ops (a matmul reads
+//     each operand element many times; a GEMM evaluates such a prologue as it packs);
+//   - a second product, or any other reduction, in a group with a matmul: its kernel is a
+//     library GEMM (codegen/contraction.h), which computes one product and its epilogue;
 //   - expensive values recomputed per broadcast copy, and reductions that several groups
 //     would each recompute;
 //   - values where a kernel would exceed the fusion limits (passes/fusion_cost.h).

@@ -6,6 +6,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "codegen/contraction.h"
 #include "codegen/lower_group.h"
 #include "ir/printer.h"
 #include "passes/schedule.h"
@@ -60,6 +61,19 @@ std::string schedule_report(const ir::Graph& graph) {
   return schedule_report(graph, *runtime::default_device());
 }
 
+namespace {
+
+// A kernel that runs as a library GEMM: its sizes and what its epilogue does.
+std::string gemm_str(const codegen::Contraction& c) {
+  std::string out = "  gemm: " + std::to_string(c.m.size()) + " x " + std::to_string(c.n.size()) +
+                    " x " + std::to_string(c.k.size());
+  if (!c.batch.vars.empty()) out += ", batch " + std::to_string(c.batch.size());
+  return out + " (M x N x K), " + std::string(dtype_name(c.acc)) +
+         " accumulation; operand prologues and the epilogue fused";
+}
+
+}  // namespace
+
 std::string schedule_report(const ir::Graph& graph, const runtime::Device& device) {
   const codegen::LowerOptions options = device.lower_options();
   passes::Schedule s = passes::schedule(graph);
@@ -97,6 +111,7 @@ std::string schedule_report(const ir::Graph& graph, const runtime::Device& devic
       const codegen::Kernel& k = lowered.kernels[part].kernel;
       out += "  stages:";
       for (size_t i = 0; i < k.stages.size(); ++i) out += (i ? ", " : " ") + stage_str(k.stages[i]);
+      if (k.contraction) out += "\n" + gemm_str(*k.contraction);
       out += "\n" + ops + "\n" + reads + "\n" + stores;
     }
   }

@@ -67,6 +67,34 @@ TEST(Schedule, MatMulOperandsThatAreNotViewsAreStored) {
   EXPECT_NE(reason_for(s, ir::OpKind::Exp).find("matmul"), std::string::npos);
 }
 
+TEST(Schedule, CheapOperandProloguesAreFusedIntoTheProduct) {
+  // A scale and a cast are evaluated as the GEMM packs its operand: no kernel of their own.
+  ir::Graph g = ir::parse_graph(R"(func @f(%a: f16[8,8], %b: f32[8,8], %s: f32[]) -> (f32[8,8]) {
+    %0 = cast %a : f32[8,8]
+    %1 = reshape %s : f32[1,1]
+    %2 = broadcast %1 : f32[8,8]
+    %3 = mul %0, %2 : f32[8,8]
+    %4 = matmul %3, %b : f32[8,8]
+    return %4
+  })");
+  EXPECT_EQ(schedule(g).groups.size(), 1u);
+}
+
+TEST(Schedule, AGemmGroupComputesOneProduct) {
+  ir::Graph g = ir::parse_graph(R"(func @f(%a: f32[8,8], %b: f32[8,8], %c: f32[8,8]) -> (f32[8,8]) {
+    %0 = matmul %a, %b : f32[8,8]
+    %1 = matmul %a, %c : f32[8,8]
+    %2 = add %0, %1 : f32[8,8]
+    %3 = tanh %2 : f32[8,8]
+    return %3
+  })");
+  Schedule s = schedule(g);
+  ASSERT_EQ(s.groups.size(), 2u);
+  EXPECT_NE(reason_for(s, ir::OpKind::MatMul).find("one product"), std::string::npos);
+  // The second product's group keeps the epilogue: add and tanh.
+  EXPECT_EQ(s.groups[1].nodes.size(), 3u);
+}
+
 TEST(Schedule, ExpensiveValuesAreNotRecomputedPerBroadcastCopy) {
   ir::Graph g = ir::parse_graph(R"(func @f(%a: f32[64], %x: f32[32,64]) -> (f32[32,64]) {
     %0 = exp %a : f32[64]
