@@ -25,10 +25,8 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
-import time
 
 import contractions
 from benchlib import checksum, input_array, median_time, run_kiln_bench, run_opencl_bench
