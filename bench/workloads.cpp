@@ -465,8 +465,7 @@ Tensor depthwise_causal_conv1d(const Tensor& x, const Tensor& w) {
   return conv1d(x, w, {.padding = ConvPadding::causal(), .groups = x.shape(1)});
 }
 Tensor conv2d_same(const Tensor& x, const Tensor& w) {
-  return conv2d(x, w,
-                {.padding = {{w.shape(2) / 2, w.shape(2) / 2}, {w.shape(3) / 2, w.shape(3) / 2}}});
+  return conv2d(x, w, {.padding = w.shape(2) / 2});
 }
 #else
 // The same convolutions composed from existing ops, until the frontend has conv ops: the
