@@ -2,8 +2,16 @@
 and prints a table of times, throughput, ratios to each peer and fractions of the measured
 limit. Called through the bench/compare wrapper, which builds kiln_bench first.
 
-  bench/compare [--quick] [--json FILE] [--workloads a,b] [--device cpu]
+  bench/compare [--quick] [--reduced] [--json FILE] [--workloads a,b] [--device cpu]
+                [--baseline-binary OLD_KILN_BENCH]
   bench/compare --device opencl [--opencl-binary PATH] [--allow-any-platform] ...
+
+The contraction workloads (sgemm, gemm_bias_gelu, sgemm_small, dwconv1d, conv2d) are read
+against the FP32 peak of an FMA loop measured in the same process (kiln_bench's `limit`
+row) or the copy bandwidth, and against NumPy and PyTorch (whose BLAS is printed and must
+not be the reference BLAS), Eigen and OpenBLAS in-process (kiln_bench). `--reduced` runs
+them at smaller sizes for a quick look. The issue's targets are printed as ratios measured
+side by side in this run.
 
 The OpenCL mode (run on the GPU machine, docs/gpu.md) checks that the OpenCL platform is
 NVIDIA's, runs the GPU sizes of the workloads on kiln (bench/opencl_bench: data resident
@@ -17,10 +25,11 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
-import time
+
+import contractions
+from benchlib import checksum, input_array, median_time, run_kiln_bench, run_opencl_bench
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -40,25 +49,6 @@ READ_ONLY = {"sum_full", "sum_rows"}
 
 # Layers of the dispatch workload (kDispatchLayers in bench/workloads.h).
 DISPATCH_LAYERS = 33
-
-
-def input_array(np, n, salt):
-    """Mirror of kiln::bench::input_value (bench/workloads.cpp)."""
-    i = np.arange(n, dtype=np.uint64)
-    h = (i * np.uint64(2654435761) + np.uint64(salt * 40503)) % np.uint64(1000)
-    return h.astype(np.float32) / np.float32(1000.0) - np.float32(0.5)
-
-
-def median_time(fn, reps, warmup):
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    times.sort()
-    return times[len(times) // 2]
 
 
 def numpy_impls(np, rows, cols):
@@ -126,38 +116,31 @@ def torch_impls(torch, np, rows, cols, device):
     }
 
 
-def checksum(value):
-    import numpy as np
-
-    if hasattr(value, "detach"):
-        value = value.detach().cpu().numpy()
-    return float(np.asarray(value, dtype=np.float64).sum())
-
-
-def run_kiln_bench(binary, workload, rows, cols, reps, env=None):
-    cmd = [binary, "--workload", workload, "--rows", str(rows), "--cols", str(cols),
-           "--reps", str(reps)]
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    if out.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed:\n{out.stderr}")
-    return [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer repetitions (< 2 minutes)")
+    ap.add_argument("--reduced", action="store_true",
+                    help="the contraction workloads at smaller sizes (a quick look)")
+    ap.add_argument("--baseline-binary",
+                    help="a kiln_bench built from an earlier commit: its kiln row is timed "
+                         "beside the current one (the workloads it knows)")
     ap.add_argument("--json", help="write the results as a JSON array to this file")
     ap.add_argument("--workloads", help="comma-separated subset of the workloads")
     ap.add_argument("--binary", default=os.path.join(HERE, "..", "build", "bench", "kiln_bench"))
     ap.add_argument("--device", default="cpu", choices=["cpu", "opencl"])
     ap.add_argument("--opencl-binary",
                     default=os.path.join(HERE, "..", "build", "bench", "opencl_bench"))
+    ap.add_argument("--clblast-tuning", action="append",
+                    help="opencl mode: a clblast_tuner_xgemm JSON file (repeatable); the best "
+                         "result is applied for the clblast_tuned row")
     ap.add_argument("--allow-any-platform", action="store_true",
                     help="opencl mode: run on a platform other than NVIDIA's (no GPU targets)")
     args = ap.parse_args()
     if args.device == "opencl":
         return main_opencl(args)
 
+    # Before NumPy loads OpenBLAS: OpenBLAS reads its core type then.
+    openblas_line = contractions.ensure_openblas_core()
     import numpy as np
 
     try:
@@ -175,6 +158,9 @@ def main():
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
           f"numpy {np.__version__}" + (f", torch {torch.__version__} "
           f"({torch.get_num_threads()} threads)" if torch else "") + "; dtype f32")
+    print(f"OpenBLAS: {openblas_line}")
+    blas_lines, refused = contractions.blas_of_peers(np, torch)
+    print("BLAS of the peers:\n  " + "\n  ".join(blas_lines))
 
     limit_gbs = None
     read_gbs = None
@@ -185,7 +171,12 @@ def main():
         rows_out = []
         # Microsecond-scale workloads need many more repetitions for a stable median.
         wreps = reps * 20 if workload == "dispatch" else reps
-        for r in run_kiln_bench(args.binary, workload, rows, cols, wreps):
+        runs = run_kiln_bench(args.binary, workload, rows, cols, wreps)
+        if args.baseline_binary:
+            runs += [dict(r, impl="kiln_before")
+                     for r in run_kiln_bench(args.baseline_binary, workload, rows, cols, wreps)
+                     if r["impl"] == "kiln"]
+        for r in runs:
             rows_out.append((r["impl"], r["device"], r["seconds"], r["checksum"], r["bytes"]))
             if r["impl"] == "limit":
                 limit_gbs = r["bytes"] / r["seconds"] / 1e9
@@ -198,14 +189,17 @@ def main():
         if torch:
             peers["torch"] = torch_impls(torch, np, rows, cols, "cpu")
         for name, impls in peers.items():
+            if name in refused and workload in contractions.BLAS_WORKLOADS:
+                print(f"note: {name} skipped on {workload}: it runs on the reference BLAS")
+                continue
             f = impls[workload]
             t = median_time(f, wreps, 2)
             rows_out.append((name, "cpu", t, checksum(f()), kiln_bytes))
-        ref = next(c for i, _, _, c, _ in rows_out if i == "numpy")
+        ref = next(c for i, _, _, c, _ in rows_out if i in ("numpy", "kiln"))
         kiln_t = next(t for i, _, t, _, _ in rows_out if i == "kiln")
         print(f"\n{workload} f32[{rows},{cols}]"
               + (" (of limit: the read stream, read_limit)" if reads_only else ""))
-        print(f"  {'impl':8} {'device':12} {'ms':>9} {'GB/s':>8} {'kiln speedup':>13} "
+        print(f"  {'impl':11} {'device':12} {'ms':>9} {'GB/s':>8} {'kiln speedup':>13} "
               f"{'of limit':>9}  check")
         for impl, device, t, c, nbytes in rows_out:
             gbs = nbytes / t / 1e9
@@ -215,7 +209,7 @@ def main():
                 failures.append(f"{workload}/{impl}: checksum {c} vs numpy {ref}")
             speed = "" if impl in ("kiln",) else f"{t / kiln_t:12.2f}x"
             frac = f"{gbs / own_limit:8.0%}" if own_limit and workload != "dispatch" else ""
-            print(f"  {impl:8} {device[:12]:12} {t * 1e3:9.3f} {gbs:8.1f} {speed:>13} {frac:>9}"
+            print(f"  {impl:11} {device[:12]:12} {t * 1e3:9.3f} {gbs:8.1f} {speed:>13} {frac:>9}"
                   f"  {'ok' if ok else 'MISMATCH'}")
             records.append({"workload": workload, "impl": impl, "device": device,
                             "seconds": t, "metric": "GB/s", "value": gbs,
@@ -228,6 +222,13 @@ def main():
             if torch_t is not None:
                 verdicts.append((f"{workload} at least as fast as PyTorch", kiln_t <= torch_t,
                                  f"{torch_t / kiln_t:.2f}x"))
+        before_t = next((t for i, _, t, _, _ in rows_out if i == "kiln_before"), None)
+        if workload == "dispatch" and before_t is not None:
+            verdicts.append(("dispatch >= 2x faster than the baseline binary (kiln eval)",
+                             before_t >= 2 * kiln_t, f"{before_t / kiln_t:.2f}x"))
+
+    if not wanted or wanted & contractions.NAMES:
+        verdicts += contractions.run_cpu(args, np, torch, refused, records, failures)
 
     if verdicts:
         print("\ntargets")
@@ -308,14 +309,6 @@ GPU_TARGETS = {
 }
 
 
-def run_opencl_bench(binary, *args):
-    cmd = [binary, *map(str, args)]
-    out = subprocess.run(cmd, capture_output=True, text=True)
-    if out.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed:\n{out.stderr}")
-    return [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
-
-
 def main_opencl(args):
     import numpy as np
 
@@ -378,7 +371,7 @@ def main_opencl(args):
                          f"{mine / bare:.2f}x"))
 
     for workload, rows, cols in GPU_WORKLOADS:
-        if wanted and workload not in wanted:
+        if wanted and workload not in wanted or not wanted and args.reduced:
             continue
         latency_bound = workload == "dispatch"
         if quick and not latency_bound:
@@ -436,6 +429,12 @@ def main_opencl(args):
             if beat_eager and eager is not None:
                 verdicts.append((f"{workload} faster than PyTorch eager", kiln_t < eager,
                                  f"{eager / kiln_t:.2f}x"))
+
+    if not wanted or wanted & contractions.NAMES:
+        gpu_verdicts = contractions.run_gpu(args, np, torch if cuda else None, info, limit_gbs,
+                                            records, failures)
+        if nvidia:
+            verdicts += gpu_verdicts
 
     if verdicts:
         print("\ntargets")

@@ -79,13 +79,8 @@ std::vector<Case> workload_cases() {
       out.push_back(
           {"workload." + name + "." + std::to_string(p.rows) + "x" + std::to_string(p.cols),
            [name, p] {
-             using kiln::Tensor;
-             std::vector<float> ws = kiln::bench::make_input(p.cols, 3);
-             for (float& v : ws) v += 1.0f;
-             Tensor x = kiln::from_data(kiln::bench::make_input(p.numel(), 1), {p.rows, p.cols});
-             Tensor b = kiln::from_data(kiln::bench::make_input(p.cols, 2), {p.cols});
-             Tensor w = kiln::from_data(ws, {p.cols});
-             Tensor y = kiln::bench::workload(name, p).build(x, b, w);
+             const kiln::bench::Workload workload = kiln::bench::workload(name, p);
+             kiln::Tensor y = workload.build(kiln::bench::make_operands(workload));
              kiln::ir::Graph g = kiln::frontend::extract_graph({y.node()}, false).graph;
              kiln::passes::optimize_graph(g);
              return g;

@@ -6,8 +6,14 @@
 // clEnqueueNDRangeKernel (the launch limit). Prints one JSON object per line:
 //
 //   opencl_bench --workload softmax --rows 16384 --cols 8192 [--reps 20] [--device opencl]
+//   opencl_bench --workload sgemm --dims 4096,4096,4096 [--clblast-tuning FILE.json ...]
 //   opencl_bench --limits [--elements 268435456]
 //   opencl_bench --info
+//
+// For sgemm, where the build links CLBlast, "clblast" rows time CLBlastSgemm on the same
+// queue with resident data: with CLBlast's own parameters for this device ("clblast"), then
+// with the best of the clblast_tuner_xgemm results named by --clblast-tuning (JSON files;
+// "clblast_tuned"). A CLBlast that fails prints a "skipped" row with the reason.
 //
 // "kiln" rows time enqueue + finish of the executable (kernels only, inputs resident);
 // "kiln_eval" rows time the whole eval path (graph passes, cache lookups, upload, read
@@ -30,6 +36,14 @@
 #include "runtime/opencl/opencl_device.h"
 #include "workloads.h"
 
+#ifdef KILN_BENCH_CLBLAST
+#include <clblast_c.h>
+
+#include <fstream>
+#include <limits>
+#include <sstream>
+#endif
+
 namespace {
 
 using kiln::Tensor;
@@ -38,10 +52,12 @@ using kiln::runtime::opencl::OpenCLDevice;
 struct Options {
   std::string workload;
   int64_t rows = 4096, cols = 4096;
+  std::vector<int64_t> dims;  // the contraction workloads' (workloads.cpp)
   int reps = 20, warmup = 3;
   std::string device = "opencl";
   bool limits = false, info = false, eval = true;
   int64_t elements = int64_t{1} << 26;
+  std::vector<std::string> clblast_tuning;  // clblast_tuner_xgemm's JSON files
 };
 
 Options parse(int argc, char** argv) {
@@ -58,6 +74,8 @@ Options parse(int argc, char** argv) {
       o.rows = std::stoll(value());
     else if (a == "--cols")
       o.cols = std::stoll(value());
+    else if (a == "--dims")
+      o.dims = kiln::bench::parse_dims(value());
     else if (a == "--reps")
       o.reps = std::stoi(value());
     else if (a == "--warmup")
@@ -72,6 +90,8 @@ Options parse(int argc, char** argv) {
       o.eval = false;
     else if (a == "--elements")
       o.elements = std::stoll(value());
+    else if (a == "--clblast-tuning")
+      o.clblast_tuning.push_back(value());
     else
       throw kiln::Error("opencl_bench: unknown argument '" + a + "'");
   }
@@ -105,35 +125,137 @@ std::string json_escape(const std::string& s) {
 }
 
 void print_row(const std::string& workload, const std::string& impl, const std::string& device,
-               double seconds, double min_seconds, double bytes, double checksum,
-               const std::string& extra = "") {
+               double seconds, double min_seconds, double bytes,
+               const kiln::bench::Checksum& checksum, const std::string& extra = "",
+               double flops = 0) {
   std::printf(
       "{\"workload\": \"%s\", \"impl\": \"%s\", \"device\": \"%s\", \"seconds\": %.9g, "
-      "\"min_seconds\": %.9g, "
-      "\"bytes\": %.17g, \"checksum\": %.17g%s}\n",
+      "\"min_seconds\": %.9g, \"bytes\": %.17g, \"flops\": %.17g, \"checksum\": %.17g, "
+      "\"weighted_checksum\": %.17g, \"magnitude\": %.17g%s}\n",
       workload.c_str(), impl.c_str(), json_escape(device).c_str(), seconds, min_seconds, bytes,
-      checksum, extra.c_str());
+      flops, checksum.sum, checksum.weighted, checksum.magnitude, extra.c_str());
   std::fflush(stdout);
 }
 
-double checksum_of(const kiln::Buffer& b) {
-  const float* p = b.as<float>();
-  double s = 0;
-  for (int64_t i = 0; i < b.type().numel(); ++i) s += p[i];
-  return s;
+kiln::bench::Checksum checksum_of(const kiln::Buffer& b) {
+  return kiln::bench::checksum_of(b.as<float>(), b.type().numel());
 }
 
+#ifdef KILN_BENCH_CLBLAST
+// The value of `"key": "value"` in a clblast_tuner JSON file ("" when absent): the tuner
+// writes its best result as flat strings (best_kernel, best_time, best_parameters).
+std::string json_field(const std::string& text, const std::string& key) {
+  const std::string open = "\"" + key + "\": \"";
+  const size_t at = text.find(open);
+  if (at == std::string::npos) return "";
+  const size_t start = at + open.size();
+  return text.substr(start, text.find('"', start) - start);
+}
+
+// The fastest result among clblast_tuner_xgemm's JSON files, applied to this device as
+// CLBlast's parameters for its kernel; a line saying what was applied.
+std::string apply_clblast_tuning(cl_device_id device, const std::vector<std::string>& files) {
+  double best_time = std::numeric_limits<double>::infinity();
+  std::string kernel, parameters, from;
+  for (const std::string& file : files) {
+    std::ifstream in(file);
+    std::stringstream text;
+    text << in.rdbuf();
+    const std::string time = json_field(text.str(), "best_time");
+    if (time.empty()) throw kiln::Error("opencl_bench: no tuning result in " + file);
+    if (std::stod(time) < best_time) {
+      best_time = std::stod(time);
+      kernel = json_field(text.str(), "best_kernel");
+      parameters = json_field(text.str(), "best_parameters");
+      from = file;
+    }
+  }
+  std::vector<std::string> names;
+  std::vector<size_t> values;
+  std::istringstream words(parameters);
+  for (std::string word; words >> word;) {
+    const size_t eq = word.find('=');
+    // PRECISION is the tuner's own record of the precision, not a kernel parameter.
+    if (eq == std::string::npos || word.substr(0, eq) == "PRECISION") continue;
+    names.push_back(word.substr(0, eq));
+    values.push_back(std::stoul(word.substr(eq + 1)));
+  }
+  std::vector<const char*> name_ptrs;
+  for (const std::string& n : names) name_ptrs.push_back(n.c_str());
+  const CLBlastStatusCode status =
+      CLBlastOverrideParameters(device, kernel.c_str(), CLBlastPrecisionSingle, names.size(),
+                                name_ptrs.data(), values.data());
+  if (status != CLBlastSuccess)
+    throw kiln::Error("opencl_bench: CLBlastOverrideParameters(" + kernel + ", " + parameters +
+                      ") failed with status " + std::to_string(status));
+  return kernel + " " + parameters + " (" + from + ")";
+}
+
+// CLBlast's sgemm on kiln's queue, on the workload's operands resident on the device:
+// untuned, then tuned where tuning files are given. Prints a "skipped" row with the reason
+// where CLBlast fails (a missing kernel database entry is not a failure: CLBlast falls back
+// to its defaults for the vendor).
+void run_clblast(OpenCLDevice& device, const Options& o, const kiln::bench::Workload& w) {
+  const size_t m = static_cast<size_t>(w.operands[0].shape[0]),
+               k = static_cast<size_t>(w.operands[0].shape[1]),
+               n = static_cast<size_t>(w.operands[1].shape[1]);
+  auto upload = [&](const std::vector<float>& v, const char* what) {
+    auto mem = device.allocate(static_cast<int64_t>(v.size() * 4), CL_MEM_READ_WRITE, what);
+    kiln::runtime::opencl::check(clEnqueueWriteBuffer(device.queue(), mem.get(), CL_TRUE, 0,
+                                                      v.size() * 4, v.data(), 0, nullptr, nullptr),
+                                 "upload");
+    return mem;
+  };
+  auto a = upload(w.operands[0].values(), "clblast a");
+  auto b = upload(w.operands[1].values(), "clblast b");
+  auto c = device.allocate(static_cast<int64_t>(m * n * 4), CL_MEM_READ_WRITE, "clblast c");
+  cl_command_queue queue = device.queue();
+  auto sgemm = [&] {
+    const CLBlastStatusCode status =
+        CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeNo, m, n, k, 1.0f,
+                     a.get(), 0, k, b.get(), 0, n, 0.0f, c.get(), 0, n, &queue, nullptr);
+    if (status != CLBlastSuccess)
+      throw kiln::Error("CLBlastSgemm failed with status " + std::to_string(status));
+    clFinish(queue);
+  };
+  auto run = [&](const std::string& impl, const std::string& note) {
+    try {
+      sgemm();  // compiles CLBlast's kernels for these parameters
+      auto [median, best] = timed(o.reps, o.warmup, sgemm);
+      kiln::Buffer result(kiln::Type{kiln::DType::F32, {static_cast<int64_t>(m * n)}});
+      kiln::runtime::opencl::check(clEnqueueReadBuffer(queue, c.get(), CL_TRUE, 0, m * n * 4,
+                                                       result.data(), 0, nullptr, nullptr),
+                                   "read back");
+      print_row(o.workload, impl, device.info().name, median, best, w.bytes, checksum_of(result),
+                ", \"note\": \"" + json_escape(note) + "\"", w.flops);
+    } catch (const std::exception& e) {
+      std::printf("{\"workload\": \"%s\", \"impl\": \"%s\", \"skipped\": \"%s\"}\n",
+                  o.workload.c_str(), impl.c_str(), json_escape(e.what()).c_str());
+      std::fflush(stdout);
+    }
+  };
+  run("clblast", "CLBlast " + std::to_string(CLBLAST_VERSION_MAJOR) + "." +
+                     std::to_string(CLBLAST_VERSION_MINOR) + ", its own parameters");
+  if (o.clblast_tuning.empty()) return;
+  cl_device_id id = nullptr;
+  clGetCommandQueueInfo(queue, CL_QUEUE_DEVICE, sizeof id, &id, nullptr);
+  std::string applied;
+  try {
+    applied = apply_clblast_tuning(id, o.clblast_tuning);
+  } catch (const std::exception& e) {
+    std::printf("{\"workload\": \"%s\", \"impl\": \"clblast_tuned\", \"skipped\": \"%s\"}\n",
+                o.workload.c_str(), json_escape(e.what()).c_str());
+    return;
+  }
+  run("clblast_tuned", "tuned: " + applied);
+}
+#endif  // KILN_BENCH_CLBLAST
+
 void run_workload(OpenCLDevice& device, const Options& o) {
-  using kiln::bench::make_input;
-  std::vector<float> xs = make_input(o.rows * o.cols, 1), bs = make_input(o.cols, 2),
-                     ws = make_input(o.cols, 3);
-  for (float& v : ws) v += 1.0f;
-  Tensor x = kiln::from_data(xs, {o.rows, o.cols});
-  xs = {};
-  Tensor b = kiln::from_data(bs, {o.cols}), w = kiln::from_data(ws, {o.cols});
-  const kiln::bench::Workload workload = kiln::bench::workload(o.workload, {o.rows, o.cols});
+  const kiln::bench::Workload workload =
+      kiln::bench::workload(o.workload, {o.rows, o.cols, o.dims});
   const double bytes = workload.bytes;
-  Tensor y = workload.build(x, b, w);
+  Tensor y = workload.build(kiln::bench::make_operands(workload));
   kiln::frontend::Extraction ex = kiln::frontend::extract_graph({y.node()}, false);
 
   double t0 = now();
@@ -144,7 +266,7 @@ void run_workload(OpenCLDevice& device, const Options& o) {
     exe->enqueue();
     exe->finish();
   });
-  const double checksum = checksum_of(*exe->read_results()[0]);
+  const kiln::bench::Checksum checksum = checksum_of(*exe->read_results()[0]);
   std::string shapes;
   for (const auto& r : OpenCLDevice::rendered(*exe))
     shapes += std::string(shapes.empty() ? "" : ",") +
@@ -153,18 +275,29 @@ void run_workload(OpenCLDevice& device, const Options& o) {
   char extra[256];
   std::snprintf(extra, sizeof extra,
                 ", \"launches\": %lld, \"kernels\": %lld, \"shapes\": \"%s\", \"prepare_seconds\": "
-                "%.6g, \"rows\": %lld, "
-                "\"cols\": %lld",
+                "%.6g, \"rows\": %lld, \"cols\": %lld, \"note\": \"%s\"",
                 static_cast<long long>(exe->launches_per_run()),
                 static_cast<long long>(exe->kernels()), shapes.c_str(), prepare_seconds,
-                static_cast<long long>(o.rows), static_cast<long long>(o.cols));
-  print_row(o.workload, "kiln", device.info().name, median, best, bytes, checksum, extra);
+                static_cast<long long>(o.rows), static_cast<long long>(o.cols),
+                json_escape(workload.variant).c_str());
+  print_row(o.workload, "kiln", device.info().name, median, best, bytes, checksum, extra,
+            workload.flops);
   exe.reset();
+
+#ifdef KILN_BENCH_CLBLAST
+  if (o.workload == "sgemm") run_clblast(device, o, workload);
+#else
+  if (o.workload == "sgemm")
+    std::printf(
+        "{\"workload\": \"sgemm\", \"impl\": \"clblast\", \"skipped\": \"this opencl_bench was "
+        "built without CLBlast (Debian: libclblast-dev)\"}\n");
+#endif
 
   // The whole eval path: passes, cache lookups, upload, kernels, read back.
   if (!o.eval) return;
   auto [eval_median, eval_best] = timed(3, 1, [&] { device.run(ex.graph, ex.inputs); });
-  print_row(o.workload, "kiln_eval", device.info().name, eval_median, eval_best, bytes, checksum);
+  print_row(o.workload, "kiln_eval", device.info().name, eval_median, eval_best, bytes, checksum,
+            "", workload.flops);
 }
 
 // A kernel's time through `clEnqueueNDRangeKernel` + clFinish, median of reps.
@@ -215,7 +348,8 @@ __kernel void empty(__global float* p) {
                                  "copy launch");
     clFinish(device.queue());
   });
-  print_row("copy", "limit", device.info().name, median, best, 2.0 * static_cast<double>(n) * 4, 0);
+  print_row("copy", "limit", device.info().name, median, best, 2.0 * static_cast<double>(n) * 4,
+            {});
 
   clSetKernelArg(read.get(), 0, sizeof s, &s);
   clSetKernelArg(read.get(), 1, sizeof d, &d);
@@ -227,7 +361,7 @@ __kernel void empty(__global float* p) {
     clFinish(device.queue());
   });
   print_row("read", "read_limit", device.info().name, read_median, read_best,
-            static_cast<double>(n) * 4, 0);
+            static_cast<double>(n) * 4, {});
 
   // Launch cost: many launches of an empty kernel, then of a one-kernel kiln executable.
   const int launches = 20000;
@@ -240,7 +374,7 @@ __kernel void empty(__global float* p) {
     clFinish(device.queue());
   });
   print_row("launch", "bare_opencl", device.info().name, bare / launches, bare_best / launches, 0,
-            0);
+            {});
 
   Tensor x = kiln::from_data(kiln::bench::make_input(256, 4), {256});
   Tensor y = x * 2.0f + 1.0f;
@@ -251,7 +385,7 @@ __kernel void empty(__global float* p) {
     exe->finish();
   });
   const double per = static_cast<double>(launches * exe->launches_per_run());
-  print_row("launch", "kiln", device.info().name, mine / per, mine_best / per, 0, 0);
+  print_row("launch", "kiln", device.info().name, mine / per, mine_best / per, 0, {});
   // The same kernel through the bare API: what kiln's launch path adds is the difference.
   const kiln::runtime::opencl::ClStep& step = *OpenCLDevice::steps(*exe).at(0);
   cl_kernel k = step.kernel.get();
@@ -262,10 +396,10 @@ __kernel void empty(__global float* p) {
     clFinish(device.queue());
   });
   print_row("launch", "bare_same_kernel", device.info().name, same / launches, same_best / launches,
-            0, 0);
+            0, {});
   // A tiny graph through eval: what one lazy evaluation costs end to end.
   auto [eval, eval_best] = timed(50, 5, [&] { device.run(ex.graph, ex.inputs); });
-  print_row("launch", "kiln_eval", device.info().name, eval, eval_best, 0, 0);
+  print_row("launch", "kiln_eval", device.info().name, eval, eval_best, 0, {});
 }
 
 }  // namespace

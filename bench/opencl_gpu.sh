@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
 # Builds-or-uses kiln's OpenCL test and benchmark binaries on an NVIDIA GPU machine, registers
 # NVIDIA's OpenCL ICD, and runs: the OpenCL test suite, a sweep of the renderer's tuning
-# knobs, and bench/compare --device opencl (kiln vs PyTorch CUDA eager and torch.compile).
-# docs/gpu.md explains the setup.
+# knobs, and bench/compare --device opencl (kiln vs PyTorch CUDA eager and torch.compile,
+# cuBLAS / cuDNN with TF32 off, CLBlast). docs/gpu.md explains the setup.
 #
 #   bench/opencl_gpu.sh PREBUILT_DIR OUT_DIR
 #
-# PREBUILT_DIR holds bin/test_runtime_opencl, bin/opencl_bench and lib/ (their shared libraries);
-# when it has no bin/, the binaries are built from this checkout with
+# PREBUILT_DIR holds bin/test_runtime_opencl, bin/opencl_bench and lib/ (their shared libraries,
+# libclblast.so.1 among them for the CLBlast peer), and bin/clblast_tuner_xgemm for the
+# tuned CLBlast row; when it has no bin/, the binaries are built from this checkout with
 # -DKILN_WITH_LLVM=OFF. Every log lands in OUT_DIR.
+#
+# KILN_GPU_STAGES picks what runs, in this order (default: tests,example,sweep,compare):
+#   tests, example, sweep, compare  as above (compare: every workload)
+#   tune          clblast_tuner_xgemm for KILN_CLBLAST_TUNE_SECONDS (default 300); the JSON
+#                 of each finished phase goes to OUT_DIR/clblast-tuning/ and to compare
+#   contractions  bench/compare for sgemm, gemm_bias_gelu, dwconv1d and conv2d only
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
@@ -44,16 +51,24 @@ bench="$pre/bin/opencl_bench"
 "$bench" --info || { export LD_LIBRARY_PATH="$pre/lib-extra:$LD_LIBRARY_PATH"; "$bench" --info; } || exit 1
 
 export KILN_CACHE_DIR=/tmp/kiln-cache
+stages=",${KILN_GPU_STAGES:-tests,example,sweep,compare},"
+stage() { [[ "$stages" == *",$1,"* ]]; }
+
+if stage tests; then
 echo "== tests"
 KILN_RANDOM_GRAPHS=${KILN_RANDOM_GRAPHS:-300} timeout "${KILN_TEST_TIMEOUT:-170}" "$pre/bin/test_runtime_opencl" > "$out/tests.log" 2>&1
 echo "tests exit $?"
 grep -E "^\[  (PASSED|FAILED) |FAILED TEST|tests ran" "$out/tests.log" | head -40
 
+fi
+
+if stage example; then
 echo "== custom-kernel example on the GPU"
 [ -x "$pre/bin/kiln_depthwise_conv" ] && KILN_DEVICE=opencl "$pre/bin/kiln_depthwise_conv"
 echo "example exit $?"
+fi
 
-echo "== sweep (ms; rows of opencl_bench with one knob changed)"
+stage sweep && echo "== sweep (ms; rows of opencl_bench with one knob changed)"
 sweep() {  # workload rows cols env...
   local w=$1 r=$(($2 / ${KILN_SWEEP_DIV:-1})) c=$3
   shift 3
@@ -69,7 +84,7 @@ except Exception:
     print(f"  {w:10} {knobs or 'default':32} failed: {line[:200]}")
 PY
 }
-{
+stage sweep && {
   sweep ew_chain 16384 16384
   sweep ew_chain 16384 16384 KILN_OPENCL_CAST_STORES=1
   sweep ew_chain 16384 16384 KILN_OPENCL_VECTOR=1
@@ -86,9 +101,38 @@ PY
   sweep layernorm 16384 8192 KILN_OPENCL_ROW_WG=512
 } 2>&1 | tee "$out/sweep.log"
 
+# CLBlast's tuner on this GPU, at the default size of its own database (1024^3). Each of its
+# four phases writes its best result when it finishes; the phases done in time are used.
+tuning=()
+if stage tune; then
+  echo "== CLBlast tuning (${KILN_CLBLAST_TUNE_SECONDS:-300} s at most)"
+  if [ -x "$pre/bin/clblast_tuner_xgemm" ]; then
+    mkdir -p "$out/clblast-tuning"
+    (cd "$out/clblast-tuning" && timeout "${KILN_CLBLAST_TUNE_SECONDS:-300}" \
+      "$pre/bin/clblast_tuner_xgemm" -precision 32 > tuner.log 2>&1)
+    echo "tuner exit $? (124: stopped at the time limit); results:"
+    grep -h '"best_time"\|"best_parameters"' "$out"/clblast-tuning/*.json 2>/dev/null
+    for f in "$out"/clblast-tuning/clblast_xgemm_*.json; do
+      [ -f "$f" ] && tuning+=(--clblast-tuning "$f")
+    done
+    [ ${#tuning[@]} -eq 0 ] && echo "no tuning phase finished: no clblast_tuned row"
+  else
+    echo "no $pre/bin/clblast_tuner_xgemm (Debian clblast-utils): no clblast_tuned row"
+  fi
+fi
+
+if stage compare; then
 echo "== compare"
 PYTHONUNBUFFERED=1 timeout "${KILN_COMPARE_TIMEOUT:-280}" python3 "$root/bench/compare.py" --device opencl \
-  --opencl-binary "$bench" --json "$out/compare.json" 2>&1 | tee "$out/compare.log"
+  --opencl-binary "$bench" --json "$out/compare.json" "${tuning[@]}" 2>&1 | tee "$out/compare.log"
+fi
+
+if stage contractions; then
+echo "== compare: GEMM and convolution workloads"
+PYTHONUNBUFFERED=1 timeout "${KILN_COMPARE_TIMEOUT:-280}" python3 "$root/bench/compare.py" --device opencl \
+  --opencl-binary "$bench" --workloads sgemm,gemm_bias_gelu,dwconv1d,conv2d \
+  --json "$out/contractions.json" "${tuning[@]}" 2>&1 | tee "$out/contractions.log"
+fi
 
 # The program binaries (PTX on NVIDIA), for reading the generated machine code.
 tar czf "$out/programs.tgz" -C /tmp kiln-cache 2>/dev/null || true

@@ -1,9 +1,16 @@
-// Workload definitions for bench/compare: kiln through its public API, Eigen, and the
-// streaming copy that measures the memory-bandwidth limit.
+// Workload definitions for bench/compare: kiln through its public API, the in-process
+// peers (Eigen; OpenBLAS's cblas_sgemm where the build links it), and the limits: the
+// streaming copy and read stream of the memory bandwidth, the FMA loop of the arithmetic.
 #include "workloads.h"
 
 #ifdef KILN_HAS_LLVM
 #include "runtime/cpu/thread_pool.h"
+#endif
+#include "frontend/evaluate.h"
+#include "runtime/driver.h"
+
+#ifdef KILN_BENCH_OPENBLAS
+#include <cblas.h>
 #endif
 
 #include <immintrin.h>
@@ -12,6 +19,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <numeric>
 #include <optional>
@@ -30,43 +38,81 @@ std::vector<float> make_input(int64_t n, uint64_t salt) {
   return v;
 }
 
+std::vector<int64_t> parse_dims(const std::string& text) {
+  std::vector<int64_t> dims;
+  for (size_t start = 0; start <= text.size();) {
+    size_t end = std::min(text.find(',', start), text.size());
+    dims.push_back(std::stoll(text.substr(start, end - start)));
+    start = end + 1;
+  }
+  return dims;
+}
+
+Checksum checksum_of(const float* p, int64_t n) {
+  Checksum c;
+  for (int64_t i = 0; i < n; ++i) {
+    c.sum += p[i];
+    c.weighted += p[i] * static_cast<double>(i % 7 - 3);
+    c.magnitude += std::abs(static_cast<double>(p[i]));
+  }
+  return c;
+}
+
+std::vector<float> Operand::values() const {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  std::vector<float> v = make_input(n, salt);
+  if (shift != 0)
+    for (float& e : v) e += shift;
+  return v;
+}
+
+std::vector<Tensor> make_operands(const Workload& workload) {
+  std::vector<Tensor> out;
+  for (const Operand& o : workload.operands) out.push_back(from_data(o.values(), o.shape));
+  return out;
+}
+
 namespace {
 
 using RowArray = Eigen::Array<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 using RowVector = Eigen::Array<float, 1, Eigen::Dynamic>;
 using ColVector = Eigen::Array<float, Eigen::Dynamic, 1>;
 
-double sum_of(const float* p, int64_t n) {
-  double s = 0;
-  for (int64_t i = 0; i < n; ++i) s += p[i];
-  return s;
+// The threads every limit runs on: kiln's pool size (KILN_NUM_THREADS, else the hardware's).
+unsigned bench_threads() {
+  if (const char* env = std::getenv("KILN_NUM_THREADS"))
+    if (int n = std::atoi(env); n > 0) return static_cast<unsigned>(n);
+  return std::max(1u, std::thread::hardware_concurrency());
 }
 
-// The inputs every implementation of a workload shares.
+// The inputs every implementation of a workload shares: the operands' values, in order.
 struct Inputs {
   Problem p;
-  std::vector<float> x, b, w;
-  explicit Inputs(const Problem& problem)
-      : p(problem),
-        x(make_input(p.numel(), 1)),
-        b(make_input(p.cols, 2)),
-        w(make_input(p.cols, 3)) {
-    for (float& v : w) v += 1.0f;  // weights near 1
+  Workload w;
+  std::vector<std::vector<float>> values;
+  Inputs(const Problem& problem, Workload workload) : p(problem), w(std::move(workload)) {
+    for (const Operand& o : w.operands) values.push_back(o.values());
   }
+  const std::vector<float>& x() const { return values.at(0); }
+  int64_t numel(size_t operand) const { return static_cast<int64_t>(values.at(operand).size()); }
 };
 
-// The kiln implementation of `workload`.
-Impl kiln_impl(std::shared_ptr<Inputs> in, const Workload& workload) {
-  auto x = std::make_shared<Tensor>(from_data(in->x, {in->p.rows, in->p.cols}));
-  auto b = std::make_shared<Tensor>(from_data(in->b, {in->p.cols}));
-  auto w = std::make_shared<Tensor>(from_data(in->w, {in->p.cols}));
+// The kiln implementation: the whole eval (graph capture, passes, cached plan, allocation
+// of the result, the run).
+Impl kiln_impl(std::shared_ptr<Inputs> in) {
+  auto operands = std::make_shared<std::vector<Tensor>>();
+  for (size_t i = 0; i < in->values.size(); ++i)
+    operands->push_back(from_data(in->values[i], in->w.operands[i].shape));
   auto last = std::make_shared<std::optional<Tensor>>();
   Impl impl;
   impl.name = "kiln";
-  impl.bytes = workload.bytes;
-  impl.flops = workload.flops;
-  impl.run = [=, build = workload.build] {
-    Tensor y = build(*x, *b, *w);
+  impl.bytes = in->w.bytes;
+  impl.flops = in->w.flops;
+  impl.note = in->w.variant;
+  impl.run = [=, build = in->w.build] {
+    Tensor y = build(*operands);
     AllowSyncGuard allow;
     eval(y);
     *last = y;
@@ -74,21 +120,58 @@ Impl kiln_impl(std::shared_ptr<Inputs> in, const Workload& workload) {
   impl.checksum = [=] {
     AllowSyncGuard allow;
     auto v = (*last)->to_vector<float>();
-    return sum_of(v.data(), static_cast<int64_t>(v.size()));
+    return checksum_of(v.data(), static_cast<int64_t>(v.size()));
   };
   return impl;
 }
 
-// An Eigen implementation writing into `out`.
-Impl eigen_impl(std::shared_ptr<Inputs> in, const Workload& workload, int64_t out_size,
-                std::function<void(const Inputs&, float* out)> compute) {
+// kiln's graph prepared once on the current device (kernels compiled, inputs copied in)
+// at its first run, after kiln's own row has compiled it: each later run launches the
+// kernels and waits, the footing of a BLAS call on resident data.
+Impl kiln_exec_impl(std::shared_ptr<Inputs> in) {
+  if (current_device()->interprets()) return {};  // no prepared executables there
+  struct Prepared {
+    std::shared_ptr<runtime::Device> device;  // outlives the executable, which refers to it
+    frontend::Extraction graph;
+    std::unique_ptr<runtime::Executable> exe;
+  };
+  auto prepared = std::make_shared<Prepared>();
+  Impl impl;
+  impl.name = "kiln_exec";
+  impl.bytes = in->w.bytes;
+  impl.flops = in->w.flops;
+  impl.note = in->w.variant;
+  impl.run = [in, prepared] {
+    if (!prepared->exe) {
+      std::vector<Tensor> operands;
+      for (size_t i = 0; i < in->values.size(); ++i)
+        operands.push_back(from_data(in->values[i], in->w.operands[i].shape));
+      Tensor y = in->w.build(operands);
+      prepared->device = current_device();
+      prepared->graph = frontend::extract_graph({y.node()}, false);
+      prepared->exe =
+          runtime::prepare(*prepared->device, prepared->graph.graph, prepared->graph.inputs);
+    }
+    prepared->exe->enqueue();
+    prepared->exe->finish();
+  };
+  impl.checksum = [prepared] {
+    BufferPtr r = prepared->exe->read_results().at(0);
+    return checksum_of(r->as<float>(), r->type().numel());
+  };
+  return impl;
+}
+
+// An in-process peer writing into `out`, a buffer of out_size floats.
+Impl peer_impl(const std::string& name, std::shared_ptr<Inputs> in, int64_t out_size,
+               std::function<void(const Inputs&, float* out)> compute) {
   auto out = std::make_shared<std::vector<float>>(static_cast<size_t>(out_size));
   Impl impl;
-  impl.name = "eigen";
-  impl.bytes = workload.bytes;
-  impl.flops = workload.flops;
+  impl.name = name;
+  impl.bytes = in->w.bytes;
+  impl.flops = in->w.flops;
   impl.run = [=] { compute(*in, out->data()); };
-  impl.checksum = [=] { return sum_of(out->data(), out_size); };
+  impl.checksum = [=] { return checksum_of(out->data(), out_size); };
   return impl;
 }
 
@@ -131,10 +214,10 @@ void parallel_copy(const float* src, float* dst, int64_t n, CopyKind kind) {
 // between buffers from kiln's host allocator, so that both sides get the same pages (2 MiB
 // pages where the system grants them; 4 KiB ones cost the copy 10-15% in TLB misses).
 Impl copy_limit(std::shared_ptr<Inputs> in) {
-  int64_t n = in->p.numel();
+  int64_t n = in->numel(0);
   auto src = std::make_shared<Buffer>(Type{DType::F32, {n}});
   auto dst = std::make_shared<Buffer>(Type{DType::F32, {n}});
-  std::memcpy(src->data(), in->x.data(), static_cast<size_t>(n) * sizeof(float));
+  std::memcpy(src->data(), in->x().data(), static_cast<size_t>(n) * sizeof(float));
   const CopyKind kinds[] = {CopyKind::Memcpy, CopyKind::Loop, CopyKind::Stream};
   double best[3] = {1e30, 1e30, 1e30};
   for (int rep = 0; rep < 3; ++rep)
@@ -149,7 +232,7 @@ Impl copy_limit(std::shared_ptr<Inputs> in) {
   impl.name = "limit";
   impl.bytes = 2.0 * n * sizeof(float);
   impl.run = [=] { parallel_copy(src->as<float>(), dst->as<float>(), n, kind); };
-  impl.checksum = [=] { return sum_of(dst->as<float>(), n); };
+  impl.checksum = [=] { return checksum_of(dst->as<float>(), n); };
   return impl;
 }
 
@@ -198,12 +281,11 @@ void parallel_read(runtime::cpu::ThreadPool& pool, const float* src, int64_t n,
 Impl read_limit(std::shared_ptr<Inputs> in) {
   using Read = void (*)(runtime::cpu::ThreadPool&, const float*, int64_t, std::vector<float>&);
   const Read reads[] = {parallel_read<2>, parallel_read<4>, parallel_read<8>};
-  int64_t n = in->p.numel();
+  int64_t n = in->numel(0);
   auto src = std::make_shared<Buffer>(Type{DType::F32, {n}});
-  std::memcpy(src->data(), in->x.data(), static_cast<size_t>(n) * sizeof(float));
+  std::memcpy(src->data(), in->x().data(), static_cast<size_t>(n) * sizeof(float));
   auto sink = std::make_shared<std::vector<float>>();
-  auto pool = std::make_shared<runtime::cpu::ThreadPool>(
-      static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  auto pool = std::make_shared<runtime::cpu::ThreadPool>(static_cast<int>(bench_threads()));
   double best[3] = {1e30, 1e30, 1e30};
   for (int rep = 0; rep < 3; ++rep)
     for (int k = 0; k < 3; ++k) {
@@ -217,16 +299,229 @@ Impl read_limit(std::shared_ptr<Inputs> in) {
   impl.name = "read_limit";
   impl.bytes = static_cast<double>(n) * sizeof(float);
   impl.run = [=] { read(*pool, src->as<float>(), n, *sink); };
-  impl.checksum = [=] { return sum_of(sink->data(), static_cast<int64_t>(sink->size())); };
+  impl.checksum = [=] { return checksum_of(sink->data(), static_cast<int64_t>(sink->size())); };
   return impl;
 }
 #endif  // KILN_HAS_LLVM: the read limit runs on the CPU backend's thread pool
 
+// The arithmetic limit: `A` independent accumulators of vector type V, each updated by one
+// FMA per iteration (acc = acc * m + c, which stays finite), nothing but registers. An FMA
+// unit takes a new FMA every cycle but its result only after 4-5, so it takes at least
+// (ports x latency) independent chains to keep the ports busy: 8 to 16 on current cores.
+// Returns the accumulators' sum, so that the loop cannot be dropped.
+template <class V, int A, class Fma, class Splat, class Lanes>
+float fma_chains(int64_t iterations, float seed, Fma fma, Splat splat, Lanes lanes) {
+  V acc[A];
+  for (int a = 0; a < A; ++a) acc[a] = splat(seed + 0.001f * static_cast<float>(a));
+  const V m = splat(0.999999f), c = splat(1e-6f);
+  for (int64_t i = 0; i < iterations; ++i)
+    for (int a = 0; a < A; ++a) acc[a] = fma(acc[a], m, c);
+  for (int a = 1; a < A; ++a) acc[0] = fma(acc[a], m, acc[0]);
+  return lanes(acc[0]);
+}
+
+// One FMA loop variant: its name, the floats one FMA instruction computes, and the loop.
+struct FmaLoop {
+  const char* name;
+  int lanes;
+  int accumulators;
+  float (*run)(int64_t iterations, float seed);
+};
+
+template <int A>
+float fma_scalar(int64_t iterations, float seed) {
+  return fma_chains<float, A>(
+      iterations, seed, [](float a, float b, float c) { return std::fma(a, b, c); },
+      [](float v) { return v; }, [](float v) { return v; });
+}
+
+#ifdef __AVX2__
+template <int A>
+float fma_avx2(int64_t iterations, float seed) {
+  return fma_chains<__m256, A>(
+      iterations, seed, [](__m256 a, __m256 b, __m256 c) { return _mm256_fmadd_ps(a, b, c); },
+      [](float v) { return _mm256_set1_ps(v); },
+      [](__m256 v) {
+        alignas(32) float l[8];
+        _mm256_store_ps(l, v);
+        return std::accumulate(l, l + 8, 0.0f);
+      });
+}
+#endif
+
+#ifdef __AVX512F__
+template <int A>
+float fma_avx512(int64_t iterations, float seed) {
+  return fma_chains<__m512, A>(
+      iterations, seed, [](__m512 a, __m512 b, __m512 c) { return _mm512_fmadd_ps(a, b, c); },
+      [](float v) { return _mm512_set1_ps(v); },
+      [](__m512 v) {
+        alignas(64) float l[16];
+        _mm512_store_ps(l, v);
+        return std::accumulate(l, l + 16, 0.0f);
+      });
+}
+#endif
+
+// The variants this build can run, widest vectors first. The narrower ones run too: on
+// cores that split a 512-bit FMA into two 256-bit halves (Zen 4), either can win.
+std::vector<FmaLoop> fma_loops() {
+  std::vector<FmaLoop> loops;
+#ifdef __AVX512F__
+  loops.push_back({"avx512", 16, 8, fma_avx512<8>});
+  loops.push_back({"avx512", 16, 12, fma_avx512<12>});
+  loops.push_back({"avx512", 16, 16, fma_avx512<16>});
+#endif
+#ifdef __AVX2__
+  loops.push_back({"avx2", 8, 8, fma_avx2<8>});
+  loops.push_back({"avx2", 8, 12, fma_avx2<12>});
+#endif
+  if (loops.empty()) loops.push_back({"scalar", 1, 8, fma_scalar<8>});
+  return loops;
+}
+
+// Runs `loop` on `threads` threads at once, each for `iterations`; the sums go to `sink`.
+void parallel_fma(const FmaLoop& loop, unsigned threads, int64_t iterations,
+                  std::vector<float>& sink) {
+  sink.assign(threads, 0.0f);
+  std::vector<std::thread> pool;
+  for (unsigned t = 0; t < threads; ++t)
+    pool.emplace_back([&, t] { sink[t] = loop.run(iterations, 1.0f + static_cast<float>(t)); });
+  for (auto& th : pool) th.join();
+}
+
+// The FP32 peak of this machine: the fastest FMA loop (each variant timed thrice) on every
+// thread kiln's pool uses. A run is about 2 GFLOP per thread (tens of milliseconds), so
+// that starting the threads is noise.
+Impl fma_peak() {
+  const unsigned threads = bench_threads();
+  const std::vector<FmaLoop> loops = fma_loops();
+  auto sink = std::make_shared<std::vector<float>>();
+  auto iterations_of = [](const FmaLoop& l) {
+    return static_cast<int64_t>(2e9 / (2.0 * l.lanes * l.accumulators));
+  };
+  std::vector<double> rate(loops.size(), 0.0);
+  for (int rep = 0; rep < 3; ++rep)
+    for (size_t k = 0; k < loops.size(); ++k) {
+      const int64_t it = iterations_of(loops[k]);
+      auto t0 = std::chrono::steady_clock::now();
+      parallel_fma(loops[k], threads, it, *sink);
+      double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      rate[k] = std::max(rate[k], 2.0 * loops[k].lanes * loops[k].accumulators * it / s);
+    }
+  const FmaLoop loop = loops[std::max_element(rate.begin(), rate.end()) - rate.begin()];
+  const int64_t it = iterations_of(loop);
+  Impl impl;
+  impl.name = "limit";
+  impl.flops = 2.0 * loop.lanes * loop.accumulators * static_cast<double>(it) * threads;
+  impl.note = "FMA peak: " + std::string(loop.name) + ", " + std::to_string(loop.accumulators) +
+              " accumulators, " + std::to_string(threads) + " threads";
+  impl.run = [=] { parallel_fma(loop, threads, it, *sink); };
+  impl.checksum = [=] { return checksum_of(sink->data(), static_cast<int64_t>(sink->size())); };
+  return impl;
+}
+
 auto x_map(const Inputs& in) {
-  return Eigen::Map<const RowArray>(in.x.data(), in.p.rows, in.p.cols);
+  return Eigen::Map<const RowArray>(in.x().data(), in.p.rows, in.p.cols);
 }
 auto row_map(const std::vector<float>& v) {
   return Eigen::Map<const RowVector>(v.data(), static_cast<Eigen::Index>(v.size()));
+}
+
+// The three operands of the bandwidth workloads and dispatch: x [rows, cols], b [cols]
+// and w [cols] (weights near 1).
+std::vector<Operand> row_operands(const Problem& p) {
+  return {{{p.rows, p.cols}, 1}, {{p.cols}, 2}, {{p.cols}, 3, 1.0f}};
+}
+
+// A workload on x, b, w (row_operands).
+Workload row_workload(const Problem& p, double bytes, double flops,
+                      std::function<Tensor(const Tensor&, const Tensor&, const Tensor&)> f,
+                      Bound bound = Bound::Bandwidth) {
+  Workload w;
+  w.bytes = bytes;
+  w.flops = flops;
+  w.operands = row_operands(p);
+  w.build = [f = std::move(f)](const std::vector<Tensor>& o) { return f(o[0], o[1], o[2]); };
+  w.bound = bound;
+  return w;
+}
+
+// The dims of contraction workload `name`: the problem's, or `cpu_size` when it has none.
+std::vector<int64_t> dims_of(const std::string& name, const Problem& p,
+                             std::vector<int64_t> cpu_size, const char* meaning) {
+  if (p.dims.empty()) return cpu_size;
+  if (p.dims.size() != cpu_size.size())
+    throw Error("bench: workload '" + name + "' takes " + std::to_string(cpu_size.size()) +
+                " dims (" + meaning + "), got " + std::to_string(p.dims.size()));
+  return p.dims;
+}
+
+#ifdef KILN_BENCH_CONV_API
+// The convolutions through the frontend's conv ops (configure with -DKILN_BENCH_CONV_API=ON
+// once the frontend has them).
+const char* const kConvVariant = "conv op";
+Tensor depthwise_causal_conv1d(const Tensor& x, const Tensor& w) {
+  return conv1d(x, w, {.padding = ConvPadding::causal(), .groups = x.shape(1)});
+}
+Tensor conv2d_same(const Tensor& x, const Tensor& w) {
+  return conv2d(x, w, {.padding = w.shape(2) / 2});
+}
+#else
+// The same convolutions composed from existing ops, until the frontend has conv ops: the
+// same arithmetic on the same data (the peers' results are checked against them), with the
+// memory traffic that composition costs.
+const char* const kConvVariant = "composed";
+
+// y[b, c, t] = sum_j w[c, 0, j] x[b, c, t + j - (k - 1)], zero before the start: one
+// shifted view of the padded input per tap, multiplied and added (one fused kernel).
+Tensor depthwise_causal_conv1d(const Tensor& x, const Tensor& w) {
+  const int64_t channels = x.shape(1), length = x.shape(2), taps = w.shape(2);
+  Tensor padded = pad(x, {{0, 0}, {0, 0}, {taps - 1, 0}});
+  std::optional<Tensor> y;
+  for (int64_t j = 0; j < taps; ++j) {
+    Tensor tap = reshape(slice(w, 2, j, j + 1), {1, channels, 1});
+    Tensor term = slice(padded, 2, j, j + length) * tap;
+    y = y ? *y + term : term;
+  }
+  return *y;
+}
+
+// Stride 1, padding k / 2: im2col from shifted views of the padded input (stacked as
+// [n, c_in * k * k, h * w], the order of w's flattening), then one batched matmul.
+Tensor conv2d_same(const Tensor& x, const Tensor& w) {
+  const int64_t n = x.shape(0), c = x.shape(1), h = x.shape(2), wd = x.shape(3);
+  const int64_t c_out = w.shape(0), k = w.shape(2), p = k / 2;
+  Tensor padded = pad(x, {{0, 0}, {0, 0}, {p, p}, {p, p}});
+  std::vector<Tensor> taps;
+  for (int64_t i = 0; i < k; ++i)
+    for (int64_t j = 0; j < k; ++j) taps.push_back(slice(slice(padded, 2, i, i + h), 3, j, j + wd));
+  Tensor columns = reshape(stack(taps, 2), {n, c * k * k, h * wd});
+  return reshape(matmul(reshape(w, {c_out, c * k * k}), columns), {n, c_out, h, wd});
+}
+#endif
+
+// sgemm, gemm_bias_gelu and sgemm_small on dims {m, n, k}: a [m, k] times b [k, n] (and
+// bias [n]). The flops are the product's, also with the epilogue, so that its cost shows
+// as a lower rate than the bare product's.
+Workload gemm_workload(const std::string& name, const Problem& p, std::vector<int64_t> cpu_size) {
+  const std::vector<int64_t> d = dims_of(name, p, std::move(cpu_size), "m, n, k");
+  const double m = static_cast<double>(d[0]), n = static_cast<double>(d[1]),
+               k = static_cast<double>(d[2]);
+  Workload w;
+  w.operands = {{{d[0], d[2]}, 1}, {{d[2], d[1]}, 4}};
+  w.bytes = (m * k + k * n + m * n) * sizeof(float);
+  w.flops = 2 * m * n * k;
+  w.bound = name == "sgemm_small" ? Bound::Latency : Bound::Compute;
+  w.contraction = true;
+  if (name == "gemm_bias_gelu") {
+    w.operands.push_back({{d[1]}, 2});
+    w.bytes += n * sizeof(float);
+    w.build = [](const std::vector<Tensor>& o) { return gelu(matmul(o[0], o[1]) + o[2]); };
+  } else {
+    w.build = [](const std::vector<Tensor>& o) { return matmul(o[0], o[1]); };
+  }
+  return w;
 }
 
 }  // namespace
@@ -235,54 +530,94 @@ Workload workload(const std::string& name, const Problem& p) {
   const double n = static_cast<double>(p.numel()), c = static_cast<double>(p.cols);
   const double f = sizeof(float);
   if (name == "ew_chain")  // six elementwise ops, b broadcast over the rows
-    return {(2 * n + c) * f, 6 * n, [](const Tensor& x, const Tensor& b, const Tensor&) {
-              return maximum((x + b) * 1.5 - x * x, 0.0) + 0.25;
-            }};
+    return row_workload(p, (2 * n + c) * f, 6 * n,
+                        [](const Tensor& x, const Tensor& b, const Tensor&) {
+                          return maximum((x + b) * 1.5 - x * x, 0.0) + 0.25;
+                        });
   if (name == "sum_full")
-    return {n * f, n, [](const Tensor& x, const Tensor&, const Tensor&) { return sum(x); }};
+    return row_workload(p, n * f, n,
+                        [](const Tensor& x, const Tensor&, const Tensor&) { return sum(x); });
   if (name == "sum_rows")
-    return {(n + static_cast<double>(p.rows)) * f, n,
-            [](const Tensor& x, const Tensor&, const Tensor&) { return sum(x, 1); }};
+    return row_workload(p, (n + static_cast<double>(p.rows)) * f, n,
+                        [](const Tensor& x, const Tensor&, const Tensor&) { return sum(x, 1); });
   if (name == "softmax")
-    return {2 * n * f, 5 * n,
-            [](const Tensor& x, const Tensor&, const Tensor&) { return softmax(x, -1); }};
+    return row_workload(p, 2 * n * f, 5 * n, [](const Tensor& x, const Tensor&, const Tensor&) {
+      return softmax(x, -1);
+    });
   if (name == "layernorm")
-    return {(2 * n + 2 * c) * f, 8 * n, [](const Tensor& x, const Tensor& b, const Tensor& w) {
-              return layer_norm(x, -1, w, b, 1e-5);
-            }};
+    return row_workload(p, (2 * n + 2 * c) * f, 8 * n,
+                        [](const Tensor& x, const Tensor& b, const Tensor& w) {
+                          return layer_norm(x, -1, w, b, 1e-5);
+                        });
   if (name == "dispatch")  // kDispatchLayers of relu(y @ W + b), W[i, j] = w[i] b[j] / cols
-    return {(n + 2 * c) * f, kDispatchLayers * 2.0 * n * c,
-            [c](const Tensor& x, const Tensor& b, const Tensor& w) {
-              const int64_t cols = x.shape(1);
-              Tensor weights = reshape(w, {cols, 1}) * reshape(b, {1, cols}) * (1.0 / c);
-              Tensor y = x;
-              for (int l = 0; l < kDispatchLayers; ++l) y = relu(matmul(y, weights) + b);
-              return y;
-            }};
+    return row_workload(
+        p, (n + 2 * c) * f, kDispatchLayers * 2.0 * n * c,
+        [c](const Tensor& x, const Tensor& b, const Tensor& w) {
+          const int64_t cols = x.shape(1);
+          Tensor weights = reshape(w, {cols, 1}) * reshape(b, {1, cols}) * (1.0 / c);
+          Tensor y = x;
+          for (int l = 0; l < kDispatchLayers; ++l) y = relu(matmul(y, weights) + b);
+          return y;
+        },
+        Bound::Latency);
+  if (name == "sgemm" || name == "gemm_bias_gelu")
+    return gemm_workload(name, p, {2048, 2048, 2048});
+  // The shapes of dispatch's layers: m rows (1 to 16) against its [64, 64] weights.
+  if (name == "sgemm_small") return gemm_workload(name, p, {8, 64, 64});
+  if (name == "dwconv1d") {  // x [batch, channels, length], w [channels, 1, taps]
+    const std::vector<int64_t> d =
+        dims_of(name, p, {8, 1024, 8192, 4}, "batch, channels, length, taps");
+    const double elements = static_cast<double>(d[0] * d[1] * d[2]);
+    Workload w;
+    w.operands = {{{d[0], d[1], d[2]}, 1}, {{d[1], 1, d[3]}, 3}};
+    w.bytes = (2 * elements + static_cast<double>(d[1] * d[3])) * f;
+    w.flops = 2 * elements * static_cast<double>(d[3]);
+    w.build = [](const std::vector<Tensor>& o) { return depthwise_causal_conv1d(o[0], o[1]); };
+    w.variant = kConvVariant;
+    w.contraction = true;
+    return w;
+  }
+  if (name == "conv2d") {  // x [batch, c_in, h, w], w [c_out, c_in, k, k], padding k / 2
+    const std::vector<int64_t> d =
+        dims_of(name, p, {8, 64, 64, 56, 56, 3}, "batch, c_in, c_out, h, w, k");
+    const double in = static_cast<double>(d[0] * d[1] * d[3] * d[4]),
+                 out = static_cast<double>(d[0] * d[2] * d[3] * d[4]),
+                 taps = static_cast<double>(d[1] * d[5] * d[5]);
+    Workload w;
+    w.operands = {{{d[0], d[1], d[3], d[4]}, 1}, {{d[2], d[1], d[5], d[5]}, 3}};
+    w.bytes = (in + out + static_cast<double>(d[2]) * taps) * f;
+    w.flops = 2 * out * taps;
+    w.bound = Bound::Compute;
+    w.build = [](const std::vector<Tensor>& o) { return conv2d_same(o[0], o[1]); };
+    w.variant = kConvVariant;
+    w.contraction = true;
+    return w;
+  }
   throw Error("bench: unknown workload '" + name +
-              "' (known: ew_chain, sum_full, sum_rows, softmax, layernorm, dispatch, copy)");
+              "' (known: ew_chain, sum_full, sum_rows, softmax, layernorm, dispatch, sgemm, "
+              "gemm_bias_gelu, sgemm_small, dwconv1d, conv2d, copy, read, peak)");
 }
 
 namespace {
 
 // Eigen's version of the workloads it has one of.
-std::optional<Impl> eigen_version(const std::string& name, std::shared_ptr<Inputs> in,
-                                  const Workload& w) {
+std::optional<Impl> eigen_version(const std::string& name, std::shared_ptr<Inputs> in) {
   const Problem& p = in->p;
   if (name == "ew_chain")
-    return eigen_impl(in, w, p.numel(), [](const Inputs& in, float* out) {
+    return peer_impl("eigen", in, p.numel(), [](const Inputs& in, float* out) {
       Eigen::Map<RowArray> y(out, in.p.rows, in.p.cols);
       auto x = x_map(in);
-      y = ((x.rowwise() + row_map(in.b)) * 1.5f - x.square()).max(0.0f) + 0.25f;
+      y = ((x.rowwise() + row_map(in.values[1])) * 1.5f - x.square()).max(0.0f) + 0.25f;
     });
   if (name == "sum_full")
-    return eigen_impl(in, w, 1, [](const Inputs& in, float* out) { out[0] = x_map(in).sum(); });
+    return peer_impl("eigen", in, 1,
+                     [](const Inputs& in, float* out) { out[0] = x_map(in).sum(); });
   if (name == "sum_rows")
-    return eigen_impl(in, w, p.rows, [](const Inputs& in, float* out) {
+    return peer_impl("eigen", in, p.rows, [](const Inputs& in, float* out) {
       Eigen::Map<ColVector>(out, in.p.rows) = x_map(in).rowwise().sum();
     });
   if (name == "softmax")
-    return eigen_impl(in, w, p.numel(), [](const Inputs& in, float* out) {
+    return peer_impl("eigen", in, p.numel(), [](const Inputs& in, float* out) {
       Eigen::Map<RowArray> y(out, in.p.rows, in.p.cols);
       auto x = x_map(in);
       ColVector m = x.rowwise().maxCoeff();
@@ -291,34 +626,79 @@ std::optional<Impl> eigen_version(const std::string& name, std::shared_ptr<Input
       y.colwise() /= s;
     });
   if (name == "layernorm")
-    return eigen_impl(in, w, p.numel(), [](const Inputs& in, float* out) {
+    return peer_impl("eigen", in, p.numel(), [](const Inputs& in, float* out) {
       Eigen::Map<RowArray> y(out, in.p.rows, in.p.cols);
       auto x = x_map(in);
       ColVector mean = x.rowwise().mean();
       y = x.colwise() - mean;
       ColVector inv = ((y.square().rowwise().sum() / float(in.p.cols)) + 1e-5f).rsqrt();
       y.colwise() *= inv;
-      y = (y.rowwise() * row_map(in.w)).rowwise() + row_map(in.b);
+      y = (y.rowwise() * row_map(in.values[2])).rowwise() + row_map(in.values[1]);
     });
+  if (name == "sgemm" || name == "sgemm_small") {
+    const int64_t m = in->w.operands[0].shape[0], k = in->w.operands[0].shape[1],
+                  n = in->w.operands[1].shape[1];
+    return peer_impl("eigen", in, m * n, [m, n, k](const Inputs& in, float* out) {
+      Eigen::Map<const RowMatrix> a(in.values[0].data(), m, k), b(in.values[1].data(), k, n);
+      Eigen::Map<RowMatrix>(out, m, n).noalias() = a * b;
+    });
+  }
   return std::nullopt;
 }
 
+#ifdef KILN_BENCH_OPENBLAS
+// OpenBLAS's cblas_sgemm in this process, for the GEMM workloads without an epilogue.
+std::optional<Impl> openblas_version(const std::string& name, std::shared_ptr<Inputs> in) {
+  if (name != "sgemm" && name != "sgemm_small") return std::nullopt;
+  const int64_t m = in->w.operands[0].shape[0], k = in->w.operands[0].shape[1],
+                n = in->w.operands[1].shape[1];
+  Impl impl = peer_impl("openblas", in, m * n, [m, n, k](const Inputs& in, float* out) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<blasint>(m),
+                static_cast<blasint>(n), static_cast<blasint>(k), 1.0f, in.values[0].data(),
+                static_cast<blasint>(k), in.values[1].data(), static_cast<blasint>(n), 0.0f, out,
+                static_cast<blasint>(n));
+  });
+  impl.note = openblas_description();
+  return impl;
+}
+#endif
+
 }  // namespace
 
+std::string openblas_description() {
+#ifdef KILN_BENCH_OPENBLAS
+  return "OpenBLAS core " + std::string(openblas_get_corename()) + ", " +
+         std::to_string(openblas_get_num_threads()) + " threads (" + openblas_get_config() + ")";
+#else
+  return "";
+#endif
+}
+
 std::vector<Impl> make_impls(const std::string& name, const Problem& p) {
-  auto in = std::make_shared<Inputs>(p);
+  // The limits alone run on a bandwidth workload's input: its x is the array they stream.
+  const bool limits_only = name == "copy" || name == "read" || name == "peak";
+  auto in = std::make_shared<Inputs>(p, workload(limits_only ? "ew_chain" : name, p));
   std::vector<Impl> impls;
-  if (name != "copy" && name != "read") {  // only the limit, so that a run can report it once
-    const Workload w = workload(name, p);
-    impls.push_back(kiln_impl(in, w));
-    if (std::optional<Impl> e = eigen_version(name, in, w)) impls.push_back(std::move(*e));
+  if (!limits_only) {
+    impls.push_back(kiln_impl(in));
+    if (in->w.contraction)
+      if (Impl exec = kiln_exec_impl(in); exec.run) impls.push_back(std::move(exec));
   }
-  // dispatch is latency-bound: the bandwidth limit says nothing about it.
-  if (name != "dispatch" && name != "read") impls.push_back(copy_limit(in));
+  // The limit next, before the peers: OpenBLAS's threads spin for a while after a call.
+  if (name == "peak" || (!limits_only && in->w.bound == Bound::Compute))
+    impls.push_back(fma_peak());
+  else if (name == "copy" || (!limits_only && in->w.bound == Bound::Bandwidth))
+    impls.push_back(copy_limit(in));
 #ifdef KILN_HAS_LLVM
   // Sums only read: their limit is a read stream ("read": only that limit).
   if (name == "sum_full" || name == "sum_rows" || name == "read") impls.push_back(read_limit(in));
 #endif
+  if (!limits_only) {
+    if (std::optional<Impl> e = eigen_version(name, in)) impls.push_back(std::move(*e));
+#ifdef KILN_BENCH_OPENBLAS
+    if (std::optional<Impl> o = openblas_version(name, in)) impls.push_back(std::move(*o));
+#endif
+  }
   return impls;
 }
 
