@@ -1,0 +1,154 @@
+// gemm_kernels: pack and epilogue kernels of a GEMM (see gemm_kernels.h).
+#include "codegen/gemm_kernels.h"
+
+#include "codegen/kernel_passes.h"
+
+namespace kiln::codegen {
+
+GemmTile gemm_tile(DType acc, int lanes) {
+  // Lanes of the accumulator dtype; the tile keeps MR x NR accumulators in registers
+  // (MR * NR / lanes of them) beside NR / lanes vectors of B: 24 + 2 of AVX-512's 32
+  // registers, 12 + 2 of AVX2's 16. KC keeps a panel of B in L1 with room for A's.
+  const int l = acc == DType::F64 ? lanes / 2 : lanes;
+  GemmTile t;
+  t.nr = 2 * l;
+  t.mr = lanes >= 16 ? 12 : 6;
+  t.kc = acc == DType::F64 ? 192 : 384;
+  return t;
+}
+
+namespace {
+
+// The variables of `set` for a row-major linear index `flat` over it. One variable is the
+// index itself (no modulo, so the access stays affine).
+std::vector<ExprPtr> split(const ExprPtr& flat, const VarSet& set) {
+  if (set.vars.size() == 1) return {flat};
+  return delinearize(flat, set.extents);
+}
+
+void put(std::vector<ExprPtr>& subst, const VarSet& set, const std::vector<ExprPtr>& values) {
+  for (size_t i = 0; i < set.vars.size(); ++i) subst[static_cast<size_t>(set.vars[i])] = values[i];
+}
+
+struct Builder {
+  const Kernel& kernel;
+  const Contraction& c;
+  const LowerOptions& options;
+  GemmKernels out;
+  std::vector<DType> pack_scalars;  // the kernel's, then batch, k0, m0 / n0
+
+  // A kernel over (kk < KC, r < width) storing value(k0 + kk, mn0 + r) at kk * width + r of
+  // the packed buffer. `rows` is m (pack A) or n (pack B); past its end the value is 0 when
+  // `guard`, and not computed otherwise.
+  Kernel pack(const ExprPtr& factor, const VarSet& rows, int width, bool guard) {
+    Kernel p;
+    p.name = kernel.name + "_pack";
+    p.buffers = kernel.buffers;
+    BufferParam packed;
+    packed.dtype = c.acc;
+    packed.numel = out.tile.kc * width;
+    packed.written = true;
+    p.buffers.push_back(packed);
+    p.scalars = pack_scalars;
+    p.num_vars = kernel.num_vars + 2;
+    const int kk = kernel.num_vars, r = kernel.num_vars + 1;
+    p.outer = {Loop{kk, out.tile.kc, nullptr, nullptr}, Loop{r, width, nullptr, nullptr}};
+    ExprPtr row = iadd(arg(DType::I64, out.slot_mn0), var(r, width));
+    ExprPtr kidx = iadd(arg(DType::I64, out.slot_k0), var(kk, out.tile.kc));
+    const int64_t extent = rows.size();
+    ExprPtr row_in = guard ? imin(row, index_const(extent - 1)) : row;
+    std::vector<ExprPtr> subst(static_cast<size_t>(kernel.num_vars));
+    put(subst, c.batch, split(arg(DType::I64, out.slot_batch), c.batch));
+    put(subst, rows, split(row_in, rows));
+    put(subst, c.k, split(kidx, c.k));
+    ExprPtr value = substitute(factor, subst);
+    if (guard) value = select(ilt(row, index_const(extent)), value, const_float(c.acc, 0));
+    Stage s;
+    s.kind = StageKind::Loop;
+    s.stores.push_back(Store{out.extra_buffer,
+                             iadd(imul(var(kk, out.tile.kc), width), var(r, width)), value, nullptr,
+                             0});
+    p.stages.push_back(std::move(s));
+    vectorize(p);
+    return p;
+  }
+
+  void vectorize(Kernel& k) {
+    choose_vectorization(k, options);
+    k.vector_unroll = 1;  // the driver addresses rows of the range in blocks of lanes
+  }
+
+  ExprPtr linear(const VarSet& set) { return linear_index(var_exprs(set), set.extents); }
+
+  Kernel epilogue() {
+    Kernel e;
+    e.name = kernel.name + "_epilogue";
+    e.buffers = kernel.buffers;
+    BufferParam scratch;
+    scratch.dtype = c.acc;
+    scratch.numel = c.m.size() * c.n.size();
+    scratch.read = true;
+    e.buffers.push_back(scratch);
+    e.scalars = kernel.scalars;
+    e.num_vars = kernel.num_vars;
+    for (const VarSet* set : {&c.batch, &c.m, &c.n})
+      for (size_t i = 0; i < set->vars.size(); ++i)
+        e.outer.push_back(Loop{set->vars[i], set->extents[i], nullptr, nullptr});
+    Stage s = kernel.stages[static_cast<size_t>(c.epilogue_stage)];
+    ExprPtr acc = load(c.acc, out.extra_buffer, iadd(imul(linear(c.m), c.n.size()), linear(c.n)));
+    ExprPtr from = stage_value(c.acc, c.reduce_stage);
+    for (Store& st : s.stores) {
+      st.value = replace_subexpr(st.value, from, acc);
+      st.index = replace_subexpr(st.index, from, acc);
+      if (st.guard) st.guard = replace_subexpr(st.guard, from, acc);
+      st.stream_alignment = 0;
+    }
+    e.stages.push_back(std::move(s));
+    vectorize(e);
+    // Rows of several n variables are not whole blocks of lanes: run them scalar.
+    if (c.n.vars.size() != 1 && e.vector_mode == VectorMode::Outer)
+      e.vector_mode = VectorMode::None;
+    return e;
+  }
+
+  bool direct_output() {
+    const Stage& s = kernel.stages[static_cast<size_t>(c.epilogue_stage)];
+    if (s.stores.size() != 1) return false;
+    const Store& st = s.stores[0];
+    if (st.guard || !expr_equal(st.value, stage_value(c.acc, c.reduce_stage))) return false;
+    if (kernel.buffers[static_cast<size_t>(st.buffer)].dtype != c.acc) return false;
+    std::vector<ExprPtr> all;
+    std::vector<int64_t> extents;
+    for (const VarSet* set : {&c.batch, &c.m, &c.n}) {
+      for (ExprPtr v : var_exprs(*set)) all.push_back(v);
+      extents.insert(extents.end(), set->extents.begin(), set->extents.end());
+    }
+    out.out_buffer = st.buffer;
+    return expr_equal(st.index, linear_index(all, extents));
+  }
+};
+
+}  // namespace
+
+std::optional<GemmKernels> make_gemm_kernels(const Kernel& kernel, const Contraction& c,
+                                             const GemmTile& tile, const LowerOptions& options) {
+  for (const BufferParam& b : kernel.buffers)
+    if (b.local) return std::nullopt;
+  Builder b{kernel, c, options, {}, {}};
+  b.out.tile = tile;
+  b.out.extra_buffer = static_cast<int>(kernel.buffers.size());
+  const int s = static_cast<int>(kernel.scalars.size());
+  b.out.slot_batch = s;
+  b.out.slot_k0 = s + 1;
+  b.out.slot_mn0 = s + 2;
+  b.pack_scalars = kernel.scalars;
+  b.pack_scalars.insert(b.pack_scalars.end(), {DType::I64, DType::I64, DType::I64});
+  b.out.pack_a = b.pack(c.a, c.m, tile.mr, true);
+  b.out.pack_b = b.pack(c.b, c.n, tile.nr, false);
+  b.out.pack_b_tail = b.pack(c.b, c.n, tile.nr, true);
+  b.out.epilogue = b.epilogue();
+  b.out.direct_output = b.direct_output();
+  return std::move(b.out);
+}
+
+}  // namespace kiln::codegen

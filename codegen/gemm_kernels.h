@@ -1,0 +1,52 @@
+// gemm_kernels: the KernelIR kernels a packed GEMM (kernels/cpu/gemm.h) runs around its
+// micro-kernel, derived from a kernel with a Contraction (codegen/contraction.h):
+//
+//   pack_a       packed[kk * MR + r] = a(batch, m0 + r, k0 + kk), 0 where m0 + r >= M
+//   pack_b       packed[kk * NR + r] = b(batch, k0 + kk, n0 + r)   (a full panel)
+//   pack_b_tail  the same, 0 where n0 + r >= N                      (the last panel)
+//   epilogue     the kernel's epilogue stage, its outer loops reordered (batch, m, n), with
+//                the accumulator read from a scratch matrix [m * N + n] of the batch
+//
+// The factors are evaluated where they are packed, so views, broadcasts and casts (f16 /
+// bf16 inputs) are read in place. batch, k0 and m0 / n0 are scalar arguments appended
+// after the kernel's own (slot_batch, slot_k0, slot_mn0); the packed panel and the scratch
+// matrix are a buffer appended after the kernel's own (extra_buffer). Each pack kernel
+// runs over outer loops (kk < KC, r < MR or NR): a call over [0, rows * items_per_row)
+// packs the panel's first `rows` values of k.
+// Tests: tests/runtime/cpu/gemm_test.cpp.
+#pragma once
+
+#include <optional>
+
+#include "codegen/contraction.h"
+#include "codegen/kernel_ir.h"
+#include "codegen/lower_group.h"
+
+namespace kiln::codegen {
+
+// The register tile of the micro-kernel and the depth of a packed panel.
+struct GemmTile {
+  int mr = 1, nr = 1;  // rows of A and columns of B per micro-kernel call
+  int64_t kc = 1;      // values of k per packed panel
+};
+
+// The tile for `acc` (f32 or f64) on a machine with `lanes` f32 lanes.
+GemmTile gemm_tile(DType acc, int lanes);
+
+struct GemmKernels {
+  GemmTile tile;
+  Kernel pack_a, pack_b, pack_b_tail, epilogue;
+  int slot_batch = 0, slot_k0 = 0, slot_mn0 = 0;
+  int extra_buffer = 0;
+  // The epilogue only stores the accumulator, in its dtype, at [batch][m][n] of
+  // `out_buffer`: the micro-kernel may write there and the epilogue need not run.
+  bool direct_output = false;
+  int out_buffer = 0;
+};
+
+// The kernels of `kernel`'s GEMM, or nothing when the GEMM cannot run it (kernels with
+// private row buffers). `options` is the device's (vectorization of the new kernels).
+std::optional<GemmKernels> make_gemm_kernels(const Kernel& kernel, const Contraction& c,
+                                             const GemmTile& tile, const LowerOptions& options);
+
+}  // namespace kiln::codegen
