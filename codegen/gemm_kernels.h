@@ -1,7 +1,8 @@
 // gemm_kernels: the KernelIR kernels a packed GEMM (kernels/cpu/gemm.h) runs around its
 // micro-kernel, derived from a kernel with a Contraction (codegen/contraction.h):
 //
-//   pack_a       packed[kk * MR + r] = a(batch, m0 + r, k0 + kk), 0 where m0 + r >= M
+//   pack_a       packed[r * KC + kk] = a(batch, m0 + r, k0 + kk), 0 where m0 + r >= M
+//   pack_a_tail  the same, 0 where k0 + kk >= K                     (the last block of k)
 //   pack_b       packed[kk * NR + r] = b(batch, k0 + kk, n0 + r)   (a full panel)
 //   pack_b_tail  the same, 0 where n0 + r >= N                      (the last panel)
 //   epilogue     the kernel's epilogue stage, its outer loops reordered (batch, m, n), with
@@ -10,9 +11,9 @@
 // The factors are evaluated where they are packed, so views, broadcasts and casts (f16 /
 // bf16 inputs) are read in place. batch, k0 and m0 / n0 are scalar arguments appended
 // after the kernel's own (slot_batch, slot_k0, slot_mn0); the packed panel and the scratch
-// matrix are a buffer appended after the kernel's own (extra_buffer). Each pack kernel
-// runs over outer loops (kk < KC, r < MR or NR): a call over [0, rows * items_per_row)
-// packs the panel's first `rows` values of k.
+// matrix are a buffer appended after the kernel's own (extra_buffer). A pack of A runs
+// over outer loops (r < MR, kk < KC), a whole panel per call; a pack of B over (kk < KC,
+// r < NR): a call over [0, rows * items_per_row) packs the panel's first `rows` values of k.
 // Tests: tests/runtime/cpu/gemm_test.cpp.
 #pragma once
 
@@ -35,7 +36,7 @@ GemmTile gemm_tile(DType acc, int lanes);
 
 struct GemmKernels {
   GemmTile tile;
-  Kernel pack_a, pack_b, pack_b_tail, epilogue;
+  Kernel pack_a, pack_a_tail, pack_b, pack_b_tail, epilogue;
   int slot_batch = 0, slot_k0 = 0, slot_mn0 = 0;
   int extra_buffer = 0;
   // The epilogue only stores the accumulator, in its dtype, at [batch][m][n] of

@@ -15,8 +15,8 @@ using llvm::Value;
 
 class MicroKernelEmitter {
  public:
-  MicroKernelEmitter(llvm::Module& m, DType dtype, int mr, int nr, int lanes)
-      : m_(m), b_(m.getContext()), mr_(mr), nv_(nr / lanes), lanes_(lanes) {
+  MicroKernelEmitter(llvm::Module& m, DType dtype, int mr, int nr, int lanes, int64_t a_stride)
+      : m_(m), b_(m.getContext()), mr_(mr), nv_(nr / lanes), lanes_(lanes), a_stride_(a_stride) {
     elem_ = dtype == DType::F64 ? b_.getDoubleTy() : b_.getFloatTy();
     vec_ = llvm::FixedVectorType::get(elem_, static_cast<unsigned>(lanes));
   }
@@ -43,6 +43,7 @@ class MicroKernelEmitter {
 
     auto* entry = block("entry");
     b_.SetInsertPoint(entry);
+    prefetch_tile(C, ldc);
     std::vector<Value*> acc(static_cast<size_t>(mr_ * nv_), llvm::Constant::getNullValue(vec_));
     // Four steps of k per iteration while they last, then one at a time.
     Value* K4 = b_.CreateAnd(K, b_.getInt64(~int64_t{3}));
@@ -92,6 +93,22 @@ class MicroKernelEmitter {
     return {k, std::vector<Value*>(phis.begin(), phis.end())};
   }
 
+  // The rows of C are far apart (a row of the output each), beyond the hardware
+  // prefetcher's guess: ask for the tile's lines while the k loop runs.
+  void prefetch_tile(Value* C, Value* ldc) {
+    const int esize = static_cast<int>(elem_->getPrimitiveSizeInBits() / 8);
+    const int row_bytes = nv_ * lanes_ * esize;
+    llvm::Function* fetch =
+        llvm::Intrinsic::getDeclaration(&m_, llvm::Intrinsic::prefetch, {b_.getInt8PtrTy()});
+    for (int i = 0; i < mr_; ++i) {
+      Value* row = b_.CreateBitCast(b_.CreateGEP(elem_, C, b_.CreateMul(b_.getInt64(i), ldc)),
+                                    b_.getInt8PtrTy());
+      for (int off = 0; off < row_bytes; off += 64)
+        b_.CreateCall(fetch, {b_.CreateGEP(b_.getInt8Ty(), row, b_.getInt64(off)), b_.getInt32(1),
+                              b_.getInt32(3), b_.getInt32(1)});
+    }
+  }
+
   void update(Value* k, std::vector<Value*>& acc) {
     Value* brow = b_.CreateGEP(elem_, b_ptr_, b_.CreateMul(k, ldb_));
     std::vector<Value*> bv;
@@ -100,9 +117,9 @@ class MicroKernelEmitter {
       bv.push_back(b_.CreateAlignedLoad(vec_, b_.CreateBitCast(p, vec_->getPointerTo()),
                                         llvm::Align(elem_->getPrimitiveSizeInBits() / 8)));
     }
-    Value* arow = b_.CreateGEP(elem_, a_, b_.CreateMul(k, b_.getInt64(mr_)));
+    Value* acol = b_.CreateGEP(elem_, a_, k);
     for (int i = 0; i < mr_; ++i) {
-      Value* a = b_.CreateLoad(elem_, b_.CreateGEP(elem_, arow, b_.getInt64(i)));
+      Value* a = b_.CreateLoad(elem_, b_.CreateGEP(elem_, acol, b_.getInt64(i * a_stride_)));
       Value* av = b_.CreateVectorSplat(static_cast<unsigned>(lanes_), a);
       for (int j = 0; j < nv_; ++j) {
         Value*& c = acc[static_cast<size_t>(i * nv_ + j)];
@@ -130,6 +147,7 @@ class MicroKernelEmitter {
   llvm::Module& m_;
   llvm::IRBuilder<> b_;
   int mr_, nv_, lanes_;
+  int64_t a_stride_;
   llvm::Type* elem_ = nullptr;
   llvm::FixedVectorType* vec_ = nullptr;
   llvm::Function* fn_ = nullptr;
@@ -139,8 +157,8 @@ class MicroKernelEmitter {
 }  // namespace
 
 llvm::Function* emit_micro_kernel(llvm::Module& module, const std::string& name, DType dtype,
-                                  int mr, int nr, int lanes) {
-  return MicroKernelEmitter(module, dtype, mr, nr, lanes).run(name);
+                                  int mr, int nr, int lanes, int64_t a_stride) {
+  return MicroKernelEmitter(module, dtype, mr, nr, lanes, a_stride).run(name);
 }
 
 }  // namespace kiln::codegen::llvm_backend

@@ -67,13 +67,15 @@ CpuGemm::CpuGemm(const codegen::Kernel& kernel, codegen::GemmKernels gemm,
   num_buffers_ = static_cast<int>(kernel.buffers.size());
   num_scalars_ = static_cast<int>(kernel.scalars.size());
   pack_a_ = fns.at(0);
-  pack_b_ = fns.at(1);
-  pack_b_tail_ = fns.at(2);
-  epilogue_ = fns.at(3);
-  micro_ = reinterpret_cast<MicroKernel>(reinterpret_cast<uintptr_t>(fns.at(4)));
+  pack_a_tail_ = fns.at(1);
+  pack_b_ = fns.at(2);
+  pack_b_tail_ = fns.at(3);
+  epilogue_ = fns.at(4);
+  micro_ = reinterpret_cast<MicroKernel>(reinterpret_cast<uintptr_t>(fns.at(5)));
   const int lanes = codegen::llvm_backend::host_target().info.lanes;
   using codegen::llvm_backend::work_items;
-  a_items_ = work_items(gemm_.pack_a, lanes) / gemm_.tile.kc;
+  a_items_ = work_items(gemm_.pack_a, lanes);
+  a_tail_items_ = work_items(gemm_.pack_a_tail, lanes);
   b_items_ = work_items(gemm_.pack_b, lanes) / gemm_.tile.kc;
   b_tail_items_ = work_items(gemm_.pack_b_tail, lanes) / gemm_.tile.kc;
   epilogue_lanes_ = codegen::llvm_backend::kernel_lanes(gemm_.epilogue, lanes);
@@ -87,7 +89,8 @@ CpuGemm::Blocking CpuGemm::blocking(int threads) const {
   b.nc = round_up(std::min<int64_t>(N_, acc_ == DType::F64 ? 1536 : 3072), t.nr);
   const int64_t mc_max = 480;
   const int64_t panels = ceil_div(std::min(N_, b.nc), t.nr);
-  if (threads == 1 || M_ >= 4 * t.mr * threads) {
+  // Ranges of panels must start on a vector of the epilogue.
+  if (threads == 1 || M_ >= 4 * t.mr * threads || t.nr % epilogue_lanes_ != 0) {
     // Row blocks, as many per thread.
     int64_t blocks = round_up(ceil_div(M_, mc_max), threads);
     b.mc = round_up(ceil_div(M_, blocks), t.mr);
@@ -134,7 +137,10 @@ void CpuGemm::task(const Call& call, int64_t index) const {
   for (int64_t ip = 0; ip < a_panels; ++ip) {
     bufs.back() = packed_a + ip * kc_max * mr * esize_;
     scal.back() = static_cast<uint64_t>(m0 + ip * mr);
-    pack_a_(bufs.data(), scal.data(), 0, call.kc * a_items_);
+    if (call.kc == kc_max)
+      pack_a_(bufs.data(), scal.data(), 0, a_items_);
+    else
+      pack_a_tail_(bufs.data(), scal.data(), 0, a_tail_items_);
   }
 
   const bool accumulate = call.pc > 0;

@@ -30,7 +30,8 @@ using runtime::cpu::KernelFn;
 // the GEMM cannot run it.
 std::optional<codegen::GemmKernels> host_gemm_kernels(const codegen::Kernel& kernel);
 
-// The object code of a GEMM: pack_a, pack_b, pack_b_tail, epilogue and the micro-kernel,
+// The object code of a GEMM: pack_a, pack_a_tail, pack_b, pack_b_tail, epilogue and the
+// micro-kernel,
 // named `prefix` + a suffix each, in that order.
 struct GemmObject {
   std::string object;
@@ -63,11 +64,11 @@ class CpuGemm {
   int64_t esize_;
   int64_t batch_, M_, N_, K_;
   int num_buffers_, num_scalars_;
-  KernelFn pack_a_, pack_b_, pack_b_tail_, epilogue_;
+  KernelFn pack_a_, pack_a_tail_, pack_b_, pack_b_tail_, epilogue_;
   MicroKernel micro_;
-  // Work items per value of k of each pack kernel, and elements per work item of the
-  // epilogue along n.
-  int64_t a_items_, b_items_, b_tail_items_, epilogue_lanes_;
+  // Work items of a panel of A, per value of k of each pack of B, and elements per work
+  // item of the epilogue along n.
+  int64_t a_items_, a_tail_items_, b_items_, b_tail_items_, epilogue_lanes_;
 };
 
 }  // namespace kiln::kernels::cpu

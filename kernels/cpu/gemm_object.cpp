@@ -19,14 +19,17 @@ std::optional<codegen::GemmKernels> host_gemm_kernels(const codegen::Kernel& ker
 
 GemmObject compile_gemm_object(const codegen::GemmKernels& g, const std::string& prefix) {
   GemmObject out;
-  for (const char* part : {"_pack_a", "_pack_b", "_pack_b_tail", "_epilogue", "_micro"})
+  for (const char* part :
+       {"_pack_a", "_pack_a_tail", "_pack_b", "_pack_b_tail", "_epilogue", "_micro"})
     out.names.push_back(prefix + part);
   const DType acc = g.pack_a.buffers.back().dtype;
   const int lanes = codegen::llvm_backend::host_target().info.lanes / (acc == DType::F64 ? 2 : 1);
-  std::vector<std::string> kernel_names(out.names.begin(), out.names.begin() + 4);
+  std::vector<std::string> kernel_names(out.names.begin(), out.names.end() - 1);
   out.object = codegen::llvm_backend::compile_object(
-      {&g.pack_a, &g.pack_b, &g.pack_b_tail, &g.epilogue}, kernel_names, [&](llvm::Module& m) {
-        codegen::llvm_backend::emit_micro_kernel(m, out.names[4], acc, g.tile.mr, g.tile.nr, lanes);
+      {&g.pack_a, &g.pack_a_tail, &g.pack_b, &g.pack_b_tail, &g.epilogue}, kernel_names,
+      [&](llvm::Module& m) {
+        codegen::llvm_backend::emit_micro_kernel(m, out.names.back(), acc, g.tile.mr, g.tile.nr,
+                                                 lanes, g.tile.kc);
       });
   return out;
 }
