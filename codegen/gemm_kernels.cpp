@@ -137,6 +137,36 @@ struct Builder {
   }
 };
 
+// B read in place: a load of the accumulator's dtype whose index is affine in plain loop
+// variables, contiguous along the one variable of n, with one variable of k.
+std::optional<InPlaceB> in_place_b(const Contraction& c) {
+  const ExprPtr& b = c.b;
+  if (b->kind != ExprKind::Load || c.n.vars.size() != 1 || c.k.vars.size() != 1)
+    return std::nullopt;
+  Linear l = linearize(b->args[0]);
+  InPlaceB out;
+  out.buffer = b->slot;
+  out.offset = l.constant;
+  out.batch_strides.assign(c.batch.vars.size(), 0);
+  int64_t n_stride = 0;
+  for (auto& [atom, coef] : l.terms) {
+    if (atom->kind != ExprKind::Var) return std::nullopt;
+    const int v = atom->slot;
+    if (v == c.n.vars[0]) {
+      n_stride = coef;
+    } else if (v == c.k.vars[0]) {
+      out.ldb = coef;
+    } else {
+      size_t i = 0;
+      while (i < c.batch.vars.size() && c.batch.vars[i] != v) ++i;
+      if (i == c.batch.vars.size()) return std::nullopt;
+      out.batch_strides[i] = coef;
+    }
+  }
+  if (n_stride != 1) return std::nullopt;
+  return out;
+}
+
 }  // namespace
 
 std::optional<GemmKernels> make_gemm_kernels(const Kernel& kernel, const Contraction& c,
@@ -158,6 +188,11 @@ std::optional<GemmKernels> make_gemm_kernels(const Kernel& kernel, const Contrac
   b.out.pack_b_tail = b.pack(c.b, c.n, tile.nr, true, false, true);
   b.out.epilogue = b.epilogue();
   b.out.direct_output = b.direct_output();
+  b.out.b_in_place = in_place_b(c);
+  if (b.out.b_in_place &&
+      kernel.buffers[static_cast<size_t>(b.out.b_in_place->buffer)].dtype != c.acc)
+    b.out.b_in_place.reset();
+  b.out.mr_tail = c.m.size() % tile.mr ? static_cast<int>(c.m.size() % tile.mr) : tile.mr;
   return std::move(b.out);
 }
 

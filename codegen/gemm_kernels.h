@@ -34,8 +34,18 @@ struct GemmTile {
 // The tile for `acc` (f32 or f64) on a machine with `lanes` f32 lanes.
 GemmTile gemm_tile(DType acc, int lanes);
 
+// B as a matrix in memory that the micro-kernel may read in place (no packing): element
+// (batch, k, n) at offset + sum(batch_strides[i] * batch var i) + k * ldb + n of `buffer`.
+struct InPlaceB {
+  int buffer = 0;
+  int64_t offset = 0, ldb = 0;
+  std::vector<int64_t> batch_strides;  // per variable of the batch set
+};
+
 struct GemmKernels {
   GemmTile tile;
+  int mr_tail = 0;  // rows of the last panel of A (M % MR, or MR)
+  std::optional<InPlaceB> b_in_place;
   Kernel pack_a, pack_a_tail, pack_b, pack_b_tail, epilogue;
   int slot_batch = 0, slot_k0 = 0, slot_mn0 = 0;
   int extra_buffer = 0;

@@ -72,6 +72,11 @@ CpuGemm::CpuGemm(const codegen::Kernel& kernel, codegen::GemmKernels gemm,
   pack_b_tail_ = fns.at(3);
   epilogue_ = fns.at(4);
   micro_ = reinterpret_cast<MicroKernel>(reinterpret_cast<uintptr_t>(fns.at(5)));
+  micro_tail_ = reinterpret_cast<MicroKernel>(reinterpret_cast<uintptr_t>(fns.at(6)));
+  batch_extents_ = c.batch.extents;
+  // Few rows use each panel of B once or twice: packing it would cost more than reading it
+  // where it is.
+  b_in_place_ = gemm_.b_in_place && M_ <= 16;
   const int lanes = codegen::llvm_backend::host_target().info.lanes;
   using codegen::llvm_backend::work_items;
   a_items_ = work_items(gemm_.pack_a, lanes);
@@ -118,6 +123,21 @@ void CpuGemm::pack_b_block(const Call& call, int64_t panel) const {
     pack_b_tail_(bufs.data(), scal.data(), 0, call.kc * b_tail_items_);
 }
 
+std::pair<const uint8_t*, int64_t> CpuGemm::panel_of_b(const Call& call, int64_t panel) const {
+  const int nr = gemm_.tile.nr;
+  const int64_t n0 = call.jc + panel * nr;
+  if (b_in_place_ && n0 + nr <= N_) {
+    const codegen::InPlaceB& in = *gemm_.b_in_place;
+    int64_t offset = in.offset + call.pc * in.ldb + n0;
+    for (size_t i = batch_extents_.size(), rest = static_cast<size_t>(call.batch); i-- > 0;) {
+      offset += in.batch_strides[i] * static_cast<int64_t>(rest % batch_extents_[i]);
+      rest /= static_cast<size_t>(batch_extents_[i]);
+    }
+    return {call.buffers[in.buffer] + offset * esize_, in.ldb};
+  }
+  return {call.packed_b + panel * gemm_.tile.kc * nr * esize_, nr};
+}
+
 void CpuGemm::task(const Call& call, int64_t index) const {
   const Blocking& blk = *call.blk;
   const int mr = gemm_.tile.mr, nr = gemm_.tile.nr;
@@ -147,15 +167,17 @@ void CpuGemm::task(const Call& call, int64_t index) const {
   uint8_t* tile = thread_buffer(1, static_cast<size_t>(mr * nr * esize_));
   for (int64_t jp = p0; jp < p1; ++jp) {
     const int64_t n = call.jc + jp * nr, cols = std::min<int64_t>(nr, N_ - n);
-    const uint8_t* b = call.packed_b + jp * kc_max * nr * esize_;
+    const auto [b, ldb] = panel_of_b(call, jp);
     for (int64_t ip = 0; ip < a_panels; ++ip) {
       const int64_t m = m0 + ip * mr, rows = std::min<int64_t>(mr, m1 - m);
       const uint8_t* a = packed_a + ip * kc_max * mr * esize_;
       uint8_t* c = call.c + (m * N_ + n) * esize_;
       if (rows == mr && cols == nr) {
-        micro_(call.kc, a, b, nr, c, N_, accumulate);
+        micro_(call.kc, a, b, ldb, c, N_, accumulate);
+      } else if (rows == gemm_.mr_tail && cols == nr) {
+        micro_tail_(call.kc, a, b, ldb, c, N_, accumulate);
       } else {
-        micro_(call.kc, a, b, nr, tile, nr, 0);
+        micro_(call.kc, a, b, ldb, tile, nr, 0);
         if (acc_ == DType::F64)
           put_tile<double>(tile, nr, c, N_, rows, cols, accumulate);
         else
@@ -203,9 +225,13 @@ void CpuGemm::run(uint8_t* const* buffers, const uint64_t* scalars,
                   std::min(blk.nc, N_ - jc),
                   pc,
                   std::min(blk.kc, K_ - pc)};
-        pool.parallel_for(ceil_div(call.nc, nr), 1, [&](int64_t b, int64_t e) {
-          for (int64_t p = b; p < e; ++p) pack_b_block(call, p);
-        });
+        const int64_t panels = ceil_div(call.nc, nr);
+        if (!b_in_place_)
+          pool.parallel_for(panels, 1, [&](int64_t b, int64_t e) {
+            for (int64_t p = b; p < e; ++p) pack_b_block(call, p);
+          });
+        else if (call.nc % nr)
+          pack_b_block(call, panels - 1);  // the partial panel at the end of B
         pool.parallel_for(tasks, 1, [&](int64_t b, int64_t e) {
           for (int64_t t = b; t < e; ++t) task(call, t);
         });

@@ -30,8 +30,8 @@ using runtime::cpu::KernelFn;
 // the GEMM cannot run it.
 std::optional<codegen::GemmKernels> host_gemm_kernels(const codegen::Kernel& kernel);
 
-// The object code of a GEMM: pack_a, pack_a_tail, pack_b, pack_b_tail, epilogue and the
-// micro-kernel,
+// The object code of a GEMM: pack_a, pack_a_tail, pack_b, pack_b_tail, epilogue, the
+// micro-kernel and the micro-kernel of the last panel's rows (GemmKernels::mr_tail),
 // named `prefix` + a suffix each, in that order.
 struct GemmObject {
   std::string object;
@@ -54,6 +54,8 @@ class CpuGemm {
   Blocking blocking(int threads) const;
   void task(const Call& call, int64_t index) const;
   void pack_b_block(const Call& call, int64_t panel) const;
+  // The panel `panel` of B for the micro-kernel, and its row stride.
+  std::pair<const uint8_t*, int64_t> panel_of_b(const Call& call, int64_t panel) const;
   void epilogue_rows(const Call& call, int64_t m0, int64_t m1, int64_t n0, int64_t n1) const;
 
   using MicroKernel = void (*)(int64_t K, const void* A, const void* B, int64_t ldb, void* C,
@@ -63,9 +65,11 @@ class CpuGemm {
   DType acc_;
   int64_t esize_;
   int64_t batch_, M_, N_, K_;
+  std::vector<int64_t> batch_extents_;
   int num_buffers_, num_scalars_;
   KernelFn pack_a_, pack_a_tail_, pack_b_, pack_b_tail_, epilogue_;
-  MicroKernel micro_;
+  MicroKernel micro_, micro_tail_;
+  bool b_in_place_ = false;  // few rows: B's full panels are read in place
   // Work items of a panel of A, per value of k of each pack of B, and elements per work
   // item of the epilogue along n.
   int64_t a_items_, a_tail_items_, b_items_, b_tail_items_, epilogue_lanes_;

@@ -101,6 +101,8 @@ TEST(CpuGemm, EveryTransposeCombination) {
 
 TEST(CpuGemm, BatchedWithBroadcastBatchDimensions) {
   check(matmul(data({3, 1, 20, 40}, 1), data({1, 4, 40, 33}, 2)), 40, "batch 3x1 by 1x4");
+  // Few rows read B in place, at each batch's offset (a broadcast batch has stride 0).
+  check(matmul(data({3, 1, 5, 40}, 7), data({1, 4, 40, 100}, 8)), 40, "few rows, batch 3x1 by 1x4");
   check(matmul(data({5, 20, 40}, 3), data({40, 70}, 4)), 40, "batch by a shared matrix");
   check(matmul(data({2, 20, 40}, 5), transpose(data({2, 70, 40}, 6), {0, 2, 1})), 40,
         "batch with a transposed operand");
@@ -186,11 +188,11 @@ TEST(CpuGemm, DiskCacheRoundTrip) {
   DirectGemm d(add(matmul(data({40, 64}, 1), data({64, 80}, 2)), 1.0f));
   auto compiled = cache.get(d.kernel());
   EXPECT_EQ(compiled.source, runtime::cpu::CacheSource::Compiled);
-  EXPECT_EQ(compiled.fns.size(), 6u);  // packs of A and B and their tails, epilogue, micro-kernel
+  EXPECT_EQ(compiled.fns.size(), 7u);  // packs of A and B and their tails, epilogue, micro-kernels
   cache.forget_memory();
   auto loaded = cache.get(d.kernel());
   EXPECT_EQ(loaded.source, runtime::cpu::CacheSource::Disk);
-  ASSERT_EQ(loaded.fns.size(), 6u);
+  ASSERT_EQ(loaded.fns.size(), 7u);
   runtime::cpu::ThreadPool pool(2);
   EXPECT_EQ(d.run(loaded.fns, pool), d.run(compiled.fns, pool));
   fs::remove_all(dir);
