@@ -188,7 +188,9 @@ std::optional<GemmKernels> make_gemm_kernels(const Kernel& kernel, const Contrac
   b.out.pack_b_tail = b.pack(c.b, c.n, tile.nr, true, false, true);
   b.out.epilogue = b.epilogue();
   b.out.direct_output = b.direct_output();
-  b.out.b_in_place = in_place_b(c);
+  // Few rows use each panel of B once or twice: packing it would cost more than reading it
+  // where it is.
+  if (c.m.size() <= 16) b.out.b_in_place = in_place_b(c);
   if (b.out.b_in_place &&
       kernel.buffers[static_cast<size_t>(b.out.b_in_place->buffer)].dtype != c.acc)
     b.out.b_in_place.reset();

@@ -5,6 +5,7 @@
 #include <llvm/IR/Intrinsics.h>
 #include <llvm/IR/Module.h>
 
+#include <algorithm>
 #include <vector>
 
 namespace kiln::codegen::llvm_backend {
@@ -15,8 +16,18 @@ using llvm::Value;
 
 class MicroKernelEmitter {
  public:
-  MicroKernelEmitter(llvm::Module& m, DType dtype, int mr, int nr, int lanes, int64_t a_stride)
-      : m_(m), b_(m.getContext()), mr_(mr), nv_(nr / lanes), lanes_(lanes), a_stride_(a_stride) {
+  MicroKernelEmitter(llvm::Module& m, DType dtype, int mr, int nr, int lanes, int64_t a_stride,
+                     bool prefetch_b)
+      : m_(m),
+        b_(m.getContext()),
+        mr_(mr),
+        nv_(nr / lanes),
+        lanes_(lanes),
+        a_stride_(a_stride),
+        prefetch_b_(prefetch_b) {
+    // A tile of few rows has too few accumulators to cover the FMA latency (about 8 in
+    // flight): it keeps several sets, taking turns over k, and adds them at the end.
+    sets_ = std::min(4, std::max(1, (8 + mr * nv_ - 1) / (mr * nv_)));
     elem_ = dtype == DType::F64 ? b_.getDoubleTy() : b_.getFloatTy();
     vec_ = llvm::FixedVectorType::get(elem_, static_cast<unsigned>(lanes));
   }
@@ -44,13 +55,17 @@ class MicroKernelEmitter {
     auto* entry = block("entry");
     b_.SetInsertPoint(entry);
     prefetch_tile(C, ldc);
-    std::vector<Value*> acc(static_cast<size_t>(mr_ * nv_), llvm::Constant::getNullValue(vec_));
+    std::vector<Value*> acc(static_cast<size_t>(sets_ * mr_ * nv_),
+                            llvm::Constant::getNullValue(vec_));
     // Four steps of k per iteration while they last, then one at a time.
     Value* K4 = b_.CreateAnd(K, b_.getInt64(~int64_t{3}));
     Value* k = b_.getInt64(0);
     std::tie(k, acc) = loop(entry, b_.getInt64(0), K4, 4, acc, "main");
     std::tie(k, acc) = loop(b_.GetInsertBlock(), k, K, 1, acc, "rest");
     (void)k;
+    const size_t tile = static_cast<size_t>(mr_ * nv_);
+    for (size_t i = tile; i < acc.size(); ++i) acc[i % tile] = b_.CreateFAdd(acc[i % tile], acc[i]);
+    acc.resize(tile);
 
     auto* add = block("add");
     auto* store = block("store");
@@ -84,7 +99,7 @@ class MicroKernelEmitter {
     b_.CreateCondBr(b_.CreateICmpSLT(k, to), body, done);
     b_.SetInsertPoint(body);
     std::vector<Value*> cur(phis.begin(), phis.end());
-    for (int s = 0; s < step; ++s) update(b_.CreateAdd(k, b_.getInt64(s)), cur);
+    for (int s = 0; s < step; ++s) update(b_.CreateAdd(k, b_.getInt64(s)), cur, s % sets_);
     Value* next = b_.CreateAdd(k, b_.getInt64(step));
     k->addIncoming(next, b_.GetInsertBlock());
     for (size_t i = 0; i < phis.size(); ++i) phis[i]->addIncoming(cur[i], b_.GetInsertBlock());
@@ -98,19 +113,34 @@ class MicroKernelEmitter {
   void prefetch_tile(Value* C, Value* ldc) {
     const int esize = static_cast<int>(elem_->getPrimitiveSizeInBits() / 8);
     const int row_bytes = nv_ * lanes_ * esize;
-    llvm::Function* fetch =
-        llvm::Intrinsic::getDeclaration(&m_, llvm::Intrinsic::prefetch, {b_.getInt8PtrTy()});
     for (int i = 0; i < mr_; ++i) {
       Value* row = b_.CreateBitCast(b_.CreateGEP(elem_, C, b_.CreateMul(b_.getInt64(i), ldc)),
                                     b_.getInt8PtrTy());
       for (int off = 0; off < row_bytes; off += 64)
-        b_.CreateCall(fetch, {b_.CreateGEP(b_.getInt8Ty(), row, b_.getInt64(off)), b_.getInt32(1),
-                              b_.getInt32(3), b_.getInt32(1)});
+        fetch(b_.CreateGEP(b_.getInt8Ty(), row, b_.getInt64(off)), 1);
     }
   }
 
-  void update(Value* k, std::vector<Value*>& acc) {
+  // A prefetch of the line at `p` into all caches, for a write when `write`.
+  void fetch(Value* p, int write) {
+    llvm::Function* f =
+        llvm::Intrinsic::getDeclaration(&m_, llvm::Intrinsic::prefetch, {b_.getInt8PtrTy()});
+    b_.CreateCall(f, {p, b_.getInt32(write), b_.getInt32(3), b_.getInt32(1)});
+  }
+
+  void update(Value* k, std::vector<Value*>& acc, int set) {
     Value* brow = b_.CreateGEP(elem_, b_ptr_, b_.CreateMul(k, ldb_));
+    if (prefetch_b_) {
+      // Rows of a matrix read in place are a row of memory apart: too far for the hardware
+      // prefetcher, so ask for the row kPrefetchRows ahead.
+      Value* ahead = b_.CreateBitCast(
+          b_.CreateGEP(elem_, b_ptr_,
+                       b_.CreateMul(b_.CreateAdd(k, b_.getInt64(kPrefetchRows)), ldb_)),
+          b_.getInt8PtrTy());
+      const int row_bytes = nv_ * lanes_ * static_cast<int>(elem_->getPrimitiveSizeInBits() / 8);
+      for (int off = 0; off < row_bytes; off += 64)
+        fetch(b_.CreateGEP(b_.getInt8Ty(), ahead, b_.getInt64(off)), 0);
+    }
     std::vector<Value*> bv;
     for (int j = 0; j < nv_; ++j) {
       Value* p = b_.CreateGEP(elem_, brow, b_.getInt64(j * lanes_));
@@ -122,7 +152,7 @@ class MicroKernelEmitter {
       Value* a = b_.CreateLoad(elem_, b_.CreateGEP(elem_, acol, b_.getInt64(i * a_stride_)));
       Value* av = b_.CreateVectorSplat(static_cast<unsigned>(lanes_), a);
       for (int j = 0; j < nv_; ++j) {
-        Value*& c = acc[static_cast<size_t>(i * nv_ + j)];
+        Value*& c = acc[static_cast<size_t>((set * mr_ + i) * nv_ + j)];
         c = b_.CreateIntrinsic(llvm::Intrinsic::fma, {vec_}, {av, bv[static_cast<size_t>(j)], c});
       }
     }
@@ -146,8 +176,10 @@ class MicroKernelEmitter {
 
   llvm::Module& m_;
   llvm::IRBuilder<> b_;
-  int mr_, nv_, lanes_;
+  int mr_, nv_, lanes_, sets_ = 1;
   int64_t a_stride_;
+  bool prefetch_b_;
+  static constexpr int kPrefetchRows = 16;
   llvm::Type* elem_ = nullptr;
   llvm::FixedVectorType* vec_ = nullptr;
   llvm::Function* fn_ = nullptr;
@@ -157,8 +189,8 @@ class MicroKernelEmitter {
 }  // namespace
 
 llvm::Function* emit_micro_kernel(llvm::Module& module, const std::string& name, DType dtype,
-                                  int mr, int nr, int lanes, int64_t a_stride) {
-  return MicroKernelEmitter(module, dtype, mr, nr, lanes, a_stride).run(name);
+                                  int mr, int nr, int lanes, int64_t a_stride, bool prefetch_b) {
+  return MicroKernelEmitter(module, dtype, mr, nr, lanes, a_stride, prefetch_b).run(name);
 }
 
 }  // namespace kiln::codegen::llvm_backend

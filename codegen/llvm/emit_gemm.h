@@ -8,7 +8,8 @@
 // in place. The MR x NR tile of accumulators stays in vector registers of the target's lanes;
 // each step of k loads NR / lanes vectors of B and adds one broadcast value of A times them
 // to each row (fused multiply-adds), four steps per loop iteration. `accumulate` != 0 adds
-// the tile to C, 0 overwrites it. Tests: tests/runtime/cpu/gemm_test.cpp.
+// the tile to C, 0 overwrites it. `prefetch_b` (B read in place, rows far apart) asks for
+// the rows of B some steps ahead. Tests: tests/runtime/cpu/gemm_test.cpp.
 #pragma once
 
 #include <cstdint>
@@ -25,6 +26,6 @@ namespace kiln::codegen::llvm_backend {
 
 // `lanes`: vector lanes of `dtype` (f32 or f64); nr a multiple of it.
 llvm::Function* emit_micro_kernel(llvm::Module& module, const std::string& name, DType dtype,
-                                  int mr, int nr, int lanes, int64_t a_stride);
+                                  int mr, int nr, int lanes, int64_t a_stride, bool prefetch_b);
 
 }  // namespace kiln::codegen::llvm_backend

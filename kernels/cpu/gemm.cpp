@@ -74,9 +74,7 @@ CpuGemm::CpuGemm(const codegen::Kernel& kernel, codegen::GemmKernels gemm,
   micro_ = reinterpret_cast<MicroKernel>(reinterpret_cast<uintptr_t>(fns.at(5)));
   micro_tail_ = reinterpret_cast<MicroKernel>(reinterpret_cast<uintptr_t>(fns.at(6)));
   batch_extents_ = c.batch.extents;
-  // Few rows use each panel of B once or twice: packing it would cost more than reading it
-  // where it is.
-  b_in_place_ = gemm_.b_in_place && M_ <= 16;
+  b_in_place_ = gemm_.b_in_place.has_value();
   const int lanes = codegen::llvm_backend::host_target().info.lanes;
   using codegen::llvm_backend::work_items;
   a_items_ = work_items(gemm_.pack_a, lanes);
@@ -117,24 +115,39 @@ void CpuGemm::pack_b_block(const Call& call, int64_t panel) const {
   std::vector<uint64_t> scal(call.scalars, call.scalars + num_scalars_);
   scal.insert(scal.end(), {static_cast<uint64_t>(call.batch), static_cast<uint64_t>(call.pc),
                            static_cast<uint64_t>(n0)});
-  if (n0 + nr <= N_)
+  if (b_in_place_) {
+    // A matrix in memory: its partial panel is copied and padded with zeros here (the
+    // guarded pack kernel would gather it).
+    const int64_t cols = std::min<int64_t>(nr, N_ - n0);
+    auto [src, ldb] = in_place_b(call, n0);
+    uint8_t* dst = bufs.back();
+    for (int64_t k = 0; k < call.kc; ++k) {
+      std::memcpy(dst + k * nr * esize_, src + k * ldb * esize_,
+                  static_cast<size_t>(cols * esize_));
+      std::memset(dst + (k * nr + cols) * esize_, 0, static_cast<size_t>((nr - cols) * esize_));
+    }
+  } else if (n0 + nr <= N_) {
     pack_b_(bufs.data(), scal.data(), 0, call.kc * b_items_);
-  else
+  } else {
     pack_b_tail_(bufs.data(), scal.data(), 0, call.kc * b_tail_items_);
+  }
+}
+
+std::pair<const uint8_t*, int64_t> CpuGemm::in_place_b(const Call& call, int64_t n0) const {
+  const codegen::InPlaceB& in = *gemm_.b_in_place;
+  int64_t offset = in.offset + call.pc * in.ldb + n0;
+  int64_t rest = call.batch;
+  for (size_t i = batch_extents_.size(); i-- > 0;) {
+    offset += in.batch_strides[i] * (rest % batch_extents_[i]);
+    rest /= batch_extents_[i];
+  }
+  return {call.buffers[in.buffer] + offset * esize_, in.ldb};
 }
 
 std::pair<const uint8_t*, int64_t> CpuGemm::panel_of_b(const Call& call, int64_t panel) const {
   const int nr = gemm_.tile.nr;
   const int64_t n0 = call.jc + panel * nr;
-  if (b_in_place_ && n0 + nr <= N_) {
-    const codegen::InPlaceB& in = *gemm_.b_in_place;
-    int64_t offset = in.offset + call.pc * in.ldb + n0;
-    for (size_t i = batch_extents_.size(), rest = static_cast<size_t>(call.batch); i-- > 0;) {
-      offset += in.batch_strides[i] * static_cast<int64_t>(rest % batch_extents_[i]);
-      rest /= static_cast<size_t>(batch_extents_[i]);
-    }
-    return {call.buffers[in.buffer] + offset * esize_, in.ldb};
-  }
+  if (b_in_place_ && n0 + nr <= N_) return in_place_b(call, n0);
   return {call.packed_b + panel * gemm_.tile.kc * nr * esize_, nr};
 }
 

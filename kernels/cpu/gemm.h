@@ -56,6 +56,8 @@ class CpuGemm {
   void pack_b_block(const Call& call, int64_t panel) const;
   // The panel `panel` of B for the micro-kernel, and its row stride.
   std::pair<const uint8_t*, int64_t> panel_of_b(const Call& call, int64_t panel) const;
+  // B read in place from column n0 (b_in_place_), and its row stride.
+  std::pair<const uint8_t*, int64_t> in_place_b(const Call& call, int64_t n0) const;
   void epilogue_rows(const Call& call, int64_t m0, int64_t m1, int64_t n0, int64_t n1) const;
 
   using MicroKernel = void (*)(int64_t K, const void* A, const void* B, int64_t ldb, void* C,

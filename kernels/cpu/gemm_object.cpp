@@ -32,7 +32,7 @@ GemmObject compile_gemm_object(const codegen::GemmKernels& g, const std::string&
         for (int i : {0, 1})
           codegen::llvm_backend::emit_micro_kernel(m, out.names[5 + static_cast<size_t>(i)], acc,
                                                    i ? g.mr_tail : g.tile.mr, g.tile.nr, lanes,
-                                                   g.tile.kc);
+                                                   g.tile.kc, g.b_in_place.has_value());
       });
   return out;
 }
