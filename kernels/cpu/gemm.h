@@ -10,7 +10,8 @@
 // while they are in cache. Tasks are blocks of MC rows, or, for few rows (M = 1..16),
 // ranges of B's panels, so that every thread has work. The pack and epilogue kernels are
 // KernelIR (codegen/gemm_kernels.h) compiled with the micro-kernel into one object
-// (compile_gemm_object). Tests: tests/runtime/cpu/gemm_test.cpp.
+// (compile_gemm_object). kiln-aot (codegen/aot/cpu/) still emits these kernels' loop nests.
+// Tests: tests/runtime/cpu/gemm_test.cpp.
 #pragma once
 
 #include <cstdint>
