@@ -73,6 +73,7 @@ CpuGemm::CpuGemm(const codegen::Kernel& kernel, codegen::GemmKernels gemm,
   epilogue_ = fns.at(4);
   micro_ = reinterpret_cast<MicroKernel>(reinterpret_cast<uintptr_t>(fns.at(5)));
   micro_tail_ = reinterpret_cast<MicroKernel>(reinterpret_cast<uintptr_t>(fns.at(6)));
+  micro_wide_ = reinterpret_cast<MicroKernel>(reinterpret_cast<uintptr_t>(fns.at(7)));
   batch_extents_ = c.batch.extents;
   b_in_place_ = gemm_.b_in_place.has_value();
   const int lanes = codegen::llvm_backend::host_target().info.lanes;
@@ -180,6 +181,13 @@ void CpuGemm::task(const Call& call, int64_t index) const {
   uint8_t* tile = thread_buffer(1, static_cast<size_t>(mr * nr * esize_));
   for (int64_t jp = p0; jp < p1; ++jp) {
     const int64_t n = call.jc + jp * nr, cols = std::min<int64_t>(nr, N_ - n);
+    if (b_in_place_ && M_ <= kWideRows && jp + kWidePanels <= p1 && n + kWidePanels * nr <= N_) {
+      // Few rows: kWidePanels panels of B at once, read in place.
+      const auto [b, ldb] = in_place_b(call, n);
+      micro_wide_(call.kc, packed_a, b, ldb, call.c + (m0 * N_ + n) * esize_, N_, accumulate);
+      jp += kWidePanels - 1;
+      continue;
+    }
     const auto [b, ldb] = panel_of_b(call, jp);
     for (int64_t ip = 0; ip < a_panels; ++ip) {
       const int64_t m = m0 + ip * mr, rows = std::min<int64_t>(mr, m1 - m);

@@ -32,13 +32,18 @@ using runtime::cpu::KernelFn;
 std::optional<codegen::GemmKernels> host_gemm_kernels(const codegen::Kernel& kernel);
 
 // The object code of a GEMM: pack_a, pack_a_tail, pack_b, pack_b_tail, epilogue, the
-// micro-kernel and the micro-kernel of the last panel's rows (GemmKernels::mr_tail),
+// micro-kernel, the micro-kernel of the last panel's rows (GemmKernels::mr_tail) and its
+// wide form over kWidePanels panels of B,
 // named `prefix` + a suffix each, in that order.
 struct GemmObject {
   std::string object;
   std::vector<std::string> names;
 };
 GemmObject compile_gemm_object(const codegen::GemmKernels& gemm, const std::string& prefix);
+
+// Panels of B the wide micro-kernel covers, for at most kWideRows rows of A (one or two
+// rows, B read in place; its accumulators fit the registers).
+inline constexpr int kWidePanels = 4, kWideRows = 2;
 
 class CpuGemm {
  public:
@@ -71,7 +76,7 @@ class CpuGemm {
   std::vector<int64_t> batch_extents_;
   int num_buffers_, num_scalars_;
   KernelFn pack_a_, pack_a_tail_, pack_b_, pack_b_tail_, epilogue_;
-  MicroKernel micro_, micro_tail_;
+  MicroKernel micro_, micro_tail_, micro_wide_;
   bool b_in_place_ = false;  // few rows: B's full panels are read in place
   // Work items of a panel of A, per value of k of each pack of B, and elements per work
   // item of the epilogue along n.

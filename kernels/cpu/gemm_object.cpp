@@ -1,4 +1,6 @@
 // The GEMM's kernels for this host and their object code (see gemm.h).
+#include <algorithm>
+
 #include "codegen/contraction.h"
 #include "codegen/llvm/compiler.h"
 #include "codegen/llvm/emit_gemm.h"
@@ -19,20 +21,23 @@ std::optional<codegen::GemmKernels> host_gemm_kernels(const codegen::Kernel& ker
 
 GemmObject compile_gemm_object(const codegen::GemmKernels& g, const std::string& prefix) {
   GemmObject out;
-  for (const char* part :
-       {"_pack_a", "_pack_a_tail", "_pack_b", "_pack_b_tail", "_epilogue", "_micro", "_micro_tail"})
+  for (const char* part : {"_pack_a", "_pack_a_tail", "_pack_b", "_pack_b_tail", "_epilogue",
+                           "_micro", "_micro_tail", "_micro_wide"})
     out.names.push_back(prefix + part);
   const DType acc = g.pack_a.buffers.back().dtype;
   const int lanes = codegen::llvm_backend::host_target().info.lanes / (acc == DType::F64 ? 2 : 1);
-  std::vector<std::string> kernel_names(out.names.begin(), out.names.end() - 2);
+  std::vector<std::string> kernel_names(out.names.begin(), out.names.begin() + 5);
   out.object = codegen::llvm_backend::compile_object(
       {&g.pack_a, &g.pack_a_tail, &g.pack_b, &g.pack_b_tail, &g.epilogue}, kernel_names,
       [&](llvm::Module& m) {
-        // The full tile, and the rows of the last panel of A.
-        for (int i : {0, 1})
-          codegen::llvm_backend::emit_micro_kernel(m, out.names[5 + static_cast<size_t>(i)], acc,
-                                                   i ? g.mr_tail : g.tile.mr, g.tile.nr, lanes,
-                                                   g.tile.kc, g.b_in_place.has_value());
+        // The full tile, the rows of the last panel of A, and up to kWideRows of them over
+        // kWidePanels panels of B at once (B read in place: longer runs of each row of B).
+        using codegen::llvm_backend::emit_micro_kernel;
+        const bool in_place = g.b_in_place.has_value();
+        emit_micro_kernel(m, out.names[5], acc, g.tile.mr, g.tile.nr, lanes, g.tile.kc, in_place);
+        emit_micro_kernel(m, out.names[6], acc, g.mr_tail, g.tile.nr, lanes, g.tile.kc, in_place);
+        emit_micro_kernel(m, out.names[7], acc, std::min(g.mr_tail, kWideRows),
+                          kWidePanels * g.tile.nr, lanes, g.tile.kc, in_place);
       });
   return out;
 }

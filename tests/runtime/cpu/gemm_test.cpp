@@ -188,11 +188,11 @@ TEST(CpuGemm, DiskCacheRoundTrip) {
   DirectGemm d(add(matmul(data({40, 64}, 1), data({64, 80}, 2)), 1.0f));
   auto compiled = cache.get(d.kernel());
   EXPECT_EQ(compiled.source, runtime::cpu::CacheSource::Compiled);
-  EXPECT_EQ(compiled.fns.size(), 7u);  // packs of A and B and their tails, epilogue, micro-kernels
+  EXPECT_EQ(compiled.fns.size(), 8u);  // packs of A and B and their tails, epilogue, micro-kernels
   cache.forget_memory();
   auto loaded = cache.get(d.kernel());
   EXPECT_EQ(loaded.source, runtime::cpu::CacheSource::Disk);
-  ASSERT_EQ(loaded.fns.size(), 7u);
+  ASSERT_EQ(loaded.fns.size(), 8u);
   runtime::cpu::ThreadPool pool(2);
   EXPECT_EQ(d.run(loaded.fns, pool), d.run(compiled.fns, pool));
   fs::remove_all(dir);
