@@ -231,6 +231,9 @@ void CpuGemm::run(uint8_t* const* buffers, const uint64_t* scalars,
   packed_b = memory.take(static_cast<size_t>(blk.kc * blk.nc * esize_));
   if (!gemm_.direct_output) scratch = memory.take(static_cast<size_t>(M_ * N_ * esize_));
   const int64_t tasks = blk.row_blocks * blk.chunks;
+  // A product of a few hundred thousand multiply-adds takes microseconds: waking the
+  // workers would cost about as much as they save.
+  const int64_t grain = M_ * N_ * K_ < (int64_t{1} << 19) ? tasks : 1;
   for (int64_t batch = 0; batch < batch_; ++batch) {
     uint8_t* c =
         gemm_.direct_output ? buffers[gemm_.out_buffer] + batch * M_ * N_ * esize_ : scratch.get();
@@ -253,7 +256,7 @@ void CpuGemm::run(uint8_t* const* buffers, const uint64_t* scalars,
           });
         else if (call.nc % nr)
           pack_b_block(call, panels - 1);  // the partial panel at the end of B
-        pool.parallel_for(tasks, 1, [&](int64_t b, int64_t e) {
+        pool.parallel_for(tasks, grain, [&](int64_t b, int64_t e) {
           for (int64_t t = b; t < e; ++t) task(call, t);
         });
       }
