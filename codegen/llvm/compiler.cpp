@@ -78,12 +78,13 @@ std::unique_ptr<llvm::TargetMachine> make_target_machine(const HostTarget& t) {
 namespace {
 
 void build_module(llvm::Module& m, llvm::TargetMachine& tm,
-                  const std::vector<const Kernel*>& kernels,
-                  const std::vector<std::string>& names) {
+                  const std::vector<const Kernel*>& kernels, const std::vector<std::string>& names,
+                  const std::function<void(llvm::Module&)>& extra = nullptr) {
   m.setDataLayout(tm.createDataLayout());
   m.setTargetTriple(tm.getTargetTriple().str());
   for (size_t i = 0; i < kernels.size(); ++i)
     emit_kernel(*kernels[i], names[i], m, host_target().info);
+  if (extra) extra(m);
   std::string msg;
   llvm::raw_string_ostream os(msg);
   if (llvm::verifyModule(m, &os)) {
@@ -130,10 +131,16 @@ std::string emit_object(llvm::Module& m, llvm::TargetMachine& tm, const std::str
 
 std::string compile_object(const std::vector<const Kernel*>& kernels,
                            const std::vector<std::string>& names) {
+  return compile_object(kernels, names, nullptr);
+}
+
+std::string compile_object(const std::vector<const Kernel*>& kernels,
+                           const std::vector<std::string>& names,
+                           const std::function<void(llvm::Module&)>& extra) {
   auto tm = make_target_machine(host_target());
   llvm::LLVMContext ctx;
   llvm::Module m("kiln", ctx);
-  build_module(m, *tm, kernels, names);
+  build_module(m, *tm, kernels, names, extra);
   optimize_module(m, *tm);
   return emit_object(m, *tm, "cpu backend");
 }

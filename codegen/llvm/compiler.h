@@ -4,6 +4,7 @@
 // on disk; runtime/cpu/jit.h loads them. Tests: tests/runtime/cpu/.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,6 +24,10 @@ namespace kiln::codegen::llvm_backend {
 // safe: each call has its own LLVM context and target machine.
 std::string compile_object(const std::vector<const Kernel*>& kernels,
                            const std::vector<std::string>& names);
+// As above, with the functions `extra` adds to the module (the GEMM's micro-kernel).
+std::string compile_object(const std::vector<const Kernel*>& kernels,
+                           const std::vector<std::string>& names,
+                           const std::function<void(llvm::Module&)>& extra);
 
 // A target machine for `target` emitting position-independent code.
 std::unique_ptr<llvm::TargetMachine> make_target_machine(const HostTarget& target);

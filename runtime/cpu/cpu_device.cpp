@@ -9,6 +9,7 @@
 #include "codegen/llvm/emit_kernel.h"
 #include "ir/error.h"
 #include "ir/host_memory.h"
+#include "kernels/cpu/gemm.h"
 #include "runtime/cpu/kernel_cache.h"
 #include "runtime/cpu/register.h"
 #include "runtime/cpu/thread_pool.h"
@@ -31,10 +32,13 @@ struct HostMemory : DeviceBuffer {
 
 struct CpuKernels : DeviceKernels {
   std::vector<KernelFn> fns;  // per program kernel
+  // Per program kernel: the GEMM that runs it (kernels with a contraction), or null.
+  std::vector<std::shared_ptr<const kernels::cpu::CpuGemm>> gemms;
 };
 
 struct CpuLaunch : BoundLaunch {
   KernelFn fn = nullptr;
+  const kernels::cpu::CpuGemm* gemm = nullptr;
   std::vector<uint8_t*> buffers;
   std::vector<uint64_t> scalars;
   int64_t work_items = 0, grain = 1;
@@ -90,8 +94,14 @@ std::shared_ptr<const DeviceKernels> CpuDevice::compile(const codegen::Program& 
   for (const std::exception_ptr& err : errors)
     if (err) std::rethrow_exception(err);
   auto kernels = std::make_shared<CpuKernels>();
-  for (const CacheResult& r : got) {
+  for (size_t i = 0; i < got.size(); ++i) {
+    const CacheResult& r = got[i];
     kernels->fns.push_back(r.fn);
+    std::shared_ptr<const kernels::cpu::CpuGemm> gemm;
+    if (r.fns.size() > 1)
+      if (auto g = kernels::cpu::host_gemm_kernels(p.kernels[i]))
+        gemm = std::make_shared<kernels::cpu::CpuGemm>(p.kernels[i], std::move(*g), r.fns);
+    kernels->gemms.push_back(std::move(gemm));
     counts.compile_seconds += r.compile_seconds;
     switch (r.source) {
       case CacheSource::Memory: ++counts.cache_hits_memory; break;
@@ -134,7 +144,9 @@ std::unique_ptr<BoundLaunch> CpuDevice::bind(const DeviceKernels& kernels,
   const codegen::Kernel& k = p.kernels[static_cast<size_t>(l.kernel)];
   const int lanes = codegen::llvm_backend::host_target().info.lanes;
   auto b = std::make_unique<CpuLaunch>();
-  b->fn = static_cast<const CpuKernels&>(kernels).fns[static_cast<size_t>(l.kernel)];
+  const auto& compiled = static_cast<const CpuKernels&>(kernels);
+  b->fn = compiled.fns[static_cast<size_t>(l.kernel)];
+  b->gemm = compiled.gemms[static_cast<size_t>(l.kernel)].get();
   // One allocation each: a small eval binds dozens of launches.
   b->buffers.reserve(buffers.size());
   b->scalars.reserve(l.scalars.size());
@@ -154,6 +166,10 @@ void CpuDevice::launch(const BoundLaunch& bound) {
   // The kernel ABI takes mutable pointers; a launch never changes the bound arrays.
   uint8_t** bufs = const_cast<uint8_t**>(b.buffers.data());
   const uint64_t* s = b.scalars.data();
+  if (b.gemm) {
+    b.gemm->run(bufs, s, ThreadPool::global());
+    return;
+  }
   ThreadPool::global().parallel_for(b.work_items, b.grain,
                                     [&](int64_t begin, int64_t end) { fn(bufs, s, begin, end); });
 }

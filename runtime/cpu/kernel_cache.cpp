@@ -1,12 +1,14 @@
 // KernelCache: memory -> disk -> compile, with validated disk entries.
 #include "runtime/cpu/kernel_cache.h"
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 
 #include "codegen/llvm/compiler.h"
 #include "ir/error.h"
 #include "ir/op.h"
+#include "kernels/cpu/gemm.h"
 #include "support/log.h"
 
 namespace kiln::runtime::cpu {
@@ -25,6 +27,17 @@ uint64_t ops_fingerprint() {
 }
 
 std::string symbol_name(uint64_t key) { return "kiln_kernel_" + hex_key(key); }
+
+std::vector<std::string> split_names(const std::string& line) {
+  std::vector<std::string> names;
+  for (size_t b = 0; b <= line.size();) {
+    size_t e = std::min(line.find(' ', b), line.size());
+    if (e > b) names.push_back(line.substr(b, e - b));
+    b = e + 1;
+  }
+  if (names.empty()) throw CompileError("no symbol name");
+  return names;
+}
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
@@ -70,24 +83,27 @@ CacheResult KernelCache::get(const codegen::Kernel& kernel) {
 CacheResult KernelCache::get(const codegen::Kernel& kernel, uint64_t kernel_hash) {
   const uint64_t key = key_of(kernel_hash);
   CacheResult r;
-  if (KernelFn fn = lookup_memory(key)) {
-    r.fn = fn;
-    r.source = CacheSource::Memory;
+  auto found = [&r](const std::vector<KernelFn>& fns, CacheSource source) {
+    r.fns = fns;
+    r.fn = fns.at(0);
+    r.source = source;
+  };
+  if (std::vector<KernelFn> fns = lookup_memory(key); !fns.empty()) {
+    found(fns, CacheSource::Memory);
     return r;
   }
   // Disk and compilation happen outside the lock, so that several kernels can be built at
   // once; two threads building one kernel both succeed and the first entry stays.
   auto start = std::chrono::steady_clock::now();
   if (disk_.enabled()) {
-    // The payload: the kernel's symbol, a newline, the object file.
+    // The payload: the kernel's symbols separated by spaces, a newline, the object file.
     std::string why;
     if (std::optional<std::string> entry = disk_.read(key, why)) {
       const size_t split = entry->find('\n');
       try {
         if (split == std::string::npos) throw CompileError("no symbol name");
-        r.fn =
-            remember(key, loader_.load(entry->substr(split + 1), {entry->substr(0, split)}).at(0));
-        r.source = CacheSource::Disk;
+        std::vector<std::string> names = split_names(entry->substr(0, split));
+        found(remember(key, loader_.load(entry->substr(split + 1), names)), CacheSource::Disk);
         r.compile_seconds = seconds_since(start);
         return r;
       } catch (const Error& e) {
@@ -98,31 +114,41 @@ CacheResult KernelCache::get(const codegen::Kernel& kernel, uint64_t kernel_hash
       support::log_warn("kernel cache: entry " + path_for(key) + " is not usable (" + why +
                         "); rebuilding it");
   }
+  // A kernel with a contraction compiles to a GEMM's functions (the contraction follows
+  // from the kernel's text, so one key never names both forms).
   std::string name = symbol_name(key);
-  std::string object = codegen::llvm_backend::compile_object({&kernel}, {name});
-  r.fn = remember(key, loader_.load(object, {name}).at(0));
-  r.source = CacheSource::Compiled;
+  kernels::cpu::GemmObject compiled;
+  if (auto gemm = kernels::cpu::host_gemm_kernels(kernel)) {
+    compiled = kernels::cpu::compile_gemm_object(*gemm, name);
+  } else {
+    compiled.names = {name};
+    compiled.object = codegen::llvm_backend::compile_object({&kernel}, {name});
+  }
+  found(remember(key, loader_.load(compiled.object, compiled.names)), CacheSource::Compiled);
   r.compile_seconds = seconds_since(start);
-  disk_.write(key, name + "\n" + object);
+  std::string names;
+  for (const std::string& n : compiled.names) names += (names.empty() ? "" : " ") + n;
+  disk_.write(key, names + "\n" + compiled.object);
   if (support::log_enabled(support::LogLevel::Debug))
     support::log_debug("compiled kernel " + name + " in " +
                        std::to_string(r.compile_seconds * 1e3) + " ms");
   return r;
 }
 
-KernelFn KernelCache::lookup_memory(uint64_t key) {
+std::vector<KernelFn> KernelCache::lookup_memory(uint64_t key) {
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = memory_.find(key);
-  return it == memory_.end() ? nullptr : it->second;
+  return it == memory_.end() ? std::vector<KernelFn>{} : it->second;
 }
 
-KernelFn KernelCache::remember(uint64_t key, KernelFn fn) {
+std::vector<KernelFn> KernelCache::remember(uint64_t key, std::vector<KernelFn> fns) {
   std::lock_guard<std::mutex> lock(mutex_);
-  return memory_.emplace(key, fn).first->second;
+  return memory_.emplace(key, std::move(fns)).first->second;
 }
 
 bool KernelCache::in_memory(uint64_t kernel_hash) {
-  return lookup_memory(key_of(kernel_hash)) != nullptr;
+  std::lock_guard<std::mutex> lock(mutex_);
+  return memory_.count(key_of(kernel_hash)) != 0;
 }
 
 }  // namespace kiln::runtime::cpu

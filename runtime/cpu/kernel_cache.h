@@ -3,7 +3,8 @@
 // process and on disk (object code) so that a second process starts warm.
 //
 // Disk entries (runtime/disk_cache.h) live in KILN_CACHE_DIR (default $HOME/.cache/kiln;
-// "off" disables), one file per kernel holding its symbol name and object file. An entry
+// "off" disables), one file per kernel holding its symbol names and object file: one
+// function for a loop nest, several for a GEMM (kernels/cpu/gemm.h). An entry
 // that is truncated, corrupt, of another version or of another key, or that does not
 // load, is never trusted: the kernel is compiled again and the entry rewritten.
 // Tests: tests/runtime/cpu/kernel_cache_test.cpp.
@@ -24,7 +25,8 @@ namespace kiln::runtime::cpu {
 enum class CacheSource : uint8_t { Memory, Disk, Compiled };
 
 struct CacheResult {
-  KernelFn fn = nullptr;
+  KernelFn fn = nullptr;      // the kernel, or the first of a GEMM's functions
+  std::vector<KernelFn> fns;  // every function of the kernel's object, in order
   CacheSource source = CacheSource::Compiled;
   double compile_seconds = 0;  // compiling, or reading and linking a disk entry
 };
@@ -57,16 +59,16 @@ class KernelCache {
   static KernelCache& global();
 
   // The on-disk format version; bump when the entries' layout changes.
-  static constexpr uint32_t kFormatVersion = 2;
+  static constexpr uint32_t kFormatVersion = 3;
 
  private:
-  KernelFn lookup_memory(uint64_t key);
-  KernelFn remember(uint64_t key, KernelFn fn);
+  std::vector<KernelFn> lookup_memory(uint64_t key);  // empty when absent
+  std::vector<KernelFn> remember(uint64_t key, std::vector<KernelFn> fns);
 
   ObjectLoader& loader_;
   DiskCache disk_;
   std::mutex mutex_;
-  std::unordered_map<uint64_t, KernelFn> memory_;
+  std::unordered_map<uint64_t, std::vector<KernelFn>> memory_;
 };
 
 }  // namespace kiln::runtime::cpu

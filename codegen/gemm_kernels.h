@@ -1,0 +1,63 @@
+// gemm_kernels: the KernelIR kernels a packed GEMM (kernels/cpu/gemm.h) runs around its
+// micro-kernel, derived from a kernel with a Contraction (codegen/contraction.h):
+//
+//   pack_a       packed[r * KC + kk] = a(batch, m0 + r, k0 + kk), 0 where m0 + r >= M
+//   pack_a_tail  the same, 0 where k0 + kk >= K                     (the last block of k)
+//   pack_b       packed[kk * NR + r] = b(batch, k0 + kk, n0 + r)   (a full panel)
+//   pack_b_tail  the same, 0 where n0 + r >= N                      (the last panel)
+//   epilogue     the kernel's epilogue stage, its outer loops reordered (batch, m, n), with
+//                the accumulator read from a scratch matrix [m * N + n] of the batch
+//
+// The factors are evaluated where they are packed, so views, broadcasts and casts (f16 /
+// bf16 inputs) are read in place. batch, k0 and m0 / n0 are scalar arguments appended
+// after the kernel's own (slot_batch, slot_k0, slot_mn0); the packed panel and the scratch
+// matrix are a buffer appended after the kernel's own (extra_buffer). A pack of A runs
+// over outer loops (r < MR, kk < KC), a whole panel per call; a pack of B over (kk < KC,
+// r < NR): a call over [0, rows * items_per_row) packs the panel's first `rows` values of k.
+// Tests: tests/runtime/cpu/gemm_test.cpp.
+#pragma once
+
+#include <optional>
+
+#include "codegen/contraction.h"
+#include "codegen/kernel_ir.h"
+#include "codegen/lower_group.h"
+
+namespace kiln::codegen {
+
+// The register tile of the micro-kernel and the depth of a packed panel.
+struct GemmTile {
+  int mr = 1, nr = 1;  // rows of A and columns of B per micro-kernel call
+  int64_t kc = 1;      // values of k per packed panel
+};
+
+// The tile for `acc` (f32 or f64) on a machine with `lanes` f32 lanes.
+GemmTile gemm_tile(DType acc, int lanes);
+
+// B as a matrix in memory that the micro-kernel may read in place (no packing): element
+// (batch, k, n) at offset + sum(batch_strides[i] * batch var i) + k * ldb + n of `buffer`.
+struct InPlaceB {
+  int buffer = 0;
+  int64_t offset = 0, ldb = 0;
+  std::vector<int64_t> batch_strides;  // per variable of the batch set
+};
+
+struct GemmKernels {
+  GemmTile tile;
+  int mr_tail = 0;                     // rows of the last panel of A (M % MR, or MR)
+  std::optional<InPlaceB> b_in_place;  // set for few rows (M <= 16) where B allows it
+  Kernel pack_a, pack_a_tail, pack_b, pack_b_tail, epilogue;
+  int slot_batch = 0, slot_k0 = 0, slot_mn0 = 0;
+  int extra_buffer = 0;
+  // The epilogue only stores the accumulator, in its dtype, at [batch][m][n] of
+  // `out_buffer`: the micro-kernel may write there and the epilogue need not run.
+  bool direct_output = false;
+  int out_buffer = 0;
+};
+
+// The kernels of `kernel`'s GEMM, or nothing when the GEMM cannot run it (kernels with
+// private row buffers). `options` is the device's (vectorization of the new kernels).
+std::optional<GemmKernels> make_gemm_kernels(const Kernel& kernel, const Contraction& c,
+                                             const GemmTile& tile, const LowerOptions& options);
+
+}  // namespace kiln::codegen

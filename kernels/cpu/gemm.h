@@ -1,0 +1,86 @@
+// The CPU GEMM: runs a kernel with a Contraction (codegen/contraction.h) as a cache-blocked,
+// packed matrix product over the thread pool, then its fused epilogue.
+//
+// For each batch, in blocks of NC columns, KC values of k and MC rows (the loop order of
+// BLIS): a block of B is packed into panels of NR columns (in parallel, one panel per
+// item), then each task packs MC rows of A into panels of MR rows and runs the micro-kernel
+// (codegen/llvm/emit_gemm.h) over its panels of B (outer) and A (inner), accumulating into
+// the output when the epilogue only stores the accumulator, else into a scratch matrix.
+// After the last block of k, the task runs the epilogue kernel on its rows of the tile,
+// while they are in cache. Tasks are blocks of MC rows, or, for few rows (M = 1..16),
+// ranges of B's panels, so that every thread has work. The pack and epilogue kernels are
+// KernelIR (codegen/gemm_kernels.h) compiled with the micro-kernel into one object
+// (compile_gemm_object). kiln-aot (codegen/aot/cpu/) still emits these kernels' loop nests.
+// Tests: tests/runtime/cpu/gemm_test.cpp.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "codegen/gemm_kernels.h"
+#include "runtime/cpu/jit.h"
+#include "runtime/cpu/thread_pool.h"
+
+namespace kiln::kernels::cpu {
+
+using runtime::cpu::KernelFn;
+
+// The GEMM kernels of `kernel` for this host, or nothing when it has no contraction or
+// the GEMM cannot run it.
+std::optional<codegen::GemmKernels> host_gemm_kernels(const codegen::Kernel& kernel);
+
+// The object code of a GEMM: pack_a, pack_a_tail, pack_b, pack_b_tail, epilogue, the
+// micro-kernel, the micro-kernel of the last panel's rows (GemmKernels::mr_tail) and its
+// wide form over kWidePanels panels of B,
+// named `prefix` + a suffix each, in that order.
+struct GemmObject {
+  std::string object;
+  std::vector<std::string> names;
+};
+GemmObject compile_gemm_object(const codegen::GemmKernels& gemm, const std::string& prefix);
+
+// Panels of B the wide micro-kernel covers, for at most kWideRows rows of A (one or two
+// rows, B read in place; its accumulators fit the registers).
+inline constexpr int kWidePanels = 4, kWideRows = 2;
+
+class CpuGemm {
+ public:
+  // `fns`: the loaded functions of compile_gemm_object's names, in order.
+  CpuGemm(const codegen::Kernel& kernel, codegen::GemmKernels gemm,
+          const std::vector<KernelFn>& fns);
+
+  // Runs the kernel on the launch's buffers and scalar slots.
+  void run(uint8_t* const* buffers, const uint64_t* scalars, runtime::cpu::ThreadPool& pool) const;
+
+ private:
+  struct Blocking;
+  struct Call;
+  Blocking blocking(int threads) const;
+  void task(const Call& call, int64_t index) const;
+  void pack_b_block(const Call& call, int64_t panel) const;
+  // The panel `panel` of B for the micro-kernel, and its row stride.
+  std::pair<const uint8_t*, int64_t> panel_of_b(const Call& call, int64_t panel) const;
+  // B read in place from column n0 (b_in_place_), and its row stride.
+  std::pair<const uint8_t*, int64_t> in_place_b(const Call& call, int64_t n0) const;
+  void epilogue_rows(const Call& call, int64_t m0, int64_t m1, int64_t n0, int64_t n1) const;
+
+  using MicroKernel = void (*)(int64_t K, const void* A, const void* B, int64_t ldb, void* C,
+                               int64_t ldc, int64_t accumulate);
+
+  codegen::GemmKernels gemm_;
+  DType acc_;
+  int64_t esize_;
+  int64_t batch_, M_, N_, K_;
+  std::vector<int64_t> batch_extents_;
+  int num_buffers_, num_scalars_;
+  KernelFn pack_a_, pack_a_tail_, pack_b_, pack_b_tail_, epilogue_;
+  MicroKernel micro_, micro_tail_, micro_wide_;
+  bool b_in_place_ = false;  // few rows: B's full panels are read in place
+  // Work items of a panel of A, per value of k of each pack of B, and elements per work
+  // item of the epilogue along n.
+  int64_t a_items_, a_tail_items_, b_items_, b_tail_items_, epilogue_lanes_;
+};
+
+}  // namespace kiln::kernels::cpu

@@ -1,0 +1,45 @@
+// The GEMM's kernels for this host and their object code (see gemm.h).
+#include <algorithm>
+
+#include "codegen/contraction.h"
+#include "codegen/llvm/compiler.h"
+#include "codegen/llvm/emit_gemm.h"
+#include "codegen/llvm/target.h"
+#include "kernels/cpu/gemm.h"
+#include "runtime/cpu/thread_pool.h"
+
+namespace kiln::kernels::cpu {
+
+std::optional<codegen::GemmKernels> host_gemm_kernels(const codegen::Kernel& kernel) {
+  if (!kernel.contraction) return std::nullopt;
+  const codegen::Contraction& c = *kernel.contraction;
+  const int lanes = codegen::llvm_backend::host_target().info.lanes;
+  codegen::LowerOptions options;
+  options.vector_lanes = lanes;
+  return codegen::make_gemm_kernels(kernel, c, codegen::gemm_tile(c.acc, lanes), options);
+}
+
+GemmObject compile_gemm_object(const codegen::GemmKernels& g, const std::string& prefix) {
+  GemmObject out;
+  for (const char* part : {"_pack_a", "_pack_a_tail", "_pack_b", "_pack_b_tail", "_epilogue",
+                           "_micro", "_micro_tail", "_micro_wide"})
+    out.names.push_back(prefix + part);
+  const DType acc = g.pack_a.buffers.back().dtype;
+  const int lanes = codegen::llvm_backend::host_target().info.lanes / (acc == DType::F64 ? 2 : 1);
+  std::vector<std::string> kernel_names(out.names.begin(), out.names.begin() + 5);
+  out.object = codegen::llvm_backend::compile_object(
+      {&g.pack_a, &g.pack_a_tail, &g.pack_b, &g.pack_b_tail, &g.epilogue}, kernel_names,
+      [&](llvm::Module& m) {
+        // The full tile, the rows of the last panel of A, and up to kWideRows of them over
+        // kWidePanels panels of B at once (B read in place: longer runs of each row of B).
+        using codegen::llvm_backend::emit_micro_kernel;
+        const bool in_place = g.b_in_place.has_value();
+        emit_micro_kernel(m, out.names[5], acc, g.tile.mr, g.tile.nr, lanes, g.tile.kc, in_place);
+        emit_micro_kernel(m, out.names[6], acc, g.mr_tail, g.tile.nr, lanes, g.tile.kc, in_place);
+        emit_micro_kernel(m, out.names[7], acc, std::min(g.mr_tail, kWideRows),
+                          kWidePanels * g.tile.nr, lanes, g.tile.kc, in_place);
+      });
+  return out;
+}
+
+}  // namespace kiln::kernels::cpu

@@ -1,0 +1,202 @@
+// The CPU GEMM (kernels/cpu/gemm.h) against the reference evaluator: a shape sweep with
+// tails of every block, batches with broadcast batch dimensions, transposed operands
+// (views), f32 / f64 / f16 / bf16 inputs, fused epilogues, one and two threads, and the
+// disk cache of a GEMM kernel's object. tests/CMakeLists.txt runs the suite again with
+// AVX2's vectors (KILN_CPU_LANES=8).
+#include "kernels/cpu/gemm.h"
+
+#include <gtest/gtest.h>
+#include <kiln/kiln.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include "codegen/contraction.h"
+#include "codegen/program.h"
+#include "frontend/evaluate.h"
+#include "ir/parser.h"
+#include "passes/pipeline.h"
+#include "runtime/cpu/kernel_cache.h"
+#include "runtime/cpu/thread_pool.h"
+#include "runtime/driver.h"
+#include "tests/runtime/cpu/cpu_test_util.h"
+
+namespace kiln::testing {
+namespace {
+
+std::string dims(std::initializer_list<int64_t> d) {
+  std::string s;
+  for (int64_t v : d) s += (s.empty() ? "" : ",") + std::to_string(v);
+  return "[" + s + "]";
+}
+
+// Whether the CPU device runs the graph's first kernel as a GEMM.
+bool runs_as_gemm(const ir::Graph& graph) {
+  ir::Graph g = graph;
+  passes::optimize_graph(g);
+  codegen::Program p = codegen::build_program(g, cpu().lower_options());
+  return !p.kernels.empty() && p.kernels[0].contraction != nullptr;
+}
+
+void check(const std::string& text, int64_t k, const std::string& what, DType acc = DType::F32,
+           uint64_t seed = 1) {
+  ir::Graph g = ir::parse_graph(text);
+  expect_matches_reference(cpu(), g, seed, Values::Normal, accumulated_tolerance(acc, k), what);
+}
+
+std::string matmul(const std::string& t, int64_t M, int64_t N, int64_t K) {
+  return "func @f(%a: " + t + dims({M, K}) + ", %b: " + t + dims({K, N}) + ") -> (" + t +
+         dims({M, N}) + ") {\n  %0 = matmul %a, %b : " + t + dims({M, N}) + "\n  return %0\n}";
+}
+
+TEST(CpuGemm, ShapeSweep) {
+  // Sizes around the register tile (MR = 6, 8 or 12; NR = 16, 32 or 48) and the k unrolling (4);
+  // the products too small for the GEMM are the loop nest's, tested elsewhere.
+  const int64_t sizes[] = {1, 2, 3, 7, 16, 17, 63, 65, 255};
+  int gemms = 0;
+  for (int64_t M : sizes)
+    for (int64_t N : sizes)
+      for (int64_t K : {9, 64, 403}) {
+        std::string text = matmul("f32", M, N, K);
+        if (!runs_as_gemm(ir::parse_graph(text))) continue;
+        ++gemms;
+        check(text, K, "matmul " + dims({M, N, K}));
+      }
+  EXPECT_GE(gemms, 80);
+}
+
+TEST(CpuGemm, LargeWithEveryBlockTail) {
+  // More than one block of k (KC), of rows (MC) and a partial panel of columns.
+  std::string text = matmul("f32", 517, 301, 900);
+  ASSERT_TRUE(runs_as_gemm(ir::parse_graph(text)));
+  check(text, 900, "matmul 517x301x900");
+}
+
+Tensor data(const Shape& s, uint64_t seed, DType t = DType::F32) {
+  BufferPtr b = random_buffer({DType::F32, s}, seed);
+  std::vector<float> v(b->as<float>(), b->as<float>() + numel(s));
+  return from_data(v, s, t);
+}
+
+// Checks `t` against the reference, and that its first kernel is a GEMM.
+void check(const Tensor& t, int64_t k, const std::string& what, DType tol_dtype = DType::F32) {
+  std::vector<ir::NodePtr> roots = {t.node()};
+  frontend::Extraction ex = frontend::extract_graph(roots, false);
+  EXPECT_TRUE(runs_as_gemm(ex.graph)) << what;
+  expect_matches_reference(cpu(), ex.graph, ex.inputs, accumulated_tolerance(tol_dtype, k), what);
+}
+
+TEST(CpuGemm, EveryTransposeCombination) {
+  const int64_t M = 67, N = 45, K = 130;
+  for (bool ta : {false, true})
+    for (bool tb : {false, true}) {
+      Tensor a = ta ? transpose(data({K, M}, 1)) : data({M, K}, 1);
+      Tensor b = tb ? transpose(data({N, K}, 2)) : data({K, N}, 2);
+      check(matmul(a, b), K,
+            std::string("transposes a ") + (ta ? "T" : "N") + " b " + (tb ? "T" : "N"));
+    }
+}
+
+TEST(CpuGemm, BatchedWithBroadcastBatchDimensions) {
+  check(matmul(data({3, 1, 20, 40}, 1), data({1, 4, 40, 33}, 2)), 40, "batch 3x1 by 1x4");
+  // Few rows read B in place, at each batch's offset (a broadcast batch has stride 0).
+  check(matmul(data({3, 1, 5, 40}, 7), data({1, 4, 40, 100}, 8)), 40, "few rows, batch 3x1 by 1x4");
+  check(matmul(data({5, 20, 40}, 3), data({40, 70}, 4)), 40, "batch by a shared matrix");
+  check(matmul(data({2, 20, 40}, 5), transpose(data({2, 70, 40}, 6), {0, 2, 1})), 40,
+        "batch with a transposed operand");
+}
+
+TEST(CpuGemm, DTypes) {
+  check(matmul(data({37, 70}, 1, DType::F64), data({70, 29}, 2, DType::F64)), 70, "f64",
+        DType::F64);
+  check(matmul(data({130, 300}, 3, DType::F64), data({300, 41}, 4, DType::F64)), 300, "f64 big",
+        DType::F64);
+  for (DType t : {DType::F16, DType::BF16})
+    check(matmul(data({33, 90}, 5, t), data({90, 47}, 6, t)), 90, std::string(dtype_name(t)), t);
+}
+
+TEST(CpuGemm, FusedEpilogues) {
+  Tensor a = data({70, 96}, 1), b = data({96, 50}, 2);
+  Tensor bias = data({50}, 3), residual = data({70, 50}, 4);
+  check(gelu(add(matmul(a, b), bias)), 96, "bias + gelu");
+  check(add(matmul(a, b), residual), 96, "residual add");
+  check(cast(multiply(matmul(a, b), 0.5f), DType::F16), 96, "scale, cast to f16", DType::F16);
+  check(transpose(matmul(a, b)), 96, "transposed output");
+}
+
+// One eval of a GEMM kernel, with the launch's buffers, run by CpuGemm directly.
+struct DirectGemm {
+  frontend::Extraction ex;  // the program points into its graph
+  codegen::Program p;
+  std::vector<BufferPtr> inputs;
+  std::vector<std::vector<uint8_t>> results;
+  std::vector<uint8_t*> buffers;
+
+  explicit DirectGemm(const Tensor& t) {
+    std::vector<ir::NodePtr> roots = {t.node()};
+    ex = frontend::extract_graph(roots, false);
+    p = runtime::compile_graph(ex.graph, cpu());
+    inputs = ex.inputs;
+  }
+  const codegen::Kernel& kernel() const { return p.kernels.at(0); }
+  // Runs `fns` (a GEMM object's functions) on `pool` and returns the result's bytes.
+  std::vector<uint8_t> run(const std::vector<runtime::cpu::KernelFn>& fns,
+                           runtime::cpu::ThreadPool& pool) {
+    auto g = kernels::cpu::host_gemm_kernels(kernel());
+    EXPECT_TRUE(g);
+    kernels::cpu::CpuGemm gemm(kernel(), std::move(*g), fns);
+    std::vector<uint8_t> out;
+    buffers.clear();
+    for (int id : p.launches.at(0).buffers) {
+      const codegen::ProgramValue& v = p.values[static_cast<size_t>(id)];
+      if (v.kind == codegen::ProgramValue::Kind::Parameter) {
+        buffers.push_back(reinterpret_cast<uint8_t*>(inputs[static_cast<size_t>(v.param)]->data()));
+      } else {
+        out.assign(static_cast<size_t>(v.nbytes()), 0);
+        buffers.push_back(out.data());
+      }
+    }
+    std::vector<uint64_t> scalars;
+    for (const codegen::ScalarSource& src : p.launches.at(0).scalars)
+      scalars.push_back(codegen::scalar_slot(src));
+    gemm.run(buffers.data(), scalars.data(), pool);
+    return out;
+  }
+};
+
+TEST(CpuGemm, ThreadsDoNotChangeTheResult) {
+  // Each output sums its products in the same order whatever the blocking across threads.
+  for (const Shape& m : std::vector<Shape>{{3, 500}, {300, 500}}) {
+    DirectGemm d(gelu(matmul(data(m, 1), data({m[1], 200}, 2))));
+    ASSERT_EQ(d.p.kernels.size(), 1u);
+    auto fns = runtime::cpu::KernelCache::global().get(d.kernel()).fns;
+    runtime::cpu::ThreadPool one(1), two(2), three(3);
+    std::vector<uint8_t> want = d.run(fns, one);
+    EXPECT_EQ(d.run(fns, two), want) << shape_str(m);
+    EXPECT_EQ(d.run(fns, three), want) << shape_str(m);
+  }
+}
+
+TEST(CpuGemm, DiskCacheRoundTrip) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("kiln-gemm-cache-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  static runtime::cpu::ObjectLoader loader;
+  runtime::cpu::KernelCache cache(loader, dir.string());
+  DirectGemm d(add(matmul(data({40, 64}, 1), data({64, 80}, 2)), 1.0f));
+  auto compiled = cache.get(d.kernel());
+  EXPECT_EQ(compiled.source, runtime::cpu::CacheSource::Compiled);
+  EXPECT_EQ(compiled.fns.size(), 8u);  // packs of A and B and their tails, epilogue, micro-kernels
+  cache.forget_memory();
+  auto loaded = cache.get(d.kernel());
+  EXPECT_EQ(loaded.source, runtime::cpu::CacheSource::Disk);
+  ASSERT_EQ(loaded.fns.size(), 8u);
+  runtime::cpu::ThreadPool pool(2);
+  EXPECT_EQ(d.run(loaded.fns, pool), d.run(compiled.fns, pool));
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace kiln::testing
