@@ -8,6 +8,7 @@
 //   opencl_bench --workload softmax --rows 16384 --cols 8192 [--reps 20] [--device opencl]
 //   opencl_bench --limits [--elements 268435456]
 //   opencl_bench --info
+//   opencl_bench --gemm 4096 4096 4096 [--epilogue] [--reps 20]
 //
 // "kiln" rows time enqueue + finish of the executable (kernels only, inputs resident);
 // "kiln_eval" rows time the whole eval path (graph passes, cache lookups, upload, read
@@ -42,6 +43,8 @@ struct Options {
   std::string device = "opencl";
   bool limits = false, info = false, eval = true;
   int64_t elements = int64_t{1} << 26;
+  int64_t m = 0, n = 0, k = 0;  // --gemm: a matmul x[m,k] @ w[k,n]
+  bool epilogue = false;        // --epilogue: gelu(x @ w + bias)
 };
 
 Options parse(int argc, char** argv) {
@@ -70,6 +73,12 @@ Options parse(int argc, char** argv) {
       o.info = true;
     else if (a == "--no-eval")
       o.eval = false;
+    else if (a == "--gemm") {
+      o.m = std::stoll(value());
+      o.n = std::stoll(value());
+      o.k = std::stoll(value());
+    } else if (a == "--epilogue")
+      o.epilogue = true;
     else if (a == "--elements")
       o.elements = std::stoll(value());
     else
@@ -165,6 +174,46 @@ void run_workload(OpenCLDevice& device, const Options& o) {
   if (!o.eval) return;
   auto [eval_median, eval_best] = timed(3, 1, [&] { device.run(ex.graph, ex.inputs); });
   print_row(o.workload, "kiln_eval", device.info().name, eval_median, eval_best, bytes, checksum);
+}
+
+// A matmul x[m,k] @ w[k,n] (with --epilogue: gelu(x @ w + bias)), data on the device; the
+// row gives GFLOP/s (2mnk per run) and how each kernel was rendered. KILN_OPENCL_GEMM=0
+// times the loop nest instead of the GEMM, KILN_OPENCL_GEMM_TILE=bm,bn,bk,tm,tn a tile.
+void run_gemm(OpenCLDevice& device, const Options& o) {
+  using kiln::bench::make_input;
+  Tensor x = kiln::from_data(make_input(o.m * o.k, 1), {o.m, o.k});
+  Tensor w = kiln::from_data(make_input(o.k * o.n, 2), {o.k, o.n});
+  Tensor y = kiln::matmul(x, w);
+  if (o.epilogue) y = kiln::gelu(y + kiln::from_data(make_input(o.n, 3), {o.n}));
+  kiln::frontend::Extraction ex = kiln::frontend::extract_graph({y.node()}, false);
+  double t0 = now();
+  auto exe = kiln::runtime::prepare(device, ex.graph, ex.inputs);
+  exe->finish();
+  const double prepare_seconds = now() - t0;
+  auto [median, best] = timed(o.reps, o.warmup, [&] {
+    exe->enqueue();
+    exe->finish();
+  });
+  const double checksum = checksum_of(*exe->read_results()[0]);
+  std::string shapes;
+  for (const auto& r : OpenCLDevice::rendered(*exe)) {
+    std::string head = r.body.substr(0, r.body.find('\n'));
+    shapes += std::string(shapes.empty() ? "" : ",") +
+              (r.shape == kiln::codegen::GroupShape::Gemm
+                   ? head.substr(head.find('(') + 1, head.size() - head.find('(') - 2)
+                   : std::string(kiln::codegen::group_shape_name(r.shape)));
+  }
+  const double flops =
+      2.0 * static_cast<double>(o.m) * static_cast<double>(o.n) * static_cast<double>(o.k);
+  char extra[512];
+  std::snprintf(extra, sizeof extra,
+                ", \"gflops\": %.4g, \"kernels\": %lld, \"shapes\": \"%s\", "
+                "\"prepare_seconds\": %.6g, \"m\": %lld, \"n\": %lld, \"k\": %lld",
+                flops / median * 1e-9, static_cast<long long>(exe->kernels()), shapes.c_str(),
+                prepare_seconds, static_cast<long long>(o.m), static_cast<long long>(o.n),
+                static_cast<long long>(o.k));
+  print_row(o.epilogue ? "gemm_bias_gelu" : "sgemm", "kiln", device.info().name, median, best,
+            4.0 * static_cast<double>(o.m * o.k + o.k * o.n + o.m * o.n), checksum, extra);
 }
 
 // A kernel's time through `clEnqueueNDRangeKernel` + clFinish, median of reps.
@@ -288,6 +337,7 @@ int main(int argc, char** argv) {
     }
     if (o.limits) run_limits(*device, o);
     if (!o.workload.empty()) run_workload(*device, o);
+    if (o.m > 0) run_gemm(*device, o);
     return 0;
   } catch (const std::exception& e) {
     std::cerr << e.what() << "\n";

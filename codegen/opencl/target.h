@@ -8,6 +8,7 @@
 
 #include <string>
 
+#include "codegen/kernel_ir.h"
 #include "codegen/work_group_target.h"
 
 namespace kiln::codegen::opencl {
@@ -20,6 +21,13 @@ struct OpenCLTarget : WorkGroupTarget {
   // than vstoreN. Off by default: oclgrind 21.10 miscompiles such stores to undef values
   // (clang 14 itself compiles them correctly); KILN_OPENCL_CAST_STORES=1 turns it on.
   bool cast_vector_stores = false;
+  // Kernels with a contraction (Kernel::contraction) render as a tiled GEMM
+  // (kernels/opencl/gemm.h); off, they stay loop nests (KILN_OPENCL_GEMM=0).
+  bool gemm = true;
+  // The GEMM tiles to use (the tuner's choice, or forced by tests and KILN_OPENCL_GEMM_TILE);
+  // not chosen: the default for the device class.
+  GemmTile gemm_tile;
+  bool nvidia = false;  // the device's vendor is NVIDIA (inline PTX is accepted)
 };
 
 }  // namespace kiln::codegen::opencl

@@ -1,0 +1,340 @@
+// gemm: the tiled OpenCL GEMM with a fused epilogue (see gemm.h).
+#include "kernels/opencl/gemm.h"
+
+#include <algorithm>
+#include <limits>
+#include <unordered_set>
+
+#include "codegen/opencl/expr_renderer.h"
+#include "codegen/opencl/scalar_ops.h"
+#include "ir/error.h"
+
+namespace kiln::kernels::opencl {
+
+using codegen::ExprPtr;
+using codegen::VarSet;
+using codegen::opencl::CodeWriter;
+using codegen::opencl::ExprRenderer;
+
+namespace {
+
+// Local tiles are stored k-major with rows padded by one element: work-items that store a
+// tile along k (a transposed factor) then hit different banks.
+constexpr int kPad = 1;
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t elem_bytes(DType acc) { return acc == DType::F64 ? 8 : 4; }
+int64_t local_bytes(const GemmTile& t, DType acc) {
+  return (int64_t{t.bk} * (t.bm + kPad) + int64_t{t.bk} * (t.bn + kPad)) * elem_bytes(acc);
+}
+std::string num(int64_t v) { return std::to_string(v); }
+std::string index_type(int64_t extent) {
+  return extent <= std::numeric_limits<int32_t>::max() ? "int" : "long";
+}
+
+// Candidate tiles, best first for large products; each work-item's block is at most 8 x 8.
+// GPUs want many work-items and big register blocks (arithmetic per local read); CPU
+// OpenCL (PoCL) runs a work-group as loops over its work-items and prefers small groups.
+const std::vector<GemmTile>& gpu_tiles() {
+  static const std::vector<GemmTile> t = {
+      {128, 128, 16, 8, 8}, {128, 64, 16, 8, 8}, {64, 128, 16, 8, 8}, {64, 64, 16, 4, 4},
+      {64, 64, 16, 8, 8},   {32, 64, 16, 4, 4},  {64, 32, 16, 4, 4},  {32, 32, 16, 4, 4},
+      {16, 64, 16, 2, 4},   {64, 16, 16, 4, 2},  {16, 16, 16, 2, 2},
+  };
+  return t;
+}
+const std::vector<GemmTile>& cpu_tiles() {
+  static const std::vector<GemmTile> t = {
+      {64, 64, 16, 8, 8}, {64, 64, 32, 8, 8},   {32, 64, 16, 4, 8},
+      {64, 64, 16, 4, 4}, {32, 32, 16, 4, 4},   {16, 64, 16, 2, 8},
+      {64, 16, 16, 8, 2}, {128, 128, 16, 8, 8}, {16, 16, 16, 2, 2},
+  };
+  return t;
+}
+
+// Whether `factor` reads memory contiguously along the innermost variable of `set`.
+bool contiguous_along(const ExprPtr& factor, const VarSet& set) {
+  if (set.vars.empty()) return false;
+  const int v = set.vars.back();
+  std::vector<ExprPtr> stack{factor};
+  std::unordered_set<const codegen::Expr*> seen;
+  while (!stack.empty()) {
+    ExprPtr e = stack.back();
+    stack.pop_back();
+    if (!seen.insert(e.get()).second) continue;
+    if (e->kind == codegen::ExprKind::Load && e->depends_on_var(v)) {
+      codegen::Stride s = codegen::stride_along(e->args[0], v);
+      return s.affine && s.stride == 1;
+    }
+    for (const ExprPtr& a : e->args) stack.push_back(a);
+  }
+  return false;
+}
+
+char size_class(int64_t n) { return n <= 16 ? 'S' : n <= 512 ? 'M' : 'L'; }
+
+class GemmRenderer {
+ public:
+  GemmRenderer(const Kernel& k, const OpenCLTarget& t, std::string name, const GemmTile& tile)
+      : k_(k),
+        c_(*k.contraction),
+        t_(t),
+        tile_(tile),
+        name_(std::move(name)),
+        next_var_(k.num_vars) {}
+
+  RenderedKernel render() {
+    RenderedKernel out;
+    out.name = name_;
+    out.shape = codegen::GroupShape::Gemm;
+    const int64_t M = c_.m.size(), N = c_.n.size(), K = c_.k.size(), B = c_.batch.size();
+    const int64_t tiles_m = ceil_div(M, tile_.bm), tiles_n = ceil_div(N, tile_.bn);
+    const int64_t groups = B * tiles_m * tiles_n, wg = tile_.work_items();
+    const std::string T = codegen::opencl::compute_type(c_.acc);
+    CodeWriter w;
+    ExprRenderer r(k_, w);
+    r.need(c_.acc);
+    w.open(codegen::opencl::entry_signature(k_, name_, wg, false));
+    w.line("__local " + T + " As[" + num(tile_.bk * (tile_.bm + kPad)) + "];");
+    w.line("__local " + T + " Bs[" + num(tile_.bk * (tile_.bn + kPad)) + "];");
+    ExprPtr lid = new_var(wg), grp = new_var(std::max<int64_t>(groups, 1));
+    w.line("const int " + name(lid) + " = get_local_id(0);");
+    w.line("const " + index_type(groups) + " " + name(grp) + " = get_group_id(0);");
+    for (size_t i = 0; i < k_.scalars.size(); ++i) {
+      r.need(k_.scalars[i]);
+      w.line(codegen::opencl::scalar_declaration(k_.scalars[i], static_cast<int>(i)));
+    }
+    // The group's tile: batch-major, then tile rows, then tile columns.
+    tile_n_ = codegen::imod(grp, tiles_n);
+    tile_m_ = codegen::imod(codegen::idiv(grp, tiles_n), tiles_m);
+    batch_ = codegen::idiv(grp, tiles_n * tiles_m);
+    tx_ = codegen::imod(lid, tile_.bn / tile_.tn);
+    ty_ = codegen::idiv(lid, tile_.bn / tile_.tn);
+    lid_ = lid;
+    const std::string TX = r.value(tx_), TY = r.value(ty_);
+    w.line(T + " acc[" + num(tile_.tm) + "][" + num(tile_.tn) + "];");
+    w.line("for (int i = 0; i < " + num(tile_.tm) + "; ++i) for (int j = 0; j < " + num(tile_.tn) +
+           "; ++j) acc[i][j] = 0;");
+    if (K > 0) {
+      ExprPtr kt = new_var(ceil_div(K, tile_.bk));
+      w.open("for (int " + name(kt) + " = 0; " + name(kt) + " < " + num(ceil_div(K, tile_.bk)) +
+             "; ++" + name(kt) + ")");
+      r.push_scope();
+      load_tile(w, r, kt, true);
+      load_tile(w, r, kt, false);
+      w.line("barrier(CLK_LOCAL_MEM_FENCE);");
+      multiply(w, TX, TY);
+      w.line("barrier(CLK_LOCAL_MEM_FENCE);");
+      r.pop_scope();
+      w.close();
+    }
+    epilogue(w, r);
+    w.close();
+    if (r.needs().fp64 && !t_.fp64)
+      throw UnsupportedError("opencl backend: kernel " + name_ +
+                             " computes in f64, but OpenCL device '" + t_.device_name +
+                             "' lacks the extension cl_khr_fp64; compute in f32 (cast) or run "
+                             "on a device with cl_khr_fp64");
+    out.body =
+        "// kiln kernel " + name_ + " (gemm " + gemm_tile_str(tile_) + ")\n" + w.text() + "\n";
+    out.needs = r.needs();
+    out.source = codegen::opencl::combine_sources({&out});
+    if (groups > 0) out.launches.push_back({name_, groups * wg, wg});
+    return out;
+  }
+
+ private:
+  ExprPtr new_var(int64_t extent) {
+    return codegen::var(next_var_++, std::max<int64_t>(extent, 1));
+  }
+  static std::string name(const ExprPtr& v) { return ExprRenderer::var_name(v->slot); }
+
+  static void bind_set(std::vector<ExprPtr>& subst, const VarSet& set, const ExprPtr& flat) {
+    std::vector<ExprPtr> parts = codegen::delinearize(flat, set.extents);
+    for (size_t i = 0; i < set.vars.size(); ++i) subst[set.vars[i]] = parts[i];
+  }
+  std::vector<ExprPtr> empty_subst() const {
+    return std::vector<ExprPtr>(static_cast<size_t>(k_.num_vars));
+  }
+
+  // Stages the A tile (bm x bk, from factor a) or the B tile (bk x bn, from factor b) of
+  // k step `kt` in local memory: each work-item stores tile elements lid, lid + wg, ...,
+  // numbered so that consecutive work-items read along the factor's contiguous index.
+  void load_tile(CodeWriter& w, ExprRenderer& r, const ExprPtr& kt, bool is_a) {
+    const VarSet& rows = is_a ? c_.m : c_.n;  // the non-k index of this factor
+    const VarSet& other = is_a ? c_.n : c_.m;
+    const ExprPtr& factor = is_a ? c_.a : c_.b;
+    const int64_t extent = rows.size(), K = c_.k.size();
+    const int span = is_a ? tile_.bm : tile_.bn, wg = tile_.work_items();
+    const int64_t per = int64_t{span} * tile_.bk / wg;
+    const bool k_fast = contiguous_along(factor, c_.k) && !contiguous_along(factor, rows);
+    ExprPtr l = new_var(per);
+    w.line("#pragma unroll");
+    w.open("for (int " + name(l) + " = 0; " + name(l) + " < " + num(per) + "; ++" + name(l) + ")");
+    r.push_scope();
+    ExprPtr e = codegen::iadd(lid_, codegen::imul(l, wg));
+    ExprPtr kk = k_fast ? codegen::imod(e, tile_.bk) : codegen::idiv(e, span);
+    ExprPtr rr = k_fast ? codegen::idiv(e, tile_.bk) : codegen::imod(e, span);
+    ExprPtr row = codegen::iadd(codegen::imul(is_a ? tile_m_ : tile_n_, span), rr);
+    ExprPtr k = codegen::iadd(codegen::imul(kt, tile_.bk), kk);
+    // Out-of-range elements read a clamped (valid) element and store zero.
+    std::vector<ExprPtr> subst = empty_subst();
+    bind_set(subst, c_.batch, batch_);
+    bind_set(subst, rows, codegen::imin(row, codegen::index_const(extent - 1)));
+    bind_set(subst, c_.k, codegen::imin(k, codegen::index_const(K - 1)));
+    bind_set(subst, other, codegen::index_const(0));
+    ExprPtr valid = codegen::land(codegen::ilt(row, codegen::index_const(extent)),
+                                  codegen::ilt(k, codegen::index_const(K)));
+    std::string value = r.value(codegen::substitute(factor, subst));
+    std::string at = r.value(codegen::iadd(codegen::imul(kk, span + kPad), rr));
+    std::string dst = std::string(is_a ? "As" : "Bs") + "[" + at + "]";
+    if (valid->kind == codegen::ExprKind::Const && valid->ival != 0)
+      w.line(dst + " = " + value + ";");
+    else
+      w.line(dst + " = " + r.value(valid) + " ? " + value + " : 0;");
+    r.pop_scope();
+    w.close();
+  }
+
+  // acc += A tile * B tile: rows ty + i * (bm / tm), columns tx + j * (bn / tn).
+  void multiply(CodeWriter& w, const std::string& TX, const std::string& TY) {
+    const std::string T = codegen::opencl::compute_type(c_.acc);
+    const int wy = tile_.bm / tile_.tm, wx = tile_.bn / tile_.tn;
+    w.line("#pragma unroll");
+    w.open("for (int kk = 0; kk < " + num(tile_.bk) + "; ++kk)");
+    w.line(T + " ra[" + num(tile_.tm) + "], rb[" + num(tile_.tn) + "];");
+    w.line("#pragma unroll");
+    w.line("for (int i = 0; i < " + num(tile_.tm) + "; ++i) ra[i] = As[kk * " +
+           num(tile_.bm + kPad) + " + " + TY + " + i * " + num(wy) + "];");
+    w.line("#pragma unroll");
+    w.line("for (int j = 0; j < " + num(tile_.tn) + "; ++j) rb[j] = Bs[kk * " +
+           num(tile_.bn + kPad) + " + " + TX + " + j * " + num(wx) + "];");
+    w.line("#pragma unroll");
+    w.open("for (int i = 0; i < " + num(tile_.tm) + "; ++i)");
+    w.line("#pragma unroll");
+    w.line("for (int j = 0; j < " + num(tile_.tn) +
+           "; ++j) acc[i][j] = fma(ra[i], rb[j], acc[i][j]);");
+    w.close();
+    w.close();
+  }
+
+  // Stage 1's stores for every register element inside the output.
+  void epilogue(CodeWriter& w, ExprRenderer& r) {
+    const int wy = tile_.bm / tile_.tm, wx = tile_.bn / tile_.tn;
+    ExprPtr i = new_var(tile_.tm), j = new_var(tile_.tn);
+    w.line("#pragma unroll");
+    w.open("for (int " + name(i) + " = 0; " + name(i) + " < " + num(tile_.tm) + "; ++" + name(i) +
+           ")");
+    w.line("#pragma unroll");
+    w.open("for (int " + name(j) + " = 0; " + name(j) + " < " + num(tile_.tn) + "; ++" + name(j) +
+           ")");
+    r.push_scope();
+    ExprPtr m =
+        codegen::iadd(codegen::iadd(codegen::imul(tile_m_, tile_.bm), ty_), codegen::imul(i, wy));
+    ExprPtr n =
+        codegen::iadd(codegen::iadd(codegen::imul(tile_n_, tile_.bn), tx_), codegen::imul(j, wx));
+    std::vector<ExprPtr> subst = empty_subst();
+    bind_set(subst, c_.batch, batch_);
+    bind_set(subst, c_.m, m);
+    bind_set(subst, c_.n, n);
+    ExprPtr valid = codegen::land(codegen::ilt(m, codegen::index_const(c_.m.size())),
+                                  codegen::ilt(n, codegen::index_const(c_.n.size())));
+    w.open("if (" + r.value(valid) + ")");
+    r.push_scope();
+    r.bind_stage(c_.reduce_stage, "acc[" + name(i) + "][" + name(j) + "]");
+    for (const codegen::Store& s : k_.stages[static_cast<size_t>(c_.epilogue_stage)].stores) {
+      const DType bt = k_.buffers[static_cast<size_t>(s.buffer)].dtype;
+      ExprPtr value = codegen::substitute(s.value, subst);
+      std::string index = r.value(codegen::substitute(s.index, subst));
+      std::string v = codegen::opencl::cast_op(value->dtype, bt, r.value(value));
+      std::string line =
+          codegen::opencl::store_element(bt, ExprRenderer::buffer(s.buffer), index, v) + ";";
+      if (s.guard) line = "if (" + r.value(codegen::substitute(s.guard, subst)) + ") " + line;
+      w.line(line);
+    }
+    r.pop_scope();
+    w.close();
+    r.pop_scope();
+    w.close();
+    w.close();
+  }
+
+  const Kernel& k_;
+  const Contraction& c_;
+  const OpenCLTarget& t_;
+  GemmTile tile_;
+  std::string name_;
+  int next_var_;
+  ExprPtr lid_, tile_m_, tile_n_, batch_, tx_, ty_;
+};
+
+}  // namespace
+
+std::string gemm_tile_str(const GemmTile& t) {
+  return std::to_string(t.bm) + "x" + std::to_string(t.bn) + "x" + std::to_string(t.bk) + "/" +
+         std::to_string(t.tm) + "x" + std::to_string(t.tn);
+}
+
+std::string check_gemm_tile(const GemmTile& t, DType acc, const OpenCLTarget& target) {
+  if (t.bm <= 0 || t.bn <= 0 || t.bk <= 0 || t.tm <= 0 || t.tn <= 0)
+    return "every tile size must be positive";
+  if (t.bm % t.tm != 0) return "bm " + num(t.bm) + " is not a multiple of tm " + num(t.tm);
+  if (t.bn % t.tn != 0) return "bn " + num(t.bn) + " is not a multiple of tn " + num(t.tn);
+  if (t.tm * t.tn > 128) return "a work-item's block of " + num(t.tm * t.tn) + " exceeds 128";
+  const int64_t wg = t.work_items();
+  if (wg > target.max_work_group_size)
+    return num(wg) + " work-items per group, more than the device's " +
+           num(target.max_work_group_size);
+  if ((int64_t{t.bm} * t.bk) % wg != 0 || (int64_t{t.bk} * t.bn) % wg != 0)
+    return "the tiles' " + num(int64_t{t.bm} * t.bk) + " and " + num(int64_t{t.bk} * t.bn) +
+           " elements are not multiples of the " + num(wg) + " work-items";
+  if (local_bytes(t, acc) > target.local_mem_bytes)
+    return num(local_bytes(t, acc)) + " bytes of local memory, more than the device's " +
+           num(target.local_mem_bytes);
+  return "";
+}
+
+std::vector<GemmTile> gemm_candidates(const Contraction& c, const OpenCLTarget& target) {
+  std::vector<GemmTile> out{default_gemm_tile(c, target)};
+  for (const auto* list : {&gpu_tiles(), &cpu_tiles()})
+    for (const GemmTile& t : *list)
+      if (check_gemm_tile(t, c.acc, target).empty() &&
+          std::find(out.begin(), out.end(), t) == out.end())
+        out.push_back(t);
+  return out;
+}
+
+GemmTile default_gemm_tile(const Contraction& c, const OpenCLTarget& target) {
+  const int64_t M = c.m.size(), N = c.n.size(), B = c.batch.size();
+  // The first tile (in the device class's order) that the problem fills and that gives
+  // every compute unit a work-group; failing that, the one with most work-groups.
+  GemmTile best;
+  int64_t best_groups = -1;
+  for (const GemmTile& t : target.is_gpu ? gpu_tiles() : cpu_tiles()) {
+    if (!check_gemm_tile(t, c.acc, target).empty()) continue;
+    const int64_t groups = B * ceil_div(M, t.bm) * ceil_div(N, t.bn);
+    const bool fills = t.bm <= std::max<int64_t>(16, M) && t.bn <= std::max<int64_t>(16, N);
+    if (fills && groups >= target.compute_units) return t;
+    if (groups > best_groups) best = t, best_groups = groups;
+  }
+  if (!best.chosen())  // a device too small for every listed tile: one work-item per group
+    best = {1, 1, 1, 1, 1};
+  return best;
+}
+
+std::string gemm_shape_class(const Contraction& c) {
+  return std::string("m") + size_class(c.m.size()) + ".n" + size_class(c.n.size()) + ".k" +
+         size_class(c.k.size()) + ".b" + (c.batch.size() > 1 ? "1" : "0");
+}
+
+RenderedKernel render_gemm(const Kernel& kernel, const OpenCLTarget& target,
+                           const std::string& name, const GemmTile& tile) {
+  if (!kernel.contraction)
+    throw CompileError("opencl gemm: kernel " + name + " is not a contraction");
+  if (std::string why = check_gemm_tile(tile, kernel.contraction->acc, target); !why.empty())
+    throw CompileError("opencl gemm: tile " + gemm_tile_str(tile) + " cannot run on '" +
+                       target.device_name + "': " + why);
+  return GemmRenderer(kernel, target, name, tile).render();
+}
+
+}  // namespace kiln::kernels::opencl
