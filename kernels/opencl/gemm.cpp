@@ -18,14 +18,31 @@ using codegen::opencl::ExprRenderer;
 
 namespace {
 
-// Local tiles are stored k-major with rows padded by one element: work-items that store a
-// tile along k (a transposed factor) then hit different banks.
-constexpr int kPad = 1;
-
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t elem_bytes(DType acc) { return acc == DType::F64 ? 8 : 4; }
+
+// A work-item's rows (and columns) come in runs of this many adjacent ones, read from local
+// memory as one 16-byte vector; the runs are strided by the group's width, so that
+// neighbouring work-items read neighbouring vectors (no bank conflicts) and store
+// neighbouring elements. 1 (plain strided elements) when the block does not divide.
+int vec_width(const GemmTile& t, DType acc) {
+  const int v = acc == DType::F64 ? 2 : 4;
+  return t.tm % v == 0 && t.tn % v == 0 ? v : 1;
+}
+// Local tiles are stored k-major with rows padded (keeping vectors aligned): work-items
+// that store a tile along k (a transposed factor) then hit different banks.
+int row_pad(const GemmTile& t, DType acc) { return std::max(1, vec_width(t, acc)); }
 int64_t local_bytes(const GemmTile& t, DType acc) {
-  return (int64_t{t.bk} * (t.bm + kPad) + int64_t{t.bk} * (t.bn + kPad)) * elem_bytes(acc);
+  const int pad = row_pad(t, acc);
+  return (int64_t{t.bk} * (t.bm + pad) + int64_t{t.bk} * (t.bn + pad)) * elem_bytes(acc);
+}
+
+// The offset in the tile of a work-item's element `idx` (a register row or column): runs
+// of `vw` adjacent elements, work-item `t` of `w` along this side.
+ExprPtr block_offset(const ExprPtr& t, const ExprPtr& idx, int w, int vw) {
+  return codegen::iadd(
+      codegen::iadd(codegen::imul(codegen::idiv(idx, vw), int64_t{w} * vw), codegen::imul(t, vw)),
+      codegen::imod(idx, vw));
 }
 std::string num(int64_t v) { return std::to_string(v); }
 std::string index_type(int64_t extent) {
@@ -95,8 +112,12 @@ class GemmRenderer {
     ExprRenderer r(k_, w);
     r.need(c_.acc);
     w.open(codegen::opencl::entry_signature(k_, name_, wg, false));
-    w.line("__local " + T + " As[" + num(tile_.bk * (tile_.bm + kPad)) + "];");
-    w.line("__local " + T + " Bs[" + num(tile_.bk * (tile_.bn + kPad)) + "];");
+    vw_ = vec_width(tile_, c_.acc);
+    pad_ = row_pad(tile_, c_.acc);
+    w.line("__local " + T + " As[" + num(tile_.bk * (tile_.bm + pad_)) +
+           "] __attribute__((aligned(16)));");
+    w.line("__local " + T + " Bs[" + num(tile_.bk * (tile_.bn + pad_)) +
+           "] __attribute__((aligned(16)));");
     ExprPtr lid = new_var(wg), grp = new_var(std::max<int64_t>(groups, 1));
     w.line("const int " + name(lid) + " = get_local_id(0);");
     w.line("const " + index_type(groups) + " " + name(grp) + " = get_group_id(0);");
@@ -186,7 +207,7 @@ class GemmRenderer {
     ExprPtr valid = codegen::land(codegen::ilt(row, codegen::index_const(extent)),
                                   codegen::ilt(k, codegen::index_const(K)));
     std::string value = r.value(codegen::substitute(factor, subst));
-    std::string at = r.value(codegen::iadd(codegen::imul(kk, span + kPad), rr));
+    std::string at = r.value(codegen::iadd(codegen::imul(kk, span + pad_), rr));
     std::string dst = std::string(is_a ? "As" : "Bs") + "[" + at + "]";
     if (valid->kind == codegen::ExprKind::Const && valid->ival != 0)
       w.line(dst + " = " + value + ";");
@@ -196,25 +217,42 @@ class GemmRenderer {
     w.close();
   }
 
-  // acc += A tile * B tile: rows ty + i * (bm / tm), columns tx + j * (bn / tn).
+  // acc += A tile * B tile, each work-item reading its rows and columns (block_offset).
   void multiply(CodeWriter& w, const std::string& TX, const std::string& TY) {
     const std::string T = codegen::opencl::compute_type(c_.acc);
     const int wy = tile_.bm / tile_.tm, wx = tile_.bn / tile_.tn;
     w.line("#pragma unroll");
     w.open("for (int kk = 0; kk < " + num(tile_.bk) + "; ++kk)");
     w.line(T + " ra[" + num(tile_.tm) + "], rb[" + num(tile_.tn) + "];");
-    w.line("#pragma unroll");
-    w.line("for (int i = 0; i < " + num(tile_.tm) + "; ++i) ra[i] = As[kk * " +
-           num(tile_.bm + kPad) + " + " + TY + " + i * " + num(wy) + "];");
-    w.line("#pragma unroll");
-    w.line("for (int j = 0; j < " + num(tile_.tn) + "; ++j) rb[j] = Bs[kk * " +
-           num(tile_.bn + kPad) + " + " + TX + " + j * " + num(wx) + "];");
+    read_block(w, "ra", "As", tile_.tm, tile_.bm, wy, TY);
+    read_block(w, "rb", "Bs", tile_.tn, tile_.bn, wx, TX);
     w.line("#pragma unroll");
     w.open("for (int i = 0; i < " + num(tile_.tm) + "; ++i)");
     w.line("#pragma unroll");
     w.line("for (int j = 0; j < " + num(tile_.tn) +
            "; ++j) acc[i][j] = fma(ra[i], rb[j], acc[i][j]);");
     w.close();
+    w.close();
+  }
+
+  // reg[0..count) = row kk of local tile `tile` (of `span` elements) at the work-item's
+  // offsets: one vector per run of vw_ elements.
+  void read_block(CodeWriter& w, const std::string& reg, const std::string& tile, int count,
+                  int span, int width, const std::string& t) {
+    const std::string row = "kk * " + num(span + pad_);
+    w.line("#pragma unroll");
+    if (vw_ == 1) {
+      w.line("for (int i = 0; i < " + num(count) + "; ++i) " + reg + "[i] = " + tile + "[" + row +
+             " + " + t + " + i * " + num(width) + "];");
+      return;
+    }
+    const std::string V = codegen::opencl::compute_type(c_.acc) + num(vw_);
+    w.open("for (int c = 0; c < " + num(count / vw_) + "; ++c)");
+    w.line("const " + V + " v = *(__local const " + V + "*)(" + tile + " + " + row + " + c * " +
+           num(int64_t{width} * vw_) + " + " + t + " * " + num(vw_) + ");");
+    static const char* lanes[] = {"x", "y", "z", "w"};
+    for (int l = 0; l < vw_; ++l)
+      w.line(reg + "[c * " + num(vw_) + " + " + num(l) + "] = v." + lanes[l] + ";");
     w.close();
   }
 
@@ -229,10 +267,8 @@ class GemmRenderer {
     w.open("for (int " + name(j) + " = 0; " + name(j) + " < " + num(tile_.tn) + "; ++" + name(j) +
            ")");
     r.push_scope();
-    ExprPtr m =
-        codegen::iadd(codegen::iadd(codegen::imul(tile_m_, tile_.bm), ty_), codegen::imul(i, wy));
-    ExprPtr n =
-        codegen::iadd(codegen::iadd(codegen::imul(tile_n_, tile_.bn), tx_), codegen::imul(j, wx));
+    ExprPtr m = codegen::iadd(codegen::imul(tile_m_, tile_.bm), block_offset(ty_, i, wy, vw_));
+    ExprPtr n = codegen::iadd(codegen::imul(tile_n_, tile_.bn), block_offset(tx_, j, wx, vw_));
     std::vector<ExprPtr> subst = empty_subst();
     bind_set(subst, c_.batch, batch_);
     bind_set(subst, c_.m, m);
@@ -266,6 +302,7 @@ class GemmRenderer {
   std::string name_;
   int next_var_;
   ExprPtr lid_, tile_m_, tile_n_, batch_, tx_, ty_;
+  int vw_ = 1, pad_ = 1;
 };
 
 }  // namespace
