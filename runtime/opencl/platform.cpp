@@ -179,6 +179,8 @@ codegen::opencl::OpenCLTarget target_for(const DeviceInfo& info) {
   t.nvidia = info.vendor.find("NVIDIA") != std::string::npos ||
              info.platform_vendor.find("NVIDIA") != std::string::npos;
   if (auto v = env_int("KILN_OPENCL_GEMM")) t.gemm = *v != 0;
+  if (auto v = env_int("KILN_OPENCL_MMA"); v && *v != 0 && t.nvidia)
+    t.mma = codegen::opencl::MmaMode::Ptx;
   if (const char* tile = std::getenv("KILN_OPENCL_GEMM_TILE"); tile && *tile) {
     // bm,bn,bk,tm,tn: every GEMM runs with these tiles (checked when rendered).
     codegen::GemmTile g;

@@ -133,5 +133,32 @@ TEST(OpenCLGemmRender, DoubleNeedsTheExtension) {
   }
 }
 
+TEST(OpenCLGemmRender, HalfProductsUseTensorCoresThroughInlinePtxOnNvidia) {
+  OpenCLTarget t = gpu();
+  t.nvidia = true;
+  t.mma = codegen::opencl::MmaMode::Ptx;
+  Compiled f16(product(256, 256, 256, "f16")), bf16(product(256, 256, 256, "bf16")),
+      f32(product(256, 256, 256));
+  RenderedKernel r = codegen::opencl::render_kernel(f16.p.kernels[0], t, "kh");
+  EXPECT_NE(r.source.find("asm volatile(\"mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 "
+                          "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\""),
+            std::string::npos)
+      << r.source;
+  // Half values are read as their 16-bit patterns: no cl_khr_fp16 needed.
+  EXPECT_NE(r.source.find("(__global const ushort*)"), std::string::npos);
+  EXPECT_EQ(r.launches[0].local, 256);
+  EXPECT_EQ(r.launches[0].global, 2 * 2 * 256);
+  EXPECT_NE(r.body.find("gemm mma f16 128x128x32"), std::string::npos);
+  EXPECT_NE(codegen::opencl::render_kernel(bf16.p.kernels[0], t, "kb")
+                .source.find("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32"),
+            std::string::npos);
+  // f32 products, and every product without mma, take the portable kernel.
+  EXPECT_EQ(codegen::opencl::render_kernel(f32.p.kernels[0], t, "kf").source.find("mma.sync"),
+            std::string::npos);
+  t.mma = codegen::opencl::MmaMode::Off;
+  EXPECT_EQ(codegen::opencl::render_kernel(f16.p.kernels[0], t, "kh").source.find("mma"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace kiln::kernels::opencl

@@ -166,6 +166,29 @@ TEST(OpenCLGemm, HalfAndDoublePrecision) {
   EXPECT_TRUE(close(run, 70));
 }
 
+TEST(OpenCLGemm, TensorCoreKernelThroughAnEmulatedMma) {
+  // The tensor-core kernel with its mma.sync replaced by a portable emulation of the
+  // instruction's fragment layouts: checks the tiles, fragments and epilogue on any device
+  // (the PTX itself runs only on NVIDIA: docs/gpu.md says how to test it there).
+  KILN_REQUIRE_OPENCL(device);
+  if (device->target().max_work_group_size < 256) GTEST_SKIP() << "needs 256 work-items";
+  // Tails on every side (two row tiles), a transposed and batched bf16 product, and an
+  // epilogue.
+  std::vector<Tensor> outs = {
+      matmul(test_data({130, 40}, DType::F16, 1), test_data({40, 70}, DType::F16, 2)),
+      matmul(test_data({2, 20, 48}, DType::BF16, 5),
+             transpose(test_data({65, 48}, DType::BF16, 6))),
+      gelu(matmul(test_data({64, 32}, DType::F16, 7), test_data({32, 64}, DType::F16, 8)) +
+           test_data({64}, DType::F16, 9)),
+  };
+  codegen::opencl::OpenCLTarget target = device->target();
+  target.mma = codegen::opencl::MmaMode::Emulated;
+  runtime::opencl::OpenCLDevice emulated(device->info(), target);
+  GemmRun run = run_gemm(emulated, outs, {});
+  EXPECT_EQ(run.gemms, static_cast<int>(outs.size()));
+  EXPECT_TRUE(close(run, 48));
+}
+
 TEST(OpenCLGemm, FusedEpilogues) {
   KILN_REQUIRE_OPENCL(device);
   const DType f = DType::F32;
