@@ -8,7 +8,7 @@
 //   opencl_bench --workload softmax --rows 16384 --cols 8192 [--reps 20] [--device opencl]
 //   opencl_bench --limits [--elements 268435456]
 //   opencl_bench --info
-//   opencl_bench --gemm 4096 4096 4096 [--epilogue] [--reps 20]
+//   opencl_bench --gemm 4096 4096 4096 [--epilogue] [--dtype f16] [--reps 20]
 //
 // "kiln" rows time enqueue + finish of the executable (kernels only, inputs resident);
 // "kiln_eval" rows time the whole eval path (graph passes, cache lookups, upload, read
@@ -45,6 +45,7 @@ struct Options {
   int64_t elements = int64_t{1} << 26;
   int64_t m = 0, n = 0, k = 0;  // --gemm: a matmul x[m,k] @ w[k,n]
   bool epilogue = false;        // --epilogue: gelu(x @ w + bias)
+  std::string dtype = "f32";    // --dtype: of x and w (f16 and bf16 accumulate in f32)
 };
 
 Options parse(int argc, char** argv) {
@@ -77,6 +78,8 @@ Options parse(int argc, char** argv) {
       o.m = std::stoll(value());
       o.n = std::stoll(value());
       o.k = std::stoll(value());
+    } else if (a == "--dtype") {
+      o.dtype = value();
     } else if (a == "--epilogue")
       o.epilogue = true;
     else if (a == "--elements")
@@ -183,8 +186,19 @@ void run_gemm(OpenCLDevice& device, const Options& o) {
   using kiln::bench::make_input;
   Tensor x = kiln::from_data(make_input(o.m * o.k, 1), {o.m, o.k});
   Tensor w = kiln::from_data(make_input(o.k * o.n, 2), {o.k, o.n});
+  const auto dtype = kiln::dtype_from_name(o.dtype);
+  if (!dtype) throw kiln::Error("opencl_bench: unknown dtype '" + o.dtype + "'");
+  if (*dtype != kiln::DType::F32) {
+    // Inputs held in that dtype (converted on the host, before the timed graph).
+    x = kiln::cast(x, *dtype);
+    w = kiln::cast(w, *dtype);
+    kiln::eval({x, w});
+  }
   Tensor y = kiln::matmul(x, w);
-  if (o.epilogue) y = kiln::gelu(y + kiln::from_data(make_input(o.n, 3), {o.n}));
+  if (o.epilogue)
+    y = kiln::gelu(y + kiln::cast(kiln::from_data(make_input(o.n, 3), {o.n}), y.dtype()));
+  // The checksum reads floats: a 16-bit result is widened in the kernel's epilogue.
+  if (y.dtype() != kiln::DType::F32) y = kiln::cast(y, kiln::DType::F32);
   kiln::frontend::Extraction ex = kiln::frontend::extract_graph({y.node()}, false);
   double t0 = now();
   auto exe = kiln::runtime::prepare(device, ex.graph, ex.inputs);
@@ -212,8 +226,11 @@ void run_gemm(OpenCLDevice& device, const Options& o) {
                 flops / median * 1e-9, static_cast<long long>(exe->kernels()), shapes.c_str(),
                 prepare_seconds, static_cast<long long>(o.m), static_cast<long long>(o.n),
                 static_cast<long long>(o.k));
-  print_row(o.epilogue ? "gemm_bias_gelu" : "sgemm", "kiln", device.info().name, median, best,
-            4.0 * static_cast<double>(o.m * o.k + o.k * o.n + o.m * o.n), checksum, extra);
+  const std::string name = o.dtype == "f32" ? "sgemm" : o.dtype + "_gemm";
+  print_row(o.epilogue ? name + "_bias_gelu" : name, "kiln", device.info().name, median, best,
+            static_cast<double>(kiln::dtype_size(*dtype)) *
+                static_cast<double>(o.m * o.k + o.k * o.n + o.m * o.n),
+            checksum, extra);
 }
 
 // A kernel's time through `clEnqueueNDRangeKernel` + clFinish, median of reps.
