@@ -226,8 +226,11 @@ void run_gemm(OpenCLDevice& device, const Options& o) {
                 flops / median * 1e-9, static_cast<long long>(exe->kernels()), shapes.c_str(),
                 prepare_seconds, static_cast<long long>(o.m), static_cast<long long>(o.n),
                 static_cast<long long>(o.k));
-  const std::string name = o.dtype == "f32" ? "sgemm" : o.dtype + "_gemm";
-  print_row(o.epilogue ? name + "_bias_gelu" : name, "kiln", device.info().name, median, best,
+  // The workload names of the table: sgemm, gemm_bias_gelu (f16_gemm, ... else).
+  const std::string prefix = o.dtype == "f32" ? "" : o.dtype + "_";
+  const std::string name =
+      o.epilogue ? prefix + "gemm_bias_gelu" : (o.dtype == "f32" ? "sgemm" : prefix + "gemm");
+  print_row(name, "kiln", device.info().name, median, best,
             static_cast<double>(kiln::dtype_size(*dtype)) *
                 static_cast<double>(o.m * o.k + o.k * o.n + o.m * o.n),
             checksum, extra);
