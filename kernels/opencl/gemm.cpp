@@ -551,6 +551,10 @@ std::string gemm_shape_class(const Contraction& c) {
          size_class(c.k.size()) + ".b" + (c.batch.size() > 1 ? "1" : "0");
 }
 
+bool uses_tensor_cores(const Kernel& kernel, const OpenCLTarget& target) {
+  return mma_dtype(kernel, target) != DType::Bool;
+}
+
 RenderedKernel render_gemm(const Kernel& kernel, const OpenCLTarget& target,
                            const std::string& name, const GemmTile& tile) {
   if (!kernel.contraction)

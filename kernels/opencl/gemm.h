@@ -51,6 +51,10 @@ std::vector<GemmTile> gemm_candidates(const Contraction& c, const OpenCLTarget& 
 // (<= 16), medium (<= 512) or large, and whether there is a batch. E.g. "mL.nL.kM.b1".
 std::string gemm_shape_class(const Contraction& c);
 
+// Whether `kernel` (with a contraction) renders on tensor cores on `target` (target.mma,
+// f16 or bf16 factors, f32 accumulation): then the tiles are fixed and `tile` is unused.
+bool uses_tensor_cores(const Kernel& kernel, const OpenCLTarget& target);
+
 // Renders `kernel` (which must have a contraction) with `tile`; throws CompileError when
 // check_gemm_tile rejects it, UnsupportedError for f64 on a device without cl_khr_fp64.
 RenderedKernel render_gemm(const Kernel& kernel, const OpenCLTarget& target,

@@ -61,6 +61,8 @@ uint64_t GemmTuner::key_of(const Kernel& kernel) const {
 
 GemmTile GemmTuner::choose(const Kernel& kernel, bool tune) {
   const Contraction& c = *kernel.contraction;
+  // The tensor-core kernel has fixed tiles: nothing to choose.
+  if (uses_tensor_cores(kernel, device_.target())) return default_gemm_tile(c, device_.target());
   const uint64_t key = key_of(kernel);
   {
     std::lock_guard<std::mutex> lock(mutex_);

@@ -149,6 +149,8 @@ TEST(OpenCLGemmRender, HalfProductsUseTensorCoresThroughInlinePtxOnNvidia) {
   EXPECT_EQ(r.launches[0].local, 256);
   EXPECT_EQ(r.launches[0].global, 2 * 2 * 256);
   EXPECT_NE(r.body.find("gemm mma f16 128x128x32"), std::string::npos);
+  EXPECT_TRUE(uses_tensor_cores(f16.p.kernels[0], t));
+  EXPECT_FALSE(uses_tensor_cores(f32.p.kernels[0], t));
   EXPECT_NE(codegen::opencl::render_kernel(bf16.p.kernels[0], t, "kb")
                 .source.find("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32"),
             std::string::npos);
