@@ -12,6 +12,9 @@
 //   the epilogue (the kernel's loop-free stage 1) runs on each register element with the
 //     outer variables at (batch, m, n) and StageValue(0) = the accumulator.
 //
+// On NVIDIA with target.mma, f16 / bf16 factors (f32 accumulation) run on the tensor
+// cores instead: the same structure with warps issuing inline PTX mma.sync (render_mma).
+//
 // The tiles (GemmTile, codegen/kernel_ir.h) are parameters, checked by check_gemm_tile;
 // default_gemm_tile picks one per device class and problem size, and the tuner
 // (kernels/opencl/gemm_tuner.h) times gemm_candidates on a device.
