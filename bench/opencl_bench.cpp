@@ -9,6 +9,7 @@
 //   opencl_bench --workload sgemm --dims 4096,4096,4096 [--clblast-tuning FILE.json ...]
 //   opencl_bench --limits [--elements 268435456]
 //   opencl_bench --info
+//   opencl_bench --gemm 4096 4096 4096 [--epilogue] [--dtype f16] [--reps 20]
 //
 // For sgemm, where the build links CLBlast, "clblast" rows time CLBlastSgemm on the same
 // queue with resident data: with CLBlast's own parameters for this device ("clblast"), then
@@ -58,6 +59,9 @@ struct Options {
   bool limits = false, info = false, eval = true;
   int64_t elements = int64_t{1} << 26;
   std::vector<std::string> clblast_tuning;  // clblast_tuner_xgemm's JSON files
+  int64_t m = 0, n = 0, k = 0;  // --gemm: a matmul x[m,k] @ w[k,n]
+  bool epilogue = false;        // --epilogue: gelu(x @ w + bias)
+  std::string dtype = "f32";    // --dtype: of x and w (f16 and bf16 accumulate in f32)
 };
 
 Options parse(int argc, char** argv) {
@@ -88,6 +92,14 @@ Options parse(int argc, char** argv) {
       o.info = true;
     else if (a == "--no-eval")
       o.eval = false;
+    else if (a == "--gemm") {
+      o.m = std::stoll(value());
+      o.n = std::stoll(value());
+      o.k = std::stoll(value());
+    } else if (a == "--dtype") {
+      o.dtype = value();
+    } else if (a == "--epilogue")
+      o.epilogue = true;
     else if (a == "--elements")
       o.elements = std::stoll(value());
     else if (a == "--clblast-tuning")
@@ -300,6 +312,63 @@ void run_workload(OpenCLDevice& device, const Options& o) {
             "", workload.flops);
 }
 
+// A matmul x[m,k] @ w[k,n] (with --epilogue: gelu(x @ w + bias)), data on the device; the
+// row gives GFLOP/s (2mnk per run) and how each kernel was rendered. KILN_OPENCL_GEMM=0
+// times the loop nest instead of the GEMM, KILN_OPENCL_GEMM_TILE=bm,bn,bk,tm,tn a tile.
+void run_gemm(OpenCLDevice& device, const Options& o) {
+  using kiln::bench::make_input;
+  Tensor x = kiln::from_data(make_input(o.m * o.k, 1), {o.m, o.k});
+  Tensor w = kiln::from_data(make_input(o.k * o.n, 2), {o.k, o.n});
+  const auto dtype = kiln::dtype_from_name(o.dtype);
+  if (!dtype) throw kiln::Error("opencl_bench: unknown dtype '" + o.dtype + "'");
+  if (*dtype != kiln::DType::F32) {
+    // Inputs held in that dtype (converted on the host, before the timed graph).
+    x = kiln::cast(x, *dtype);
+    w = kiln::cast(w, *dtype);
+    kiln::eval({x, w});
+  }
+  Tensor y = kiln::matmul(x, w);
+  if (o.epilogue)
+    y = kiln::gelu(y + kiln::cast(kiln::from_data(make_input(o.n, 3), {o.n}), y.dtype()));
+  // The checksum reads floats: a 16-bit result is widened in the kernel's epilogue.
+  if (y.dtype() != kiln::DType::F32) y = kiln::cast(y, kiln::DType::F32);
+  kiln::frontend::Extraction ex = kiln::frontend::extract_graph({y.node()}, false);
+  double t0 = now();
+  auto exe = kiln::runtime::prepare(device, ex.graph, ex.inputs);
+  exe->finish();
+  const double prepare_seconds = now() - t0;
+  auto [median, best] = timed(o.reps, o.warmup, [&] {
+    exe->enqueue();
+    exe->finish();
+  });
+  const double checksum = checksum_of(*exe->read_results()[0]);
+  std::string shapes;
+  for (const auto& r : OpenCLDevice::rendered(*exe)) {
+    std::string head = r.body.substr(0, r.body.find('\n'));
+    shapes += std::string(shapes.empty() ? "" : ",") +
+              (r.shape == kiln::codegen::GroupShape::Gemm
+                   ? head.substr(head.find('(') + 1, head.size() - head.find('(') - 2)
+                   : std::string(kiln::codegen::group_shape_name(r.shape)));
+  }
+  const double flops =
+      2.0 * static_cast<double>(o.m) * static_cast<double>(o.n) * static_cast<double>(o.k);
+  char extra[512];
+  std::snprintf(extra, sizeof extra,
+                ", \"gflops\": %.4g, \"kernels\": %lld, \"shapes\": \"%s\", "
+                "\"prepare_seconds\": %.6g, \"m\": %lld, \"n\": %lld, \"k\": %lld",
+                flops / median * 1e-9, static_cast<long long>(exe->kernels()), shapes.c_str(),
+                prepare_seconds, static_cast<long long>(o.m), static_cast<long long>(o.n),
+                static_cast<long long>(o.k));
+  // The workload names of the issue's table: sgemm, gemm_bias_gelu (f16_gemm, ... else).
+  const std::string prefix = o.dtype == "f32" ? "" : o.dtype + "_";
+  const std::string name =
+      o.epilogue ? prefix + "gemm_bias_gelu" : (o.dtype == "f32" ? "sgemm" : prefix + "gemm");
+  print_row(name, "kiln", device.info().name, median, best,
+            static_cast<double>(kiln::dtype_size(*dtype)) *
+                static_cast<double>(o.m * o.k + o.k * o.n + o.m * o.n),
+            checksum, extra);
+}
+
 // A kernel's time through `clEnqueueNDRangeKernel` + clFinish, median of reps.
 void run_limits(OpenCLDevice& device, const Options& o) {
   const char* source = R"CL(
@@ -422,6 +491,7 @@ int main(int argc, char** argv) {
     }
     if (o.limits) run_limits(*device, o);
     if (!o.workload.empty()) run_workload(*device, o);
+    if (o.m > 0) run_gemm(*device, o);
     return 0;
   } catch (const std::exception& e) {
     std::cerr << e.what() << "\n";

@@ -51,6 +51,7 @@ void choose_group_size(Kernel& kernel, const WorkGroupTarget& target) {
     case GroupShape::Map: g.group_size = target.map_wg(); break;
     case GroupShape::Row: size_row(kernel, target); break;
     case GroupShape::Split: size_split(kernel, target); break;
+    case GroupShape::Gemm: break;  // sized by its tiles (kernels/opencl/gemm.h)
   }
 }
 

@@ -119,6 +119,7 @@ std::string_view group_shape_name(GroupShape shape) {
     case GroupShape::Map: return "map";
     case GroupShape::Row: return "row";
     case GroupShape::Split: return "split";
+    case GroupShape::Gemm: return "gemm";
   }
   return "?";
 }

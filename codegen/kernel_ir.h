@@ -94,8 +94,20 @@ enum class GroupShape : uint8_t {
           // reductions combined as a tree in local memory
   Split,  // few outer iterations with long rows: each Reduce stage is a partial pass over
           // many work-groups and a final pass per outer iteration
+  Gemm,   // a contraction (Kernel::contraction) as a tiled GEMM: a work-group per output
+          // tile of GroupMapping::gemm, its epilogue fused (kernels/opencl/gemm.h)
 };
 std::string_view group_shape_name(GroupShape shape);
+
+// The tiles of a GEMM-shaped kernel on a work-group device: a work-group computes a
+// bm x bn block of the output, stepping bk along the sum, each work-item a tm x tn block
+// held in registers. All zero: not chosen (kernels/opencl/gemm.h checks and picks them).
+struct GemmTile {
+  int bm = 0, bn = 0, bk = 0, tm = 0, tn = 0;
+  bool chosen() const { return bm > 0; }
+  int work_items() const { return tm > 0 && tn > 0 ? (bm / tm) * (bn / tn) : 0; }
+  bool operator==(const GemmTile&) const = default;
+};
 
 // Set by map_to_work_groups (codegen/kernel_passes.h) for one device; it follows from the
 // kernel and the device, so it is not part of the printed kernel (nor of its hash).
@@ -110,6 +122,8 @@ struct GroupMapping {
   // Per buffer: whether loads the lanes make at consecutive elements may become one vector
   // load (the buffer is not written by the kernel, so no lane's store can change it).
   std::vector<bool> vector_loads;
+  // Gemm: the tiles.
+  GemmTile gemm;
 };
 
 struct Contraction;  // codegen/contraction.h

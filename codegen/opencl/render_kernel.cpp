@@ -12,6 +12,7 @@
 #include "codegen/opencl/expr_renderer.h"
 #include "codegen/opencl/scalar_ops.h"
 #include "ir/error.h"
+#include "kernels/opencl/gemm.h"
 
 namespace kiln::codegen::opencl {
 
@@ -77,21 +78,6 @@ std::string memory_write(DType t, const std::string& value) {
   return t == DType::Bool ? "(uchar)" + value : value;
 }
 
-std::string scalar_decl(DType t, int slot) {
-  std::string s = "s" + std::to_string(slot), a = ExprRenderer::arg_name(slot);
-  std::string v;
-  switch (t) {
-    case DType::Bool: v = "(" + s + " != 0)"; break;
-    case DType::F16:
-    case DType::BF16:
-    case DType::F32: v = "as_float((uint)" + s + ")"; break;
-    case DType::F64: v = "as_double(" + s + ")"; break;
-    case DType::C64: v = "as_float2(" + s + ")"; break;
-    default: v = "(" + compute_type(t) + ")" + s; break;
-  }
-  return "const " + compute_type(t) + " " + a + " = " + v + ";";
-}
-
 class KernelRenderer {
  public:
   KernelRenderer(const Kernel& k, const OpenCLTarget& t, std::string name)
@@ -106,6 +92,8 @@ class KernelRenderer {
       case GroupShape::Map: render_map(); break;
       case GroupShape::Row: render_row(); break;
       case GroupShape::Split: render_split(); break;
+      case GroupShape::Gemm:  // kernels/opencl/gemm.h renders these (render_kernel)
+        throw CompileError("opencl renderer: a GEMM mapping outside render_gemm");
     }
     if (needs_.fp64 && !t_.fp64)
       throw UnsupportedError("opencl backend: kernel " + out_.name +
@@ -125,28 +113,13 @@ class KernelRenderer {
   ExprPtr new_var(int64_t extent) { return var(next_var_++, std::max<int64_t>(extent, 1)); }
 
   std::string signature(const std::string& entry, int64_t reqd_wg) const {
-    std::string s = "__kernel ";
-    if (reqd_wg > 0)
-      s += "__attribute__((reqd_work_group_size(" + std::to_string(reqd_wg) + ", 1, 1))) ";
-    s += "void " + entry + "(";
-    std::vector<std::string> params;
-    for (size_t i = 0; i < k_.buffers.size(); ++i) {
-      const BufferParam& b = k_.buffers[i];
-      params.push_back(std::string("__global ") + (b.written ? "" : "const ") +
-                       storage_type(b.dtype) + "* restrict " +
-                       ExprRenderer::buffer(static_cast<int>(i)));
-    }
-    for (size_t i = 0; i < k_.scalars.size(); ++i)
-      params.push_back("const ulong s" + std::to_string(i));
-    if (out_.scratch_bytes > 0) params.push_back("__global uchar* restrict scratch");
-    for (size_t i = 0; i < params.size(); ++i) s += (i ? ", " : "") + params[i];
-    return s + ")";
+    return entry_signature(k_, entry, reqd_wg, out_.scratch_bytes > 0);
   }
 
   void declare_scalars(CodeWriter& w, ExprRenderer& r) {
     for (size_t i = 0; i < k_.scalars.size(); ++i) {
       r.need(k_.scalars[i]);
-      w.line(scalar_decl(k_.scalars[i], static_cast<int>(i)));
+      w.line(scalar_declaration(k_.scalars[i], static_cast<int>(i)));
     }
   }
 
@@ -724,6 +697,41 @@ class KernelRenderer {
 
 }  // namespace
 
+std::string entry_signature(const Kernel& kernel, const std::string& entry, int64_t reqd_wg,
+                            bool scratch) {
+  std::string s = "__kernel ";
+  if (reqd_wg > 0)
+    s += "__attribute__((reqd_work_group_size(" + std::to_string(reqd_wg) + ", 1, 1))) ";
+  s += "void " + entry + "(";
+  std::vector<std::string> params;
+  for (size_t i = 0; i < kernel.buffers.size(); ++i) {
+    const BufferParam& b = kernel.buffers[i];
+    params.push_back(std::string("__global ") + (b.written ? "" : "const ") +
+                     storage_type(b.dtype) + "* restrict " +
+                     ExprRenderer::buffer(static_cast<int>(i)));
+  }
+  for (size_t i = 0; i < kernel.scalars.size(); ++i)
+    params.push_back("const ulong s" + std::to_string(i));
+  if (scratch) params.push_back("__global uchar* restrict scratch");
+  for (size_t i = 0; i < params.size(); ++i) s += (i ? ", " : "") + params[i];
+  return s + ")";
+}
+
+std::string scalar_declaration(DType t, int slot) {
+  std::string s = "s" + std::to_string(slot), a = ExprRenderer::arg_name(slot);
+  std::string v;
+  switch (t) {
+    case DType::Bool: v = "(" + s + " != 0)"; break;
+    case DType::F16:
+    case DType::BF16:
+    case DType::F32: v = "as_float((uint)" + s + ")"; break;
+    case DType::F64: v = "as_double(" + s + ")"; break;
+    case DType::C64: v = "as_float2(" + s + ")"; break;
+    default: v = "(" + compute_type(t) + ")" + s; break;
+  }
+  return "const " + compute_type(t) + " " + a + " = " + v + ";";
+}
+
 std::string combine_sources(const std::vector<const RenderedKernel*>& kernels) {
   PreludeNeeds needs;
   for (const RenderedKernel* k : kernels) {
@@ -738,6 +746,12 @@ std::string combine_sources(const std::vector<const RenderedKernel*>& kernels) {
 RenderedKernel render_kernel(const Kernel& kernel, const OpenCLTarget& target,
                              const std::string& name) {
   verify_kernel(kernel);
+  if (kernel.contraction && target.gemm) {
+    const GemmTile tile = target.gemm_tile.chosen()
+                              ? target.gemm_tile
+                              : kernels::opencl::default_gemm_tile(*kernel.contraction, target);
+    return kernels::opencl::render_gemm(kernel, target, name, tile);
+  }
   Kernel mapped = kernel;
   map_to_work_groups(mapped, target);
   return KernelRenderer(mapped, target, name).render();

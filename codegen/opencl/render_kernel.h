@@ -49,11 +49,20 @@ struct RenderedKernel {
   bool unrolled = false;  // row kernels: rows kept in registers across stages
 };
 
-// Maps the kernel onto the device (map_to_work_groups on a copy), then renders it. Throws
+// Maps the kernel onto the device (map_to_work_groups on a copy), then renders it; a kernel
+// with a contraction renders as the tiled GEMM of kernels/opencl/gemm.h unless
+// target.gemm is off (with target.gemm_tile, or the default tile for the device). Throws
 // UnsupportedError when the kernel needs what the device lacks (f64 without cl_khr_fp64),
 // naming the extension.
 RenderedKernel render_kernel(const Kernel& kernel, const OpenCLTarget& target,
                              const std::string& name);
+
+// The signature of an entry point of `kernel` (the argument order above); `reqd_wg` > 0
+// fixes the work-group size.
+std::string entry_signature(const Kernel& kernel, const std::string& entry, int64_t reqd_wg,
+                            bool scratch);
+// `const T aN = ...;`: scalar slot N as its compute type, from the ulong bit pattern sN.
+std::string scalar_declaration(DType t, int slot);
 
 // One program holding the entry points of several rendered kernels, with one prelude: a
 // graph's kernels build together, which costs the driver far less than one build each.

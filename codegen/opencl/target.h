@@ -6,11 +6,18 @@
 // Tests: tests/codegen/opencl/render_test.cpp.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
+#include "codegen/kernel_ir.h"
 #include "codegen/work_group_target.h"
 
 namespace kiln::codegen::opencl {
+
+// How f16 / bf16 GEMMs use tensor cores (kernels/opencl/gemm.h): not at all, through
+// inline PTX mma.sync (NVIDIA), or through a portable emulation of the same instruction
+// (tests of the tensor-core kernel's data layout on any device).
+enum class MmaMode : uint8_t { Off, Ptx, Emulated };
 
 struct OpenCLTarget : WorkGroupTarget {
   std::string device_name = "generic";  // for messages
@@ -20,6 +27,16 @@ struct OpenCLTarget : WorkGroupTarget {
   // than vstoreN. Off by default: oclgrind 21.10 miscompiles such stores to undef values
   // (clang 14 itself compiles them correctly); KILN_OPENCL_CAST_STORES=1 turns it on.
   bool cast_vector_stores = false;
+  // Kernels with a contraction (Kernel::contraction) render as a tiled GEMM
+  // (kernels/opencl/gemm.h); off, they stay loop nests (KILN_OPENCL_GEMM=0).
+  bool gemm = true;
+  // The GEMM tiles to use (the tuner's choice, or forced by tests and KILN_OPENCL_GEMM_TILE);
+  // not chosen: the default for the device class.
+  GemmTile gemm_tile;
+  bool nvidia = false;  // the device's vendor is NVIDIA (inline PTX is accepted)
+  // Tensor cores for f16 / bf16 GEMMs. Ptx only on NVIDIA, and for now only with
+  // KILN_OPENCL_MMA=1 (runtime/opencl/platform.cpp), until measured on a GPU.
+  MmaMode mma = MmaMode::Off;
 };
 
 }  // namespace kiln::codegen::opencl

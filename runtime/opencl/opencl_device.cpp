@@ -8,6 +8,7 @@
 
 #include "codegen/opencl/custom_kernel.h"
 #include "ir/error.h"
+#include "kernels/opencl/gemm_tuner.h"
 #include "runtime/custom_kernel.h"
 #include "runtime/opencl/register.h"
 #include "support/log.h"
@@ -59,6 +60,12 @@ OpenCLDevice::OpenCLDevice(const DeviceInfo& info,
   queue_ = QueueHandle(clCreateCommandQueue(context_.get(), info_.device, 0, &status));
   check(status, "creating a command queue on " + info.name);
   programs_ = std::make_unique<ProgramCache>(context_.get(), info_, ProgramCache::default_dir());
+  const char* tune = std::getenv("KILN_TUNE");
+  tune_ = tune && *tune && std::string(tune) != "0";
+  const char* candidates = std::getenv("KILN_TUNE_CANDIDATES");
+  tuner_ = std::make_unique<kernels::opencl::GemmTuner>(
+      *this, kernels::opencl::GemmTuner::default_dir(),
+      candidates && *candidates ? std::atoi(candidates) : 0);
   if (info_.correctly_rounded_divide_sqrt) options_ = "-cl-fp32-correctly-rounded-divide-sqrt";
   if (const char* extra = std::getenv("KILN_OPENCL_OPTIONS"); extra && *extra)
     options_ += std::string(" ") + extra;
@@ -212,8 +219,12 @@ std::vector<OpenCLDevice::CompiledKernel> OpenCLDevice::build(const codegen::Pro
   std::vector<const codegen::opencl::RenderedKernel*> to_build;
   for (size_t m = 0; m < missing.size(); ++m) {
     const size_t i = missing[m];
+    // GEMM kernels take the tiles the tuner remembers (or times, or the default).
+    codegen::opencl::OpenCLTarget target = target_;
+    if (p.kernels[i].contraction && target.gemm && !target.gemm_tile.chosen())
+      target.gemm_tile = tuner_->choose(p.kernels[i], tune_);
     fresh[m].rendered =
-        codegen::opencl::render_kernel(p.kernels[i], target_, "kiln_" + hex(p.kernel_hashes[i]));
+        codegen::opencl::render_kernel(p.kernels[i], target, "kiln_" + hex(p.kernel_hashes[i]));
     // A kernel with nothing to launch (empty outputs) needs no program.
     if (!fresh[m].rendered.launches.empty()) to_build.push_back(&fresh[m].rendered);
   }

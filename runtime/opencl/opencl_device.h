@@ -30,6 +30,10 @@
 #include "runtime/opencl/platform.h"
 #include "runtime/opencl/program_cache.h"
 
+namespace kiln::kernels::opencl {
+class GemmTuner;
+}
+
 namespace kiln::runtime::opencl {
 
 // An OpenCL buffer as the driver holds it.
@@ -89,6 +93,9 @@ class OpenCLDevice : public Device {
   cl_context context() const { return context_.get(); }
   cl_command_queue queue() const { return queue_.get(); }
   ProgramCache& programs() { return *programs_; }
+  // Chooses the tiles of GEMM kernels (kernels/opencl/gemm_tuner.h); times candidates when
+  // KILN_TUNE=1 (KILN_TUNE_CANDIDATES=N: only the first N).
+  kernels::opencl::GemmTuner& gemm_tuner() { return *tuner_; }
   // The options every program is built with (and KILN_OPENCL_OPTIONS appended).
   const std::string& build_options() const { return options_; }
   // A device buffer of `bytes` (at least 1); DeviceError naming `what` when it cannot be had.
@@ -125,6 +132,8 @@ class OpenCLDevice : public Device {
   ContextHandle context_;
   QueueHandle queue_;
   std::unique_ptr<ProgramCache> programs_;
+  std::unique_ptr<kernels::opencl::GemmTuner> tuner_;
+  bool tune_ = false;
   std::string options_;
   std::mutex mutex_;
   std::map<uint64_t, CompiledKernel> kernels_;

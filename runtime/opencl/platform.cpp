@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <cstdlib>
 
 #include "ir/error.h"
@@ -175,6 +176,18 @@ codegen::opencl::OpenCLTarget target_for(const DeviceInfo& info) {
   if (auto v = env_int("KILN_OPENCL_ROW_WG")) t.row_group_size = *v;
   if (auto v = env_int("KILN_OPENCL_REGISTER_ROW")) t.max_register_row = static_cast<int>(*v);
   if (auto v = env_int("KILN_OPENCL_CAST_STORES")) t.cast_vector_stores = *v != 0;
+  t.nvidia = info.vendor.find("NVIDIA") != std::string::npos ||
+             info.platform_vendor.find("NVIDIA") != std::string::npos;
+  if (auto v = env_int("KILN_OPENCL_GEMM")) t.gemm = *v != 0;
+  if (auto v = env_int("KILN_OPENCL_MMA"); v && *v != 0 && t.nvidia)
+    t.mma = codegen::opencl::MmaMode::Ptx;
+  if (const char* tile = std::getenv("KILN_OPENCL_GEMM_TILE"); tile && *tile) {
+    // bm,bn,bk,tm,tn: every GEMM runs with these tiles (checked when rendered).
+    codegen::GemmTile g;
+    if (std::sscanf(tile, "%d,%d,%d,%d,%d", &g.bm, &g.bn, &g.bk, &g.tm, &g.tn) != 5 || !g.chosen())
+      throw Error(std::string("KILN_OPENCL_GEMM_TILE='") + tile + "': expected bm,bn,bk,tm,tn");
+    t.gemm_tile = g;
+  }
   return t;
 }
 

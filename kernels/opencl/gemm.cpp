@@ -1,0 +1,568 @@
+// gemm: the tiled OpenCL GEMM with a fused epilogue (see gemm.h).
+#include "kernels/opencl/gemm.h"
+
+#include <algorithm>
+#include <functional>
+#include <limits>
+#include <unordered_set>
+
+#include "codegen/opencl/expr_renderer.h"
+#include "codegen/opencl/scalar_ops.h"
+#include "ir/error.h"
+
+namespace kiln::kernels::opencl {
+
+using codegen::ExprPtr;
+using codegen::VarSet;
+using codegen::opencl::CodeWriter;
+using codegen::opencl::ExprRenderer;
+
+namespace {
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t elem_bytes(DType acc) { return acc == DType::F64 ? 8 : 4; }
+
+// A work-item's rows (and columns) come in runs of this many adjacent ones, read from local
+// memory as one 16-byte vector; the runs are strided by the group's width, so that
+// neighbouring work-items read neighbouring vectors (no bank conflicts) and store
+// neighbouring elements. 1 (plain strided elements) when the block does not divide.
+int vec_width(const GemmTile& t, DType acc) {
+  const int v = acc == DType::F64 ? 2 : 4;
+  return t.tm % v == 0 && t.tn % v == 0 ? v : 1;
+}
+// Local tiles are stored k-major with rows padded (keeping vectors aligned): work-items
+// that store a tile along k (a transposed factor) then hit different banks.
+int row_pad(const GemmTile& t, DType acc) { return std::max(1, vec_width(t, acc)); }
+int64_t local_bytes(const GemmTile& t, DType acc) {
+  const int pad = row_pad(t, acc);
+  return (int64_t{t.bk} * (t.bm + pad) + int64_t{t.bk} * (t.bn + pad)) * elem_bytes(acc);
+}
+
+// The offset in the tile of a work-item's element `idx` (a register row or column): runs
+// of `vw` adjacent elements, work-item `t` of `w` along this side.
+ExprPtr block_offset(const ExprPtr& t, const ExprPtr& idx, int w, int vw) {
+  return codegen::iadd(
+      codegen::iadd(codegen::imul(codegen::idiv(idx, vw), int64_t{w} * vw), codegen::imul(t, vw)),
+      codegen::imod(idx, vw));
+}
+std::string num(int64_t v) { return std::to_string(v); }
+std::string index_type(int64_t extent) {
+  return extent <= std::numeric_limits<int32_t>::max() ? "int" : "long";
+}
+
+// Candidate tiles, best first for large products; each work-item's block is at most 8 x 8.
+// GPUs want many work-items and big register blocks (arithmetic per local read); CPU
+// OpenCL (PoCL) runs a work-group as loops over its work-items and prefers small groups.
+const std::vector<GemmTile>& gpu_tiles() {
+  static const std::vector<GemmTile> t = {
+      {128, 128, 16, 8, 8}, {128, 64, 16, 8, 8}, {64, 128, 16, 8, 8}, {64, 64, 16, 4, 4},
+      {64, 64, 16, 8, 8},   {32, 64, 16, 4, 4},  {64, 32, 16, 4, 4},  {32, 32, 16, 4, 4},
+      {16, 64, 16, 2, 4},   {64, 16, 16, 4, 2},  {16, 16, 16, 2, 2},
+  };
+  return t;
+}
+const std::vector<GemmTile>& cpu_tiles() {
+  static const std::vector<GemmTile> t = {
+      {64, 64, 16, 8, 8}, {64, 64, 32, 8, 8},   {32, 64, 16, 4, 8},
+      {64, 64, 16, 4, 4}, {32, 32, 16, 4, 4},   {16, 64, 16, 2, 8},
+      {64, 16, 16, 8, 2}, {128, 128, 16, 8, 8}, {16, 16, 16, 2, 2},
+  };
+  return t;
+}
+
+// Whether `factor` reads memory contiguously along the innermost variable of `set`.
+bool contiguous_along(const ExprPtr& factor, const VarSet& set) {
+  if (set.vars.empty()) return false;
+  const int v = set.vars.back();
+  std::vector<ExprPtr> stack{factor};
+  std::unordered_set<const codegen::Expr*> seen;
+  while (!stack.empty()) {
+    ExprPtr e = stack.back();
+    stack.pop_back();
+    if (!seen.insert(e.get()).second) continue;
+    if (e->kind == codegen::ExprKind::Load && e->depends_on_var(v)) {
+      codegen::Stride s = codegen::stride_along(e->args[0], v);
+      return s.affine && s.stride == 1;
+    }
+    for (const ExprPtr& a : e->args) stack.push_back(a);
+  }
+  return false;
+}
+
+// The tensor-core tiles (see render_mma): 8 warps as 4 x 2, each 32 x 64, k steps of 32.
+constexpr int kMmaWarpsM = 4, kMmaWarpsN = 2, kMmaPad = 8;
+constexpr GemmTile kMmaTile = {128, 128, 32, 0, 0};
+
+// The 16-bit dtype (f16 or bf16) of both factors, when the kernel runs on tensor cores
+// (target.mma, f32 accumulation, each factor a cast of a value of that dtype); else Bool.
+DType mma_dtype(const Kernel& k, const OpenCLTarget& t) {
+  const Contraction& c = *k.contraction;
+  if (t.mma == codegen::opencl::MmaMode::Off || c.acc != DType::F32 ||
+      t.max_work_group_size < kMmaWarpsM * kMmaWarpsN * 32 ||
+      t.local_mem_bytes < 2 * 128 * (32 + kMmaPad) * 2 + 256 * 6 * 4)
+    return DType::Bool;
+  auto half_load = [&](const ExprPtr& f) {
+    if (f->kind != codegen::ExprKind::Cast) return DType::Bool;
+    const DType d = f->args[0]->dtype;
+    return d == DType::F16 || d == DType::BF16 ? d : DType::Bool;
+  };
+  const DType a = half_load(c.a), b = half_load(c.b);
+  return a == b ? a : DType::Bool;
+}
+
+char size_class(int64_t n) { return n <= 16 ? 'S' : n <= 512 ? 'M' : 'L'; }
+
+class GemmRenderer {
+ public:
+  GemmRenderer(const Kernel& k, const OpenCLTarget& t, std::string name, const GemmTile& tile)
+      : k_(k),
+        c_(*k.contraction),
+        t_(t),
+        tile_(tile),
+        name_(std::move(name)),
+        next_var_(k.num_vars) {}
+
+  RenderedKernel render() {
+    RenderedKernel out;
+    out.name = name_;
+    out.shape = codegen::GroupShape::Gemm;
+    mma_ = mma_dtype(k_, t_) != DType::Bool;
+    if (mma_) tile_ = kMmaTile;
+    const int64_t M = c_.m.size(), N = c_.n.size(), K = c_.k.size(), B = c_.batch.size();
+    const int64_t tiles_m = ceil_div(M, tile_.bm), tiles_n = ceil_div(N, tile_.bn);
+    wg_ = mma_ ? kMmaWarpsM * kMmaWarpsN * 32 : tile_.work_items();
+    const int64_t groups = B * tiles_m * tiles_n;
+    CodeWriter w;
+    ExprRenderer r(k_, w);
+    r.need(c_.acc);
+    if (mma_) mma_helper(w);
+    w.open(codegen::opencl::entry_signature(k_, name_, wg_, false));
+    vw_ = vec_width(tile_, c_.acc);
+    pad_ = mma_ ? kMmaPad : row_pad(tile_, c_.acc);
+    const std::string LT = mma_ ? "ushort" : codegen::opencl::compute_type(c_.acc);
+    const int64_t a_size = mma_ ? tile_.bm * (tile_.bk + pad_) : tile_.bk * (tile_.bm + pad_);
+    const int64_t b_size = mma_ ? tile_.bn * (tile_.bk + pad_) : tile_.bk * (tile_.bn + pad_);
+    w.line("__local " + LT + " As[" + num(a_size) + "] __attribute__((aligned(16)));");
+    w.line("__local " + LT + " Bs[" + num(b_size) + "] __attribute__((aligned(16)));");
+    if (mma_ && t_.mma == codegen::opencl::MmaMode::Emulated)
+      w.line("__local uint mma_a[" + num(wg_ * 4) + "], mma_b[" + num(wg_ * 2) + "];");
+    ExprPtr lid = new_var(wg_), grp = new_var(std::max<int64_t>(groups, 1));
+    w.line("const int " + name(lid) + " = get_local_id(0);");
+    w.line("const " + index_type(groups) + " " + name(grp) + " = get_group_id(0);");
+    for (size_t i = 0; i < k_.scalars.size(); ++i) {
+      r.need(k_.scalars[i]);
+      w.line(codegen::opencl::scalar_declaration(k_.scalars[i], static_cast<int>(i)));
+    }
+    // The group's tile: batch-major, then tile rows, then tile columns.
+    tile_n_ = codegen::imod(grp, tiles_n);
+    tile_m_ = codegen::imod(codegen::idiv(grp, tiles_n), tiles_m);
+    batch_ = codegen::idiv(grp, tiles_n * tiles_m);
+    lid_ = lid;
+    if (mma_)
+      render_mma(w, r, K);
+    else
+      render_portable(w, r, K);
+    w.close();
+    if (r.needs().fp64 && !t_.fp64)
+      throw UnsupportedError("opencl backend: kernel " + name_ +
+                             " computes in f64, but OpenCL device '" + t_.device_name +
+                             "' lacks the extension cl_khr_fp64; compute in f32 (cast) or run "
+                             "on a device with cl_khr_fp64");
+    out.body = "// kiln kernel " + name_ + " (gemm " +
+               (mma_ ? "mma " + std::string(dtype_name(mma_dtype(k_, t_))) + " 128x128x32"
+                     : gemm_tile_str(tile_)) +
+               ")\n" + w.text() + "\n";
+    out.needs = r.needs();
+    out.source = codegen::opencl::combine_sources({&out});
+    if (groups > 0) out.launches.push_back({name_, groups * wg_, wg_});
+    return out;
+  }
+
+ private:
+  ExprPtr new_var(int64_t extent) {
+    return codegen::var(next_var_++, std::max<int64_t>(extent, 1));
+  }
+  static std::string name(const ExprPtr& v) { return ExprRenderer::var_name(v->slot); }
+
+  static void bind_set(std::vector<ExprPtr>& subst, const VarSet& set, const ExprPtr& flat) {
+    std::vector<ExprPtr> parts = codegen::delinearize(flat, set.extents);
+    for (size_t i = 0; i < set.vars.size(); ++i) subst[set.vars[i]] = parts[i];
+  }
+  std::vector<ExprPtr> empty_subst() const {
+    return std::vector<ExprPtr>(static_cast<size_t>(k_.num_vars));
+  }
+
+  // The portable body: fma on tm x tn register blocks.
+  void render_portable(CodeWriter& w, ExprRenderer& r, int64_t K) {
+    const std::string T = codegen::opencl::compute_type(c_.acc);
+    tx_ = codegen::imod(lid_, tile_.bn / tile_.tn);
+    ty_ = codegen::idiv(lid_, tile_.bn / tile_.tn);
+    const std::string TX = r.value(tx_), TY = r.value(ty_);
+    w.line(T + " acc[" + num(tile_.tm) + "][" + num(tile_.tn) + "];");
+    w.line("for (int i = 0; i < " + num(tile_.tm) + "; ++i) for (int j = 0; j < " + num(tile_.tn) +
+           "; ++j) acc[i][j] = 0;");
+    k_loop(w, r, K, [&] { multiply(w, TX, TY); });
+    const int wy = tile_.bm / tile_.tm, wx = tile_.bn / tile_.tn;
+    ExprPtr i = new_var(tile_.tm), j = new_var(tile_.tn);
+    open_loop(w, i, tile_.tm);
+    open_loop(w, j, tile_.tn);
+    r.push_scope();
+    ExprPtr m = codegen::iadd(codegen::imul(tile_m_, tile_.bm), block_offset(ty_, i, wy, vw_));
+    ExprPtr n = codegen::iadd(codegen::imul(tile_n_, tile_.bn), block_offset(tx_, j, wx, vw_));
+    store_element(w, r, m, n, "acc[" + name(i) + "][" + name(j) + "]");
+    r.pop_scope();
+    w.close();
+    w.close();
+  }
+
+  // The loop over k steps: stage both tiles, then `compute` on them.
+  void k_loop(CodeWriter& w, ExprRenderer& r, int64_t K, const std::function<void()>& compute) {
+    if (K == 0) return;
+    ExprPtr kt = new_var(ceil_div(K, tile_.bk));
+    w.open("for (int " + name(kt) + " = 0; " + name(kt) + " < " + num(ceil_div(K, tile_.bk)) +
+           "; ++" + name(kt) + ")");
+    r.push_scope();
+    load_tile(w, r, kt, true);
+    load_tile(w, r, kt, false);
+    w.line("barrier(CLK_LOCAL_MEM_FENCE);");
+    compute();
+    w.line("barrier(CLK_LOCAL_MEM_FENCE);");
+    r.pop_scope();
+    w.close();
+  }
+
+  void open_loop(CodeWriter& w, const ExprPtr& v, int64_t extent) {
+    w.line("#pragma unroll");
+    w.open("for (int " + name(v) + " = 0; " + name(v) + " < " + num(extent) + "; ++" + name(v) +
+           ")");
+  }
+
+  // ---- tensor cores (NVIDIA): mma.sync m16n8k16, f16 or bf16 factors, f32 accumulators.
+  // A group of 8 warps (4 x 2) computes a 128 x 128 tile, each warp 32 x 64 as 2 x 8
+  // products of 16 x 8. Local tiles hold the factors' 16-bit patterns row-major along k
+  // (A: m rows, B: n rows), rows padded by 8 so that the fragment reads of a warp (8 rows,
+  // 4 pairs each) hit 32 distinct banks. Fragment layouts are those of the PTX ISA for
+  // mma.m16n8k16 (groupID = lane / 4, threadID_in_group = lane % 4):
+  //   A regs 0..3: (row g, k 2t..2t+1), (g + 8, 2t), (g, 2t + 8), (g + 8, 2t + 8)
+  //   B regs 0..1: (k 2t..2t+1, col g), (k 2t + 8, g)
+  //   C 0..3:      (g, 2t), (g, 2t + 1), (g + 8, 2t), (g + 8, 2t + 1)
+
+  // The helper that runs one mma: inline PTX, or (tests on other devices) the same product
+  // computed through local memory from the fragments, which checks the layouts above.
+  void mma_helper(CodeWriter& w) {
+    const DType dt = mma_dtype(k_, t_);
+    const std::string fn = name_ + "_mma";
+    w.open("inline void " + fn +
+           "(float* c, uint a0, uint a1, uint a2, uint a3, uint b0, uint b1, __local uint* sa, "
+           "__local uint* sb, int lane)");
+    if (t_.mma == codegen::opencl::MmaMode::Ptx) {
+      const std::string t = dt == DType::BF16 ? "bf16" : "f16";
+      w.line("asm volatile(\"mma.sync.aligned.m16n8k16.row.col.f32." + t + "." + t +
+             ".f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\" : \"+f\"(c[0]), "
+             "\"+f\"(c[1]), \"+f\"(c[2]), \"+f\"(c[3]) : \"r\"(a0), \"r\"(a1), \"r\"(a2), "
+             "\"r\"(a3), \"r\"(b0), \"r\"(b1));");
+    } else {
+      const std::string decode = dt == DType::BF16 ? "as_float(((x >> (16 * h)) & 0xffffu) << 16)"
+                                                   : "vload_half(0, (const __private half*)&bits)";
+      w.line("const int base = lane & ~31, l = lane & 31, g = l >> 2, t = l & 3;");
+      w.line(
+          "sa[lane * 4 + 0] = a0; sa[lane * 4 + 1] = a1; sa[lane * 4 + 2] = a2; sa[lane * 4 "
+          "+ 3] = a3;");
+      w.line("sb[lane * 2 + 0] = b0; sb[lane * 2 + 1] = b1;");
+      w.line("barrier(CLK_LOCAL_MEM_FENCE);");
+      w.open("for (int q = 0; q < 4; ++q)");
+      w.line("const int row = g + (q >> 1) * 8, col = 2 * t + (q & 1);");
+      w.line("float s = c[q];");
+      w.open("for (int k = 0; k < 16; ++k)");
+      w.line("const int h = k & 1;");
+      w.line(
+          "uint x = sa[(base + (row & 7) * 4 + ((k & 7) >> 1)) * 4 + (row >> 3) + (k >> 3) * 2];");
+      w.line("ushort bits = (ushort)(x >> (16 * h));");
+      w.line("const float av = " + decode + ";");
+      w.line("x = sb[(base + col * 4 + ((k & 7) >> 1)) * 2 + (k >> 3)];");
+      w.line("bits = (ushort)(x >> (16 * h));");
+      w.line("const float bv = " + decode + ";");
+      w.line("s = fma(av, bv, s);");
+      w.close();
+      w.line("c[q] = s;");
+      w.close();
+      w.line("barrier(CLK_LOCAL_MEM_FENCE);");
+    }
+    w.close();
+  }
+
+  void render_mma(CodeWriter& w, ExprRenderer& r, int64_t K) {
+    const std::string L = name(lid_);
+    const int S = tile_.bk + pad_;  // row stride of the local tiles, in 16-bit elements
+    ExprPtr warp = codegen::idiv(lid_, 32), lane = codegen::imod(lid_, 32);
+    ExprPtr warp_m = codegen::idiv(warp, kMmaWarpsN), warp_n = codegen::imod(warp, kMmaWarpsN);
+    ExprPtr g = codegen::idiv(lane, 4), t = codegen::imod(lane, 4);
+    // Rows of this lane's A fragments and columns of its B fragments, at mi = ni = 0.
+    const std::string ar = r.value(codegen::iadd(codegen::imul(warp_m, 32), g));
+    const std::string bc = r.value(codegen::iadd(codegen::imul(warp_n, 64), g));
+    const std::string t2 = r.value(codegen::imul(t, 2));
+    const bool emulated = t_.mma == codegen::opencl::MmaMode::Emulated;
+    w.line("float acc[2][8][4];");
+    w.line(
+        "for (int i = 0; i < 2; ++i) for (int j = 0; j < 8; ++j) for (int q = 0; q < 4; ++q) "
+        "acc[i][j][q] = 0;");
+    k_loop(w, r, K, [&] {
+      auto pair = [&](const std::string& tile, const std::string& row, const std::string& k) {
+        return "*(__local const uint*)(" + tile + " + (" + row + ") * " + num(S) + " + " + k + ")";
+      };
+      w.line("#pragma unroll");
+      w.open("for (int ks = 0; ks < " + num(tile_.bk) + "; ks += 16)");
+      w.line("uint af[2][4], bf[8][2];");
+      w.line("#pragma unroll");
+      w.open("for (int i = 0; i < 2; ++i)");
+      w.line("const int r0 = " + ar + " + i * 16;");
+      w.line("af[i][0] = " + pair("As", "r0", "ks + " + t2) + ";");
+      w.line("af[i][1] = " + pair("As", "r0 + 8", "ks + " + t2) + ";");
+      w.line("af[i][2] = " + pair("As", "r0", "ks + 8 + " + t2) + ";");
+      w.line("af[i][3] = " + pair("As", "r0 + 8", "ks + 8 + " + t2) + ";");
+      w.close();
+      w.line("#pragma unroll");
+      w.open("for (int j = 0; j < 8; ++j)");
+      w.line("const int c0 = " + bc + " + j * 8;");
+      w.line("bf[j][0] = " + pair("Bs", "c0", "ks + " + t2) + ";");
+      w.line("bf[j][1] = " + pair("Bs", "c0", "ks + 8 + " + t2) + ";");
+      w.close();
+      // The emulation's barriers stay in loops: unrolled, they make CPU compilers slow.
+      const std::string unroll = emulated ? "#pragma unroll 1" : "#pragma unroll";
+      w.line(unroll);
+      w.line("for (int i = 0; i < 2; ++i)");
+      w.line(unroll);
+      w.line("  for (int j = 0; j < 8; ++j) " + name_ +
+             "_mma(acc[i][j], af[i][0], af[i][1], af[i][2], af[i][3], bf[j][0], bf[j][1], " +
+             (emulated ? "mma_a, mma_b, " : "0, 0, ") + L + ");");
+      w.close();
+    });
+    ExprPtr i = new_var(2), j = new_var(8), q = new_var(4);
+    open_loop(w, i, 2);
+    open_loop(w, j, 8);
+    open_loop(w, q, 4);
+    r.push_scope();
+    ExprPtr m =
+        codegen::iadd(codegen::iadd(codegen::imul(tile_m_, tile_.bm), codegen::imul(warp_m, 32)),
+                      codegen::iadd(codegen::iadd(codegen::imul(i, 16), g),
+                                    codegen::imul(codegen::idiv(q, 2), 8)));
+    ExprPtr n =
+        codegen::iadd(codegen::iadd(codegen::imul(tile_n_, tile_.bn), codegen::imul(warp_n, 64)),
+                      codegen::iadd(codegen::iadd(codegen::imul(j, 8), codegen::imul(t, 2)),
+                                    codegen::imod(q, 2)));
+    store_element(w, r, m, n, "acc[" + name(i) + "][" + name(j) + "][" + name(q) + "]");
+    r.pop_scope();
+    w.close();
+    w.close();
+    w.close();
+  }
+
+  // Stages the A tile (bm x bk, from factor a) or the B tile (bk x bn, from factor b) of
+  // k step `kt` in local memory: each work-item stores tile elements lid, lid + wg, ...,
+  // numbered so that consecutive work-items read along the factor's contiguous index.
+  void load_tile(CodeWriter& w, ExprRenderer& r, const ExprPtr& kt, bool is_a) {
+    const VarSet& rows = is_a ? c_.m : c_.n;  // the non-k index of this factor
+    const VarSet& other = is_a ? c_.n : c_.m;
+    const ExprPtr& factor = is_a ? c_.a : c_.b;
+    const int64_t extent = rows.size(), K = c_.k.size();
+    const int span = is_a ? tile_.bm : tile_.bn;
+    const int64_t wg = wg_;
+    const int64_t per = int64_t{span} * tile_.bk / wg;
+    const bool k_fast = contiguous_along(factor, c_.k) && !contiguous_along(factor, rows);
+    ExprPtr l = new_var(per);
+    w.line("#pragma unroll");
+    w.open("for (int " + name(l) + " = 0; " + name(l) + " < " + num(per) + "; ++" + name(l) + ")");
+    r.push_scope();
+    ExprPtr e = codegen::iadd(lid_, codegen::imul(l, wg));
+    ExprPtr kk = k_fast ? codegen::imod(e, tile_.bk) : codegen::idiv(e, span);
+    ExprPtr rr = k_fast ? codegen::idiv(e, tile_.bk) : codegen::imod(e, span);
+    ExprPtr row = codegen::iadd(codegen::imul(is_a ? tile_m_ : tile_n_, span), rr);
+    ExprPtr k = codegen::iadd(codegen::imul(kt, tile_.bk), kk);
+    // Out-of-range elements read a clamped (valid) element and store zero.
+    std::vector<ExprPtr> subst = empty_subst();
+    bind_set(subst, c_.batch, batch_);
+    bind_set(subst, rows, codegen::imin(row, codegen::index_const(extent - 1)));
+    bind_set(subst, c_.k, codegen::imin(k, codegen::index_const(K - 1)));
+    bind_set(subst, other, codegen::index_const(0));
+    ExprPtr valid = codegen::land(codegen::ilt(row, codegen::index_const(extent)),
+                                  codegen::ilt(k, codegen::index_const(K)));
+    ExprPtr f = codegen::substitute(factor, subst);
+    std::string value = mma_ ? half_bits(w, r, f->args[0]) : r.value(f);
+    std::string at = r.value(mma_ ? codegen::iadd(codegen::imul(rr, tile_.bk + pad_), kk)
+                                  : codegen::iadd(codegen::imul(kk, span + pad_), rr));
+    std::string dst = std::string(is_a ? "As" : "Bs") + "[" + at + "]";
+    if (valid->kind == codegen::ExprKind::Const && valid->ival != 0)
+      w.line(dst + " = " + value + ";");
+    else
+      w.line(dst + " = " + r.value(valid) + " ? " + value + " : 0;");
+    r.pop_scope();
+    w.close();
+  }
+
+  // Tensor cores take the factors' 16-bit patterns: read as such from a buffer of that
+  // dtype (no cl_khr_fp16 needed), else taken from the value (computed in float, rounded).
+  std::string half_bits(CodeWriter& w, ExprRenderer& r, const ExprPtr& x) {
+    if (x->kind == codegen::ExprKind::Load &&
+        k_.buffers[static_cast<size_t>(x->slot)].dtype == x->dtype)
+      return "((__global const ushort*)" + ExprRenderer::buffer(x->slot) + ")[" +
+             r.value(x->args[0]) + "]";
+    const std::string v = r.value(x);
+    if (x->dtype == DType::BF16) return "(ushort)(as_uint(" + v + ") >> 16)";
+    const std::string bits = r.fresh("hb");
+    w.line("ushort " + bits + ";");
+    w.line("vstore_half_rte(" + v + ", 0, (__private half*)&" + bits + ");");
+    return bits;
+  }
+
+  // acc += A tile * B tile, each work-item reading its rows and columns (block_offset).
+  void multiply(CodeWriter& w, const std::string& TX, const std::string& TY) {
+    const std::string T = codegen::opencl::compute_type(c_.acc);
+    const int wy = tile_.bm / tile_.tm, wx = tile_.bn / tile_.tn;
+    w.line("#pragma unroll");
+    w.open("for (int kk = 0; kk < " + num(tile_.bk) + "; ++kk)");
+    w.line(T + " ra[" + num(tile_.tm) + "], rb[" + num(tile_.tn) + "];");
+    read_block(w, "ra", "As", tile_.tm, tile_.bm, wy, TY);
+    read_block(w, "rb", "Bs", tile_.tn, tile_.bn, wx, TX);
+    w.line("#pragma unroll");
+    w.open("for (int i = 0; i < " + num(tile_.tm) + "; ++i)");
+    w.line("#pragma unroll");
+    w.line("for (int j = 0; j < " + num(tile_.tn) +
+           "; ++j) acc[i][j] = fma(ra[i], rb[j], acc[i][j]);");
+    w.close();
+    w.close();
+  }
+
+  // reg[0..count) = row kk of local tile `tile` (of `span` elements) at the work-item's
+  // offsets: one vector per run of vw_ elements.
+  void read_block(CodeWriter& w, const std::string& reg, const std::string& tile, int count,
+                  int span, int width, const std::string& t) {
+    const std::string row = "kk * " + num(span + pad_);
+    w.line("#pragma unroll");
+    if (vw_ == 1) {
+      w.line("for (int i = 0; i < " + num(count) + "; ++i) " + reg + "[i] = " + tile + "[" + row +
+             " + " + t + " + i * " + num(width) + "];");
+      return;
+    }
+    const std::string V = codegen::opencl::compute_type(c_.acc) + num(vw_);
+    w.open("for (int c = 0; c < " + num(count / vw_) + "; ++c)");
+    w.line("const " + V + " v = *(__local const " + V + "*)(" + tile + " + " + row + " + c * " +
+           num(int64_t{width} * vw_) + " + " + t + " * " + num(vw_) + ");");
+    static const char* lanes[] = {"x", "y", "z", "w"};
+    for (int l = 0; l < vw_; ++l)
+      w.line(reg + "[c * " + num(vw_) + " + " + num(l) + "] = v." + lanes[l] + ";");
+    w.close();
+  }
+
+  // Stage 1's stores for the output element (m, n) (when inside the output), whose sum is
+  // held in `acc`.
+  void store_element(CodeWriter& w, ExprRenderer& r, const ExprPtr& m, const ExprPtr& n,
+                     const std::string& acc) {
+    std::vector<ExprPtr> subst = empty_subst();
+    bind_set(subst, c_.batch, batch_);
+    bind_set(subst, c_.m, m);
+    bind_set(subst, c_.n, n);
+    ExprPtr valid = codegen::land(codegen::ilt(m, codegen::index_const(c_.m.size())),
+                                  codegen::ilt(n, codegen::index_const(c_.n.size())));
+    w.open("if (" + r.value(valid) + ")");
+    r.push_scope();
+    r.bind_stage(c_.reduce_stage, acc);
+    for (const codegen::Store& s : k_.stages[static_cast<size_t>(c_.epilogue_stage)].stores) {
+      const DType bt = k_.buffers[static_cast<size_t>(s.buffer)].dtype;
+      ExprPtr value = codegen::substitute(s.value, subst);
+      std::string index = r.value(codegen::substitute(s.index, subst));
+      std::string v = codegen::opencl::cast_op(value->dtype, bt, r.value(value));
+      std::string line =
+          codegen::opencl::store_element(bt, ExprRenderer::buffer(s.buffer), index, v) + ";";
+      if (s.guard) line = "if (" + r.value(codegen::substitute(s.guard, subst)) + ") " + line;
+      w.line(line);
+    }
+    r.pop_scope();
+    w.close();
+  }
+
+  const Kernel& k_;
+  const Contraction& c_;
+  const OpenCLTarget& t_;
+  GemmTile tile_;
+  std::string name_;
+  int next_var_;
+  ExprPtr lid_, tile_m_, tile_n_, batch_, tx_, ty_;
+  int vw_ = 1, pad_ = 1;
+  int64_t wg_ = 1;
+  bool mma_ = false;
+};
+
+}  // namespace
+
+std::string gemm_tile_str(const GemmTile& t) {
+  return std::to_string(t.bm) + "x" + std::to_string(t.bn) + "x" + std::to_string(t.bk) + "/" +
+         std::to_string(t.tm) + "x" + std::to_string(t.tn);
+}
+
+std::string check_gemm_tile(const GemmTile& t, DType acc, const OpenCLTarget& target) {
+  if (t.bm <= 0 || t.bn <= 0 || t.bk <= 0 || t.tm <= 0 || t.tn <= 0)
+    return "every tile size must be positive";
+  if (t.bm % t.tm != 0) return "bm " + num(t.bm) + " is not a multiple of tm " + num(t.tm);
+  if (t.bn % t.tn != 0) return "bn " + num(t.bn) + " is not a multiple of tn " + num(t.tn);
+  if (t.tm * t.tn > 128) return "a work-item's block of " + num(t.tm * t.tn) + " exceeds 128";
+  const int64_t wg = t.work_items();
+  if (wg > target.max_work_group_size)
+    return num(wg) + " work-items per group, more than the device's " +
+           num(target.max_work_group_size);
+  if ((int64_t{t.bm} * t.bk) % wg != 0 || (int64_t{t.bk} * t.bn) % wg != 0)
+    return "the tiles' " + num(int64_t{t.bm} * t.bk) + " and " + num(int64_t{t.bk} * t.bn) +
+           " elements are not multiples of the " + num(wg) + " work-items";
+  if (local_bytes(t, acc) > target.local_mem_bytes)
+    return num(local_bytes(t, acc)) + " bytes of local memory, more than the device's " +
+           num(target.local_mem_bytes);
+  return "";
+}
+
+std::vector<GemmTile> gemm_candidates(const Contraction& c, const OpenCLTarget& target) {
+  std::vector<GemmTile> out{default_gemm_tile(c, target)};
+  for (const auto* list : {&gpu_tiles(), &cpu_tiles()})
+    for (const GemmTile& t : *list)
+      if (check_gemm_tile(t, c.acc, target).empty() &&
+          std::find(out.begin(), out.end(), t) == out.end())
+        out.push_back(t);
+  return out;
+}
+
+GemmTile default_gemm_tile(const Contraction& c, const OpenCLTarget& target) {
+  const int64_t M = c.m.size(), N = c.n.size(), B = c.batch.size();
+  // The first tile (in the device class's order) that the problem fills and that gives
+  // every compute unit a work-group; failing that, the one with most work-groups.
+  GemmTile best;
+  int64_t best_groups = -1;
+  for (const GemmTile& t : target.is_gpu ? gpu_tiles() : cpu_tiles()) {
+    if (!check_gemm_tile(t, c.acc, target).empty()) continue;
+    const int64_t groups = B * ceil_div(M, t.bm) * ceil_div(N, t.bn);
+    const bool fills = t.bm <= std::max<int64_t>(16, M) && t.bn <= std::max<int64_t>(16, N);
+    if (fills && groups >= target.compute_units) return t;
+    if (groups > best_groups) best = t, best_groups = groups;
+  }
+  if (!best.chosen())  // a device too small for every listed tile: one work-item per group
+    best = {1, 1, 1, 1, 1};
+  return best;
+}
+
+std::string gemm_shape_class(const Contraction& c) {
+  return std::string("m") + size_class(c.m.size()) + ".n" + size_class(c.n.size()) + ".k" +
+         size_class(c.k.size()) + ".b" + (c.batch.size() > 1 ? "1" : "0");
+}
+
+bool uses_tensor_cores(const Kernel& kernel, const OpenCLTarget& target) {
+  return mma_dtype(kernel, target) != DType::Bool;
+}
+
+RenderedKernel render_gemm(const Kernel& kernel, const OpenCLTarget& target,
+                           const std::string& name, const GemmTile& tile) {
+  if (!kernel.contraction)
+    throw CompileError("opencl gemm: kernel " + name + " is not a contraction");
+  if (std::string why = check_gemm_tile(tile, kernel.contraction->acc, target); !why.empty())
+    throw CompileError("opencl gemm: tile " + gemm_tile_str(tile) + " cannot run on '" +
+                       target.device_name + "': " + why);
+  return GemmRenderer(kernel, target, name, tile).render();
+}
+
+}  // namespace kiln::kernels::opencl
