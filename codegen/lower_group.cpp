@@ -77,6 +77,7 @@ ReduceOp reduce_op_of(OpKind k) {
   switch (k) {
     case OpKind::ReduceSum:
     case OpKind::MatMul:
+    case OpKind::Conv:
     case OpKind::CumSum: return ReduceOp::Sum;
     case OpKind::ReduceProd:
     case OpKind::CumProd: return ReduceOp::Prod;
@@ -342,7 +343,7 @@ class KernelBuilder {
   // A reduction of the group's rows, read at the outer index: a Reduce stage.
   ExprPtr reduction(const Node* r, const Index& idx) {
     Index kept;
-    if (r->op == OpKind::MatMul) {
+    if (r->info().category == OpCategory::Contraction) {
       kept = idx;
     } else {
       const auto& axes = r->attr_i64s("axes");
@@ -384,6 +385,9 @@ class KernelBuilder {
         st.acc_dtype = sum_acc_dtype(r->type.dtype);
         st.value = binary(OpKind::Mul, st.acc_dtype, cast(st.acc_dtype, eval(A, ai)),
                           cast(st.acc_dtype, eval(B, bi)));
+      } else if (r->op == OpKind::Conv) {
+        st.acc_dtype = sum_acc_dtype(r->type.dtype);
+        st.value = conv_product(r, full, st.acc_dtype);
       } else {
         const Node* x = r->operands[0].get();
         ExprPtr v = eval(x, full);
@@ -406,6 +410,38 @@ class KernelBuilder {
     const Stage& st = k_.stages[s];
     bool arg_reduce = st.op == ReduceOp::ArgMax || st.op == ReduceOp::ArgMin;
     return cast(r->type.dtype, stage_value(arg_reduce ? DType::I64 : st.acc_dtype, s));
+  }
+
+  // The term of a conv's sum at `full` = [n, co, o..., ci, t...] (the output index, then
+  // the channel within the group and the kernel taps): w[co, ci, t] * x[n, g * cig + ci,
+  // o * stride + t * dilation - pad_low], where reads outside x (the padding) are zero, as
+  // a pad would give them: a guarded, clamped load. The weight is the first factor, so
+  // that a dense conv is a GEMM with M = c_out (codegen/contraction.h).
+  ExprPtr conv_product(const Node* r, const Index& full, DType acc) {
+    const Node* x = r->operands[0].get();
+    const Node* w = r->operands[1].get();
+    const auto& stride = r->attr_i64s("stride");
+    const auto& dilation = r->attr_i64s("dilation");
+    const auto& low = r->attr_i64s("pad_low");
+    const size_t sp = stride.size();
+    const Shape& xs = x->type.shape;
+    const int64_t cig = w->type.shape[1];
+    const int64_t cog = std::max<int64_t>(r->type.shape[1] / r->attr_i64("groups"), 1);
+    const ExprPtr& ci = full[sp + 2];
+    Index xi = {full[0], iadd(imul(idiv(full[1], cog), cig), ci)};
+    Index wi = {full[1], ci};
+    ExprPtr guard;
+    for (size_t d = 0; d < sp; ++d) {
+      const ExprPtr& tap = full[sp + 3 + d];
+      wi.push_back(tap);
+      ExprPtr at = iadd(iadd(imul(full[2 + d], stride[d]), imul(tap, dilation[d])), -low[d]);
+      guard = land(guard, land(ige(at, index_const(0)), ilt(at, index_const(xs[2 + d]))));
+      xi.push_back(iclamp(at, 0, std::max<int64_t>(xs[2 + d] - 1, 0)));
+    }
+    // An empty input is all padding.
+    ExprPtr xv = x->type.numel() == 0 ? const_of(acc, 0) : cast(acc, eval(x, xi));
+    if (guard && x->type.numel() > 0) xv = select(guard, xv, const_of(acc, 0));
+    return binary(OpKind::Mul, acc, cast(acc, eval(w, wi)), xv);
   }
 
   std::vector<Run> runs_;

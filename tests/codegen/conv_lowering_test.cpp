@@ -1,0 +1,81 @@
+// conv lowered as a reduction: one fusion group over the output and the (channel, tap)
+// space, its bias and activation fused as the epilogue, computed inputs stored first, and
+// the kernel a dense conv gives matched as an implicit GEMM (M = c_out, N = batch and
+// spatial positions, K = channels of a group times taps) while a depthwise one stays a
+// loop nest.
+#include <gtest/gtest.h>
+
+#include "codegen/contraction.h"
+#include "codegen/program.h"
+#include "ir/parser.h"
+
+namespace kiln::codegen {
+namespace {
+
+struct Compiled {
+  ir::Graph g;
+  Program p;
+  explicit Compiled(const std::string& text) : g(ir::parse_graph(text)), p(build_program(g)) {}
+};
+
+TEST(ConvLowering, DenseConv2dWithBiasAndReluIsOneImplicitGemm) {
+  Compiled c(
+      R"(func @f(%x: f32[2,16,12,12], %w: f32[32,16,3,3], %b: f32[32]) -> (f32[2,32,12,12]) {
+    %0 = conv %x, %w {stride = [1, 1], dilation = [1, 1], pad_low = [1, 1], pad_high = [1, 1], groups = 1} : f32[2,32,12,12]
+    %1 = reshape %b : f32[1,32,1,1]
+    %2 = broadcast %1 : f32[2,32,12,12]
+    %3 = add %0, %2 : f32[2,32,12,12]
+    %4 = constant dense<0.0> : f32[]
+    %5 = reshape %4 : f32[1,1,1,1]
+    %6 = broadcast %5 : f32[2,32,12,12]
+    %7 = max %3, %6 : f32[2,32,12,12]
+    return %7
+  })");
+  ASSERT_EQ(c.p.kernels.size(), 1u);
+  ASSERT_EQ(c.p.schedule.groups.size(), 1u);
+  const Kernel& k = c.p.kernels[0];
+  ASSERT_TRUE(k.contraction);
+  EXPECT_TRUE(k.contraction->batch.vars.empty());
+  EXPECT_EQ(k.contraction->m.size(), 32);           // c_out
+  EXPECT_EQ(k.contraction->n.size(), 2 * 12 * 12);  // batch and output positions
+  EXPECT_EQ(k.contraction->k.size(), 16 * 3 * 3);   // input channels and taps
+  EXPECT_EQ(k.contraction->acc, DType::F32);
+  // The weight is the first factor, read with stride 1 along the innermost tap.
+  ASSERT_EQ(k.contraction->a->kind, ExprKind::Load);
+  EXPECT_EQ(stride_along(k.contraction->a->args[0], k.contraction->k.vars.back()).stride, 1);
+}
+
+TEST(ConvLowering, DepthwiseCausalConv1dIsNotAGemm) {
+  Compiled c(R"(func @f(%x: f32[8,64,1024], %w: f32[64,1,4]) -> (f32[8,64,1024]) {
+    %0 = conv %x, %w {stride = [1], dilation = [1], pad_low = [3], pad_high = [0], groups = 64} : f32[8,64,1024]
+    return %0
+  })");
+  ASSERT_EQ(c.p.kernels.size(), 1u);
+  const Kernel& k = c.p.kernels[0];
+  EXPECT_FALSE(k.contraction);
+  // Both factors depend on the channel (a batch of 1 x 4 by 4 x n products): K = 4 taps.
+  auto form = find_contraction(k);
+  ASSERT_TRUE(form);
+  EXPECT_EQ(form->batch.size(), 64);
+  EXPECT_EQ(form->m.size(), 1);
+  EXPECT_EQ(form->k.size(), 4);
+}
+
+TEST(ConvLowering, ComputedInputsAreStoredFirst) {
+  Compiled c(R"(func @f(%x: f32[1,4,32], %w: f32[4,4,3]) -> (f32[1,4,30]) {
+    %0 = exp %x : f32[1,4,32]
+    %1 = conv %0, %w {stride = [1], dilation = [1], pad_low = [0], pad_high = [0], groups = 1} : f32[1,4,30]
+    return %1
+  })");
+  ASSERT_EQ(c.p.kernels.size(), 2u);
+  bool found = false;
+  for (const passes::Boundary& b : c.p.schedule.boundaries)
+    if (b.node->op == ir::OpKind::Exp) {
+      found = true;
+      EXPECT_EQ(b.reason, "conv reads each operand element many times: stored, not recomputed");
+    }
+  EXPECT_TRUE(found);
+}
+
+}  // namespace
+}  // namespace kiln::codegen
