@@ -2,7 +2,8 @@
 // space, its bias and activation fused as the epilogue, computed inputs stored first, and
 // the kernel a dense conv gives matched as an implicit GEMM (M = c_out, N = batch and
 // spatial positions, K = channels of a group times taps) while a depthwise one stays a
-// loop nest.
+// loop nest, split into its interior (no padding read: plain contiguous loads) and its
+// border when it reads padding.
 #include <gtest/gtest.h>
 
 #include "codegen/contraction.h"
@@ -45,20 +46,48 @@ TEST(ConvLowering, DenseConv2dWithBiasAndReluIsOneImplicitGemm) {
   EXPECT_EQ(stride_along(k.contraction->a->args[0], k.contraction->k.vars.back()).stride, 1);
 }
 
-TEST(ConvLowering, DepthwiseCausalConv1dIsNotAGemm) {
+TEST(ConvLowering, DepthwiseCausalConv1dIsAnInteriorAndABorderLoopNest) {
   Compiled c(R"(func @f(%x: f32[8,64,1024], %w: f32[64,1,4]) -> (f32[8,64,1024]) {
     %0 = conv %x, %w {stride = [1], dilation = [1], pad_low = [3], pad_high = [0], groups = 64} : f32[8,64,1024]
     return %0
   })");
-  ASSERT_EQ(c.p.kernels.size(), 1u);
-  const Kernel& k = c.p.kernels[0];
-  EXPECT_FALSE(k.contraction);
-  // Both factors depend on the channel (a batch of 1 x 4 by 4 x n products): K = 4 taps.
-  auto form = find_contraction(k);
-  ASSERT_TRUE(form);
-  EXPECT_EQ(form->batch.size(), 64);
-  EXPECT_EQ(form->m.size(), 1);
-  EXPECT_EQ(form->k.size(), 4);
+  // The interior (outputs 16..1023, whose taps all read inside x, starting at an aligned
+  // row offset) and the border (outputs 0..15).
+  ASSERT_EQ(c.p.kernels.size(), 2u);
+  const Kernel& interior = c.p.kernels[0];
+  const Kernel& border = c.p.kernels[1];
+  ASSERT_EQ(interior.outer.size(), 3u);
+  EXPECT_EQ(interior.outer.back().extent, 1024 - 16);
+  EXPECT_EQ(border.outer.back().extent, 16);
+  for (const Kernel* k : {&interior, &border}) {
+    EXPECT_FALSE(k->contraction);
+    // Both factors depend on the channel (a batch of 1 x 4 by 4 x n products): K = 4 taps.
+    auto form = find_contraction(*k);
+    ASSERT_TRUE(form);
+    EXPECT_EQ(form->batch.size(), 64);
+    EXPECT_EQ(form->m.size(), 1);
+    EXPECT_EQ(form->k.size(), 4);
+  }
+  // The interior reads x without a guard or a clamp: contiguous along the output row.
+  const ExprPtr& xv = find_contraction(interior)->b;
+  ASSERT_EQ(xv->kind, ExprKind::Load) << expr_str(xv);
+  EXPECT_EQ(stride_along(xv->args[0], interior.outer.back().var).stride, 1);
+  EXPECT_NE(find_contraction(border)->b->kind, ExprKind::Load);  // select(guard, load, 0)
+  // The interior's stores start at multiples of 16 elements: aligned vectors.
+  EXPECT_EQ(linearize(interior.stages.back().stores[0].index).constant % 16, 0);
+}
+
+TEST(ConvLowering, SmallOrUnpaddedConvsAreOneKernel) {
+  Compiled small(R"(func @f(%x: f32[2,64,256], %w: f32[64,1,4]) -> (f32[2,64,256]) {
+    %0 = conv %x, %w {stride = [1], dilation = [1], pad_low = [3], pad_high = [0], groups = 64} : f32[2,64,256]
+    return %0
+  })");
+  EXPECT_EQ(small.p.kernels.size(), 1u);
+  Compiled unpadded(R"(func @f(%x: f32[8,64,1024], %w: f32[64,1,4]) -> (f32[8,64,1021]) {
+    %0 = conv %x, %w {stride = [1], dilation = [1], pad_low = [0], pad_high = [0], groups = 64} : f32[8,64,1021]
+    return %0
+  })");
+  EXPECT_EQ(unpadded.p.kernels.size(), 1u);
 }
 
 TEST(ConvLowering, ComputedInputsAreStoredFirst) {
