@@ -767,11 +767,12 @@ LoweredGroup lower_group(const FusionGroup& g, const LowerOptions& options) {
       std::vector<Box> boxes = conv_boxes(g);
       if (!boxes.empty()) {
         // A conv a library GEMM runs (codegen/contraction.h) reads the padding as it packs:
-        // it stays one kernel.
+        // it stays one kernel. A depthwise one (one output channel per group: a batch of
+        // matrix-vector products) is a direct kernel.
         std::vector<TempBuffer> scratch;
         Kernel probe = lower_box(whole, scratch).kernel;
         match_contraction(probe);
-        if (probe.contraction) boxes.clear();
+        if (probe.contraction && probe.contraction->m.size() > 1) boxes.clear();
       }
       if (boxes.empty()) boxes.push_back(whole);
       for (const Box& box : boxes) {

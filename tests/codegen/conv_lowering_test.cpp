@@ -77,6 +77,17 @@ TEST(ConvLowering, DepthwiseCausalConv1dIsAnInteriorAndABorderLoopNest) {
   EXPECT_EQ(linearize(interior.stages.back().stores[0].index).constant % 16, 0);
 }
 
+TEST(ConvLowering, DepthwiseConv2dIsSplitEvenWhenItHasTheFormOfAGemm) {
+  // 3x3 taps make K = 9: the form of a batch of 1 x 9 by 9 x n products, but a direct
+  // kernel runs it: the interior and four border slabs.
+  Compiled c(R"(func @f(%x: f32[2,32,64,64], %w: f32[32,1,3,3]) -> (f32[2,32,64,64]) {
+    %0 = conv %x, %w {stride = [1, 1], dilation = [1, 1], pad_low = [1, 1], pad_high = [1, 1], groups = 32} : f32[2,32,64,64]
+    return %0
+  })");
+  ASSERT_EQ(c.p.kernels.size(), 5u);
+  EXPECT_EQ(c.p.kernels[0].outer.back().extent, 63 - 16);  // columns 16..62
+}
+
 TEST(ConvLowering, SmallOrUnpaddedConvsAreOneKernel) {
   Compiled small(R"(func @f(%x: f32[2,64,256], %w: f32[64,1,4]) -> (f32[2,64,256]) {
     %0 = conv %x, %w {stride = [1], dilation = [1], pad_low = [3], pad_high = [0], groups = 64} : f32[2,64,256]
