@@ -288,6 +288,8 @@ TEST(VerifyNode, Conv) {
   EXPECT_EQ(node_error(OpKind::Conv, {f32({2, 4, 10}), f32({6, 4, 3})},
                        attrs({1}, {1}, {0}, {0}, 0), f32({2, 6, 8})),
             "conv: groups must be at least 1, got 0");
+  EXPECT_EQ(node_error(OpKind::Conv, {f32({2, 4, 10}), f32({6, 4, 0})}, plain, f32({2, 6, 8})),
+            "conv: weight f32[6,4,0] has an empty kernel of spatial dim 0");
   EXPECT_EQ(node_error(OpKind::Conv, {boolean({2, 4, 10}), boolean({6, 4, 3})}, plain,
                        boolean({2, 6, 8})),
             "conv: operand must have a numeric dtype (not bool), got bool; cast the bool operand "
