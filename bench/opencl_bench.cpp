@@ -341,7 +341,7 @@ void run_gemm(OpenCLDevice& device, const Options& o) {
     exe->enqueue();
     exe->finish();
   });
-  const double checksum = checksum_of(*exe->read_results()[0]);
+  const kiln::bench::Checksum checksum = checksum_of(*exe->read_results()[0]);
   std::string shapes;
   for (const auto& r : OpenCLDevice::rendered(*exe)) {
     std::string head = r.body.substr(0, r.body.find('\n'));

@@ -5,7 +5,7 @@
 
 namespace kiln::codegen {
 
-GemmTile gemm_tile(DType acc, int lanes) {
+CpuGemmTile cpu_gemm_tile(DType acc, int lanes) {
   // Lanes of the accumulator dtype; the tile keeps MR x NR accumulators in registers
   // (MR * NR / lanes of them) beside NR / lanes vectors of B: 24 + 3 of AVX-512's 32
   // registers (8 x 48 measured faster than 12 x 32, 6 x 64 and 14 x 32 for sgemm 2048^3),
@@ -13,7 +13,7 @@ GemmTile gemm_tile(DType acc, int lanes) {
   // f64 keeps NR a multiple of the f32 lanes, as the epilogue's vectors are those.
   const bool wide = lanes >= 16 && acc == DType::F32;
   const int l = acc == DType::F64 ? lanes / 2 : lanes;
-  GemmTile t;
+  CpuGemmTile t;
   t.nr = (wide ? 3 : 2) * l;
   t.mr = wide ? 8 : lanes >= 16 ? 12 : 6;
   t.kc = acc == DType::F64 ? 256 : 512;
@@ -170,7 +170,7 @@ std::optional<InPlaceB> in_place_b(const Contraction& c) {
 }  // namespace
 
 std::optional<GemmKernels> make_gemm_kernels(const Kernel& kernel, const Contraction& c,
-                                             const GemmTile& tile, const LowerOptions& options) {
+                                             const CpuGemmTile& tile, const LowerOptions& options) {
   for (const BufferParam& b : kernel.buffers)
     if (b.local) return std::nullopt;
   Builder b{kernel, c, options, {}, {}};

@@ -26,13 +26,13 @@
 namespace kiln::codegen {
 
 // The register tile of the micro-kernel and the depth of a packed panel.
-struct GemmTile {
+struct CpuGemmTile {
   int mr = 1, nr = 1;  // rows of A and columns of B per micro-kernel call
   int64_t kc = 1;      // values of k per packed panel
 };
 
 // The tile for `acc` (f32 or f64) on a machine with `lanes` f32 lanes.
-GemmTile gemm_tile(DType acc, int lanes);
+CpuGemmTile cpu_gemm_tile(DType acc, int lanes);
 
 // B as a matrix in memory that the micro-kernel may read in place (no packing): element
 // (batch, k, n) at offset + sum(batch_strides[i] * batch var i) + k * ldb + n of `buffer`.
@@ -43,7 +43,7 @@ struct InPlaceB {
 };
 
 struct GemmKernels {
-  GemmTile tile;
+  CpuGemmTile tile;
   int mr_tail = 0;                     // rows of the last panel of A (M % MR, or MR)
   std::optional<InPlaceB> b_in_place;  // set for few rows (M <= 16) where B allows it
   Kernel pack_a, pack_a_tail, pack_b, pack_b_tail, epilogue;
@@ -58,6 +58,6 @@ struct GemmKernels {
 // The kernels of `kernel`'s GEMM, or nothing when the GEMM cannot run it (kernels with
 // private row buffers). `options` is the device's (vectorization of the new kernels).
 std::optional<GemmKernels> make_gemm_kernels(const Kernel& kernel, const Contraction& c,
-                                             const GemmTile& tile, const LowerOptions& options);
+                                             const CpuGemmTile& tile, const LowerOptions& options);
 
 }  // namespace kiln::codegen

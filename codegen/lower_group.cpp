@@ -8,6 +8,7 @@
 #include <map>
 #include <unordered_set>
 
+#include "codegen/contraction.h"
 #include "codegen/kernel_passes.h"
 #include "codegen/split_reduction.h"
 #include "ir/error.h"
@@ -77,6 +78,7 @@ ReduceOp reduce_op_of(OpKind k) {
   switch (k) {
     case OpKind::ReduceSum:
     case OpKind::MatMul:
+    case OpKind::Conv:
     case OpKind::CumSum: return ReduceOp::Sum;
     case OpKind::ReduceProd:
     case OpKind::CumProd: return ReduceOp::Prod;
@@ -131,19 +133,22 @@ class KernelBuilder {
       int v = new_var(extent);
       loops.push_back({v, extent, nullptr, nullptr});
       Index parts = delinearize(var(v, extent), sizes);
-      for (size_t i = 0; i < r.dims.size(); ++i) idx[r.dims[i]] = parts[i];
+      for (size_t i = 0; i < r.dims.size(); ++i)
+        idx[r.dims[i]] = lo_.empty() ? parts[i] : iadd(parts[i], lo_[r.dims[i]]);
     }
     return loops;
   }
 
   // Sets up the outer loops over S without the row axes; returns the S index with the
-  // row dimensions still null.
-  Index setup_outer(const Shape& S, const std::vector<int64_t>& axes) {
+  // row dimensions still null. With `lo`, the loops cover the box of sizes S at offsets
+  // lo of a larger space (S then holds the box's sizes).
+  Index setup_outer(const Shape& S, const std::vector<int64_t>& axes, const Shape& lo = {}) {
     S_ = S;
+    lo_ = lo;
     axes_ = axes;
     Index idx(S.size());
     for (size_t d = 0; d < S.size(); ++d)
-      if (S[d] == 1) idx[d] = index_const(0);
+      if (S[d] == 1) idx[d] = index_const(lo.empty() ? 0 : lo[d]);
     k_.outer = make_loops(false, S, idx);
     outer_idx_ = idx;
     kept_idx_.clear();
@@ -342,7 +347,7 @@ class KernelBuilder {
   // A reduction of the group's rows, read at the outer index: a Reduce stage.
   ExprPtr reduction(const Node* r, const Index& idx) {
     Index kept;
-    if (r->op == OpKind::MatMul) {
+    if (r->info().category == OpCategory::Contraction) {
       kept = idx;
     } else {
       const auto& axes = r->attr_i64s("axes");
@@ -384,6 +389,9 @@ class KernelBuilder {
         st.acc_dtype = sum_acc_dtype(r->type.dtype);
         st.value = binary(OpKind::Mul, st.acc_dtype, cast(st.acc_dtype, eval(A, ai)),
                           cast(st.acc_dtype, eval(B, bi)));
+      } else if (r->op == OpKind::Conv) {
+        st.acc_dtype = sum_acc_dtype(r->type.dtype);
+        st.value = conv_product(r, full, st.acc_dtype);
       } else {
         const Node* x = r->operands[0].get();
         ExprPtr v = eval(x, full);
@@ -408,6 +416,38 @@ class KernelBuilder {
     return cast(r->type.dtype, stage_value(arg_reduce ? DType::I64 : st.acc_dtype, s));
   }
 
+  // The term of a conv's sum at `full` = [n, co, o..., ci, t...] (the output index, then
+  // the channel within the group and the kernel taps): w[co, ci, t] * x[n, g * cig + ci,
+  // o * stride + t * dilation - pad_low], where reads outside x (the padding) are zero, as
+  // a pad would give them: a guarded, clamped load. The weight is the first factor, so
+  // that a dense conv is a GEMM with M = c_out (codegen/contraction.h).
+  ExprPtr conv_product(const Node* r, const Index& full, DType acc) {
+    const Node* x = r->operands[0].get();
+    const Node* w = r->operands[1].get();
+    const auto& stride = r->attr_i64s("stride");
+    const auto& dilation = r->attr_i64s("dilation");
+    const auto& low = r->attr_i64s("pad_low");
+    const size_t sp = stride.size();
+    const Shape& xs = x->type.shape;
+    const int64_t cig = w->type.shape[1];
+    const int64_t cog = std::max<int64_t>(r->type.shape[1] / r->attr_i64("groups"), 1);
+    const ExprPtr& ci = full[sp + 2];
+    Index xi = {full[0], iadd(imul(idiv(full[1], cog), cig), ci)};
+    Index wi = {full[1], ci};
+    ExprPtr guard;
+    for (size_t d = 0; d < sp; ++d) {
+      const ExprPtr& tap = full[sp + 3 + d];
+      wi.push_back(tap);
+      ExprPtr at = iadd(iadd(imul(full[2 + d], stride[d]), imul(tap, dilation[d])), -low[d]);
+      guard = land(guard, land(ige(at, index_const(0)), ilt(at, index_const(xs[2 + d]))));
+      xi.push_back(iclamp(at, 0, std::max<int64_t>(xs[2 + d] - 1, 0)));
+    }
+    // An empty input is all padding.
+    ExprPtr xv = x->type.numel() == 0 ? const_of(acc, 0) : cast(acc, eval(x, xi));
+    if (guard && x->type.numel() > 0) xv = select(guard, xv, const_of(acc, 0));
+    return binary(OpKind::Mul, acc, cast(acc, eval(w, wi)), xv);
+  }
+
   std::vector<Run> runs_;
   std::vector<TempBuffer>& temps_;
   std::unordered_set<const Node*> inline_;
@@ -418,7 +458,7 @@ class KernelBuilder {
   std::map<const Node*, int> scalar_of_;
   std::map<const Node*, int> stage_of_;
   std::map<uint64_t, std::vector<std::tuple<const Node*, Index, ExprPtr>>> memo_;
-  Shape S_;
+  Shape S_, lo_;
   std::vector<int64_t> axes_;
   Index outer_idx_, kept_idx_;
 };
@@ -475,10 +515,15 @@ bool is_full_output(const FusionGroup& g, const Node* out) {
   return g.axes.empty() || squeezed(out->type.shape) == squeezed(g.shape);
 }
 
-LoweredKernel build_pointwise(const FusionGroup& g, const std::vector<Run>& runs,
+// A box of a group's iteration space: dims [lo[d], lo[d] + size[d]).
+struct Box {
+  Shape lo, size;
+};
+
+LoweredKernel build_pointwise(const FusionGroup& g, const Box& box, const std::vector<Run>& runs,
                               std::vector<TempBuffer>& temps) {
   KernelBuilder b(g, runs, temps);
-  Index outer = b.setup_outer(g.shape, g.axes);
+  Index outer = b.setup_outer(box.size, g.axes, box.lo);
   Shape kept_shape;
   for (size_t d = 0; d < g.shape.size(); ++d)
     if (!is_axis(g.axes, d)) kept_shape.push_back(g.shape[d]);
@@ -630,21 +675,112 @@ std::vector<LoweredKernel> build_scatter(const FusionGroup& g, bool merge,
   return kernels;
 }
 
+// Outputs of a padded conv group below which its kernel is not split into boxes (a few
+// more kernels to compile buy nothing on small outputs).
+constexpr int64_t kBoxSplitOutputs = int64_t{1} << 16;
+
+// For a group whose rows are a padded conv's (channels and taps): the boxes of its space
+// where every tap reads inside x (the interior: no guard, no clamp, so the reads along an
+// output row are contiguous and vectorize as plain loads), then the borders around it,
+// which keep the guarded, clamped reads. Empty when there is no such conv, no padding is
+// read, the interior is empty or the output is small.
+std::vector<Box> conv_boxes(const FusionGroup& g) {
+  if (g.kind != GroupKind::Pointwise || numel(g.shape) == 0) return {};
+  const size_t rank = g.shape.size();
+  Shape a, b;  // per S dim: the interior [a, b) (full for the non-spatial dims)
+  bool any = false;
+  int64_t outputs = 0;
+  for (const Node* n : g.nodes) {
+    if (n->op != OpKind::Conv) continue;
+    const Shape& out = n->type.shape;
+    const Shape& xs = n->operands[0]->type.shape;
+    const Shape& ws = n->operands[1]->type.shape;
+    const size_t sp = out.size() - 2;
+    if (rank != out.size() + sp + 1 || !std::equal(out.begin(), out.end(), g.shape.begin()))
+      return {};
+    outputs = numel(out);
+    if (!any) {
+      a.assign(rank, 0);
+      b = g.shape;
+      any = true;
+    }
+    const auto& stride = n->attr_i64s("stride");
+    const auto& dilation = n->attr_i64s("dilation");
+    const auto& low = n->attr_i64s("pad_low");
+    for (size_t d = 0; d < sp; ++d) {
+      // o reads positions o * stride - low + [0, span): all inside [0, in) for o in [lo, hi).
+      const int64_t span = dilation[d] * (ws[2 + d] - 1) + 1;
+      const int64_t lo = (low[d] + stride[d] - 1) / stride[d];
+      const int64_t room = xs[2 + d] + low[d] - span;
+      const int64_t hi = room < 0 ? 0 : std::min(out[2 + d], room / stride[d] + 1);
+      a[2 + d] = std::max(a[2 + d], lo);
+      b[2 + d] = std::min(b[2 + d], hi);
+    }
+  }
+  if (!any || outputs < kBoxSplitOutputs) return {};
+  // The interior's rows start at a multiple of 16 elements, so that its vector stores
+  // can be aligned (and streamed, codegen/choose_streaming_stores.h).
+  const size_t last = g.shape.size() - g.axes.size() - 1;
+  a[last] = std::min(b[last], (a[last] + 15) / 16 * 16);
+  bool padded = false;
+  for (size_t d = 0; d < rank; ++d) {
+    if (a[d] >= b[d]) return {};
+    padded = padded || a[d] > 0 || b[d] < g.shape[d];
+  }
+  if (!padded) return {};
+  Box interior;
+  for (size_t d = 0; d < rank; ++d) {
+    interior.lo.push_back(a[d]);
+    interior.size.push_back(b[d] - a[d]);
+  }
+  std::vector<Box> boxes = {interior};
+  // Border slabs: dims before d interior, dim d below or above it, dims after d whole.
+  for (size_t d = 0; d < rank; ++d) {
+    for (auto [lo, hi] : {std::pair{int64_t{0}, a[d]}, std::pair{b[d], g.shape[d]}}) {
+      if (lo >= hi) continue;
+      Box box;
+      for (size_t e = 0; e < rank; ++e) {
+        box.lo.push_back(e < d ? a[e] : e == d ? lo : 0);
+        box.size.push_back(e < d ? b[e] - a[e] : e == d ? hi - lo : g.shape[e]);
+      }
+      boxes.push_back(std::move(box));
+    }
+  }
+  return boxes;
+}
+
 }  // namespace
 
 LoweredGroup lower_group(const FusionGroup& g, const LowerOptions& options) {
   LoweredGroup out;
   switch (g.kind) {
     case GroupKind::Pointwise: {
-      std::vector<TempBuffer> scratch;
-      auto make = [&](const std::vector<Run>& runs) {
-        return build_pointwise(g, runs, scratch).kernel;
+      auto lower_box = [&](const Box& box, std::vector<TempBuffer>& temps) {
+        std::vector<TempBuffer> scratch;
+        auto make = [&](const std::vector<Run>& runs) {
+          return build_pointwise(g, box, runs, scratch).kernel;
+        };
+        auto runs = plan_runs(unit_runs(box.size, g.axes), options.merge_loops, make);
+        return build_pointwise(g, box, runs, temps);
       };
-      auto runs = plan_runs(unit_runs(g.shape, g.axes), options.merge_loops, make);
-      out.kernels.push_back(build_pointwise(g, runs, out.temps));
-      if (auto split = split_reduction(out.kernels.back(), out.temps, options)) {
-        out.kernels.back() = std::move(split->first);
-        out.kernels.push_back(std::move(split->second));
+      const Box whole{Shape(g.shape.size(), 0), g.shape};
+      std::vector<Box> boxes = conv_boxes(g);
+      if (!boxes.empty()) {
+        // A conv a library GEMM runs (codegen/contraction.h) reads the padding as it packs:
+        // it stays one kernel. A depthwise one (one output channel per group: a batch of
+        // matrix-vector products) is a direct kernel.
+        std::vector<TempBuffer> scratch;
+        Kernel probe = lower_box(whole, scratch).kernel;
+        match_contraction(probe);
+        if (probe.contraction && probe.contraction->m.size() > 1) boxes.clear();
+      }
+      if (boxes.empty()) boxes.push_back(whole);
+      for (const Box& box : boxes) {
+        out.kernels.push_back(lower_box(box, out.temps));
+        if (auto split = split_reduction(out.kernels.back(), out.temps, options)) {
+          out.kernels.back() = std::move(split->first);
+          out.kernels.push_back(std::move(split->second));
+        }
       }
       break;
     }

@@ -287,6 +287,55 @@ Type matmul(OpKind op, const Type& a, const Type& b) {
   return {a.dtype, out};
 }
 
+// x [n, c_in, s...] and w [c_out, c_in / groups, k...] give [n, c_out, o...].
+Type conv(OpKind op, const Type& x, const Type& w, const std::vector<AttrValue>& attrs) {
+  const std::string operands = "input " + x.str() + " and weight " + w.str();
+  if (x.rank() < 3 || w.rank() != x.rank())
+    fail(op, operands + " must have one rank of at least 3 ([n, channels, spatial...])");
+  if (x.dtype != w.dtype) fail(op, operands + " must have the same dtype");
+  const int sp = x.rank() - 2;
+  const char* names[] = {"stride", "dilation", "pad_low", "pad_high"};
+  for (size_t i = 0; i < 4; ++i)
+    if (static_cast<int>(i64s_at(attrs, i).size()) != sp)
+      fail(op, std::string("'") + names[i] + "' has " + std::to_string(i64s_at(attrs, i).size()) +
+                   " entries but " + x.str() + " has " + std::to_string(sp) + " spatial dims");
+  const auto& stride = i64s_at(attrs, 0);
+  const auto& dilation = i64s_at(attrs, 1);
+  const auto& low = i64s_at(attrs, 2);
+  const auto& high = i64s_at(attrs, 3);
+  const int64_t groups = i64_at(attrs, 4);
+  if (groups < 1) fail(op, "groups must be at least 1, got " + std::to_string(groups));
+  const int64_t c_in = x.shape[1], c_out = w.shape[0];
+  if (c_in % groups != 0 || c_out % groups != 0)
+    fail(op, operands + ": channels (" + std::to_string(c_in) + " in, " + std::to_string(c_out) +
+                 " out) are not divisible by groups " + std::to_string(groups));
+  if (w.shape[1] != c_in / groups)
+    fail(op, operands + ": the weight's dim 1 must be c_in / groups = " +
+                 std::to_string(c_in / groups) + ", got " + std::to_string(w.shape[1]));
+  Shape out = {x.shape[0], c_out};
+  for (int d = 0; d < sp; ++d) {
+    const std::string dim = " of spatial dim " + std::to_string(d);
+    if (stride[d] < 1 || dilation[d] < 1)
+      fail(op, "stride " + list_str(stride) + " and dilation " + list_str(dilation) +
+                   " must be at least 1");
+    if (low[d] < 0 || high[d] < 0)
+      fail(op, "pads must be non-negative, got pad_low " + list_str(low) + " pad_high " +
+                   list_str(high));
+    const int64_t k = w.shape[2 + d];
+    if (k < 1) fail(op, "weight " + w.str() + " has an empty kernel" + dim);
+    int64_t span, padded;
+    if (__builtin_mul_overflow(k - 1, dilation[d], &span) || ++span < 1)
+      fail(op, "dimension arithmetic overflows int64");
+    padded = checked_add(op, checked_add(op, x.shape[2 + d], low[d]), high[d]);
+    if (span > padded)
+      fail(op, operands + ": the kernel" + dim + " spans " + std::to_string(span) + " (size " +
+                   std::to_string(k) + ", dilation " + std::to_string(dilation[d]) +
+                   "), more than the padded input's " + std::to_string(padded));
+    out.push_back((padded - span) / stride[d] + 1);
+  }
+  return {x.dtype, out};
+}
+
 }  // namespace
 
 bool size_overflows(const Shape& shape, int64_t element_size) {
@@ -338,7 +387,8 @@ Type infer_type(OpKind op, const std::vector<Type>& in, const std::vector<AttrVa
     case OpCategory::Scan: check_axis(op, i64_at(attrs, 0), in[0]); return in[0];
     case OpCategory::Movement: return movement(op, in, attrs, declared);
     case OpCategory::Index: return index(op, in, attrs);
-    case OpCategory::Contraction: return matmul(op, in[0], in[1]);
+    case OpCategory::Contraction:
+      return op == OpKind::Conv ? conv(op, in[0], in[1], attrs) : matmul(op, in[0], in[1]);
     case OpCategory::Custom: return declared;  // the kernel's own declaration
   }
   fail(op, "the verifier has no rule for this op's category");

@@ -52,7 +52,8 @@ bool is_reduction(const Node* n) {
 }
 
 // The space a reduction reduces: its operand's shape and axes; for matmul the virtual
-// product [..., m, n, k] reduced over k.
+// product [..., m, n, k] reduced over k; for conv its result's shape followed by the
+// channels of a group and the kernel taps, reduced over those.
 struct ReductionSpace {
   Shape shape;
   std::vector<int64_t> axes;
@@ -66,6 +67,16 @@ ReductionSpace reduction_space(const Node* n) {
     s.push_back(b.back());
     s.push_back(a.back());
     return {s, {static_cast<int64_t>(s.size()) - 1}};
+  }
+  if (n->op == OpKind::Conv) {
+    const Shape& w = n->operands[1]->type.shape;
+    Shape s = n->type.shape;
+    std::vector<int64_t> axes;
+    for (size_t d = 1; d < w.size(); ++d) {
+      axes.push_back(static_cast<int64_t>(s.size()));
+      s.push_back(w[d]);
+    }
+    return {s, axes};
   }
   return {n->operands[0]->type.shape, n->attr_i64s("axes")};
 }
@@ -317,7 +328,8 @@ class Scheduler {
       stack.pop_back();
       if ((n != root && materialized(n)) || !seen.insert(n).second) continue;
       if (is_reduction(n)) {
-        if (n->op != OpKind::MatMul && reduction_space(n).shape == S) walk(n->operands[0].get());
+        if (n->info().category == OpCategory::Reduce && reduction_space(n).shape == S)
+          walk(n->operands[0].get());
         continue;
       }
       if (n->op == OpKind::Broadcast && n->type.shape == S) {
@@ -386,7 +398,7 @@ class Scheduler {
   }
 
   // One step of a group's walk: visit a value in a context, or (operand >= 0) go on with
-  // the matmul `node`'s operands from `operand`.
+  // the contraction `node`'s operands from `operand`.
   struct Step {
     const Node* node;
     Ctx ctx;
@@ -460,19 +472,20 @@ class Scheduler {
   }
 
   void visit_reduction_operands(const Node* n, std::vector<Step>& next) {
-    if (n->op == OpKind::MatMul) {
+    if (n->info().category == OpCategory::Contraction) {
       next.push_back({n, Ctx::Other, 0});
       return;
     }
     next.push_back({n->operands[0].get(), Ctx::Full});
   }
 
-  // Operand i of a matmul: stored when it is more than a cheap prologue of memory (and
-  // then the later operands are left alone), else visited before operand i + 1 is looked at.
+  // Operand i of a matmul or conv: stored when it is more than a cheap prologue of memory
+  // (and then the later operands are left alone), else visited before operand i + 1.
   void visit_matmul_operand(const Node* n, size_t i, std::vector<Step>& next) {
     const Node* op = n->operands[i].get();
     if (!is_cheap_prologue(op)) {
-      realize(op, "matmul reads each operand element many times: stored, not recomputed");
+      realize(op, std::string(n->info().text) +
+                      " reads each operand element many times: stored, not recomputed");
       return;
     }
     next.push_back({op, Ctx::Other});

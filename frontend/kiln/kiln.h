@@ -584,6 +584,53 @@ Tensor dot(const Tensor& a, const Tensor& b, Loc loc = Loc::current());
 // Outer product of the flattened tensors: out[i, j] = a[i] * b[j].
 Tensor outer(const Tensor& a, const Tensor& b, Loc loc = Loc::current());
 
+// Padding of a convolution's spatial dimensions: one size for both sides of every
+// dimension (`.padding = 1`), one (low, high) pair for every dimension (`.padding = {{2,
+// 0}}`), a pair per dimension (`.padding = {{1, 1}, {0, 2}}`), or causal
+// (`.padding = ConvPadding::causal()`, 1-D only: dilation * (k - 1) on the left and none on
+// the right, so that out[t] reads x up to position t).
+struct ConvPadding {
+  std::vector<std::pair<int64_t, int64_t>> pairs;  // (low, high): one, or one per dimension
+  bool is_causal = false;
+  ConvPadding(int64_t both = 0) : pairs{{both, both}} {}  // NOLINT: implicit by design
+  ConvPadding(std::initializer_list<std::pair<int64_t, int64_t>> low_high)  // NOLINT
+      : pairs(low_high) {}
+  ConvPadding(std::vector<std::pair<int64_t, int64_t>> low_high)  // NOLINT
+      : pairs(std::move(low_high)) {}
+  static ConvPadding causal() {
+    ConvPadding p;
+    p.is_causal = true;
+    return p;
+  }
+};
+
+// Where the channels are in a convolution's input and result: NCL / NCHW (first, the
+// default) or NLC / NHWC (last; read and returned through permuted views, no copies). The
+// weight is [c_out, c_in / groups, kernel...] in both.
+enum class ConvLayout : uint8_t { ChannelsFirst, ChannelsLast };
+
+// The options of conv1d and conv2d. stride and dilation hold one value for every spatial
+// dimension or one per dimension (empty: 1).
+struct ConvOptions {
+  std::vector<int64_t> stride = {};
+  ConvPadding padding = {};
+  std::vector<int64_t> dilation = {};
+  int64_t groups = 1;  // c_in and c_out divisible by it; groups = c_in = c_out is depthwise
+  std::optional<Tensor> bias = std::nullopt;  // [c_out], added to every output position
+  ConvLayout layout = ConvLayout::ChannelsFirst;
+};
+
+// 1-D convolution (cross-correlation, as in deep learning): x [n, c_in, l] (or [n, l, c_in]
+// with ChannelsLast), w [c_out, c_in / groups, k]; the result is [n, c_out, l_out] (or
+// [n, l_out, c_out]), l_out = (l + low + high - dilation * (k - 1) - 1) / stride + 1.
+// Operand dtypes promote (bool computes as i32).
+Tensor conv1d(const Tensor& x, const Tensor& w, const ConvOptions& options = {},
+              Loc loc = Loc::current());
+// 2-D convolution: x [n, c_in, h, w] (or [n, h, w, c_in]), w [c_out, c_in / groups, kh,
+// kw]; the rest as conv1d, per spatial dimension.
+Tensor conv2d(const Tensor& x, const Tensor& w, const ConvOptions& options = {},
+              Loc loc = Loc::current());
+
 // ---------------------------------------------------------------------------------------
 // Neural-network helpers, composed from the ops above (integer inputs become f32, except
 // in relu).

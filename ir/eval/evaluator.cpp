@@ -67,7 +67,9 @@ BufferPtr evaluate_op(const ir::Node& node, const std::vector<BufferPtr>& args,
     case ir::OpCategory::Scan: return eval_scan(node, *args[0]);
     case ir::OpCategory::Movement: return evaluate_movement(node, args);
     case ir::OpCategory::Index: return evaluate_index(node, args);
-    case ir::OpCategory::Contraction: return eval_matmul(node, *args[0], *args[1]);
+    case ir::OpCategory::Contraction:
+      if (node.op == OpKind::Conv) return eval_conv(node, *args[0], *args[1]);
+      return eval_matmul(node, *args[0], *args[1]);
     case ir::OpCategory::Custom:
       if (!custom)
         throw UnsupportedError("reference evaluator: custom kernel '" + node.attr_str("name") +

@@ -36,6 +36,7 @@ BufferPtr eval_gather(const ir::Node& node, const Buffer& data, const Buffer& id
 BufferPtr eval_scatter_add(const ir::Node& node, const Buffer& base, const Buffer& idx,
                            const Buffer& upd);
 BufferPtr eval_matmul(const ir::Node& node, const Buffer& a, const Buffer& b);
+BufferPtr eval_conv(const ir::Node& node, const Buffer& x, const Buffer& w);
 
 // "reduce_sum -> f32[3] (made at model.cpp:12)": how errors name a node.
 std::string describe(const ir::Node& node);

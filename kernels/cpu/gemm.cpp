@@ -86,7 +86,7 @@ CpuGemm::CpuGemm(const codegen::Kernel& kernel, codegen::GemmKernels gemm,
 }
 
 CpuGemm::Blocking CpuGemm::blocking(int threads) const {
-  const codegen::GemmTile& t = gemm_.tile;
+  const codegen::CpuGemmTile& t = gemm_.tile;
   Blocking b;
   b.kc = t.kc;
   // A block of B (KC x NC) stays in the last-level cache, a block of A (MC x KC) in L2.

@@ -16,7 +16,7 @@ std::optional<codegen::GemmKernels> host_gemm_kernels(const codegen::Kernel& ker
   const int lanes = codegen::llvm_backend::host_target().info.lanes;
   codegen::LowerOptions options;
   options.vector_lanes = lanes;
-  return codegen::make_gemm_kernels(kernel, c, codegen::gemm_tile(c.acc, lanes), options);
+  return codegen::make_gemm_kernels(kernel, c, codegen::cpu_gemm_tile(c.acc, lanes), options);
 }
 
 GemmObject compile_gemm_object(const codegen::GemmKernels& g, const std::string& prefix) {

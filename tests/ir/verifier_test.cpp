@@ -245,6 +245,57 @@ TEST(VerifyNode, GatherScatter) {
             "scatter_add: indices i32[2] must have the rank of the base f32[5,3]");
 }
 
+TEST(VerifyNode, Conv) {
+  // attrs: stride, dilation, pad_low, pad_high, groups.
+  auto attrs = [](I64s stride, I64s dilation, I64s low, I64s high, int64_t groups) {
+    return std::vector<AttrValue>{stride, dilation, low, high, groups};
+  };
+  const auto plain = attrs({1}, {1}, {0}, {0}, 1);
+  EXPECT_EQ(node_error(OpKind::Conv, {f32({2, 4, 10}), f32({6, 4, 3})}, plain, f32({2, 6, 8})), "");
+  // Stride 2, dilation 2, pads (3, 1): (10 + 4 - 5) / 2 + 1 = 5; two groups.
+  EXPECT_EQ(
+      infer_type(OpKind::Conv, {f32({2, 4, 10}), f32({6, 2, 3})}, attrs({2}, {2}, {3}, {1}, 2), {}),
+      f32({2, 6, 5}));
+  EXPECT_EQ(infer_type(OpKind::Conv, {f32({1, 3, 7, 5}), f32({2, 3, 3, 1})},
+                       attrs({2, 1}, {1, 1}, {1, 0}, {1, 0}, 1), {}),
+            f32({1, 2, 4, 5}));
+  EXPECT_EQ(node_error(OpKind::Conv, {f32({4, 10}), f32({6, 4})}, plain, f32({4, 6})),
+            "conv: input f32[4,10] and weight f32[6,4] must have one rank of at least 3 ([n, "
+            "channels, spatial...])");
+  EXPECT_EQ(
+      node_error(OpKind::Conv, {f32({2, 4, 10}), ty(DType::F64, {6, 4, 3})}, plain, f32({2, 6, 8})),
+      "conv: input f32[2,4,10] and weight f64[6,4,3] must have the same dtype");
+  EXPECT_EQ(node_error(OpKind::Conv, {f32({2, 4, 10}), f32({6, 2, 3})},
+                       attrs({1}, {1}, {0}, {0}, 3), f32({2, 6, 8})),
+            "conv: input f32[2,4,10] and weight f32[6,2,3]: channels (4 in, 6 out) are not "
+            "divisible by groups 3");
+  EXPECT_EQ(node_error(OpKind::Conv, {f32({2, 4, 10}), f32({6, 2, 3})}, plain, f32({2, 6, 8})),
+            "conv: input f32[2,4,10] and weight f32[6,2,3]: the weight's dim 1 must be c_in / "
+            "groups = 4, got 2");
+  EXPECT_EQ(node_error(OpKind::Conv, {f32({2, 4, 10}), f32({6, 4, 3})},
+                       attrs({1}, {1}, {-1}, {0}, 1), f32({2, 6, 7})),
+            "conv: pads must be non-negative, got pad_low [-1] pad_high [0]");
+  EXPECT_EQ(node_error(OpKind::Conv, {f32({2, 4, 10}), f32({6, 4, 3})},
+                       attrs({0}, {1}, {0}, {0}, 1), f32({2, 6, 8})),
+            "conv: stride [0] and dilation [1] must be at least 1");
+  EXPECT_EQ(node_error(OpKind::Conv, {f32({2, 4, 10}), f32({6, 4, 3})},
+                       attrs({1}, {6}, {0}, {0}, 1), f32({2, 6, 8})),
+            "conv: input f32[2,4,10] and weight f32[6,4,3]: the kernel of spatial dim 0 spans 13 "
+            "(size 3, dilation 6), more than the padded input's 10");
+  EXPECT_EQ(node_error(OpKind::Conv, {f32({2, 4, 10}), f32({6, 4, 3})},
+                       attrs({1, 1}, {1}, {0}, {0}, 1), f32({2, 6, 8})),
+            "conv: 'stride' has 2 entries but f32[2,4,10] has 1 spatial dims");
+  EXPECT_EQ(node_error(OpKind::Conv, {f32({2, 4, 10}), f32({6, 4, 3})},
+                       attrs({1}, {1}, {0}, {0}, 0), f32({2, 6, 8})),
+            "conv: groups must be at least 1, got 0");
+  EXPECT_EQ(node_error(OpKind::Conv, {f32({2, 4, 10}), f32({6, 4, 0})}, plain, f32({2, 6, 8})),
+            "conv: weight f32[6,4,0] has an empty kernel of spatial dim 0");
+  EXPECT_EQ(node_error(OpKind::Conv, {boolean({2, 4, 10}), boolean({6, 4, 3})}, plain,
+                       boolean({2, 6, 8})),
+            "conv: operand must have a numeric dtype (not bool), got bool; cast the bool operand "
+            "first");
+}
+
 TEST(VerifyNode, MatMul) {
   EXPECT_EQ(node_error(OpKind::MatMul, {f32({2, 3}), f32({3, 4})}, {}, f32({2, 4})), "");
   EXPECT_EQ(node_error(OpKind::MatMul, {f32({3}), f32({3})}, {}, f32({})),

@@ -379,9 +379,37 @@ bool index_cases(OpKind op, DType t, std::vector<Case>& out) {
   return true;
 }
 
+// Convolutions in 1-D and 2-D with stride, padding, dilation and groups, a unit and an
+// empty batch (tests/runtime/conv_differential_test.cpp has the wider sweep).
+void conv_cases(OpKind op, DType t, std::vector<Case>& out) {
+  struct Conv {
+    Shape x, w;
+    std::vector<int64_t> stride, dilation, low, high;
+    int64_t groups;
+  };
+  const Conv convs[] = {{{2, 3, 9}, {4, 3, 3}, {1}, {1}, {0}, {0}, 1},
+                        {{1, 4, 10}, {4, 1, 4}, {1}, {1}, {3}, {0}, 4},
+                        {{2, 4, 7, 6}, {6, 2, 3, 2}, {2, 1}, {1, 2}, {1, 0}, {1, 2}, 2},
+                        {{0, 2, 5}, {2, 2, 1}, {1}, {1}, {0}, {0}, 1}};
+  for (const Conv& c : convs) {
+    std::string what = std::string(ir::op_name(op)) + " " + type_str(t, c.x) + " * " +
+                       type_str(t, c.w) + " groups " + std::to_string(c.groups);
+    int64_t terms = numel(c.w) / std::max<int64_t>(c.w[0], 1);
+    if (!add_case(
+            out, what,
+            [&](GraphBuilder& b) {
+              b.result(b.add(op, {b.param({t, c.x}), b.param({t, c.w})},
+                             {c.stride, c.dilation, c.low, c.high, c.groups}));
+            },
+            Values::Small, accumulated_tolerance(t, terms)))
+      return;
+  }
+}
+
 // Matmul of matrices and batches, with empty and unit dimensions and a zero-length
 // contraction.
 void contraction_cases(OpKind op, DType t, std::vector<Case>& out) {
+  if (op == OpKind::Conv) return conv_cases(op, t, out);
   struct Pair {
     Shaped a;
     Shape b;

@@ -225,6 +225,15 @@ ir::NodePtr example_node(OpKind op, const Shape& shape) {
       auto m = cst(buf(DType::F32, s, std::vector<double>(numel(s), 1)));
       return node(op, {m, m}, {}, Type{DType::F32, s});
     }
+    case OpKind::Conv: {
+      // x [1, 1, shape...] with a 1-tap kernel and one position of padding after each dim
+      // (an empty dim is then all padding).
+      Shape xs = {1, 1}, ws = {1, 1}, os = {1, 1};
+      for (int64_t d : shape) xs.push_back(d), ws.push_back(1), os.push_back(d + 1);
+      auto x = cst(buf(DType::F32, xs, std::vector<double>(n, 1)));
+      auto w = cst(buf(DType::F32, ws, {2}));
+      return node(op, {x, w}, {ones, ones, zeros, ones, int64_t{1}}, Type{DType::F32, os});
+    }
     default: break;
   }
   ADD_FAILURE() << "no example node for op '" << ir::op_name(op)
