@@ -72,6 +72,9 @@ void match_contraction(Kernel& kernel) {
   // convolution's taps) and tiny products stay loop nests, which run them well.
   const int64_t M = c->m.size(), N = c->n.size(), K = c->k.size();
   if (K < 8 || M * N < 64 || c->batch.size() * M * N * K < (int64_t{1} << 15)) return;
+  // A batch of matrix-vector products (a depthwise convolution: one output channel per
+  // batch) streams its matrix once; the loop nest does that without packing it.
+  if (c->batch.size() > 1 && (M == 1 || N == 1)) return;
   kernel.contraction = std::move(c);
 }
 
