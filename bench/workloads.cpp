@@ -457,9 +457,7 @@ std::vector<int64_t> dims_of(const std::string& name, const Problem& p,
   return p.dims;
 }
 
-#ifdef KILN_BENCH_CONV_API
-// The convolutions through the frontend's conv ops (configure with -DKILN_BENCH_CONV_API=ON
-// once the frontend has them).
+// The convolutions through the frontend's conv ops.
 const char* const kConvVariant = "conv op";
 Tensor depthwise_causal_conv1d(const Tensor& x, const Tensor& w) {
   return conv1d(x, w, {.padding = ConvPadding::causal(), .groups = x.shape(1)});
@@ -467,39 +465,6 @@ Tensor depthwise_causal_conv1d(const Tensor& x, const Tensor& w) {
 Tensor conv2d_same(const Tensor& x, const Tensor& w) {
   return conv2d(x, w, {.padding = w.shape(2) / 2});
 }
-#else
-// The same convolutions composed from existing ops, until the frontend has conv ops: the
-// same arithmetic on the same data (the peers' results are checked against them), with the
-// memory traffic that composition costs.
-const char* const kConvVariant = "composed";
-
-// y[b, c, t] = sum_j w[c, 0, j] x[b, c, t + j - (k - 1)], zero before the start: one
-// shifted view of the padded input per tap, multiplied and added (one fused kernel).
-Tensor depthwise_causal_conv1d(const Tensor& x, const Tensor& w) {
-  const int64_t channels = x.shape(1), length = x.shape(2), taps = w.shape(2);
-  Tensor padded = pad(x, {{0, 0}, {0, 0}, {taps - 1, 0}});
-  std::optional<Tensor> y;
-  for (int64_t j = 0; j < taps; ++j) {
-    Tensor tap = reshape(slice(w, 2, j, j + 1), {1, channels, 1});
-    Tensor term = slice(padded, 2, j, j + length) * tap;
-    y = y ? *y + term : term;
-  }
-  return *y;
-}
-
-// Stride 1, padding k / 2: im2col from shifted views of the padded input (stacked as
-// [n, c_in * k * k, h * w], the order of w's flattening), then one batched matmul.
-Tensor conv2d_same(const Tensor& x, const Tensor& w) {
-  const int64_t n = x.shape(0), c = x.shape(1), h = x.shape(2), wd = x.shape(3);
-  const int64_t c_out = w.shape(0), k = w.shape(2), p = k / 2;
-  Tensor padded = pad(x, {{0, 0}, {0, 0}, {p, p}, {p, p}});
-  std::vector<Tensor> taps;
-  for (int64_t i = 0; i < k; ++i)
-    for (int64_t j = 0; j < k; ++j) taps.push_back(slice(slice(padded, 2, i, i + h), 3, j, j + wd));
-  Tensor columns = reshape(stack(taps, 2), {n, c * k * k, h * wd});
-  return reshape(matmul(reshape(w, {c_out, c * k * k}), columns), {n, c_out, h, wd});
-}
-#endif
 
 // sgemm, gemm_bias_gelu and sgemm_small on dims {m, n, k}: a [m, k] times b [k, n] (and
 // bias [n]). The flops are the product's, also with the epilogue, so that its cost shows
