@@ -34,8 +34,8 @@ struct OpenCLTarget : WorkGroupTarget {
   // not chosen: the default for the device class.
   GemmTile gemm_tile;
   bool nvidia = false;  // the device's vendor is NVIDIA (inline PTX is accepted)
-  // Tensor cores for f16 / bf16 GEMMs. Ptx only on NVIDIA, and for now only with
-  // KILN_OPENCL_MMA=1 (runtime/opencl/platform.cpp), until measured on a GPU.
+  // Tensor cores for f16 / bf16 GEMMs: Ptx on NVIDIA devices of compute capability 8.0 or
+  // later (runtime/opencl/platform.cpp; KILN_OPENCL_MMA=0 turns them off).
   MmaMode mma = MmaMode::Off;
 };
 

@@ -9,6 +9,7 @@
 #include "codegen/opencl/expr_renderer.h"
 #include "codegen/opencl/scalar_ops.h"
 #include "ir/error.h"
+#include "kernels/opencl/gemm_mma.h"
 
 namespace kiln::kernels::opencl {
 
@@ -70,46 +71,6 @@ const std::vector<GemmTile>& cpu_tiles() {
   return t;
 }
 
-// Whether `factor` reads memory contiguously along the innermost variable of `set`.
-bool contiguous_along(const ExprPtr& factor, const VarSet& set) {
-  if (set.vars.empty()) return false;
-  const int v = set.vars.back();
-  std::vector<ExprPtr> stack{factor};
-  std::unordered_set<const codegen::Expr*> seen;
-  while (!stack.empty()) {
-    ExprPtr e = stack.back();
-    stack.pop_back();
-    if (!seen.insert(e.get()).second) continue;
-    if (e->kind == codegen::ExprKind::Load && e->depends_on_var(v)) {
-      codegen::Stride s = codegen::stride_along(e->args[0], v);
-      return s.affine && s.stride == 1;
-    }
-    for (const ExprPtr& a : e->args) stack.push_back(a);
-  }
-  return false;
-}
-
-// The tensor-core tiles (see render_mma): 8 warps as 4 x 2, each 32 x 64, k steps of 32.
-constexpr int kMmaWarpsM = 4, kMmaWarpsN = 2, kMmaPad = 8;
-constexpr GemmTile kMmaTile = {128, 128, 32, 0, 0};
-
-// The 16-bit dtype (f16 or bf16) of both factors, when the kernel runs on tensor cores
-// (target.mma, f32 accumulation, each factor a cast of a value of that dtype); else Bool.
-DType mma_dtype(const Kernel& k, const OpenCLTarget& t) {
-  const Contraction& c = *k.contraction;
-  if (t.mma == codegen::opencl::MmaMode::Off || c.acc != DType::F32 ||
-      t.max_work_group_size < kMmaWarpsM * kMmaWarpsN * 32 ||
-      t.local_mem_bytes < 2 * 128 * (32 + kMmaPad) * 2 + 256 * 6 * 4)
-    return DType::Bool;
-  auto half_load = [&](const ExprPtr& f) {
-    if (f->kind != codegen::ExprKind::Cast) return DType::Bool;
-    const DType d = f->args[0]->dtype;
-    return d == DType::F16 || d == DType::BF16 ? d : DType::Bool;
-  };
-  const DType a = half_load(c.a), b = half_load(c.b);
-  return a == b ? a : DType::Bool;
-}
-
 char size_class(int64_t n) { return n <= 16 ? 'S' : n <= 512 ? 'M' : 'L'; }
 
 class GemmRenderer {
@@ -126,26 +87,21 @@ class GemmRenderer {
     RenderedKernel out;
     out.name = name_;
     out.shape = codegen::GroupShape::Gemm;
-    mma_ = mma_dtype(k_, t_) != DType::Bool;
-    if (mma_) tile_ = kMmaTile;
     const int64_t M = c_.m.size(), N = c_.n.size(), K = c_.k.size(), B = c_.batch.size();
     const int64_t tiles_m = ceil_div(M, tile_.bm), tiles_n = ceil_div(N, tile_.bn);
-    wg_ = mma_ ? kMmaWarpsM * kMmaWarpsN * 32 : tile_.work_items();
+    wg_ = tile_.work_items();
     const int64_t groups = B * tiles_m * tiles_n;
     CodeWriter w;
     ExprRenderer r(k_, w);
     r.need(c_.acc);
-    if (mma_) mma_helper(w);
     w.open(codegen::opencl::entry_signature(k_, name_, wg_, false));
     vw_ = vec_width(tile_, c_.acc);
-    pad_ = mma_ ? kMmaPad : row_pad(tile_, c_.acc);
-    const std::string LT = mma_ ? "ushort" : codegen::opencl::compute_type(c_.acc);
-    const int64_t a_size = mma_ ? tile_.bm * (tile_.bk + pad_) : tile_.bk * (tile_.bm + pad_);
-    const int64_t b_size = mma_ ? tile_.bn * (tile_.bk + pad_) : tile_.bk * (tile_.bn + pad_);
+    pad_ = row_pad(tile_, c_.acc);
+    const std::string LT = codegen::opencl::compute_type(c_.acc);
+    const int64_t a_size = tile_.bk * (tile_.bm + pad_);
+    const int64_t b_size = tile_.bk * (tile_.bn + pad_);
     w.line("__local " + LT + " As[" + num(a_size) + "] __attribute__((aligned(16)));");
     w.line("__local " + LT + " Bs[" + num(b_size) + "] __attribute__((aligned(16)));");
-    if (mma_ && t_.mma == codegen::opencl::MmaMode::Emulated)
-      w.line("__local uint mma_a[" + num(wg_ * 4) + "], mma_b[" + num(wg_ * 2) + "];");
     ExprPtr lid = new_var(wg_), grp = new_var(std::max<int64_t>(groups, 1));
     w.line("const int " + name(lid) + " = get_local_id(0);");
     w.line("const " + index_type(groups) + " " + name(grp) + " = get_group_id(0);");
@@ -158,20 +114,15 @@ class GemmRenderer {
     tile_m_ = codegen::imod(codegen::idiv(grp, tiles_n), tiles_m);
     batch_ = codegen::idiv(grp, tiles_n * tiles_m);
     lid_ = lid;
-    if (mma_)
-      render_mma(w, r, K);
-    else
-      render_portable(w, r, K);
+    render_portable(w, r, K);
     w.close();
     if (r.needs().fp64 && !t_.fp64)
       throw UnsupportedError("opencl backend: kernel " + name_ +
                              " computes in f64, but OpenCL device '" + t_.device_name +
                              "' lacks the extension cl_khr_fp64; compute in f32 (cast) or run "
                              "on a device with cl_khr_fp64");
-    out.body = "// kiln kernel " + name_ + " (gemm " +
-               (mma_ ? "mma " + std::string(dtype_name(mma_dtype(k_, t_))) + " 128x128x32"
-                     : gemm_tile_str(tile_)) +
-               ")\n" + w.text() + "\n";
+    out.body =
+        "// kiln kernel " + name_ + " (gemm " + gemm_tile_str(tile_) + ")\n" + w.text() + "\n";
     out.needs = r.needs();
     out.source = codegen::opencl::combine_sources({&out});
     if (groups > 0) out.launches.push_back({name_, groups * wg_, wg_});
@@ -237,126 +188,6 @@ class GemmRenderer {
            ")");
   }
 
-  // ---- tensor cores (NVIDIA): mma.sync m16n8k16, f16 or bf16 factors, f32 accumulators.
-  // A group of 8 warps (4 x 2) computes a 128 x 128 tile, each warp 32 x 64 as 2 x 8
-  // products of 16 x 8. Local tiles hold the factors' 16-bit patterns row-major along k
-  // (A: m rows, B: n rows), rows padded by 8 so that the fragment reads of a warp (8 rows,
-  // 4 pairs each) hit 32 distinct banks. Fragment layouts are those of the PTX ISA for
-  // mma.m16n8k16 (groupID = lane / 4, threadID_in_group = lane % 4):
-  //   A regs 0..3: (row g, k 2t..2t+1), (g + 8, 2t), (g, 2t + 8), (g + 8, 2t + 8)
-  //   B regs 0..1: (k 2t..2t+1, col g), (k 2t + 8, g)
-  //   C 0..3:      (g, 2t), (g, 2t + 1), (g + 8, 2t), (g + 8, 2t + 1)
-
-  // The helper that runs one mma: inline PTX, or (tests on other devices) the same product
-  // computed through local memory from the fragments, which checks the layouts above.
-  void mma_helper(CodeWriter& w) {
-    const DType dt = mma_dtype(k_, t_);
-    const std::string fn = name_ + "_mma";
-    w.open("inline void " + fn +
-           "(float* c, uint a0, uint a1, uint a2, uint a3, uint b0, uint b1, __local uint* sa, "
-           "__local uint* sb, int lane)");
-    if (t_.mma == codegen::opencl::MmaMode::Ptx) {
-      const std::string t = dt == DType::BF16 ? "bf16" : "f16";
-      w.line("asm volatile(\"mma.sync.aligned.m16n8k16.row.col.f32." + t + "." + t +
-             ".f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\" : \"+f\"(c[0]), "
-             "\"+f\"(c[1]), \"+f\"(c[2]), \"+f\"(c[3]) : \"r\"(a0), \"r\"(a1), \"r\"(a2), "
-             "\"r\"(a3), \"r\"(b0), \"r\"(b1));");
-    } else {
-      const std::string decode = dt == DType::BF16 ? "as_float(((x >> (16 * h)) & 0xffffu) << 16)"
-                                                   : "vload_half(0, (const __private half*)&bits)";
-      w.line("const int base = lane & ~31, l = lane & 31, g = l >> 2, t = l & 3;");
-      w.line(
-          "sa[lane * 4 + 0] = a0; sa[lane * 4 + 1] = a1; sa[lane * 4 + 2] = a2; sa[lane * 4 "
-          "+ 3] = a3;");
-      w.line("sb[lane * 2 + 0] = b0; sb[lane * 2 + 1] = b1;");
-      w.line("barrier(CLK_LOCAL_MEM_FENCE);");
-      w.open("for (int q = 0; q < 4; ++q)");
-      w.line("const int row = g + (q >> 1) * 8, col = 2 * t + (q & 1);");
-      w.line("float s = c[q];");
-      w.open("for (int k = 0; k < 16; ++k)");
-      w.line("const int h = k & 1;");
-      w.line(
-          "uint x = sa[(base + (row & 7) * 4 + ((k & 7) >> 1)) * 4 + (row >> 3) + (k >> 3) * 2];");
-      w.line("ushort bits = (ushort)(x >> (16 * h));");
-      w.line("const float av = " + decode + ";");
-      w.line("x = sb[(base + col * 4 + ((k & 7) >> 1)) * 2 + (k >> 3)];");
-      w.line("bits = (ushort)(x >> (16 * h));");
-      w.line("const float bv = " + decode + ";");
-      w.line("s = fma(av, bv, s);");
-      w.close();
-      w.line("c[q] = s;");
-      w.close();
-      w.line("barrier(CLK_LOCAL_MEM_FENCE);");
-    }
-    w.close();
-  }
-
-  void render_mma(CodeWriter& w, ExprRenderer& r, int64_t K) {
-    const std::string L = name(lid_);
-    const int S = tile_.bk + pad_;  // row stride of the local tiles, in 16-bit elements
-    ExprPtr warp = codegen::idiv(lid_, 32), lane = codegen::imod(lid_, 32);
-    ExprPtr warp_m = codegen::idiv(warp, kMmaWarpsN), warp_n = codegen::imod(warp, kMmaWarpsN);
-    ExprPtr g = codegen::idiv(lane, 4), t = codegen::imod(lane, 4);
-    // Rows of this lane's A fragments and columns of its B fragments, at mi = ni = 0.
-    const std::string ar = r.value(codegen::iadd(codegen::imul(warp_m, 32), g));
-    const std::string bc = r.value(codegen::iadd(codegen::imul(warp_n, 64), g));
-    const std::string t2 = r.value(codegen::imul(t, 2));
-    const bool emulated = t_.mma == codegen::opencl::MmaMode::Emulated;
-    w.line("float acc[2][8][4];");
-    w.line(
-        "for (int i = 0; i < 2; ++i) for (int j = 0; j < 8; ++j) for (int q = 0; q < 4; ++q) "
-        "acc[i][j][q] = 0;");
-    k_loop(w, r, K, [&] {
-      auto pair = [&](const std::string& tile, const std::string& row, const std::string& k) {
-        return "*(__local const uint*)(" + tile + " + (" + row + ") * " + num(S) + " + " + k + ")";
-      };
-      w.line("#pragma unroll");
-      w.open("for (int ks = 0; ks < " + num(tile_.bk) + "; ks += 16)");
-      w.line("uint af[2][4], bf[8][2];");
-      w.line("#pragma unroll");
-      w.open("for (int i = 0; i < 2; ++i)");
-      w.line("const int r0 = " + ar + " + i * 16;");
-      w.line("af[i][0] = " + pair("As", "r0", "ks + " + t2) + ";");
-      w.line("af[i][1] = " + pair("As", "r0 + 8", "ks + " + t2) + ";");
-      w.line("af[i][2] = " + pair("As", "r0", "ks + 8 + " + t2) + ";");
-      w.line("af[i][3] = " + pair("As", "r0 + 8", "ks + 8 + " + t2) + ";");
-      w.close();
-      w.line("#pragma unroll");
-      w.open("for (int j = 0; j < 8; ++j)");
-      w.line("const int c0 = " + bc + " + j * 8;");
-      w.line("bf[j][0] = " + pair("Bs", "c0", "ks + " + t2) + ";");
-      w.line("bf[j][1] = " + pair("Bs", "c0", "ks + 8 + " + t2) + ";");
-      w.close();
-      // The emulation's barriers stay in loops: unrolled, they make CPU compilers slow.
-      const std::string unroll = emulated ? "#pragma unroll 1" : "#pragma unroll";
-      w.line(unroll);
-      w.line("for (int i = 0; i < 2; ++i)");
-      w.line(unroll);
-      w.line("  for (int j = 0; j < 8; ++j) " + name_ +
-             "_mma(acc[i][j], af[i][0], af[i][1], af[i][2], af[i][3], bf[j][0], bf[j][1], " +
-             (emulated ? "mma_a, mma_b, " : "0, 0, ") + L + ");");
-      w.close();
-    });
-    ExprPtr i = new_var(2), j = new_var(8), q = new_var(4);
-    open_loop(w, i, 2);
-    open_loop(w, j, 8);
-    open_loop(w, q, 4);
-    r.push_scope();
-    ExprPtr m =
-        codegen::iadd(codegen::iadd(codegen::imul(tile_m_, tile_.bm), codegen::imul(warp_m, 32)),
-                      codegen::iadd(codegen::iadd(codegen::imul(i, 16), g),
-                                    codegen::imul(codegen::idiv(q, 2), 8)));
-    ExprPtr n =
-        codegen::iadd(codegen::iadd(codegen::imul(tile_n_, tile_.bn), codegen::imul(warp_n, 64)),
-                      codegen::iadd(codegen::iadd(codegen::imul(j, 8), codegen::imul(t, 2)),
-                                    codegen::imod(q, 2)));
-    store_element(w, r, m, n, "acc[" + name(i) + "][" + name(j) + "][" + name(q) + "]");
-    r.pop_scope();
-    w.close();
-    w.close();
-    w.close();
-  }
-
   // Stages the A tile (bm x bk, from factor a) or the B tile (bk x bn, from factor b) of
   // k step `kt` in local memory: each work-item stores tile elements lid, lid + wg, ...,
   // numbered so that consecutive work-items read along the factor's contiguous index.
@@ -387,9 +218,8 @@ class GemmRenderer {
     ExprPtr valid = codegen::land(codegen::ilt(row, codegen::index_const(extent)),
                                   codegen::ilt(k, codegen::index_const(K)));
     ExprPtr f = codegen::substitute(factor, subst);
-    std::string value = mma_ ? half_bits(w, r, f->args[0]) : r.value(f);
-    std::string at = r.value(mma_ ? codegen::iadd(codegen::imul(rr, tile_.bk + pad_), kk)
-                                  : codegen::iadd(codegen::imul(kk, span + pad_), rr));
+    std::string value = r.value(f);
+    std::string at = r.value(codegen::iadd(codegen::imul(kk, span + pad_), rr));
     std::string dst = std::string(is_a ? "As" : "Bs") + "[" + at + "]";
     if (valid->kind == codegen::ExprKind::Const && valid->ival != 0)
       w.line(dst + " = " + value + ";");
@@ -397,21 +227,6 @@ class GemmRenderer {
       w.line(dst + " = " + r.value(valid) + " ? " + value + " : 0;");
     r.pop_scope();
     w.close();
-  }
-
-  // Tensor cores take the factors' 16-bit patterns: read as such from a buffer of that
-  // dtype (no cl_khr_fp16 needed), else taken from the value (computed in float, rounded).
-  std::string half_bits(CodeWriter& w, ExprRenderer& r, const ExprPtr& x) {
-    if (x->kind == codegen::ExprKind::Load &&
-        k_.buffers[static_cast<size_t>(x->slot)].dtype == x->dtype)
-      return "((__global const ushort*)" + ExprRenderer::buffer(x->slot) + ")[" +
-             r.value(x->args[0]) + "]";
-    const std::string v = r.value(x);
-    if (x->dtype == DType::BF16) return "(ushort)(as_uint(" + v + ") >> 16)";
-    const std::string bits = r.fresh("hb");
-    w.line("ushort " + bits + ";");
-    w.line("vstore_half_rte(" + v + ", 0, (__private half*)&" + bits + ");");
-    return bits;
   }
 
   // acc += A tile * B tile, each work-item reading its rows and columns (block_offset).
@@ -489,10 +304,27 @@ class GemmRenderer {
   ExprPtr lid_, tile_m_, tile_n_, batch_, tx_, ty_;
   int vw_ = 1, pad_ = 1;
   int64_t wg_ = 1;
-  bool mma_ = false;
 };
 
 }  // namespace
+
+bool contiguous_along(const ExprPtr& factor, const VarSet& set) {
+  if (set.vars.empty()) return false;
+  const int v = set.vars.back();
+  std::vector<ExprPtr> stack{factor};
+  std::unordered_set<const codegen::Expr*> seen;
+  while (!stack.empty()) {
+    ExprPtr e = stack.back();
+    stack.pop_back();
+    if (!seen.insert(e.get()).second) continue;
+    if (e->kind == codegen::ExprKind::Load && e->depends_on_var(v)) {
+      codegen::Stride s = codegen::stride_along(e->args[0], v);
+      return s.affine && s.stride == 1;
+    }
+    for (const ExprPtr& a : e->args) stack.push_back(a);
+  }
+  return false;
+}
 
 std::string gemm_tile_str(const GemmTile& t) {
   return std::to_string(t.bm) + "x" + std::to_string(t.bn) + "x" + std::to_string(t.bk) + "/" +
@@ -551,14 +383,11 @@ std::string gemm_shape_class(const Contraction& c) {
          size_class(c.k.size()) + ".b" + (c.batch.size() > 1 ? "1" : "0");
 }
 
-bool uses_tensor_cores(const Kernel& kernel, const OpenCLTarget& target) {
-  return mma_dtype(kernel, target) != DType::Bool;
-}
-
 RenderedKernel render_gemm(const Kernel& kernel, const OpenCLTarget& target,
                            const std::string& name, const GemmTile& tile) {
   if (!kernel.contraction)
     throw CompileError("opencl gemm: kernel " + name + " is not a contraction");
+  if (uses_tensor_cores(kernel, target)) return render_gemm_mma(kernel, target, name);
   if (std::string why = check_gemm_tile(tile, kernel.contraction->acc, target); !why.empty())
     throw CompileError("opencl gemm: tile " + gemm_tile_str(tile) + " cannot run on '" +
                        target.device_name + "': " + why);

@@ -13,7 +13,7 @@
 //     outer variables at (batch, m, n) and StageValue(0) = the accumulator.
 //
 // On NVIDIA with target.mma, f16 / bf16 factors (f32 accumulation) run on the tensor
-// cores instead: the same structure with warps issuing inline PTX mma.sync (render_mma).
+// cores instead (kernels/opencl/gemm_mma.h).
 //
 // The tiles (GemmTile, codegen/kernel_ir.h) are parameters, checked by check_gemm_tile;
 // default_gemm_tile picks one per device class and problem size, and the tuner
@@ -41,6 +41,10 @@ using codegen::opencl::RenderedKernel;
 // not divide, too many work-items or too much local memory), or "" when it can.
 std::string check_gemm_tile(const GemmTile& tile, DType acc, const OpenCLTarget& target);
 
+// Whether `factor` reads memory contiguously along the innermost variable of `set` (the
+// tile loads then walk that index across consecutive work-items).
+bool contiguous_along(const codegen::ExprPtr& factor, const codegen::VarSet& set);
+
 // "bm x bn x bk / tm x tn".
 std::string gemm_tile_str(const GemmTile& tile);
 
@@ -55,7 +59,8 @@ std::vector<GemmTile> gemm_candidates(const Contraction& c, const OpenCLTarget& 
 std::string gemm_shape_class(const Contraction& c);
 
 // Whether `kernel` (with a contraction) renders on tensor cores on `target` (target.mma,
-// f16 or bf16 factors, f32 accumulation): then the tiles are fixed and `tile` is unused.
+// f16 or bf16 factors, f32 accumulation, big enough): then render_gemm hands it to
+// kernels/opencl/gemm_mma.h, whose tiles are fixed, and `tile` is unused.
 bool uses_tensor_cores(const Kernel& kernel, const OpenCLTarget& target);
 
 // Renders `kernel` (which must have a contraction) with `tile`; throws CompileError when

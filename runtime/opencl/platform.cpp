@@ -114,6 +114,12 @@ std::vector<DeviceInfo> list_devices() {
       info.fp64 = info.has_extension("cl_khr_fp64") ||
                   device_value<cl_device_fp_config>(d, CL_DEVICE_DOUBLE_FP_CONFIG, 0) != 0;
       info.fp16 = info.has_extension("cl_khr_fp16");
+      if (info.has_extension("cl_nv_device_attribute_query")) {
+        // CL_DEVICE_COMPUTE_CAPABILITY_MAJOR_NV and _MINOR_NV.
+        constexpr cl_device_info kMajorNV = 0x4000, kMinorNV = 0x4001;
+        info.nvidia_compute_capability = static_cast<int>(
+            10 * device_value<cl_uint>(d, kMajorNV, 0) + device_value<cl_uint>(d, kMinorNV, 0));
+      }
       info.correctly_rounded_divide_sqrt =
           (device_value<cl_device_fp_config>(d, CL_DEVICE_SINGLE_FP_CONFIG, 0) &
            CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT) != 0;
@@ -179,8 +185,11 @@ codegen::opencl::OpenCLTarget target_for(const DeviceInfo& info) {
   t.nvidia = info.vendor.find("NVIDIA") != std::string::npos ||
              info.platform_vendor.find("NVIDIA") != std::string::npos;
   if (auto v = env_int("KILN_OPENCL_GEMM")) t.gemm = *v != 0;
-  if (auto v = env_int("KILN_OPENCL_MMA"); v && *v != 0 && t.nvidia)
-    t.mma = codegen::opencl::MmaMode::Ptx;
+  // mma.sync.m16n8k16 on f16 and bf16 needs compute capability 8.0 (KILN_OPENCL_MMA=0 turns
+  // the tensor cores off, =1 on for any NVIDIA device).
+  const bool ampere = info.nvidia_compute_capability >= 80;
+  const auto mma = env_int("KILN_OPENCL_MMA");
+  if (t.nvidia && (mma ? *mma != 0 : ampere)) t.mma = codegen::opencl::MmaMode::Ptx;
   if (const char* tile = std::getenv("KILN_OPENCL_GEMM_TILE"); tile && *tile) {
     // bm,bn,bk,tm,tn: every GEMM runs with these tiles (checked when rendered).
     codegen::GemmTile g;

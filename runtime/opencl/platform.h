@@ -30,6 +30,9 @@ struct DeviceInfo {
   int64_t max_alloc_bytes = 0;
   bool fp64 = false, fp16 = false;
   bool correctly_rounded_divide_sqrt = false;
+  // NVIDIA devices (cl_nv_device_attribute_query): compute capability as 10 * major +
+  // minor, e.g. 90 for an H100; 0 elsewhere.
+  int nvidia_compute_capability = 0;
 
   bool has_extension(std::string_view ext) const;
 };
