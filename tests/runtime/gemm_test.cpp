@@ -101,10 +101,15 @@ TEST(KILN_GEMM_SUITE, EachFloatDtype) {
     std::vector<Product> products;
     for (int64_t s : {1, 17, 64, 65}) products.push_back({s, 63, 66});
     products.push_back({130, 127, 255, Read::Transposed, Read::Plain});
-    // Multiples of 8 that are not of the tiles: vector loads with partial tiles.
-    products.push_back({136, 264, 200});
-    products.push_back({136, 264, 200, Read::Plain, Read::Transposed});
-    products.push_back({136, 264, 200, Read::Transposed, Read::Plain});
+    // Multiples of 8 that are not of the tiles: a tensor-core kernel's vector loads with
+    // partial tiles, for each way a half operand can lie.
+    if (t == DType::F16) {
+      products.push_back({136, 264, 200});
+      products.push_back({136, 264, 200, Read::Plain, Read::Transposed});
+      products.push_back({136, 264, 200, Read::Transposed, Read::Plain});
+    } else if (t == DType::BF16) {
+      products.push_back({136, 264, 200});
+    }
     expect_products(*device, t, products, "sizes");
   }
 }
