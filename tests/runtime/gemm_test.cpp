@@ -41,6 +41,9 @@ NodePtr operand(GraphBuilder& g, DType t, int64_t rows, int64_t cols, Read read)
   return g.add(OpKind::Permute, {stored}, {AttrValue(std::vector<int64_t>{1, 0})});
 }
 
+// The reference evaluator interprets graphs: it launches no kernels to count.
+bool launches_kernels() { return std::string(KILN_TEST_DEVICE) != "reference"; }
+
 Tolerance product_tolerance(DType t, int64_t k) {
   // Inputs are about [-3, 3]: each of the k products is up to 9.
   return accumulated_tolerance(t, 9 * k);
@@ -158,8 +161,9 @@ TEST(KILN_GEMM_SUITE, FusedPrologueAndEpilogueAreOneKernel) {
                              std::string("epilogue ") + std::string(ir::op_name(act)));
     Stats before = stats();
     run_on(*device, g.g, random_inputs(g.g, 4, Values::Small));
-    EXPECT_EQ(stats().launches - before.launches, 1)
-        << "matmul with its prologue and epilogue should be one kernel";
+    if (launches_kernels())
+      EXPECT_EQ(stats().launches - before.launches, 1)
+          << "matmul with its prologue and epilogue should be one kernel";
   }
 }
 
@@ -175,7 +179,7 @@ TEST(KILN_GEMM_SUITE, TwoProductsAreTwoKernels) {
                            "two products");
   Stats before = stats();
   run_on(*device, g.g, random_inputs(g.g, 6));
-  EXPECT_EQ(stats().launches - before.launches, 2);
+  if (launches_kernels()) EXPECT_EQ(stats().launches - before.launches, 2);
 }
 
 }  // namespace
