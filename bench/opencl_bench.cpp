@@ -59,9 +59,9 @@ struct Options {
   bool limits = false, info = false, eval = true;
   int64_t elements = int64_t{1} << 26;
   std::vector<std::string> clblast_tuning;  // clblast_tuner_xgemm's JSON files
-  int64_t m = 0, n = 0, k = 0;  // --gemm: a matmul x[m,k] @ w[k,n]
-  bool epilogue = false;        // --epilogue: gelu(x @ w + bias)
-  std::string dtype = "f32";    // --dtype: of x and w (f16 and bf16 accumulate in f32)
+  int64_t m = 0, n = 0, k = 0;              // --gemm: a matmul x[m,k] @ w[k,n]
+  bool epilogue = false;                    // --epilogue: gelu(x @ w + bias)
+  std::string dtype = "f32";                // --dtype: of x and w (f16 and bf16 accumulate in f32)
 };
 
 Options parse(int argc, char** argv) {
