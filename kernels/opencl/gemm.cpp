@@ -135,10 +135,6 @@ class GemmRenderer {
   }
   static std::string name(const ExprPtr& v) { return ExprRenderer::var_name(v->slot); }
 
-  static void bind_set(std::vector<ExprPtr>& subst, const VarSet& set, const ExprPtr& flat) {
-    std::vector<ExprPtr> parts = codegen::delinearize(flat, set.extents);
-    for (size_t i = 0; i < set.vars.size(); ++i) subst[set.vars[i]] = parts[i];
-  }
   std::vector<ExprPtr> empty_subst() const {
     return std::vector<ExprPtr>(static_cast<size_t>(k_.num_vars));
   }
@@ -211,10 +207,10 @@ class GemmRenderer {
     ExprPtr k = codegen::iadd(codegen::imul(kt, tile_.bk), kk);
     // Out-of-range elements read a clamped (valid) element and store zero.
     std::vector<ExprPtr> subst = empty_subst();
-    bind_set(subst, c_.batch, batch_);
-    bind_set(subst, rows, codegen::imin(row, codegen::index_const(extent - 1)));
-    bind_set(subst, c_.k, codegen::imin(k, codegen::index_const(K - 1)));
-    bind_set(subst, other, codegen::index_const(0));
+    bind_var_set(subst, c_.batch, batch_);
+    bind_var_set(subst, rows, codegen::imin(row, codegen::index_const(extent - 1)));
+    bind_var_set(subst, c_.k, codegen::imin(k, codegen::index_const(K - 1)));
+    bind_var_set(subst, other, codegen::index_const(0));
     ExprPtr valid = codegen::land(codegen::ilt(row, codegen::index_const(extent)),
                                   codegen::ilt(k, codegen::index_const(K)));
     ExprPtr f = codegen::substitute(factor, subst);
@@ -272,27 +268,7 @@ class GemmRenderer {
   // held in `acc`.
   void store_element(CodeWriter& w, ExprRenderer& r, const ExprPtr& m, const ExprPtr& n,
                      const std::string& acc) {
-    std::vector<ExprPtr> subst = empty_subst();
-    bind_set(subst, c_.batch, batch_);
-    bind_set(subst, c_.m, m);
-    bind_set(subst, c_.n, n);
-    ExprPtr valid = codegen::land(codegen::ilt(m, codegen::index_const(c_.m.size())),
-                                  codegen::ilt(n, codegen::index_const(c_.n.size())));
-    w.open("if (" + r.value(valid) + ")");
-    r.push_scope();
-    r.bind_stage(c_.reduce_stage, acc);
-    for (const codegen::Store& s : k_.stages[static_cast<size_t>(c_.epilogue_stage)].stores) {
-      const DType bt = k_.buffers[static_cast<size_t>(s.buffer)].dtype;
-      ExprPtr value = codegen::substitute(s.value, subst);
-      std::string index = r.value(codegen::substitute(s.index, subst));
-      std::string v = codegen::opencl::cast_op(value->dtype, bt, r.value(value));
-      std::string line =
-          codegen::opencl::store_element(bt, ExprRenderer::buffer(s.buffer), index, v) + ";";
-      if (s.guard) line = "if (" + r.value(codegen::substitute(s.guard, subst)) + ") " + line;
-      w.line(line);
-    }
-    r.pop_scope();
-    w.close();
+    render_gemm_stores(w, r, k_, batch_, m, n, acc);
   }
 
   const Kernel& k_;
@@ -324,6 +300,37 @@ bool contiguous_along(const ExprPtr& factor, const VarSet& set) {
     for (const ExprPtr& a : e->args) stack.push_back(a);
   }
   return false;
+}
+
+void bind_var_set(std::vector<ExprPtr>& subst, const VarSet& set, const ExprPtr& flat) {
+  std::vector<ExprPtr> parts = codegen::delinearize(flat, set.extents);
+  for (size_t i = 0; i < set.vars.size(); ++i) subst[set.vars[i]] = parts[i];
+}
+
+void render_gemm_stores(CodeWriter& w, ExprRenderer& r, const Kernel& k, const ExprPtr& batch,
+                        const ExprPtr& m, const ExprPtr& n, const std::string& acc) {
+  const Contraction& c = *k.contraction;
+  std::vector<ExprPtr> subst(static_cast<size_t>(k.num_vars));
+  bind_var_set(subst, c.batch, batch);
+  bind_var_set(subst, c.m, m);
+  bind_var_set(subst, c.n, n);
+  ExprPtr valid = codegen::land(codegen::ilt(m, codegen::index_const(c.m.size())),
+                                codegen::ilt(n, codegen::index_const(c.n.size())));
+  w.open("if (" + r.value(valid) + ")");
+  r.push_scope();
+  r.bind_stage(c.reduce_stage, acc);
+  for (const codegen::Store& s : k.stages[static_cast<size_t>(c.epilogue_stage)].stores) {
+    const DType bt = k.buffers[static_cast<size_t>(s.buffer)].dtype;
+    ExprPtr value = codegen::substitute(s.value, subst);
+    std::string index = r.value(codegen::substitute(s.index, subst));
+    std::string v = codegen::opencl::cast_op(value->dtype, bt, r.value(value));
+    std::string line =
+        codegen::opencl::store_element(bt, ExprRenderer::buffer(s.buffer), index, v) + ";";
+    if (s.guard) line = "if (" + r.value(codegen::substitute(s.guard, subst)) + ") " + line;
+    w.line(line);
+  }
+  r.pop_scope();
+  w.close();
 }
 
 std::string gemm_tile_str(const GemmTile& t) {

@@ -26,6 +26,7 @@
 
 #include "codegen/contraction.h"
 #include "codegen/kernel_ir.h"
+#include "codegen/opencl/expr_renderer.h"
 #include "codegen/opencl/render_kernel.h"
 #include "codegen/opencl/target.h"
 
@@ -44,6 +45,18 @@ std::string check_gemm_tile(const GemmTile& tile, DType acc, const OpenCLTarget&
 // Whether `factor` reads memory contiguously along the innermost variable of `set` (the
 // tile loads then walk that index across consecutive work-items).
 bool contiguous_along(const codegen::ExprPtr& factor, const codegen::VarSet& set);
+
+// Binds the variables of `set` (in `subst`, indexed by variable) to the row-major
+// multi-index of `flat`.
+void bind_var_set(std::vector<codegen::ExprPtr>& subst, const codegen::VarSet& set,
+                  const codegen::ExprPtr& flat);
+
+// The epilogue of GEMM kernel `k` for its result at (batch, m, n), whose accumulator is the
+// C expression `acc`: stage 1's stores with the outer variables bound there, for results
+// inside the output only.
+void render_gemm_stores(codegen::opencl::CodeWriter& w, codegen::opencl::ExprRenderer& r,
+                        const Kernel& k, const codegen::ExprPtr& batch, const codegen::ExprPtr& m,
+                        const codegen::ExprPtr& n, const std::string& acc);
 
 // "bm x bn x bk / tm x tn".
 std::string gemm_tile_str(const GemmTile& tile);

@@ -187,11 +187,6 @@ class MmaRenderer {
   }
   static std::string name(const ExprPtr& v) { return ExprRenderer::var_name(v->slot); }
 
-  static void bind_set(std::vector<ExprPtr>& subst, const VarSet& set, const ExprPtr& flat) {
-    std::vector<ExprPtr> parts = codegen::delinearize(flat, set.extents);
-    for (size_t i = 0; i < set.vars.size(); ++i) subst[set.vars[i]] = parts[i];
-  }
-
   // The (row, k pair) of the pair a work-item stages as its l-th: consecutive work-items
   // walk the factor's contiguous index (k pairs, or rows), so their reads coalesce.
   std::pair<ExprPtr, ExprPtr> pair_position(const ExprPtr& l, bool is_a) const {
@@ -209,10 +204,10 @@ class MmaRenderer {
     const VarSet& other = is_a ? c_.n : c_.m;
     const int64_t extent = rows.size(), K = c_.k.size();
     std::vector<ExprPtr> subst(static_cast<size_t>(k_.num_vars));
-    bind_set(subst, c_.batch, batch_);
-    bind_set(subst, rows, codegen::imin(row, codegen::index_const(extent - 1)));
-    bind_set(subst, c_.k, codegen::imin(k, codegen::index_const(K - 1)));
-    bind_set(subst, other, codegen::index_const(0));
+    bind_var_set(subst, c_.batch, batch_);
+    bind_var_set(subst, rows, codegen::imin(row, codegen::index_const(extent - 1)));
+    bind_var_set(subst, c_.k, codegen::imin(k, codegen::index_const(K - 1)));
+    bind_var_set(subst, other, codegen::index_const(0));
     ExprPtr value = codegen::substitute(is_a ? c_.a : c_.b, subst);
     ExprPtr valid = codegen::land(codegen::ilt(row, codegen::index_const(extent)),
                                   codegen::ilt(k, codegen::index_const(K)));
@@ -318,10 +313,10 @@ class MmaRenderer {
     const VarSet& other = is_a ? c_.n : c_.m;
     const int64_t extent = rows.size(), K = c_.k.size();
     std::vector<ExprPtr> subst(static_cast<size_t>(k_.num_vars));
-    bind_set(subst, c_.batch, batch_);
-    bind_set(subst, rows, codegen::imin(row, codegen::index_const(extent - 1)));
-    bind_set(subst, c_.k, codegen::imin(k, codegen::index_const(K - 1)));
-    bind_set(subst, other, codegen::index_const(0));
+    bind_var_set(subst, c_.batch, batch_);
+    bind_var_set(subst, rows, codegen::imin(row, codegen::index_const(extent - 1)));
+    bind_var_set(subst, c_.k, codegen::imin(k, codegen::index_const(K - 1)));
+    bind_var_set(subst, other, codegen::index_const(0));
     std::string at = r.value(codegen::substitute(plan.index, subst));
     std::string load =
         "*(__global const uint4*)(" + ExprRenderer::buffer(plan.buffer) + " + " + at + ")";
@@ -466,28 +461,9 @@ class MmaRenderer {
         iadd(iadd(iadd(imul(tile_m_, kBM), imul(wm_, 64)), iadd(imul(mi, 16), g_)), imul(h, 8));
     ExprPtr n =
         iadd(iadd(iadd(imul(tile_n_, kBN), imul(wn_, 64)), iadd(imul(ni, 8), imul(t_, 2))), c);
-    std::vector<ExprPtr> subst(static_cast<size_t>(k_.num_vars));
-    bind_set(subst, c_.batch, batch_);
-    bind_set(subst, c_.m, m);
-    bind_set(subst, c_.n, n);
-    ExprPtr valid = codegen::land(codegen::ilt(m, codegen::index_const(c_.m.size())),
-                                  codegen::ilt(n, codegen::index_const(c_.n.size())));
-    w.open("if (" + r.value(valid) + ")");
-    r.push_scope();
-    r.bind_stage(c_.reduce_stage,
-                 "acc[" + name(mi) + "][" + name(ni) + "][2 * " + name(h) + " + " + name(c) + "]");
-    for (const codegen::Store& s : k_.stages[static_cast<size_t>(c_.epilogue_stage)].stores) {
-      const DType bt = k_.buffers[static_cast<size_t>(s.buffer)].dtype;
-      ExprPtr value = codegen::substitute(s.value, subst);
-      std::string index = r.value(codegen::substitute(s.index, subst));
-      std::string v = codegen::opencl::cast_op(value->dtype, bt, r.value(value));
-      std::string line =
-          codegen::opencl::store_element(bt, ExprRenderer::buffer(s.buffer), index, v) + ";";
-      if (s.guard) line = "if (" + r.value(codegen::substitute(s.guard, subst)) + ") " + line;
-      w.line(line);
-    }
-    r.pop_scope();
-    w.close();
+    render_gemm_stores(
+        w, r, k_, batch_, m, n,
+        "acc[" + name(mi) + "][" + name(ni) + "][2 * " + name(h) + " + " + name(c) + "]");
     r.pop_scope();
     for (int i = 0; i < 4; ++i) w.close();
   }

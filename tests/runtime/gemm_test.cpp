@@ -161,9 +161,10 @@ TEST(KILN_GEMM_SUITE, FusedPrologueAndEpilogueAreOneKernel) {
                              std::string("epilogue ") + std::string(ir::op_name(act)));
     Stats before = stats();
     run_on(*device, g.g, random_inputs(g.g, 4, Values::Small));
-    if (launches_kernels())
+    if (launches_kernels()) {
       EXPECT_EQ(stats().launches - before.launches, 1)
           << "matmul with its prologue and epilogue should be one kernel";
+    }
   }
 }
 
@@ -179,7 +180,9 @@ TEST(KILN_GEMM_SUITE, TwoProductsAreTwoKernels) {
                            "two products");
   Stats before = stats();
   run_on(*device, g.g, random_inputs(g.g, 6));
-  if (launches_kernels()) EXPECT_EQ(stats().launches - before.launches, 2);
+  if (launches_kernels()) {
+    EXPECT_EQ(stats().launches - before.launches, 2);
+  }
 }
 
 }  // namespace
