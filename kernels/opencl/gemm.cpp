@@ -189,9 +189,7 @@ class GemmRenderer {
   // numbered so that consecutive work-items read along the factor's contiguous index.
   void load_tile(CodeWriter& w, ExprRenderer& r, const ExprPtr& kt, bool is_a) {
     const VarSet& rows = is_a ? c_.m : c_.n;  // the non-k index of this factor
-    const VarSet& other = is_a ? c_.n : c_.m;
     const ExprPtr& factor = is_a ? c_.a : c_.b;
-    const int64_t extent = rows.size(), K = c_.k.size();
     const int span = is_a ? tile_.bm : tile_.bn;
     const int64_t wg = wg_;
     const int64_t per = int64_t{span} * tile_.bk / wg;
@@ -206,13 +204,7 @@ class GemmRenderer {
     ExprPtr row = codegen::iadd(codegen::imul(is_a ? tile_m_ : tile_n_, span), rr);
     ExprPtr k = codegen::iadd(codegen::imul(kt, tile_.bk), kk);
     // Out-of-range elements read a clamped (valid) element and store zero.
-    std::vector<ExprPtr> subst = empty_subst();
-    bind_var_set(subst, c_.batch, batch_);
-    bind_var_set(subst, rows, codegen::imin(row, codegen::index_const(extent - 1)));
-    bind_var_set(subst, c_.k, codegen::imin(k, codegen::index_const(K - 1)));
-    bind_var_set(subst, other, codegen::index_const(0));
-    ExprPtr valid = codegen::land(codegen::ilt(row, codegen::index_const(extent)),
-                                  codegen::ilt(k, codegen::index_const(K)));
+    auto [subst, valid] = factor_at(k_, is_a, batch_, row, k);
     ExprPtr f = codegen::substitute(factor, subst);
     std::string value = r.value(f);
     std::string at = r.value(codegen::iadd(codegen::imul(kk, span + pad_), rr));
@@ -305,6 +297,23 @@ bool contiguous_along(const ExprPtr& factor, const VarSet& set) {
 void bind_var_set(std::vector<ExprPtr>& subst, const VarSet& set, const ExprPtr& flat) {
   std::vector<ExprPtr> parts = codegen::delinearize(flat, set.extents);
   for (size_t i = 0; i < set.vars.size(); ++i) subst[set.vars[i]] = parts[i];
+}
+
+FactorAt factor_at(const Kernel& k, bool is_a, const ExprPtr& batch, const ExprPtr& row,
+                   const ExprPtr& kk) {
+  const Contraction& c = *k.contraction;
+  const VarSet& rows = is_a ? c.m : c.n;
+  const VarSet& other = is_a ? c.n : c.m;
+  const int64_t extent = rows.size(), K = c.k.size();
+  FactorAt at;
+  at.subst.resize(static_cast<size_t>(k.num_vars));
+  bind_var_set(at.subst, c.batch, batch);
+  bind_var_set(at.subst, rows, codegen::imin(row, codegen::index_const(extent - 1)));
+  bind_var_set(at.subst, c.k, codegen::imin(kk, codegen::index_const(K - 1)));
+  bind_var_set(at.subst, other, codegen::index_const(0));
+  at.valid = codegen::land(codegen::ilt(row, codegen::index_const(extent)),
+                           codegen::ilt(kk, codegen::index_const(K)));
+  return at;
 }
 
 void render_gemm_stores(CodeWriter& w, ExprRenderer& r, const Kernel& k, const ExprPtr& batch,

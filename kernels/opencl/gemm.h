@@ -51,6 +51,17 @@ bool contiguous_along(const codegen::ExprPtr& factor, const codegen::VarSet& set
 void bind_var_set(std::vector<codegen::ExprPtr>& subst, const codegen::VarSet& set,
                   const codegen::ExprPtr& flat);
 
+// Where a tile stage reads factor a (`is_a`) or b of GEMM kernel `k`: the substitution of the
+// kernel's variables for batch `batch`, factor row `row` (m of a, n of b) and `kk` along k,
+// both clamped into the product so that every address stays inside its buffer, and whether
+// (row, kk) is inside the product (outside, the stage stores zero).
+struct FactorAt {
+  std::vector<codegen::ExprPtr> subst;
+  codegen::ExprPtr valid;
+};
+FactorAt factor_at(const Kernel& k, bool is_a, const codegen::ExprPtr& batch,
+                   const codegen::ExprPtr& row, const codegen::ExprPtr& kk);
+
 // The epilogue of GEMM kernel `k` for its result at (batch, m, n), whose accumulator is the
 // C expression `acc`: stage 1's stores with the outer variables bound there, for results
 // inside the output only.

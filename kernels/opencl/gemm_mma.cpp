@@ -199,18 +199,9 @@ class MmaRenderer {
   }
 
   // The factor at tile row `row` and k = `k`, zero outside the product.
-  ExprPtr factor_at(bool is_a, const ExprPtr& row, const ExprPtr& k) const {
-    const VarSet& rows = is_a ? c_.m : c_.n;
-    const VarSet& other = is_a ? c_.n : c_.m;
-    const int64_t extent = rows.size(), K = c_.k.size();
-    std::vector<ExprPtr> subst(static_cast<size_t>(k_.num_vars));
-    bind_var_set(subst, c_.batch, batch_);
-    bind_var_set(subst, rows, codegen::imin(row, codegen::index_const(extent - 1)));
-    bind_var_set(subst, c_.k, codegen::imin(k, codegen::index_const(K - 1)));
-    bind_var_set(subst, other, codegen::index_const(0));
+  ExprPtr factor_value(bool is_a, const ExprPtr& row, const ExprPtr& k) const {
+    auto [subst, valid] = factor_at(k_, is_a, batch_, row, k);
     ExprPtr value = codegen::substitute(is_a ? c_.a : c_.b, subst);
-    ExprPtr valid = codegen::land(codegen::ilt(row, codegen::index_const(extent)),
-                                  codegen::ilt(k, codegen::index_const(K)));
     if (valid->kind == ExprKind::Const && valid->ival != 0) return value;
     return codegen::select(valid, value, codegen::const_float(DType::F32, 0));
   }
@@ -298,8 +289,8 @@ class MmaRenderer {
     auto [row, p] = pair_position(l, is_a);
     ExprPtr grow = codegen::iadd(codegen::imul(is_a ? tile_m_ : tile_n_, kBM), row);
     ExprPtr k = codegen::iadd(codegen::imul(kt, kBK), codegen::imul(p, 2));
-    std::string lo = r.value(factor_at(is_a, grow, k));
-    std::string hi = r.value(factor_at(is_a, grow, codegen::iadd(k, 1)));
+    std::string lo = r.value(factor_value(is_a, grow, k));
+    std::string hi = r.value(factor_value(is_a, grow, codegen::iadd(k, 1)));
     w.line(std::string(is_a ? "ra[" : "rb[") + name(l) + "] = " + pack + "(" + lo + ", " + hi +
            ");");
     close_loop(w, r);
@@ -309,19 +300,10 @@ class MmaRenderer {
   // into the product so that the address is always inside the buffer.
   std::string vector_load(ExprRenderer& r, bool is_a, const ExprPtr& row, const ExprPtr& k) {
     const FactorPlan& plan = plan_[is_a ? 0 : 1];
-    const VarSet& rows = is_a ? c_.m : c_.n;
-    const VarSet& other = is_a ? c_.n : c_.m;
-    const int64_t extent = rows.size(), K = c_.k.size();
-    std::vector<ExprPtr> subst(static_cast<size_t>(k_.num_vars));
-    bind_var_set(subst, c_.batch, batch_);
-    bind_var_set(subst, rows, codegen::imin(row, codegen::index_const(extent - 1)));
-    bind_var_set(subst, c_.k, codegen::imin(k, codegen::index_const(K - 1)));
-    bind_var_set(subst, other, codegen::index_const(0));
+    auto [subst, valid] = factor_at(k_, is_a, batch_, row, k);
     std::string at = r.value(codegen::substitute(plan.index, subst));
     std::string load =
         "*(__global const uint4*)(" + ExprRenderer::buffer(plan.buffer) + " + " + at + ")";
-    ExprPtr valid = codegen::land(codegen::ilt(row, codegen::index_const(extent)),
-                                  codegen::ilt(k, codegen::index_const(K)));
     if (valid->kind == ExprKind::Const && valid->ival != 0) return load;
     return "(" + r.value(valid) + " ? " + load + " : (uint4)(0))";
   }
