@@ -69,7 +69,8 @@ TEST(ConvLowering, DepthwiseCausalConv1dIsAnInteriorAndABorderLoopNest) {
     EXPECT_EQ(form->k.size(), 4);
   }
   // The interior reads x without a guard or a clamp: contiguous along the output row.
-  const ExprPtr& xv = find_contraction(interior)->b;
+  const auto interior_form = find_contraction(interior);  // keeps the factors alive
+  const ExprPtr& xv = interior_form->b;
   ASSERT_EQ(xv->kind, ExprKind::Load) << expr_str(xv);
   EXPECT_EQ(stride_along(xv->args[0], interior.outer.back().var).stride, 1);
   EXPECT_NE(find_contraction(border)->b->kind, ExprKind::Load);  // select(guard, load, 0)
