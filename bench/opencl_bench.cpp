@@ -29,7 +29,9 @@
 #include <cstring>
 #include <functional>
 #include <iostream>
+#include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "frontend/evaluate.h"
@@ -263,38 +265,59 @@ void run_clblast(OpenCLDevice& device, const Options& o, const kiln::bench::Work
 }
 #endif  // KILN_BENCH_CLBLAST
 
+// A graph prepared once on the device (inputs resident) and timed as enqueue + finish,
+// with its checksum and how each kernel was rendered (a GEMM by its tiles).
+struct TimedGraph {
+  kiln::frontend::Extraction ex;
+  std::unique_ptr<kiln::runtime::Executable> exe;
+  double median = 0, best = 0, prepare_seconds = 0;
+  kiln::bench::Checksum checksum;
+  std::string shapes;
+};
+
+TimedGraph time_graph(OpenCLDevice& device, const Tensor& y, const Options& o) {
+  TimedGraph t;
+  t.ex = kiln::frontend::extract_graph({y.node()}, false);
+  double t0 = now();
+  t.exe = kiln::runtime::prepare(device, t.ex.graph, t.ex.inputs);
+  t.exe->finish();
+  t.prepare_seconds = now() - t0;
+  std::tie(t.median, t.best) = timed(o.reps, o.warmup, [&] {
+    t.exe->enqueue();
+    t.exe->finish();
+  });
+  t.checksum = checksum_of(*t.exe->read_results()[0]);
+  for (const auto& r : OpenCLDevice::rendered(*t.exe)) {
+    std::string shape;
+    if (r.shape == kiln::codegen::GroupShape::Gemm) {
+      const std::string head = r.body.substr(0, r.body.find('\n'));  // "... (gemm <tiles>)"
+      shape = head.substr(head.find('(') + 1, head.size() - head.find('(') - 2);
+    } else {
+      shape = std::string(kiln::codegen::group_shape_name(r.shape)) + "/v" +
+              std::to_string(r.vector_width) + (r.unrolled ? "/regs" : "");
+    }
+    t.shapes += (t.shapes.empty() ? "" : ",") + shape;
+  }
+  return t;
+}
+
 void run_workload(OpenCLDevice& device, const Options& o) {
   const kiln::bench::Workload workload =
       kiln::bench::workload(o.workload, {o.rows, o.cols, o.dims});
   const double bytes = workload.bytes;
   Tensor y = workload.build(kiln::bench::make_operands(workload));
-  kiln::frontend::Extraction ex = kiln::frontend::extract_graph({y.node()}, false);
-
-  double t0 = now();
-  auto exe = kiln::runtime::prepare(device, ex.graph, ex.inputs);
-  exe->finish();
-  const double prepare_seconds = now() - t0;
-  auto [median, best] = timed(o.reps, o.warmup, [&] {
-    exe->enqueue();
-    exe->finish();
-  });
-  const kiln::bench::Checksum checksum = checksum_of(*exe->read_results()[0]);
-  std::string shapes;
-  for (const auto& r : OpenCLDevice::rendered(*exe))
-    shapes += std::string(shapes.empty() ? "" : ",") +
-              std::string(kiln::codegen::group_shape_name(r.shape)) + "/v" +
-              std::to_string(r.vector_width) + (r.unrolled ? "/regs" : "");
+  TimedGraph t = time_graph(device, y, o);
   char extra[256];
   std::snprintf(extra, sizeof extra,
                 ", \"launches\": %lld, \"kernels\": %lld, \"shapes\": \"%s\", \"prepare_seconds\": "
                 "%.6g, \"rows\": %lld, \"cols\": %lld, \"note\": \"%s\"",
-                static_cast<long long>(exe->launches_per_run()),
-                static_cast<long long>(exe->kernels()), shapes.c_str(), prepare_seconds,
+                static_cast<long long>(t.exe->launches_per_run()),
+                static_cast<long long>(t.exe->kernels()), t.shapes.c_str(), t.prepare_seconds,
                 static_cast<long long>(o.rows), static_cast<long long>(o.cols),
                 json_escape(workload.variant).c_str());
-  print_row(o.workload, "kiln", device.info().name, median, best, bytes, checksum, extra,
+  print_row(o.workload, "kiln", device.info().name, t.median, t.best, bytes, t.checksum, extra,
             workload.flops);
-  exe.reset();
+  t.exe.reset();
 
 #ifdef KILN_BENCH_CLBLAST
   if (o.workload == "sgemm") run_clblast(device, o, workload);
@@ -307,8 +330,8 @@ void run_workload(OpenCLDevice& device, const Options& o) {
 
   // The whole eval path: passes, cache lookups, upload, kernels, read back.
   if (!o.eval) return;
-  auto [eval_median, eval_best] = timed(3, 1, [&] { device.run(ex.graph, ex.inputs); });
-  print_row(o.workload, "kiln_eval", device.info().name, eval_median, eval_best, bytes, checksum,
+  auto [eval_median, eval_best] = timed(3, 1, [&] { device.run(t.ex.graph, t.ex.inputs); });
+  print_row(o.workload, "kiln_eval", device.info().name, eval_median, eval_best, bytes, t.checksum,
             "", workload.flops);
 }
 
@@ -332,41 +355,24 @@ void run_gemm(OpenCLDevice& device, const Options& o) {
     y = kiln::gelu(y + kiln::cast(kiln::from_data(make_input(o.n, 3), {o.n}), y.dtype()));
   // The checksum reads floats: a 16-bit result is widened in the kernel's epilogue.
   if (y.dtype() != kiln::DType::F32) y = kiln::cast(y, kiln::DType::F32);
-  kiln::frontend::Extraction ex = kiln::frontend::extract_graph({y.node()}, false);
-  double t0 = now();
-  auto exe = kiln::runtime::prepare(device, ex.graph, ex.inputs);
-  exe->finish();
-  const double prepare_seconds = now() - t0;
-  auto [median, best] = timed(o.reps, o.warmup, [&] {
-    exe->enqueue();
-    exe->finish();
-  });
-  const kiln::bench::Checksum checksum = checksum_of(*exe->read_results()[0]);
-  std::string shapes;
-  for (const auto& r : OpenCLDevice::rendered(*exe)) {
-    std::string head = r.body.substr(0, r.body.find('\n'));
-    shapes += std::string(shapes.empty() ? "" : ",") +
-              (r.shape == kiln::codegen::GroupShape::Gemm
-                   ? head.substr(head.find('(') + 1, head.size() - head.find('(') - 2)
-                   : std::string(kiln::codegen::group_shape_name(r.shape)));
-  }
+  TimedGraph t = time_graph(device, y, o);
   const double flops =
       2.0 * static_cast<double>(o.m) * static_cast<double>(o.n) * static_cast<double>(o.k);
   char extra[512];
   std::snprintf(extra, sizeof extra,
                 ", \"gflops\": %.4g, \"kernels\": %lld, \"shapes\": \"%s\", "
                 "\"prepare_seconds\": %.6g, \"m\": %lld, \"n\": %lld, \"k\": %lld",
-                flops / median * 1e-9, static_cast<long long>(exe->kernels()), shapes.c_str(),
-                prepare_seconds, static_cast<long long>(o.m), static_cast<long long>(o.n),
+                flops / t.median * 1e-9, static_cast<long long>(t.exe->kernels()), t.shapes.c_str(),
+                t.prepare_seconds, static_cast<long long>(o.m), static_cast<long long>(o.n),
                 static_cast<long long>(o.k));
   // The workload names of the table: sgemm, gemm_bias_gelu (f16_gemm, ... else).
   const std::string prefix = o.dtype == "f32" ? "" : o.dtype + "_";
   const std::string name =
       o.epilogue ? prefix + "gemm_bias_gelu" : (o.dtype == "f32" ? "sgemm" : prefix + "gemm");
-  print_row(name, "kiln", device.info().name, median, best,
+  print_row(name, "kiln", device.info().name, t.median, t.best,
             static_cast<double>(kiln::dtype_size(*dtype)) *
                 static_cast<double>(o.m * o.k + o.k * o.n + o.m * o.n),
-            checksum, extra);
+            t.checksum, extra);
 }
 
 // A kernel's time through `clEnqueueNDRangeKernel` + clFinish, median of reps.
