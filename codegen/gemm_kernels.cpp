@@ -40,12 +40,12 @@ struct Builder {
   GemmKernels out;
   std::vector<DType> pack_scalars;  // the kernel's, then batch, k0, m0 / n0
 
-  // A kernel storing value(k0 + kk, mn0 + r) of the packed panel for kk < KC, r < width.
+  // A kernel storing value(k0 + kk, mn0 + r) of the packed panel for kk < depth, r < width.
   // `rows` is m (pack A) or n (pack B); past its end the value is 0 when `guard_rows`, and
-  // not computed otherwise; likewise past K when `guard_k`. A panel of B is k-major
+  // not computed otherwise. A panel of B is k-major
   // (packed[kk * NR + r]: a row of B per step of k), a panel of A row-major
   // (packed[r * KC + kk]), so that packing reads a row-major operand along its rows.
-  Kernel pack(const ExprPtr& factor, const VarSet& rows, int width, bool guard_rows, bool guard_k,
+  Kernel pack(const ExprPtr& factor, const VarSet& rows, int width, int64_t depth, bool guard_rows,
               bool k_major) {
     Kernel p;
     p.name = kernel.name + "_pack";
@@ -59,21 +59,19 @@ struct Builder {
     p.num_vars = kernel.num_vars + 2;
     const int kk = kernel.num_vars, r = kernel.num_vars + 1;
     const int64_t kc = out.tile.kc;
-    Loop kloop{kk, kc, nullptr, nullptr}, rloop{r, width, nullptr, nullptr};
+    Loop kloop{kk, depth, nullptr, nullptr}, rloop{r, width, nullptr, nullptr};
     p.outer = k_major ? std::vector<Loop>{kloop, rloop} : std::vector<Loop>{rloop, kloop};
     ExprPtr row = iadd(arg(DType::I64, out.slot_mn0), var(r, width));
-    ExprPtr kidx = iadd(arg(DType::I64, out.slot_k0), var(kk, kc));
-    const int64_t M = rows.size(), K = c.k.size();
+    ExprPtr kidx = iadd(arg(DType::I64, out.slot_k0), var(kk, depth));
+    const int64_t M = rows.size();
     std::vector<ExprPtr> subst(static_cast<size_t>(kernel.num_vars));
     put(subst, c.batch, split(arg(DType::I64, out.slot_batch), c.batch));
     put(subst, rows, split(guard_rows ? imin(row, index_const(M - 1)) : row, rows));
-    put(subst, c.k, split(guard_k ? imin(kidx, index_const(K - 1)) : kidx, c.k));
+    put(subst, c.k, split(kidx, c.k));
     ExprPtr value = substitute(factor, subst);
-    ExprPtr inside = land(guard_rows ? ilt(row, index_const(M)) : nullptr,
-                          guard_k ? ilt(kidx, index_const(K)) : nullptr);
-    if (inside) value = select(inside, value, const_float(c.acc, 0));
-    ExprPtr index = k_major ? iadd(imul(var(kk, kc), width), var(r, width))
-                            : iadd(imul(var(r, width), kc), var(kk, kc));
+    if (guard_rows) value = select(ilt(row, index_const(M)), value, const_float(c.acc, 0));
+    ExprPtr index = k_major ? iadd(imul(var(kk, depth), width), var(r, width))
+                            : iadd(imul(var(r, width), kc), var(kk, depth));
     Stage s;
     s.kind = StageKind::Loop;
     s.stores.push_back(Store{out.extra_buffer, index, value, nullptr, 0});
@@ -182,10 +180,12 @@ std::optional<GemmKernels> make_gemm_kernels(const Kernel& kernel, const Contrac
   b.out.slot_mn0 = s + 2;
   b.pack_scalars = kernel.scalars;
   b.pack_scalars.insert(b.pack_scalars.end(), {DType::I64, DType::I64, DType::I64});
-  b.out.pack_a = b.pack(c.a, c.m, tile.mr, true, false, false);
-  b.out.pack_a_tail = b.pack(c.a, c.m, tile.mr, true, true, false);
-  b.out.pack_b = b.pack(c.b, c.n, tile.nr, false, false, true);
-  b.out.pack_b_tail = b.pack(c.b, c.n, tile.nr, true, false, true);
+  // The last block of k is packed to its depth only (small products are all tail).
+  const int64_t K = c.k.size(), k_tail = K - (K - 1) / tile.kc * tile.kc;
+  b.out.pack_a = b.pack(c.a, c.m, tile.mr, tile.kc, true, false);
+  b.out.pack_a_tail = b.pack(c.a, c.m, tile.mr, k_tail, true, false);
+  b.out.pack_b = b.pack(c.b, c.n, tile.nr, tile.kc, false, true);
+  b.out.pack_b_tail = b.pack(c.b, c.n, tile.nr, tile.kc, true, true);
   b.out.epilogue = b.epilogue();
   b.out.direct_output = b.direct_output();
   // Few rows use each panel of B once or twice: packing it would cost more than reading it

@@ -2,7 +2,7 @@
 // micro-kernel, derived from a kernel with a Contraction (codegen/contraction.h):
 //
 //   pack_a       packed[r * KC + kk] = a(batch, m0 + r, k0 + kk), 0 where m0 + r >= M
-//   pack_a_tail  the same, 0 where k0 + kk >= K                     (the last block of k)
+//   pack_a_tail  the same for kk < K - k0                             (the last block of k)
 //   pack_b       packed[kk * NR + r] = b(batch, k0 + kk, n0 + r)   (a full panel)
 //   pack_b_tail  the same, 0 where n0 + r >= N                      (the last panel)
 //   epilogue     the kernel's epilogue stage, its outer loops reordered (batch, m, n), with

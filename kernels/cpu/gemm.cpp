@@ -233,7 +233,8 @@ void CpuGemm::run(uint8_t* const* buffers, const uint64_t* scalars,
   const int64_t tasks = blk.row_blocks * blk.chunks;
   // A product of a few hundred thousand multiply-adds takes microseconds: waking the
   // workers would cost about as much as they save.
-  const int64_t grain = M_ * N_ * K_ < (int64_t{1} << 19) ? tasks : 1;
+  const bool serial = M_ * N_ * K_ < (int64_t{1} << 19);
+  const int64_t grain = serial ? tasks : 1;
   for (int64_t batch = 0; batch < batch_; ++batch) {
     uint8_t* c =
         gemm_.direct_output ? buffers[gemm_.out_buffer] + batch * M_ * N_ * esize_ : scratch.get();
@@ -251,7 +252,7 @@ void CpuGemm::run(uint8_t* const* buffers, const uint64_t* scalars,
                   std::min(blk.kc, K_ - pc)};
         const int64_t panels = ceil_div(call.nc, nr);
         if (!b_in_place_)
-          pool.parallel_for(panels, 1, [&](int64_t b, int64_t e) {
+          pool.parallel_for(panels, serial ? panels : 1, [&](int64_t b, int64_t e) {
             for (int64_t p = b; p < e; ++p) pack_b_block(call, p);
           });
         else if (call.nc % nr)

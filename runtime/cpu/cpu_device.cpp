@@ -97,11 +97,8 @@ std::shared_ptr<const DeviceKernels> CpuDevice::compile(const codegen::Program& 
   for (size_t i = 0; i < got.size(); ++i) {
     const CacheResult& r = got[i];
     kernels->fns.push_back(r.fn);
-    std::shared_ptr<const kernels::cpu::CpuGemm> gemm;
-    if (r.fns.size() > 1)
-      if (auto g = kernels::cpu::host_gemm_kernels(p.kernels[i]))
-        gemm = std::make_shared<kernels::cpu::CpuGemm>(p.kernels[i], std::move(*g), r.fns);
-    kernels->gemms.push_back(std::move(gemm));
+    kernels->gemms.push_back(r.fns.size() > 1 ? gemm_for(p.kernels[i], p.kernel_hashes[i], r.fns)
+                                              : nullptr);
     counts.compile_seconds += r.compile_seconds;
     switch (r.source) {
       case CacheSource::Memory: ++counts.cache_hits_memory; break;
@@ -110,6 +107,22 @@ std::shared_ptr<const DeviceKernels> CpuDevice::compile(const codegen::Program& 
     }
   }
   return kernels;
+}
+
+std::shared_ptr<const kernels::cpu::CpuGemm> CpuDevice::gemm_for(const codegen::Kernel& kernel,
+                                                                 uint64_t hash,
+                                                                 const std::vector<KernelFn>& fns) {
+  {
+    std::lock_guard<std::mutex> lock(gemms_mutex_);
+    if (auto it = gemms_.find(hash); it != gemms_.end() && it->second.fns == fns)
+      return it->second.gemm;
+  }
+  std::shared_ptr<const kernels::cpu::CpuGemm> gemm;
+  if (auto g = kernels::cpu::host_gemm_kernels(kernel))
+    gemm = std::make_shared<kernels::cpu::CpuGemm>(kernel, std::move(*g), fns);
+  std::lock_guard<std::mutex> lock(gemms_mutex_);
+  gemms_[hash] = Gemm{fns, gemm};
+  return gemm;
 }
 
 DeviceBufferPtr CpuDevice::allocate(int64_t bytes, const std::string&, DeviceCounts& counts) {

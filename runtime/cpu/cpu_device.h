@@ -6,10 +6,14 @@
 // (runtime/driver.h). Tests: tests/runtime/cpu/, tests/runtime/differential_test.cpp.
 #pragma once
 
+#include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "codegen/program.h"
+#include "kernels/cpu/gemm.h"
 #include "runtime/device.h"
 
 namespace kiln::runtime::cpu {
@@ -32,6 +36,21 @@ class CpuDevice : public Device {
   void launch(const BoundLaunch& launch) override;
   // Launches finish before launch() returns.
   void synchronize() override {}
+
+ private:
+  // The GEMM driver of the kernel with hash `hash` over its loaded functions `fns`, built
+  // once per loading (its pack kernels are derived from the kernel: rebuilding them in
+  // every eval costs more than a small GEMM).
+  std::shared_ptr<const kernels::cpu::CpuGemm> gemm_for(const codegen::Kernel& kernel,
+                                                        uint64_t hash,
+                                                        const std::vector<KernelFn>& fns);
+
+  struct Gemm {
+    std::vector<KernelFn> fns;
+    std::shared_ptr<const kernels::cpu::CpuGemm> gemm;
+  };
+  std::mutex gemms_mutex_;
+  std::unordered_map<uint64_t, Gemm> gemms_;
 };
 
 }  // namespace kiln::runtime::cpu
