@@ -6,6 +6,7 @@
 #include <cstring>
 #include <functional>
 #include <limits>
+#include <numeric>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -392,6 +393,26 @@ ExprPtr imul(ExprPtr a, int64_t k) {
   return from_linear(std::move(l));
 }
 
+namespace {
+
+// The largest g > 1 dividing k and every coefficient of `l`'s terms (1 when none does):
+// a multiple of g plus the constant, as the indices of vector lanes are.
+int64_t common_factor(const Linear& l, int64_t k) {
+  if (l.terms.empty()) return 1;
+  int64_t g = k;
+  for (const auto& t : l.terms) g = std::gcd(g, t.second);
+  return g < 0 ? -g : g;
+}
+
+// (l - (l.constant mod g)) / g, for g dividing every coefficient of l.
+ExprPtr divided(Linear l, int64_t g) {
+  l.constant = floordiv(l.constant, g);
+  for (auto& t : l.terms) t.second /= g;
+  return from_linear(std::move(l));
+}
+
+}  // namespace
+
 ExprPtr idiv(ExprPtr a, int64_t k) {
   if (k <= 0) throw CompileError("KernelIR: index division by a non-positive constant");
   if (k == 1) return a;
@@ -406,13 +427,17 @@ ExprPtr idiv(ExprPtr a, int64_t k) {
     else
       r.terms.push_back(t);
   }
-  ExprPtr rest = from_linear(std::move(r));
+  const int64_t g = common_factor(r, k);
+  ExprPtr rest = from_linear(r);
   ExprPtr inner;
   if (floordiv(rest->lo, k) == floordiv(rest->hi, k) && rest->lo != kMin && rest->hi != kMax) {
     inner = index_const(floordiv(rest->lo, k));
   } else if (rest->kind == ExprKind::IndexDiv) {
     // floor(floor(x / a) / k) = floor(x / (a k)) for positive a, k.
     inner = idiv(rest->args[0], rest->ival * k);
+  } else if (g > 1) {
+    // rest = g y + c with 0 <= c < g and g | k: floor(rest / k) = floor(y / (k / g)).
+    inner = idiv(divided(r, g), k / g);
   } else {
     Expr e = make(ExprKind::IndexDiv, DType::I64, {rest});
     e.ival = k;
@@ -432,9 +457,12 @@ ExprPtr imod(ExprPtr a, int64_t k) {
     int64_t c = floormod(t.second, k);
     if (c != 0) r.terms.emplace_back(t.first, c);
   }
-  ExprPtr rest = from_linear(std::move(r));
+  const int64_t g = common_factor(r, k);
+  ExprPtr rest = from_linear(r);
   if (rest->lo >= 0 && rest->hi < k) return rest;
   if (rest->kind == ExprKind::IndexMod && rest->ival % k == 0) return imod(rest->args[0], k);
+  // rest = g y + c with 0 <= c < g and g | k: rest mod k = g (y mod (k / g)) + c.
+  if (g > 1) return iadd(imul(imod(divided(r, g), k / g), g), floormod(r.constant, g));
   Expr e = make(ExprKind::IndexMod, DType::I64, {rest});
   e.ival = k;
   return finish(std::move(e));

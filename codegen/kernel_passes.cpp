@@ -9,6 +9,7 @@
 #include "codegen/choose_group_size.h"
 #include "codegen/choose_pairwise_sums.h"
 #include "codegen/contraction.h"
+#include "codegen/unroll_small_reductions.h"
 
 namespace kiln::codegen {
 
@@ -244,6 +245,7 @@ void optimize_kernel(Kernel& kernel, const LowerOptions& options) {
 
 void map_to_work_groups(Kernel& kernel, const WorkGroupTarget& target) {
   choose_group_shape(kernel, target);
+  unroll_small_reductions(kernel);
   choose_group_lanes(kernel, target);
   choose_group_size(kernel, target);
 }

@@ -7,7 +7,8 @@
 // (gathers and scatters) and takes the cheaper. cache_row_values trades recomputation for a
 // private row buffer; choose_pairwise_sums (choose_pairwise_sums.h) blocks long f32 sums.
 // map_to_work_groups runs the passes that map a kernel onto a device of
-// work-groups (choose_group_shape.h, choose_group_lanes.h, choose_group_size.h).
+// work-groups (choose_group_shape.h, unroll_small_reductions.h, choose_group_lanes.h,
+// choose_group_size.h).
 // Tests: tests/codegen/lower_group_test.cpp, tests/codegen/work_group_passes_test.cpp.
 #pragma once
 

@@ -88,7 +88,7 @@ CpuGemm::CpuGemm(const codegen::Kernel& kernel, codegen::GemmKernels gemm,
 CpuGemm::Blocking CpuGemm::blocking(int threads) const {
   const codegen::CpuGemmTile& t = gemm_.tile;
   Blocking b;
-  b.kc = t.kc;
+  b.kc = std::max<int64_t>(1, std::min(t.kc, K_));  // a small product packs only its depth
   // A block of B (KC x NC) stays in the last-level cache, a block of A (MC x KC) in L2.
   b.nc = round_up(std::min<int64_t>(N_, acc_ == DType::F64 ? 1536 : 3072), t.nr);
   const int64_t mc_max = 480;
@@ -112,7 +112,7 @@ void CpuGemm::pack_b_block(const Call& call, int64_t panel) const {
   const int nr = gemm_.tile.nr;
   const int64_t n0 = call.jc + panel * nr;
   std::vector<uint8_t*> bufs(call.buffers, call.buffers + num_buffers_);
-  bufs.push_back(call.packed_b + panel * gemm_.tile.kc * nr * esize_);
+  bufs.push_back(call.packed_b + panel * call.blk->kc * nr * esize_);
   std::vector<uint64_t> scal(call.scalars, call.scalars + num_scalars_);
   scal.insert(scal.end(), {static_cast<uint64_t>(call.batch), static_cast<uint64_t>(call.pc),
                            static_cast<uint64_t>(n0)});
@@ -149,7 +149,7 @@ std::pair<const uint8_t*, int64_t> CpuGemm::panel_of_b(const Call& call, int64_t
   const int nr = gemm_.tile.nr;
   const int64_t n0 = call.jc + panel * nr;
   if (b_in_place_ && n0 + nr <= N_) return in_place_b(call, n0);
-  return {call.packed_b + panel * gemm_.tile.kc * nr * esize_, nr};
+  return {call.packed_b + panel * call.blk->kc * nr * esize_, nr};
 }
 
 void CpuGemm::task(const Call& call, int64_t index) const {

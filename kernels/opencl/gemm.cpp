@@ -32,11 +32,12 @@ int vec_width(const GemmTile& t, DType acc) {
   return t.tm % v == 0 && t.tn % v == 0 ? v : 1;
 }
 // Local tiles are stored k-major with rows padded (keeping vectors aligned): work-items
-// that store a tile along k (a transposed factor) then hit different banks.
+// that store a tile along k (a transposed factor) then hit different banks. Each tile is
+// double-buffered.
 int row_pad(const GemmTile& t, DType acc) { return std::max(1, vec_width(t, acc)); }
 int64_t local_bytes(const GemmTile& t, DType acc) {
   const int pad = row_pad(t, acc);
-  return (int64_t{t.bk} * (t.bm + pad) + int64_t{t.bk} * (t.bn + pad)) * elem_bytes(acc);
+  return 2 * (int64_t{t.bk} * (t.bm + pad) + int64_t{t.bk} * (t.bn + pad)) * elem_bytes(acc);
 }
 
 // The offset in the tile of a work-item's element `idx` (a register row or column): runs
@@ -100,8 +101,11 @@ class GemmRenderer {
     const std::string LT = codegen::opencl::compute_type(c_.acc);
     const int64_t a_size = tile_.bk * (tile_.bm + pad_);
     const int64_t b_size = tile_.bk * (tile_.bn + pad_);
-    w.line("__local " + LT + " As[" + num(a_size) + "] __attribute__((aligned(16)));");
-    w.line("__local " + LT + " Bs[" + num(b_size) + "] __attribute__((aligned(16)));");
+    // Two of each tile: the k step computed on, and the next one being stored.
+    w.line("__local " + LT + " As[" + num(2 * a_size) + "] __attribute__((aligned(16)));");
+    w.line("__local " + LT + " Bs[" + num(2 * b_size) + "] __attribute__((aligned(16)));");
+    a_size_ = a_size;
+    b_size_ = b_size;
     ExprPtr lid = new_var(wg_), grp = new_var(std::max<int64_t>(groups, 1));
     w.line("const int " + name(lid) + " = get_local_id(0);");
     w.line("const " + index_type(groups) + " " + name(grp) + " = get_group_id(0);");
@@ -162,18 +166,33 @@ class GemmRenderer {
     w.close();
   }
 
-  // The loop over k steps: stage both tiles, then `compute` on them.
+  // The loop over k steps, software-pipelined: each work-item holds its elements of the
+  // next k step's tiles in registers (their global loads in flight during the products),
+  // stores them in the local buffer the step before did not read, and one barrier per step
+  // separates the stores from the products on them.
   void k_loop(CodeWriter& w, ExprRenderer& r, int64_t K, const std::function<void()>& compute) {
     if (K == 0) return;
-    ExprPtr kt = new_var(ceil_div(K, tile_.bk));
-    w.open("for (int " + name(kt) + " = 0; " + name(kt) + " < " + num(ceil_div(K, tile_.bk)) +
-           "; ++" + name(kt) + ")");
+    const int64_t steps = ceil_div(K, tile_.bk);
+    const std::string T = codegen::opencl::compute_type(c_.acc);
+    w.line(T + " pa[" + num(per(true)) + "], pb[" + num(per(false)) + "];");
+    fetch_tiles(w, r, codegen::index_const(0));
+    ExprPtr kt = new_var(steps);
+    const std::string KT = name(kt);
+    w.open("for (int " + KT + " = 0; " + KT + " < " + num(steps) + "; ++" + KT + ")");
     r.push_scope();
-    load_tile(w, r, kt, true);
-    load_tile(w, r, kt, false);
+    w.line("__local " + T + "* const Ac = As + (" + KT + " & 1) * " + num(a_size_) + ";");
+    w.line("__local " + T + "* const Bc = Bs + (" + KT + " & 1) * " + num(b_size_) + ";");
+    store_tile(w, r, true);
+    store_tile(w, r, false);
     w.line("barrier(CLK_LOCAL_MEM_FENCE);");
+    if (steps > 1) {
+      w.open("if (" + KT + " + 1 < " + num(steps) + ")");
+      r.push_scope();
+      fetch_tiles(w, r, codegen::iadd(kt, codegen::index_const(1)));
+      r.pop_scope();
+      w.close();
+    }
     compute();
-    w.line("barrier(CLK_LOCAL_MEM_FENCE);");
     r.pop_scope();
     w.close();
   }
@@ -184,35 +203,55 @@ class GemmRenderer {
            ")");
   }
 
-  // Stages the A tile (bm x bk, from factor a) or the B tile (bk x bn, from factor b) of
-  // k step `kt` in local memory: each work-item stores tile elements lid, lid + wg, ...,
-  // numbered so that consecutive work-items read along the factor's contiguous index.
-  void load_tile(CodeWriter& w, ExprRenderer& r, const ExprPtr& kt, bool is_a) {
-    const VarSet& rows = is_a ? c_.m : c_.n;  // the non-k index of this factor
+  // Elements of the A or B tile per work-item.
+  int64_t per(bool is_a) const { return int64_t{is_a ? tile_.bm : tile_.bn} * tile_.bk / wg_; }
+
+  // The work-item's element `l` of the A tile (bm x bk) or the B tile (bk x bn): tile
+  // elements lid, lid + wg, ..., numbered so that consecutive work-items read along the
+  // factor's contiguous index. Returns (k in the tile, row or column in the tile).
+  std::pair<ExprPtr, ExprPtr> element(bool is_a, const ExprPtr& l) const {
+    const VarSet& rows = is_a ? c_.m : c_.n;
     const ExprPtr& factor = is_a ? c_.a : c_.b;
     const int span = is_a ? tile_.bm : tile_.bn;
-    const int64_t wg = wg_;
-    const int64_t per = int64_t{span} * tile_.bk / wg;
     const bool k_fast = contiguous_along(factor, c_.k) && !contiguous_along(factor, rows);
-    ExprPtr l = new_var(per);
-    w.line("#pragma unroll");
-    w.open("for (int " + name(l) + " = 0; " + name(l) + " < " + num(per) + "; ++" + name(l) + ")");
+    ExprPtr e = codegen::iadd(lid_, codegen::imul(l, wg_));
+    if (k_fast) return {codegen::imod(e, tile_.bk), codegen::idiv(e, tile_.bk)};
+    return {codegen::idiv(e, span), codegen::imod(e, span)};
+  }
+
+  // Loads the work-item's elements of both tiles of k step `kt` into pa / pb.
+  void fetch_tiles(CodeWriter& w, ExprRenderer& r, const ExprPtr& kt) {
+    for (bool is_a : {true, false}) {
+      ExprPtr l = new_var(per(is_a));
+      open_loop(w, l, per(is_a));
+      r.push_scope();
+      auto [kk, rr] = element(is_a, l);
+      ExprPtr row =
+          codegen::iadd(codegen::imul(is_a ? tile_m_ : tile_n_, is_a ? tile_.bm : tile_.bn), rr);
+      ExprPtr k = codegen::iadd(codegen::imul(kt, tile_.bk), kk);
+      // Out-of-range elements read a clamped (valid) element and hold zero.
+      auto [subst, valid] = factor_at(k_, is_a, batch_, row, k);
+      std::string value = r.value(codegen::substitute(is_a ? c_.a : c_.b, subst));
+      const std::string dst = std::string(is_a ? "pa[" : "pb[") + name(l) + "]";
+      if (valid->kind == codegen::ExprKind::Const && valid->ival != 0)
+        w.line(dst + " = " + value + ";");
+      else
+        w.line(dst + " = " + r.value(valid) + " ? " + value + " : 0;");
+      r.pop_scope();
+      w.close();
+    }
+  }
+
+  // Stores pa (to Ac) or pb (to Bc), k-major.
+  void store_tile(CodeWriter& w, ExprRenderer& r, bool is_a) {
+    ExprPtr l = new_var(per(is_a));
+    open_loop(w, l, per(is_a));
     r.push_scope();
-    ExprPtr e = codegen::iadd(lid_, codegen::imul(l, wg));
-    ExprPtr kk = k_fast ? codegen::imod(e, tile_.bk) : codegen::idiv(e, span);
-    ExprPtr rr = k_fast ? codegen::idiv(e, tile_.bk) : codegen::imod(e, span);
-    ExprPtr row = codegen::iadd(codegen::imul(is_a ? tile_m_ : tile_n_, span), rr);
-    ExprPtr k = codegen::iadd(codegen::imul(kt, tile_.bk), kk);
-    // Out-of-range elements read a clamped (valid) element and store zero.
-    auto [subst, valid] = factor_at(k_, is_a, batch_, row, k);
-    ExprPtr f = codegen::substitute(factor, subst);
-    std::string value = r.value(f);
-    std::string at = r.value(codegen::iadd(codegen::imul(kk, span + pad_), rr));
-    std::string dst = std::string(is_a ? "As" : "Bs") + "[" + at + "]";
-    if (valid->kind == codegen::ExprKind::Const && valid->ival != 0)
-      w.line(dst + " = " + value + ";");
-    else
-      w.line(dst + " = " + r.value(valid) + " ? " + value + " : 0;");
+    auto [kk, rr] = element(is_a, l);
+    const int span = is_a ? tile_.bm : tile_.bn;
+    const std::string at = r.value(codegen::iadd(codegen::imul(kk, span + pad_), rr));
+    w.line(std::string(is_a ? "Ac[" : "Bc[") + at + "] = " + (is_a ? "pa[" : "pb[") + name(l) +
+           "];");
     r.pop_scope();
     w.close();
   }
@@ -224,8 +263,8 @@ class GemmRenderer {
     w.line("#pragma unroll");
     w.open("for (int kk = 0; kk < " + num(tile_.bk) + "; ++kk)");
     w.line(T + " ra[" + num(tile_.tm) + "], rb[" + num(tile_.tn) + "];");
-    read_block(w, "ra", "As", tile_.tm, tile_.bm, wy, TY);
-    read_block(w, "rb", "Bs", tile_.tn, tile_.bn, wx, TX);
+    read_block(w, "ra", "Ac", tile_.tm, tile_.bm, wy, TY);
+    read_block(w, "rb", "Bc", tile_.tn, tile_.bn, wx, TX);
     w.line("#pragma unroll");
     w.open("for (int i = 0; i < " + num(tile_.tm) + "; ++i)");
     w.line("#pragma unroll");
@@ -271,7 +310,7 @@ class GemmRenderer {
   int next_var_;
   ExprPtr lid_, tile_m_, tile_n_, batch_, tx_, ty_;
   int vw_ = 1, pad_ = 1;
-  int64_t wg_ = 1;
+  int64_t wg_ = 1, a_size_ = 0, b_size_ = 0;
 };
 
 }  // namespace

@@ -133,13 +133,39 @@ TEST(WorkGroupPasses, FullReductionIsSplitOverManyGroups) {
 }
 
 TEST(WorkGroupPasses, WideColumnReductionStaysMap) {
-  Kernel k = mapped(R"(func @f(%x: f32[16,8192]) -> (f32[8192]) {
+  Kernel k = mapped(R"(func @f(%x: f32[64,8192]) -> (f32[8192]) {
     %0 = reduce_sum %x {axes = [0], keepdims = false} : f32[8192]
     return %0
   })",
                     gpu());
   EXPECT_EQ(k.groups.shape, GroupShape::Map);
   EXPECT_EQ(k.groups.lanes, 1);  // map lanes only for kernels without loops
+  EXPECT_EQ(k.stages.size(), 2u);
+}
+
+TEST(WorkGroupPasses, FewTermSumsAreWrittenOutAndGetLanes) {
+  // 16 rows: the column sum becomes one expression per column, in the loop's order, and
+  // work-items take 4 columns each.
+  Kernel k = mapped(R"(func @f(%x: f32[16,8192]) -> (f32[8192]) {
+    %0 = reduce_sum %x {axes = [0], keepdims = false} : f32[8192]
+    return %0
+  })",
+                    gpu());
+  EXPECT_EQ(k.groups.shape, GroupShape::Map);
+  ASSERT_EQ(k.stages.size(), 1u);
+  EXPECT_EQ(k.stages[0].kind, StageKind::Loop);
+  EXPECT_EQ(k.groups.lanes, 4);
+  const std::string value = expr_str(k.stages[0].stores.at(0).value);
+  EXPECT_LT(value.find("8192"), value.find("16384")) << value;  // row 1 before row 2
+  // A depthwise convolution's 4 taps, behind a stage that reads the sum.
+  Kernel conv = mapped(R"(func @f(%x: f32[2,8,64], %w: f32[8,1,4]) -> (f32[2,8,61]) {
+    %0 = conv %x, %w {stride = [1], dilation = [1], pad_low = [0], pad_high = [0], groups = 8} : f32[2,8,61]
+    %1 = exp %0 : f32[2,8,61]
+    return %1
+  })",
+                       gpu());
+  EXPECT_EQ(conv.stages.size(), 1u);
+  EXPECT_GT(conv.groups.lanes, 1);
 }
 
 TEST(WorkGroupPasses, PassesRunAloneGiveWhatThePipelineGives) {
