@@ -195,6 +195,7 @@ std::optional<GemmKernels> make_gemm_kernels(const Kernel& kernel, const Contrac
       kernel.buffers[static_cast<size_t>(b.out.b_in_place->buffer)].dtype != c.acc)
     b.out.b_in_place.reset();
   b.out.mr_tail = c.m.size() % tile.mr ? static_cast<int>(c.m.size() % tile.mr) : tile.mr;
+  b.out.nr_tail = c.n.size() % tile.nr ? static_cast<int>(c.n.size() % tile.nr) : tile.nr;
   return std::move(b.out);
 }
 

@@ -45,6 +45,7 @@ struct InPlaceB {
 struct GemmKernels {
   CpuGemmTile tile;
   int mr_tail = 0;                     // rows of the last panel of A (M % MR, or MR)
+  int nr_tail = 0;                     // columns of the last panel of B (N % NR, or NR)
   std::optional<InPlaceB> b_in_place;  // set for few rows (M <= 16) where B allows it
   Kernel pack_a, pack_a_tail, pack_b, pack_b_tail, epilogue;
   int slot_batch = 0, slot_k0 = 0, slot_mn0 = 0;

@@ -74,9 +74,12 @@ CpuGemm::CpuGemm(const codegen::Kernel& kernel, codegen::GemmKernels gemm,
   micro_ = reinterpret_cast<MicroKernel>(reinterpret_cast<uintptr_t>(fns.at(5)));
   micro_tail_ = reinterpret_cast<MicroKernel>(reinterpret_cast<uintptr_t>(fns.at(6)));
   micro_wide_ = reinterpret_cast<MicroKernel>(reinterpret_cast<uintptr_t>(fns.at(7)));
+  micro_narrow_ = reinterpret_cast<MicroKernel>(reinterpret_cast<uintptr_t>(fns.at(8)));
+  micro_narrow_tail_ = reinterpret_cast<MicroKernel>(reinterpret_cast<uintptr_t>(fns.at(9)));
   batch_extents_ = c.batch.extents;
   b_in_place_ = gemm_.b_in_place.has_value();
   const int lanes = codegen::llvm_backend::host_target().info.lanes;
+  narrow_ = narrow_columns(gemm_, acc_ == DType::F64 ? lanes / 2 : lanes);
   using codegen::llvm_backend::work_items;
   a_items_ = work_items(gemm_.pack_a, lanes);
   a_tail_items_ = work_items(gemm_.pack_a_tail, lanes);
@@ -118,7 +121,7 @@ void CpuGemm::pack_b_block(const Call& call, int64_t panel) const {
                            static_cast<uint64_t>(n0)});
   if (b_in_place_) {
     // A matrix in memory: its partial panel is copied and padded with zeros here (the
-    // guarded pack kernel would gather it).
+    // guarded pack kernel would gather it), unless the narrow micro-kernels read it.
     const int64_t cols = std::min<int64_t>(nr, N_ - n0);
     auto [src, ldb] = in_place_b(call, n0);
     uint8_t* dst = bufs.back();
@@ -188,7 +191,8 @@ void CpuGemm::task(const Call& call, int64_t index) const {
       jp += kWidePanels - 1;
       continue;
     }
-    const auto [b, ldb] = panel_of_b(call, jp);
+    const bool narrow = cols == narrow_ && cols < nr;
+    const auto [b, ldb] = narrow && b_in_place_ ? in_place_b(call, n) : panel_of_b(call, jp);
     for (int64_t ip = 0; ip < a_panels; ++ip) {
       const int64_t m = m0 + ip * mr, rows = std::min<int64_t>(mr, m1 - m);
       const uint8_t* a = packed_a + ip * kc_max * mr * esize_;
@@ -197,6 +201,10 @@ void CpuGemm::task(const Call& call, int64_t index) const {
         micro_(call.kc, a, b, ldb, c, N_, accumulate);
       } else if (rows == gemm_.mr_tail && cols == nr) {
         micro_tail_(call.kc, a, b, ldb, c, N_, accumulate);
+      } else if (narrow && rows == mr) {
+        micro_narrow_(call.kc, a, b, ldb, c, N_, accumulate);
+      } else if (narrow && rows == gemm_.mr_tail) {
+        micro_narrow_tail_(call.kc, a, b, ldb, c, N_, accumulate);
       } else {
         micro_(call.kc, a, b, ldb, tile, nr, 0);
         if (acc_ == DType::F64)
@@ -255,7 +263,7 @@ void CpuGemm::run(uint8_t* const* buffers, const uint64_t* scalars,
           pool.parallel_for(panels, serial ? panels : 1, [&](int64_t b, int64_t e) {
             for (int64_t p = b; p < e; ++p) pack_b_block(call, p);
           });
-        else if (call.nc % nr)
+        else if (call.nc % nr && call.nc % nr != narrow_)
           pack_b_block(call, panels - 1);  // the partial panel at the end of B
         pool.parallel_for(tasks, grain, [&](int64_t b, int64_t e) {
           for (int64_t t = b; t < e; ++t) task(call, t);

@@ -32,14 +32,19 @@ using runtime::cpu::KernelFn;
 std::optional<codegen::GemmKernels> host_gemm_kernels(const codegen::Kernel& kernel);
 
 // The object code of a GEMM: pack_a, pack_a_tail, pack_b, pack_b_tail, epilogue, the
-// micro-kernel, the micro-kernel of the last panel's rows (GemmKernels::mr_tail) and its
-// wide form over kWidePanels panels of B,
-// named `prefix` + a suffix each, in that order.
+// micro-kernel, the micro-kernel of the last panel's rows (GemmKernels::mr_tail), its wide
+// form over kWidePanels panels of B, and the micro-kernels of the full and the last panel's
+// rows over the columns of B's last panel (narrow_columns), named `prefix` + a suffix each,
+// in that order.
 struct GemmObject {
   std::string object;
   std::vector<std::string> names;
 };
 GemmObject compile_gemm_object(const codegen::GemmKernels& gemm, const std::string& prefix);
+
+// Columns of the narrow micro-kernels: those of B's last, partial panel when they are
+// whole vectors of `lanes` (f32 or f64 lanes of the accumulator), else one vector (unused).
+int narrow_columns(const codegen::GemmKernels& gemm, int lanes);
 
 // Panels of B the wide micro-kernel covers, for at most kWideRows rows of A (one or two
 // rows, B read in place; its accumulators fit the registers).
@@ -76,7 +81,8 @@ class CpuGemm {
   std::vector<int64_t> batch_extents_;
   int num_buffers_, num_scalars_;
   KernelFn pack_a_, pack_a_tail_, pack_b_, pack_b_tail_, epilogue_;
-  MicroKernel micro_, micro_tail_, micro_wide_;
+  MicroKernel micro_, micro_tail_, micro_wide_, micro_narrow_, micro_narrow_tail_;
+  int narrow_ = 0;           // columns of the narrow micro-kernels
   bool b_in_place_ = false;  // few rows: B's full panels are read in place
   // Work items of a panel of A, per value of k of each pack of B, and elements per work
   // item of the epilogue along n.

@@ -19,10 +19,15 @@ std::optional<codegen::GemmKernels> host_gemm_kernels(const codegen::Kernel& ker
   return codegen::make_gemm_kernels(kernel, c, codegen::cpu_gemm_tile(c.acc, lanes), options);
 }
 
+int narrow_columns(const codegen::GemmKernels& g, int lanes) {
+  return g.nr_tail != g.tile.nr && g.nr_tail % lanes == 0 ? g.nr_tail : lanes;
+}
+
 GemmObject compile_gemm_object(const codegen::GemmKernels& g, const std::string& prefix) {
   GemmObject out;
-  for (const char* part : {"_pack_a", "_pack_a_tail", "_pack_b", "_pack_b_tail", "_epilogue",
-                           "_micro", "_micro_tail", "_micro_wide"})
+  for (const char* part :
+       {"_pack_a", "_pack_a_tail", "_pack_b", "_pack_b_tail", "_epilogue", "_micro", "_micro_tail",
+        "_micro_wide", "_micro_narrow", "_micro_narrow_tail"})
     out.names.push_back(prefix + part);
   const DType acc = g.pack_a.buffers.back().dtype;
   const int lanes = codegen::llvm_backend::host_target().info.lanes / (acc == DType::F64 ? 2 : 1);
@@ -38,6 +43,11 @@ GemmObject compile_gemm_object(const codegen::GemmKernels& g, const std::string&
         emit_micro_kernel(m, out.names[6], acc, g.mr_tail, g.tile.nr, lanes, g.tile.kc, in_place);
         emit_micro_kernel(m, out.names[7], acc, std::min(g.mr_tail, kWideRows),
                           kWidePanels * g.tile.nr, lanes, g.tile.kc, in_place);
+        // The columns of the last panel of B, when they are whole vectors: written to C
+        // in place of a full tile through a scratch tile.
+        const int narrow = narrow_columns(g, lanes);
+        emit_micro_kernel(m, out.names[8], acc, g.tile.mr, narrow, lanes, g.tile.kc, in_place);
+        emit_micro_kernel(m, out.names[9], acc, g.mr_tail, narrow, lanes, g.tile.kc, in_place);
       });
   return out;
 }
