@@ -418,15 +418,24 @@ std::vector<GemmTile> gemm_candidates(const Contraction& c, const OpenCLTarget& 
 GemmTile default_gemm_tile(const Contraction& c, const OpenCLTarget& target) {
   const int64_t M = c.m.size(), N = c.n.size(), B = c.batch.size();
   // The first tile (in the device class's order) that the problem fills and that gives
-  // every compute unit a work-group; failing that, the one with most work-groups.
+  // every compute unit two work-groups (a wave and a half leaves half the device idle for
+  // the last third: conv2d 8x64x56x56 ran 1.3x faster on 64 x 64 than on 64 x 128 tiles of
+  // an H100); else one work-group; failing both, the one with most work-groups.
+  const std::vector<GemmTile>& tiles = target.is_gpu ? gpu_tiles() : cpu_tiles();
+  for (int64_t waves : {2, 1})
+    for (const GemmTile& t : tiles) {
+      const int64_t groups = B * ceil_div(M, t.bm) * ceil_div(N, t.bn);
+      const bool fills = t.bm <= std::max<int64_t>(16, M) && t.bn <= std::max<int64_t>(16, N);
+      if (fills && groups >= waves * target.compute_units &&
+          check_gemm_tile(t, c.acc, target).empty())
+        return t;
+    }
   GemmTile best;
   int64_t best_groups = -1;
-  for (const GemmTile& t : target.is_gpu ? gpu_tiles() : cpu_tiles()) {
-    if (!check_gemm_tile(t, c.acc, target).empty()) continue;
+  for (const GemmTile& t : tiles) {
     const int64_t groups = B * ceil_div(M, t.bm) * ceil_div(N, t.bn);
-    const bool fills = t.bm <= std::max<int64_t>(16, M) && t.bn <= std::max<int64_t>(16, N);
-    if (fills && groups >= target.compute_units) return t;
-    if (groups > best_groups) best = t, best_groups = groups;
+    if (groups > best_groups && check_gemm_tile(t, c.acc, target).empty())
+      best = t, best_groups = groups;
   }
   if (!best.chosen())  // a device too small for every listed tile: one work-item per group
     best = {1, 1, 1, 1, 1};
