@@ -45,6 +45,7 @@ set(kiln_dependency_table
   "fmt::fmt-header-only|fmt CONFIG"
   "OpenCL::OpenCL|OpenCL"
   "nlohmann_json::nlohmann_json|nlohmann_json CONFIG"
+  "ZLIB::ZLIB|ZLIB"
   "Eigen3::Eigen|Eigen3 CONFIG"
   "benchmark::benchmark|benchmark CONFIG")
 get_target_property(kiln_link_libraries kiln LINK_LIBRARIES)

@@ -27,6 +27,7 @@ KILN_DEBIAN_PACKAGES=(
   ocl-icd-opencl-dev opencl-headers pocl-opencl-icd oclgrind clinfo
   libfftw3-dev nlohmann-json3-dev libeigen3-dev libcli11-dev
   python3
+  dataset-fashion-mnist  # IDX files under /usr/share/datasets (tests/tools/idx_test.cpp)
 )
 
 kiln_log() { printf '[kiln] %s\n' "$*" >&2; }

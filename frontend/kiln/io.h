@@ -1,8 +1,8 @@
-// Saving and loading: arrays as NumPy .npy files and safetensors files, and lazy graphs as
-// IR text files (.kir) that kiln::load_ir turns back into a callable. Every reader checks
-// the whole file before trusting it (a truncated or malformed file is an IOError naming the
-// file and what is wrong); every writer writes a temporary file and renames it, so a failed
-// write leaves no half-written file behind. Included at the end of <kiln/kiln.h>.
+// Saving and loading: arrays as NumPy .npy files and safetensors files, datasets' IDX
+// files (read only), and lazy graphs as IR text files (.kir) that kiln::load_ir turns back
+// into a callable. Every reader checks the whole file before trusting it (a truncated or
+// malformed file is an IOError naming the file and what is wrong); every writer writes a
+// temporary file and renames it, so a failed write leaves no half-written file behind. Included at the end of <kiln/kiln.h>.
 // Tests: tests/tools/.
 #pragma once
 
@@ -93,6 +93,18 @@ void save_safetensors(const std::string& path,
                       const std::vector<std::pair<std::string, Tensor>>& tensors,
                       const std::map<std::string, std::string>& metadata = {},
                       Loc loc = Loc::current());
+
+// ---------------------------------------------------------------------------------------
+// IDX files (MNIST, Fashion-MNIST): uint8, int8, int32, float32 and float64 arrays, plain
+// or gzip-compressed (read through zlib). An int16 file throws DTypeError; a truncated file
+// or gzip stream, an unknown type code or bytes after the data throw IOError naming the
+// file.
+
+BufferPtr read_idx(const std::string& path);
+// The array of IDX bytes (uncompressed; `what` names the source in messages).
+BufferPtr decode_idx(std::span<const std::byte> bytes, const std::string& what);
+// An IDX file as a constant tensor.
+Tensor load_idx(const std::string& path, Loc loc = Loc::current());
 
 // ---------------------------------------------------------------------------------------
 // IR files. A .kir file is the IR text form (docs/ir.md) of a function whose parameters are
