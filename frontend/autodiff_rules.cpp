@@ -6,6 +6,7 @@
 // choices are in docs/autodiff.md. Tests: tests/autodiff/.
 #include "frontend/autodiff_rules.h"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <numbers>
@@ -119,10 +120,49 @@ Cotangents vjp_cast(const VjpArgs& a) { return {cast_to(a.g, a.in[0].dtype(), a.
 // ---- Reductions and scans -----------------------------------------------------------------
 
 Cotangents vjp_reduce_sum(const VjpArgs& a) { return {unreduce(a.g, a.node, a.in[0].shape())}; }
-// Divides by x: exact where no element of a reduced set is zero (docs/autodiff.md).
+// The product of every other element of each reduced set, without dividing by x (so zeros
+// are exact, to every order): the reduced axes are moved last and flattened, and each
+// element's exclusive prefix product meets its exclusive suffix product. The prefix
+// products are built by doubling from mul, slice and pad (log2 n steps), not with cumprod,
+// whose own vjp divides.
 Cotangents vjp_reduce_prod(const VjpArgs& a) {
-  const Shape& s = a.in[0].shape();
-  return {unreduce(a.g, a.node, s) * unreduce(a.out, a.node, s) / a.in[0]};
+  const Tensor& x = a.in[0];
+  const auto& axes = a.node.attr_i64s("axes");
+  std::vector<int> perm;
+  Shape rows;
+  for (int d = 0; d < x.ndim(); ++d)
+    if (std::find(axes.begin(), axes.end(), d) == axes.end()) {
+      perm.push_back(d);
+      rows.push_back(x.shape()[d]);
+    }
+  int64_t n = 1;
+  for (int64_t d : axes) {
+    perm.push_back(static_cast<int>(d));
+    n *= x.shape()[d];
+  }
+  if (n <= 1 || x.size() == 0) return {unreduce(a.g, a.node, x.shape())};
+  Tensor moved = permute(x, perm);
+  Shape flat = rows;
+  flat.push_back(n);
+  Tensor t = reshape(moved, flat);
+  int last = static_cast<int>(rows.size());
+  std::vector<std::pair<int64_t, int64_t>> shift(flat.size(), {0, 0});
+  // v moved k places along `last`, its first k places filled with 1.
+  auto shifted = [&](const Tensor& v, int64_t k) {
+    shift[last] = {k, 0};
+    return pad(slice(v, last, 0, n - k), shift, 1);
+  };
+  auto exclusive = [&](Tensor v) {
+    for (int64_t k = 1; k < n; k *= 2) v = v * shifted(v, k);
+    return shifted(v, 1);
+  };
+  Tensor others = exclusive(t) * flip(exclusive(flip(t, last)), last);
+  Shape column = rows;
+  column.push_back(1);
+  Tensor g = broadcast_to(reshape(a.g, column), flat) * others;
+  std::vector<int> inverse(perm.size());
+  for (size_t i = 0; i < perm.size(); ++i) inverse[perm[i]] = static_cast<int>(i);
+  return {permute(reshape(g, moved.shape()), inverse)};
 }
 // Ties: every element equal to the extremum gets an equal share of the gradient.
 Cotangents vjp_reduce_extremum(const VjpArgs& a) {

@@ -81,4 +81,21 @@ inline void check_vjp(const Sample& s) {
   }
 }
 
+// The sample whose function is <vjp_f(x)(u), w> for fixed random u and w: checking its vjp
+// checks that f's rules are themselves differentiable (second derivatives).
+inline Sample second_order(const Sample& s) {
+  Rng rng(5);
+  Tensor u = rng.uniform(s.f(s.inputs).shape(), -1, 1);
+  std::vector<Tensor> w;
+  for (const Tensor& x : s.inputs) w.push_back(rng.uniform(x.shape(), -1, 1));
+  Sample out = s;
+  out.f = [f = s.f, u, w](const std::vector<Tensor>& xs) {
+    std::vector<Tensor> pulled = gradients(f(xs), xs, u);
+    Tensor total = sum(pulled[0] * w[0]);
+    for (size_t i = 1; i < xs.size(); ++i) total = total + sum(pulled[i] * w[i]);
+    return total;
+  };
+  return out;
+}
+
 }  // namespace kiln::testing

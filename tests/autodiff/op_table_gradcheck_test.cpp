@@ -85,7 +85,14 @@ std::vector<Sample> samples(OpKind op) {
                }},
               {{r.uniform({2, 3}, -1, 1)}, [](const auto& x) { return sum(x[0], 1, true); }}};
     case OpKind::ReduceProd:
-      return {{{r.uniform({2, 3, 2}, 0.5, 1.5)}, [](const auto& x) { return prod(x[0], 1); }}};
+      return {{{r.uniform({2, 3, 2}, 0.5, 1.5)}, [](const auto& x) { return prod(x[0], 1); }},
+              {{r.uniform({3, 2, 2}, 0.5, 1.5)},
+               [](const auto& x) {
+                 return prod(x[0], {0, 2});
+               }},
+              // Zeros, one and two in a set: exact (no division by x).
+              {{from_data({0.0, 2.0, 3.0, 0.0, 0.0, 5.0, 1.5, -2.0}, {2, 4})},
+               [](const auto& x) { return prod(x[0], 1); }}};
     case OpKind::ReduceMax:
       return {{{r.uniform({3, 4}, -1, 1)}, [](const auto& x) { return max(x[0], 1); }},
               {{r.uniform({2, 3}, -1, 1)}, [](const auto& x) { return max(x[0], {}, true); }}};
@@ -183,6 +190,19 @@ TEST_F(OpGradient, EveryRuleMatchesCentralDifferences) {
     }
   }
   EXPECT_GE(checked, 50);
+}
+
+// Every rule is written with differentiable ops: grad of grad works through every op.
+TEST_F(OpGradient, EveryRuleHasCorrectSecondDerivatives) {
+  for (const ir::OpInfo& info : ir::all_ops()) {
+    if (frontend::grad_rule(info.kind).kind != frontend::GradKind::Rule) continue;
+    SCOPED_TRACE("op " + std::string(info.text));
+    auto cases = samples(info.kind);
+    for (size_t i = 0; i < cases.size(); ++i) {
+      SCOPED_TRACE("sample " + std::to_string(i));
+      testing::check_vjp(testing::second_order(cases[i]));
+    }
+  }
 }
 
 TEST_F(OpGradient, OpsWithoutGradientAreTheOnesThatHaveNone) {
