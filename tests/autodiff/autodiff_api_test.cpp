@@ -163,6 +163,30 @@ TEST_F(Autodiff, IntegerValuesCarryNoGradient) {
   expect_close(g, DType::F64, {2}, {1.0, 1.0});
 }
 
+// Gradients keep the input's dtype: weak scalars in the rules do not promote.
+TEST_F(Autodiff, SixteenBitFloats) {
+  for (DType t : {DType::F16, DType::BF16}) {
+    Tensor x = cast(from_data({0.5f, -1.0f}, {2}), t);
+    Tensor g = grad([](const Tensor& v) { return sum(tanh(v) * v + sqrt(v * v + 1.0)); })(x);
+    std::vector<double> want;
+    for (double v : {0.5, -1.0})
+      want.push_back(std::tanh(v) + v * (1 - std::tanh(v) * std::tanh(v)) +
+                     v / std::sqrt(v * v + 1));
+    expect_close(g, t, {2}, want, 2e-2, 2e-2);
+  }
+}
+
+// The walk and the rules recurse nowhere: a chain as deep as a user's loop makes it.
+TEST_F(Autodiff, DeepChain) {
+  Tensor x = from_data({1.0, -3.0}, {2});
+  Tensor g = grad([](const Tensor& t) {
+    Tensor y = t;
+    for (int i = 0; i < 50000; ++i) y = y * 0.5 + t;  // y = (2 - 2^-(n-1) + 2^-n) t
+    return sum(y);
+  })(x);
+  expect_close(g, DType::F64, {2}, {2.0, 2.0});
+}
+
 TEST_F(Autodiff, ErrorsNameTheProblem) {
   Tensor v = from_data({1.f, 2.f}, {2});
   expect_error<ShapeError>([&] { grad([](const Tensor& t) { return t * 2.f; })(v); },
