@@ -170,7 +170,10 @@ std::vector<Tensor> reverse(std::string_view what, const Tensor& output,
                                " with a complex operand; complex values have "
                                "no gradient in kiln; differentiate a real function of real "
                                "inputs, or wrap the value in stop_gradient");
-    frontend::Cotangents grads = node_vjp(what, n, g);
+    frontend::Cotangents grads = [&] {
+      frontend::LocationScope at(n->loc);
+      return node_vjp(what, n, g);
+    }();
     for (size_t i = 0; i < grads.size(); ++i) {
       const ir::NodePtr& op = n->operands[i];
       if (!grads[i] || !on_path.count(op.get())) continue;

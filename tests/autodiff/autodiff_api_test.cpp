@@ -176,6 +176,20 @@ TEST_F(Autodiff, SixteenBitFloats) {
   }
 }
 
+// Gradient nodes carry the source location of the forward op they come from.
+TEST_F(Autodiff, GradientNodesPointAtTheForwardCall) {
+  Tensor x = from_data({1.0}, {1});
+  int line = 0;
+  Tensor g = grad([&](const Tensor& t) {
+    line = __LINE__ + 1;
+    Tensor e = exp(t);
+    return sum(e);
+  })(x);
+  EXPECT_EQ(g.node()->loc.line(), static_cast<uint32_t>(line));
+  EXPECT_NE(std::string(g.node()->loc.file_name()).find("autodiff_api_test.cpp"),
+            std::string::npos);
+}
+
 // The walk and the rules recurse nowhere: a chain as deep as a user's loop makes it.
 TEST_F(Autodiff, DeepChain) {
   Tensor x = from_data({1.0, -3.0}, {2});
