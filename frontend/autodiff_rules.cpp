@@ -32,6 +32,14 @@ Tensor unreduce(const Tensor& g, const ir::Node& n, const Shape& x_shape) {
   return broadcast_to(reshape_to(g, kept, n.loc), x_shape, n.loc);
 }
 
+// A node's list of axes as the frontend's Axes, or nullopt for an empty list (which Axes
+// would read as every axis).
+std::optional<Axes> node_axes(const ir::Node& n, std::string_view name) {
+  const auto& axes = n.attr_i64s(name);
+  if (axes.empty()) return std::nullopt;
+  return Axes(std::vector<int>(axes.begin(), axes.end()));
+}
+
 // The reverse inclusive running sum along `axis`: out[i] = sum over j >= i of g[j].
 Tensor reverse_cumsum(const Tensor& g, int axis) { return flip(cumsum(flip(g, axis), axis), axis); }
 
@@ -167,11 +175,10 @@ Cotangents vjp_reduce_prod(const VjpArgs& a) {
 // Ties: every element equal to the extremum gets an equal share of the gradient.
 Cotangents vjp_reduce_extremum(const VjpArgs& a) {
   const Tensor& x = a.in[0];
+  auto axes = node_axes(a.node, "axes");
+  if (!axes) return {reshape(a.g, x.shape())};  // nothing reduced
   Tensor hit = x == unreduce(a.out, a.node, x.shape());
-  Tensor count =
-      sum(cast(hit, x.dtype()),
-          Axes(std::vector<int>(a.node.attr_i64s("axes").begin(), a.node.attr_i64s("axes").end())),
-          true);
+  Tensor count = sum(cast(hit, x.dtype()), *axes, true);
   Tensor share = broadcast_to(reshape(a.g, count.shape()) / count, x.shape());
   return {where(hit, share, 0.0)};
 }
@@ -225,8 +232,8 @@ Cotangents vjp_pad(const VjpArgs& a) {
                      a.in[0].shape())};
 }
 Cotangents vjp_flip(const VjpArgs& a) {
-  const auto& axes = a.node.attr_i64s("axes");
-  return {flip(a.g, Axes(std::vector<int>(axes.begin(), axes.end())))};
+  auto axes = node_axes(a.node, "axes");
+  return {axes ? flip(a.g, *axes) : a.g};
 }
 Cotangents vjp_concat(const VjpArgs& a) {
   int axis = static_cast<int>(a.node.attr_i64("axis"));

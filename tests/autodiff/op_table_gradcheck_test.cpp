@@ -9,6 +9,7 @@
 #include <random>
 
 #include "frontend/autodiff_rules.h"
+#include "frontend/builder.h"
 #include "tests/autodiff/gradcheck.h"
 
 namespace kiln {
@@ -95,6 +96,12 @@ std::vector<Sample> samples(OpKind op) {
                [](const auto& x) { return prod(x[0], 1); }}};
     case OpKind::ReduceMax:
       return {{{r.uniform({3, 4}, -1, 1)}, [](const auto& x) { return max(x[0], 1); }},
+              // An empty axis list (IR text may hold one) reduces nothing.
+              {{r.uniform({3}, -1, 1)},
+               [](const auto& x) {
+                 return frontend::make(OpKind::ReduceMax, {x[0]}, {std::vector<int64_t>{}, false},
+                                       x[0].type(), Loc::current());
+               }},
               {{r.uniform({2, 3}, -1, 1)}, [](const auto& x) { return max(x[0], {}, true); }}};
     case OpKind::ReduceMin:
       return {{{r.uniform({3, 4}, -1, 1)}, [](const auto& x) { return min(x[0], 0); }}};
@@ -123,7 +130,11 @@ std::vector<Sample> samples(OpKind op) {
                  return pad(x[0], {{1, 0}, {2, 3}}, 0.5);
                }}};
     case OpKind::Flip:
-      return {{{r.uniform({2, 3}, -1, 1)}, [](const auto& x) { return flip(x[0], 1); }}};
+      return {{{r.uniform({2, 3}, -1, 1)}, [](const auto& x) { return flip(x[0], 1); }},
+              {{r.uniform({2, 3}, -1, 1)}, [](const auto& x) {
+                 return frontend::make(OpKind::Flip, {x[0]}, {std::vector<int64_t>{}}, x[0].type(),
+                                       Loc::current());
+               }}};
     case OpKind::Concat:
       return {{{r.uniform({2, 1}, -1, 1), r.uniform({2, 3}, -1, 1)}, [](const auto& x) {
                  return concatenate({x[0], x[1], x[0]}, 1);
