@@ -14,6 +14,7 @@
 
 #include "frontend/autodiff_rules.h"
 #include "frontend/builder.h"
+#include "frontend/evaluate.h"
 
 namespace kiln {
 
@@ -63,12 +64,22 @@ void check_floating(std::string_view what, const std::string& role, const Tensor
                      "a floating dtype first");
 }
 
-// The body nodes of output's graph that lie on a path to an input, in topological order
+// A node on a path from an input to the output: the live node (whose identity and value
+// the derivative uses) and a copy of it taken under the lock of live nodes, whose op,
+// operands and attributes stay as they were if another thread evaluates the node meanwhile
+// (docs/threads.md).
+struct PathNode {
+  ir::NodePtr live;
+  std::shared_ptr<const ir::Node> copy;
+};
+
+// The nodes of output's graph that lie on a path to an input, in topological order
 // (operands first). The walk stops at inputs (leaves even when computed from other
 // inputs) and at stop_gradient nodes.
-std::vector<ir::NodePtr> nodes_between(const ir::NodePtr& output,
-                                       const std::unordered_set<const ir::Node*>& inputs) {
-  std::vector<ir::NodePtr> order;
+std::vector<PathNode> nodes_between(const ir::NodePtr& output,
+                                    const std::unordered_set<const ir::Node*>& inputs) {
+  frontend::HistoryReadLock lock;
+  std::vector<PathNode> order;
   std::unordered_set<const ir::Node*> seen{output.get()};
   std::unordered_set<const ir::Node*> reaches;
   struct Frame {
@@ -90,22 +101,23 @@ std::vector<ir::NodePtr> nodes_between(const ir::NodePtr& output,
       for (const auto& op : n->operands) on_path = on_path || reaches.count(op.get());
     if (on_path) {
       reaches.insert(n);
-      order.push_back(f.node);
+      order.push_back({f.node, std::make_shared<const ir::Node>(*n)});
     }
     stack.pop_back();
   }
   return order;
 }
 
-// The operands' cotangents of node n for its cotangent g.
-frontend::Cotangents node_vjp(std::string_view what, const ir::NodePtr& n, const Tensor& g) {
+// The operands' cotangents of node p for its cotangent g.
+frontend::Cotangents node_vjp(std::string_view what, const PathNode& p, const Tensor& g) {
+  const ir::Node* n = p.copy.get();
   std::vector<Tensor> in;
   for (const auto& op : n->operands) in.emplace_back(op);
   frontend::GradRule rule = frontend::grad_rule(n->op);
   switch (rule.kind) {
     case frontend::GradKind::Source:
     case frontend::GradKind::Zero: return {};
-    case frontend::GradKind::Rule: return rule.vjp(frontend::VjpArgs{*n, in, Tensor(n), g});
+    case frontend::GradKind::Rule: return rule.vjp(frontend::VjpArgs{*n, in, Tensor(p.live), g});
     case frontend::GradKind::Unsupported:
       throw UnsupportedError(std::string(what) + ": cannot differentiate through " + describe(*n) +
                              ": complex values have no gradient in kiln; differentiate a real "
@@ -150,16 +162,16 @@ std::vector<Tensor> reverse(std::string_view what, const Tensor& output,
 
   std::unordered_set<const ir::Node*> leaves;
   for (const Tensor& x : inputs) leaves.insert(x.node().get());
-  std::vector<ir::NodePtr> order = nodes_between(output.node(), leaves);
+  std::vector<PathNode> order = nodes_between(output.node(), leaves);
   std::unordered_set<const ir::Node*> on_path;
-  for (const auto& n : order) on_path.insert(n.get());
+  for (const auto& p : order) on_path.insert(p.live.get());
 
   std::unordered_map<const ir::Node*, Tensor> cotangents;
   if (on_path.count(output.node().get())) cotangents.emplace(output.node().get(), seed);
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
-    const ir::NodePtr& n = *it;
-    if (leaves.count(n.get())) continue;
-    auto found = cotangents.find(n.get());
+    const ir::Node* n = it->copy.get();
+    if (leaves.count(it->live.get())) continue;
+    auto found = cotangents.find(it->live.get());
     if (found == cotangents.end()) continue;
     Tensor g = found->second;
     cotangents.erase(found);  // the users are all done: release it
@@ -172,7 +184,7 @@ std::vector<Tensor> reverse(std::string_view what, const Tensor& output,
                                "inputs, or wrap the value in stop_gradient");
     frontend::Cotangents grads = [&] {
       frontend::LocationScope at(n->loc);
-      return node_vjp(what, n, g);
+      return node_vjp(what, *it, g);
     }();
     for (size_t i = 0; i < grads.size(); ++i) {
       const ir::NodePtr& op = n->operands[i];
