@@ -22,8 +22,6 @@ namespace {
 
 using ir::OpKind;
 
-Tensor zero_like(const Tensor& x) { return zeros_like(x); }
-
 // g reshaped so that the reduced `axes` of x are kept as size 1 (keepdims form), then
 // broadcast back to x's shape.
 Tensor unreduce(const Tensor& g, const ir::Node& n, const Shape& x_shape) {
@@ -211,7 +209,7 @@ Cotangents vjp_broadcast(const VjpArgs& a) {
 // back to x's length.
 Cotangents vjp_slice(const VjpArgs& a) {
   const Tensor& x = a.in[0];
-  if (a.g.size() == 0) return {zero_like(x)};
+  if (a.g.size() == 0) return {zeros_like(x)};
   auto start = a.node.attr_i64s("start"), step = a.node.attr_i64s("step");
   Tensor g = a.g;
   std::vector<std::pair<int64_t, int64_t>> pads;
@@ -258,16 +256,16 @@ Cotangents vjp_gather(const VjpArgs& a) {
   const Tensor &x = a.in[0], &idx = a.in[1];
   int axis = static_cast<int>(a.node.attr_i64("axis"));
   int64_t n = x.shape()[axis];
-  if (n == 0) return {zero_like(x), std::nullopt};
+  if (n == 0) return {zeros_like(x), std::nullopt};
   Tensor clamped = clip(wrapped_index(idx, n), 0, n - 1);
-  return {scatter_add(zero_like(x), clamped, a.g, axis), std::nullopt};
+  return {scatter_add(zeros_like(x), clamped, a.g, axis), std::nullopt};
 }
 // Scatter_add drops out-of-range updates, which therefore get no gradient.
 Cotangents vjp_scatter_add(const VjpArgs& a) {
   const Tensor& idx = a.in[1];
   int axis = static_cast<int>(a.node.attr_i64("axis"));
   int64_t n = a.in[0].shape()[axis];
-  if (n == 0) return {a.g, std::nullopt, zero_like(a.in[2])};
+  if (n == 0) return {a.g, std::nullopt, zeros_like(a.in[2])};
   Tensor w = wrapped_index(idx, n);
   Tensor kept = logical_and(w >= 0, w < n);
   return {a.g, std::nullopt, where(kept, gather(a.g, idx, axis), 0.0)};
@@ -325,7 +323,7 @@ Cotangents vjp_conv(const VjpArgs& a) {
   const ir::Node& n = a.node;
   ConvAttrs c{n.attr_i64s("stride"), n.attr_i64s("dilation"), n.attr_i64s("pad_low"),
               n.attr_i64s("pad_high"), n.attr_i64("groups")};
-  if (a.g.size() == 0) return {zero_like(x), zero_like(w)};
+  if (a.g.size() == 0) return {zeros_like(x), zeros_like(w)};
   size_t spatial = c.stride.size();
   int64_t groups = c.groups;
 
