@@ -176,6 +176,16 @@ TEST_F(Autodiff, SixteenBitFloats) {
   }
 }
 
+TEST_F(Autodiff, EmptyTensors) {
+  Tensor x = zeros({0, 3}, DType::F64);
+  Tensor w = ones({3, 2}, DType::F64);
+  auto g = grad([](const std::vector<Tensor>& a) {
+    return sum(exp(matmul(a[0], a[1]))) + max(concatenate({a[0], a[0]}, 0), {}, false) * 0.0;
+  })({x, w});
+  expect_close(g[0], DType::F64, {0, 3}, {});
+  expect_close(g[1], DType::F64, {3, 2}, {0, 0, 0, 0, 0, 0});
+}
+
 // Gradient nodes carry the source location of the forward op they come from.
 TEST_F(Autodiff, GradientNodesPointAtTheForwardCall) {
   Tensor x = from_data({1.0}, {1});
