@@ -10,6 +10,7 @@
 #include <array>
 #include <cmath>
 #include <numbers>
+#include <numeric>
 
 #include "frontend/builder.h"
 
@@ -314,10 +315,112 @@ Tensor regroup(const Tensor& t, int64_t groups, bool split_first, std::array<int
   return reshape(p, merged);
 }
 
-// The input's cotangent is a stride-1 conv of the output's cotangent, dilated by the
-// stride, with the weight's channels transposed per group and its taps flipped. The weight's
-// cotangent is a conv of the input (channels as the batch) with the output's cotangent as
-// the kernel, stride and dilation exchanged.
+// One spatial dimension of one phase of a conv's input gradient. With stride s, the
+// padded input positions p = q * s + r of one residue r receive only the taps j with
+// j * dilation = r (mod s), which are evenly spaced: so each phase is a stride-1 conv of
+// the cotangent with that sub-kernel, and no multiply-add meets a zero spread between
+// cotangent values.
+struct ConvPhase {
+  int64_t first_tap, tap_step, taps;  // the sub-kernel: w taps first_tap + i * tap_step
+  int64_t dilation;                   // the sub-kernel's dilation over the cotangent
+  int64_t count;                      // positions this phase produces
+  int64_t g_first;                    // cotangent index its first output reads first
+  int64_t x_first;                    // x index of its first output (then every s)
+};
+
+int64_t floor_div(int64_t a, int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); }
+
+std::optional<ConvPhase> conv_phase(int64_t r, int64_t stride, int64_t dilation, int64_t k,
+                                    int64_t pad_low, int64_t length) {
+  int64_t j0 = 0;
+  while (j0 < k && (j0 * dilation - r) % stride != 0) ++j0;
+  if (j0 == k) return std::nullopt;
+  int64_t common = std::gcd(stride, dilation);
+  int64_t tap_step = stride / common, step = dilation / common;
+  int64_t taps = (k - 1 - j0) / tap_step + 1;
+  int64_t m0 = (j0 * dilation - r) / stride;  // >= 0: j0 * dilation = r (mod s), r < s
+  // The outputs: q with pad_low <= q * s + r < pad_low + length.
+  int64_t q_lo = floor_div(pad_low - r + stride - 1, stride);
+  int64_t q_hi = floor_div(pad_low + length - 1 - r, stride);
+  if (q_hi < q_lo) return std::nullopt;
+  // out[q] = sum over i of g[q - m0 - i * step] w[j0 + i * tap_step]: a correlation with
+  // the reversed sub-kernel starting at g[q - m0 - (taps - 1) * step].
+  return ConvPhase{j0,
+                   tap_step,
+                   taps,
+                   step,
+                   q_hi - q_lo + 1,
+                   q_lo - m0 - (taps - 1) * step,
+                   q_lo * stride + r - pad_low};
+}
+
+// The input's cotangent: for every phase (a residue per spatial dimension), a stride-1 conv
+// of the cotangent's window with the phase's reversed sub-kernel, channels transposed per
+// group; each is spread by the stride into x's positions and the phases are summed.
+Tensor conv_input_vjp(const Tensor& g, const Tensor& w, const Tensor& x, const ConvAttrs& c) {
+  size_t spatial = c.stride.size();
+  // w [c_out, c_in / G, k...] -> [G, c_out / G, c_in / G, ...] -> [c_in, c_out / G, k...].
+  Tensor wt = regroup(w, c.groups, true, {0, 2, 1}, true);
+  std::vector<int> taps_axes;
+  for (size_t d = 0; d < spatial; ++d) taps_axes.push_back(static_cast<int>(d) + 2);
+  std::optional<Tensor> dx;
+  std::vector<int64_t> residue(spatial, 0);
+  for (bool more = true; more;) {
+    std::vector<ConvPhase> phases;
+    for (size_t d = 0; d < spatial; ++d) {
+      auto p = conv_phase(residue[d], c.stride[d], c.dilation[d], w.shape()[d + 2], c.pad_low[d],
+                          x.shape()[d + 2]);
+      if (!p) break;
+      phases.push_back(*p);
+    }
+    if (phases.size() == spatial) {
+      // The cotangent's window, its parts outside g read as zeros (the conv's padding).
+      std::vector<int64_t> g_start(g.ndim(), 0), one(g.ndim(), 1), k_start(wt.ndim(), 0),
+          k_step(wt.ndim(), 1);
+      Shape g_shape = g.shape(), k_shape = wt.shape();
+      ConvAttrs cp{std::vector<int64_t>(spatial, 1), {}, {}, {}, c.groups};
+      bool empty = false;
+      for (size_t d = 0; d < spatial; ++d) {
+        const ConvPhase& p = phases[d];
+        int ax = static_cast<int>(d) + 2;
+        int64_t last = p.g_first + p.count - 1 + (p.taps - 1) * p.dilation;
+        int64_t lo = std::max<int64_t>(p.g_first, 0), hi = std::min(last, g.shape()[ax] - 1);
+        empty = empty || hi < lo;
+        g_start[ax] = lo;
+        g_shape[ax] = hi - lo + 1;
+        cp.pad_low.push_back(lo - p.g_first);
+        cp.pad_high.push_back(last - hi);
+        cp.dilation.push_back(p.dilation);
+        k_start[ax] = p.first_tap;
+        k_step[ax] = p.tap_step;
+        k_shape[ax] = p.taps;
+      }
+      if (!empty) {
+        Tensor window = slice_node(g, g_start, one, g_shape);
+        Tensor kernel = flip(slice_node(wt, k_start, k_step, k_shape), Axes(taps_axes));
+        Tensor part = conv_node(window, kernel, cp);
+        std::vector<std::pair<int64_t, int64_t>> place(x.ndim(), {0, 0});
+        for (size_t d = 0; d < spatial; ++d) {
+          int ax = static_cast<int>(d) + 2;
+          part = dilate(part, ax, c.stride[d]);
+          place[ax] = {phases[d].x_first, x.shape()[ax] - phases[d].x_first - part.shape()[ax]};
+        }
+        part = pad(part, place);
+        dx = dx ? *dx + part : part;
+      }
+    }
+    // The next residue tuple (an odometer over the spatial dimensions).
+    more = false;
+    for (size_t d = 0; d < spatial && !more; ++d) {
+      more = ++residue[d] < c.stride[d];
+      if (!more) residue[d] = 0;
+    }
+  }
+  return dx ? *dx : zeros_like(x);
+}
+
+// The weight's cotangent is a conv of the input (channels as the batch) with the output's
+// cotangent as the kernel, stride and dilation exchanged.
 Cotangents vjp_conv(const VjpArgs& a) {
   const Tensor &x = a.in[0], &w = a.in[1];
   const ir::Node& n = a.node;
@@ -326,31 +429,7 @@ Cotangents vjp_conv(const VjpArgs& a) {
   if (a.g.size() == 0) return {zeros_like(x), zeros_like(w)};
   size_t spatial = c.stride.size();
   int64_t groups = c.groups;
-
-  // d/dx.
-  Tensor g = a.g;
-  std::vector<int> taps;
-  ConvAttrs cx{std::vector<int64_t>(spatial, 1), c.dilation, {}, {}, groups};
-  std::vector<int64_t> crop_low(x.ndim(), 0), one(x.ndim(), 1);
-  bool crop = false;
-  for (size_t d = 0; d < spatial; ++d) {
-    int ax = static_cast<int>(d) + 2;
-    g = dilate(g, ax, c.stride[d]);
-    taps.push_back(ax);
-    int64_t reach = c.dilation[d] * (w.shape()[ax] - 1);
-    int64_t padded = x.shape()[ax] + c.pad_low[d] + c.pad_high[d];
-    int64_t unused = padded - g.shape()[ax] - reach;  // the tail no output reads
-    int64_t low = reach - c.pad_low[d], high = reach + unused - c.pad_high[d];
-    crop_low[ax] = std::max<int64_t>(-low, 0);
-    crop = crop || low < 0 || high < 0;
-    cx.pad_low.push_back(std::max<int64_t>(low, 0));
-    cx.pad_high.push_back(std::max<int64_t>(high, 0));
-  }
-  // w [c_out, c_in / G, k...] -> [G, c_out / G, c_in / G, ...] -> [c_in, c_out / G, k...],
-  // taps reversed.
-  Tensor wt = flip(regroup(w, groups, true, {0, 2, 1}, true), Axes(taps));
-  Tensor dx = conv_node(g, wt, cx);
-  if (crop) dx = slice_node(dx, crop_low, one, x.shape());
+  Tensor dx = conv_input_vjp(a.g, w, x, c);
 
   // d/dw: x [n, c_in, ...] -> [c_in / G, G * n, ...]; g [n, c_out, ...] -> [c_out, n, ...].
   Tensor xt = regroup(x, groups, false, {2, 1, 0}, false);

@@ -165,6 +165,16 @@ std::vector<Sample> samples(OpKind op) {
                  x[0], x[1],
                  {.stride = {2, 1}, .padding = {{1, 0}, {2, 1}}, .dilation = {1, 2}, .groups = 2});
            }},
+          // Strides and dilations with common factors: some phases get no taps.
+          {{r.uniform({2, 2, 9}, -1, 1), r.uniform({2, 2, 3}, -1, 1)},
+           [](const auto& x) {
+             return conv1d(x[0], x[1], {.stride = {2}, .padding = {{1, 0}}, .dilation = {2}});
+           }},
+          {{r.uniform({1, 2, 7, 8}, -1, 1), r.uniform({3, 2, 2, 3}, -1, 1)},
+           [](const auto& x) {
+             return conv2d(x[0], x[1],
+                           {.stride = {2, 3}, .padding = {{0, 1}, {2, 2}}, .dilation = {3, 1}});
+           }},
           // 1-D: padding wider than the kernel's reach, a stride that skips the tail.
           {{r.uniform({1, 2, 7}, -1, 1), r.uniform({3, 2, 2}, -1, 1)}, [](const auto& x) {
              return conv1d(x[0], x[1], {.stride = {3}, .padding = {{3, 2}}});
