@@ -253,6 +253,13 @@ std::pair<Tensor, Tensor> vjp(const UnaryFunction& f, const Tensor& primal,
   return {out, reverse("vjp", out, {primal}, cotangent)[0]};
 }
 
+std::pair<Tensor, Pullback> vjp(const Function& f, const std::vector<Tensor>& primals) {
+  Tensor out = f(primals);
+  return {out, [out, primals](const Tensor& cotangent) {
+            return reverse("vjp", out, primals, cotangent);
+          }};
+}
+
 std::pair<Tensor, Tensor> jvp(const Function& f, const std::vector<Tensor>& primals,
                               const std::vector<Tensor>& tangents) {
   if (tangents.size() != primals.size())

@@ -37,6 +37,10 @@ std::pair<Tensor, std::vector<Tensor>> vjp(const Function& f, const std::vector<
                                            const Tensor& cotangent);
 std::pair<Tensor, Tensor> vjp(const UnaryFunction& f, const Tensor& primal,
                               const Tensor& cotangent);
+// f's output and its pullback: a function from a cotangent (of the output's type) to the
+// primals' cotangents, which can be called with several cotangents.
+using Pullback = std::function<std::vector<Tensor>(const Tensor& cotangent)>;
+std::pair<Tensor, Pullback> vjp(const Function& f, const std::vector<Tensor>& primals);
 
 // f's output and its Jacobian-vector product with `tangents` (one per primal, of its type),
 // computed as the transpose of the (linear) vjp.

@@ -62,6 +62,21 @@ TEST_F(Autodiff, MatmulClosedForm) {
   expect_close(g[1], DType::F64, {3, 4}, matmul(transpose(a), u).to_vector<double>(), 1e-12);
 }
 
+// The pullback form: one forward graph, several cotangents (rows of the Jacobian).
+TEST_F(Autodiff, PullbackGivesJacobianRows) {
+  Tensor x = from_data({1.0, 2.0}, {2});
+  auto [out, pullback] = vjp(
+      [](const std::vector<Tensor>& a) {
+        return concatenate({a[0] * a[0], sum(a[0], {}, true) * 3.0}, 0);
+      },
+      {x});
+  ASSERT_EQ(out.shape(), Shape({3}));
+  // Jacobian rows: (2, 0), (0, 4), (3, 3).
+  expect_close(pullback(from_data({1.0, 0.0, 0.0}, {3}))[0], DType::F64, {2}, {2.0, 0.0});
+  expect_close(pullback(from_data({0.0, 1.0, 0.0}, {3}))[0], DType::F64, {2}, {0.0, 4.0});
+  expect_close(pullback(from_data({0.0, 0.0, 1.0}, {3}))[0], DType::F64, {2}, {3.0, 3.0});
+}
+
 TEST_F(Autodiff, SecondAndThirdDerivativesOfACube) {
   Tensor x = from_data({-1.0, 0.5, 2.0}, {3});
   auto cube = [](const Tensor& t) { return sum(t * t * t); };
