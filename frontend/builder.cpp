@@ -30,8 +30,19 @@ void check_shape(std::string_view op, const Shape& shape, DType dtype) {
                      " is too large: its size in bytes overflows int64; use smaller dimensions");
 }
 
+namespace {
+thread_local const Loc* scoped_location = nullptr;
+Loc located(Loc loc) { return scoped_location ? *scoped_location : loc; }
+}  // namespace
+
+LocationScope::LocationScope(Loc loc) : loc_(loc), previous_(scoped_location) {
+  scoped_location = &loc_;
+}
+LocationScope::~LocationScope() { scoped_location = previous_; }
+
 Tensor make(ir::OpKind op, const std::vector<Tensor>& operands, std::vector<ir::AttrValue> attrs,
             Type type, Loc loc) {
+  loc = located(loc);
   check_shape(ir::op_name(op), type.shape, type.dtype);
   std::vector<ir::NodePtr> nodes;
   nodes.reserve(operands.size());
@@ -50,6 +61,7 @@ void throw_dtype_refusal(std::string_view name, ir::OpKind op, DType dtype,
 }
 
 Tensor constant(BufferPtr buffer, Loc loc) {
+  loc = located(loc);
   auto node = ir::make_constant(std::move(buffer), loc);
 #ifdef KILN_VERIFY_NODES
   ir::verify_node(*node);

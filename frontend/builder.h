@@ -25,6 +25,21 @@ Tensor make(ir::OpKind op, const std::vector<Tensor>& operands, std::vector<ir::
 // A constant node holding `buffer` (verified in debug builds like every other node).
 Tensor constant(BufferPtr buffer, Loc loc);
 
+// While it lives, the nodes this thread builds (make, constant) record `loc` instead of
+// their own call site. Autodiff builds each op's gradient under the location of the
+// forward op it comes from, so the backward graph points at the user's code.
+class LocationScope {
+ public:
+  explicit LocationScope(Loc loc);
+  ~LocationScope();
+  LocationScope(const LocationScope&) = delete;
+  LocationScope& operator=(const LocationScope&) = delete;
+
+ private:
+  Loc loc_;
+  const Loc* previous_;
+};
+
 // "f32[3,4]".
 inline std::string type_str(const Tensor& x) { return x.type().str(); }
 

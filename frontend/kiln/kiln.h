@@ -756,3 +756,5 @@ std::vector<T> Tensor::to_vector(Loc loc) const {
 
 // Saving and loading arrays (.npy, safetensors) and graphs (IR files).
 #include <kiln/io.h>
+// grad, value_and_grad, vjp, jvp, stop_gradient.
+#include <kiln/autodiff.h>
