@@ -758,3 +758,5 @@ std::vector<T> Tensor::to_vector(Loc loc) const {
 #include <kiln/io.h>
 // grad, value_and_grad, vjp, jvp, stop_gradient.
 #include <kiln/autodiff.h>
+// Losses (cross_entropy, mse_loss, ...) and metrics (accuracy, spearman_correlation, ...).
+#include <kiln/losses.h>
