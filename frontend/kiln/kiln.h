@@ -760,3 +760,5 @@ std::vector<T> Tensor::to_vector(Loc loc) const {
 #include <kiln/autodiff.h>
 // Losses (cross_entropy, mse_loss, ...) and metrics (accuracy, spearman_correlation, ...).
 #include <kiln/losses.h>
+// Optimizers (Sgd, Adam, adamw), learning-rate schedules, clip_by_global_norm, as_input.
+#include <kiln/optim.h>
