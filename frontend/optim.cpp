@@ -173,4 +173,36 @@ std::pair<Params, Tensor> clip_by_global_norm(const Params& grads, double max_no
   return {out, norm};
 }
 
+void save_checkpoint(const std::string& path, const Params& params, const OptimizerState& state,
+                     Loc loc) {
+  std::vector<std::pair<std::string, Tensor>> named;
+  for (const auto& [name, t] : params) named.emplace_back("param." + name, t);
+  for (const auto& [name, t] : state.slots) named.emplace_back("state." + name, t);
+  named.emplace_back("state.step", state.step);
+  save_safetensors(path, named, {{"format", "kiln checkpoint"}}, loc);
+}
+
+std::pair<Params, OptimizerState> load_checkpoint(const std::string& path, Loc loc) {
+  Params params;
+  OptimizerState state;
+  bool has_step = false;
+  for (auto& [name, t] : load_safetensors(path, loc)) {
+    if (name == "state.step") {
+      if (t.ndim() != 0 || t.dtype() != DType::I32)
+        throw IOError(path + ": 'state.step' is " + frontend::type_str(t) + ", not i32[]");
+      state.step = t;
+      has_step = true;
+    } else if (name.rfind("param.", 0) == 0) {
+      params.emplace(name.substr(6), t);
+    } else if (name.rfind("state.", 0) == 0) {
+      state.slots.emplace(name.substr(6), t);
+    } else {
+      throw IOError(path + ": tensor '" + name +
+                    "' is not a checkpoint's (names start with 'param.' or 'state.')");
+    }
+  }
+  if (!has_step) throw IOError(path + ": not a checkpoint (no 'state.step')");
+  return {params, state};
+}
+
 }  // namespace kiln

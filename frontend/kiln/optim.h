@@ -105,4 +105,14 @@ Tensor linear_warmup(double base, int64_t warmup_steps, const Tensor& step,
 std::pair<Params, Tensor> clip_by_global_norm(const Params& grads, double max_norm,
                                               Loc loc = Loc::current());
 
+// Checkpoints: parameters and optimizer state in one safetensors file, named
+// "param.<name>", "state.<slot>" and "state.step" (a host sync: the tensors are evaluated
+// and written). Loading gives them back as they were, so a run resumed from a checkpoint
+// computes bit for bit what the run that did not stop computes. A file without a step or
+// with names of another kind is an IOError naming the file.
+void save_checkpoint(const std::string& path, const Params& params, const OptimizerState& state,
+                     Loc loc = Loc::current());
+std::pair<Params, OptimizerState> load_checkpoint(const std::string& path,
+                                                  Loc loc = Loc::current());
+
 }  // namespace kiln

@@ -1,7 +1,10 @@
 // Optimizers, schedules and clipping (kiln/optim.h) against PyTorch's update rules written
 // out in double here, and a training loop whose learning rate and step count change every
 // step without a new plan or kernel.
+#include <unistd.h>
+
 #include <cmath>
+#include <filesystem>
 #include <numbers>
 
 #include "test_util.h"
@@ -188,6 +191,52 @@ TEST(Optim, AdamUpdateKernels) {
   RecordProperty("adam_update_launches", static_cast<int>(launches));
   EXPECT_LE(launches, 7);
   EXPECT_NEAR(next.at("w0").to_vector<float>()[0], 0.01 - 0.01, 1e-6);  // first step: lr * sign
+}
+
+}  // namespace
+}  // namespace kiln
+
+namespace kiln {
+namespace {
+
+TEST(Optim, ResumingFromACheckpointIsBitForBit) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("kiln-ckpt-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::vector<float> xv(24);
+  for (size_t i = 0; i < xv.size(); ++i) xv[i] = std::cos(0.7f * float(i));
+  Tensor x = from_data(xv, {8, 3}), y = from_data(std::vector<float>(8, 1.0f), {8, 1});
+  auto loss_fn = [&](const Params& q) { return mse_loss(matmul(x, q.at("w")) + q.at("b"), y); };
+  Adam opt({.weight_decay = 0.01});
+  auto step = [&](Params& p, OptimizerState& s, int i) {
+    p = as_input(p);
+    auto [loss, grads] = value_and_grad(loss_fn, p);
+    auto [next, state] = opt.update(p, grads, s, scalar_input(0.05 + 0.01 * i));
+    std::vector<Tensor> all{state.step};
+    for (const auto& [n, t] : next) all.push_back(t);
+    for (const auto& [n, t] : state.slots) all.push_back(t);
+    eval(all);
+    p = next;
+    s = state;
+  };
+  Params start{{"w", full({3, 1}, 0.1)}, {"b", zeros({1})}};
+  Params straight = start;
+  OptimizerState s1 = opt.init(start);
+  for (int i = 0; i < 5; ++i) step(straight, s1, i);
+  Params resumed = start;
+  OptimizerState s2 = opt.init(start);
+  for (int i = 0; i < 2; ++i) step(resumed, s2, i);
+  save_checkpoint(dir / "ckpt.safetensors", resumed, s2);
+  auto [loaded, s3] = load_checkpoint(dir / "ckpt.safetensors");
+  EXPECT_EQ(s3.step.item<int32_t>(), 2);
+  for (int i = 2; i < 5; ++i) step(loaded, s3, i);
+  for (const char* name : {"w", "b"})
+    EXPECT_EQ(loaded.at(name).to_vector<float>(), straight.at(name).to_vector<float>()) << name;
+  EXPECT_EQ(s3.slots.at("v.w").to_vector<float>(), s1.slots.at("v.w").to_vector<float>());
+  save_safetensors(dir / "other.safetensors", {{"weights", zeros({2})}});
+  expect_error<IOError>([&] { load_checkpoint(dir / "other.safetensors"); },
+                        {"other.safetensors", "'weights' is not a checkpoint's"});
+  fs::remove_all(dir);
 }
 
 }  // namespace
