@@ -45,6 +45,9 @@ GemmObject compile_gemm_object(const codegen::GemmKernels& gemm, const std::stri
 // rows, B read in place; its accumulators fit the registers).
 inline constexpr int kWidePanels = 4, kWideRows = 2;
 
+// Rows (M) up to which the tasks of a GEMM whose B is an AffineB pack their own panels of B.
+inline constexpr int64_t kPrivateBRows = 128;
+
 class CpuGemm {
  public:
   // `fns`: the loaded functions of compile_gemm_object's names, in order.
@@ -59,7 +62,15 @@ class CpuGemm {
   struct Call;
   Blocking blocking(int threads) const;
   void task(const Call& call, int64_t index) const;
-  void pack_b_block(const Call& call, int64_t panel) const;
+  // Packs the panel `panel` of the block of B into dst.
+  void pack_b_block(const Call& call, int64_t panel, uint8_t* dst) const;
+  // Where the shared block of B holds panel `panel` (null where tasks pack their own).
+  uint8_t* panel_in_block(const Call& call, int64_t panel) const;
+  // Packs the panel at column n0 of an AffineB (gemm_.b_affine) into `dst`.
+  void pack_affine_b(const Call& call, int64_t n0, uint8_t* dst) const;
+  // Per value of k of the block at pc: the part of the index of an AffineB and of each of
+  // its guards that the variables of k contribute (a row of 1 + guards values each).
+  std::vector<int64_t> affine_b_k_table(int64_t pc, int64_t kc) const;
   // The panel `panel` of B for the micro-kernel, and its row stride.
   std::pair<const uint8_t*, int64_t> panel_of_b(const Call& call, int64_t panel) const;
   // B read in place from column n0 (b_in_place_), and its row stride.
@@ -74,7 +85,7 @@ class CpuGemm {
   int64_t esize_;
   int64_t batch_, M_, N_, K_;
   std::vector<int64_t> batch_extents_;
-  int num_buffers_, num_scalars_;
+  int num_buffers_, num_scalars_, num_vars_;
   KernelFn pack_a_, pack_a_tail_, pack_b_, pack_b_tail_, epilogue_;
   MicroKernel micro_, micro_tail_, micro_wide_;
   bool b_in_place_ = false;  // few rows: B's full panels are read in place
