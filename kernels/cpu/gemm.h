@@ -8,10 +8,13 @@
 // the output when the epilogue only stores the accumulator, else into a scratch matrix.
 // After the last block of k, the task runs the epilogue kernel on its rows of the tile,
 // while they are in cache. Tasks are blocks of MC rows, or, for few rows (M = 1..16),
-// ranges of B's panels, so that every thread has work. The pack and epilogue kernels are
-// KernelIR (codegen/gemm_kernels.h) compiled with the micro-kernel into one object
-// (compile_gemm_object). kiln-aot (codegen/aot/cpu/) still emits these kernels' loop nests.
-// Tests: tests/runtime/cpu/gemm_test.cpp.
+// ranges of B's panels, so that every thread has work. A B that is an AffineB (a conv's
+// padded im2col) is packed here by copies of runs, and with few rows each task packs the
+// panels it uses itself, just before using them (no block of B shared between threads).
+// The pack and epilogue kernels are KernelIR (codegen/gemm_kernels.h) compiled with the
+// micro-kernel into one object (compile_gemm_object). kiln-aot (codegen/aot/cpu/) still
+// emits these kernels' loop nests.
+// Tests: tests/runtime/cpu/gemm_test.cpp, tests/runtime/cpu/conv_gemm_test.cpp.
 #pragma once
 
 #include <cstdint>
