@@ -1,6 +1,9 @@
 // gemm_kernels: pack and epilogue kernels of a GEMM (see gemm_kernels.h).
 #include "codegen/gemm_kernels.h"
 
+#include <algorithm>
+#include <cstdint>
+
 #include "codegen/kernel_passes.h"
 
 namespace kiln::codegen {
@@ -117,23 +120,144 @@ struct Builder {
       e.vector_mode = VectorMode::None;
     return e;
   }
-
-  bool direct_output() {
-    const Stage& s = kernel.stages[static_cast<size_t>(c.epilogue_stage)];
-    if (s.stores.size() != 1) return false;
-    const Store& st = s.stores[0];
-    if (st.guard || !expr_equal(st.value, stage_value(c.acc, c.reduce_stage))) return false;
-    if (kernel.buffers[static_cast<size_t>(st.buffer)].dtype != c.acc) return false;
-    std::vector<ExprPtr> all;
-    std::vector<int64_t> extents;
-    for (const VarSet* set : {&c.batch, &c.m, &c.n}) {
-      for (ExprPtr v : var_exprs(*set)) all.push_back(v);
-      extents.insert(extents.end(), set->extents.begin(), set->extents.end());
-    }
-    out.out_buffer = st.buffer;
-    return expr_equal(st.index, linear_index(all, extents));
-  }
 };
+
+// Whether the epilogue only stores the accumulator, in its dtype, at [batch][m][n] of a
+// buffer (set in `buffer`).
+bool stores_acc_row_major(const Kernel& kernel, const Contraction& c, int& buffer) {
+  const Stage& s = kernel.stages[static_cast<size_t>(c.epilogue_stage)];
+  if (s.stores.size() != 1) return false;
+  const Store& st = s.stores[0];
+  if (st.guard || !expr_equal(st.value, stage_value(c.acc, c.reduce_stage))) return false;
+  if (kernel.buffers[static_cast<size_t>(st.buffer)].dtype != c.acc) return false;
+  std::vector<ExprPtr> all;
+  std::vector<int64_t> extents;
+  for (const VarSet* set : {&c.batch, &c.m, &c.n}) {
+    for (ExprPtr v : var_exprs(*set)) all.push_back(v);
+    extents.insert(extents.end(), set->extents.begin(), set->extents.end());
+  }
+  buffer = st.buffer;
+  return expr_equal(st.index, linear_index(all, extents));
+}
+
+// `c` with its leading variables of n moved to the batch where the output then is a
+// row-major [batch][m][n] (an NCHW conv's images): the micro-kernel writes the output.
+Contraction promote_batch(const Kernel& kernel, const Contraction& c) {
+  int buffer = 0;
+  if (stores_acc_row_major(kernel, c, buffer)) return c;
+  for (size_t j = 1; j < c.n.vars.size(); ++j) {
+    Contraction p = c;
+    p.batch.vars.insert(p.batch.vars.end(), c.n.vars.begin(), c.n.vars.begin() + j);
+    p.batch.extents.insert(p.batch.extents.end(), c.n.extents.begin(), c.n.extents.begin() + j);
+    p.n.vars.erase(p.n.vars.begin(), p.n.vars.begin() + j);
+    p.n.extents.erase(p.n.extents.begin(), p.n.extents.begin() + j);
+    if (stores_acc_row_major(kernel, p, buffer)) return p;
+  }
+  return c;
+}
+
+// An integer expression as sum_v coef[v] * v + constant over plain loop variables, or
+// false when it has other atoms.
+bool affine_in_vars(const ExprPtr& e, int num_vars, std::vector<int64_t>& coef, int64_t& constant) {
+  Linear l = linearize(e);
+  coef.assign(static_cast<size_t>(num_vars), 0);
+  constant = l.constant;
+  for (auto& [atom, k] : l.terms) {
+    if (atom->kind != ExprKind::Var || atom->slot >= num_vars) return false;
+    coef[static_cast<size_t>(atom->slot)] += k;
+  }
+  return true;
+}
+
+// B as an AffineB: a load of the accumulator's dtype, under a select whose condition is a
+// conjunction of bounds (ge / lt of affine indices and constants), at an index affine in
+// the loop variables except for clamps that those bounds make the identity where the
+// value is read (the padding of a convolution).
+std::optional<AffineB> affine_b(const Contraction& c, int num_vars) {
+  ExprPtr value = c.b, cond;
+  if (value->kind == ExprKind::Select) {
+    const ExprPtr& other = value->args[2];
+    if (!other->is_const() || other->re != 0 || other->im != 0) return std::nullopt;
+    cond = value->args[0];
+    value = value->args[1];
+  }
+  if (value->kind != ExprKind::Load || value->dtype != c.acc) return std::nullopt;
+  AffineB out;
+  out.buffer = value->slot;
+  // The bounds, one guard per affine index (a lower and an upper bound merge).
+  std::vector<ExprPtr> conds;
+  if (cond) conds.push_back(cond);
+  while (!conds.empty()) {
+    ExprPtr e = conds.back();
+    conds.pop_back();
+    if (e->kind != ExprKind::Binary) return std::nullopt;
+    if (e->op == ir::OpKind::And) {
+      conds.push_back(e->args[0]);
+      conds.push_back(e->args[1]);
+      continue;
+    }
+    const bool ge = e->op == ir::OpKind::Ge;
+    if ((!ge && e->op != ir::OpKind::Lt) || !e->args[1]->is_const()) return std::nullopt;
+    AffineB::Guard g;
+    int64_t constant = 0;
+    if (!affine_in_vars(e->args[0], num_vars, g.coef, constant)) return std::nullopt;
+    const int64_t bound = e->args[1]->ival - constant;
+    g.lo = ge ? bound : -AffineB::kUnbounded;
+    g.hi = ge ? AffineB::kUnbounded : bound;
+    auto same = std::find_if(out.guards.begin(), out.guards.end(),
+                             [&](const AffineB::Guard& o) { return o.coef == g.coef; });
+    if (same == out.guards.end()) {
+      out.guards.push_back(std::move(g));
+    } else {
+      same->lo = std::max(same->lo, g.lo);
+      same->hi = std::min(same->hi, g.hi);
+    }
+  }
+  // The index: clamp(x, lo, hi) = min(max(x, lo), hi) is x where a guard keeps x in range.
+  Linear l = linearize(value->args[0]);
+  out.offset = l.constant;
+  out.coef.assign(static_cast<size_t>(num_vars), 0);
+  for (auto& [atom, k] : l.terms) {
+    std::vector<int64_t> coef;
+    int64_t constant = 0;
+    if (atom->kind == ExprKind::Var) {
+      if (atom->slot >= num_vars) return std::nullopt;
+      out.coef[static_cast<size_t>(atom->slot)] += k;
+      continue;
+    }
+    // Peel the clamp: min(., hi) and max(., lo) with constant bounds, in either order.
+    ExprPtr x = atom;
+    std::optional<int64_t> lo, hi;
+    while (x->kind == ExprKind::Binary && x->args[1]->is_const() &&
+           ((x->op == ir::OpKind::Min && !hi) || (x->op == ir::OpKind::Max && !lo))) {
+      (x->op == ir::OpKind::Min ? hi : lo) = x->args[1]->ival;
+      x = x->args[0];
+    }
+    if ((!lo && !hi) || !affine_in_vars(x, num_vars, coef, constant)) return std::nullopt;
+    // Each bound is the identity by x's range, or where some guard keeps x within it.
+    const bool kept_lo = !lo || x->lo >= *lo ||
+                         std::any_of(out.guards.begin(), out.guards.end(), [&](const auto& g) {
+                           return g.coef == coef && g.lo >= *lo - constant;
+                         });
+    const bool kept_hi = !hi || x->hi <= *hi ||
+                         std::any_of(out.guards.begin(), out.guards.end(), [&](const auto& g) {
+                           return g.coef == coef && g.hi - 1 <= *hi - constant;
+                         });
+    if (!kept_lo || !kept_hi) return std::nullopt;
+    out.offset += k * constant;
+    for (size_t v = 0; v < coef.size(); ++v) out.coef[v] += k * coef[v];
+  }
+  // Only the loop variables of the batch, k and n sets may appear.
+  std::vector<bool> known(static_cast<size_t>(num_vars), false);
+  for (const VarSet* set : {&c.batch, &c.k, &c.n})
+    for (int v : set->vars) known[static_cast<size_t>(v)] = true;
+  for (int v = 0; v < num_vars; ++v) {
+    bool used = out.coef[static_cast<size_t>(v)] != 0;
+    for (const AffineB::Guard& g : out.guards) used = used || g.coef[static_cast<size_t>(v)] != 0;
+    if (used && !known[static_cast<size_t>(v)]) return std::nullopt;
+  }
+  return out;
+}
 
 // B read in place: a load of the accumulator's dtype whose index is affine in plain loop
 // variables, contiguous along the one variable of n, with one variable of k.
@@ -167,11 +291,13 @@ std::optional<InPlaceB> in_place_b(const Contraction& c) {
 
 }  // namespace
 
-std::optional<GemmKernels> make_gemm_kernels(const Kernel& kernel, const Contraction& c,
+std::optional<GemmKernels> make_gemm_kernels(const Kernel& kernel, const Contraction& original,
                                              const CpuGemmTile& tile, const LowerOptions& options) {
   for (const BufferParam& b : kernel.buffers)
     if (b.local) return std::nullopt;
+  const Contraction c = promote_batch(kernel, original);
   Builder b{kernel, c, options, {}, {}};
+  b.out.contraction = c;
   b.out.tile = tile;
   b.out.extra_buffer = static_cast<int>(kernel.buffers.size());
   const int s = static_cast<int>(kernel.scalars.size());
@@ -180,20 +306,32 @@ std::optional<GemmKernels> make_gemm_kernels(const Kernel& kernel, const Contrac
   b.out.slot_mn0 = s + 2;
   b.pack_scalars = kernel.scalars;
   b.pack_scalars.insert(b.pack_scalars.end(), {DType::I64, DType::I64, DType::I64});
+  // A depth a little over KC is one block: a thin second block would reload and store
+  // the accumulators for little work (a 3x3 conv over 64 channels: K = 576).
+  const int64_t depth = c.k.size();
+  if (depth > tile.kc && depth <= tile.kc + tile.kc / 8) b.out.tile.kc = depth;
   // The last block of k is packed to its depth only (small products are all tail).
-  const int64_t K = c.k.size(), k_tail = K - (K - 1) / tile.kc * tile.kc;
-  b.out.pack_a = b.pack(c.a, c.m, tile.mr, tile.kc, true, false);
-  b.out.pack_a_tail = b.pack(c.a, c.m, tile.mr, k_tail, true, false);
-  b.out.pack_b = b.pack(c.b, c.n, tile.nr, tile.kc, false, true);
-  b.out.pack_b_tail = b.pack(c.b, c.n, tile.nr, tile.kc, true, true);
+  const CpuGemmTile& t = b.out.tile;
+  const int64_t k_tail = depth - (depth - 1) / t.kc * t.kc;
+  b.out.pack_a = b.pack(c.a, c.m, t.mr, t.kc, true, false);
+  b.out.pack_a_tail = b.pack(c.a, c.m, t.mr, k_tail, true, false);
+  b.out.pack_b = b.pack(c.b, c.n, t.nr, t.kc, false, true);
+  b.out.pack_b_tail = b.pack(c.b, c.n, t.nr, t.kc, true, true);
   b.out.epilogue = b.epilogue();
-  b.out.direct_output = b.direct_output();
+  b.out.direct_output = stores_acc_row_major(kernel, c, b.out.out_buffer);
   // Few rows use each panel of B once or twice: packing it would cost more than reading it
   // where it is.
   if (c.m.size() <= 16) b.out.b_in_place = in_place_b(c);
   if (b.out.b_in_place &&
       kernel.buffers[static_cast<size_t>(b.out.b_in_place->buffer)].dtype != c.acc)
     b.out.b_in_place.reset();
+  // The pack kernels gather where B's columns span several variables (a conv's rows of
+  // pixels) or bounds (its padding); a plain matrix they read by vectors.
+  if (!b.out.b_in_place) {
+    b.out.b_affine = affine_b(c, kernel.num_vars);
+    const bool plain = b.out.b_affine && b.out.b_affine->guards.empty() && c.n.vars.size() == 1;
+    if (plain || c.n.vars.empty()) b.out.b_affine.reset();
+  }
   b.out.mr_tail = c.m.size() % tile.mr ? static_cast<int>(c.m.size() % tile.mr) : tile.mr;
   b.out.nr_tail = c.n.size() % tile.nr ? static_cast<int>(c.n.size() % tile.nr) : tile.nr;
   return std::move(b.out);

@@ -14,7 +14,14 @@
 // matrix are a buffer appended after the kernel's own (extra_buffer). A pack of A runs
 // over outer loops (r < MR, kk < KC), a whole panel per call; a pack of B over (kk < KC,
 // r < NR): a call over [0, rows * items_per_row) packs the panel's first `rows` values of k.
-// Tests: tests/runtime/cpu/gemm_test.cpp.
+//
+// Two rewrites serve convolutions: leading variables of n that the output stores before m
+// (the image of an NCHW conv) become batch variables, so that each batch's output is a
+// row-major M x N matrix the micro-kernel writes directly; and a factor B that is one
+// load at an affine index under affine bounds (the padded im2col of a conv, through
+// views) is described as an AffineB, which the driver packs by copying runs of the last
+// variable of n with zeros around them instead of evaluating the factor per element.
+// Tests: tests/runtime/cpu/gemm_test.cpp, tests/runtime/cpu/conv_gemm_test.cpp.
 #pragma once
 
 #include <optional>
@@ -42,11 +49,30 @@ struct InPlaceB {
   std::vector<int64_t> batch_strides;  // per variable of the batch set
 };
 
+// B as a read of a buffer at an affine index under affine bounds: element (batch, k, n) is
+//   buffer[offset + sum_v coef[v] * v]  where every guard g has lo <= sum_v g.coef[v] * v < hi,
+//   0 elsewhere,
+// with v over the kernel's loop variables (those of the batch, k and n sets).
+struct AffineB {
+  // A bound a guard lacks (far from any index, so that bounds minus indices cannot overflow).
+  static constexpr int64_t kUnbounded = int64_t{1} << 60;
+  struct Guard {
+    std::vector<int64_t> coef;
+    int64_t lo = 0, hi = 0;
+  };
+  int buffer = 0;
+  int64_t offset = 0;
+  std::vector<int64_t> coef;
+  std::vector<Guard> guards;
+};
+
 struct GemmKernels {
+  Contraction contraction;  // the product the kernels compute (batch variables promoted)
   CpuGemmTile tile;
   int mr_tail = 0;                     // rows of the last panel of A (M % MR, or MR)
   int nr_tail = 0;                     // columns of the last panel of B (N % NR, or NR)
   std::optional<InPlaceB> b_in_place;  // set for few rows (M <= 16) where B allows it
+  std::optional<AffineB> b_affine;     // set where B is an affine read (packed by copies)
   Kernel pack_a, pack_a_tail, pack_b, pack_b_tail, epilogue;
   int slot_batch = 0, slot_k0 = 0, slot_mn0 = 0;
   int extra_buffer = 0;

@@ -28,9 +28,64 @@ void put_tile(const void* tile, int64_t nr, void* c, int64_t ldc, int64_t rows, 
       out[i * ldc + j] = accumulate ? out[i * ldc + j] + t[i * nr + j] : t[i * nr + j];
 }
 
-// A growable per-thread buffer for packed panels of A and tail tiles.
+// floor(a / b) and ceil(a / b) for b > 0.
+int64_t floor_div(int64_t a, int64_t b) { return a / b - (a % b != 0 && a < 0 ? 1 : 0); }
+int64_t ceil_div_signed(int64_t a, int64_t b) { return -floor_div(-a, b); }
+
+// Narrows [ja, jb) to the j with lo <= x + s * j < hi (|bounds| <= AffineB::kUnbounded).
+void keep_in_bounds(int64_t x, int64_t s, int64_t lo, int64_t hi, int64_t& ja, int64_t& jb) {
+  if (s == 0) {
+    if (x < lo || x >= hi) jb = ja;
+  } else if (s == 1) {
+    ja = std::max(ja, lo - x);
+    jb = std::min(jb, hi - x);
+  } else if (s > 0) {
+    ja = std::max(ja, ceil_div_signed(lo - x, s));
+    jb = std::min(jb, ceil_div_signed(hi - x, s));
+  } else {  // lo <= x + s j < hi  <=>  1 - hi <= -x - s j < 1 - lo
+    keep_in_bounds(-x, -s, 1 - hi, 1 - lo, ja, jb);
+  }
+}
+
+// dst[0, len): buffer[at + j * stride] for j in [ja, jb), zeros elsewhere (the buffer is
+// read at ja..jb only).
+template <typename T>
+void copy_run(T* dst, const T* buffer, int64_t at, int64_t stride, int64_t ja, int64_t jb,
+              int64_t len) {
+  if (stride == 1 && ja <= 0 && jb >= len) {  // the common case: no padding in the run
+    std::memcpy(dst, buffer + at, static_cast<size_t>(len) * sizeof(T));
+    return;
+  }
+  ja = std::clamp<int64_t>(ja, 0, len);
+  jb = std::clamp<int64_t>(jb, ja, len);
+  std::memset(dst, 0, static_cast<size_t>(ja) * sizeof(T));
+  if (stride == 1)
+    std::memcpy(dst + ja, buffer + at + ja, static_cast<size_t>(jb - ja) * sizeof(T));
+  else
+    for (int64_t j = ja; j < jb; ++j) dst[j] = buffer[at + j * stride];
+  std::memset(dst + jb, 0, static_cast<size_t>(len - jb) * sizeof(T));
+}
+
+// Sets the variables of `set` in `values` to the row-major delinearization of `flat`.
+void set_vars(std::vector<int64_t>& values, const codegen::VarSet& set, int64_t flat) {
+  for (size_t i = set.vars.size(); i-- > 0;) {
+    values[static_cast<size_t>(set.vars[i])] = flat % set.extents[i];
+    flat /= set.extents[i];
+  }
+}
+
+// sum_v coef[v] * values[v] over the variables of `set`.
+int64_t dot(const std::vector<int64_t>& coef, const std::vector<int64_t>& values,
+            const codegen::VarSet& set) {
+  int64_t s = 0;
+  for (int v : set.vars) s += coef[static_cast<size_t>(v)] * values[static_cast<size_t>(v)];
+  return s;
+}
+
+// A growable per-thread buffer for packed panels of A (0), tail tiles (1) and a task's
+// panel of B (2).
 uint8_t* thread_buffer(int which, size_t bytes) {
-  thread_local std::vector<uint8_t> buffers[2];
+  thread_local std::vector<uint8_t> buffers[3];
   std::vector<uint8_t>& b = buffers[which];
   if (b.size() < bytes + 64) b.resize(bytes + 64);
   return reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(b.data()) + 63) & ~uintptr_t{63});
@@ -42,6 +97,7 @@ struct CpuGemm::Blocking {
   int64_t kc, nc, mc;
   int64_t row_blocks;  // blocks of mc rows
   int64_t chunks;      // ranges of B's panels per row block
+  bool private_b;      // each task packs the panels of B it uses (see blocking())
 };
 
 // One batch's block of columns and depth, as the tasks see it.
@@ -52,12 +108,13 @@ struct CpuGemm::Call {
   uint8_t* c;  // the accumulator matrix of the batch (output or scratch), row stride N
   uint8_t* packed_b;
   int64_t batch, jc, nc, pc, kc;
+  const int64_t* affine_k;  // affine_b_k_table of the block, where B is an AffineB
 };
 
 CpuGemm::CpuGemm(const codegen::Kernel& kernel, codegen::GemmKernels gemm,
                  const std::vector<KernelFn>& fns)
     : gemm_(std::move(gemm)) {
-  const codegen::Contraction& c = *kernel.contraction;
+  const codegen::Contraction& c = gemm_.contraction;
   acc_ = c.acc;
   esize_ = acc_ == DType::F64 ? 8 : 4;
   batch_ = c.batch.size();
@@ -66,6 +123,7 @@ CpuGemm::CpuGemm(const codegen::Kernel& kernel, codegen::GemmKernels gemm,
   K_ = c.k.size();
   num_buffers_ = static_cast<int>(kernel.buffers.size());
   num_scalars_ = static_cast<int>(kernel.scalars.size());
+  num_vars_ = kernel.num_vars;
   pack_a_ = fns.at(0);
   pack_a_tail_ = fns.at(1);
   pack_b_ = fns.at(2);
@@ -108,14 +166,25 @@ CpuGemm::Blocking CpuGemm::blocking(int threads) const {
     b.chunks = std::min<int64_t>(panels, 4 * threads);
   }
   b.row_blocks = ceil_div(M_, b.mc);
+  // An AffineB with few rows (a conv's c_out): packing B costs as much as the product over
+  // a panel, so each task packs the panels it uses, just before using them, into a buffer
+  // of its own that stays in cache; all of N is one block, with no wait between packing
+  // and the product.
+  b.private_b = gemm_.b_affine && threads > 1 && M_ <= kPrivateBRows && t.nr % epilogue_lanes_ == 0;
+  if (b.private_b) {
+    b.nc = round_up(N_, t.nr);
+    b.mc = M_;
+    b.row_blocks = 1;
+    b.chunks = std::min<int64_t>(ceil_div(N_, t.nr), 2 * threads);
+  }
   return b;
 }
 
-void CpuGemm::pack_b_block(const Call& call, int64_t panel) const {
+void CpuGemm::pack_b_block(const Call& call, int64_t panel, uint8_t* dst) const {
   const int nr = gemm_.tile.nr;
   const int64_t n0 = call.jc + panel * nr;
   std::vector<uint8_t*> bufs(call.buffers, call.buffers + num_buffers_);
-  bufs.push_back(call.packed_b + panel * call.blk->kc * nr * esize_);
+  bufs.push_back(dst);
   std::vector<uint64_t> scal(call.scalars, call.scalars + num_scalars_);
   scal.insert(scal.end(), {static_cast<uint64_t>(call.batch), static_cast<uint64_t>(call.pc),
                            static_cast<uint64_t>(n0)});
@@ -124,17 +193,90 @@ void CpuGemm::pack_b_block(const Call& call, int64_t panel) const {
     // guarded pack kernel would gather it), unless the narrow micro-kernels read it.
     const int64_t cols = std::min<int64_t>(nr, N_ - n0);
     auto [src, ldb] = in_place_b(call, n0);
-    uint8_t* dst = bufs.back();
     for (int64_t k = 0; k < call.kc; ++k) {
       std::memcpy(dst + k * nr * esize_, src + k * ldb * esize_,
                   static_cast<size_t>(cols * esize_));
       std::memset(dst + (k * nr + cols) * esize_, 0, static_cast<size_t>((nr - cols) * esize_));
     }
+  } else if (gemm_.b_affine) {
+    pack_affine_b(call, n0, dst);
   } else if (n0 + nr <= N_) {
     pack_b_(bufs.data(), scal.data(), 0, call.kc * b_items_);
   } else {
     pack_b_tail_(bufs.data(), scal.data(), 0, call.kc * b_tail_items_);
   }
+}
+
+std::vector<int64_t> CpuGemm::affine_b_k_table(int64_t pc, int64_t kc) const {
+  const codegen::AffineB& ab = *gemm_.b_affine;
+  const codegen::VarSet& kset = gemm_.contraction.k;
+  const size_t row = 1 + ab.guards.size();
+  std::vector<int64_t> values(static_cast<size_t>(num_vars_), 0), table(kc * row);
+  for (int64_t kk = 0; kk < kc; ++kk) {
+    set_vars(values, kset, pc + kk);
+    int64_t* t = &table[static_cast<size_t>(kk) * row];
+    t[0] = dot(ab.coef, values, kset);
+    for (size_t g = 0; g < ab.guards.size(); ++g) t[1 + g] = dot(ab.guards[g].coef, values, kset);
+  }
+  return table;
+}
+
+void CpuGemm::pack_affine_b(const Call& call, int64_t n0, uint8_t* dst) const {
+  // Runs of the panel's columns along the last variable of n, each a strided copy of the
+  // buffer between the bounds the guards give it, zeros around; zeros past N.
+  const codegen::AffineB& ab = *gemm_.b_affine;
+  const codegen::Contraction& c = gemm_.contraction;
+  const int nr = gemm_.tile.nr;
+  const size_t guards = ab.guards.size(), row = 1 + guards;
+  const auto last = static_cast<size_t>(c.n.vars.back());
+  const int64_t last_extent = c.n.extents.back(), n_end = std::min(N_, n0 + nr);
+  const int64_t stride = ab.coef[last];
+  // Per guard: its index at the run's start (less k's part), step along the run, bounds.
+  // Guards constant along the run (step 0: a conv's rows) are checked first, as a whole.
+  struct Bound {
+    int64_t at, step, lo, hi;
+    size_t k;  // its column in the k table
+  };
+  std::vector<Bound> bounds(guards);
+  std::vector<int64_t> values(static_cast<size_t>(num_vars_), 0);
+  set_vars(values, c.batch, call.batch);
+  const int64_t batch_at = ab.offset + dot(ab.coef, values, c.batch);
+  const uint8_t* buffer = call.buffers[ab.buffer];
+  for (int64_t n = n0; n < n_end;) {
+    set_vars(values, c.n, n);
+    const int64_t len = std::min(n_end - n, last_extent - values[last]);
+    const int64_t at = batch_at + dot(ab.coef, values, c.n);
+    size_t fixed = 0, moving = guards;
+    for (size_t g = 0; g < guards; ++g) {
+      const codegen::AffineB::Guard& gd = ab.guards[g];
+      const Bound b{dot(gd.coef, values, c.batch) + dot(gd.coef, values, c.n), gd.coef[last], gd.lo,
+                    gd.hi, 1 + g};
+      bounds[b.step == 0 ? fixed++ : --moving] = b;
+    }
+    for (int64_t kk = 0; kk < call.kc; ++kk) {
+      const int64_t* k = call.affine_k + kk * static_cast<int64_t>(row);
+      int64_t ja = 0, jb = len;
+      for (size_t g = 0; g < fixed; ++g) {
+        const int64_t x = bounds[g].at + k[bounds[g].k];
+        if (x < bounds[g].lo || x >= bounds[g].hi) jb = 0;
+      }
+      for (size_t g = fixed; g < guards && ja < jb; ++g)
+        keep_in_bounds(bounds[g].at + k[bounds[g].k], bounds[g].step, bounds[g].lo, bounds[g].hi,
+                       ja, jb);
+      uint8_t* out = dst + (kk * nr + (n - n0)) * esize_;
+      if (acc_ == DType::F64)
+        copy_run(reinterpret_cast<double*>(out), reinterpret_cast<const double*>(buffer), at + k[0],
+                 stride, ja, jb, len);
+      else
+        copy_run(reinterpret_cast<float*>(out), reinterpret_cast<const float*>(buffer), at + k[0],
+                 stride, ja, jb, len);
+    }
+    n += len;
+  }
+  if (n_end - n0 < nr)
+    for (int64_t kk = 0; kk < call.kc; ++kk)
+      std::memset(dst + (kk * nr + (n_end - n0)) * esize_, 0,
+                  static_cast<size_t>((nr - (n_end - n0)) * esize_));
 }
 
 std::pair<const uint8_t*, int64_t> CpuGemm::in_place_b(const Call& call, int64_t n0) const {
@@ -148,11 +290,15 @@ std::pair<const uint8_t*, int64_t> CpuGemm::in_place_b(const Call& call, int64_t
   return {call.buffers[in.buffer] + offset * esize_, in.ldb};
 }
 
+uint8_t* CpuGemm::panel_in_block(const Call& call, int64_t panel) const {
+  return call.packed_b ? call.packed_b + panel * call.blk->kc * gemm_.tile.nr * esize_ : nullptr;
+}
+
 std::pair<const uint8_t*, int64_t> CpuGemm::panel_of_b(const Call& call, int64_t panel) const {
   const int nr = gemm_.tile.nr;
   const int64_t n0 = call.jc + panel * nr;
   if (b_in_place_ && n0 + nr <= N_) return in_place_b(call, n0);
-  return {call.packed_b + panel * call.blk->kc * nr * esize_, nr};
+  return {panel_in_block(call, panel), nr};
 }
 
 void CpuGemm::task(const Call& call, int64_t index) const {
@@ -192,7 +338,12 @@ void CpuGemm::task(const Call& call, int64_t index) const {
       continue;
     }
     const bool narrow = cols == narrow_ && cols < nr;
-    const auto [b, ldb] = narrow && b_in_place_ ? in_place_b(call, n) : panel_of_b(call, jp);
+    auto [b, ldb] = narrow && b_in_place_ ? in_place_b(call, n) : panel_of_b(call, jp);
+    if (blk.private_b) {
+      uint8_t* own = thread_buffer(2, static_cast<size_t>(kc_max * nr * esize_));
+      pack_b_block(call, jp, own);
+      b = own;
+    }
     for (int64_t ip = 0; ip < a_panels; ++ip) {
       const int64_t m = m0 + ip * mr, rows = std::min<int64_t>(mr, m1 - m);
       const uint8_t* a = packed_a + ip * kc_max * mr * esize_;
@@ -236,13 +387,18 @@ void CpuGemm::run(uint8_t* const* buffers, const uint64_t* scalars,
   const Blocking blk = blocking(pool.size());
   std::shared_ptr<uint8_t> scratch, packed_b;
   auto& memory = HostMemoryPool::global();
-  packed_b = memory.take(static_cast<size_t>(blk.kc * blk.nc * esize_));
+  if (!blk.private_b) packed_b = memory.take(static_cast<size_t>(blk.kc * blk.nc * esize_));
   if (!gemm_.direct_output) scratch = memory.take(static_cast<size_t>(M_ * N_ * esize_));
   const int64_t tasks = blk.row_blocks * blk.chunks;
   // A product of a few hundred thousand multiply-adds takes microseconds: waking the
   // workers would cost about as much as they save.
   const bool serial = M_ * N_ * K_ < (int64_t{1} << 19);
   const int64_t grain = serial ? tasks : 1;
+  // The part of an AffineB's index that k contributes, per block of k.
+  std::vector<std::vector<int64_t>> affine_k;
+  if (gemm_.b_affine)
+    for (int64_t pc = 0; pc < K_; pc += blk.kc)
+      affine_k.push_back(affine_b_k_table(pc, std::min(blk.kc, K_ - pc)));
   for (int64_t batch = 0; batch < batch_; ++batch) {
     uint8_t* c =
         gemm_.direct_output ? buffers[gemm_.out_buffer] + batch * M_ * N_ * esize_ : scratch.get();
@@ -257,14 +413,18 @@ void CpuGemm::run(uint8_t* const* buffers, const uint64_t* scalars,
                   jc,
                   std::min(blk.nc, N_ - jc),
                   pc,
-                  std::min(blk.kc, K_ - pc)};
+                  std::min(blk.kc, K_ - pc),
+                  affine_k.empty() ? nullptr : affine_k[static_cast<size_t>(pc / blk.kc)].data()};
         const int64_t panels = ceil_div(call.nc, nr);
-        if (!b_in_place_)
+        if (blk.private_b) {
+          // The tasks pack B.
+        } else if (!b_in_place_)
           pool.parallel_for(panels, serial ? panels : 1, [&](int64_t b, int64_t e) {
-            for (int64_t p = b; p < e; ++p) pack_b_block(call, p);
+            for (int64_t p = b; p < e; ++p) pack_b_block(call, p, panel_in_block(call, p));
           });
         else if (call.nc % nr && call.nc % nr != narrow_)
-          pack_b_block(call, panels - 1);  // the partial panel at the end of B
+          pack_b_block(call, panels - 1,
+                       panel_in_block(call, panels - 1));  // the partial panel at the end of B
         pool.parallel_for(tasks, grain, [&](int64_t b, int64_t e) {
           for (int64_t t = b; t < e; ++t) task(call, t);
         });

@@ -8,10 +8,13 @@
 // the output when the epilogue only stores the accumulator, else into a scratch matrix.
 // After the last block of k, the task runs the epilogue kernel on its rows of the tile,
 // while they are in cache. Tasks are blocks of MC rows, or, for few rows (M = 1..16),
-// ranges of B's panels, so that every thread has work. The pack and epilogue kernels are
-// KernelIR (codegen/gemm_kernels.h) compiled with the micro-kernel into one object
-// (compile_gemm_object). kiln-aot (codegen/aot/cpu/) still emits these kernels' loop nests.
-// Tests: tests/runtime/cpu/gemm_test.cpp.
+// ranges of B's panels, so that every thread has work. A B that is an AffineB (a conv's
+// padded im2col) is packed here by copies of runs, and with few rows each task packs the
+// panels it uses itself, just before using them (no block of B shared between threads).
+// The pack and epilogue kernels are KernelIR (codegen/gemm_kernels.h) compiled with the
+// micro-kernel into one object (compile_gemm_object). kiln-aot (codegen/aot/cpu/) still
+// emits these kernels' loop nests.
+// Tests: tests/runtime/cpu/gemm_test.cpp, tests/runtime/cpu/conv_gemm_test.cpp.
 #pragma once
 
 #include <cstdint>
@@ -50,6 +53,9 @@ int narrow_columns(const codegen::GemmKernels& gemm, int lanes);
 // rows, B read in place; its accumulators fit the registers).
 inline constexpr int kWidePanels = 4, kWideRows = 2;
 
+// Rows (M) up to which the tasks of a GEMM whose B is an AffineB pack their own panels of B.
+inline constexpr int64_t kPrivateBRows = 128;
+
 class CpuGemm {
  public:
   // `fns`: the loaded functions of compile_gemm_object's names, in order.
@@ -64,7 +70,15 @@ class CpuGemm {
   struct Call;
   Blocking blocking(int threads) const;
   void task(const Call& call, int64_t index) const;
-  void pack_b_block(const Call& call, int64_t panel) const;
+  // Packs the panel `panel` of the block of B into dst.
+  void pack_b_block(const Call& call, int64_t panel, uint8_t* dst) const;
+  // Where the shared block of B holds panel `panel` (null where tasks pack their own).
+  uint8_t* panel_in_block(const Call& call, int64_t panel) const;
+  // Packs the panel at column n0 of an AffineB (gemm_.b_affine) into `dst`.
+  void pack_affine_b(const Call& call, int64_t n0, uint8_t* dst) const;
+  // Per value of k of the block at pc: the part of the index of an AffineB and of each of
+  // its guards that the variables of k contribute (a row of 1 + guards values each).
+  std::vector<int64_t> affine_b_k_table(int64_t pc, int64_t kc) const;
   // The panel `panel` of B for the micro-kernel, and its row stride.
   std::pair<const uint8_t*, int64_t> panel_of_b(const Call& call, int64_t panel) const;
   // B read in place from column n0 (b_in_place_), and its row stride.
@@ -79,7 +93,7 @@ class CpuGemm {
   int64_t esize_;
   int64_t batch_, M_, N_, K_;
   std::vector<int64_t> batch_extents_;
-  int num_buffers_, num_scalars_;
+  int num_buffers_, num_scalars_, num_vars_;
   KernelFn pack_a_, pack_a_tail_, pack_b_, pack_b_tail_, epilogue_;
   MicroKernel micro_, micro_tail_, micro_wide_, micro_narrow_, micro_narrow_tail_;
   int narrow_ = 0;           // columns of the narrow micro-kernels

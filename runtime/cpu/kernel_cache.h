@@ -58,8 +58,9 @@ class KernelCache {
   // The process's cache, in default_dir() (read when first used).
   static KernelCache& global();
 
-  // The on-disk format version; bump when the entries' layout changes.
-  static constexpr uint32_t kFormatVersion = 3;
+  // The on-disk format version; bump when the entries' layout or meaning changes (4: a
+  // GEMM of a depth a little over KC packs it as one block).
+  static constexpr uint32_t kFormatVersion = 4;
 
  private:
   std::vector<KernelFn> lookup_memory(uint64_t key);  // empty when absent

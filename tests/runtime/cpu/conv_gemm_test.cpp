@@ -1,0 +1,95 @@
+// Dense convolutions that the CPU GEMM (kernels/cpu/gemm.h) runs with an AffineB
+// (codegen/gemm_kernels.h: B packed by copying runs of a row with zeros around them) and,
+// for NCHW, with the images as batches written directly: each case asserts that it takes
+// that path, then compares with the reference evaluator. The cases put the padding on
+// every border, cross rows of the output inside a panel of B, leave partial panels and
+// row tails of A (c_out not a multiple of MR), use strides, dilation, asymmetric padding,
+// channels-last views, f64, fused epilogues, and batches of 1 and 3.
+#include <gtest/gtest.h>
+#include <kiln/kiln.h>
+
+#include <string>
+#include <vector>
+
+#include "frontend/builder.h"
+#include "frontend/evaluate.h"
+#include "kernels/cpu/gemm.h"
+#include "runtime/driver.h"
+#include "tests/runtime/cpu/cpu_test_util.h"
+
+namespace kiln::testing {
+namespace {
+
+struct Case {
+  std::string name;
+  int dims;  // 1 or 2
+  Shape x, w;
+  ConvOptions options;
+  DType dtype = DType::F32;
+  bool relu_bias = false;  // a bias and relu fused after the conv (not a direct output)
+  bool direct = true;      // whether the GEMM writes the output itself
+};
+
+Tensor data(DType dtype, const Shape& shape, uint64_t seed) {
+  return frontend::constant(random_buffer({dtype, shape}, seed, Values::Small), Loc::current());
+}
+
+Tensor conv_of(const Case& c) {
+  Tensor x = data(c.dtype, c.x, 1), w = data(c.dtype, c.w, 2);
+  Tensor y = c.dims == 1 ? conv1d(x, w, c.options) : conv2d(x, w, c.options);
+  if (!c.relu_bias) return y;
+  Shape b(y.shape().size(), 1);
+  b[1] = c.w[0];
+  return relu(add(y, data(c.dtype, b, 3)));
+}
+
+void check(const Case& c) {
+  SCOPED_TRACE(c.name);
+  std::vector<ir::NodePtr> roots = {conv_of(c).node()};
+  frontend::Extraction ex = frontend::extract_graph(roots, false);
+  codegen::Program p = runtime::compile_graph(ex.graph, cpu());
+  // The conv's kernel (channels-last layouts may add a copy).
+  std::optional<codegen::GemmKernels> gemm;
+  for (const codegen::Kernel& k : p.kernels)
+    if (!gemm) gemm = kernels::cpu::host_gemm_kernels(k);
+  ASSERT_TRUE(gemm) << "not a GEMM";
+  EXPECT_TRUE(gemm->b_affine) << "B is not packed by copies";
+  EXPECT_EQ(gemm->direct_output, c.direct);
+  int64_t terms = 1;
+  for (size_t d = 1; d < c.w.size(); ++d) terms *= c.w[d];
+  expect_matches_reference(cpu(), ex.graph, ex.inputs, accumulated_tolerance(c.dtype, terms + 1),
+                           c.name);
+}
+
+const ConvLayout kLast = ConvLayout::ChannelsLast;
+
+TEST(CpuConvGemm, PaddedDenseConvs) {
+  const std::vector<Case> cases = {
+      // 9 x 13 outputs: a panel of B (16 to 48 columns) spans rows; c_out 17 leaves a tail.
+      {"3x3 pad 1, batch 1", 2, {1, 8, 9, 13}, {17, 8, 3, 3}, {.padding = 1}},
+      {"3x3 pad 1, batch 3", 2, {3, 8, 9, 13}, {17, 8, 3, 3}, {.padding = 1}},
+      {"5x5 pad 2, wider than a panel", 2, {2, 6, 7, 61}, {9, 6, 5, 5}, {.padding = 2}},
+      {"stride 2, asymmetric padding",
+       2,
+       {3, 5, 15, 12},
+       {11, 5, 3, 3},
+       {.stride = {2}, .padding = {{2, 0}, {1, 3}}}},
+      {"stride (1, 3), dilation (2, 1)",
+       2,
+       {1, 7, 12, 20},
+       {19, 7, 3, 2},
+       {.stride = {1, 3}, .padding = {{2, 2}, {1, 1}}, .dilation = {2, 1}}},
+      {"conv1d, padding 3", 1, {3, 16, 50}, {24, 16, 7}, {.padding = 3}},
+      {"f64", 2, {3, 6, 9, 11}, {13, 6, 3, 3}, {.padding = 1}, DType::F64},
+      // More rows than kPrivateBRows: the tasks share a packed block of B.
+      {"c_out 130", 2, {2, 8, 10, 9}, {130, 8, 3, 3}, {.padding = 1}},
+      {"bias and relu", 2, {3, 8, 9, 13}, {17, 8, 3, 3}, {.padding = 1}, DType::F32, true, false},
+      // Channels-last: B's columns are strided in the input (the output is transposed by a
+      // kernel of its own).
+      {"NHWC", 2, {3, 9, 13, 8}, {17, 8, 3, 3}, {.padding = 1, .layout = kLast}},
+  };
+  for (const Case& c : cases) check(c);
+}
+
+}  // namespace
+}  // namespace kiln::testing
