@@ -760,3 +760,5 @@ std::vector<T> Tensor::to_vector(Loc loc) const {
 #include <kiln/autodiff.h>
 // Losses (cross_entropy, mse_loss, ...) and metrics (accuracy, spearman_correlation, ...).
 #include <kiln/losses.h>
+// Neural-network modules (Linear, Conv2d, Sequential, ...) with named parameters.
+#include <kiln/nn.h>
