@@ -328,5 +328,36 @@ TEST(Nn, BatchNormUsesBatchStatisticsInTrainingAndRunningOnesInEval) {
   expect_error<ShapeError>([&] { bn(ones({3, 4, 2, 2})); }, {"BatchNorm2d", "C = 2"});
 }
 
+// The training step of docs/nn.md: functional forward with a dropout key and BatchNorm's
+// updated buffers as outputs, plain SGD on the gradients, the state loaded back.
+TEST(Nn, TrainingStepsWithGradLowerTheLoss) {
+  std::vector<Key> keys = split(Key(11), 2);
+  nn::Sequential model(nn::Linear(3, 16, keys[0]), nn::BatchNorm1d(16), nn::ReLU(),
+                       nn::Dropout(0.1), nn::Linear(16, 1, keys[1]));
+  Tensor x = from_data(data(24), {8, 3}, DType::F32);
+  Tensor y = sum(x * x, -1, true);
+  std::vector<double> losses;
+  for (uint64_t step = 0; step < 30; ++step) {
+    Params params = model.parameters(), buffers;
+    auto [loss, grads] = value_and_grad(
+        [&](const Params& p) {
+          nn::CallOptions o{
+              .params = {}, .key = fold_in(Key(12), step), .updated_buffers = &buffers};
+          return mse_loss(model.forward(p, x, o), y);
+        },
+        params);
+    for (auto& [name, w] : params) w = w - 0.05 * grads.at(name);
+    Params state = params;
+    state.insert(buffers.begin(), buffers.end());
+    std::vector<Tensor> outputs{loss};
+    for (auto& [name, t] : state) outputs.push_back(t);
+    eval(outputs);
+    losses.push_back(loss.item<float>());
+    model.load_state_dict(state);
+  }
+  EXPECT_LT(losses.back(), 0.5 * losses.front());
+  EXPECT_EQ(model.buffers().at("1.num_batches_tracked").item<int64_t>(), 30);
+}
+
 }  // namespace
 }  // namespace kiln
