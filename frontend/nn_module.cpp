@@ -135,25 +135,29 @@ void Module::train(bool on) {
   for (auto& [name, child] : children_) child->train(on);
 }
 
-Tensor Module::call(const Tensor& x, const CallOptions& options, Params* updates) const {
+Tensor Module::call(const CallOptions& options, Params* updates, const Body& body) const {
   Scope::Call call{&options, {}, 0};
-  Tensor y = forward(x, Scope(this, "", &call));
+  Tensor y = body(Scope(this, "", &call));
   if (updates)
     for (auto& [name, t] : call.updates) updates->insert_or_assign(name, t);
   return y;
 }
 
+Tensor Module::call_and_store(const CallOptions& options, const Body& body) {
+  if (options.updated_buffers) return call(options, options.updated_buffers, body);
+  Params updates;
+  Tensor y = call(options, &updates, body);
+  for (auto& [name, t] : updates) find(name)->value = t;
+  return y;
+}
+
 Tensor Module::forward(const Params& params, const Tensor& x, CallOptions options) const {
   options.params = params;
-  return call(x, options, options.updated_buffers);
+  return call(options, options.updated_buffers, [&](const Scope& s) { return forward(x, s); });
 }
 
 Tensor Module::operator()(const Tensor& x, const CallOptions& options) {
-  if (options.updated_buffers) return call(x, options, options.updated_buffers);
-  Params updates;
-  Tensor y = call(x, options, &updates);
-  for (auto& [name, t] : updates) find(name)->value = t;
-  return y;
+  return call_and_store(options, [&](const Scope& s) { return forward(x, s); });
 }
 
 Tensor Module::operator()(const Tensor& x, const Key& key) {

@@ -121,6 +121,13 @@ class Module {
   virtual Tensor forward(const Tensor& x, const Scope& s) const = 0;
 
  protected:
+  using Body = std::function<Tensor(const Scope&)>;
+  // Runs `body` on a scope of this module for one call; the buffers it updates go to
+  // `updates` when given. (For modules whose forward takes more than one tensor.)
+  Tensor call(const CallOptions& options, Params* updates, const Body& body) const;
+  // The same, storing the updated buffers in the module unless options.updated_buffers
+  // takes them.
+  Tensor call_and_store(const CallOptions& options, const Body& body);
   void register_parameter(const std::string& name, const Tensor& value);
   void register_buffer(const std::string& name, const Tensor& value);
   void register_module(const std::string& name, std::shared_ptr<Module> child);
@@ -137,7 +144,6 @@ class Module {
   // The module (or child) holding full name `name`, and its entry; null when none.
   Entry* find(const std::string& name);
   const Entry* find_local(const std::string& name) const;
-  Tensor call(const Tensor& x, const CallOptions& options, Params* updates) const;
 
   std::vector<Entry> tensors_;
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
@@ -364,6 +370,40 @@ struct BatchNorm2d : BatchNorm {
   explicit BatchNorm2d(int64_t num_features, double eps = 1e-5, double momentum = 0.1,
                        bool affine = true, DType dtype = DType::F32)
       : BatchNorm(num_features, 4, eps, momentum, affine, dtype) {}
+};
+
+// What a query may not attend to (PyTorch's masks; true means "masked out").
+struct AttentionMask {
+  bool causal = false;                // position i attends to keys 0..i only
+  std::optional<Tensor> attn_mask;    // bool [L, S] (or broadcastable to [N, heads, L, S])
+  std::optional<Tensor> key_padding;  // bool [N, S]: true where a key is padding
+};
+
+// Multi-head scaled dot-product attention with batch-first tensors (PyTorch's
+// batch_first=True): query [N, L, E], key and value [N, S, E], the result [N, L, E].
+// Tensors as PyTorch's: in_proj_weight [3E, E] (xavier_uniform), in_proj_bias [3E]
+// (zeros), out_proj.weight [E, E] and out_proj.bias [E] (zeros). A query whose keys are all
+// masked gives NaN, as in PyTorch. No attention dropout.
+class MultiheadAttention : public Module {
+ public:
+  MultiheadAttention(int64_t embed_dim, int64_t num_heads, const Key& key, bool bias = true,
+                     DType dtype = DType::F32);
+  // Self-attention of x without a mask (what Sequential calls).
+  Tensor forward(const Tensor& x, const Scope& s) const override;
+  // The attention of query over key and value with the module's tensors.
+  Tensor operator()(const Tensor& query, const Tensor& key, const Tensor& value,
+                    const AttentionMask& mask = {}, const CallOptions& options = {});
+  // The functional form, as Module::forward(params, x).
+  Tensor forward(const Params& params, const Tensor& query, const Tensor& key, const Tensor& value,
+                 const AttentionMask& mask = {}, CallOptions options = {}) const;
+  using Module::forward;
+  using Module::operator();
+
+ private:
+  Tensor attend(const Tensor& query, const Tensor& key, const Tensor& value,
+                const AttentionMask& mask, const Scope& s) const;
+  int64_t embed_dim_, heads_;
+  bool bias_;
 };
 
 // ---------------------------------------------------------------------------------------

@@ -359,5 +359,73 @@ TEST(Nn, TrainingStepsWithGradLowerTheLoss) {
   EXPECT_EQ(model.buffers().at("1.num_batches_tracked").item<int64_t>(), 30);
 }
 
+// Multi-head attention against the formula in double, with every mask at once.
+TEST(Nn, MultiheadAttentionMatchesFormulaWithMasks) {
+  const int n = 2, l = 3, len = 4, e = 4, heads = 2, d = 2;
+  nn::MultiheadAttention mha(e, heads, Key(13));
+  Params p = mha.parameters();
+  ASSERT_EQ(p.at("in_proj_weight").shape(), (Shape{12, 4}));
+  ASSERT_EQ(p.at("out_proj.weight").shape(), (Shape{4, 4}));
+  EXPECT_EQ(p.at("out_proj.bias").to_vector<float>(), std::vector<float>(4, 0.f));
+  for (double v : f64(p.at("in_proj_weight"))) EXPECT_LE(std::abs(v), std::sqrt(6.0 / 16));
+  // Non-zero biases, so that their use is checked.
+  mha.load_state_dict({{"in_proj_bias", from_data(data(12, 2.0), {12}, DType::F32)},
+                       {"out_proj.bias", from_data(data(4, 0.7), {4}, DType::F32)}},
+                      false);
+  p = mha.parameters();
+  std::vector<double> w = f64(p.at("in_proj_weight")), b = f64(p.at("in_proj_bias")),
+                      wo = f64(p.at("out_proj.weight")), bo = f64(p.at("out_proj.bias"));
+  std::vector<double> xq = data(n * l * e, 0.1), xk = data(n * len * e, 0.5),
+                      xv = data(n * len * e, 0.9);
+  // Key 3 of batch 1 is padding; the explicit mask hides key 1 from query 0.
+  auto excluded = [&](int batch, int i, int j) {
+    return j > i || (batch == 1 && j == 3) || (i == 0 && j == 1);
+  };
+  auto proj = [&](const std::vector<double>& x, int row, int which, int o) {
+    double acc = b[which * e + o];
+    for (int c = 0; c < e; ++c) acc += x[row * e + c] * w[(which * e + o) * e + c];
+    return acc;
+  };
+  std::vector<double> want;
+  for (int bt = 0; bt < n; ++bt)
+    for (int i = 0; i < l; ++i) {
+      std::vector<double> joined(e, 0);
+      for (int h = 0; h < heads; ++h) {
+        std::vector<double> s(len);
+        double mx = -INFINITY, z = 0;
+        for (int j = 0; j < len; ++j) {
+          s[j] = 0;
+          for (int c = 0; c < d; ++c)
+            s[j] += proj(xq, bt * l + i, 0, h * d + c) * proj(xk, bt * len + j, 1, h * d + c);
+          s[j] = excluded(bt, i, j) ? -INFINITY : s[j] / std::sqrt(2.0);
+          mx = std::max(mx, s[j]);
+        }
+        for (int j = 0; j < len; ++j) z += std::exp(s[j] - mx);
+        for (int j = 0; j < len; ++j)
+          for (int c = 0; c < d; ++c)
+            joined[h * d + c] += std::exp(s[j] - mx) / z * proj(xv, bt * len + j, 2, h * d + c);
+      }
+      for (int o = 0; o < e; ++o) {
+        double acc = bo[o];
+        for (int c = 0; c < e; ++c) acc += joined[c] * wo[o * e + c];
+        want.push_back(acc);
+      }
+    }
+  nn::AttentionMask mask;
+  mask.causal = true;
+  mask.attn_mask = from_data(std::vector<bool>{false, true, false, false, false, false, false,
+                                               false, false, false, false, false},
+                             {l, len});
+  mask.key_padding =
+      from_data(std::vector<bool>{false, false, false, false, false, false, false, true}, {n, len});
+  Tensor q = from_data(xq, {n, l, e}, DType::F32), k = from_data(xk, {n, len, e}, DType::F32),
+         v = from_data(xv, {n, len, e}, DType::F32);
+  expect_close(mha(q, k, v, mask), DType::F32, {n, l, e}, want, 1e-5, 1e-5);
+  expect_close(mha.forward(Params{}, q, k, v, mask), DType::F32, {n, l, e}, want, 1e-5, 1e-5);
+  // Self-attention without masks, as a Sequential calls it, has the query's shape.
+  EXPECT_EQ(mha(q).shape(), (Shape{n, l, e}));
+  expect_error<ShapeError>([&] { mha(q, k, slice(v, 1, 0, 2)); }, {"key", "value", "one length"});
+}
+
 }  // namespace
 }  // namespace kiln
