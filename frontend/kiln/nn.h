@@ -406,6 +406,59 @@ class MultiheadAttention : public Module {
   bool bias_;
 };
 
+// The result of a recurrent layer over a sequence: every step's hidden state of the last
+// layer [N, T, H], and the final hidden (and, for LSTM, cell) state of each layer
+// [layers, N, H].
+struct RecurrentOutput {
+  Tensor output;
+  Tensor hidden;
+  std::optional<Tensor> cell;
+};
+
+// RNN (tanh or ReLU), LSTM and GRU over batch-first sequences x [N, T, in], unrolled into
+// the graph step by step, with PyTorch's equations, gate order (LSTM i, f, g, o; GRU r, z,
+// n), tensor names (weight_ih_l0 [gates H, in], weight_hh_l0 [gates H, H], bias_ih_l0,
+// bias_hh_l0, then _l1, ...) and init (all U(-1/sqrt(H), 1/sqrt(H))). The forward of
+// Module gives `output`; run() gives the final states too and takes initial ones (zeros
+// when omitted).
+class Recurrent : public Module {
+ public:
+  enum class Cell : uint8_t { RnnTanh, RnnRelu, Lstm, Gru };
+  Recurrent(Cell cell, int64_t input_size, int64_t hidden_size, const Key& key,
+            int64_t num_layers = 1, bool bias = true, DType dtype = DType::F32);
+  Tensor forward(const Tensor& x, const Scope& s) const override;
+  using Module::forward;
+  // With the module's tensors, or with `params` in their place.
+  RecurrentOutput run(const Tensor& x, const std::optional<Tensor>& h0 = std::nullopt,
+                      const std::optional<Tensor>& c0 = std::nullopt) const;
+  RecurrentOutput run(const Params& params, const Tensor& x,
+                      const std::optional<Tensor>& h0 = std::nullopt,
+                      const std::optional<Tensor>& c0 = std::nullopt) const;
+
+ private:
+  RecurrentOutput sequence(const Tensor& x, const std::optional<Tensor>& h0,
+                           const std::optional<Tensor>& c0, const Scope& s) const;
+  Cell cell_;
+  int64_t input_, hidden_, layers_;
+  bool bias_;
+};
+struct RNN : Recurrent {
+  RNN(int64_t input_size, int64_t hidden_size, const Key& key, int64_t num_layers = 1,
+      bool relu = false, bool bias = true, DType dtype = DType::F32)
+      : Recurrent(relu ? Cell::RnnRelu : Cell::RnnTanh, input_size, hidden_size, key, num_layers,
+                  bias, dtype) {}
+};
+struct LSTM : Recurrent {
+  LSTM(int64_t input_size, int64_t hidden_size, const Key& key, int64_t num_layers = 1,
+       bool bias = true, DType dtype = DType::F32)
+      : Recurrent(Cell::Lstm, input_size, hidden_size, key, num_layers, bias, dtype) {}
+};
+struct GRU : Recurrent {
+  GRU(int64_t input_size, int64_t hidden_size, const Key& key, int64_t num_layers = 1,
+      bool bias = true, DType dtype = DType::F32)
+      : Recurrent(Cell::Gru, input_size, hidden_size, key, num_layers, bias, dtype) {}
+};
+
 // ---------------------------------------------------------------------------------------
 // Initialisers (torch.nn.init), drawn from an explicit key.
 

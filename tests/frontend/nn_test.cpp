@@ -427,5 +427,70 @@ TEST(Nn, MultiheadAttentionMatchesFormulaWithMasks) {
   expect_error<ShapeError>([&] { mha(q, k, slice(v, 1, 0, 2)); }, {"key", "value", "one length"});
 }
 
+// The recurrent layers against PyTorch's cell equations in double: a 2-layer LSTM (whose
+// second layer reads the first's states), a GRU and a ReLU RNN.
+TEST(Nn, RecurrentLayersMatchTheirEquations) {
+  const int n = 2, steps = 3, in = 2, hid = 3;
+  std::vector<double> x = data(n * steps * in);
+  Tensor xt = from_data(x, {n, steps, in}, DType::F32);
+  auto sig = [](double v) { return 1 / (1 + std::exp(-v)); };
+  for (auto cell :
+       {nn::Recurrent::Cell::Lstm, nn::Recurrent::Cell::Gru, nn::Recurrent::Cell::RnnRelu}) {
+    const int layers = cell == nn::Recurrent::Cell::Lstm ? 2 : 1;
+    const int g = cell == nn::Recurrent::Cell::Lstm ? 4 : cell == nn::Recurrent::Cell::Gru ? 3 : 1;
+    nn::Recurrent rnn(cell, in, hid, Key(14), layers);
+    Params p = rnn.parameters();
+    ASSERT_EQ(p.size(), 4u * layers);
+    ASSERT_EQ(p.at("weight_ih_l0").shape(), (Shape{g * hid, in}));
+    for (double v : f64(p.at("bias_hh_l0"))) EXPECT_LE(std::abs(v), 1 / std::sqrt(3.0));
+    std::vector<double> seq = x, final_h, final_c;
+    int width = in;
+    for (int k = 0; k < layers; ++k) {
+      const std::string l = "_l" + std::to_string(k);
+      std::vector<double> wi = f64(p.at("weight_ih" + l)), wh = f64(p.at("weight_hh" + l)),
+                          bi = f64(p.at("bias_ih" + l)), bh = f64(p.at("bias_hh" + l));
+      std::vector<double> next(n * steps * hid);
+      for (int b = 0; b < n; ++b) {
+        std::vector<double> h(hid, 0), c(hid, 0);
+        for (int t = 0; t < steps; ++t) {
+          std::vector<double> gi(g * hid), gh(g * hid);
+          for (int r = 0; r < g * hid; ++r) {
+            gi[r] = bi[r];
+            gh[r] = bh[r];
+            for (int q = 0; q < width; ++q)
+              gi[r] += wi[r * width + q] * seq[(b * steps + t) * width + q];
+            for (int q = 0; q < hid; ++q) gh[r] += wh[r * hid + q] * h[q];
+          }
+          for (int j = 0; j < hid; ++j) {
+            if (g == 4) {
+              double a = gi[j] + gh[j], f = gi[hid + j] + gh[hid + j],
+                     cc = gi[2 * hid + j] + gh[2 * hid + j], o = gi[3 * hid + j] + gh[3 * hid + j];
+              c[j] = sig(f) * c[j] + sig(a) * std::tanh(cc);
+              h[j] = sig(o) * std::tanh(c[j]);
+            } else if (g == 3) {
+              double r = sig(gi[j] + gh[j]), z = sig(gi[hid + j] + gh[hid + j]);
+              double cand = std::tanh(gi[2 * hid + j] + r * gh[2 * hid + j]);
+              h[j] = (1 - z) * cand + z * h[j];
+            } else {
+              h[j] = std::max(0.0, gi[j] + gh[j]);
+            }
+            next[(b * steps + t) * hid + j] = h[j];
+          }
+        }
+        final_h.insert(final_h.end(), h.begin(), h.end());
+        final_c.insert(final_c.end(), c.begin(), c.end());
+      }
+      seq = next;
+      width = hid;
+    }
+    nn::RecurrentOutput out = rnn.run(xt);
+    expect_close(out.output, DType::F32, {n, steps, hid}, seq, 1e-5, 1e-5);
+    expect_close(out.hidden, DType::F32, {layers, n, hid}, final_h, 1e-5, 1e-5);
+    EXPECT_EQ(out.cell.has_value(), g == 4);
+    if (out.cell) expect_close(*out.cell, DType::F32, {layers, n, hid}, final_c, 1e-5, 1e-5);
+    EXPECT_EQ(rnn(xt).to_vector<float>(), out.output.to_vector<float>());
+  }
+}
+
 }  // namespace
 }  // namespace kiln
