@@ -762,3 +762,5 @@ std::vector<T> Tensor::to_vector(Loc loc) const {
 #include <kiln/losses.h>
 // Optimizers (Sgd, Adam, adamw), learning-rate schedules, clip_by_global_norm, as_input.
 #include <kiln/optim.h>
+// Neural-network modules (Linear, Conv2d, Sequential, ...) with named parameters.
+#include <kiln/nn.h>
