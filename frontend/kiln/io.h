@@ -2,8 +2,8 @@
 // files (read only), and lazy graphs as IR text files (.kir) that kiln::load_ir turns back
 // into a callable. Every reader checks the whole file before trusting it (a truncated or
 // malformed file is an IOError naming the file and what is wrong); every writer writes a
-// temporary file and renames it, so a failed write leaves no half-written file behind. Included at the end of <kiln/kiln.h>.
-// Tests: tests/tools/.
+// temporary file and renames it, so a failed write leaves no half-written file behind. Included at
+// the end of <kiln/kiln.h>. Tests: tests/tools/.
 #pragma once
 
 #include <kiln/kiln.h>
