@@ -70,7 +70,6 @@ void unroll_small_reductions(Kernel& kernel) {
         if (e) e = renumber(e, kernel, s, value);
       };
       fix(st.value);
-      fix(st.position);
       for (Store& store : st.stores) {
         fix(store.index);
         fix(store.value);
