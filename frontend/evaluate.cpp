@@ -38,8 +38,10 @@ LiveNodes& live() {
   return *nodes;
 }
 
+// A value still in a device's memory is an input instead: inlining would read it back.
 bool inline_constant(const ir::Node& n) {
-  return n.op == ir::OpKind::Constant && n.type.numel() <= kInlineConstantLimit;
+  return n.op == ir::OpKind::Constant && n.type.numel() <= kInlineConstantLimit &&
+         (!n.buffer || n.buffer->on_host());
 }
 
 // The graph of live nodes that evaluate() runs: small constants inline, every other value

@@ -22,7 +22,8 @@
 namespace kiln::frontend {
 
 // Constants with at most this many elements stay inline in extracted graphs; larger ones
-// (and every evaluated value above the limit) become parameters.
+// (and every evaluated value above the limit, or still in a device's memory) become
+// parameters.
 inline constexpr int64_t kInlineConstantLimit = 16;
 
 // A graph extracted from live nodes, with what running it needs.

@@ -19,6 +19,25 @@ Buffer::Buffer(Type type, Init init) : type_(std::move(type)) {
   if (init == Init::Zero) std::memset(block_.get(), 0, bytes);
 }
 
+Buffer::Buffer(Type type, std::shared_ptr<const DeviceContents> contents)
+    : type_(std::move(type)), device_(std::move(contents)) {
+  if (!device_) throw Error("Buffer: device contents are null");
+}
+
+void Buffer::fetch() const {
+  std::shared_ptr<uint8_t> block;
+  try {
+    block = HostMemoryPool::global().take(nbytes());
+  } catch (const DeviceError& e) {
+    throw DeviceError("out of host memory for a value of " + type_.str() + ": " + e.what());
+  }
+  device_->read(reinterpret_cast<std::byte*>(block.get()), nbytes());
+  block_ = std::move(block);
+  fetched_flag_.store(true, std::memory_order_release);
+}
+
+bool Buffer::on_host() const { return !device_ || fetched_flag_.load(std::memory_order_acquire); }
+
 double element_as_double(const Buffer& b, int64_t i, bool imag) {
   switch (b.dtype()) {
     case DType::Bool:  // the stored byte: 0 or 1 in a well-formed buffer

@@ -1,9 +1,11 @@
 // Buffer, Node and attributes: the vertices of kiln's lazy graph.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <source_location>
 #include <string>
 #include <string_view>
@@ -15,13 +17,27 @@
 
 namespace kiln {
 
+// Contents of a buffer that are still only in a device's memory (a result that a device
+// computed and kept): the device says how to read them back. Devices subclass it.
+class DeviceContents {
+ public:
+  virtual ~DeviceContents() = default;
+  // Copies the contents (`bytes` of them) to `dst`, after everything the device was asked
+  // to do before; throws DeviceError when the device fails.
+  virtual void read(std::byte* dst, size_t bytes) const = 0;
+};
+
 // A materialized array: host memory (ir/host_memory.h), row-major contiguous, 64-byte
 // aligned, zeroed on creation unless asked not to be. Constants hold their data in one, and
-// so does every evaluated node.
+// so does every evaluated node. A device's result may live on the device instead
+// (DeviceContents): its host memory is taken and filled on the first access to its data,
+// once, so that values that only feed later graphs on that device never cross to the host.
 class Buffer {
  public:
   enum class Init : uint8_t { Zero, Uninitialized };  // Uninitialized: the writer fills it all
   explicit Buffer(Type type, Init init = Init::Zero);
+  // A buffer whose contents are on a device until the host reads them.
+  Buffer(Type type, std::shared_ptr<const DeviceContents> contents);
   Buffer(const Buffer&) = delete;
   Buffer& operator=(const Buffer&) = delete;
 
@@ -29,20 +45,36 @@ class Buffer {
   DType dtype() const { return type_.dtype; }
   const Shape& shape() const { return type_.shape; }
   size_t nbytes() const { return type_.nbytes(); }
-  std::byte* data() { return reinterpret_cast<std::byte*>(block_.get()); }
-  const std::byte* data() const { return reinterpret_cast<const std::byte*>(block_.get()); }
+  std::byte* data() { return reinterpret_cast<std::byte*>(host()); }
+  const std::byte* data() const { return reinterpret_cast<const std::byte*>(host()); }
   template <class T>
   T* as() {
-    return reinterpret_cast<T*>(block_.get());
+    return reinterpret_cast<T*>(host());
   }
   template <class T>
   const T* as() const {
-    return reinterpret_cast<const T*>(block_.get());
+    return reinterpret_cast<const T*>(host());
   }
 
+  // The device copy this buffer was made from (null for a host buffer). It stays after the
+  // host reads the contents, so the device can use it again without an upload.
+  const std::shared_ptr<const DeviceContents>& device_contents() const { return device_; }
+  // Whether the contents are in host memory (always, for a buffer made on the host).
+  bool on_host() const;
+
  private:
+  uint8_t* host() const {
+    if (device_) [[unlikely]]
+      std::call_once(fetched_, [this] { fetch(); });
+    return block_.get();
+  }
+  void fetch() const;
+
   Type type_;
-  std::shared_ptr<uint8_t> block_;  // from HostMemoryPool, back to it when released
+  mutable std::shared_ptr<uint8_t> block_;  // from HostMemoryPool, back to it when released
+  std::shared_ptr<const DeviceContents> device_;
+  mutable std::once_flag fetched_;
+  mutable std::atomic<bool> fetched_flag_ = false;  // for on_host(), set after the fetch
 };
 
 using BufferPtr = std::shared_ptr<Buffer>;

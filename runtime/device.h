@@ -61,8 +61,9 @@ struct DeviceCounts {
   int64_t kernels_compiled = 0, cache_hits_memory = 0, cache_hits_disk = 0;
   double compile_seconds = 0;
   int64_t bytes_allocated = 0;  // fresh device memory (reused or resident memory is not)
-  int64_t nodes_evaluated = 0;  // interpreters: body nodes computed
-  int64_t launches = 0;         // run_custom: kernels launched
+  int64_t bytes_host_to_device = 0, bytes_device_to_host = 0;  // copies over the bus
+  int64_t nodes_evaluated = 0;                                 // interpreters: body nodes computed
+  int64_t launches = 0;                                        // run_custom: kernels launched
 };
 
 class Device {
@@ -88,8 +89,10 @@ class Device {
   // The device's copy of `host` (an input or a constant, not empty); the copy may still be
   // in flight. Buffers never change once a graph reads them, so a device may keep copies.
   virtual DeviceBufferPtr copy_in(const BufferPtr& host, DeviceCounts& counts);
-  // A host buffer of `type` that holds `mem` once synchronize() returns. With `keep`, the
-  // device may keep `mem` as its copy of the returned buffer (`mem` is not written again).
+  // A host buffer of `type` that holds `mem` once synchronize() returns. With `keep`, `mem`
+  // is not written again: the device may keep it as the copy of the returned buffer, or
+  // return a buffer whose contents stay on the device until the host reads them
+  // (DeviceContents), so results that feed later graphs never cross the bus.
   virtual BufferPtr copy_out(const DeviceBufferPtr& mem, const Type& type, bool keep);
   // Launch `index` of `program` with one buffer per entry of its Launch::buffers (null for
   // an empty value) and its scalars, ready to launch.

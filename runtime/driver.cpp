@@ -32,6 +32,8 @@ void count_run(const DeviceCounts& c, int64_t graphs, int64_t launches, double s
     st.cache_hits_disk += c.cache_hits_disk;
     st.compile_seconds += c.compile_seconds;
     st.bytes_allocated += c.bytes_allocated;
+    st.bytes_host_to_device += c.bytes_host_to_device;
+    st.bytes_device_to_host += c.bytes_device_to_host;
     st.nodes_evaluated += c.nodes_evaluated;
     st.run_seconds += seconds;
   });

@@ -68,7 +68,9 @@ std::string Stats::str() const {
        "), nodes evaluated: " + n(nodes_evaluated) + "\n";
   s += "  kernels compiled: " + n(kernels_compiled) + ", cache hits: " + n(cache_hits_memory) +
        " memory, " + n(cache_hits_disk) + " disk, launches: " + n(launches) + "\n";
-  s += "  bytes allocated: " + format_bytes(bytes_allocated) + "\n";
+  s += "  bytes allocated: " + format_bytes(bytes_allocated) +
+       ", copied host->device: " + format_bytes(bytes_host_to_device) +
+       ", device->host: " + format_bytes(bytes_device_to_host) + "\n";
   s += "  time: " + std::string(seconds) + "\n";
   s += "  host syncs: " + n(host_syncs) + "\n";
   for (const SyncSite& site : sync_sites)

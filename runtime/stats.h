@@ -30,6 +30,9 @@ struct Stats {
   int64_t nodes_evaluated = 0;
   int64_t kernels_compiled = 0, cache_hits_memory = 0, cache_hits_disk = 0, launches = 0;
   int64_t bytes_allocated = 0;
+  // Bytes copied between host memory and a device's own memory (devices that compute in
+  // host memory, cpu and reference, copy nothing): inputs uploaded, results read back.
+  int64_t bytes_host_to_device = 0, bytes_device_to_host = 0;
   double compile_seconds = 0, run_seconds = 0;
 
   // A readable multi-line report; sync sites are listed as file:line.

@@ -11,6 +11,7 @@
 #include "kernels/opencl/gemm_tuner.h"
 #include "runtime/custom_kernel.h"
 #include "runtime/opencl/register.h"
+#include "runtime/stats.h"
 #include "support/log.h"
 
 namespace kiln::runtime::opencl {
@@ -46,6 +47,21 @@ struct ClLaunch : BoundLaunch {
 cl_mem mem_of(const DeviceBuffer& b) { return static_cast<const ClBuffer&>(b).mem.get(); }
 
 }  // namespace
+
+// ---- ClContents ----
+
+ClContents::ClContents(std::shared_ptr<ClBuffer> mem, cl_command_queue queue)
+    : mem_(std::move(mem)) {
+  check(clRetainCommandQueue(queue), "keeping a result on the device");
+  queue_ = QueueHandle(queue);
+}
+
+void ClContents::read(std::byte* dst, size_t bytes) const {
+  check(clEnqueueReadBuffer(queue_.get(), mem_->mem.get(), CL_TRUE, 0, bytes, dst, 0, nullptr,
+                            nullptr),
+        "reading a result back");
+  add_stats([&](Stats& s) { s.bytes_device_to_host += static_cast<int64_t>(bytes); });
+}
 
 // ---- OpenCLDevice ----
 
@@ -260,19 +276,27 @@ DeviceBufferPtr OpenCLDevice::allocate_result(const Type& type, DeviceCounts& co
 }
 
 DeviceBufferPtr OpenCLDevice::copy_in(const BufferPtr& host, DeviceCounts& counts) {
+  if (const auto* own = dynamic_cast<const ClContents*>(host->device_contents().get());
+      own && own->queue() == queue_.get())
+    return own->mem();  // a result of this device, still here
   bool uploaded = false;
   std::shared_ptr<ClBuffer> mem = resident_copy(host, &uploaded);
-  if (uploaded) counts.bytes_allocated += static_cast<int64_t>(host->nbytes());
+  if (uploaded) {
+    counts.bytes_allocated += static_cast<int64_t>(host->nbytes());
+    counts.bytes_host_to_device += static_cast<int64_t>(host->nbytes());
+  }
   return mem;
 }
 
 BufferPtr OpenCLDevice::copy_out(const DeviceBufferPtr& mem, const Type& type, bool keep) {
+  if (keep)
+    return std::make_shared<Buffer>(
+        type, std::make_shared<ClContents>(std::static_pointer_cast<ClBuffer>(mem), queue_.get()));
   auto host = std::make_shared<Buffer>(type, Buffer::Init::Uninitialized);
   check(clEnqueueReadBuffer(queue_.get(), mem_of(*mem), CL_FALSE, 0, host->nbytes(), host->data(),
                             0, nullptr, nullptr),
         "reading a result back");
-  // The in-order queue finishes the read before any later use of the copy.
-  if (keep) keep_resident(host, std::static_pointer_cast<ClBuffer>(mem));
+  add_stats([&](Stats& s) { s.bytes_device_to_host += static_cast<int64_t>(host->nbytes()); });
   return host;
 }
 
@@ -373,6 +397,7 @@ std::vector<BufferPtr> OpenCLDevice::run_custom(const ir::Node& node,
                                  static_cast<size_t>(bytes), operands[i]->data(), 0, nullptr,
                                  nullptr),
             "uploading an input of " + what);
+    counts.bytes_host_to_device += bytes;
   }
   std::vector<BufferPtr> outputs;
   for (size_t i = 0; i < spec.output_types.size(); ++i) {
@@ -404,6 +429,8 @@ std::vector<BufferPtr> OpenCLDevice::run_custom(const ir::Node& node,
       check(clEnqueueReadBuffer(queue_.get(), mems[operands.size() + i].get(), CL_FALSE, 0,
                                 outputs[i]->nbytes(), outputs[i]->data(), 0, nullptr, nullptr),
             "reading an output of " + what);
+  for (const BufferPtr& o : outputs)
+    counts.bytes_device_to_host += static_cast<int64_t>(o->nbytes());
   check(clFinish(queue_.get()), "running " + what);
   counts.launches += empty ? 0 : 1;
   return outputs;

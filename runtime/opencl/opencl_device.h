@@ -6,11 +6,12 @@
 // replays launches with nothing but clEnqueueNDRangeKernel.
 //
 // Each device has one context and one in-order queue. Launches and copies never block the
-// host: a run enqueues the uploads of its inputs, every kernel and the reads of its
-// results, and waits once, at the end (synchronize), which is the run's host sync. Inputs
-// and results stay on the device while their host buffers live (resident_copy), so data
-// that comes back as an input is not uploaded again. KILN_OPENCL_DUMP=DIR writes every
-// rendered program to DIR/<kernel>.cl. Tests: tests/runtime/opencl/.
+// host: a run enqueues the uploads of its inputs and every kernel, and waits once, at the
+// end (synchronize), which is the run's host sync. Results stay in device memory
+// (ClContents) until the host reads them, and uploaded inputs stay on the device while
+// their host buffers live (resident_copy), so parameters and optimizer state that go from
+// one step's results to the next step's inputs never cross the bus. KILN_OPENCL_DUMP=DIR writes
+// every rendered program to DIR/<kernel>.cl. Tests: tests/runtime/opencl/.
 #pragma once
 
 #include <list>
@@ -40,6 +41,22 @@ namespace kiln::runtime::opencl {
 struct ClBuffer : DeviceBuffer {
   explicit ClBuffer(MemHandle m) : mem(std::move(m)) {}
   MemHandle mem;
+};
+
+// A result that stays in device memory until the host reads it (Buffer::data()); the
+// buffer's copy_in on the same device (same queue) binds `mem` itself.
+class ClContents : public DeviceContents {
+ public:
+  ClContents(std::shared_ptr<ClBuffer> mem, cl_command_queue queue);
+  // A blocking read on the queue, after everything enqueued before; counted in
+  // Stats::bytes_device_to_host.
+  void read(std::byte* dst, size_t bytes) const override;
+  const std::shared_ptr<ClBuffer>& mem() const { return mem_; }
+  cl_command_queue queue() const { return queue_.get(); }
+
+ private:
+  std::shared_ptr<ClBuffer> mem_;
+  QueueHandle queue_;  // retained: the buffer may outlive its device
 };
 
 // One launch of a kiln kernel as OpenCL runs it: a cl_kernel with its arguments set.
@@ -107,7 +124,7 @@ class OpenCLDevice : public Device {
                      int64_t kernels = 1);
 
   // The device copy of `host`, an input of a graph: uploaded (enqueued) the first time,
-  // the same copy while `host` lives (results read back by run() keep theirs too). A Buffer's
+  // the same copy while `host` lives (a result of this device is its own copy). A Buffer's
   // contents never change once a graph reads it (the API has no way to write one), so weights and
   // other inputs that come back are not uploaded again. The least recently used copies are dropped
   // beyond a quarter of the device's memory. `uploaded` says whether this call enqueued an upload.
