@@ -254,6 +254,12 @@ Cotangents vjp_flip(const VjpArgs& a) {
   auto axes = node_axes(a.node, "axes");
   return {axes ? flip(a.g, *axes) : a.g};
 }
+// The identity for its value; the operands that only order it get nothing.
+Cotangents vjp_optimization_barrier(const VjpArgs& a) {
+  Cotangents out(a.in.size());
+  out[0] = a.g;
+  return out;
+}
 Cotangents vjp_concat(const VjpArgs& a) {
   int axis = static_cast<int>(a.node.attr_i64("axis"));
   Cotangents out;
@@ -544,6 +550,7 @@ GradRule grad_rule(OpKind op) {
     case OpKind::Pad: return {Rule, vjp_pad};
     case OpKind::Flip: return {Rule, vjp_flip};
     case OpKind::Concat: return {Rule, vjp_concat};
+    case OpKind::OptimizationBarrier: return {Rule, vjp_optimization_barrier};
 
     case OpKind::Gather: return {Rule, vjp_gather};
     case OpKind::ScatterAdd: return {Rule, vjp_scatter_add};

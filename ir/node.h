@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <source_location>
+#include <span>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -88,6 +89,11 @@ class Node {
   bool attr_bool(std::string_view name) const;
   const std::vector<int64_t>& attr_i64s(std::string_view name) const;
   const std::string& attr_str(std::string_view name) const;
+  // The operands whose values the node reads: all of them, except for an
+  // optimization_barrier, which reads its first and is only ordered after the others.
+  std::span<const NodePtr> read_operands() const {
+    return {operands.data(), op == OpKind::OptimizationBarrier ? 1 : operands.size()};
+  }
 
  private:
   const AttrValue& attr(std::string_view name) const;

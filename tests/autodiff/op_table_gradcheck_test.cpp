@@ -147,6 +147,12 @@ std::vector<Sample> samples(OpKind op) {
       return {{{r.uniform({2, 1}, -1, 1), r.uniform({2, 3}, -1, 1)}, [](const auto& x) {
                  return concatenate({x[0], x[1], x[0]}, 1);
                }}};
+    case OpKind::OptimizationBarrier:
+      // The identity on its first operand; the second only orders it (zero gradient).
+      return {{{r.uniform({2, 3}, -1, 1), r.uniform({4}, -1, 1)}, [](const auto& x) {
+                 return sin(frontend::make(OpKind::OptimizationBarrier, {x[0], x[1]}, {},
+                                           x[0].type(), Loc::current()));
+               }}};
     case OpKind::Gather:
       // Repeated, negative and clamped (out-of-range) indices.
       return {{{r.uniform({3, 4}, -1, 1)}, [](const auto& x) {
