@@ -296,6 +296,7 @@ class KernelBuilder {
         for (size_t i = 0; i < perm.size(); ++i) si[perm[i]] = idx[i];
         return eval(src, si);
       }
+      case OpKind::OptimizationBarrier: return eval(src, idx);  // the identity
       case OpKind::Broadcast:
         for (size_t d = 0; d < in.size(); ++d) si[d] = in[d] == 1 ? index_const(0) : idx[d];
         return eval(src, si);

@@ -3,7 +3,10 @@
 // back to the requested inputs; each node's cotangent is the sum of what its users' rules
 // (frontend/autodiff_rules.cpp) send it. The result is a new lazy graph over the same
 // nodes. jvp is the transpose of vjp: vjp is linear in its cotangent, so differentiating
-// <vjp(u), v> with respect to u gives J v. Tests: tests/autodiff/.
+// <vjp(u), v> with respect to u gives J v. A checkpoint's output is differentiated by
+// calling its function again on its inputs seen through optimization_barrier nodes and
+// differentiating that copy, so the backward graph reads none of the first call's
+// intermediate values. Tests: tests/autodiff/.
 #include <kiln/autodiff.h>
 #include <kiln/kiln.h>
 
@@ -20,11 +23,19 @@ namespace kiln {
 
 namespace {
 
-// Nodes made by stop_gradient, checked by identity (the weak pointer tells a live node from
-// a new one at a reused address), and the registered vjps of custom kernels.
+// A checkpoint's output, optimization_barrier(f(inputs), inputs...): the node and f. The
+// node's operands keep the inputs for as long as it lives.
+struct Checkpoint {
+  std::weak_ptr<ir::Node> node;
+  Function f;
+};
+
+// Nodes made by stop_gradient and checkpoint, checked by identity (the weak pointer tells a
+// live node from a new one at a reused address), and the registered vjps of custom kernels.
 struct Registry {
   std::mutex mutex;
   std::unordered_map<const ir::Node*, std::weak_ptr<ir::Node>> stopped;
+  std::unordered_map<const ir::Node*, Checkpoint> checkpoints;
   size_t prune_at = 1024;
   std::unordered_map<std::string, CustomVjp> custom_vjps;
 };
@@ -34,11 +45,38 @@ Registry& registry() {
   return r;
 }
 
+const std::weak_ptr<ir::Node>& node_of(const std::weak_ptr<ir::Node>& n) { return n; }
+const std::weak_ptr<ir::Node>& node_of(const Checkpoint& c) { return c.node; }
+
+// Records `entry` for `node` in one of the registry's maps (under its lock), first dropping
+// the entries of dead nodes when the maps have grown.
+template <class Entry>
+void remember(std::unordered_map<const ir::Node*, Entry>& map, const ir::NodePtr& node,
+              Entry entry) {
+  Registry& r = registry();
+  std::lock_guard lock(r.mutex);
+  if (r.stopped.size() + r.checkpoints.size() >= r.prune_at) {
+    auto dead = [](const auto& e) { return node_of(e.second).expired(); };
+    std::erase_if(r.stopped, dead);
+    std::erase_if(r.checkpoints, dead);
+    r.prune_at = std::max<size_t>(1024, 2 * (r.stopped.size() + r.checkpoints.size()));
+  }
+  map.insert_or_assign(node.get(), std::move(entry));
+}
+
 bool is_stopped(const ir::NodePtr& n) {
   Registry& r = registry();
   std::lock_guard lock(r.mutex);
   auto it = r.stopped.find(n.get());
   return it != r.stopped.end() && it->second.lock() == n;
+}
+
+std::optional<Checkpoint> checkpoint_of(const ir::NodePtr& n) {
+  Registry& r = registry();
+  std::lock_guard lock(r.mutex);
+  auto it = r.checkpoints.find(n.get());
+  if (it == r.checkpoints.end() || it->second.node.lock() != n) return std::nullopt;
+  return it->second;
 }
 
 std::optional<CustomVjp> custom_vjp(const std::string& kernel) {
@@ -140,6 +178,118 @@ frontend::Cotangents node_vjp(std::string_view what, const PathNode& p, const Te
   return {};
 }
 
+using CotangentMap = std::unordered_map<const ir::Node*, Tensor>;
+
+CotangentMap pull_back(std::string_view what, const Tensor& output, const Tensor& seed,
+                       const std::vector<Tensor>& inputs);
+
+// The cotangents a checkpoint sends for its output's cotangent g: its function is called
+// again on its inputs seen through optimization_barrier(x, g, after...), whose values the
+// graph passes never merge with x's, and that copy is differentiated. The barriers come
+// after g and after `after` (what the checkpoint before it in the backward pass sent), so
+// the copy is computed when the backward pass reaches it, not with the first call, and
+// once the values of the region after it are dead (the scheduler runs kernels in the
+// graph's order where dependencies allow). The copy's input cotangents go to the inputs;
+// tensors the function reads without taking them as inputs (captured ones) get theirs
+// directly, for the requested `leaves`.
+std::vector<std::pair<ir::NodePtr, Tensor>> recompute(std::string_view what, const Checkpoint& c,
+                                                      const ir::Node& mark, const Tensor& g,
+                                                      const std::vector<Tensor>& after,
+                                                      const std::vector<Tensor>& leaves) {
+  std::vector<ir::NodePtr> inputs(mark.operands.begin() + 1, mark.operands.end());
+  std::vector<Tensor> again;
+  for (const ir::NodePtr& x : inputs) {
+    std::vector<Tensor> ordered{Tensor(x), g};
+    for (const Tensor& t : after)
+      if (t.node() != g.node()) ordered.push_back(t);
+    again.push_back(
+        frontend::make(ir::OpKind::OptimizationBarrier, ordered, {}, x->type, Loc::current()));
+  }
+  Tensor out = c.f(again);
+  if (out.type() != g.type())
+    throw Error(std::string(what) + ": the checkpointed function returned " + out.type().str() +
+                " when called again on the same inputs, " + g.type().str() +
+                " the first time; it must compute the same thing every time");
+  std::vector<Tensor> wrt;
+  std::vector<ir::NodePtr> to;
+  for (size_t i = 0; i < again.size(); ++i)
+    if (is_floating(again[i].dtype())) {
+      wrt.push_back(again[i]);
+      to.push_back(inputs[i]);
+    }
+  for (const Tensor& x : leaves) {
+    wrt.push_back(x);
+    to.push_back(x.node());
+  }
+  CotangentMap got = pull_back(what, out, g, wrt);
+  std::vector<std::pair<ir::NodePtr, Tensor>> sent;
+  for (size_t i = 0; i < wrt.size(); ++i)
+    if (auto it = got.find(wrt[i].node().get()); it != got.end())
+      sent.emplace_back(to[i], it->second);
+  return sent;
+}
+
+// The cotangents of the `inputs` (distinct nodes) that `output` reaches, for its cotangent
+// `seed`.
+CotangentMap pull_back(std::string_view what, const Tensor& output, const Tensor& seed,
+                       const std::vector<Tensor>& inputs) {
+  std::unordered_set<const ir::Node*> leaves;
+  for (const Tensor& x : inputs) leaves.insert(x.node().get());
+  std::vector<PathNode> order = nodes_between(output.node(), leaves);
+  std::unordered_set<const ir::Node*> on_path;
+  for (const auto& p : order) on_path.insert(p.live.get());
+
+  CotangentMap cotangents;
+  if (on_path.count(output.node().get())) cotangents.emplace(output.node().get(), seed);
+  // Adds a cotangent sent to `op` by `n` (as its operand `index`, or -1 from a checkpoint).
+  auto send = [&](const ir::Node& n, const ir::NodePtr& op, int index, const Tensor& grad) {
+    // Integer and bool values carry no gradient.
+    if (!on_path.count(op.get()) || !is_floating(op->type.dtype)) return;
+    if (grad.type() != op->type)
+      throw Error(std::string(what) + ": the vjp of " + describe(n) + " gave " + grad.type().str() +
+                  (index >= 0 ? " for operand " + std::to_string(index) : " for an input") +
+                  " of type " + op->type.str() + "; the rule (or registered custom vjp) is wrong");
+    auto [slot, fresh] = cotangents.emplace(op.get(), grad);
+    if (!fresh) slot->second = slot->second + grad;
+  };
+  std::vector<Tensor> last_sent;  // by the last checkpoint met
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    const ir::Node* n = it->copy.get();
+    if (leaves.count(it->live.get())) continue;
+    auto found = cotangents.find(it->live.get());
+    if (found == cotangents.end()) continue;
+    Tensor g = found->second;
+    cotangents.erase(found);  // the users are all done: release it
+    if (auto c = checkpoint_of(it->live)) {
+      auto sent = recompute(what, *c, *n, g, last_sent, inputs);
+      last_sent.clear();
+      for (auto& [op, grad] : sent) {
+        send(*n, op, -1, grad);
+        last_sent.push_back(grad);
+      }
+      continue;
+    }
+    for (const auto& op : n->operands)
+      if (on_path.count(op.get()) && is_complex(op->type.dtype))
+        throw UnsupportedError(std::string(what) + ": cannot differentiate through " +
+                               describe(*n) +
+                               " with a complex operand; complex values have "
+                               "no gradient in kiln; differentiate a real function of real "
+                               "inputs, or wrap the value in stop_gradient");
+    frontend::Cotangents grads = [&] {
+      frontend::LocationScope at(n->loc);
+      return node_vjp(what, *it, g);
+    }();
+    for (size_t i = 0; i < grads.size(); ++i)
+      if (grads[i]) send(*n, n->operands[i], static_cast<int>(i), *grads[i]);
+  }
+  CotangentMap out;
+  for (const Tensor& x : inputs)
+    if (auto found = cotangents.find(x.node().get()); found != cotangents.end())
+      out.emplace(x.node().get(), found->second);
+  return out;
+}
+
 std::vector<Tensor> reverse(std::string_view what, const Tensor& output,
                             const std::vector<Tensor>& inputs, const std::optional<Tensor>& cot) {
   check_floating(what, "the output", output);
@@ -160,45 +310,12 @@ std::vector<Tensor> reverse(std::string_view what, const Tensor& output,
     return ones_like(output);
   }();
 
-  std::unordered_set<const ir::Node*> leaves;
-  for (const Tensor& x : inputs) leaves.insert(x.node().get());
-  std::vector<PathNode> order = nodes_between(output.node(), leaves);
-  std::unordered_set<const ir::Node*> on_path;
-  for (const auto& p : order) on_path.insert(p.live.get());
-
-  std::unordered_map<const ir::Node*, Tensor> cotangents;
-  if (on_path.count(output.node().get())) cotangents.emplace(output.node().get(), seed);
-  for (auto it = order.rbegin(); it != order.rend(); ++it) {
-    const ir::Node* n = it->copy.get();
-    if (leaves.count(it->live.get())) continue;
-    auto found = cotangents.find(it->live.get());
-    if (found == cotangents.end()) continue;
-    Tensor g = found->second;
-    cotangents.erase(found);  // the users are all done: release it
-    for (const auto& op : n->operands)
-      if (on_path.count(op.get()) && is_complex(op->type.dtype))
-        throw UnsupportedError(std::string(what) + ": cannot differentiate through " +
-                               describe(*n) +
-                               " with a complex operand; complex values have "
-                               "no gradient in kiln; differentiate a real function of real "
-                               "inputs, or wrap the value in stop_gradient");
-    frontend::Cotangents grads = [&] {
-      frontend::LocationScope at(n->loc);
-      return node_vjp(what, *it, g);
-    }();
-    for (size_t i = 0; i < grads.size(); ++i) {
-      const ir::NodePtr& op = n->operands[i];
-      if (!grads[i] || !on_path.count(op.get())) continue;
-      // Integer and bool values carry no gradient.
-      if (!is_floating(op->type.dtype)) continue;
-      if (grads[i]->type() != op->type)
-        throw Error(std::string(what) + ": the vjp of " + describe(*n) + " gave " +
-                    grads[i]->type().str() + " for operand " + std::to_string(i) + " of type " +
-                    op->type.str() + "; the rule (or registered custom vjp) is wrong");
-      auto [slot, fresh] = cotangents.emplace(op.get(), *grads[i]);
-      if (!fresh) slot->second = slot->second + *grads[i];
-    }
-  }
+  // Each distinct input once (the same tensor may be passed twice).
+  std::vector<Tensor> distinct;
+  std::unordered_set<const ir::Node*> seen;
+  for (const Tensor& x : inputs)
+    if (seen.insert(x.node().get()).second) distinct.push_back(x);
+  CotangentMap cotangents = pull_back(what, output, seed, distinct);
   std::vector<Tensor> out;
   for (const Tensor& x : inputs) {
     auto found = cotangents.find(x.node().get());
@@ -328,14 +445,27 @@ std::pair<Tensor, Params> value_and_grad(const ParamsFunction& f, const Params& 
 Tensor stop_gradient(const Tensor& x) {
   // An identity view: a node of its own to mark, which the graph passes remove.
   Tensor y = frontend::make(ir::OpKind::Reshape, {x}, {}, x.type(), Loc::current());
-  Registry& r = registry();
-  std::lock_guard lock(r.mutex);
-  if (r.stopped.size() >= r.prune_at) {
-    std::erase_if(r.stopped, [](const auto& entry) { return entry.second.expired(); });
-    r.prune_at = std::max<size_t>(1024, 2 * r.stopped.size());
-  }
-  r.stopped[y.node().get()] = y.node();
+  remember(registry().stopped, y.node(), std::weak_ptr<ir::Node>(y.node()));
   return y;
+}
+
+Function checkpoint(Function f) {
+  return [f = std::move(f)](const std::vector<Tensor>& inputs) {
+    Tensor out = f(inputs);
+    // The output, marked: a node of its own that holds the inputs for the second call.
+    std::vector<Tensor> operands{out};
+    operands.insert(operands.end(), inputs.begin(), inputs.end());
+    Tensor y =
+        frontend::make(ir::OpKind::OptimizationBarrier, operands, {}, out.type(), Loc::current());
+    remember(registry().checkpoints, y.node(), Checkpoint{y.node(), f});
+    return y;
+  };
+}
+
+UnaryFunction checkpoint(UnaryFunction f) {
+  Function whole =
+      checkpoint([f = std::move(f)](const std::vector<Tensor>& xs) { return f(xs[0]); });
+  return [whole = std::move(whole)](const Tensor& x) { return whole({x}); };
 }
 
 void register_custom_vjp(const std::string& kernel, CustomVjp vjp) {

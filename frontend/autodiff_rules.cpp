@@ -42,6 +42,16 @@ std::optional<Axes> node_axes(const ir::Node& n, std::string_view name) {
 // The reverse inclusive running sum along `axis`: out[i] = sum over j >= i of g[j].
 Tensor reverse_cumsum(const Tensor& g, int axis) { return flip(cumsum(flip(g, axis), axis), axis); }
 
+// v moved k places along `axis` (toward higher indices for k > 0, lower for k < 0), the
+// places it leaves filled with `fill`: out[i] = v[i - k] where that is inside v.
+Tensor shifted(const Tensor& v, int axis, int64_t k, double fill) {
+  int64_t n = v.shape()[axis];
+  int64_t m = std::min<int64_t>(k < 0 ? -k : k, n);
+  std::vector<std::pair<int64_t, int64_t>> pads(v.ndim(), {0, 0});
+  pads[axis] = k < 0 ? std::pair<int64_t, int64_t>{0, m} : std::pair<int64_t, int64_t>{m, 0};
+  return pad(k < 0 ? slice(v, axis, m, n) : slice(v, axis, 0, n - m), pads, fill);
+}
+
 // A slice node with explicit start/step (the frontend's slice takes Python ranges).
 Tensor slice_node(const Tensor& x, std::vector<int64_t> start, std::vector<int64_t> step,
                   const Shape& shape) {
@@ -130,8 +140,7 @@ Cotangents vjp_reduce_sum(const VjpArgs& a) { return {unreduce(a.g, a.node, a.in
 // The product of every other element of each reduced set, without dividing by x (so zeros
 // are exact, to every order): the reduced axes are moved last and flattened, and each
 // element's exclusive prefix product meets its exclusive suffix product. The prefix
-// products are built by doubling from mul, slice and pad (log2 n steps), not with cumprod,
-// whose own vjp divides.
+// products are built by doubling from mul, slice and pad (log2 n steps).
 Cotangents vjp_reduce_prod(const VjpArgs& a) {
   const Tensor& x = a.in[0];
   const auto& axes = a.node.attr_i64s("axes");
@@ -153,15 +162,9 @@ Cotangents vjp_reduce_prod(const VjpArgs& a) {
   flat.push_back(n);
   Tensor t = reshape(moved, flat);
   int last = static_cast<int>(rows.size());
-  std::vector<std::pair<int64_t, int64_t>> shift(flat.size(), {0, 0});
-  // v moved k places along `last`, its first k places filled with 1.
-  auto shifted = [&](const Tensor& v, int64_t k) {
-    shift[last] = {k, 0};
-    return pad(slice(v, last, 0, n - k), shift, 1);
-  };
   auto exclusive = [&](Tensor v) {
-    for (int64_t k = 1; k < n; k *= 2) v = v * shifted(v, k);
-    return shifted(v, 1);
+    for (int64_t k = 1; k < n; k *= 2) v = v * shifted(v, last, k, 1.0);
+    return shifted(v, last, 1, 1.0);
   };
   Tensor others = exclusive(t) * flip(exclusive(flip(t, last)), last);
   Shape column = rows;
@@ -184,9 +187,26 @@ Cotangents vjp_reduce_extremum(const VjpArgs& a) {
 Cotangents vjp_cumsum(const VjpArgs& a) {
   return {reverse_cumsum(a.g, static_cast<int>(a.node.attr_i64("axis")))};
 }
-// Divides by x like reduce_prod.
+// out_j = prod_{k <= j} x_k, so for i <= j, d out_j / d x_i = P_i Q_ij with the exclusive
+// prefix product P_i = out_{i-1} (1 for i = 0) and Q_ij = prod_{i < k <= j} x_k. x_i's
+// cotangent is P_i S_i with S_i = sum_{j >= i} g_j Q_ij, the reverse scan of the recurrence
+// S_i = g_i + x_{i+1} S_{i+1}. Nothing divides by x, so zeros are exact, to every order
+// (reverse_cumsum(g * out) / x would give NaN or inf there). S is built by doubling: after
+// the step of stride k, s_i sums the terms j in [i, i + 2k) and reach_i = Q_{i, i + 2k}
+// (x read as 0 past the end). log2 n steps of a few elementwise ops and shifted reads: a
+// graph of O(log n) nodes and O(n log n) work, for any axis length.
 Cotangents vjp_cumprod(const VjpArgs& a) {
-  return {reverse_cumsum(a.g * a.out, static_cast<int>(a.node.attr_i64("axis"))) / a.in[0]};
+  const Tensor& x = a.in[0];
+  int axis = static_cast<int>(a.node.attr_i64("axis"));
+  int64_t n = x.shape()[axis];
+  if (n <= 1 || x.size() == 0) return {a.g};
+  Tensor reach = shifted(x, axis, -1, 0.0);
+  Tensor s = a.g;
+  for (int64_t k = 1; k < n; k *= 2) {
+    s = s + reach * shifted(s, axis, -k, 0.0);
+    if (2 * k < n) reach = reach * shifted(reach, axis, -k, 0.0);
+  }
+  return {shifted(a.out, axis, 1, 1.0) * s};
 }
 
 // ---- Movement -----------------------------------------------------------------------------
@@ -233,6 +253,12 @@ Cotangents vjp_pad(const VjpArgs& a) {
 Cotangents vjp_flip(const VjpArgs& a) {
   auto axes = node_axes(a.node, "axes");
   return {axes ? flip(a.g, *axes) : a.g};
+}
+// The identity for its value; the operands that only order it get nothing.
+Cotangents vjp_optimization_barrier(const VjpArgs& a) {
+  Cotangents out(a.in.size());
+  out[0] = a.g;
+  return out;
 }
 Cotangents vjp_concat(const VjpArgs& a) {
   int axis = static_cast<int>(a.node.attr_i64("axis"));
@@ -524,6 +550,7 @@ GradRule grad_rule(OpKind op) {
     case OpKind::Pad: return {Rule, vjp_pad};
     case OpKind::Flip: return {Rule, vjp_flip};
     case OpKind::Concat: return {Rule, vjp_concat};
+    case OpKind::OptimizationBarrier: return {Rule, vjp_optimization_barrier};
 
     case OpKind::Gather: return {Rule, vjp_gather};
     case OpKind::ScatterAdd: return {Rule, vjp_scatter_add};

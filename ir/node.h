@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <source_location>
+#include <span>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -120,6 +121,11 @@ class Node {
   bool attr_bool(std::string_view name) const;
   const std::vector<int64_t>& attr_i64s(std::string_view name) const;
   const std::string& attr_str(std::string_view name) const;
+  // The operands whose values the node reads: all of them, except for an
+  // optimization_barrier, which reads its first and is only ordered after the others.
+  std::span<const NodePtr> read_operands() const {
+    return {operands.data(), op == OpKind::OptimizationBarrier ? 1 : operands.size()};
+  }
 
  private:
   const AttrValue& attr(std::string_view name) const;

@@ -234,6 +234,8 @@ Type movement(OpKind op, const std::vector<Type>& in, const std::vector<AttrValu
       }
       return {x.dtype, out};
     }
+    // Any further operands only order it: their types are free.
+    case OpKind::OptimizationBarrier: return x;
     default: break;
   }
   fail(op, "the verifier has no shape rule for this movement op");

@@ -32,8 +32,10 @@ ir::NodePtr evaluate(const ir::Node& node, std::vector<ir::NodePtr> operands, co
 
 ir::NodePtr fold_node(const ir::NodePtr& node, const GraphRewriter&) {
   const auto& ops = node->operands;
-  // Custom kernels run on an OpenCL device, never at compile time.
-  if (ops.empty() || node->op == OpKind::Broadcast || node->op == OpKind::Custom) return nullptr;
+  // Custom kernels run on an OpenCL device, never at compile time; a barrier is kept.
+  if (ops.empty() || node->op == OpKind::Broadcast || node->op == OpKind::Custom ||
+      node->op == OpKind::OptimizationBarrier)
+    return nullptr;
   if (std::all_of(ops.begin(), ops.end(), is_constant)) {
     if (node->type.numel() > kMaxFoldedElements) return nullptr;
     ++num_folded;

@@ -54,7 +54,7 @@ class Capper {
 
   Cost inline_cost(const Node* n) const {
     Cost c{own_ops(n), 0};
-    for (const ir::NodePtr& o : n->operands) {
+    for (const ir::NodePtr& o : n->read_operands()) {
       Cost oc = contribution(o.get());
       c.ops += oc.ops;
       c.leaves += oc.leaves;
@@ -67,7 +67,7 @@ class Capper {
     const bool by_ops = total.ops > limits_.max_ops;
     const Node* best = nullptr;
     int64_t best_weight = 0;
-    for (const ir::NodePtr& o : n->operands) {
+    for (const ir::NodePtr& o : n->read_operands()) {
       if (!inlined(o.get())) continue;
       Cost oc = contribution(o.get());
       int64_t weight = by_ops ? oc.ops : oc.leaves;
@@ -81,8 +81,8 @@ class Capper {
   void store_under_views(const Node* operand, const Node* reader) {
     std::vector<const Node*> views;
     const Node* value = operand;
-    while (value->info().category == ir::OpCategory::Movement && value->operands.size() == 1 &&
-           inlined(value->operands[0].get())) {
+    while (value->info().category == ir::OpCategory::Movement &&
+           value->read_operands().size() == 1 && inlined(value->operands[0].get())) {
       views.push_back(value);
       value = value->operands[0].get();
     }

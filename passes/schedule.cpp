@@ -214,7 +214,7 @@ class Scheduler {
     while (!stack.empty()) {
       const Node* n = stack.back();
       bool ready = true;
-      for (const auto& op : n->operands)
+      for (const auto& op : n->read_operands())
         if (!known(op.get())) {
           stack.push_back(op.get());
           ready = false;
@@ -228,7 +228,7 @@ class Scheduler {
         c = 1 << 20;
       else if (cat != OpCategory::Movement)
         c = ir::is_transcendental(n->op) ? kExpensive : 1;
-      for (const auto& op : n->operands) c = std::min(c + value(op.get()), 1 << 20);
+      for (const auto& op : n->read_operands()) c = std::min(c + value(op.get()), 1 << 20);
       cost_memo_[n] = c;
     }
     return value(root);
@@ -252,7 +252,7 @@ class Scheduler {
           cat == OpCategory::Unary || cat == OpCategory::Binary || cat == OpCategory::Ternary;
       if (elementwise && (ir::is_transcendental(n->op) || ++ops > kMaxPrologueOps)) return false;
       if (cat != OpCategory::Movement && cat != OpCategory::Cast && !elementwise) return false;
-      for (const auto& op : n->operands)
+      for (const auto& op : n->read_operands())
         if (seen.insert(op.get()).second) stack.push_back(op.get());
     }
     return true;
@@ -544,6 +544,9 @@ class Scheduler {
         return;
       }
       case OpKind::Broadcast: visit_broadcast(b, n, ctx, next); return;
+      // The identity: it reads operand 0 as it is. Its other operands only order it, and a
+      // value computed after them has a later position in the graph (the groups' order).
+      case OpKind::OptimizationBarrier: next.push_back({src, ctx}); return;
       default:
         for (const auto& op : n->operands) next.push_back({op.get(), Ctx::Other});
         return;
@@ -580,7 +583,7 @@ class Scheduler {
     // Store the value under the views, not a view of it.
     const Node* value = src;
     while (!materialized(value) && value->info().category == OpCategory::Movement &&
-           value->operands.size() == 1)
+           value->read_operands().size() == 1)
       value = value->operands[0].get();
     if (copies >= 2 && !materialized(value) && value->info().category != OpCategory::Source &&
         cost(value) >= kExpensive && cost(value) < (1 << 20)) {

@@ -1,7 +1,8 @@
 // Automatic differentiation as a transform of kiln's lazy graph: grad, value_and_grad, vjp
 // and jvp build the derivative's graph from the function's and return lazy tensors (nothing
 // is evaluated). The derivative is itself an ordinary graph, so it can be differentiated
-// again (grad of grad). Rules per op: frontend/autodiff_rules.cpp; guide: docs/autodiff.md.
+// again (grad of grad). checkpoint trades memory for recomputation. Rules per op:
+// frontend/autodiff_rules.cpp; guide: docs/autodiff.md.
 // Tests: tests/autodiff/.
 #pragma once
 
@@ -66,6 +67,20 @@ std::pair<Tensor, Params> value_and_grad(const ParamsFunction& f, const Params& 
 
 // x's value, through which no gradient flows (the derivative sees a constant).
 Tensor stop_gradient(const Tensor& x);
+
+// Gradient checkpointing: f, computed as usual, but whose intermediate values no derivative
+// keeps. Differentiating through the returned function's result calls f again, during the
+// backward pass, on the same inputs, and differentiates that second call; the backward graph
+// then reads only the first call's inputs and result, and the second call's values live
+// only while the backward pass crosses the region (memory for compute: a chain of n layers
+// cut into about sqrt(n) checkpointed segments keeps about 2 sqrt(n) layers' activations
+// instead of n, for one more forward pass). The recomputation reads its inputs through
+// optimization_barrier nodes, so the graph passes never merge it back into the first call.
+// f must compute the same values from the same inputs every time. Tensors that f reads
+// without taking them as arguments (captured weights) get their gradients too; only values
+// computed inside f are recomputed. Without differentiation it is f.
+Function checkpoint(Function f);
+UnaryFunction checkpoint(UnaryFunction f);
 
 // The vjp of a custom kernel (kiln::custom_kernel), for one of its outputs: given the
 // kernel's inputs, the output's index and that output's cotangent, the cotangent of each

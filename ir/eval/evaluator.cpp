@@ -39,6 +39,7 @@ BufferPtr evaluate_movement(const ir::Node& node, const std::vector<BufferPtr>& 
     case OpKind::Pad: return eval_pad(node, *args[0]);
     case OpKind::Flip: return eval_flip(node, *args[0]);
     case OpKind::Concat: return eval_concat(node, args);
+    case OpKind::OptimizationBarrier: return eval_reshape(node, *args[0]);  // a copy
     default: unhandled_op(node);
   }
 }

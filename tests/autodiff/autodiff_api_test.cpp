@@ -170,6 +170,22 @@ TEST_F(Autodiff, TiesSplitTheGradient) {
                DType::F64, {2}, {0.5, 0.0});
 }
 
+// d sum(cumprod(x)) / d x_i = sum over j >= i of the product of x_k, k <= j, k != i: exact
+// where x has zeros (dividing by x would give NaN there). The rule's graph grows with log2
+// of the axis, not with the axis.
+TEST_F(Autodiff, CumprodGradientIsExactAtZeros) {
+  Tensor x = from_data({2.0, 0.0, 3.0, 0.0, 5.0}, {5});
+  Tensor g = grad([](const Tensor& t) { return sum(cumprod(t, 0)); })(x);
+  expect_close(g, DType::F64, {5}, {1.0, 2.0 + 2.0 * 3.0, 0.0, 0.0, 0.0}, 0, 0);
+  Tensor long_axis = from_data(std::vector<double>(1000, 1.0), {1000});
+  Tensor g_long = grad([](const Tensor& t) { return sum(cumprod(t, 0)); })(long_axis);
+  EXPECT_LT(graph_of(g_long).nodes.size(), 120u);
+  // With x all 1, x_i's gradient counts the j >= i.
+  std::vector<double> want;
+  for (int i = 0; i < 1000; ++i) want.push_back(1000.0 - i);
+  expect_close(g_long, DType::F64, {1000}, want, 0, 0);
+}
+
 TEST_F(Autodiff, IntegerValuesCarryNoGradient) {
   Tensor x = from_data({1.7, -2.2}, {2});
   // cast to an integer and back is piecewise constant.

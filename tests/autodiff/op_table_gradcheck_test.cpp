@@ -108,7 +108,15 @@ std::vector<Sample> samples(OpKind op) {
     case OpKind::CumSum:
       return {{{r.uniform({2, 4}, -1, 1)}, [](const auto& x) { return cumsum(x[0], 1); }}};
     case OpKind::CumProd:
-      return {{{r.uniform({3, 2}, 0.5, 1.5)}, [](const auto& x) { return cumprod(x[0], 0); }}};
+      return {{{r.uniform({3, 2}, 0.5, 1.5)}, [](const auto& x) { return cumprod(x[0], 0); }},
+              // An axis of 11 (the doubling's last step is partial), signs mixed.
+              {{r.uniform({2, 11}, -1.5, 1.5)}, [](const auto& x) { return cumprod(x[0], 1); }},
+              // One zero in a row, two zeros in a row, a zero first and a zero last: exact
+              // (no division by x).
+              {{from_data({2.0, 0.0, 3.0, -0.5, 1.5, 0.0, -2.0, 0.0, 0.0, 0.7, 1.2, 0.0}, {3, 4})},
+               [](const auto& x) { return cumprod(x[0], 1); }},
+              {{from_data({0.0, 1.5, 0.8, 0.0, 2.0, -1.0}, {3, 2})},
+               [](const auto& x) { return cumprod(x[0], 0); }}};
     case OpKind::Reshape:
       return {{{r.uniform({2, 6}, -1, 1)}, [](const auto& x) { return reshape(x[0], {3, 4}); }}};
     case OpKind::Permute:
@@ -138,6 +146,12 @@ std::vector<Sample> samples(OpKind op) {
     case OpKind::Concat:
       return {{{r.uniform({2, 1}, -1, 1), r.uniform({2, 3}, -1, 1)}, [](const auto& x) {
                  return concatenate({x[0], x[1], x[0]}, 1);
+               }}};
+    case OpKind::OptimizationBarrier:
+      // The identity on its first operand; the second only orders it (zero gradient).
+      return {{{r.uniform({2, 3}, -1, 1), r.uniform({4}, -1, 1)}, [](const auto& x) {
+                 return sin(frontend::make(OpKind::OptimizationBarrier, {x[0], x[1]}, {},
+                                           x[0].type(), Loc::current()));
                }}};
     case OpKind::Gather:
       // Repeated, negative and clamped (out-of-range) indices.

@@ -331,6 +331,24 @@ bool movement_cases(OpKind op, DType t, std::vector<Case>& out) {
       }
       return true;
     }
+    case OpKind::OptimizationBarrier: {
+      // Alone, after another value (which it must not read), and read by a kernel that
+      // computes on it.
+      for (const Shaped& in :
+           {Shaped{{4, 5}}, Shaped{{0, 3}}, Shaped{{3, 5}, Layout::Transposed}}) {
+        std::string what = "optimization_barrier " + type_str(t, in.shape) + layout_name(in.layout);
+        add_case(out, what, [&](GraphBuilder& b) {
+          b.result(b.add(op, {operand(b, t, in.shape, in.layout)}));
+        });
+        add_case(out, what + " after a value", [&](GraphBuilder& b) {
+          auto x = operand(b, t, in.shape, in.layout);
+          auto after = b.param({DType::F32, {7}});
+          auto y = b.add(op, {x, b.add(OpKind::Neg, {after})});
+          b.result(b.add(OpKind::Concat, {y, x}, {int64_t{0}}));
+        });
+      }
+      return true;
+    }
     default: return false;
   }
   for (const View& v : views) {

@@ -211,6 +211,8 @@ ir::NodePtr example_node(OpKind op, const Shape& shape) {
       s[0] *= 2;
       return node(op, {f32(), f32()}, {int64_t{0}}, Type{DType::F32, s});
     }
+    case OpKind::OptimizationBarrier:
+      return node(op, {f32(), cst(buf(DType::I32, {2}, {1, 2}))}, {}, ty(DType::F32));
     case OpKind::Gather:
       return node(op, {f32(), cst(buf(DType::I64, shape, std::vector<double>(n, -1)))},
                   {int64_t{0}}, ty(DType::F32));
