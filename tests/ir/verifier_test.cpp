@@ -74,7 +74,7 @@ TEST(VerifyNode, DTypeRules) {
             "integer operand to a floating dtype first");
   EXPECT_EQ(node_error(OpKind::Complex, {ty(DType::F64, {2}), ty(DType::F64, {2})}, {}, c2),
             "complex: operand must have f32, got f64");
-  EXPECT_EQ(node_error(OpKind::RandomUniform, {}, {int64_t{1}}, i32({2})),
+  EXPECT_EQ(node_error(OpKind::RandomUniform, {}, {int64_t{1}, std::vector<int64_t>{}}, i32({2})),
             "random_uniform: result must have a floating dtype (f16, bf16, f32, f64), got i32; "
             "cast the integer operand to a floating dtype first");
   EXPECT_EQ(node_error(OpKind::Iota, {}, {int64_t{0}}, boolean({2})),
