@@ -14,41 +14,63 @@ namespace {
 
 using testing::expect_error;
 
-// The values `draw` gives with `key` and with key_input(key), which must be identical.
-template <class Draw>
-void expect_same_draws(const std::string& what, const Key& key, Draw draw) {
-  SCOPED_TRACE(what);
-  Tensor known = draw(key), input = draw(key_input(key));
-  ASSERT_EQ(known.type(), input.type());
-  if (known.dtype() == DType::Bool) {
-    EXPECT_EQ(known.to_vector<bool>(), input.to_vector<bool>());
-  } else if (known.dtype() == DType::F64) {
-    EXPECT_EQ(known.to_vector<double>(), input.to_vector<double>());
-  } else {
-    EXPECT_EQ(known.to_vector<float>(), input.to_vector<float>());
+// Draws from a key and the same draws from key_input(key), evaluated in one graph (one
+// program per device) and compared exactly.
+class SameDraws {
+ public:
+  explicit SameDraws(const Key& key) : key_(key), input_(key_input(key)) {}
+
+  template <class Draw>
+  void add(std::string what, Draw draw) {
+    cases_.push_back({std::move(what), draw(key_), draw(input_)});
   }
-}
+
+  void check() const {
+    std::vector<Tensor> all;
+    for (const Case& c : cases_) all.insert(all.end(), {c.known, c.input});
+    eval(all);
+    for (const Case& c : cases_) {
+      SCOPED_TRACE(c.what);
+      ASSERT_EQ(c.known.type(), c.input.type());
+      if (c.known.dtype() == DType::Bool) {
+        EXPECT_EQ(c.known.to_vector<bool>(), c.input.to_vector<bool>());
+      } else if (c.known.dtype() == DType::F64) {
+        EXPECT_EQ(c.known.to_vector<double>(), c.input.to_vector<double>());
+      } else {
+        EXPECT_EQ(c.known.to_vector<float>(), c.input.to_vector<float>());
+      }
+    }
+  }
+
+ private:
+  struct Case {
+    std::string what;
+    Tensor known, input;
+  };
+  Key key_, input_;
+  std::vector<Case> cases_;
+};
 
 void expect_key_tensors_draw_like_keys() {
-  const Key key(0x0123456789abcdefull);
+  SameDraws draws(Key(0x0123456789abcdefull));
   for (DType d : {DType::F32, DType::F64, DType::F16, DType::BF16})
-    expect_same_draws("uniform " + std::string(dtype_name(d)), key, [&](const Key& k) {
+    draws.add("uniform " + std::string(dtype_name(d)), [&](const Key& k) {
       return uniform(k, {3, 37}, d);
     });
-  expect_same_draws("range", key,
-                    [](const Key& k) { return uniform(k, {65}, DType::F32, -2.0, 3.0); });
-  expect_same_draws("normal (a split)", key, [](const Key& k) { return normal(k, {2, 50}); });
-  expect_same_draws("bernoulli", key, [](const Key& k) { return bernoulli(k, 0.3, {200}); });
+  draws.add("range", [](const Key& k) { return uniform(k, {65}, DType::F32, -2.0, 3.0); });
+  draws.add("normal (a split)", [](const Key& k) { return normal(k, {2, 50}); });
+  draws.add("bernoulli", [](const Key& k) { return bernoulli(k, 0.3, {200}); });
   // Derivations of the key tensor are applied in the kernel, in order.
-  expect_same_draws("split then fold_in", key,
-                    [](const Key& k) { return uniform(fold_in(split(k, 3)[2], 7), {33}); });
-  expect_same_draws("two fold_ins then a split", key,
-                    [](const Key& k) { return normal(fold_in(fold_in(k, 1u << 20), 5), {40}); });
+  draws.add("split then fold_in",
+            [](const Key& k) { return uniform(fold_in(split(k, 3)[2], 7), {33}); });
+  draws.add("two fold_ins then a split",
+            [](const Key& k) { return normal(fold_in(fold_in(k, 1u << 20), 5), {40}); });
   // Fused with other work: the random values feed an elementwise op and a reduction.
   Tensor x = from_data(std::vector<float>(64, 2.0f), {4, 16});
-  expect_same_draws("fused into a reduction", key, [&](const Key& k) {
+  draws.add("fused into a reduction", [&](const Key& k) {
     return sum(x * uniform(fold_in(k, 3), {4, 16}), -1);
   });
+  draws.check();
   // The element index is the counter, as for a known key: value i is Philox word 0.
   std::vector<float> got = uniform(key_input(Key(42)), {5}).to_vector<float>();
   for (uint64_t i = 0; i < 5; ++i) EXPECT_EQ(got[i], ir::random_uniform_f32(42, i)) << i;

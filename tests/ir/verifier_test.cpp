@@ -26,7 +26,9 @@ const Type c2 = ty(DType::C64, {2});
 TEST(VerifyNode, ArityAndAttributes) {
   EXPECT_EQ(node_error(OpKind::Add, {m}, {}, m), "add: expects 2 operand(s), got 1");
   EXPECT_EQ(node_error(OpKind::Concat, {}, {int64_t{0}}, m),
-            "concat: expects at least one operand");
+            "concat: expects at least one operand, got 0");
+  EXPECT_EQ(node_error(OpKind::RandomUniform, {m, m}, {int64_t{0}, I64s{}}, m),
+            "random_uniform: expects zero or one operand, got 2");
   EXPECT_EQ(node_error(OpKind::ReduceSum, {m}, {I64s{1}}, f32({2})),
             "reduce_sum: expects 2 attribute(s) (axes, keepdims), got 1");
   EXPECT_EQ(node_error(OpKind::ReduceSum, {m}, {int64_t{1}, false}, f32({2})),
