@@ -280,8 +280,8 @@ class KernelBuilder {
 
   // The key a random_uniform node draws with: its key attribute (a scalar argument) or its
   // key operand (a 0-d value, read like any other), then its derivations, in order. The
-  // derivations do not depend on the loops, so a backend computes them once per kernel
-  // instance (LLVM hoists them out of the loops).
+  // derivations do not depend on the loops: the CPU backend computes them once (LLVM
+  // hoists them), an OpenCL work-item once per element it draws (docs/training.md).
   ExprPtr random_key_of(const Node* n) {
     ExprPtr key = n->operands.empty() ? scalar(n, DType::I64) : eval(n->operands[0].get(), {});
     for (int64_t counter : n->attr_i64s("derive"))
