@@ -264,6 +264,12 @@ ExprPtr random_uniform(DType dtype, ExprPtr counter, ExprPtr key) {
   return finish(make(ExprKind::Random, dtype, {std::move(counter), std::move(key)}));
 }
 
+ExprPtr random_key(ExprPtr key, uint64_t counter) {
+  Expr e = make(ExprKind::RandomKey, DType::I64, {std::move(key)});
+  e.ival = static_cast<int64_t>(counter);
+  return finish(std::move(e));
+}
+
 // ---- index arithmetic ----
 
 Linear linearize(const ExprPtr& e) {

@@ -34,6 +34,7 @@ enum class ExprKind : uint8_t {
   IndexDiv,    // floor(args[0] / ival), ival > 0 (index arithmetic only)
   IndexMod,    // args[0] - ival * floor(args[0] / ival), ival > 0
   Random,      // uniform [0,1) in `dtype` (ir/random.h): counter args[0], key args[1] (i64)
+  RandomKey,   // i64 ir::derive_key(args[0], ival): a key derived from the key args[0]
 };
 
 struct Expr;
@@ -81,6 +82,7 @@ ExprPtr binary(ir::OpKind op, DType result, ExprPtr a, ExprPtr b);
 ExprPtr select(ExprPtr cond, ExprPtr a, ExprPtr b);
 ExprPtr cast(DType to, ExprPtr a);
 ExprPtr random_uniform(DType dtype, ExprPtr counter, ExprPtr key);
+ExprPtr random_key(ExprPtr key, uint64_t counter);
 
 // ---- index arithmetic (i64, canonical affine form) ----
 ExprPtr iadd(ExprPtr a, ExprPtr b);

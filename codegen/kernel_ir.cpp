@@ -50,6 +50,7 @@ std::string_view kind_name(ExprKind k) {
     case ExprKind::IndexDiv: return "idiv";
     case ExprKind::IndexMod: return "imod";
     case ExprKind::Random: return "random";
+    case ExprKind::RandomKey: return "random_key";
   }
   return "?";
 }
@@ -87,6 +88,7 @@ class ExprNamer {
     if (e->kind == ExprKind::Load) line += " b" + std::to_string(e->slot);
     if (e->kind == ExprKind::IndexDiv || e->kind == ExprKind::IndexMod)
       line += " /" + std::to_string(e->ival);
+    if (e->kind == ExprKind::RandomKey) line += " @" + std::to_string(e->ival);
     for (auto& a : args) line += " " + a;
     out_ += line + "\n";
     bucket.emplace_back(e, n);

@@ -249,7 +249,7 @@ class KernelBuilder {
       case OpCategory::Source:
         if (n->op == OpKind::Iota) return cast(dt, idx[n->attr_i64("axis")]);
         if (n->op == OpKind::RandomUniform)
-          return random_uniform(dt, linear_index(idx, n->type.shape), scalar(n, DType::I64));
+          return random_uniform(dt, linear_index(idx, n->type.shape), random_key_of(n));
         internal("source " + std::string(n->info().text) + " is not computed inline");
       case OpCategory::Unary: return unary(n->op, dt, eval(operand(0), idx));
       case OpCategory::Binary:
@@ -276,6 +276,17 @@ class KernelBuilder {
       case OpCategory::Custom: break;
     }
     internal(std::string(n->info().text) + " cannot be computed inside a kernel");
+  }
+
+  // The key a random_uniform node draws with: its key attribute (a scalar argument) or its
+  // key operand (a 0-d value, read like any other), then its derivations, in order. The
+  // derivations do not depend on the loops: the CPU backend computes them once (LLVM
+  // hoists them), an OpenCL work-item once per element it draws (docs/training.md).
+  ExprPtr random_key_of(const Node* n) {
+    ExprPtr key = n->operands.empty() ? scalar(n, DType::I64) : eval(n->operands[0].get(), {});
+    for (int64_t counter : n->attr_i64s("derive"))
+      key = random_key(std::move(key), static_cast<uint64_t>(counter));
+    return key;
   }
 
   ExprPtr movement(const Node* n, const Index& idx) {

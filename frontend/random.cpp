@@ -1,9 +1,13 @@
 // Random numbers from explicit counter-based keys. The random_uniform IR op draws Philox
 // values from (key, element index); everything else (ranges, normals, bernoulli) is
-// composed here from it, so every device gives the same values. New keys are derived on
-// the host with a 64-bit mixing function (the splitmix64 finalizer) of the parent key, a
-// per-use tag and an index.
+// composed here from it, so every device gives the same values. A new key is two Philox
+// words of the parent key at a counter made of a per-use tag and an index
+// (ir::derive_key): computed here for keys known when the graph is built, and recorded as
+// the counter for key tensors, whose random_uniform nodes apply their counters in the
+// kernel. Tests: tests/frontend/random_test.cpp, random_key_test.cpp.
 #include "ir/random.h"
+
+#include <kiln/optim.h>
 
 #include <cmath>
 #include <numbers>
@@ -19,12 +23,10 @@ namespace {
 constexpr uint64_t kSplitTag = uint64_t{1} << 63;
 constexpr uint64_t kFoldInTag = uint64_t{1} << 62;
 
-// Two Philox words at counters tag | 2i and tag | 2i+1 make the new 64-bit key.
-Key derive(const Key& key, uint64_t tag, uint64_t index) {
-  uint64_t c = tag | ((index << 1) & ~(uint64_t{3} << 62));
-  uint64_t lo = ir::philox_word0(key.bits(), c);
-  uint64_t hi = ir::philox_word0(key.bits(), c | 1);
-  return Key(lo | (hi << 32));
+// The derivation counter of index i under a tag: tag | 2i (ir::derive_key also reads the
+// counter tag | 2i + 1).
+uint64_t derive_counter(uint64_t tag, uint64_t index) {
+  return tag | ((index << 1) & ~(uint64_t{3} << 62));
 }
 
 void check_float_dtype(std::string_view op, DType dtype) {
@@ -37,10 +39,17 @@ void check_float_dtype(std::string_view op, DType dtype) {
 // The dtype random values are computed in: f64 for f64, else f32 (then cast).
 DType compute_dtype(DType dtype) { return dtype == DType::F64 ? DType::F64 : DType::F32; }
 
-// Uniform [0, 1) straight from the IR op.
+// Uniform [0, 1) straight from the IR op: a known key is its key attribute, a key tensor
+// its operand with its derivations.
 Tensor unit_uniform(const Key& key, const Shape& shape, DType dtype, Loc loc) {
-  return make(ir::OpKind::RandomUniform, {}, {static_cast<int64_t>(key.bits())}, Type{dtype, shape},
-              loc);
+  if (!key.is_tensor())
+    return make(ir::OpKind::RandomUniform, {},
+                {static_cast<int64_t>(key.bits()), std::vector<int64_t>{}}, Type{dtype, shape},
+                loc);
+  std::vector<int64_t> derive;
+  for (uint64_t c : key.derivations()) derive.push_back(static_cast<int64_t>(c));
+  return make(ir::OpKind::RandomUniform, {key.tensor()}, {int64_t{0}, std::move(derive)},
+              Type{dtype, shape}, loc);
 }
 
 // The largest value of `dtype` below `hi`: rounding lo + u * (hi - lo) to the dtype can
@@ -72,14 +81,58 @@ double below(double hi, DType dtype) {
 
 }  // namespace
 
+Key::Key(const Tensor& bits) : tensor_(bits) {
+  if (bits.dtype() != DType::I64)
+    throw DTypeError("Key: a key tensor holds the key's 64 bits as a 0-d i64, got " +
+                     bits.type().str() + " (key_input(Key(seed)) makes one)");
+  if (bits.ndim() != 0)
+    throw ShapeError("Key: a key tensor must be 0-d (one i64), got " + bits.type().str() +
+                     " (index one element first)");
+}
+
+Key::Key(const Key& parent, uint64_t counter)
+    : bits_(parent.is_tensor() ? 0 : ir::derive_key(parent.bits_, counter)),
+      tensor_(parent.tensor_),
+      derive_(parent.derive_) {
+  if (is_tensor()) derive_.push_back(counter);
+}
+
+uint64_t Key::bits() const {
+  if (is_tensor())
+    throw Error("Key::bits: this key is a tensor of the graph (" + tensor_->type().str() +
+                "); its bits are known only when the graph runs");
+  return bits_;
+}
+
+const Tensor& Key::tensor() const {
+  if (!is_tensor())
+    throw Error("Key::tensor: this key is not a tensor (Key(" + std::to_string(bits_) +
+                ")); key_input makes one");
+  return *tensor_;
+}
+
+bool operator==(const Key& a, const Key& b) {
+  if (a.is_tensor() != b.is_tensor()) return false;
+  if (!a.is_tensor()) return a.bits_ == b.bits_;
+  return a.tensor_->node() == b.tensor_->node() && a.derive_ == b.derive_;
+}
+
+Key key_input(const Key& key, Loc loc) {
+  if (key.is_tensor()) return key;
+  Tensor bits =
+      from_data(std::vector<int64_t>{static_cast<int64_t>(key.bits())}, Shape{}, std::nullopt, loc);
+  return Key(as_input(bits, loc));
+}
+
 std::vector<Key> split(const Key& key, int n) {
   if (n < 0) throw ShapeError("split: cannot make " + std::to_string(n) + " keys; n must be >= 0");
   std::vector<Key> out;
-  for (int i = 0; i < n; ++i) out.push_back(derive(key, kSplitTag, static_cast<uint64_t>(i)));
+  for (int i = 0; i < n; ++i)
+    out.push_back(Key(key, derive_counter(kSplitTag, static_cast<uint64_t>(i))));
   return out;
 }
 
-Key fold_in(const Key& key, uint64_t data) { return derive(key, kFoldInTag, data); }
+Key fold_in(const Key& key, uint64_t data) { return Key(key, derive_counter(kFoldInTag, data)); }
 
 Tensor uniform(const Key& key, const Shape& shape, DType dtype, double lo, double hi, Loc loc) {
   check_float_dtype("uniform", dtype);

@@ -73,6 +73,18 @@ const OpInfo& op_info(OpKind kind) { return table().rows[static_cast<size_t>(kin
 
 std::span<const OpInfo> all_ops() { return table().rows; }
 
+bool arity_admits(int arity, size_t n) {
+  if (arity == -1) return n > 0;
+  if (arity == -2) return n <= 1;
+  return n == static_cast<size_t>(arity);
+}
+
+std::string arity_text(int arity) {
+  if (arity == -1) return "at least one operand";
+  if (arity == -2) return "zero or one operand";
+  return std::to_string(arity) + " operand(s)";
+}
+
 std::optional<OpKind> op_from_text(std::string_view text) {
   for (const OpInfo& info : table().rows)
     if (info.text == text) return info.kind;

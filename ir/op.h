@@ -56,7 +56,7 @@ struct AttrSpec {
 struct OpInfo {
   OpKind kind;
   std::string_view text;  // the IR spelling
-  int arity;              // -1: variadic, at least one operand
+  int arity;              // -1: variadic, at least one operand; -2: zero or one
   OpCategory category;
   std::span<const AttrSpec> attrs;  // required attributes, in printing order
   Accepts accepts;
@@ -73,6 +73,11 @@ std::span<const OpInfo> all_ops();
 std::optional<OpKind> op_from_text(std::string_view text);
 
 inline std::string_view op_name(OpKind kind) { return op_info(kind).text; }
+
+// Whether `n` operands fit an arity of the table, and its wording in messages ("2
+// operand(s)", "at least one operand", "zero or one operand").
+bool arity_admits(int arity, size_t n);
+std::string arity_text(int arity);
 inline OpCategory op_category(OpKind kind) { return op_info(kind).category; }
 inline bool is_transcendental(OpKind kind) { return op_info(kind).cost == OpCost::Transcendental; }
 

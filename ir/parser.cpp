@@ -519,11 +519,9 @@ void Parser::parse_statement(Graph& graph) {
                          : "expected ':' and the result type after the op name");
   take();
   const OpInfo& info = op_info(*op);
-  if ((info.arity >= 0 && n != info.arity) || (info.arity < 0 && n == 0))
-    error_at(op_token, "op '" + op_token.text + "' expects " +
-                           (info.arity < 0 ? "at least one operand"
-                                           : std::to_string(info.arity) + " operand(s)") +
-                           ", got " + std::to_string(n));
+  if (!arity_admits(info.arity, static_cast<size_t>(n)))
+    error_at(op_token, "op '" + op_token.text + "' expects " + arity_text(info.arity) + ", got " +
+                           std::to_string(n));
   Type type = parse_type();
 
   NodePtr node = literal ? make_constant(make_buffer(*literal, type))

@@ -39,6 +39,12 @@ uint32_t philox_word0(uint64_t key, uint64_t counter) {
   return philox4x32_10(c, k)[0];
 }
 
+uint64_t derive_key(uint64_t key, uint64_t counter) {
+  uint64_t lo = philox_word0(key, counter);
+  uint64_t hi = philox_word0(key, counter | 1);
+  return lo | (hi << 32);
+}
+
 float random_uniform_f32(uint64_t key, uint64_t counter) {
   return static_cast<float>(philox_word0(key, counter) >> 8) * 0x1p-24f;
 }

@@ -18,8 +18,14 @@ PhiloxCounter philox4x32_10(PhiloxCounter counter, PhiloxKey key);
 
 // Word 0 of philox4x32_10 with counter = (lo32, hi32, 0, 0) of `counter` and
 // key = (lo32, hi32) of `key`: the contract of random_uniform, where `counter` is the
-// element's flat (row-major) index and `key` the node's key attribute.
+// element's flat (row-major) index and `key` the node's key (after its derivations).
 uint32_t philox_word0(uint64_t key, uint64_t counter);
+
+// A key derived from `key`: word 0 at counters `counter` (low half) and `counter | 1`
+// (high half). kiln::split and kiln::fold_in derive keys with it on the host, and
+// random_uniform applies its `derive` counters with it to a key that is a graph value, so
+// a key tensor derived k times draws exactly what the host-derived key draws.
+uint64_t derive_key(uint64_t key, uint64_t counter);
 
 // Uniform in [0, 1): (word0 >> 8) * 2^-24, exact in every float dtype of 24 or more
 // significand bits. f64 gives the same value as f32, widened.

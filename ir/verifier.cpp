@@ -67,6 +67,17 @@ const std::vector<int64_t>& i64s_at(const std::vector<AttrValue>& a, size_t i) {
   return std::get<std::vector<int64_t>>(a[i]);
 }
 
+// random_uniform's key is its attribute or its operand, never both: the operand is the
+// key's 64 bits as a 0-d i64 (kiln::key_input makes one).
+void check_random_key(OpKind op, const std::vector<Type>& in, int64_t key_attr) {
+  if (in.empty()) return;
+  if (in[0] != Type{DType::I64, {}})
+    fail(op, "the key operand must be i64[] (the key's 64 bits), got " + in[0].str());
+  if (key_attr != 0)
+    fail(op, "a key operand and a nonzero key attribute (" + std::to_string(key_attr) +
+                 "); with an operand the key attribute must be 0");
+}
+
 // ---- shape helpers ------------------------------------------------------------------
 
 void check_axis(OpKind op, int64_t axis, const Type& t) {
@@ -360,10 +371,8 @@ void verify_type(const Type& type, const std::string& what) {
 Type infer_type(OpKind op, const std::vector<Type>& in, const std::vector<AttrValue>& attrs,
                 const Type& declared) {
   const OpInfo& info = op_info(op);
-  int arity = info.arity;
-  if (arity >= 0 && static_cast<int>(in.size()) != arity)
-    fail(op, "expects " + std::to_string(arity) + " operand(s), got " + std::to_string(in.size()));
-  if (arity < 0 && in.empty()) fail(op, "expects at least one operand");
+  if (!arity_admits(info.arity, in.size()))
+    fail(op, "expects " + arity_text(info.arity) + ", got " + std::to_string(in.size()));
   std::string prefix(info.text);
   for (size_t i = 0; i < in.size(); ++i)
     verify_type(in[i], prefix + ": operand " + std::to_string(i));
@@ -380,6 +389,7 @@ Type infer_type(OpKind op, const std::vector<Type>& in, const std::vector<AttrVa
   switch (info.category) {
     case OpCategory::Source:
       if (op == OpKind::Iota) check_axis(op, i64_at(attrs, 0), declared);
+      if (op == OpKind::RandomUniform) check_random_key(op, in, i64_at(attrs, 0));
       return declared;
     case OpCategory::Cast: return {declared.dtype, in[0].shape};
     case OpCategory::Unary:

@@ -434,7 +434,10 @@ class Scheduler {
     auto cat = n->info().category;
     auto operand = [&](size_t i) { return n->operands[i].get(); };
     switch (cat) {
-      case OpCategory::Source: return;
+      case OpCategory::Source:
+        // random_uniform's key operand (a 0-d value) is read by every element.
+        for (const auto& op : n->operands) next.push_back({op.get(), Ctx::Other});
+        return;
       case OpCategory::Unary:
       case OpCategory::Binary:
       case OpCategory::Ternary:

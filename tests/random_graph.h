@@ -475,7 +475,8 @@ class RandomGraph {
         if (coin())
           return b_.add(OpKind::Iota, {}, {random_axis(static_cast<int64_t>(s.size()))},
                         Type{any_dtype(), s});
-        return b_.add(OpKind::RandomUniform, {}, {static_cast<int64_t>(below(1000))},
+        return b_.add(OpKind::RandomUniform, {},
+                      {static_cast<int64_t>(below(1000)), std::vector<int64_t>{}},
                       Type{any_dtype(), s});
       }
     }

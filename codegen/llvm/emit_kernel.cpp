@@ -669,6 +669,8 @@ class KernelEmitter {
         Value* key = emit(e->args[1]).re;
         return {emit_random(c_, e->dtype, counter, key)};
       }
+      case ExprKind::RandomKey:
+        return {emit_random_key(c_, emit(e->args[0]).re, static_cast<uint64_t>(e->ival))};
     }
     internal("unknown expression kind");
   }

@@ -532,11 +532,11 @@ Val emit_cast(EmitContext& c, DType from, DType to, Val x) {
   return {real_cast(c, from, to, x.re)};
 }
 
-Value* emit_random(EmitContext& c, DType dtype, Value* counter, Value* key) {
+namespace {
+
+// Word 0 of Philox4x32-10 (ir/random.h) as i32 lanes, for i64 counter and key of width w.
+Value* philox_word0(EmitContext& c, Value* counter, Value* key, int w) {
   auto& b = c.b;
-  int w = std::max(c.width_of(counter), c.width_of(key));
-  counter = c.splat(counter, w);
-  key = c.splat(key, w);
   llvm::Type* i32 = EmitContext::vec(b.getInt32Ty(), w);
   llvm::Type* i64 = c.type(DType::I64, w);
   auto lo = [&](Value* v) { return b.CreateTrunc(v, i32); };
@@ -560,6 +560,27 @@ Value* emit_random(EmitContext& c, DType dtype, Value* counter, Value* key) {
     Value* n3 = lo(p0);
     c0 = n0, c1 = n1, c2 = n2, c3 = n3;
   }
+  return c0;
+}
+
+}  // namespace
+
+Value* emit_random_key(EmitContext& c, Value* key, uint64_t counter) {
+  auto& b = c.b;
+  int w = c.width_of(key);
+  llvm::Type* i64 = c.type(DType::I64, w);
+  auto word = [&](uint64_t k) {
+    return b.CreateZExt(philox_word0(c, c.i64(static_cast<int64_t>(k), w), key, w), i64);
+  };
+  return b.CreateOr(word(counter), b.CreateShl(word(counter | 1), c.i64(32, w)));
+}
+
+Value* emit_random(EmitContext& c, DType dtype, Value* counter, Value* key) {
+  auto& b = c.b;
+  int w = std::max(c.width_of(counter), c.width_of(key));
+  counter = c.splat(counter, w);
+  key = c.splat(key, w);
+  Value* c0 = philox_word0(c, counter, key, w);
   int shift = 8;
   double scale = 0x1p-24;
   if (dtype == DType::F16) shift = 21, scale = 0x1p-11;

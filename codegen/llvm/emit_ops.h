@@ -17,6 +17,8 @@ Val emit_binary(EmitContext& c, ir::OpKind op, DType in, DType out, Val a, Val b
 Val emit_cast(EmitContext& c, DType from, DType to, Val x);
 // A uniform [0, 1) value of `dtype` for an i64 counter and key (ir/random.h).
 llvm::Value* emit_random(EmitContext& c, DType dtype, llvm::Value* counter, llvm::Value* key);
+// ir::derive_key of an i64 key (scalar or vector) and a constant counter.
+llvm::Value* emit_random_key(EmitContext& c, llvm::Value* key, uint64_t counter);
 
 // Rounds a float holding an f16 or bf16 result to that precision (identity for others).
 llvm::Value* round_to_precision(EmitContext& c, DType t, llvm::Value* v);

@@ -1,6 +1,7 @@
 // ExprRenderer: scoped, structurally shared rendering of KernelIR expressions.
 #include "codegen/opencl/expr_renderer.h"
 
+#include <cstdio>
 #include <limits>
 
 #include "codegen/opencl/scalar_ops.h"
@@ -141,6 +142,12 @@ std::string ExprRenderer::render(const ExprPtr& e) {
         throw UnsupportedError("opencl backend: random_uniform of " +
                                std::string(dtype_name(e->dtype)));
       return r;
+    }
+    case ExprKind::RandomKey: {
+      char counter[32];
+      std::snprintf(counter, sizeof counter, "0x%llxul",
+                    static_cast<unsigned long long>(static_cast<uint64_t>(e->ival)));
+      return "kiln_random_key((ulong)" + arg(0) + ", " + counter + ")";
     }
     default: break;
   }

@@ -102,6 +102,10 @@ uint kiln_philox_word0(ulong counter, ulong key) {
 float kiln_random(ulong counter, ulong key, uint shift, float scale) {
   return (float)(kiln_philox_word0(counter, key) >> shift) * scale;
 }
+// ir::derive_key: words 0 at counters c and c | 1, low half first.
+long kiln_random_key(ulong key, ulong c) {
+  return (long)((ulong)kiln_philox_word0(c, key) | ((ulong)kiln_philox_word0(c | 1ul, key) << 32));
+}
 )CL";
 
 constexpr const char* kFp64 = R"CL(

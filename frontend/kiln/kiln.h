@@ -293,17 +293,45 @@ Tensor from_data(const std::vector<T>& data, Loc loc = Loc::current()) {
 // Random numbers: explicit counter-based keys. The same key gives the same values on
 // every device; derive new keys with split / fold_in instead of reusing one.
 
-// A key for the Philox counter-based generator.
+// A key for the Philox counter-based generator: 64 bits known when the graph is built
+// (Key(seed)), or a key tensor, a 0-d i64 value of the graph that holds the 64 bits
+// (key_input, Key(tensor)). A key tensor's derived keys (split, fold_in) are derived inside
+// the graph, so they draw exactly what the same derivations of the same bits draw, and a
+// graph that takes its key as an input is the same graph whatever the key's value: a
+// training step with a new dropout key every step keeps its plan (docs/training.md).
 class Key {
  public:
   explicit Key(uint64_t seed) : bits_(seed) {}
-  uint64_t bits() const { return bits_; }
-  friend bool operator==(const Key&, const Key&) = default;
+  // A key tensor: `bits` must be a 0-d i64 tensor (DTypeError, ShapeError otherwise).
+  explicit Key(const Tensor& bits);
+
+  // Whether the key is a tensor of the graph (its bits are known only when it runs).
+  bool is_tensor() const { return tensor_.has_value(); }
+  // The 64 bits of a key that is not a tensor (kiln::Error for a key tensor).
+  uint64_t bits() const;
+  // A key tensor's tensor (before its derivations; kiln::Error for other keys) and the
+  // counters of the derivations applied to it, in order (ir/random.h: derive_key).
+  const Tensor& tensor() const;
+  const std::vector<uint64_t>& derivations() const { return derive_; }
+
+  // Keys known when the graph is built are equal when their bits are; key tensors when they
+  // are derived the same way from the same tensor.
+  friend bool operator==(const Key& a, const Key& b);
 
  private:
-  uint64_t bits_;
+  Key(const Key& parent, uint64_t counter);  // the derived key (split, fold_in)
+  friend std::vector<Key> split(const Key& key, int n);
+  friend Key fold_in(const Key& key, uint64_t data);
+
+  uint64_t bits_ = 0;
+  std::optional<Tensor> tensor_;
+  std::vector<uint64_t> derive_;
 };
 
+// A key tensor holding `key`'s bits as an input of the graphs that draw from it (a 0-d i64
+// parameter): it draws exactly what `key` draws, and graphs that differ only in its value
+// share one plan and their kernels. A key tensor is returned as it is.
+Key key_input(const Key& key, Loc loc = Loc::current());
 // n new independent keys derived from `key`.
 std::vector<Key> split(const Key& key, int n = 2);
 // A new key derived from `key` and `data` (for example a step or layer index); data is

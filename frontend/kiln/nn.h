@@ -38,7 +38,8 @@ struct CallOptions {
   // Parameters and buffers by full name in place of the module's own; names left out keep
   // the module's (as torch.func.functional_call).
   Params params;
-  // The randomness of Dropout in training mode; each Dropout folds in its own index.
+  // The randomness of Dropout in training mode; each Dropout folds in its own index (in
+  // the graph, for a key tensor: key_input keeps a training step one graph across steps).
   std::optional<Key> key;
   // Receives the buffers a training-mode call updates (BatchNorm's running statistics),
   // by full name, as lazy tensors. Without it, operator() stores them in the module.

@@ -20,12 +20,13 @@ namespace {
 using ir::OpKind;
 
 // The ops of the categories whose members the evaluator implements one function each.
-BufferPtr evaluate_source(const ir::Node& node) {
+BufferPtr evaluate_source(const ir::Node& node, const std::vector<BufferPtr>& args) {
   switch (node.op) {
     case OpKind::Parameter: fail(node, "a parameter that is not in the graph's parameter list");
     case OpKind::Constant: fail(node, "a constant without data (its buffer is null)");
     case OpKind::Iota: return eval_iota(node);
-    case OpKind::RandomUniform: return eval_random_uniform(node);
+    case OpKind::RandomUniform:
+      return eval_random_uniform(node, args.empty() ? nullptr : args[0].get());
     default: unhandled_op(node);
   }
 }
@@ -55,11 +56,10 @@ BufferPtr evaluate_index(const ir::Node& node, const std::vector<BufferPtr>& arg
 BufferPtr evaluate_op(const ir::Node& node, const std::vector<BufferPtr>& args,
                       const CustomKernelRunner& custom) {
   const int arity = node.info().arity;
-  check(arity < 0 ? !args.empty() : args.size() == static_cast<size_t>(arity), node,
-        "takes " + (arity < 0 ? std::string("at least one operand") : std::to_string(arity)) +
-            " operand(s), got " + std::to_string(args.size()));
+  check(ir::arity_admits(arity, args.size()), node,
+        "takes " + ir::arity_text(arity) + ", got " + std::to_string(args.size()));
   switch (node.info().category) {
-    case ir::OpCategory::Source: return evaluate_source(node);
+    case ir::OpCategory::Source: return evaluate_source(node, args);
     case ir::OpCategory::Unary: return eval_unary(node, *args[0]);
     case ir::OpCategory::Binary: return eval_binary(node, *args[0], *args[1]);
     case ir::OpCategory::Ternary: return eval_select(node, *args[0], *args[1], *args[2]);

@@ -18,7 +18,8 @@
 namespace kiln::evaluator {
 
 BufferPtr eval_iota(const ir::Node& node);
-BufferPtr eval_random_uniform(const ir::Node& node);
+// `key`: the key operand's value, or null when the node has none (its key attribute).
+BufferPtr eval_random_uniform(const ir::Node& node, const Buffer* key);
 BufferPtr eval_unary(const ir::Node& node, const Buffer& x);
 BufferPtr eval_binary(const ir::Node& node, const Buffer& a, const Buffer& b);
 BufferPtr eval_select(const ir::Node& node, const Buffer& cond, const Buffer& a, const Buffer& b);

@@ -19,8 +19,15 @@ BufferPtr eval_iota(const ir::Node& node) {
   return out;
 }
 
-BufferPtr eval_random_uniform(const ir::Node& node) {
-  const auto key = static_cast<uint64_t>(node.attr_i64("key"));
+BufferPtr eval_random_uniform(const ir::Node& node, const Buffer* key_value) {
+  auto key = static_cast<uint64_t>(node.attr_i64("key"));
+  if (key_value) {
+    check(key_value->type() == Type{DType::I64, {}}, node,
+          "the key operand must be i64[], got " + key_value->type().str());
+    key = static_cast<uint64_t>(key_value->as<int64_t>()[0]);
+  }
+  for (int64_t counter : node.attr_i64s("derive"))
+    key = ir::derive_key(key, static_cast<uint64_t>(counter));
   auto out = new_output(node);
   const int64_t n = out->type().numel();
   auto fill = [&](auto draw, auto* dst, auto to_storage) {

@@ -258,6 +258,46 @@ TEST(Nn, DropoutDropsInTrainingAndIsTheIdentityInEval) {
   EXPECT_EQ(model(x).to_vector<float>(), std::vector<float>(4000, 1.f));
 }
 
+TEST(Nn, DropoutWithAKeyTensorDrawsTheSameMask) {
+  // The call's key as a graph input: each Dropout folds in its index inside the graph.
+  nn::Sequential model(nn::Dropout(0.25), nn::Linear(4, 4, Key(1)), nn::Dropout(0.5));
+  Tensor x = from_data(data(64), {16, 4}, DType::F32);
+  EXPECT_EQ(model(x, key_input(Key(9))).to_vector<float>(), model(x, Key(9)).to_vector<float>());
+  EXPECT_NE(model(x, key_input(Key(10))).to_vector<float>(), model(x, Key(9)).to_vector<float>());
+}
+
+// A training step whose dropout key changes every step, as an input of the step graph
+// (docs/training.md): from the second step on, every step reuses the plan.
+TEST(Nn, TrainingStepsWithAKeyInputReuseThePlan) {
+  std::vector<Key> keys = split(Key(11), 2);
+  nn::Sequential model(nn::Linear(3, 16, keys[0]), nn::ReLU(), nn::Dropout(0.2),
+                       nn::Linear(16, 1, keys[1]));
+  Tensor x = from_data(data(24), {8, 3}, DType::F32);
+  Tensor y = sum(x * x, -1, true);
+  Params params = model.parameters();
+  Stats before;
+  std::vector<float> losses;
+  for (uint64_t step = 0; step < 5; ++step) {
+    if (step == 2) before = stats();
+    params = as_input(params);
+    const Key step_key = key_input(fold_in(Key(12), step));
+    auto [loss, grads] = value_and_grad(
+        [&](const Params& p) {
+          return mse_loss(model.forward(p, x, {.params = {}, .key = step_key}), y);
+        },
+        params);
+    for (auto& [name, w] : params) w = w - 0.05 * grads.at(name);
+    std::vector<Tensor> outputs{loss};
+    for (auto& [name, t] : params) outputs.push_back(t);
+    eval(outputs);
+    losses.push_back(loss.item<float>());
+  }
+  const Stats after = stats();
+  EXPECT_EQ(after.kernels_compiled - before.kernels_compiled, 0);
+  EXPECT_EQ(after.plans_reused - before.plans_reused, 3);
+  EXPECT_LT(losses.back(), losses.front());
+}
+
 TEST(Nn, PoolingMatchesLoops) {
   std::vector<double> x = data(2 * 5 * 5);
   Tensor xt = from_data(x, {1, 2, 5, 5}, DType::F32);

@@ -42,10 +42,17 @@ std::vector<Sample> samples() {
        "%0 = iota {axis = 1} : i32[2,3]"},
       {OpKind::RandomUniform,
        {},
-       {int64_t{42}},
+       {int64_t{42}, I64s{}},
        f32({4}),
        "() -> (f32[4])",
-       "%0 = random_uniform {key = 42} : f32[4]"},
+       "%0 = random_uniform {key = 42, derive = []} : f32[4]"},
+      {OpKind::RandomUniform,
+       {Type{DType::I64, {}}},
+       {int64_t{0}, I64s{4611686018427387910, -9223372036854775806}},
+       f32({4}),
+       "(%a: i64[]) -> (f32[4])",
+       "%0 = random_uniform %a {key = 0, derive = [4611686018427387910, -9223372036854775806]} : "
+       "f32[4]"},
       {OpKind::Not,
        {boolean({3})},
        {},
@@ -333,9 +340,11 @@ TEST(RoundTrip, RankZeroAndZeroSizeTypes) {
 
 TEST(RoundTrip, AttributeValuesAtTheirLimits) {
   // Extreme i64 keys and pad values that need an exact shortest form.
-  Graph g1 = one_op(OpKind::RandomUniform, {}, {std::numeric_limits<int64_t>::min()}, f32({2}));
-  expect_round_trip(
-      g1, wrap("() -> (f32[2])", "%0 = random_uniform {key = -9223372036854775808} : f32[2]"));
+  Graph g1 = one_op(OpKind::RandomUniform, {},
+                    {std::numeric_limits<int64_t>::min(), std::vector<int64_t>{}}, f32({2}));
+  expect_round_trip(g1, wrap("() -> (f32[2])",
+                             "%0 = random_uniform {key = -9223372036854775808, derive = []} : "
+                             "f32[2]"));
   for (auto [value, text] : std::vector<std::pair<double, std::string>>{
            {0.1, "0.1"},
            {-0.0, "-0.0"},

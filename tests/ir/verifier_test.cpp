@@ -26,7 +26,9 @@ const Type c2 = ty(DType::C64, {2});
 TEST(VerifyNode, ArityAndAttributes) {
   EXPECT_EQ(node_error(OpKind::Add, {m}, {}, m), "add: expects 2 operand(s), got 1");
   EXPECT_EQ(node_error(OpKind::Concat, {}, {int64_t{0}}, m),
-            "concat: expects at least one operand");
+            "concat: expects at least one operand, got 0");
+  EXPECT_EQ(node_error(OpKind::RandomUniform, {m, m}, {int64_t{0}, I64s{}}, m),
+            "random_uniform: expects zero or one operand, got 2");
   EXPECT_EQ(node_error(OpKind::ReduceSum, {m}, {I64s{1}}, f32({2})),
             "reduce_sum: expects 2 attribute(s) (axes, keepdims), got 1");
   EXPECT_EQ(node_error(OpKind::ReduceSum, {m}, {int64_t{1}, false}, f32({2})),
@@ -74,7 +76,7 @@ TEST(VerifyNode, DTypeRules) {
             "integer operand to a floating dtype first");
   EXPECT_EQ(node_error(OpKind::Complex, {ty(DType::F64, {2}), ty(DType::F64, {2})}, {}, c2),
             "complex: operand must have f32, got f64");
-  EXPECT_EQ(node_error(OpKind::RandomUniform, {}, {int64_t{1}}, i32({2})),
+  EXPECT_EQ(node_error(OpKind::RandomUniform, {}, {int64_t{1}, std::vector<int64_t>{}}, i32({2})),
             "random_uniform: result must have a floating dtype (f16, bf16, f32, f64), got i32; "
             "cast the integer operand to a floating dtype first");
   EXPECT_EQ(node_error(OpKind::Iota, {}, {int64_t{0}}, boolean({2})),

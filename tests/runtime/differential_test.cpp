@@ -479,7 +479,7 @@ bool source_cases(OpKind op, DType t, std::vector<Case>& out) {
         ok = add_case(
             out, what,
             [&](GraphBuilder& b) {
-              b.result(b.add(op, {}, {int64_t{1234}}, Type{t, s}));
+              b.result(b.add(op, {}, {int64_t{1234}, std::vector<int64_t>{}}, Type{t, s}));
             },
             Values::Normal, Tolerance{0, 0});
         break;

@@ -166,7 +166,8 @@ ir::NodePtr example_node(OpKind op, const Shape& shape) {
     case OpKind::Parameter: return nullptr;  // covered by EvalGraph tests
     case OpKind::Constant: return f32();
     case OpKind::Iota: return node(op, {}, {int64_t{0}}, ty(DType::I32));
-    case OpKind::RandomUniform: return node(op, {}, {int64_t{3}}, ty(DType::F32));
+    case OpKind::RandomUniform:
+      return node(op, {}, {int64_t{3}, std::vector<int64_t>{}}, ty(DType::F32));
     case OpKind::Complex: return node(op, {f32(), f32()}, {}, ty(DType::C64));
     case OpKind::Select: {
       auto c = cst(buf(DType::Bool, shape, std::vector<double>(n, 1)));

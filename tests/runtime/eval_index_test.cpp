@@ -186,10 +186,14 @@ TEST(EvalIota, CountsAlongTheAxisInAnyDtype) {
 
 TEST(EvalRandomUniform, PhiloxValuesInEveryFloatDtype) {
   const int64_t key = 0x1234567890abcdefLL;
-  auto f32 = values(*eval(node(OpKind::RandomUniform, {}, {key}, t(DType::F32, {2, 3}))));
-  auto f64 = values(*eval(node(OpKind::RandomUniform, {}, {key}, t(DType::F64, {2, 3}))));
-  auto f16 = values(*eval(node(OpKind::RandomUniform, {}, {key}, t(DType::F16, {6}))));
-  auto bf16 = values(*eval(node(OpKind::RandomUniform, {}, {key}, t(DType::BF16, {6}))));
+  auto f32 = values(
+      *eval(node(OpKind::RandomUniform, {}, {key, std::vector<int64_t>{}}, t(DType::F32, {2, 3}))));
+  auto f64 = values(
+      *eval(node(OpKind::RandomUniform, {}, {key, std::vector<int64_t>{}}, t(DType::F64, {2, 3}))));
+  auto f16 = values(
+      *eval(node(OpKind::RandomUniform, {}, {key, std::vector<int64_t>{}}, t(DType::F16, {6}))));
+  auto bf16 = values(
+      *eval(node(OpKind::RandomUniform, {}, {key, std::vector<int64_t>{}}, t(DType::BF16, {6}))));
   for (uint64_t i = 0; i < 6; ++i) {
     // The counter is the flat index; the value is word 0 of Philox's output, scaled.
     const uint32_t w = ir::philox_word0(static_cast<uint64_t>(key), i);
@@ -201,7 +205,8 @@ TEST(EvalRandomUniform, PhiloxValuesInEveryFloatDtype) {
 }
 
 TEST(EvalRandomUniform, UniformInUnitInterval) {
-  auto v = values(*eval(node(OpKind::RandomUniform, {}, {int64_t{7}}, t(DType::F32, {100000}))));
+  auto v = values(*eval(node(OpKind::RandomUniform, {}, {int64_t{7}, std::vector<int64_t>{}},
+                             t(DType::F32, {100000}))));
   double sum = 0;
   for (double x : v) {
     ASSERT_GE(x, 0);
@@ -209,10 +214,14 @@ TEST(EvalRandomUniform, UniformInUnitInterval) {
     sum += x;
   }
   EXPECT_NEAR(sum / v.size(), 0.5, 0.005);  // standard error 0.0009
-  auto other = values(*eval(node(OpKind::RandomUniform, {}, {int64_t{8}}, t(DType::F32, {4}))));
+  auto other = values(*eval(
+      node(OpKind::RandomUniform, {}, {int64_t{8}, std::vector<int64_t>{}}, t(DType::F32, {4}))));
   EXPECT_NE(std::vector<double>(v.begin(), v.begin() + 4), other);
   expect_error<DTypeError>(
-      [] { eval(node(OpKind::RandomUniform, {}, {int64_t{1}}, t(DType::I32, {2}))); },
+      [] {
+        eval(node(OpKind::RandomUniform, {}, {int64_t{1}, std::vector<int64_t>{}},
+                  t(DType::I32, {2})));
+      },
       {"random_uniform", "floating"});
 }
 

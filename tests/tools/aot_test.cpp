@@ -65,7 +65,7 @@ std::vector<Case> cases() {
        "}\n"},
       {"random",
        "func @random(%x: f32[64]) -> (f32[64], f32[64]) {\n"
-       "  %0 = random_uniform {key = 42} : f32[64]\n"
+       "  %0 = random_uniform {key = 42, derive = []} : f32[64]\n"
        "  %1 = add %x, %0 : f32[64]\n"
        "  %2 = iota {axis = 0} : f32[64]\n"
        "  %3 = cumsum %2 {axis = 0} : f32[64]\n"
