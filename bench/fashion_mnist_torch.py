@@ -8,7 +8,8 @@ learning-rate schedule, batch (128) and cross-entropy; prints images/s per epoch
                   max-pool 2, linear 3136-128, ReLU, linear 128-10
 
     /usr/bin/python3 bench/fashion_mnist_torch.py [--model mlp|cnn] [--epochs 2]
-        [--schedule constant|cosine] [--threads N] [--test] [--data DIR] [--device cpu|cuda]
+        [--schedule constant|cosine] [--threads N] [--test] [--train-limit N] [--data DIR]
+        [--device cpu|cuda]
 """
 import argparse
 import gzip
@@ -54,6 +55,8 @@ def main():
     p.add_argument("--threads", type=int, default=os.cpu_count(),
                    help="torch's threads (default: every core, as kiln's thread pool)")
     p.add_argument("--test", action="store_true", help="evaluate the test set at the end")
+    p.add_argument("--train-limit", type=int, default=0,
+                   help="train on the first N images (0: all 60,000), as kiln's --train-limit")
     p.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
     p.add_argument("--device", default="cpu", help="cpu, or cuda for PyTorch CUDA eager")
     a = p.parse_args()
@@ -61,6 +64,8 @@ def main():
     dev = torch.device(a.device)
     image = (784,) if a.model == "mlp" else (1, 28, 28)
     x, y = load(a.data, "train", dev, image)
+    if a.train_limit > 0:
+        x, y = x[:a.train_limit], y[:a.train_limit]
     print(f"torch {torch.__version__} on {a.device}, {torch.get_num_threads()} threads; "
           f"MKL {torch.backends.mkl.is_available()}, oneDNN {torch.backends.mkldnn.is_available()}")
     for line in torch.__config__.show().splitlines():
@@ -94,7 +99,7 @@ def main():
             torch.cuda.synchronize()
         secs = time.perf_counter() - start
         print(f"epoch {epoch}: loss {total / steps:.4f}, {steps * batch / secs:.0f} images/s, "
-              f"{secs:.1f} s")
+              f"{secs:.1f} s", flush=True)
     if a.test:
         tx, ty = load(a.data, "t10k", dev, image)
         with torch.no_grad():
