@@ -69,11 +69,14 @@ def main():
     print(f"torch {torch.__version__} on {a.device}, {torch.get_num_threads()} threads; "
           f"MKL {torch.backends.mkl.is_available()}, oneDNN {torch.backends.mkldnn.is_available()}")
     for line in torch.__config__.show().splitlines():
-        if any(k in line for k in ("MKL", "oneDNN", "CPU capability")):
-            print("  " + line.strip())
-        for item in line.split(","):
-            if item.strip().startswith(("BLAS_INFO", "USE_MKLDNN", "USE_OPENMP")):
-                print("  " + item.strip())
+        line = line.strip()
+        if line.startswith("- Build settings:"):
+            # One long line: only the items that say which BLAS and threads it uses.
+            items = line[len("- Build settings:"):].split(",")
+            print("  " + ", ".join(i.strip() for i in items if i.strip().startswith(
+                ("BLAS_INFO", "LAPACK_INFO", "USE_MKLDNN", "USE_OPENMP"))))
+        elif any(k in line for k in ("MKL", "oneDNN", "OpenMP", "CPU capability")):
+            print("  " + line)
     torch.manual_seed(0)
     model = model_of(a.model).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
