@@ -142,10 +142,17 @@ bool stores_acc_row_major(const Kernel& kernel, const Contraction& c, int& buffe
 
 // `c` with its leading variables of n moved to the batch where the output then is a
 // row-major [batch][m][n] (an NCHW conv's images): the micro-kernel writes the output.
-Contraction promote_batch(const Kernel& kernel, const Contraction& c) {
+// Not where fewer than `nr` columns would be left.
+Contraction promote_batch(const Kernel& kernel, const Contraction& c, int nr) {
   int buffer = 0;
   if (stores_acc_row_major(kernel, c, buffer)) return c;
   for (size_t j = 1; j < c.n.vars.size(); ++j) {
+    // Columns narrower than a panel of B would be padded to it in every batch (a conv's
+    // weight gradient: the taps of one input channel); the product over all of n is
+    // better.
+    int64_t columns = 1;
+    for (size_t i = j; i < c.n.extents.size(); ++i) columns *= c.n.extents[i];
+    if (columns < nr) break;
     Contraction p = c;
     p.batch.vars.insert(p.batch.vars.end(), c.n.vars.begin(), c.n.vars.begin() + j);
     p.batch.extents.insert(p.batch.extents.end(), c.n.extents.begin(), c.n.extents.begin() + j);
@@ -295,7 +302,7 @@ std::optional<GemmKernels> make_gemm_kernels(const Kernel& kernel, const Contrac
                                              const CpuGemmTile& tile, const LowerOptions& options) {
   for (const BufferParam& b : kernel.buffers)
     if (b.local) return std::nullopt;
-  const Contraction c = promote_batch(kernel, original);
+  const Contraction c = promote_batch(kernel, original, tile.nr);
   Builder b{kernel, c, options, {}, {}};
   b.out.contraction = c;
   b.out.tile = tile;

@@ -238,8 +238,7 @@ class Scheduler {
   // Whether a matmul operand is memory read through views, casts and a few cheap
   // elementwise ops (a scale, a shift): a GEMM evaluates such a prologue once per element
   // as it packs or tiles the operand, so it is fused rather than stored.
-  bool is_cheap_prologue(const Node* root) {
-    constexpr int kMaxPrologueOps = 8;
+  bool is_cheap_prologue(const Node* root, int max_ops = 8) {
     int ops = 0;
     std::vector<const Node*> stack{root};
     std::unordered_set<const Node*> seen{root};
@@ -250,7 +249,7 @@ class Scheduler {
       auto cat = n->info().category;
       bool elementwise =
           cat == OpCategory::Unary || cat == OpCategory::Binary || cat == OpCategory::Ternary;
-      if (elementwise && (ir::is_transcendental(n->op) || ++ops > kMaxPrologueOps)) return false;
+      if (elementwise && (ir::is_transcendental(n->op) || ++ops > max_ops)) return false;
       if (cat != OpCategory::Movement && cat != OpCategory::Cast && !elementwise) return false;
       for (const auto& op : n->read_operands())
         if (seen.insert(op.get()).second) stack.push_back(op.get());
@@ -483,12 +482,26 @@ class Scheduler {
   }
 
   // Operand i of a matmul or conv: stored when it is more than a cheap prologue of memory
-  // (and then the later operands are left alone), else visited before operand i + 1.
+  // (and then the later operands are left alone), else visited before operand i + 1. The
+  // input of a conv with several taps takes views only: its im2col would compute an
+  // elementwise prologue once per tap, and the CPU GEMM packs a view of memory by copies
+  // (kernels/cpu/gemm.h) where it would evaluate a computed value element by element.
   void visit_matmul_operand(const Node* n, size_t i, std::vector<Step>& next) {
     const Node* op = n->operands[i].get();
-    if (!is_cheap_prologue(op)) {
-      realize(op, std::string(n->info().text) +
-                      " reads each operand element many times: stored, not recomputed");
+    int64_t taps = 1;
+    if (n->op == OpKind::Conv && i == 0)
+      for (size_t d = 2; d < n->operands[1]->type.shape.size(); ++d)
+        taps *= n->operands[1]->type.shape[d];
+    if (!is_cheap_prologue(op, taps > 1 ? 0 : 8)) {
+      // The value under the operand's views is stored, and read through them: others that
+      // read it (a bias gradient beside a weight gradient's transposed cotangent) read it
+      // too instead of computing it again.
+      const Node* stored = op;
+      while (stored->info().category == OpCategory::Movement && stored->operands.size() == 1 &&
+             !materialized(stored->operands[0].get()))
+        stored = stored->operands[0].get();
+      realize(stored, std::string(n->info().text) +
+                          " reads each operand element many times: stored, not recomputed");
       return;
     }
     next.push_back({op, Ctx::Other});

@@ -28,6 +28,6 @@ const HostTarget& host_target();
 
 // Bumped whenever generated code changes meaning for the same KernelIR (invalidates disk
 // caches).
-inline constexpr int kCodegenVersion = 1;
+inline constexpr int kCodegenVersion = 2;
 
 }  // namespace kiln::codegen::llvm_backend

@@ -1,10 +1,15 @@
-// Trains a multilayer perceptron (784-256-128-10, ReLU) on Fashion-MNIST with Adam, as one
-// lazy graph per step (forward, gradients, update) that compiles once; prints a line per
-// epoch (loss, accuracy, images/s, kernels per step, kernels compiled), saves a checkpoint
-// and evaluates the test set. Data: the IDX files of Debian's dataset-fashion-mnist
-// (scripts/setup.sh installs it).
+// Trains a multilayer perceptron (784-256-128-10, ReLU) or a small convolutional network
+// (conv 3x3 32, ReLU, max-pool 2, conv 3x3 64, ReLU, max-pool 2, linear 128, ReLU,
+// linear 10) on Fashion-MNIST with Adam, as one lazy graph per step (forward, gradients,
+// update) that compiles once; prints a line per epoch (loss, accuracy, images/s, kernels
+// per step, kernels compiled), saves a checkpoint and evaluates the test set. Data: the
+// IDX files of Debian's dataset-fashion-mnist (scripts/setup.sh installs it).
+// bench/fashion_mnist_torch.py trains the same models in PyTorch; tests/CMakeLists.txt
+// runs short versions of both (example_fashion_mnist, example_fashion_mnist_cnn).
 //
-//   kiln_fashion_mnist [--epochs 10] [--batch 128] [--lr 0.001] [--train-limit N]
+//   kiln_fashion_mnist [--model mlp|cnn] [--epochs 10] [--batch 128] [--lr 0.001]
+//                      [--schedule constant|cosine] [--train-limit N] [--test-limit N]
+//                      [--device SPEC]
 //                      [--data /usr/share/datasets/fashion-mnist] [--checkpoint FILE]
 //                      [--min-test-accuracy A] [--max-train-loss L]
 //   (exit 1 below the accuracy or above the last epoch's mean loss; 77 without the data)
@@ -15,6 +20,8 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <numeric>
 #include <optional>
 #include <random>
@@ -25,10 +32,15 @@ using namespace kiln;
 namespace {
 
 struct Options {
+  std::string model = "mlp";
   int epochs = 10;
   int64_t batch = 128;
   double lr = 1e-3;
+  // cosine: from lr down to 0 over all the run's steps (PyTorch's CosineAnnealingLR).
+  std::string schedule = "constant";
+  std::string device;       // empty: runtime::default_device() (KILN_DEVICE)
   int64_t train_limit = 0;  // 0: all 60,000 images
+  int64_t test_limit = 0;   // 0: all 10,000 test images
   std::string data = "/usr/share/datasets/fashion-mnist";
   std::string checkpoint = "fashion_mnist.safetensors";
   double min_test_accuracy = 0;
@@ -41,7 +53,13 @@ Options parse(int argc, char** argv) {
     const std::string a = argv[i];
     if (i + 1 >= argc) throw Error("kiln_fashion_mnist: " + a + " needs a value");
     const std::string v = argv[++i];
-    if (a == "--epochs")
+    if (a == "--model")
+      o.model = v;
+    else if (a == "--schedule")
+      o.schedule = v;
+    else if (a == "--device")
+      o.device = v;
+    else if (a == "--epochs")
       o.epochs = std::stoi(v);
     else if (a == "--batch")
       o.batch = std::stoll(v);
@@ -49,6 +67,8 @@ Options parse(int argc, char** argv) {
       o.lr = std::stod(v);
     else if (a == "--train-limit")
       o.train_limit = std::stoll(v);
+    else if (a == "--test-limit")
+      o.test_limit = std::stoll(v);
     else if (a == "--data")
       o.data = v;
     else if (a == "--checkpoint")
@@ -62,6 +82,10 @@ Options parse(int argc, char** argv) {
   }
   if (o.epochs < 1 || o.batch < 1)
     throw Error("kiln_fashion_mnist: --epochs and --batch must be >= 1");
+  if (o.model != "mlp" && o.model != "cnn")
+    throw Error("kiln_fashion_mnist: --model is mlp or cnn, not " + o.model);
+  if (o.schedule != "constant" && o.schedule != "cosine")
+    throw Error("kiln_fashion_mnist: --schedule is constant or cosine, not " + o.schedule);
   return o;
 }
 
@@ -96,15 +120,44 @@ void linear(Params& p, const std::string& name, int64_t in, int64_t out, uint64_
   p.insert_or_assign(name + ".bias", uniform(Key(seed + 1), {out}, DType::F32, -bound, bound));
 }
 
-Tensor forward(const Params& p, const Tensor& x) {
-  Tensor h = relu(matmul(x, p.at("fc1.weight")) + p.at("fc1.bias"));
-  h = relu(matmul(h, p.at("fc2.weight")) + p.at("fc2.bias"));
-  return matmul(h, p.at("fc3.weight")) + p.at("fc3.bias");
+// A model: its parameters, its forward (logits of a batch) and the shape of one image.
+struct Model {
+  std::string description;
+  Params params;
+  std::function<Tensor(const Params&, const Tensor&)> forward;
+  Shape image;
+};
+
+Model mlp() {
+  Model m{"MLP 784-256-128-10", {}, {}, {784}};
+  linear(m.params, "fc1", 784, 256, 1);
+  linear(m.params, "fc2", 256, 128, 3);
+  linear(m.params, "fc3", 128, 10, 5);
+  m.forward = [](const Params& p, const Tensor& x) {
+    Tensor h = relu(matmul(x, p.at("fc1.weight")) + p.at("fc1.bias"));
+    h = relu(matmul(h, p.at("fc2.weight")) + p.at("fc2.bias"));
+    return matmul(h, p.at("fc3.weight")) + p.at("fc3.bias");
+  };
+  return m;
+}
+
+// kiln::nn's layers start as PyTorch's do (kaiming_uniform, a = sqrt(5)).
+Model cnn() {
+  const Key key(11);
+  const nn::ConvModuleOptions same{.padding = 1};
+  auto net = std::make_shared<nn::Sequential>(
+      nn::Conv2d(1, 32, 3, fold_in(key, 0), same), nn::ReLU(), nn::MaxPool2d(2),
+      nn::Conv2d(32, 64, 3, fold_in(key, 1), same), nn::ReLU(), nn::MaxPool2d(2), nn::Flatten(),
+      nn::Linear(64 * 7 * 7, 128, fold_in(key, 2)), nn::ReLU(),
+      nn::Linear(128, 10, fold_in(key, 3)));
+  Model m{"CNN conv3x3 32-pool-conv3x3 64-pool-128-10", net->parameters(), {}, {1, 28, 28}};
+  m.forward = [net](const Params& p, const Tensor& x) { return net->forward(p, x); };
+  return m;
 }
 
 // Rows `order[from, from + n)` of a split as tensors.
-std::pair<Tensor, Tensor> batch(const Split& s, const std::vector<int64_t>& order, int64_t from,
-                                int64_t n) {
+std::pair<Tensor, Tensor> batch(const Split& s, const Shape& image,
+                                const std::vector<int64_t>& order, int64_t from, int64_t n) {
   std::vector<float> x(static_cast<size_t>(n * 784));
   std::vector<int32_t> y(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) {
@@ -112,7 +165,9 @@ std::pair<Tensor, Tensor> batch(const Split& s, const std::vector<int64_t>& orde
     std::copy_n(s.images.begin() + r * 784, 784, x.begin() + i * 784);
     y[i] = s.labels[static_cast<size_t>(r)];
   }
-  return {from_data(x, {n, 784}), from_data(y, {n})};
+  Shape shape{n};
+  shape.insert(shape.end(), image.begin(), image.end());
+  return {from_data(x, shape), from_data(y, {n})};
 }
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
@@ -124,6 +179,7 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 int main(int argc, char** argv) {
   try {
     const Options o = parse(argc, argv);
+    if (!o.device.empty()) runtime::set_default_device(runtime::make_device(o.device));
     if (!std::filesystem::exists(o.data + "/train-labels-idx1-ubyte.gz")) {
       std::fprintf(stderr,
                    "kiln_fashion_mnist: no Fashion-MNIST under %s (apt-get install "
@@ -132,22 +188,27 @@ int main(int argc, char** argv) {
       return 77;
     }
     const Split train = read_split(o.data, "train", o.train_limit);
-    const Split test = read_split(o.data, "t10k", 0);
+    const Split test = read_split(o.data, "t10k", o.test_limit);
+    const Model model = o.model == "cnn" ? cnn() : mlp();
     std::printf(
-        "Fashion-MNIST: %lld training and %lld test images; MLP 784-256-128-10, Adam "
-        "lr %g, batch %lld, device %s\n",
-        static_cast<long long>(train.size()), static_cast<long long>(test.size()), o.lr,
-        static_cast<long long>(o.batch), current_device()->name().c_str());
+        "Fashion-MNIST: %lld training and %lld test images; %s, Adam lr %g (%s), batch %lld, "
+        "device %s\n",
+        static_cast<long long>(train.size()), static_cast<long long>(test.size()),
+        model.description.c_str(), o.lr, o.schedule.c_str(), static_cast<long long>(o.batch),
+        current_device()->name().c_str());
 
-    Params params;
-    linear(params, "fc1", 784, 256, 1);
-    linear(params, "fc2", 256, 128, 3);
-    linear(params, "fc3", 128, 10, 5);
+    Params params = model.params;
     Adam opt;
     OptimizerState state = opt.init(params);
     std::mt19937_64 rng(7);
     std::vector<int64_t> order(static_cast<size_t>(train.size()));
     const int64_t steps = train.size() / o.batch;  // the last partial batch is left out
+    // The rate is an input of the step graph (a schedule reads the state's step count), so
+    // neither changes the plan.
+    auto learning_rate = [&](const OptimizerState& st) {
+      return o.schedule == "cosine" ? cosine_lr(o.lr, steps * o.epochs, 0, as_input(st.step))
+                                    : scalar_input(o.lr);
+    };
     double last_loss = 0;
     for (int epoch = 1; epoch <= o.epochs; ++epoch) {
       std::iota(order.begin(), order.end(), 0);
@@ -156,16 +217,16 @@ int main(int argc, char** argv) {
       const auto start = std::chrono::steady_clock::now();
       double loss_sum = 0, correct = 0;
       for (int64_t s = 0; s < steps; ++s) {
-        auto [x, y] = batch(train, order, s * o.batch, o.batch);
+        auto [x, y] = batch(train, model.image, order, s * o.batch, o.batch);
         params = as_input(params);
         std::optional<Tensor> logits;
         auto loss_of = [&](const Params& p) {
-          logits = forward(p, x);
+          logits = model.forward(p, x);
           return cross_entropy(*logits, y);
         };
         auto [loss, grads] = value_and_grad(loss_of, params);
         Tensor acc = accuracy(stop_gradient(*logits), y);
-        std::tie(params, state) = opt.update(params, grads, state, scalar_input(o.lr));
+        std::tie(params, state) = opt.update(params, grads, state, learning_rate(state));
         std::vector<Tensor> results{loss, acc, state.step};
         for (const auto& [name, t] : params) results.push_back(t);
         for (const auto& [name, t] : state.slots) results.push_back(t);
@@ -182,6 +243,7 @@ int main(int argc, char** argv) {
           epoch, loss_sum / steps, correct / steps, static_cast<double>(steps * o.batch) / secs,
           static_cast<double>(after.launches - before.launches) / steps,
           static_cast<long long>(after.kernels_compiled - before.kernels_compiled));
+      std::fflush(stdout);  // progress shows as it comes when the output is a file
     }
     save_checkpoint(o.checkpoint, params, state);
     double correct = 0;
@@ -189,8 +251,8 @@ int main(int argc, char** argv) {
     std::iota(all.begin(), all.end(), 0);
     for (int64_t from = 0; from < test.size(); from += 1000) {
       const int64_t n = std::min<int64_t>(1000, test.size() - from);
-      auto [x, y] = batch(test, all, from, n);
-      correct += accuracy(forward(params, x), y).item<float>() * static_cast<double>(n);
+      auto [x, y] = batch(test, model.image, all, from, n);
+      correct += accuracy(model.forward(params, x), y).item<float>() * static_cast<double>(n);
     }
     const double test_accuracy = correct / static_cast<double>(test.size());
     std::printf("test accuracy %.4f (checkpoint: %s)\n", test_accuracy, o.checkpoint.c_str());

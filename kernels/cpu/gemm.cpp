@@ -93,6 +93,14 @@ uint8_t* thread_buffer(int which, size_t bytes) {
 
 }  // namespace
 
+bool affine_b_by_k(const codegen::GemmKernels& gemm) {
+  const codegen::Contraction& c = gemm.contraction;
+  if (!gemm.b_affine || c.k.vars.empty() || c.n.vars.empty()) return false;
+  // A run along n shorter than a vector costs a call per few values; along k, one store
+  // per value (strided by NR), so it pays where k's runs are much longer.
+  return c.n.extents.back() < 16 && c.k.extents.back() > 2 * c.n.extents.back();
+}
+
 struct CpuGemm::Blocking {
   int64_t kc, nc, mc;
   int64_t row_blocks;  // blocks of mc rows
@@ -136,6 +144,7 @@ CpuGemm::CpuGemm(const codegen::Kernel& kernel, codegen::GemmKernels gemm,
   micro_narrow_tail_ = reinterpret_cast<MicroKernel>(reinterpret_cast<uintptr_t>(fns.at(9)));
   batch_extents_ = c.batch.extents;
   b_in_place_ = gemm_.b_in_place.has_value();
+  affine_b_by_k_ = affine_b_by_k(gemm_);
   const int lanes = codegen::llvm_backend::host_target().info.lanes;
   narrow_ = narrow_columns(gemm_, acc_ == DType::F64 ? lanes / 2 : lanes);
   using codegen::llvm_backend::work_items;
@@ -221,7 +230,23 @@ std::vector<int64_t> CpuGemm::affine_b_k_table(int64_t pc, int64_t kc) const {
   return table;
 }
 
+// dst[j * step] for j in [0, len): buffer[at + j * stride] for j in [ja, jb), zeros
+// elsewhere.
+template <typename T>
+void scatter_run(T* dst, int64_t step, const T* buffer, int64_t at, int64_t stride, int64_t ja,
+                 int64_t jb, int64_t len) {
+  ja = std::clamp<int64_t>(ja, 0, len);
+  jb = std::clamp<int64_t>(jb, ja, len);
+  for (int64_t j = 0; j < ja; ++j) dst[j * step] = T(0);
+  for (int64_t j = ja; j < jb; ++j) dst[j * step] = buffer[at + j * stride];
+  for (int64_t j = jb; j < len; ++j) dst[j * step] = T(0);
+}
+
 void CpuGemm::pack_affine_b(const Call& call, int64_t n0, uint8_t* dst) const {
+  if (affine_b_by_k_) {
+    pack_affine_b_by_k(call, n0, dst);
+    return;
+  }
   // Runs of the panel's columns along the last variable of n, each a strided copy of the
   // buffer between the bounds the guards give it, zeros around; zeros past N.
   const codegen::AffineB& ab = *gemm_.b_affine;
@@ -272,6 +297,49 @@ void CpuGemm::pack_affine_b(const Call& call, int64_t n0, uint8_t* dst) const {
                  stride, ja, jb, len);
     }
     n += len;
+  }
+  if (n_end - n0 < nr)
+    for (int64_t kk = 0; kk < call.kc; ++kk)
+      std::memset(dst + (kk * nr + (n_end - n0)) * esize_, 0,
+                  static_cast<size_t>((nr - (n_end - n0)) * esize_));
+}
+
+void CpuGemm::pack_affine_b_by_k(const Call& call, int64_t n0, uint8_t* dst) const {
+  // Per column of the panel, runs of the block's depth along the last variable of k, each
+  // a strided copy of the buffer into the panel's column (every NR values) between the
+  // bounds the guards give it, zeros around; zero columns past N.
+  const codegen::AffineB& ab = *gemm_.b_affine;
+  const codegen::Contraction& c = gemm_.contraction;
+  const int nr = gemm_.tile.nr;
+  const size_t guards = ab.guards.size(), row = 1 + guards;
+  const auto last = static_cast<size_t>(c.k.vars.back());
+  const int64_t last_extent = c.k.extents.back(), n_end = std::min(N_, n0 + nr);
+  const int64_t stride = ab.coef[last];
+  std::vector<int64_t> values(static_cast<size_t>(num_vars_), 0), at_guard(guards);
+  set_vars(values, c.batch, call.batch);
+  const int64_t batch_at = ab.offset + dot(ab.coef, values, c.batch);
+  const uint8_t* buffer = call.buffers[ab.buffer];
+  for (int64_t n = n0; n < n_end; ++n) {
+    set_vars(values, c.n, n);
+    const int64_t at = batch_at + dot(ab.coef, values, c.n);
+    for (size_t g = 0; g < guards; ++g)
+      at_guard[g] = dot(ab.guards[g].coef, values, c.batch) + dot(ab.guards[g].coef, values, c.n);
+    for (int64_t kk = 0; kk < call.kc;) {
+      const int64_t len = std::min(call.kc - kk, last_extent - (call.pc + kk) % last_extent);
+      const int64_t* k = call.affine_k + kk * static_cast<int64_t>(row);
+      int64_t ja = 0, jb = len;
+      for (size_t g = 0; g < guards && ja < jb; ++g)
+        keep_in_bounds(at_guard[g] + k[1 + g], ab.guards[g].coef[last], ab.guards[g].lo,
+                       ab.guards[g].hi, ja, jb);
+      uint8_t* out = dst + (kk * nr + (n - n0)) * esize_;
+      if (acc_ == DType::F64)
+        scatter_run(reinterpret_cast<double*>(out), nr, reinterpret_cast<const double*>(buffer),
+                    at + k[0], stride, ja, jb, len);
+      else
+        scatter_run(reinterpret_cast<float*>(out), nr, reinterpret_cast<const float*>(buffer),
+                    at + k[0], stride, ja, jb, len);
+      kk += len;
+    }
   }
   if (n_end - n0 < nr)
     for (int64_t kk = 0; kk < call.kc; ++kk)

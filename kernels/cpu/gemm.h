@@ -9,8 +9,9 @@
 // After the last block of k, the task runs the epilogue kernel on its rows of the tile,
 // while they are in cache. Tasks are blocks of MC rows, or, for few rows (M = 1..16),
 // ranges of B's panels, so that every thread has work. A B that is an AffineB (a conv's
-// padded im2col) is packed here by copies of runs, and with few rows each task packs the
-// panels it uses itself, just before using them (no block of B shared between threads).
+// padded im2col) is packed here by copies of runs (along n, or along k where n's are short:
+// a conv's weight gradient), and with few rows each task packs the panels it uses itself,
+// just before using them (no block of B shared between threads).
 // The pack and epilogue kernels are KernelIR (codegen/gemm_kernels.h) compiled with the
 // micro-kernel into one object (compile_gemm_object). kiln-aot (codegen/aot/cpu/) still
 // emits these kernels' loop nests.
@@ -53,6 +54,11 @@ int narrow_columns(const codegen::GemmKernels& gemm, int lanes);
 // rows, B read in place; its accumulators fit the registers).
 inline constexpr int kWidePanels = 4, kWideRows = 2;
 
+// Whether an AffineB is packed by runs along the last variable of k, written down the
+// panel's columns, rather than along the last variable of n: where n's runs are short and
+// k's longer (a conv's weight gradient: n holds the taps of an image row, k the pixels).
+bool affine_b_by_k(const codegen::GemmKernels& gemm);
+
 // Rows (M) up to which the tasks of a GEMM whose B is an AffineB pack their own panels of B.
 inline constexpr int64_t kPrivateBRows = 128;
 
@@ -76,6 +82,8 @@ class CpuGemm {
   uint8_t* panel_in_block(const Call& call, int64_t panel) const;
   // Packs the panel at column n0 of an AffineB (gemm_.b_affine) into `dst`.
   void pack_affine_b(const Call& call, int64_t n0, uint8_t* dst) const;
+  // The same by runs along the last variable of k, written down the panel's columns.
+  void pack_affine_b_by_k(const Call& call, int64_t n0, uint8_t* dst) const;
   // Per value of k of the block at pc: the part of the index of an AffineB and of each of
   // its guards that the variables of k contribute (a row of 1 + guards values each).
   std::vector<int64_t> affine_b_k_table(int64_t pc, int64_t kc) const;
@@ -96,8 +104,9 @@ class CpuGemm {
   int num_buffers_, num_scalars_, num_vars_;
   KernelFn pack_a_, pack_a_tail_, pack_b_, pack_b_tail_, epilogue_;
   MicroKernel micro_, micro_tail_, micro_wide_, micro_narrow_, micro_narrow_tail_;
-  int narrow_ = 0;           // columns of the narrow micro-kernels
-  bool b_in_place_ = false;  // few rows: B's full panels are read in place
+  int narrow_ = 0;              // columns of the narrow micro-kernels
+  bool b_in_place_ = false;     // few rows: B's full panels are read in place
+  bool affine_b_by_k_ = false;  // an AffineB packed by runs along k (pack_affine_b_by_k)
   // Work items of a panel of A, per value of k of each pack of B, and elements per work
   // item of the epilogue along n.
   int64_t a_items_, a_tail_items_, b_items_, b_tail_items_, epilogue_lanes_;

@@ -118,5 +118,51 @@ TEST(ConvLowering, ComputedInputsAreStoredFirst) {
   EXPECT_TRUE(found);
 }
 
+// A conv with several taps reads its input through views only: an elementwise value (a
+// ReLU's mask applied to a cotangent) is stored rather than computed once per tap. The
+// value under the views is what is stored, so other readers share it.
+TEST(ConvLowering, ElementwiseInputsOfAConvWithTapsAreStored) {
+  Compiled c(R"(func @f(%x: f32[1,4,32], %w: f32[4,4,3]) -> (f32[1,4,30]) {
+    %0 = constant dense<0.0> : f32[]
+    %1 = reshape %0 : f32[1,1,1]
+    %2 = broadcast %1 : f32[1,4,32]
+    %3 = max %x, %2 : f32[1,4,32]
+    %4 = conv %3, %w {stride = [1], dilation = [1], pad_low = [0], pad_high = [0], groups = 1} : f32[1,4,30]
+    return %4
+  })");
+  ASSERT_EQ(c.p.kernels.size(), 2u);
+  ASSERT_EQ(c.p.schedule.boundaries.size(), 2u);
+  EXPECT_EQ(c.p.schedule.boundaries[0].node->op, ir::OpKind::Max);
+  EXPECT_EQ(c.p.schedule.boundaries[0].reason,
+            "conv reads each operand element many times: stored, not recomputed");
+  // One tap: the prologue stays fused.
+  Compiled one(R"(func @f(%x: f32[1,4,32], %w: f32[4,4,1]) -> (f32[1,4,32]) {
+    %0 = constant dense<0.0> : f32[]
+    %1 = reshape %0 : f32[1,1,1]
+    %2 = broadcast %1 : f32[1,4,32]
+    %3 = max %x, %2 : f32[1,4,32]
+    %4 = conv %3, %w {stride = [1], dilation = [1], pad_low = [0], pad_high = [0], groups = 1} : f32[1,4,32]
+    return %4
+  })");
+  EXPECT_EQ(one.p.kernels.size(), 1u);
+  // Transposed before the conv (a weight gradient's cotangent): exp is stored, not the
+  // permute, and the sum beside the conv reads it too.
+  Compiled shared(R"(func @f(%x: f32[4,2,32], %w: f32[3,4,30]) -> (f32[2,3,3], f32[2]) {
+    %0 = exp %x : f32[4,2,32]
+    %1 = permute %0 {perm = [1, 0, 2]} : f32[2,4,32]
+    %2 = conv %1, %w {stride = [1], dilation = [1], pad_low = [0], pad_high = [0], groups = 1} : f32[2,3,3]
+    %3 = reduce_sum %0 {axes = [0, 2], keepdims = false} : f32[2]
+    return %2, %3
+  })");
+  bool found = false;
+  for (const passes::Boundary& b : shared.p.schedule.boundaries)
+    if (b.reason == "conv reads each operand element many times: stored, not recomputed") {
+      found = true;
+      EXPECT_EQ(b.node->op, ir::OpKind::Exp);
+    }
+  EXPECT_TRUE(found);
+  EXPECT_EQ(shared.p.kernels.size(), 3u);
+}
+
 }  // namespace
 }  // namespace kiln::codegen

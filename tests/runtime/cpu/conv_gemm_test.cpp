@@ -4,7 +4,8 @@
 // that path, then compares with the reference evaluator. The cases put the padding on
 // every border, cross rows of the output inside a panel of B, leave partial panels and
 // row tails of A (c_out not a multiple of MR), use strides, dilation, asymmetric padding,
-// channels-last views, f64, fused epilogues, and batches of 1 and 3.
+// channels-last views, f64, fused epilogues, and batches of 1 and 3; and the form of a
+// conv's weight gradient, whose B is packed by runs along k.
 #include <gtest/gtest.h>
 #include <kiln/kiln.h>
 
@@ -28,6 +29,7 @@ struct Case {
   DType dtype = DType::F32;
   bool relu_bias = false;  // a bias and relu fused after the conv (not a direct output)
   bool direct = true;      // whether the GEMM writes the output itself
+  bool by_k = false;       // whether B is packed by runs along k (kernels/cpu/gemm.h)
 };
 
 Tensor data(DType dtype, const Shape& shape, uint64_t seed) {
@@ -54,7 +56,15 @@ void check(const Case& c) {
     if (!gemm) gemm = kernels::cpu::host_gemm_kernels(k);
   ASSERT_TRUE(gemm) << "not a GEMM";
   EXPECT_TRUE(gemm->b_affine) << "B is not packed by copies";
-  EXPECT_EQ(gemm->direct_output, c.direct);
+  // A weight gradient's [channel][c_out][taps] is written directly where its channels are
+  // batches (or there is one channel).
+  EXPECT_EQ(gemm->direct_output,
+            c.by_k ? c.x[0] == 1 || gemm->contraction.batch.size() > 1 : c.direct);
+  EXPECT_EQ(kernels::cpu::affine_b_by_k(*gemm), c.by_k);
+  // Images are batches only where each leaves at least a panel of B's columns.
+  if (gemm->contraction.batch.size() > 1) {
+    EXPECT_GE(gemm->contraction.n.size(), gemm->tile.nr);
+  }
   int64_t terms = 1;
   for (size_t d = 1; d < c.w.size(); ++d) terms *= c.w[d];
   expect_matches_reference(cpu(), ex.graph, ex.inputs, accumulated_tolerance(c.dtype, terms + 1),
@@ -89,6 +99,25 @@ TEST(CpuConvGemm, PaddedDenseConvs) {
       {"NHWC", 2, {3, 9, 13, 8}, {17, 8, 3, 3}, {.padding = 1, .layout = kLast}},
   };
   for (const Case& c : cases) check(c);
+}
+
+// The form of a conv's weight gradient (frontend/autodiff_rules.cpp): the input's channels
+// as the batch, the output's cotangent as a kernel as large as the image, so the result's
+// taps are a few columns per channel. The channels are not batches where the taps are
+// fewer than a panel's columns (check() asserts it: 9 columns padded to 48 in each), and
+// B is packed by runs along the image rows (k), with the padding cut from each.
+TEST(CpuConvGemm, WeightGradientForm) {
+  const std::vector<Case> cases = {
+      {"3x3 taps, 5 channels", 2, {5, 3, 9, 13}, {17, 3, 9, 13}, {.padding = 1}},
+      {"3x3 taps, 8 channels: two panels", 2, {8, 4, 14, 14}, {9, 4, 14, 14}, {.padding = 1}},
+      {"one channel", 2, {1, 6, 12, 12}, {10, 6, 12, 12}, {.padding = 1}},
+      {"f64", 2, {5, 3, 9, 13}, {17, 3, 9, 13}, {.padding = 1}, DType::F64},
+      {"conv1d", 1, {6, 4, 40}, {11, 4, 40}, {.padding = 2}},
+  };
+  for (Case c : cases) {
+    c.by_k = true;
+    check(c);
+  }
 }
 
 }  // namespace
