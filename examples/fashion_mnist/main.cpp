@@ -2,7 +2,7 @@
 // (conv 3x3 32, ReLU, max-pool 2, conv 3x3 64, ReLU, max-pool 2, linear 128, ReLU,
 // linear 10) on Fashion-MNIST with Adam, as one lazy graph per step (forward, gradients,
 // update) that compiles once; prints a line per epoch (loss, accuracy, images/s, kernels
-// per step, kernels compiled), saves a checkpoint and evaluates the test set. Data: the
+// per step, kernels compiled, bytes copied to and from the device), saves a checkpoint and evaluates the test set. Data: the
 // IDX files of Debian's dataset-fashion-mnist (scripts/setup.sh installs it).
 // bench/fashion_mnist_torch.py trains the same models in PyTorch; tests/CMakeLists.txt
 // runs short versions of both (example_fashion_mnist, example_fashion_mnist_cnn).
@@ -239,10 +239,12 @@ int main(int argc, char** argv) {
       const Stats after = stats();
       std::printf(
           "epoch %d: loss %.4f, train accuracy %.4f, %.0f images/s, %.1f kernels per "
-          "step, %lld kernels compiled\n",
+          "step, %lld kernels compiled, %.0f bytes to the device and %.0f back per step\n",
           epoch, loss_sum / steps, correct / steps, static_cast<double>(steps * o.batch) / secs,
           static_cast<double>(after.launches - before.launches) / steps,
-          static_cast<long long>(after.kernels_compiled - before.kernels_compiled));
+          static_cast<long long>(after.kernels_compiled - before.kernels_compiled),
+          static_cast<double>(after.bytes_host_to_device - before.bytes_host_to_device) / steps,
+          static_cast<double>(after.bytes_device_to_host - before.bytes_device_to_host) / steps);
       std::fflush(stdout);  // progress shows as it comes when the output is a file
     }
     save_checkpoint(o.checkpoint, params, state);
