@@ -2,10 +2,11 @@
 // (conv 3x3 32, ReLU, max-pool 2, conv 3x3 64, ReLU, max-pool 2, linear 128, ReLU,
 // linear 10) on Fashion-MNIST with Adam, as one lazy graph per step (forward, gradients,
 // update) that compiles once; prints a line per epoch (loss, accuracy, images/s, kernels
-// per step, kernels compiled, bytes copied to and from the device), saves a checkpoint and evaluates the test set. Data: the
-// IDX files of Debian's dataset-fashion-mnist (scripts/setup.sh installs it).
-// bench/fashion_mnist_torch.py trains the same models in PyTorch; tests/CMakeLists.txt
-// runs short versions of both (example_fashion_mnist, example_fashion_mnist_cnn).
+// per step, kernels compiled, bytes copied to and from the device), saves a checkpoint and
+// evaluates the test set. Data: the IDX files of Debian's dataset-fashion-mnist (scripts/setup.sh
+// installs it). bench/fashion_mnist_torch.py trains the same models in PyTorch;
+// tests/CMakeLists.txt runs short versions of both (example_fashion_mnist,
+// example_fashion_mnist_cnn).
 //
 //   kiln_fashion_mnist [--model mlp|cnn] [--epochs 10] [--batch 128] [--lr 0.001]
 //                      [--schedule constant|cosine] [--train-limit N] [--test-limit N]
