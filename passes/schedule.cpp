@@ -185,6 +185,15 @@ class Scheduler {
     return realized_.count(n) > 0;
   }
 
+  // The value under n's views (n when it is not a view), down to memory: what is stored
+  // in place of a view, so that other readers of the value share it.
+  const Node* value_under_views(const Node* n) const {
+    while (!materialized(n) && n->info().category == OpCategory::Movement &&
+           n->read_operands().size() == 1)
+      n = n->operands[0].get();
+    return n;
+  }
+
   void realize(const Node* n, std::string reason) {
     realized_.emplace(n, std::move(reason));
     cost_memo_.clear();
@@ -496,12 +505,9 @@ class Scheduler {
       // The value under the operand's views is stored, and read through them: others that
       // read it (a bias gradient beside a weight gradient's transposed cotangent) read it
       // too instead of computing it again.
-      const Node* stored = op;
-      while (stored->info().category == OpCategory::Movement && stored->operands.size() == 1 &&
-             !materialized(stored->operands[0].get()))
-        stored = stored->operands[0].get();
-      realize(stored, std::string(n->info().text) +
-                          " reads each operand element many times: stored, not recomputed");
+      realize(value_under_views(op),
+              std::string(n->info().text) +
+                  " reads each operand element many times: stored, not recomputed");
       return;
     }
     next.push_back({op, Ctx::Other});
@@ -596,11 +602,7 @@ class Scheduler {
     }
     int64_t copies =
         src->type.numel() == 0 ? 1 : n->type.numel() / std::max<int64_t>(src->type.numel(), 1);
-    // Store the value under the views, not a view of it.
-    const Node* value = src;
-    while (!materialized(value) && value->info().category == OpCategory::Movement &&
-           value->read_operands().size() == 1)
-      value = value->operands[0].get();
+    const Node* value = value_under_views(src);
     if (copies >= 2 && !materialized(value) && value->info().category != OpCategory::Source &&
         cost(value) >= kExpensive && cost(value) < (1 << 20)) {
       realize(value, "recomputing it for each of " + std::to_string(copies) +

@@ -66,6 +66,25 @@ void copy_run(T* dst, const T* buffer, int64_t at, int64_t stride, int64_t ja, i
   std::memset(dst + jb, 0, static_cast<size_t>(len - jb) * sizeof(T));
 }
 
+// dst[j * step] for j in [0, len): buffer[at + j * stride] for j in [ja, jb), zeros
+// elsewhere.
+template <typename T>
+void scatter_run(T* dst, int64_t step, const T* buffer, int64_t at, int64_t stride, int64_t ja,
+                 int64_t jb, int64_t len) {
+  ja = std::clamp<int64_t>(ja, 0, len);
+  jb = std::clamp<int64_t>(jb, ja, len);
+  for (int64_t j = 0; j < ja; ++j) dst[j * step] = T(0);
+  for (int64_t j = ja; j < jb; ++j) dst[j * step] = buffer[at + j * stride];
+  for (int64_t j = jb; j < len; ++j) dst[j * step] = T(0);
+}
+
+// Zeros columns [filled, nr) of the kc rows of a packed panel of B (the columns past N).
+void zero_columns(uint8_t* panel, int64_t kc, int nr, int64_t filled, int64_t esize) {
+  if (filled >= nr) return;
+  for (int64_t kk = 0; kk < kc; ++kk)
+    std::memset(panel + (kk * nr + filled) * esize, 0, static_cast<size_t>((nr - filled) * esize));
+}
+
 // Sets the variables of `set` in `values` to the row-major delinearization of `flat`.
 void set_vars(std::vector<int64_t>& values, const codegen::VarSet& set, int64_t flat) {
   for (size_t i = set.vars.size(); i-- > 0;) {
@@ -230,18 +249,6 @@ std::vector<int64_t> CpuGemm::affine_b_k_table(int64_t pc, int64_t kc) const {
   return table;
 }
 
-// dst[j * step] for j in [0, len): buffer[at + j * stride] for j in [ja, jb), zeros
-// elsewhere.
-template <typename T>
-void scatter_run(T* dst, int64_t step, const T* buffer, int64_t at, int64_t stride, int64_t ja,
-                 int64_t jb, int64_t len) {
-  ja = std::clamp<int64_t>(ja, 0, len);
-  jb = std::clamp<int64_t>(jb, ja, len);
-  for (int64_t j = 0; j < ja; ++j) dst[j * step] = T(0);
-  for (int64_t j = ja; j < jb; ++j) dst[j * step] = buffer[at + j * stride];
-  for (int64_t j = jb; j < len; ++j) dst[j * step] = T(0);
-}
-
 void CpuGemm::pack_affine_b(const Call& call, int64_t n0, uint8_t* dst) const {
   if (affine_b_by_k_) {
     pack_affine_b_by_k(call, n0, dst);
@@ -298,10 +305,7 @@ void CpuGemm::pack_affine_b(const Call& call, int64_t n0, uint8_t* dst) const {
     }
     n += len;
   }
-  if (n_end - n0 < nr)
-    for (int64_t kk = 0; kk < call.kc; ++kk)
-      std::memset(dst + (kk * nr + (n_end - n0)) * esize_, 0,
-                  static_cast<size_t>((nr - (n_end - n0)) * esize_));
+  zero_columns(dst, call.kc, nr, n_end - n0, esize_);
 }
 
 void CpuGemm::pack_affine_b_by_k(const Call& call, int64_t n0, uint8_t* dst) const {
@@ -341,10 +345,7 @@ void CpuGemm::pack_affine_b_by_k(const Call& call, int64_t n0, uint8_t* dst) con
       kk += len;
     }
   }
-  if (n_end - n0 < nr)
-    for (int64_t kk = 0; kk < call.kc; ++kk)
-      std::memset(dst + (kk * nr + (n_end - n0)) * esize_, 0,
-                  static_cast<size_t>((nr - (n_end - n0)) * esize_));
+  zero_columns(dst, call.kc, nr, n_end - n0, esize_);
 }
 
 std::pair<const uint8_t*, int64_t> CpuGemm::in_place_b(const Call& call, int64_t n0) const {
