@@ -127,6 +127,7 @@ struct GroupMapping {
 };
 
 struct Contraction;  // codegen/contraction.h
+struct Spectral;     // codegen/spectral.h
 
 struct Kernel {
   std::string name;
@@ -147,6 +148,9 @@ struct Kernel {
   // Set by match_contraction (codegen/contraction.h) when a library GEMM (kernels/) runs
   // the kernel; it follows from the kernel, so it is not printed (nor hashed).
   std::shared_ptr<const Contraction> contraction;
+  // Set by lower_group on the DFT loop nest of an fft / rfft / irfft (codegen/spectral.h):
+  // a library FFT runs the kernel where the backend has one. Not printed (nor hashed).
+  std::shared_ptr<const Spectral> spectral;
 
   int64_t outer_count() const;
 };
