@@ -2,8 +2,9 @@
 // program generated here (it reads the inputs, calls <name>_run, writes the outputs), run,
 // and its outputs compared with the reference evaluator's on the same random inputs. The
 // graphs cover fusion groups of every kind (Fourier transforms as their DFT loop nests),
-// dtypes (integers, bool, f64, c64), the out-of-line math, random numbers, and outputs that no kernel writes (an input returned,
-// a value returned twice, a constant, an empty array).
+// dtypes (integers, bool, f64, c64), the out-of-line math, random numbers, and outputs
+// that no kernel writes (an input returned, a value returned twice, a constant, an empty
+// array).
 #include <kiln/inspect.h>
 #include <sys/wait.h>
 
