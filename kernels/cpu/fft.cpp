@@ -14,9 +14,35 @@ namespace {
 
 std::atomic<int64_t> g_runs{0};
 
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+}  // namespace
 
-int host_lanes() { return codegen::llvm_backend::host_target().info.lanes; }
+std::optional<codegen::FftKernels> host_fft_kernels(const codegen::Kernel& kernel) {
+#if KILN_HAS_FFTW
+  if (!kernel.spectral) return std::nullopt;
+  codegen::LowerOptions options;
+  options.vector_lanes = codegen::llvm_backend::host_target().info.lanes;
+  return codegen::make_fft_kernels(kernel, *kernel.spectral, options);
+#else
+  // Without FFTW the transform runs as its loop nest.
+  (void)kernel;
+  return std::nullopt;
+#endif
+}
+
+GemmObject compile_fft_object(const codegen::FftKernels& fft, const std::string& prefix) {
+  GemmObject out;
+  out.names = {prefix + "_fft_pack", prefix + "_fft_epilogue"};
+  out.object = codegen::llvm_backend::compile_object({&fft.pack, &fft.epilogue}, out.names);
+  return out;
+}
+
+int64_t fft_library_runs() { return g_runs.load(); }
+
+#if KILN_HAS_FFTW
+
+namespace {
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 // `bytes` at a 64-byte boundary of `b`, grown as needed (FFTW plans for aligned arrays).
 uint8_t* aligned_in(std::vector<uint8_t>& b, int64_t bytes) {
@@ -32,28 +58,6 @@ uint8_t* thread_staging(int which, int64_t bytes) {
 
 }  // namespace
 
-std::optional<codegen::FftKernels> host_fft_kernels(const codegen::Kernel& kernel) {
-#if !KILN_HAS_FFTW
-  // Without FFTW the transform runs as its loop nest.
-  return std::nullopt;
-#endif
-  if (!kernel.spectral) return std::nullopt;
-  codegen::LowerOptions options;
-  options.vector_lanes = host_lanes();
-  return codegen::make_fft_kernels(kernel, *kernel.spectral, options);
-}
-
-GemmObject compile_fft_object(const codegen::FftKernels& fft, const std::string& prefix) {
-  GemmObject out;
-  out.names = {prefix + "_fft_pack", prefix + "_fft_epilogue"};
-  out.object = codegen::llvm_backend::compile_object({&fft.pack, &fft.epilogue}, out.names);
-  return out;
-}
-
-int64_t fft_library_runs() { return g_runs.load(); }
-
-#if KILN_HAS_FFTW
-
 CpuFft::CpuFft(const codegen::Kernel& kernel, codegen::FftKernels fft,
                const std::vector<KernelFn>& fns, FftPlans& plans)
     : fft_(std::move(fft)), plans_(plans) {
@@ -66,7 +70,7 @@ CpuFft::CpuFft(const codegen::Kernel& kernel, codegen::FftKernels fft,
   num_scalars_ = static_cast<int>(kernel.scalars.size());
   pack_ = fns.at(0);
   epilogue_ = fns.at(1);
-  const int lanes = host_lanes();
+  const int lanes = codegen::llvm_backend::host_target().info.lanes;
   pack_items_ =
       codegen::llvm_backend::work_items(fft_.pack, lanes) / std::max<int64_t>(fft_.rows, 1);
   epilogue_items_ =

@@ -49,7 +49,6 @@ class CpuFft {
   void run(uint8_t* const* buffers, const uint64_t* scalars, runtime::cpu::ThreadPool& pool) const;
 
  private:
-  struct Block;
   // Packs, transforms and finishes rows [r0, r0 + count) with `plan`, staging in `in` /
   // `out` where the rows are not read or written in place.
   void run_rows(uint8_t* const* buffers, const uint64_t* scalars, int64_t r0, int64_t count,
