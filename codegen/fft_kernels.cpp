@@ -5,6 +5,14 @@
 
 namespace kiln::codegen {
 
+int64_t fft_in_len(SpectralKind kind, int64_t n) {
+  return kind == SpectralKind::RealInverse ? n / 2 + 1 : n;
+}
+
+int64_t fft_out_len(SpectralKind kind, int64_t n) {
+  return kind == SpectralKind::RealForward ? n / 2 + 1 : n;
+}
+
 namespace {
 
 struct Builder {
@@ -71,7 +79,8 @@ struct Builder {
                Loop{s.out_var, s.out_len, nullptr, nullptr}};
     Stage st = kernel.stages[static_cast<size_t>(s.epilogue_stage)];
     const ExprPtr from = stage_value(acc, s.reduce_stage);
-    const ExprPtr value = load(acc, out.extra_buffer, staged(s.out_len, s.out_var, s.out_len));
+    const ExprPtr value =
+        load(acc, out.extra_buffer, staged(fft_out_len(s.kind, s.n), s.out_var, s.out_len));
     const std::vector<ExprPtr> subst = batch_of_row();
     auto rewrite = [&](const ExprPtr& x) {
       return substitute(replace_subexpr(x, from, value), subst);
@@ -125,7 +134,8 @@ struct Builder {
     const DType acc = kernel.stages[static_cast<size_t>(s.reduce_stage)].acc_dtype;
     if (st.stores.size() != 1) return std::nullopt;
     const Store& store = st.stores[0];
-    if (store.guard || !expr_equal(store.value, stage_value(acc, s.reduce_stage)))
+    if (s.out_len != fft_out_len(s.kind, s.n) || store.guard ||
+        !expr_equal(store.value, stage_value(acc, s.reduce_stage)))
       return std::nullopt;
     RowsInBuffer r{store.buffer, 0};
     if (kernel.buffers[static_cast<size_t>(r.buffer)].dtype != acc ||
@@ -143,6 +153,9 @@ std::optional<FftKernels> make_fft_kernels(const Kernel& kernel, const Spectral&
     if (b.local) return std::nullopt;
   // The transform's sum and its epilogue, nothing else: an epilogue that read another
   // stage's value would have nothing to read it from.
+  if (spectral.in_len != fft_in_len(spectral.kind, spectral.n) ||
+      spectral.out_len > fft_out_len(spectral.kind, spectral.n))
+    return std::nullopt;
   if (kernel.stages.size() != 2 || spectral.reduce_stage == spectral.epilogue_stage ||
       kernel.stages[static_cast<size_t>(spectral.epilogue_stage)].kind != StageKind::Loop ||
       !kernel.stages[static_cast<size_t>(spectral.epilogue_stage)].loops.empty())

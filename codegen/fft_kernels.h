@@ -3,7 +3,7 @@
 //
 //   pack      staging[(row - row0) * in_len + j] = input(batch, j)
 //   epilogue  the kernel's epilogue stage over the outer loops (row, k), with the
-//             transform's value read from staging_out[(row - row0) * out_len + k]
+//             transform's value read from staging_out[(row - row0) * fft_out_len + k]
 //
 // where row is the linear index of the batch variables (outermost first; rows = the
 // product of their extents) and row0 the first row of the block the call covers, a scalar
@@ -30,6 +30,12 @@
 
 namespace kiln::codegen {
 
+// The length of one row of a transform's input and output as the library stores them: n
+// complex values, n reals (c2r's output, r2c's input), or n / 2 + 1 complex values (r2c's
+// output, c2r's input).
+int64_t fft_in_len(SpectralKind kind, int64_t n);
+int64_t fft_out_len(SpectralKind kind, int64_t n);
+
 // A buffer read (or written) as contiguous rows: element (row, i) at offset + row * len + i.
 struct RowsInBuffer {
   int buffer = 0;
@@ -46,8 +52,10 @@ struct FftKernels {
 };
 
 // The kernels of `kernel`'s transform, or nothing where the library cannot run it (a
-// kernel with private row buffers, or stages other than the transform's sum and its
-// epilogue). `options` is the device's (vectorization).
+// kernel with private row buffers, stages other than the transform's sum and its
+// epilogue, or a sum over other than a whole input row). An epilogue over fewer outputs
+// than the transform makes (a fused crop) reads them from the library's full rows.
+// `options` is the device's (vectorization).
 std::optional<FftKernels> make_fft_kernels(const Kernel& kernel, const Spectral& spectral,
                                            const LowerOptions& options);
 

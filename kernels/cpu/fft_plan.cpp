@@ -143,14 +143,6 @@ FftRigor fft_rigor_from_env() {
   return FftRigor::Measure;
 }
 
-int64_t fft_in_len(SpectralKind kind, int64_t n) {
-  return kind == SpectralKind::RealInverse ? n / 2 + 1 : n;
-}
-
-int64_t fft_out_len(SpectralKind kind, int64_t n) {
-  return kind == SpectralKind::RealForward ? n / 2 + 1 : n;
-}
-
 FftPlan::~FftPlan() {
   std::lock_guard<std::mutex> lock(planner_mutex());
   fftwf_destroy_plan(static_cast<fftwf_plan>(plan_));

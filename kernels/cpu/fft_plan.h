@@ -26,11 +26,14 @@
 #include <memory>
 #include <string>
 
+#include "codegen/fft_kernels.h"
 #include "codegen/spectral.h"
 #include "runtime/cpu/thread_pool.h"
 
 namespace kiln::kernels::cpu {
 
+using codegen::fft_in_len;
+using codegen::fft_out_len;
 using codegen::SpectralKind;
 
 // The planner's rigor (FFTW_ESTIMATE, FFTW_MEASURE, FFTW_PATIENT).
@@ -38,11 +41,6 @@ enum class FftRigor : uint8_t { Estimate, Measure, Patient };
 
 // KILN_FFTW_PLANNER's rigor; Measure when unset (an unknown value is logged).
 FftRigor fft_rigor_from_env();
-
-// The element counts of one row of a transform's input and output: n complex values,
-// n reals or n / 2 + 1 complex values.
-int64_t fft_in_len(SpectralKind kind, int64_t n);
-int64_t fft_out_len(SpectralKind kind, int64_t n);
 
 struct FftProblem {
   SpectralKind kind = SpectralKind::Forward;

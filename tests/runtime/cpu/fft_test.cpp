@@ -91,18 +91,20 @@ struct Rows {
   // The largest error of `out` (laid out like the rows' output) against the DFT, and the
   // bound it must stay under (float rounding growing as sqrt(n) log n). Long rows are
   // checked at about a hundred outputs each (the DFT in double costs n per output).
-  void expect_close(const float* out, const std::string& what) const {
+  // With `width`, `out` holds only the first `width` outputs of each row (a crop).
+  void expect_close(const float* out, const std::string& what, int64_t width = 0) const {
+    if (width == 0) width = out_len;
     std::vector<int64_t> ks;
-    const int64_t step = out_len > 4096 ? out_len / 97 : 1;
-    for (int64_t k = 0; k < out_len; k += step) ks.push_back(k);
-    if (ks.back() != out_len - 1) ks.push_back(out_len - 1);
+    const int64_t step = width > 4096 ? width / 97 : 1;
+    for (int64_t k = 0; k < width; k += step) ks.push_back(k);
+    if (ks.back() != width - 1) ks.push_back(width - 1);
     double worst = 0;
     for (int64_t r = 0; r < rows; ++r) {
       std::vector<cd> x(static_cast<size_t>(in_len));
       for (int64_t j = 0; j < in_len; ++j) x[static_cast<size_t>(j)] = input(r, j);
       std::vector<cd> y = dft(kind, n, x, ks);
       for (size_t i = 0; i < ks.size(); ++i) {
-        const float* p = out + (r * out_len + ks[i]) * (real_output(kind) ? 1 : 2);
+        const float* p = out + (r * width + ks[i]) * (real_output(kind) ? 1 : 2);
         const cd got = real_output(kind) ? cd(p[0]) : cd(p[0], p[1]);
         worst = std::max(worst, std::abs(got - y[i]));
       }
@@ -258,15 +260,17 @@ TEST(CpuFftWisdom, UnreadableFileIsIgnored) {
 // A DFT kernel over batch [B0][B1] of the kind's rows, described by a Spectral. Its
 // Reduce stage is a placeholder (CpuFft runs the transform, never the loop nest). With
 // `pad`, the input rows are 3 shorter and zero-padded to in_len (the pack kernel reads
-// them); with `scale`, the epilogue stores 2 * the transform (the epilogue kernel runs).
+// them); with `scale`, the epilogue stores 2 * the transform (the epilogue kernel runs);
+// with `crop`, it stores only the first half of each row's outputs.
 codegen::Kernel dft_kernel(SpectralKind kind, int64_t n, int64_t B0, int64_t B1, bool pad,
-                           bool scale) {
+                           bool scale, bool crop) {
   using namespace codegen;
   auto s = std::make_shared<Spectral>();
   s->kind = kind;
   s->n = n;
   s->in_len = kernels::cpu::fft_in_len(kind, n);
   s->out_len = kernels::cpu::fft_out_len(kind, n);
+  if (crop) s->out_len = std::max<int64_t>(1, s->out_len / 2);
   const int64_t src_len = pad ? std::max<int64_t>(1, s->in_len - 3) : s->in_len;
   const DType in_t = s->input_dtype(), acc = s->acc_dtype();
   Kernel k;
@@ -301,19 +305,22 @@ codegen::Kernel dft_kernel(SpectralKind kind, int64_t n, int64_t B0, int64_t B1,
 }
 
 void check_cpu_fft(SpectralKind kind, int64_t n, int64_t B0, int64_t B1, bool pad, bool scale,
-                   int threads) {
+                   int threads, bool crop = false) {
   static runtime::cpu::ObjectLoader loader;
   static int serial = 0;
   const std::string what = name_of(kind, n, B0 * B1) + (pad ? " padded" : "") +
-                           (scale ? " scaled" : "") + " threads=" + std::to_string(threads);
-  codegen::Kernel kernel = dft_kernel(kind, n, B0, B1, pad, scale);
+                           (scale ? " scaled" : "") + (crop ? " cropped" : "") +
+                           " threads=" + std::to_string(threads);
+  codegen::Kernel kernel = dft_kernel(kind, n, B0, B1, pad, scale, crop);
   auto fk = kernels::cpu::host_fft_kernels(kernel);
   ASSERT_TRUE(fk) << what;
   const int64_t rows = B0 * B1;
   const int64_t src_len = kernel.buffers[0].numel / rows;
   const bool padded = src_len < fk->spectral.in_len;
   EXPECT_EQ(fk->direct_input.has_value(), !padded && kind != SpectralKind::RealInverse) << what;
-  EXPECT_EQ(fk->direct_output.has_value(), !scale) << what;
+  const int64_t width = fk->spectral.out_len;
+  EXPECT_EQ(fk->direct_output.has_value(), !scale && width == kernels::cpu::fft_out_len(kind, n))
+      << what;
   auto object = kernels::cpu::compile_fft_object(*fk, "fft_test_" + std::to_string(serial++));
   std::vector<runtime::cpu::KernelFn> fns = loader.load(object.object, object.names);
   FftPlans plans("", FftRigor::Estimate);
@@ -321,18 +328,19 @@ void check_cpu_fft(SpectralKind kind, int64_t n, int64_t B0, int64_t B1, bool pa
 
   Rows data(kind, n, rows, static_cast<uint32_t>(n + 7 * rows));
   // The source rows: the first src_len values of each row (the rest is the padding's 0).
-  const int64_t width = real_input(kind) ? 1 : 2;
-  std::vector<float> src(static_cast<size_t>(rows * src_len * width));
+  const int64_t floats = real_input(kind) ? 1 : 2;  // per input value
+  std::vector<float> src(static_cast<size_t>(rows * src_len * floats));
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t j = 0; j < data.in_len; ++j)
-      for (int64_t c = 0; c < width; ++c) {
-        float& v = data.in[static_cast<size_t>((r * data.in_len + j) * width + c)];
+      for (int64_t c = 0; c < floats; ++c) {
+        float& v = data.in[static_cast<size_t>((r * data.in_len + j) * floats + c)];
         if (j >= src_len)
           v = 0;
         else
-          src[static_cast<size_t>((r * src_len + j) * width + c)] = v;
+          src[static_cast<size_t>((r * src_len + j) * floats + c)] = v;
       }
-  std::vector<float> out(data.out_floats(), -1);
+  std::vector<float> out(static_cast<size_t>(kernel.buffers[1].numel * (real_output(kind) ? 1 : 2)),
+                         -1);
   uint8_t* buffers[] = {reinterpret_cast<uint8_t*>(src.data()),
                         reinterpret_cast<uint8_t*>(out.data())};
   const std::vector<float> before = src;
@@ -342,7 +350,7 @@ void check_cpu_fft(SpectralKind kind, int64_t n, int64_t B0, int64_t B1, bool pa
   EXPECT_EQ(kernels::cpu::fft_library_runs(), runs + 1);
   if (scale)
     for (float& v : out) v *= 0.5f;
-  data.expect_close(out.data(), what);
+  data.expect_close(out.data(), what, width);
   EXPECT_EQ(src, before) << what << ": the input changed";
 }
 
@@ -351,6 +359,13 @@ TEST(CpuFft, HandBuiltKernels) {
     for (int64_t n : {1, 7, 16, 100})
       for (bool pad : {false, true})
         for (bool scale : {false, true}) check_cpu_fft(kind, n, 2, 3, pad, scale, 2);
+}
+
+TEST(CpuFft, CroppedEpilogue) {
+  // The epilogue reads the first half of each row the library wrote (the causal crop of a
+  // long convolution).
+  for (SpectralKind kind : kKinds)
+    for (int64_t n : {9, 32}) check_cpu_fft(kind, n, 3, 2, true, false, 2, true);
 }
 
 TEST(CpuFft, BlocksAcrossThreadsAndFftwThreads) {
