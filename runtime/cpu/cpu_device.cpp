@@ -214,10 +214,12 @@ void CpuDevice::launch(const BoundLaunch& bound) {
     b.gemm->run(bufs, s, ThreadPool::global());
     return;
   }
+#if KILN_HAS_FFTW
   if (b.fft) {
     b.fft->run(bufs, s, ThreadPool::global());
     return;
   }
+#endif
   ThreadPool::global().parallel_for(b.work_items, b.grain,
                                     [&](int64_t begin, int64_t end) { fn(bufs, s, begin, end); });
 }
