@@ -3,7 +3,9 @@
 // split across threads or on FFTW's threads, aligned and not; the wisdom file (written,
 // read back by a second plan cache, a corrupt or unreadable one ignored); and CpuFft
 // (kernels/cpu/fft.h) on hand-built DFT kernels with a Spectral description (pack and
-// epilogue kernels, the direct paths, batch variables split into rows).
+// epilogue kernels, the direct paths, batch variables split into rows) and on the CPU
+// device's graphs against the reference evaluator, checking that the library ran them.
+// The transforms of every length and kind through the device are tests/runtime/fft_test.cpp.
 #include "kernels/cpu/fft.h"
 
 #include <gtest/gtest.h>
@@ -17,9 +19,12 @@
 #include <string>
 #include <vector>
 
+#include "codegen/program.h"
 #include "codegen/spectral.h"
+#include "passes/pipeline.h"
 #include "runtime/cpu/jit.h"
 #include "runtime/cpu/thread_pool.h"
+#include "tests/runtime/cpu/cpu_test_util.h"
 
 #if KILN_HAS_FFTW
 
@@ -354,27 +359,102 @@ void check_cpu_fft(SpectralKind kind, int64_t n, int64_t B0, int64_t B1, bool pa
   EXPECT_EQ(src, before) << what << ": the input changed";
 }
 
-TEST(CpuFft, HandBuiltKernels) {
+TEST(CpuFftKernels, HandBuiltKernels) {
   for (SpectralKind kind : kKinds)
     for (int64_t n : {1, 7, 16, 100})
       for (bool pad : {false, true})
         for (bool scale : {false, true}) check_cpu_fft(kind, n, 2, 3, pad, scale, 2);
 }
 
-TEST(CpuFft, CroppedEpilogue) {
+TEST(CpuFftKernels, CroppedEpilogue) {
   // The epilogue reads the first half of each row the library wrote (the causal crop of a
   // long convolution).
   for (SpectralKind kind : kKinds)
     for (int64_t n : {9, 32}) check_cpu_fft(kind, n, 3, 2, true, false, 2, true);
 }
 
-TEST(CpuFft, BlocksAcrossThreadsAndFftwThreads) {
+TEST(CpuFftKernels, BlocksAcrossThreadsAndFftwThreads) {
   // Many rows in blocks over three threads; then two long rows on FFTW's threads.
   check_cpu_fft(SpectralKind::Forward, 256, 5, 7, true, true, 3);
   check_cpu_fft(SpectralKind::RealForward, 256, 5, 7, false, false, 3);
   ASSERT_TRUE(kernels::cpu::fft_use_fftw_threads(1 << 14, 2, 4));
   check_cpu_fft(SpectralKind::RealInverse, 1 << 14, 1, 2, true, true, 4);
   check_cpu_fft(SpectralKind::Inverse, 1 << 14, 1, 2, false, false, 4);
+}
+
+// ---- graphs on the CPU device ----
+
+using ir::AttrValue;
+
+// The library FFTs of `graph`'s kernels on the CPU device (kernels the library runs).
+std::vector<codegen::FftKernels> library_ffts(const ir::Graph& graph) {
+  ir::Graph g = graph;
+  passes::optimize_graph(g);
+  codegen::Program p = codegen::build_program(g, cpu().lower_options());
+  std::vector<codegen::FftKernels> out;
+  for (const codegen::Kernel& k : p.kernels)
+    if (auto f = kernels::cpu::host_fft_kernels(k)) out.push_back(std::move(*f));
+  return out;
+}
+
+// Runs `g` on the CPU device against the reference; `transforms` library FFTs must run.
+void expect_on_library(const ir::Graph& g, size_t transforms, int64_t n, const std::string& what) {
+  EXPECT_EQ(library_ffts(g).size(), transforms) << what;
+  const int64_t before = kernels::cpu::fft_library_runs();
+  expect_matches_reference(cpu(), g, 11, Values::Normal,
+                           Tolerance{2e-4, 1e-5 + 4e-6 * static_cast<double>(n)}, what);
+  EXPECT_EQ(kernels::cpu::fft_library_runs() - before, static_cast<int64_t>(transforms)) << what;
+}
+
+TEST(CpuFftGraphs, PlainRowsAreTransformedInPlace) {
+  GraphBuilder g;
+  NodePtr x = g.param({DType::C64, {6, 256}});
+  NodePtr r = g.param({DType::F32, {5, 200}});
+  g.result(g.add(OpKind::Fft, {x}, {AttrValue(int64_t{1}), AttrValue(false)}));
+  g.result(g.add(OpKind::Rfft, {r}, {AttrValue(int64_t{1})}));
+  // Neither packs nor finishes its rows: FFTW reads the input and writes the output.
+  for (const codegen::FftKernels& f : library_ffts(g.g)) {
+    EXPECT_TRUE(f.direct_input.has_value());
+    EXPECT_TRUE(f.direct_output.has_value());
+  }
+  expect_on_library(g.g, 2, 256, "fft and rfft of plain rows");
+}
+
+TEST(CpuFftGraphs, NonLastAxesArePackedAndFinished) {
+  GraphBuilder g;
+  NodePtr x = g.param({DType::C64, {48, 7}});
+  NodePtr h = g.param({DType::C64, {4, 33, 3}});
+  g.result(g.add(OpKind::Fft, {x}, {AttrValue(int64_t{0}), AttrValue(true)}));
+  g.result(g.add(OpKind::Irfft, {h}, {AttrValue(int64_t{1}), AttrValue(int64_t{64})}));
+  for (const codegen::FftKernels& f : library_ffts(g.g)) {
+    EXPECT_FALSE(f.direct_input.has_value());
+    EXPECT_FALSE(f.direct_output.has_value());
+  }
+  expect_on_library(g.g, 2, 64, "ifft along axis 0, irfft along the middle axis");
+}
+
+TEST(CpuFftGraphs, LongConvolution) {
+  // The long convolution of a Hyena / M2-BERT mixer at a small size:
+  // tanh(irfft(rfft(pad(u)) * K)[..., :L] + u * D) * v.
+  const int64_t B = 2, H = 3, L = 50, N = 128;
+  GraphBuilder g;
+  NodePtr u = g.param({DType::F32, {B, H, L}});
+  NodePtr K = g.param({DType::C64, {B, H, N / 2 + 1}});
+  NodePtr D = g.param({DType::F32, {B, H, L}});
+  NodePtr v = g.param({DType::F32, {B, H, L}});
+  NodePtr padded = g.add(OpKind::Pad, {u},
+                         {AttrValue(std::vector<int64_t>{0, 0, 0}),
+                          AttrValue(std::vector<int64_t>{0, 0, N - L}), AttrValue(0.0)});
+  NodePtr U = g.add(OpKind::Rfft, {padded}, {AttrValue(int64_t{2})});
+  NodePtr y =
+      g.add(OpKind::Irfft, {g.add(OpKind::Mul, {U, K})}, {AttrValue(int64_t{2}), AttrValue(N)});
+  NodePtr crop =
+      g.add(OpKind::Slice, {y},
+            {AttrValue(std::vector<int64_t>{0, 0, 0}), AttrValue(std::vector<int64_t>{1, 1, 1})},
+            Type{DType::F32, {B, H, L}});
+  NodePtr z = g.add(OpKind::Add, {crop, g.add(OpKind::Mul, {u, D})});
+  g.result(g.add(OpKind::Mul, {g.add(OpKind::Tanh, {z}), v}));
+  expect_on_library(g.g, 2, N * (N / 2 + 1), "long convolution");
 }
 
 }  // namespace
