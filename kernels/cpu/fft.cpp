@@ -153,7 +153,8 @@ void CpuFft::run(uint8_t* const* buffers, const uint64_t* scalars,
     }
     return;
   }
-  const int64_t block = fft_block_rows(s.kind, s.n, rows, threads);
+  const int64_t block =
+      fft_block_rows(s.kind, s.n, rows, threads, !fft_.direct_input || !fft_.direct_output);
   const int64_t blocks = ceil_div(rows, block);
   // Plans are made before the tasks start (see FftPlans::run).
   std::vector<const FftPlan*> plans(static_cast<size_t>(blocks));

@@ -2,13 +2,14 @@
 // through FFTW (kernels/cpu/fft_plan.h) instead of its DFT loop nest.
 //
 // The rows of the transform (one per value of the batch variables) are split into blocks
-// (fft_block_rows: a block's data stays in the cache) that the thread pool's threads take
+// (fft_block_rows: one per thread where FFTW reads and writes the rows in place, else
+// blocks whose data stays in the cache) that the thread pool's threads take
 // in turn; each block is packed (the pack kernel evaluates the input expression: views,
 // pads, casts, a product of spectra) into a per-thread staging buffer, transformed by
 // FFTW into a second one, and its epilogue kernel stores the results (crop, bias, gelu,
 // gating). An input that is already contiguous rows of a buffer is transformed where it
 // is (no pack), and an output that is only the transform stored as rows is written by
-// FFTW directly (no epilogue). Where the rows are fewer than the threads, one plan runs
+// FFTW directly (no epilogue). Where long rows are fewer than the threads, one plan runs
 // all rows on FFTW's own threads (a long transform). The pack and epilogue kernels are
 // KernelIR (codegen/fft_kernels.h) compiled into one object (compile_fft_object).
 // CpuFft is built only with KILN_HAS_FFTW (without, host_fft_kernels finds nothing). Tests:

@@ -117,8 +117,10 @@ class FftPlans {
   std::map<FftProblem, std::unique_ptr<FftPlan>> plans_;  // guarded by the planner's mutex
 };
 
-// Rows per block of the executor: enough for each block's transforms to be worth a task,
-// few enough that a block's data stays in the cache.
-int64_t fft_block_rows(SpectralKind kind, int64_t n, int64_t rows, int threads);
+// Rows per block of an executor on `threads` threads: one block per thread where FFTW
+// reads and writes the rows in place (FFTW's r2c runs several rows at once: long batches
+// are measured faster than cache-sized ones), and blocks whose rows stay in a core's
+// cache where they are `staged` (packed before and finished after the transform).
+int64_t fft_block_rows(SpectralKind kind, int64_t n, int64_t rows, int threads, bool staged);
 
 }  // namespace kiln::kernels::cpu

@@ -204,6 +204,16 @@ TEST(CpuFftPlans, PlansAreCached) {
   EXPECT_EQ(plans.plans_made(), 1);
 }
 
+TEST(CpuFftPlans, BlockRows) {
+  using kernels::cpu::fft_block_rows;
+  // In place: one block per thread. Staged: 512 KiB of rows (16 of c64[4096] in and out).
+  EXPECT_EQ(fft_block_rows(SpectralKind::Forward, 4096, 1024, 4, false), 256);
+  EXPECT_EQ(fft_block_rows(SpectralKind::Forward, 4096, 1024, 4, true), 8);
+  EXPECT_EQ(fft_block_rows(SpectralKind::RealForward, 4096, 1024, 4, true), 15);
+  EXPECT_EQ(fft_block_rows(SpectralKind::Forward, 4096, 3, 4, true), 1);
+  EXPECT_EQ(fft_block_rows(SpectralKind::Forward, 1 << 20, 64, 4, true), 1);
+}
+
 TEST(CpuFftWisdom, WrittenAndReadBack) {
   TempDir dir;
   const std::string path = (dir.path / "sub" / "fftw3f.wisdom").string();
