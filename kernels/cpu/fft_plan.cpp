@@ -255,15 +255,15 @@ void FftPlans::forget_wisdom() {
 }
 
 int64_t fft_block_rows(SpectralKind kind, int64_t n, int64_t rows, int threads, bool staged) {
-  const int64_t per_thread = ceil_div(rows, std::max(threads, 1));
-  if (!staged) return std::max<int64_t>(1, per_thread);
-  // A block's input and output rows in about half of a core's L2 (256 KiB and 512 KiB
-  // measured alike on a long convolution, 2 MiB and more slower).
-  constexpr int64_t kBlockBytes = 512 << 10;
+  // A staged block's input and output rows in about half of a core's L2 (256 KiB and 512
+  // KiB measured alike on a long convolution, 2 MiB and more slower); a block in place at
+  // most 64 MiB, which the planner allocates again to plan on.
+  constexpr int64_t kStagedBytes = 512 << 10, kInPlaceBytes = 64 << 20;
   const int64_t row_bytes =
       fft_in_len(kind, n) * in_size(kind) + fft_out_len(kind, n) * out_size(kind);
-  const int64_t by_cache = std::max<int64_t>(1, kBlockBytes / row_bytes);
-  return std::max<int64_t>(1, std::min(by_cache, per_thread));
+  const int64_t by_size = (staged ? kStagedBytes : kInPlaceBytes) / row_bytes;
+  const int64_t per_thread = ceil_div(rows, std::max(threads, 1));
+  return std::max<int64_t>(1, std::min(by_size, per_thread));
 }
 
 void FftPlans::run(SpectralKind kind, int64_t n, int64_t rows, const void* in, void* out,

@@ -118,9 +118,9 @@ class FftPlans {
 };
 
 // Rows per block of an executor on `threads` threads: one block per thread where FFTW
-// reads and writes the rows in place (FFTW's r2c runs several rows at once: long batches
-// are measured faster than cache-sized ones), and blocks whose rows stay in a core's
-// cache where they are `staged` (packed before and finished after the transform).
+// reads and writes the rows in place (up to 64 MiB of rows: FFTW's r2c was measured about
+// 20% faster on long batches than on cache-sized ones), and blocks whose rows stay in a
+// core's cache where they are `staged` (packed before and finished after the transform).
 int64_t fft_block_rows(SpectralKind kind, int64_t n, int64_t rows, int threads, bool staged);
 
 }  // namespace kiln::kernels::cpu

@@ -206,12 +206,14 @@ TEST(CpuFftPlans, PlansAreCached) {
 
 TEST(CpuFftPlans, BlockRows) {
   using kernels::cpu::fft_block_rows;
-  // In place: one block per thread. Staged: 512 KiB of rows (16 of c64[4096] in and out).
+  // In place: one block per thread. Staged: 512 KiB of rows (8 of c64[4096] in and out).
   EXPECT_EQ(fft_block_rows(SpectralKind::Forward, 4096, 1024, 4, false), 256);
   EXPECT_EQ(fft_block_rows(SpectralKind::Forward, 4096, 1024, 4, true), 8);
   EXPECT_EQ(fft_block_rows(SpectralKind::RealForward, 4096, 1024, 4, true), 15);
   EXPECT_EQ(fft_block_rows(SpectralKind::Forward, 4096, 3, 4, true), 1);
   EXPECT_EQ(fft_block_rows(SpectralKind::Forward, 1 << 20, 64, 4, true), 1);
+  // In place, at most 64 MiB of rows (the planner allocates a block again to plan on).
+  EXPECT_EQ(fft_block_rows(SpectralKind::RealForward, 16384, 6144, 2, false), 511);
 }
 
 TEST(CpuFftWisdom, WrittenAndReadBack) {
