@@ -34,11 +34,14 @@ struct CpuKernels : DeviceKernels {
   std::vector<KernelFn> fns;  // per program kernel
   // Per program kernel: the GEMM that runs it (kernels with a contraction), or null.
   std::vector<std::shared_ptr<const kernels::cpu::CpuGemm>> gemms;
+  // Per program kernel: the library FFT that runs it (kernels with a Spectral), or null.
+  std::vector<std::shared_ptr<const kernels::cpu::CpuFft>> ffts;
 };
 
 struct CpuLaunch : BoundLaunch {
   KernelFn fn = nullptr;
   const kernels::cpu::CpuGemm* gemm = nullptr;
+  const kernels::cpu::CpuFft* fft = nullptr;
   std::vector<uint8_t*> buffers;
   std::vector<uint64_t> scalars;
   int64_t work_items = 0, grain = 1;
@@ -97,8 +100,13 @@ std::shared_ptr<const DeviceKernels> CpuDevice::compile(const codegen::Program& 
   for (size_t i = 0; i < got.size(); ++i) {
     const CacheResult& r = got[i];
     kernels->fns.push_back(r.fn);
-    kernels->gemms.push_back(r.fns.size() > 1 ? gemm_for(p.kernels[i], p.kernel_hashes[i], r.fns)
-                                              : nullptr);
+    // A kernel whose object holds several functions is a library kernel's.
+    const bool library = r.fns.size() > 1;
+    const bool spectral = p.kernels[i].spectral != nullptr;
+    kernels->gemms.push_back(
+        library && !spectral ? gemm_for(p.kernels[i], p.kernel_hashes[i], r.fns) : nullptr);
+    kernels->ffts.push_back(library && spectral ? fft_for(p.kernels[i], p.kernel_hashes[i], r.fns)
+                                                : nullptr);
     counts.compile_seconds += r.compile_seconds;
     switch (r.source) {
       case CacheSource::Memory: ++counts.cache_hits_memory; break;
@@ -123,6 +131,28 @@ std::shared_ptr<const kernels::cpu::CpuGemm> CpuDevice::gemm_for(const codegen::
   std::lock_guard<std::mutex> lock(gemms_mutex_);
   gemms_[hash] = Gemm{fns, gemm};
   return gemm;
+}
+
+std::shared_ptr<const kernels::cpu::CpuFft> CpuDevice::fft_for(const codegen::Kernel& kernel,
+                                                               uint64_t hash,
+                                                               const std::vector<KernelFn>& fns) {
+#if KILN_HAS_FFTW
+  {
+    std::lock_guard<std::mutex> lock(ffts_mutex_);
+    if (auto it = ffts_.find(hash); it != ffts_.end() && it->second.fns == fns)
+      return it->second.fft;
+  }
+  std::shared_ptr<const kernels::cpu::CpuFft> fft;
+  if (auto f = kernels::cpu::host_fft_kernels(kernel))
+    fft = std::make_shared<kernels::cpu::CpuFft>(kernel, std::move(*f), fns,
+                                                 kernels::cpu::FftPlans::global());
+  std::lock_guard<std::mutex> lock(ffts_mutex_);
+  ffts_[hash] = Fft{fns, fft};
+  return fft;
+#else
+  (void)kernel, (void)hash, (void)fns;
+  return nullptr;
+#endif
 }
 
 DeviceBufferPtr CpuDevice::allocate(int64_t bytes, const std::string&, DeviceCounts& counts) {
@@ -160,6 +190,7 @@ std::unique_ptr<BoundLaunch> CpuDevice::bind(const DeviceKernels& kernels,
   const auto& compiled = static_cast<const CpuKernels&>(kernels);
   b->fn = compiled.fns[static_cast<size_t>(l.kernel)];
   b->gemm = compiled.gemms[static_cast<size_t>(l.kernel)].get();
+  b->fft = compiled.ffts[static_cast<size_t>(l.kernel)].get();
   // One allocation each: a small eval binds dozens of launches.
   b->buffers.reserve(buffers.size());
   b->scalars.reserve(l.scalars.size());
@@ -183,6 +214,12 @@ void CpuDevice::launch(const BoundLaunch& bound) {
     b.gemm->run(bufs, s, ThreadPool::global());
     return;
   }
+#if KILN_HAS_FFTW
+  if (b.fft) {
+    b.fft->run(bufs, s, ThreadPool::global());
+    return;
+  }
+#endif
   ThreadPool::global().parallel_for(b.work_items, b.grain,
                                     [&](int64_t begin, int64_t end) { fn(bufs, s, begin, end); });
 }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "codegen/program.h"
+#include "kernels/cpu/fft.h"
 #include "kernels/cpu/gemm.h"
 #include "runtime/device.h"
 
@@ -51,6 +52,17 @@ class CpuDevice : public Device {
   };
   std::mutex gemms_mutex_;
   std::unordered_map<uint64_t, Gemm> gemms_;
+
+  // The same for the library FFT of a kernel with a Spectral description (null where the
+  // library cannot run it, or kiln is built without FFTW).
+  std::shared_ptr<const kernels::cpu::CpuFft> fft_for(const codegen::Kernel& kernel, uint64_t hash,
+                                                      const std::vector<KernelFn>& fns);
+  struct Fft {
+    std::vector<KernelFn> fns;
+    std::shared_ptr<const kernels::cpu::CpuFft> fft;
+  };
+  std::mutex ffts_mutex_;
+  std::unordered_map<uint64_t, Fft> ffts_;
 };
 
 }  // namespace kiln::runtime::cpu

@@ -8,6 +8,7 @@
 #include "codegen/llvm/compiler.h"
 #include "ir/error.h"
 #include "ir/op.h"
+#include "kernels/cpu/fft.h"
 #include "kernels/cpu/gemm.h"
 #include "support/log.h"
 
@@ -25,6 +26,14 @@ uint64_t ops_fingerprint() {
   }();
   return h;
 }
+
+// Kernels with a Spectral description compile to a library FFT's pack and epilogue where
+// kiln has FFTW and to their loop nest where it has not: the two builds share no entries.
+#if KILN_HAS_FFTW
+constexpr const char* kLibraries = "|fftw";
+#else
+constexpr const char* kLibraries = "";
+#endif
 
 std::string symbol_name(uint64_t key) { return "kiln_kernel_" + hex_key(key); }
 
@@ -64,7 +73,7 @@ uint64_t KernelCache::key_of(uint64_t kernel_hash) const {
   // The target's text (its CPU features run long) is hashed once; every eval looks its
   // kernels up by key, so a key costs only the kernel hash's eight bytes.
   static const uint64_t target = codegen::fnv1a(codegen::llvm_backend::host_target().id() + "|ops" +
-                                                hex_key(ops_fingerprint()));
+                                                hex_key(ops_fingerprint()) + kLibraries);
   return codegen::fnv1a(
       std::string_view(reinterpret_cast<const char*>(&kernel_hash), sizeof kernel_hash), target);
 }
@@ -120,6 +129,8 @@ CacheResult KernelCache::get(const codegen::Kernel& kernel, uint64_t kernel_hash
   kernels::cpu::GemmObject compiled;
   if (auto gemm = kernels::cpu::host_gemm_kernels(kernel)) {
     compiled = kernels::cpu::compile_gemm_object(*gemm, name);
+  } else if (auto fft = kernels::cpu::host_fft_kernels(kernel)) {
+    compiled = kernels::cpu::compile_fft_object(*fft, name);
   } else {
     compiled.names = {name};
     compiled.object = codegen::llvm_backend::compile_object({&kernel}, {name});
