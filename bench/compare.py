@@ -29,6 +29,7 @@ import sys
 import tempfile
 
 import contractions
+import fft_peers
 from benchlib import checksum, input_array, median_time, run_kiln_bench, run_opencl_bench
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -229,6 +230,8 @@ def main():
 
     if not wanted or wanted & contractions.NAMES:
         verdicts += contractions.run_cpu(args, np, torch, refused, records, failures)
+    if not wanted or wanted & fft_peers.NAMES:
+        verdicts += fft_peers.run_cpu(args, np, torch, records, failures)
 
     if verdicts:
         print("\ntargets")

@@ -7,9 +7,9 @@
 //   fft_peer --workload W [--dims a,b[,c]] [--reps N] [--threads T]
 //
 // Workloads and their inputs (make_input of bench/workloads.cpp: input_value(i, salt)):
-//   fft            c64[rows, n] (dims rows,n; default 1024,4096): the floats
-//                  make_input(2 * rows * n, 1) as interleaved (re, im); one plan over all
-//                  rows on FFTW's T threads, out of place.
+//   fft            c64[rows, n] (dims rows,n; default 1024,4096): real parts
+//                  make_input(rows * n, 1), imaginary parts make_input(rows * n, 2) (kiln's
+//                  complex(re, im)); one plan over all rows on FFTW's T threads, out of place.
 //   rfft           f32[rows, n] (default 1024,4096): make_input(rows * n, 1) -> c64[rows, n/2+1].
 //   fftconv        B, H, L (default 8,768,8192; FFT size 2L): u = make_input(B*H*L, 1),
 //                  k = make_input(H*L, 2), D = make_input(H, 3), v = make_input(B*H*L, 4):
@@ -123,7 +123,14 @@ struct Transform {
                 : fftwf_plan_many_dft(1, &len, static_cast<int>(rows), in.c(), nullptr, 1, len,
                                       out.c(), nullptr, 1, len, FFTW_FORWARD, rigor());
     if (!plan) throw std::runtime_error("FFTW made no plan");
-    fill(in, 1);
+    if (real) {
+      fill(in, 1);
+    } else {  // kiln's complex(re, im) of two inputs: re salt 1, im salt 2, interleaved
+      for (size_t i = 0; i < in.n / 2; ++i) {
+        in.p[2 * i] = input_value(i, 1);
+        in.p[2 * i + 1] = input_value(i, 2);
+      }
+    }
   }
   ~Transform() { fftwf_destroy_plan(plan); }
 };

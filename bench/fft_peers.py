@@ -8,8 +8,8 @@ times every peer and prints one JSON line per workload and peer, in kiln_bench's
                              [--reps 15] [--reduced] [--json FILE]
 
 The inputs mirror bench/fft_peer.cpp's (make_input of bench/workloads.cpp, through
-benchlib.input_array): fft: c64[rows, n] from 2 * rows * n floats (salt 1) as interleaved
-(re, im); rfft: f32[rows, n] (salt 1); fftconv B, H, L: u (salt 1) [B, H, L], k (salt 2)
+benchlib.input_array): fft: c64[rows, n] with real parts from salt 1 and imaginary parts
+from salt 2 (kiln's complex(re, im)); rfft: f32[rows, n] (salt 1); fftconv B, H, L: u (salt 1) [B, H, L], k (salt 2)
 [H, L], D (salt 3) [H], gate v (salt 4) [B, H, L];
 out = gelu(irfft(rfft(u, 2L) * rfft(k, 2L), 2L)[..., :L] + u * D) * v (exact gelu). Each
 result's checksums are over its floats (complex values interleaved), as kiln_bench's, and
@@ -63,7 +63,9 @@ def fft_backends(np, torch):
 def _inputs(np, workload, dims):
     if workload == "fft":
         rows, n = dims
-        return {"x": input_array(np, 2 * rows * n, 1).view(np.complex64).reshape(rows, n)}
+        re = input_array(np, rows * n, 1).reshape(rows, n)
+        im = input_array(np, rows * n, 2).reshape(rows, n)
+        return {"x": (re + 1j * im).astype(np.complex64)}
     if workload == "rfft":
         rows, n = dims
         return {"x": input_array(np, rows * n, 1).reshape(rows, n)}
@@ -135,6 +137,69 @@ def run_fft_peer(binary, workload, dims, reps, env=None):
     if out.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{out.stderr}")
     return [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")][0]
+
+
+NAMES = {w for w, _ in FFT_WORKLOADS}
+
+
+def run_cpu(args, np, torch, records, failures):
+    """The transform workloads inside bench/compare (CPU): kiln_bench's kiln, kiln_exec and
+    copy-limit rows, the FFTW program, NumPy and PyTorch, in one table per workload; returns
+    the issue's targets as ratios of this run (kiln_exec against the FFTW program, which
+    also plans once and runs on resident data; kiln's whole eval against PyTorch)."""
+    from benchlib import run_kiln_bench
+    from contractions import print_rows
+
+    wanted = set(args.workloads.split(",")) if args.workloads else None
+    reps = 5 if args.quick else 15
+    peer = os.path.join(os.path.dirname(args.binary), "fft_peer")
+    for line in fft_backends(np, torch):
+        print("# " + line)
+    times = {}
+    for workload, dims in FFT_WORKLOADS_REDUCED if args.reduced else FFT_WORKLOADS:
+        if wanted and workload not in wanted:
+            continue
+        rows, limit, note = [], None, ""
+        for r in run_kiln_bench(args.binary, workload, 0, 0, reps, dims=dims):
+            c = (r["checksum"], r["weighted_checksum"], r["magnitude"])
+            if r["impl"] == "limit":
+                t = r["min_seconds"]
+                limit = (r["flops"] / t / 1e9, r["bytes"] / t / 1e9, "copy bandwidth", t)
+                continue
+            if r["impl"] == "kiln":
+                note = r["note"]
+            rows.append((r["impl"], r["device"], r["seconds"], c, r["flops"], r["bytes"], ""))
+        flops, nbytes = rows[0][4], rows[0][5]
+        if os.path.exists(peer):
+            r = run_fft_peer(peer, workload, dims, reps)
+            rows.append(("fftw", "cpu", r["seconds"],
+                         (r["checksum"], r["weighted_checksum"], r["magnitude"]), flops, nbytes,
+                         "hand-written FFTW program"))
+        peers = [("numpy", numpy_impl(np, workload, dims))]
+        if torch is not None:
+            peers.append(("torch", torch_impl(torch, np, workload, dims)))
+        for name, f in peers:
+            rows.append((name, "cpu", median_time(f, reps, 2), checksums(as_floats(np, f())),
+                         flops, nbytes, ""))
+        for impl, _, t, *_ in rows:
+            times[(workload, tuple(dims), impl)] = t
+        print_rows(workload, dims, rows, limit, note, failures, records, "cpu")
+    verdicts = []
+    for workload, dims in FFT_WORKLOADS:
+        key = (workload, tuple(dims))
+        kiln, kiln_exec = times.get(key + ("kiln",)), times.get(key + ("kiln_exec",))
+        fftw, torch_t = times.get(key + ("fftw",)), times.get(key + ("torch",))
+        size = "x".join(map(str, dims))
+        want = 0.9 if workload in ("fft", "rfft") else 1.0
+        if kiln_exec and fftw:
+            x = fftw / kiln_exec
+            verdicts.append((f"{workload} {size} >= {want}x the FFTW program (kiln_exec)",
+                             x >= want, f"{x:.2f}x"))
+        if workload.startswith("fftconv") and kiln and torch_t:
+            x = torch_t / kiln
+            verdicts.append((f"{workload} {size} >= 2x PyTorch CPU (kiln eval)", x >= 2,
+                             f"{x:.2f}x"))
+    return verdicts
 
 
 def close(a, b):
