@@ -6,10 +6,12 @@
 #include <complex>
 #include <cstring>
 #include <map>
+#include <numbers>
 #include <unordered_set>
 
 #include "codegen/contraction.h"
 #include "codegen/kernel_passes.h"
+#include "codegen/spectral.h"
 #include "codegen/split_reduction.h"
 #include "ir/error.h"
 
@@ -27,6 +29,8 @@ using Index = std::vector<ExprPtr>;
 [[noreturn]] void internal(const std::string& what) {
   throw CompileError("lower_group: internal error: " + what);
 }
+
+bool is_spectral(OpKind k) { return k == OpKind::Fft || k == OpKind::Rfft || k == OpKind::Irfft; }
 
 bool is_axis(const std::vector<int64_t>& axes, size_t d) {
   return std::binary_search(axes.begin(), axes.end(), static_cast<int64_t>(d));
@@ -79,6 +83,9 @@ ReduceOp reduce_op_of(OpKind k) {
     case OpKind::ReduceSum:
     case OpKind::MatMul:
     case OpKind::Conv:
+    case OpKind::Fft:
+    case OpKind::Rfft:
+    case OpKind::Irfft:
     case OpKind::CumSum: return ReduceOp::Sum;
     case OpKind::ReduceProd:
     case OpKind::CumProd: return ReduceOp::Prod;
@@ -104,6 +111,7 @@ class KernelBuilder {
   }
 
   LoweredKernel take() {
+    annotate_spectral();
     LoweredKernel lk;
     lk.kernel = std::move(k_);
     lk.buffers = std::move(bufs_);
@@ -404,6 +412,9 @@ class KernelBuilder {
       } else if (r->op == OpKind::Conv) {
         st.acc_dtype = sum_acc_dtype(r->type.dtype);
         st.value = conv_product(r, full, st.acc_dtype);
+      } else if (is_spectral(r->op)) {
+        st.acc_dtype = r->type.dtype;
+        st.value = spectral_term(r, full, static_cast<int>(k_.stages.size()));
       } else {
         const Node* x = r->operands[0].get();
         ExprPtr v = eval(x, full);
@@ -426,6 +437,74 @@ class KernelBuilder {
     const Stage& st = k_.stages[s];
     bool arg_reduce = st.op == ReduceOp::ArgMax || st.op == ReduceOp::ArgMin;
     return cast(r->type.dtype, stage_value(arg_reduce ? DType::I64 : st.acc_dtype, s));
+  }
+
+  // The term of a transform's sum at `full` = [output index..., j] (codegen/spectral.h):
+  // x(.., j, ..) * exp(sign 2 pi i ((j * k) mod n) / n) with k the output's index along the
+  // axis; for irfft, with X(j) the input's half spectrum, w_j Re(X(j) exp(2 pi i j k / n)),
+  // where w_j is 1 for j = 0 and j = n/2 and 2 for the frequencies that stand for a pair.
+  // The phase is exact in integers and rounded once (in double); the input expression is
+  // kept for the annotation that lets a library FFT run the kernel.
+  ExprPtr spectral_term(const Node* r, const Index& full, int stage) {
+    const Node* x = r->operands[0].get();
+    const auto axis = static_cast<size_t>(r->attr_i64("axis"));
+    const bool real_out = r->op == OpKind::Irfft;
+    const int64_t n = real_out ? r->attr_i64("n") : x->type.shape[axis];
+    const ExprPtr& j = full.back();
+    const ExprPtr& k = full[axis];
+    Index xi(full.begin(), full.end() - 1);
+    xi[axis] = j;
+    ExprPtr input = eval(x, xi);
+    spectral_ = {r, input, stage};
+    const bool inverse = real_out || (r->op == OpKind::Fft && r->attr_bool("inverse"));
+    ExprPtr phase = binary(OpKind::Mod, DType::I64, binary(OpKind::Mul, DType::I64, j, k),
+                           index_const(n));
+    ExprPtr angle = binary(OpKind::Mul, DType::F64, cast(DType::F64, phase),
+                           const_float(DType::F64, (inverse ? 2 : -2) * std::numbers::pi /
+                                                       static_cast<double>(n)));
+    ExprPtr c = cast(DType::F32, unary(OpKind::Cos, DType::F64, angle));
+    ExprPtr s = cast(DType::F32, unary(OpKind::Sin, DType::F64, angle));
+    if (!real_out) {
+      ExprPtr w = binary(OpKind::Complex, DType::C64, c, s);
+      return binary(OpKind::Mul, DType::C64, cast(DType::C64, input), w);
+    }
+    ExprPtr re = unary(OpKind::Real, DType::F32, input), im = unary(OpKind::Imag, DType::F32, input);
+    ExprPtr term = binary(OpKind::Sub, DType::F32, binary(OpKind::Mul, DType::F32, re, c),
+                          binary(OpKind::Mul, DType::F32, im, s));
+    ExprPtr once = ilt(j, index_const(1));
+    if (n % 2 == 0) once = select(once, const_bool(true), ige(j, index_const(n / 2)));
+    ExprPtr weight = select(once, const_float(DType::F32, 1), const_float(DType::F32, 2));
+    return binary(OpKind::Mul, DType::F32, weight, term);
+  }
+
+  // Kernel::spectral for a kernel that is one transform (its Reduce stage over j) followed
+  // by stores of values computed from its result (one Loop stage without loops). Other
+  // forms (a transform of length 1 has no loops) run as the loop nest.
+  void annotate_spectral() {
+    if (!spectral_.node) return;
+    const Node* r = spectral_.node;
+    const auto axis = static_cast<size_t>(r->attr_i64("axis"));
+    if (spectral_.stage != 0 || k_.stages.size() != 2 || k_.stages[0].loops.size() != 1 ||
+        k_.stages[1].kind != StageKind::Loop || !k_.stages[1].loops.empty() ||
+        axis >= outer_idx_.size() || !outer_idx_[axis] || outer_idx_[axis]->kind != ExprKind::Var)
+      return;
+    Spectral sp;
+    sp.kind = r->op == OpKind::Rfft    ? SpectralKind::RealForward
+              : r->op == OpKind::Irfft ? SpectralKind::RealInverse
+              : r->attr_bool("inverse") ? SpectralKind::Inverse
+                                        : SpectralKind::Forward;
+    sp.out_var = outer_idx_[axis]->slot;
+    sp.out_len = outer_idx_[axis]->ival;
+    sp.in_var = k_.stages[0].loops[0].var;
+    sp.in_len = k_.stages[0].loops[0].extent;
+    sp.n = sp.kind == SpectralKind::RealInverse ? sp.out_len : sp.in_len;
+    for (const Loop& l : k_.outer) {
+      if (l.var == sp.out_var) continue;
+      sp.batch.vars.push_back(l.var);
+      sp.batch.extents.push_back(l.extent);
+    }
+    sp.input = spectral_.input;
+    k_.spectral = std::make_shared<const Spectral>(std::move(sp));
   }
 
   // The term of a conv's sum at `full` = [n, co, o..., ci, t...] (the output index, then
@@ -469,6 +548,12 @@ class KernelBuilder {
   std::map<const Node*, int> buf_of_;
   std::map<const Node*, int> scalar_of_;
   std::map<const Node*, int> stage_of_;
+  // The transform this kernel sums, its input expression and its stage (annotate_spectral).
+  struct {
+    const Node* node = nullptr;
+    ExprPtr input;
+    int stage = -1;
+  } spectral_;
   std::map<uint64_t, std::vector<std::tuple<const Node*, Index, ExprPtr>>> memo_;
   Shape S_, lo_;
   std::vector<int64_t> axes_;
@@ -772,7 +857,10 @@ LoweredGroup lower_group(const FusionGroup& g, const LowerOptions& options) {
         auto make = [&](const std::vector<Run>& runs) {
           return build_pointwise(g, box, runs, scratch).kernel;
         };
-        auto runs = plan_runs(unit_runs(box.size, g.axes), options.merge_loops, make);
+        // A transform keeps one loop per dimension: its axis must be a loop of its own.
+        const bool merge = options.merge_loops && std::none_of(g.nodes.begin(), g.nodes.end(),
+                                                              [](const Node* n) { return is_spectral(n->op); });
+        auto runs = plan_runs(unit_runs(box.size, g.axes), merge, make);
         return build_pointwise(g, box, runs, temps);
       };
       const Box whole{Shape(g.shape.size(), 0), g.shape};
@@ -789,6 +877,7 @@ LoweredGroup lower_group(const FusionGroup& g, const LowerOptions& options) {
       if (boxes.empty()) boxes.push_back(whole);
       for (const Box& box : boxes) {
         out.kernels.push_back(lower_box(box, out.temps));
+        if (out.kernels.back().kernel.spectral) continue;  // run whole by a library FFT
         if (auto split = split_reduction(out.kernels.back(), out.temps, options)) {
           out.kernels.back() = std::move(split->first);
           out.kernels.push_back(std::move(split->second));
@@ -807,6 +896,9 @@ LoweredGroup lower_group(const FusionGroup& g, const LowerOptions& options) {
   }
   for (LoweredKernel& lk : out.kernels) {
     verify_kernel(lk.kernel);
+    // A library FFT runs a spectral kernel from its annotation; the passes would rewrite
+    // the stages the annotation names.
+    if (lk.kernel.spectral) continue;
     optimize_kernel(lk.kernel, options);
     verify_kernel(lk.kernel);
   }

@@ -213,7 +213,7 @@ std::vector<std::pair<ir::NodePtr, Tensor>> recompute(std::string_view what, con
   std::vector<Tensor> wrt;
   std::vector<ir::NodePtr> to;
   for (size_t i = 0; i < again.size(); ++i)
-    if (is_floating(again[i].dtype())) {
+    if (is_inexact(again[i].dtype())) {
       wrt.push_back(again[i]);
       to.push_back(inputs[i]);
     }
@@ -244,7 +244,7 @@ CotangentMap pull_back(std::string_view what, const Tensor& output, const Tensor
   // Adds a cotangent sent to `op` by `n` (as its operand `index`, or -1 from a checkpoint).
   auto send = [&](const ir::Node& n, const ir::NodePtr& op, int index, const Tensor& grad) {
     // Integer and bool values carry no gradient.
-    if (!on_path.count(op.get()) || !is_floating(op->type.dtype)) return;
+    if (!on_path.count(op.get()) || !is_inexact(op->type.dtype)) return;
     if (grad.type() != op->type)
       throw Error(std::string(what) + ": the vjp of " + describe(n) + " gave " + grad.type().str() +
                   (index >= 0 ? " for operand " + std::to_string(index) : " for an input") +
@@ -270,12 +270,13 @@ CotangentMap pull_back(std::string_view what, const Tensor& output, const Tensor
       continue;
     }
     for (const auto& op : n->operands)
-      if (on_path.count(op.get()) && is_complex(op->type.dtype))
+      if (on_path.count(op.get()) && is_complex(op->type.dtype) && !frontend::complex_rule(n->op))
         throw UnsupportedError(std::string(what) + ": cannot differentiate through " +
                                describe(*n) +
-                               " with a complex operand; complex values have "
-                               "no gradient in kiln; differentiate a real function of real "
-                               "inputs, or wrap the value in stop_gradient");
+                               " with a complex operand; complex values have gradients only "
+                               "through fft, rfft, irfft, complex, real, imag, conj, +, -, *, "
+                               "sums and views; differentiate a real function of real inputs, or "
+                               "wrap the value in stop_gradient");
     frontend::Cotangents grads = [&] {
       frontend::LocationScope at(n->loc);
       return node_vjp(what, *it, g);

@@ -100,7 +100,20 @@ Cotangents vjp_erf(const VjpArgs& a) {
 
 Cotangents vjp_add(const VjpArgs& a) { return {a.g, a.g}; }
 Cotangents vjp_sub(const VjpArgs& a) { return {a.g, neg(a.g)}; }
-Cotangents vjp_mul(const VjpArgs& a) { return {a.g * a.in[1], a.g * a.in[0]}; }
+// Complex values: the cotangent of z = a + ib is dL/da + i dL/db (PyTorch's convention), so
+// a product's cotangent takes the other factor's conjugate, and a linear map's vjp is its
+// conjugate transpose (docs/autodiff.md).
+Cotangents vjp_mul(const VjpArgs& a) { return {a.g * conj(a.in[1]), a.g * conj(a.in[0])}; }
+Cotangents vjp_real(const VjpArgs& a) {
+  if (!is_complex(a.in[0].dtype())) return {a.g};
+  return {complex(a.g, zeros_like(a.g))};
+}
+Cotangents vjp_imag(const VjpArgs& a) {
+  if (!is_complex(a.in[0].dtype())) return {zeros_like(a.g)};
+  return {complex(zeros_like(a.g), a.g)};
+}
+Cotangents vjp_conj(const VjpArgs& a) { return {conj(a.g)}; }
+Cotangents vjp_complex(const VjpArgs& a) { return {real(a.g), imag(a.g)}; }
 Cotangents vjp_div(const VjpArgs& a) { return {a.g / a.in[1], neg(a.g * a.out / a.in[1])}; }
 // d/db a^b = a^b log a exists for a > 0 only; it is 0 elsewhere. The log reads a positive
 // stand-in where a <= 0, so a second derivative does not meet log(0) either.
@@ -305,6 +318,41 @@ Cotangents vjp_matmul(const VjpArgs& a) {
   return {matmul(a.g, swapaxes(y, -1, -2)), matmul(swapaxes(x, -1, -2), a.g)};
 }
 
+// Transforms (unnormalized, ir/ops.def). fft's conjugate transpose is the transform with
+// the other sign. rfft keeps the first n/2 + 1 rows of the DFT: its vjp Re(R^H g) is
+// irfft(g * d), where d (1 at frequencies 0 and n/2, 1/2 elsewhere) undoes irfft's doubling
+// of the frequencies that stand for a pair; irfft's vjp is likewise rfft(g) * w, w = 2 / d.
+Cotangents vjp_fft(const VjpArgs& a) {
+  return {make(OpKind::Fft, {a.g}, {a.node.attr_i64("axis"), !a.node.attr_bool("inverse")},
+               a.in[0].type(), a.node.loc)};
+}
+
+// Per frequency k < n/2 + 1 along `axis` of `like`: `once` at k = 0 (and k = n/2 for even
+// n), `pair` elsewhere, shaped to broadcast against it.
+Tensor frequency_weights(const Tensor& like, int64_t axis, int64_t n, double once, double pair) {
+  const int64_t m = n / 2 + 1;
+  std::vector<float> w(static_cast<size_t>(m), static_cast<float>(pair));
+  w[0] = static_cast<float>(once);
+  if (n % 2 == 0) w[static_cast<size_t>(m - 1)] = static_cast<float>(once);
+  Shape s(like.shape().size(), 1);
+  s[static_cast<size_t>(axis)] = m;
+  return broadcast_to(from_data(w, s), like.shape());
+}
+
+Cotangents vjp_rfft(const VjpArgs& a) {
+  const int64_t axis = a.node.attr_i64("axis");
+  const int64_t n = a.in[0].shape()[static_cast<size_t>(axis)];
+  Tensor g = a.g * cast_to(frequency_weights(a.g, axis, n, 1, 0.5), DType::C64, a.node.loc);
+  return {make(OpKind::Irfft, {g}, {axis, n}, a.in[0].type(), a.node.loc)};
+}
+
+Cotangents vjp_irfft(const VjpArgs& a) {
+  const int64_t axis = a.node.attr_i64("axis");
+  const int64_t n = a.node.attr_i64("n");
+  Tensor spectrum = make(OpKind::Rfft, {a.g}, {axis}, a.in[0].type(), a.node.loc);
+  return {spectrum * cast_to(frequency_weights(spectrum, axis, n, 1, 2), DType::C64, a.node.loc)};
+}
+
 struct ConvAttrs {
   std::vector<int64_t> stride, dilation, pad_low, pad_high;
   int64_t groups;
@@ -506,10 +554,10 @@ GradRule grad_rule(OpKind op) {
     case OpKind::Not:
     case OpKind::IsNan:
     case OpKind::IsInf: return {Zero};
-    case OpKind::Real:
-    case OpKind::Imag:
-    case OpKind::Conj:
-    case OpKind::Complex: return {Unsupported};
+    case OpKind::Real: return {Rule, vjp_real};
+    case OpKind::Imag: return {Rule, vjp_imag};
+    case OpKind::Conj: return {Rule, vjp_conj};
+    case OpKind::Complex: return {Rule, vjp_complex};
 
     case OpKind::Add: return {Rule, vjp_add};
     case OpKind::Sub: return {Rule, vjp_sub};
@@ -557,10 +605,38 @@ GradRule grad_rule(OpKind op) {
 
     case OpKind::MatMul: return {Rule, vjp_matmul};
     case OpKind::Conv: return {Rule, vjp_conv};
+    case OpKind::Fft: return {Rule, vjp_fft};
+    case OpKind::Rfft: return {Rule, vjp_rfft};
+    case OpKind::Irfft: return {Rule, vjp_irfft};
 
     case OpKind::Custom: return {CustomKernel};
   }
   return {Unsupported};
+}
+
+bool complex_rule(OpKind op) {
+  switch (op) {
+    case OpKind::Neg:
+    case OpKind::Add:
+    case OpKind::Sub:
+    case OpKind::Mul:
+    case OpKind::Select:
+    case OpKind::Real:
+    case OpKind::Imag:
+    case OpKind::Conj:
+    case OpKind::ReduceSum:
+    case OpKind::Reshape:
+    case OpKind::Permute:
+    case OpKind::Broadcast:
+    case OpKind::Slice:
+    case OpKind::Pad:
+    case OpKind::Flip:
+    case OpKind::Concat:
+    case OpKind::OptimizationBarrier:
+    case OpKind::Fft:
+    case OpKind::Irfft: return true;
+    default: return false;
+  }
 }
 
 }  // namespace kiln::frontend

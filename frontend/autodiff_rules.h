@@ -42,5 +42,8 @@ struct GradRule {
 // The row for `op`. One switch without a default: a new op in ir/ops.def does not build
 // (-Werror=switch) until it has a row here.
 GradRule grad_rule(ir::OpKind op);
+// Whether op's rule is written for complex operands too (docs/autodiff.md): their
+// cotangents follow PyTorch's convention, dL/da + i dL/db for z = a + ib.
+bool complex_rule(ir::OpKind op);
 
 }  // namespace kiln::frontend

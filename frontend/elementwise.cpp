@@ -51,8 +51,8 @@ std::string operands_str(const TensorLike& a, const TensorLike& b) {
 
 // A binary op: promotion, the op's dtype rule, explicit broadcasting, then the node.
 Tensor binary(ir::OpKind op, std::string_view name, Promote p, const TensorLike& a,
-              const TensorLike& b, Loc loc) {
-  DType d = promote(p, frontend::common_dtype({a, b}));
+              const TensorLike& b, Loc loc, std::optional<DType> dtype = std::nullopt) {
+  DType d = dtype ? *dtype : promote(p, frontend::common_dtype({a, b}));
   frontend::check_dtype(name, op, d, [&] { return operands_str(a, b); });
   auto xs = frontend::unify(name, {a, b}, d, loc);
   return make(op, {xs[0], xs[1]}, {}, Type{ir::op_result_dtype(op, d), xs[0].shape()}, loc);
@@ -182,6 +182,12 @@ Tensor minimum(const TensorLike& a, const TensorLike& b, Loc loc) {
 }
 Tensor atan2(const TensorLike& a, const TensorLike& b, Loc loc) {
   return binary(ir::OpKind::Atan2, "atan2", Promote::ToInexact, a, b, loc);
+}
+
+Tensor complex(const TensorLike& re, const TensorLike& im, Loc loc) {
+  // Real parts of any real dtype are taken as f32 (c64 holds two f32s).
+  DType d = frontend::common_dtype({re, im});
+  return binary(ir::OpKind::Complex, "complex", Promote::None, re, im, loc, is_complex(d) ? d : DType::F32);
 }
 
 Tensor equal(const TensorLike& a, const TensorLike& b, Loc loc) {

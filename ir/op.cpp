@@ -101,6 +101,7 @@ bool accepts_dtype(Accepts a, DType t) {
     case Accepts::Inexact: return is_inexact(t);
     case Accepts::IntOrBool: return is_integer(t) || is_bool(t);
     case Accepts::F32: return t == DType::F32;
+    case Accepts::C64: return t == DType::C64;
   }
   return false;
 }
@@ -115,6 +116,7 @@ std::string describe(Accepts a) {
     case Accepts::Inexact: return "a floating or complex dtype";
     case Accepts::IntOrBool: return "a bool or integer dtype";
     case Accepts::F32: return "f32";
+    case Accepts::C64: return "c64";
   }
   return "?";
 }

@@ -301,6 +301,29 @@ Type matmul(OpKind op, const Type& a, const Type& b) {
 }
 
 // x [n, c_in, s...] and w [c_out, c_in / groups, k...] give [n, c_out, o...].
+// fft, rfft, irfft: a transform of length n >= 1 along `axis` (ops.def).
+Type spectral(OpKind op, const Type& x, const std::vector<AttrValue>& attrs) {
+  const int64_t axis = i64_at(attrs, 0);
+  check_axis(op, axis, x);
+  const int64_t len = x.shape[static_cast<size_t>(axis)];
+  Type out = {op_result_dtype(op, x.dtype), x.shape};
+  if (op == OpKind::Irfft) {
+    const int64_t n = i64_at(attrs, 1);
+    if (n < 1) fail(op, "n = " + std::to_string(n) + ": a transform needs n >= 1");
+    if (len != n / 2 + 1)
+      fail(op, "for n = " + std::to_string(n) + " the input's axis " + std::to_string(axis) +
+                   " must hold n/2 + 1 = " + std::to_string(n / 2 + 1) + " frequencies, got " +
+                   x.str());
+    out.shape[static_cast<size_t>(axis)] = n;
+    return out;
+  }
+  if (len < 1)
+    fail(op, "axis " + std::to_string(axis) + " of " + x.str() +
+                 " is empty: a transform needs n >= 1");
+  if (op == OpKind::Rfft) out.shape[static_cast<size_t>(axis)] = len / 2 + 1;
+  return out;
+}
+
 Type conv(OpKind op, const Type& x, const Type& w, const std::vector<AttrValue>& attrs) {
   const std::string operands = "input " + x.str() + " and weight " + w.str();
   if (x.rank() < 3 || w.rank() != x.rank())
@@ -400,7 +423,9 @@ Type infer_type(OpKind op, const std::vector<Type>& in, const std::vector<AttrVa
     case OpCategory::Movement: return movement(op, in, attrs, declared);
     case OpCategory::Index: return index(op, in, attrs);
     case OpCategory::Contraction:
-      return op == OpKind::Conv ? conv(op, in[0], in[1], attrs) : matmul(op, in[0], in[1]);
+      if (op == OpKind::Conv) return conv(op, in[0], in[1], attrs);
+      if (op == OpKind::MatMul) return matmul(op, in[0], in[1]);
+      return spectral(op, in[0], attrs);
     case OpCategory::Custom: return declared;  // the kernel's own declaration
   }
   fail(op, "the verifier has no rule for this op's category");

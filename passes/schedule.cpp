@@ -78,6 +78,13 @@ ReductionSpace reduction_space(const Node* n) {
     }
     return {s, axes};
   }
+  if (n->info().category == OpCategory::Contraction) {
+    // A transform (fft, rfft, irfft): its result's shape and the terms of each sum, one
+    // per element of the input's axis.
+    Shape s = n->type.shape;
+    s.push_back(n->operands[0]->type.shape[static_cast<size_t>(n->attr_i64("axis"))]);
+    return {s, {static_cast<int64_t>(s.size()) - 1}};
+  }
   return {n->operands[0]->type.shape, n->attr_i64s("axes")};
 }
 

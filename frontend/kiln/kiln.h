@@ -430,6 +430,8 @@ Tensor pow(const TensorLike& a, const TensorLike& b, Loc loc = Loc::current());
 Tensor maximum(const TensorLike& a, const TensorLike& b, Loc loc = Loc::current());
 // Elementwise minimum; NaN if either is NaN.
 Tensor minimum(const TensorLike& a, const TensorLike& b, Loc loc = Loc::current());
+// The complex number re + i im (c64; real parts of any real dtype are taken as f32).
+Tensor complex(const TensorLike& re, const TensorLike& im, Loc loc = Loc::current());
 // atan2(a, b): the angle of the point (b, a), in radians.
 Tensor atan2(const TensorLike& a, const TensorLike& b, Loc loc = Loc::current());
 // a == b (bool).
@@ -611,6 +613,34 @@ Tensor matmul(const Tensor& a, const Tensor& b, Loc loc = Loc::current());
 Tensor dot(const Tensor& a, const Tensor& b, Loc loc = Loc::current());
 // Outer product of the flattened tensors: out[i, j] = a[i] * b[j].
 Tensor outer(const Tensor& a, const Tensor& b, Loc loc = Loc::current());
+
+// ---------------------------------------------------------------------------------------
+// Fourier transforms (NumPy's numpy.fft semantics; docs/semantics.md).
+
+// Which direction is scaled: backward (the default) scales the inverse by 1/n, forward the
+// forward transform by 1/n, ortho both by 1/sqrt(n).
+enum class FftNorm : uint8_t { Backward, Ortho, Forward };
+
+// The discrete Fourier transform along `axis` (c64; real and integer inputs are cast).
+// n > 0 crops or zero-pads the axis to n first; n = -1 keeps its length.
+Tensor fft(const Tensor& x, int64_t n = -1, int axis = -1, FftNorm norm = FftNorm::Backward,
+           Loc loc = Loc::current());
+// Its inverse: ifft(fft(x)) == x.
+Tensor ifft(const Tensor& x, int64_t n = -1, int axis = -1, FftNorm norm = FftNorm::Backward,
+            Loc loc = Loc::current());
+// The transform of a real input (f32; a complex input is refused): the n/2 + 1
+// non-negative frequencies.
+Tensor rfft(const Tensor& x, int64_t n = -1, int axis = -1, FftNorm norm = FftNorm::Backward,
+            Loc loc = Loc::current());
+// The real signal of length n whose rfft is x (x cropped or zero-padded to n/2 + 1
+// frequencies); n = -1 means 2 * (x's length - 1).
+Tensor irfft(const Tensor& x, int64_t n = -1, int axis = -1, FftNorm norm = FftNorm::Backward,
+             Loc loc = Loc::current());
+// fft / ifft over two axes, with sizes s (empty: the axes' lengths).
+Tensor fft2(const Tensor& x, const std::vector<int64_t>& s = {}, std::vector<int> axes = {-2, -1},
+            FftNorm norm = FftNorm::Backward, Loc loc = Loc::current());
+Tensor ifft2(const Tensor& x, const std::vector<int64_t>& s = {}, std::vector<int> axes = {-2, -1},
+             FftNorm norm = FftNorm::Backward, Loc loc = Loc::current());
 
 // Padding of a convolution's spatial dimensions: one size for both sides of every
 // dimension (`.padding = 1`), one (low, high) pair for every dimension (`.padding = {{2,

@@ -70,7 +70,8 @@ BufferPtr evaluate_op(const ir::Node& node, const std::vector<BufferPtr>& args,
     case ir::OpCategory::Index: return evaluate_index(node, args);
     case ir::OpCategory::Contraction:
       if (node.op == OpKind::Conv) return eval_conv(node, *args[0], *args[1]);
-      return eval_matmul(node, *args[0], *args[1]);
+      if (node.op == OpKind::MatMul) return eval_matmul(node, *args[0], *args[1]);
+      return eval_spectral(node, *args[0]);
     case ir::OpCategory::Custom:
       if (!custom)
         throw UnsupportedError("reference evaluator: custom kernel '" + node.attr_str("name") +

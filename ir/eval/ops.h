@@ -38,6 +38,8 @@ BufferPtr eval_scatter_add(const ir::Node& node, const Buffer& base, const Buffe
                            const Buffer& upd);
 BufferPtr eval_matmul(const ir::Node& node, const Buffer& a, const Buffer& b);
 BufferPtr eval_conv(const ir::Node& node, const Buffer& x, const Buffer& w);
+// fft, rfft, irfft.
+BufferPtr eval_spectral(const ir::Node& node, const Buffer& x);
 
 // "reduce_sum -> f32[3] (made at model.cpp:12)": how errors name a node.
 std::string describe(const ir::Node& node);

@@ -39,6 +39,7 @@ constexpr unsigned kinds_of(ir::Accepts accepts) {
     case ir::Accepts::F32: return kFloat;
     case ir::Accepts::Inexact: return kFloat | kComplex;
     case ir::Accepts::IntOrBool: return kBool | kInt;
+    case ir::Accepts::C64: return kComplex;
   }
   return 0;
 }

@@ -20,6 +20,24 @@ using testing::Sample;
 
 // Samples for each op that has a rule: functions of f64 inputs whose graph holds the op.
 // Non-differentiable operands (indices, conditions) are constants inside the function.
+// A sample through complex values: f32 inputs (one, or two made into complex(x0, x1)),
+// `f`, and its result as real and imaginary parts mixed into one f64 value.
+Sample spectral_sample(testing::Rng& r, const Shape& shape, int inputs,
+                       std::function<Tensor(const Tensor&)> f) {
+  Sample s;
+  for (int i = 0; i < inputs; ++i) s.inputs.push_back(r.uniform(shape, -1, 1));
+  s.f = [f, inputs](const std::vector<Tensor>& x) {
+    Tensor in = inputs == 1 ? cast(x[0], DType::F32)
+                            : complex(cast(x[0], DType::F32), cast(x[1], DType::F32));
+    Tensor y = f(in);
+    Tensor mixed = is_complex(y.dtype()) ? real(y) + imag(y) * 0.7 : y;
+    return cast(mixed, DType::F64);
+  };
+  s.tol = 2e-3;
+  s.h = 1e-2;
+  return s;
+}
+
 std::vector<Sample> samples(OpKind op) {
   testing::Rng r;
   auto unary = [&](Tensor (*fn)(const Tensor&, Loc), double lo, double hi) {
@@ -193,6 +211,25 @@ std::vector<Sample> samples(OpKind op) {
           {{r.uniform({1, 2, 7}, -1, 1), r.uniform({3, 2, 2}, -1, 1)}, [](const auto& x) {
              return conv1d(x[0], x[1], {.stride = {3}, .padding = {{3, 2}}});
            }}};
+    // Complex values inside a real function of real inputs, computed in f32/c64: steps and
+    // tolerances fit f32 (the functions are linear or bilinear, so central differences
+    // are exact up to rounding).
+    case OpKind::Fft:
+      return {spectral_sample(r, {2, 6}, 2, [](const Tensor& z) { return fft(z); }),
+              spectral_sample(r, {5, 3}, 2, [](const Tensor& z) { return ifft(z, -1, 0); })};
+    case OpKind::Rfft:
+      return {spectral_sample(r, {2, 6}, 1, [](const Tensor& x) { return rfft(x); }),
+              spectral_sample(r, {3, 7}, 1, [](const Tensor& x) { return rfft(x); })};
+    case OpKind::Irfft:
+      return {spectral_sample(r, {2, 4}, 2, [](const Tensor& z) { return irfft(z, 6); }),
+              spectral_sample(r, {2, 4}, 2, [](const Tensor& z) { return irfft(z, 7); })};
+    case OpKind::Real:
+    case OpKind::Imag:
+    case OpKind::Conj:
+    case OpKind::Complex:
+      return {spectral_sample(r, {2, 3}, 2, [](const Tensor& z) {
+        return complex(imag(z), real(z)) * conj(z) + conj(z);
+      })};
     default: return {};
   }
 }

@@ -20,9 +20,9 @@ int expected_arity(OpCategory c) {
     case OpCategory::Cast:
     case OpCategory::Reduce:
     case OpCategory::Scan: return 1;
-    case OpCategory::Binary:
-    case OpCategory::Contraction: return 2;
+    case OpCategory::Binary: return 2;
     case OpCategory::Ternary: return 3;
+    case OpCategory::Contraction:  // products take two, transforms one
     case OpCategory::Movement:
     case OpCategory::Index:
     case OpCategory::Custom: return -2;  // per op

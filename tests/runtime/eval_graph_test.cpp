@@ -237,6 +237,21 @@ ir::NodePtr example_node(OpKind op, const Shape& shape) {
       auto w = cst(buf(DType::F32, ws, {2}));
       return node(op, {x, w}, {ones, ones, zeros, ones, int64_t{1}}, Type{DType::F32, os});
     }
+    case OpKind::Fft:
+    case OpKind::Rfft:
+    case OpKind::Irfft: {
+      // Along a leading axis of 4 points (3 frequencies for irfft): the other dims may be
+      // empty.
+      Shape in = shape, out = shape;
+      in.insert(in.begin(), op == OpKind::Irfft ? 3 : 4);
+      out.insert(out.begin(), op == OpKind::Rfft ? 3 : 4);
+      const int64_t count = numel(in);
+      auto x = cst(buf(op == OpKind::Rfft ? DType::F32 : DType::C64, in, std::vector<double>(count, 1)));
+      std::vector<ir::AttrValue> attrs = {int64_t{0}};
+      if (op == OpKind::Fft) attrs.push_back(false);
+      if (op == OpKind::Irfft) attrs.push_back(int64_t{4});
+      return node(op, {x}, attrs, Type{op == OpKind::Irfft ? DType::F32 : DType::C64, out});
+    }
     default: break;
   }
   ADD_FAILURE() << "no example node for op '" << ir::op_name(op)
