@@ -220,7 +220,7 @@ void expect_close(OpenCLDevice& device, const std::vector<Case>& cases, int64_t 
 // Lengths from 1 to 64, each kind in turn: every one to 16 and a sample beyond (primes,
 // mixed radices, powers of two). PoCL takes about a second to build each FFT kernel, so
 // every kind at every length runs only with KILN_TEST_FFT_ALL=1 (about four minutes).
-TEST(OpenCLFft, EveryLengthTo64) {
+TEST(OpenCLFftKernels, EveryLengthTo64) {
   KILN_REQUIRE_OPENCL(device);
   const bool all = std::getenv("KILN_TEST_FFT_ALL") != nullptr;
   std::vector<Case> cases;
@@ -233,7 +233,7 @@ TEST(OpenCLFft, EveryLengthTo64) {
   expect_close(*device, cases, 0);
 }
 
-TEST(OpenCLFft, PrimesAndPowersOfTwo) {
+TEST(OpenCLFftKernels, PrimesAndPowersOfTwo) {
   KILN_REQUIRE_OPENCL(device);
   std::vector<Case> cases;
   for (int64_t n : {1009, 4099, 65536})
@@ -244,7 +244,7 @@ TEST(OpenCLFft, PrimesAndPowersOfTwo) {
 // Local memory held to 64 points: long rows take several passes through the scratch buffer
 // (and Bluestein's filter spectrum too), with the GPUs' in-place passes and the CPUs'
 // ping-pong passes.
-TEST(OpenCLFft, SeveralPasses) {
+TEST(OpenCLFftKernels, SeveralPasses) {
   KILN_REQUIRE_OPENCL(device);
   std::vector<Case> cases;
   cases.push_back({SpectralKind::Inverse, 3, 1000, true});
@@ -253,6 +253,34 @@ TEST(OpenCLFft, SeveralPasses) {
   expect_close(*device,
                {{SpectralKind::Forward, 3, 4096, false}, {SpectralKind::RealInverse, 2, 67, true}},
                64, true);
+}
+
+}  // namespace
+}  // namespace kiln::testing
+
+namespace kiln::testing {
+namespace {
+
+// An fftconv-shaped graph (the long convolution of Hyena / M2-BERT, here without its crop
+// to the first L results, which the scheduler does not fuse yet): the padding, the product
+// of the spectra, the normalization, the scale and the bias fuse into the transforms'
+// kernels, which all render as FFTs: three kernels, nothing between them.
+TEST(OpenCLFftKernels, FftConvIsThreeFftKernels) {
+  KILN_REQUIRE_OPENCL(device);
+  const int64_t L = 48;
+  Tensor u = test_data({4, L}, DType::F32, 1), k = test_data({L}, DType::F32, 2);
+  Tensor d = test_data({2 * L}, DType::F32, 3), bias = test_data({4, 1}, DType::F32, 4);
+  Tensor y = irfft(rfft(u, 2 * L) * rfft(k, 2 * L), 2 * L) * d + bias;
+  std::vector<ir::NodePtr> roots{y.node()};
+  frontend::Extraction ex = frontend::extract_graph(roots, false);
+  codegen::Program p = runtime::compile_graph(ex.graph, *device);
+  EXPECT_EQ(p.launches.size(), 3u);
+  for (const codegen::Kernel& kernel : p.kernels) {
+    ASSERT_TRUE(kernel.spectral) << codegen::print_kernel(kernel);
+    EXPECT_EQ(codegen::opencl::render_kernel(kernel, device->target(), "k").shape,
+              codegen::GroupShape::Fft);
+  }
+  EXPECT_TRUE(matches_reference(*device, {y}, Tolerance{1e-4, 1e-4}));
 }
 
 }  // namespace
