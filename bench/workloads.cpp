@@ -119,6 +119,11 @@ Impl kiln_impl(std::shared_ptr<Inputs> in) {
   };
   impl.checksum = [=] {
     AllowSyncGuard allow;
+    // A complex result is summarized as its interleaved parts (as the peers store it).
+    if ((*last)->dtype() == DType::C64) {
+      auto v = (*last)->to_vector<complex64>();
+      return checksum_of(reinterpret_cast<const float*>(v.data()), 2 * static_cast<int64_t>(v.size()));
+    }
     auto v = (*last)->to_vector<float>();
     return checksum_of(v.data(), static_cast<int64_t>(v.size()));
   };
@@ -157,7 +162,7 @@ Impl kiln_exec_impl(std::shared_ptr<Inputs> in) {
   };
   impl.checksum = [prepared] {
     BufferPtr r = prepared->exe->read_results().at(0);
-    return checksum_of(r->as<float>(), r->type().numel());
+    return checksum_of(r->as<float>(), r->nbytes() / static_cast<int64_t>(sizeof(float)));
   };
   return impl;
 }
@@ -489,6 +494,52 @@ Workload gemm_workload(const std::string& name, const Problem& p, std::vector<in
   return w;
 }
 
+// fft: a batch of complex64 rows (made from two f32 operands, the real and imaginary
+// parts, read once as one c64 array would be); rfft: of f32 rows. Flops by the usual count
+// of an FFT (5 n log2 n per complex row, half for a real one); bytes: the input read and
+// the result written once.
+Workload spectral_workload(const std::string& name, const Problem& p) {
+  const std::vector<int64_t> d = dims_of(name, p, {1024, 4096}, "batch, n");
+  const double rows = static_cast<double>(d[0]), n = static_cast<double>(d[1]);
+  const double per_row = 5 * n * std::log2(std::max(n, 2.0));
+  Workload w;
+  w.variant = "fft op";
+  w.contraction = true;
+  if (name == "fft") {
+    w.operands = {{{d[0], d[1]}, 1}, {{d[0], d[1]}, 2}};
+    w.bytes = 2 * rows * n * 8;
+    w.flops = rows * per_row;
+    w.build = [](const std::vector<Tensor>& o) { return fft(complex(o[0], o[1])); };
+  } else {
+    w.operands = {{{d[0], d[1]}, 1}};
+    w.bytes = rows * (n * 4 + (std::floor(n / 2) + 1) * 8);
+    w.flops = rows * per_row / 2;
+    w.build = [](const std::vector<Tensor>& o) { return rfft(o[0]); };
+  }
+  return w;
+}
+
+// M2-BERT's sequence mixer: u [batch, channels, length], its kernel k [channels, length],
+// the skip term D [channels] and the gate v (u's shape): gelu(causal conv(u, k) + u * D) *
+// v through FFTs of twice the length. Bytes: u and v read, the result written, k read.
+Workload fftconv_workload(const std::string& name, const Problem& p) {
+  const std::vector<int64_t> d = dims_of(name, p, {8, 768, name == "fftconv" ? 8192 : 1024},
+                                         "batch, channels, length");
+  const double rows = static_cast<double>(d[0] * d[1]), l = static_cast<double>(d[2]);
+  const double size = 2 * l, per_row = 2.5 * size * std::log2(size);
+  Workload w;
+  w.operands = {{{d[0], d[1], d[2]}, 1}, {{d[1], d[2]}, 2}, {{d[1]}, 3}, {{d[0], d[1], d[2]}, 4}};
+  w.bytes = (3 * rows * l + static_cast<double>(d[1]) * (l + 1)) * 4;
+  // Two transforms per row of u, one per row of k, and the pointwise work.
+  w.flops = 2 * rows * per_row + static_cast<double>(d[1]) * per_row + rows * size * 4;
+  w.variant = "fft op";
+  w.contraction = true;
+  w.build = [](const std::vector<Tensor>& o) {
+    return fftconv(o[0], o[1], o[2], {.gelu = true, .gate = o[3]});
+  };
+  return w;
+}
+
 }  // namespace
 
 Workload workload(const std::string& name, const Problem& p) {
@@ -558,9 +609,12 @@ Workload workload(const std::string& name, const Problem& p) {
     w.contraction = true;
     return w;
   }
+  if (name == "fft" || name == "rfft") return spectral_workload(name, p);
+  if (name == "fftconv" || name == "fftconv_short") return fftconv_workload(name, p);
   throw Error("bench: unknown workload '" + name +
               "' (known: ew_chain, sum_full, sum_rows, softmax, layernorm, dispatch, sgemm, "
-              "gemm_bias_gelu, sgemm_small, dwconv1d, conv2d, copy, read, peak)");
+              "gemm_bias_gelu, sgemm_small, dwconv1d, conv2d, fft, rfft, fftconv, fftconv_short, "
+              "copy, read, peak)");
 }
 
 namespace {

@@ -109,3 +109,73 @@ Tensor ifft2(const Tensor& x, const std::vector<int64_t>& s, std::vector<int> ax
 }
 
 }  // namespace kiln
+
+namespace kiln {
+
+namespace {
+
+// The kernel's spectrum for an FFT of `size` points: rfft of k [h, l_k] cropped to l taps
+// (later taps reach no output of a causal convolution of length l), scaled by 1/size so
+// that the product's inverse needs no scale; a reversed kernel adds its conjugate spectrum
+// (the transform of k_rev read backwards from position 0, wrapping around).
+Tensor kernel_spectrum(std::string_view op, const Tensor& k, int64_t h, int64_t l, int64_t size,
+                       Loc loc) {
+  if (k.ndim() != 2 || k.shape()[0] != h || k.shape()[1] < 1)
+    throw ShapeError(std::string(op) + ": the kernel " + type_str(k) + " must be [h, l_k] with h = " +
+                     std::to_string(h) + " channels and l_k >= 1 taps");
+  if (is_complex(k.dtype()))
+    throw DTypeError(std::string(op) + ": the kernel " + type_str(k) + " is complex; it must be real");
+  Tensor taps = k.shape()[1] > l ? slice(k, 1, 0, l, 1, loc) : k;
+  return multiply(rfft(taps, size, -1, FftNorm::Backward, loc), 1.0 / static_cast<double>(size), loc);
+}
+
+// fftconv, with the skip term when D is given; `op` names the user's function in errors.
+Tensor long_conv(std::string_view op, const Tensor& u, const Tensor& k, const Tensor* D,
+                 const FftConvOptions& options, Loc loc) {
+  if (u.ndim() != 3)
+    throw ShapeError(std::string(op) + ": u " + type_str(u) +
+                     (options.layout == ConvLayout::ChannelsFirst ? " must be [b, h, l]" : " must be [b, l, h]"));
+  if (is_complex(u.dtype()))
+    throw DTypeError(std::string(op) + ": u " + type_str(u) + " is complex; it must be real");
+  // Channels first from here on: a channels-last u is read through a permuted view.
+  const bool last = options.layout == ConvLayout::ChannelsLast;
+  Tensor x = last ? swapaxes(u, 1, 2, loc) : u;
+  const int64_t h = x.shape()[1], l = x.shape()[2];
+  if (l < 1) throw ShapeError(std::string(op) + ": u " + type_str(u) + " has no positions (l = 0)");
+  if (D && (D->ndim() != 1 || D->shape()[0] != h))
+    throw ShapeError(std::string(op) + ": D " + type_str(*D) + " must be [h] with h = " +
+                     std::to_string(h));
+  const int64_t size = 2 * l;
+  Tensor kf = kernel_spectrum(op, k, h, l, size, loc);
+  if (options.k_rev) {
+    Tensor kr = kernel_spectrum(op, *options.k_rev, h, l, size, loc);
+    kf = add(kf, conj(kr, loc), loc);
+  }
+  Tensor xf = frontend::cast_to(x, DType::F32, loc);
+  Tensor y = irfft(multiply(rfft(xf, size, -1, FftNorm::Backward, loc), kf, loc), size, -1,
+                   FftNorm::Forward, loc);
+  y = slice(y, 2, 0, l, 1, loc);
+  if (D) y = add(y, multiply(xf, reshape(frontend::cast_to(*D, DType::F32, loc), {h, 1}, loc), loc), loc);
+  if (options.gelu) y = gelu(y, false, loc);
+  if (last) y = swapaxes(y, 1, 2, loc);
+  if (options.gate) y = multiply(y, *options.gate, loc);
+  return y;
+}
+
+}  // namespace
+
+Tensor fftconv(const Tensor& u, const Tensor& k, const Tensor& D, const FftConvOptions& options,
+               Loc loc) {
+  return long_conv("fftconv", u, k, &D, options, loc);
+}
+
+Tensor conv1d_fft(const Tensor& x, const Tensor& k, ConvLayout layout, Loc loc) {
+  return long_conv("conv1d_fft", x, k, nullptr, {.layout = layout}, loc);
+}
+
+Tensor conv1d_fft_with_bias(const Tensor& x, const Tensor& k, const Tensor& bias, ConvLayout layout,
+                            Loc loc) {
+  return long_conv("conv1d_fft_with_bias", x, k, &bias, {.layout = layout}, loc);
+}
+
+}  // namespace kiln

@@ -138,5 +138,79 @@ TEST(FrontendFft, BadInputNamesTheOp) {
   expect_error<ShapeError>([&] { fft(zeros({2, 0})); }, {"fft", "n >= 1"});
 }
 
+// The long convolution in double, straight from its definition (fftconv's header comment).
+std::vector<double> direct_conv(const std::vector<float>& u, const std::vector<float>& k,
+                                const std::vector<float>* k_rev, const std::vector<float>& D,
+                                int64_t b, int64_t h, int64_t l, int64_t lk, bool gelu_after) {
+  std::vector<double> y(static_cast<size_t>(b * h * l));
+  for (int64_t n = 0; n < b; ++n)
+    for (int64_t c = 0; c < h; ++c)
+      for (int64_t t = 0; t < l; ++t) {
+        const float* row = &u[static_cast<size_t>((n * h + c) * l)];
+        double acc = row[t] * static_cast<double>(D[static_cast<size_t>(c)]);
+        for (int64_t s = 0; s <= t; ++s)
+          if (t - s < lk) acc += row[s] * static_cast<double>(k[static_cast<size_t>(c * lk + t - s)]);
+        if (k_rev)
+          for (int64_t s = t; s < l; ++s)
+            if (s - t < lk) acc += row[s] * static_cast<double>((*k_rev)[static_cast<size_t>(c * lk + s - t)]);
+        if (gelu_after) acc = 0.5 * acc * (1 + std::erf(acc / std::sqrt(2.0)));
+        y[static_cast<size_t>((n * h + c) * l + t)] = acc;
+      }
+  return y;
+}
+
+std::vector<float> floats(const Tensor& t) { return t.to_vector<float>(); }
+
+TEST(FrontendFftConv, MatchesTheDirectConvolution) {
+  const int64_t b = 2, h = 3, l = 37;
+  for (int64_t lk : {int64_t{5}, l, int64_t{50}}) {
+    SCOPED_TRACE("l_k = " + std::to_string(lk));
+    Tensor u = uniform({b, h, l}, 1), k = uniform({h, lk}, 2), D = uniform({h}, 3);
+    auto want = direct_conv(floats(u), floats(k), nullptr, floats(D), b, h, l, lk, false);
+    expect_close(fftconv(u, k, D), DType::F32, {b, h, l}, want, 1e-4, 1e-4);
+    // Without the skip term.
+    auto plain = direct_conv(floats(u), floats(k), nullptr, std::vector<float>(h, 0), b, h, l, lk, false);
+    expect_close(conv1d_fft(u, k), DType::F32, {b, h, l}, plain, 1e-4, 1e-4);
+    expect_close(conv1d_fft_with_bias(u, k, D), DType::F32, {b, h, l}, want, 1e-4, 1e-4);
+  }
+}
+
+TEST(FrontendFftConv, BidirectionalGeluGateAndChannelsLast) {
+  const int64_t b = 2, h = 4, l = 24, lk = 24;
+  Tensor u = uniform({b, h, l}, 4), k = uniform({h, lk}, 5), kr = uniform({h, lk}, 6);
+  Tensor D = uniform({h}, 7), gate = uniform({b, h, l}, 8);
+  auto fkr = floats(kr);
+  auto want = direct_conv(floats(u), floats(k), &fkr, floats(D), b, h, l, lk, true);
+  auto g = floats(gate);
+  for (size_t i = 0; i < want.size(); ++i) want[i] *= g[i];
+  Tensor y = fftconv(u, k, D, {.k_rev = kr, .gelu = true, .gate = gate});
+  expect_close(y, DType::F32, {b, h, l}, want, 1e-4, 1e-4);
+  // The same through [b, l, h] views: the result comes back in that layout.
+  Tensor ul = swapaxes(u, 1, 2), gl = swapaxes(gate, 1, 2);
+  Tensor yl = fftconv(ul, k, D, {.k_rev = kr, .gelu = true, .gate = gl, .layout = ConvLayout::ChannelsLast});
+  expect_close(swapaxes(yl, 1, 2), DType::F32, {b, h, l}, want, 1e-4, 1e-4);
+}
+
+TEST(FrontendFftConv, BadInputNamesTheFunction) {
+  Tensor u = zeros({2, 3, 8});
+  expect_error<ShapeError>([&] { fftconv(zeros({3, 8}), zeros({3, 8}), zeros({3})); }, {"fftconv", "[b, h, l]"});
+  expect_error<ShapeError>([&] { fftconv(u, zeros({4, 8}), zeros({3})); }, {"fftconv", "kernel", "h = 3"});
+  expect_error<ShapeError>([&] { fftconv(u, zeros({3, 8}), zeros({2})); }, {"fftconv", "D", "h = 3"});
+  expect_error<ShapeError>([&] { conv1d_fft(u, zeros({3, 0})); }, {"conv1d_fft", "l_k >= 1"});
+  expect_error<DTypeError>([&] { conv1d_fft(fft(u), zeros({3, 4})); }, {"conv1d_fft", "complex"});
+}
+
+// The kernels of M2-BERT's mixer: rfft of u (the zero padding read in place), rfft of the
+// kernel (its scale fused), irfft of the spectra's product (the product fused into its
+// input), then crop, skip term, gelu and gate in one kernel.
+TEST(FrontendFftConv, RunsAsFourKernels) {
+  Tensor u = uniform({2, 4, 64}, 1), k = uniform({4, 64}, 2), D = uniform({4}, 3), g = uniform({2, 4, 64}, 4);
+  eval({u, k, D, g});
+  reset_stats();
+  Tensor y = fftconv(u, k, D, {.gelu = true, .gate = g});
+  eval({y});
+  EXPECT_EQ(stats().launches, 4);
+}
+
 }  // namespace
 }  // namespace kiln::testing

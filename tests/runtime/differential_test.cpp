@@ -426,8 +426,35 @@ void conv_cases(OpKind op, DType t, std::vector<Case>& out) {
 
 // Matmul of matrices and batches, with empty and unit dimensions and a zero-length
 // contraction.
+// Transforms along each axis, of an empty batch, of length 1, and of a transposed view
+// (tests/runtime/fft_test.cpp sweeps lengths and fusion).
+void spectral_cases(OpKind op, DType t, std::vector<Case>& out) {
+  struct Along {
+    Shaped x;  // the input (irfft: n/2 + 1 frequencies along the axis)
+    int64_t axis, n;
+  };
+  const Along cases[] = {{{{5, 8}}, 1, 8},  {{{6, 3}}, 0, 6},   {{{0, 7}}, 1, 7}, {{{4, 1}}, 1, 1},
+                         {{{2, 3, 5}}, 1, 3}, {{{7, 6}, Layout::Transposed}, 1, 6}};
+  for (const Along& c : cases) {
+    Shape shape = c.x.shape;
+    const auto a = static_cast<size_t>(c.axis);
+    if (op == OpKind::Irfft) shape[a] = c.n / 2 + 1;
+    std::vector<ir::AttrValue> attrs = {c.axis};
+    if (op == OpKind::Fft) attrs.push_back(c.n % 2 == 0);  // both directions
+    if (op == OpKind::Irfft) attrs.push_back(c.n);
+    std::string what = std::string(ir::op_name(op)) + " " + type_str(t, shape) +
+                       layout_name(c.x.layout) + " axis " + std::to_string(c.axis);
+    if (!add_case(
+            out, what,
+            [&](GraphBuilder& b) { b.result(b.add(op, {operand(b, t, shape, c.x.layout)}, attrs)); },
+            Values::Small, accumulated_tolerance(t, c.n)))
+      return;
+  }
+}
+
 void contraction_cases(OpKind op, DType t, std::vector<Case>& out) {
   if (op == OpKind::Conv) return conv_cases(op, t, out);
+  if (op != OpKind::MatMul) return spectral_cases(op, t, out);
   struct Pair {
     Shaped a;
     Shape b;
