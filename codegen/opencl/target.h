@@ -40,6 +40,9 @@ struct OpenCLTarget : WorkGroupTarget {
   // memory holds (on CPUs at most 8192, a size the caches keep). Tests lower it to take the
   // several-pass path on short rows.
   int64_t fft_local_elems = 0;
+  // Shorter transforms stay DFT loop nests; 0: 2 on GPUs, 64 on CPUs (a short row's loop nest
+  // is cheap there, and PoCL builds it several times faster than the FFT's passes).
+  int64_t fft_min_length = 0;
   bool nvidia = false;  // the device's vendor is NVIDIA (inline PTX is accepted)
   // Tensor cores for f16 / bf16 GEMMs: Ptx on NVIDIA devices of compute capability 8.0 or
   // later (runtime/opencl/platform.cpp; KILN_OPENCL_MMA=0 turns them off).

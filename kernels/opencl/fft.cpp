@@ -611,7 +611,10 @@ std::string fft_plan_str(const Spectral& s, const FftPlan& plan) {
 }
 
 bool renders_as_fft(const Kernel& kernel, const OpenCLTarget& target) {
-  return target.fft && kernel.spectral && kernel.spectral->n > 1;
+  const int64_t min_length =
+      target.fft_min_length > 0 ? target.fft_min_length : (target.is_gpu ? 2 : 64);
+  return target.fft && kernel.spectral && kernel.spectral->n > 1 &&
+         kernel.spectral->n >= min_length;
 }
 
 RenderedKernel render_fft(const Kernel& kernel, const OpenCLTarget& target,

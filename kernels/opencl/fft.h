@@ -59,7 +59,7 @@ FftPlan plan_fft(const codegen::Spectral& s, const codegen::opencl::OpenCLTarget
 std::string fft_plan_str(const codegen::Spectral& s, const FftPlan& plan);
 
 // Whether render_kernel hands `kernel` to render_fft on `target`: it has a transform of a
-// length above 1 and target.fft is on.
+// length above 1 and at least target.fft_min_length, and target.fft is on.
 bool renders_as_fft(const codegen::Kernel& kernel, const codegen::opencl::OpenCLTarget& target);
 
 // Renders `kernel` (which must have a transform) as the passes above.

@@ -135,6 +135,7 @@ std::vector<Outcome> run_cases(OpenCLDevice& base, const std::vector<Case>& case
   codegen::opencl::OpenCLTarget target = base.target();
   target.fft_local_elems = local_elems;
   target.is_gpu = gpu;
+  target.fft_min_length = 2;
   OpenCLDevice device(base.info(), target);
   codegen::Program p;
   std::vector<BufferPtr> in_buffers;
