@@ -497,7 +497,7 @@ class KernelBuilder {
     sp.out_len = outer_idx_[axis]->ival;
     sp.in_var = k_.stages[0].loops[0].var;
     sp.in_len = k_.stages[0].loops[0].extent;
-    sp.n = sp.kind == SpectralKind::RealInverse ? sp.out_len : sp.in_len;
+    sp.n = sp.kind == SpectralKind::RealInverse ? r->attr_i64("n") : sp.in_len;
     for (const Loop& l : k_.outer) {
       if (l.var == sp.out_var) continue;
       sp.batch.vars.push_back(l.var);

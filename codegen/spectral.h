@@ -17,9 +17,11 @@
 //   Forward      c64 -> c64, j and k in [0, n), sign -1
 //   Inverse      c64 -> c64, j and k in [0, n), sign +1 (unnormalized)
 //   RealForward  f32 -> c64, j in [0, n), k in [0, n/2 + 1), sign -1
-//   RealInverse  c64 -> f32, j in [0, n/2 + 1), k in [0, n), sign +1 (unnormalized): the
-//                input is the non-negative half of a Hermitian spectrum; the imaginary
-//                parts of its zero (and, for even n, its n/2) frequency are ignored
+//   RealInverse  c64 -> f32, j in [0, n/2 + 1), k in [0, out_len), out_len <= n, sign +1
+//                (unnormalized): the input is the non-negative half of a Hermitian
+//                spectrum; the imaginary parts of its zero (and, for even n, its n/2)
+//                frequency are ignored; outputs from out_len on are not stored (irfft's
+//                `length`: a crop of the signal fused into the transform)
 // Tests: tests/codegen/spectral_test.cpp.
 #pragma once
 
@@ -38,7 +40,7 @@ struct Spectral {
   int64_t n = 1;            // the transform's length
   VarSet batch;             // outer loops other than k, outermost first
   int out_var = 0;          // k: the outer loop along the transformed axis
-  int64_t out_len = 1;      // its extent: n, or n/2 + 1 for RealForward
+  int64_t out_len = 1;      // its extent: n, n/2 + 1 for RealForward, <= n for RealInverse
   int in_var = 0;           // j: the Reduce stage's loop
   int64_t in_len = 1;       // its extent: n, or n/2 + 1 for RealInverse
   ExprPtr input;            // x(batch, j): c64, or f32 for RealForward

@@ -343,13 +343,17 @@ Cotangents vjp_rfft(const VjpArgs& a) {
   const int64_t axis = a.node.attr_i64("axis");
   const int64_t n = a.in[0].shape()[static_cast<size_t>(axis)];
   Tensor g = a.g * cast_to(frequency_weights(a.g, axis, n, 1, 0.5), DType::C64, a.node.loc);
-  return {make(OpKind::Irfft, {g}, {axis, n}, a.in[0].type(), a.node.loc)};
+  return {make(OpKind::Irfft, {g}, {axis, n, n}, a.in[0].type(), a.node.loc)};
 }
 
 Cotangents vjp_irfft(const VjpArgs& a) {
   const int64_t axis = a.node.attr_i64("axis");
   const int64_t n = a.node.attr_i64("n");
-  Tensor spectrum = make(OpKind::Rfft, {a.g}, {axis}, a.in[0].type(), a.node.loc);
+  // The outputs past `length` were not kept: their cotangent is 0.
+  std::vector<std::pair<int64_t, int64_t>> pads(a.g.shape().size(), {0, 0});
+  pads[static_cast<size_t>(axis)].second = n - a.node.attr_i64("length");
+  Tensor g = pads[static_cast<size_t>(axis)].second > 0 ? pad(a.g, pads) : a.g;
+  Tensor spectrum = make(OpKind::Rfft, {g}, {axis}, a.in[0].type(), a.node.loc);
   return {spectrum * cast_to(frequency_weights(spectrum, axis, n, 1, 2), DType::C64, a.node.loc)};
 }
 

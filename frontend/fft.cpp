@@ -77,9 +77,21 @@ Tensor irfft(const Tensor& x, int64_t n, int axis, FftNorm norm, Loc loc) {
   Tensor c = resize_axis(frontend::cast_to(x, DType::C64, loc), a, len / 2 + 1, loc);
   Shape out = c.shape();
   out[static_cast<size_t>(a)] = len;
-  Tensor y = make(ir::OpKind::Irfft, {c}, {int64_t{a}, len}, Type{DType::F32, out}, loc);
+  Tensor y = make(ir::OpKind::Irfft, {c}, {int64_t{a}, len, len}, Type{DType::F32, out}, loc);
   return scaled(y, len, norm, true, loc);
 }
+
+namespace {
+
+// The first `length` values of irfft(x, n) along the last axis, unnormalized: the crop
+// fused into the transform (ir/ops.def).
+Tensor irfft_head(const Tensor& x, int64_t n, int64_t length, Loc loc) {
+  Shape out = x.shape();
+  out.back() = length;
+  return make(ir::OpKind::Irfft, {x}, {int64_t{x.ndim() - 1}, n, length}, Type{DType::F32, out}, loc);
+}
+
+}  // namespace
 
 namespace {
 
@@ -152,9 +164,7 @@ Tensor long_conv(std::string_view op, const Tensor& u, const Tensor& k, const Te
     kf = add(kf, conj(kr, loc), loc);
   }
   Tensor xf = frontend::cast_to(x, DType::F32, loc);
-  Tensor y = irfft(multiply(rfft(xf, size, -1, FftNorm::Backward, loc), kf, loc), size, -1,
-                   FftNorm::Forward, loc);
-  y = slice(y, 2, 0, l, 1, loc);
+  Tensor y = irfft_head(multiply(rfft(xf, size, -1, FftNorm::Backward, loc), kf, loc), size, l, loc);
   if (D) y = add(y, multiply(xf, reshape(frontend::cast_to(*D, DType::F32, loc), {h, 1}, loc), loc), loc);
   if (options.gelu) y = gelu(y, false, loc);
   if (last) y = swapaxes(y, 1, 2, loc);

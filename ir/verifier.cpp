@@ -314,7 +314,10 @@ Type spectral(OpKind op, const Type& x, const std::vector<AttrValue>& attrs) {
       fail(op, "for n = " + std::to_string(n) + " the input's axis " + std::to_string(axis) +
                    " must hold n/2 + 1 = " + std::to_string(n / 2 + 1) + " frequencies, got " +
                    x.str());
-    out.shape[static_cast<size_t>(axis)] = n;
+    const int64_t length = i64_at(attrs, 2);
+    if (length < 1 || length > n)
+      fail(op, "length = " + std::to_string(length) + " must be in [1, n = " + std::to_string(n) + "]");
+    out.shape[static_cast<size_t>(axis)] = length;
     return out;
   }
   if (len < 1)

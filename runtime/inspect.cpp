@@ -7,6 +7,7 @@
 #include <unordered_set>
 
 #include "codegen/contraction.h"
+#include "codegen/spectral.h"
 #include "codegen/lower_group.h"
 #include "ir/printer.h"
 #include "passes/schedule.h"
@@ -72,6 +73,14 @@ std::string gemm_str(const codegen::Contraction& c) {
          " accumulation; operand prologues and the epilogue fused";
 }
 
+// A kernel that runs as a library FFT: the transform, its rows, and what fused into it.
+std::string fft_str(const codegen::Spectral& s) {
+  return "  fft: " + std::string(codegen::spectral_kind_name(s.kind)) + " of " + std::to_string(s.n) +
+         " points over " + std::to_string(s.batch.size()) + " rows (" + std::to_string(s.in_len) +
+         " in, " + std::to_string(s.out_len) +
+         " out per row); the input's prologue read by the first pass, the epilogue applied by the last";
+}
+
 }  // namespace
 
 std::string schedule_report(const ir::Graph& graph, const runtime::Device& device) {
@@ -112,6 +121,7 @@ std::string schedule_report(const ir::Graph& graph, const runtime::Device& devic
       out += "  stages:";
       for (size_t i = 0; i < k.stages.size(); ++i) out += (i ? ", " : " ") + stage_str(k.stages[i]);
       if (k.contraction) out += "\n" + gemm_str(*k.contraction);
+      if (k.spectral) out += "\n" + fft_str(*k.spectral);
       out += "\n" + ops + "\n" + reads + "\n" + stores;
     }
   }

@@ -41,7 +41,7 @@ BufferPtr eval_spectral(const ir::Node& node, const Buffer& x) {
   // The transform's length: irfft's n, else the input's axis.
   const int64_t n = real_out ? node.attr_i64("n") : in_len;
   check(n >= 1 && in_len == (real_out ? n / 2 + 1 : n) &&
-            out_len == (real_in ? n / 2 + 1 : n),
+            out_len == (real_in ? n / 2 + 1 : real_out ? node.attr_i64("length") : n),
         node, "axis lengths " + x.type().str() + " -> " + node.type.str() + " do not match");
   int64_t inner = 1, outer = 1;
   for (size_t d = a + 1; d < in.size(); ++d) inner *= in[d];

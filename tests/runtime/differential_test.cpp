@@ -441,7 +441,8 @@ void spectral_cases(OpKind op, DType t, std::vector<Case>& out) {
     if (op == OpKind::Irfft) shape[a] = c.n / 2 + 1;
     std::vector<ir::AttrValue> attrs = {c.axis};
     if (op == OpKind::Fft) attrs.push_back(c.n % 2 == 0);  // both directions
-    if (op == OpKind::Irfft) attrs.push_back(c.n);
+    // irfft keeps the first n - 1 values where it can (a fused crop).
+    if (op == OpKind::Irfft) attrs.insert(attrs.end(), {c.n, std::max<int64_t>(c.n - 1, 1)});
     std::string what = std::string(ir::op_name(op)) + " " + type_str(t, shape) +
                        layout_name(c.x.layout) + " axis " + std::to_string(c.axis);
     if (!add_case(

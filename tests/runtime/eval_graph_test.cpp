@@ -249,7 +249,7 @@ ir::NodePtr example_node(OpKind op, const Shape& shape) {
       auto x = cst(buf(op == OpKind::Rfft ? DType::F32 : DType::C64, in, std::vector<double>(count, 1)));
       std::vector<ir::AttrValue> attrs = {int64_t{0}};
       if (op == OpKind::Fft) attrs.push_back(false);
-      if (op == OpKind::Irfft) attrs.push_back(int64_t{4});
+      if (op == OpKind::Irfft) attrs.insert(attrs.end(), {int64_t{4}, int64_t{4}});
       return node(op, {x}, attrs, Type{op == OpKind::Irfft ? DType::F32 : DType::C64, out});
     }
     default: break;

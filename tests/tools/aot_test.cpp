@@ -1,9 +1,10 @@
 // kiln-aot end to end, for both targets: each graph below is compiled, linked into a C
 // program generated here (it reads the inputs, calls <name>_run, writes the outputs), run,
 // and its outputs compared with the reference evaluator's on the same random inputs. The
-// graphs cover fusion groups of every kind, dtypes (integers, bool, f64, c64), the
-// out-of-line math, random numbers, and outputs that no kernel writes (an input returned,
-// a value returned twice, a constant, an empty array).
+// graphs cover fusion groups of every kind (Fourier transforms as their DFT loop nests),
+// dtypes (integers, bool, f64, c64), the out-of-line math, random numbers, and outputs
+// that no kernel writes (an input returned, a value returned twice, a constant, an empty
+// array).
 #include <kiln/inspect.h>
 #include <sys/wait.h>
 
@@ -36,6 +37,7 @@ std::vector<Case> cases() {
       {"mlp", "@mlp.kir"},
       {"scatter", "@scatter.kir"},
       {"views", "@views.kir"},
+      {"fftconv", "@fftconv.kir"},
       {"mixed",
        "func @mixed(%a: i32[4,6], %b: i32[4,6], %f: f64[4,6]) -> (i32[4,6], i32[4,6], "
        "i32[4,6], bool[4,6], f64[4,6], i64[4], f32[4,6]) {\n"

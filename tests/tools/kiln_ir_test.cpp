@@ -97,7 +97,8 @@ INSTANTIATE_TEST_SUITE_P(Tools, KilnIrGolden,
                                            Golden{"scatter", "opencl", "--emit=opencl", true},
                                            Golden{"views", "schedule", "--schedule"},
                                            Golden{"views", "opencl", "--emit=opencl", true},
-                                           Golden{"views", "dot", "--dot"}),
+                                           Golden{"views", "dot", "--dot"},
+                                           Golden{"fftconv", "schedule", "--schedule"}),
                          golden_name);
 
 class KilnIr : public ::testing::Test {
