@@ -262,16 +262,16 @@ TEST(OpenCLFftKernels, SeveralPasses) {
 namespace kiln::testing {
 namespace {
 
-// An fftconv-shaped graph (the long convolution of Hyena / M2-BERT, here without its crop
-// to the first L results, which the scheduler does not fuse yet): the padding, the product
-// of the spectra, the normalization, the scale and the bias fuse into the transforms'
-// kernels, which all render as FFTs: three kernels, nothing between them.
+// fftconv as M2-BERT's sequence mixer computes it (the long convolution, the skip term u * D,
+// gelu and a gate): the padding, the product of the spectra, the crop to the first L
+// results, the skip term, gelu and the gate fuse into the transforms' kernels, which all
+// render as FFTs: three kernels, nothing between them.
 TEST(OpenCLFftKernels, FftConvIsThreeFftKernels) {
   KILN_REQUIRE_OPENCL(device);
-  const int64_t L = 48;
-  Tensor u = test_data({4, L}, DType::F32, 1), k = test_data({L}, DType::F32, 2);
-  Tensor d = test_data({2 * L}, DType::F32, 3), bias = test_data({4, 1}, DType::F32, 4);
-  Tensor y = irfft(rfft(u, 2 * L) * rfft(k, 2 * L), 2 * L) * d + bias;
+  const int64_t B = 2, H = 3, L = 48;
+  Tensor u = test_data({B, H, L}, DType::F32, 1), k = test_data({H, L}, DType::F32, 2);
+  Tensor d = test_data({H}, DType::F32, 3), v = test_data({B, H, L}, DType::F32, 4);
+  Tensor y = fftconv(u, k, d, {.gelu = true, .gate = v});
   std::vector<ir::NodePtr> roots{y.node()};
   frontend::Extraction ex = frontend::extract_graph(roots, false);
   codegen::Program p = runtime::compile_graph(ex.graph, *device);
