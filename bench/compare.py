@@ -16,7 +16,8 @@ side by side in this run.
 The OpenCL mode (run on the GPU machine, docs/gpu.md) checks that the OpenCL platform is
 NVIDIA's, runs the GPU sizes of the workloads on kiln (bench/opencl_bench: data resident
 on the device), PyTorch CUDA eager and torch.compile, and measures a copy kernel (the
-bandwidth limit) and a bare clEnqueueNDRangeKernel (the launch limit).
+bandwidth limit) and a bare clEnqueueNDRangeKernel (the launch limit); the transforms (fft,
+rfft, fftconv) against cuFFT through PyTorch (bench/spectral.py).
 
 Every result is checked against the first peer's (or kiln's) before its time is reported:
 a mismatch is printed and the run exits non-zero.
@@ -30,6 +31,7 @@ import tempfile
 
 import contractions
 import fft_peers
+import spectral
 from benchlib import checksum, input_array, median_time, run_kiln_bench, run_opencl_bench
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -438,6 +440,11 @@ def main_opencl(args):
                                             records, failures)
         if nvidia:
             verdicts += gpu_verdicts
+
+    if not wanted or wanted & spectral.NAMES:
+        fft_verdicts = spectral.run_gpu(args, np, torch if cuda else None, info, records, failures)
+        if nvidia:
+            verdicts += fft_verdicts
 
     if verdicts:
         print("\ntargets")

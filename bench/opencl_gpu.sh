@@ -16,6 +16,7 @@
 #   tune          clblast_tuner_xgemm for KILN_CLBLAST_TUNE_SECONDS (default 300); the JSON
 #                 of each finished phase goes to OUT_DIR/clblast-tuning/ and to compare
 #   contractions  bench/compare for sgemm, gemm_bias_gelu, dwconv1d and conv2d only
+#   transforms    bench/compare for fft and rfft only (kiln's FFT kernels against cuFFT)
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
@@ -132,6 +133,12 @@ echo "== compare: GEMM and convolution workloads"
 PYTHONUNBUFFERED=1 timeout "${KILN_COMPARE_TIMEOUT:-280}" python3 "$root/bench/compare.py" --device opencl \
   --opencl-binary "$bench" --workloads sgemm,gemm_bias_gelu,dwconv1d,conv2d \
   --json "$out/contractions.json" "${tuning[@]}" 2>&1 | tee "$out/contractions.log"
+fi
+
+if stage transforms; then
+echo "== compare: FFT workloads"
+PYTHONUNBUFFERED=1 timeout "${KILN_COMPARE_TIMEOUT:-280}" python3 "$root/bench/compare.py" --device opencl \
+  --opencl-binary "$bench" --workloads fft,rfft --json "$out/transforms.json" 2>&1 | tee "$out/transforms.log"
 fi
 
 # The program binaries (PTX on NVIDIA), for reading the generated machine code.

@@ -52,6 +52,7 @@ void choose_group_size(Kernel& kernel, const WorkGroupTarget& target) {
     case GroupShape::Row: size_row(kernel, target); break;
     case GroupShape::Split: size_split(kernel, target); break;
     case GroupShape::Gemm: break;  // sized by its tiles (kernels/opencl/gemm.h)
+    case GroupShape::Fft: break;   // sized by its passes (kernels/opencl/fft.h)
   }
 }
 

@@ -122,6 +122,7 @@ std::string_view group_shape_name(GroupShape shape) {
     case GroupShape::Row: return "row";
     case GroupShape::Split: return "split";
     case GroupShape::Gemm: return "gemm";
+    case GroupShape::Fft: return "fft";
   }
   return "?";
 }

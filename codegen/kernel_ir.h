@@ -96,6 +96,8 @@ enum class GroupShape : uint8_t {
           // many work-groups and a final pass per outer iteration
   Gemm,   // a contraction (Kernel::contraction) as a tiled GEMM: a work-group per output
           // tile of GroupMapping::gemm, its epilogue fused (kernels/opencl/gemm.h)
+  Fft,    // a transform (Kernel::spectral) as Stockham passes over rows in local memory,
+          // its prologue and epilogue fused (kernels/opencl/fft.h)
 };
 std::string_view group_shape_name(GroupShape shape);
 

@@ -12,6 +12,7 @@
 #include "codegen/opencl/expr_renderer.h"
 #include "codegen/opencl/scalar_ops.h"
 #include "ir/error.h"
+#include "kernels/opencl/fft.h"
 #include "kernels/opencl/gemm.h"
 
 namespace kiln::codegen::opencl {
@@ -94,6 +95,8 @@ class KernelRenderer {
       case GroupShape::Split: render_split(); break;
       case GroupShape::Gemm:  // kernels/opencl/gemm.h renders these (render_kernel)
         throw CompileError("opencl renderer: a GEMM mapping outside render_gemm");
+      case GroupShape::Fft:  // kernels/opencl/fft.h renders these (render_kernel)
+        throw CompileError("opencl renderer: an FFT mapping outside render_fft");
     }
     if (needs_.fp64 && !t_.fp64)
       throw UnsupportedError("opencl backend: kernel " + out_.name +
@@ -752,6 +755,8 @@ RenderedKernel render_kernel(const Kernel& kernel, const OpenCLTarget& target,
                               : kernels::opencl::default_gemm_tile(*kernel.contraction, target);
     return kernels::opencl::render_gemm(kernel, target, name, tile);
   }
+  if (kernels::opencl::renders_as_fft(kernel, target))
+    return kernels::opencl::render_fft(kernel, target, name);
   Kernel mapped = kernel;
   map_to_work_groups(mapped, target);
   return KernelRenderer(mapped, target, name).render();

@@ -51,7 +51,8 @@ struct RenderedKernel {
 
 // Maps the kernel onto the device (map_to_work_groups on a copy), then renders it; a kernel
 // with a contraction renders as the tiled GEMM of kernels/opencl/gemm.h unless
-// target.gemm is off (with target.gemm_tile, or the default tile for the device). Throws
+// target.gemm is off (with target.gemm_tile, or the default tile for the device), and a
+// kernel with a transform as the FFT of kernels/opencl/fft.h unless target.fft is off. Throws
 // UnsupportedError when the kernel needs what the device lacks (f64 without cl_khr_fp64),
 // naming the extension.
 RenderedKernel render_kernel(const Kernel& kernel, const OpenCLTarget& target,

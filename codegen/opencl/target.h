@@ -33,6 +33,16 @@ struct OpenCLTarget : WorkGroupTarget {
   // The GEMM tiles to use (the tuner's choice, or forced by tests and KILN_OPENCL_GEMM_TILE);
   // not chosen: the default for the device class.
   GemmTile gemm_tile;
+  // Kernels with a transform (Kernel::spectral) render as kiln's Stockham FFT
+  // (kernels/opencl/fft.h); off, they stay DFT loop nests (KILN_OPENCL_FFT=0).
+  bool fft = true;
+  // Complex elements an FFT work-group may hold in local memory; 0: what the device's local
+  // memory holds (on CPUs at most 8192, a size the caches keep). Tests lower it to take the
+  // several-pass path on short rows.
+  int64_t fft_local_elems = 0;
+  // Shorter transforms stay DFT loop nests; 0: 2 on GPUs, 64 on CPUs (a short row's loop nest
+  // is cheap there, and PoCL builds it several times faster than the FFT's passes).
+  int64_t fft_min_length = 0;
   bool nvidia = false;  // the device's vendor is NVIDIA (inline PTX is accepted)
   // Tensor cores for f16 / bf16 GEMMs: Ptx on NVIDIA devices of compute capability 8.0 or
   // later (runtime/opencl/platform.cpp; KILN_OPENCL_MMA=0 turns them off).

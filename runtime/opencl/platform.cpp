@@ -185,6 +185,7 @@ codegen::opencl::OpenCLTarget target_for(const DeviceInfo& info) {
   t.nvidia = info.vendor.find("NVIDIA") != std::string::npos ||
              info.platform_vendor.find("NVIDIA") != std::string::npos;
   if (auto v = env_int("KILN_OPENCL_GEMM")) t.gemm = *v != 0;
+  if (auto v = env_int("KILN_OPENCL_FFT")) t.fft = *v != 0;
   // mma.sync.m16n8k16 on f16 and bf16 needs compute capability 8.0 (KILN_OPENCL_MMA=0 turns
   // the tensor cores off, =1 on for any NVIDIA device).
   const bool ampere = info.nvidia_compute_capability >= 80;

@@ -1,0 +1,153 @@
+"""The transform workloads of bench/compare on the GPU (fft: complex64 rows made from two f32
+arrays, rfft: f32 rows, fftconv: M2-BERT's long convolution; bench/workloads.cpp holds
+kiln's graphs): kiln's FFT kernels
+through opencl_bench, PyTorch CUDA eager (cuFFT, on the same graph: complex() then the
+transform), cuFFT alone (torch.fft on a complex tensor already on the device) and
+torch.compile, side by side in one run, with the issue's target (fft >= 0.8x cuFFT for
+powers of two, fftconv >= 1.5x PyTorch CUDA eager) as ratios of that run. bench/compare.py
+calls run_gpu.
+"""
+import math
+
+from benchlib import checksums, input_array, median_time, run_opencl_bench
+from contractions import print_rows
+
+# (workload, dims): rows and the transform's length, as bench/workloads.cpp reads them.
+# fftconv: batch, channels, length (FFT size twice the length), as M2-BERT's mixer.
+GPU_TRANSFORMS = [
+    ("fft", [1024, 4096]),
+    ("fft", [64, 65536]),
+    ("rfft", [1024, 4096]),
+    ("rfft", [64, 65536]),
+    ("fftconv", [8, 768, 8192]),
+    ("fftconv_short", [8, 768, 1024]),
+]
+GPU_TRANSFORMS_REDUCED = [("fft", [256, 4096]), ("rfft", [256, 4096]),
+                          ("fftconv", [2, 128, 8192]), ("fftconv_short", [2, 128, 1024])]
+NAMES = {"fft", "rfft", "fftconv", "fftconv_short"}
+
+
+def torch_peers(torch, np, workload, dims):
+    """[(impl, fn, note)]: the same graph in eager PyTorch, the bare cuFFT call, and the graph
+    through torch.compile (when it compiles)."""
+    sync = torch.cuda.synchronize
+    if workload.startswith("fftconv"):
+        return fftconv_peers(torch, np, dims, sync)
+    rows, n = dims
+
+    def array(salt):
+        return torch.from_numpy(input_array(np, rows * n, salt).reshape(rows, n)).to("cuda")
+
+    def timed(f):
+        def run():
+            y = f()
+            sync()
+            return torch.view_as_real(y)  # complex results as interleaved parts, like kiln's
+        return run
+
+    re = array(1)
+    if workload == "fft":
+        im = array(2)
+        graph = lambda: torch.fft.fft(torch.complex(re, im))  # noqa: E731
+        z = torch.complex(re, im)
+        bare = lambda: torch.fft.fft(z)  # noqa: E731
+    else:
+        graph = lambda: torch.fft.rfft(re)  # noqa: E731
+        bare = graph
+    peers = [("torch", timed(graph), "cuFFT, eager")]
+    if workload == "fft":
+        peers.append(("cufft", timed(bare), "torch.fft.fft of a resident c64 tensor"))
+    try:
+        compiled = torch.compile(graph)
+        compiled()
+        peers.append(("torch.compile", timed(compiled), "inductor"))
+    except Exception as e:  # torch.compile needs Triton and a compiler
+        print(f"note: torch.compile failed for {workload}: {e}")
+    return peers
+
+
+def fftconv_peers(torch, np, dims, sync):
+    """M2-BERT's fftconv_ref as PyTorch runs it (eager: one kernel per step; and through
+    torch.compile), on the inputs of bench/workloads.cpp: u, k, D, gate v."""
+    b, h, length = dims
+
+    def array(n, salt, shape):
+        return torch.from_numpy(input_array(np, n, salt).reshape(shape)).to("cuda")
+
+    u = array(b * h * length, 1, (b, h, length))
+    k = array(h * length, 2, (h, length))
+    d = array(h, 3, (h, 1))
+    v = array(b * h * length, 4, (b, h, length))
+    size = 2 * length
+
+    def graph():
+        kf = torch.fft.rfft(k, n=size) / size
+        y = torch.fft.irfft(torch.fft.rfft(u, n=size) * kf, n=size, norm="forward")[..., :length]
+        return torch.nn.functional.gelu(y + u * d) * v
+
+    def timed(f):
+        def run():
+            y = f()
+            sync()
+            return y
+        return run
+
+    peers = [("torch", timed(graph), "cuFFT + eager pointwise kernels")]
+    try:
+        compiled = torch.compile(graph)
+        compiled()
+        peers.append(("torch.compile", timed(compiled), "inductor"))
+    except Exception as e:  # torch.compile needs Triton and a compiler
+        print(f"note: torch.compile failed for fftconv: {e}")
+    return peers
+
+
+def run_gpu(args, np, torch, info, records, failures):
+    """The transform workloads on the GPU; returns the targets' verdicts (ratios of this run)."""
+    wanted = set(args.workloads.split(",")) if args.workloads else None
+    reps = 10 if args.quick else 30
+    cuda = torch is not None and torch.cuda.is_available()
+    times = {}
+    for workload, dims in GPU_TRANSFORMS_REDUCED if args.reduced else GPU_TRANSFORMS:
+        if wanted and workload not in wanted:
+            continue
+        out = run_opencl_bench(args.opencl_binary, "--workload", workload, "--dims",
+                               ",".join(map(str, dims)), "--reps", reps, "--no-eval")
+        rows, note = [], ""
+        for r in out:
+            if "skipped" in r:
+                print(f"note: {r['impl']} skipped on {workload}: {r['skipped']}")
+                continue
+            if r["impl"] == "kiln":
+                note = f"{r['shapes']}, {r['launches']} launches"
+            rows.append((r["impl"], r["device"], r["seconds"],
+                         (r["checksum"], r["weighted_checksum"], r["magnitude"]), r["flops"],
+                         r["bytes"], ""))
+        flops, nbytes = rows[0][4], rows[0][5]
+        if cuda:
+            for impl, f, what in torch_peers(torch, np, workload, dims):
+                rows.append((impl, "cuda", median_time(f, reps, 3), checksums(f()), flops,
+                             nbytes, what))
+            torch.cuda.empty_cache()
+        for impl, _, t, *_ in rows:
+            times[(workload, tuple(dims), impl)] = t
+        print_rows(workload, dims, rows, None, note, failures, records, info["device"])
+
+    v = []
+    for workload, dims in GPU_TRANSFORMS:
+        key = (workload, tuple(dims))
+        kiln = times.get(key + ("kiln",))
+        peer = times.get(key + ("cufft" if workload == "fft" else "torch",))
+        if kiln and peer and len(dims) == 2 and math.log2(dims[1]).is_integer():
+            x = peer / kiln
+            v.append((f"{workload} {dims[0]}x{dims[1]} >= 0.8x cuFFT (time ratio)", x >= 0.8,
+                      f"{x:.2f}x"))
+        eager = times.get(key + ("torch",))
+        size = "x".join(map(str, dims))
+        if kiln and eager and workload.startswith("fftconv"):
+            v.append((f"{workload} {size} >= 1.5x PyTorch CUDA eager", eager >= 1.5 * kiln,
+                      f"{eager / kiln:.2f}x"))
+        elif kiln and eager:
+            v.append((f"{workload} {size} vs PyTorch eager (no target)", True,
+                      f"{eager / kiln:.2f}x"))
+    return v

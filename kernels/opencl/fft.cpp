@@ -1,0 +1,626 @@
+// fft: kiln's Stockham FFT kernels with a fused prologue and epilogue (see fft.h).
+#include "kernels/opencl/fft.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "codegen/contraction.h"
+#include "codegen/opencl/expr_renderer.h"
+#include "codegen/opencl/scalar_ops.h"
+#include "ir/error.h"
+#include "kernels/opencl/gemm.h"
+
+namespace kiln::kernels::opencl {
+
+using codegen::ExprPtr;
+using codegen::Kernel;
+using codegen::Spectral;
+using codegen::SpectralKind;
+using codegen::opencl::CodeWriter;
+using codegen::opencl::ExprRenderer;
+using codegen::opencl::OpenCLTarget;
+using codegen::opencl::RenderedKernel;
+
+namespace {
+
+constexpr double kPi = 3.14159265358979323846;
+
+std::string num(int64_t v) { return std::to_string(v); }
+std::string unum(int64_t v) { return std::to_string(v) + "u"; }
+std::string flt(double v) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.9ef", v);
+  return buf;
+}
+bool fits_int(int64_t v) { return v <= std::numeric_limits<int32_t>::max(); }
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t pow2_floor(int64_t v) {
+  int64_t p = 1;
+  while (p * 2 <= v) p *= 2;
+  return p;
+}
+int64_t pow2_ceil(int64_t v) {
+  int64_t p = 1;
+  while (p < v) p *= 2;
+  return p;
+}
+
+// Complex elements a work-group may hold in local memory.
+int64_t local_budget(const OpenCLTarget& t) {
+  int64_t elems = t.fft_local_elems > 0 ? t.fft_local_elems : t.local_mem_bytes / 8;
+  // CPUs hold two buffers (see local_fft), at most 8192 points each (a size the caches keep).
+  if (!t.is_gpu && t.fft_local_elems <= 0) elems = std::min<int64_t>(elems / 2, 8192);
+  return std::max<int64_t>(elems, 64);
+}
+// Work-items per group: GPUs want a few butterflies per work-item and many groups; on CPUs
+// (PoCL) one work-item runs a group's butterflies one after the other (kernels without
+// work-item loops compile fastest, and the groups fill the cores).
+int64_t work_item_limit(const OpenCLTarget& t) {
+  return std::max<int64_t>(1, std::min<int64_t>(t.is_gpu ? 256 : 1, t.max_work_group_size));
+}
+
+std::vector<int64_t> prime_factors(int64_t n) {
+  std::vector<int64_t> f;
+  for (int64_t p = 2; p * p <= n; ++p)
+    while (n % p == 0) f.push_back(p), n /= p;
+  if (n > 1) f.push_back(n);
+  return f;
+}
+
+// The factors of `len`, each at most `cap`, in as few factors as that allows, balanced
+// (largest prime factors first, each onto the smallest factor so far).
+std::vector<int64_t> split_length(int64_t len, int64_t cap) {
+  if (len <= cap) return {len};
+  std::vector<int64_t> primes = prime_factors(len);
+  std::sort(primes.rbegin(), primes.rend());
+  for (size_t parts = 2;; ++parts) {
+    std::vector<int64_t> f(parts, 1);
+    for (int64_t p : primes) *std::min_element(f.begin(), f.end()) *= p;
+    if (*std::max_element(f.begin(), f.end()) <= cap || parts >= primes.size()) {
+      f.erase(std::remove(f.begin(), f.end(), int64_t{1}), f.end());
+      return f;
+    }
+  }
+}
+
+// The passes of `rows` transforms of length `len` on `target`.
+std::vector<FftPass> plan_passes(int64_t rows, int64_t len, const OpenCLTarget& t) {
+  const int64_t budget = local_budget(t);
+  // Several passes: each loads at least 8 units side by side (64-byte runs of memory).
+  const std::vector<int64_t> factors = split_length(len, len <= budget ? budget : budget / 8);
+  std::vector<FftPass> out;
+  int64_t span = 1;
+  const int64_t limit = work_item_limit(t);
+  for (int64_t L : factors) {
+    FftPass p;
+    p.rows = rows;
+    p.len = len;
+    p.points = L;
+    p.span = span;
+    const int64_t units = rows * (len / L);
+    // Enough points per group to keep its work-items busy (short rows: several per group),
+    // as many side by side as local memory holds when there are several passes.
+    const int64_t want = factors.size() > 1 ? budget / L : ceil_div(4 * limit, L);
+    p.units = std::max<int64_t>(1, std::min({pow2_floor(std::max<int64_t>(1, budget / L)),
+                                             pow2_ceil(std::max<int64_t>(1, want)),
+                                             pow2_ceil(std::max<int64_t>(1, units))}));
+    if (factors.size() > 1) p.units = std::min<int64_t>(p.units, 16);
+    p.work_items = std::min(limit, pow2_floor(std::max<int64_t>(1, p.units * L / 8)));
+    out.push_back(p);
+    span *= L;
+  }
+  return out;
+}
+
+// The radix-R DFTs of a work-item's butterflies, in place on v[0..R), direction s = -1 or
+// +1; emitted once per program (several FFT kernels may share one).
+std::string dft_helpers() {
+  std::string s =
+      "#ifndef KILN_FFT_HELPERS\n#define KILN_FFT_HELPERS\n"
+      "// z * (s i)\n"
+      "float2 kiln_fft_rot(float2 z, float s) { return (float2)(-s * z.y, s * z.x); }\n"
+      "void kiln_fft_dft2(float2* v, float s) {\n"
+      "  const float2 a = v[0];\n  v[0] = a + v[1];\n  v[1] = a - v[1];\n}\n"
+      "void kiln_fft_dft4(float2* v, float s) {\n"
+      "  const float2 a0 = v[0] + v[2], a1 = v[0] - v[2], a2 = v[1] + v[3];\n"
+      "  const float2 a3 = kiln_fft_rot(v[1] - v[3], s);\n"
+      "  v[0] = a0 + a2; v[2] = a0 - a2; v[1] = a1 + a3; v[3] = a1 - a3;\n}\n"
+      "void kiln_fft_dft8(float2* v, float s) {\n"
+      "  float2 e[4] = {v[0], v[2], v[4], v[6]}, o[4] = {v[1], v[3], v[5], v[7]};\n"
+      "  kiln_fft_dft4(e, s);\n  kiln_fft_dft4(o, s);\n"
+      "  const float h = 0.707106781f;\n"
+      "  const float2 o1 = (float2)(h * (o[1].x - s * o[1].y), h * (o[1].y + s * o[1].x));\n"
+      "  const float2 o2 = kiln_fft_rot(o[2], s);\n"
+      "  const float2 o3 = (float2)(-h * (o[3].x + s * o[3].y), h * (s * o[3].x - o[3].y));\n"
+      "  v[0] = e[0] + o[0]; v[4] = e[0] - o[0]; v[1] = e[1] + o1; v[5] = e[1] - o1;\n"
+      "  v[2] = e[2] + o2; v[6] = e[2] - o2; v[3] = e[3] + o3; v[7] = e[3] - o3;\n}\n";
+  // Odd radices as a plain product with the DFT matrix (their constants are literals).
+  for (int R : {3, 5, 7}) {
+    s += "void kiln_fft_dft" + std::to_string(R) + "(float2* v, float s) {\n";
+    s += "  float2 x[" + std::to_string(R) + "];\n";
+    s += "  for (int i = 0; i < " + std::to_string(R) + "; ++i) x[i] = v[i];\n";
+    for (int q = 0; q < R; ++q) {
+      std::string acc = "x[0]";
+      for (int r = 1; r < R; ++r) {
+        const double a = 2 * kPi * ((r * q) % R) / R;
+        const std::string c = flt(std::cos(a)), sn = flt(std::sin(a));
+        acc += " + (float2)(" + c + " * x[" + std::to_string(r) + "].x - s * " + sn + " * x[" +
+               std::to_string(r) + "].y, " + c + " * x[" + std::to_string(r) + "].y + s * " + sn +
+               " * x[" + std::to_string(r) + "].x)";
+      }
+      s += "  v[" + std::to_string(q) + "] = " + acc + ";\n";
+    }
+    s += "}\n";
+  }
+  return s + "#endif\n";
+}
+
+// Where a launch reads its points and where it puts its results.
+enum class Src : uint8_t { Input, Chirp, Scratch };
+enum class Dst : uint8_t { Output, Scratch, Spectrum };
+
+struct Launch {
+  FftPass pass;
+  int sign = -1;  // the direction of this pass's FFTs
+  Src src = Src::Input;
+  int64_t src_off = 0;  // float2 offsets into the scratch buffer
+  Dst dst = Dst::Output;
+  int64_t dst_off = 0;
+  bool convolve = false;      // Bluestein in one pass: forward, times the filter, inverse
+  bool mul_spectrum = false;  // Bluestein's last forward pass: times the filter's spectrum
+};
+
+class FftRenderer {
+ public:
+  FftRenderer(const Kernel& k, const OpenCLTarget& t, std::string name)
+      : k_(k), s_(*k.spectral), t_(t), name_(std::move(name)), next_var_(k.num_vars) {}
+
+  RenderedKernel render() {
+    plan_ = plan_fft(s_, t_);
+    const int64_t rows = s_.batch.size();
+    std::vector<Launch> launches;
+    int64_t scratch = 0;
+    if (plan_.bluestein) {
+      spectrum_off_ = 0;
+      scratch = plan_.len;
+      const FftPlan setup{true, plan_.len, plan_passes(1, plan_.len, t_)};
+      const int64_t areas = plan_.passes.size() > 1 || setup.passes.size() > 1 ? 2 : 0;
+      const int64_t area = rows * plan_.len;
+      std::vector<int64_t> offs = {scratch, scratch + area};
+      scratch += areas * area;
+      chain(launches, {{setup.passes, -1}}, Src::Chirp, Dst::Spectrum, offs);
+      if (plan_.passes.size() == 1) {
+        Launch l;
+        l.pass = plan_.passes[0];
+        l.convolve = true;
+        launches.push_back(l);
+      } else {
+        chain(launches, {{plan_.passes, -1}, {plan_.passes, +1}}, Src::Input, Dst::Output, offs);
+      }
+    } else {
+      const int64_t areas = std::min<int64_t>(2, static_cast<int64_t>(plan_.passes.size()) - 1);
+      const int64_t area = rows * plan_.len;
+      scratch = areas * area;
+      chain(launches, {{plan_.passes, s_.inverse() ? +1 : -1}}, Src::Input, Dst::Output, {0, area});
+    }
+    RenderedKernel out;
+    out.name = name_;
+    out.shape = codegen::GroupShape::Fft;
+    out.scratch_bytes = scratch > 0 ? scratch * 8 : 0;
+    std::string body = "// kiln kernel " + name_ + " (fft " + fft_plan_str(s_, plan_) + ")\n";
+    body += dft_helpers();
+    codegen::opencl::PreludeNeeds needs;
+    for (size_t i = 0; i < launches.size(); ++i) {
+      const std::string entry = name_ + "_p" + std::to_string(i);
+      CodeWriter w;
+      ExprRenderer r(k_, w);
+      render_launch(w, r, launches[i], entry, out.scratch_bytes > 0);
+      needs.fp64 = needs.fp64 || r.needs().fp64;
+      const int64_t groups =
+          ceil_div(launches[i].pass.rows * (launches[i].pass.len / launches[i].pass.points),
+                   launches[i].pass.units);
+      if (groups > 0)
+        out.launches.push_back(
+            {entry, groups * launches[i].pass.work_items, launches[i].pass.work_items});
+      body += w.text() + "\n";
+    }
+    if (needs.fp64 && !t_.fp64)
+      throw UnsupportedError("opencl backend: kernel " + name_ +
+                             " computes in f64, but OpenCL device '" + t_.device_name +
+                             "' lacks the extension cl_khr_fp64; compute in f32 (cast) or run "
+                             "on a device with cl_khr_fp64");
+    needs.complex = true;
+    out.needs = needs;
+    out.body = body;
+    out.source = codegen::opencl::combine_sources({&out});
+    return out;
+  }
+
+ private:
+  struct Segment {
+    std::vector<FftPass> passes;
+    int sign;
+  };
+  // Appends the launches of `segments` (transforms run one after the other on the same
+  // rows) reading from `src` and ending in `dst`, their intermediates alternating between
+  // the scratch areas at `offs`.
+  void chain(std::vector<Launch>& out, const std::vector<Segment>& segments, Src src, Dst dst,
+             const std::vector<int64_t>& offs) {
+    size_t total = 0;
+    for (const Segment& g : segments) total += g.passes.size();
+    size_t i = 0;
+    for (size_t si = 0; si < segments.size(); ++si)
+      for (size_t pi = 0; pi < segments[si].passes.size(); ++pi, ++i) {
+        Launch l;
+        l.pass = segments[si].passes[pi];
+        l.sign = segments[si].sign;
+        l.src = i == 0 ? src : Src::Scratch;
+        l.src_off = i == 0 ? 0 : offs[(i - 1) % 2];
+        l.dst = i + 1 == total ? dst : Dst::Scratch;
+        l.dst_off = i + 1 == total ? 0 : offs[i % 2];
+        l.mul_spectrum = si == 0 && segments.size() > 1 && pi + 1 == segments[si].passes.size();
+        out.push_back(l);
+      }
+  }
+
+  ExprPtr new_var(int64_t extent) {
+    return codegen::var(next_var_++, std::max<int64_t>(extent, 1));
+  }
+  static std::string name(const ExprPtr& v) { return ExprRenderer::var_name(v->slot); }
+  // Declares a variable of range [0, extent) holding the C expression `text`.
+  ExprPtr declare(CodeWriter& w, int64_t extent, const std::string& text) {
+    ExprPtr v = new_var(extent);
+    w.line(std::string("const ") + (fits_int(extent) ? "int " : "long ") + name(v) + " = " + text +
+           ";");
+    return v;
+  }
+
+  // exp(sign * 2 pi i * p / m) for the integer C expression p in [0, m): reduced to
+  // (-m/2, m/2] first, so that sincos sees a small exact argument.
+  std::string twiddle(CodeWriter& w, const std::string& p, int64_t m, int sign) {
+    const std::string q = fresh("q"), sn = fresh("sn"), cs = fresh("cs");
+    w.line("const int " + q + " = (int)(" + p + ") > " + num(m / 2) + " ? (int)(" + p + ") - " +
+           num(m) + " : (int)(" + p + ");");
+    w.line("float " + cs + ";");
+    w.line("const float " + sn + " = sincos((float)" + q + " * " + flt(sign * 2 * kPi / m) + ", &" +
+           cs + ");");
+    return "(float2)(" + cs + ", " + sn + ")";
+  }
+  // Bluestein's chirp exp(sign * pi i * j^2 / n) at the integer C expression j, the phase
+  // j^2 reduced modulo 2n in integers.
+  std::string chirp(CodeWriter& w, const std::string& j) {
+    const int64_t n = s_.n;
+    const std::string p = fresh("p");
+    w.line("const long " + p + " = ((long)(" + j + ") * (long)(" + j + ")) % " + num(2 * n) + ";");
+    return twiddle(w, p, 2 * n, s_.inverse() ? +1 : -1);
+  }
+  std::string fresh(const std::string& prefix) { return prefix + std::to_string(fresh_++); }
+
+  // The transform's input at row `row` and position `pos` of its length-n row (complex,
+  // real rows widened), as a C expression, emitted into the current scope.
+  std::string input_at(ExprRenderer& r, const ExprPtr& row, const ExprPtr& j) {
+    std::vector<ExprPtr> subst(static_cast<size_t>(k_.num_vars));
+    bind_var_set(subst, s_.batch, row);
+    subst[static_cast<size_t>(s_.in_var)] = j;
+    const std::string v = r.value(codegen::substitute(s_.input, subst));
+    return s_.kind == SpectralKind::RealForward ? "(float2)(" + v + ", 0.0f)" : v;
+  }
+
+  // Declares `dst` (float2) as the point at (row, pos) of the rows the launch reads.
+  void load_point(CodeWriter& w, ExprRenderer& r, const Launch& l, const ExprPtr& row,
+                  const ExprPtr& pos, const std::string& dst) {
+    const int64_t n = s_.n;
+    if (l.src == Src::Scratch) {
+      w.line(dst + " = sc[" + num(l.src_off) + " + " + name(row) + " * " + num(l.pass.len) + " + " +
+             name(pos) + "];");
+      return;
+    }
+    if (l.src == Src::Chirp) {
+      // The filter conj(chirp(m)) at m and at len - m, zero between.
+      const std::string P = name(pos);
+      w.open("if (" + P + " < " + num(n) + " || " + P + " > " + num(l.pass.len - n) + ")");
+      const std::string c =
+          chirp(w, P + " < " + num(n) + " ? " + P + " : " + num(l.pass.len) + " - " + P);
+      w.line(dst + " = (float2)((" + c + ").x, -(" + c + ").y);");
+      w.close();
+      return;
+    }
+    // Input: the kernel's input expression; beyond n (Bluestein's zero padding) zero.
+    const bool real_inverse = s_.kind == SpectralKind::RealInverse;
+    const int64_t direct = real_inverse ? s_.in_len : n;
+    w.open("if (" + name(pos) + " < " + num(direct) + ")");
+    r.push_scope();
+    ExprPtr j = declare(w, direct, name(pos));
+    std::string x = input_at(r, row, j);
+    if (plan_.bluestein) x = "kiln_cmul(" + x + ", " + chirp(w, name(j)) + ")";
+    w.line(dst + " = " + x + ";");
+    r.pop_scope();
+    w.close();
+    if (real_inverse) {
+      // The negative frequencies: conj(x[n - pos]).
+      w.open("else if (" + name(pos) + " < " + num(n) + ")");
+      r.push_scope();
+      ExprPtr j2 = declare(w, s_.in_len, num(n) + " - " + name(pos));
+      const std::string m = fresh("m");
+      w.line("const float2 " + m + " = " + input_at(r, row, j2) + ";");
+      std::string x2 = "(float2)(" + m + ".x, -" + m + ".y)";
+      if (plan_.bluestein) x2 = "kiln_cmul(" + x2 + ", " + chirp(w, name(pos)) + ")";
+      w.line(dst + " = " + x2 + ";");
+      r.pop_scope();
+      w.close();
+    }
+  }
+
+  // Stores the result `v` (float2) at (row, pos) where the launch puts its results.
+  void store_point(CodeWriter& w, ExprRenderer& r, const Launch& l, const ExprPtr& row,
+                   const ExprPtr& pos, const std::string& v) {
+    const std::string P = name(pos);
+    if (l.dst == Dst::Spectrum) {
+      w.line("sc[" + num(spectrum_off_) + " + " + P + "] = " + v + " * " +
+             flt(1.0 / static_cast<double>(plan_.len)) + ";");
+      return;
+    }
+    if (l.dst == Dst::Scratch) {
+      std::string x = v;
+      if (l.mul_spectrum) x = "kiln_cmul(" + v + ", sc[" + num(spectrum_off_) + " + " + P + "])";
+      w.line("sc[" + num(l.dst_off) + " + " + name(row) + " * " + num(l.pass.len) + " + " + P +
+             "] = " + x + ";");
+      return;
+    }
+    const int64_t limit = s_.out_len;
+    const bool guarded = l.pass.len > limit;
+    if (guarded) w.open("if (" + P + " < " + num(limit) + ")");
+    r.push_scope();
+    ExprPtr k = guarded ? declare(w, limit, P) : pos;
+    std::string acc = v;
+    if (plan_.bluestein) acc = "kiln_cmul(" + v + ", " + chirp(w, name(k)) + ")";
+    const std::string a = fresh("acc");
+    if (s_.acc_dtype() == DType::F32)
+      w.line("const float " + a + " = (" + acc + ").x;");
+    else
+      w.line("const float2 " + a + " = " + acc + ";");
+    std::vector<ExprPtr> subst(static_cast<size_t>(k_.num_vars));
+    bind_var_set(subst, s_.batch, row);
+    subst[static_cast<size_t>(s_.out_var)] = k;
+    r.bind_stage(s_.reduce_stage, a);
+    for (const codegen::Store& st : k_.stages[static_cast<size_t>(s_.epilogue_stage)].stores) {
+      const DType bt = k_.buffers[static_cast<size_t>(st.buffer)].dtype;
+      ExprPtr value = codegen::substitute(st.value, subst);
+      const std::string index = r.value(codegen::substitute(st.index, subst));
+      const std::string cv = codegen::opencl::cast_op(value->dtype, bt, r.value(value));
+      std::string line =
+          codegen::opencl::store_element(bt, ExprRenderer::buffer(st.buffer), index, cv) + ";";
+      if (st.guard) line = "if (" + r.value(codegen::substitute(st.guard, subst)) + ") " + line;
+      w.line(line);
+    }
+    r.pop_scope();
+    if (guarded) w.close();
+  }
+
+  // The Stockham passes of the units' points in local memory (lm[point * units + unit]).
+  // GPUs transform in place, each work-item's butterflies held in registers between a
+  // barrier after the reads and the writes (local memory is scarce); CPUs ping-pong between
+  // two buffers, a butterfly at a time (PoCL compiles the simpler loops much faster).
+  void local_fft(CodeWriter& w, const FftPass& p, int sign) {
+    const int64_t C = p.units, L = p.points, W = p.work_items;
+    const std::string S = sign < 0 ? "-1.0f" : "1.0f";
+    int64_t ns = 1;
+    for (int R : fft_radices(L)) {
+      const int64_t count = C * L / R, per = ceil_div(count, W);
+      const std::string from = cur_, to = pingpong_ ? (cur_ == "lm" ? "lm2" : "lm") : cur_;
+      w.open("");
+      if (!pingpong_) w.line("float2 v[" + num(per * R) + "];");
+      w.line("barrier(CLK_LOCAL_MEM_FENCE);");
+      for (bool read : {true, false}) {
+        if (!read && pingpong_) break;
+        if (!read) w.line("barrier(CLK_LOCAL_MEM_FENCE);");
+        if (pingpong_) {
+          w.open("for (uint b = lid; b < " + unum(count) + "; b += " + unum(W) + ")");
+          w.line("float2 u[" + num(R) + "];");
+        } else {
+          if (per <= 4) w.line("#pragma unroll");
+          w.open("for (uint t = 0; t < " + unum(per) + "; ++t)");
+          w.line("const uint b = lid + t * " + unum(W) + ";");
+          if (count % W != 0) w.line("if (b >= " + unum(count) + ") break;");
+          w.line("float2* const u = v + t * " + unum(R) + ";");
+        }
+        w.line("const uint c = b % " + unum(C) + ", jj = b / " + unum(C) + ";");
+        if (read) {
+          for (int q = 0; q < R; ++q)
+            w.line("u[" + num(q) + "] = " + from + "[(jj + " + unum(q * (L / R)) + ") * " +
+                   unum(C) + " + c];");
+          if (ns > 1) {
+            w.line("const uint k = jj % " + unum(ns) + ";");
+            w.line("float tc;");
+            w.line("const float ts = sincos((float)k * " + flt(sign * 2 * kPi / (ns * R)) +
+                   ", &tc);");
+            w.line("float2 tw[" + num(R) + "];");
+            w.line("tw[1] = (float2)(tc, ts);");
+            // w^q from products of at most three factors: w^(2^a) * w^(rest).
+            for (int q = 2; q < R; ++q) {
+              const int hi = static_cast<int>(pow2_floor(q));
+              const int lo = hi == q ? q / 2 : q - hi;
+              w.line("tw[" + num(q) + "] = kiln_cmul(tw[" + num(hi == q ? q / 2 : hi) + "], tw[" +
+                     num(lo) + "]);");
+            }
+            for (int q = 1; q < R; ++q)
+              w.line("u[" + num(q) + "] = kiln_cmul(u[" + num(q) + "], tw[" + num(q) + "]);");
+          }
+          w.line("kiln_fft_dft" + std::to_string(R) + "(u, " + S + ");");
+        }
+        if (!read || pingpong_) {
+          w.line("const uint o = (jj / " + unum(ns) + ") * " + unum(ns * R) + " + jj % " +
+                 unum(ns) + ";");
+          for (int q = 0; q < R; ++q)
+            w.line(to + "[(o + " + unum(q * ns) + ") * " + unum(C) + " + c] = u[" + num(q) + "];");
+        }
+        w.close();
+      }
+      w.close();
+      cur_ = to;
+      ns *= R;
+    }
+  }
+
+  // Whether the input (or output) is contiguous along the transformed axis.
+  bool input_contiguous() const {
+    codegen::VarSet j;
+    j.vars = {s_.in_var};
+    j.extents = {s_.in_len};
+    return contiguous_along(s_.input, j);
+  }
+  bool output_contiguous() const {
+    for (const codegen::Store& st : k_.stages[static_cast<size_t>(s_.epilogue_stage)].stores) {
+      codegen::Stride st_k = codegen::stride_along(st.index, s_.out_var);
+      if (!st_k.affine || st_k.stride != 1) return false;
+    }
+    return true;
+  }
+
+  // The loop over a group's C x L points: `point` and `unit` of each, the unit's row and
+  // position; consecutive work-items take consecutive points of a unit (`points_fast`) or
+  // the same point of consecutive units.
+  void open_points(CodeWriter& w, const FftPass& p, bool points_fast) {
+    const int64_t C = p.units, L = p.points;
+    w.open("for (uint e = lid; e < " + unum(C * L) + "; e += " + unum(p.work_items) + ")");
+    if (points_fast)
+      w.line("const uint r = e % " + unum(L) + ", c = e / " + unum(L) + ";");
+    else
+      w.line("const uint r = e / " + unum(C) + ", c = e % " + unum(C) + ";");
+  }
+  // Declares the unit's row and the position of its point: `unit_j` (in [0, len / L)) and
+  // row from the group's unit; returns the row variable.
+  ExprPtr unit_row(CodeWriter& w, const FftPass& p, const std::string& U) {
+    const int64_t per_row = p.len / p.points;
+    return declare(w, p.rows, per_row == 1 ? U : U + " / " + num(per_row));
+  }
+
+  void render_launch(CodeWriter& w, ExprRenderer& r, const Launch& l, const std::string& entry,
+                     bool scratch) {
+    const FftPass& p = l.pass;
+    const int64_t C = p.units, L = p.points, per_row = p.len / L;
+    const int64_t units = p.rows * per_row;
+    const std::string IT = fits_int(units * L) ? "int" : "long";
+    w.open(codegen::opencl::entry_signature(k_, entry, p.work_items, scratch));
+    w.line("__local float2 lm[" + num(C * L) + "];");
+    if (pingpong_) w.line("__local float2 lm2[" + num(C * L) + "];");
+    cur_ = "lm";
+    w.line("const uint lid = get_local_id(0);");
+    w.line("const " + IT + " grp = get_group_id(0);");
+    for (size_t i = 0; i < k_.scalars.size(); ++i) {
+      r.need(k_.scalars[i]);
+      w.line(codegen::opencl::scalar_declaration(k_.scalars[i], static_cast<int>(i)));
+    }
+    if (scratch) w.line("__global float2* const sc = (__global float2*)scratch;");
+    // Load: the points of each unit, times the twiddles of the earlier passes.
+    const bool load_points_fast =
+        per_row == 1 && (l.src != Src::Input || input_contiguous() || C == 1);
+    open_points(w, p, load_points_fast);
+    w.line("const " + IT + " un = grp * " + num(C) + " + c;");
+    w.line("float2 x = (float2)(0.0f, 0.0f);");
+    w.open("if (un < " + num(units) + ")");
+    r.push_scope();
+    ExprPtr row = unit_row(w, p, "un");
+    const std::string J = per_row == 1 ? "0" : "(un % " + num(per_row) + ")";
+    ExprPtr pos = declare(w, p.len, J + " + r * " + num(per_row));
+    load_point(w, r, l, row, pos, "x");
+    if (p.span > 1) {
+      const std::string tw =
+          twiddle(w, "r * (" + J + " % " + num(p.span) + ")", p.span * L, l.sign);
+      w.line("x = kiln_cmul(x, " + tw + ");");
+    }
+    r.pop_scope();
+    w.close();
+    w.line("lm[r * " + unum(C) + " + c] = x;");
+    w.close();
+    if (l.convolve) {
+      local_fft(w, p, -1);
+      w.line("barrier(CLK_LOCAL_MEM_FENCE);");
+      w.open("for (uint e = lid; e < " + unum(C * L) + "; e += " + unum(p.work_items) + ")");
+      w.line(cur_ + "[e] = kiln_cmul(" + cur_ + "[e], sc[" + num(spectrum_off_) + " + e / " +
+             unum(C) + "]);");
+      w.close();
+      local_fft(w, p, +1);
+    } else {
+      local_fft(w, p, l.sign);
+    }
+    w.line("barrier(CLK_LOCAL_MEM_FENCE);");
+    // Store: point r of unit j goes to (j / span) * span * L + j % span + r * span.
+    const bool store_points_fast =
+        p.span == 1 && (l.dst != Dst::Output || output_contiguous() || C == 1);
+    open_points(w, p, store_points_fast);
+    w.line("const " + IT + " un = grp * " + num(C) + " + c;");
+    w.open("if (un < " + num(units) + ")");
+    r.push_scope();
+    ExprPtr srow = unit_row(w, p, "un");
+    const std::string SJ = per_row == 1 ? "0" : "(un % " + num(per_row) + ")";
+    const std::string at = p.span == 1
+                               ? SJ + " * " + num(L) + " + r"
+                               : "(" + SJ + " / " + num(p.span) + ") * " + num(p.span * L) + " + " +
+                                     SJ + " % " + num(p.span) + " + r * " + num(p.span);
+    ExprPtr spos = declare(w, p.len, at);
+    store_point(w, r, l, srow, spos, cur_ + "[r * " + unum(C) + " + c]");
+    r.pop_scope();
+    w.close();
+    w.close();
+    w.close();
+  }
+
+  const Kernel& k_;
+  const Spectral& s_;
+  const OpenCLTarget& t_;
+  std::string name_;
+  int next_var_;
+  int fresh_ = 0;
+  FftPlan plan_;
+  int64_t spectrum_off_ = 0;
+  const bool pingpong_ = !t_.is_gpu;
+  std::string cur_ = "lm";  // the local buffer holding the points
+};
+
+}  // namespace
+
+std::vector<int> fft_radices(int64_t n) {
+  if (n < 2) return {};
+  int twos = 0;
+  while (n % 2 == 0) n /= 2, ++twos;
+  std::vector<int> out(static_cast<size_t>(twos / 3), 8);
+  if (twos % 3 == 1) out.push_back(2);
+  if (twos % 3 == 2) out.push_back(4);
+  for (int p : {3, 5, 7})
+    while (n % p == 0) n /= p, out.push_back(p);
+  if (n != 1) return {};
+  return out;
+}
+
+FftPlan plan_fft(const Spectral& s, const OpenCLTarget& target) {
+  FftPlan plan;
+  plan.bluestein = fft_radices(s.n).empty();
+  plan.len = plan.bluestein ? pow2_ceil(2 * s.n - 1) : s.n;
+  plan.passes = plan_passes(s.batch.size(), plan.len, target);
+  return plan;
+}
+
+std::string fft_plan_str(const Spectral& s, const FftPlan& plan) {
+  std::string out = "n=" + std::to_string(s.n) + (plan.bluestein ? " bluestein " : " ") +
+                    std::to_string(plan.len);
+  for (size_t i = 0; i < plan.passes.size(); ++i)
+    out += (i ? " x " : " = ") + std::to_string(plan.passes[i].points);
+  return out;
+}
+
+bool renders_as_fft(const Kernel& kernel, const OpenCLTarget& target) {
+  const int64_t min_length =
+      target.fft_min_length > 0 ? target.fft_min_length : (target.is_gpu ? 2 : 64);
+  return target.fft && kernel.spectral && kernel.spectral->n > 1 &&
+         kernel.spectral->n >= min_length;
+}
+
+RenderedKernel render_fft(const Kernel& kernel, const OpenCLTarget& target,
+                          const std::string& name) {
+  if (!kernel.spectral) throw CompileError("opencl fft: kernel " + name + " has no transform");
+  return FftRenderer(kernel, target, name).render();
+}
+
+}  // namespace kiln::kernels::opencl

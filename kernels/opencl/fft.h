@@ -1,0 +1,70 @@
+// fft: kiln's OpenCL FFT library kernel. A kernel with a transform (Kernel::spectral,
+// codegen/spectral.h) renders as Stockham autosort passes over its rows, its prologue and
+// epilogue fused:
+//
+//   a transform of length len = L_1 * L_2 * ... runs as one launch per factor L_p (a "global
+//   pass"): a work-group takes C consecutive units (a unit: a row and a position j in
+//   [0, len / L_p)), loads each unit's L_p points x[j + r * len / L_p] into local memory
+//   (multiplied by the twiddles of the earlier passes), transforms them there with radix
+//   8 / 4 / 2 (and 3, 5, 7) Stockham passes, a barrier between passes, each work-item's
+//   butterflies in registers, and stores them where the Stockham order puts them. While a
+//   row fits in local memory there is one global pass (one work-group per row, or per
+//   several short rows); beyond, passes ping-pong through the device scratch buffer.
+//   The first pass reads its input through Spectral::input (views, pads, casts and cheap
+//   prologue ops such as the product of two spectra evaluated in place); the last pass
+//   runs the epilogue stage on every result and stores where the kernel's stores say.
+//   Twiddles are computed with sincos in float from an exact integer phase.
+//
+// Lengths with a prime factor above 7 run through Bluestein: the input times a chirp, a
+// power-of-two convolution (forward FFT, times the chirp filter's spectrum, which a setup
+// launch computes into the scratch buffer, inverse FFT), times the chirp. Real transforms
+// run as complex transforms of the real row (RealForward stores the non-negative half;
+// RealInverse extends the half spectrum by Hermitian symmetry as it reads and keeps the
+// real part).
+// Tests: tests/runtime/opencl/fft_test.cpp.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "codegen/kernel_ir.h"
+#include "codegen/opencl/render_kernel.h"
+#include "codegen/opencl/target.h"
+#include "codegen/spectral.h"
+
+namespace kiln::kernels::opencl {
+
+// The radices (8s first, then a 4 or a 2, then 3s, 5s and 7s) whose product is n, or empty
+// when n has a prime factor above 7 (or n < 2).
+std::vector<int> fft_radices(int64_t n);
+
+// One launch of an FFT: `rows` transforms of length `len`, of which this pass does the
+// factor `points` (`span`: the product of the factors before it), `units` (points-sized
+// pieces of rows) per work-group of `work_items`.
+struct FftPass {
+  int64_t rows = 1, len = 1, points = 1, span = 1, units = 1, work_items = 1;
+};
+
+// How a kernel's transform runs on a device: Bluestein or not, the length of the complex
+// FFTs that run (n, or the Bluestein convolution's power of two), and the passes of the
+// transform itself (Bluestein: the forward ones; the inverse ones are alike).
+struct FftPlan {
+  bool bluestein = false;
+  int64_t len = 1;
+  std::vector<FftPass> passes;
+};
+FftPlan plan_fft(const codegen::Spectral& s, const codegen::opencl::OpenCLTarget& target);
+// "n=4099 bluestein 8192 = 512 x 16" or "n=4096 4096".
+std::string fft_plan_str(const codegen::Spectral& s, const FftPlan& plan);
+
+// Whether render_kernel hands `kernel` to render_fft on `target`: it has a transform of a
+// length above 1 and at least target.fft_min_length, and target.fft is on.
+bool renders_as_fft(const codegen::Kernel& kernel, const codegen::opencl::OpenCLTarget& target);
+
+// Renders `kernel` (which must have a transform) as the passes above.
+codegen::opencl::RenderedKernel render_fft(const codegen::Kernel& kernel,
+                                           const codegen::opencl::OpenCLTarget& target,
+                                           const std::string& name);
+
+}  // namespace kiln::kernels::opencl
