@@ -305,6 +305,24 @@ def print_rows(workload, dims, rows, limit, note, failures, records, device_labe
                         "value": limit[0] if compute else limit[1], "note": limit[2]})
 
 
+def opencl_rows(args, workload, dims, reps, extra=()):
+    """opencl_bench's rows of one workload on resident data, as print_rows takes them, and
+    kiln's note (how the graph is expressed, its kernel shapes and launches)."""
+    out = run_opencl_bench(args.opencl_binary, "--workload", workload, "--dims",
+                           ",".join(map(str, dims)), "--reps", reps, "--no-eval", *extra)
+    rows, note = [], ""
+    for r in out:
+        if "skipped" in r:
+            print(f"note: {r['impl']} skipped on {workload}: {r['skipped']}")
+            continue
+        if r["impl"] == "kiln":
+            note = f"{r.get('note') or 'graph'}; {r['shapes']}, {r['launches']} launches"
+        rows.append((r["impl"], r["device"], r["seconds"],
+                     (r["checksum"], r["weighted_checksum"], r["magnitude"]), r["flops"],
+                     r["bytes"], r.get("note", "") if r["impl"] != "kiln" else ""))
+    return rows, note
+
+
 def run_cpu(args, np, torch, refused, records, failures):
     """The CPU contraction workloads: kiln_bench (kiln, kiln_exec, the limit, Eigen,
     OpenBLAS) and NumPy / PyTorch beside it; returns the targets' verdicts."""
@@ -450,18 +468,7 @@ def run_gpu(args, np, torch, info, copy_gbs, records, failures):
         extra = []
         for f in args.clblast_tuning or []:
             extra += ["--clblast-tuning", f]
-        out = run_opencl_bench(args.opencl_binary, "--workload", workload, "--dims",
-                               ",".join(map(str, dims)), "--reps", reps, "--no-eval", *extra)
-        rows, note = [], ""
-        for r in out:
-            if "skipped" in r:
-                print(f"note: {r['impl']} skipped on {workload}: {r['skipped']}")
-                continue
-            if r["impl"] == "kiln":
-                note = f"{r.get('note') or 'graph'}; {r['shapes']}, {r['launches']} launches"
-            rows.append((r["impl"], r["device"], r["seconds"],
-                         (r["checksum"], r["weighted_checksum"], r["magnitude"]), r["flops"],
-                         r["bytes"], r.get("note", "") if r["impl"] != "kiln" else ""))
+        rows, note = opencl_rows(args, workload, dims, reps, extra)
         flops, nbytes = rows[0][4], rows[0][5]
         if cuda:
             f = torch_peer(torch, np, workload, dims, "cuda")

@@ -9,41 +9,45 @@ calls run_gpu.
 """
 import math
 
-from benchlib import checksums, input_array, median_time, run_opencl_bench
-from contractions import print_rows
+from benchlib import checksums, input_array, median_time
+from contractions import opencl_rows, print_rows
+from fft_peers import FFT_WORKLOADS as GPU_TRANSFORMS
+from fft_peers import FFT_WORKLOADS_REDUCED as GPU_TRANSFORMS_REDUCED
+from fft_peers import NAMES
 
-# (workload, dims): rows and the transform's length, as bench/workloads.cpp reads them.
-# fftconv: batch, channels, length (FFT size twice the length), as M2-BERT's mixer.
-GPU_TRANSFORMS = [
-    ("fft", [1024, 4096]),
-    ("fft", [64, 65536]),
-    ("rfft", [1024, 4096]),
-    ("rfft", [64, 65536]),
-    ("fftconv", [8, 768, 8192]),
-    ("fftconv_short", [8, 768, 1024]),
-]
-GPU_TRANSFORMS_REDUCED = [("fft", [256, 4096]), ("rfft", [256, 4096]),
-                          ("fftconv", [2, 128, 8192]), ("fftconv_short", [2, 128, 1024])]
-NAMES = {"fft", "rfft", "fftconv", "fftconv_short"}
+# The workloads and sizes are the CPU's (bench/fft_peers.py): rows and the transform's
+# length, or batch, channels and length for fftconv.
+
+
+def timed(torch, f):
+    """f, run and waited for; a complex result as interleaved parts, as kiln's is summed."""
+    def run():
+        y = f()
+        torch.cuda.synchronize()
+        return torch.view_as_real(y) if y.is_complex() else y
+    return run
+
+
+def compiled_peer(torch, graph, workload):
+    """[the graph through torch.compile], or [] where it does not compile."""
+    try:
+        compiled = torch.compile(graph)
+        compiled()
+        return [("torch.compile", timed(torch, compiled), "inductor")]
+    except Exception as e:  # torch.compile needs Triton and a compiler
+        print(f"note: torch.compile failed for {workload}: {e}")
+        return []
 
 
 def torch_peers(torch, np, workload, dims):
-    """[(impl, fn, note)]: the same graph in eager PyTorch, the bare cuFFT call, and the graph
-    through torch.compile (when it compiles)."""
-    sync = torch.cuda.synchronize
+    """[(impl, fn, note)]: the same graph in eager PyTorch, the bare cuFFT call (fft), and the
+    graph through torch.compile (when it compiles)."""
     if workload.startswith("fftconv"):
-        return fftconv_peers(torch, np, dims, sync)
+        return fftconv_peers(torch, np, workload, dims)
     rows, n = dims
 
     def array(salt):
         return torch.from_numpy(input_array(np, rows * n, salt).reshape(rows, n)).to("cuda")
-
-    def timed(f):
-        def run():
-            y = f()
-            sync()
-            return torch.view_as_real(y)  # complex results as interleaved parts, like kiln's
-        return run
 
     re = array(1)
     if workload == "fft":
@@ -53,20 +57,13 @@ def torch_peers(torch, np, workload, dims):
         bare = lambda: torch.fft.fft(z)  # noqa: E731
     else:
         graph = lambda: torch.fft.rfft(re)  # noqa: E731
-        bare = graph
-    peers = [("torch", timed(graph), "cuFFT, eager")]
+    peers = [("torch", timed(torch, graph), "cuFFT, eager")]
     if workload == "fft":
-        peers.append(("cufft", timed(bare), "torch.fft.fft of a resident c64 tensor"))
-    try:
-        compiled = torch.compile(graph)
-        compiled()
-        peers.append(("torch.compile", timed(compiled), "inductor"))
-    except Exception as e:  # torch.compile needs Triton and a compiler
-        print(f"note: torch.compile failed for {workload}: {e}")
-    return peers
+        peers.append(("cufft", timed(torch, bare), "torch.fft.fft of a resident c64 tensor"))
+    return peers + compiled_peer(torch, graph, workload)
 
 
-def fftconv_peers(torch, np, dims, sync):
+def fftconv_peers(torch, np, workload, dims):
     """M2-BERT's fftconv_ref as PyTorch runs it (eager: one kernel per step; and through
     torch.compile), on the inputs of bench/workloads.cpp: u, k, D, gate v."""
     b, h, length = dims
@@ -85,21 +82,8 @@ def fftconv_peers(torch, np, dims, sync):
         y = torch.fft.irfft(torch.fft.rfft(u, n=size) * kf, n=size, norm="forward")[..., :length]
         return torch.nn.functional.gelu(y + u * d) * v
 
-    def timed(f):
-        def run():
-            y = f()
-            sync()
-            return y
-        return run
-
-    peers = [("torch", timed(graph), "cuFFT + eager pointwise kernels")]
-    try:
-        compiled = torch.compile(graph)
-        compiled()
-        peers.append(("torch.compile", timed(compiled), "inductor"))
-    except Exception as e:  # torch.compile needs Triton and a compiler
-        print(f"note: torch.compile failed for fftconv: {e}")
-    return peers
+    return [("torch", timed(torch, graph), "cuFFT + eager pointwise kernels")] + \
+        compiled_peer(torch, graph, workload)
 
 
 def run_gpu(args, np, torch, info, records, failures):
@@ -111,18 +95,7 @@ def run_gpu(args, np, torch, info, records, failures):
     for workload, dims in GPU_TRANSFORMS_REDUCED if args.reduced else GPU_TRANSFORMS:
         if wanted and workload not in wanted:
             continue
-        out = run_opencl_bench(args.opencl_binary, "--workload", workload, "--dims",
-                               ",".join(map(str, dims)), "--reps", reps, "--no-eval")
-        rows, note = [], ""
-        for r in out:
-            if "skipped" in r:
-                print(f"note: {r['impl']} skipped on {workload}: {r['skipped']}")
-                continue
-            if r["impl"] == "kiln":
-                note = f"{r['shapes']}, {r['launches']} launches"
-            rows.append((r["impl"], r["device"], r["seconds"],
-                         (r["checksum"], r["weighted_checksum"], r["magnitude"]), r["flops"],
-                         r["bytes"], ""))
+        rows, note = opencl_rows(args, workload, dims, reps)
         flops, nbytes = rows[0][4], rows[0][5]
         if cuda:
             for impl, f, what in torch_peers(torch, np, workload, dims):
