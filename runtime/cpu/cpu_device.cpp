@@ -120,35 +120,23 @@ std::shared_ptr<const DeviceKernels> CpuDevice::compile(const codegen::Program& 
 std::shared_ptr<const kernels::cpu::CpuGemm> CpuDevice::gemm_for(const codegen::Kernel& kernel,
                                                                  uint64_t hash,
                                                                  const std::vector<KernelFn>& fns) {
-  {
-    std::lock_guard<std::mutex> lock(gemms_mutex_);
-    if (auto it = gemms_.find(hash); it != gemms_.end() && it->second.fns == fns)
-      return it->second.gemm;
-  }
-  std::shared_ptr<const kernels::cpu::CpuGemm> gemm;
-  if (auto g = kernels::cpu::host_gemm_kernels(kernel))
-    gemm = std::make_shared<kernels::cpu::CpuGemm>(kernel, std::move(*g), fns);
-  std::lock_guard<std::mutex> lock(gemms_mutex_);
-  gemms_[hash] = Gemm{fns, gemm};
-  return gemm;
+  return gemms_.get(hash, fns, [&]() -> std::shared_ptr<const kernels::cpu::CpuGemm> {
+    if (auto g = kernels::cpu::host_gemm_kernels(kernel))
+      return std::make_shared<kernels::cpu::CpuGemm>(kernel, std::move(*g), fns);
+    return nullptr;
+  });
 }
 
 std::shared_ptr<const kernels::cpu::CpuFft> CpuDevice::fft_for(const codegen::Kernel& kernel,
                                                                uint64_t hash,
                                                                const std::vector<KernelFn>& fns) {
 #if KILN_HAS_FFTW
-  {
-    std::lock_guard<std::mutex> lock(ffts_mutex_);
-    if (auto it = ffts_.find(hash); it != ffts_.end() && it->second.fns == fns)
-      return it->second.fft;
-  }
-  std::shared_ptr<const kernels::cpu::CpuFft> fft;
-  if (auto f = kernels::cpu::host_fft_kernels(kernel))
-    fft = std::make_shared<kernels::cpu::CpuFft>(kernel, std::move(*f), fns,
-                                                 kernels::cpu::FftPlans::global());
-  std::lock_guard<std::mutex> lock(ffts_mutex_);
-  ffts_[hash] = Fft{fns, fft};
-  return fft;
+  return ffts_.get(hash, fns, [&]() -> std::shared_ptr<const kernels::cpu::CpuFft> {
+    if (auto f = kernels::cpu::host_fft_kernels(kernel))
+      return std::make_shared<kernels::cpu::CpuFft>(kernel, std::move(*f), fns,
+                                                    kernels::cpu::FftPlans::global());
+    return nullptr;
+  });
 #else
   (void)kernel, (void)hash, (void)fns;
   return nullptr;

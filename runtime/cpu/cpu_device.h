@@ -45,24 +45,38 @@ class CpuDevice : public Device {
   std::shared_ptr<const kernels::cpu::CpuGemm> gemm_for(const codegen::Kernel& kernel,
                                                         uint64_t hash,
                                                         const std::vector<KernelFn>& fns);
-
-  struct Gemm {
-    std::vector<KernelFn> fns;
-    std::shared_ptr<const kernels::cpu::CpuGemm> gemm;
-  };
-  std::mutex gemms_mutex_;
-  std::unordered_map<uint64_t, Gemm> gemms_;
-
   // The same for the library FFT of a kernel with a Spectral description (null where the
   // library cannot run it, or kiln is built without FFTW).
   std::shared_ptr<const kernels::cpu::CpuFft> fft_for(const codegen::Kernel& kernel, uint64_t hash,
                                                       const std::vector<KernelFn>& fns);
-  struct Fft {
-    std::vector<KernelFn> fns;
-    std::shared_ptr<const kernels::cpu::CpuFft> fft;
+
+  // Library drivers by kernel hash, each for the loaded functions it was built over.
+  template <class T>
+  class Drivers {
+   public:
+    template <class Make>
+    std::shared_ptr<const T> get(uint64_t hash, const std::vector<KernelFn>& fns, Make make) {
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (auto it = entries_.find(hash); it != entries_.end() && it->second.fns == fns)
+          return it->second.driver;
+      }
+      std::shared_ptr<const T> driver = make();
+      std::lock_guard<std::mutex> lock(mutex_);
+      entries_[hash] = Entry{fns, driver};
+      return driver;
+    }
+
+   private:
+    struct Entry {
+      std::vector<KernelFn> fns;
+      std::shared_ptr<const T> driver;
+    };
+    std::mutex mutex_;
+    std::unordered_map<uint64_t, Entry> entries_;
   };
-  std::mutex ffts_mutex_;
-  std::unordered_map<uint64_t, Fft> ffts_;
+  Drivers<kernels::cpu::CpuGemm> gemms_;
+  Drivers<kernels::cpu::CpuFft> ffts_;
 };
 
 }  // namespace kiln::runtime::cpu
