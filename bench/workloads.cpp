@@ -122,7 +122,8 @@ Impl kiln_impl(std::shared_ptr<Inputs> in) {
     // A complex result is summarized as its interleaved parts (as the peers store it).
     if ((*last)->dtype() == DType::C64) {
       auto v = (*last)->to_vector<complex64>();
-      return checksum_of(reinterpret_cast<const float*>(v.data()), 2 * static_cast<int64_t>(v.size()));
+      return checksum_of(reinterpret_cast<const float*>(v.data()),
+                         2 * static_cast<int64_t>(v.size()));
     }
     auto v = (*last)->to_vector<float>();
     return checksum_of(v.data(), static_cast<int64_t>(v.size()));
@@ -523,8 +524,8 @@ Workload spectral_workload(const std::string& name, const Problem& p) {
 // the skip term D [channels] and the gate v (u's shape): gelu(causal conv(u, k) + u * D) *
 // v through FFTs of twice the length. Bytes: u and v read, the result written, k read.
 Workload fftconv_workload(const std::string& name, const Problem& p) {
-  const std::vector<int64_t> d = dims_of(name, p, {8, 768, name == "fftconv" ? 8192 : 1024},
-                                         "batch, channels, length");
+  const std::vector<int64_t> d =
+      dims_of(name, p, {8, 768, name == "fftconv" ? 8192 : 1024}, "batch, channels, length");
   const double rows = static_cast<double>(d[0] * d[1]), l = static_cast<double>(d[2]);
   const double size = 2 * l, per_row = 2.5 * size * std::log2(size);
   Workload w;

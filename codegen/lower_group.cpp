@@ -457,18 +457,19 @@ class KernelBuilder {
     ExprPtr input = eval(x, xi);
     spectral_ = {r, input, stage};
     const bool inverse = real_out || (r->op == OpKind::Fft && r->attr_bool("inverse"));
-    ExprPtr phase = binary(OpKind::Mod, DType::I64, binary(OpKind::Mul, DType::I64, j, k),
-                           index_const(n));
-    ExprPtr angle = binary(OpKind::Mul, DType::F64, cast(DType::F64, phase),
-                           const_float(DType::F64, (inverse ? 2 : -2) * std::numbers::pi /
-                                                       static_cast<double>(n)));
+    ExprPtr phase =
+        binary(OpKind::Mod, DType::I64, binary(OpKind::Mul, DType::I64, j, k), index_const(n));
+    ExprPtr angle = binary(
+        OpKind::Mul, DType::F64, cast(DType::F64, phase),
+        const_float(DType::F64, (inverse ? 2 : -2) * std::numbers::pi / static_cast<double>(n)));
     ExprPtr c = cast(DType::F32, unary(OpKind::Cos, DType::F64, angle));
     ExprPtr s = cast(DType::F32, unary(OpKind::Sin, DType::F64, angle));
     if (!real_out) {
       ExprPtr w = binary(OpKind::Complex, DType::C64, c, s);
       return binary(OpKind::Mul, DType::C64, cast(DType::C64, input), w);
     }
-    ExprPtr re = unary(OpKind::Real, DType::F32, input), im = unary(OpKind::Imag, DType::F32, input);
+    ExprPtr re = unary(OpKind::Real, DType::F32, input),
+            im = unary(OpKind::Imag, DType::F32, input);
     ExprPtr term = binary(OpKind::Sub, DType::F32, binary(OpKind::Mul, DType::F32, re, c),
                           binary(OpKind::Mul, DType::F32, im, s));
     ExprPtr once = ilt(j, index_const(1));
@@ -489,8 +490,8 @@ class KernelBuilder {
         axis >= outer_idx_.size() || !outer_idx_[axis] || outer_idx_[axis]->kind != ExprKind::Var)
       return;
     Spectral sp;
-    sp.kind = r->op == OpKind::Rfft    ? SpectralKind::RealForward
-              : r->op == OpKind::Irfft ? SpectralKind::RealInverse
+    sp.kind = r->op == OpKind::Rfft     ? SpectralKind::RealForward
+              : r->op == OpKind::Irfft  ? SpectralKind::RealInverse
               : r->attr_bool("inverse") ? SpectralKind::Inverse
                                         : SpectralKind::Forward;
     sp.out_var = outer_idx_[axis]->slot;
@@ -858,8 +859,9 @@ LoweredGroup lower_group(const FusionGroup& g, const LowerOptions& options) {
           return build_pointwise(g, box, runs, scratch).kernel;
         };
         // A transform keeps one loop per dimension: its axis must be a loop of its own.
-        const bool merge = options.merge_loops && std::none_of(g.nodes.begin(), g.nodes.end(),
-                                                              [](const Node* n) { return is_spectral(n->op); });
+        const bool merge =
+            options.merge_loops && std::none_of(g.nodes.begin(), g.nodes.end(),
+                                                [](const Node* n) { return is_spectral(n->op); });
         auto runs = plan_runs(unit_runs(box.size, g.axes), merge, make);
         return build_pointwise(g, box, runs, temps);
       };

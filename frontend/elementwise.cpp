@@ -187,7 +187,8 @@ Tensor atan2(const TensorLike& a, const TensorLike& b, Loc loc) {
 Tensor complex(const TensorLike& re, const TensorLike& im, Loc loc) {
   // Real parts of any real dtype are taken as f32 (c64 holds two f32s).
   DType d = frontend::common_dtype({re, im});
-  return binary(ir::OpKind::Complex, "complex", Promote::None, re, im, loc, is_complex(d) ? d : DType::F32);
+  return binary(ir::OpKind::Complex, "complex", Promote::None, re, im, loc,
+                is_complex(d) ? d : DType::F32);
 }
 
 Tensor equal(const TensorLike& a, const TensorLike& b, Loc loc) {

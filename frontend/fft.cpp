@@ -88,7 +88,8 @@ namespace {
 Tensor irfft_head(const Tensor& x, int64_t n, int64_t length, Loc loc) {
   Shape out = x.shape();
   out.back() = length;
-  return make(ir::OpKind::Irfft, {x}, {int64_t{x.ndim() - 1}, n, length}, Type{DType::F32, out}, loc);
+  return make(ir::OpKind::Irfft, {x}, {int64_t{x.ndim() - 1}, n, length}, Type{DType::F32, out},
+              loc);
 }
 
 }  // namespace
@@ -99,11 +100,12 @@ Tensor transform2(std::string_view op, const Tensor& x, const std::vector<int64_
                   const std::vector<int>& axes, FftNorm norm, bool inverse, Loc loc) {
   if (axes.size() != 2 || (!s.empty() && s.size() != 2))
     throw AxisError(std::string(op) + ": takes two axes and zero or two sizes, got " +
-                     std::to_string(axes.size()) + " axes and " + std::to_string(s.size()) +
-                     " sizes");
+                    std::to_string(axes.size()) + " axes and " + std::to_string(s.size()) +
+                    " sizes");
   const int a0 = frontend::normalize_axis(op, axes[0], static_cast<int>(x.ndim()), x.type());
   const int a1 = frontend::normalize_axis(op, axes[1], static_cast<int>(x.ndim()), x.type());
-  if (a0 == a1) throw AxisError(std::string(op) + ": the two axes are the same (" + std::to_string(a0) + ")");
+  if (a0 == a1)
+    throw AxisError(std::string(op) + ": the two axes are the same (" + std::to_string(a0) + ")");
   Tensor y = complex_transform(op, x, s.empty() ? -1 : s[1], a1, norm, inverse, loc);
   return complex_transform(op, y, s.empty() ? -1 : s[0], a0, norm, inverse, loc);
 }
@@ -133,12 +135,15 @@ namespace {
 Tensor kernel_spectrum(std::string_view op, const Tensor& k, int64_t h, int64_t l, int64_t size,
                        Loc loc) {
   if (k.ndim() != 2 || k.shape()[0] != h || k.shape()[1] < 1)
-    throw ShapeError(std::string(op) + ": the kernel " + type_str(k) + " must be [h, l_k] with h = " +
-                     std::to_string(h) + " channels and l_k >= 1 taps");
+    throw ShapeError(std::string(op) + ": the kernel " + type_str(k) +
+                     " must be [h, l_k] with h = " + std::to_string(h) +
+                     " channels and l_k >= 1 taps");
   if (is_complex(k.dtype()))
-    throw DTypeError(std::string(op) + ": the kernel " + type_str(k) + " is complex; it must be real");
+    throw DTypeError(std::string(op) + ": the kernel " + type_str(k) +
+                     " is complex; it must be real");
   Tensor taps = k.shape()[1] > l ? slice(k, 1, 0, l, 1, loc) : k;
-  return multiply(rfft(taps, size, -1, FftNorm::Backward, loc), 1.0 / static_cast<double>(size), loc);
+  return multiply(rfft(taps, size, -1, FftNorm::Backward, loc), 1.0 / static_cast<double>(size),
+                  loc);
 }
 
 // fftconv, with the skip term when D is given; `op` names the user's function in errors.
@@ -146,7 +151,8 @@ Tensor long_conv(std::string_view op, const Tensor& u, const Tensor& k, const Te
                  const FftConvOptions& options, Loc loc) {
   if (u.ndim() != 3)
     throw ShapeError(std::string(op) + ": u " + type_str(u) +
-                     (options.layout == ConvLayout::ChannelsFirst ? " must be [b, h, l]" : " must be [b, l, h]"));
+                     (options.layout == ConvLayout::ChannelsFirst ? " must be [b, h, l]"
+                                                                  : " must be [b, l, h]"));
   if (is_complex(u.dtype()))
     throw DTypeError(std::string(op) + ": u " + type_str(u) + " is complex; it must be real");
   // Channels first from here on: a channels-last u is read through a permuted view.
@@ -155,8 +161,8 @@ Tensor long_conv(std::string_view op, const Tensor& u, const Tensor& k, const Te
   const int64_t h = x.shape()[1], l = x.shape()[2];
   if (l < 1) throw ShapeError(std::string(op) + ": u " + type_str(u) + " has no positions (l = 0)");
   if (D && (D->ndim() != 1 || D->shape()[0] != h))
-    throw ShapeError(std::string(op) + ": D " + type_str(*D) + " must be [h] with h = " +
-                     std::to_string(h));
+    throw ShapeError(std::string(op) + ": D " + type_str(*D) +
+                     " must be [h] with h = " + std::to_string(h));
   const int64_t size = 2 * l;
   Tensor kf = kernel_spectrum(op, k, h, l, size, loc);
   if (options.k_rev) {
@@ -164,8 +170,11 @@ Tensor long_conv(std::string_view op, const Tensor& u, const Tensor& k, const Te
     kf = add(kf, conj(kr, loc), loc);
   }
   Tensor xf = frontend::cast_to(x, DType::F32, loc);
-  Tensor y = irfft_head(multiply(rfft(xf, size, -1, FftNorm::Backward, loc), kf, loc), size, l, loc);
-  if (D) y = add(y, multiply(xf, reshape(frontend::cast_to(*D, DType::F32, loc), {h, 1}, loc), loc), loc);
+  Tensor y =
+      irfft_head(multiply(rfft(xf, size, -1, FftNorm::Backward, loc), kf, loc), size, l, loc);
+  if (D)
+    y = add(y, multiply(xf, reshape(frontend::cast_to(*D, DType::F32, loc), {h, 1}, loc), loc),
+            loc);
   if (options.gelu) y = gelu(y, false, loc);
   if (last) y = swapaxes(y, 1, 2, loc);
   if (options.gate) y = multiply(y, *options.gate, loc);

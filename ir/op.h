@@ -32,7 +32,17 @@ enum class OpCategory : uint8_t {
 };
 
 // The dtypes an op accepts (the Accepts column of ops.def).
-enum class Accepts : uint8_t { Any, Numeric, Real, IntOrFloat, Floating, Inexact, IntOrBool, F32, C64 };
+enum class Accepts : uint8_t {
+  Any,
+  Numeric,
+  Real,
+  IntOrFloat,
+  Floating,
+  Inexact,
+  IntOrBool,
+  F32,
+  C64
+};
 
 // How an op's result dtype follows from its checked operand's (the Result column).
 enum class ResultRule : uint8_t {

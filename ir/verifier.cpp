@@ -316,13 +316,14 @@ Type spectral(OpKind op, const Type& x, const std::vector<AttrValue>& attrs) {
                    x.str());
     const int64_t length = i64_at(attrs, 2);
     if (length < 1 || length > n)
-      fail(op, "length = " + std::to_string(length) + " must be in [1, n = " + std::to_string(n) + "]");
+      fail(op,
+           "length = " + std::to_string(length) + " must be in [1, n = " + std::to_string(n) + "]");
     out.shape[static_cast<size_t>(axis)] = length;
     return out;
   }
   if (len < 1)
-    fail(op, "axis " + std::to_string(axis) + " of " + x.str() +
-                 " is empty: a transform needs n >= 1");
+    fail(op,
+         "axis " + std::to_string(axis) + " of " + x.str() + " is empty: a transform needs n >= 1");
   if (op == OpKind::Rfft) out.shape[static_cast<size_t>(axis)] = len / 2 + 1;
   return out;
 }

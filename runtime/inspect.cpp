@@ -7,8 +7,8 @@
 #include <unordered_set>
 
 #include "codegen/contraction.h"
-#include "codegen/spectral.h"
 #include "codegen/lower_group.h"
+#include "codegen/spectral.h"
 #include "ir/printer.h"
 #include "passes/schedule.h"
 #include "runtime/device.h"
@@ -75,10 +75,11 @@ std::string gemm_str(const codegen::Contraction& c) {
 
 // A kernel that runs as a library FFT: the transform, its rows, and what fused into it.
 std::string fft_str(const codegen::Spectral& s) {
-  return "  fft: " + std::string(codegen::spectral_kind_name(s.kind)) + " of " + std::to_string(s.n) +
-         " points over " + std::to_string(s.batch.size()) + " rows (" + std::to_string(s.in_len) +
-         " in, " + std::to_string(s.out_len) +
-         " out per row); the input's prologue read by the first pass, the epilogue applied by the last";
+  return "  fft: " + std::string(codegen::spectral_kind_name(s.kind)) + " of " +
+         std::to_string(s.n) + " points over " + std::to_string(s.batch.size()) + " rows (" +
+         std::to_string(s.in_len) + " in, " + std::to_string(s.out_len) +
+         " out per row); the input's prologue read by the first pass, the epilogue applied by the "
+         "last";
 }
 
 }  // namespace

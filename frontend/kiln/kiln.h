@@ -694,22 +694,23 @@ struct FftConvOptions {
   // Bidirectional: a second kernel [h, l_k] applied to the reversed sequence (each output
   // also sums the inputs after it, through k_rev[0] at the output's own position).
   std::optional<Tensor> k_rev = std::nullopt;
-  bool gelu = false;                         // gelu (exact) of the result
-  std::optional<Tensor> gate = std::nullopt;  // multiplies the result, u's shape
+  bool gelu = false;                              // gelu (exact) of the result
+  std::optional<Tensor> gate = std::nullopt;      // multiplies the result, u's shape
   ConvLayout layout = ConvLayout::ChannelsFirst;  // u [b, h, l], or [b, l, h]
 };
 // The causal long convolution of every channel of u [b, h, l] with its own kernel k [h, l_k]
 // (taps past l do not reach any output), plus the skip term u * D (D [h]):
 //   y[b, c, t] = sum over s <= t of u[b, c, s] * k[c, t - s] + u[b, c, t] * D[c]
 // computed as irfft(rfft(u, 2l) * rfft(k, 2l))[:l] in f32, then the options' gelu and gate.
-Tensor fftconv(const Tensor& u, const Tensor& k, const Tensor& D, const FftConvOptions& options = {},
-               Loc loc = Loc::current());
+Tensor fftconv(const Tensor& u, const Tensor& k, const Tensor& D,
+               const FftConvOptions& options = {}, Loc loc = Loc::current());
 // fftconv without the skip term and options: x [b, h, l] (or [b, l, h]), k [h, l_k].
 Tensor conv1d_fft(const Tensor& x, const Tensor& k, ConvLayout layout = ConvLayout::ChannelsFirst,
                   Loc loc = Loc::current());
 // conv1d_fft plus x * bias[h] (M2-BERT's name for the skip term D).
 Tensor conv1d_fft_with_bias(const Tensor& x, const Tensor& k, const Tensor& bias,
-                            ConvLayout layout = ConvLayout::ChannelsFirst, Loc loc = Loc::current());
+                            ConvLayout layout = ConvLayout::ChannelsFirst,
+                            Loc loc = Loc::current());
 
 // ---------------------------------------------------------------------------------------
 // Neural-network helpers, composed from the ops above (integer inputs become f32, except

@@ -41,7 +41,9 @@ BufferPtr eval_spectral(const ir::Node& node, const Buffer& x) {
   // The transform's length: irfft's n, else the input's axis.
   const int64_t n = real_out ? node.attr_i64("n") : in_len;
   check(n >= 1 && in_len == (real_out ? n / 2 + 1 : n) &&
-            out_len == (real_in ? n / 2 + 1 : real_out ? node.attr_i64("length") : n),
+            out_len == (real_in    ? n / 2 + 1
+                        : real_out ? node.attr_i64("length")
+                                   : n),
         node, "axis lengths " + x.type().str() + " -> " + node.type.str() + " do not match");
   int64_t inner = 1, outer = 1;
   for (size_t d = a + 1; d < in.size(); ++d) inner *= in[d];
@@ -55,8 +57,8 @@ BufferPtr eval_spectral(const ir::Node& node, const Buffer& x) {
       // imaginary parts of frequency 0 and n/2 dropped, as NumPy's irfft does).
       for (int64_t j = 0; j < in_len; ++j) {
         const int64_t at = (o * in_len + j) * inner + i;
-        row[static_cast<size_t>(j)] = real_in ? cd(x.as<float>()[at], 0.0)
-                                              : cd(x.as<complex64>()[at]);
+        row[static_cast<size_t>(j)] =
+            real_in ? cd(x.as<float>()[at], 0.0) : cd(x.as<complex64>()[at]);
       }
       if (real_out) {
         row[0] = row[0].real();
@@ -66,12 +68,14 @@ BufferPtr eval_spectral(const ir::Node& node, const Buffer& x) {
       }
       for (int64_t k = 0; k < out_len; ++k) {
         cd acc = 0;
-        for (int64_t j = 0; j < n; ++j) acc += row[static_cast<size_t>(j)] * w[static_cast<size_t>((j * k) % n)];
+        for (int64_t j = 0; j < n; ++j)
+          acc += row[static_cast<size_t>(j)] * w[static_cast<size_t>((j * k) % n)];
         const int64_t at = (o * out_len + k) * inner + i;
         if (real_out)
           out->as<float>()[at] = static_cast<float>(acc.real());
         else
-          out->as<complex64>()[at] = complex64(static_cast<float>(acc.real()), static_cast<float>(acc.imag()));
+          out->as<complex64>()[at] =
+              complex64(static_cast<float>(acc.real()), static_cast<float>(acc.imag()));
       }
     }
   }

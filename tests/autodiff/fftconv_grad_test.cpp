@@ -26,7 +26,8 @@ TEST_F(FftConvGrad, MatchesCentralDifferences) {
                                 {.k_rev = f32(x[2]), .gelu = true, .gate = f32(x[4])});
              return cast(y, DType::F64);
            },
-           2e-3, 1e-2};
+           2e-3,
+           1e-2};
   testing::check_vjp(s);
 }
 

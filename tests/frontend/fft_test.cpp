@@ -16,8 +16,8 @@ using cf = std::complex<float>;
 
 std::vector<cf> values_of(const Tensor& t) { return t.to_vector<complex64>(); }
 
-void expect_complex(const Tensor& t, const Shape& shape, const std::vector<std::complex<double>>& want,
-                    double tol = 1e-4) {
+void expect_complex(const Tensor& t, const Shape& shape,
+                    const std::vector<std::complex<double>>& want, double tol = 1e-4) {
   ASSERT_EQ(t.dtype(), DType::C64) << t.type().str();
   ASSERT_EQ(t.shape(), shape) << t.type().str();
   auto got = values_of(t);
@@ -59,7 +59,8 @@ TEST(FrontendFft, AnImpulseHasAFlatSpectrum) {
 TEST(FrontendFft, AComplexExponentialIsOneFrequency) {
   // x[j] = exp(2 pi i 5 j / 12): fft has 12 at k = 5, 0 elsewhere; ifft of that is x.
   std::vector<cf> x;
-  for (int j = 0; j < 12; ++j) x.push_back(std::polar(1.f, static_cast<float>(2 * std::numbers::pi * 5 * j / 12)));
+  for (int j = 0; j < 12; ++j)
+    x.push_back(std::polar(1.f, static_cast<float>(2 * std::numbers::pi * 5 * j / 12)));
   std::vector<std::complex<double>> want(12, 0.0);
   want[5] = 12;
   Tensor X = fft(complex_data(x, {12}));
@@ -71,7 +72,8 @@ TEST(FrontendFft, AComplexExponentialIsOneFrequency) {
 TEST(FrontendFft, CosineHasTwoPeaksAndIrfftInvertsRfft) {
   // cos(2 pi 3 j / 16): rfft is 8 at k = 3; irfft(rfft(x)) == x for even and odd n.
   std::vector<float> x;
-  for (int j = 0; j < 16; ++j) x.push_back(static_cast<float>(std::cos(2 * std::numbers::pi * 3 * j / 16)));
+  for (int j = 0; j < 16; ++j)
+    x.push_back(static_cast<float>(std::cos(2 * std::numbers::pi * 3 * j / 16)));
   std::vector<std::complex<double>> want(9, 0.0);
   want[3] = 8;
   Tensor X = rfft(from_data(x, {16}));
@@ -131,7 +133,8 @@ TEST(FrontendFft, BadInputNamesTheOp) {
   expect_error<DTypeError>([&] { rfft(c); }, {"rfft", "complex", "c64[2]"});
   Tensor x = from_data(std::vector<float>{1, 2, 3}, {3});
   expect_error<ShapeError>([&] { fft(x, 0); }, {"fft", "n = 0", "n >= 1"});
-  expect_error<ShapeError>([&] { irfft(from_data(std::vector<float>{1}, {1})); }, {"irfft", "n >= 1"});
+  expect_error<ShapeError>([&] { irfft(from_data(std::vector<float>{1}, {1})); },
+                           {"irfft", "n >= 1"});
   expect_error<AxisError>([&] { ifft(x, -1, 1); }, {"ifft", "axis"});
   expect_error<AxisError>([&] { rfft(x, -1, -2); }, {"rfft", "axis"});
   expect_error<AxisError>([&] { fft2(x); }, {"fft2", "axis"});
@@ -149,10 +152,12 @@ std::vector<double> direct_conv(const std::vector<float>& u, const std::vector<f
         const float* row = &u[static_cast<size_t>((n * h + c) * l)];
         double acc = row[t] * static_cast<double>(D[static_cast<size_t>(c)]);
         for (int64_t s = 0; s <= t; ++s)
-          if (t - s < lk) acc += row[s] * static_cast<double>(k[static_cast<size_t>(c * lk + t - s)]);
+          if (t - s < lk)
+            acc += row[s] * static_cast<double>(k[static_cast<size_t>(c * lk + t - s)]);
         if (k_rev)
           for (int64_t s = t; s < l; ++s)
-            if (s - t < lk) acc += row[s] * static_cast<double>((*k_rev)[static_cast<size_t>(c * lk + s - t)]);
+            if (s - t < lk)
+              acc += row[s] * static_cast<double>((*k_rev)[static_cast<size_t>(c * lk + s - t)]);
         if (gelu_after) acc = 0.5 * acc * (1 + std::erf(acc / std::sqrt(2.0)));
         y[static_cast<size_t>((n * h + c) * l + t)] = acc;
       }
@@ -169,7 +174,8 @@ TEST(FrontendFftConv, MatchesTheDirectConvolution) {
     auto want = direct_conv(floats(u), floats(k), nullptr, floats(D), b, h, l, lk, false);
     expect_close(fftconv(u, k, D), DType::F32, {b, h, l}, want, 1e-4, 1e-4);
     // Without the skip term.
-    auto plain = direct_conv(floats(u), floats(k), nullptr, std::vector<float>(h, 0), b, h, l, lk, false);
+    auto plain =
+        direct_conv(floats(u), floats(k), nullptr, std::vector<float>(h, 0), b, h, l, lk, false);
     expect_close(conv1d_fft(u, k), DType::F32, {b, h, l}, plain, 1e-4, 1e-4);
     expect_close(conv1d_fft_with_bias(u, k, D), DType::F32, {b, h, l}, want, 1e-4, 1e-4);
   }
@@ -187,15 +193,28 @@ TEST(FrontendFftConv, BidirectionalGeluGateAndChannelsLast) {
   expect_close(y, DType::F32, {b, h, l}, want, 1e-4, 1e-4);
   // The same through [b, l, h] views: the result comes back in that layout.
   Tensor ul = swapaxes(u, 1, 2), gl = swapaxes(gate, 1, 2);
-  Tensor yl = fftconv(ul, k, D, {.k_rev = kr, .gelu = true, .gate = gl, .layout = ConvLayout::ChannelsLast});
+  Tensor yl = fftconv(ul, k, D,
+                      {.k_rev = kr, .gelu = true, .gate = gl, .layout = ConvLayout::ChannelsLast});
   expect_close(swapaxes(yl, 1, 2), DType::F32, {b, h, l}, want, 1e-4, 1e-4);
 }
 
 TEST(FrontendFftConv, BadInputNamesTheFunction) {
   Tensor u = zeros({2, 3, 8});
-  expect_error<ShapeError>([&] { fftconv(zeros({3, 8}), zeros({3, 8}), zeros({3})); }, {"fftconv", "[b, h, l]"});
-  expect_error<ShapeError>([&] { fftconv(u, zeros({4, 8}), zeros({3})); }, {"fftconv", "kernel", "h = 3"});
-  expect_error<ShapeError>([&] { fftconv(u, zeros({3, 8}), zeros({2})); }, {"fftconv", "D", "h = 3"});
+  expect_error<ShapeError>(
+      [&] {
+        fftconv(zeros({3, 8}), zeros({3, 8}), zeros({3}));
+      },
+      {"fftconv", "[b, h, l]"});
+  expect_error<ShapeError>(
+      [&] {
+        fftconv(u, zeros({4, 8}), zeros({3}));
+      },
+      {"fftconv", "kernel", "h = 3"});
+  expect_error<ShapeError>(
+      [&] {
+        fftconv(u, zeros({3, 8}), zeros({2}));
+      },
+      {"fftconv", "D", "h = 3"});
   expect_error<ShapeError>([&] { conv1d_fft(u, zeros({3, 0})); }, {"conv1d_fft", "l_k >= 1"});
   expect_error<DTypeError>([&] { conv1d_fft(fft(u), zeros({3, 4})); }, {"conv1d_fft", "complex"});
 }
@@ -204,7 +223,8 @@ TEST(FrontendFftConv, BadInputNamesTheFunction) {
 // place) with the product of the spectra fused into its stores; irfft of that product with
 // the crop, skip term, gelu and gate fused into its stores.
 TEST(FrontendFftConv, RunsAsThreeKernels) {
-  Tensor u = uniform({2, 4, 64}, 1), k = uniform({4, 64}, 2), D = uniform({4}, 3), g = uniform({2, 4, 64}, 4);
+  Tensor u = uniform({2, 4, 64}, 1), k = uniform({4, 64}, 2), D = uniform({4}, 3),
+         g = uniform({2, 4, 64}, 4);
   eval({u, k, D, g});
   reset_stats();
   Tensor y = fftconv(u, k, D, {.gelu = true, .gate = g});

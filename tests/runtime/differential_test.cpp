@@ -433,7 +433,8 @@ void spectral_cases(OpKind op, DType t, std::vector<Case>& out) {
     Shaped x;  // the input (irfft: n/2 + 1 frequencies along the axis)
     int64_t axis, n;
   };
-  const Along cases[] = {{{{5, 8}}, 1, 8},  {{{6, 3}}, 0, 6},   {{{0, 7}}, 1, 7}, {{{4, 1}}, 1, 1},
+  const Along cases[] = {{{{5, 8}}, 1, 8},    {{{6, 3}}, 0, 6},
+                         {{{0, 7}}, 1, 7},    {{{4, 1}}, 1, 1},
                          {{{2, 3, 5}}, 1, 3}, {{{7, 6}, Layout::Transposed}, 1, 6}};
   for (const Along& c : cases) {
     Shape shape = c.x.shape;
@@ -447,7 +448,9 @@ void spectral_cases(OpKind op, DType t, std::vector<Case>& out) {
                        layout_name(c.x.layout) + " axis " + std::to_string(c.axis);
     if (!add_case(
             out, what,
-            [&](GraphBuilder& b) { b.result(b.add(op, {operand(b, t, shape, c.x.layout)}, attrs)); },
+            [&](GraphBuilder& b) {
+              b.result(b.add(op, {operand(b, t, shape, c.x.layout)}, attrs));
+            },
             Values::Small, accumulated_tolerance(t, c.n)))
       return;
   }

@@ -246,7 +246,8 @@ ir::NodePtr example_node(OpKind op, const Shape& shape) {
       in.insert(in.begin(), op == OpKind::Irfft ? 3 : 4);
       out.insert(out.begin(), op == OpKind::Rfft ? 3 : 4);
       const int64_t count = numel(in);
-      auto x = cst(buf(op == OpKind::Rfft ? DType::F32 : DType::C64, in, std::vector<double>(count, 1)));
+      auto x =
+          cst(buf(op == OpKind::Rfft ? DType::F32 : DType::C64, in, std::vector<double>(count, 1)));
       std::vector<ir::AttrValue> attrs = {int64_t{0}};
       if (op == OpKind::Fft) attrs.push_back(false);
       if (op == OpKind::Irfft) attrs.insert(attrs.end(), {int64_t{4}, int64_t{4}});

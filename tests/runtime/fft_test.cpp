@@ -120,11 +120,12 @@ TEST(KILN_FFT_SUITE, ViewsProloguesAndEpilogues) {
   // rfft(pad(u^T[:, 2:30], 0 .. 32)) with a shifted, scaled result.
   NodePtr u = g.param({DType::F32, {40, 6}});
   NodePtr ut = g.add(OpKind::Permute, {u}, {AttrValue(std::vector<int64_t>{1, 0})});
-  NodePtr us = g.add(OpKind::Slice, {ut}, {AttrValue(std::vector<int64_t>{0, 2}),
-                                           AttrValue(std::vector<int64_t>{1, 1})},
+  NodePtr us = g.add(OpKind::Slice, {ut},
+                     {AttrValue(std::vector<int64_t>{0, 2}), AttrValue(std::vector<int64_t>{1, 1})},
                      Type{DType::F32, {6, 28}});
-  NodePtr up = g.add(OpKind::Pad, {us}, {AttrValue(std::vector<int64_t>{0, 0}),
-                                         AttrValue(std::vector<int64_t>{0, 36}), AttrValue(0.0)});
+  NodePtr up = g.add(OpKind::Pad, {us},
+                     {AttrValue(std::vector<int64_t>{0, 0}), AttrValue(std::vector<int64_t>{0, 36}),
+                      AttrValue(0.0)});
   NodePtr U = transform(g, Kind::Real, up, 1, 64);
   // irfft(U * K) * 0.5 + bias: the convolution's shape.
   NodePtr k = g.param({DType::C64, {6, 33}});

@@ -86,20 +86,18 @@ TEST_P(KilnIrGolden, MatchesExpected) {
   EXPECT_EQ(got, slurp(path)) << "kiln-ir " << g.name << ".kir " << g.args;
 }
 
-INSTANTIATE_TEST_SUITE_P(Tools, KilnIrGolden,
-                         ::testing::Values(Golden{"softmax", "ir", ""},
-                                           Golden{"softmax", "schedule", "--schedule"},
-                                           Golden{"softmax", "opencl", "--emit=opencl", true},
-                                           Golden{"mlp", "ir", ""},
-                                           Golden{"mlp", "schedule", "--schedule"},
-                                           Golden{"mlp", "llvm", "--emit=llvm", true},
-                                           Golden{"scatter", "schedule", "--schedule"},
-                                           Golden{"scatter", "opencl", "--emit=opencl", true},
-                                           Golden{"views", "schedule", "--schedule"},
-                                           Golden{"views", "opencl", "--emit=opencl", true},
-                                           Golden{"views", "dot", "--dot"},
-                                           Golden{"fftconv", "schedule", "--schedule"}),
-                         golden_name);
+INSTANTIATE_TEST_SUITE_P(
+    Tools, KilnIrGolden,
+    ::testing::Values(Golden{"softmax", "ir", ""}, Golden{"softmax", "schedule", "--schedule"},
+                      Golden{"softmax", "opencl", "--emit=opencl", true}, Golden{"mlp", "ir", ""},
+                      Golden{"mlp", "schedule", "--schedule"},
+                      Golden{"mlp", "llvm", "--emit=llvm", true},
+                      Golden{"scatter", "schedule", "--schedule"},
+                      Golden{"scatter", "opencl", "--emit=opencl", true},
+                      Golden{"views", "schedule", "--schedule"},
+                      Golden{"views", "opencl", "--emit=opencl", true},
+                      Golden{"views", "dot", "--dot"}, Golden{"fftconv", "schedule", "--schedule"}),
+    golden_name);
 
 class KilnIr : public ::testing::Test {
  protected:
