@@ -152,7 +152,7 @@ void print_row(const std::string& workload, const std::string& impl, const std::
 }
 
 kiln::bench::Checksum checksum_of(const kiln::Buffer& b) {
-  return kiln::bench::checksum_of(b.as<float>(), b.type().numel());
+  return kiln::bench::checksum_of(b.as<float>(), b.nbytes() / static_cast<int64_t>(sizeof(float)));
 }
 
 #ifdef KILN_BENCH_CLBLAST
