@@ -7,6 +7,7 @@
 #include "codegen/llvm/compiler.h"
 #include "codegen/llvm/emit_kernel.h"
 #include "codegen/llvm/target.h"
+#include "ir/host_memory.h"
 
 namespace kiln::kernels::cpu {
 
@@ -136,15 +137,21 @@ void CpuFft::run(uint8_t* const* buffers, const uint64_t* scalars,
     std::vector<uint64_t> scal(scalars, scalars + num_scalars_);
     scal.push_back(0);
     uint8_t* src = input_rows(buffers, 0);
-    std::vector<uint8_t> in_rows, out_rows;
+    // Whole-transform staging from kiln's host pool: recycled between runs, not zeroed.
+    std::shared_ptr<uint8_t> in_rows, out_rows;
+    auto take = [](int64_t bytes) {
+      return HostMemoryPool::global().take(static_cast<size_t>(bytes));
+    };
     if (!src) {
-      src = aligned_in(in_rows, rows * in_len_ * in_size_);
+      in_rows = take(rows * in_len_ * in_size_);
+      src = in_rows.get();
       bufs.back() = src;
       pool.parallel_for(rows * pack_items_, 1024,
                         [&](int64_t b, int64_t e) { pack_(bufs.data(), scal.data(), b, e); });
     }
     uint8_t* dst = output_rows(buffers, 0);
-    uint8_t* staged = dst ? nullptr : aligned_in(out_rows, rows * out_len_ * out_size_);
+    if (!dst) out_rows = take(rows * out_len_ * out_size_);
+    uint8_t* staged = dst ? nullptr : out_rows.get();
     plan.execute(src, dst ? dst : staged);
     if (!dst) {
       bufs.back() = staged;
