@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 
 #include "codegen/contraction.h"
@@ -169,6 +170,7 @@ struct Launch {
   int64_t dst_off = 0;
   bool convolve = false;      // Bluestein in one pass: forward, times the filter, inverse
   bool mul_spectrum = false;  // Bluestein's last forward pass: times the filter's spectrum
+  bool split = false;         // half RealForward after several passes: splits Z (scratch) into X
 };
 
 class FftRenderer {
@@ -184,7 +186,7 @@ class FftRenderer {
     if (plan_.bluestein) {
       spectrum_off_ = 0;
       scratch = plan_.len;
-      const FftPlan setup{true, plan_.len, plan_passes(1, plan_.len, t_)};
+      const FftPlan setup{true, false, plan_.len, plan_passes(1, plan_.len, t_)};
       const int64_t areas = plan_.passes.size() > 1 || setup.passes.size() > 1 ? 2 : 0;
       const int64_t area = rows * plan_.len;
       std::vector<int64_t> offs = {scratch, scratch + area};
@@ -199,10 +201,21 @@ class FftRenderer {
         chain(launches, {{plan_.passes, -1}, {plan_.passes, +1}}, Src::Input, Dst::Output, offs);
       }
     } else {
-      const int64_t areas = std::min<int64_t>(2, static_cast<int64_t>(plan_.passes.size()) - 1);
+      // A half RealForward of several passes leaves Z in the scratch buffer for the split.
+      const bool split = splits_spectrum() && plan_.passes.size() > 1;
+      const int64_t areas =
+          std::min<int64_t>(2, static_cast<int64_t>(plan_.passes.size()) - (split ? 0 : 1));
       const int64_t area = rows * plan_.len;
       scratch = areas * area;
-      chain(launches, {{plan_.passes, s_.inverse() ? +1 : -1}}, Src::Input, Dst::Output, {0, area});
+      chain(launches, {{plan_.passes, s_.inverse() ? +1 : -1}}, Src::Input,
+            split ? Dst::Scratch : Dst::Output, {0, area});
+      if (split) {
+        Launch l;
+        l.pass = plan_.passes.back();
+        l.split = true;
+        l.src_off = launches.back().dst_off;
+        launches.push_back(l);
+      }
     }
     RenderedKernel out;
     out.name = name_;
@@ -215,14 +228,18 @@ class FftRenderer {
       const std::string entry = name_ + "_p" + std::to_string(i);
       CodeWriter w;
       ExprRenderer r(k_, w);
-      render_launch(w, r, launches[i], entry, out.scratch_bytes > 0);
+      const Launch& l = launches[i];
+      int64_t groups = 0, work_items = l.pass.work_items;
+      if (l.split) {
+        work_items = work_item_limit(t_);
+        groups = l.pass.rows * ceil_div(plan_.len + 1, split_items());
+        render_split(w, r, l, entry, work_items);
+      } else {
+        groups = ceil_div(l.pass.rows * (l.pass.len / l.pass.points), l.pass.units);
+        render_launch(w, r, l, entry, out.scratch_bytes > 0);
+      }
       needs.fp64 = needs.fp64 || r.needs().fp64;
-      const int64_t groups =
-          ceil_div(launches[i].pass.rows * (launches[i].pass.len / launches[i].pass.points),
-                   launches[i].pass.units);
-      if (groups > 0)
-        out.launches.push_back(
-            {entry, groups * launches[i].pass.work_items, launches[i].pass.work_items});
+      if (groups > 0) out.launches.push_back({entry, groups * work_items, work_items});
       body += w.text() + "\n";
     }
     if (needs.fp64 && !t_.fp64)
@@ -258,7 +275,7 @@ class FftRenderer {
         l.src = i == 0 ? src : Src::Scratch;
         l.src_off = i == 0 ? 0 : offs[(i - 1) % 2];
         l.dst = i + 1 == total ? dst : Dst::Scratch;
-        l.dst_off = i + 1 == total ? 0 : offs[i % 2];
+        l.dst_off = l.dst == Dst::Scratch ? offs[i % 2] : 0;
         l.mul_spectrum = si == 0 && segments.size() > 1 && pi + 1 == segments[si].passes.size();
         out.push_back(l);
       }
@@ -297,14 +314,60 @@ class FftRenderer {
   }
   std::string fresh(const std::string& prefix) { return prefix + std::to_string(fresh_++); }
 
-  // The transform's input at row `row` and position `pos` of its length-n row (complex,
-  // real rows widened), as a C expression, emitted into the current scope.
-  std::string input_at(ExprRenderer& r, const ExprPtr& row, const ExprPtr& j) {
+  // The transform's input at row `row` and position `j` of its row as a C expression,
+  // emitted into the current scope: float for RealForward unless `widen` makes it complex,
+  // float2 otherwise.
+  std::string input_at(ExprRenderer& r, const ExprPtr& row, const ExprPtr& j, bool widen = true) {
     std::vector<ExprPtr> subst(static_cast<size_t>(k_.num_vars));
     bind_var_set(subst, s_.batch, row);
     subst[static_cast<size_t>(s_.in_var)] = j;
     const std::string v = r.value(codegen::substitute(s_.input, subst));
-    return s_.kind == SpectralKind::RealForward ? "(float2)(" + v + ", 0.0f)" : v;
+    return s_.kind == SpectralKind::RealForward && widen ? "(float2)(" + v + ", 0.0f)" : v;
+  }
+
+  // Whether the transform is a half-length RealForward, whose spectrum Z is split into X.
+  bool splits_spectrum() const { return plan_.half && s_.kind == SpectralKind::RealForward; }
+  // Points a group of the split launch covers.
+  int64_t split_items() const { return t_.is_gpu ? 4 * work_item_limit(t_) : 512; }
+
+  // Half RealForward: the point z[pos] = x[2 pos] + i x[2 pos + 1].
+  void load_even_odd(CodeWriter& w, ExprRenderer& r, const ExprPtr& row, const ExprPtr& pos,
+                     const std::string& dst) {
+    r.push_scope();
+    ExprPtr even = declare(w, s_.n, "2 * " + name(pos));
+    const std::string e = fresh("e");
+    w.line("const float " + e + " = " + input_at(r, row, even, false) + ";");
+    ExprPtr odd = declare(w, s_.n, "2 * " + name(pos) + " + 1");
+    w.line(dst + " = (float2)(" + e + ", " + input_at(r, row, odd, false) + ");");
+    r.pop_scope();
+  }
+  // Half RealInverse: the point Z[pos] = (a + b) + i w^pos (a - b) of a = X[pos] and
+  // b = conj(X[n/2 - pos]), w = exp(2 pi i / n); at pos 0 the imaginary parts of X[0] and
+  // X[n/2] are ignored (the spectrum is taken as Hermitian).
+  void load_combined(CodeWriter& w, ExprRenderer& r, const ExprPtr& row, const ExprPtr& pos,
+                     const std::string& dst) {
+    const std::string a = fresh("a"), b = fresh("b"), d = fresh("d");
+    r.push_scope();
+    w.line("float2 " + a + " = " + input_at(r, row, pos) + ";");
+    ExprPtr mirror = declare(w, s_.in_len, num(plan_.len) + " - " + name(pos));
+    w.line("float2 " + b + " = " + input_at(r, row, mirror) + ";");
+    r.pop_scope();
+    w.line("if (" + name(pos) + " == 0) " + a + ".y = " + b + ".y = 0.0f;");
+    w.line(b + ".y = -" + b + ".y;");
+    const std::string tw = twiddle(w, name(pos), s_.n, +1);
+    w.line("const float2 " + d + " = kiln_cmul(" + tw + ", " + a + " - " + b + ");");
+    w.line(dst + " = " + a + " + " + b + " + (float2)(-" + d + ".y, " + d + ".x);");
+  }
+  // Half RealForward: X[k] = (a + b) / 2 - i w^k (a - b) / 2 of a = Z[k mod n/2] and
+  // b = conj(Z[(n/2 - k) mod n/2]) (C expressions), w = exp(-2 pi i / n), k in [0, n/2].
+  std::string split_point(CodeWriter& w, const ExprPtr& k, const std::string& zk,
+                          const std::string& zmk) {
+    const std::string a = fresh("a"), b = fresh("b"), d = fresh("d");
+    w.line("const float2 " + a + " = " + zk + ";");
+    w.line("const float2 " + b + " = (float2)((" + zmk + ").x, -(" + zmk + ").y);");
+    const std::string tw = twiddle(w, name(k), s_.n, -1);
+    w.line("const float2 " + d + " = kiln_cmul(" + tw + ", " + a + " - " + b + ");");
+    return "0.5f * (" + a + " + " + b + " + (float2)(" + d + ".y, -" + d + ".x))";
   }
 
   // Declares `dst` (float2) as the point at (row, pos) of the rows the launch reads.
@@ -324,6 +387,13 @@ class FftRenderer {
           chirp(w, P + " < " + num(n) + " ? " + P + " : " + num(l.pass.len) + " - " + P);
       w.line(dst + " = (float2)((" + c + ").x, -(" + c + ").y);");
       w.close();
+      return;
+    }
+    if (plan_.half) {
+      if (s_.kind == SpectralKind::RealForward)
+        load_even_odd(w, r, row, pos, dst);
+      else
+        load_combined(w, r, row, pos, dst);
       return;
     }
     // Input: the kernel's input expression; beyond n (Bluestein's zero padding) zero.
@@ -368,18 +438,34 @@ class FftRenderer {
              "] = " + x + ";");
       return;
     }
+    if (plan_.half && s_.kind == SpectralKind::RealInverse) {
+      // z[pos] holds x[2 pos] and x[2 pos + 1].
+      const std::string z = fresh("z");
+      w.line("const float2 " + z + " = " + v + ";");
+      store_result(w, r, row, "2 * " + P, 2 * l.pass.len, [&](const ExprPtr&) { return z + ".x"; });
+      store_result(w, r, row, "2 * " + P + " + 1", 2 * l.pass.len,
+                   [&](const ExprPtr&) { return z + ".y"; });
+      return;
+    }
+    store_result(w, r, row, P, l.pass.len, [&](const ExprPtr& k) {
+      const std::string acc =
+          plan_.bluestein ? "kiln_cmul(" + v + ", " + chirp(w, name(k)) + ")" : v;
+      return s_.acc_dtype() == DType::F32 ? "(" + acc + ").x" : acc;
+    });
+  }
+
+  // Runs the epilogue on the result acc(k) (a C expression of the accumulator's type) at
+  // (row, k) for k the C expression `k_text` in [0, reach), storing nothing from out_len on.
+  void store_result(CodeWriter& w, ExprRenderer& r, const ExprPtr& row, const std::string& k_text,
+                    int64_t reach, const std::function<std::string(const ExprPtr&)>& acc) {
     const int64_t limit = s_.out_len;
-    const bool guarded = l.pass.len > limit;
-    if (guarded) w.open("if (" + P + " < " + num(limit) + ")");
+    const bool guarded = reach > limit;
+    if (guarded) w.open("if (" + k_text + " < " + num(limit) + ")");
     r.push_scope();
-    ExprPtr k = guarded ? declare(w, limit, P) : pos;
-    std::string acc = v;
-    if (plan_.bluestein) acc = "kiln_cmul(" + v + ", " + chirp(w, name(k)) + ")";
+    ExprPtr k = declare(w, std::min(reach, limit), k_text);
     const std::string a = fresh("acc");
-    if (s_.acc_dtype() == DType::F32)
-      w.line("const float " + a + " = (" + acc + ").x;");
-    else
-      w.line("const float2 " + a + " = " + acc + ";");
+    w.line(std::string("const ") + (s_.acc_dtype() == DType::F32 ? "float " : "float2 ") + a +
+           " = " + acc(k) + ";");
     std::vector<ExprPtr> subst(static_cast<size_t>(k_.num_vars));
     bind_var_set(subst, s_.batch, row);
     subst[static_cast<size_t>(s_.out_var)] = k;
@@ -502,17 +588,10 @@ class FftRenderer {
     const int64_t C = p.units, L = p.points, per_row = p.len / L;
     const int64_t units = p.rows * per_row;
     const std::string IT = fits_int(units * L) ? "int" : "long";
-    w.open(codegen::opencl::entry_signature(k_, entry, p.work_items, scratch));
+    open_entry(w, r, entry, p.work_items, scratch, IT);
     w.line("__local float2 lm[" + num(C * L) + "];");
     if (pingpong_) w.line("__local float2 lm2[" + num(C * L) + "];");
     cur_ = "lm";
-    w.line("const uint lid = get_local_id(0);");
-    w.line("const " + IT + " grp = get_group_id(0);");
-    for (size_t i = 0; i < k_.scalars.size(); ++i) {
-      r.need(k_.scalars[i]);
-      w.line(codegen::opencl::scalar_declaration(k_.scalars[i], static_cast<int>(i)));
-    }
-    if (scratch) w.line("__global float2* const sc = (__global float2*)scratch;");
     // Load: the points of each unit, times the twiddles of the earlier passes.
     const bool load_points_fast =
         per_row == 1 && (l.src != Src::Input || input_contiguous() || C == 1);
@@ -560,7 +639,57 @@ class FftRenderer {
                                : "(" + SJ + " / " + num(p.span) + ") * " + num(p.span * L) + " + " +
                                      SJ + " % " + num(p.span) + " + r * " + num(p.span);
     ExprPtr spos = declare(w, p.len, at);
-    store_point(w, r, l, srow, spos, cur_ + "[r * " + unum(C) + " + c]");
+    const std::string point = cur_ + "[r * " + unum(C) + " + c]";
+    if (splits_spectrum() && l.dst == Dst::Output) {
+      // One pass: the row's Z is in local memory; X[n/2] comes from Z[0] with X[0].
+      const std::string mirror =
+          cur_ + "[((" + unum(L) + " - r) % " + unum(L) + ") * " + unum(C) + " + c]";
+      store_result(w, r, srow, name(spos), L,
+                   [&](const ExprPtr& k) { return split_point(w, k, point, mirror); });
+      w.open("if (r == 0)");
+      store_result(w, r, srow, num(L), L + 1,
+                   [&](const ExprPtr& k) { return split_point(w, k, point, point); });
+      w.close();
+    } else {
+      store_point(w, r, l, srow, spos, point);
+    }
+    r.pop_scope();
+    w.close();
+    w.close();
+    w.close();
+  }
+
+  // Opens kernel `entry` with `work_items` per group: lid, grp (of C type `grp_type`), the
+  // scalar parameters, and sc (the scratch buffer as float2) when `scratch`.
+  void open_entry(CodeWriter& w, ExprRenderer& r, const std::string& entry, int64_t work_items,
+                  bool scratch, const std::string& grp_type) {
+    w.open(codegen::opencl::entry_signature(k_, entry, work_items, scratch));
+    w.line("const uint lid = get_local_id(0);");
+    w.line("const " + grp_type + " grp = get_group_id(0);");
+    for (size_t i = 0; i < k_.scalars.size(); ++i) {
+      r.need(k_.scalars[i]);
+      w.line(codegen::opencl::scalar_declaration(k_.scalars[i], static_cast<int>(i)));
+    }
+    if (scratch) w.line("__global float2* const sc = (__global float2*)scratch;");
+  }
+
+  // The split launch of a half RealForward of several passes: X[k] for k in [0, n/2] of
+  // each row from Z in the scratch buffer, split_items() results a group.
+  void render_split(CodeWriter& w, ExprRenderer& r, const Launch& l, const std::string& entry,
+                    int64_t work_items) {
+    const int64_t m = plan_.len, G = split_items(), per_row = ceil_div(m + 1, G);
+    const std::string IT = fits_int(l.pass.rows * per_row * G) ? "int" : "long";
+    open_entry(w, r, entry, work_items, true, IT);
+    w.open("for (uint e = lid; e < " + unum(G) + "; e += " + unum(work_items) + ")");
+    w.line("const " + IT + " kk = (grp % " + num(per_row) + ") * " + num(G) + " + e;");
+    w.open("if (kk <= " + num(m) + ")");
+    r.push_scope();
+    ExprPtr row = declare(w, l.pass.rows, "grp / " + num(per_row));
+    const std::string base = "sc[" + num(l.src_off) + " + " + name(row) + " * " + num(m) + " + ";
+    store_result(w, r, row, "kk", m + 1, [&](const ExprPtr& k) {
+      return split_point(w, k, base + "kk % " + num(m) + "]",
+                         base + "(" + num(m) + " - kk) % " + num(m) + "]");
+    });
     r.pop_scope();
     w.close();
     w.close();
@@ -596,14 +725,19 @@ std::vector<int> fft_radices(int64_t n) {
 
 FftPlan plan_fft(const Spectral& s, const OpenCLTarget& target) {
   FftPlan plan;
-  plan.bluestein = fft_radices(s.n).empty();
-  plan.len = plan.bluestein ? pow2_ceil(2 * s.n - 1) : s.n;
+  const bool real = s.kind == SpectralKind::RealForward || s.kind == SpectralKind::RealInverse;
+  plan.half = real && s.n % 2 == 0 && !fft_radices(s.n / 2).empty();
+  plan.bluestein = !plan.half && fft_radices(s.n).empty();
+  plan.len = plan.half ? s.n / 2 : plan.bluestein ? pow2_ceil(2 * s.n - 1) : s.n;
   plan.passes = plan_passes(s.batch.size(), plan.len, target);
   return plan;
 }
 
 std::string fft_plan_str(const Spectral& s, const FftPlan& plan) {
-  std::string out = "n=" + std::to_string(s.n) + (plan.bluestein ? " bluestein " : " ") +
+  std::string out = "n=" + std::to_string(s.n) +
+                    (plan.bluestein ? " bluestein "
+                     : plan.half    ? " half "
+                                    : " ") +
                     std::to_string(plan.len);
   for (size_t i = 0; i < plan.passes.size(); ++i)
     out += (i ? " x " : " = ") + std::to_string(plan.passes[i].points);

@@ -18,9 +18,14 @@
 // Lengths with a prime factor above 7 run through Bluestein: the input times a chirp, a
 // power-of-two convolution (forward FFT, times the chirp filter's spectrum, which a setup
 // launch computes into the scratch buffer, inverse FFT), times the chirp. Real transforms
-// run as complex transforms of the real row (RealForward stores the non-negative half;
-// RealInverse extends the half spectrum by Hermitian symmetry as it reads and keeps the
-// real part).
+// of even length n whose half has no prime factor above 7 run as complex transforms of
+// half the length ("half"): RealForward transforms z[j] = x[2j] + i x[2j+1] and splits the
+// spectrum Z of the even and odd points into X as it stores (X[k] from Z[k] and
+// conj(Z[n/2 - k]): in local memory when the row is one pass, else in a last launch over
+// the scratch buffer); RealInverse combines X[k] and conj(X[n/2 - k]) into Z[k] as it reads
+// and stores z[j]'s two parts as x[2j] and x[2j+1]. Other real transforms run as complex
+// transforms of the real row (RealForward stores the non-negative half; RealInverse extends
+// the half spectrum by Hermitian symmetry as it reads and keeps the real part).
 // Tests: tests/runtime/opencl/fft_test.cpp.
 #pragma once
 
@@ -46,16 +51,18 @@ struct FftPass {
   int64_t rows = 1, len = 1, points = 1, span = 1, units = 1, work_items = 1;
 };
 
-// How a kernel's transform runs on a device: Bluestein or not, the length of the complex
-// FFTs that run (n, or the Bluestein convolution's power of two), and the passes of the
-// transform itself (Bluestein: the forward ones; the inverse ones are alike).
+// How a kernel's transform runs on a device: Bluestein or not, a real transform as a complex
+// one of half its length or not, the length of the complex FFTs that run (n, n / 2, or the
+// Bluestein convolution's power of two), and the passes of the transform itself
+// (Bluestein: the forward ones; the inverse ones are alike).
 struct FftPlan {
   bool bluestein = false;
+  bool half = false;
   int64_t len = 1;
   std::vector<FftPass> passes;
 };
 FftPlan plan_fft(const codegen::Spectral& s, const codegen::opencl::OpenCLTarget& target);
-// "n=4099 bluestein 8192 = 512 x 16" or "n=4096 4096".
+// "n=4099 bluestein 8192 = 512 x 16", "n=4096 half 2048 = 2048" or "n=4096 4096 = 4096".
 std::string fft_plan_str(const codegen::Spectral& s, const FftPlan& plan);
 
 // Whether render_kernel hands `kernel` to render_fft on `target`: it has a transform of a

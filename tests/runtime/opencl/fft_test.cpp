@@ -251,9 +251,16 @@ TEST(OpenCLFftKernels, SeveralPasses) {
   std::vector<Case> cases;
   cases.push_back({SpectralKind::Inverse, 3, 1000, true});
   cases.push_back({SpectralKind::RealForward, 2, 67, false});
+  // Real transforms of even length run as complex ones of half the length; a forward one
+  // of several passes splits its spectrum in a launch of its own.
+  cases.push_back({SpectralKind::RealForward, 3, 1024, true});
+  cases.push_back({SpectralKind::RealInverse, 2, 1000, false});
   expect_close(*device, cases, 64, false);
   expect_close(*device,
-               {{SpectralKind::Forward, 3, 4096, false}, {SpectralKind::RealInverse, 2, 67, true}},
+               {{SpectralKind::Forward, 3, 4096, false},
+                {SpectralKind::RealInverse, 2, 67, true},
+                {SpectralKind::RealForward, 2, 768, false},
+                {SpectralKind::RealInverse, 3, 512, true}},
                64, true);
 }
 
