@@ -1,0 +1,274 @@
+// Checkpoint reading (kiln/checkpoint.h): the format by content, PyTorch's zip layout
+// (<archive>/data.pkl, <archive>/data/<key> per storage, <archive>/byteorder), .npz
+// archives, and the search for the mapping of tensors inside a nested pickle.
+#include "kiln/checkpoint.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "frontend/files.h"
+#include "frontend/pickle.h"
+#include "frontend/zip_archive.h"
+
+namespace kiln {
+
+namespace {
+
+using frontend::PickleValue;
+using frontend::Unpickled;
+using frontend::ZipArchive;
+using Kind = PickleValue::Kind;
+
+// How deep the search for tensors goes into nested dicts; a pickle may nest without end
+// (or refer to itself), a checkpoint's mapping sits a few levels down.
+constexpr int kMaxNesting = 16;
+
+// The keys under which checkpoints keep their tensors, in the order they are tried.
+constexpr std::string_view kNestingKeys[] = {
+    "state_dict", "model_state_dict", "state", "model", "module", "net", "params", "weights"};
+
+bool has_name(const Unpickled& p, uint32_t key, std::string_view name) {
+  return p.values[key].kind == Kind::String && p.values[key].text == name;
+}
+
+// The tensors of a dict, by dotted name, nested dicts included.
+void collect_tensors(const Unpickled& p, uint32_t dict, const std::string& prefix, int depth,
+                     std::vector<std::pair<std::string, uint32_t>>& out) {
+  if (depth > kMaxNesting) return;
+  const auto& items = p.values[dict].items;
+  for (size_t i = 0; i + 1 < items.size(); i += 2) {
+    const PickleValue& key = p.values[items[i]];
+    std::string name;
+    if (key.kind == Kind::String)
+      name = key.text;
+    else if (key.kind == Kind::Int)
+      name = std::to_string(key.integer);
+    else
+      continue;
+    const PickleValue& value = p.values[items[i + 1]];
+    if (value.kind == Kind::Tensor) out.emplace_back(prefix + name, items[i + 1]);
+    if (value.kind == Kind::Dict)
+      collect_tensors(p, items[i + 1], prefix + name + ".", depth + 1, out);
+  }
+}
+
+bool holds_tensors_directly(const Unpickled& p, uint32_t dict) {
+  const auto& items = p.values[dict].items;
+  for (size_t i = 1; i < items.size(); i += 2)
+    if (p.values[items[i]].kind == Kind::Tensor) return true;
+  return false;
+}
+
+// The dict holding the tensors: `dict` itself when it holds tensors, else the first of the
+// nesting keys that leads to one; else `dict` (its nested tensors are all collected).
+uint32_t find_mapping(const Unpickled& p, uint32_t dict, std::string& path, int depth) {
+  if (depth > kMaxNesting || holds_tensors_directly(p, dict)) return dict;
+  const auto& items = p.values[dict].items;
+  for (std::string_view nesting : kNestingKeys) {
+    for (size_t i = 0; i + 1 < items.size(); i += 2) {
+      if (!has_name(p, items[i], nesting) || p.values[items[i + 1]].kind != Kind::Dict) continue;
+      std::string sub = path.empty() ? std::string(nesting) : path + "." + std::string(nesting);
+      uint32_t found = find_mapping(p, items[i + 1], sub, depth + 1);
+      std::vector<std::pair<std::string, uint32_t>> tensors;
+      collect_tensors(p, found, "", 0, tensors);
+      if (!tensors.empty()) {
+        path = sub;
+        return found;
+      }
+    }
+  }
+  return dict;
+}
+
+// Reverses the bytes of each `width`-byte word.
+void swap_words(std::byte* data, size_t bytes, size_t width) {
+  for (size_t i = 0; i + width <= bytes; i += width)
+    for (size_t a = i, b = i + width - 1; a < b; ++a, --b) std::swap(data[a], data[b]);
+}
+
+// Copies a (possibly strided) view out of its storage into a new row-major buffer.
+BufferPtr copy_view(const PickleValue& view, const frontend::TorchStorageType& type,
+                    const std::vector<std::byte>& storage) {
+  auto out = std::make_shared<Buffer>(Type{type.dtype, view.shape}, Buffer::Init::Uninitialized);
+  size_t width = type.file_size, out_width = dtype_size(type.dtype);
+  int rank = static_cast<int>(view.shape.size());
+  std::vector<int64_t> index(rank, 0);
+  int64_t n = numel(view.shape);
+  std::byte* dst = out->data();
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t at = view.offset;
+    for (int d = 0; d < rank; ++d) at += index[d] * view.strides[d];
+    const std::byte* src = storage.data() + static_cast<size_t>(at) * width;
+    if (width == out_width) {
+      std::memcpy(dst + i * out_width, src, width);
+    } else {  // int16 widened to int32
+      int16_t v;
+      std::memcpy(&v, src, sizeof v);
+      int32_t wide = v;
+      std::memcpy(dst + i * out_width, &wide, sizeof wide);
+    }
+    for (int d = rank - 1; d >= 0; --d) {
+      if (++index[d] < view.shape[d]) break;
+      index[d] = 0;
+    }
+  }
+  return out;
+}
+
+void check_bools(const Buffer& b, const std::string& what) {
+  if (b.dtype() != DType::Bool) return;
+  const uint8_t* p = b.as<uint8_t>();
+  for (int64_t i = 0; i < b.type().numel(); ++i)
+    if (p[i] > 1)
+      throw IOError(what + " holds " + std::to_string(p[i]) + " at element " + std::to_string(i) +
+                    " (only 0 and 1 are booleans)");
+}
+
+Checkpoint read_pytorch(ZipArchive& zip, const ZipArchive::Entry& pickle) {
+  const std::string& what = zip.what();
+  std::string dir = pickle.name.substr(0, pickle.name.size() - std::string("data.pkl").size());
+  bool big_endian = false;
+  if (const auto* order = zip.find(dir + "byteorder")) {
+    std::vector<std::byte> b = zip.read(*order);
+    std::string text(reinterpret_cast<const char*>(b.data()), b.size());
+    if (text != "little" && text != "big")
+      throw IOError(what + ": the checkpoint's byteorder is '" + text + "' (not little or big)");
+    big_endian = text == "big";
+  }
+  std::vector<std::byte> pkl = zip.read(pickle);
+  Unpickled p = frontend::unpickle_checkpoint(pkl, what + " (" + pickle.name + ")");
+  Checkpoint out;
+  out.format = CheckpointFormat::PyTorch;
+  std::vector<std::pair<std::string, uint32_t>> tensors;
+  const PickleValue& root = p.values[p.root];
+  if (root.kind == Kind::Tensor) {
+    tensors.emplace_back("", p.root);  // torch.save(tensor): one unnamed tensor
+  } else if (root.kind == Kind::Dict) {
+    collect_tensors(p, find_mapping(p, p.root, out.found_under, 0), "", 0, tensors);
+  }
+  if (tensors.empty())
+    throw IOError(what +
+                  ": the checkpoint holds no tensors in a dict (kiln reads state_dicts "
+                  "and checkpoints that nest one)");
+  // DataParallel's wrapper puts "module." before every name; it is never part of a model's.
+  const std::string wrapper = "module.";
+  while (std::all_of(tensors.begin(), tensors.end(), [&](const auto& t) {
+    return t.first.rfind(wrapper, 0) == 0 && t.first.size() > wrapper.size();
+  }))
+    for (auto& t : tensors) t.first.erase(0, wrapper.size());
+
+  std::map<uint32_t, std::vector<std::byte>> storages;  // read once, shared by views
+  for (const auto& [name, index] : tensors) {
+    const PickleValue& view = p.values[index];
+    const frontend::TorchStorage& s = p.storages[view.storage];
+    auto it = storages.find(view.storage);
+    if (it == storages.end()) {
+      const auto* entry = zip.find(dir + "data/" + s.key);
+      if (!entry)
+        throw IOError(what + ": storage '" + s.key + "' (of tensor '" + name + "') has no entry " +
+                      dir + "data/" + s.key);
+      uint64_t want = static_cast<uint64_t>(s.numel) * s.type->file_size;
+      if (s.numel > 0 && want / s.type->file_size != static_cast<uint64_t>(s.numel))
+        throw IOError(what + ": storage '" + s.key + "' is too large");
+      if (entry->size != want)
+        throw IOError(what + ": storage '" + s.key + "' (torch." + s.type->name + ", " +
+                      std::to_string(s.numel) + " elements) needs " + std::to_string(want) +
+                      " bytes, its entry holds " + std::to_string(entry->size));
+      std::vector<std::byte> bytes = zip.read(*entry);
+      // A complex element is two floats, each swapped on its own.
+      if (big_endian)
+        swap_words(bytes.data(), bytes.size(), s.type->dtype == DType::C64 ? 4 : s.type->file_size);
+      it = storages.emplace(view.storage, std::move(bytes)).first;
+    }
+    BufferPtr buffer = copy_view(view, *s.type, it->second);
+    check_bools(*buffer, what + ": tensor '" + name + "'");
+    if (!out.tensors.emplace(name, buffer).second)
+      throw IOError(what + ": two tensors are named '" + name + "'");
+    if (s.type->file_size != dtype_size(s.type->dtype)) out.file_dtypes[name] = "i16";
+  }
+  return out;
+}
+
+Checkpoint read_npz(ZipArchive& zip) {
+  Checkpoint out;
+  out.format = CheckpointFormat::Npz;
+  for (const auto& entry : zip.entries()) {
+    std::string name = entry.name.substr(0, entry.name.size() - 4);  // checked: ends in .npy
+    std::vector<std::byte> bytes = zip.read(entry);
+    out.tensors[name] = decode_npy(bytes, zip.what() + " (" + entry.name + ")");
+  }
+  return out;
+}
+
+Checkpoint read_zip(std::span<const std::byte> bytes, const std::string& what,
+                    const CheckpointOptions& options) {
+  ZipArchive zip(bytes, what, {options.max_entry_bytes, options.max_total_bytes});
+  // torch.save puts everything in one folder named after the file: <archive>/data.pkl.
+  const ZipArchive::Entry* pickle = nullptr;
+  bool all_npy = !zip.entries().empty();
+  for (const auto& e : zip.entries()) {
+    size_t slash = e.name.find('/');
+    if (slash != std::string::npos && e.name.substr(slash + 1) == "data.pkl") pickle = &e;
+    if (e.name.size() < 4 || e.name.compare(e.name.size() - 4, 4, ".npy") != 0) all_npy = false;
+  }
+  if (pickle) {
+    std::string dir = pickle->name.substr(0, pickle->name.size() - 8);
+    if (zip.find(dir + "constants.pkl"))
+      throw IOError(what +
+                    ": a TorchScript archive (torch.jit.save), not a torch.save "
+                    "checkpoint; save the model's state_dict() with torch.save");
+    return read_pytorch(zip, *pickle);
+  }
+  if (all_npy) return read_npz(zip);
+  throw IOError(what +
+                ": a zip archive that is neither a PyTorch checkpoint (no "
+                "<archive>/data.pkl) nor an .npz (not every entry is an .npy file)");
+}
+
+bool looks_like_safetensors(std::span<const std::byte> bytes) {
+  if (bytes.size() < 9) return false;
+  uint64_t n = 0;
+  for (int i = 7; i >= 0; --i) n = (n << 8) | static_cast<uint8_t>(bytes[i]);
+  return n > 0 && n <= bytes.size() - 8 && static_cast<char>(bytes[8]) == '{';
+}
+
+}  // namespace
+
+std::string_view checkpoint_format_name(CheckpointFormat format) {
+  switch (format) {
+    case CheckpointFormat::PyTorch: return "pytorch";
+    case CheckpointFormat::Npz: return "npz";
+    case CheckpointFormat::Safetensors: return "safetensors";
+  }
+  return "";
+}
+
+Checkpoint read_checkpoint(const std::string& path, const CheckpointOptions& options) {
+  frontend::MappedFile file = frontend::MappedFile::open(path);
+  std::span<const std::byte> bytes = file.bytes();
+  if (ZipArchive::looks_like_zip(bytes)) return read_zip(bytes, path, options);
+  // torch < 1.6 wrote a bare pickle stream (protocol 2) that starts with a magic number.
+  if (bytes.size() >= 2 && static_cast<uint8_t>(bytes[0]) == 0x80 &&
+      static_cast<uint8_t>(bytes[1]) == 2)
+    throw IOError(path +
+                  ": a PyTorch checkpoint in the legacy format of torch < 1.6, which kiln "
+                  "does not read; load it with torch and save it again with torch.save");
+  if (looks_like_safetensors(bytes)) {
+    Checkpoint out;
+    out.format = CheckpointFormat::Safetensors;
+    out.tensors = read_safetensors(path);
+    return out;
+  }
+  throw IOError(path + ": not a checkpoint kiln can read (" + std::to_string(bytes.size()) +
+                " bytes): expected a PyTorch zip checkpoint, an .npz or a safetensors file");
+}
+
+std::map<std::string, Tensor> load_checkpoint_tensors(const std::string& path,
+                                                      const CheckpointOptions& options, Loc loc) {
+  std::map<std::string, Tensor> out;
+  for (auto& [name, buffer] : read_checkpoint(path, options).tensors)
+    out.emplace(name, Tensor(ir::make_constant(buffer, loc)));
+  return out;
+}
+
+}  // namespace kiln
