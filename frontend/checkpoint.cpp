@@ -7,7 +7,7 @@
 #include <cstring>
 
 #include "frontend/files.h"
-#include "frontend/pickle.h"
+#include "frontend/checkpoint_pickle.h"
 #include "frontend/zip_archive.h"
 
 namespace kiln {
@@ -15,6 +15,7 @@ namespace kiln {
 namespace {
 
 using frontend::PickleValue;
+using frontend::TorchStorage;
 using frontend::Unpickled;
 using frontend::ZipArchive;
 using Kind = PickleValue::Kind;
@@ -124,7 +125,8 @@ void check_bools(const Buffer& b, const std::string& what) {
                     " (only 0 and 1 are booleans)");
 }
 
-Checkpoint read_pytorch(ZipArchive& zip, const ZipArchive::Entry& pickle) {
+Checkpoint read_pytorch(ZipArchive& zip, const ZipArchive::Entry& pickle,
+                        const CheckpointOptions& options) {
   const std::string& what = zip.what();
   std::string dir = pickle.name.substr(0, pickle.name.size() - std::string("data.pkl").size());
   bool big_endian = false;
@@ -136,57 +138,18 @@ Checkpoint read_pytorch(ZipArchive& zip, const ZipArchive::Entry& pickle) {
     big_endian = text == "big";
   }
   std::vector<std::byte> pkl = zip.read(pickle);
-  Unpickled p = frontend::unpickle_checkpoint(pkl, what + " (" + pickle.name + ")");
-  Checkpoint out;
-  out.format = CheckpointFormat::PyTorch;
-  std::vector<std::pair<std::string, uint32_t>> tensors;
-  const PickleValue& root = p.values[p.root];
-  if (root.kind == Kind::Tensor) {
-    tensors.emplace_back("", p.root);  // torch.save(tensor): one unnamed tensor
-  } else if (root.kind == Kind::Dict) {
-    collect_tensors(p, find_mapping(p, p.root, out.found_under, 0), "", 0, tensors);
-  }
-  if (tensors.empty())
-    throw IOError(what +
-                  ": the checkpoint holds no tensors in a dict (kiln reads state_dicts "
-                  "and checkpoints that nest one)");
-  // DataParallel's wrapper puts "module." before every name; it is never part of a model's.
-  const std::string wrapper = "module.";
-  while (std::all_of(tensors.begin(), tensors.end(), [&](const auto& t) {
-    return t.first.rfind(wrapper, 0) == 0 && t.first.size() > wrapper.size();
-  }))
-    for (auto& t : tensors) t.first.erase(0, wrapper.size());
-
-  std::map<uint32_t, std::vector<std::byte>> storages;  // read once, shared by views
-  for (const auto& [name, index] : tensors) {
-    const PickleValue& view = p.values[index];
-    const frontend::TorchStorage& s = p.storages[view.storage];
-    auto it = storages.find(view.storage);
-    if (it == storages.end()) {
-      const auto* entry = zip.find(dir + "data/" + s.key);
-      if (!entry)
-        throw IOError(what + ": storage '" + s.key + "' (of tensor '" + name + "') has no entry " +
-                      dir + "data/" + s.key);
-      uint64_t want = static_cast<uint64_t>(s.numel) * s.type->file_size;
-      if (s.numel > 0 && want / s.type->file_size != static_cast<uint64_t>(s.numel))
-        throw IOError(what + ": storage '" + s.key + "' is too large");
-      if (entry->size != want)
-        throw IOError(what + ": storage '" + s.key + "' (torch." + s.type->name + ", " +
-                      std::to_string(s.numel) + " elements) needs " + std::to_string(want) +
-                      " bytes, its entry holds " + std::to_string(entry->size));
-      std::vector<std::byte> bytes = zip.read(*entry);
-      // A complex element is two floats, each swapped on its own.
-      if (big_endian)
-        swap_words(bytes.data(), bytes.size(), s.type->dtype == DType::C64 ? 4 : s.type->file_size);
-      it = storages.emplace(view.storage, std::move(bytes)).first;
-    }
-    BufferPtr buffer = copy_view(view, *s.type, it->second);
-    check_bools(*buffer, what + ": tensor '" + name + "'");
-    if (!out.tensors.emplace(name, buffer).second)
-      throw IOError(what + ": two tensors are named '" + name + "'");
-    if (s.type->file_size != dtype_size(s.type->dtype)) out.file_dtypes[name] = "i16";
-  }
-  return out;
+  auto read_storage = [&](const frontend::TorchStorage& s, uint64_t bytes) {
+    const auto* entry = zip.find(dir + "data/" + s.key);
+    if (!entry)
+      throw IOError(what + ": storage '" + s.key + "' has no entry " + dir + "data/" + s.key);
+    if (entry->size != bytes)
+      throw IOError(what + ": storage '" + s.key + "' (torch." + s.type->name + ", " +
+                    std::to_string(s.numel) + " elements) needs " + std::to_string(bytes) +
+                    " bytes, its entry holds " + std::to_string(entry->size));
+    return zip.read(*entry);
+  };
+  return frontend::checkpoint_from_pickle(pkl, what + " (" + pickle.name + ")", big_endian,
+                                          options.max_total_bytes, read_storage);
 }
 
 Checkpoint read_npz(ZipArchive& zip) {
@@ -217,7 +180,7 @@ Checkpoint read_zip(std::span<const std::byte> bytes, const std::string& what,
       throw IOError(what +
                     ": a TorchScript archive (torch.jit.save), not a torch.save "
                     "checkpoint; save the model's state_dict() with torch.save");
-    return read_pytorch(zip, *pickle);
+    return read_pytorch(zip, *pickle, options);
   }
   if (all_npy) return read_npz(zip);
   throw IOError(what +
@@ -233,6 +196,66 @@ bool looks_like_safetensors(std::span<const std::byte> bytes) {
 }
 
 }  // namespace
+
+Checkpoint frontend::checkpoint_from_pickle(std::span<const std::byte> pkl, const std::string& what,
+                                            bool big_endian, uint64_t max_bytes,
+                                            const StorageReader& read) {
+  Unpickled p = unpickle_checkpoint(pkl, what);
+  Checkpoint out;
+  out.format = CheckpointFormat::PyTorch;
+  std::vector<std::pair<std::string, uint32_t>> tensors;
+  const PickleValue& root = p.values[p.root];
+  if (root.kind == Kind::Tensor) {
+    tensors.emplace_back("", p.root);  // torch.save(tensor): one unnamed tensor
+  } else if (root.kind == Kind::Dict) {
+    collect_tensors(p, find_mapping(p, p.root, out.found_under, 0), "", 0, tensors);
+  }
+  if (tensors.empty())
+    throw IOError(what +
+                  ": the checkpoint holds no tensors in a dict (kiln reads state_dicts "
+                  "and checkpoints that nest one)");
+  // DataParallel's wrapper puts "module." before every name; it is never part of a model's.
+  const std::string wrapper = "module.";
+  while (std::all_of(tensors.begin(), tensors.end(), [&](const auto& t) {
+    return t.first.rfind(wrapper, 0) == 0 && t.first.size() > wrapper.size();
+  }))
+    for (auto& t : tensors) t.first.erase(0, wrapper.size());
+
+  // Views with stride 0 can make a few stored bytes into many; what the tensors take
+  // counts against the same cap as what the storages inflate to.
+  uint64_t produced = 0;
+  auto spend = [&](uint64_t bytes, const std::string& for_what) {
+    if (bytes > max_bytes - std::min(produced, max_bytes))
+      throw IOError(what + ": " + for_what + " would take the bytes read past the limit of " +
+                    std::to_string(max_bytes));
+    produced += bytes;
+  };
+  std::map<uint32_t, std::vector<std::byte>> storages;  // read once, shared by views
+  for (const auto& [name, index] : tensors) {
+    const PickleValue& view = p.values[index];
+    const TorchStorage& s = p.storages[view.storage];
+    auto it = storages.find(view.storage);
+    if (it == storages.end()) {
+      uint64_t want = static_cast<uint64_t>(s.numel) * s.type->file_size;
+      if (s.numel > 0 && want / s.type->file_size != static_cast<uint64_t>(s.numel))
+        throw IOError(what + ": storage '" + s.key + "' is too large");
+      spend(want, "storage '" + s.key + "'");
+      std::vector<std::byte> bytes = read(s, want);
+      // A complex element is two floats, each swapped on its own.
+      if (big_endian)
+        swap_words(bytes.data(), bytes.size(), s.type->dtype == DType::C64 ? 4 : s.type->file_size);
+      it = storages.emplace(view.storage, std::move(bytes)).first;
+    }
+    Type type{s.type->dtype, view.shape};
+    spend(type.nbytes(), "tensor '" + name + "' (" + type.str() + ")");
+    BufferPtr buffer = copy_view(view, *s.type, it->second);
+    check_bools(*buffer, what + ": tensor '" + name + "'");
+    if (!out.tensors.emplace(name, buffer).second)
+      throw IOError(what + ": two tensors are named '" + name + "'");
+    if (s.type->file_size != dtype_size(s.type->dtype)) out.file_dtypes[name] = "i16";
+  }
+  return out;
+}
 
 std::string_view checkpoint_format_name(CheckpointFormat format) {
   switch (format) {

@@ -276,6 +276,12 @@ TEST(Checkpoint, ZipBombsAreRefusedBeforeInflating) {
   small.max_entry_bytes = 100;
   fails(slurp(kFixtures + "weights.npz"), {"declares 152 bytes, more than the limit of 100"},
         small);
+  // Stride-0 views make many elements of one stored float; they count too.
+  small = {};
+  small.max_total_bytes = 1000;
+  fails(
+      zip({{"a/data.pkl", tensor_pickle(1, 0, {200, 200}, {0, 0})}, {"a/data/0", floats_bytes(1)}}),
+      {"tensor 'w' (f32[200,200]) would take the bytes read past the limit of 1000"}, small);
   small = {};
   small.max_total_bytes = 200;
   fails(slurp(kFixtures + "weights.npz"),
