@@ -5,9 +5,10 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
-#include "frontend/files.h"
 #include "frontend/checkpoint_pickle.h"
+#include "frontend/files.h"
 #include "frontend/zip_archive.h"
 
 namespace kiln {
@@ -20,66 +21,71 @@ using frontend::Unpickled;
 using frontend::ZipArchive;
 using Kind = PickleValue::Kind;
 
-// How deep the search for tensors goes into nested dicts; a pickle may nest without end
-// (or refer to itself), a checkpoint's mapping sits a few levels down.
+// How deep the search for tensors goes into nested dicts; a pickle may nest without end, a
+// checkpoint's mapping sits a few levels down.
 constexpr int kMaxNesting = 16;
 
 // The keys under which checkpoints keep their tensors, in the order they are tried.
 constexpr std::string_view kNestingKeys[] = {
     "state_dict", "model_state_dict", "state", "model", "module", "net", "params", "weights"};
 
-bool has_name(const Unpickled& p, uint32_t key, std::string_view name) {
-  return p.values[key].kind == Kind::String && p.values[key].text == name;
-}
+// The walks over nested dicts visit each dict once: a pickle can make a dict hold itself,
+// or the same dict under many keys at every level, and a walk that followed every path
+// would take time exponential in the nesting.
+class DictWalk {
+ public:
+  explicit DictWalk(const Unpickled& p) : p_(p), seen_(p.values.size(), false) {}
 
-// The tensors of a dict, by dotted name, nested dicts included.
-void collect_tensors(const Unpickled& p, uint32_t dict, const std::string& prefix, int depth,
-                     std::vector<std::pair<std::string, uint32_t>>& out) {
-  if (depth > kMaxNesting) return;
-  const auto& items = p.values[dict].items;
-  for (size_t i = 0; i + 1 < items.size(); i += 2) {
-    const PickleValue& key = p.values[items[i]];
-    std::string name;
-    if (key.kind == Kind::String)
-      name = key.text;
-    else if (key.kind == Kind::Int)
-      name = std::to_string(key.integer);
-    else
-      continue;
-    const PickleValue& value = p.values[items[i + 1]];
-    if (value.kind == Kind::Tensor) out.emplace_back(prefix + name, items[i + 1]);
-    if (value.kind == Kind::Dict)
-      collect_tensors(p, items[i + 1], prefix + name + ".", depth + 1, out);
-  }
-}
-
-bool holds_tensors_directly(const Unpickled& p, uint32_t dict) {
-  const auto& items = p.values[dict].items;
-  for (size_t i = 1; i < items.size(); i += 2)
-    if (p.values[items[i]].kind == Kind::Tensor) return true;
-  return false;
-}
-
-// The dict holding the tensors: `dict` itself when it holds tensors, else the first of the
-// nesting keys that leads to one; else `dict` (its nested tensors are all collected).
-uint32_t find_mapping(const Unpickled& p, uint32_t dict, std::string& path, int depth) {
-  if (depth > kMaxNesting || holds_tensors_directly(p, dict)) return dict;
-  const auto& items = p.values[dict].items;
-  for (std::string_view nesting : kNestingKeys) {
+  // The tensors of a dict, by dotted name, nested dicts included.
+  void collect(uint32_t dict, const std::string& prefix, int depth,
+               std::vector<std::pair<std::string, uint32_t>>& out) {
+    if (depth > kMaxNesting || seen_[dict]) return;
+    seen_[dict] = true;
+    const auto& items = p_.values[dict].items;
     for (size_t i = 0; i + 1 < items.size(); i += 2) {
-      if (!has_name(p, items[i], nesting) || p.values[items[i + 1]].kind != Kind::Dict) continue;
-      std::string sub = path.empty() ? std::string(nesting) : path + "." + std::string(nesting);
-      uint32_t found = find_mapping(p, items[i + 1], sub, depth + 1);
-      std::vector<std::pair<std::string, uint32_t>> tensors;
-      collect_tensors(p, found, "", 0, tensors);
-      if (!tensors.empty()) {
-        path = sub;
-        return found;
-      }
+      const PickleValue& key = p_.values[items[i]];
+      std::string name;
+      if (key.kind == Kind::String)
+        name = key.text;
+      else if (key.kind == Kind::Int)
+        name = std::to_string(key.integer);
+      else
+        continue;
+      const PickleValue& value = p_.values[items[i + 1]];
+      if (value.kind == Kind::Tensor) out.emplace_back(prefix + name, items[i + 1]);
+      if (value.kind == Kind::Dict) collect(items[i + 1], prefix + name + ".", depth + 1, out);
     }
   }
-  return dict;
-}
+
+  // The dict that holds the tensors: `dict` itself when it holds any, else the first that
+  // the nesting keys lead to (depth first, in the order of kNestingKeys); `path` becomes
+  // the keys followed. nullopt when there is none.
+  std::optional<uint32_t> find_mapping(uint32_t dict, std::string& path, int depth) {
+    if (depth > kMaxNesting || seen_[dict]) return std::nullopt;
+    seen_[dict] = true;
+    const auto& items = p_.values[dict].items;
+    for (size_t i = 1; i < items.size(); i += 2)
+      if (p_.values[items[i]].kind == Kind::Tensor) return dict;
+    for (std::string_view nesting : kNestingKeys) {
+      for (size_t i = 0; i + 1 < items.size(); i += 2) {
+        const PickleValue& key = p_.values[items[i]];
+        if (key.kind != Kind::String || key.text != nesting ||
+            p_.values[items[i + 1]].kind != Kind::Dict)
+          continue;
+        std::string sub = path.empty() ? std::string(nesting) : path + "." + std::string(nesting);
+        if (auto found = find_mapping(items[i + 1], sub, depth + 1)) {
+          path = sub;
+          return found;
+        }
+      }
+    }
+    return std::nullopt;
+  }
+
+ private:
+  const Unpickled& p_;
+  std::vector<bool> seen_;
+};
 
 // Reverses the bytes of each `width`-byte word.
 void swap_words(std::byte* data, size_t bytes, size_t width) {
@@ -93,6 +99,17 @@ BufferPtr copy_view(const PickleValue& view, const frontend::TorchStorageType& t
   auto out = std::make_shared<Buffer>(Type{type.dtype, view.shape}, Buffer::Init::Uninitialized);
   size_t width = type.file_size, out_width = dtype_size(type.dtype);
   int rank = static_cast<int>(view.shape.size());
+  // Most tensors of a checkpoint are contiguous: one copy.
+  bool contiguous = width == out_width;
+  int64_t expected = 1;
+  for (int d = rank - 1; d >= 0 && contiguous; expected *= view.shape[d--])
+    contiguous = view.shape[d] == 1 || view.strides[d] == expected;
+  if (contiguous) {
+    if (out->nbytes() > 0)
+      std::memcpy(out->data(), storage.data() + static_cast<size_t>(view.offset) * width,
+                  out->nbytes());
+    return out;
+  }
   std::vector<int64_t> index(rank, 0);
   int64_t n = numel(view.shape);
   std::byte* dst = out->data();
@@ -208,7 +225,10 @@ Checkpoint frontend::checkpoint_from_pickle(std::span<const std::byte> pkl, cons
   if (root.kind == Kind::Tensor) {
     tensors.emplace_back("", p.root);  // torch.save(tensor): one unnamed tensor
   } else if (root.kind == Kind::Dict) {
-    collect_tensors(p, find_mapping(p, p.root, out.found_under, 0), "", 0, tensors);
+    // The mapping the nesting keys lead to; else every tensor of the nested dicts.
+    std::optional<uint32_t> mapping = DictWalk(p).find_mapping(p.root, out.found_under, 0);
+    if (!mapping) out.found_under.clear();
+    DictWalk(p).collect(mapping.value_or(p.root), "", 0, tensors);
   }
   if (tensors.empty())
     throw IOError(what +

@@ -257,6 +257,19 @@ TEST(Checkpoint, PickleErrors) {
                 "ccollections\nOrderedDict\nK\x01\x85R."),
         {"OrderedDict of something that is not a list of pairs"});
   fails(pickled("\x80\x02}."), {"holds no tensors"});
+  // Dicts that hold themselves, or one dict under eight keys at each of 20 levels: the
+  // search visits each dict once instead of 8^20 paths.
+  fails(pickled("\x80\x02}q\x00"s + unicode("state") + "h\x00s."s), {"holds no tensors"});
+  std::string diamond =
+      "\x80\x02}q\x00"
+      "0"s;  // each dict popped once memoized
+  for (int level = 1; level <= 20; ++level) {
+    diamond += "}(";
+    for (const char* key : {"state", "model", "module", "state_dict", "a", "b", "c", "d"})
+      diamond += unicode(key) + "h" + std::string(1, static_cast<char>(level - 1));
+    diamond += "uq" + std::string(1, static_cast<char>(level)) + (level < 20 ? "0" : "");
+  }
+  fails(pickled(diamond + "."), {"holds no tensors"});
   fails(zip({{"a/constants.pkl", "x"}, {"a/data.pkl", "\x80\x02}."}}), {"TorchScript archive"});
   fails(zip({{"a/b.txt", "x"}}), {"neither a PyTorch checkpoint", "nor an .npz"});
 }
