@@ -133,15 +133,6 @@ BufferPtr copy_view(const PickleValue& view, const frontend::TorchStorageType& t
   return out;
 }
 
-void check_bools(const Buffer& b, const std::string& what) {
-  if (b.dtype() != DType::Bool) return;
-  const uint8_t* p = b.as<uint8_t>();
-  for (int64_t i = 0; i < b.type().numel(); ++i)
-    if (p[i] > 1)
-      throw IOError(what + " holds " + std::to_string(p[i]) + " at element " + std::to_string(i) +
-                    " (only 0 and 1 are booleans)");
-}
-
 Checkpoint read_pytorch(ZipArchive& zip, const ZipArchive::Entry& pickle,
                         const CheckpointOptions& options) {
   const std::string& what = zip.what();
@@ -269,7 +260,7 @@ Checkpoint frontend::checkpoint_from_pickle(std::span<const std::byte> pkl, cons
     Type type{s.type->dtype, view.shape};
     spend(type.nbytes(), "tensor '" + name + "' (" + type.str() + ")");
     BufferPtr buffer = copy_view(view, *s.type, it->second);
-    check_bools(*buffer, what + ": tensor '" + name + "'");
+    frontend::check_bools(*buffer, what + ": tensor '" + name + "'");
     if (!out.tensors.emplace(name, buffer).second)
       throw IOError(what + ": two tensors are named '" + name + "'");
     if (s.type->file_size != dtype_size(s.type->dtype)) out.file_dtypes[name] = "i16";

@@ -1,7 +1,5 @@
 // kiln-ckpt end to end: `info` on committed fixtures (tests/fixtures/checkpoints/), and
 // every error a clear message with exit status 1 (2 for a bad command line), never a crash.
-#include <sys/wait.h>
-
 #include "tools_test_util.h"
 
 namespace kiln::testing {
@@ -10,21 +8,7 @@ namespace {
 const std::string kTool = std::string(KILN_BINARY_DIR) + "/tools/kiln-ckpt";
 const std::string kFixtures = std::string(KILN_SOURCE_DIR) + "/tests/fixtures/checkpoints/";
 
-struct ToolRun {
-  int status = -1;
-  std::string out, err;
-};
-
-ToolRun run_tool(const std::string& args) {
-  ScratchDir dir;
-  std::string cmd = kTool + " " + args + " > " + (dir / "out") + " 2> " + (dir / "err");
-  int raw = std::system(cmd.c_str());
-  ToolRun r;
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  r.out = slurp(dir / "out");
-  r.err = slurp(dir / "err");
-  return r;
-}
+ToolRun run_tool(const std::string& args) { return run_program(kTool, args); }
 
 TEST(KilnCkpt, InfoOfAComposerCheckpoint) {
   ToolRun r = run_tool("info " + kFixtures + "composer.pt");
