@@ -241,7 +241,11 @@ Checkpoint frontend::checkpoint_from_pickle(std::span<const std::byte> pkl, cons
                     std::to_string(max_bytes));
     produced += bytes;
   };
-  std::map<uint32_t, std::vector<std::byte>> storages;  // read once, shared by views
+  // A storage is read once however many views share it, and dropped after its last view,
+  // so that a checkpoint takes about its own size again while it is read, not twice that.
+  std::map<uint32_t, std::vector<std::byte>> storages;
+  std::map<uint32_t, size_t> views_left;
+  for (const auto& [name, index] : tensors) ++views_left[p.values[index].storage];
   for (const auto& [name, index] : tensors) {
     const PickleValue& view = p.values[index];
     const TorchStorage& s = p.storages[view.storage];
@@ -260,6 +264,7 @@ Checkpoint frontend::checkpoint_from_pickle(std::span<const std::byte> pkl, cons
     Type type{s.type->dtype, view.shape};
     spend(type.nbytes(), "tensor '" + name + "' (" + type.str() + ")");
     BufferPtr buffer = copy_view(view, *s.type, it->second);
+    if (--views_left[view.storage] == 0) storages.erase(it);
     frontend::check_bools(*buffer, what + ": tensor '" + name + "'");
     if (!out.tensors.emplace(name, buffer).second)
       throw IOError(what + ": two tensors are named '" + name + "'");
