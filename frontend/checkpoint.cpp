@@ -176,7 +176,7 @@ Checkpoint read_zip(std::span<const std::byte> bytes, const std::string& what,
   ZipArchive zip(bytes, what, {options.max_entry_bytes, options.max_total_bytes});
   // torch.save puts everything in one folder named after the file: <archive>/data.pkl.
   const ZipArchive::Entry* pickle = nullptr;
-  bool all_npy = !zip.entries().empty();
+  bool all_npy = true;  // an empty archive is what np.savez() of no arrays writes
   for (const auto& e : zip.entries()) {
     size_t slash = e.name.find('/');
     if (slash != std::string::npos && e.name.substr(slash + 1) == "data.pkl") pickle = &e;

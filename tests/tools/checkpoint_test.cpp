@@ -229,6 +229,12 @@ TEST(Checkpoint, AHandMadeCheckpointReads) {
   EXPECT_EQ(floats(*c.tensors.at("w")), (std::vector<float>{1, 3, 2, 4}));
 }
 
+TEST(Checkpoint, AnEmptyZipIsAnEmptyNpz) {
+  Checkpoint c = read_bytes(zip({}));
+  EXPECT_EQ(c.format, CheckpointFormat::Npz);
+  EXPECT_TRUE(c.tensors.empty());
+}
+
 TEST(Checkpoint, PickleErrors) {
   auto pickled = [](const std::string& pickle, int storage_floats = 6) {
     return zip({{"a/data.pkl", pickle}, {"a/data/0", floats_bytes(storage_floats)}});
