@@ -203,7 +203,7 @@ def checkpoint_seeds():
     seeds = {}
     for name in ["plain.pt", "views.pt", "malicious.pt", "compressed.npz"]:
         seeds["file-" + name] = b"\x00" + (fixtures / name).read_bytes()
-    for name in ["plain", "views", "composer", "dtypes"]:
+    for name in ["plain", "views", "composer", "dtypes", "protocol4"]:
         with zipfile.ZipFile(fixtures / (name + ".pt")) as z:
             seeds["pickle-" + name] = b"\x01" + z.read(name + "/data.pkl")
     seeds["pickle-views-big"] = b"\x03" + seeds["pickle-views"][1:]

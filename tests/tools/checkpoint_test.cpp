@@ -58,6 +58,10 @@ TEST(Checkpoint, ReadsAPlainStateDict) {
   expect_plain(c.tensors);
 }
 
+TEST(Checkpoint, ReadsPickleProtocol4) {
+  expect_plain(read_checkpoint(kFixtures + "protocol4.pt").tensors);
+}
+
 TEST(Checkpoint, FindsComposersNestedModel) {
   Checkpoint c = read_checkpoint(kFixtures + "composer.pt");
   EXPECT_EQ(c.found_under, "state.model");
