@@ -3,6 +3,7 @@
 // call one of the three callables that table holds.
 #include "frontend/pickle.h"
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
 #include <unordered_map>
@@ -228,7 +229,9 @@ class Unpickler {
     for (size_t d = 0; d < size.size(); ++d)
       if (size[d] < 0 || v.strides[d] < 0) fail("a tensor with a negative size or stride");
     if (v.offset < 0) fail("a tensor with a negative storage offset");
-    if (ir::size_overflows(v.shape, static_cast<int64_t>(s.type->file_size)))
+    // In the wider of the file's element and kiln's (int16 is read as i32).
+    if (ir::size_overflows(
+            v.shape, static_cast<int64_t>(std::max(s.type->file_size, dtype_size(s.type->dtype)))))
       fail("a tensor too large for int64 sizes");
     // The last element a view reaches must lie inside its storage.
     if (numel(v.shape) > 0) {
