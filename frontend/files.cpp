@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "ir/error.h"
+#include "ir/node.h"
 
 namespace kiln::frontend {
 
@@ -149,6 +150,15 @@ void write_file_atomic(const std::string& path, std::string_view text) {
   AtomicFile file(path);
   file.write(text);
   file.commit();
+}
+
+void check_bools(const Buffer& buffer, const std::string& what) {
+  if (buffer.dtype() != DType::Bool) return;
+  const uint8_t* p = buffer.as<uint8_t>();
+  for (int64_t i = 0; i < buffer.type().numel(); ++i)
+    if (p[i] > 1)
+      throw IOError(what + " holds " + std::to_string(p[i]) + " at element " + std::to_string(i) +
+                    " (only 0 and 1 are booleans)");
 }
 
 }  // namespace kiln::frontend

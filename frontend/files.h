@@ -11,6 +11,10 @@
 #include <string>
 #include <string_view>
 
+namespace kiln {
+class Buffer;
+}
+
 namespace kiln::frontend {
 
 // The whole file as bytes; IOError naming `path` and the system's reason when it cannot
@@ -57,5 +61,9 @@ class AtomicFile {
 
 // Writes `text` to `path` atomically.
 void write_file_atomic(const std::string& path, std::string_view text);
+
+// Checks that a bool buffer read from a file holds only 0 and 1 (IOError naming `what`, the
+// value and the element otherwise); other dtypes pass.
+void check_bools(const Buffer& buffer, const std::string& what);
 
 }  // namespace kiln::frontend

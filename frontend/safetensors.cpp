@@ -195,19 +195,6 @@ void SafetensorsFile::State::parse_header() {
   for (size_t i = 0; i < state.entries.size(); ++i) state.index[state.entries[i].name] = i;
 }
 
-namespace {
-
-void check_bools(const Buffer& b, const std::string& what) {
-  if (b.dtype() != DType::Bool) return;
-  const uint8_t* p = b.as<uint8_t>();
-  for (int64_t i = 0; i < b.type().numel(); ++i)
-    if (p[i] > 1)
-      throw IOError(what + " holds " + std::to_string(p[i]) + " at element " + std::to_string(i) +
-                    " (only 0 and 1 are booleans)");
-}
-
-}  // namespace
-
 SafetensorsFile SafetensorsFile::open(const std::string& path) {
   auto state = std::make_shared<State>();
   state->file = frontend::MappedFile::open(path);
@@ -241,7 +228,7 @@ BufferPtr SafetensorsFile::buffer(std::string_view name) const {
                      "BF16, F32, F64, C64)");
   auto b = std::make_shared<Buffer>(Type{e->dtype, e->shape});
   if (!e->bytes.empty()) std::memcpy(b->data(), e->bytes.data(), e->bytes.size());
-  check_bools(*b, path() + ": tensor '" + e->name + "'");
+  frontend::check_bools(*b, path() + ": tensor '" + e->name + "'");
   return b;
 }
 

@@ -10,6 +10,7 @@ import pathlib
 import re
 import shutil
 import struct
+import zipfile
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 FUZZ = ROOT / "fuzz"
@@ -194,6 +195,32 @@ def ir_file_seeds():
     }
 
 
+def checkpoint_seeds():
+    """The checkpoint target's first byte picks the mode (fuzz/checkpoint.cpp): 0 and a
+    whole file (fixtures of tests/fixtures/checkpoints/, written there with torch), 1 and a
+    data.pkl alone (3: read as big-endian)."""
+    fixtures = ROOT / "tests/fixtures/checkpoints"
+    seeds = {}
+    for name in ["plain.pt", "views.pt", "malicious.pt", "compressed.npz"]:
+        seeds["file-" + name] = b"\x00" + (fixtures / name).read_bytes()
+    for name in ["plain", "views", "composer", "dtypes", "protocol4"]:
+        with zipfile.ZipFile(fixtures / (name + ".pt")) as z:
+            seeds["pickle-" + name] = b"\x01" + z.read(name + "/data.pkl")
+    seeds["pickle-views-big"] = b"\x03" + seeds["pickle-views"][1:]
+    return seeds
+
+
+CHECKPOINT_WORDS = ["PK\x03\x04", "PK\x01\x02", "PK\x05\x06", "archive/data.pkl",
+                    "archive/data/0", "archive/byteorder", "archive/constants.pkl", "big",
+                    "little", ".npy", "\x93NUMPY", "storage", "cpu", "cuda:0",
+                    "ctorch._utils\n_rebuild_tensor_v2\n", "ctorch._utils\n_rebuild_parameter\n",
+                    "ccollections\nOrderedDict\n", "cbuiltins\nexec\n", "state_dict", "state",
+                    "model", "module."]
+CHECKPOINT_WORDS += ["ctorch\n%sStorage\n" % t for t in [
+    "Float", "Half", "BFloat16", "Double", "Long", "Int", "Short", "Char", "Byte", "Bool",
+    "ComplexFloat", "ComplexDouble"]]
+
+
 def dictionary(words):
     out = []
     for w in sorted(set(words)):
@@ -216,7 +243,8 @@ def ir_words():
 
 def main():
     corpora = {"ir_parser": ir_seeds(), "npy": npy_seeds(),
-               "safetensors": safetensors_seeds(), "ir_file": ir_file_seeds()}
+               "safetensors": safetensors_seeds(), "ir_file": ir_file_seeds(),
+               "checkpoint": checkpoint_seeds()}
     for target, seeds in corpora.items():
         folder = FUZZ / "corpus" / target
         if folder.exists():
@@ -241,6 +269,7 @@ def main():
                                  DATA_SEPARATOR.decode()]))
     (FUZZ / "dict/npy.dict").write_text(dictionary(npy_words))
     (FUZZ / "dict/safetensors.dict").write_text(dictionary(st_words))
+    (FUZZ / "dict/checkpoint.dict").write_text(dictionary(CHECKPOINT_WORDS))
 
 
 if __name__ == "__main__":

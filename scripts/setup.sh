@@ -26,6 +26,7 @@ KILN_DEBIAN_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   ocl-icd-opencl-dev opencl-headers pocl-opencl-icd oclgrind clinfo
   libfftw3-dev nlohmann-json3-dev libeigen3-dev libcli11-dev
+  libzip-dev  # PyTorch checkpoints and .npz files (frontend/zip_archive.cpp)
   python3
   dataset-fashion-mnist  # IDX files under /usr/share/datasets (tests/tools/idx_test.cpp)
 )

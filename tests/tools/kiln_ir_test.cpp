@@ -19,21 +19,7 @@ namespace {
 const std::string kTool = std::string(KILN_BINARY_DIR) + "/tools/kiln-ir";
 const std::string kGolden = std::string(KILN_SOURCE_DIR) + "/tests/tools/golden/";
 
-struct ToolRun {
-  int status = -1;
-  std::string out, err;
-};
-
-ToolRun run_tool(const std::string& args) {
-  ScratchDir dir;
-  std::string cmd = kTool + " " + args + " > " + (dir / "out") + " 2> " + (dir / "err");
-  int raw = std::system(cmd.c_str());
-  ToolRun r;
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  r.out = slurp(dir / "out");
-  r.err = slurp(dir / "err");
-  return r;
-}
+ToolRun run_tool(const std::string& args) { return run_program(kTool, args); }
 
 // The lines that give emitted code its shape: kernel headers, launches, signatures; the
 // kernels' hash names (which change with any KernelIR change) become kiln_<hash>.

@@ -1,10 +1,11 @@
 // Helpers for the tests of the file formats and the tools: a scratch directory per test,
-// raw file access, and assertions on error messages.
+// raw file access, running a tool, and assertions on error messages.
 #pragma once
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <kiln/kiln.h>
+#include <sys/wait.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -55,6 +56,25 @@ inline std::string slurp(const std::string& path) {
 inline void spit(const std::string& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary);
   out << bytes;
+}
+
+// What a command-line program did: its exit status (-1 when it did not exit normally)
+// and what it wrote.
+struct ToolRun {
+  int status = -1;
+  std::string out, err;
+};
+
+// Runs `program args` through the shell, capturing stdout and stderr.
+inline ToolRun run_program(const std::string& program, const std::string& args) {
+  ScratchDir dir;
+  std::string cmd = program + " " + args + " > " + (dir / "out") + " 2> " + (dir / "err");
+  int raw = std::system(cmd.c_str());
+  ToolRun r;
+  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  r.out = slurp(dir / "out");
+  r.err = slurp(dir / "err");
+  return r;
 }
 
 // Little-endian bytes of an integer.
