@@ -309,6 +309,8 @@ Tensor apply_pattern(PatternOp op, const Tensor& x, const std::string& pattern, 
     if (is_anonymous(*e))
       p.fail("anonymous axis " + shown(*e) +
              " of the left is not on the right; only reduce removes axes");
+    if (e->name.starts_with("..."))
+      p.fail("the axes of '...' on the left are missing on the right; only reduce removes axes");
     p.fail("axis '" + e->name + "' of the left is missing on the right; only reduce removes axes");
   }
   Shape result;

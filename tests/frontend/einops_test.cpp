@@ -9,6 +9,7 @@
 
 #include "tests/autodiff/gradcheck.h"
 #include "tests/devices.h"
+#include "tests/frontend/reference_check.h"
 #include "tests/frontend/test_util.h"
 #include "tests/tolerance.h"
 
@@ -247,6 +248,8 @@ TEST(Einops, PatternErrorsNameThePatternAndTheAxis) {
   expect_error<PatternError>([&] { repeat(x, "a b -> a b c"); },
                              {"repeat", "new axis 'c' on the right has no length"});
   expect_error<PatternError>([&] { repeat(x, "a b -> a"); }, {"axis 'b' of the left is missing"});
+  expect_error<PatternError>([&] { rearrange(x, "a ... -> a"); },
+                             {"the axes of '...' on the left are missing on the right"});
   expect_error<PatternError>([&] { reduce(x, "a b -> a c", ReduceOp::Sum); },
                              {"reduce", "axis 'c' on the right is not on the left"});
 }
@@ -304,15 +307,7 @@ class EinopsOn : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(EinopsOn, MatchesTheReference) {
   KILN_TEST_DEVICE_OR_SKIP(device, GetParam());
-  auto reference = runtime::make_device("reference");
-  std::vector<Tensor> want = lowered_forms(), got = lowered_forms();
-  eval(reference, want);
-  eval(device, got);
-  for (size_t i = 0; i < want.size(); ++i) {
-    SCOPED_TRACE("form " + std::to_string(i));
-    expect_close(got[i], DType::F32, want[i].shape(), cast(want[i], DType::F64).to_vector<double>(),
-                 1e-5, 1e-5);
-  }
+  expect_matches_reference(device, lowered_forms, 1e-5);
 }
 
 INSTANTIATE_TEST_SUITE_P(Devices, EinopsOn, ::testing::Values("cpu", "opencl"));

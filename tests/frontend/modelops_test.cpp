@@ -10,6 +10,7 @@
 
 #include "tests/autodiff/gradcheck.h"
 #include "tests/devices.h"
+#include "tests/frontend/reference_check.h"
 #include "tests/frontend/test_util.h"
 
 namespace kiln::testing {
@@ -219,16 +220,9 @@ class ModelOpsOn : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(ModelOpsOn, MatchesTheReference) {
   KILN_TEST_DEVICE_OR_SKIP(device, GetParam());
-  auto reference = runtime::make_device("reference");
   const bool factorizations = GetParam() == "cpu";
-  std::vector<Tensor> want = model_ops_forms(factorizations), got = model_ops_forms(factorizations);
-  eval(reference, want);
-  eval(device, got);
-  for (size_t i = 0; i < want.size(); ++i) {
-    SCOPED_TRACE("form " + std::to_string(i));
-    expect_close(got[i], DType::F32, want[i].shape(), cast(want[i], DType::F64).to_vector<double>(),
-                 1e-4, 1e-4);
-  }
+  expect_matches_reference(
+      device, [&] { return model_ops_forms(factorizations); }, 1e-4);
 }
 
 INSTANTIATE_TEST_SUITE_P(Devices, ModelOpsOn, ::testing::Values("cpu", "opencl"));
