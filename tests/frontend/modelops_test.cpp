@@ -197,10 +197,10 @@ TEST(ModelOps, PowerIterationFindsTheTopTriplet) {
 }
 
 // Every built backend against the reference evaluator, all the ops in one graph. The
-// factorizations join on the CPU only: their unrolled iterations are some thirty distinct
-// small kernels, which PoCL compiles at about half a second each (15 s cold); on OpenCL
-// their ops (matmul, reductions, take, concatenate) are covered by the forms here and by
-// the device suites.
+// factorizations join on the CPU only: their unrolled iterations make dozens of distinct
+// small kernels, which PoCL compiles slowly (15 s cold for svd_lowrank at rank 1, 12 s for
+// 3 power steps); on OpenCL their ops (matmul, reductions, take, concatenate) are covered
+// by the forms here and by the device suites.
 std::vector<Tensor> model_ops_forms(bool factorizations) {
   Tensor x = hidden_states();
   Tensor mask =
