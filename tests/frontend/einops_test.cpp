@@ -303,6 +303,22 @@ std::vector<Tensor> lowered_forms() {
           einsum("bhw,bhv->bwv", {x, x})};
 }
 
+// Fusion sees through a rearrange: an elementwise chain around a split, permute and merge is
+// one kernel.
+TEST(Einops, FusesWithTheElementwiseOpsAroundIt) {
+  KILN_TEST_DEVICE_OR_SKIP(cpu, "cpu");
+  Tensor y = rearrange(input({4, 6}) * 2, "b (h d) -> (d b) h", {{"h", 2}}) + 1;
+  const int64_t before = stats().launches;
+  eval(cpu, y);
+  EXPECT_EQ(stats().launches - before, 1);
+  std::vector<double> want;
+  std::vector<double> x = vals(24);
+  for (int d = 0; d < 3; ++d)
+    for (int b = 0; b < 4; ++b)
+      for (int h = 0; h < 2; ++h) want.push_back(x[b * 6 + h * 3 + d] * 2 + 1);
+  expect_f32(y, {12, 2}, want);
+}
+
 class EinopsOn : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(EinopsOn, MatchesTheReference) {
