@@ -544,7 +544,6 @@ Workload fftconv_workload(const std::string& name, const Problem& p) {
   return w;
 }
 
-
 // ---------------------------------------------------------------------------------------
 // M2-BERT (kiln/m2.h): one layer of M2-BERT-80M (bench/m2bert.py holds its PyTorch peers).
 
@@ -565,13 +564,10 @@ nn::M2BertConfig m2bert_80m_layer(int64_t length, int64_t hidden) {
   return c;
 }
 
-// The layer's tensors as operands, in state_dict order: x [batch, length, hidden] (salt 1)
-// first, then one operand per distinct tensor (salt 2, 3, ...; the sine frequency that a
-// filter's MLPs share is one operand under all its names). Matrices are scaled by
-// 1 / sqrt(their last dimension), the fan-in, so activations keep PyTorch-init sizes.
-// bench/m2bert.py builds the same list.
+// The operand of a tensor name: a Hyena filter's MLPs share one sine module, whose freq
+// appears under every position ("...implicit_filter_rev.5.freq" ->
+// "...implicit_filter.1.freq").
 std::string m2bert_shared_name(const std::string& name) {
-  // "...implicit_filter_rev.5.freq" -> "...implicit_filter.1.freq"
   const std::string freq = ".freq";
   if (name.size() < freq.size() || name.compare(name.size() - freq.size(), freq.size(), freq))
     return name;
@@ -579,6 +575,11 @@ std::string m2bert_shared_name(const std::string& name) {
   return name.substr(0, at) + ".implicit_filter.1.freq";
 }
 
+// One layer forward on x [batch, length, hidden]. The operands are x (salt 1), then one per
+// distinct tensor of the layer's state_dict in name order (salt 2, 3, ...), matrices scaled
+// by 1 / sqrt(their last dimension), the fan-in, so activations keep PyTorch-init sizes;
+// bench/m2bert.py builds the same list. The graph is the module's forward with them in
+// place of its own tensors.
 Workload m2bert_layer_workload(const std::string& name, const Problem& p) {
   const std::vector<int64_t> d = dims_of(name, p, {8, 1024, 768}, "batch, length, hidden");
   const int64_t batch = d[0], length = d[1], hidden = d[2];

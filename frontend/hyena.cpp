@@ -38,8 +38,8 @@ class Sine : public Module {
 };
 
 void check_positive(const char* who, const char* what, int64_t v) {
-  if (v <= 0) throw Error(std::string(who) + ": " + what + " must be positive, got " +
-                          std::to_string(v));
+  if (v <= 0)
+    throw Error(std::string(who) + ": " + what + " must be positive, got " + std::to_string(v));
 }
 
 // z [1, L, emb_dim] = [t, cos(f w), -sin(f w)] with t = linspace(0, 1, L), w = 2 pi j / L
@@ -54,10 +54,10 @@ std::shared_ptr<TensorHolder> positional_embedding(int64_t emb_dim, int64_t seq_
     float* row = &z[static_cast<size_t>(j * emb_dim)];
     row[0] = t[static_cast<size_t>(j)] = tj;
     for (int64_t b = 0; b < bands; ++b) {
-      const double f =
-          bands > 1 ? 1e-4 + (static_cast<double>(bands - 1) - 1e-4) * static_cast<double>(b) /
-                                 static_cast<double>(bands - 1)
-                    : 1e-4;
+      const double f = bands > 1
+                           ? 1e-4 + (static_cast<double>(bands - 1) - 1e-4) *
+                                        static_cast<double>(b) / static_cast<double>(bands - 1)
+                           : 1e-4;
       row[1 + b] = static_cast<float>(std::cos(f * w));
       row[1 + bands + b] = static_cast<float>(-std::sin(f * w));
     }
@@ -72,10 +72,9 @@ std::shared_ptr<TensorHolder> positional_embedding(int64_t emb_dim, int64_t seq_
 std::shared_ptr<TensorHolder> exponential_modulation(int64_t d) {
   const double target = 1e-2, fast = 0.3, slow = 1.5;
   auto holder = std::make_shared<TensorHolder>();
-  holder->register_buffer(
-      "deltas",
-      reshape(linspace(std::log(target) / slow, std::log(target) / fast, d, true, DType::F32),
-              {1, 1, d}));
+  holder->register_buffer("deltas", reshape(linspace(std::log(target) / slow,
+                                                     std::log(target) / fast, d, true, DType::F32),
+                                            {1, 1, d}));
   return holder;
 }
 
@@ -101,7 +100,8 @@ HyenaFilter::HyenaFilter(int64_t d_model, const Key& key, HyenaFilterOptions opt
     m->append(std::make_shared<Linear>(options.emb_dim, options.order, ks[0]));
     m->append(sine);
     for (int64_t i = 0; i < options.num_inner_mlps; ++i) {
-      m->append(std::make_shared<Linear>(options.order, options.order, ks[static_cast<size_t>(i + 1)]));
+      m->append(
+          std::make_shared<Linear>(options.order, options.order, ks[static_cast<size_t>(i + 1)]));
       m->append(sine);
     }
     m->append(std::make_shared<Linear>(options.order, d_model, ks.back(), false));
@@ -119,9 +119,9 @@ HyenaFilter::HyenaFilter(int64_t d_model, const Key& key, HyenaFilterOptions opt
 
 Tensor HyenaFilter::kernel(int64_t length, bool reverse, const Scope& s) const {
   if (length < 1 || length > options_.seq_len)
-    throw ShapeError("HyenaFilter: a sequence of " + std::to_string(length) +
-                     " positions; the filter covers 1 to seq_len = " +
-                     std::to_string(options_.seq_len));
+    throw ShapeError(
+        "HyenaFilter: a sequence of " + std::to_string(length) +
+        " positions; the filter covers 1 to seq_len = " + std::to_string(options_.seq_len));
   if (reverse && !mlp_rev_)
     throw Error("HyenaFilter: the reverse kernel of a filter that is not bidirectional");
   const Scope pos = s.child("pos_emb");
@@ -140,9 +140,9 @@ Tensor HyenaFilter::kernel(int64_t length, bool reverse) const {
 Tensor HyenaFilter::convolve(const Tensor& x, ConvLayout layout, const Scope& s,
                              const std::optional<Tensor>& gate) const {
   if (x.ndim() != 3)
-    throw ShapeError("HyenaFilter: x " + x.type().str() +
-                     (layout == ConvLayout::ChannelsFirst ? " must be [b, d, L]"
-                                                          : " must be [b, L, d]"));
+    throw ShapeError(
+        "HyenaFilter: x " + x.type().str() +
+        (layout == ConvLayout::ChannelsFirst ? " must be [b, d, L]" : " must be [b, L, d]"));
   const int64_t length = x.shape()[layout == ConvLayout::ChannelsFirst ? 2 : 1];
   FftConvOptions conv{.gate = gate, .layout = layout};
   if (mlp_rev_) {
@@ -188,8 +188,9 @@ MonarchMixerSequenceMixing::MonarchMixerSequenceMixing(int64_t d_model, const Ke
     layernorm_ = std::make_shared<LayerNorm>(Shape{d_model});
     register_module("layernorm", layernorm_);
   }
-  register_module("short_filter", std::make_shared<Conv1d>(3 * d_model, 3 * d_model, 3, keys[4],
-                                                           ConvModuleOptions{.groups = 3 * d_model}));
+  register_module("short_filter",
+                  std::make_shared<Conv1d>(3 * d_model, 3 * d_model, 3, keys[4],
+                                           ConvModuleOptions{.groups = 3 * d_model}));
 }
 
 Tensor MonarchMixerSequenceMixing::forward(const Tensor& x, const Scope& s) const {

@@ -45,8 +45,8 @@ Field field(const char* name, T M2BertConfig::*member, bool required = false) {
                 c.*member = v.get<int64_t>();
                 return true;
               }
-              if (v.is_number_float() && v.get<double>() == static_cast<double>(
-                                                                static_cast<int64_t>(v.get<double>()))) {
+              if (v.is_number_float() &&
+                  v.get<double>() == static_cast<double>(static_cast<int64_t>(v.get<double>()))) {
                 c.*member = static_cast<int64_t>(v.get<double>());
                 return true;
               }
@@ -93,8 +93,9 @@ const std::vector<Field>& fields() {
 
 void check_config(const M2BertConfig& c, const std::string& what) {
   if (!c.monarch_mixer_sequence_mixing)
-    throw Error(what + ": monarch_mixer_sequence_mixing is false: that is the attention "
-                       "encoder, which M2BertModel does not build");
+    throw Error(what +
+                ": monarch_mixer_sequence_mixing is false: that is the attention "
+                "encoder, which M2BertModel does not build");
   const std::pair<const char*, int64_t> positive[] = {
       {"vocab_size", c.vocab_size},
       {"hidden_size", c.hidden_size},
@@ -205,9 +206,8 @@ M2BertEmbeddings::M2BertEmbeddings(const M2BertConfig& config, const Key& key)
   if (positions_) {
     register_module("position_embeddings",
                     std::make_shared<Embedding>(config.max_position_embeddings, d, keys[1]));
-    register_buffer("position_ids",
-                    reshape(arange(config.max_position_embeddings, DType::I64),
-                            {1, config.max_position_embeddings}));
+    register_buffer("position_ids", reshape(arange(config.max_position_embeddings, DType::I64),
+                                            {1, config.max_position_embeddings}));
   }
   register_module("token_type_embeddings",
                   std::make_shared<Embedding>(config.type_vocab_size, d, keys[2]));
@@ -289,16 +289,14 @@ Tensor M2BertModel::forward(const Tensor& ids, const Scope& s) const {
   return run(ids, std::nullopt, s);
 }
 
-Tensor M2BertModel::operator()(const Tensor& ids, const Tensor& types,
-                               const CallOptions& options) {
+Tensor M2BertModel::operator()(const Tensor& ids, const Tensor& types, const CallOptions& options) {
   return call_and_store(options, [&](const Scope& s) { return run(ids, types, s); });
 }
 
 Tensor M2BertModel::forward(const Params& params, const Tensor& ids, const Tensor& types,
                             CallOptions options) const {
   options.params = params;
-  return call(options, options.updated_buffers,
-              [&](const Scope& s) { return run(ids, types, s); });
+  return call(options, options.updated_buffers, [&](const Scope& s) { return run(ids, types, s); });
 }
 
 }  // namespace kiln::nn

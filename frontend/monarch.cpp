@@ -72,8 +72,7 @@ int64_t blocks_of(const char* who, int64_t features, int64_t nblocks) {
 
 // The reference's init: a dense kaiming_uniform(a = sqrt(5)) matrix of the padded size,
 // scaled by sqrt(dense size / stored size), of which the blocks are kept.
-Tensor block_init(const Key& key, const Shape& shape, int64_t dense_in, double scale,
-                  DType dtype) {
+Tensor block_init(const Key& key, const Shape& shape, int64_t dense_in, double scale, DType dtype) {
   const double bound = scale / std::sqrt(static_cast<double>(dense_in));
   return uniform(key, shape, dtype, -bound, bound);
 }

@@ -110,7 +110,7 @@ struct MonarchMixerOptions {
   double hyena_w_mod = 1;
   int64_t hyena_emb_dim = 3;
   int64_t hyena_filter_order = 16;
-  bool residual_long_conv = false;  // a second filter convolves the input itself
+  bool residual_long_conv = false;        // a second filter convolves the input itself
   bool hyena_training_additions = false;  // a LayerNorm on the input
 };
 

@@ -85,12 +85,12 @@ TEST_P(M2BertOn, MonarchLinearMatchesTheDenseProduct) {
   nn::MonarchLinear wide(12, 20, 4, Key(1));
   expect_matches(loaded(wide, "monarch")(fixture("monarch.x")), "monarch.y");
   nn::MonarchLinear square(16, 16, 4, Key(2), false);
-  expect_matches(loaded(square, "monarch_square")(fixture("monarch_square.x")),
-                 "monarch_square.y");
+  expect_matches(loaded(square, "monarch_square")(fixture("monarch_square.x")), "monarch_square.y");
   // The functional form on the same factors.
   const Params st = state_of("monarch_square");
-  expect_matches(monarch_multiply(fixture("monarch_square.x"), st.at("blkdiag1"), st.at("blkdiag2")),
-                 "monarch_square.y");
+  expect_matches(
+      monarch_multiply(fixture("monarch_square.x"), st.at("blkdiag1"), st.at("blkdiag2")),
+      "monarch_square.y");
 }
 
 TEST_P(M2BertOn, GatedMonarchMlp) {
@@ -105,8 +105,11 @@ TEST_P(M2BertOn, HyenaFilterKernelsAndConvolution) {
   DeviceGuard on(device);
   const nn::M2BertConfig c = tiny_config();
   nn::HyenaFilter f(c.hidden_size, Key(1),
-                    {.emb_dim = c.hyena_emb_dim, .order = c.hyena_filter_order,
-                     .seq_len = c.long_conv_l_max, .w = c.hyena_w, .w_mod = c.hyena_w_mod,
+                    {.emb_dim = c.hyena_emb_dim,
+                     .order = c.hyena_filter_order,
+                     .seq_len = c.long_conv_l_max,
+                     .w = c.hyena_w,
+                     .w_mod = c.hyena_w_mod,
                      .bidirectional = true});
   loaded(f, "filter");
   const int64_t length = fixture("filter.x").shape()[2];
@@ -191,19 +194,21 @@ TEST(M2Bert, ConfigReadsTheReferencesFields) {
 TEST(M2Bert, ConfigErrorsNameTheField) {
   using C = nn::M2BertConfig;
   EXPECT_ERROR(C::from_json(R"({"hyena_w": 10})", "cfg.json"),
-                   "cfg.json: missing required field(s): long_conv_l_max, hyena_emb_dim");
+               "cfg.json: missing required field(s): long_conv_l_max, hyena_emb_dim");
   EXPECT_ERROR(
-      C::from_json(R"({"long_conv_l_max": 8, "hyena_w": 1, "hyena_emb_dim": 3, "hidden_size": "x"})"),
+      C::from_json(
+          R"({"long_conv_l_max": 8, "hyena_w": 1, "hyena_emb_dim": 3, "hidden_size": "x"})"),
       "config: hidden_size must be an integer, got \"x\"");
   EXPECT_ERROR(
-      C::from_json(R"({"long_conv_l_max": 8, "hyena_w": 1, "hyena_emb_dim": 3, "bidirectional": 1})"),
+      C::from_json(
+          R"({"long_conv_l_max": 8, "hyena_w": 1, "hyena_emb_dim": 3, "bidirectional": 1})"),
       "config: bidirectional must be a boolean, got 1");
   EXPECT_ERROR(C::from_json(R"({"long_conv_l_max": 8, "hyena_w": 1, "hyena_emb_dim": 4})"),
-                   "config: hyena_emb_dim must be odd and at least 3, got 4");
+               "config: hyena_emb_dim must be odd and at least 3, got 4");
   EXPECT_ERROR(C::from_json(R"({"long_conv_l_max": 8, "hyena_w": 1, "hyena_emb_dim": 3,
                                     "monarch_mixer_sequence_mixing": false})"),
-                   "config: monarch_mixer_sequence_mixing is false: that is the attention "
-                   "encoder, which M2BertModel does not build");
+               "config: monarch_mixer_sequence_mixing is false: that is the attention "
+               "encoder, which M2BertModel does not build");
   EXPECT_ERROR(C::from_json("[1, 2]"), "config: the config must be a JSON object");
   EXPECT_ERROR(C::from_json("{"), "config: not JSON");
 }
@@ -212,16 +217,16 @@ TEST(M2Bert, ShapeErrors) {
   nn::M2BertModel m(tiny_config(), Key(1));
   m.eval();
   EXPECT_ERROR(m(zeros({1, 33}, DType::I64)),
-                   "M2BertModel: a sequence of 33 tokens; long_conv_l_max is 32");
+               "M2BertModel: a sequence of 33 tokens; long_conv_l_max is 32");
   EXPECT_ERROR(m(zeros({1, 4})), "M2BertEmbeddings: input_ids f32[1,4] must be integers");
   EXPECT_ERROR(blockdiag_multiply(zeros({2, 10}), zeros({4, 3, 3})),
-                   "blockdiag_multiply: x f32[2,10] must end in nblocks * p = 12 features");
+               "blockdiag_multiply: x f32[2,10] must end in nblocks * p = 12 features");
   EXPECT_ERROR(monarch_multiply(zeros({2, 8}), zeros({2, 4, 4}), zeros({3, 4, 3})),
-                   "monarch_multiply: the factors f32[2,4,4] and f32[3,4,3] do not chain");
+               "monarch_multiply: the factors f32[2,4,4] and f32[3,4,3] do not chain");
   nn::HyenaFilter causal(4, Key(1), {.seq_len = 8});
   EXPECT_ERROR(causal.kernel(9), "HyenaFilter: a sequence of 9 positions");
   EXPECT_ERROR(causal.kernel(4, true),
-                   "HyenaFilter: the reverse kernel of a filter that is not bidirectional");
+               "HyenaFilter: the reverse kernel of a filter that is not bidirectional");
 }
 
 }  // namespace
