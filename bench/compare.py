@@ -17,7 +17,9 @@ The OpenCL mode (run on the GPU machine, docs/gpu.md) checks that the OpenCL pla
 NVIDIA's, runs the GPU sizes of the workloads on kiln (bench/opencl_bench: data resident
 on the device), PyTorch CUDA eager and torch.compile, and measures a copy kernel (the
 bandwidth limit) and a bare clEnqueueNDRangeKernel (the launch limit); the transforms (fft,
-rfft, fftconv) against cuFFT through PyTorch (bench/spectral.py).
+rfft, fftconv) against cuFFT through PyTorch (bench/spectral.py). M2-BERT's layer
+(m2bert_layer) runs against the same layer in PyTorch: eager on the CPU, CUDA eager and
+torch.compile on the GPU (bench/m2bert.py).
 
 Every result is checked against the first peer's (or kiln's) before its time is reported:
 a mismatch is printed and the run exits non-zero.
@@ -31,6 +33,7 @@ import tempfile
 
 import contractions
 import fft_peers
+import m2bert
 import spectral
 from benchlib import checksum, input_array, median_time, run_kiln_bench, run_opencl_bench
 
@@ -234,6 +237,9 @@ def main():
         verdicts += contractions.run_cpu(args, np, torch, refused, records, failures)
     if not wanted or wanted & fft_peers.NAMES:
         verdicts += fft_peers.run_cpu(args, np, torch, records, failures)
+    # M2-BERT's layer (bench/m2bert.py): kiln_bench against PyTorch eager.
+    if not wanted or wanted & m2bert.NAMES:
+        verdicts += m2bert.run_cpu(args, np, torch, records, failures)
 
     if verdicts:
         print("\ntargets")
@@ -445,6 +451,13 @@ def main_opencl(args):
         fft_verdicts = spectral.run_gpu(args, np, torch if cuda else None, info, records, failures)
         if nvidia:
             verdicts += fft_verdicts
+
+    # M2-BERT's layer (bench/m2bert.py): opencl_bench against PyTorch CUDA eager and
+    # torch.compile.
+    if not wanted or wanted & m2bert.NAMES:
+        m2_verdicts = m2bert.run_gpu(args, np, torch if cuda else None, info, records, failures)
+        if nvidia:
+            verdicts += m2_verdicts
 
     if verdicts:
         print("\ntargets")

@@ -3,6 +3,8 @@
 // streaming copy and read stream of the memory bandwidth, the FMA loop of the arithmetic.
 #include "workloads.h"
 
+#include <kiln/m2.h>
+
 #ifdef KILN_HAS_LLVM
 #include "runtime/cpu/thread_pool.h"
 #endif
@@ -21,6 +23,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <numeric>
 #include <optional>
 #include <thread>
@@ -62,8 +65,8 @@ std::vector<float> Operand::values() const {
   int64_t n = 1;
   for (int64_t d : shape) n *= d;
   std::vector<float> v = make_input(n, salt);
-  if (shift != 0)
-    for (float& e : v) e += shift;
+  if (shift != 0 || scale != 1)
+    for (float& e : v) e = (e + shift) * scale;
   return v;
 }
 
@@ -541,6 +544,85 @@ Workload fftconv_workload(const std::string& name, const Problem& p) {
   return w;
 }
 
+// ---------------------------------------------------------------------------------------
+// M2-BERT (kiln/m2.h): one layer of M2-BERT-80M (bench/m2bert.py holds its PyTorch peers).
+
+// The layer's config: M2-BERT-80M's (hidden 768, intermediate 4 x hidden, Monarch MLP of
+// 4 blocks, bidirectional Hyena filters of order 128 on 5 positional features, w = 10, a
+// residual long convolution) with long_conv_l_max = the benchmark's length.
+nn::M2BertConfig m2bert_80m_layer(int64_t length, int64_t hidden) {
+  nn::M2BertConfig c;
+  c.hidden_size = hidden;
+  c.intermediate_size = 4 * hidden;
+  c.use_glu_mlp = c.use_monarch_mlp = true;
+  c.monarch_mlp_nblocks = 4;
+  c.long_conv_l_max = c.max_position_embeddings = length;
+  c.hyena_w = 10;
+  c.hyena_emb_dim = 5;
+  c.hyena_filter_order = 128;
+  c.bidirectional = c.residual_long_conv = true;
+  return c;
+}
+
+// The operand of a tensor name: a Hyena filter's MLPs share one sine module, whose freq
+// appears under every position ("...implicit_filter_rev.5.freq" ->
+// "...implicit_filter.1.freq").
+std::string m2bert_shared_name(const std::string& name) {
+  const std::string freq = ".freq";
+  if (name.size() < freq.size() || name.compare(name.size() - freq.size(), freq.size(), freq))
+    return name;
+  const size_t at = name.find(".implicit_filter");
+  return name.substr(0, at) + ".implicit_filter.1.freq";
+}
+
+// One layer forward on x [batch, length, hidden]. The operands are x (salt 1), then one per
+// distinct tensor of the layer's state_dict in name order (salt 2, 3, ...), matrices scaled
+// by 1 / sqrt(their last dimension), the fan-in, so activations keep PyTorch-init sizes;
+// bench/m2bert.py builds the same list. The graph is the module's forward with them in
+// place of its own tensors.
+Workload m2bert_layer_workload(const std::string& name, const Problem& p) {
+  const std::vector<int64_t> d = dims_of(name, p, {8, 1024, 768}, "batch, length, hidden");
+  const int64_t batch = d[0], length = d[1], hidden = d[2];
+  auto layer = std::make_shared<nn::M2BertLayer>(m2bert_80m_layer(length, hidden), Key(0));
+  layer->eval();
+  Workload w;
+  w.operands = {{{batch, length, hidden}, 1}};
+  auto operand_of = std::make_shared<std::map<std::string, size_t>>();
+  std::map<std::string, size_t> distinct;
+  double parameters = 0;
+  for (const auto& [pname, t] : layer->state_dict()) {
+    const std::string shared = m2bert_shared_name(pname);
+    auto [it, added] = distinct.emplace(shared, w.operands.size());
+    if (added) {
+      const bool matrix = t.ndim() >= 2 && pname.ends_with(".weight");
+      const float scale =
+          matrix ? static_cast<float>(1 / std::sqrt(static_cast<double>(t.shape().back()))) : 1.f;
+      w.operands.push_back({t.shape(), w.operands.size() + 1, 0, scale});
+      parameters += static_cast<double>(numel(t.shape()));
+    }
+    (*operand_of)[pname] = it->second;
+  }
+  const double tokens = static_cast<double>(batch * length), h = static_cast<double>(hidden);
+  const double size = 2.0 * static_cast<double>(length);
+  const double fft = 2.5 * size * std::log2(size);  // one real transform of 2L points
+  // Projections (3h and h outputs), the Monarch MLP (2 x 4h and back, 4 blocks), two
+  // filters' long convolutions (two forward transforms and one inverse per channel row,
+  // and each kernel's transforms), and the four implicit MLPs over the positions.
+  w.flops = 2 * tokens * (3 * h * h + h * h) + 2 * tokens * (h * 8 * h + 4 * h * h) / 4 +
+            2 * (3 * static_cast<double>(batch) * h * fft + 2 * h * fft) +
+            4 * 2 * static_cast<double>(length) * (5 * 128 + 2 * 128 * 128 + 128 * h);
+  w.bytes = (2 * tokens * h + parameters) * 4;
+  w.bound = Bound::Compute;
+  w.contraction = true;
+  w.variant = "kiln::nn::M2BertLayer";
+  w.build = [layer, operand_of](const std::vector<Tensor>& o) {
+    Params params;
+    for (const auto& [pname, i] : *operand_of) params.emplace(pname, o[i]);
+    return layer->forward(params, o[0]);
+  };
+  return w;
+}
+
 }  // namespace
 
 Workload workload(const std::string& name, const Problem& p) {
@@ -612,10 +694,11 @@ Workload workload(const std::string& name, const Problem& p) {
   }
   if (name == "fft" || name == "rfft") return spectral_workload(name, p);
   if (name == "fftconv" || name == "fftconv_short") return fftconv_workload(name, p);
+  if (name == "m2bert_layer") return m2bert_layer_workload(name, p);
   throw Error("bench: unknown workload '" + name +
               "' (known: ew_chain, sum_full, sum_rows, softmax, layernorm, dispatch, sgemm, "
               "gemm_bias_gelu, sgemm_small, dwconv1d, conv2d, fft, rfft, fftconv, fftconv_short, "
-              "copy, read, peak)");
+              "m2bert_layer, copy, read, peak)");
 }
 
 namespace {

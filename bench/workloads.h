@@ -58,11 +58,12 @@ struct Impl {
   std::string note;  // what the implementation is, where that is not obvious
 };
 
-// One input of a workload: make_input(numel, salt) + shift, in `shape`.
+// One input of a workload: (make_input(numel, salt) + shift) * scale, in `shape`.
 struct Operand {
   Shape shape;
   uint64_t salt = 1;
   float shift = 0;
+  float scale = 1;
   std::vector<float> values() const;
 };
 
