@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 #include <sys/sysinfo.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <new>
@@ -68,23 +69,28 @@ std::shared_ptr<uint8_t> HostMemoryPool::take(size_t bytes, bool* fresh) {
   }
   if (fresh) *fresh = p == nullptr;
   if (!p) p = allocate_fresh(bytes);
+  if (bytes >= kPooled) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    taken_ += size;
+    peak_taken_ = std::max(peak_taken_, taken_);
+  }
   try {
     return std::shared_ptr<uint8_t>(p, [this, size](uint8_t* q) { give_back(q, size); });
   } catch (const std::bad_alloc&) {  // the shared_ptr's control block; p is freed
-    out_of_memory(bytes, "the host is out of memory", cache_limit_);
+    out_of_memory(bytes, "the host is out of memory", cache_limit());
   }
 }
 
 uint8_t* HostMemoryPool::allocate_fresh(size_t bytes) {
   static const uint64_t machine = machine_bytes();  // one system call per process
   if (machine > 0 && bytes > machine)
-    out_of_memory(bytes, "the machine has " + mib(machine) + " of memory and swap", cache_limit_);
+    out_of_memory(bytes, "the machine has " + mib(machine) + " of memory and swap", cache_limit());
   if (uint8_t* p = allocate(bytes)) return p;
   // The cached blocks may be what stands in the way: give them back and try once more.
   release_cache();
   if (uint8_t* p = allocate(bytes)) return p;
   out_of_memory(bytes, "the host is out of memory (or over the process's memory limit)",
-                cache_limit_);
+                cache_limit());
 }
 
 void HostMemoryPool::release_cache() {
@@ -97,13 +103,23 @@ void HostMemoryPool::release_cache() {
 void HostMemoryPool::give_back(uint8_t* p, size_t bytes) {
   if (bytes >= kPooled) {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (cached_ + bytes <= cache_limit_) {
+    taken_ -= bytes;
+    if (cached_ + bytes <= limit_locked()) {
       free_.emplace(bytes, p);
       cached_ += bytes;
       return;
     }
   }
   std::free(p);
+}
+
+size_t HostMemoryPool::limit_locked() const {
+  return std::max(cache_limit_, std::min(peak_taken_, grow_to_));
+}
+
+size_t HostMemoryPool::cache_limit() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return limit_locked();
 }
 
 size_t HostMemoryPool::cached_bytes() {
@@ -118,13 +134,15 @@ HostMemoryPool::~HostMemoryPool() {
 HostMemoryPool& HostMemoryPool::global() {
   // Never destroyed: blocks may come back from static destructors.
   static auto* pool = [] {
-    size_t limit = kDefaultCacheLimit;
     if (const char* env = std::getenv("KILN_HOST_CACHE_MB"); env && *env) {
       char* end = nullptr;
       const unsigned long long mb = std::strtoull(env, &end, 10);
-      if (end && *end == '\0') limit = static_cast<size_t>(mb) << 20;
+      if (end && *end == '\0') return new HostMemoryPool(static_cast<size_t>(mb) << 20);
     }
-    return new HostMemoryPool(limit);
+    struct sysinfo info {};
+    const uint64_t ram =
+        sysinfo(&info) == 0 ? static_cast<uint64_t>(info.totalram) * info.mem_unit : 0;
+    return new HostMemoryPool(kDefaultCacheLimit, static_cast<size_t>(ram / 2));
   }();
   return *pool;
 }

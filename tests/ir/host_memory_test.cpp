@@ -68,6 +68,24 @@ TEST(HostMemoryPool, KeepsToItsLimit) {
   EXPECT_EQ(one.cached_bytes(), kLarge);  // the second came back over the limit: freed
 }
 
+// A pool that may grow keeps what the largest run held at once (up to its cap), so the
+// next run of the same size touches no fresh pages.
+TEST(HostMemoryPool, GrowsToThePeakWorkingSet) {
+  HostMemoryPool pool(kLarge, 3 * kLarge);
+  EXPECT_EQ(pool.cache_limit(), kLarge);
+  { auto a = pool.take(kLarge), b = pool.take(kLarge), c = pool.take(kLarge); }
+  EXPECT_EQ(pool.cache_limit(), 3 * kLarge);
+  EXPECT_EQ(pool.cached_bytes(), 3 * kLarge);
+  bool fresh = true;
+  {
+    auto a = pool.take(kLarge), b = pool.take(kLarge), c = pool.take(kLarge, &fresh);
+    EXPECT_FALSE(fresh);
+    auto d = pool.take(kLarge);  // beyond the cap: this one goes back to the system
+  }
+  EXPECT_EQ(pool.cache_limit(), 3 * kLarge);
+  EXPECT_EQ(pool.cached_bytes(), 3 * kLarge);
+}
+
 TEST(HostMemoryPool, ThreadsNeverShareABlock) {
   HostMemoryPool pool(4 * kLarge);  // room for a few: threads reuse each other's blocks
   std::vector<std::thread> threads;
