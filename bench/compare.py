@@ -29,6 +29,7 @@ import platform
 import sys
 import tempfile
 
+import bert_peers
 import contractions
 import fft_peers
 import spectral
@@ -234,6 +235,9 @@ def main():
         verdicts += contractions.run_cpu(args, np, torch, refused, records, failures)
     if not wanted or wanted & fft_peers.NAMES:
         verdicts += fft_peers.run_cpu(args, np, torch, records, failures)
+    # bert_base: a whole model's forward pass (bench/bert_peers.py).
+    if not wanted or wanted & bert_peers.NAMES:
+        verdicts += bert_peers.run_cpu(args, np, torch, refused, records, failures)
 
     if verdicts:
         print("\ntargets")
@@ -445,6 +449,13 @@ def main_opencl(args):
         fft_verdicts = spectral.run_gpu(args, np, torch if cuda else None, info, records, failures)
         if nvidia:
             verdicts += fft_verdicts
+
+    # bert_base: all-MiniLM-L6-v2's forward pass (bench/bert_peers.py).
+    if not wanted or wanted & bert_peers.NAMES:
+        bert_verdicts = bert_peers.run_gpu(args, np, torch if cuda else None, info, records,
+                                           failures)
+        if nvidia:
+            verdicts += bert_verdicts
 
     if verdicts:
         print("\ntargets")
