@@ -31,6 +31,7 @@ import platform
 import sys
 import tempfile
 
+import bert_peers
 import contractions
 import fft_peers
 import m2bert
@@ -240,6 +241,9 @@ def main():
     # M2-BERT's layer (bench/m2bert.py): kiln_bench against PyTorch eager.
     if not wanted or wanted & m2bert.NAMES:
         verdicts += m2bert.run_cpu(args, np, torch, records, failures)
+    # bert_base: a whole model's forward pass (bench/bert_peers.py).
+    if not wanted or wanted & bert_peers.NAMES:
+        verdicts += bert_peers.run_cpu(args, np, torch, refused, records, failures)
 
     if verdicts:
         print("\ntargets")
@@ -458,6 +462,12 @@ def main_opencl(args):
         m2_verdicts = m2bert.run_gpu(args, np, torch if cuda else None, info, records, failures)
         if nvidia:
             verdicts += m2_verdicts
+    # bert_base: all-MiniLM-L6-v2's forward pass (bench/bert_peers.py).
+    if not wanted or wanted & bert_peers.NAMES:
+        bert_verdicts = bert_peers.run_gpu(args, np, torch if cuda else None, info, records,
+                                           failures)
+        if nvidia:
+            verdicts += bert_verdicts
 
     if verdicts:
         print("\ntargets")

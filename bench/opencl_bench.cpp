@@ -307,16 +307,17 @@ void run_workload(OpenCLDevice& device, const Options& o) {
   const double bytes = workload.bytes;
   Tensor y = workload.build(kiln::bench::make_operands(workload));
   TimedGraph t = time_graph(device, y, o);
-  char extra[256];
-  std::snprintf(extra, sizeof extra,
+  // Room for every kernel's shape (a whole model has dozens).
+  std::vector<char> extra(256 + t.shapes.size());
+  std::snprintf(extra.data(), extra.size(),
                 ", \"launches\": %lld, \"kernels\": %lld, \"shapes\": \"%s\", \"prepare_seconds\": "
                 "%.6g, \"rows\": %lld, \"cols\": %lld, \"note\": \"%s\"",
                 static_cast<long long>(t.exe->launches_per_run()),
                 static_cast<long long>(t.exe->kernels()), t.shapes.c_str(), t.prepare_seconds,
                 static_cast<long long>(o.rows), static_cast<long long>(o.cols),
                 json_escape(workload.variant).c_str());
-  print_row(o.workload, "kiln", device.info().name, t.median, t.best, bytes, t.checksum, extra,
-            workload.flops);
+  print_row(o.workload, "kiln", device.info().name, t.median, t.best, bytes, t.checksum,
+            extra.data(), workload.flops);
   t.exe.reset();
 
 #ifdef KILN_BENCH_CLBLAST

@@ -17,6 +17,8 @@
 #                 of each finished phase goes to OUT_DIR/clblast-tuning/ and to compare
 #   contractions  bench/compare for sgemm, gemm_bias_gelu, dwconv1d and conv2d only
 #   transforms    bench/compare for fft and rfft only (kiln's FFT kernels against cuFFT)
+#   bert          bench/compare for bert_base only (all-MiniLM-L6-v2's forward pass against
+#                 PyTorch CUDA eager and torch.compile; bench/bert_peers.py)
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
@@ -139,6 +141,12 @@ if stage transforms; then
 echo "== compare: FFT workloads"
 PYTHONUNBUFFERED=1 timeout "${KILN_COMPARE_TIMEOUT:-280}" python3 "$root/bench/compare.py" --device opencl \
   --opencl-binary "$bench" --workloads fft,rfft --json "$out/transforms.json" 2>&1 | tee "$out/transforms.log"
+fi
+
+if stage bert; then
+echo "== compare: bert_base"
+PYTHONUNBUFFERED=1 timeout "${KILN_COMPARE_TIMEOUT:-280}" python3 "$root/bench/compare.py" --device opencl \
+  --opencl-binary "$bench" --workloads bert_base --json "$out/bert.json" 2>&1 | tee "$out/bert.log"
 fi
 
 # The program binaries (PTX on NVIDIA), for reading the generated machine code.

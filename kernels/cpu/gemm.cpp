@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 #include <memory>
 
 #include "codegen/contraction.h"
@@ -452,8 +453,24 @@ void CpuGemm::epilogue_rows(const Call& call, int64_t m0, int64_t m1, int64_t n0
 
 void CpuGemm::run(uint8_t* const* buffers, const uint64_t* scalars,
                   runtime::cpu::ThreadPool& pool) const {
-  const int nr = gemm_.tile.nr;
+  // A batch of small products (attention's heads: 128 x 128 x 32 each): waking the workers
+  // for every product costs more than the product, so each thread runs whole products of
+  // the batch on its own.
+  if (batch_ >= pool.size() && pool.size() > 1 && M_ * N_ * K_ <= kSmallBatchedProduct) {
+    const Blocking one = blocking(1);
+    pool.parallel_for(batch_, 1, [&](int64_t b0, int64_t b1) {
+      for (int64_t batch = b0; batch < b1; ++batch)
+        run_batch(buffers, scalars, one, batch, nullptr);
+    });
+    return;
+  }
   const Blocking blk = blocking(pool.size());
+  for (int64_t batch = 0; batch < batch_; ++batch) run_batch(buffers, scalars, blk, batch, &pool);
+}
+
+void CpuGemm::run_batch(uint8_t* const* buffers, const uint64_t* scalars, const Blocking& blk,
+                        int64_t batch, runtime::cpu::ThreadPool* pool) const {
+  const int nr = gemm_.tile.nr;
   std::shared_ptr<uint8_t> scratch, packed_b;
   auto& memory = HostMemoryPool::global();
   if (!blk.private_b) packed_b = memory.take(static_cast<size_t>(blk.kc * blk.nc * esize_));
@@ -463,41 +480,46 @@ void CpuGemm::run(uint8_t* const* buffers, const uint64_t* scalars,
   // workers would cost about as much as they save.
   const bool serial = M_ * N_ * K_ < (int64_t{1} << 19);
   const int64_t grain = serial ? tasks : 1;
+  // Runs fn over [0, n): on the pool, or on this thread when it runs the batch alone.
+  auto for_range = [&](int64_t n, int64_t chunk, const std::function<void(int64_t, int64_t)>& fn) {
+    if (pool)
+      pool->parallel_for(n, chunk, fn);
+    else
+      fn(0, n);
+  };
   // The part of an AffineB's index that k contributes, per block of k.
   std::vector<std::vector<int64_t>> affine_k;
   if (gemm_.b_affine)
     for (int64_t pc = 0; pc < K_; pc += blk.kc)
       affine_k.push_back(affine_b_k_table(pc, std::min(blk.kc, K_ - pc)));
-  for (int64_t batch = 0; batch < batch_; ++batch) {
-    uint8_t* c =
-        gemm_.direct_output ? buffers[gemm_.out_buffer] + batch * M_ * N_ * esize_ : scratch.get();
-    for (int64_t jc = 0; jc < N_; jc += blk.nc) {
-      for (int64_t pc = 0; pc < K_; pc += blk.kc) {
-        Call call{&blk,
-                  buffers,
-                  scalars,
-                  c,
-                  packed_b.get(),
-                  batch,
-                  jc,
-                  std::min(blk.nc, N_ - jc),
-                  pc,
-                  std::min(blk.kc, K_ - pc),
-                  affine_k.empty() ? nullptr : affine_k[static_cast<size_t>(pc / blk.kc)].data()};
-        const int64_t panels = ceil_div(call.nc, nr);
-        if (blk.private_b) {
-          // The tasks pack B.
-        } else if (!b_in_place_)
-          pool.parallel_for(panels, serial ? panels : 1, [&](int64_t b, int64_t e) {
-            for (int64_t p = b; p < e; ++p) pack_b_block(call, p, panel_in_block(call, p));
-          });
-        else if (call.nc % nr && call.nc % nr != narrow_)
-          pack_b_block(call, panels - 1,
-                       panel_in_block(call, panels - 1));  // the partial panel at the end of B
-        pool.parallel_for(tasks, grain, [&](int64_t b, int64_t e) {
-          for (int64_t t = b; t < e; ++t) task(call, t);
+  uint8_t* c =
+      gemm_.direct_output ? buffers[gemm_.out_buffer] + batch * M_ * N_ * esize_ : scratch.get();
+  for (int64_t jc = 0; jc < N_; jc += blk.nc) {
+    for (int64_t pc = 0; pc < K_; pc += blk.kc) {
+      Call call{&blk,
+                buffers,
+                scalars,
+                c,
+                packed_b.get(),
+                batch,
+                jc,
+                std::min(blk.nc, N_ - jc),
+                pc,
+                std::min(blk.kc, K_ - pc),
+                affine_k.empty() ? nullptr : affine_k[static_cast<size_t>(pc / blk.kc)].data()};
+      const int64_t panels = ceil_div(call.nc, nr);
+      if (blk.private_b) {
+        // The tasks pack B.
+      } else if (!b_in_place_)
+        for_range(panels, serial ? panels : 1, [&](int64_t b, int64_t e) {
+          for (int64_t p = b; p < e; ++p) pack_b_block(call, p, panel_in_block(call, p));
         });
-      }
+      else if (call.nc % nr && call.nc % nr != narrow_)
+        pack_b_block(call, panels - 1,
+                     panel_in_block(call, panels - 1));  // the partial panel at the end of B
+      for_range(tasks, grain, [&](int64_t b, int64_t e) {
+        for (int64_t t = b; t < e; ++t) task(call, t);
+      });
     }
   }
 }

@@ -11,7 +11,10 @@
 // ranges of B's panels, so that every thread has work. A B that is an AffineB (a conv's
 // padded im2col) is packed here by copies of runs (along n, or along k where n's are short:
 // a conv's weight gradient), and with few rows each task packs the panels it uses itself,
-// just before using them (no block of B shared between threads).
+// just before using them (no block of B shared between threads). A batch of small
+// products with one for every thread (attention's heads) runs the other way round: each
+// thread takes whole products and runs their blocks alone, since waking the workers for
+// each product would cost more than the product.
 // The pack and epilogue kernels are KernelIR (codegen/gemm_kernels.h) compiled with the
 // micro-kernel into one object (compile_gemm_object). kiln-aot (codegen/aot/cpu/) still
 // emits these kernels' loop nests.
@@ -62,6 +65,10 @@ bool affine_b_by_k(const codegen::GemmKernels& gemm);
 // Rows (M) up to which the tasks of a GEMM whose B is an AffineB pack their own panels of B.
 inline constexpr int64_t kPrivateBRows = 128;
 
+// Multiply-adds of one product of a batch up to which each thread runs whole products of
+// the batch (when the batch has a product for every thread) instead of splitting each.
+inline constexpr int64_t kSmallBatchedProduct = int64_t{1} << 20;
+
 class CpuGemm {
  public:
   // `fns`: the loaded functions of compile_gemm_object's names, in order.
@@ -76,6 +83,10 @@ class CpuGemm {
   struct Call;
   Blocking blocking(int threads) const;
   void task(const Call& call, int64_t index) const;
+  // One product of the batch with blocking `blk`: its tasks on `pool`, or all on this thread
+  // when pool is null.
+  void run_batch(uint8_t* const* buffers, const uint64_t* scalars, const Blocking& blk,
+                 int64_t batch, runtime::cpu::ThreadPool* pool) const;
   // Packs the panel `panel` of the block of B into dst.
   void pack_b_block(const Call& call, int64_t panel, uint8_t* dst) const;
   // Where the shared block of B holds panel `panel` (null where tasks pack their own).

@@ -1,8 +1,8 @@
 // The CPU GEMM (kernels/cpu/gemm.h) against the reference evaluator: a shape sweep with
 // tails of every block, batches with broadcast batch dimensions, transposed operands
-// (views), f32 / f64 / f16 / bf16 inputs, fused epilogues, one and two threads, and the
-// disk cache of a GEMM kernel's object. tests/CMakeLists.txt runs the suite again with
-// AVX2's vectors (KILN_CPU_LANES=8).
+// (views), f32 / f64 / f16 / bf16 inputs, fused epilogues, one and two threads, batches of
+// small products run whole on each thread, and the disk cache of a GEMM kernel's object.
+// tests/CMakeLists.txt runs the suite again with AVX2's vectors (KILN_CPU_LANES=8).
 #include "kernels/cpu/gemm.h"
 
 #include <gtest/gtest.h>
@@ -193,6 +193,22 @@ TEST(CpuGemm, ThreadsDoNotChangeTheResult) {
     EXPECT_EQ(d.run(fns, two), want) << shape_str(m);
     EXPECT_EQ(d.run(fns, three), want) << shape_str(m);
   }
+}
+
+TEST(CpuGemm, SmallProductsOfABatchRunWholeOnEachThread) {
+  // A batch of small products (attention's per-head scores and values, smaller): with a
+  // product for every thread, each thread runs whole products (kSmallBatchedProduct). The
+  // result is the one-thread result, bit for bit, and the reference's.
+  Tensor q = data({2, 3, 40, 32}, 1), k = data({2, 3, 32, 40}, 2);
+  check(matmul(q, k), 32, "a batch of 6 products of 40 x 40 x 32");
+  check(gelu(matmul(data({7, 30, 64}, 3), data({7, 64, 50}, 4))), 64, "an odd batch with gelu");
+  DirectGemm d(matmul(q, k));
+  ASSERT_EQ(d.p.kernels.size(), 1u);
+  auto fns = runtime::cpu::KernelCache::global().get(d.kernel()).fns;
+  runtime::cpu::ThreadPool one(1), two(2), four(4);
+  std::vector<uint8_t> want = d.run(fns, one);
+  EXPECT_EQ(d.run(fns, two), want);
+  EXPECT_EQ(d.run(fns, four), want);
 }
 
 TEST(CpuGemm, DiskCacheRoundTrip) {
