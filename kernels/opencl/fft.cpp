@@ -312,7 +312,9 @@ class FftRenderer {
     w.line("const long " + p + " = ((long)(" + j + ") * (long)(" + j + ")) % " + num(2 * n) + ";");
     return twiddle(w, p, 2 * n, s_.inverse() ? +1 : -1);
   }
-  std::string fresh(const std::string& prefix) { return prefix + std::to_string(fresh_++); }
+  // A new local name: "f" + prefix + a number, apart from the renderer's names (a0 for
+  // arguments, b0 for buffers, t0 for temporaries, v0 for variables).
+  std::string fresh(const std::string& prefix) { return "f" + prefix + std::to_string(fresh_++); }
 
   // The transform's input at row `row` and position `j` of its row as a C expression,
   // emitted into the current scope: float for RealForward unless `widen` makes it complex,
