@@ -55,6 +55,26 @@ def run_kiln_bench(binary, workload, rows, cols, reps, env=None, dims=None):
     return [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
 
 
+def kiln_rows(records, limit_note=None):
+    """kiln_bench's records as compare's table rows: (rows, limit, note). rows: (impl, device,
+    seconds, checksums, flops, bytes, note) of each implementation (kiln's own without a
+    note); limit: (GFLOP/s, GB/s, what, seconds) of the fastest run of the "limit" record,
+    named `limit_note` or its own note, or None; note: kiln's variant."""
+    rows, limit, note = [], None, ""
+    for r in records:
+        if r["impl"] == "limit":
+            t = r["min_seconds"]
+            what = limit_note or r["note"] or "copy bandwidth"
+            limit = (r["flops"] / t / 1e9, r["bytes"] / t / 1e9, what, t)
+            continue
+        if r["impl"] == "kiln":
+            note = r["note"]
+        rows.append((r["impl"], r["device"], r["seconds"],
+                     (r["checksum"], r["weighted_checksum"], r["magnitude"]), r["flops"],
+                     r["bytes"], "" if r["impl"].startswith("kiln") else r["note"]))
+    return rows, limit, note
+
+
 def run_opencl_bench(binary, *args):
     cmd = [binary, *map(str, args)]
     out = subprocess.run(cmd, capture_output=True, text=True)

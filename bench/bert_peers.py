@@ -191,7 +191,7 @@ def run_cpu(args, np, torch, refused, records, failures):
     """bert_base inside bench/compare (CPU): kiln_bench's kiln, kiln_exec and FMA-peak rows
     and PyTorch eager; returns the issue's target (kiln eval >= 1.5x PyTorch CPU) as a
     ratio of this run."""
-    from benchlib import run_kiln_bench
+    from benchlib import kiln_rows, run_kiln_bench
     from contractions import print_rows
 
     wanted = set(args.workloads.split(",")) if args.workloads else None
@@ -203,17 +203,8 @@ def run_cpu(args, np, torch, refused, records, failures):
     for workload, dims in BERT_WORKLOADS_REDUCED if args.reduced else BERT_WORKLOADS:
         if wanted and workload not in wanted:
             continue
-        rows, limit, note = [], None, ""
-        for r in run_kiln_bench(args.binary, workload, 0, 0, reps, dims=dims):
-            c = (r["checksum"], r["weighted_checksum"], r["magnitude"])
-            if r["impl"] == "limit":
-                t = r["min_seconds"]
-                limit = (r["flops"] / t / 1e9, r["bytes"] / t / 1e9, r["note"], t)
-                continue
-            if r["impl"] == "kiln":
-                note = r["note"]
-                flops, nbytes = r["flops"], r["bytes"]
-            rows.append((r["impl"], r["device"], r["seconds"], c, r["flops"], r["bytes"], ""))
+        rows, limit, note = kiln_rows(run_kiln_bench(args.binary, workload, 0, 0, reps, dims=dims))
+        flops, nbytes = rows[0][4], rows[0][5]
         if torch is not None:
             for impl, f, what in peers(torch, np, dims, "cpu"):
                 rows.append((impl, "cpu", median_time(f, reps, 1), checksums(f()), flops,

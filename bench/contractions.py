@@ -9,7 +9,8 @@ import math
 import os
 import sys
 
-from benchlib import checksums, input_array, median_time, run_kiln_bench, run_opencl_bench
+from benchlib import (checksums, input_array, kiln_rows, median_time, run_kiln_bench,
+                      run_opencl_bench)
 
 # (workload, dims) at the sizes of the issue; dims as bench/workloads.cpp reads them:
 # GEMMs m, n, k; dwconv1d batch, channels, length, taps; conv2d batch, c_in, c_out, h, w, k.
@@ -351,22 +352,12 @@ def run_cpu(args, np, torch, refused, records, failures):
         small = workload == "sgemm_small"
         wreps = reps * 20 if small else reps
         out = run_kiln_bench(args.binary, workload, 0, 0, wreps, dims=dims)
-        rows, limit, note = [], None, ""
-        for r in out:
-            c = (r["checksum"], r["weighted_checksum"], r["magnitude"])
-            if r["impl"] == "limit":  # a peak: the fastest of its runs
-                t = r["min_seconds"]
-                limit = (r["flops"] / t / 1e9, r["bytes"] / t / 1e9, r["note"] or "copy bandwidth", t)
-                if workload in COMPUTE_BOUND:
-                    if peak is None or limit[0] > peak[0]:
-                        peak = limit
-                    limit = (peak[0], 0, f"{peak[2]}: {peak[0]:.1f} GFLOP/s, the highest "
-                             f"measured so far (this process: {limit[0]:.1f})", peak[3])
-                continue
-            if r["impl"] == "kiln":
-                note = r["note"]
-            rows.append((r["impl"], r["device"], r["seconds"], c, r["flops"], r["bytes"],
-                         "" if r["impl"].startswith("kiln") else r["note"]))
+        rows, limit, note = kiln_rows(out)
+        if limit and workload in COMPUTE_BOUND:  # a peak: the fastest of its runs so far
+            if peak is None or limit[0] > peak[0]:
+                peak = limit
+            limit = (peak[0], 0, f"{peak[2]}: {peak[0]:.1f} GFLOP/s, the highest "
+                     f"measured so far (this process: {limit[0]:.1f})", peak[3])
         flops, nbytes = rows[0][4], rows[0][5]
         peers = {"numpy": numpy_peer(np, workload, dims)}
         if torch:

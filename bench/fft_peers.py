@@ -147,7 +147,7 @@ def run_cpu(args, np, torch, records, failures):
     copy-limit rows, the FFTW program, NumPy and PyTorch, in one table per workload; returns
     the issue's targets as ratios of this run (kiln_exec against the FFTW program, which
     also plans once and runs on resident data; kiln's whole eval against PyTorch)."""
-    from benchlib import run_kiln_bench
+    from benchlib import kiln_rows, run_kiln_bench
     from contractions import print_rows
 
     wanted = set(args.workloads.split(",")) if args.workloads else None
@@ -159,16 +159,8 @@ def run_cpu(args, np, torch, records, failures):
     for workload, dims in FFT_WORKLOADS_REDUCED if args.reduced else FFT_WORKLOADS:
         if wanted and workload not in wanted:
             continue
-        rows, limit, note = [], None, ""
-        for r in run_kiln_bench(args.binary, workload, 0, 0, reps, dims=dims):
-            c = (r["checksum"], r["weighted_checksum"], r["magnitude"])
-            if r["impl"] == "limit":
-                t = r["min_seconds"]
-                limit = (r["flops"] / t / 1e9, r["bytes"] / t / 1e9, "copy bandwidth", t)
-                continue
-            if r["impl"] == "kiln":
-                note = r["note"]
-            rows.append((r["impl"], r["device"], r["seconds"], c, r["flops"], r["bytes"], ""))
+        rows, limit, note = kiln_rows(run_kiln_bench(args.binary, workload, 0, 0, reps, dims=dims),
+                                      "copy bandwidth")
         flops, nbytes = rows[0][4], rows[0][5]
         if os.path.exists(peer):
             r = run_fft_peer(peer, workload, dims, reps)
