@@ -17,10 +17,9 @@ import argparse
 import json
 import math
 import os
-import subprocess
 import sys
 
-from benchlib import checksums, input_array, median_time, run_kiln_bench
+from benchlib import checksums, input_array, kiln_rows, median_time, run_kiln_bench
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -28,21 +27,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 M2BERT_WORKLOADS = [("m2bert_layer", [8, 1024, 768]), ("m2bert_layer", [8, 8192, 768])]
 M2BERT_WORKLOADS_REDUCED = [("m2bert_layer", [2, 1024, 768])]
 NAMES = {w for w, _ in M2BERT_WORKLOADS}
-# The kiln_cached row's freed-memory cache (MiB): more than one forward's intermediates at
-# the largest size.
-CACHE_MB = "16384"
-
-
-def kiln_alone(binary, workload, dims, reps, env):
-    """kiln_bench's kiln row (the whole eval) alone, in the environment `env`."""
-    cmd = [binary, "--workload", workload, "--dims", ",".join(map(str, dims)), "--reps",
-           str(reps), "--impl", "kiln"]
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    if out.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed:\n{out.stderr}")
-    return [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
-
-
 def reference_layers():
     """The PyTorch layers of the fixture script."""
     sys.path.insert(0, os.path.join(HERE, "..", "tests", "fixtures", "m2bert"))
@@ -101,10 +85,9 @@ def torch_cpu(torch, np, dims):
 
 
 def run_cpu(args, np, torch, records, failures):
-    """m2bert_layer inside bench/compare (CPU): kiln_bench's kiln and kiln_exec rows, kiln
-    with a larger freed-memory cache (kiln_cached) and PyTorch eager, in one table per
-    size; returns the issue's target (>= 1.5x PyTorch CPU, kiln's whole eval, both kiln
-    rows) as ratios of this run."""
+    """m2bert_layer inside bench/compare (CPU): kiln_bench's kiln and kiln_exec rows and
+    PyTorch eager, in one table per size; returns the issue's target (>= 1.5x PyTorch CPU,
+    kiln's whole eval) as ratios of this run."""
     from contractions import print_rows
 
     wanted = set(args.workloads.split(",")) if args.workloads else None
@@ -113,22 +96,7 @@ def run_cpu(args, np, torch, records, failures):
     for workload, dims in M2BERT_WORKLOADS_REDUCED if args.reduced else M2BERT_WORKLOADS:
         if wanted and workload not in wanted:
             continue
-        rows, note = [], ""
-        # kiln as it runs by default, then (kiln eval alone) with a freed-memory cache that
-        # holds one forward's intermediates, a documented setting: the default cache
-        # (1 GiB) is smaller than them at these sizes, so each eval maps and faults in
-        # fresh memory.
-        runs = run_kiln_bench(args.binary, workload, 0, 0, reps, dims=dims)
-        runs += [dict(r, impl="kiln_cached", note=f"KILN_HOST_CACHE_MB={CACHE_MB}")
-                 for r in kiln_alone(args.binary, workload, dims, reps,
-                                     dict(os.environ, KILN_HOST_CACHE_MB=CACHE_MB))]
-        for r in runs:
-            if r["impl"] == "limit":
-                continue
-            note = note or r["note"]
-            rows.append((r["impl"], r["device"], r["seconds"],
-                         (r["checksum"], r["weighted_checksum"], r["magnitude"]), r["flops"],
-                         r["bytes"], r["note"] if r["impl"] == "kiln_cached" else ""))
+        rows, _, note = kiln_rows(run_kiln_bench(args.binary, workload, 0, 0, reps, dims=dims))
         flops, nbytes = rows[0][4], rows[0][5]
         if torch is not None:
             f = torch_cpu(torch, np, dims)
@@ -136,12 +104,11 @@ def run_cpu(args, np, torch, records, failures):
                          f"eager, {torch.get_num_threads()} threads"))
         print_rows(workload, dims, rows, None, note, failures, records, "cpu")
         eager = next((r[2] for r in rows if r[0] == "torch"), None)
-        for impl in ("kiln", "kiln_cached"):
-            kiln = next((r[2] for r in rows if r[0] == impl), None)
-            if eager and kiln:
-                x = eager / kiln
-                verdicts.append((f"{workload} {'x'.join(map(str, dims))} >= 1.5x PyTorch CPU "
-                                 f"({impl} eval)", x >= 1.5, f"{x:.2f}x"))
+        kiln = next((r[2] for r in rows if r[0] == "kiln"), None)
+        if eager and kiln:
+            x = eager / kiln
+            verdicts.append((f"{workload} {'x'.join(map(str, dims))} >= 1.5x PyTorch CPU "
+                             f"(kiln eval)", x >= 1.5, f"{x:.2f}x"))
     return verdicts
 
 

@@ -620,6 +620,10 @@ Workload m2bert_layer_workload(const std::string& name, const Problem& p) {
     Params params;
     for (const auto& [pname, i] : *operand_of) params.emplace(pname, o[i]);
     return layer->forward(params, o[0]);
+  };
+  return w;
+}
+
 // bert_base: the forward pass of all-MiniLM-L6-v2 (kiln/bert.h: 6 layers, hidden 384, 12
 // heads, intermediate 1536, vocabulary 30522) on dims {batch, length}, to mean-pooled,
 // L2-normalized sentence embeddings [batch, 384]. Random weights of MiniLM's shapes: one
