@@ -3,8 +3,8 @@
 // streaming copy and read stream of the memory bandwidth, the FMA loop of the arithmetic.
 #include "workloads.h"
 
-#include <kiln/m2.h>
 #include <kiln/bert.h>
+#include <kiln/m2.h>
 
 #ifdef KILN_HAS_LLVM
 #include "runtime/cpu/thread_pool.h"
