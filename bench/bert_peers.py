@@ -226,10 +226,7 @@ def run_gpu(args, np, torch, info, records, failures):
 
     wanted = set(args.workloads.split(",")) if args.workloads else None
     reps = 10 if args.quick else 30
-    cuda = torch is not None and torch.cuda.is_available()
-    if cuda:
-        torch.backends.cuda.matmul.allow_tf32 = False
-        torch.backends.cudnn.allow_tf32 = False
+    cuda = torch is not None and torch.cuda.is_available()  # TF32 off: see compare.py
     verdicts = []
     for workload, dims in BERT_WORKLOADS_REDUCED if args.reduced else BERT_WORKLOADS:
         if wanted and workload not in wanted:

@@ -345,6 +345,12 @@ def main_opencl(args):
         print("note: PyTorch with CUDA is not available; its columns are skipped", file=sys.stderr)
     else:
         print(f"torch {torch.__version__}, {torch.cuda.get_device_name(0)}")
+        # FP32 means FP32 for every CUDA peer: no TF32 tensor-core rounding in cuBLAS or cuDNN.
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        print(f"PyTorch CUDA: TF32 off (matmul.allow_tf32="
+              f"{torch.backends.cuda.matmul.allow_tf32}, cudnn.allow_tf32="
+              f"{torch.backends.cudnn.allow_tf32}), cuDNN {torch.backends.cudnn.version()}")
 
     reps = 10 if args.quick else 30
     wanted = set(args.workloads.split(",")) if args.workloads else None

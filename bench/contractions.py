@@ -445,14 +445,7 @@ def run_gpu(args, np, torch, info, copy_gbs, records, failures):
     (ratios of this run)."""
     wanted = set(args.workloads.split(",")) if args.workloads else None
     reps = 10 if args.quick else 30
-    cuda = torch is not None and torch.cuda.is_available()
-    if cuda:
-        # FP32 means FP32: no TF32 tensor-core rounding in cuBLAS or cuDNN.
-        torch.backends.cuda.matmul.allow_tf32 = False
-        torch.backends.cudnn.allow_tf32 = False
-        print(f"\nPyTorch CUDA: TF32 off (matmul.allow_tf32="
-              f"{torch.backends.cuda.matmul.allow_tf32}, cudnn.allow_tf32="
-              f"{torch.backends.cudnn.allow_tf32}), cuDNN {torch.backends.cudnn.version()}")
+    cuda = torch is not None and torch.cuda.is_available()  # TF32 off: see compare.py
     times = {}
     for workload, dims in GPU_CONTRACTIONS_REDUCED if args.reduced else GPU_CONTRACTIONS:
         if wanted and workload not in wanted:
