@@ -81,19 +81,19 @@ int main(int argc, char** argv) {
 
     // The weights: the fixture file holds several cases; the encoder's are
     // "encoder.state.<name>", its inputs and PyTorch's output "encoder.<name>".
-    std::map<std::string, Tensor> file =
+    const std::map<std::string, Tensor> file =
         load_checkpoint_tensors(fixture ? kFixtures + "fixtures.safetensors" : o.checkpoint);
+    std::map<std::string, Tensor> weights;
     MatchOptions match;
     if (fixture) {
       match.strip_prefixes = {"encoder.state."};
-      std::map<std::string, Tensor> state;
       for (const auto& [name, t] : file)
-        if (name.rfind("encoder.state.", 0) == 0) state.emplace(name, t);
-      file.swap(state);
+        if (name.rfind("encoder.state.", 0) == 0) weights.emplace(name, t);
     } else {
+      weights = file;
       match.strict = false;  // a pretraining checkpoint also holds heads the encoder lacks
     }
-    const LoadReport report = match_and_load(model, file, match);
+    const LoadReport report = match_and_load(model, weights, match);
     std::printf("weights: %zu tensors loaded%s\n", report.loaded.size(),
                 report.ok() ? "" : "; not loaded:");
     if (!report.ok()) std::printf("%s", report.str().c_str());
@@ -101,8 +101,7 @@ int main(int argc, char** argv) {
     // Token ids (and segment ids) as graph inputs: every run after the first reuses the plan.
     auto inputs = [&]() -> std::pair<Tensor, Tensor> {
       if (fixture) {
-        const Params all = load_safetensors(kFixtures + "fixtures.safetensors");
-        return {all.at("encoder.input_ids"), all.at("encoder.token_type_ids")};
+        return {file.at("encoder.input_ids"), file.at("encoder.token_type_ids")};
       }
       const double vocab = static_cast<double>(model.config().vocab_size);
       return {cast(floor(uniform(Key(1), {o.batch, o.length}) * vocab), DType::I64),
@@ -135,8 +134,7 @@ int main(int argc, char** argv) {
         static_cast<long long>(kernels), first * 1e3, total * 1e3 / o.runs, o.runs);
 
     if (fixture) {
-      const std::vector<float> want =
-          load_safetensors(kFixtures + "fixtures.safetensors").at("encoder.y").to_vector<float>();
+      const std::vector<float> want = file.at("encoder.y").to_vector<float>();
       double worst = 0;
       for (size_t i = 0; i < y.size(); ++i)
         worst = std::max(worst, std::abs(static_cast<double>(y[i]) - want[i]));
