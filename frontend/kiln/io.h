@@ -156,6 +156,10 @@ class IrFunction {
   std::vector<ir::NodePtr> inputs_;
 };
 
+// The function save_ir would write, kept in memory: the inputs are its parameters, and the
+// constants above inline_limit are parameters bound to their values. Does not sync.
+IrFunction make_function(const std::vector<Tensor>& outputs, const SaveIrOptions& options = {});
+
 // Reads a .kir file (and the side file its `// data:` line names). Malformed text throws
 // ParseError with the line and column (the message also names the file); a missing or
 // malformed side file, or one whose tensors do not match the parameters, throws IOError.
