@@ -277,6 +277,7 @@ int main(int argc, char** argv) {
   std::string filter, report, expect, write_expect;
   std::string devices_spec = "reference,cpu,opencl";
   bool verbose = false;
+  std::string shard;
   app.add_option("--data", data_dir, "folder of cases (each with model.onnx)");
   app.add_option("--filter", filter, "run only cases whose name matches this regex");
   app.add_option("--devices", devices_spec,
@@ -285,6 +286,7 @@ int main(int argc, char** argv) {
   app.add_option("--expect", expect, "fail if a case listed in this file does not pass");
   app.add_option("--write-expect", write_expect, "write the cases that pass to this file");
   app.add_flag("-v,--verbose", verbose, "print every case, not only those that do not pass");
+  app.add_option("--shard", shard, "I/N: run only every N-th case from the I-th (0-based)");
   CLI11_PARSE(app, argc, argv);
 
   std::vector<std::shared_ptr<kiln::runtime::Device>> devices;
@@ -317,6 +319,21 @@ int main(int argc, char** argv) {
   }
   std::sort(cases.begin(), cases.end(),
             [](const Case& a, const Case& b) { return a.name < b.name; });
+  if (!shard.empty()) {
+    size_t slash = shard.find('/'), index = 0, count = 0;
+    try {
+      index = std::stoul(shard.substr(0, slash));
+      count = std::stoul(shard.substr(slash + 1));
+    } catch (const std::exception&) {
+    }
+    if (slash == std::string::npos || count == 0 || index >= count) {
+      std::cerr << "error: --shard " << shard << ": expected I/N with 0 <= I < N\n";
+      return 2;
+    }
+    std::vector<Case> mine;
+    for (size_t i = index; i < cases.size(); i += count) mine.push_back(std::move(cases[i]));
+    cases = std::move(mine);
+  }
 
   auto start = std::chrono::steady_clock::now();
   size_t passed = 0;
@@ -369,7 +386,7 @@ int main(int argc, char** argv) {
     for (std::string line; std::getline(in, line);) {
       if (line.empty() || line[0] == '#') continue;
       auto it = by_name.find(line);
-      if (it == by_name.end() && filter.empty()) {
+      if (it == by_name.end() && filter.empty() && shard.empty()) {
         std::cerr << "regression: " << line << " is not among the cases\n";
         ++regressions;
       } else if (it != by_name.end() && !passes(*it->second)) {
