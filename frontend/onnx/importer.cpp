@@ -375,9 +375,13 @@ Type input_type(const ::onnx::ValueInfoProto& info, const LoadOptions& options) 
   const Shape& g = given->second;
   bool agrees = g.size() == shape.size();
   for (size_t i = 0; agrees && i < g.size(); ++i) agrees = shape[i] < 0 || shape[i] == g[i];
-  if (!agrees)
+  if (!agrees) {
+    std::string model_shape;
+    for (int64_t d : shape)
+      model_shape += (model_shape.empty() ? "" : ",") + (d < 0 ? "?" : std::to_string(d));
     throw ShapeError("graph input '" + name + "': the given shape " + shape_str(g) +
-                     " does not match the model's " + shape_str(shape) + " (-1: dynamic)");
+                     " does not match the model's [" + model_shape + "] (?: dynamic)");
+  }
   return Type{*dtype, g};
 }
 
