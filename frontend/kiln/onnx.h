@@ -20,6 +20,11 @@ struct LoadOptions {
   // Shapes for graph inputs whose shapes have dynamic (named or unknown) dimensions, by
   // input name. A given shape must agree with every static dimension of the model.
   std::map<std::string, Shape> input_shapes;
+  // Values for graph inputs that the import may need to know (a Reshape's shape or a
+  // Slice's starts given as a graph input rather than an initializer). An input whose value
+  // an op needs becomes a constant of the given value and is no longer an input of the
+  // model; the others stay inputs (their given values are not used).
+  std::map<std::string, Tensor> input_values;
 };
 
 // A loaded model: call it with tensors for its inputs to get lazy tensors for its outputs.

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <set>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -31,20 +32,20 @@ std::shared_ptr<runtime::Device> reference_device() {
   return device;
 }
 
-// Whether the history of `node` reads no graph input (a parameter without a value).
-bool computed_from_constants(const ir::Node* root) {
+// The graph inputs (parameters without a value) the history of `root` reads.
+std::vector<const ir::Node*> inputs_read(const ir::Node* root) {
   frontend::HistoryReadLock live;
-  std::vector<const ir::Node*> stack{root};
+  std::vector<const ir::Node*> stack{root}, found;
   std::unordered_set<const ir::Node*> seen{root};
   while (!stack.empty()) {
     const ir::Node* n = stack.back();
     stack.pop_back();
     if (n->buffer) continue;
-    if (n->op == ir::OpKind::Parameter) return false;
+    if (n->op == ir::OpKind::Parameter) found.push_back(n);
     for (const auto& o : n->operands)
       if (seen.insert(o.get()).second) stack.push_back(o.get());
   }
-  return true;
+  return found;
 }
 
 // The value of a constant tensor as `dtype`, computed on the reference evaluator.
@@ -76,8 +77,8 @@ const char* attr_type_name(int type) {
 }  // namespace
 
 NodeContext::NodeContext(const ::onnx::NodeProto& node, int64_t opset,
-                         std::vector<std::optional<Tensor>> inputs, const std::string& dir)
-    : node_(node), opset_(opset), inputs_(std::move(inputs)), dir_(dir) {}
+                         std::vector<std::optional<Tensor>> inputs, const ImportState& state)
+    : node_(node), opset_(opset), inputs_(std::move(inputs)), state_(state) {}
 
 const std::string& NodeContext::op_type() const { return node_.op_type(); }
 
@@ -100,24 +101,38 @@ std::optional<Tensor> NodeContext::optional_input(size_t i) const {
 }
 
 bool NodeContext::is_constant(size_t i) const {
-  return has_input(i) && computed_from_constants(inputs_[i]->node().get());
+  return has_input(i) && inputs_read(inputs_[i]->node().get()).empty();
+}
+
+void NodeContext::require_constant(size_t i) const {
+  std::vector<const ir::Node*> read = inputs_read(input(i).node().get());
+  if (read.empty()) return;
+  NeedsInputValues needs;
+  for (const ir::Node* p : read) {
+    auto it = state_.given_inputs.find(p);
+    if (it == state_.given_inputs.end()) {
+      needs.inputs.clear();
+      break;
+    }
+    needs.inputs.push_back(it->second);
+  }
+  if (!needs.inputs.empty()) throw needs;
+  unsupported("input " + std::to_string(i) + " ('" + node_.input(static_cast<int>(i)) +
+              "') must be known when the model is imported (computed from initializers, "
+              "constants and static shapes), but it depends on a graph input; make that an "
+              "initializer, or give its value (LoadOptions::input_values)");
 }
 
 std::vector<int64_t> NodeContext::constant_ints(size_t i) const {
+  require_constant(i);
   const Tensor& t = input(i);
-  if (!is_constant(i))
-    unsupported("input " + std::to_string(i) + " ('" + node_.input(static_cast<int>(i)) +
-                "') must be known when the model is imported (computed from initializers, "
-                "constants and static shapes), but it depends on a graph input");
   if (is_complex(t.dtype())) invalid("input " + std::to_string(i) + " must be an integer tensor");
   return constant_values<int64_t>(t, DType::I64);
 }
 
 std::vector<double> NodeContext::constant_doubles(size_t i) const {
+  require_constant(i);
   const Tensor& t = input(i);
-  if (!is_constant(i))
-    unsupported("input " + std::to_string(i) + " ('" + node_.input(static_cast<int>(i)) +
-                "') must be known when the model is imported, but it depends on a graph input");
   if (is_complex(t.dtype())) invalid("input " + std::to_string(i) + " must be a real tensor");
   return constant_values<double>(t, DType::F64);
 }
@@ -183,7 +198,7 @@ std::vector<double> NodeContext::attr_floats(const std::string& name,
 
 Tensor NodeContext::attr_tensor(const std::string& name) {
   read_.insert(name);
-  return tensor_from_proto(need_attr(name, AttributeProto::TENSOR).t(), dir_,
+  return tensor_from_proto(need_attr(name, AttributeProto::TENSOR).t(), state_.dir,
                            describe() + " attribute '" + name + "'");
 }
 
@@ -397,14 +412,18 @@ int64_t default_opset(const ::onnx::ModelProto& model) {
   return opset;
 }
 
-Model import_model(const ::onnx::ModelProto& model, const LoadOptions& options,
-                   const std::string& dir) {
+// One import, with the graph inputs in `constant_inputs` taken as constants of their
+// values in options.input_values.
+Model import_once(const ::onnx::ModelProto& model, const LoadOptions& options,
+                  const std::string& dir, const std::set<std::string>& constant_inputs) {
   if (!model.has_graph()) throw IOError("the ONNX model has no graph");
   int64_t opset = default_opset(model);
   const ::onnx::GraphProto& graph = model.graph();
   if (graph.sparse_initializer_size() > 0)
     throw UnsupportedError("graph '" + graph.name() + "': sparse initializers are not supported");
 
+  ImportState state;
+  state.dir = dir;
   std::unordered_map<std::string, Tensor> values;
   for (const auto& init : graph.initializer())
     values.insert_or_assign(init.name(),
@@ -412,19 +431,33 @@ Model import_model(const ::onnx::ModelProto& model, const LoadOptions& options,
 
   SaveIrOptions fn_options;
   fn_options.function_name = "main";
-  std::vector<std::string> input_names;
+  std::vector<std::string> input_names, all_inputs;
   std::unordered_set<std::string> used_ids;
   for (const auto& info : graph.input()) {
     if (values.count(info.name())) continue;  // an initializer listed as an input
+    all_inputs.push_back(info.name());
     Type type = input_type(info, options);
+    auto given = options.input_values.find(info.name());
+    if (given != options.input_values.end() && given->second.type() != type)
+      throw ShapeError("the value given for graph input '" + info.name() + "' is " +
+                       given->second.type().str() + ", but the input is " + type.str());
+    if (constant_inputs.count(info.name())) {
+      values.insert_or_assign(info.name(), given->second);
+      continue;
+    }
     Tensor p(ir::make_node(ir::OpKind::Parameter, {}, {}, type));
     values.insert_or_assign(info.name(), p);
+    if (given != options.input_values.end()) state.given_inputs[p.node().get()] = info.name();
     fn_options.inputs.emplace_back(identifier_of(info.name(), used_ids), p);
     input_names.push_back(info.name());
   }
-  for (const auto& [name, shape] : options.input_shapes)
-    if (std::find(input_names.begin(), input_names.end(), name) == input_names.end())
-      throw ShapeError("a shape is given for '" + name + "', which is not an input of the model");
+  auto check_known = [&](const std::string& name, const char* what) {
+    if (std::find(all_inputs.begin(), all_inputs.end(), name) == all_inputs.end())
+      throw ShapeError(std::string("a ") + what + " is given for '" + name +
+                       "', which is not an input of the model");
+  };
+  for (const auto& given : options.input_shapes) check_known(given.first, "shape");
+  for (const auto& given : options.input_values) check_known(given.first, "value");
 
   const OpTable& table = op_table();
   for (const auto& node : graph.node()) {
@@ -433,9 +466,11 @@ Model import_model(const ::onnx::ModelProto& model, const LoadOptions& options,
              (node.name().empty() ? node.output_size() ? node.output(0) : "" : node.name()) +
              "' (" + node.op_type() + ")";
     };
-    if (!node.domain().empty() && node.domain() != "ai.onnx")
+    if (!node.domain().empty() && node.domain() != "ai.onnx" &&
+        node.domain() != "ai.onnx.preview.training")
       throw UnsupportedError(describe() + ": domain '" + node.domain() +
-                             "' is not supported (only the default domain is)");
+                             "' is not supported (only the default domain and "
+                             "ai.onnx.preview.training are)");
     auto rule = table.find(node.op_type());
     if (rule == table.end())
       throw UnsupportedError(describe() + ": op type " + node.op_type() + " is not supported");
@@ -455,7 +490,7 @@ Model import_model(const ::onnx::ModelProto& model, const LoadOptions& options,
                     "' is neither a graph input, an initializer nor made by an earlier node");
       inputs.emplace_back(it->second);
     }
-    NodeContext ctx(node, opset, std::move(inputs), dir);
+    NodeContext ctx(node, opset, std::move(inputs), state);
     std::vector<Tensor> outputs = rule->second(ctx);
     std::vector<std::string> unread = ctx.unread_attrs();
     if (!unread.empty()) ctx.unsupported("attribute '" + unread.front() + "' is not supported");
@@ -479,6 +514,23 @@ Model import_model(const ::onnx::ModelProto& model, const LoadOptions& options,
   if (outputs.empty()) throw Error("graph '" + graph.name() + "' has no outputs");
   return Model(make_function(outputs, fn_options), std::move(input_names), std::move(output_names),
                opset);
+}
+
+// Imports `model`; when a rule needs the value of graph inputs the caller gave values for,
+// those become constants and the import starts again (at most once per input).
+Model import_model(const ::onnx::ModelProto& model, const LoadOptions& options,
+                   const std::string& dir) {
+  std::set<std::string> constant_inputs;
+  for (;;) {
+    try {
+      return import_once(model, options, dir, constant_inputs);
+    } catch (const NeedsInputValues& needs) {
+      size_t before = constant_inputs.size();
+      constant_inputs.insert(needs.inputs.begin(), needs.inputs.end());
+      if (constant_inputs.size() == before)
+        throw Error("onnx import: inputs given as values did not become constants");
+    }
+  }
 }
 
 }  // namespace

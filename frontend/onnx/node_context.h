@@ -23,10 +23,24 @@ class TensorProto;
 
 namespace kiln::onnx::detail {
 
+// What the import of one model shares between its nodes: where external data lives, and
+// the graph inputs that LoadOptions::input_values can make constants (by parameter node).
+struct ImportState {
+  std::string dir;
+  std::map<const ir::Node*, std::string> given_inputs;  // parameters with a given value
+};
+
+// Thrown by NodeContext::constant_ints / constant_doubles when a value the rule needs is
+// computed from graph inputs whose values the caller gave: the import starts again with
+// those inputs as constants (importer.cpp). Not a kiln::Error: rules do not catch it.
+struct NeedsInputValues {
+  std::vector<std::string> inputs;
+};
+
 class NodeContext {
  public:
   NodeContext(const ::onnx::NodeProto& node, int64_t opset,
-              std::vector<std::optional<Tensor>> inputs, const std::string& dir);
+              std::vector<std::optional<Tensor>> inputs, const ImportState& state);
 
   const std::string& op_type() const;
   // The default domain's opset of the model.
@@ -43,7 +57,9 @@ class NodeContext {
   // Whether input i is computed from initializers, constants and shapes alone.
   bool is_constant(size_t i) const;
   // The values of a constant input (see is_constant), read as int64 / double. A missing or
-  // non-constant input throws UnsupportedError naming the node and the input.
+  // non-constant input throws UnsupportedError naming the node and the input (unless the
+  // graph inputs it depends on have values in LoadOptions::input_values: then they become
+  // constants, and the import starts again).
   std::vector<int64_t> constant_ints(size_t i) const;
   std::vector<double> constant_doubles(size_t i) const;
 
@@ -76,12 +92,14 @@ class NodeContext {
 
  private:
   const ::onnx::AttributeProto* find_attr(const std::string& name) const;
+  // Throws unless input i is constant (see constant_ints).
+  void require_constant(size_t i) const;
   const ::onnx::AttributeProto& need_attr(const std::string& name, int type) const;
 
   const ::onnx::NodeProto& node_;
   int64_t opset_;
   std::vector<std::optional<Tensor>> inputs_;
-  const std::string& dir_;
+  const ImportState& state_;
   std::set<std::string> read_;
 };
 
