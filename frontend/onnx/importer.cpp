@@ -404,7 +404,8 @@ int64_t default_opset(const ::onnx::ModelProto& model) {
   int64_t opset = -1;
   for (const auto& o : model.opset_import())
     if (o.domain().empty() || o.domain() == "ai.onnx") opset = o.version();
-  if (opset < 0) throw UnsupportedError("the model imports no opset of the default domain");
+  // A model of other domains' ops alone (the training optimizers) has no default opset.
+  if (opset < 0) return kMaxOpset;
   if (opset < kMinOpset || opset > kMaxOpset)
     throw UnsupportedError("the model imports opset " + std::to_string(opset) +
                            " of the default domain; kiln reads opsets " +

@@ -113,6 +113,7 @@ void add_elementwise_ops(OpTable& table);  // ops_elementwise.cpp
 void add_movement_ops(OpTable& table);     // ops_movement.cpp
 void add_nn_ops(OpTable& table);           // ops_nn.cpp
 void add_reduction_ops(OpTable& table);    // ops_reduction.cpp
+void add_misc_ops(OpTable& table);         // ops_misc.cpp
 
 // A TensorProto as a constant tensor (`dir`: where external data lives; `what` names it in
 // errors). Unsupported element types throw UnsupportedError.

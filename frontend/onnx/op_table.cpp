@@ -10,6 +10,7 @@ const OpTable& op_table() {
     add_movement_ops(t);
     add_nn_ops(t);
     add_reduction_ops(t);
+    add_misc_ops(t);
     return t;
   }();
   return table;

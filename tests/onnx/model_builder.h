@@ -26,6 +26,7 @@ class OnnxModelBuilder {
     in->set_name(name);
     auto* tt = in->mutable_type()->mutable_tensor_type();
     tt->set_elem_type(elem_type);
+    tt->mutable_shape();  // a scalar has a shape of no dimensions
     for (int64_t d : dims) {
       auto* dim = tt->mutable_shape()->add_dim();
       if (d >= 0)

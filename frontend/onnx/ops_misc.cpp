@@ -1,0 +1,364 @@
+// ONNX import rules: signal processing (DFT, STFT, the window functions, MelWeightMatrix),
+// linear quantization (QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear,
+// MatMulInteger, QLinearMatMul), the training optimizers of ai.onnx.preview.training
+// (Adagrad, Momentum, Adam) and Det. Quantized products run in f64, exact for the integer
+// sums of u8 / i8 factors, and are rounded back. Tests: the conformance cases
+// (tests/onnx_conformance) and tests/onnx/misc_test.cpp.
+#include <cmath>
+#include <numbers>
+
+#include "frontend/onnx/node_context.h"
+
+namespace kiln::onnx::detail {
+
+namespace {
+
+// ---------------------------------------------------------------------------------------
+// Signal processing.
+
+// A complex tensor from ONNX's real layout: [..., 1] real or [..., 2] (real, imaginary).
+Tensor complex_of(NodeContext& ctx, const Tensor& x) {
+  if (x.ndim() < 2 || (x.shape(-1) != 1 && x.shape(-1) != 2))
+    ctx.invalid("the signal must end in a dimension of 1 (real) or 2 (complex), not " +
+                shape_str(x.shape()));
+  Tensor f = x.dtype() == DType::F32 ? x : cast(x, DType::F32);
+  Tensor re = squeeze(slice(f, -1, 0, 1), {-1});
+  if (x.shape(-1) == 1) return complex(re, zeros_like(re));
+  return complex(re, squeeze(slice(f, -1, 1, 2), {-1}));
+}
+
+// ONNX's real layout of a complex tensor: [..., 2], in `dtype`.
+Tensor split_complex(const Tensor& c, DType dtype) {
+  Tensor out = stack({real(c), imag(c)}, -1);
+  return out.dtype() == dtype ? out : cast(out, dtype);
+}
+
+// Keeps the first n / 2 + 1 entries of `axis` (the unique bins of a real signal's transform).
+Tensor onesided(const Tensor& c, int axis) { return slice(c, axis, 0, c.shape(axis) / 2 + 1); }
+
+std::vector<Tensor> dft(NodeContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  const int rank = x.ndim();
+  int axis = ctx.normalize_axis(ctx.attr_int("axis", 1), rank);
+  if (axis == rank - 1) ctx.invalid("axis must not be the last (the real / imaginary) axis");
+  const bool inverse = ctx.attr_int("inverse", 0) != 0;
+  const bool one = ctx.attr_int("onesided", 0) != 0;
+  if (inverse && one) ctx.unsupported("an inverse onesided DFT is not supported");
+  int64_t n = ctx.has_input(1) ? ctx.constant_ints(1).at(0) : -1;
+  if (ctx.has_input(1) && n <= 0) ctx.invalid("dft_length must be positive");
+  Tensor c = complex_of(ctx, x);
+  c = inverse ? ifft(c, n, axis) : fft(c, n, axis);
+  if (one) c = onesided(c, axis);
+  return {split_complex(c, x.dtype())};
+}
+
+std::vector<Tensor> stft(NodeContext& ctx) {
+  const Tensor& x = ctx.input(0);  // [batch, length, 1 or 2]
+  if (x.ndim() != 3) ctx.invalid("the signal must be [batch, length, 1 or 2]");
+  const int64_t step = ctx.constant_ints(1).at(0);
+  std::optional<Tensor> window = ctx.optional_input(2);
+  int64_t frame = ctx.has_input(3) ? ctx.constant_ints(3).at(0)
+                  : window         ? window->shape(0)
+                                   : x.shape(1);
+  if (window && (window->ndim() != 1 || window->shape(0) != frame))
+    ctx.invalid("the window must be 1-D of frame_length " + std::to_string(frame));
+  if (step <= 0 || frame <= 0 || frame > x.shape(1))
+    ctx.invalid("frame_step and frame_length must be positive, and the frame at most the signal");
+  const bool one = ctx.attr_int("onesided", 1) != 0;
+  // Frames as a gather: index f * step + t, [frames, frame].
+  const int64_t frames = 1 + (x.shape(1) - frame) / step;
+  std::vector<int64_t> idx;
+  for (int64_t f = 0; f < frames; ++f)
+    for (int64_t t = 0; t < frame; ++t) idx.push_back(f * step + t);
+  Tensor c = take(complex_of(ctx, x), from_data(idx, Shape{frames, frame}), 1);
+  if (window) c = c * cast(*window, DType::C64);
+  c = fft(c, -1, 2);
+  if (one) c = onesided(c, 2);
+  return {split_complex(c, x.dtype())};
+}
+
+// A window of `size` points from its cosine terms: w[n] = sum_k a_k cos(2 pi k n / N), with
+// N = size (periodic) or size - 1 (symmetric). Computed at import: it is a constant.
+std::vector<Tensor> cosine_window(NodeContext& ctx, std::initializer_list<double> terms) {
+  const int64_t size = ctx.constant_ints(0).at(0);
+  if (size < 0) ctx.invalid("the window size must not be negative");
+  const bool periodic = ctx.attr_int("periodic", 1) != 0;
+  const int type = static_cast<int>(ctx.attr_int("output_datatype", 1));
+  std::optional<DType> dtype = dtype_from_onnx(type);
+  if (!dtype) ctx.unsupported("output_datatype " + onnx_type_name(type) + " has no kiln dtype");
+  const double N = static_cast<double>(periodic ? size : size - 1);
+  std::vector<double> w(static_cast<size_t>(size));
+  for (int64_t n = 0; n < size; ++n) {
+    int k = 0;
+    for (double a : terms) {
+      w[static_cast<size_t>(n)] += a * std::cos(2 * std::numbers::pi * k * n / N);
+      ++k;
+    }
+  }
+  return {from_data(w, Shape{size}, *dtype)};
+}
+
+// The triangular filters of a mel filter bank, [dft_length / 2 + 1, num_mel_bins]: a
+// constant, computed at import from its (constant) inputs as ONNX defines it.
+std::vector<Tensor> mel_weight_matrix(NodeContext& ctx) {
+  const int64_t bins = ctx.constant_ints(0).at(0), dft_length = ctx.constant_ints(1).at(0);
+  const int64_t rate = ctx.constant_ints(2).at(0);
+  const double lo = ctx.constant_doubles(3).at(0), hi = ctx.constant_doubles(4).at(0);
+  const int type = static_cast<int>(ctx.attr_int("output_datatype", 1));
+  std::optional<DType> dtype = dtype_from_onnx(type);
+  if (!dtype) ctx.unsupported("output_datatype " + onnx_type_name(type) + " has no kiln dtype");
+  if (bins <= 0 || dft_length <= 0 || rate <= 0)
+    ctx.invalid("num_mel_bins, dft_length and sample_rate must be positive");
+  auto mel = [](double hz) { return 2595 * std::log10(1 + hz / 700); };
+  const int64_t spectrum = dft_length / 2 + 1;
+  // The filters' corners: bins + 2 points evenly spaced on the mel scale, as spectrum bins.
+  const double step = (mel(hi) - mel(lo)) / static_cast<double>(bins + 2);
+  std::vector<int64_t> corner;
+  for (int64_t i = 0; i < bins + 2; ++i) {
+    double hz = 700 * (std::pow(10.0, (static_cast<double>(i) * step + mel(lo)) / 2595) - 1);
+    corner.push_back(static_cast<int64_t>(
+        std::floor(static_cast<double>(dft_length + 1) * hz / static_cast<double>(rate))));
+  }
+  std::vector<double> w(static_cast<size_t>(spectrum * bins));
+  auto at = [&](int64_t j, int64_t i) -> double& {
+    if (j < 0 || j >= spectrum) ctx.invalid("the filters reach outside the spectrum");
+    return w[static_cast<size_t>(j * bins + i)];
+  };
+  for (int64_t i = 0; i < bins; ++i) {
+    const int64_t left = corner[i], center = corner[i + 1], right = corner[i + 2];
+    if (center == left)
+      at(center, i) = 1;
+    else
+      for (int64_t j = left; j <= center; ++j)
+        at(j, i) = static_cast<double>(j - left) / static_cast<double>(center - left);
+    for (int64_t j = center; j < right; ++j)
+      at(j, i) = static_cast<double>(right - j) / static_cast<double>(right - center);
+  }
+  return {from_data(w, Shape{spectrum, bins}, *dtype)};
+}
+
+// ---------------------------------------------------------------------------------------
+// Linear quantization.
+
+// `v` (a scale or zero point: a scalar, or 1-D along `axis` of x) shaped to broadcast
+// against x.
+Tensor per_axis(NodeContext& ctx, const Tensor& v, const Tensor& x, int64_t axis_attr) {
+  if (v.ndim() == 0 || v.size() == 1) return reshape(v, {});
+  if (v.ndim() != 1) ctx.invalid("scales and zero points must be scalars or 1-D");
+  const int axis = ctx.normalize_axis(axis_attr, x.ndim());
+  if (v.shape(0) != x.shape(axis))
+    ctx.invalid("a 1-D scale or zero point must have axis " + std::to_string(axis) + "'s length " +
+                std::to_string(x.shape(axis)));
+  Shape s(static_cast<size_t>(x.ndim()), 1);
+  s[static_cast<size_t>(axis)] = v.shape(0);
+  return reshape(v, s);
+}
+
+// The range of a quantized dtype.
+std::pair<double, double> quantized_range(NodeContext& ctx, DType t) {
+  if (t == DType::U8) return {0, 255};
+  if (t == DType::I8) return {-128, 127};
+  if (t == DType::I32) return {-2147483648.0, 2147483647.0};
+  ctx.unsupported(std::string("quantized dtype ") + std::string(dtype_name(t)) +
+                  " is not supported (uint8, int8, int32)");
+}
+
+// round(x) (halves to even) + zero point, saturated to `t`'s range, as `t`.
+Tensor saturate(NodeContext& ctx, const Tensor& scaled, const std::optional<Tensor>& zero,
+                DType t) {
+  auto [lo, hi] = quantized_range(ctx, t);
+  Tensor y = round(scaled);
+  if (zero) y = y + cast(*zero, y.dtype());
+  return cast(clip(y, lo, hi), t);
+}
+
+std::vector<Tensor> quantize_linear(NodeContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  const int64_t axis = ctx.attr_int("axis", 1);
+  Tensor scale = per_axis(ctx, ctx.input(1), x, axis);
+  std::optional<Tensor> zero = ctx.optional_input(2);
+  if (zero) zero = per_axis(ctx, *zero, x, axis);
+  const DType t = zero ? zero->dtype() : DType::U8;
+  return {saturate(ctx, cast(x, DType::F32) / cast(scale, DType::F32), zero, t)};
+}
+
+std::vector<Tensor> dequantize_linear(NodeContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  const int64_t axis = ctx.attr_int("axis", 1);
+  const Tensor& scale = ctx.input(1);
+  Tensor v = cast(x, DType::F32);
+  if (ctx.has_input(2)) v = v - cast(per_axis(ctx, ctx.input(2), x, axis), DType::F32);
+  return {v * per_axis(ctx, scale, x, axis)};
+}
+
+std::vector<Tensor> dynamic_quantize_linear(NodeContext& ctx) {
+  Tensor x = cast(ctx.input(0), DType::F32);
+  // The range always holds 0, so that 0 is exact.
+  Tensor lo = minimum(min(x), 0.0f), hi = maximum(max(x), 0.0f);
+  Tensor scale = (hi - lo) / 255.0f;
+  Tensor zero = cast(clip(round(-lo / scale), 0, 255), DType::U8);
+  return {saturate(ctx, x / scale, zero, DType::U8), scale, zero};
+}
+
+// (a - a_zero) @ (b - b_zero) in f64: exact for products of 8-bit integers. A 1-D zero point
+// is per row of a (a_zero) or per column of b (b_zero).
+Tensor integer_matmul(NodeContext& ctx, const Tensor& a, const std::optional<Tensor>& a_zero,
+                      const Tensor& b, const std::optional<Tensor>& b_zero) {
+  Tensor fa = cast(a, DType::F64), fb = cast(b, DType::F64);
+  if (a_zero) {
+    Tensor z = cast(*a_zero, DType::F64);
+    if (z.ndim() == 1 && z.size() > 1) {
+      if (a.ndim() < 2 || z.shape(0) != a.shape(-2))
+        ctx.invalid("a 1-D a_zero_point must have one value per row of A");
+      z = expand_dims(z, -1);
+    }
+    fa = fa - z;
+  }
+  if (b_zero) {
+    Tensor z = cast(*b_zero, DType::F64);
+    if (z.ndim() == 1 && z.size() > 1 && (b.ndim() < 2 || z.shape(0) != b.shape(-1)))
+      ctx.invalid("a 1-D b_zero_point must have one value per column of B");
+    fb = fb - z;
+  }
+  return matmul(fa, fb);
+}
+
+std::vector<Tensor> matmul_integer(NodeContext& ctx) {
+  Tensor y =
+      integer_matmul(ctx, ctx.input(0), ctx.optional_input(2), ctx.input(1), ctx.optional_input(3));
+  return {cast(y, DType::I32)};
+}
+
+std::vector<Tensor> qlinear_matmul(NodeContext& ctx) {
+  Tensor y = integer_matmul(ctx, ctx.input(0), ctx.input(2), ctx.input(3), ctx.input(5));
+  Tensor factor = cast(ctx.input(1), DType::F64) * cast(ctx.input(4), DType::F64) /
+                  cast(ctx.input(6), DType::F64);
+  if (factor.ndim() == 1 && factor.size() == 1) factor = reshape(factor, {});
+  const Tensor& y_zero = ctx.input(7);
+  return {saturate(ctx, y * factor, y_zero, y_zero.dtype())};
+}
+
+// ---------------------------------------------------------------------------------------
+// Training optimizers (ai.onnx.preview.training): inputs R (learning rate), T (the step
+// count), then n tensors of each kind; outputs n tensors of each updated kind.
+
+struct OptimizerInputs {
+  Tensor rate, step;
+  size_t n;
+};
+
+OptimizerInputs optimizer_inputs(NodeContext& ctx, size_t kinds) {
+  const size_t tensors = ctx.num_inputs() - 2;
+  if (ctx.num_inputs() < 2 + kinds || tensors % kinds != 0)
+    ctx.invalid("expects R, T and " + std::to_string(kinds) + " inputs per optimized tensor");
+  return {ctx.input(0), cast(ctx.input(1), DType::F32), tensors / kinds};
+}
+
+std::vector<Tensor> adagrad(NodeContext& ctx) {
+  const double decay = ctx.attr_float("decay_factor", 0.0);
+  const double epsilon = ctx.attr_float("epsilon", 1e-6);
+  const double norm = ctx.attr_float("norm_coefficient", 0.0);
+  auto [rate, step, n] = optimizer_inputs(ctx, 3);
+  Tensor r = rate / (1.0f + step * static_cast<float>(decay));
+  std::vector<Tensor> xs, hs;
+  for (size_t i = 0; i < n; ++i) {
+    const Tensor& x = ctx.input(2 + i);
+    Tensor g = x * static_cast<float>(norm) + ctx.input(2 + n + i);
+    Tensor h = ctx.input(2 + 2 * n + i) + g * g;
+    xs.push_back(x - r * g / (sqrt(h) + static_cast<float>(epsilon)));
+    hs.push_back(h);
+  }
+  xs.insert(xs.end(), hs.begin(), hs.end());
+  return xs;
+}
+
+std::vector<Tensor> momentum(NodeContext& ctx) {
+  const float alpha = static_cast<float>(ctx.attr_float("alpha"));
+  const float beta = static_cast<float>(ctx.attr_float("beta"));
+  const float norm = static_cast<float>(ctx.attr_float("norm_coefficient"));
+  const std::string mode = ctx.attr_string("mode");
+  if (mode != "standard" && mode != "nesterov")
+    ctx.unsupported("mode '" + mode + "' is not supported (standard, nesterov)");
+  auto [rate, step, n] = optimizer_inputs(ctx, 3);
+  // The first step (T = 0) takes the gradient whole.
+  Tensor beta_t = where(step > 0.0f, full({}, beta), full({}, 1.0f));
+  std::vector<Tensor> xs, vs;
+  for (size_t i = 0; i < n; ++i) {
+    const Tensor& x = ctx.input(2 + i);
+    Tensor g = x * norm + ctx.input(2 + n + i);
+    Tensor v = ctx.input(2 + 2 * n + i) * alpha + beta_t * g;
+    xs.push_back(mode == "standard" ? x - rate * v : x - rate * (g + v * alpha));
+    vs.push_back(v);
+  }
+  xs.insert(xs.end(), vs.begin(), vs.end());
+  return xs;
+}
+
+std::vector<Tensor> adam(NodeContext& ctx) {
+  const float alpha = static_cast<float>(ctx.attr_float("alpha", 0.9));
+  const float beta = static_cast<float>(ctx.attr_float("beta", 0.999));
+  const float epsilon = static_cast<float>(ctx.attr_float("epsilon", 1e-6));
+  const float norm = static_cast<float>(ctx.attr_float("norm_coefficient", 0.0));
+  const float post = static_cast<float>(ctx.attr_float("norm_coefficient_post", 0.0));
+  auto [rate, step, n] = optimizer_inputs(ctx, 4);
+  // Bias correction from the second step on.
+  Tensor corrected =
+      rate * sqrt(1.0f - pow(full({}, beta), step)) / (1.0f - pow(full({}, alpha), step));
+  Tensor r = where(step > 0.0f, corrected, rate);
+  std::vector<Tensor> xs, vs, hs;
+  for (size_t i = 0; i < n; ++i) {
+    const Tensor& x = ctx.input(2 + i);
+    Tensor g = x * norm + ctx.input(2 + n + i);
+    Tensor v = ctx.input(2 + 2 * n + i) * alpha + g * (1.0f - alpha);
+    Tensor h = ctx.input(2 + 3 * n + i) * beta + g * g * (1.0f - beta);
+    xs.push_back((x - r * (v / (sqrt(h) + epsilon))) * (1.0f - post));
+    vs.push_back(v);
+    hs.push_back(h);
+  }
+  xs.insert(xs.end(), vs.begin(), vs.end());
+  xs.insert(xs.end(), hs.begin(), hs.end());
+  return xs;
+}
+
+// ---------------------------------------------------------------------------------------
+// Det, by cofactor expansion: the matrices models take determinants of are tiny.
+
+std::vector<Tensor> det(NodeContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  if (x.ndim() < 2 || x.shape(-1) != x.shape(-2))
+    ctx.invalid("the input must be [..., M, M], not " + shape_str(x.shape()));
+  const int64_t m = x.shape(-1);
+  if (m > 3) ctx.unsupported("determinants of matrices above 3 x 3 are not supported");
+  auto e = [&](int64_t i, int64_t j) {
+    return squeeze(slice(slice(x, -2, i, i + 1), -1, j, j + 1), {-2, -1});
+  };
+  if (m == 1) return {e(0, 0)};
+  if (m == 2) return {e(0, 0) * e(1, 1) - e(0, 1) * e(1, 0)};
+  return {e(0, 0) * (e(1, 1) * e(2, 2) - e(1, 2) * e(2, 1)) -
+          e(0, 1) * (e(1, 0) * e(2, 2) - e(1, 2) * e(2, 0)) +
+          e(0, 2) * (e(1, 0) * e(2, 1) - e(1, 1) * e(2, 0))};
+}
+
+}  // namespace
+
+void add_misc_ops(OpTable& table) {
+  table["DFT"] = dft;
+  table["STFT"] = stft;
+  table["HannWindow"] = [](NodeContext& ctx) { return cosine_window(ctx, {0.5, -0.5}); };
+  table["HammingWindow"] = [](NodeContext& ctx) {
+    return cosine_window(ctx, {25.0 / 46.0, -21.0 / 46.0});
+  };
+  table["BlackmanWindow"] = [](NodeContext& ctx) { return cosine_window(ctx, {0.42, -0.5, 0.08}); };
+  table["MelWeightMatrix"] = mel_weight_matrix;
+  table["QuantizeLinear"] = quantize_linear;
+  table["DequantizeLinear"] = dequantize_linear;
+  table["DynamicQuantizeLinear"] = dynamic_quantize_linear;
+  table["MatMulInteger"] = matmul_integer;
+  table["QLinearMatMul"] = qlinear_matmul;
+  table["Adagrad"] = adagrad;
+  table["Momentum"] = momentum;
+  table["Adam"] = adam;
+  table["Det"] = det;
+}
+
+}  // namespace kiln::onnx::detail
