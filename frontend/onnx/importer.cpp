@@ -337,7 +337,10 @@ Tensor tensor_from_proto(const TensorProto& proto, const std::string& dir,
 
 namespace {
 
-constexpr int64_t kMinOpset = 7, kMaxOpset = 17;
+// Rules implement each op as opset 7 and later define it; older models load too, since the
+// attributes older opsets had and later ones dropped (consumed_inputs, is_test, broadcast)
+// are refused as unsupported where a rule does not read them.
+constexpr int64_t kMinOpset = 1, kMaxOpset = 17;
 
 // Characters other than letters, digits and '_' become '_'; a leading digit gets an 'x'.
 std::string identifier_of(const std::string& name, std::unordered_set<std::string>& used) {

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "codegen/contraction.h"
 #include "codegen/opencl/custom_kernel.h"
 #include "ir/error.h"
 #include "kernels/opencl/gemm_tuner.h"
@@ -46,6 +47,18 @@ struct ClLaunch : BoundLaunch {
 
 cl_mem mem_of(const DeviceBuffer& b) { return static_cast<const ClBuffer&>(b).mem.get(); }
 
+// What a kernel computes, for errors and the profile: " (gemm B x M x N x K)", " (fft)", or
+// its outer iterations.
+std::string describe(const codegen::Kernel& k) {
+  if (k.contraction) {
+    const codegen::Contraction& c = *k.contraction;
+    return " (gemm " + std::to_string(c.batch.size()) + " x " + std::to_string(c.m.size()) + " x " +
+           std::to_string(c.n.size()) + " x " + std::to_string(c.k.size()) + ")";
+  }
+  if (k.spectral) return " (fft)";
+  return " (" + std::to_string(k.outer_count()) + " outer iterations)";
+}
+
 }  // namespace
 
 // ---- ClContents ----
@@ -73,7 +86,9 @@ OpenCLDevice::OpenCLDevice(const DeviceInfo& info,
                                    reinterpret_cast<cl_context_properties>(info.platform), 0};
   context_ = ContextHandle(clCreateContext(props, 1, &info_.device, nullptr, nullptr, &status));
   check(status, "creating a context on " + info.name);
-  queue_ = QueueHandle(clCreateCommandQueue(context_.get(), info_.device, 0, &status));
+  if (KernelProfile::requested()) profile_ = std::make_unique<KernelProfile>();
+  queue_ = QueueHandle(clCreateCommandQueue(context_.get(), info_.device,
+                                            profile_ ? CL_QUEUE_PROFILING_ENABLE : 0, &status));
   check(status, "creating a command queue on " + info.name);
   programs_ = std::make_unique<ProgramCache>(context_.get(), info_, ProgramCache::default_dir());
   const char* tune = std::getenv("KILN_TUNE");
@@ -90,6 +105,10 @@ OpenCLDevice::OpenCLDevice(const DeviceInfo& info,
 
 OpenCLDevice::~OpenCLDevice() {
   if (queue_) clFinish(queue_.get());
+  if (profile_) {
+    profile_->collect();
+    std::fputs(profile_->report().c_str(), stderr);
+  }
 }
 
 std::string OpenCLDevice::name() const {
@@ -314,7 +333,7 @@ std::unique_ptr<BoundLaunch> OpenCLDevice::bind(const DeviceKernels& kernels,
     ClStep step;
     step.kernel = KernelHandle(clCreateKernel(c.program, cl.entry.c_str(), &status));
     check(status, "creating kernel " + cl.entry);
-    step.what = "kernel " + cl.entry;
+    step.what = "kernel " + cl.entry + describe(p.kernels[static_cast<size_t>(l.kernel)]);
     cl_uint arg = 0;
     for (DeviceBuffer* b : buffers) {
       cl_mem mem = b ? mem_of(*b) : empty_.get();
@@ -338,13 +357,25 @@ std::unique_ptr<BoundLaunch> OpenCLDevice::bind(const DeviceKernels& kernels,
 }
 
 void OpenCLDevice::launch(const BoundLaunch& bound) {
-  for (const ClStep& s : static_cast<const ClLaunch&>(bound).steps)
+  for (const ClStep& s : static_cast<const ClLaunch&>(bound).steps) {
+    cl_event event = nullptr;
     check(clEnqueueNDRangeKernel(queue_.get(), s.kernel.get(), 1, nullptr, &s.global, &s.local, 0,
-                                 nullptr, nullptr),
+                                 nullptr, profile_ ? &event : nullptr),
           "launching " + s.what);
+    if (profile_) profile_->add(s.what, event);
+  }
 }
 
-void OpenCLDevice::synchronize() { check(clFinish(queue_.get()), "waiting for the device"); }
+std::string OpenCLDevice::profile_report() {
+  if (!profile_) return "";
+  synchronize();
+  return profile_->report();
+}
+
+void OpenCLDevice::synchronize() {
+  check(clFinish(queue_.get()), "waiting for the device");
+  if (profile_) profile_->collect();
+}
 
 std::vector<codegen::opencl::RenderedKernel> OpenCLDevice::rendered(const Executable& exe) {
   std::vector<codegen::opencl::RenderedKernel> out;

@@ -28,6 +28,7 @@
 #include "runtime/device.h"
 #include "runtime/driver.h"
 #include "runtime/opencl/cl_api.h"
+#include "runtime/opencl/kernel_profile.h"
 #include "runtime/opencl/platform.h"
 #include "runtime/opencl/program_cache.h"
 
@@ -115,6 +116,8 @@ class OpenCLDevice : public Device {
   kernels::opencl::GemmTuner& gemm_tuner() { return *tuner_; }
   // The options every program is built with (and KILN_OPENCL_OPTIONS appended).
   const std::string& build_options() const { return options_; }
+  // The KILN_OPENCL_PROFILE table so far (kernel_profile.h); "" when not profiling.
+  std::string profile_report();
   // A device buffer of `bytes` (at least 1); DeviceError naming `what` when it cannot be had.
   MemHandle allocate(int64_t bytes, cl_mem_flags flags, const std::string& what);
   using Device::allocate;
@@ -154,7 +157,8 @@ class OpenCLDevice : public Device {
   std::string options_;
   std::mutex mutex_;
   std::map<uint64_t, CompiledKernel> kernels_;
-  MemHandle empty_;  // bound where a launch's value is empty
+  MemHandle empty_;                         // bound where a launch's value is empty
+  std::unique_ptr<KernelProfile> profile_;  // KILN_OPENCL_PROFILE
 
   // Releases the copies whose host buffers are gone (the _locked form holds the mutex).
   void drop_stale_resident();

@@ -130,6 +130,12 @@ void run_case(Case& c, const std::vector<std::shared_ptr<kiln::runtime::Device>>
   }
   c.op = op_of(c.name, proto.graph());
   for (const auto& n : proto.graph().node()) c.ops.insert(n.op_type());
+  for (const auto* list : {&proto.graph().input(), &proto.graph().output()})
+    for (const auto& v : *list)
+      if (!v.type().has_tensor_type())
+        return all(Outcome::Unsupported, "'" + v.name() +
+                                             "' is not a tensor: sequences, maps and optional "
+                                             "values are not supported");
 
   fs::path data = c.dir / "test_data_set_0";
   std::vector<kiln::Tensor> inputs, expected;
