@@ -132,6 +132,9 @@ const std::vector<Activation>& activations() {
   return table;
 }
 
+// Whether x and y lie on different sides of 0 (0 counts as positive).
+Tensor signs_differ(const Tensor& x, const Tensor& y) { return not_equal(less(x, 0), less(y, 0)); }
+
 // ONNX's Div: integer division truncates toward zero (kiln's divide would give f32, its
 // floor_divide rounds toward -inf, which differs when the signs differ and there is a
 // remainder).
@@ -140,14 +143,15 @@ std::vector<Tensor> div_rule(NodeContext& ctx) {
   if (!is_integer(a.dtype()) || !is_integer(b.dtype())) return {divide(a, b)};
   Tensor q = floor_divide(a, b);
   if (!is_signed_integer(q.dtype())) return {q};
-  Tensor rounded_down = logical_and(not_equal(mod(a, b), 0), not_equal(less(a, 0), less(b, 0)));
+  Tensor rounded_down = logical_and(not_equal(mod(a, b), 0), signs_differ(a, b));
   return {where(rounded_down, add(q, 1), q)};
 }
 
 // Mod: fmod = 0 is the floored modulo (the divisor's sign, Python's %), fmod = 1 the
-// truncated one (the dividend's sign, C's fmod), required for floating inputs. The
-// truncated one is the floored modulo of the magnitudes with a's sign: exact, where
-// adjusting the floored result by b would round.
+// truncated one (the dividend's sign, C's fmod), required for floating inputs. For
+// integers the truncated one is the floored one moved by b where its sign is not a's; for
+// floats, where that subtraction would round, it is the floored modulo of the magnitudes
+// with a's sign (exact).
 std::vector<Tensor> mod_rule(NodeContext& ctx) {
   const Tensor &a = ctx.input(0), &b = ctx.input(1);
   int64_t fmod = ctx.attr_int("fmod", 0);
@@ -157,6 +161,10 @@ std::vector<Tensor> mod_rule(NodeContext& ctx) {
       ctx.invalid("fmod must be 1 for floating-point inputs (" + a.type().str() + ", " +
                   b.type().str() + ")");
     return {mod(a, b)};
+  }
+  if (is_integer(a.dtype()) && is_integer(b.dtype())) {
+    Tensor r = mod(a, b);  // |b| > |r|, and r has b's sign: r - b cannot overflow
+    return {where(logical_and(not_equal(r, 0), signs_differ(r, a)), subtract(r, b), r)};
   }
   Tensor m = mod(abs(a), abs(b));
   return {where(less(a, 0), neg(m), m)};
