@@ -32,7 +32,10 @@ Tensor ranks(const Tensor& xl, bool descending, Loc loc) {
 }
 
 // The lower (or upper) triangle of x's last two axes, relative to diagonal k.
-Tensor triangle(const char* op, const Tensor& x, int64_t k, bool upper, Loc loc) {
+Tensor triangle(const char* op, const Tensor& x, const TensorLike& k, bool upper, Loc loc) {
+  if (k.is_tensor() && (k.tensor().ndim() != 0 || !is_integer(k.tensor().dtype())))
+    throw ShapeError(std::string(op) + ": k must be a 0-d integer tensor, got " +
+                     k.tensor().type().str());
   if (x.ndim() < 2)
     throw ShapeError(std::string(op) + ": x has shape " + shape_str(x.shape()) +
                      "; it needs rank >= 2 (the triangle is taken in the last two axes)");
@@ -73,5 +76,11 @@ TopK topk(const Tensor& x, int64_t k, int axis, bool largest, Loc loc) {
 Tensor triu(const Tensor& x, int64_t k, Loc loc) { return triangle("triu", x, k, true, loc); }
 
 Tensor tril(const Tensor& x, int64_t k, Loc loc) { return triangle("tril", x, k, false, loc); }
+
+Tensor triu(const Tensor& x, const Tensor& k, Loc loc) { return triangle("triu", x, k, true, loc); }
+
+Tensor tril(const Tensor& x, const Tensor& k, Loc loc) {
+  return triangle("tril", x, k, false, loc);
+}
 
 }  // namespace kiln

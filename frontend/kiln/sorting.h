@@ -33,5 +33,8 @@ TopK topk(const Tensor& x, int64_t k, int axis = -1, bool largest = true, Loc lo
 Tensor triu(const Tensor& x, int64_t k = 0, Loc loc = Loc::current());
 // x with the elements above diagonal k zeroed: the lower triangle, kept where col - row <= k.
 Tensor tril(const Tensor& x, int64_t k = 0, Loc loc = Loc::current());
+// The same with k a 0-d integer tensor of the graph (known only when it runs).
+Tensor triu(const Tensor& x, const Tensor& k, Loc loc = Loc::current());
+Tensor tril(const Tensor& x, const Tensor& k, Loc loc = Loc::current());
 
 }  // namespace kiln

@@ -397,9 +397,15 @@ std::vector<Tensor> one_hot_rule(NodeContext& ctx) {
 }
 
 std::vector<Tensor> trilu_rule(NodeContext& ctx) {
-  int64_t k = ctx.has_input(1) ? constant_int(ctx, 1, "k") : 0;
+  const Tensor& x = ctx.input(0);
   bool upper = ctx.attr_int("upper", 1) != 0;
-  return {upper ? triu(ctx.input(0), k) : tril(ctx.input(0), k)};
+  // k may stay a tensor of the graph: it moves the mask, not the shape.
+  if (ctx.has_input(1) && !ctx.is_constant(1)) {
+    Tensor k = reshape(cast(ctx.input(1), DType::I64), Shape{});
+    return {upper ? triu(x, k) : tril(x, k)};
+  }
+  int64_t k = ctx.has_input(1) ? constant_int(ctx, 1, "k") : 0;
+  return {upper ? triu(x, k) : tril(x, k)};
 }
 
 std::vector<Tensor> cumsum_rule(NodeContext& ctx) {
@@ -639,6 +645,143 @@ std::vector<Tensor> einsum_rule(NodeContext& ctx) {
   return {einsum(eq, xs)};
 }
 
+// Resize and Upsample: each axis is resampled on its own (nearest and linear interpolation
+// are separable), by gathers at indices computed at import.
+struct Resampling {
+  std::string coordinates;  // coordinate_transformation_mode
+  std::string nearest;      // nearest_mode, or "" for linear interpolation
+};
+
+// The input coordinate output position i maps to along an axis of `in` elements resized to
+// `out` by `scale` (as ONNX's reference computes it).
+double source_coordinate(NodeContext& ctx, const std::string& mode, int64_t i, double scale,
+                         int64_t in) {
+  double x = static_cast<double>(i), width = scale * static_cast<double>(in);
+  if (mode == "half_pixel") return (x + 0.5) / scale - 0.5;
+  if (mode == "asymmetric") return x / scale;
+  if (mode == "pytorch_half_pixel") return width == 1 ? -0.5 : (x + 0.5) / scale - 0.5;
+  if (mode == "align_corners")
+    return width == 1 ? 0 : x * static_cast<double>(in - 1) / (width - 1);
+  if (mode == "tf_half_pixel_for_nn") return (x + 0.5) / scale;
+  ctx.unsupported("coordinate_transformation_mode '" + mode +
+                  "' is not supported (half_pixel, asymmetric, pytorch_half_pixel, "
+                  "align_corners and tf_half_pixel_for_nn are)");
+}
+
+int64_t nearest_index(NodeContext& ctx, const std::string& mode, double x) {
+  double below = std::floor(x), r = x - below;
+  int64_t lo = static_cast<int64_t>(below);
+  if (r == 0 || mode == "floor") return lo;
+  if (mode == "ceil") return lo + 1;
+  if (mode == "round_prefer_floor") return r <= 0.5 ? lo : lo + 1;
+  if (mode == "round_prefer_ceil") return r < 0.5 ? lo : lo + 1;
+  ctx.unsupported("nearest_mode '" + mode + "' is not supported");
+}
+
+Tensor resample(NodeContext& ctx, const Tensor& x, const Resampling& how,
+                const std::vector<double>& scales, const Ints& out) {
+  Tensor y = x;
+  for (int d = 0; d < rank_of(x); ++d) {
+    int64_t in = x.shape(d);
+    if (out[d] == in && scales[d] == 1.0) continue;
+    if (in == 0) ctx.unsupported("resizing an empty axis");
+    auto clamp = [in](int64_t i) { return std::clamp<int64_t>(i, 0, in - 1); };
+    Ints lo, hi;
+    std::vector<float> weight;
+    for (int64_t i = 0; i < out[d]; ++i) {
+      double c = source_coordinate(ctx, how.coordinates, i, scales[d], in);
+      if (!how.nearest.empty()) {
+        lo.push_back(clamp(nearest_index(ctx, how.nearest, c)));
+        continue;
+      }
+      double below = std::floor(c);
+      lo.push_back(clamp(static_cast<int64_t>(below)));
+      hi.push_back(clamp(static_cast<int64_t>(below) + 1));
+      weight.push_back(static_cast<float>(c - below));
+    }
+    if (!how.nearest.empty()) {
+      y = take(y, ints_tensor(lo), d);
+      continue;
+    }
+    Shape along(static_cast<size_t>(rank_of(x)), 1);
+    along[d] = out[d];
+    Tensor w = cast(reshape(from_data(weight), along), x.dtype());
+    Tensor a = take(y, ints_tensor(lo), d), b = take(y, ints_tensor(hi), d);
+    y = add(a, multiply(subtract(b, a), w));
+  }
+  return y;
+}
+
+// The output shape of scales (floor(scale * length)) or sizes, and the scales that map it.
+Ints resized_shape(NodeContext& ctx, const Tensor& x, std::vector<double>& scales,
+                   const std::optional<Ints>& sizes) {
+  Ints out;
+  if (sizes) {
+    if (static_cast<int>(sizes->size()) != rank_of(x)) ctx.invalid("sizes must hold one per axis");
+    scales.clear();
+    for (int d = 0; d < rank_of(x); ++d)
+      scales.push_back(static_cast<double>((*sizes)[d]) / static_cast<double>(x.shape(d)));
+    return *sizes;
+  }
+  if (static_cast<int>(scales.size()) != rank_of(x)) ctx.invalid("scales must hold one per axis");
+  for (int d = 0; d < rank_of(x); ++d) {
+    if (scales[d] <= 0) ctx.invalid("scales must be positive");
+    out.push_back(static_cast<int64_t>(scales[d] * static_cast<double>(x.shape(d))));
+  }
+  return out;
+}
+
+// The mode attribute's interpolation: nearest (with `nearest`'s rounding) or linear.
+Resampling resampling_of(NodeContext& ctx, const std::string& coordinates,
+                         const std::string& nearest) {
+  std::string mode = ctx.attr_string("mode", "nearest");
+  if (mode == "nearest") return {coordinates, nearest};
+  if (mode == "linear") return {coordinates, ""};
+  ctx.unsupported("mode '" + mode + "' is not supported (nearest and linear are)");
+}
+
+std::vector<Tensor> resize_rule(NodeContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  // Opset 10 resizes as Upsample did: asymmetric coordinates, nearest rounding down.
+  bool v10 = ctx.opset() < 11;
+  std::string coordinates =
+      v10 ? "asymmetric" : ctx.attr_string("coordinate_transformation_mode", "half_pixel");
+  std::string nearest = v10 ? "floor" : ctx.attr_string("nearest_mode", "round_prefer_floor");
+  Resampling how = resampling_of(ctx, coordinates, nearest);
+  if (!v10) {
+    if (ctx.attr_int("exclude_outside", 0) != 0)
+      ctx.unsupported("exclude_outside = 1 is not supported");
+    ctx.attr_float("cubic_coeff_a", -0.75);      // cubic only, which is refused
+    ctx.attr_float("extrapolation_value", 0.0);  // tf_crop_and_resize only, which is refused
+  }
+  std::vector<double> scales;
+  std::optional<Ints> sizes;
+  if (v10) {
+    scales = ctx.constant_doubles(1);
+  } else {
+    if (ctx.has_input(2)) scales = ctx.constant_doubles(2);
+    if (scales.empty()) {
+      if (!ctx.has_input(3)) ctx.invalid("neither scales nor sizes is given");
+      sizes = ctx.constant_ints(3);
+    }
+  }
+  Ints out = resized_shape(ctx, x, scales, sizes);
+  return {resample(ctx, x, how, scales, out)};
+}
+
+std::vector<Tensor> upsample_rule(NodeContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  Resampling how = resampling_of(ctx, "asymmetric", "floor");
+  std::vector<double> scales;
+  if (ctx.opset() >= 9) {
+    scales = ctx.constant_doubles(1);
+  } else {
+    for (double s : ctx.attr_floats("scales")) scales.push_back(s);
+  }
+  Ints out = resized_shape(ctx, x, scales, std::nullopt);
+  return {resample(ctx, x, how, scales, out)};
+}
+
 }  // namespace
 
 void add_movement_ops(OpTable& table) {
@@ -679,6 +822,8 @@ void add_movement_ops(OpTable& table) {
       {"NonZero", non_zero_rule},
       {"TopK", top_k_rule},
       {"Einsum", einsum_rule},
+      {"Resize", resize_rule},
+      {"Upsample", upsample_rule},
   };
   for (const Entry& e : entries) table[e.op] = e.rule;
 }

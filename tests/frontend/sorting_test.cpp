@@ -44,6 +44,8 @@ TEST_P(SortingOn, TriangularMasks) {
   expect_values<int32_t>(triu(x), DType::I32, {3, 4}, {1, 2, 3, 4, 0, 6, 7, 8, 0, 0, 11, 12});
   expect_values<int32_t>(triu(x, 2), DType::I32, {3, 4}, {0, 0, 3, 4, 0, 0, 0, 8, 0, 0, 0, 0});
   expect_values<int32_t>(tril(x, -1), DType::I32, {3, 4}, {0, 0, 0, 0, 5, 0, 0, 0, 9, 10, 0, 0});
+  expect_values<int32_t>(tril(x, from_data<int64_t>({-1}, Shape{})), DType::I32, {3, 4},
+                         {0, 0, 0, 0, 5, 0, 0, 0, 9, 10, 0, 0});
   expect_values<int32_t>(tril(x, 1), DType::I32, {3, 4}, {1, 2, 0, 0, 5, 6, 7, 0, 9, 10, 11, 12});
 }
 
@@ -53,6 +55,8 @@ TEST(Sorting, Errors) {
   expect_error<ShapeError>([] { topk(rows(), 5); }, {"topk", "k is 5", "4 elements"});
   expect_error<ShapeError>([] { sort(rows(), 2); }, {"sort", "axis 2", "[2,4]"});
   expect_error<ShapeError>([] { triu(from_data<float>({1, 2}, {2})); }, {"triu", "rank >= 2"});
+  expect_error<ShapeError>([] { tril(rows(), from_data<float>({1}, {1})); },
+                           {"tril", "0-d integer"});
 }
 
 }  // namespace
