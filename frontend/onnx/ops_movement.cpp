@@ -645,74 +645,106 @@ std::vector<Tensor> einsum_rule(NodeContext& ctx) {
   return {einsum(eq, xs)};
 }
 
-// Resize and Upsample: each axis is resampled on its own (nearest and linear interpolation
-// are separable), by gathers at indices computed at import.
+// Resize and Upsample: nearest, linear and cubic interpolation are separable, so each axis
+// is resampled on its own, as a weighted sum of gathers (1, 2 or 4 taps per output
+// position) at indices and weights computed at import, as ONNX's reference computes them.
 struct Resampling {
+  std::string mode;         // nearest, linear or cubic
   std::string coordinates;  // coordinate_transformation_mode
-  std::string nearest;      // nearest_mode, or "" for linear interpolation
+  std::string nearest;      // nearest_mode
+  double cubic_a = -0.75;
+  bool exclude_outside = false;
+  std::vector<double> roi;  // tf_crop_and_resize: starts, then ends, per axis
+  double extrapolation = 0;
 };
 
-// The input coordinate output position i maps to along an axis of `in` elements resized to
-// `out` by `scale` (as ONNX's reference computes it).
-double source_coordinate(NodeContext& ctx, const std::string& mode, int64_t i, double scale,
-                         int64_t in) {
+// The input coordinate output position i maps to along axis d (of `in` elements scaled by
+// `scale`); nullopt where tf_crop_and_resize extrapolates.
+std::optional<double> source_coordinate(NodeContext& ctx, const Resampling& how, int d, int64_t i,
+                                        double scale, int64_t in) {
+  const std::string& mode = how.coordinates;
   double x = static_cast<double>(i), width = scale * static_cast<double>(in);
+  double last = static_cast<double>(in - 1);
   if (mode == "half_pixel") return (x + 0.5) / scale - 0.5;
   if (mode == "asymmetric") return x / scale;
   if (mode == "pytorch_half_pixel") return width == 1 ? -0.5 : (x + 0.5) / scale - 0.5;
-  if (mode == "align_corners")
-    return width == 1 ? 0 : x * static_cast<double>(in - 1) / (width - 1);
+  if (mode == "align_corners") return width == 1 ? 0 : x * last / (width - 1);
   if (mode == "tf_half_pixel_for_nn") return (x + 0.5) / scale;
+  if (mode == "tf_crop_and_resize") {
+    size_t rank = how.roi.size() / 2;
+    double lo = how.roi[static_cast<size_t>(d)], hi = how.roi[rank + static_cast<size_t>(d)];
+    double c = width == 1 ? (hi - lo) * last / 2 : x * (hi - lo) * last / (width - 1);
+    c += lo * last;
+    if (c < 0 || c > last) return std::nullopt;
+    return c;
+  }
   ctx.unsupported("coordinate_transformation_mode '" + mode +
                   "' is not supported (half_pixel, asymmetric, pytorch_half_pixel, "
-                  "align_corners and tf_half_pixel_for_nn are)");
+                  "align_corners, tf_half_pixel_for_nn and tf_crop_and_resize are)");
 }
 
-int64_t nearest_index(NodeContext& ctx, const std::string& mode, double x) {
-  double below = std::floor(x), r = x - below;
+// The taps of coordinate c: (first index, weights of the taps at first, first + 1, ...).
+std::pair<int64_t, std::vector<double>> taps(NodeContext& ctx, const Resampling& how, double c) {
+  double below = std::floor(c), r = c - below;
   int64_t lo = static_cast<int64_t>(below);
-  if (r == 0 || mode == "floor") return lo;
-  if (mode == "ceil") return lo + 1;
-  if (mode == "round_prefer_floor") return r <= 0.5 ? lo : lo + 1;
-  if (mode == "round_prefer_ceil") return r < 0.5 ? lo : lo + 1;
-  ctx.unsupported("nearest_mode '" + mode + "' is not supported");
-}
-
-Tensor resample(NodeContext& ctx, const Tensor& x, const Resampling& how,
-                const std::vector<double>& scales, const Ints& out) {
-  Tensor y = x;
-  for (int d = 0; d < rank_of(x); ++d) {
-    int64_t in = x.shape(d);
-    if (out[d] == in && scales[d] == 1.0) continue;
-    if (in == 0) ctx.unsupported("resizing an empty axis");
-    auto clamp = [in](int64_t i) { return std::clamp<int64_t>(i, 0, in - 1); };
-    Ints lo, hi;
-    std::vector<float> weight;
-    for (int64_t i = 0; i < out[d]; ++i) {
-      double c = source_coordinate(ctx, how.coordinates, i, scales[d], in);
-      if (!how.nearest.empty()) {
-        lo.push_back(clamp(nearest_index(ctx, how.nearest, c)));
-        continue;
-      }
-      double below = std::floor(c);
-      lo.push_back(clamp(static_cast<int64_t>(below)));
-      hi.push_back(clamp(static_cast<int64_t>(below) + 1));
-      weight.push_back(static_cast<float>(c - below));
-    }
-    if (!how.nearest.empty()) {
-      y = take(y, ints_tensor(lo), d);
-      continue;
-    }
-    Shape along(static_cast<size_t>(rank_of(x)), 1);
-    along[d] = out[d];
-    Tensor w = cast(reshape(from_data(weight), along), x.dtype());
-    Tensor a = take(y, ints_tensor(lo), d), b = take(y, ints_tensor(hi), d);
-    y = add(a, multiply(subtract(b, a), w));
+  if (how.mode == "linear") return {lo, {1 - r, r}};
+  if (how.mode == "cubic") {
+    double a = how.cubic_a, s = r + 1, t = 1 - r, u = 2 - r;
+    return {lo - 1,
+            {((a * s - 5 * a) * s + 8 * a) * s - 4 * a, ((a + 2) * r - (a + 3)) * r * r + 1,
+             ((a + 2) * t - (a + 3)) * t * t + 1, ((a * u - 5 * a) * u + 8 * a) * u - 4 * a}};
   }
-  return y;
+  const std::string& m = how.nearest;
+  bool up = r != 0 && (m == "ceil" || (m == "round_prefer_floor" && r > 0.5) ||
+                       (m == "round_prefer_ceil" && r >= 0.5));
+  if (m != "floor" && m != "ceil" && m != "round_prefer_floor" && m != "round_prefer_ceil")
+    ctx.unsupported("nearest_mode '" + m + "' is not supported");
+  return {up ? lo + 1 : lo, {1}};
 }
 
-// The output shape of scales (floor(scale * length)) or sizes, and the scales that map it.
+// x resampled along axis d to `out` positions.
+Tensor resample_axis(NodeContext& ctx, const Tensor& x, const Resampling& how, int d, double scale,
+                     int64_t out) {
+  int64_t in = x.shape(d);
+  if (in == 0) ctx.unsupported("resizing an empty axis");
+  std::vector<Ints> index;
+  std::vector<std::vector<float>> weight;
+  std::vector<bool> outside;
+  bool identity = out == in, extrapolates = false;
+  for (int64_t i = 0; i < out; ++i) {
+    std::optional<double> c = source_coordinate(ctx, how, d, i, scale, in);
+    outside.push_back(!c);
+    extrapolates |= !c;
+    identity &= c && *c == static_cast<double>(i);
+    auto [first, w] = taps(ctx, how, c.value_or(0));
+    index.resize(w.size());
+    weight.resize(w.size());
+    double total = 0;
+    for (size_t t = 0; t < w.size(); ++t) {
+      int64_t at = first + static_cast<int64_t>(t);
+      if (how.exclude_outside && (at < 0 || at >= in)) w[t] = 0;
+      total += w[t];
+      index[t].push_back(std::clamp<int64_t>(at, 0, in - 1));  // edge padding
+    }
+    for (size_t t = 0; t < w.size(); ++t)
+      weight[t].push_back(static_cast<float>(how.exclude_outside ? w[t] / total : w[t]));
+  }
+  if (identity) return x;
+  Shape along(static_cast<size_t>(rank_of(x)), 1);
+  along[d] = out;
+  auto column = [&](const auto& v) { return reshape(from_data(v), along); };
+  std::optional<Tensor> y;
+  for (size_t t = 0; t < index.size(); ++t) {
+    Tensor g = take(x, ints_tensor(index[t]), d);
+    if (index.size() > 1) g = multiply(g, cast(column(weight[t]), x.dtype()));
+    y = y ? add(*y, g) : g;
+  }
+  if (extrapolates) y = where(column(outside), how.extrapolation, *y);
+  return cast(*y, x.dtype());
+}
+
+// The output shape of scales (floor(scale * length)) or sizes; `scales` becomes the scales
+// that map the axes.
 Ints resized_shape(NodeContext& ctx, const Tensor& x, std::vector<double>& scales,
                    const std::optional<Ints>& sizes) {
   Ints out;
@@ -731,55 +763,58 @@ Ints resized_shape(NodeContext& ctx, const Tensor& x, std::vector<double>& scale
   return out;
 }
 
-// The mode attribute's interpolation: nearest (with `nearest`'s rounding) or linear.
-Resampling resampling_of(NodeContext& ctx, const std::string& coordinates,
-                         const std::string& nearest) {
-  std::string mode = ctx.attr_string("mode", "nearest");
-  if (mode == "nearest") return {coordinates, nearest};
-  if (mode == "linear") return {coordinates, ""};
-  ctx.unsupported("mode '" + mode + "' is not supported (nearest and linear are)");
+Tensor resample(NodeContext& ctx, const Tensor& x, const Resampling& how,
+                std::vector<double> scales, const std::optional<Ints>& sizes) {
+  if (how.mode != "nearest" && how.mode != "linear" && how.mode != "cubic")
+    ctx.unsupported("mode '" + how.mode + "' is not supported (nearest, linear and cubic are)");
+  if (!is_floating(x.dtype()) && how.mode != "nearest")
+    ctx.unsupported("mode '" + how.mode + "' on " + std::string(dtype_name(x.dtype())) +
+                    " is not supported (only on floating-point tensors)");
+  Ints out = resized_shape(ctx, x, scales, sizes);
+  Tensor y = x;
+  for (int d = 0; d < rank_of(x); ++d) y = resample_axis(ctx, y, how, d, scales[d], out[d]);
+  return y;
 }
 
 std::vector<Tensor> resize_rule(NodeContext& ctx) {
   const Tensor& x = ctx.input(0);
-  // Opset 10 resizes as Upsample did: asymmetric coordinates, nearest rounding down.
-  bool v10 = ctx.opset() < 11;
-  std::string coordinates =
-      v10 ? "asymmetric" : ctx.attr_string("coordinate_transformation_mode", "half_pixel");
-  std::string nearest = v10 ? "floor" : ctx.attr_string("nearest_mode", "round_prefer_floor");
-  Resampling how = resampling_of(ctx, coordinates, nearest);
-  if (!v10) {
-    if (ctx.attr_int("exclude_outside", 0) != 0)
-      ctx.unsupported("exclude_outside = 1 is not supported");
-    ctx.attr_float("cubic_coeff_a", -0.75);      // cubic only, which is refused
-    ctx.attr_float("extrapolation_value", 0.0);  // tf_crop_and_resize only, which is refused
-  }
+  Resampling how;
+  how.mode = ctx.attr_string("mode", "nearest");
   std::vector<double> scales;
   std::optional<Ints> sizes;
-  if (v10) {
+  if (ctx.opset() < 11) {
+    // Opset 10 resizes as Upsample did: asymmetric coordinates, nearest rounding down.
+    how.coordinates = "asymmetric";
+    how.nearest = "floor";
     scales = ctx.constant_doubles(1);
   } else {
+    how.coordinates = ctx.attr_string("coordinate_transformation_mode", "half_pixel");
+    how.nearest = ctx.attr_string("nearest_mode", "round_prefer_floor");
+    how.cubic_a = ctx.attr_float("cubic_coeff_a", -0.75);
+    how.exclude_outside = ctx.attr_int("exclude_outside", 0) != 0;
+    how.extrapolation = ctx.attr_float("extrapolation_value", 0.0);
+    if (how.coordinates == "tf_crop_and_resize") {
+      how.roi = ctx.constant_doubles(1);
+      if (static_cast<int>(how.roi.size()) != 2 * rank_of(x))
+        ctx.invalid("roi must hold 2 values per axis");
+    }
     if (ctx.has_input(2)) scales = ctx.constant_doubles(2);
     if (scales.empty()) {
       if (!ctx.has_input(3)) ctx.invalid("neither scales nor sizes is given");
       sizes = ctx.constant_ints(3);
     }
   }
-  Ints out = resized_shape(ctx, x, scales, sizes);
-  return {resample(ctx, x, how, scales, out)};
+  return {resample(ctx, x, how, scales, sizes)};
 }
 
 std::vector<Tensor> upsample_rule(NodeContext& ctx) {
-  const Tensor& x = ctx.input(0);
-  Resampling how = resampling_of(ctx, "asymmetric", "floor");
-  std::vector<double> scales;
-  if (ctx.opset() >= 9) {
-    scales = ctx.constant_doubles(1);
-  } else {
-    for (double s : ctx.attr_floats("scales")) scales.push_back(s);
-  }
-  Ints out = resized_shape(ctx, x, scales, std::nullopt);
-  return {resample(ctx, x, how, scales, out)};
+  Resampling how;
+  how.mode = ctx.attr_string("mode", "nearest");
+  how.coordinates = "asymmetric";
+  how.nearest = "floor";
+  std::vector<double> scales =
+      ctx.opset() >= 9 ? ctx.constant_doubles(1) : ctx.attr_floats("scales");
+  return {resample(ctx, ctx.input(0), how, scales, std::nullopt)};
 }
 
 }  // namespace
