@@ -124,6 +124,8 @@ std::vector<Tensor> flatten_rule(NodeContext& ctx) {
 std::vector<Tensor> squeeze_rule(NodeContext& ctx) {
   const Tensor& x = ctx.input(0);
   std::optional<Ints> axes = attr_or_input(ctx, "axes", 1, 13);
+  // No axes (or an empty list) removes every axis of length 1.
+  if (axes && axes->empty()) axes.reset();
   std::vector<bool> drop(x.shape().size(), !axes);
   if (axes) {
     for (int64_t a : *axes) {
@@ -493,6 +495,9 @@ Tensor scatter_reduce(NodeContext& ctx, const Tensor& data, const Tensor& idx,
   if (rank_of(idx) != rank_of(data) || idx.shape() != updates.shape())
     ctx.invalid("indices " + shape_str(idx.shape()) + " and updates " + shape_str(updates.shape()) +
                 " must have one shape, of data's rank");
+  if (is_bool(data.dtype()))  // scattered as 0 / 1 (add is then or, mul and)
+    return cast(scatter_reduce(ctx, cast(data, DType::I32), idx, updates, axis, reduction),
+                DType::Bool);
   Tensor i = from_end(idx, data.shape(axis));
   Tensor u = cast(updates, data.dtype());
   if (reduction == "add") return scatter_add(data, i, u, axis);
