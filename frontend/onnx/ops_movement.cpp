@@ -46,6 +46,14 @@ int64_t constant_int(NodeContext& ctx, size_t i, const std::string& what) {
   return v[0];
 }
 
+// Checks that input i, whose values decide the output's shape, is constant (NonZero,
+// Compress, Range): a graph input there would make the shape known only when the model runs.
+void require_shape_deciding(NodeContext& ctx, size_t i, const std::string& what) {
+  if (!ctx.is_constant(i))
+    ctx.unsupported("the output shape depends on input values: " + what + " (input " +
+                    std::to_string(i) + ") depends on a graph input");
+}
+
 // An axis in [-rank, rank] (Flatten's and Unsqueeze's range, one past the last axis
 // included).
 int axis_inclusive(NodeContext& ctx, int64_t axis, int rank) {
@@ -340,12 +348,8 @@ std::vector<Tensor> constant_of_shape_rule(NodeContext& ctx) {
 }
 
 std::vector<Tensor> range_rule(NodeContext& ctx) {
-  for (size_t i = 0; i < 3; ++i)
-    if (!ctx.is_constant(i))
-      ctx.unsupported(
-          "the output shape depends on input values: the length of the range "
-          "comes from start, limit and delta, and input " +
-          std::to_string(i) + " depends on a graph input");
+  const char* names[] = {"start", "limit", "delta"};
+  for (size_t i = 0; i < 3; ++i) require_shape_deciding(ctx, i, names[i]);
   DType dtype = ctx.input(0).dtype();
   if (is_floating(dtype)) {
     double start = ctx.constant_doubles(0).at(0), limit = ctx.constant_doubles(1).at(0),
@@ -591,10 +595,7 @@ std::vector<Tensor> reverse_sequence_rule(NodeContext& ctx) {
 
 std::vector<Tensor> compress_rule(NodeContext& ctx) {
   const Tensor& x = ctx.input(0);
-  if (!ctx.is_constant(1))
-    ctx.unsupported(
-        "the output shape depends on input values: condition (input 1) depends "
-        "on a graph input");
+  require_shape_deciding(ctx, 1, "condition");
   std::vector<double> cond = ctx.constant_doubles(1);
   Ints picked;
   std::optional<int> axis;
@@ -607,10 +608,7 @@ std::vector<Tensor> compress_rule(NodeContext& ctx) {
 
 std::vector<Tensor> non_zero_rule(NodeContext& ctx) {
   const Tensor& x = ctx.input(0);
-  if (!ctx.is_constant(0))
-    ctx.unsupported(
-        "the output shape depends on input values: the count of nonzero elements "
-        "of input 0, which depends on a graph input");
+  require_shape_deciding(ctx, 0, "the input, whose nonzero elements are counted,");
   std::vector<double> v = ctx.constant_doubles(0);
   int rank = std::max(rank_of(x), 1);
   std::vector<Ints> coords(static_cast<size_t>(rank));
