@@ -50,6 +50,12 @@ struct Graph {
     a->set_type(::onnx::AttributeProto::INT);
     a->set_i(v);
   }
+  static void attr(::onnx::NodeProto* n, const std::string& name, const std::vector<int64_t>& v) {
+    auto* a = n->add_attribute();
+    a->set_name(name);
+    a->set_type(::onnx::AttributeProto::INTS);
+    for (int64_t i : v) a->add_ints(i);
+  }
   static void attr(::onnx::NodeProto* n, const std::string& name, const std::string& v) {
     auto* a = n->add_attribute();
     a->set_name(name);
@@ -74,6 +80,25 @@ TEST(OnnxMovement, ShapeGatherConcatFoldsIntoReshape) {
   Tensor y = model({from_data(v, {2, 3, 4})}).at(0);
   EXPECT_EQ(y.shape(), (Shape{2, 12}));
   EXPECT_EQ(y.to_vector<float>(), v);
+}
+
+// Before opset 10 (Slice), 11 (Pad) and 13 (Squeeze, Unsqueeze) these values were
+// attributes.
+TEST(OnnxMovement, OldOpsetsReadAttributes) {
+  Graph m(9);
+  m.input("x", {2, 3});
+  ::onnx::NodeProto* slice = m.node("Slice", {"x"}, "s");
+  Graph::attr(slice, "starts", std::vector<int64_t>{-2});
+  Graph::attr(slice, "ends", std::vector<int64_t>{INT64_MAX});
+  Graph::attr(slice, "axes", std::vector<int64_t>{1});
+  Graph::attr(m.node("Unsqueeze", {"s"}, "u"), "axes", std::vector<int64_t>{0});
+  Graph::attr(m.node("Squeeze", {"u"}, "q"), "axes", std::vector<int64_t>{0});
+  ::onnx::NodeProto* pad = m.node("Pad", {"q"}, "y");
+  Graph::attr(pad, "pads", std::vector<int64_t>{0, 1, 0, 0});
+  Graph::attr(pad, "mode", std::string("edge"));
+  Tensor y = m.load()({from_data<float>({1, 2, 3, 4, 5, 6}, {2, 3})}).at(0);
+  EXPECT_EQ(y.shape(), (Shape{2, 3}));
+  EXPECT_EQ(y.to_vector<float>(), (std::vector<float>{2, 2, 3, 5, 5, 6}));
 }
 
 TEST(OnnxMovement, ReshapeToAGraphInputIsRefusedNamingIt) {
