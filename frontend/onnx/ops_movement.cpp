@@ -54,8 +54,7 @@ void require_shape_deciding(NodeContext& ctx, size_t i, const std::string& what)
                     std::to_string(i) + ") depends on a graph input");
 }
 
-// An axis in [-rank, rank] (Flatten's and Unsqueeze's range, one past the last axis
-// included).
+// An axis in [-rank, rank] (Flatten's range: one past the last axis included).
 int axis_inclusive(NodeContext& ctx, int64_t axis, int rank) {
   if (axis < -rank || axis > rank)
     ctx.invalid("axis " + std::to_string(axis) + " is out of range [" + std::to_string(-rank) +
@@ -63,8 +62,7 @@ int axis_inclusive(NodeContext& ctx, int64_t axis, int rank) {
   return static_cast<int>(axis < 0 ? axis + rank : axis);
 }
 
-// Shapes and sizes as constants, so that what consumes them folds.
-
+// Shape and Size give constants, so that what consumes them folds.
 std::vector<Tensor> shape_rule(NodeContext& ctx) {
   const Shape& s = ctx.input(0).shape();
   int64_t r = static_cast<int64_t>(s.size());
@@ -115,7 +113,8 @@ std::vector<Tensor> reshape_rule(NodeContext& ctx) {
     out[static_cast<size_t>(inferred)] = x.size() / known;
   } else if (known != x.size()) {
     ctx.invalid("shape " + shape_str(target) + " holds " + std::to_string(known) +
-                " elements, the input " + shape_str(x.shape()) + " " + std::to_string(x.size()));
+                " elements, but the input " + shape_str(x.shape()) + " holds " +
+                std::to_string(x.size()));
   }
   return {reshape(x, out)};
 }
@@ -379,17 +378,22 @@ std::vector<Tensor> eye_like_rule(NodeContext& ctx) {
   return {eye(x.shape(0), x.shape(1), ctx.attr_int("k", 0), dtype)};
 }
 
+// Indices with negative entries counted from the end of `length`, as i64.
+Tensor from_end(const Tensor& idx, const TensorLike& length) {
+  Tensor i = cast(idx, DType::I64);
+  return where(less(i, 0), add(i, length), i);
+}
+
 std::vector<Tensor> one_hot_rule(NodeContext& ctx) {
-  Tensor idx = cast(ctx.input(0), DType::I64);
   std::vector<double> depth_v = ctx.constant_doubles(1);
   if (depth_v.size() != 1) ctx.invalid("depth must hold one value");
   int64_t depth = static_cast<int64_t>(depth_v[0]);
   const Tensor& values = ctx.input(2);
   if (values.size() != 2) ctx.invalid("values must hold 2 elements (off, on)");
+  // Negative indices count from the end of the depth; others out of range are all off.
+  Tensor idx = from_end(ctx.input(0), depth);
   // The new axis of the result (rank r + 1), negative counting from its end.
   int axis = ctx.normalize_axis(ctx.attr_int("axis", -1), rank_of(idx) + 1);
-  // Negative indices count from the end of the depth; others out of range are all off.
-  idx = where(less(idx, 0), add(idx, depth), idx);
   Tensor hot = one_hot(idx, depth, DType::Bool);
   if (axis != rank_of(idx)) {
     std::vector<int> perm;
@@ -443,12 +447,6 @@ std::vector<Tensor> gather_elements_rule(NodeContext& ctx) {
   for (int d = 0; d < rank_of(x); ++d)
     if (d != axis && idx.shape(d) < x.shape(d)) x = slice(x, d, 0, idx.shape(d));
   return {take_along_axis(x, idx, axis)};
-}
-
-// Indices with negative entries counted from the end of `length`, as i64.
-Tensor from_end(const Tensor& idx, const TensorLike& length) {
-  Tensor i = cast(idx, DType::I64);
-  return where(less(i, 0), add(i, length), i);
 }
 
 // GatherND's and ScatterND's index tuples (the last axis of `idx`, k long) as flat indices
