@@ -104,7 +104,7 @@ bool NodeContext::is_constant(size_t i) const {
   return has_input(i) && inputs_read(inputs_[i]->node().get()).empty();
 }
 
-void NodeContext::require_constant(size_t i) const {
+void NodeContext::require_constant(size_t i, const std::string& why) const {
   std::vector<const ir::Node*> read = inputs_read(input(i).node().get());
   if (read.empty()) return;
   NeedsInputValues needs;
@@ -118,9 +118,10 @@ void NodeContext::require_constant(size_t i) const {
   }
   if (!needs.inputs.empty()) throw needs;
   unsupported("input " + std::to_string(i) + " ('" + node_.input(static_cast<int>(i)) +
-              "') must be known when the model is imported (computed from initializers, "
-              "constants and static shapes), but it depends on a graph input; make that an "
-              "initializer, or give its value (LoadOptions::input_values)");
+              "') must be known when the model is imported" + (why.empty() ? "" : ": " + why) +
+              " (computed from initializers, constants and static shapes), but it depends on a "
+              "graph input; make that an initializer, or give its value "
+              "(LoadOptions::input_values)");
 }
 
 std::vector<int64_t> NodeContext::constant_ints(size_t i) const {

@@ -62,6 +62,9 @@ class NodeContext {
   // constants, and the import starts again).
   std::vector<int64_t> constant_ints(size_t i) const;
   std::vector<double> constant_doubles(size_t i) const;
+  // Throws as constant_ints does unless input i is constant; `why` ends the message
+  // ("... must be known when the model is imported: <why>").
+  void require_constant(size_t i, const std::string& why = "") const;
 
   // How many outputs the node names (trailing optional outputs may be left out).
   size_t num_outputs() const;
@@ -92,8 +95,6 @@ class NodeContext {
 
  private:
   const ::onnx::AttributeProto* find_attr(const std::string& name) const;
-  // Throws unless input i is constant (see constant_ints).
-  void require_constant(size_t i) const;
   const ::onnx::AttributeProto& need_attr(const std::string& name, int type) const;
 
   const ::onnx::NodeProto& node_;

@@ -47,7 +47,7 @@ int64_t constant_int(NodeContext& ctx, size_t i, const std::string& what) {
 }
 
 // Checks that input i, whose values decide the output's shape, is constant (NonZero,
-// Compress, Range): a graph input there would make the shape known only when the model runs.
+// Compress): a graph input there would make the shape known only when the model runs.
 void require_shape_deciding(NodeContext& ctx, size_t i, const std::string& what) {
   if (!ctx.is_constant(i))
     ctx.unsupported("the output shape depends on input values: " + what + " (input " +
@@ -348,7 +348,10 @@ std::vector<Tensor> constant_of_shape_rule(NodeContext& ctx) {
 
 std::vector<Tensor> range_rule(NodeContext& ctx) {
   const char* names[] = {"start", "limit", "delta"};
-  for (size_t i = 0; i < 3; ++i) require_shape_deciding(ctx, i, names[i]);
+  // Like a shape, start, limit and delta are known when a model is imported (from
+  // initializers, or given values): they decide the output's length.
+  for (size_t i = 0; i < 3; ++i)
+    ctx.require_constant(i, std::string(names[i]) + " decides the output's length");
   DType dtype = ctx.input(0).dtype();
   if (is_floating(dtype)) {
     double start = ctx.constant_doubles(0).at(0), limit = ctx.constant_doubles(1).at(0),
