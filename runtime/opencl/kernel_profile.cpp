@@ -4,12 +4,57 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <set>
 
 namespace kiln::runtime::opencl {
+
+namespace {
+
+// The live profiles, printed at exit when their devices outlive main (the process's devices
+// are kept for its whole life).
+std::mutex& live_mutex() {
+  static std::mutex m;
+  return m;
+}
+std::set<KernelProfile*>& live() {
+  static auto* s = new std::set<KernelProfile*>;  // never destroyed: read at exit
+  return *s;
+}
+
+void print_live_profiles() {
+  std::set<KernelProfile*> profiles;
+  {
+    std::lock_guard lock(live_mutex());
+    profiles = live();
+  }
+  for (KernelProfile* p : profiles) p->print();
+}
+
+}  // namespace
 
 bool KernelProfile::requested() {
   const char* v = std::getenv("KILN_OPENCL_PROFILE");
   return v && *v && std::string(v) != "0";
+}
+
+KernelProfile::KernelProfile(cl_command_queue queue) : queue_(queue) {
+  static const bool registered = std::atexit(print_live_profiles) == 0;
+  (void)registered;
+  std::lock_guard lock(live_mutex());
+  live().insert(this);
+}
+
+KernelProfile::~KernelProfile() {
+  std::lock_guard lock(live_mutex());
+  live().erase(this);
+}
+
+void KernelProfile::print() {
+  if (printed_) return;
+  printed_ = true;
+  clFinish(queue_);
+  collect();
+  std::fputs(report().c_str(), stderr);
 }
 
 void KernelProfile::add(const std::string& what, cl_event event) {

@@ -21,6 +21,15 @@ class KernelProfile {
   // Whether KILN_OPENCL_PROFILE asks for profiling ("1" or any value but "0").
   static bool requested();
 
+  // The profile of the launches on `queue`. It prints its table when printed() is called
+  // (the device's destructor), or at the process's exit if the device is never destroyed.
+  explicit KernelProfile(cl_command_queue queue);
+  ~KernelProfile();
+  KernelProfile(const KernelProfile&) = delete;
+  KernelProfile& operator=(const KernelProfile&) = delete;
+  // Waits for the queue, collects and prints the table to stderr (once).
+  void print();
+
   // Takes a launch's event (its ownership too), labelled `what`.
   void add(const std::string& what, cl_event event);
   // Reads the timestamps of the launches added so far; call once they finished.
@@ -35,6 +44,8 @@ class KernelProfile {
   const std::map<std::string, Entry>& entries() const { return totals_; }
 
  private:
+  cl_command_queue queue_;
+  bool printed_ = false;
   mutable std::mutex mutex_;
   std::vector<std::pair<std::string, cl_event>> pending_;
   std::map<std::string, Entry> totals_;

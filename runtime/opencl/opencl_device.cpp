@@ -86,10 +86,11 @@ OpenCLDevice::OpenCLDevice(const DeviceInfo& info,
                                    reinterpret_cast<cl_context_properties>(info.platform), 0};
   context_ = ContextHandle(clCreateContext(props, 1, &info_.device, nullptr, nullptr, &status));
   check(status, "creating a context on " + info.name);
-  if (KernelProfile::requested()) profile_ = std::make_unique<KernelProfile>();
+  const bool profile = KernelProfile::requested();
   queue_ = QueueHandle(clCreateCommandQueue(context_.get(), info_.device,
-                                            profile_ ? CL_QUEUE_PROFILING_ENABLE : 0, &status));
+                                            profile ? CL_QUEUE_PROFILING_ENABLE : 0, &status));
   check(status, "creating a command queue on " + info.name);
+  if (profile) profile_ = std::make_unique<KernelProfile>(queue_.get());
   programs_ = std::make_unique<ProgramCache>(context_.get(), info_, ProgramCache::default_dir());
   const char* tune = std::getenv("KILN_TUNE");
   tune_ = tune && *tune && std::string(tune) != "0";
@@ -105,10 +106,7 @@ OpenCLDevice::OpenCLDevice(const DeviceInfo& info,
 
 OpenCLDevice::~OpenCLDevice() {
   if (queue_) clFinish(queue_.get());
-  if (profile_) {
-    profile_->collect();
-    std::fputs(profile_->report().c_str(), stderr);
-  }
+  if (profile_) profile_->print();
 }
 
 std::string OpenCLDevice::name() const {
