@@ -1,9 +1,10 @@
 // ONNX import rules: signal processing (DFT, STFT, the window functions, MelWeightMatrix),
 // linear quantization (QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear,
 // MatMulInteger, QLinearMatMul), the training optimizers of ai.onnx.preview.training
-// (Adagrad, Momentum, Adam) and Det. Quantized products run in f64, exact for the integer
-// sums of u8 / i8 factors, and are rounded back. Tests: the conformance cases
+// (Adagrad, Momentum, Adam), Det and GridSample. Quantized products run in f64, exact for the
+// integer sums of u8 / i8 factors, and are rounded back. Tests: the conformance cases
 // (tests/onnx_conformance) and tests/onnx/misc_test.cpp.
+#include <array>
 #include <cmath>
 #include <numbers>
 
@@ -339,6 +340,132 @@ std::vector<Tensor> det(NodeContext& ctx) {
           e(0, 2) * (e(1, 0) * e(2, 1) - e(1, 1) * e(2, 0))};
 }
 
+// ---------------------------------------------------------------------------------------
+// GridSample (opset 16): X [N, C, H, W] sampled at grid [N, Ho, Wo, 2] of normalized (x, y)
+// in [-1, 1], as gathers of the flattened image with interpolation weights.
+
+class GridSampler {
+ public:
+  GridSampler(const Tensor& x, std::string padding, bool align)
+      : padding_(std::move(padding)), align_(align) {
+    n_ = x.shape(0), c_ = x.shape(1), h_ = x.shape(2), w_ = x.shape(3);
+    image_ = reshape(x, {n_, c_, h_ * w_});
+    // The borders reflection reflects at, and past which a point is out of bounds.
+    lo_x_ = align ? 0.0 : -0.5, hi_x_ = align ? static_cast<double>(w_ - 1) : w_ - 0.5;
+    lo_y_ = align ? 0.0 : -0.5, hi_y_ = align ? static_cast<double>(h_ - 1) : h_ - 0.5;
+  }
+
+  // The pixel coordinate of normalized `g` along an axis of `length`.
+  Tensor denormalize(const Tensor& g, int64_t length) const {
+    const double l = static_cast<double>(length);
+    return align_ ? (g + 1.0) / 2.0 * (l - 1) : ((g + 1.0) * l - 1) / 2.0;
+  }
+
+  // Moves points outside the bounds (either coordinate) as the padding mode says.
+  void fold_out_of_bounds(Tensor& x, Tensor& y) const {
+    Tensor out = (x < lo_x_) || (x > hi_x_) || (y < lo_y_) || (y > hi_y_);
+    if (padding_ == "border") {
+      x = where(out, clip(x, 0, static_cast<double>(w_ - 1)), x);
+      y = where(out, clip(y, 0, static_cast<double>(h_ - 1)), y);
+    } else if (padding_ == "reflection") {
+      x = where(out, reflect(x, lo_x_, hi_x_), x);
+      y = where(out, reflect(y, lo_y_, hi_y_), y);
+    }
+  }
+
+  // The image at integer rows r and columns c ([N, Ho, Wo], as floats), per the padding
+  // mode; [N, C, Ho, Wo].
+  Tensor pixel(Tensor r, Tensor c) const {
+    std::optional<Tensor> inside;
+    if (padding_ == "zeros") {
+      inside = (c >= 0.0) && (c < static_cast<double>(w_)) && (r >= 0.0) &&
+               (r < static_cast<double>(h_));
+    } else if (padding_ == "reflection") {
+      c = trunc(reflect(c, lo_x_, hi_x_));
+      r = trunc(reflect(r, lo_y_, hi_y_));
+    }
+    c = clip(c, 0, static_cast<double>(w_ - 1));
+    r = clip(r, 0, static_cast<double>(h_ - 1));
+    const Shape grid = r.shape();
+    Tensor flat = cast(r * static_cast<double>(w_) + c, DType::I64);
+    Tensor idx = reshape(flat, {n_, 1, grid[1] * grid[2]});
+    Tensor v = take_along_axis(image_, broadcast_to(idx, {n_, c_, grid[1] * grid[2]}), 2);
+    v = reshape(v, {n_, c_, grid[1], grid[2]});
+    if (inside) v = where(expand_dims(*inside, 1), v, zeros({}, v.dtype()));
+    return v;
+  }
+
+ private:
+  // x reflected at lo and hi until it lies between them.
+  static Tensor reflect(const Tensor& x, double lo, double hi) {
+    const double range = hi - lo;
+    auto fold = [&](const Tensor& d, double near, double far, double sign) {
+      Tensor n = trunc(d / range), r = d - n * range;
+      Tensor even = equal(mod(n, 2.0), 0.0);
+      return where(even, near + sign * r, far - sign * r);
+    };
+    Tensor below = fold(lo - x, lo, hi, 1.0), above = fold(x - hi, hi, lo, -1.0);
+    return where(x < lo, below, where(x > hi, above, x));
+  }
+  static Tensor trunc(const Tensor& x) { return where(x < 0.0, ceil(x), floor(x)); }
+
+  std::string padding_;
+  bool align_;
+  int64_t n_ = 0, c_ = 0, h_ = 0, w_ = 0;
+  Tensor image_ = zeros({});
+  double lo_x_, hi_x_, lo_y_, hi_y_;
+};
+
+// Keys' cubic convolution weights (a = -0.75) of the four taps around a point at fraction t.
+std::array<Tensor, 4> cubic_weights(const Tensor& t) {
+  const double a = -0.75;
+  auto near = [&](const Tensor& d) { return ((d * (a + 2) - (a + 3)) * d * d) + 1.0; };
+  auto far = [&](const Tensor& d) { return ((d * a - 5 * a) * d + 8 * a) * d - 4 * a; };
+  return {far(t + 1.0), near(t), near(1.0 - t), far(2.0 - t)};
+}
+
+std::vector<Tensor> grid_sample(NodeContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  const Tensor& grid = ctx.input(1);
+  const std::string mode = ctx.attr_string("mode", "bilinear");
+  const std::string padding = ctx.attr_string("padding_mode", "zeros");
+  const bool align = ctx.attr_int("align_corners", 0) != 0;
+  if (mode != "bilinear" && mode != "nearest" && mode != "bicubic")
+    ctx.unsupported("mode '" + mode + "' is not supported (bilinear, nearest, bicubic)");
+  if (padding != "zeros" && padding != "border" && padding != "reflection")
+    ctx.unsupported("padding_mode '" + padding + "' is not supported (zeros, border, reflection)");
+  if (x.ndim() != 4 || grid.ndim() != 4 || grid.shape(3) != 2 || grid.shape(0) != x.shape(0))
+    ctx.unsupported("only 2-D sampling is supported: X [N, C, H, W] and grid [N, Ho, Wo, 2], not " +
+                    shape_str(x.shape()) + " and " + shape_str(grid.shape()));
+  const DType dtype = x.dtype();
+  Tensor image = cast(x, DType::F64), g = cast(grid, DType::F64);
+  GridSampler s(image, padding, align);
+  Tensor px = s.denormalize(squeeze(slice(g, 3, 0, 1), {3}), x.shape(3));
+  Tensor py = s.denormalize(squeeze(slice(g, 3, 1, 2), {3}), x.shape(2));
+  if (mode == "nearest") px = round(px), py = round(py);
+  s.fold_out_of_bounds(px, py);
+  if (mode == "nearest") return {cast(s.pixel(py, px), dtype)};
+  Tensor x0 = floor(px), y0 = floor(py);
+  Tensor fx = expand_dims(px - x0, 1), fy = expand_dims(py - y0, 1);
+  if (mode == "bilinear") {
+    Tensor top = s.pixel(y0, x0) * (1.0 - fx) + s.pixel(y0, x0 + 1.0) * fx;
+    Tensor bottom = s.pixel(y0 + 1.0, x0) * (1.0 - fx) + s.pixel(y0 + 1.0, x0 + 1.0) * fx;
+    return {cast(top * (1.0 - fy) + bottom * fy, dtype)};
+  }
+  std::array<Tensor, 4> wx = cubic_weights(fx), wy = cubic_weights(fy);
+  std::optional<Tensor> sum;
+  for (int i = 0; i < 4; ++i) {
+    std::optional<Tensor> row;
+    for (int j = 0; j < 4; ++j) {
+      Tensor p = s.pixel(y0 + static_cast<double>(i - 1), x0 + static_cast<double>(j - 1)) * wx[j];
+      row = row ? *row + p : p;
+    }
+    Tensor term = *row * wy[i];
+    sum = sum ? *sum + term : term;
+  }
+  return {cast(*sum, dtype)};
+}
+
 }  // namespace
 
 void add_misc_ops(OpTable& table) {
@@ -359,6 +486,7 @@ void add_misc_ops(OpTable& table) {
   table["Momentum"] = momentum;
   table["Adam"] = adam;
   table["Det"] = det;
+  table["GridSample"] = grid_sample;
 }
 
 }  // namespace kiln::onnx::detail
