@@ -44,11 +44,12 @@ def checksums(value):
     return float(v.sum()), float(v @ weights), float(np.abs(v).sum())
 
 
-def run_kiln_bench(binary, workload, rows, cols, reps, env=None, dims=None):
+def run_kiln_bench(binary, workload, rows, cols, reps, env=None, dims=None, extra=()):
     cmd = [binary, "--workload", workload, "--rows", str(rows), "--cols", str(cols),
            "--reps", str(reps)]
     if dims:
         cmd += ["--dims", ",".join(map(str, dims))]
+    cmd += list(extra)
     out = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if out.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{out.stderr}")

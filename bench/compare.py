@@ -19,7 +19,9 @@ on the device), PyTorch CUDA eager and torch.compile, and measures a copy kernel
 bandwidth limit) and a bare clEnqueueNDRangeKernel (the launch limit); the transforms (fft,
 rfft, fftconv) against cuFFT through PyTorch (bench/spectral.py). M2-BERT's layer
 (m2bert_layer) runs against the same layer in PyTorch: eager on the CPU, CUDA eager and
-torch.compile on the GPU (bench/m2bert.py).
+torch.compile on the GPU (bench/m2bert.py). ONNX models exported from PyTorch (onnx_cnn,
+onnx_transformer) run in kiln (kiln::onnx::load) and in onnxruntime's CPU execution provider
+(bench/onnx_peers.py).
 
 Every result is checked against the first peer's (or kiln's) before its time is reported:
 a mismatch is printed and the run exits non-zero.
@@ -35,6 +37,7 @@ import bert_peers
 import contractions
 import fft_peers
 import m2bert
+import onnx_peers
 import spectral
 from benchlib import checksum, input_array, median_time, run_kiln_bench, run_opencl_bench
 
@@ -244,6 +247,9 @@ def main():
     # bert_base: a whole model's forward pass (bench/bert_peers.py).
     if not wanted or wanted & bert_peers.NAMES:
         verdicts += bert_peers.run_cpu(args, np, torch, refused, records, failures)
+    # Exported ONNX models: kiln_bench against onnxruntime (bench/onnx_peers.py).
+    if not wanted or wanted & onnx_peers.NAMES:
+        verdicts += onnx_peers.run_cpu(args, np, records, failures)
 
     if verdicts:
         print("\ntargets")

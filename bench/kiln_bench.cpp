@@ -9,6 +9,7 @@
 //              [--impl kiln|kiln_exec|eigen|openblas|limit|read_limit|all]
 //   kiln_bench --workload sgemm --dims 2048,2048,2048      (dims: see workloads.cpp)
 //   kiln_bench --workload peak                             (the FMA peak alone)
+//   kiln_bench --workload onnx_cnn --model build/bench/onnx_models/onnx_cnn.onnx
 //
 // For each implementation: the median and minimum of the timed repetitions, the first
 // (cold) run's time, the checksums of the result (workloads.h), what the implementation
@@ -60,6 +61,8 @@ Options parse(int argc, char** argv) {
       o.problem.cols = std::stoll(value());
     else if (a == "--dims")
       o.problem.dims = kiln::bench::parse_dims(value());
+    else if (a == "--model")
+      o.problem.model = value();
     else if (a == "--reps")
       o.reps = std::stoi(value());
     else if (a == "--max-seconds")

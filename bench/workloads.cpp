@@ -5,6 +5,9 @@
 
 #include <kiln/bert.h>
 #include <kiln/m2.h>
+#ifdef KILN_HAS_ONNX
+#include <kiln/onnx.h>
+#endif
 
 #ifdef KILN_HAS_LLVM
 #include "runtime/cpu/thread_pool.h"
@@ -678,6 +681,43 @@ Workload bert_workload(const std::string& name, const Problem& p) {
   return w;
 }
 
+// onnx_cnn, onnx_transformer: an ONNX model exported from PyTorch by
+// scripts/export_onnx_models.py --bench (bench/onnx_peers.py runs it, and the same file
+// in onnxruntime), read from p.model and run on its one input (salt 1). Its weights are
+// the file's initializers. The arithmetic counted is the model's matrix products and
+// convolutions, for the architectures that script exports: the Fashion-MNIST CNN on x
+// [batch, 1, 28, 28], and a d_model 64 encoder layer with a 2048-wide feed-forward on x
+// [batch, sequence, 64].
+Workload onnx_workload(const std::string& name, const Problem& p) {
+#ifdef KILN_HAS_ONNX
+  if (p.model.empty()) throw Error("bench: workload '" + name + "' needs --model FILE.onnx");
+  auto model = std::make_shared<onnx::Model>(onnx::load(p.model));
+  const std::vector<Type> types = model->input_types();
+  if (types.size() != 1)
+    throw Error("bench: " + p.model + " has " + std::to_string(types.size()) +
+                " inputs; the onnx workloads take one");
+  const Shape& shape = types[0].shape;
+  Workload w;
+  w.operands = {{shape, 1}};
+  const double batch = static_cast<double>(shape.at(0));
+  if (name == "onnx_cnn") {
+    w.flops = 2 * batch * (28 * 28 * 32 * 9 + 14 * 14 * 64 * 32 * 9 + 3136 * 128 + 128 * 10);
+  } else {
+    const double tokens = batch * static_cast<double>(shape.at(1)), d = 64, ff = 2048;
+    w.flops = 2 * tokens * (4 * d * d + 2 * d * ff + 2 * static_cast<double>(shape.at(1)) * d);
+  }
+  w.bytes = static_cast<double>(numel(shape)) * sizeof(float);
+  w.bound = Bound::Compute;
+  w.contraction = true;
+  w.variant = "onnx::load";
+  w.build = [model](const std::vector<Tensor>& o) { return (*model)({o[0]}).at(0); };
+  return w;
+#else
+  (void)p;
+  throw Error("bench: workload '" + name + "' needs kiln built with ONNX import (libonnx-dev)");
+#endif
+}
+
 }  // namespace
 
 Workload workload(const std::string& name, const Problem& p) {
@@ -751,10 +791,11 @@ Workload workload(const std::string& name, const Problem& p) {
   if (name == "fftconv" || name == "fftconv_short") return fftconv_workload(name, p);
   if (name == "m2bert_layer") return m2bert_layer_workload(name, p);
   if (name == "bert_base") return bert_workload(name, p);
+  if (name == "onnx_cnn" || name == "onnx_transformer") return onnx_workload(name, p);
   throw Error("bench: unknown workload '" + name +
               "' (known: ew_chain, sum_full, sum_rows, softmax, layernorm, dispatch, sgemm, "
               "gemm_bias_gelu, sgemm_small, dwconv1d, conv2d, fft, rfft, fftconv, fftconv_short, "
-              "m2bert_layer, bert_base, copy, read, peak)");
+              "m2bert_layer, bert_base, onnx_cnn, onnx_transformer, copy, read, peak)");
 }
 
 namespace {

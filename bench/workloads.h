@@ -30,6 +30,8 @@ struct Problem {
   int64_t rows = 0;
   int64_t cols = 0;
   std::vector<int64_t> dims = {};
+  // The ONNX model of the onnx_* workloads (kiln_bench --model).
+  std::string model = {};
   int64_t numel() const { return rows * cols; }
 };
 
@@ -87,7 +89,8 @@ struct Workload {
 };
 
 // "ew_chain", "sum_full", "sum_rows", "softmax", "layernorm" or "dispatch" (operands x
-// [rows, cols], b [cols], w [cols]), or one of the contraction workloads on its dims.
+// [rows, cols], b [cols], w [cols]), one of the contraction workloads on its dims, or an
+// ONNX model's forward pass (onnx_cnn, onnx_transformer: the model file, its one input).
 // Throws kiln::Error for an unknown name or a wrong number of dims.
 Workload workload(const std::string& name, const Problem& problem);
 

@@ -2,7 +2,9 @@
 """Writes the fuzz targets' seed corpora (fuzz/corpus/<target>/) and dictionaries
 (fuzz/dict/<target>.dict) from the repository: IR functions from the pass tests chosen to
 cover every op, small .npy and safetensors files built here byte by byte, and the IR
-keywords and op names of ir/ops.def. Run it again after the IR or the formats change;
+keywords and op names of ir/ops.def, and small ONNX models (built with the `onnx` package,
+and one exported with PyTorch: run it with /usr/bin/python3, which has both; without them
+the onnx corpus is left as it is). Run it again after the IR or the formats change;
 the output is deterministic. Readers' findings go to corpus/<target>/regress-* by hand
 and are kept."""
 import json
@@ -221,6 +223,99 @@ CHECKPOINT_WORDS += ["ctorch\n%sStorage\n" % t for t in [
     "ComplexFloat", "ComplexDouble"]]
 
 
+def onnx_seeds():
+    """Small models (under the 8 KB that scripts/fuzz.sh lets an input have) over the
+    importer's paths: initializers in each storage (typed fields, raw_data, external data
+    in the weights.bin that fuzz/onnx.cpp writes), attributes that became inputs across
+    opsets, shape subgraphs folded at import, Constant nodes, and an encoder block
+    exported by PyTorch. None when the onnx package is missing."""
+    try:
+        import numpy as np
+        from onnx import TensorProto, helper, numpy_helper
+    except ImportError:
+        return None
+    f32 = TensorProto.FLOAT
+
+    def model(nodes, inputs, outputs, opset, inits=()):
+        ins = [helper.make_tensor_value_info(n, f32, s) for n, s in inputs]
+        outs = [helper.make_tensor_value_info(n, f32, None) for n in outputs]
+        g = helper.make_graph(nodes, "g", ins, outs, initializer=list(inits))
+        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+        m.ir_version = 8
+        return m.SerializeToString()
+
+    def ints(name, values):
+        return numpy_helper.from_array(np.array(values, dtype=np.int64), name)
+
+    n = helper.make_node
+    seeds = {
+        "add-relu": model([n("Add", ["x", "b"], ["s"]), n("Relu", ["s"], ["y"])],
+                          [("x", [2, 3])], ["y"], 13,
+                          [helper.make_tensor("b", f32, [3], [1.0, -2.0, 3.0])]),
+        "raw-data": model([n("Mul", ["x", "w"], ["y"])], [("x", [4, 5])], ["y"], 7,
+                          [numpy_helper.from_array(np.arange(20, dtype=np.float32)
+                                                   .reshape(4, 5), "w")]),
+        "shape-subgraph": model(
+            [n("Shape", ["x"], ["s"]), n("Gather", ["s", "i"], ["d"], axis=0),
+             n("Concat", ["d", "m"], ["t"], axis=0), n("Reshape", ["x", "t"], ["y"])],
+            [("x", [2, 3, 4])], ["y"], 13, [ints("i", [0]), ints("m", [-1])]),
+        "slice-squeeze": model(
+            [n("Slice", ["x", "st", "en", "ax"], ["s"]), n("Squeeze", ["s"], ["q"], axes=[0]),
+             n("Unsqueeze", ["q"], ["y"], axes=[1])],
+            [("x", [3, 4])], ["y"], 11, [ints("st", [1]), ints("en", [2]), ints("ax", [0])]),
+        "conv-pool": model(
+            [n("Conv", ["x", "w", "b"], ["c"], pads=[1, 1, 1, 1], strides=[1, 1]),
+             n("MaxPool", ["c"], ["p"], kernel_shape=[2, 2], strides=[2, 2]),
+             n("Flatten", ["p"], ["f"]), n("Gemm", ["f", "fw"], ["y"], transB=1)],
+            [("x", [1, 1, 4, 4])], ["y"], 11,
+            [helper.make_tensor("w", f32, [2, 1, 3, 3], [0.1 * i for i in range(18)]),
+             helper.make_tensor("b", f32, [2], [0.5, -0.5]),
+             helper.make_tensor("fw", f32, [3, 8], [0.01 * i for i in range(24)])]),
+        "attributes": model(
+            [n("Transpose", ["x"], ["t"], perm=[1, 0]), n("Softmax", ["t"], ["s"], axis=-1),
+             n("Clip", ["s", "lo", "hi"], ["c"]), n("ReduceMean", ["c"], ["r"], axes=[1]),
+             n("Cast", ["r"], ["y"], to=f32)],
+            [("x", [2, 3])], ["y"], 13,
+            [helper.make_tensor("lo", f32, [], [0.1]), helper.make_tensor("hi", f32, [], [0.9])]),
+        "constants": model(
+            [n("Constant", [], ["c"], value=helper.make_tensor("v", f32, [2], [1.0, 2.0])),
+             n("ConstantOfShape", ["shape"], ["z"],
+               value=helper.make_tensor("v", f32, [1], [3.0])),
+             n("Add", ["c", "z"], ["y"])],
+            [], ["y"], 9, [ints("shape", [2])]),
+        "dynamic-input": model([n("Neg", ["x"], ["y"])], [("x", ["N", 3])], ["y"], 13),
+    }
+    ext = TensorProto(name="w", data_type=f32, dims=[4])
+    ext.data_location = TensorProto.EXTERNAL
+    for key, value in [("location", "weights.bin"), ("offset", "16"), ("length", "16")]:
+        ext.external_data.add(key=key, value=value)
+    seeds["external-data"] = model([n("Sub", ["x", "w"], ["y"])], [("x", [4])], ["y"], 13,
+                                   [ext])
+    try:
+        import io
+        import torch
+        torch.manual_seed(0)
+        block = torch.nn.TransformerEncoderLayer(4, 2, dim_feedforward=4, dropout=0.0,
+                                                 batch_first=True).eval()
+        out = io.BytesIO()
+        torch.onnx.export(block, (torch.randn(1, 3, 4),), out, opset_version=13)
+        seeds["torch-encoder"] = out.getvalue()
+    except ImportError:
+        pass
+    for name, data in seeds.items():
+        assert len(data) <= 8192, (name, len(data))
+    return seeds
+
+
+ONNX_WORDS = ["Add", "Sub", "Mul", "Div", "Relu", "Conv", "MaxPool", "Gemm", "MatMul",
+              "Reshape", "Shape", "Gather", "Concat", "Slice", "Squeeze", "Unsqueeze",
+              "Transpose", "Softmax", "Clip", "Cast", "ReduceMean", "Constant",
+              "ConstantOfShape", "LayerNormalization", "Split", "Resize", "axis", "axes",
+              "perm", "pads", "strides", "kernel_shape", "dilations", "group", "value", "to",
+              "keepdims", "transA", "transB", "location", "offset", "length", "weights.bin",
+              "ai.onnx.ml"]
+
+
 def dictionary(words):
     out = []
     for w in sorted(set(words)):
@@ -245,6 +340,9 @@ def main():
     corpora = {"ir_parser": ir_seeds(), "npy": npy_seeds(),
                "safetensors": safetensors_seeds(), "ir_file": ir_file_seeds(),
                "checkpoint": checkpoint_seeds()}
+    onnx = onnx_seeds()
+    if onnx is not None:
+        corpora["onnx"] = onnx
     for target, seeds in corpora.items():
         folder = FUZZ / "corpus" / target
         if folder.exists():
@@ -270,6 +368,7 @@ def main():
     (FUZZ / "dict/npy.dict").write_text(dictionary(npy_words))
     (FUZZ / "dict/safetensors.dict").write_text(dictionary(st_words))
     (FUZZ / "dict/checkpoint.dict").write_text(dictionary(CHECKPOINT_WORDS))
+    (FUZZ / "dict/onnx.dict").write_text(dictionary(ONNX_WORDS))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-// kiln-ir: an opt-style driver over IR files. Reads a .kir file (kiln::load_ir), runs the
+// kiln-ir: an opt-style driver over IR files. Reads a .kir file (kiln::load_ir), or an
+// ONNX model (.onnx, kiln::onnx::load; --input-shape gives dynamic dimensions), runs the
 // default pipeline or --passes, and prints the optimized IR, or what the compiler makes
 // of it: the kernels (--schedule), their code (--emit), a Graphviz picture (--dot), or a
 // measured run (--run). With --split-input-file (as mlir-opt has it) each case of a file
@@ -7,7 +8,7 @@
 // the case and does not stop the others. The work is the library's (kiln/io.h,
 // kiln/inspect.h, codegen/aot/emit_source.h); this file only reads the command line.
 // Exit status: 0 on success, 1 for an error in the input (in any case), 2 for a bad
-// command line. Tests: tests/tools/kiln_ir_test.cpp.
+// command line. Tests: tests/tools/kiln_ir_test.cpp, tests/tools/onnx_tools_test.cpp.
 #include <kiln/inspect.h>
 #include <kiln/kiln.h>
 
@@ -20,6 +21,7 @@
 #include "codegen/aot/emit_source.h"
 #include "ir/printer.h"
 #include "passes/pipeline.h"
+#include "tools/model_file.h"
 
 namespace {
 
@@ -32,6 +34,7 @@ struct Options {
   std::string emit;
   std::string device;
   std::vector<std::string> inputs;
+  std::vector<std::string> input_shapes;
   std::string save_outputs;
   uint64_t seed = 0;
   int repeat = 0;
@@ -130,7 +133,7 @@ int run_split(const Options& o) {
 int main(int argc, char** argv) {
   Options o;
   CLI::App app{"kiln-ir: optimize an IR file and show what kiln makes of it"};
-  app.add_option("file", o.file, "IR file (.kir)")->required();
+  app.add_option("file", o.file, "IR file (.kir) or ONNX model (.onnx)")->required();
   app.add_option("--passes", o.passes,
                  "comma-separated graph passes to run instead of the default pipeline");
   app.add_flag("--print-ir-after-all", o.print_after_all, "print the IR after every pass");
@@ -149,6 +152,9 @@ int main(int argc, char** argv) {
                  "opencl:1, reference; default: KILN_DEVICE, else the best built)");
   app.add_option("--inputs", o.inputs, ".npy file for each input parameter, in order")
       ->check(CLI::ExistingFile);
+  app.add_option("--input-shape", o.input_shapes,
+                 "NAME=D0,D1,...: the shape of an ONNX model's input with dynamic dimensions "
+                 "(repeatable)");
   app.add_option("--save-outputs", o.save_outputs, "write each output to DIR/out<i>.npy");
   app.add_option("--seed", o.seed, "seed of the random inputs (default 0)");
   app.add_option("--repeat", o.repeat, "warm runs after the first (default 0)")
@@ -175,9 +181,25 @@ int main(int argc, char** argv) {
     std::cerr << "kiln-ir: error: --device needs --run, --schedule or --dot\n";
     return 2;
   }
+  std::map<std::string, kiln::Shape> input_shapes;
+  try {
+    input_shapes = kiln::tools::parse_input_shapes(o.input_shapes);
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "kiln-ir: error: " << e.what() << "\n";
+    return 2;
+  }
+  bool onnx = kiln::tools::is_onnx_file(o.file);
+  if (!input_shapes.empty() && !onnx) {
+    std::cerr << "kiln-ir: error: --input-shape needs an ONNX model (.onnx)\n";
+    return 2;
+  }
+  if (o.split_input_file && onnx) {
+    std::cerr << "kiln-ir: error: --split-input-file reads IR files, not ONNX models\n";
+    return 2;
+  }
   if (o.split_input_file) return run_split(o);
   try {
-    run(o, kiln::load_ir(o.file));
+    run(o, kiln::tools::load_model_file(o.file, input_shapes));
     return 0;
   } catch (const std::exception& e) {
     std::cerr << error_text(e, o.file) << "\n";

@@ -127,7 +127,9 @@ void NodeContext::require_constant(size_t i, const std::string& why) const {
 std::vector<int64_t> NodeContext::constant_ints(size_t i) const {
   require_constant(i);
   const Tensor& t = input(i);
-  if (is_complex(t.dtype())) invalid("input " + std::to_string(i) + " must be an integer tensor");
+  if (!is_integer(t.dtype()) && !is_bool(t.dtype()))
+    invalid("input " + std::to_string(i) + " must be an integer tensor, not " +
+            std::string(dtype_name(t.dtype())));
   return constant_values<int64_t>(t, DType::I64);
 }
 
@@ -313,7 +315,7 @@ Tensor tensor_from_proto(const TensorProto& proto, const std::string& dir,
                           ? external_bytes(proto, dir, what)
                           : proto.raw_data();
     data.resize(raw.size());
-    std::memcpy(data.data(), raw.data(), raw.size());
+    if (!raw.empty()) std::memcpy(data.data(), raw.data(), raw.size());
   } else {
     switch (proto.data_type()) {
       case TensorProto::FLOAT:
