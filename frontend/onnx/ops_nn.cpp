@@ -548,8 +548,6 @@ std::vector<Tensor> recurrent(NodeContext& ctx, CellKind kind) {
   std::vector<Tensor> ys, hs, cs;
   for (int d = 0; d < dirs; ++d) {
     const bool reverse = direction == "reverse" || d == 1;
-    if (reverse && lens)
-      ctx.unsupported("sequence_lens with the reverse direction is not supported");
     auto act = [&](int i, const Tensor& v) {
       size_t k = static_cast<size_t>(d) * default_acts.size() + static_cast<size_t>(i);
       double nan = std::numeric_limits<double>::quiet_NaN();
@@ -577,7 +575,12 @@ std::vector<Tensor> recurrent(NodeContext& ctx, CellKind kind) {
     std::vector<Tensor> outs(static_cast<size_t>(steps), h);
     for (int64_t i = 0; i < steps; ++i) {
       const int64_t t = reverse ? steps - 1 - i : i;
-      Tensor xt = squeeze(slice(xw, 0, t, t + 1), 0);
+      // With sequence_lens, the reverse direction's step i reads each sequence's own
+      // position lens - 1 - i.
+      std::optional<Tensor> back;
+      if (reverse && lens) back = *lens - 1 - i;  // [B, 1]
+      Tensor xt = back ? squeeze(take_along_axis(xw, expand_dims(maximum(*back, 0), 0), 0), 0)
+                       : squeeze(slice(xw, 0, t, t + 1), 0);
       Tensor hr = matmul(h, transpose(r));
       Tensor h_new = h, c_new = c;
       if (kind == CellKind::Rnn) {
@@ -603,17 +606,24 @@ std::vector<Tensor> recurrent(NodeContext& ctx, CellKind kind) {
         h_new = og * act(2, c_new);
       }
       if (lens) {  // steps past a sequence's length keep its state and output zeros
-        Tensor live = less(t, *lens);
+        Tensor live = back ? greater_equal(*back, 0) : less(t, *lens);
         h = where(live, h_new, h);
         c = where(live, c_new, c);
-        outs[static_cast<size_t>(t)] = where(live, h_new, 0);
+        outs[static_cast<size_t>(back ? i : t)] = where(live, h_new, 0);
       } else {
         h = h_new;
         c = c_new;
         outs[static_cast<size_t>(t)] = h_new;
       }
     }
-    ys.push_back(stack(outs, 0));  // [T, B, H]
+    Tensor y_dir = stack(outs, 0);  // [T, B, H]
+    if (reverse && lens) {
+      // Step i wrote position lens - 1 - i of each sequence: put them back in place.
+      Tensor t_index = reshape(arange(steps, DType::I64), {steps, 1});
+      Tensor from = expand_dims(reshape(*lens, {1, batch}) - 1 - t_index, -1);  // [T, B, 1]
+      y_dir = where(greater_equal(from, 0), take_along_axis(y_dir, maximum(from, 0), 0), 0);
+    }
+    ys.push_back(y_dir);
     hs.push_back(h);
     cs.push_back(c);
   }
