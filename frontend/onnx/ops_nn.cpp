@@ -92,6 +92,25 @@ Shape spatial_shape(const Tensor& x) { return Shape(x.shape().begin() + 2, x.sha
 
 std::vector<Tensor> matmul_rule(NodeContext& ctx) { return {matmul(ctx.input(0), ctx.input(1))}; }
 
+// An integer operand less its zero point, in i32 (MatMulInteger, ConvInteger). A 1-D zero
+// point is per row of A (`axis` -2) or per output channel of W (`axis` 0).
+Tensor less_zero_point(NodeContext& ctx, size_t value, size_t zero_point, int axis) {
+  Tensor v = cast(ctx.input(value), DType::I32);
+  std::optional<Tensor> zp = ctx.optional_input(zero_point);
+  if (!zp) return v;
+  Tensor z = cast(*zp, DType::I32);
+  if (z.ndim() == 1 && z.size() > 1) {
+    Shape s(static_cast<size_t>(v.ndim()), 1);
+    s[static_cast<size_t>(axis < 0 ? v.ndim() + axis : axis)] = z.size();
+    z = reshape(z, s);
+  }
+  return v - z;
+}
+
+std::vector<Tensor> matmul_integer(NodeContext& ctx) {
+  return {matmul(less_zero_point(ctx, 0, 2, -2), less_zero_point(ctx, 1, 3, -1))};
+}
+
 std::vector<Tensor> gemm(NodeContext& ctx) {
   Tensor a = ctx.attr_int("transA", 0) ? transpose(ctx.input(0)) : ctx.input(0);
   Tensor b = ctx.attr_int("transB", 0) ? transpose(ctx.input(1)) : ctx.input(1);
@@ -150,6 +169,14 @@ std::vector<Tensor> conv(NodeContext& ctx) {
   const Tensor& w = ctx.input(1);
   Window win = read_window(ctx, spatial_shape(x), spatial_shape(w), true);
   return {conv_nd(ctx, x, w, win, ctx.attr_int("group", 1), ctx.optional_input(2))};
+}
+
+std::vector<Tensor> conv_integer(NodeContext& ctx) {
+  const Tensor& w = ctx.input(1);
+  Window win = read_window(ctx, spatial_shape(ctx.input(0)), spatial_shape(w), true);
+  // The padding is the input's zero point, which the subtraction turns into 0.
+  return {conv_nd(ctx, less_zero_point(ctx, 0, 2, 0), less_zero_point(ctx, 1, 3, 0), win,
+                  ctx.attr_int("group", 1), std::nullopt)};
 }
 
 // ConvTranspose as a convolution: stride - 1 zeros between the input's elements, each
@@ -642,8 +669,10 @@ std::vector<Tensor> recurrent(NodeContext& ctx, CellKind kind) {
 
 void add_nn_ops(OpTable& table) {
   table["MatMul"] = matmul_rule;
+  table["MatMulInteger"] = matmul_integer;
   table["Gemm"] = gemm;
   table["Conv"] = conv;
+  table["ConvInteger"] = conv_integer;
   table["ConvTranspose"] = conv_transpose;
   table["MaxPool"] = [](NodeContext& ctx) { return pool(ctx, PoolKind::Max); };
   table["AveragePool"] = [](NodeContext& ctx) { return pool(ctx, PoolKind::Average); };
