@@ -2,8 +2,11 @@
 // ConvTranspose) over kiln's conv1d / conv2d, pooling composed from strided slices, the
 // normalizations, the two class losses and the recurrent layers unrolled over the static
 // sequence length. Tests: tests/onnx/nn_test.cpp and the conformance cases of these ops.
+#include <algorithm>
+#include <cmath>
 #include <limits>
-#include <numeric>
+#include <optional>
+#include <string>
 
 #include "frontend/onnx/node_context.h"
 
@@ -201,13 +204,14 @@ std::vector<Tensor> conv_transpose(NodeContext& ctx) {
       auto_pad != "SAME_LOWER")
     ctx.unsupported("auto_pad '" + auto_pad + "' is not supported");
   if (out_shape.size() > n) out_shape.erase(out_shape.begin(), out_shape.end() - nsp);
-  if (kernel.size() != n || strides.size() != n || dilations.size() != n ||
-      out_pad.size() != n || pads.size() != 2 * n || (!out_shape.empty() && out_shape.size() != n))
+  if (kernel.size() != n || strides.size() != n || dilations.size() != n || out_pad.size() != n ||
+      pads.size() != 2 * n || (!out_shape.empty() && out_shape.size() != n))
     ctx.invalid("the window attributes must have one value per spatial axis (pads two)");
   if (auto_pad == "VALID") pads.assign(2 * n, 0);
   const bool same = auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER";
   if (same && out_shape.empty())
-    for (size_t i = 0; i < n; ++i) out_shape.push_back(x.shape(static_cast<int>(i) + 2) * strides[i]);
+    for (size_t i = 0; i < n; ++i)
+      out_shape.push_back(x.shape(static_cast<int>(i) + 2) * strides[i]);
 
   Window win{kernel, std::vector<int64_t>(n, 1), dilations, {}};
   for (size_t i = 0; i < n; ++i) {
@@ -316,7 +320,7 @@ Tensor pad_spatial(const Tensor& x, const Pads& pads, Scalar value) {
 std::vector<Tensor> pool(NodeContext& ctx, PoolKind kind) {
   const Tensor& x = ctx.input(0);
   const Shape spatial = spatial_shape(x);
-  const bool has_dilations = kind == PoolKind::Max ? ctx.opset() >= 10 : false;
+  const bool has_dilations = kind == PoolKind::Max && ctx.opset() >= 10;
   Window win = read_window(ctx, spatial, {}, has_dilations);
   bool ceil_mode = kind != PoolKind::Lp && ctx.opset() >= 10 && ctx.attr_int("ceil_mode", 0);
   PoolGeometry g = pool_geometry(spatial, win, ceil_mode);
@@ -405,8 +409,8 @@ std::vector<Tensor> instance_norm(NodeContext& ctx) {
   Axes axes(axes_from(2, x.ndim()));
   Tensor mu = mean(x, axes, true);
   Tensor var = mean(square(x - mu), axes, true);
-  return {normalize(x, mu, var, ctx.attr_float("epsilon", 1e-5), per_channel(ctx.input(1), x.ndim()),
-                    per_channel(ctx.input(2), x.ndim()))};
+  return {normalize(x, mu, var, ctx.attr_float("epsilon", 1e-5),
+                    per_channel(ctx.input(1), x.ndim()), per_channel(ctx.input(2), x.ndim()))};
 }
 
 // LayerNormalization over the axes from `axis` on, in f32 unless stash_type says the
@@ -451,7 +455,8 @@ std::vector<Tensor> mvn(NodeContext& ctx) {
   for (int64_t a : ctx.attr_ints("axes", std::vector<int64_t>{0, 2, 3}))
     axes.push_back(ctx.normalize_axis(a, x.ndim()));
   Tensor mu = mean(x, Axes(axes), true);
-  Tensor var = mean(square(x), Axes(axes), true) - square(mu);
+  // E[x^2] - E[x]^2 as the function body computes it, kept from rounding below 0.
+  Tensor var = maximum(mean(square(x), Axes(axes), true) - square(mu), 0);
   return {(x - mu) / (sqrt(var) + 1e-9)};
 }
 
@@ -526,8 +531,7 @@ Tensor activation(NodeContext& ctx, const std::string& name, double alpha, doubl
   if (name == "LeakyRelu") return where(x >= 0, x, x * or_default(alpha, 0.01));
   if (name == "ThresholdedRelu") return where(x > or_default(alpha, 1.0), x, 0);
   if (name == "ScaledTanh") return tanh(x * or_default(beta, 1.0)) * or_default(alpha, 1.0);
-  if (name == "HardSigmoid")
-    return clip(x * or_default(alpha, 0.2) + or_default(beta, 0.5), 0, 1);
+  if (name == "HardSigmoid") return clip(x * or_default(alpha, 0.2) + or_default(beta, 0.5), 0, 1);
   if (name == "Elu") return where(x >= 0, x, (exp(x) - 1) * or_default(alpha, 1.0));
   if (name == "Softsign") return x / (abs(x) + 1);
   if (name == "Softplus") return log1p(exp(x));
@@ -548,17 +552,22 @@ std::vector<Tensor> recurrent(NodeContext& ctx, CellKind kind) {
       kind == CellKind::Rnn   ? std::vector<std::string>{"Tanh"}
       : kind == CellKind::Gru ? std::vector<std::string>{"Sigmoid", "Tanh"}
                               : std::vector<std::string>{"Sigmoid", "Tanh", "Tanh"};
-  // The activations attribute is a list of strings, which NodeContext does not read yet:
-  // left unread, a model that sets it is reported as using an unsupported attribute.
+  // activations (with activation_alpha / activation_beta) is a list of strings, which
+  // NodeContext has no getter for: only the defaults are supported. The table in
+  // activation() takes the attribute's names and parameters once it can be read.
+  if (ctx.has_attr("activations")) {
+    std::string names;
+    for (const std::string& a : default_acts) names += (names.empty() ? "" : ", ") + a;
+    ctx.unsupported("the activations attribute is not supported (only the default " + names + ")");
+  }
   std::vector<std::string> acts;
   for (int d = 0; d < dirs; ++d) acts.insert(acts.end(), default_acts.begin(), default_acts.end());
-  std::vector<double> alphas, betas;
   std::optional<double> clip_at;
   if (ctx.has_attr("clip")) clip_at = ctx.attr_float("clip");
   const bool linear_before_reset =
       kind == CellKind::Gru && ctx.attr_int("linear_before_reset", 0) != 0;
-  if (kind == CellKind::Lstm && ctx.attr_int("input_forget", 0) != 0)
-    ctx.unsupported("input_forget 1 is not supported");
+  // input_forget couples LSTM's forget gate to its input gate: f = 1 - i.
+  const bool input_forget = kind == CellKind::Lstm && ctx.attr_int("input_forget", 0) != 0;
 
   Tensor x = ctx.input(0);
   if (batch_first) x = swapaxes(x, 0, 1);  // [T, B, I]
@@ -578,12 +587,11 @@ std::vector<Tensor> recurrent(NodeContext& ctx, CellKind kind) {
     auto act = [&](int i, const Tensor& v) {
       size_t k = static_cast<size_t>(d) * default_acts.size() + static_cast<size_t>(i);
       double nan = std::numeric_limits<double>::quiet_NaN();
-      return activation(ctx, acts[k], k < alphas.size() ? alphas[k] : nan,
-                        k < betas.size() ? betas[k] : nan, v);
+      return activation(ctx, acts[k], nan, nan, v);
     };
     auto clipped = [&](const Tensor& v) { return clip_at ? clip(v, -*clip_at, *clip_at) : v; };
-    Tensor w = squeeze(slice(ctx.input(1), 0, d, d + 1), 0);  // [G * H, I]
-    Tensor r = squeeze(slice(ctx.input(2), 0, d, d + 1), 0);  // [G * H, H]
+    Tensor w = squeeze(slice(ctx.input(1), 0, d, d + 1), 0);   // [G * H, I]
+    Tensor r = squeeze(slice(ctx.input(2), 0, d, d + 1), 0);   // [G * H, H]
     Tensor r_candidate = slice(r, 0, 2 * hidden, 3 * hidden);  // GRU's h rows
     Tensor wb = zeros({gates * hidden}, x.dtype()), rb = wb;
     if (ctx.has_input(3)) {
@@ -598,7 +606,8 @@ std::vector<Tensor> recurrent(NodeContext& ctx, CellKind kind) {
     Tensor h = h0 ? squeeze(slice(*h0, 0, d, d + 1), 0) : zeros({batch, hidden}, x.dtype());
     Tensor c = c0 ? squeeze(slice(*c0, 0, d, d + 1), 0) : zeros({batch, hidden}, x.dtype());
     std::optional<Tensor> p;
-    if (kind == CellKind::Lstm && ctx.has_input(7)) p = squeeze(slice(ctx.input(7), 0, d, d + 1), 0);
+    if (kind == CellKind::Lstm && ctx.has_input(7))
+      p = squeeze(slice(ctx.input(7), 0, d, d + 1), 0);
     std::vector<Tensor> outs(static_cast<size_t>(steps), h);
     for (int64_t i = 0; i < steps; ++i) {
       const int64_t t = reverse ? steps - 1 - i : i;
@@ -626,7 +635,7 @@ std::vector<Tensor> recurrent(NodeContext& ctx, CellKind kind) {
           return p ? cell * slice(*p, 0, k * hidden, (k + 1) * hidden) : zeros_like(cell);
         };
         Tensor ig = act(0, clipped(gate(pre, 0) + peep(0, c)));
-        Tensor fg = act(0, clipped(gate(pre, 2) + peep(2, c)));
+        Tensor fg = input_forget ? 1 - ig : act(0, clipped(gate(pre, 2) + peep(2, c)));
         Tensor cg = act(1, clipped(gate(pre, 3)));
         c_new = fg * c + ig * cg;
         Tensor og = act(0, clipped(gate(pre, 1) + peep(1, c_new)));

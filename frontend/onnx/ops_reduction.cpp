@@ -52,7 +52,9 @@ std::vector<Tensor> arg_extremum(NodeContext& ctx, bool is_max) {
   int axis = ctx.normalize_axis(ctx.attr_int("axis", 0), x.ndim());
   bool keepdims = ctx.attr_int("keepdims", 1) != 0;
   bool last = ctx.opset() >= 12 && ctx.attr_int("select_last_index", 0) != 0;
-  auto arg = [&](const Tensor& t) { return is_max ? argmax(t, axis, keepdims) : argmin(t, axis, keepdims); };
+  auto arg = [&](const Tensor& t) {
+    return is_max ? argmax(t, axis, keepdims) : argmin(t, axis, keepdims);
+  };
   if (!last) return {arg(x)};
   return {cast(x.shape(axis) - 1 - arg(flip(x, axis)), DType::I64)};
 }
@@ -89,11 +91,16 @@ void add_reduction_ops(OpTable& table) {
     Reducer reducer;
   };
   static constexpr ReduceOp reduce_ops[] = {
-      {"ReduceSum", reduce_sum},          {"ReduceMean", reduce_mean},
-      {"ReduceMax", reduce_max},          {"ReduceMin", reduce_min},
-      {"ReduceProd", reduce_prod},        {"ReduceL1", reduce_l1},
-      {"ReduceL2", reduce_l2},            {"ReduceLogSum", reduce_log_sum},
-      {"ReduceLogSumExp", reduce_log_sum_exp}, {"ReduceSumSquare", reduce_sum_square},
+      {"ReduceSum", reduce_sum},
+      {"ReduceMean", reduce_mean},
+      {"ReduceMax", reduce_max},
+      {"ReduceMin", reduce_min},
+      {"ReduceProd", reduce_prod},
+      {"ReduceL1", reduce_l1},
+      {"ReduceL2", reduce_l2},
+      {"ReduceLogSum", reduce_log_sum},
+      {"ReduceLogSumExp", reduce_log_sum_exp},
+      {"ReduceSumSquare", reduce_sum_square},
   };
   for (const ReduceOp& op : reduce_ops) {
     int64_t axes_input_opset = std::string_view(op.name) == "ReduceSum" ? 13 : 18;

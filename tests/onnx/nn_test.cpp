@@ -5,7 +5,6 @@
 #include <kiln/onnx.h>
 #include <onnx/onnx_pb.h>
 
-#include <cmath>
 #include <functional>
 
 #include "tests/expect_error.h"
@@ -95,14 +94,20 @@ TEST(OnnxNn, UnsupportedAttributeValuesNameTheNode) {
       },
       {"node 'n0' (Conv)", "auto_pad 'SAME_MIDDLE' is not supported"});
   testing::expect_error<UnsupportedError>(
-      [] { onnx::load_bytes(model_of("Det", 11, {{5, 5}})); },
+      [] {
+        onnx::load_bytes(model_of("Det", 11, {{5, 5}}));
+      },
       {"node 'n0' (Det)", "5 x 5", "up to 4 x 4"});
   testing::expect_error<UnsupportedError>(
       [] {
-        onnx::load_bytes(model_of("LSTM", 14, {{2, 1, 3}, {1, 8, 3}, {1, 8, 2}},
-                                  [](auto& n) { set_int(n, "input_forget", 1); }));
+        onnx::load_bytes(model_of("LSTM", 14, {{2, 1, 3}, {1, 8, 3}, {1, 8, 2}}, [](auto& n) {
+          auto* a = n.add_attribute();
+          a->set_name("activations");
+          a->set_type(::onnx::AttributeProto::STRINGS);
+          for (const char* f : {"Relu", "Tanh", "Tanh"}) a->add_strings(f);
+        }));
       },
-      {"node 'n0' (LSTM)", "input_forget 1 is not supported"});
+      {"node 'n0' (LSTM)", "activations attribute is not supported", "Sigmoid, Tanh, Tanh"});
 }
 
 }  // namespace
