@@ -95,23 +95,42 @@ Shape spatial_shape(const Tensor& x) { return Shape(x.shape().begin() + 2, x.sha
 
 std::vector<Tensor> matmul_rule(NodeContext& ctx) { return {matmul(ctx.input(0), ctx.input(1))}; }
 
-// An integer operand less its zero point, in i32 (MatMulInteger, ConvInteger). A 1-D zero
-// point is per row of A (`axis` -2) or per output channel of W (`axis` 0).
+// A quantization parameter (zero point or scale) shaped to broadcast against a rank-`rank`
+// operand: a scalar or 1-element one as it is, a 1-D one along `axis` (per row of A: -2,
+// per column of B: -1, per output channel of W or Y: 0 or 1).
+Tensor per_axis(const Tensor& q, int rank, int axis) {
+  if (q.ndim() != 1 || q.size() == 1) return q.ndim() == 1 ? reshape(q, {}) : q;
+  Shape s(static_cast<size_t>(rank), 1);
+  s[static_cast<size_t>(axis < 0 ? rank + axis : axis)] = q.size();
+  return reshape(q, s);
+}
+
+// An integer operand less its zero point (when given), in i32 (MatMulInteger, ConvInteger,
+// the QLinear ops).
 Tensor less_zero_point(NodeContext& ctx, size_t value, size_t zero_point, int axis) {
   Tensor v = cast(ctx.input(value), DType::I32);
   std::optional<Tensor> zp = ctx.optional_input(zero_point);
-  if (!zp) return v;
-  Tensor z = cast(*zp, DType::I32);
-  if (z.ndim() == 1 && z.size() > 1) {
-    Shape s(static_cast<size_t>(v.ndim()), 1);
-    s[static_cast<size_t>(axis < 0 ? v.ndim() + axis : axis)] = z.size();
-    z = reshape(z, s);
-  }
-  return v - z;
+  return zp ? v - per_axis(cast(*zp, DType::I32), v.ndim(), axis) : v;
+}
+
+// An i32 accumulator back to the quantized type of `zero_point`: round(acc * scale) + zero
+// point (rounding half to even), saturated.
+Tensor requantize(const Tensor& acc, const Tensor& scale, const Tensor& zero_point) {
+  const bool is_unsigned = zero_point.dtype() == DType::U8;
+  Tensor q = round(cast(acc, DType::F32) * scale) + cast(zero_point, DType::F32);
+  return cast(clip(q, is_unsigned ? 0 : -128, is_unsigned ? 255 : 127), zero_point.dtype());
 }
 
 std::vector<Tensor> matmul_integer(NodeContext& ctx) {
   return {matmul(less_zero_point(ctx, 0, 2, -2), less_zero_point(ctx, 1, 3, -1))};
+}
+
+// QLinearMatMul: a, a_scale, a_zero_point, b, b_scale, b_zero_point, y_scale, y_zero_point.
+std::vector<Tensor> qlinear_matmul(NodeContext& ctx) {
+  Tensor acc = matmul(less_zero_point(ctx, 0, 2, -2), less_zero_point(ctx, 3, 5, -1));
+  const int r = acc.ndim();
+  Tensor scale = per_axis(ctx.input(1), r, -2) * per_axis(ctx.input(4), r, -1) / ctx.input(6);
+  return {requantize(acc, scale, ctx.input(7))};
 }
 
 std::vector<Tensor> gemm(NodeContext& ctx) {
@@ -180,6 +199,17 @@ std::vector<Tensor> conv_integer(NodeContext& ctx) {
   // The padding is the input's zero point, which the subtraction turns into 0.
   return {conv_nd(ctx, less_zero_point(ctx, 0, 2, 0), less_zero_point(ctx, 1, 3, 0), win,
                   ctx.attr_int("group", 1), std::nullopt)};
+}
+
+// QLinearConv: x, x_scale, x_zero_point, w, w_scale, w_zero_point, y_scale, y_zero_point
+// and an optional i32 bias.
+std::vector<Tensor> qlinear_conv(NodeContext& ctx) {
+  const Tensor& w = ctx.input(3);
+  Window win = read_window(ctx, spatial_shape(ctx.input(0)), spatial_shape(w), true);
+  Tensor acc = conv_nd(ctx, less_zero_point(ctx, 0, 2, 0), less_zero_point(ctx, 3, 5, 0), win,
+                       ctx.attr_int("group", 1), ctx.optional_input(8));
+  Tensor scale = ctx.input(1) * per_axis(ctx.input(4), acc.ndim(), 1) / ctx.input(6);
+  return {requantize(acc, scale, ctx.input(7))};
 }
 
 // ConvTranspose as a convolution: stride - 1 zeros between the input's elements, each
@@ -360,6 +390,28 @@ std::vector<Tensor> pool(NodeContext& ctx, PoolKind kind) {
   Tensor position_taps = window_taps(pad_spatial(position, total, 0), g);
   Tensor first = argmax(taps, -1, true);
   return {max(taps, -1), squeeze(take_along_axis(position_taps, first, -1), -1)};
+}
+
+// MaxUnpool: the values of x put at the flat positions `indices` names in a zero output
+// of output_shape (a constant input), or of the shape the pooling came from.
+std::vector<Tensor> max_unpool(NodeContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  const Shape spatial = spatial_shape(x);
+  Window win = read_window(ctx, spatial, {}, false);
+  Shape out;
+  if (ctx.has_input(2)) {
+    out = ctx.constant_ints(2);
+  } else {
+    out = {x.shape(0), x.shape(1)};
+    for (size_t i = 0; i < spatial.size(); ++i)
+      out.push_back((spatial[i] - 1) * win.strides[i] + win.kernel[i] - win.pads[i].first -
+                    win.pads[i].second);
+  }
+  int64_t count = 1;
+  for (int64_t d : out) count *= d;
+  Tensor flat = scatter_add(zeros({count}, x.dtype()), flatten(cast(ctx.input(1), DType::I64)),
+                            flatten(x), 0);
+  return {reshape(flat, out)};
 }
 
 std::vector<Tensor> global_pool(NodeContext& ctx, PoolKind kind) {
@@ -679,13 +731,16 @@ std::vector<Tensor> recurrent(NodeContext& ctx, CellKind kind) {
 void add_nn_ops(OpTable& table) {
   table["MatMul"] = matmul_rule;
   table["MatMulInteger"] = matmul_integer;
+  table["QLinearMatMul"] = qlinear_matmul;
   table["Gemm"] = gemm;
   table["Conv"] = conv;
   table["ConvInteger"] = conv_integer;
+  table["QLinearConv"] = qlinear_conv;
   table["ConvTranspose"] = conv_transpose;
   table["MaxPool"] = [](NodeContext& ctx) { return pool(ctx, PoolKind::Max); };
   table["AveragePool"] = [](NodeContext& ctx) { return pool(ctx, PoolKind::Average); };
   table["LpPool"] = [](NodeContext& ctx) { return pool(ctx, PoolKind::Lp); };
+  table["MaxUnpool"] = max_unpool;
   table["GlobalMaxPool"] = [](NodeContext& ctx) { return global_pool(ctx, PoolKind::Max); };
   table["GlobalAveragePool"] = [](NodeContext& ctx) { return global_pool(ctx, PoolKind::Average); };
   table["GlobalLpPool"] = [](NodeContext& ctx) { return global_pool(ctx, PoolKind::Lp); };
