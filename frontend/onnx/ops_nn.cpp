@@ -136,6 +136,8 @@ std::vector<Tensor> qlinear_matmul(NodeContext& ctx) {
 std::vector<Tensor> gemm(NodeContext& ctx) {
   Tensor a = ctx.attr_int("transA", 0) ? transpose(ctx.input(0)) : ctx.input(0);
   Tensor b = ctx.attr_int("transB", 0) ? transpose(ctx.input(1)) : ctx.input(1);
+  // Before opset 7 C broadcasts only with broadcast = 1; kiln's broadcasting covers both.
+  if (ctx.opset() < 7) ctx.attr_int("broadcast", 0);
   double alpha = ctx.attr_float("alpha", 1.0);
   double beta = ctx.attr_float("beta", 1.0);
   Tensor y = matmul(a, b);
@@ -453,7 +455,10 @@ std::vector<Tensor> batch_norm(NodeContext& ctx) {
   // parameters have x's shape without the batch axis and broadcast as they are.
   bool spatial = ctx.opset() >= 9 || ctx.attr_int("spatial", 1) != 0;
   auto param = [&](size_t i) { return spatial ? per_channel(ctx.input(i), r) : ctx.input(i); };
-  bool training = ctx.opset() >= 14 && ctx.attr_int("training_mode", 0) != 0;
+  // Training (batch statistics) is training_mode = 1 from opset 14, is_test = 0 before 7.
+  bool training = ctx.opset() >= 14 ? ctx.attr_int("training_mode", 0) != 0
+                  : ctx.opset() < 7 ? ctx.attr_int("is_test", 0) == 0
+                                    : false;
   if (!training) {
     if (ctx.wants_output(1) || ctx.wants_output(2) || ctx.wants_output(3) || ctx.wants_output(4))
       ctx.unsupported("the training outputs (mean, var, saved_mean, saved_var) are not supported");
