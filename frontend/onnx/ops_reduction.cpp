@@ -86,28 +86,28 @@ Tensor hardmax_along(const Tensor& x, int axis) {
 }  // namespace
 
 void add_reduction_ops(OpTable& table) {
+  // The opset from which each op's axes are an input rather than an attribute.
   struct ReduceOp {
     const char* name;
     Reducer reducer;
+    int64_t axes_input_opset;
   };
   static constexpr ReduceOp reduce_ops[] = {
-      {"ReduceSum", reduce_sum},
-      {"ReduceMean", reduce_mean},
-      {"ReduceMax", reduce_max},
-      {"ReduceMin", reduce_min},
-      {"ReduceProd", reduce_prod},
-      {"ReduceL1", reduce_l1},
-      {"ReduceL2", reduce_l2},
-      {"ReduceLogSum", reduce_log_sum},
-      {"ReduceLogSumExp", reduce_log_sum_exp},
-      {"ReduceSumSquare", reduce_sum_square},
+      {"ReduceSum", reduce_sum, 13},
+      {"ReduceMean", reduce_mean, 18},
+      {"ReduceMax", reduce_max, 18},
+      {"ReduceMin", reduce_min, 18},
+      {"ReduceProd", reduce_prod, 18},
+      {"ReduceL1", reduce_l1, 18},
+      {"ReduceL2", reduce_l2, 18},
+      {"ReduceLogSum", reduce_log_sum, 18},
+      {"ReduceLogSumExp", reduce_log_sum_exp, 18},
+      {"ReduceSumSquare", reduce_sum_square, 18},
   };
-  for (const ReduceOp& op : reduce_ops) {
-    int64_t axes_input_opset = std::string_view(op.name) == "ReduceSum" ? 13 : 18;
-    table[op.name] = [op, axes_input_opset](NodeContext& ctx) {
-      return reduce(ctx, op.reducer, axes_input_opset);
+  for (const ReduceOp& op : reduce_ops)
+    table[op.name] = [op](NodeContext& ctx) {
+      return reduce(ctx, op.reducer, op.axes_input_opset);
     };
-  }
   table["ArgMax"] = [](NodeContext& ctx) { return arg_extremum(ctx, true); };
   table["ArgMin"] = [](NodeContext& ctx) { return arg_extremum(ctx, false); };
   table["Softmax"] = [](NodeContext& ctx) { return along_axis(ctx, softmax_along); };
