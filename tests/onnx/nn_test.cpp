@@ -86,6 +86,19 @@ TEST(OnnxNn, SoftmaxAxisByOpset) {
   expect_near(softmax0(13), {0.25f, 2.f / 6, 0.75f, 4.f / 6});
 }
 
+// ReduceSum's axes are an attribute before opset 13 (the suite's cases are all later).
+TEST(OnnxNn, ReduceSumAxesAttributeBeforeOpset13) {
+  Tensor x = from_data<float>({1, 2, 3, 4, 5, 6}, {2, 3});
+  std::string model = model_of("ReduceSum", 11, {{2, 3}}, [](auto& n) {
+    auto* a = n.add_attribute();
+    a->set_name("axes");
+    a->set_type(::onnx::AttributeProto::INTS);
+    a->add_ints(-1);
+    set_int(n, "keepdims", 0);
+  });
+  expect_near(run(model, {x}), {6, 15});
+}
+
 TEST(OnnxNn, UnsupportedAttributeValuesNameTheNode) {
   testing::expect_error<UnsupportedError>(
       [] {
