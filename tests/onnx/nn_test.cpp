@@ -1,0 +1,127 @@
+// The nn and reduction import rules (frontend/onnx/ops_nn.cpp, ops_reduction.cpp): values
+// against hand computations where opsets or attributes change the meaning, and the errors
+// for attribute values kiln does not implement. The conformance cases cover the rest.
+#include <gtest/gtest.h>
+#include <kiln/onnx.h>
+#include <onnx/onnx_pb.h>
+
+#include <functional>
+
+#include "tests/expect_error.h"
+
+namespace kiln {
+namespace {
+
+// A model of one node `n0` over float inputs x0, x1, ... of the given shapes; `set`
+// adds the node's attributes.
+std::string model_of(const std::string& op, int64_t opset, const std::vector<Shape>& shapes,
+                     const std::function<void(::onnx::NodeProto&)>& set = {}) {
+  ::onnx::ModelProto m;
+  m.set_ir_version(8);
+  m.add_opset_import()->set_version(opset);
+  auto* g = m.mutable_graph();
+  g->set_name("g");
+  auto* n = g->add_node();
+  n->set_op_type(op);
+  n->set_name("n0");
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    std::string name = "x" + std::to_string(i);
+    n->add_input(name);
+    auto* tt = g->add_input();
+    tt->set_name(name);
+    auto* t = tt->mutable_type()->mutable_tensor_type();
+    t->set_elem_type(::onnx::TensorProto::FLOAT);
+    for (int64_t d : shapes[i]) t->mutable_shape()->add_dim()->set_dim_value(d);
+  }
+  n->add_output("y");
+  g->add_output()->set_name("y");
+  if (set) set(*n);
+  return m.SerializeAsString();
+}
+
+void set_string(::onnx::NodeProto& n, const std::string& name, const std::string& value) {
+  auto* a = n.add_attribute();
+  a->set_name(name);
+  a->set_type(::onnx::AttributeProto::STRING);
+  a->set_s(value);
+}
+
+void set_int(::onnx::NodeProto& n, const std::string& name, int64_t value) {
+  auto* a = n.add_attribute();
+  a->set_name(name);
+  a->set_type(::onnx::AttributeProto::INT);
+  a->set_i(value);
+}
+
+std::vector<float> run(const std::string& model, const std::vector<Tensor>& inputs) {
+  return onnx::load_bytes(model)(inputs).at(0).to_vector<float>();
+}
+
+void expect_near(const std::vector<float>& got, const std::vector<float>& want) {
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], 1e-5) << i;
+}
+
+// 1..9 as [1, 1, 3, 3] convolved with a 2 x 2 kernel of ones: SAME pads one row and one
+// column, after the input (UPPER) or before it (LOWER).
+TEST(OnnxNn, ConvAutoPadSame) {
+  Tensor x = from_data<float>({1, 2, 3, 4, 5, 6, 7, 8, 9}, {1, 1, 3, 3});
+  Tensor w = ones({1, 1, 2, 2});
+  auto conv = [&](const char* auto_pad) {
+    return run(model_of("Conv", 11, {{1, 1, 3, 3}, {1, 1, 2, 2}},
+                        [&](auto& n) { set_string(n, "auto_pad", auto_pad); }),
+               {x, w});
+  };
+  expect_near(conv("SAME_UPPER"), {12, 16, 9, 24, 28, 15, 15, 17, 9});
+  expect_near(conv("SAME_LOWER"), {1, 3, 5, 5, 12, 16, 11, 24, 28});
+}
+
+// Before opset 13 Softmax flattens at `axis` to a matrix; from 13 it runs along `axis`.
+TEST(OnnxNn, SoftmaxAxisByOpset) {
+  Tensor x = log(from_data<float>({1, 2, 3, 4}, {2, 2}));
+  auto softmax0 = [&](int64_t opset) {
+    return run(model_of("Softmax", opset, {{2, 2}}, [](auto& n) { set_int(n, "axis", 0); }), {x});
+  };
+  expect_near(softmax0(11), {0.1f, 0.2f, 0.3f, 0.4f});
+  expect_near(softmax0(13), {0.25f, 2.f / 6, 0.75f, 4.f / 6});
+}
+
+// ReduceSum's axes are an attribute before opset 13 (the suite's cases are all later).
+TEST(OnnxNn, ReduceSumAxesAttributeBeforeOpset13) {
+  Tensor x = from_data<float>({1, 2, 3, 4, 5, 6}, {2, 3});
+  std::string model = model_of("ReduceSum", 11, {{2, 3}}, [](auto& n) {
+    auto* a = n.add_attribute();
+    a->set_name("axes");
+    a->set_type(::onnx::AttributeProto::INTS);
+    a->add_ints(-1);
+    set_int(n, "keepdims", 0);
+  });
+  expect_near(run(model, {x}), {6, 15});
+}
+
+TEST(OnnxNn, UnsupportedAttributeValuesNameTheNode) {
+  testing::expect_error<UnsupportedError>(
+      [] {
+        onnx::load_bytes(model_of("Conv", 11, {{1, 1, 3, 3}, {1, 1, 2, 2}},
+                                  [](auto& n) { set_string(n, "auto_pad", "SAME_MIDDLE"); }));
+      },
+      {"node 'n0' (Conv)", "auto_pad 'SAME_MIDDLE' is not supported"});
+  testing::expect_error<UnsupportedError>(
+      [] {
+        onnx::load_bytes(model_of("Det", 11, {{5, 5}}));
+      },
+      {"node 'n0' (Det)", "5 x 5", "up to 4 x 4"});
+  testing::expect_error<UnsupportedError>(
+      [] {
+        onnx::load_bytes(model_of("LSTM", 14, {{2, 1, 3}, {1, 8, 3}, {1, 8, 2}}, [](auto& n) {
+          auto* a = n.add_attribute();
+          a->set_name("activations");
+          a->set_type(::onnx::AttributeProto::STRINGS);
+          for (const char* f : {"Relu", "Tanh", "Tanh"}) a->add_strings(f);
+        }));
+      },
+      {"node 'n0' (LSTM)", "activations attribute is not supported", "Sigmoid, Tanh, Tanh"});
+}
+
+}  // namespace
+}  // namespace kiln
