@@ -199,6 +199,14 @@ std::vector<double> NodeContext::attr_floats(const std::string& name,
   return {a.floats().begin(), a.floats().end()};
 }
 
+std::vector<std::string> NodeContext::attr_strings(
+    const std::string& name, std::optional<std::vector<std::string>> fallback) {
+  read_.insert(name);
+  if (fallback && !has_attr(name)) return *fallback;
+  const auto& a = need_attr(name, AttributeProto::STRINGS);
+  return {a.strings().begin(), a.strings().end()};
+}
+
 Tensor NodeContext::attr_tensor(const std::string& name) {
   read_.insert(name);
   return tensor_from_proto(need_attr(name, AttributeProto::TENSOR).t(), state_.dir,

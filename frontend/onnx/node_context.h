@@ -81,6 +81,8 @@ class NodeContext {
                                  std::optional<std::vector<int64_t>> fallback = std::nullopt);
   std::vector<double> attr_floats(const std::string& name,
                                   std::optional<std::vector<double>> fallback = std::nullopt);
+  std::vector<std::string> attr_strings(
+      const std::string& name, std::optional<std::vector<std::string>> fallback = std::nullopt);
   Tensor attr_tensor(const std::string& name);
   // The attributes no getter read (the importer reports them as unsupported).
   std::vector<std::string> unread_attrs() const;

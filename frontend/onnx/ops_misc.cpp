@@ -1,8 +1,7 @@
 // ONNX import rules: signal processing (DFT, STFT, the window functions, MelWeightMatrix),
-// linear quantization (QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear,
-// MatMulInteger, QLinearMatMul), the training optimizers of ai.onnx.preview.training
-// (Adagrad, Momentum, Adam), Det and GridSample. Quantized products run in f64, exact for the
-// integer sums of u8 / i8 factors, and are rounded back. Tests: the conformance cases
+// linear quantization (QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear; the
+// quantized products are ops_nn.cpp's), the training optimizers of ai.onnx.preview.training
+// (Adagrad, Momentum, Adam) and GridSample. Tests: the conformance cases
 // (tests/onnx_conformance) and tests/onnx/misc_test.cpp.
 #include <array>
 #include <cmath>
@@ -201,44 +200,6 @@ std::vector<Tensor> dynamic_quantize_linear(NodeContext& ctx) {
   return {saturate(ctx, x / scale, zero, DType::U8), scale, zero};
 }
 
-// (a - a_zero) @ (b - b_zero) in f64: exact for products of 8-bit integers. A 1-D zero point
-// is per row of a (a_zero) or per column of b (b_zero).
-Tensor integer_matmul(NodeContext& ctx, const Tensor& a, const std::optional<Tensor>& a_zero,
-                      const Tensor& b, const std::optional<Tensor>& b_zero) {
-  Tensor fa = cast(a, DType::F64), fb = cast(b, DType::F64);
-  if (a_zero) {
-    Tensor z = cast(*a_zero, DType::F64);
-    if (z.ndim() == 1 && z.size() > 1) {
-      if (a.ndim() < 2 || z.shape(0) != a.shape(-2))
-        ctx.invalid("a 1-D a_zero_point must have one value per row of A");
-      z = expand_dims(z, -1);
-    }
-    fa = fa - z;
-  }
-  if (b_zero) {
-    Tensor z = cast(*b_zero, DType::F64);
-    if (z.ndim() == 1 && z.size() > 1 && (b.ndim() < 2 || z.shape(0) != b.shape(-1)))
-      ctx.invalid("a 1-D b_zero_point must have one value per column of B");
-    fb = fb - z;
-  }
-  return matmul(fa, fb);
-}
-
-std::vector<Tensor> matmul_integer(NodeContext& ctx) {
-  Tensor y =
-      integer_matmul(ctx, ctx.input(0), ctx.optional_input(2), ctx.input(1), ctx.optional_input(3));
-  return {cast(y, DType::I32)};
-}
-
-std::vector<Tensor> qlinear_matmul(NodeContext& ctx) {
-  Tensor y = integer_matmul(ctx, ctx.input(0), ctx.input(2), ctx.input(3), ctx.input(5));
-  Tensor factor = cast(ctx.input(1), DType::F64) * cast(ctx.input(4), DType::F64) /
-                  cast(ctx.input(6), DType::F64);
-  if (factor.ndim() == 1 && factor.size() == 1) factor = reshape(factor, {});
-  const Tensor& y_zero = ctx.input(7);
-  return {saturate(ctx, y * factor, y_zero, y_zero.dtype())};
-}
-
 // ---------------------------------------------------------------------------------------
 // Training optimizers (ai.onnx.preview.training): inputs R (learning rate), T (the step
 // count), then n tensors of each kind; outputs n tensors of each updated kind.
@@ -319,25 +280,6 @@ std::vector<Tensor> adam(NodeContext& ctx) {
   xs.insert(xs.end(), vs.begin(), vs.end());
   xs.insert(xs.end(), hs.begin(), hs.end());
   return xs;
-}
-
-// ---------------------------------------------------------------------------------------
-// Det, by cofactor expansion: the matrices models take determinants of are tiny.
-
-std::vector<Tensor> det(NodeContext& ctx) {
-  const Tensor& x = ctx.input(0);
-  if (x.ndim() < 2 || x.shape(-1) != x.shape(-2))
-    ctx.invalid("the input must be [..., M, M], not " + shape_str(x.shape()));
-  const int64_t m = x.shape(-1);
-  if (m > 3) ctx.unsupported("determinants of matrices above 3 x 3 are not supported");
-  auto e = [&](int64_t i, int64_t j) {
-    return squeeze(slice(slice(x, -2, i, i + 1), -1, j, j + 1), {-2, -1});
-  };
-  if (m == 1) return {e(0, 0)};
-  if (m == 2) return {e(0, 0) * e(1, 1) - e(0, 1) * e(1, 0)};
-  return {e(0, 0) * (e(1, 1) * e(2, 2) - e(1, 2) * e(2, 1)) -
-          e(0, 1) * (e(1, 0) * e(2, 2) - e(1, 2) * e(2, 0)) +
-          e(0, 2) * (e(1, 0) * e(2, 1) - e(1, 1) * e(2, 0))};
 }
 
 // ---------------------------------------------------------------------------------------
@@ -480,12 +422,9 @@ void add_misc_ops(OpTable& table) {
   table["QuantizeLinear"] = quantize_linear;
   table["DequantizeLinear"] = dequantize_linear;
   table["DynamicQuantizeLinear"] = dynamic_quantize_linear;
-  table["MatMulInteger"] = matmul_integer;
-  table["QLinearMatMul"] = qlinear_matmul;
   table["Adagrad"] = adagrad;
   table["Momentum"] = momentum;
   table["Adam"] = adam;
-  table["Det"] = det;
   table["GridSample"] = grid_sample;
 }
 

@@ -412,20 +412,30 @@ std::vector<Tensor> max_unpool(NodeContext& ctx) {
   const Tensor& x = ctx.input(0);
   const Shape spatial = spatial_shape(x);
   Window win = read_window(ctx, spatial, {}, false);
-  Shape out;
-  if (ctx.has_input(2)) {
-    out = ctx.constant_ints(2);
-  } else {
-    out = {x.shape(0), x.shape(1)};
-    for (size_t i = 0; i < spatial.size(); ++i)
-      out.push_back((spatial[i] - 1) * win.strides[i] + win.kernel[i] - win.pads[i].first -
-                    win.pads[i].second);
-  }
+  // The indices count positions in the output the pooling inverts; a larger output_shape
+  // keeps those positions (row and column) and pads after them.
+  Shape inferred = {x.shape(0), x.shape(1)};
+  for (size_t i = 0; i < spatial.size(); ++i)
+    inferred.push_back((spatial[i] - 1) * win.strides[i] + win.kernel[i] - win.pads[i].first -
+                       win.pads[i].second);
   int64_t count = 1;
-  for (int64_t d : out) count *= d;
+  for (int64_t d : inferred) count *= d;
   Tensor flat = scatter_add(zeros({count}, x.dtype()), flatten(cast(ctx.input(1), DType::I64)),
                             flatten(x), 0);
-  return {reshape(flat, out)};
+  Tensor out = reshape(flat, inferred);
+  if (!ctx.has_input(2)) return {out};
+  Shape given = ctx.constant_ints(2);
+  if (given.size() != inferred.size())
+    ctx.invalid("output_shape " + shape_str(given) + " must have rank " +
+                std::to_string(inferred.size()));
+  std::vector<std::pair<int64_t, int64_t>> pads;
+  for (size_t i = 0; i < given.size(); ++i) {
+    if (given[i] < inferred[i])
+      ctx.unsupported("output_shape " + shape_str(given) + " smaller than the pooled input's " +
+                      shape_str(inferred) + " is not supported");
+    pads.emplace_back(0, given[i] - inferred[i]);
+  }
+  return {pad(out, pads)};
 }
 
 std::vector<Tensor> global_pool(NodeContext& ctx, PoolKind kind) {

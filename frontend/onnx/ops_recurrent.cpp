@@ -45,16 +45,31 @@ std::vector<Tensor> recurrent(NodeContext& ctx, CellKind kind) {
       kind == CellKind::Rnn   ? std::vector<std::string>{"Tanh"}
       : kind == CellKind::Gru ? std::vector<std::string>{"Sigmoid", "Tanh"}
                               : std::vector<std::string>{"Sigmoid", "Tanh", "Tanh"};
-  // activations (with activation_alpha / activation_beta) is a list of strings, which
-  // NodeContext has no getter for: only the defaults are supported. The table in
-  // activation() takes the attribute's names and parameters once it can be read.
-  if (ctx.has_attr("activations")) {
-    std::string names;
-    for (const std::string& a : default_acts) names += (names.empty() ? "" : ", ") + a;
-    ctx.unsupported("the activations attribute is not supported (only the default " + names + ")");
+  // activations names each direction's functions in order (f, g[, h]), with their
+  // activation_alpha / activation_beta in the same order where a function takes them.
+  std::vector<std::string> acts = ctx.attr_strings("activations", std::vector<std::string>{});
+  if (acts.empty())
+    for (int d = 0; d < dirs; ++d)
+      acts.insert(acts.end(), default_acts.begin(), default_acts.end());
+  if (acts.size() != default_acts.size() * static_cast<size_t>(dirs))
+    ctx.invalid("activations names " + std::to_string(acts.size()) + " functions, expected " +
+                std::to_string(default_acts.size() * static_cast<size_t>(dirs)));
+  // The functions that take an alpha (a beta) consume activation_alpha (_beta) in order.
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  std::vector<double> alpha(acts.size(), nan), beta(acts.size(), nan);
+  {
+    const std::vector<double> alphas = ctx.attr_floats("activation_alpha", std::vector<double>{});
+    const std::vector<double> betas = ctx.attr_floats("activation_beta", std::vector<double>{});
+    size_t next_alpha = 0, next_beta = 0;
+    for (size_t k = 0; k < acts.size(); ++k) {
+      const std::string& a = acts[k];
+      bool takes_alpha = a == "Affine" || a == "LeakyRelu" || a == "ThresholdedRelu" ||
+                         a == "ScaledTanh" || a == "HardSigmoid" || a == "Elu";
+      bool takes_beta = a == "Affine" || a == "ScaledTanh" || a == "HardSigmoid";
+      if (takes_alpha && next_alpha < alphas.size()) alpha[k] = alphas[next_alpha++];
+      if (takes_beta && next_beta < betas.size()) beta[k] = betas[next_beta++];
+    }
   }
-  std::vector<std::string> acts;
-  for (int d = 0; d < dirs; ++d) acts.insert(acts.end(), default_acts.begin(), default_acts.end());
   std::optional<double> clip_at;
   if (ctx.has_attr("clip")) clip_at = ctx.attr_float("clip");
   const bool linear_before_reset =
@@ -79,8 +94,7 @@ std::vector<Tensor> recurrent(NodeContext& ctx, CellKind kind) {
     const bool reverse = direction == "reverse" || d == 1;
     auto act = [&](int i, const Tensor& v) {
       size_t k = static_cast<size_t>(d) * default_acts.size() + static_cast<size_t>(i);
-      double nan = std::numeric_limits<double>::quiet_NaN();
-      return activation(ctx, acts[k], nan, nan, v);
+      return activation(ctx, acts[k], alpha[k], beta[k], v);
     };
     auto clipped = [&](const Tensor& v) { return clip_at ? clip(v, -*clip_at, *clip_at) : v; };
     Tensor w = squeeze(slice(ctx.input(1), 0, d, d + 1), 0);   // [G * H, I]

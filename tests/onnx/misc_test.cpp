@@ -1,6 +1,5 @@
 // ONNX import rules of frontend/onnx/ops_misc.cpp beyond the conformance cases: the DFT's
-// layout, QuantizeLinear's rounding of halves to even, Det's cofactor expansion, and their
-// error messages.
+// layout, QuantizeLinear's rounding of halves to even, and their error messages.
 #include <gtest/gtest.h>
 #include <kiln/onnx.h>
 
@@ -59,16 +58,6 @@ TEST(OnnxMisc, QuantizeLinearRoundsHalvesToEvenAndSaturates) {
   auto y = onnx::load_bytes(b.bytes())({x, scale, zero});
   EXPECT_EQ(y[0].dtype(), DType::U8);
   EXPECT_EQ(y[0].to_vector<uint8_t>(), (std::vector<uint8_t>{0, 2, 2, 0, 255, 0}));
-}
-
-TEST(OnnxMisc, DetByCofactors) {
-  auto y = run_one("Det", {from_data<float>({2, 0, 1, 1, 3, 2, 1, 1, 1}, {3, 3})}, 1, 11);
-  EXPECT_NEAR(y[0].item<float>(), 2 * (3 - 2) - 0 + 1 * (1 - 3), 1e-5);
-  expect_error<UnsupportedError>(
-      [] {
-        run_one("Det", {zeros({4, 4})}, 1, 11);
-      },
-      {"(Det)", "above 3 x 3"});
 }
 
 }  // namespace

@@ -62,8 +62,7 @@ TEST_P(OnnxModel, MatchesPyTorch) {
   int bad = 0;
   for (size_t i = 0; i < w.size(); ++i)
     if (!(std::abs(g[i] - w[i]) <= 1e-4 + 1e-3 * std::abs(w[i])) && bad++ < 5)
-      ADD_FAILURE() << name << " on " << spec << ": output[" << i << "] " << g[i] << " vs "
-                    << w[i];
+      ADD_FAILURE() << name << " on " << spec << ": output[" << i << "] " << g[i] << " vs " << w[i];
   EXPECT_EQ(bad, 0) << "of " << w.size() << " values";
 }
 

@@ -111,16 +111,25 @@ TEST(OnnxNn, UnsupportedAttributeValuesNameTheNode) {
         onnx::load_bytes(model_of("Det", 11, {{5, 5}}));
       },
       {"node 'n0' (Det)", "5 x 5", "up to 4 x 4"});
+  auto lstm_with = [](std::vector<const char*> functions) {
+    return model_of("LSTM", 14, {{2, 1, 3}, {1, 8, 3}, {1, 8, 2}}, [functions](auto& n) {
+      auto* a = n.add_attribute();
+      a->set_name("activations");
+      a->set_type(::onnx::AttributeProto::STRINGS);
+      for (const char* f : functions) a->add_strings(f);
+    });
+  };
+  EXPECT_NO_THROW(onnx::load_bytes(lstm_with({"Relu", "Tanh", "HardSigmoid"})));
   testing::expect_error<UnsupportedError>(
-      [] {
-        onnx::load_bytes(model_of("LSTM", 14, {{2, 1, 3}, {1, 8, 3}, {1, 8, 2}}, [](auto& n) {
-          auto* a = n.add_attribute();
-          a->set_name("activations");
-          a->set_type(::onnx::AttributeProto::STRINGS);
-          for (const char* f : {"Relu", "Tanh", "Tanh"}) a->add_strings(f);
-        }));
+      [&] {
+        onnx::load_bytes(lstm_with({"Relu", "Swish", "Tanh"}));
       },
-      {"node 'n0' (LSTM)", "activations attribute is not supported", "Sigmoid, Tanh, Tanh"});
+      {"node 'n0' (LSTM)", "activation 'Swish' is not supported"});
+  testing::expect_error<Error>(
+      [&] {
+        onnx::load_bytes(lstm_with({"Relu", "Tanh"}));
+      },
+      {"node 'n0' (LSTM)", "names 2 functions, expected 3"});
 }
 
 }  // namespace
