@@ -98,6 +98,26 @@ TEST(OnnxImport, ReadsExternalData) {
                         {"initializer 'w'", "holds 20 bytes"});
   expect_error<IOError>([&] { onnx::load_bytes(model_with("missing.bin", "0"), {}, dir.string()); },
                         {"missing.bin"});
+  // An empty tensor whose external data is empty (once a null copy the fuzzer found).
+  {
+    OnnxModelBuilder b;
+    b.input("x", {0});
+    auto* t = b.graph().add_initializer();
+    t->set_name("w");
+    t->set_data_type(::onnx::TensorProto::FLOAT);
+    t->add_dims(0);
+    t->set_data_location(::onnx::TensorProto::EXTERNAL);
+    for (auto [k, v] :
+         {std::pair<std::string, std::string>{"location", "weights.bin"}, {"length", "0"}}) {
+      auto* kv = t->add_external_data();
+      kv->set_key(k);
+      kv->set_value(v);
+    }
+    b.node("Add", {"x", "w"}, {"y"});
+    b.output("y");
+    onnx::Model empty = onnx::load_bytes(b.bytes(), {}, dir.string());
+    EXPECT_EQ(empty(std::vector<Tensor>{zeros({0})})[0].size(), 0);
+  }
   fs::remove_all(dir);
 }
 
