@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "tests/expect_error.h"
+#include "tests/onnx/model_builder.h"
 
 namespace kiln {
 namespace {
@@ -19,26 +20,10 @@ using ::onnx::TensorProto;
 // attributes `set_attrs` adds.
 std::string model_of(const std::string& op, const std::vector<int>& elem_types, int64_t n,
                      void (*set_attrs)(::onnx::NodeProto&) = nullptr, int64_t opset = 13) {
-  ::onnx::ModelProto m;
-  m.set_ir_version(8);
-  m.add_opset_import()->set_version(opset);
-  auto* g = m.mutable_graph();
-  auto* node = g->add_node();
-  node->set_op_type(op);
-  node->set_name("n0");
-  for (size_t i = 0; i < elem_types.size(); ++i) {
-    std::string name = "x" + std::to_string(i);
-    node->add_input(name);
-    auto* in = g->add_input();
-    in->set_name(name);
-    auto* tt = in->mutable_type()->mutable_tensor_type();
-    tt->set_elem_type(elem_types[i]);
-    tt->mutable_shape()->add_dim()->set_dim_value(n);
-  }
-  node->add_output("y");
-  g->add_output()->set_name("y");
-  if (set_attrs) set_attrs(*node);
-  return m.SerializeAsString();
+  std::function<void(::onnx::NodeProto&)> set;
+  if (set_attrs) set = set_attrs;
+  return testing::one_node_model(op, opset, std::vector<Shape>(elem_types.size(), Shape{n}), set,
+                                 elem_types);
 }
 
 ::onnx::AttributeProto* add_attr(::onnx::NodeProto& node, const char* name,

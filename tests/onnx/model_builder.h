@@ -5,6 +5,7 @@
 #include <kiln/kiln.h>
 #include <onnx/onnx_pb.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -107,5 +108,24 @@ class OnnxModelBuilder {
  private:
   ::onnx::ModelProto model_;
 };
+
+// A model of one node `op` (named n0) over inputs x0, x1, ... of `shapes` (float, or
+// `elem_types[i]`) with one output y; `set` adds the node's attributes.
+inline std::string one_node_model(const std::string& op, int64_t opset,
+                                  const std::vector<Shape>& shapes,
+                                  const std::function<void(::onnx::NodeProto&)>& set = {},
+                                  const std::vector<int>& elem_types = {}) {
+  OnnxModelBuilder b(opset);
+  std::vector<std::string> names;
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    names.push_back("x" + std::to_string(i));
+    b.input(names.back(), shapes[i],
+            i < elem_types.size() ? elem_types[i] : ::onnx::TensorProto::FLOAT);
+  }
+  ::onnx::NodeProto& n = b.node(op, names, {"y"}, "n0");
+  if (set) set(n);
+  b.output("y");
+  return b.bytes();
+}
 
 }  // namespace kiln::testing

@@ -8,6 +8,7 @@
 #include <functional>
 
 #include "tests/expect_error.h"
+#include "tests/onnx/model_builder.h"
 
 namespace kiln {
 namespace {
@@ -16,27 +17,7 @@ namespace {
 // adds the node's attributes.
 std::string model_of(const std::string& op, int64_t opset, const std::vector<Shape>& shapes,
                      const std::function<void(::onnx::NodeProto&)>& set = {}) {
-  ::onnx::ModelProto m;
-  m.set_ir_version(8);
-  m.add_opset_import()->set_version(opset);
-  auto* g = m.mutable_graph();
-  g->set_name("g");
-  auto* n = g->add_node();
-  n->set_op_type(op);
-  n->set_name("n0");
-  for (size_t i = 0; i < shapes.size(); ++i) {
-    std::string name = "x" + std::to_string(i);
-    n->add_input(name);
-    auto* tt = g->add_input();
-    tt->set_name(name);
-    auto* t = tt->mutable_type()->mutable_tensor_type();
-    t->set_elem_type(::onnx::TensorProto::FLOAT);
-    for (int64_t d : shapes[i]) t->mutable_shape()->add_dim()->set_dim_value(d);
-  }
-  n->add_output("y");
-  g->add_output()->set_name("y");
-  if (set) set(*n);
-  return m.SerializeAsString();
+  return testing::one_node_model(op, opset, shapes, set);
 }
 
 void set_string(::onnx::NodeProto& n, const std::string& name, const std::string& value) {
