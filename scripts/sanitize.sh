@@ -29,10 +29,12 @@ targets=()
 case "$sanitizers" in
   address | undefined | address,undefined | undefined,address)
     build_name=build-asan
-    # The GEMM with AVX2's register tile, its shape sweep and the CNN example repeat under
-    # ASan (2.5 minutes of CI) what other tests run on the same code.
+    # The GEMM with AVX2's register tile, its shape sweep, the CNN example and the sweeps of
+    # summation accuracy and transform lengths repeat under ASan (3 minutes of CI) what
+    # other tests run on the same host code; their value is in the numbers, checked in the
+    # normal build.
     default_selection=(-L 'none|cpu-jit' -LE slow
-      -E '^(CpuGemm\.Lanes8|CpuGemm\.ShapeSweep|example_fashion_mnist_cnn)$')
+      -E '^(CpuGemm\.Lanes8|CpuGemm\.ShapeSweep|example_fashion_mnist_cnn|ReferenceSummation\.MeanAndVar|CpuFft\.EveryLengthFrom1To64OfEveryKind|CpuFft\.PrimesAndPowersOfTwo)$')
     # The fast labels need no OpenCL device. The ONNX importer runs under ASan+UBSan as a
     # fuzz target (scripts/fuzz.sh) instead of being compiled a third time here.
     cmake_args="-DKILN_WITH_OPENCL=OFF -DKILN_WITH_ONNX=OFF"

@@ -292,7 +292,7 @@ int main(int argc, char** argv) {
   std::string filter, report, expect, write_expect;
   std::string devices_spec = "reference,cpu,opencl";
   bool verbose = false;
-  std::string shard;
+  std::string shard, skip;
   app.add_option("--data", data_dir, "folder of cases (each with model.onnx)");
   app.add_option("--filter", filter, "run only cases whose name matches this regex");
   app.add_option("--devices", devices_spec,
@@ -302,6 +302,7 @@ int main(int argc, char** argv) {
   app.add_option("--write-expect", write_expect, "write the cases that pass to this file");
   app.add_flag("-v,--verbose", verbose, "print every case, not only those that do not pass");
   app.add_option("--shard", shard, "I/N: run only every N-th case from the I-th (0-based)");
+  app.add_option("--skip", skip, "leave out cases whose name matches this regex");
   CLI11_PARSE(app, argc, argv);
 
   std::vector<std::shared_ptr<kiln::runtime::Device>> devices;
@@ -326,10 +327,12 @@ int main(int argc, char** argv) {
   }
   std::vector<Case> cases;
   std::regex re(filter.empty() ? ".*" : filter);
+  std::optional<std::regex> skipped;
+  if (!skip.empty()) skipped.emplace(skip);
   for (const auto& entry : fs::directory_iterator(data_dir)) {
     std::string name = entry.path().filename().string();
     if (entry.is_directory() && fs::exists(entry.path() / "model.onnx") &&
-        std::regex_search(name, re))
+        std::regex_search(name, re) && !(skipped && std::regex_search(name, *skipped)))
       cases.push_back({name, entry.path(), "", {}, {}});
   }
   std::sort(cases.begin(), cases.end(),
@@ -401,7 +404,7 @@ int main(int argc, char** argv) {
     for (std::string line; std::getline(in, line);) {
       if (line.empty() || line[0] == '#') continue;
       auto it = by_name.find(line);
-      if (it == by_name.end() && filter.empty() && shard.empty()) {
+      if (it == by_name.end() && filter.empty() && shard.empty() && skip.empty()) {
         std::cerr << "regression: " << line << " is not among the cases\n";
         ++regressions;
       } else if (it != by_name.end() && !passes(*it->second)) {
