@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <set>
+#include <stdexcept>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -506,7 +507,14 @@ Model import_once(const ::onnx::ModelProto& model, const LoadOptions& options,
       inputs.emplace_back(it->second);
     }
     NodeContext ctx(node, opset, std::move(inputs), state);
-    std::vector<Tensor> outputs = rule->second(ctx);
+    std::vector<Tensor> outputs;
+    try {
+      outputs = rule->second(ctx);
+    } catch (const std::length_error& e) {  // a size from the model too large for a vector
+      ctx.invalid(std::string("a size in the model is too large (") + e.what() + ")");
+    } catch (const std::bad_alloc&) {
+      ctx.invalid("a size in the model is too large to allocate");
+    }
     std::vector<std::string> unread = ctx.unread_attrs();
     if (!unread.empty()) ctx.unsupported("attribute '" + unread.front() + "' is not supported");
     for (int i = 0; i < node.output_size(); ++i) {

@@ -334,16 +334,20 @@ std::vector<Tensor> identity_rule(NodeContext& ctx) { return {ctx.input(0)}; }
 }  // namespace
 
 void add_elementwise_ops(OpTable& table) {
-  for (const auto& [name, fn] : kUnary)
-    table[name] = [fn](NodeContext& ctx) -> std::vector<Tensor> {
+  // (Entries are captured by copy, not through structured bindings: clang 15, the fuzz
+  // build's compiler, cannot capture those.)
+  for (const auto& entry : kUnary)
+    table[entry.first] = [fn = entry.second](NodeContext& ctx) -> std::vector<Tensor> {
       return {fn(ctx.input(0), Loc::current())};
     };
-  for (const auto& [name, fn] : kBinary)
-    table[name] = [fn](NodeContext& ctx) -> std::vector<Tensor> {
+  for (const auto& entry : kBinary)
+    table[entry.first] = [fn = entry.second](NodeContext& ctx) -> std::vector<Tensor> {
       return {fn(ctx.input(0), ctx.input(1), Loc::current())};
     };
-  for (const auto& [name, fn] : kVariadic)
-    table[name] = [fn](NodeContext& ctx) -> std::vector<Tensor> { return {fold(ctx, fn)}; };
+  for (const auto& entry : kVariadic)
+    table[entry.first] = [fn = entry.second](NodeContext& ctx) -> std::vector<Tensor> {
+      return {fold(ctx, fn)};
+    };
   for (const Activation& act : activations())
     table[act.name] = [&act](NodeContext& ctx) -> std::vector<Tensor> {
       std::vector<double> values;

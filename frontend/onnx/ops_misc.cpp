@@ -5,6 +5,7 @@
 // (tests/onnx_conformance) and tests/onnx/misc_test.cpp.
 #include <array>
 #include <cmath>
+#include <limits>
 #include <numbers>
 
 #include "frontend/onnx/node_context.h"
@@ -15,6 +16,15 @@ namespace {
 
 // ---------------------------------------------------------------------------------------
 // Signal processing.
+
+// Values computed on the host at import (windows, filter banks, frame indices) are capped,
+// so that a model cannot ask the importer for gigabytes.
+void check_host_elements(NodeContext& ctx, int64_t count, const std::string& what) {
+  constexpr int64_t kMax = int64_t{1} << 26;
+  if (count > kMax)
+    ctx.unsupported(what + " of " + std::to_string(count) + " values is too large to compute " +
+                    "at import (at most " + std::to_string(kMax) + ")");
+}
 
 // A complex tensor from ONNX's real layout: [..., 1] real or [..., 2] (real, imaginary).
 Tensor complex_of(NodeContext& ctx, const Tensor& x) {
@@ -67,6 +77,9 @@ std::vector<Tensor> stft(NodeContext& ctx) {
   const bool one = ctx.attr_int("onesided", 1) != 0;
   // Frames as a gather: index f * step + t, [frames, frame].
   const int64_t frames = 1 + (x.shape(1) - frame) / step;
+  int64_t cells = 0;
+  if (__builtin_mul_overflow(frames, frame, &cells)) cells = std::numeric_limits<int64_t>::max();
+  check_host_elements(ctx, cells, "a frame index table");
   std::vector<int64_t> idx;
   for (int64_t f = 0; f < frames; ++f)
     for (int64_t t = 0; t < frame; ++t) idx.push_back(f * step + t);
@@ -82,6 +95,7 @@ std::vector<Tensor> stft(NodeContext& ctx) {
 std::vector<Tensor> cosine_window(NodeContext& ctx, std::initializer_list<double> terms) {
   const int64_t size = ctx.constant_ints(0).at(0);
   if (size < 0) ctx.invalid("the window size must not be negative");
+  check_host_elements(ctx, size, "a window");
   const bool periodic = ctx.attr_int("periodic", 1) != 0;
   const int type = static_cast<int>(ctx.attr_int("output_datatype", 1));
   std::optional<DType> dtype = dtype_from_onnx(type);
@@ -111,6 +125,9 @@ std::vector<Tensor> mel_weight_matrix(NodeContext& ctx) {
     ctx.invalid("num_mel_bins, dft_length and sample_rate must be positive");
   auto mel = [](double hz) { return 2595 * std::log10(1 + hz / 700); };
   const int64_t spectrum = dft_length / 2 + 1;
+  check_host_elements(ctx, spectrum, "a spectrum");
+  check_host_elements(ctx, bins, "a filter bank");
+  check_host_elements(ctx, spectrum * bins, "a filter bank");
   // The filters' corners: bins + 2 points evenly spaced on the mel scale, as spectrum bins.
   const double step = (mel(hi) - mel(lo)) / static_cast<double>(bins + 2);
   std::vector<int64_t> corner;

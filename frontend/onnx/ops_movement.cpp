@@ -101,8 +101,8 @@ std::vector<Tensor> reshape_rule(NodeContext& ctx) {
       inferred = static_cast<int>(i);
     } else if (d < 0) {
       ctx.invalid("shape " + shape_str(target) + " has a negative dimension other than -1");
-    } else {
-      known *= d;
+    } else if (__builtin_mul_overflow(known, d, &known)) {
+      ctx.invalid("shape " + shape_str(target) + " holds more elements than int64 counts");
     }
     out.push_back(d);
   }

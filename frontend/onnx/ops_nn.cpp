@@ -66,9 +66,18 @@ Window read_window(NodeContext& ctx, const Shape& spatial, std::vector<int64_t> 
   if (w.kernel.size() != n || w.strides.size() != n || w.dilations.size() != n)
     ctx.invalid("kernel_shape, strides and dilations must have one value per spatial axis (" +
                 std::to_string(n) + ")");
+  // Bounds that keep the window arithmetic below in range (a kernel or stride of 2^20 is
+  // already far past any model's).
+  constexpr int64_t kLimit = int64_t{1} << 20;
+  for (size_t i = 0; i < n; ++i)
+    if (w.kernel[i] < 1 || w.strides[i] < 1 || w.dilations[i] < 1 || w.kernel[i] > kLimit ||
+        w.strides[i] > kLimit || w.dilations[i] > kLimit)
+      ctx.invalid("kernel_shape, strides and dilations must be between 1 and 2^20");
   std::string auto_pad = ctx.attr_string("auto_pad", "NOTSET");
   std::vector<int64_t> pads = ctx.attr_ints("pads", std::vector<int64_t>(2 * n, 0));
   if (pads.size() != 2 * n) ctx.invalid("pads must have two values per spatial axis");
+  for (int64_t p : pads)
+    if (p < 0 || p > kLimit) ctx.invalid("pads must be between 0 and 2^20");
   for (size_t i = 0; i < n; ++i) {
     if (auto_pad == "NOTSET") {
       w.pads.emplace_back(pads[i], pads[i + n]);
@@ -88,7 +97,12 @@ Window read_window(NodeContext& ctx, const Shape& spatial, std::vector<int64_t> 
   return w;
 }
 
-Shape spatial_shape(const Tensor& x) { return Shape(x.shape().begin() + 2, x.shape().end()); }
+// The spatial dimensions of an [N, C, D1, ...] tensor.
+Shape spatial_shape(NodeContext& ctx, const Tensor& x) {
+  if (x.ndim() < 3)
+    ctx.invalid("expects an [N, C, D1, ...] tensor (rank 3 or more), not " + shape_str(x.shape()));
+  return Shape(x.shape().begin() + 2, x.shape().end());
+}
 
 // ---------------------------------------------------------------------------------------
 // Contractions
@@ -191,13 +205,13 @@ Tensor conv_nd(NodeContext& ctx, const Tensor& x, const Tensor& w, const Window&
 std::vector<Tensor> conv(NodeContext& ctx) {
   const Tensor& x = ctx.input(0);
   const Tensor& w = ctx.input(1);
-  Window win = read_window(ctx, spatial_shape(x), spatial_shape(w), true);
+  Window win = read_window(ctx, spatial_shape(ctx, x), spatial_shape(ctx, w), true);
   return {conv_nd(ctx, x, w, win, ctx.attr_int("group", 1), ctx.optional_input(2))};
 }
 
 std::vector<Tensor> conv_integer(NodeContext& ctx) {
   const Tensor& w = ctx.input(1);
-  Window win = read_window(ctx, spatial_shape(ctx.input(0)), spatial_shape(w), true);
+  Window win = read_window(ctx, spatial_shape(ctx, ctx.input(0)), spatial_shape(ctx, w), true);
   // The padding is the input's zero point, which the subtraction turns into 0.
   return {conv_nd(ctx, less_zero_point(ctx, 0, 2, 0), less_zero_point(ctx, 1, 3, 0), win,
                   ctx.attr_int("group", 1), std::nullopt)};
@@ -207,7 +221,7 @@ std::vector<Tensor> conv_integer(NodeContext& ctx) {
 // and an optional i32 bias.
 std::vector<Tensor> qlinear_conv(NodeContext& ctx) {
   const Tensor& w = ctx.input(3);
-  Window win = read_window(ctx, spatial_shape(ctx.input(0)), spatial_shape(w), true);
+  Window win = read_window(ctx, spatial_shape(ctx, ctx.input(0)), spatial_shape(ctx, w), true);
   Tensor acc = conv_nd(ctx, less_zero_point(ctx, 0, 2, 0), less_zero_point(ctx, 3, 5, 0), win,
                        ctx.attr_int("group", 1), ctx.optional_input(8));
   Tensor scale = ctx.input(1) * per_axis(ctx.input(4), acc.ndim(), 1) / ctx.input(6);
@@ -225,7 +239,7 @@ std::vector<Tensor> conv_transpose(NodeContext& ctx) {
   const int nsp = x.ndim() - 2;
   const size_t n = static_cast<size_t>(nsp);
   const int64_t groups = ctx.attr_int("group", 1);
-  std::vector<int64_t> kernel = ctx.attr_ints("kernel_shape", spatial_shape(w));
+  std::vector<int64_t> kernel = ctx.attr_ints("kernel_shape", spatial_shape(ctx, w));
   std::vector<int64_t> strides = ctx.attr_ints("strides", std::vector<int64_t>(n, 1));
   std::vector<int64_t> dilations = ctx.attr_ints("dilations", std::vector<int64_t>(n, 1));
   std::vector<int64_t> out_pad = ctx.attr_ints("output_padding", std::vector<int64_t>(n, 0));
@@ -274,7 +288,7 @@ std::vector<Tensor> conv_transpose(NodeContext& ctx) {
   // w [C, M / g, k...] -> [M, C / g, k...], flipped.
   const int64_t c = w.shape(0), m_g = w.shape(1);
   Shape grouped = {groups, c / groups, m_g};
-  Shape k_shape = spatial_shape(w);
+  Shape k_shape = spatial_shape(ctx, w);
   grouped.insert(grouped.end(), k_shape.begin(), k_shape.end());
   Tensor wt = swapaxes(reshape(w, grouped), 1, 2);
   Shape flat = {groups * m_g, c / groups};
@@ -363,7 +377,7 @@ Tensor pad_spatial(const Tensor& x, const Pads& pads, Scalar value) {
 
 std::vector<Tensor> pool(NodeContext& ctx, PoolKind kind) {
   const Tensor& x = ctx.input(0);
-  const Shape spatial = spatial_shape(x);
+  const Shape spatial = spatial_shape(ctx, x);
   const bool has_dilations = kind == PoolKind::Max && ctx.opset() >= 10;
   Window win = read_window(ctx, spatial, {}, has_dilations);
   bool ceil_mode = kind != PoolKind::Lp && ctx.opset() >= 10 && ctx.attr_int("ceil_mode", 0);
@@ -410,7 +424,7 @@ std::vector<Tensor> pool(NodeContext& ctx, PoolKind kind) {
 // of output_shape (a constant input), or of the shape the pooling came from.
 std::vector<Tensor> max_unpool(NodeContext& ctx) {
   const Tensor& x = ctx.input(0);
-  const Shape spatial = spatial_shape(x);
+  const Shape spatial = spatial_shape(ctx, x);
   Window win = read_window(ctx, spatial, {}, false);
   // The indices count positions in the output the pooling inverts; a larger output_shape
   // keeps those positions (row and column) and pads after them.

@@ -220,6 +220,34 @@ TEST(OnnxImport, InvalidModelsAreErrors) {
                         {"no graph"});
 }
 
+// Sizes the fuzzer found (fuzz/corpus/onnx/regress-*): each is an Error naming the node.
+TEST(OnnxImport, SizesOutOfRangeAreErrors) {
+  expect_error<Error>(
+      [] {
+        OnnxModelBuilder b;
+        b.input("x", {4}).initializer_i64("s", {3}, {int64_t{1} << 40, int64_t{1} << 40, 16});
+        b.node("Reshape", {"x", "s"}, {"y"}, "r");
+        b.output("y");
+        onnx::load_bytes(b.bytes());
+      },
+      {"node 'r' (Reshape)", "more elements than int64 counts"});
+  expect_error<Error>(
+      [] {
+        onnx::load_bytes(testing::one_node_model("MaxPool", 13, {{4, 4}}, [](auto& n) {
+          OnnxModelBuilder::attr(n, "kernel_shape", std::vector<int64_t>{2});
+        }));
+      },
+      {"node 'n0' (MaxPool)", "rank 3 or more"});
+  expect_error<Error>(
+      [] {
+        onnx::load_bytes(testing::one_node_model("MaxPool", 13, {{1, 1, 4, 4}}, [](auto& n) {
+          OnnxModelBuilder::attr(n, "kernel_shape", std::vector<int64_t>{2, 2});
+          OnnxModelBuilder::attr(n, "strides", std::vector<int64_t>{0, 1});
+        }));
+      },
+      {"node 'n0' (MaxPool)", "between 1 and 2^20"});
+}
+
 TEST(OnnxImport, TruncatedOrMissingFilesAreIOErrors) {
   std::string bytes = add_model({2, 3}).bytes();
   for (size_t cut : {bytes.size() / 2, bytes.size() - 1, size_t{3}})
