@@ -512,6 +512,9 @@ Model import_once(const ::onnx::ModelProto& model, const LoadOptions& options,
       outputs = rule->second(ctx);
     } catch (const std::length_error& e) {  // a size from the model too large for a vector
       ctx.invalid(std::string("a size in the model is too large (") + e.what() + ")");
+    } catch (const std::logic_error& e) {  // e.g. .at(0) of an input that holds no values
+      ctx.invalid(std::string("an input or attribute holds fewer values than the op needs (") +
+                  e.what() + ")");
     } catch (const std::bad_alloc&) {
       ctx.invalid("a size in the model is too large to allocate");
     }

@@ -231,6 +231,15 @@ TEST(OnnxImport, SizesOutOfRangeAreErrors) {
         }));
       },
       {"node 'n0' (MaxPool)", "between 1 and 2^20"});
+  expect_error<Error>(
+      [] {
+        OnnxModelBuilder b(17);
+        b.input("x", {1, 4, 1}).initializer_i64("n", {0}, {});
+        b.node("DFT", {"x", "n"}, {"y"}, "d");
+        b.output("y");
+        onnx::load_bytes(b.bytes());
+      },
+      {"node 'd' (DFT)", "fewer values than the op needs"});
 }
 
 TEST(OnnxImport, TruncatedOrMissingFilesAreIOErrors) {
