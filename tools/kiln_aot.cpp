@@ -25,7 +25,8 @@ struct Options {
 };
 
 int compile(const Options& o) {
-  kiln::ir::Graph graph = kiln::tools::load_model_file(o.file, o.input_shapes).graph_with_constants();
+  kiln::ir::Graph graph =
+      kiln::tools::load_model_file(o.file, o.input_shapes).graph_with_constants();
   if (o.passes.empty())
     kiln::passes::optimize_graph(graph);
   else
@@ -55,7 +56,9 @@ int compile(const Options& o) {
 int main(int argc, char** argv) {
   Options o;
   CLI::App app{"kiln-aot: compile an IR file ahead of time (object file or OpenCL C bundle)"};
-  app.add_option("file", o.file, "IR file (.kir) or ONNX model (.onnx)")->required()->check(CLI::ExistingFile);
+  app.add_option("file", o.file, "IR file (.kir) or ONNX model (.onnx)")
+      ->required()
+      ->check(CLI::ExistingFile);
   app.add_option("--target", o.target, "cpu: object file + header; opencl: C bundle + header")
       ->required()
       ->check(CLI::IsMember({"cpu", "opencl"}));

@@ -142,8 +142,8 @@ TEST_F(OnnxTools, KilnAotCompilesTheModel) {
   GTEST_SKIP() << "no LLVM backend in this build";
 #endif
   ScratchDir dir;
-  ToolRun r = run_program(kAot, write_model(dir) + " --target cpu --input-shape x=2,3 -o " +
-                                    dir.path().string());
+  ToolRun r = run_program(
+      kAot, write_model(dir) + " --target cpu --input-shape x=2,3 -o " + dir.path().string());
   ASSERT_EQ(r.status, 0) << r.err;
   std::string header = slurp(dir / "model.h");
   EXPECT_THAT(header, ::testing::HasSubstr("int model_run(const float* x, float* out0);"));
@@ -163,8 +163,8 @@ TEST_F(OnnxTools, KilnAotCompilesTheModel) {
   r = run_program(dir / "prog", "");
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out, "1 0 3 0 3 0 ");
-  r = run_program(kAot, write_model(dir) + " --target opencl --input-shape x=2,3 -o " +
-                            (dir / "cl"));
+  r = run_program(kAot,
+                  write_model(dir) + " --target opencl --input-shape x=2,3 -o " + (dir / "cl"));
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_TRUE(std::filesystem::exists(dir / "cl/model.c"));
 }
