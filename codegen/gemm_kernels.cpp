@@ -23,6 +23,14 @@ CpuGemmTile cpu_gemm_tile(DType acc, int lanes) {
   return t;
 }
 
+int64_t WindowB::planes() const {
+  int64_t p = 1;
+  for (int64_t e : plane_extents) p *= e;
+  return p;
+}
+
+int64_t WindowB::virtual_columns(int64_t oh, int64_t ow) const { return (oh - 1) * cols + ow; }
+
 namespace {
 
 // The variables of `set` for a row-major linear index `flat` over it. One variable is the
@@ -101,12 +109,38 @@ struct Builder {
     e.buffers.push_back(scratch);
     e.scalars = kernel.scalars;
     e.num_vars = kernel.num_vars;
-    for (const VarSet* set : {&c.batch, &c.m, &c.n})
+    for (const VarSet* set : {&c.batch, &c.m})
       for (size_t i = 0; i < set->vars.size(); ++i)
         e.outer.push_back(Loop{set->vars[i], set->extents[i], nullptr, nullptr});
     Stage s = kernel.stages[static_cast<size_t>(c.epilogue_stage)];
-    ExprPtr acc = load(c.acc, out.extra_buffer, iadd(imul(linear(c.m), c.n.size()), linear(c.n)));
     ExprPtr from = stage_value(c.acc, c.reduce_stage);
+    // n as one variable (the last of n's, over all of n) where the stores' indices stay
+    // free of divisions (an NCHW output: (n / OW) * OW + n % OW is n), so that its rows are
+    // vectors; else n's own loops, run scalar.
+    ExprPtr n_index = linear(c.n);
+    bool vector_rows = c.n.vars.size() <= 1;
+    if (!vector_rows) {
+      const int flat = c.n.vars.back();
+      std::vector<ExprPtr> subst(static_cast<size_t>(kernel.num_vars));
+      put(subst, c.n, split(var(flat, c.n.size()), c.n));
+      Stage f = s;
+      vector_rows = true;
+      for (Store& st : f.stores) {
+        st.index = substitute(st.index, subst);
+        st.value = substitute(st.value, subst);
+        if (st.guard) st.guard = substitute(st.guard, subst);
+        vector_rows = vector_rows && count_div_mod(st.index) == 0;
+      }
+      if (vector_rows) {
+        s = std::move(f);
+        n_index = var(flat, c.n.size());
+        e.outer.push_back(Loop{flat, c.n.size(), nullptr, nullptr});
+      }
+    }
+    if (!vector_rows || c.n.vars.size() == 1)
+      for (size_t i = 0; i < c.n.vars.size(); ++i)
+        e.outer.push_back(Loop{c.n.vars[i], c.n.extents[i], nullptr, nullptr});
+    ExprPtr acc = load(c.acc, out.extra_buffer, iadd(imul(linear(c.m), c.n.size()), n_index));
     for (Store& st : s.stores) {
       st.value = replace_subexpr(st.value, from, acc);
       st.index = replace_subexpr(st.index, from, acc);
@@ -116,8 +150,7 @@ struct Builder {
     e.stages.push_back(std::move(s));
     vectorize(e);
     // Rows of several n variables are not whole blocks of lanes: run them scalar.
-    if (c.n.vars.size() != 1 && e.vector_mode == VectorMode::Outer)
-      e.vector_mode = VectorMode::None;
+    if (!vector_rows && e.vector_mode == VectorMode::Outer) e.vector_mode = VectorMode::None;
     return e;
   }
 };
@@ -140,6 +173,17 @@ bool stores_acc_row_major(const Kernel& kernel, const Contraction& c, int& buffe
   return expr_equal(st.index, linear_index(all, extents));
 }
 
+// `c` with its first `j` variables of n moved to the end of the batch.
+Contraction with_batch(const Contraction& c, size_t j) {
+  Contraction p = c;
+  const auto end = static_cast<std::ptrdiff_t>(j);
+  p.batch.vars.insert(p.batch.vars.end(), c.n.vars.begin(), c.n.vars.begin() + end);
+  p.batch.extents.insert(p.batch.extents.end(), c.n.extents.begin(), c.n.extents.begin() + end);
+  p.n.vars.erase(p.n.vars.begin(), p.n.vars.begin() + end);
+  p.n.extents.erase(p.n.extents.begin(), p.n.extents.begin() + end);
+  return p;
+}
+
 // `c` with its leading variables of n moved to the batch where the output then is a
 // row-major [batch][m][n] (an NCHW conv's images): the micro-kernel writes the output.
 // Not where fewer than `nr` columns would be left.
@@ -153,11 +197,7 @@ Contraction promote_batch(const Kernel& kernel, const Contraction& c, int nr) {
     int64_t columns = 1;
     for (size_t i = j; i < c.n.extents.size(); ++i) columns *= c.n.extents[i];
     if (columns < nr) break;
-    Contraction p = c;
-    p.batch.vars.insert(p.batch.vars.end(), c.n.vars.begin(), c.n.vars.begin() + j);
-    p.batch.extents.insert(p.batch.extents.end(), c.n.extents.begin(), c.n.extents.begin() + j);
-    p.n.vars.erase(p.n.vars.begin(), p.n.vars.begin() + j);
-    p.n.extents.erase(p.n.extents.begin(), p.n.extents.begin() + j);
+    Contraction p = with_batch(c, j);
     if (stores_acc_row_major(kernel, p, buffer)) return p;
   }
   return c;
@@ -266,6 +306,82 @@ std::optional<AffineB> affine_b(const Contraction& c, int num_vars) {
   return out;
 }
 
+// The WindowB of B (see gemm_kernels.h), or nothing where `ab` lacks that form over `c`.
+std::optional<WindowB> window_b(const Contraction& c, const AffineB& ab) {
+  const size_t nn = c.n.vars.size();
+  if (nn != 1 && nn != 2) return std::nullopt;
+  const auto ow = static_cast<size_t>(c.n.vars.back());
+  const int oh = nn == 2 ? c.n.vars[0] : -1;
+  WindowB w;
+  w.col_guard = -1;
+  // One guard reads ow (the columns), one oh (the rows), and no other.
+  for (size_t g = 0; g < ab.guards.size(); ++g) {
+    const std::vector<int64_t>& coef = ab.guards[g].coef;
+    int* which = coef[ow] != 0                                   ? &w.col_guard
+                 : oh >= 0 && coef[static_cast<size_t>(oh)] != 0 ? &w.row_guard
+                                                                 : nullptr;
+    if (!which || *which >= 0) return std::nullopt;
+    *which = static_cast<int>(g);
+  }
+  if (w.col_guard < 0 || (oh >= 0) != (w.row_guard >= 0)) return std::nullopt;
+  const std::vector<int64_t> none(ab.coef.size(), 0);
+  const std::vector<int64_t>& gc = ab.guards[static_cast<size_t>(w.col_guard)].coef;
+  const std::vector<int64_t>& gr =
+      w.row_guard >= 0 ? ab.guards[static_cast<size_t>(w.row_guard)].coef : none;
+  if (gc[ow] != 1 || ab.coef[ow] != 1) return std::nullopt;
+  if (oh >= 0) {
+    const auto h = static_cast<size_t>(oh);
+    if (gr[h] != 1 || gr[ow] != 0 || gc[h] != 0) return std::nullopt;
+    w.row_stride = ab.coef[h];
+  }
+  // Each variable reads r and c with the index's coefficient row_stride * r + c (oh, ow
+  // and the taps of k), or neither: a plane's (of k or the batch; never of n).
+  int64_t r_max = 0, c_max = 0;
+  auto visit = [&](const VarSet& set, bool is_k, bool is_n) {
+    for (size_t i = 0; i < set.vars.size(); ++i) {
+      const auto v = static_cast<size_t>(set.vars[i]);
+      const int64_t last = set.extents[i] - 1;
+      if (gr[v] != 0 || gc[v] != 0) {
+        if (!(is_k || is_n) || ab.coef[v] != w.row_stride * gr[v] + gc[v]) return false;
+        w.r_min += std::min<int64_t>(0, gr[v] * last);
+        r_max += std::max<int64_t>(0, gr[v] * last);
+        w.c_min += std::min<int64_t>(0, gc[v] * last);
+        c_max += std::max<int64_t>(0, gc[v] * last);
+      } else if (ab.coef[v] != 0) {
+        if (is_n) return false;
+        if (is_k) {
+          w.plane_vars.push_back(set.vars[i]);
+          w.plane_extents.push_back(set.extents[i]);
+        }
+      }
+    }
+    return true;
+  };
+  if (!visit(c.batch, false, false) || !visit(c.n, false, true) || !visit(c.k, true, false))
+    return std::nullopt;
+  w.rows = r_max - w.r_min + 1;
+  w.cols = c_max - w.c_min + 1;
+  // The dropped columns: at most half as many again as the outputs.
+  const int64_t out_rows = nn == 2 ? c.n.extents[0] : 1;
+  if (2 * w.virtual_columns(out_rows, c.n.extents.back()) > 3 * c.n.size()) return std::nullopt;
+  return w;
+}
+
+// The contraction the GEMM runs: `original` with its leading variables of n (images)
+// moved to the batch where B then is a WindowB (set in `window`), else promote_batch's.
+// Not for fewer rows than half a panel of A (a depthwise conv's one channel per batch).
+Contraction choose_batch(const Kernel& kernel, const Contraction& original, const CpuGemmTile& tile,
+                         std::optional<WindowB>& window) {
+  if (2 * original.m.size() >= tile.mr)
+    if (std::optional<AffineB> ab = affine_b(original, kernel.num_vars))
+      for (size_t keep : {2, 1}) {
+        if (original.n.vars.size() < keep) continue;
+        Contraction p = with_batch(original, original.n.vars.size() - keep);
+        if ((window = window_b(p, *ab))) return p;
+      }
+  return promote_batch(kernel, original, tile.nr);
+}
+
 // B read in place: a load of the accumulator's dtype whose index is affine in plain loop
 // variables, contiguous along the one variable of n, with one variable of k.
 std::optional<InPlaceB> in_place_b(const Contraction& c) {
@@ -302,7 +418,8 @@ std::optional<GemmKernels> make_gemm_kernels(const Kernel& kernel, const Contrac
                                              const CpuGemmTile& tile, const LowerOptions& options) {
   for (const BufferParam& b : kernel.buffers)
     if (b.local) return std::nullopt;
-  const Contraction c = promote_batch(kernel, original, tile.nr);
+  std::optional<WindowB> window;
+  const Contraction c = choose_batch(kernel, original, tile, window);
   Builder b{kernel, c, options, {}, {}};
   b.out.contraction = c;
   b.out.tile = tile;
@@ -334,7 +451,11 @@ std::optional<GemmKernels> make_gemm_kernels(const Kernel& kernel, const Contrac
     b.out.b_in_place.reset();
   // The pack kernels gather where B's columns span several variables (a conv's rows of
   // pixels) or bounds (its padding); a plain matrix they read by vectors.
-  if (!b.out.b_in_place) {
+  if (window) {
+    b.out.b_in_place.reset();
+    b.out.b_affine = affine_b(c, kernel.num_vars);
+    b.out.b_window = std::move(window);
+  } else if (!b.out.b_in_place) {
     b.out.b_affine = affine_b(c, kernel.num_vars);
     const bool plain = b.out.b_affine && b.out.b_affine->guards.empty() && c.n.vars.size() == 1;
     if (plain || c.n.vars.empty()) b.out.b_affine.reset();

@@ -66,6 +66,28 @@ struct AffineB {
   std::vector<Guard> guards;
 };
 
+// B as windows of a padded copy of its planes (a stride-1 convolution's im2col), from an
+// AffineB whose index is base + row_stride * r + c: r and c are the indices of its two
+// guards (the image's rows and columns, padding outside their bounds), n is (oh, ow) or
+// (ow) with r = oh + ... and c = ow + ..., and the base depends only on variables that no
+// guard reads (the planes: input channels of k, images of the batch). The driver copies
+// a batch's planes into P[plane][rows][cols], zeros where a guard fails, so that
+//   B(batch, k, n) = P[k_offset(k) + oh * cols + ow],
+// and the micro-kernel reads B in place, a row of B per step of k at a table of offsets,
+// over the virtual columns n' = oh * cols + ow: those with ow >= OW are computed and
+// dropped. Nothing is packed, and each input value is copied once instead of once per tap.
+struct WindowB {
+  int row_guard = -1;           // r's guard in the AffineB, -1 where n is (ow) (one row)
+  int col_guard = 0;            // c's guard
+  int64_t row_stride = 0;       // the buffer's stride along r
+  int64_t r_min = 0, rows = 1;  // r's range over the loops: P's rows
+  int64_t c_min = 0, cols = 1;  // c's range: P's columns
+  std::vector<int> plane_vars;  // the variables of k in the base, outermost first
+  std::vector<int64_t> plane_extents;
+  int64_t planes() const;  // P's planes: the product of plane_extents
+  int64_t virtual_columns(int64_t oh, int64_t ow) const;  // n' for OH x OW outputs
+};
+
 struct GemmKernels {
   Contraction contraction;  // the product the kernels compute (batch variables promoted)
   CpuGemmTile tile;
@@ -73,6 +95,7 @@ struct GemmKernels {
   int nr_tail = 0;                     // columns of the last panel of B (N % NR, or NR)
   std::optional<InPlaceB> b_in_place;  // set for few rows (M <= 16) where B allows it
   std::optional<AffineB> b_affine;     // set where B is an affine read (packed by copies)
+  std::optional<WindowB> b_window;     // set where that read is a window (read in place)
   Kernel pack_a, pack_a_tail, pack_b, pack_b_tail, epilogue;
   int slot_batch = 0, slot_k0 = 0, slot_mn0 = 0;
   int extra_buffer = 0;

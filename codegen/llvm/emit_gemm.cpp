@@ -17,14 +17,15 @@ using llvm::Value;
 class MicroKernelEmitter {
  public:
   MicroKernelEmitter(llvm::Module& m, DType dtype, int mr, int nr, int lanes, int64_t a_stride,
-                     bool prefetch_b)
+                     bool prefetch_b, bool b_row_table)
       : m_(m),
         b_(m.getContext()),
         mr_(mr),
         nv_(nr / lanes),
         lanes_(lanes),
         a_stride_(a_stride),
-        prefetch_b_(prefetch_b) {
+        prefetch_b_(prefetch_b),
+        b_row_table_(b_row_table) {
     // A tile of few rows has too few accumulators to cover the FMA latency (about 8 in
     // flight): it keeps several sets, taking turns over k, and adds them at the end.
     sets_ = std::min(4, std::max(1, (8 + mr * nv_ - 1) / (mr * nv_)));
@@ -54,6 +55,7 @@ class MicroKernelEmitter {
 
     auto* entry = block("entry");
     b_.SetInsertPoint(entry);
+    if (b_row_table_) table_ = b_.CreateIntToPtr(ldb_, b_.getInt64Ty()->getPointerTo());
     prefetch_tile(C, ldc);
     std::vector<Value*> acc(static_cast<size_t>(sets_ * mr_ * nv_),
                             llvm::Constant::getNullValue(vec_));
@@ -129,7 +131,11 @@ class MicroKernelEmitter {
   }
 
   void update(Value* k, std::vector<Value*>& acc, int set) {
-    Value* brow = b_.CreateGEP(elem_, b_ptr_, b_.CreateMul(k, ldb_));
+    Value* brow =
+        b_row_table_
+            ? b_.CreateGEP(elem_, b_ptr_,
+                           b_.CreateLoad(b_.getInt64Ty(), b_.CreateGEP(b_.getInt64Ty(), table_, k)))
+            : b_.CreateGEP(elem_, b_ptr_, b_.CreateMul(k, ldb_));
     if (prefetch_b_) {
       // Rows of a matrix read in place are a row of memory apart: too far for the hardware
       // prefetcher, so ask for the row kPrefetchRows ahead.
@@ -178,7 +184,8 @@ class MicroKernelEmitter {
   llvm::IRBuilder<> b_;
   int mr_, nv_, lanes_, sets_ = 1;
   int64_t a_stride_;
-  bool prefetch_b_;
+  bool prefetch_b_, b_row_table_;
+  Value* table_ = nullptr;  // the table of B's rows, where b_row_table_
   static constexpr int kPrefetchRows = 16;
   llvm::Type* elem_ = nullptr;
   llvm::FixedVectorType* vec_ = nullptr;
@@ -189,8 +196,10 @@ class MicroKernelEmitter {
 }  // namespace
 
 llvm::Function* emit_micro_kernel(llvm::Module& module, const std::string& name, DType dtype,
-                                  int mr, int nr, int lanes, int64_t a_stride, bool prefetch_b) {
-  return MicroKernelEmitter(module, dtype, mr, nr, lanes, a_stride, prefetch_b).run(name);
+                                  int mr, int nr, int lanes, int64_t a_stride, bool prefetch_b,
+                                  bool b_row_table) {
+  return MicroKernelEmitter(module, dtype, mr, nr, lanes, a_stride, prefetch_b, b_row_table)
+      .run(name);
 }
 
 }  // namespace kiln::codegen::llvm_backend

@@ -10,13 +10,17 @@
 #include "codegen/llvm/emit_kernel.h"
 #include "codegen/llvm/target.h"
 #include "ir/host_memory.h"
+#include "kernels/cpu/gemm_util.h"
 
 namespace kiln::kernels::cpu {
 
-namespace {
+using detail::ceil_div;
+using detail::dot;
+using detail::round_up;
+using detail::set_vars;
+using detail::thread_buffer;
 
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
-int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
+namespace {
 
 // Adds (or copies) the valid rows x cols of a full MR x NR tile into C.
 template <typename T>
@@ -86,36 +90,11 @@ void zero_columns(uint8_t* panel, int64_t kc, int nr, int64_t filled, int64_t es
     std::memset(panel + (kk * nr + filled) * esize, 0, static_cast<size_t>((nr - filled) * esize));
 }
 
-// Sets the variables of `set` in `values` to the row-major delinearization of `flat`.
-void set_vars(std::vector<int64_t>& values, const codegen::VarSet& set, int64_t flat) {
-  for (size_t i = set.vars.size(); i-- > 0;) {
-    values[static_cast<size_t>(set.vars[i])] = flat % set.extents[i];
-    flat /= set.extents[i];
-  }
-}
-
-// sum_v coef[v] * values[v] over the variables of `set`.
-int64_t dot(const std::vector<int64_t>& coef, const std::vector<int64_t>& values,
-            const codegen::VarSet& set) {
-  int64_t s = 0;
-  for (int v : set.vars) s += coef[static_cast<size_t>(v)] * values[static_cast<size_t>(v)];
-  return s;
-}
-
-// A growable per-thread buffer for packed panels of A (0), tail tiles (1) and a task's
-// panel of B (2).
-uint8_t* thread_buffer(int which, size_t bytes) {
-  thread_local std::vector<uint8_t> buffers[3];
-  std::vector<uint8_t>& b = buffers[which];
-  if (b.size() < bytes + 64) b.resize(bytes + 64);
-  return reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(b.data()) + 63) & ~uintptr_t{63});
-}
-
 }  // namespace
 
 bool affine_b_by_k(const codegen::GemmKernels& gemm) {
   const codegen::Contraction& c = gemm.contraction;
-  if (!gemm.b_affine || c.k.vars.empty() || c.n.vars.empty()) return false;
+  if (!gemm.b_affine || gemm.b_window || c.k.vars.empty() || c.n.vars.empty()) return false;
   // A run along n shorter than a vector costs a call per few values; along k, one store
   // per value (strided by NR), so it pays where k's runs are much longer.
   return c.n.extents.back() < 16 && c.k.extents.back() > 2 * c.n.extents.back();
@@ -162,6 +141,10 @@ CpuGemm::CpuGemm(const codegen::Kernel& kernel, codegen::GemmKernels gemm,
   micro_wide_ = reinterpret_cast<MicroKernel>(reinterpret_cast<uintptr_t>(fns.at(7)));
   micro_narrow_ = reinterpret_cast<MicroKernel>(reinterpret_cast<uintptr_t>(fns.at(8)));
   micro_narrow_tail_ = reinterpret_cast<MicroKernel>(reinterpret_cast<uintptr_t>(fns.at(9)));
+  if (gemm_.b_window) {
+    micro_window_ = reinterpret_cast<MicroKernel>(reinterpret_cast<uintptr_t>(fns.at(10)));
+    init_window(kernel);
+  }
   batch_extents_ = c.batch.extents;
   b_in_place_ = gemm_.b_in_place.has_value();
   affine_b_by_k_ = affine_b_by_k(gemm_);
@@ -436,23 +419,28 @@ void CpuGemm::task(const Call& call, int64_t index) const {
     }
   }
   if (!gemm_.direct_output && call.pc + call.kc >= K_)
-    epilogue_rows(call, m0, m1, call.jc + p0 * nr, std::min(N_, call.jc + p1 * nr));
+    epilogue_rows(call.buffers, call.scalars, call.batch, call.c, m0, m1, call.jc + p0 * nr,
+                  std::min(N_, call.jc + p1 * nr));
 }
 
-void CpuGemm::epilogue_rows(const Call& call, int64_t m0, int64_t m1, int64_t n0,
-                            int64_t n1) const {
-  std::vector<uint8_t*> bufs(call.buffers, call.buffers + num_buffers_);
-  bufs.push_back(call.c);
+void CpuGemm::epilogue_rows(uint8_t* const* buffers, const uint64_t* scalars, int64_t batch,
+                            uint8_t* c, int64_t m0, int64_t m1, int64_t n0, int64_t n1) const {
+  std::vector<uint8_t*> bufs(buffers, buffers + num_buffers_);
+  bufs.push_back(c);
   // Work items of a row: n in blocks of the epilogue's lanes (n0 is a multiple of them).
   const int64_t l = epilogue_lanes_, row_items = ceil_div(N_, l);
   for (int64_t m = m0; m < m1; ++m) {
-    const int64_t row = (call.batch * M_ + m) * row_items;
-    epilogue_(bufs.data(), call.scalars, row + n0 / l, row + ceil_div(n1, l));
+    const int64_t row = (batch * M_ + m) * row_items;
+    epilogue_(bufs.data(), scalars, row + n0 / l, row + ceil_div(n1, l));
   }
 }
 
 void CpuGemm::run(uint8_t* const* buffers, const uint64_t* scalars,
                   runtime::cpu::ThreadPool& pool) const {
+  if (micro_window_) {
+    run_window(buffers, scalars, pool);
+    return;
+  }
   // A batch of small products (attention's heads: 128 x 128 x 32 each): waking the workers
   // for every product costs more than the product, so each thread runs whole products of
   // the batch on its own.

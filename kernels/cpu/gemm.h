@@ -15,6 +15,10 @@
 // products with one for every thread (attention's heads) runs the other way round: each
 // thread takes whole products and runs their blocks alone, since waking the workers for
 // each product would cost more than the product.
+// A B that is a WindowB (a stride-1 conv's padded im2col) is not packed: each batch's
+// input planes are copied once into a padded buffer, and the window micro-kernel reads B's
+// rows there in place at a table of per-k offsets, over virtual columns that it computes
+// into a tile and the driver scatters to the output's (run_window).
 // The pack and epilogue kernels are KernelIR (codegen/gemm_kernels.h) compiled with the
 // micro-kernel into one object (compile_gemm_object). kiln-aot (codegen/aot/cpu/) still
 // emits these kernels' loop nests.
@@ -42,7 +46,7 @@ std::optional<codegen::GemmKernels> host_gemm_kernels(const codegen::Kernel& ker
 // micro-kernel, the micro-kernel of the last panel's rows (GemmKernels::mr_tail), its wide
 // form over kWidePanels panels of B, and the micro-kernels of the full and the last panel's
 // rows over the columns of B's last panel (narrow_columns), named `prefix` + a suffix each,
-// in that order.
+// in that order; then, for a WindowB, the window micro-kernel.
 struct GemmObject {
   std::string object;
   std::vector<std::string> names;
@@ -102,7 +106,25 @@ class CpuGemm {
   std::pair<const uint8_t*, int64_t> panel_of_b(const Call& call, int64_t panel) const;
   // B read in place from column n0 (b_in_place_), and its row stride.
   std::pair<const uint8_t*, int64_t> in_place_b(const Call& call, int64_t n0) const;
-  void epilogue_rows(const Call& call, int64_t m0, int64_t m1, int64_t n0, int64_t n1) const;
+  // The epilogue over rows [m0, m1) and columns [n0, n1) of the accumulator matrix `c` of
+  // `batch`.
+  void epilogue_rows(uint8_t* const* buffers, const uint64_t* scalars, int64_t batch, uint8_t* c,
+                     int64_t m0, int64_t m1, int64_t n0, int64_t n1) const;
+
+  // The WindowB path (kernels/cpu/gemm_window.cpp): the whole product, batches over the
+  // pool where there are enough of them, else each batch's panels.
+  void run_window(uint8_t* const* buffers, const uint64_t* scalars,
+                  runtime::cpu::ThreadPool& pool) const;
+  void init_window(const codegen::Kernel& kernel);
+  // Copies the planes of `batch` into the padded buffer P (WindowB).
+  void fill_window(uint8_t* const* buffers, int64_t batch, uint8_t* P) const;
+  // Panels [p0, p1) of the virtual columns of one batch: the micro-kernel over the packed
+  // A (all blocks of k) and P into a tile, whose real columns go to `c` (row stride N).
+  void window_panels(const uint8_t* packed_a, const uint8_t* P, int64_t p0, int64_t p1,
+                     uint8_t* c) const;
+  // Packs all of A for `batch` into dst: per block of k, per panel of MR rows.
+  void pack_all_a(uint8_t* const* buffers, const uint64_t* scalars, int64_t batch,
+                  uint8_t* dst) const;
 
   using MicroKernel = void (*)(int64_t K, const void* A, const void* B, int64_t ldb, void* C,
                                int64_t ldc, int64_t accumulate);
@@ -115,6 +137,14 @@ class CpuGemm {
   int num_buffers_, num_scalars_, num_vars_;
   KernelFn pack_a_, pack_a_tail_, pack_b_, pack_b_tail_, epilogue_;
   MicroKernel micro_, micro_tail_, micro_wide_, micro_narrow_, micro_narrow_tail_;
+  MicroKernel micro_window_ = nullptr;
+  // The WindowB path: per value of k, the offset of B's row in P (WindowB); P's values
+  // (with room past its planes for the last panel's reads, zeros there); the virtual
+  // columns and the output's rows and columns; whether A reads a batch variable.
+  std::vector<int64_t> window_k_;
+  int64_t window_size_ = 0, window_n_ = 0, out_rows_ = 1, out_cols_ = 1;
+  int64_t window_numel_ = 0;  // elements of the buffer the planes are copied from
+  bool a_per_batch_ = false;
   int narrow_ = 0;              // columns of the narrow micro-kernels
   bool b_in_place_ = false;     // few rows: B's full panels are read in place
   bool affine_b_by_k_ = false;  // an AffineB packed by runs along k (pack_affine_b_by_k)

@@ -29,6 +29,7 @@ GemmObject compile_gemm_object(const codegen::GemmKernels& g, const std::string&
        {"_pack_a", "_pack_a_tail", "_pack_b", "_pack_b_tail", "_epilogue", "_micro", "_micro_tail",
         "_micro_wide", "_micro_narrow", "_micro_narrow_tail"})
     out.names.push_back(prefix + part);
+  if (g.b_window) out.names.push_back(prefix + "_micro_window");
   const DType acc = g.pack_a.buffers.back().dtype;
   const int lanes = codegen::llvm_backend::host_target().info.lanes / (acc == DType::F64 ? 2 : 1);
   std::vector<std::string> kernel_names(out.names.begin(), out.names.begin() + 5);
@@ -48,6 +49,10 @@ GemmObject compile_gemm_object(const codegen::GemmKernels& g, const std::string&
         const int narrow = narrow_columns(g, lanes);
         emit_micro_kernel(m, out.names[8], acc, g.tile.mr, narrow, lanes, g.tile.kc, in_place);
         emit_micro_kernel(m, out.names[9], acc, g.mr_tail, narrow, lanes, g.tile.kc, in_place);
+        // B's rows at a table of offsets (a WindowB; full panels of A, zeros past M).
+        if (g.b_window)
+          emit_micro_kernel(m, out.names[10], acc, g.tile.mr, g.tile.nr, lanes, g.tile.kc, false,
+                            true);
       });
   return out;
 }

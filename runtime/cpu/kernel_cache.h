@@ -59,8 +59,9 @@ class KernelCache {
   static KernelCache& global();
 
   // The on-disk format version; bump when the entries' layout or meaning changes (4: a
-  // GEMM of a depth a little over KC packs it as one block).
-  static constexpr uint32_t kFormatVersion = 4;
+  // GEMM of a depth a little over KC packs it as one block; 5: a conv's GEMM may carry a
+  // window micro-kernel).
+  static constexpr uint32_t kFormatVersion = 5;
 
  private:
   std::vector<KernelFn> lookup_memory(uint64_t key);  // empty when absent

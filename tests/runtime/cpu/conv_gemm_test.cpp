@@ -1,11 +1,13 @@
 // Dense convolutions that the CPU GEMM (kernels/cpu/gemm.h) runs with an AffineB
 // (codegen/gemm_kernels.h: B packed by copying runs of a row with zeros around them) and,
-// for NCHW, with the images as batches written directly: each case asserts that it takes
-// that path, then compares with the reference evaluator. The cases put the padding on
-// every border, cross rows of the output inside a panel of B, leave partial panels and
-// row tails of A (c_out not a multiple of MR), use strides, dilation, asymmetric padding,
-// channels-last views, f64, fused epilogues, and batches of 1 and 3; and the form of a
-// conv's weight gradient, whose B is packed by runs along k.
+// for NCHW, with the images as batches written directly; stride-1 NCHW convs padded on
+// both axes read B in place as a WindowB. Each case asserts which path it takes, then
+// compares with the reference evaluator. The cases put the padding on every border,
+// cross rows of the output inside a panel of B, leave partial panels and row tails of A
+// (c_out not a multiple of MR), use strides, dilation, asymmetric padding, groups,
+// channels-last views, f64, fused epilogues, depths of one and two blocks of k, and
+// batches of 1 and 3 (each batch's panels over the threads) and 6 (whole batches per
+// thread); and the form of a conv's weight gradient, whose B is packed by runs along k.
 #include <gtest/gtest.h>
 #include <kiln/kiln.h>
 
@@ -30,6 +32,7 @@ struct Case {
   bool relu_bias = false;  // a bias and relu fused after the conv (not a direct output)
   bool direct = true;      // whether the GEMM writes the output itself
   bool by_k = false;       // whether B is packed by runs along k (kernels/cpu/gemm.h)
+  bool window = false;     // whether B is a WindowB (read in place)
 };
 
 Tensor data(DType dtype, const Shape& shape, uint64_t seed) {
@@ -61,8 +64,10 @@ void check(const Case& c) {
   EXPECT_EQ(gemm->direct_output,
             c.by_k ? c.x[0] == 1 || gemm->contraction.batch.size() > 1 : c.direct);
   EXPECT_EQ(kernels::cpu::affine_b_by_k(*gemm), c.by_k);
-  // Images are batches only where each leaves at least a panel of B's columns.
-  if (gemm->contraction.batch.size() > 1) {
+  EXPECT_EQ(gemm->b_window.has_value(), c.window);
+  // Images are batches only where each leaves at least a panel of B's columns (a window
+  // reads no panels).
+  if (gemm->contraction.batch.size() > 1 && !c.window) {
     EXPECT_GE(gemm->contraction.n.size(), gemm->tile.nr);
   }
   int64_t terms = 1;
@@ -74,11 +79,19 @@ void check(const Case& c) {
 const ConvLayout kLast = ConvLayout::ChannelsLast;
 
 TEST(CpuConvGemm, PaddedDenseConvs) {
+  // Not windows: rows or columns strided, padding on one axis only, channels-last.
   const std::vector<Case> cases = {
       // 9 x 13 outputs: a panel of B (16 to 48 columns) spans rows; c_out 17 leaves a tail.
-      {"3x3 pad 1, batch 1", 2, {1, 8, 9, 13}, {17, 8, 3, 3}, {.padding = 1}},
-      {"3x3 pad 1, batch 3", 2, {3, 8, 9, 13}, {17, 8, 3, 3}, {.padding = 1}},
-      {"5x5 pad 2, wider than a panel", 2, {2, 6, 7, 61}, {9, 6, 5, 5}, {.padding = 2}},
+      {"stride (2, 1), batch 1",
+       2,
+       {1, 8, 17, 13},
+       {17, 8, 3, 3},
+       {.stride = {2, 1}, .padding = 1}},
+      {"stride (2, 1), batch 3",
+       2,
+       {3, 8, 17, 13},
+       {17, 8, 3, 3},
+       {.stride = {2, 1}, .padding = 1}},
       {"stride 2, asymmetric padding",
        2,
        {3, 5, 15, 12},
@@ -89,16 +102,69 @@ TEST(CpuConvGemm, PaddedDenseConvs) {
        {1, 7, 12, 20},
        {19, 7, 3, 2},
        {.stride = {1, 3}, .padding = {{2, 2}, {1, 1}}, .dilation = {2, 1}}},
-      {"conv1d, padding 3", 1, {3, 16, 50}, {24, 16, 7}, {.padding = 3}},
-      {"f64", 2, {3, 6, 9, 11}, {13, 6, 3, 3}, {.padding = 1}, DType::F64},
+      {"conv1d, stride 2, padding 3", 1, {3, 16, 100}, {24, 16, 7}, {.stride = {2}, .padding = 3}},
+      {"f64", 2, {3, 6, 17, 11}, {13, 6, 3, 3}, {.stride = {2, 1}, .padding = 1}, DType::F64},
       // More rows than kPrivateBRows: the tasks share a packed block of B.
-      {"c_out 130", 2, {2, 8, 10, 9}, {130, 8, 3, 3}, {.padding = 1}},
-      {"bias and relu", 2, {3, 8, 9, 13}, {17, 8, 3, 3}, {.padding = 1}, DType::F32, true, false},
+      {"c_out 130", 2, {2, 8, 19, 9}, {130, 8, 3, 3}, {.stride = {2, 1}, .padding = 1}},
+      {"bias and relu",
+       2,
+       {3, 8, 17, 13},
+       {17, 8, 3, 3},
+       {.stride = {2, 1}, .padding = 1},
+       DType::F32,
+       true,
+       false},
       // Channels-last: B's columns are strided in the input (the output is transposed by a
       // kernel of its own).
       {"NHWC", 2, {3, 9, 13, 8}, {17, 8, 3, 3}, {.padding = 1, .layout = kLast}},
   };
   for (const Case& c : cases) check(c);
+}
+
+// Stride-1 convolutions padded on both axes (or conv1d): B is a WindowB, each batch's
+// planes copied once with their padding and read in place at per-tap offsets.
+TEST(CpuConvGemm, WindowConvs) {
+  std::vector<Case> cases = {
+      // A panel of virtual columns (48) spans rows of 15 (13 outputs and 2 dropped).
+      {"3x3 pad 1, batch 1", 2, {1, 8, 9, 13}, {17, 8, 3, 3}, {.padding = 1}},
+      {"3x3 pad 1, batch 3", 2, {3, 8, 9, 13}, {17, 8, 3, 3}, {.padding = 1}},
+      {"3x3 pad 1, batch 6", 2, {6, 8, 9, 13}, {17, 8, 3, 3}, {.padding = 1}},
+      {"5x5 pad 2, wider than a panel", 2, {2, 6, 7, 61}, {9, 6, 5, 5}, {.padding = 2}},
+      {"asymmetric padding, dilation 2",
+       2,
+       {2, 5, 12, 15},
+       {11, 5, 3, 3},
+       {.padding = {{2, 0}, {1, 3}}, .dilation = {2}}},
+      {"conv1d, padding 3", 1, {3, 16, 50}, {24, 16, 7}, {.padding = 3}},
+      {"f64", 2, {3, 6, 9, 11}, {13, 6, 3, 3}, {.padding = 1}, DType::F64},
+      {"c_out 130", 2, {2, 8, 10, 9}, {130, 8, 3, 3}, {.padding = 1}},
+      {"c_out 4: half a panel of A", 2, {2, 8, 9, 13}, {4, 8, 3, 3}, {.padding = 1}},
+      {"K = 720: two blocks of k", 2, {2, 80, 6, 7}, {16, 80, 3, 3}, {.padding = 1}},
+      {"2 x 2 images: a third of the columns dropped",
+       2,
+       {2, 32, 2, 2},
+       {16, 32, 3, 3},
+       {.padding = 1}},
+      {"bias and relu", 2, {3, 8, 9, 13}, {17, 8, 3, 3}, {.padding = 1}, DType::F32, true, false},
+      {"bias and relu, batch 6",
+       2,
+       {6, 8, 9, 13},
+       {17, 8, 3, 3},
+       {.padding = 1},
+       DType::F32,
+       true,
+       false},
+  };
+  for (Case& c : cases) {
+    c.window = true;
+    check(c);
+  }
+  // Padding on the columns only: each output row is a batch of a one-row window whose
+  // planes are (channel, tap row); [image][row][c_out][column] is not the output's order.
+  Case rows{"5x5, padding (0, 2)", 2, {2, 6, 11, 61}, {9, 6, 5, 5}, {.padding = {{0, 0}, {2, 2}}}};
+  rows.direct = false;
+  rows.window = true;
+  check(rows);
 }
 
 // The form of a conv's weight gradient (frontend/autodiff_rules.cpp): the input's channels
@@ -112,12 +178,15 @@ TEST(CpuConvGemm, WeightGradientForm) {
       {"3x3 taps, 8 channels: two panels", 2, {8, 4, 14, 14}, {9, 4, 14, 14}, {.padding = 1}},
       {"one channel", 2, {1, 6, 12, 12}, {10, 6, 12, 12}, {.padding = 1}},
       {"f64", 2, {5, 3, 9, 13}, {17, 3, 9, 13}, {.padding = 1}, DType::F64},
-      {"conv1d", 1, {6, 4, 40}, {11, 4, 40}, {.padding = 2}},
   };
   for (Case c : cases) {
     c.by_k = true;
     check(c);
   }
+  // A conv1d's is a window: its one row of outputs drops no columns.
+  Case conv1d{"conv1d", 1, {6, 4, 40}, {11, 4, 40}, {.padding = 2}};
+  conv1d.window = true;
+  check(conv1d);
 }
 
 }  // namespace

@@ -1,0 +1,41 @@
+// Small helpers of the CPU GEMM's driver (kernels/cpu/gemm.cpp, gemm_window.cpp): index
+// arithmetic over a contraction's variable sets, and per-thread scratch buffers.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "codegen/contraction.h"
+
+namespace kiln::kernels::cpu::detail {
+
+inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+inline int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
+
+// Sets the variables of `set` in `values` to the row-major delinearization of `flat`.
+inline void set_vars(std::vector<int64_t>& values, const codegen::VarSet& set, int64_t flat) {
+  for (size_t i = set.vars.size(); i-- > 0;) {
+    values[static_cast<size_t>(set.vars[i])] = flat % set.extents[i];
+    flat /= set.extents[i];
+  }
+}
+
+// sum_v coef[v] * values[v] over the variables of `set`.
+inline int64_t dot(const std::vector<int64_t>& coef, const std::vector<int64_t>& values,
+                   const codegen::VarSet& set) {
+  int64_t s = 0;
+  for (int v : set.vars) s += coef[static_cast<size_t>(v)] * values[static_cast<size_t>(v)];
+  return s;
+}
+
+// Per-thread buffers that grow and are kept, 64-byte aligned. Slots: packed panels of A
+// (0), tail tiles (1), a task's panel of B (2), a WindowB's padded planes (3), all of A
+// packed (4) and an accumulator matrix (5).
+inline uint8_t* thread_buffer(int which, size_t bytes) {
+  thread_local std::vector<uint8_t> buffers[6];
+  std::vector<uint8_t>& b = buffers[which];
+  if (b.size() < bytes + 64) b.resize(bytes + 64);
+  return reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(b.data()) + 63) & ~uintptr_t{63});
+}
+
+}  // namespace kiln::kernels::cpu::detail

@@ -1,0 +1,199 @@
+// CpuGemm's WindowB path: a stride-1 convolution read in place from a padded copy of its
+// input planes (see gemm.h and codegen/gemm_kernels.h).
+#include <algorithm>
+#include <cstring>
+#include <memory>
+
+#include "ir/host_memory.h"
+#include "kernels/cpu/gemm.h"
+#include "kernels/cpu/gemm_util.h"
+
+namespace kiln::kernels::cpu {
+
+using detail::ceil_div;
+using detail::dot;
+using detail::round_up;
+using detail::set_vars;
+using detail::thread_buffer;
+
+namespace {
+
+// The coefficients of a WindowB's row guard (zeros where it has none) and column guard.
+const std::vector<int64_t>& row_coef(const codegen::AffineB& ab, const codegen::WindowB& w,
+                                     const std::vector<int64_t>& none) {
+  return w.row_guard >= 0 ? ab.guards[static_cast<size_t>(w.row_guard)].coef : none;
+}
+
+}  // namespace
+
+void CpuGemm::init_window(const codegen::Kernel& kernel) {
+  const codegen::WindowB& w = *gemm_.b_window;
+  const codegen::AffineB& ab = *gemm_.b_affine;
+  const codegen::Contraction& c = gemm_.contraction;
+  out_cols_ = c.n.extents.back();
+  out_rows_ = c.n.vars.size() == 2 ? c.n.extents.front() : 1;
+  window_n_ = w.virtual_columns(out_rows_, out_cols_);
+  window_numel_ = kernel.buffers[static_cast<size_t>(ab.buffer)].numel;
+  const std::vector<int64_t> none(ab.coef.size(), 0);
+  const std::vector<int64_t>& gr = row_coef(ab, w, none);
+  const std::vector<int64_t>& gc = ab.guards[static_cast<size_t>(w.col_guard)].coef;
+  // B(k, n') = P[window_k_[k] + n']: the plane of k, then its row and column less the
+  // output's (oh, ow), which n' adds.
+  std::vector<int64_t> values(static_cast<size_t>(num_vars_), 0);
+  window_k_.resize(static_cast<size_t>(K_));
+  int64_t last = 0;
+  for (int64_t k = 0; k < K_; ++k) {
+    set_vars(values, c.k, k);
+    int64_t plane = 0;
+    for (size_t i = 0; i < w.plane_vars.size(); ++i)
+      plane = plane * w.plane_extents[i] + values[static_cast<size_t>(w.plane_vars[i])];
+    const int64_t at =
+        (plane * w.rows + dot(gr, values, c.k) - w.r_min) * w.cols + dot(gc, values, c.k) - w.c_min;
+    window_k_[static_cast<size_t>(k)] = at;
+    last = std::max(last, at);
+  }
+  // The last panel reads NR virtual columns from the largest offset.
+  window_size_ = std::max(w.planes() * w.rows * w.cols, last + round_up(window_n_, gemm_.tile.nr));
+  a_per_batch_ = false;
+  for (int v : c.batch.vars) a_per_batch_ = a_per_batch_ || c.a->depends_on_var(v);
+}
+
+void CpuGemm::fill_window(uint8_t* const* buffers, int64_t batch, uint8_t* P) const {
+  const codegen::WindowB& w = *gemm_.b_window;
+  const codegen::AffineB& ab = *gemm_.b_affine;
+  const codegen::Contraction& c = gemm_.contraction;
+  const codegen::AffineB::Guard& gc = ab.guards[static_cast<size_t>(w.col_guard)];
+  const codegen::AffineB::Guard rows_all{
+      {}, -codegen::AffineB::kUnbounded, codegen::AffineB::kUnbounded};
+  const codegen::AffineB::Guard& gr =
+      w.row_guard >= 0 ? ab.guards[static_cast<size_t>(w.row_guard)] : rows_all;
+  // P's columns that the column guard keeps.
+  const int64_t c_lo = std::clamp(gc.lo - w.c_min, int64_t{0}, w.cols);
+  const int64_t c_hi = std::clamp(gc.hi - w.c_min, c_lo, w.cols);
+  std::vector<int64_t> values(static_cast<size_t>(num_vars_), 0);
+  set_vars(values, c.batch, batch);
+  const int64_t base = ab.offset + dot(ab.coef, values, c.batch);
+  const uint8_t* src = buffers[ab.buffer];
+  const auto bytes = [&](int64_t n) { return static_cast<size_t>(n * esize_); };
+  for (int64_t p = 0, planes = w.planes(); p < planes; ++p) {
+    int64_t rest = p, at = base;
+    for (size_t i = w.plane_vars.size(); i-- > 0;) {
+      at += ab.coef[static_cast<size_t>(w.plane_vars[i])] * (rest % w.plane_extents[i]);
+      rest /= w.plane_extents[i];
+    }
+    for (int64_t rr = 0; rr < w.rows; ++rr) {
+      uint8_t* dst = P + (p * w.rows + rr) * w.cols * esize_;
+      const int64_t r = w.r_min + rr;
+      int64_t lo = c_hi, hi = c_hi;  // the row's columns read from the buffer
+      if (r >= gr.lo && r < gr.hi) {
+        // Kept inside the buffer, whatever the guards allow (the loops read only a part).
+        const int64_t row_at = at + w.row_stride * r + w.c_min;
+        lo = std::clamp(-row_at, c_lo, c_hi);
+        hi = std::clamp(window_numel_ - row_at, lo, c_hi);
+        std::memcpy(dst + lo * esize_, src + (row_at + lo) * esize_, bytes(hi - lo));
+      }
+      std::memset(dst, 0, bytes(lo));
+      std::memset(dst + hi * esize_, 0, bytes(w.cols - hi));
+    }
+  }
+  const int64_t filled = w.planes() * w.rows * w.cols;
+  std::memset(P + filled * esize_, 0, bytes(window_size_ - filled));
+}
+
+void CpuGemm::pack_all_a(uint8_t* const* buffers, const uint64_t* scalars, int64_t batch,
+                         uint8_t* dst) const {
+  const int mr = gemm_.tile.mr;
+  const int64_t kc = gemm_.tile.kc, a_panels = ceil_div(M_, mr);
+  std::vector<uint8_t*> bufs(buffers, buffers + num_buffers_);
+  bufs.push_back(nullptr);
+  std::vector<uint64_t> scal(scalars, scalars + num_scalars_);
+  scal.insert(scal.end(), {static_cast<uint64_t>(batch), 0, 0});
+  for (int64_t pc = 0, block = 0; pc < K_; pc += kc, ++block) {
+    for (int64_t ip = 0; ip < a_panels; ++ip) {
+      bufs.back() = dst + (block * a_panels + ip) * mr * kc * esize_;
+      scal[scal.size() - 2] = static_cast<uint64_t>(pc);
+      scal.back() = static_cast<uint64_t>(ip * mr);
+      if (pc + kc <= K_)
+        pack_a_(bufs.data(), scal.data(), 0, a_items_);
+      else
+        pack_a_tail_(bufs.data(), scal.data(), 0, a_tail_items_);
+    }
+  }
+}
+
+void CpuGemm::window_panels(const uint8_t* packed_a, const uint8_t* P, int64_t p0, int64_t p1,
+                            uint8_t* c) const {
+  const int mr = gemm_.tile.mr, nr = gemm_.tile.nr;
+  const int64_t kc = gemm_.tile.kc, a_panels = ceil_div(M_, mr), cols = gemm_.b_window->cols;
+  uint8_t* tile = thread_buffer(1, static_cast<size_t>(a_panels * mr * nr * esize_));
+  for (int64_t jp = p0; jp < p1; ++jp) {
+    const int64_t n0 = jp * nr, n1 = std::min(n0 + nr, window_n_);
+    for (int64_t pc = 0, block = 0; pc < K_; pc += kc, ++block) {
+      const auto rows =
+          static_cast<int64_t>(reinterpret_cast<uintptr_t>(&window_k_[static_cast<size_t>(pc)]));
+      for (int64_t ip = 0; ip < a_panels; ++ip)
+        micro_window_(std::min(kc, K_ - pc), packed_a + (block * a_panels + ip) * mr * kc * esize_,
+                      P + n0 * esize_, rows, tile + ip * mr * nr * esize_, nr, pc > 0);
+    }
+    // The real columns of the tile: runs of an output row, less the dropped columns.
+    for (int64_t j = n0; j < n1;) {
+      const int64_t oh = j / cols, ow = j % cols, len = std::min(n1 - j, cols - ow);
+      if (ow < out_cols_) {
+        const auto run = static_cast<size_t>(std::min(len, out_cols_ - ow) * esize_);
+        const int64_t to = oh * out_cols_ + ow;
+        for (int64_t m = 0; m < M_; ++m)
+          std::memcpy(c + (m * N_ + to) * esize_, tile + (m * nr + j - n0) * esize_, run);
+      }
+      j += len;
+    }
+  }
+}
+
+void CpuGemm::run_window(uint8_t* const* buffers, const uint64_t* scalars,
+                         runtime::cpu::ThreadPool& pool) const {
+  const int64_t panels = ceil_div(window_n_, gemm_.tile.nr);
+  const auto a_bytes = static_cast<size_t>(ceil_div(K_, gemm_.tile.kc) *
+                                           round_up(M_, gemm_.tile.mr) * gemm_.tile.kc * esize_);
+  // A is packed once where no batch variable reads it (a conv's weights).
+  std::shared_ptr<uint8_t> shared_a;
+  if (!a_per_batch_) {
+    shared_a = HostMemoryPool::global().take(a_bytes);
+    pack_all_a(buffers, scalars, 0, shared_a.get());
+  }
+  // One batch, from its planes' copy to its epilogue; `split` runs its panels and epilogue
+  // rows over the pool, else this thread runs them alone.
+  auto one = [&](int64_t batch, runtime::cpu::ThreadPool* split) {
+    uint8_t* P = thread_buffer(3, static_cast<size_t>(window_size_ * esize_));
+    fill_window(buffers, batch, P);
+    const uint8_t* a = shared_a.get();
+    if (!a) {
+      uint8_t* own = thread_buffer(4, a_bytes);
+      pack_all_a(buffers, scalars, batch, own);
+      a = own;
+    }
+    uint8_t* c = gemm_.direct_output ? buffers[gemm_.out_buffer] + batch * M_ * N_ * esize_
+                                     : thread_buffer(5, static_cast<size_t>(M_ * N_ * esize_));
+    if (split)
+      split->parallel_for(panels, 1, [&](int64_t b, int64_t e) { window_panels(a, P, b, e, c); });
+    else
+      window_panels(a, P, 0, panels, c);
+    if (gemm_.direct_output) return;
+    if (split)
+      split->parallel_for(M_, 1, [&](int64_t m0, int64_t m1) {
+        epilogue_rows(buffers, scalars, batch, c, m0, m1, 0, N_);
+      });
+    else
+      epilogue_rows(buffers, scalars, batch, c, 0, M_, 0, N_);
+  };
+  // Whole batches per thread where each thread has at least two; else each batch's panels
+  // are split.
+  if (batch_ >= 2 * pool.size() || pool.size() == 1) {
+    pool.parallel_for(batch_, 1, [&](int64_t b0, int64_t b1) {
+      for (int64_t batch = b0; batch < b1; ++batch) one(batch, nullptr);
+    });
+  } else {
+    for (int64_t batch = 0; batch < batch_; ++batch) one(batch, &pool);
+  }
+}
+
+}  // namespace kiln::kernels::cpu
