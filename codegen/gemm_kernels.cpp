@@ -461,7 +461,12 @@ std::optional<GemmKernels> make_gemm_kernels(const Kernel& kernel, const Contrac
     if (plain || c.n.vars.empty()) b.out.b_affine.reset();
   }
   b.out.mr_tail = c.m.size() % tile.mr ? static_cast<int>(c.m.size() % tile.mr) : tile.mr;
-  b.out.nr_tail = c.n.size() % tile.nr ? static_cast<int>(c.n.size() % tile.nr) : tile.nr;
+  // A window's last panel is of its virtual columns.
+  const int64_t columns = b.out.b_window
+                              ? b.out.b_window->virtual_columns(
+                                    c.n.vars.size() == 2 ? c.n.extents[0] : 1, c.n.extents.back())
+                              : c.n.size();
+  b.out.nr_tail = columns % tile.nr ? static_cast<int>(columns % tile.nr) : tile.nr;
   return std::move(b.out);
 }
 

@@ -91,8 +91,8 @@ struct WindowB {
 struct GemmKernels {
   Contraction contraction;  // the product the kernels compute (batch variables promoted)
   CpuGemmTile tile;
-  int mr_tail = 0;                     // rows of the last panel of A (M % MR, or MR)
-  int nr_tail = 0;                     // columns of the last panel of B (N % NR, or NR)
+  int mr_tail = 0;  // rows of the last panel of A (M % MR, or MR)
+  int nr_tail = 0;  // columns of the last panel of B (N % NR, or NR; a window's virtual N)
   std::optional<InPlaceB> b_in_place;  // set for few rows (M <= 16) where B allows it
   std::optional<AffineB> b_affine;     // set where B is an affine read (packed by copies)
   std::optional<WindowB> b_window;     // set where that read is a window (read in place)

@@ -344,18 +344,6 @@ Tensor window_tap(const Tensor& x, const PoolGeometry& g, size_t i, int64_t k) {
   return slice(x, axis, start, start + (g.out[i] - 1) * stride + 1, stride);
 }
 
-// Every window's maximum or sum, one spatial axis at a time: the windows are boxes, so the
-// reduction separates, and a 60 x 80 window takes 140 strided views instead of 4800.
-Tensor window_reduce(const Tensor& x, const PoolGeometry& g, bool is_max) {
-  Tensor t = x;
-  for (size_t i = 0; i < g.out.size(); ++i) {
-    std::vector<Tensor> taps;
-    for (int64_t k = 0; k < g.win.kernel[i]; ++k) taps.push_back(window_tap(t, g, i, k));
-    t = is_max ? max(stack(taps, -1), -1) : sum(stack(taps, -1), -1);
-  }
-  return t;
-}
-
 // Every window's elements, stacked on a new last axis in row-major order of the offsets
 // (for MaxPool's indices, which need the position of the first maximum).
 Tensor window_taps(const Tensor& x, const PoolGeometry& g) {
@@ -367,6 +355,45 @@ Tensor window_taps(const Tensor& x, const PoolGeometry& g) {
     taps = std::move(next);
   }
   return stack(taps, -1);
+}
+
+// Every window's maximum or sum, as one reduction (one kernel) where that stays cheap:
+// windows that tile the input (stride = kernel, no dilation: a 2 x 2 pool) split each
+// spatial axis into (window, offset) by a reshape; up to kFewTaps offsets are stacked.
+// Larger windows reduce one spatial axis at a time: they are boxes, so the reduction
+// separates, and a 60 x 80 window takes 140 strided views instead of 4800.
+Tensor window_reduce(const Tensor& x, const PoolGeometry& g, bool is_max) {
+  constexpr int64_t kFewTaps = 16;
+  const auto reduce = [&](const Tensor& t, const Axes& axes) {
+    return is_max ? max(t, axes) : sum(t, axes);
+  };
+  const size_t n = g.out.size();
+  bool tiles = true;
+  int64_t taps = 1;
+  for (size_t i = 0; i < n; ++i) {
+    tiles = tiles && g.win.strides[i] == g.win.kernel[i] && g.win.dilations[i] == 1;
+    taps *= g.win.kernel[i];
+  }
+  if (tiles) {
+    Tensor t = x;
+    Shape split(x.shape().begin(), x.shape().begin() + 2);
+    std::vector<int> offsets;
+    for (size_t i = 0; i < n; ++i) {
+      const int axis = static_cast<int>(i) + 2;
+      t = slice(t, axis, 0, g.out[i] * g.win.kernel[i]);
+      split.insert(split.end(), {g.out[i], g.win.kernel[i]});
+      offsets.push_back(static_cast<int>(2 * i) + 3);
+    }
+    return reduce(reshape(t, split), Axes(offsets));
+  }
+  if (taps <= kFewTaps) return reduce(window_taps(x, g), Axes{-1});
+  Tensor t = x;
+  for (size_t i = 0; i < n; ++i) {
+    std::vector<Tensor> one;
+    for (int64_t k = 0; k < g.win.kernel[i]; ++k) one.push_back(window_tap(t, g, i, k));
+    t = reduce(stack(one, -1), Axes{-1});
+  }
+  return t;
 }
 
 Tensor pad_spatial(const Tensor& x, const Pads& pads, Scalar value) {

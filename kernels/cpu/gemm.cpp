@@ -143,6 +143,7 @@ CpuGemm::CpuGemm(const codegen::Kernel& kernel, codegen::GemmKernels gemm,
   micro_narrow_tail_ = reinterpret_cast<MicroKernel>(reinterpret_cast<uintptr_t>(fns.at(9)));
   if (gemm_.b_window) {
     micro_window_ = reinterpret_cast<MicroKernel>(reinterpret_cast<uintptr_t>(fns.at(10)));
+    micro_window_narrow_ = reinterpret_cast<MicroKernel>(reinterpret_cast<uintptr_t>(fns.at(11)));
     init_window(kernel);
   }
   batch_extents_ = c.batch.extents;

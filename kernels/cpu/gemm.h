@@ -46,7 +46,8 @@ std::optional<codegen::GemmKernels> host_gemm_kernels(const codegen::Kernel& ker
 // micro-kernel, the micro-kernel of the last panel's rows (GemmKernels::mr_tail), its wide
 // form over kWidePanels panels of B, and the micro-kernels of the full and the last panel's
 // rows over the columns of B's last panel (narrow_columns), named `prefix` + a suffix each,
-// in that order; then, for a WindowB, the window micro-kernel.
+// in that order; then, for a WindowB, the window micro-kernels over a full panel and over
+// the last panel's columns (window_columns).
 struct GemmObject {
   std::string object;
   std::vector<std::string> names;
@@ -56,6 +57,10 @@ GemmObject compile_gemm_object(const codegen::GemmKernels& gemm, const std::stri
 // Columns of the narrow micro-kernels: those of B's last, partial panel when they are
 // whole vectors of `lanes` (f32 or f64 lanes of the accumulator), else one vector (unused).
 int narrow_columns(const codegen::GemmKernels& gemm, int lanes);
+
+// Columns of the window micro-kernel of the last panel: its virtual columns in whole
+// vectors of `lanes`.
+int window_columns(const codegen::GemmKernels& gemm, int lanes);
 
 // Panels of B the wide micro-kernel covers, for at most kWideRows rows of A (one or two
 // rows, B read in place; its accumulators fit the registers).
@@ -137,7 +142,7 @@ class CpuGemm {
   int num_buffers_, num_scalars_, num_vars_;
   KernelFn pack_a_, pack_a_tail_, pack_b_, pack_b_tail_, epilogue_;
   MicroKernel micro_, micro_tail_, micro_wide_, micro_narrow_, micro_narrow_tail_;
-  MicroKernel micro_window_ = nullptr;
+  MicroKernel micro_window_ = nullptr, micro_window_narrow_ = nullptr;
   // The WindowB path: per value of k, the offset of B's row in P (WindowB); P's values
   // (with room past its planes for the last panel's reads, zeros there); the virtual
   // columns and the output's rows and columns; whether A reads a batch variable.

@@ -23,13 +23,19 @@ int narrow_columns(const codegen::GemmKernels& g, int lanes) {
   return g.nr_tail != g.tile.nr && g.nr_tail % lanes == 0 ? g.nr_tail : lanes;
 }
 
+int window_columns(const codegen::GemmKernels& g, int lanes) {
+  return static_cast<int>(std::min<int64_t>(g.tile.nr, (g.nr_tail + lanes - 1) / lanes * lanes));
+}
+
 GemmObject compile_gemm_object(const codegen::GemmKernels& g, const std::string& prefix) {
   GemmObject out;
   for (const char* part :
        {"_pack_a", "_pack_a_tail", "_pack_b", "_pack_b_tail", "_epilogue", "_micro", "_micro_tail",
         "_micro_wide", "_micro_narrow", "_micro_narrow_tail"})
     out.names.push_back(prefix + part);
-  if (g.b_window) out.names.push_back(prefix + "_micro_window");
+  if (g.b_window)
+    for (const char* part : {"_micro_window", "_micro_window_narrow"})
+      out.names.push_back(prefix + part);
   const DType acc = g.pack_a.buffers.back().dtype;
   const int lanes = codegen::llvm_backend::host_target().info.lanes / (acc == DType::F64 ? 2 : 1);
   std::vector<std::string> kernel_names(out.names.begin(), out.names.begin() + 5);
@@ -49,10 +55,14 @@ GemmObject compile_gemm_object(const codegen::GemmKernels& g, const std::string&
         const int narrow = narrow_columns(g, lanes);
         emit_micro_kernel(m, out.names[8], acc, g.tile.mr, narrow, lanes, g.tile.kc, in_place);
         emit_micro_kernel(m, out.names[9], acc, g.mr_tail, narrow, lanes, g.tile.kc, in_place);
-        // B's rows at a table of offsets (a WindowB; full panels of A, zeros past M).
-        if (g.b_window)
+        // B's rows at a table of offsets (a WindowB; full panels of A, zeros past M), over
+        // a full panel and over the last panel's vectors.
+        if (g.b_window) {
           emit_micro_kernel(m, out.names[10], acc, g.tile.mr, g.tile.nr, lanes, g.tile.kc, false,
                             true);
+          emit_micro_kernel(m, out.names[11], acc, g.tile.mr, window_columns(g, lanes), lanes,
+                            g.tile.kc, false, true);
+        }
       });
   return out;
 }

@@ -128,12 +128,13 @@ void CpuGemm::window_panels(const uint8_t* packed_a, const uint8_t* P, int64_t p
   uint8_t* tile = thread_buffer(1, static_cast<size_t>(a_panels * mr * nr * esize_));
   for (int64_t jp = p0; jp < p1; ++jp) {
     const int64_t n0 = jp * nr, n1 = std::min(n0 + nr, window_n_);
+    const MicroKernel micro = n0 + nr <= window_n_ ? micro_window_ : micro_window_narrow_;
     for (int64_t pc = 0, block = 0; pc < K_; pc += kc, ++block) {
-      const auto rows =
+      const auto table =
           static_cast<int64_t>(reinterpret_cast<uintptr_t>(&window_k_[static_cast<size_t>(pc)]));
       for (int64_t ip = 0; ip < a_panels; ++ip)
-        micro_window_(std::min(kc, K_ - pc), packed_a + (block * a_panels + ip) * mr * kc * esize_,
-                      P + n0 * esize_, rows, tile + ip * mr * nr * esize_, nr, pc > 0);
+        micro(std::min(kc, K_ - pc), packed_a + (block * a_panels + ip) * mr * kc * esize_,
+              P + n0 * esize_, table, tile + ip * mr * nr * esize_, nr, pc > 0);
     }
     // The real columns of the tile: runs of an output row, less the dropped columns.
     for (int64_t j = n0; j < n1;) {

@@ -5,8 +5,11 @@
 #include <kiln/onnx.h>
 #include <onnx/onnx_pb.h>
 
+#include <algorithm>
+#include <cmath>
 #include <functional>
 
+#include "tests/devices.h"
 #include "tests/expect_error.h"
 #include "tests/onnx/model_builder.h"
 
@@ -78,6 +81,44 @@ TEST(OnnxNn, ReduceSumAxesAttributeBeforeOpset13) {
     set_int(n, "keepdims", 0);
   });
   expect_near(run(model, {x}), {6, 15});
+}
+
+// MaxPool's windows, each against plain loops, with the launches each takes: a 2 x 2 pool
+// that tiles its input is a reshape and one reduction, a 3 x 3 window's nine taps are
+// stacked into one reduction, and a 5 x 5 window reduces one axis at a time (two).
+TEST(OnnxNn, MaxPoolWindowsAndTheirLaunches) {
+  KILN_TEST_DEVICE_OR_SKIP(cpu, "cpu");
+  struct Case {
+    int64_t kernel, stride;
+    int launches;
+  };
+  const int64_t C = 2, H = 7, W = 9;
+  std::vector<float> xs(static_cast<size_t>(C * H * W));
+  for (size_t i = 0; i < xs.size(); ++i) xs[i] = std::sin(0.7f * static_cast<float>(i));
+  for (Case c : {Case{2, 2, 1}, Case{3, 1, 1}, Case{5, 1, 2}}) {
+    SCOPED_TRACE(c.kernel);
+    const std::string model = model_of("MaxPool", 13, {{1, C, H, W}}, [&](auto& n) {
+      testing::OnnxModelBuilder::attr(n, "kernel_shape", {c.kernel, c.kernel});
+      testing::OnnxModelBuilder::attr(n, "strides", {c.stride, c.stride});
+    });
+    Tensor y = onnx::load_bytes(model)({from_data<float>(xs, {1, C, H, W})}).at(0);
+    const int64_t before = stats().launches;
+    eval(cpu, y);
+    EXPECT_EQ(stats().launches - before, c.launches);
+    const int64_t oh = (H - c.kernel) / c.stride + 1, ow = (W - c.kernel) / c.stride + 1;
+    std::vector<float> want;
+    for (int64_t ch = 0; ch < C; ++ch)
+      for (int64_t i = 0; i < oh; ++i)
+        for (int64_t j = 0; j < ow; ++j) {
+          float m = -INFINITY;
+          for (int64_t a = 0; a < c.kernel; ++a)
+            for (int64_t b = 0; b < c.kernel; ++b)
+              m = std::max(m, xs[static_cast<size_t>((ch * H + i * c.stride + a) * W +
+                                                     j * c.stride + b)]);
+          want.push_back(m);
+        }
+    expect_near(y.to_vector<float>(), want);
+  }
 }
 
 TEST(OnnxNn, UnsupportedAttributeValuesNameTheNode) {
