@@ -367,8 +367,27 @@ std::optional<WindowB> window_b(const Contraction& c, const AffineB& ab) {
   return w;
 }
 
+// Whether B packs better as A, in the transposed product C^T = B^T A^T: an affine read in
+// short runs along n but long ones along k (a conv's weight gradient: n holds the taps, k
+// the images' pixels), which A's panels, laid along k, read by vectors.
+bool b_runs_along_k(const Contraction& c, int num_vars) {
+  if (c.n.vars.empty() || c.k.vars.empty()) return false;
+  return affine_b(c, num_vars) && c.n.extents.back() < 16 &&
+         c.k.extents.back() > 2 * c.n.extents.back();
+}
+
+// C^T = B^T A^T: m and n, a and b swapped (the epilogue still stores each value where it
+// belongs).
+Contraction transposed(const Contraction& c) {
+  Contraction t = c;
+  std::swap(t.m, t.n);
+  std::swap(t.a, t.b);
+  return t;
+}
+
 // The contraction the GEMM runs: `original` with its leading variables of n (images)
-// moved to the batch where B then is a WindowB (set in `window`), else promote_batch's.
+// moved to the batch where B then is a WindowB (set in `window`), transposed where B's
+// runs are along k, else promote_batch's.
 // Not for fewer rows than half a panel of A (a depthwise conv's one channel per batch).
 Contraction choose_batch(const Kernel& kernel, const Contraction& original, const CpuGemmTile& tile,
                          std::optional<WindowB>& window) {
@@ -379,6 +398,7 @@ Contraction choose_batch(const Kernel& kernel, const Contraction& original, cons
         Contraction p = with_batch(original, original.n.vars.size() - keep);
         if ((window = window_b(p, *ab))) return p;
       }
+  if (b_runs_along_k(original, kernel.num_vars)) return transposed(original);
   return promote_batch(kernel, original, tile.nr);
 }
 

@@ -15,12 +15,16 @@
 // over outer loops (r < MR, kk < KC), a whole panel per call; a pack of B over (kk < KC,
 // r < NR): a call over [0, rows * items_per_row) packs the panel's first `rows` values of k.
 //
-// Two rewrites serve convolutions: leading variables of n that the output stores before m
-// (the image of an NCHW conv) become batch variables, so that each batch's output is a
-// row-major M x N matrix the micro-kernel writes directly; and a factor B that is one
-// load at an affine index under affine bounds (the padded im2col of a conv, through
-// views) is described as an AffineB, which the driver packs by copying runs of the last
-// variable of n with zeros around them instead of evaluating the factor per element.
+// Rewrites that serve convolutions: leading variables of n that the output stores before
+// m (the image of an NCHW conv) become batch variables, so that each batch's output is a
+// row-major M x N matrix the micro-kernel writes directly; a factor B that is one load at
+// an affine index under affine bounds (the padded im2col of a conv, through views) is
+// described as an AffineB, which the driver packs by copying runs of the last variable of
+// n with zeros around them instead of evaluating the factor per element, or, for a
+// stride-1 conv, as a WindowB read in place (below); and a product whose B runs along k
+// but only briefly along n (a conv's weight gradient) is computed transposed,
+// C^T = B^T A^T, so that those runs are rows of A (the epilogue stores each value where
+// it belongs).
 // Tests: tests/runtime/cpu/gemm_test.cpp, tests/runtime/cpu/conv_gemm_test.cpp.
 #pragma once
 

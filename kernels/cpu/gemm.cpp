@@ -71,16 +71,15 @@ void copy_run(T* dst, const T* buffer, int64_t at, int64_t stride, int64_t ja, i
   std::memset(dst + jb, 0, static_cast<size_t>(len - jb) * sizeof(T));
 }
 
-// dst[j * step] for j in [0, len): buffer[at + j * stride] for j in [ja, jb), zeros
-// elsewhere.
+// c[i] = the sum over the parts of part[p * mn + i], for i in [i0, i1).
 template <typename T>
-void scatter_run(T* dst, int64_t step, const T* buffer, int64_t at, int64_t stride, int64_t ja,
-                 int64_t jb, int64_t len) {
-  ja = std::clamp<int64_t>(ja, 0, len);
-  jb = std::clamp<int64_t>(jb, ja, len);
-  for (int64_t j = 0; j < ja; ++j) dst[j * step] = T(0);
-  for (int64_t j = ja; j < jb; ++j) dst[j * step] = buffer[at + j * stride];
-  for (int64_t j = jb; j < len; ++j) dst[j * step] = T(0);
+void sum_parts(const uint8_t* parts, int64_t count, int64_t mn, uint8_t* c, int64_t i0,
+               int64_t i1) {
+  const T* p = reinterpret_cast<const T*>(parts);
+  T* out = reinterpret_cast<T*>(c);
+  for (int64_t i = i0; i < i1; ++i) out[i] = p[i];
+  for (int64_t q = 1; q < count; ++q)
+    for (int64_t i = i0; i < i1; ++i) out[i] += p[q * mn + i];
 }
 
 // Zeros columns [filled, nr) of the kc rows of a packed panel of B (the columns past N).
@@ -91,14 +90,6 @@ void zero_columns(uint8_t* panel, int64_t kc, int nr, int64_t filled, int64_t es
 }
 
 }  // namespace
-
-bool affine_b_by_k(const codegen::GemmKernels& gemm) {
-  const codegen::Contraction& c = gemm.contraction;
-  if (!gemm.b_affine || gemm.b_window || c.k.vars.empty() || c.n.vars.empty()) return false;
-  // A run along n shorter than a vector costs a call per few values; along k, one store
-  // per value (strided by NR), so it pays where k's runs are much longer.
-  return c.n.extents.back() < 16 && c.k.extents.back() > 2 * c.n.extents.back();
-}
 
 struct CpuGemm::Blocking {
   int64_t kc, nc, mc;
@@ -116,6 +107,8 @@ struct CpuGemm::Call {
   uint8_t* packed_b;
   int64_t batch, jc, nc, pc, kc;
   const int64_t* affine_k;  // affine_b_k_table of the block, where B is an AffineB
+  bool accumulate;          // add to c (not the first block of k)
+  bool epilogue;            // run the epilogue on the tiles after this block
 };
 
 CpuGemm::CpuGemm(const codegen::Kernel& kernel, codegen::GemmKernels gemm,
@@ -148,7 +141,6 @@ CpuGemm::CpuGemm(const codegen::Kernel& kernel, codegen::GemmKernels gemm,
   }
   batch_extents_ = c.batch.extents;
   b_in_place_ = gemm_.b_in_place.has_value();
-  affine_b_by_k_ = affine_b_by_k(gemm_);
   const int lanes = codegen::llvm_backend::host_target().info.lanes;
   narrow_ = narrow_columns(gemm_, acc_ == DType::F64 ? lanes / 2 : lanes);
   using codegen::llvm_backend::work_items;
@@ -235,10 +227,6 @@ std::vector<int64_t> CpuGemm::affine_b_k_table(int64_t pc, int64_t kc) const {
 }
 
 void CpuGemm::pack_affine_b(const Call& call, int64_t n0, uint8_t* dst) const {
-  if (affine_b_by_k_) {
-    pack_affine_b_by_k(call, n0, dst);
-    return;
-  }
   // Runs of the panel's columns along the last variable of n, each a strided copy of the
   // buffer between the bounds the guards give it, zeros around; zeros past N.
   const codegen::AffineB& ab = *gemm_.b_affine;
@@ -293,46 +281,6 @@ void CpuGemm::pack_affine_b(const Call& call, int64_t n0, uint8_t* dst) const {
   zero_columns(dst, call.kc, nr, n_end - n0, esize_);
 }
 
-void CpuGemm::pack_affine_b_by_k(const Call& call, int64_t n0, uint8_t* dst) const {
-  // Per column of the panel, runs of the block's depth along the last variable of k, each
-  // a strided copy of the buffer into the panel's column (every NR values) between the
-  // bounds the guards give it, zeros around; zero columns past N.
-  const codegen::AffineB& ab = *gemm_.b_affine;
-  const codegen::Contraction& c = gemm_.contraction;
-  const int nr = gemm_.tile.nr;
-  const size_t guards = ab.guards.size(), row = 1 + guards;
-  const auto last = static_cast<size_t>(c.k.vars.back());
-  const int64_t last_extent = c.k.extents.back(), n_end = std::min(N_, n0 + nr);
-  const int64_t stride = ab.coef[last];
-  std::vector<int64_t> values(static_cast<size_t>(num_vars_), 0), at_guard(guards);
-  set_vars(values, c.batch, call.batch);
-  const int64_t batch_at = ab.offset + dot(ab.coef, values, c.batch);
-  const uint8_t* buffer = call.buffers[ab.buffer];
-  for (int64_t n = n0; n < n_end; ++n) {
-    set_vars(values, c.n, n);
-    const int64_t at = batch_at + dot(ab.coef, values, c.n);
-    for (size_t g = 0; g < guards; ++g)
-      at_guard[g] = dot(ab.guards[g].coef, values, c.batch) + dot(ab.guards[g].coef, values, c.n);
-    for (int64_t kk = 0; kk < call.kc;) {
-      const int64_t len = std::min(call.kc - kk, last_extent - (call.pc + kk) % last_extent);
-      const int64_t* k = call.affine_k + kk * static_cast<int64_t>(row);
-      int64_t ja = 0, jb = len;
-      for (size_t g = 0; g < guards && ja < jb; ++g)
-        keep_in_bounds(at_guard[g] + k[1 + g], ab.guards[g].coef[last], ab.guards[g].lo,
-                       ab.guards[g].hi, ja, jb);
-      uint8_t* out = dst + (kk * nr + (n - n0)) * esize_;
-      if (acc_ == DType::F64)
-        scatter_run(reinterpret_cast<double*>(out), nr, reinterpret_cast<const double*>(buffer),
-                    at + k[0], stride, ja, jb, len);
-      else
-        scatter_run(reinterpret_cast<float*>(out), nr, reinterpret_cast<const float*>(buffer),
-                    at + k[0], stride, ja, jb, len);
-      kk += len;
-    }
-  }
-  zero_columns(dst, call.kc, nr, n_end - n0, esize_);
-}
-
 std::pair<const uint8_t*, int64_t> CpuGemm::in_place_b(const Call& call, int64_t n0) const {
   const codegen::InPlaceB& in = *gemm_.b_in_place;
   int64_t offset = in.offset + call.pc * in.ldb + n0;
@@ -380,7 +328,7 @@ void CpuGemm::task(const Call& call, int64_t index) const {
       pack_a_tail_(bufs.data(), scal.data(), 0, a_tail_items_);
   }
 
-  const bool accumulate = call.pc > 0;
+  const bool accumulate = call.accumulate;
   uint8_t* tile = thread_buffer(1, static_cast<size_t>(mr * nr * esize_));
   for (int64_t jp = p0; jp < p1; ++jp) {
     const int64_t n = call.jc + jp * nr, cols = std::min<int64_t>(nr, N_ - n);
@@ -419,7 +367,7 @@ void CpuGemm::task(const Call& call, int64_t index) const {
       }
     }
   }
-  if (!gemm_.direct_output && call.pc + call.kc >= K_)
+  if (call.epilogue)
     epilogue_rows(call.buffers, call.scalars, call.batch, call.c, m0, m1, call.jc + p0 * nr,
                   std::min(N_, call.jc + p1 * nr));
 }
@@ -449,21 +397,61 @@ void CpuGemm::run(uint8_t* const* buffers, const uint64_t* scalars,
     const Blocking one = blocking(1);
     pool.parallel_for(batch_, 1, [&](int64_t b0, int64_t b1) {
       for (int64_t batch = b0; batch < b1; ++batch)
-        run_batch(buffers, scalars, one, batch, nullptr);
+        run_batch(buffers, scalars, one, batch, nullptr, 0, K_, nullptr);
     });
     return;
   }
+  if (splits_k(gemm_, pool.size())) {
+    for (int64_t batch = 0; batch < batch_; ++batch) run_split_k(buffers, scalars, batch, pool);
+    return;
+  }
   const Blocking blk = blocking(pool.size());
-  for (int64_t batch = 0; batch < batch_; ++batch) run_batch(buffers, scalars, blk, batch, &pool);
+  for (int64_t batch = 0; batch < batch_; ++batch)
+    run_batch(buffers, scalars, blk, batch, &pool, 0, K_, nullptr);
+}
+
+bool splits_k(const codegen::GemmKernels& gemm, int threads) {
+  const codegen::Contraction& c = gemm.contraction;
+  const int64_t M = c.m.size(), N = c.n.size(), K = c.k.size();
+  const int64_t kc = std::min(gemm.tile.kc, K);
+  return threads > 1 && !gemm.b_window && K >= 2 * kc * threads && M * N <= K &&
+         M * N <= kSplitKOutputs;
+}
+
+void CpuGemm::run_split_k(uint8_t* const* buffers, const uint64_t* scalars, int64_t batch,
+                          runtime::cpu::ThreadPool& pool) const {
+  const Blocking one = blocking(1);
+  const int64_t blocks = ceil_div(K_, one.kc), mn = M_ * N_;
+  const int64_t parts = std::min<int64_t>(pool.size(), blocks);
+  auto& memory = HostMemoryPool::global();
+  std::shared_ptr<uint8_t> partial = memory.take(static_cast<size_t>(parts * mn * esize_));
+  pool.parallel_for(parts, 1, [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p)
+      run_batch(buffers, scalars, one, batch, nullptr, blocks * p / parts * one.kc,
+                std::min(K_, blocks * (p + 1) / parts * one.kc), partial.get() + p * mn * esize_);
+  });
+  // The parts' sum, then the epilogue, by rows.
+  std::shared_ptr<uint8_t> scratch;
+  if (!gemm_.direct_output) scratch = memory.take(static_cast<size_t>(mn * esize_));
+  uint8_t* c =
+      gemm_.direct_output ? buffers[gemm_.out_buffer] + batch * mn * esize_ : scratch.get();
+  pool.parallel_for(M_, 1, [&](int64_t m0, int64_t m1) {
+    if (acc_ == DType::F64)
+      sum_parts<double>(partial.get(), parts, mn, c, m0 * N_, m1 * N_);
+    else
+      sum_parts<float>(partial.get(), parts, mn, c, m0 * N_, m1 * N_);
+    if (!gemm_.direct_output) epilogue_rows(buffers, scalars, batch, c, m0, m1, 0, N_);
+  });
 }
 
 void CpuGemm::run_batch(uint8_t* const* buffers, const uint64_t* scalars, const Blocking& blk,
-                        int64_t batch, runtime::cpu::ThreadPool* pool) const {
+                        int64_t batch, runtime::cpu::ThreadPool* pool, int64_t k0, int64_t k1,
+                        uint8_t* part) const {
   const int nr = gemm_.tile.nr;
   std::shared_ptr<uint8_t> scratch, packed_b;
   auto& memory = HostMemoryPool::global();
   if (!blk.private_b) packed_b = memory.take(static_cast<size_t>(blk.kc * blk.nc * esize_));
-  if (!gemm_.direct_output) scratch = memory.take(static_cast<size_t>(M_ * N_ * esize_));
+  if (!gemm_.direct_output && !part) scratch = memory.take(static_cast<size_t>(M_ * N_ * esize_));
   const int64_t tasks = blk.row_blocks * blk.chunks;
   // A product of a few hundred thousand multiply-adds takes microseconds: waking the
   // workers would cost about as much as they save.
@@ -479,23 +467,28 @@ void CpuGemm::run_batch(uint8_t* const* buffers, const uint64_t* scalars, const 
   // The part of an AffineB's index that k contributes, per block of k.
   std::vector<std::vector<int64_t>> affine_k;
   if (gemm_.b_affine)
-    for (int64_t pc = 0; pc < K_; pc += blk.kc)
-      affine_k.push_back(affine_b_k_table(pc, std::min(blk.kc, K_ - pc)));
-  uint8_t* c =
-      gemm_.direct_output ? buffers[gemm_.out_buffer] + batch * M_ * N_ * esize_ : scratch.get();
+    for (int64_t pc = k0; pc < k1; pc += blk.kc)
+      affine_k.push_back(affine_b_k_table(pc, std::min(blk.kc, k1 - pc)));
+  uint8_t* c = part                  ? part
+               : gemm_.direct_output ? buffers[gemm_.out_buffer] + batch * M_ * N_ * esize_
+                                     : scratch.get();
   for (int64_t jc = 0; jc < N_; jc += blk.nc) {
-    for (int64_t pc = 0; pc < K_; pc += blk.kc) {
-      Call call{&blk,
-                buffers,
-                scalars,
-                c,
-                packed_b.get(),
-                batch,
-                jc,
-                std::min(blk.nc, N_ - jc),
-                pc,
-                std::min(blk.kc, K_ - pc),
-                affine_k.empty() ? nullptr : affine_k[static_cast<size_t>(pc / blk.kc)].data()};
+    for (int64_t pc = k0; pc < k1; pc += blk.kc) {
+      const int64_t kc = std::min(blk.kc, k1 - pc);
+      Call call{
+          &blk,
+          buffers,
+          scalars,
+          c,
+          packed_b.get(),
+          batch,
+          jc,
+          std::min(blk.nc, N_ - jc),
+          pc,
+          kc,
+          affine_k.empty() ? nullptr : affine_k[static_cast<size_t>((pc - k0) / blk.kc)].data(),
+          pc > k0,
+          !part && !gemm_.direct_output && pc + kc >= k1};
       const int64_t panels = ceil_div(call.nc, nr);
       if (blk.private_b) {
         // The tasks pack B.

@@ -9,12 +9,14 @@
 // After the last block of k, the task runs the epilogue kernel on its rows of the tile,
 // while they are in cache. Tasks are blocks of MC rows, or, for few rows (M = 1..16),
 // ranges of B's panels, so that every thread has work. A B that is an AffineB (a conv's
-// padded im2col) is packed here by copies of runs (along n, or along k where n's are short:
-// a conv's weight gradient), and with few rows each task packs the panels it uses itself,
-// just before using them (no block of B shared between threads). A batch of small
-// products with one for every thread (attention's heads) runs the other way round: each
-// thread takes whole products and runs their blocks alone, since waking the workers for
-// each product would cost more than the product.
+// padded im2col) is packed here by copies of runs along n, and with few rows each task
+// packs the panels it uses itself, just before using them (no block of B shared between
+// threads). (Where B's runs are along k instead, a conv's weight gradient, the product
+// comes transposed: codegen/gemm_kernels.h.) A batch of small products with one for every
+// thread (attention's heads) runs the other way round: each thread takes whole products
+// and runs their blocks alone, since waking the workers for each product would cost more
+// than the product. A product of few outputs over a long k splits k over the threads
+// (split_k).
 // A B that is a WindowB (a stride-1 conv's padded im2col) is not packed: each batch's
 // input planes are copied once into a padded buffer, and the window micro-kernel reads B's
 // rows there in place at a table of per-k offsets, over virtual columns that it computes
@@ -66,13 +68,17 @@ int window_columns(const codegen::GemmKernels& gemm, int lanes);
 // rows, B read in place; its accumulators fit the registers).
 inline constexpr int kWidePanels = 4, kWideRows = 2;
 
-// Whether an AffineB is packed by runs along the last variable of k, written down the
-// panel's columns, rather than along the last variable of n: where n's runs are short and
-// k's longer (a conv's weight gradient: n holds the taps of an image row, k the pixels).
-bool affine_b_by_k(const codegen::GemmKernels& gemm);
-
 // Rows (M) up to which the tasks of a GEMM whose B is an AffineB pack their own panels of B.
 inline constexpr int64_t kPrivateBRows = 128;
+
+// Outputs (M x N) up to which a product with a long k splits it over the threads
+// (splits_k): one such matrix per thread.
+inline constexpr int64_t kSplitKOutputs = int64_t{1} << 20;
+
+// Whether `threads` threads run the product with k split between them: too few outputs
+// to share out, but a long k (a conv's weight gradient: taps x c_out summed over every
+// pixel). Summed in another order than on one thread, so the last bits differ.
+bool splits_k(const codegen::GemmKernels& gemm, int threads);
 
 // Multiply-adds of one product of a batch up to which each thread runs whole products of
 // the batch (when the batch has a product for every thread) instead of splitting each.
@@ -92,18 +98,22 @@ class CpuGemm {
   struct Call;
   Blocking blocking(int threads) const;
   void task(const Call& call, int64_t index) const;
-  // One product of the batch with blocking `blk`: its tasks on `pool`, or all on this thread
-  // when pool is null.
+  // One product of the batch with blocking `blk` over k in [k0, k1) (whole blocks): its
+  // tasks on `pool`, or all on this thread when pool is null. Into `part` when given (a
+  // part of split_k's: no epilogue), else the output or a scratch matrix and the epilogue.
   void run_batch(uint8_t* const* buffers, const uint64_t* scalars, const Blocking& blk,
-                 int64_t batch, runtime::cpu::ThreadPool* pool) const;
+                 int64_t batch, runtime::cpu::ThreadPool* pool, int64_t k0, int64_t k1,
+                 uint8_t* part) const;
+  // splits_k's product: each thread takes a range of k's blocks into a matrix of its own,
+  // then their sum is the product (its epilogue run on it).
+  void run_split_k(uint8_t* const* buffers, const uint64_t* scalars, int64_t batch,
+                   runtime::cpu::ThreadPool& pool) const;
   // Packs the panel `panel` of the block of B into dst.
   void pack_b_block(const Call& call, int64_t panel, uint8_t* dst) const;
   // Where the shared block of B holds panel `panel` (null where tasks pack their own).
   uint8_t* panel_in_block(const Call& call, int64_t panel) const;
   // Packs the panel at column n0 of an AffineB (gemm_.b_affine) into `dst`.
   void pack_affine_b(const Call& call, int64_t n0, uint8_t* dst) const;
-  // The same by runs along the last variable of k, written down the panel's columns.
-  void pack_affine_b_by_k(const Call& call, int64_t n0, uint8_t* dst) const;
   // Per value of k of the block at pc: the part of the index of an AffineB and of each of
   // its guards that the variables of k contribute (a row of 1 + guards values each).
   std::vector<int64_t> affine_b_k_table(int64_t pc, int64_t kc) const;
@@ -150,9 +160,8 @@ class CpuGemm {
   int64_t window_size_ = 0, window_n_ = 0, out_rows_ = 1, out_cols_ = 1;
   int64_t window_numel_ = 0;  // elements of the buffer the planes are copied from
   bool a_per_batch_ = false;
-  int narrow_ = 0;              // columns of the narrow micro-kernels
-  bool b_in_place_ = false;     // few rows: B's full panels are read in place
-  bool affine_b_by_k_ = false;  // an AffineB packed by runs along k (pack_affine_b_by_k)
+  int narrow_ = 0;           // columns of the narrow micro-kernels
+  bool b_in_place_ = false;  // few rows: B's full panels are read in place
   // Work items of a panel of A, per value of k of each pack of B, and elements per work
   // item of the epilogue along n.
   int64_t a_items_, a_tail_items_, b_items_, b_tail_items_, epilogue_lanes_;

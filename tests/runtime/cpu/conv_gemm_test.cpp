@@ -7,7 +7,7 @@
 // (c_out not a multiple of MR), use strides, dilation, asymmetric padding, groups,
 // channels-last views, f64, fused epilogues, depths of one and two blocks of k, and
 // batches of 1 and 3 (each batch's panels over the threads) and 6 (whole batches per
-// thread); and the form of a conv's weight gradient, whose B is packed by runs along k.
+// thread); and the form of a conv's weight gradient, computed transposed.
 #include <gtest/gtest.h>
 #include <kiln/kiln.h>
 
@@ -29,10 +29,10 @@ struct Case {
   Shape x, w;
   ConvOptions options;
   DType dtype = DType::F32;
-  bool relu_bias = false;  // a bias and relu fused after the conv (not a direct output)
-  bool direct = true;      // whether the GEMM writes the output itself
-  bool by_k = false;       // whether B is packed by runs along k (kernels/cpu/gemm.h)
-  bool window = false;     // whether B is a WindowB (read in place)
+  bool relu_bias = false;   // a bias and relu fused after the conv (not a direct output)
+  bool direct = true;       // whether the GEMM writes the output itself
+  bool transposed = false;  // whether the GEMM computes the transposed product (n: c_out)
+  bool window = false;      // whether B is a WindowB (read in place)
 };
 
 Tensor data(DType dtype, const Shape& shape, uint64_t seed) {
@@ -58,12 +58,11 @@ void check(const Case& c) {
   for (const codegen::Kernel& k : p.kernels)
     if (!gemm) gemm = kernels::cpu::host_gemm_kernels(k);
   ASSERT_TRUE(gemm) << "not a GEMM";
-  EXPECT_TRUE(gemm->b_affine) << "B is not packed by copies";
-  // A weight gradient's [channel][c_out][taps] is written directly where its channels are
-  // batches (or there is one channel).
-  EXPECT_EQ(gemm->direct_output,
-            c.by_k ? c.x[0] == 1 || gemm->contraction.batch.size() > 1 : c.direct);
-  EXPECT_EQ(kernels::cpu::affine_b_by_k(*gemm), c.by_k);
+  // Transposed, B is the cotangent, read by the pack kernel, and C^T goes through the
+  // epilogue.
+  EXPECT_EQ(gemm->b_affine.has_value(), !c.transposed) << "whether B is packed by copies";
+  EXPECT_EQ(gemm->direct_output, c.direct && !c.transposed);
+  if (c.transposed) EXPECT_EQ(gemm->contraction.n.size(), c.w[0]);
   EXPECT_EQ(gemm->b_window.has_value(), c.window);
   // Images are batches only where each leaves at least a panel of B's columns (a window
   // reads no panels).
@@ -169,18 +168,19 @@ TEST(CpuConvGemm, WindowConvs) {
 
 // The form of a conv's weight gradient (frontend/autodiff_rules.cpp): the input's channels
 // as the batch, the output's cotangent as a kernel as large as the image, so the result's
-// taps are a few columns per channel. The channels are not batches where the taps are
-// fewer than a panel's columns (check() asserts it: 9 columns padded to 48 in each), and
-// B is packed by runs along the image rows (k), with the padding cut from each.
+// taps are a few columns per channel, and k runs along the image rows. The GEMM computes
+// the transposed product (taps x c_out), whose A's rows are those runs; with a long k
+// (16 x 16 images of 16 channels) its threads split k.
 TEST(CpuConvGemm, WeightGradientForm) {
   const std::vector<Case> cases = {
       {"3x3 taps, 5 channels", 2, {5, 3, 9, 13}, {17, 3, 9, 13}, {.padding = 1}},
       {"3x3 taps, 8 channels: two panels", 2, {8, 4, 14, 14}, {9, 4, 14, 14}, {.padding = 1}},
       {"one channel", 2, {1, 6, 12, 12}, {10, 6, 12, 12}, {.padding = 1}},
       {"f64", 2, {5, 3, 9, 13}, {17, 3, 9, 13}, {.padding = 1}, DType::F64},
+      {"a long k: split over the threads", 2, {2, 16, 16, 16}, {8, 16, 16, 16}, {.padding = 1}},
   };
   for (Case c : cases) {
-    c.by_k = true;
+    c.transposed = true;
     check(c);
   }
   // A conv1d's is a window: its one row of outputs drops no columns.

@@ -211,6 +211,31 @@ TEST(CpuGemm, SmallProductsOfABatchRunWholeOnEachThread) {
   EXPECT_EQ(d.run(fns, four), want);
 }
 
+TEST(CpuGemm, LongKSplitsOverTheThreads) {
+  // Few outputs over a long k: each thread sums a range of k's blocks into a matrix of its
+  // own, added at the end, and the epilogue (gelu) runs on the sum. Against the reference,
+  // and on one, two and three threads against each other (the order of the sum differs).
+  Tensor t = gelu(matmul(data({24, 4000}, 1), data({4000, 40}, 2)));
+  check(t, 4000, "24 x 40 x 4000");
+  DirectGemm d(t);
+  ASSERT_EQ(d.p.kernels.size(), 1u);
+  auto g = kernels::cpu::host_gemm_kernels(d.kernel());
+  ASSERT_TRUE(g);
+  EXPECT_FALSE(kernels::cpu::splits_k(*g, 1));
+  EXPECT_TRUE(kernels::cpu::splits_k(*g, 2));
+  auto fns = runtime::cpu::KernelCache::global().get(d.kernel()).fns;
+  runtime::cpu::ThreadPool one(1), two(2), three(3);
+  std::vector<uint8_t> want = d.run(fns, one);
+  for (runtime::cpu::ThreadPool* pool : {&two, &three}) {
+    std::vector<uint8_t> got = d.run(fns, *pool);
+    ASSERT_EQ(got.size(), want.size());
+    const auto* a = reinterpret_cast<const float*>(got.data());
+    const auto* b = reinterpret_cast<const float*>(want.data());
+    for (size_t i = 0; i < got.size() / sizeof(float); ++i)
+      ASSERT_NEAR(a[i], b[i], 1e-4 * (1 + std::abs(b[i]))) << i << " on " << pool->size();
+  }
+}
+
 TEST(CpuGemm, DiskCacheRoundTrip) {
   namespace fs = std::filesystem;
   fs::path dir = fs::temp_directory_path() / ("kiln-gemm-cache-" + std::to_string(::getpid()));
