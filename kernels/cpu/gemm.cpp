@@ -329,7 +329,6 @@ void CpuGemm::task(const Call& call, int64_t index) const {
   }
 
   const bool accumulate = call.accumulate;
-  uint8_t* tile = thread_buffer(1, static_cast<size_t>(mr * nr * esize_));
   for (int64_t jp = p0; jp < p1; ++jp) {
     const int64_t n = call.jc + jp * nr, cols = std::min<int64_t>(nr, N_ - n);
     if (b_in_place_ && M_ <= kWideRows && jp + kWidePanels <= p1 && n + kWidePanels * nr <= N_) {
@@ -348,28 +347,35 @@ void CpuGemm::task(const Call& call, int64_t index) const {
     }
     for (int64_t ip = 0; ip < a_panels; ++ip) {
       const int64_t m = m0 + ip * mr, rows = std::min<int64_t>(mr, m1 - m);
-      const uint8_t* a = packed_a + ip * kc_max * mr * esize_;
-      uint8_t* c = call.c + (m * N_ + n) * esize_;
-      if (rows == mr && cols == nr) {
-        micro_(call.kc, a, b, ldb, c, N_, accumulate);
-      } else if (rows == gemm_.mr_tail && cols == nr) {
-        micro_tail_(call.kc, a, b, ldb, c, N_, accumulate);
-      } else if (narrow && rows == mr) {
-        micro_narrow_(call.kc, a, b, ldb, c, N_, accumulate);
-      } else if (narrow && rows == gemm_.mr_tail) {
-        micro_narrow_tail_(call.kc, a, b, ldb, c, N_, accumulate);
-      } else {
-        micro_(call.kc, a, b, ldb, tile, nr, 0);
-        if (acc_ == DType::F64)
-          put_tile<double>(tile, nr, c, N_, rows, cols, accumulate);
-        else
-          put_tile<float>(tile, nr, c, N_, rows, cols, accumulate);
-      }
+      tile_product(call.kc, packed_a + ip * kc_max * mr * esize_, b, ldb,
+                   call.c + (m * N_ + n) * esize_, rows, cols, accumulate);
     }
   }
   if (call.epilogue)
     epilogue_rows(call.buffers, call.scalars, call.batch, call.c, m0, m1, call.jc + p0 * nr,
                   std::min(N_, call.jc + p1 * nr));
+}
+
+void CpuGemm::tile_product(int64_t kc, const uint8_t* a, const uint8_t* b, int64_t ldb,
+                           uint8_t* c, int64_t rows, int64_t cols, bool accumulate) const {
+  const int mr = gemm_.tile.mr, nr = gemm_.tile.nr;
+  const bool narrow = cols == narrow_ && cols < nr;
+  if (rows == mr && cols == nr) {
+    micro_(kc, a, b, ldb, c, N_, accumulate);
+  } else if (rows == gemm_.mr_tail && cols == nr) {
+    micro_tail_(kc, a, b, ldb, c, N_, accumulate);
+  } else if (narrow && rows == mr) {
+    micro_narrow_(kc, a, b, ldb, c, N_, accumulate);
+  } else if (narrow && rows == gemm_.mr_tail) {
+    micro_narrow_tail_(kc, a, b, ldb, c, N_, accumulate);
+  } else {
+    uint8_t* tile = thread_buffer(1, static_cast<size_t>(mr * nr * esize_));
+    micro_(kc, a, b, ldb, tile, nr, 0);
+    if (acc_ == DType::F64)
+      put_tile<double>(tile, nr, c, N_, rows, cols, accumulate);
+    else
+      put_tile<float>(tile, nr, c, N_, rows, cols, accumulate);
+  }
 }
 
 void CpuGemm::epilogue_rows(uint8_t* const* buffers, const uint64_t* scalars, int64_t batch,

@@ -121,6 +121,11 @@ class CpuGemm {
   std::pair<const uint8_t*, int64_t> panel_of_b(const Call& call, int64_t panel) const;
   // B read in place from column n0 (b_in_place_), and its row stride.
   std::pair<const uint8_t*, int64_t> in_place_b(const Call& call, int64_t n0) const;
+  // C (+)= A B for one tile of `rows` x `cols` at `c` (row stride N): a packed panel of A
+  // and a panel of B (row stride ldb), by the micro-kernel for the tile's shape, or through
+  // a scratch tile.
+  void tile_product(int64_t kc, const uint8_t* a, const uint8_t* b, int64_t ldb, uint8_t* c,
+                    int64_t rows, int64_t cols, bool accumulate) const;
   // The epilogue over rows [m0, m1) and columns [n0, n1) of the accumulator matrix `c` of
   // `batch`.
   void epilogue_rows(uint8_t* const* buffers, const uint64_t* scalars, int64_t batch, uint8_t* c,

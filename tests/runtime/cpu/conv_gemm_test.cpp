@@ -62,7 +62,9 @@ void check(const Case& c) {
   // epilogue.
   EXPECT_EQ(gemm->b_affine.has_value(), !c.transposed) << "whether B is packed by copies";
   EXPECT_EQ(gemm->direct_output, c.direct && !c.transposed);
-  if (c.transposed) EXPECT_EQ(gemm->contraction.n.size(), c.w[0]);
+  if (c.transposed) {
+    EXPECT_EQ(gemm->contraction.n.size(), c.w[0]);
+  }
   EXPECT_EQ(gemm->b_window.has_value(), c.window);
   // Images are batches only where each leaves at least a panel of B's columns (a window
   // reads no panels).
