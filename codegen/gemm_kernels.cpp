@@ -367,6 +367,35 @@ std::optional<WindowB> window_b(const Contraction& c, const AffineB& ab) {
   return w;
 }
 
+// The WindowA of `t`'s A (see gemm_kernels.h), or nothing where it lacks that form.
+std::optional<WindowA> window_a(const Contraction& t, int num_vars) {
+  const size_t nk = t.k.vars.size();
+  if (nk < 2) return std::nullopt;
+  const auto lead = static_cast<std::ptrdiff_t>(nk - 2);
+  WindowA out;
+  out.images.vars.assign(t.k.vars.begin(), t.k.vars.begin() + lead);
+  out.images.extents.assign(t.k.extents.begin(), t.k.extents.begin() + lead);
+  // a's read as the B of a product over the pixels (n) and the taps (k).
+  Contraction p = t;
+  p.batch.vars.insert(p.batch.vars.end(), out.images.vars.begin(), out.images.vars.end());
+  p.batch.extents.insert(p.batch.extents.end(), out.images.extents.begin(),
+                         out.images.extents.end());
+  p.n.vars.assign(t.k.vars.begin() + lead, t.k.vars.end());
+  p.n.extents.assign(t.k.extents.begin() + lead, t.k.extents.end());
+  p.k = t.m;
+  p.m = t.n;
+  std::swap(p.a, p.b);
+  std::optional<AffineB> image = affine_b(p, num_vars);
+  std::optional<AffineB> cotangent = affine_b(t, num_vars);
+  if (!image || !cotangent || !cotangent->guards.empty()) return std::nullopt;
+  std::optional<WindowB> window = window_b(p, *image);
+  if (!window) return std::nullopt;
+  out.image = std::move(*image);
+  out.window = std::move(*window);
+  out.cotangent = std::move(*cotangent);
+  return out;
+}
+
 // Whether B packs better as A, in the transposed product C^T = B^T A^T: an affine read in
 // short runs along n but long ones along k (a conv's weight gradient: n holds the taps, k
 // the images' pixels), which A's panels, laid along k, read by vectors.
@@ -471,6 +500,7 @@ std::optional<GemmKernels> make_gemm_kernels(const Kernel& kernel, const Contrac
     b.out.b_in_place.reset();
   // The pack kernels gather where B's columns span several variables (a conv's rows of
   // pixels) or bounds (its padding); a plain matrix they read by vectors.
+  if (!window) b.out.a_window = window_a(c, kernel.num_vars);
   if (window) {
     b.out.b_in_place.reset();
     b.out.b_affine = affine_b(c, kernel.num_vars);

@@ -92,6 +92,20 @@ struct WindowB {
   int64_t virtual_columns(int64_t oh, int64_t ow) const;  // n' for OH x OW outputs
 };
 
+// A as windows of a padded copy of its planes, read along k: the transposed product of a
+// stride-1 conv's weight gradient (m the taps, k the images' pixels, n the output
+// channels). `window` is a's read seen as a WindowB over a contraction whose n is k's last
+// two variables (the pixels), whose k is m (the taps) and whose batch adds k's leading
+// variables (`images`); b (the cotangent) is a read without guards. The driver copies
+// every image's padded planes once, packs A's panels as runs of virtual pixels (the
+// columns past the image's are B's zero rows), and B's panels from the cotangent.
+struct WindowA {
+  AffineB image;      // a's read
+  WindowB window;     // its window
+  AffineB cotangent;  // b's read
+  VarSet images;      // k's variables before the pixels'
+};
+
 struct GemmKernels {
   Contraction contraction;  // the product the kernels compute (batch variables promoted)
   CpuGemmTile tile;
@@ -100,6 +114,7 @@ struct GemmKernels {
   std::optional<InPlaceB> b_in_place;  // set for few rows (M <= 16) where B allows it
   std::optional<AffineB> b_affine;     // set where B is an affine read (packed by copies)
   std::optional<WindowB> b_window;     // set where that read is a window (read in place)
+  std::optional<WindowA> a_window;     // set where A is a window read along k
   Kernel pack_a, pack_a_tail, pack_b, pack_b_tail, epilogue;
   int slot_batch = 0, slot_k0 = 0, slot_mn0 = 0;
   int extra_buffer = 0;

@@ -134,6 +134,7 @@ CpuGemm::CpuGemm(const codegen::Kernel& kernel, codegen::GemmKernels gemm,
   micro_wide_ = reinterpret_cast<MicroKernel>(reinterpret_cast<uintptr_t>(fns.at(7)));
   micro_narrow_ = reinterpret_cast<MicroKernel>(reinterpret_cast<uintptr_t>(fns.at(8)));
   micro_narrow_tail_ = reinterpret_cast<MicroKernel>(reinterpret_cast<uintptr_t>(fns.at(9)));
+  if (gemm_.a_window) init_window_a(kernel);
   if (gemm_.b_window) {
     micro_window_ = reinterpret_cast<MicroKernel>(reinterpret_cast<uintptr_t>(fns.at(10)));
     micro_window_narrow_ = reinterpret_cast<MicroKernel>(reinterpret_cast<uintptr_t>(fns.at(11)));
@@ -356,8 +357,8 @@ void CpuGemm::task(const Call& call, int64_t index) const {
                   std::min(N_, call.jc + p1 * nr));
 }
 
-void CpuGemm::tile_product(int64_t kc, const uint8_t* a, const uint8_t* b, int64_t ldb,
-                           uint8_t* c, int64_t rows, int64_t cols, bool accumulate) const {
+void CpuGemm::tile_product(int64_t kc, const uint8_t* a, const uint8_t* b, int64_t ldb, uint8_t* c,
+                           int64_t rows, int64_t cols, bool accumulate) const {
   const int mr = gemm_.tile.mr, nr = gemm_.tile.nr;
   const bool narrow = cols == narrow_ && cols < nr;
   if (rows == mr && cols == nr) {
@@ -394,6 +395,10 @@ void CpuGemm::run(uint8_t* const* buffers, const uint64_t* scalars,
                   runtime::cpu::ThreadPool& pool) const {
   if (micro_window_) {
     run_window(buffers, scalars, pool);
+    return;
+  }
+  if (gemm_.a_window) {
+    run_window_a(buffers, scalars, pool);
     return;
   }
   // A batch of small products (attention's heads: 128 x 128 x 32 each): waking the workers
@@ -436,16 +441,24 @@ void CpuGemm::run_split_k(uint8_t* const* buffers, const uint64_t* scalars, int6
       run_batch(buffers, scalars, one, batch, nullptr, blocks * p / parts * one.kc,
                 std::min(K_, blocks * (p + 1) / parts * one.kc), partial.get() + p * mn * esize_);
   });
+  finish_parts(buffers, scalars, batch, partial.get(), parts, pool);
+}
+
+void CpuGemm::finish_parts(uint8_t* const* buffers, const uint64_t* scalars, int64_t batch,
+                           const uint8_t* partial, int64_t parts,
+                           runtime::cpu::ThreadPool& pool) const {
   // The parts' sum, then the epilogue, by rows.
+  const int64_t mn = M_ * N_;
   std::shared_ptr<uint8_t> scratch;
-  if (!gemm_.direct_output) scratch = memory.take(static_cast<size_t>(mn * esize_));
+  if (!gemm_.direct_output)
+    scratch = HostMemoryPool::global().take(static_cast<size_t>(mn * esize_));
   uint8_t* c =
       gemm_.direct_output ? buffers[gemm_.out_buffer] + batch * mn * esize_ : scratch.get();
   pool.parallel_for(M_, 1, [&](int64_t m0, int64_t m1) {
     if (acc_ == DType::F64)
-      sum_parts<double>(partial.get(), parts, mn, c, m0 * N_, m1 * N_);
+      sum_parts<double>(partial, parts, mn, c, m0 * N_, m1 * N_);
     else
-      sum_parts<float>(partial.get(), parts, mn, c, m0 * N_, m1 * N_);
+      sum_parts<float>(partial, parts, mn, c, m0 * N_, m1 * N_);
     if (!gemm_.direct_output) epilogue_rows(buffers, scalars, batch, c, m0, m1, 0, N_);
   });
 }

@@ -108,6 +108,10 @@ class CpuGemm {
   // then their sum is the product (its epilogue run on it).
   void run_split_k(uint8_t* const* buffers, const uint64_t* scalars, int64_t batch,
                    runtime::cpu::ThreadPool& pool) const;
+  // The sum of `parts` M x N matrices at `partial` as the batch's product: its output, or
+  // a scratch matrix and the epilogue.
+  void finish_parts(uint8_t* const* buffers, const uint64_t* scalars, int64_t batch,
+                    const uint8_t* partial, int64_t parts, runtime::cpu::ThreadPool& pool) const;
   // Packs the panel `panel` of the block of B into dst.
   void pack_b_block(const Call& call, int64_t panel, uint8_t* dst) const;
   // Where the shared block of B holds panel `panel` (null where tasks pack their own).
@@ -138,6 +142,23 @@ class CpuGemm {
   void init_window(const codegen::Kernel& kernel);
   // Copies the planes of `batch` into the padded buffer P (WindowB).
   void fill_window(uint8_t* const* buffers, int64_t batch, uint8_t* P) const;
+  // Copies the padded planes of one image (or batch) whose base index in the buffer is
+  // `base` into P: `w`'s planes of rows x cols, zeros where `ab`'s guards fail.
+  void fill_planes(const codegen::WindowB& w, const codegen::AffineB& ab, const uint8_t* src,
+                   int64_t base, uint8_t* P) const;
+  // The WindowA path (kernels/cpu/gemm_window.cpp): every image's padded planes copied
+  // once, then k (the images' virtual pixels) split over the threads, each packing its
+  // panels of A (runs of pixels) and of B (the cotangent) and summing into a matrix of
+  // its own (finish_parts).
+  void init_window_a(const codegen::Kernel& kernel);
+  void run_window_a(uint8_t* const* buffers, const uint64_t* scalars,
+                    runtime::cpu::ThreadPool& pool) const;
+  // The panel of A of taps [m0, m0 + MR) over virtual pixels [k0, k0 + kc), from P.
+  void pack_window_a(const uint8_t* P, int64_t m0, int64_t k0, int64_t kc, uint8_t* dst) const;
+  // The panel of B of columns [n0, n0 + NR) over virtual pixels [k0, k0 + kc): the
+  // cotangent, zero at the dropped pixels and past N; `at` its batch's base index.
+  void pack_cotangent(const uint8_t* src, int64_t at, int64_t n0, int64_t k0, int64_t kc,
+                      uint8_t* dst) const;
   // Panels [p0, p1) of the virtual columns of one batch: the micro-kernel over the packed
   // A (all blocks of k) and P into a tile, whose real columns go to `c` (row stride N).
   void window_panels(const uint8_t* packed_a, const uint8_t* P, int64_t p0, int64_t p1,
@@ -164,6 +185,11 @@ class CpuGemm {
   std::vector<int64_t> window_k_;
   int64_t window_size_ = 0, window_n_ = 0, out_rows_ = 1, out_cols_ = 1;
   int64_t window_numel_ = 0;  // elements of the buffer the planes are copied from
+  // The WindowA path: per tap (m), its offset in an image's planes; per column (n), its
+  // part of the cotangent's index; per image, its part of the image's and the cotangent's
+  // index; virtual pixels per image and an image's padded planes.
+  std::vector<int64_t> tap_at_, column_at_, image_at_, image_cotangent_at_;
+  int64_t pixels_ = 0, image_size_ = 0;
   bool a_per_batch_ = false;
   int narrow_ = 0;           // columns of the narrow micro-kernels
   bool b_in_place_ = false;  // few rows: B's full panels are read in place

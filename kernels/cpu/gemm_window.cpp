@@ -61,7 +61,16 @@ void CpuGemm::init_window(const codegen::Kernel& kernel) {
 void CpuGemm::fill_window(uint8_t* const* buffers, int64_t batch, uint8_t* P) const {
   const codegen::WindowB& w = *gemm_.b_window;
   const codegen::AffineB& ab = *gemm_.b_affine;
-  const codegen::Contraction& c = gemm_.contraction;
+  std::vector<int64_t> values(static_cast<size_t>(num_vars_), 0);
+  set_vars(values, gemm_.contraction.batch, batch);
+  fill_planes(w, ab, buffers[ab.buffer], ab.offset + dot(ab.coef, values, gemm_.contraction.batch),
+              P);
+  const int64_t filled = w.planes() * w.rows * w.cols;
+  std::memset(P + filled * esize_, 0, static_cast<size_t>((window_size_ - filled) * esize_));
+}
+
+void CpuGemm::fill_planes(const codegen::WindowB& w, const codegen::AffineB& ab, const uint8_t* src,
+                          int64_t base, uint8_t* P) const {
   const codegen::AffineB::Guard& gc = ab.guards[static_cast<size_t>(w.col_guard)];
   const codegen::AffineB::Guard rows_all{
       {}, -codegen::AffineB::kUnbounded, codegen::AffineB::kUnbounded};
@@ -70,10 +79,6 @@ void CpuGemm::fill_window(uint8_t* const* buffers, int64_t batch, uint8_t* P) co
   // P's columns that the column guard keeps.
   const int64_t c_lo = std::clamp(gc.lo - w.c_min, int64_t{0}, w.cols);
   const int64_t c_hi = std::clamp(gc.hi - w.c_min, c_lo, w.cols);
-  std::vector<int64_t> values(static_cast<size_t>(num_vars_), 0);
-  set_vars(values, c.batch, batch);
-  const int64_t base = ab.offset + dot(ab.coef, values, c.batch);
-  const uint8_t* src = buffers[ab.buffer];
   const auto bytes = [&](int64_t n) { return static_cast<size_t>(n * esize_); };
   for (int64_t p = 0, planes = w.planes(); p < planes; ++p) {
     int64_t rest = p, at = base;
@@ -96,8 +101,6 @@ void CpuGemm::fill_window(uint8_t* const* buffers, int64_t batch, uint8_t* P) co
       std::memset(dst + hi * esize_, 0, bytes(w.cols - hi));
     }
   }
-  const int64_t filled = w.planes() * w.rows * w.cols;
-  std::memset(P + filled * esize_, 0, bytes(window_size_ - filled));
 }
 
 void CpuGemm::pack_all_a(uint8_t* const* buffers, const uint64_t* scalars, int64_t batch,
@@ -194,6 +197,155 @@ void CpuGemm::run_window(uint8_t* const* buffers, const uint64_t* scalars,
     });
   } else {
     for (int64_t batch = 0; batch < batch_; ++batch) one(batch, &pool);
+  }
+}
+
+namespace {
+
+// The part of `ab`'s index that `set`'s variables contribute, for each value of the set.
+std::vector<int64_t> offsets_over(const codegen::AffineB& ab, const codegen::VarSet& set,
+                                  int num_vars) {
+  std::vector<int64_t> values(static_cast<size_t>(num_vars), 0), out;
+  for (int64_t i = 0, n = set.size(); i < n; ++i) {
+    set_vars(values, set, i);
+    out.push_back(dot(ab.coef, values, set));
+  }
+  return out;
+}
+
+// dst[j] = src[at + offsets[n0 + j]] for n0 + j < n, zeros after, j < width.
+template <typename T>
+void gather_row(T* dst, const T* src, int64_t at, const int64_t* offsets, int64_t n0, int64_t n,
+                int64_t width) {
+  const int64_t valid = std::clamp<int64_t>(n - n0, 0, width);
+  for (int64_t j = 0; j < valid; ++j) dst[j] = src[at + offsets[n0 + j]];
+  for (int64_t j = valid; j < width; ++j) dst[j] = T(0);
+}
+
+}  // namespace
+
+void CpuGemm::init_window_a(const codegen::Kernel& kernel) {
+  const codegen::WindowA& wa = *gemm_.a_window;
+  const codegen::WindowB& w = wa.window;
+  const codegen::Contraction& c = gemm_.contraction;
+  out_cols_ = c.k.extents.back();
+  out_rows_ = c.k.extents[c.k.extents.size() - 2];
+  pixels_ = w.virtual_columns(out_rows_, out_cols_);
+  image_size_ = w.planes() * w.rows * w.cols;
+  window_numel_ = kernel.buffers[static_cast<size_t>(wa.image.buffer)].numel;
+  // A tap's pixel (oh, ow) is P[image][tap_at_[tap] + oh * cols + ow], as window_k_ is.
+  const std::vector<int64_t> none(wa.image.coef.size(), 0);
+  const std::vector<int64_t>& gr = row_coef(wa.image, w, none);
+  const std::vector<int64_t>& gc = wa.image.guards[static_cast<size_t>(w.col_guard)].coef;
+  std::vector<int64_t> values(static_cast<size_t>(num_vars_), 0);
+  for (int64_t m = 0; m < M_; ++m) {
+    set_vars(values, c.m, m);
+    int64_t plane = 0;
+    for (size_t i = 0; i < w.plane_vars.size(); ++i)
+      plane = plane * w.plane_extents[i] + values[static_cast<size_t>(w.plane_vars[i])];
+    tap_at_.push_back((plane * w.rows + dot(gr, values, c.m) - w.r_min) * w.cols +
+                      dot(gc, values, c.m) - w.c_min);
+  }
+  column_at_ = offsets_over(wa.cotangent, c.n, num_vars_);
+  image_at_ = offsets_over(wa.image, wa.images, num_vars_);
+  image_cotangent_at_ = offsets_over(wa.cotangent, wa.images, num_vars_);
+}
+
+void CpuGemm::pack_window_a(const uint8_t* P, int64_t m0, int64_t k0, int64_t kc,
+                            uint8_t* dst) const {
+  const int mr = gemm_.tile.mr;
+  const int64_t stride = gemm_.tile.kc;  // the micro-kernel's row stride of A
+  for (int64_t r = 0; r < mr; ++r) {
+    uint8_t* row = dst + r * stride * esize_;
+    if (m0 + r >= M_) {
+      std::memset(row, 0, static_cast<size_t>(kc * esize_));
+      continue;
+    }
+    const int64_t tap = tap_at_[static_cast<size_t>(m0 + r)];
+    for (int64_t kk = 0; kk < kc;) {
+      const int64_t image = (k0 + kk) / pixels_, p = (k0 + kk) % pixels_;
+      const int64_t len = std::min(kc - kk, pixels_ - p);
+      std::memcpy(row + kk * esize_, P + (image * image_size_ + tap + p) * esize_,
+                  static_cast<size_t>(len * esize_));
+      kk += len;
+    }
+  }
+}
+
+void CpuGemm::pack_cotangent(const uint8_t* src, int64_t at, int64_t n0, int64_t k0, int64_t kc,
+                             uint8_t* dst) const {
+  const int nr = gemm_.tile.nr;
+  const codegen::AffineB& cot = gemm_.a_window->cotangent;
+  const codegen::Contraction& c = gemm_.contraction;
+  const int64_t cols = gemm_.a_window->window.cols;
+  const auto oh_var = static_cast<size_t>(c.k.vars[c.k.vars.size() - 2]);
+  const auto ow_var = static_cast<size_t>(c.k.vars.back());
+  for (int64_t kk = 0; kk < kc; ++kk) {
+    const int64_t image = (k0 + kk) / pixels_, p = (k0 + kk) % pixels_;
+    const int64_t oh = p / cols, ow = p % cols;
+    uint8_t* row = dst + kk * nr * esize_;
+    if (ow >= out_cols_) {
+      std::memset(row, 0, static_cast<size_t>(nr * esize_));
+      continue;
+    }
+    const int64_t pixel = at + image_cotangent_at_[static_cast<size_t>(image)] +
+                          cot.coef[oh_var] * oh + cot.coef[ow_var] * ow;
+    if (acc_ == DType::F64)
+      gather_row(reinterpret_cast<double*>(row), reinterpret_cast<const double*>(src), pixel,
+                 column_at_.data(), n0, N_, nr);
+    else
+      gather_row(reinterpret_cast<float*>(row), reinterpret_cast<const float*>(src), pixel,
+                 column_at_.data(), n0, N_, nr);
+  }
+}
+
+void CpuGemm::run_window_a(uint8_t* const* buffers, const uint64_t* scalars,
+                           runtime::cpu::ThreadPool& pool) const {
+  const codegen::WindowA& wa = *gemm_.a_window;
+  const codegen::Contraction& c = gemm_.contraction;
+  const int mr = gemm_.tile.mr, nr = gemm_.tile.nr;
+  const int64_t kc_max = gemm_.tile.kc, images = wa.images.size();
+  const int64_t K = images * pixels_, blocks = ceil_div(K, kc_max), mn = M_ * N_;
+  const int64_t a_panels = ceil_div(M_, mr), b_panels = ceil_div(N_, nr);
+  const int64_t parts = std::min<int64_t>(pool.size(), blocks);
+  auto& memory = HostMemoryPool::global();
+  std::shared_ptr<uint8_t> P = memory.take(static_cast<size_t>(images * image_size_ * esize_));
+  std::shared_ptr<uint8_t> partial = memory.take(static_cast<size_t>(parts * mn * esize_));
+  std::vector<int64_t> values(static_cast<size_t>(num_vars_), 0);
+  for (int64_t batch = 0; batch < batch_; ++batch) {
+    set_vars(values, c.batch, batch);
+    const int64_t image_base = wa.image.offset + dot(wa.image.coef, values, c.batch);
+    const int64_t cotangent_base = wa.cotangent.offset + dot(wa.cotangent.coef, values, c.batch);
+    pool.parallel_for(images, 1, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i)
+        fill_planes(wa.window, wa.image, buffers[wa.image.buffer],
+                    image_base + image_at_[static_cast<size_t>(i)],
+                    P.get() + i * image_size_ * esize_);
+    });
+    // Each part a range of k's blocks, packing its own panels.
+    pool.parallel_for(parts, 1, [&](int64_t q0, int64_t q1) {
+      for (int64_t q = q0; q < q1; ++q) {
+        uint8_t* out = partial.get() + q * mn * esize_;
+        uint8_t* a = thread_buffer(0, static_cast<size_t>(a_panels * mr * kc_max * esize_));
+        uint8_t* b = thread_buffer(2, static_cast<size_t>(b_panels * nr * kc_max * esize_));
+        const int64_t first = blocks * q / parts, last = blocks * (q + 1) / parts;
+        for (int64_t block = first; block < last; ++block) {
+          const int64_t k0 = block * kc_max, kc = std::min(kc_max, K - k0);
+          for (int64_t ip = 0; ip < a_panels; ++ip)
+            pack_window_a(P.get(), ip * mr, k0, kc, a + ip * mr * kc_max * esize_);
+          for (int64_t jp = 0; jp < b_panels; ++jp)
+            pack_cotangent(buffers[wa.cotangent.buffer], cotangent_base, jp * nr, k0, kc,
+                           b + jp * nr * kc_max * esize_);
+          for (int64_t jp = 0; jp < b_panels; ++jp)
+            for (int64_t ip = 0; ip < a_panels; ++ip)
+              tile_product(kc, a + ip * mr * kc_max * esize_, b + jp * nr * kc_max * esize_, nr,
+                           out + (ip * mr * N_ + jp * nr) * esize_,
+                           std::min<int64_t>(mr, M_ - ip * mr), std::min<int64_t>(nr, N_ - jp * nr),
+                           block > first);
+        }
+      }
+    });
+    finish_parts(buffers, scalars, batch, partial.get(), parts, pool);
   }
 }
 

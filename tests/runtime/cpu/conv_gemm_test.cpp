@@ -65,6 +65,7 @@ void check(const Case& c) {
   if (c.transposed) {
     EXPECT_EQ(gemm->contraction.n.size(), c.w[0]);
   }
+  EXPECT_EQ(gemm->a_window.has_value(), c.transposed) << "whether A is a WindowA";
   EXPECT_EQ(gemm->b_window.has_value(), c.window);
   // Images are batches only where each leaves at least a panel of B's columns (a window
   // reads no panels).
