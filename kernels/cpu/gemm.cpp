@@ -14,11 +14,7 @@
 
 namespace kiln::kernels::cpu {
 
-using detail::ceil_div;
-using detail::dot;
-using detail::round_up;
-using detail::set_vars;
-using detail::thread_buffer;
+using namespace detail;  // NOLINT(google-build-using-namespace): the GEMM's own helpers
 
 namespace {
 
