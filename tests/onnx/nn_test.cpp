@@ -113,8 +113,8 @@ TEST(OnnxNn, MaxPoolWindowsAndTheirLaunches) {
           float m = -INFINITY;
           for (int64_t a = 0; a < c.kernel; ++a)
             for (int64_t b = 0; b < c.kernel; ++b)
-              m = std::max(m, xs[static_cast<size_t>((ch * H + i * c.stride + a) * W +
-                                                     j * c.stride + b)]);
+              m = std::max(
+                  m, xs[static_cast<size_t>((ch * H + i * c.stride + a) * W + j * c.stride + b)]);
           want.push_back(m);
         }
     expect_near(y.to_vector<float>(), want);
