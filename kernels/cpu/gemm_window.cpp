@@ -14,10 +14,23 @@ using namespace detail;  // NOLINT(google-build-using-namespace): the GEMM's own
 
 namespace {
 
-// The coefficients of a WindowB's row guard (zeros where it has none) and column guard.
+// The coefficients of a WindowB's row guard (`none`, zeros, where it has none).
 const std::vector<int64_t>& row_coef(const codegen::AffineB& ab, const codegen::WindowB& w,
                                      const std::vector<int64_t>& none) {
   return w.row_guard >= 0 ? ab.guards[static_cast<size_t>(w.row_guard)].coef : none;
+}
+
+// Where a tap (the variables of `set`, at `values`) starts in an image's padded planes:
+// its plane, then its row and column (guard coefficients gr and gc) less the output
+// pixel's, which the virtual column adds.
+int64_t tap_offset(const codegen::WindowB& w, const std::vector<int64_t>& gr,
+                   const std::vector<int64_t>& gc, const std::vector<int64_t>& values,
+                   const codegen::VarSet& set) {
+  int64_t plane = 0;
+  for (size_t i = 0; i < w.plane_vars.size(); ++i)
+    plane = plane * w.plane_extents[i] + values[static_cast<size_t>(w.plane_vars[i])];
+  return (plane * w.rows + dot(gr, values, set) - w.r_min) * w.cols + dot(gc, values, set) -
+         w.c_min;
 }
 
 }  // namespace
@@ -33,18 +46,13 @@ void CpuGemm::init_window(const codegen::Kernel& kernel) {
   const std::vector<int64_t> none(ab.coef.size(), 0);
   const std::vector<int64_t>& gr = row_coef(ab, w, none);
   const std::vector<int64_t>& gc = ab.guards[static_cast<size_t>(w.col_guard)].coef;
-  // B(k, n') = P[window_k_[k] + n']: the plane of k, then its row and column less the
-  // output's (oh, ow), which n' adds.
+  // B(k, n') = P[window_k_[k] + n'].
   std::vector<int64_t> values(static_cast<size_t>(num_vars_), 0);
   window_k_.resize(static_cast<size_t>(K_));
   int64_t last = 0;
   for (int64_t k = 0; k < K_; ++k) {
     set_vars(values, c.k, k);
-    int64_t plane = 0;
-    for (size_t i = 0; i < w.plane_vars.size(); ++i)
-      plane = plane * w.plane_extents[i] + values[static_cast<size_t>(w.plane_vars[i])];
-    const int64_t at =
-        (plane * w.rows + dot(gr, values, c.k) - w.r_min) * w.cols + dot(gc, values, c.k) - w.c_min;
+    const int64_t at = tap_offset(w, gr, gc, values, c.k);
     window_k_[static_cast<size_t>(k)] = at;
     last = std::max(last, at);
   }
@@ -236,11 +244,7 @@ void CpuGemm::init_window_a(const codegen::Kernel& kernel) {
   std::vector<int64_t> values(static_cast<size_t>(num_vars_), 0);
   for (int64_t m = 0; m < M_; ++m) {
     set_vars(values, c.m, m);
-    int64_t plane = 0;
-    for (size_t i = 0; i < w.plane_vars.size(); ++i)
-      plane = plane * w.plane_extents[i] + values[static_cast<size_t>(w.plane_vars[i])];
-    tap_at_.push_back((plane * w.rows + dot(gr, values, c.m) - w.r_min) * w.cols +
-                      dot(gc, values, c.m) - w.c_min);
+    tap_at_.push_back(tap_offset(w, gr, gc, values, c.m));
   }
   column_at_ = offsets_over(wa.cotangent, c.n, num_vars_);
   image_at_ = offsets_over(wa.image, wa.images, num_vars_);
