@@ -12,15 +12,17 @@
 // padded im2col) is packed here by copies of runs along n, and with few rows each task
 // packs the panels it uses itself, just before using them (no block of B shared between
 // threads). (Where B's runs are along k instead, a conv's weight gradient, the product
-// comes transposed: codegen/gemm_kernels.h.) A batch of small products with one for every
-// thread (attention's heads) runs the other way round: each thread takes whole products
-// and runs their blocks alone, since waking the workers for each product would cost more
-// than the product. A product of few outputs over a long k splits k over the threads
-// (split_k).
+// comes transposed: codegen/gemm_kernels.h; its image is then a WindowA, below.) A batch
+// of small products with one for every thread (attention's heads) runs the other way
+// round: each thread takes whole products and runs their blocks alone, since waking the
+// workers for each product would cost more than the product. A product of few outputs
+// over a long k splits k over the threads (splits_k).
 // A B that is a WindowB (a stride-1 conv's padded im2col) is not packed: each batch's
 // input planes are copied once into a padded buffer, and the window micro-kernel reads B's
 // rows there in place at a table of per-k offsets, over virtual columns that it computes
-// into a tile and the driver scatters to the output's (run_window).
+// into a tile and the driver scatters to the output's (run_window). An A that is a
+// WindowA (a stride-1 conv's image in its weight gradient) is packed as runs of the
+// images' virtual pixels from such a copy, k split over the threads (run_window_a).
 // The pack and epilogue kernels are KernelIR (codegen/gemm_kernels.h) compiled with the
 // micro-kernel into one object (compile_gemm_object). kiln-aot (codegen/aot/cpu/) still
 // emits these kernels' loop nests.
