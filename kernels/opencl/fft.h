@@ -9,7 +9,9 @@
 //   8 / 4 / 2 (and 3, 5, 7) Stockham passes, a barrier between passes, each work-item's
 //   butterflies in registers, and stores them where the Stockham order puts them. While a
 //   row fits in local memory there is one global pass (one work-group per row, or per
-//   several short rows); beyond, passes ping-pong through the device scratch buffer.
+//   several short rows); on GPUs also a row up to twice that long, its points in registers
+//   and exchanged through local memory a part at a time (FftPass::in_halves); beyond,
+//   passes ping-pong through the device scratch buffer.
 //   The first pass reads its input through Spectral::input (views, pads, casts and cheap
 //   prologue ops such as the product of two spectra evaluated in place); the last pass
 //   runs the epilogue stage on every result and stores where the kernel's stores say.
@@ -46,9 +48,13 @@ std::vector<int> fft_radices(int64_t n);
 
 // One launch of an FFT: `rows` transforms of length `len`, of which this pass does the
 // factor `points` (`span`: the product of the factors before it), `units` (points-sized
-// pieces of rows) per work-group of `work_items`.
+// pieces of rows) per work-group of `work_items`. A pass `in_halves` holds its points in
+// registers between its radix passes and exchanges them through local memory one part (real,
+// then imaginary) at a time: on GPUs, a row up to twice as long as local memory holds as
+// complex values runs in one pass (an 8192-point row in 32 KB).
 struct FftPass {
   int64_t rows = 1, len = 1, points = 1, span = 1, units = 1, work_items = 1;
+  bool in_halves = false;
 };
 
 // How a kernel's transform runs on a device: Bluestein or not, a real transform as a complex
@@ -62,7 +68,8 @@ struct FftPlan {
   std::vector<FftPass> passes;
 };
 FftPlan plan_fft(const codegen::Spectral& s, const codegen::opencl::OpenCLTarget& target);
-// "n=4099 bluestein 8192 = 512 x 16", "n=4096 half 2048 = 2048" or "n=4096 4096 = 4096".
+// "n=4099 bluestein 8192 = 512 x 16", "n=4096 half 2048 = 2048", "n=4096 4096 = 4096" or
+// "n=16384 half 8192 = 8192 in halves".
 std::string fft_plan_str(const codegen::Spectral& s, const FftPlan& plan);
 
 // Whether render_kernel hands `kernel` to render_fft on `target`: it has a transform of a

@@ -264,6 +264,23 @@ TEST(OpenCLFftKernels, SeveralPasses) {
                64, true);
 }
 
+// A GPU whose local memory holds 64 complex points runs a row of up to 128 points in one pass,
+// its points in registers and exchanged through local memory a part (real, imaginary) at a
+// time: a power of two, mixed radices (240 / 2 = 8 x 3 x 5), work-items with fewer
+// butterflies than others (200 / 2 = 4 x 5 x 5 over 4 work-items), the split spectrum of a
+// half-length real transform, rows along a non-last axis. PoCL builds these in about 15 s.
+TEST(OpenCLFftKernels, OneRowInHalves) {
+  KILN_REQUIRE_OPENCL(device);
+  const std::vector<Case> cases = {{SpectralKind::Forward, 3, 128, false},
+                                   {SpectralKind::RealForward, 3, 240, true},
+                                   {SpectralKind::RealInverse, 2, 200, false}};
+  std::vector<Outcome> got = run_cases(*device, cases, 64, true);
+  for (size_t i = 0; i < cases.size(); ++i) {
+    EXPECT_NE(got[i].plan.find(" in halves"), std::string::npos) << got[i].plan;
+    EXPECT_LT(got[i].error, kTolerance) << describe(cases[i], got[i]);
+  }
+}
+
 }  // namespace
 }  // namespace kiln::testing
 
