@@ -3,6 +3,7 @@
 #include "runtime/cpu/cpu_device.h"
 
 #include <algorithm>
+#include <chrono>
 #include <exception>
 
 #include "codegen/llvm/compiler.h"
@@ -45,6 +46,7 @@ struct CpuLaunch : BoundLaunch {
   std::vector<uint8_t*> buffers;
   std::vector<uint64_t> scalars;
   int64_t work_items = 0, grain = 1;
+  std::string label;  // for KILN_CPU_PROFILE
 };
 
 // Work per work item, so that chunks handed to threads are big enough to be worth it.
@@ -188,12 +190,15 @@ std::unique_ptr<BoundLaunch> CpuDevice::bind(const DeviceKernels& kernels,
   b->work_items = codegen::llvm_backend::work_items(k, lanes);
   b->grain = grain_for(k, lanes);
   b->launches = b->work_items == 0 ? 0 : 1;
+  if (profile_)
+    b->label = "kernel " + kernel_label(kernel_name(p.kernel_hashes[static_cast<size_t>(l.kernel)]), k);
   return b;
 }
 
-void CpuDevice::launch(const BoundLaunch& bound) {
-  const auto& b = static_cast<const CpuLaunch&>(bound);
-  if (b.work_items == 0) return;
+namespace {
+
+// Runs a bound launch over the thread pool.
+void run_launch(const CpuLaunch& b) {
   KernelFn fn = b.fn;
   // The kernel ABI takes mutable pointers; a launch never changes the bound arrays.
   uint8_t** bufs = const_cast<uint8_t**>(b.buffers.data());
@@ -211,6 +216,29 @@ void CpuDevice::launch(const BoundLaunch& bound) {
   ThreadPool::global().parallel_for(b.work_items, b.grain,
                                     [&](int64_t begin, int64_t end) { fn(bufs, s, begin, end); });
 }
+
+}  // namespace
+
+CpuDevice::CpuDevice() {
+  if (KernelTimes::requested("KILN_CPU_PROFILE"))
+    profile_ = std::make_unique<KernelTimes>("kiln CPU kernel profile (KILN_CPU_PROFILE)");
+}
+
+CpuDevice::~CpuDevice() {
+  if (profile_) profile_->print();
+}
+
+void CpuDevice::launch(const BoundLaunch& bound) {
+  const auto& b = static_cast<const CpuLaunch&>(bound);
+  if (b.work_items == 0) return;
+  if (!profile_) return run_launch(b);
+  const auto start = std::chrono::steady_clock::now();
+  run_launch(b);
+  profile_->add(b.label, std::chrono::duration<double, std::nano>(
+                             std::chrono::steady_clock::now() - start)
+                             .count());
+}
+
 
 }  // namespace kiln::runtime::cpu
 

@@ -16,11 +16,15 @@
 #include "kernels/cpu/fft.h"
 #include "kernels/cpu/gemm.h"
 #include "runtime/device.h"
+#include "runtime/kernel_times.h"
 
 namespace kiln::runtime::cpu {
 
 class CpuDevice : public Device {
  public:
+  // KILN_CPU_PROFILE=1 times every launch (runtime/kernel_times.h).
+  CpuDevice();
+  ~CpuDevice() override;
   std::string name() const override { return "cpu"; }
 
   // The lowering options for this host (vector lanes, threads).
@@ -37,6 +41,8 @@ class CpuDevice : public Device {
   void launch(const BoundLaunch& launch) override;
   // Launches finish before launch() returns.
   void synchronize() override {}
+  // The KILN_CPU_PROFILE table so far; "" when not profiling.
+  std::string profile_report() const { return profile_ ? profile_->report() : ""; }
 
  private:
   // The GEMM driver of the kernel with hash `hash` over its loaded functions `fns`, built
@@ -77,6 +83,7 @@ class CpuDevice : public Device {
   };
   Drivers<kernels::cpu::CpuGemm> gemms_;
   Drivers<kernels::cpu::CpuFft> ffts_;
+  std::unique_ptr<KernelTimes> profile_;  // KILN_CPU_PROFILE
 };
 
 }  // namespace kiln::runtime::cpu

@@ -20,12 +20,6 @@ namespace kiln::runtime::opencl {
 namespace {
 
 using codegen::ProgramValue;
-std::string hex(uint64_t v) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-  return buf;
-}
-
 // The exact size, for the error to name what was asked for, and a readable one.
 std::string bytes_str(int64_t b) {
   char buf[64];
@@ -46,18 +40,6 @@ struct ClLaunch : BoundLaunch {
 };
 
 cl_mem mem_of(const DeviceBuffer& b) { return static_cast<const ClBuffer&>(b).mem.get(); }
-
-// What a kernel computes, for errors and the profile: " (gemm B x M x N x K)", " (fft)", or
-// its outer iterations.
-std::string describe(const codegen::Kernel& k) {
-  if (k.contraction) {
-    const codegen::Contraction& c = *k.contraction;
-    return " (gemm " + std::to_string(c.batch.size()) + " x " + std::to_string(c.m.size()) + " x " +
-           std::to_string(c.n.size()) + " x " + std::to_string(c.k.size()) + ")";
-  }
-  if (k.spectral) return " (fft)";
-  return " (" + std::to_string(k.outer_count()) + " outer iterations)";
-}
 
 }  // namespace
 
@@ -257,7 +239,7 @@ std::vector<OpenCLDevice::CompiledKernel> OpenCLDevice::build(const codegen::Pro
     if (p.kernels[i].contraction && target.gemm && !target.gemm_tile.chosen())
       target.gemm_tile = tuner_->choose(p.kernels[i], tune_);
     fresh[m].rendered =
-        codegen::opencl::render_kernel(p.kernels[i], target, "kiln_" + hex(p.kernel_hashes[i]));
+        codegen::opencl::render_kernel(p.kernels[i], target, kernel_name(p.kernel_hashes[i]));
     // A kernel with nothing to launch (empty outputs) needs no program.
     if (!fresh[m].rendered.launches.empty()) to_build.push_back(&fresh[m].rendered);
   }
@@ -331,7 +313,7 @@ std::unique_ptr<BoundLaunch> OpenCLDevice::bind(const DeviceKernels& kernels,
     ClStep step;
     step.kernel = KernelHandle(clCreateKernel(c.program, cl.entry.c_str(), &status));
     check(status, "creating kernel " + cl.entry);
-    step.what = "kernel " + cl.entry + describe(p.kernels[static_cast<size_t>(l.kernel)]);
+    step.what = "kernel " + kernel_label(cl.entry, p.kernels[static_cast<size_t>(l.kernel)]);
     cl_uint arg = 0;
     for (DeviceBuffer* b : buffers) {
       cl_mem mem = b ? mem_of(*b) : empty_.get();

@@ -2,7 +2,10 @@
 // input checks, and the thread pool it launches kernels on.
 #include <gtest/gtest.h>
 
+#include <kiln/kiln.h>
+
 #include <atomic>
+#include <cstdlib>
 #include <thread>
 #include <vector>
 
@@ -20,6 +23,28 @@ TEST(CpuDevice, IsRegisteredAndTheDefault) {
   if (!std::getenv("KILN_DEVICE")) {
     EXPECT_EQ(runtime::default_device()->name(), "cpu");
   }
+}
+
+// KILN_CPU_PROFILE (runtime/kernel_times.h): a device made with it set times each launch;
+// the table names the kernels with what they compute and counts the launches.
+TEST(CpuDevice, ProfilesItsLaunchesWhenAsked) {
+  ::setenv("KILN_CPU_PROFILE", "1", 1);
+  auto profiled = std::make_shared<runtime::cpu::CpuDevice>();
+  ::unsetenv("KILN_CPU_PROFILE");
+  Tensor a = reshape(arange(256 * 192, DType::F32), {256, 192}) * 1e-4f;
+  Tensor b = reshape(arange(192 * 128, DType::F32), {192, 128}) * 1e-4f;
+  for (int i = 0; i < 3; ++i) {
+    Tensor y = relu(matmul(a, b)) + static_cast<float>(i + 1);
+    eval(profiled, {y});
+  }
+  const std::string table = profiled->profile_report();
+  EXPECT_NE(table.find("kiln CPU kernel profile"), std::string::npos) << table;
+  EXPECT_NE(table.find("(gemm 1 x 256 x 128 x 192)"), std::string::npos) << table;
+  EXPECT_NE(table.find("         3 "), std::string::npos) << table;  // three launches
+  // Without the variable, no profile.
+  auto plain = std::make_shared<runtime::cpu::CpuDevice>();
+  eval(plain, {matmul(a, b)});
+  EXPECT_EQ(plain->profile_report(), "");
 }
 
 TEST(CpuDevice, RejectsInputsOfTheWrongType) {
