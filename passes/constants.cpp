@@ -28,6 +28,8 @@ bool SplatValue::is_negative_zero() const {
 
 bool SplatValue::is_one() const { return is_floating(dtype) ? real == 1.0 : integer == 1; }
 
+bool SplatValue::is_floating_two() const { return is_floating(dtype) && real == 2.0; }
+
 bool SplatValue::is_minus_one() const {
   if (is_floating(dtype)) return real == -1.0;
   return is_signed_integer(dtype) && integer == -1;

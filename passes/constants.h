@@ -31,7 +31,8 @@ struct SplatValue {
   bool is_negative_zero() const;
   bool is_one() const;
   bool is_minus_one() const;  // signed integers and floats
-  bool is_all_ones() const;   // every bit set: true, -1, 255 for u8
+  bool is_floating_two() const;
+  bool is_all_ones() const;  // every bit set: true, -1, 255 for u8
 };
 
 // The splat `value` holds: nullopt when it is not constant-like, its elements differ (bit

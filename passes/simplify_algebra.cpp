@@ -65,6 +65,7 @@ const Pattern pos_zero = constant("+0.0", [](const SplatValue& v) { return v.is_
 const Pattern neg_zero = constant("-0.0", [](const SplatValue& v) { return v.is_negative_zero(); });
 const Pattern one = constant("1", [](const SplatValue& v) { return v.is_one(); });
 const Pattern minus_one = constant("-1", [](const SplatValue& v) { return v.is_minus_one(); });
+const Pattern two = constant("2", [](const SplatValue& v) { return v.is_floating_two(); });
 const Pattern all_ones = constant("~0", [](const SplatValue& v) { return v.is_all_ones(); });
 const Pattern true_ =
     constant("true", [](const SplatValue& v) { return v.dtype == DType::Bool && v.integer == 1; });
@@ -101,6 +102,10 @@ const std::vector<AlgebraRule> kRules = {
    "the exact result x is representable, so a correctly rounded pow returns it"},
   {"pow_zero", bin(OpKind::Pow, x, zero), splat(1), real,
    "pow(x, +-0) is 1 for every x, NaN included (C Annex F); integer x^0 is 1, 0^0 too"},
+  {"pow_two", bin(OpKind::Pow, x, two), x * x, floating,
+   "x * x is the correctly rounded square, as a correctly rounded pow(x, 2) is; for every "
+   "x, infinities, signed zeros and NaN included (C Annex F: pow(-inf, 2) is +inf). A "
+   "layer norm's variance squares every element: a libm call each before"},
 
   // Bitwise and logical identities, for bool and integers.
   {"and_self", bin(OpKind::And, x, x), x, int_or_bool, "x & x is x bit by bit"},

@@ -191,7 +191,8 @@ std::unique_ptr<BoundLaunch> CpuDevice::bind(const DeviceKernels& kernels,
   b->grain = grain_for(k, lanes);
   b->launches = b->work_items == 0 ? 0 : 1;
   if (profile_)
-    b->label = "kernel " + kernel_label(kernel_name(p.kernel_hashes[static_cast<size_t>(l.kernel)]), k);
+    b->label =
+        "kernel " + kernel_label(kernel_name(p.kernel_hashes[static_cast<size_t>(l.kernel)]), k);
   return b;
 }
 
@@ -234,11 +235,10 @@ void CpuDevice::launch(const BoundLaunch& bound) {
   if (!profile_) return run_launch(b);
   const auto start = std::chrono::steady_clock::now();
   run_launch(b);
-  profile_->add(b.label, std::chrono::duration<double, std::nano>(
-                             std::chrono::steady_clock::now() - start)
-                             .count());
+  profile_->add(
+      b.label,
+      std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count());
 }
-
 
 }  // namespace kiln::runtime::cpu
 

@@ -60,6 +60,7 @@ const RuleCase kRuleCases[] = {
   {"div_one",         i / n(1),                         i},
   {"pow_one",         bin(OpKind::Pow, x, f(1)),        x},
   {"pow_zero",        bin(OpKind::Pow, x, f(0)),        f(1)},
+  {"pow_two",         bin(OpKind::Pow, x, f(2)),        x * x},
   {"and_self",        bin(OpKind::And, p, p),           p},
   {"or_self",         bin(OpKind::Or, i, i),            i},
   {"xor_self",        bin(OpKind::Xor, i, i),           n(0)},
@@ -113,6 +114,8 @@ const std::pair<const char*, Expr> kUnchanged[] = {
   {"float max(x, y) is not max(x, x)",  bin(OpKind::Max, x, y)},
   {"x / x is NaN for 0, inf",           x / x},
   {"floor of a float",                  un(OpKind::Floor, x)},
+  {"integer pow keeps its own rules",   bin(OpKind::Pow, i, n(2))},
+  {"pow(x, 0.5) is NaN for -inf",       bin(OpKind::Pow, x, f(0.5))},
 };
 // clang-format on
 

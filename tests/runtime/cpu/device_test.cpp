@@ -1,7 +1,6 @@
 // The CPU device's place in the runtime: registered as "cpu" and the default device, its
 // input checks, and the thread pool it launches kernels on.
 #include <gtest/gtest.h>
-
 #include <kiln/kiln.h>
 
 #include <atomic>
