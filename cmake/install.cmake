@@ -17,8 +17,9 @@ set(KILN_INSTALL_HEADERDIR ${CMAKE_INSTALL_INCLUDEDIR}/kiln)
 file(GLOB kiln_ir_headers CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/ir/*.h
      ${PROJECT_SOURCE_DIR}/ir/*.def)
 file(GLOB kiln_runtime_headers CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/runtime/*.h)
-# The driver and its plan cache hold compiled programs (codegen/): the backends' business.
-list(FILTER kiln_runtime_headers EXCLUDE REGEX "/(plan_cache|driver)\\.h$")
+# The driver, its plan cache and the launch profile hold compiled programs (codegen/): the
+# backends' business.
+list(FILTER kiln_runtime_headers EXCLUDE REGEX "/(plan_cache|driver|kernel_times)\\.h$")
 file(GLOB kiln_api_headers CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/frontend/kiln/*.h)
 install(FILES ${kiln_ir_headers} DESTINATION ${KILN_INSTALL_HEADERDIR}/ir)
 install(FILES ${kiln_runtime_headers} DESTINATION ${KILN_INSTALL_HEADERDIR}/runtime)
