@@ -2,12 +2,16 @@
 arrays, rfft: f32 rows, fftconv: M2-BERT's long convolution; bench/workloads.cpp holds
 kiln's graphs): kiln's FFT kernels
 through opencl_bench, PyTorch CUDA eager (cuFFT, on the same graph: complex() then the
-transform), cuFFT alone (torch.fft on a complex tensor already on the device) and
-torch.compile, side by side in one run, with the issue's target (fft >= 0.8x cuFFT for
-powers of two, fftconv >= 1.5x PyTorch CUDA eager) as ratios of that run. bench/compare.py
-calls run_gpu.
+transform), cuFFT alone (torch.fft on a complex tensor already on the device),
+torch.compile, and VkFFT's OpenCL back end for the plain transforms (bench/vkfft_peer.cpp,
+when built beside opencl_bench: Debian's libvkfft-dev), side by side in one run, with the
+issue's target (fft >= 0.8x cuFFT for powers of two, fftconv >= 1.5x PyTorch CUDA eager) as
+ratios of that run. bench/compare.py calls run_gpu.
 """
+import json
 import math
+import os
+import subprocess
 
 from benchlib import checksums, input_array, median_time
 from contractions import opencl_rows, print_rows
@@ -86,6 +90,21 @@ def fftconv_peers(torch, np, workload, dims):
         compiled_peer(torch, graph, workload)
 
 
+def vkfft_row(args, workload, dims, reps, flops, nbytes):
+    """VkFFT's row of a plain transform (fft, rfft), or None when vkfft_peer is not built."""
+    binary = os.path.join(os.path.dirname(args.opencl_binary), "vkfft_peer")
+    if workload not in ("fft", "rfft") or not os.path.exists(binary):
+        return None
+    out = subprocess.run([binary, "--workload", workload, "--dims", ",".join(map(str, dims)),
+                          "--reps", str(reps)], capture_output=True, text=True)
+    if out.returncode != 0:
+        print(f"note: vkfft_peer failed on {workload}: {out.stderr.strip()}")
+        return None
+    r = json.loads(out.stdout.splitlines()[-1])
+    return ("vkfft", "opencl", r["seconds"], (r["checksum"], r["weighted_checksum"],
+                                             r["magnitude"]), flops, nbytes, r["note"])
+
+
 def run_gpu(args, np, torch, info, records, failures):
     """The transform workloads on the GPU; returns the targets' verdicts (ratios of this run)."""
     wanted = set(args.workloads.split(",")) if args.workloads else None
@@ -97,6 +116,9 @@ def run_gpu(args, np, torch, info, records, failures):
             continue
         rows, note = opencl_rows(args, workload, dims, reps)
         flops, nbytes = rows[0][4], rows[0][5]
+        vk = vkfft_row(args, workload, dims, reps, flops, nbytes)
+        if vk:
+            rows.append(vk)
         if cuda:
             for impl, f, what in torch_peers(torch, np, workload, dims):
                 rows.append((impl, "cuda", median_time(f, reps, 3), checksums(f()), flops,
@@ -115,8 +137,11 @@ def run_gpu(args, np, torch, info, records, failures):
             x = peer / kiln
             v.append((f"{workload} {dims[0]}x{dims[1]} >= 0.8x cuFFT (time ratio)", x >= 0.8,
                       f"{x:.2f}x"))
-        eager = times.get(key + ("torch",))
+        vk = times.get(key + ("vkfft",))
         size = "x".join(map(str, dims))
+        if kiln and vk:
+            v.append((f"{workload} {size} vs VkFFT (no target)", True, f"{vk / kiln:.2f}x"))
+        eager = times.get(key + ("torch",))
         if kiln and eager and workload.startswith("fftconv"):
             v.append((f"{workload} {size} >= 1.5x PyTorch CUDA eager", eager >= 1.5 * kiln,
                       f"{eager / kiln:.2f}x"))
