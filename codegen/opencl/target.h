@@ -47,6 +47,9 @@ struct OpenCLTarget : WorkGroupTarget {
   // Tensor cores for f16 / bf16 GEMMs: Ptx on NVIDIA devices of compute capability 8.0 or
   // later (runtime/opencl/platform.cpp; KILN_OPENCL_MMA=0 turns them off).
   MmaMode mma = MmaMode::Off;
+  // f32 GEMMs on the tensor cores too, their factors rounded to TF32 (10 fraction bits; f32
+  // accumulation): off unless the user asks (KILN_OPENCL_TF32=1), as PyTorch's allow_tf32.
+  bool tf32 = false;
 };
 
 }  // namespace kiln::codegen::opencl

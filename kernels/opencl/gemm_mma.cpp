@@ -2,6 +2,7 @@
 #include "kernels/opencl/gemm_mma.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "codegen/contraction.h"
 #include "codegen/opencl/expr_renderer.h"
@@ -32,6 +33,7 @@ constexpr int kPairs = kBK / 2;  // k pairs in a local row
 constexpr int kPitch = kPairs + 4;
 constexpr int kPerItem = kBM * kPairs / kThreads;         // pairs each work-item stages per tile
 constexpr int kRowUnits = kPairs * (kBM / 8) / kThreads;  // RowVectors loads (x2) per tile
+constexpr int kTf32RowUnits = kPairs * (kBM / 4) / kThreads;  // the same for TF32 (x1)
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 std::string num(int64_t v) { return std::to_string(v); }
@@ -50,31 +52,43 @@ uint kiln_mma_pack_f16(float lo, float hi) {
 uint kiln_mma_pack_bf16(float lo, float hi) {
   return (uint)kiln_f32_to_bf16(lo) | ((uint)kiln_f32_to_bf16(hi) << 16);
 }
+// An f32 as the TF32 register of an mma fragment: rounded to 10 fraction bits, to nearest
+// with ties away from zero (as cvt.rna.tf32.f32); infinities and NaN kept.
+uint kiln_mma_tf32(float x) {
+  const uint b = as_uint(x);
+  return (b & 0x7f800000u) == 0x7f800000u ? b : ((b + 0x1000u) & 0xffffe000u);
+}
+uint4 kiln_mma_tf32_4(uint4 v) {
+  return (uint4)(kiln_mma_tf32(as_float(v.x)), kiln_mma_tf32(as_float(v.y)),
+                 kiln_mma_tf32(as_float(v.z)), kiln_mma_tf32(as_float(v.w)));
+}
 #endif
 )";
 
 // How a work-item stages its share of a factor's tile.
 enum class Staging : uint8_t {
-  Pairs,       // any factor: each value evaluated, two packed per register
-  KVectors,    // a half buffer contiguous along k: 8 halves (4 pairs) per 16-byte load
-  RowVectors,  // a half buffer contiguous along the rows (m of A, n of B): 8 rows per load
-               // at two consecutive k, interleaved into 8 pairs
+  Pairs,       // any factor: each value evaluated, two packed per register (TF32: one)
+  KVectors,    // a buffer contiguous along k: 8 halves (4 pairs) or 4 floats (TF32) per
+               // 16-byte load
+  RowVectors,  // a buffer contiguous along the rows (m of A, n of B): 8 rows per load at two
+               // consecutive k, interleaved into 8 pairs; TF32: 4 rows per load at one k
 };
 
 // Whether `index` (of a load) walks memory with stride 1 along the innermost variable of
-// `set`, in aligned runs of 8: the variable's extent and every other stride and the offset
-// are multiples of 8, so a run of 8 starts on a 16-byte boundary of the buffer.
-bool aligned_runs_of_8(const ExprPtr& index, const VarSet& set) {
-  if (set.vars.empty() || set.extents.back() % 8 != 0) return false;
+// `set`, in aligned runs of `run` elements (16 bytes: 8 halves or 4 floats): the variable's
+// extent and every other stride and the offset are multiples of `run`, so a run starts on a
+// 16-byte boundary of the buffer.
+bool aligned_runs(const ExprPtr& index, const VarSet& set, int64_t run) {
+  if (set.vars.empty() || set.extents.back() % run != 0) return false;
   const int v = set.vars.back();
   codegen::Linear lin = codegen::linearize(index);
-  if (lin.constant % 8 != 0) return false;
+  if (lin.constant % run != 0) return false;
   bool unit = false;
   for (const auto& [atom, coef] : lin.terms) {
     if (atom->kind == ExprKind::Var && atom->slot == v) {
       unit = coef == 1;
       if (!unit) return false;
-    } else if (atom->depends_on_var(v) || coef % 8 != 0) {
+    } else if (atom->depends_on_var(v) || coef % run != 0) {
       return false;
     }
   }
@@ -87,30 +101,43 @@ struct FactorPlan {
   ExprPtr index;    // its element index, of the contraction's variables
 };
 
-FactorPlan plan_factor(const ExprPtr& factor, const VarSet& rows, const VarSet& k) {
+// How a factor is staged: a half buffer cast to f32 (halves), or an f32 buffer as it is
+// (TF32), read by 16-byte loads where its runs allow; any other expression by Pairs.
+FactorPlan plan_factor(const ExprPtr& factor, const VarSet& rows, const VarSet& k, bool tf32) {
   FactorPlan plan;
-  const ExprPtr& load = factor->args.empty() ? factor : factor->args[0];
-  if (factor->kind != ExprKind::Cast || load->kind != ExprKind::Load) return plan;
+  const ExprPtr& load = tf32 || factor->args.empty() ? factor : factor->args[0];
+  if (tf32 ? factor->kind != ExprKind::Load || factor->dtype != DType::F32
+           : factor->kind != ExprKind::Cast || load->kind != ExprKind::Load)
+    return plan;
   plan.buffer = load->slot;
   plan.index = load->args[0];
-  if (aligned_runs_of_8(plan.index, k))
+  const int64_t run = tf32 ? 4 : 8;
+  if (aligned_runs(plan.index, k, run))
     plan.mode = Staging::KVectors;
-  else if (aligned_runs_of_8(plan.index, rows))
+  else if (aligned_runs(plan.index, rows, run))
     plan.mode = Staging::RowVectors;
   return plan;
 }
 
+// The operands' type as the PTX names it: f16, bf16, or tf32 for f32 factors.
+std::string ptx_type(DType operands) {
+  return operands == DType::BF16 ? "bf16" : operands == DType::F16 ? "f16" : "tf32";
+}
+
 class MmaRenderer {
  public:
+  // `operands`: F16 or BF16, or F32 for f32 factors rounded to TF32.
   MmaRenderer(const Kernel& k, std::string name, DType operands, bool emulated)
       : k_(k),
         c_(*k.contraction),
         name_(std::move(name)),
         operands_(operands),
+        tf32_(operands == DType::F32),
+        step_k_(tf32_ ? kPairs : kBK),
         emulated_(emulated),
         next_var_(k.num_vars) {
-    plan_[0] = plan_factor(c_.a, c_.m, c_.k);
-    plan_[1] = plan_factor(c_.b, c_.n, c_.k);
+    plan_[0] = plan_factor(c_.a, c_.m, c_.k, tf32_);
+    plan_[1] = plan_factor(c_.b, c_.n, c_.k, tf32_);
   }
 
   RenderedKernel render() {
@@ -151,7 +178,7 @@ class MmaRenderer {
         "for (int i = 0; i < 4; ++i) for (int j = 0; j < 8; ++j) for (int c = 0; c < 4; ++c) "
         "acc[i][j][c] = 0.0f;");
     if (K > 0) {
-      const int64_t steps = ceil_div(K, kBK);
+      const int64_t steps = ceil_div(K, step_k_);
       for (bool is_a : {true, false}) w.line(registers(is_a));
       fetch(w, r, codegen::index_const(0));
       ExprPtr kt = new_var(steps);
@@ -173,8 +200,8 @@ class MmaRenderer {
     }
     epilogue(w, r);
     w.close();
-    out.body = "// kiln kernel " + name_ + " (gemm mma " + std::string(dtype_name(operands_)) +
-               " 128x128x32)\n" + kHelpers + (emulated_ ? emulation() : "") + w.text() + "\n";
+    out.body = "// kiln kernel " + name_ + " (gemm mma " + ptx_type(operands_) + " 128x128x" +
+               num(step_k_) + ")\n" + kHelpers + (emulated_ ? emulation() : "") + w.text() + "\n";
     out.needs = r.needs();
     out.source = codegen::opencl::combine_sources({&out});
     if (groups > 0) out.launches.push_back({name_, groups * kThreads, kThreads});
@@ -212,7 +239,9 @@ class MmaRenderer {
     switch (plan_[is_a ? 0 : 1].mode) {
       case Staging::Pairs: return "uint " + r + "[" + num(kPerItem) + "];";
       case Staging::KVectors: return "uint4 " + r + "[" + num(kBM * kBK / 8 / kThreads) + "];";
-      case Staging::RowVectors: return "uint4 " + r + "[" + num(kRowUnits) + "][2];";
+      case Staging::RowVectors:
+        if (tf32_) return "uint4 " + r + "[" + num(kTf32RowUnits) + "];";
+        return "uint4 " + r + "[" + num(kRowUnits) + "][2];";
     }
     return "";
   }
@@ -259,11 +288,25 @@ class MmaRenderer {
         ExprPtr row = codegen::idiv(e, kBK / 8), chunk = codegen::imod(e, kBK / 8);
         std::string at =
             r.value(codegen::iadd(codegen::imul(row, kPitch), codegen::imul(chunk, 4)));
-        w.line("*(__local uint4*)(" + tile + " + " + at + ") = " + reg + "[" + name(l) + "];");
+        const std::string v = reg + "[" + name(l) + "]";
+        w.line("*(__local uint4*)(" + tile + " + " + at +
+               ") = " + (tf32_ ? "kiln_mma_tf32_4(" + v + ")" : v) + ";");
         close_loop(w, r);
         return;
       }
       case Staging::RowVectors: {
+        if (tf32_) {
+          // Unit l: 4 consecutive rows at one k, a word each.
+          ExprPtr l = open_loop(w, r, kTf32RowUnits);
+          auto [row, kk] = tf32_row_unit_position(l);
+          std::string at = r.value(codegen::iadd(codegen::imul(row, kPitch), kk));
+          const char* lanes[4] = {".x", ".y", ".z", ".w"};
+          for (int j = 0; j < 4; ++j)
+            w.line(tile + "[" + at + " + " + num(j * kPitch) + "] = kiln_mma_tf32(as_float(" + reg +
+                   "[" + name(l) + "]" + lanes[j] + "));");
+          close_loop(w, r);
+          return;
+        }
         ExprPtr l = open_loop(w, r, kRowUnits);
         auto [row, p] = row_unit_position(l);
         std::string at = r.value(codegen::iadd(codegen::imul(row, kPitch), p));
@@ -282,17 +325,22 @@ class MmaRenderer {
     }
   }
 
-  // Pairs: each value of the pair evaluated from the factor expression.
+  // Pairs: each value of the pair evaluated from the factor expression. For TF32 a register
+  // holds one value: the word p of a row is k p of the step.
   void fetch_pairs(CodeWriter& w, ExprRenderer& r, const ExprPtr& kt, bool is_a) {
     const std::string pack = operands_ == DType::BF16 ? "kiln_mma_pack_bf16" : "kiln_mma_pack_f16";
     ExprPtr l = open_loop(w, r, kPerItem);
     auto [row, p] = pair_position(l, is_a);
     ExprPtr grow = codegen::iadd(codegen::imul(is_a ? tile_m_ : tile_n_, kBM), row);
-    ExprPtr k = codegen::iadd(codegen::imul(kt, kBK), codegen::imul(p, 2));
+    ExprPtr k = codegen::iadd(codegen::imul(kt, step_k_), codegen::imul(p, tf32_ ? 1 : 2));
+    const std::string reg = std::string(is_a ? "ra[" : "rb[") + name(l) + "] = ";
     std::string lo = r.value(factor_value(is_a, grow, k));
-    std::string hi = r.value(factor_value(is_a, grow, codegen::iadd(k, 1)));
-    w.line(std::string(is_a ? "ra[" : "rb[") + name(l) + "] = " + pack + "(" + lo + ", " + hi +
-           ");");
+    if (tf32_) {
+      w.line(reg + "kiln_mma_tf32(" + lo + ");");
+    } else {
+      std::string hi = r.value(factor_value(is_a, grow, codegen::iadd(k, 1)));
+      w.line(reg + pack + "(" + lo + ", " + hi + ");");
+    }
     close_loop(w, r);
   }
 
@@ -308,13 +356,14 @@ class MmaRenderer {
     return "(" + r.value(valid) + " ? " + load + " : (uint4)(0))";
   }
 
-  // KVectors: 8 consecutive k of one row per load; rows of the tile by 4 loads.
+  // KVectors: 8 consecutive k of one row per load (TF32: 4); rows of the tile by 4 loads.
   void fetch_k_vectors(CodeWriter& w, ExprRenderer& r, const ExprPtr& kt, bool is_a) {
     ExprPtr l = open_loop(w, r, kBM * kBK / 8 / kThreads);
     ExprPtr e = codegen::iadd(lid_, codegen::imul(l, kThreads));
     ExprPtr row =
         codegen::iadd(codegen::imul(is_a ? tile_m_ : tile_n_, kBM), codegen::idiv(e, kBK / 8));
-    ExprPtr k = codegen::iadd(codegen::imul(kt, kBK), codegen::imul(codegen::imod(e, kBK / 8), 8));
+    ExprPtr k = codegen::iadd(codegen::imul(kt, step_k_),
+                              codegen::imul(codegen::imod(e, kBK / 8), tf32_ ? 4 : 8));
     w.line(std::string(is_a ? "ra[" : "rb[") + name(l) + "] = " + vector_load(r, is_a, row, k) +
            ";");
     close_loop(w, r);
@@ -328,7 +377,25 @@ class MmaRenderer {
     return {codegen::imul(nq, 8), codegen::imod(codegen::idiv(u, 4), kPairs)};
   }
 
+  // TF32 RowVectors unit u: 4 consecutive rows (chunk rq) at k kk. Four consecutive
+  // work-items take four chunks of one k (64 contiguous bytes), the next ones the next k.
+  std::pair<ExprPtr, ExprPtr> tf32_row_unit_position(const ExprPtr& l) const {
+    ExprPtr u = codegen::iadd(lid_, codegen::imul(l, kThreads));
+    ExprPtr rq = codegen::iadd(codegen::imul(codegen::idiv(u, 4 * kPairs), 4), codegen::imod(u, 4));
+    return {codegen::imul(rq, 4), codegen::imod(codegen::idiv(u, 4), kPairs)};
+  }
+
   void fetch_row_vectors(CodeWriter& w, ExprRenderer& r, const ExprPtr& kt, bool is_a) {
+    if (tf32_) {
+      ExprPtr l = open_loop(w, r, kTf32RowUnits);
+      auto [row, kk] = tf32_row_unit_position(l);
+      ExprPtr grow = codegen::iadd(codegen::imul(is_a ? tile_m_ : tile_n_, kBM), row);
+      ExprPtr k = codegen::iadd(codegen::imul(kt, step_k_), kk);
+      w.line(std::string(is_a ? "ra[" : "rb[") + name(l) + "] = " + vector_load(r, is_a, grow, k) +
+             ";");
+      close_loop(w, r);
+      return;
+    }
     ExprPtr l = open_loop(w, r, kRowUnits);
     auto [row, p] = row_unit_position(l);
     ExprPtr grow = codegen::iadd(codegen::imul(is_a ? tile_m_ : tile_n_, kBM), row);
@@ -345,6 +412,7 @@ class MmaRenderer {
   // B registers (k 2t..2t+1, col g), (k 2t + 8, g); C (g, 2t), (g, 2t + 1), (g + 8, 2t),
   // (g + 8, 2t + 1).
   std::string emulation() const {
+    if (tf32_) return emulation_tf32();
     const std::string decode = operands_ == DType::BF16
                                    ? "as_float(((x >> (16 * h)) & 0xffffu) << 16)"
                                    : "vload_half(0, (const __private half*)&bits)";
@@ -380,9 +448,37 @@ class MmaRenderer {
            "}\n";
   }
 
-  // acc += the local tiles' product, two m16n8k16 steps per fragment.
+  // The same for mma.sync.m16n8k8 on TF32, one value a register: A registers (g, t),
+  // (g + 8, t), (g, t + 4), (g + 8, t + 4); B registers (k t, col g), (k t + 4, g); C as above.
+  std::string emulation_tf32() const {
+    return "void " + name_ +
+           "_mma(float* c, uint a0, uint a1, uint a2, uint a3, uint b0, uint b1, "
+           "__local uint* sa, __local uint* sb, int lane) {\n"
+           "  const int base = lane & ~31, l = lane & 31, g = l >> 2, t = l & 3;\n"
+           "  sa[lane * 4 + 0] = a0; sa[lane * 4 + 1] = a1; sa[lane * 4 + 2] = a2; "
+           "sa[lane * 4 + 3] = a3;\n"
+           "  sb[lane * 2 + 0] = b0; sb[lane * 2 + 1] = b1;\n"
+           "  barrier(CLK_LOCAL_MEM_FENCE);\n"
+           "  for (int q = 0; q < 4; ++q) {\n"
+           "    const int row = g + (q >> 1) * 8, col = 2 * t + (q & 1);\n"
+           "    float s = c[q];\n"
+           "    for (int k = 0; k < 8; ++k) {\n"
+           "      const float av = as_float(sa[(base + (row & 7) * 4 + (k & 3)) * 4 + (row >> 3) + "
+           "(k >> 2) * 2]);\n"
+           "      const float bv = as_float(sb[(base + col * 4 + (k & 3)) * 2 + (k >> 2)]);\n"
+           "      s = fma(av, bv, s);\n"
+           "    }\n"
+           "    c[q] = s;\n"
+           "  }\n"
+           "  barrier(CLK_LOCAL_MEM_FENCE);\n"
+           "}\n";
+  }
+
+  // acc += the local tiles' product: per fragment, two m16n8k16 steps (halves: a register
+  // holds a k pair) or two m16n8k8 steps (TF32: one k a register).
   void multiply(CodeWriter& w) {
-    const std::string P = num(kPitch), type = operands_ == DType::BF16 ? "bf16" : "f16";
+    const std::string P = num(kPitch), type = ptx_type(operands_);
+    const std::string shape = tf32_ ? "m16n8k8" : "m16n8k16";
     w.line("#pragma unroll");
     w.open("for (int kk = 0; kk < " + num(kPairs) + "; kk += 8)");
     w.line("uint fa[4][4], fb[8][2];");
@@ -415,7 +511,7 @@ class MmaRenderer {
     w.open("for (int mi = 0; mi < 4; ++mi)");
     w.line("#pragma unroll");
     w.open("for (int ni = 0; ni < 8; ++ni)");
-    w.line("asm volatile(\"mma.sync.aligned.m16n8k16.row.col.f32." + type + "." + type +
+    w.line("asm volatile(\"mma.sync.aligned." + shape + ".row.col.f32." + type + "." + type +
            ".f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\"");
     w.line(
         "    : \"+f\"(acc[mi][ni][0]), \"+f\"(acc[mi][ni][1]), \"+f\"(acc[mi][ni][2]), "
@@ -454,7 +550,9 @@ class MmaRenderer {
   const Contraction& c_;
   std::string name_;
   DType operands_;
-  bool emulated_;  // each mma computed through local memory (tests on any device)
+  bool tf32_;       // f32 factors rounded to TF32, m16n8k8
+  int64_t step_k_;  // k a step of the tiles: 32 (k pairs), 16 (TF32)
+  bool emulated_;   // each mma computed through local memory (tests on any device)
   int next_var_;
   ExprPtr lid_, tile_m_, tile_n_, batch_, wm_, wn_, g_, t_;
   FactorPlan plan_[2];  // A, B
@@ -474,10 +572,18 @@ DType mma_operand_dtype(const Kernel& kernel) {
   return a == b ? a : DType::F32;
 }
 
+std::optional<DType> tensor_core_operands(const Kernel& kernel, const OpenCLTarget& target) {
+  if (target.mma == codegen::opencl::MmaMode::Off || !kernel.contraction) return std::nullopt;
+  const DType half = mma_operand_dtype(kernel);
+  if (half != DType::F32) return half;
+  const Contraction& c = *kernel.contraction;
+  if (target.tf32 && c.acc == DType::F32 && c.a->dtype == DType::F32 && c.b->dtype == DType::F32)
+    return DType::F32;
+  return std::nullopt;
+}
+
 bool uses_tensor_cores(const Kernel& kernel, const OpenCLTarget& target) {
-  if (target.mma == codegen::opencl::MmaMode::Off || mma_operand_dtype(kernel) == DType::F32 ||
-      target.max_work_group_size < kThreads)
-    return false;
+  if (!tensor_core_operands(kernel, target) || target.max_work_group_size < kThreads) return false;
   // Products too small to fill one 128 x 128 tile by a quarter run better portably.
   const Contraction& c = *kernel.contraction;
   return c.m.size() >= 32 && c.n.size() >= 32 && c.k.size() >= 16;
@@ -485,11 +591,12 @@ bool uses_tensor_cores(const Kernel& kernel, const OpenCLTarget& target) {
 
 RenderedKernel render_gemm_mma(const Kernel& kernel, const OpenCLTarget& target,
                                const std::string& name) {
-  const DType operands = mma_operand_dtype(kernel);
-  if (target.mma == codegen::opencl::MmaMode::Off || operands == DType::F32)
+  const std::optional<DType> operands = tensor_core_operands(kernel, target);
+  if (!operands)
     throw CompileError("opencl gemm: kernel " + name +
-                       " is not an f16 or bf16 product on a device with tensor cores");
-  return MmaRenderer(kernel, name, operands, target.mma == codegen::opencl::MmaMode::Emulated)
+                       " is not an f16 or bf16 product (or an f32 one with TF32 allowed) on a "
+                       "device with tensor cores");
+  return MmaRenderer(kernel, name, *operands, target.mma == codegen::opencl::MmaMode::Emulated)
       .render();
 }
 

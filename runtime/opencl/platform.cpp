@@ -191,6 +191,8 @@ codegen::opencl::OpenCLTarget target_for(const DeviceInfo& info) {
   const bool ampere = info.nvidia_compute_capability >= 80;
   const auto mma = env_int("KILN_OPENCL_MMA");
   if (t.nvidia && (mma ? *mma != 0 : ampere)) t.mma = codegen::opencl::MmaMode::Ptx;
+  // TF32 (m16n8k8 on f32 factors rounded to 10 fraction bits) only when asked for.
+  if (auto v = env_int("KILN_OPENCL_TF32")) t.tf32 = *v != 0;
   if (const char* tile = std::getenv("KILN_OPENCL_GEMM_TILE"); tile && *tile) {
     // bm,bn,bk,tm,tn: every GEMM runs with these tiles (checked when rendered).
     codegen::GemmTile g;

@@ -61,6 +61,36 @@ TEST(GemmMma, HalfProductsOnTensorCoresOnly) {
   EXPECT_THROW(render_gemm_mma(f.kernel(), nvidia(), "k"), CompileError);
 }
 
+// f32 products take the tensor cores as TF32 only where the target allows it: m16n8k8, one
+// value a register, rounded by kiln_mma_tf32, a k step of 16.
+TEST(GemmMma, Tf32OnlyWhenAllowed) {
+  Compiled f(product("f32", 256, 256, 256)), d(product("f64", 256, 256, 256));
+  OpenCLTarget tf32 = nvidia();
+  tf32.tf32 = true;
+  EXPECT_FALSE(uses_tensor_cores(f.kernel(), nvidia()));
+  EXPECT_TRUE(uses_tensor_cores(f.kernel(), tf32));
+  EXPECT_FALSE(uses_tensor_cores(d.kernel(), tf32));
+  OpenCLTarget no_mma = nvidia(false);
+  no_mma.tf32 = true;
+  EXPECT_FALSE(uses_tensor_cores(f.kernel(), no_mma));
+  auto r = codegen::opencl::render_kernel(f.kernel(), tf32, "k");
+  EXPECT_NE(r.body.find("gemm mma tf32 128x128x16"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32"), std::string::npos);
+  // a contiguous along k: 4 floats a load; b along n: 4 rows a load.
+  EXPECT_NE(r.body.find("uint4 ra[4];"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("uint4 rb[4];"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("= kiln_mma_tf32_4("), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("= kiln_mma_tf32(as_float("), std::string::npos) << r.body;
+  // Rows of 70 floats are not in 16-byte runs: each value staged alone.
+  Compiled odd(product("f32", 256, 70, 256));
+  EXPECT_NE(codegen::opencl::render_kernel(odd.kernel(), tf32, "k").body.find("uint rb["),
+            std::string::npos);
+  // Half products keep m16n8k16 with TF32 allowed.
+  Compiled h(product("f16", 256, 256, 256));
+  EXPECT_NE(codegen::opencl::render_kernel(h.kernel(), tf32, "k").body.find("m16n8k16"),
+            std::string::npos);
+}
+
 TEST(GemmMma, SourceStagesContiguousFactorsWithVectorLoads) {
   // a is contiguous along k: 16-byte loads of 8 k; b along n: 8 rows of n per load,
   // interleaved into k pairs.

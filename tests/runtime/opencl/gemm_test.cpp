@@ -8,6 +8,7 @@
 #include "kernels/opencl/gemm.h"
 
 #include <array>
+#include <cmath>
 #include <cstdlib>
 
 #include "codegen/contraction.h"
@@ -188,6 +189,46 @@ TEST(OpenCLGemm, TensorCoreKernelThroughAnEmulatedMma) {
   GemmRun run = run_gemm(emulated, outs, {});
   EXPECT_EQ(run.gemms, static_cast<int>(outs.size()));
   EXPECT_TRUE(close(run, 48));
+}
+
+// f32 products as TF32 on the tensor cores (OpenCLTarget::tf32, KILN_OPENCL_TF32=1): on an
+// NVIDIA device through the PTX, elsewhere through the emulated mma (KILN_TEST_EMULATED_MMA=1,
+// as above). Each product's factors are rounded to 11 significant bits, so a result may be
+// off by k * max|a| * max|b| * 2^-10; and some must be off by more than f32 rounding, or the
+// product did not run as TF32.
+TEST(OpenCLGemm, Tf32ProductsOnTheTensorCores) {
+  KILN_REQUIRE_OPENCL(device);
+  codegen::opencl::OpenCLTarget target = device->target();
+  if (target.mma != codegen::opencl::MmaMode::Ptx) {
+    if (!std::getenv("KILN_TEST_EMULATED_MMA"))
+      GTEST_SKIP() << "no tensor cores; KILN_TEST_EMULATED_MMA=1 runs the emulated mma";
+    if (target.max_work_group_size < 128) GTEST_SKIP() << "needs 128 work-items";
+    target.mma = codegen::opencl::MmaMode::Emulated;
+  }
+  target.tf32 = true;
+  const DType f = DType::F32;
+  // Tails on every side, a transposed and batched product, an epilogue; factors in [-2, 2].
+  std::vector<Tensor> outs = {
+      matmul(test_data({130, 40}, f, 1), test_data({40, 70}, f, 2)),
+      matmul(test_data({2, 40, 48}, f, 5), transpose(test_data({65, 48}, f, 6))),
+      gelu(matmul(test_data({64, 32}, f, 7), test_data({32, 64}, f, 8)) + test_data({64}, f, 9)),
+  };
+  const int64_t ks[] = {40, 48, 32};
+  runtime::opencl::OpenCLDevice tf32(device->info(), target);
+  GemmRun run = run_gemm(tf32, outs, {});
+  EXPECT_EQ(run.gemms, static_cast<int>(outs.size()));
+  double largest = 0;
+  for (size_t i = 0; i < outs.size(); ++i) {
+    const float* got = run.got[i]->as<float>();
+    const float* want = run.want[i]->as<float>();
+    const double bound = 1.2 * static_cast<double>(ks[i]) * 4 * std::ldexp(1.0, -10);
+    for (int64_t e = 0; e < run.want[i]->type().numel(); ++e) {
+      const double err = std::abs(static_cast<double>(got[e]) - want[e]);
+      ASSERT_LE(err, bound) << "result " << i << " element " << e;
+      largest = std::max(largest, err);
+    }
+  }
+  EXPECT_GT(largest, 1e-4) << "the products agree with f32 to f32 rounding: TF32 did not run";
 }
 
 TEST(OpenCLGemm, FusedEpilogues) {
