@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <functional>
 #include <limits>
+#include <map>
 #include <unordered_set>
 
 #include "codegen/choose_pairwise_sums.h"
@@ -173,6 +174,7 @@ class KernelRenderer {
         if (expr_equal(x, e)) return true;
       return false;
     };
+    std::map<std::string, std::string> aligned;  // aligned vectors loaded for windows
     for (const ExprPtr& l0 : loads[0]) {
       const DType dt = k_.buffers[l0->slot].dtype;
       if (r.is_bound(l0) || !k_.groups.vector_loads[l0->slot] || !vector_storage(dt)) continue;
@@ -182,13 +184,43 @@ class KernelRenderer {
         if (has(static_cast<size_t>(j), lj)) lane_loads.push_back(lj);
       }
       if (static_cast<int>(lane_loads.size()) != width) continue;
-      const bool aligned = imod(l0->args[0], width)->is_int_const(0);
+      const ExprPtr rem = imod(l0->args[0], width);
+      const std::string buf = ExprRenderer::buffer(l0->slot);
+      if (rem->is_int_const(0) && dt != DType::F16) {
+        const std::string vec = aligned_vector(r, aligned, dt, width, buf, l0->args[0]);
+        for (int j = 0; j < width; ++j) r.bind(lane_loads[j], vector_lane(dt, vec, j));
+        continue;
+      }
+      if (rem->kind == ExprKind::Const && dt != DType::F16 &&
+          k_.buffers[l0->slot].numel % width == 0) {
+        // A window that starts rem->ival past a vector boundary (a stencil's shifted taps):
+        // lanes of the two aligned vectors around it, which every window of the same
+        // vectors shares. The buffer holds whole vectors, so the second stays inside it.
+        const ExprPtr base = iadd(l0->args[0], -rem->ival);
+        const std::string lo = aligned_vector(r, aligned, dt, width, buf, base);
+        const std::string hi = aligned_vector(r, aligned, dt, width, buf, iadd(base, width));
+        for (int j = 0; j < width; ++j) {
+          const int64_t e = rem->ival + j;
+          r.bind(lane_loads[j], vector_lane(dt, e < width ? lo : hi, static_cast<int>(e % width)));
+        }
+        continue;
+      }
       std::string index = r.value(l0->args[0]);
       std::string vec =
-          r.temp(vector_type(dt, width),
-                 vector_load(dt, width, ExprRenderer::buffer(l0->slot), index, aligned));
+          r.temp(vector_type(dt, width), vector_load(dt, width, buf, index, rem->is_int_const(0)));
       for (int j = 0; j < width; ++j) r.bind(lane_loads[j], vector_lane(dt, vec, j));
     }
+  }
+
+  // The temporary holding the aligned vector of `buf` at element `index` (a multiple of
+  // `width`), loaded once: `loaded` maps each such vector to its temporary.
+  static std::string aligned_vector(ExprRenderer& r, std::map<std::string, std::string>& loaded,
+                                    DType dt, int width, const std::string& buf,
+                                    const ExprPtr& index) {
+    const std::string at = r.value(index);
+    auto [it, fresh] = loaded.emplace(buf + "[" + at + "]", "");
+    if (fresh) it->second = r.temp(vector_type(dt, width), vector_load(dt, width, buf, at, true));
+    return it->second;
   }
 
   // The stores of one stage for every lane; stores at consecutive elements become one

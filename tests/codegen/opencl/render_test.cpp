@@ -61,6 +61,18 @@ TEST(OpenCLRender, ElementwiseChainIsOneVectorizedMapKernel) {
   EXPECT_THAT(k[0].body, Not(HasSubstr("const long")));
 }
 
+// A causal depthwise conv's interior reads each tap's window of 4 at an offset past a
+// vector boundary: from the two aligned float4 around it, which the taps share, instead of
+// an unaligned vload4 per tap.
+TEST(OpenCLRender, ShiftedWindowsReadAlignedVectors) {
+  Tensor x = input({2, 8, 4096}), w = input({8, 1, 4});  // big enough for an interior
+  auto k = render({conv1d(x, w, {.padding = ConvPadding::causal(), .groups = 8})}, gpu_target());
+  ASSERT_FALSE(k.empty());
+  EXPECT_EQ(k[0].vector_width, 4);
+  EXPECT_THAT(k[0].body, Not(HasSubstr("vload4(")));
+  EXPECT_THAT(k[0].body, HasSubstr("(__global const float4*)b0)[("));
+}
+
 TEST(OpenCLRender, SoftmaxRowIsOneRowKernelHeldInRegisters) {
   Tensor x = input({64, 8192});
   auto k = render({softmax(x, -1)}, gpu_target());

@@ -49,6 +49,20 @@ TEST(OpenCLOclgrind, Elementwise) {
   }
 }
 
+// A causal depthwise conv large enough for an interior kernel, whose taps read their
+// windows from the two aligned vectors around them (codegen/opencl/render_kernel.cpp):
+// the second vector of the last window must stay inside the buffer.
+TEST(OpenCLOclgrind, ShiftedWindowsStayInside) {
+  KILN_REQUIRE_OPENCL(device);
+  Tensor x = test_data({1, 4, 16384}, DType::F32, 12), w = test_data({4, 1, 4}, DType::F32, 13);
+  for (bool gpu : {false, true}) {
+    auto d = variant(*device, ShapeHint::Auto, gpu);
+    EXPECT_TRUE(matches_reference(*d,
+                                  {conv1d(x, w, {.padding = ConvPadding::causal(), .groups = 4})},
+                                  accumulated_tolerance(DType::F32, 4)));
+  }
+}
+
 TEST(OpenCLOclgrind, ReductionsInEveryShape) {
   KILN_REQUIRE_OPENCL(device);
   Tensor x = test_data({3, 130}, DType::F32, 4);
