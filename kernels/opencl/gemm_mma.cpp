@@ -411,11 +411,34 @@ class MmaRenderer {
   // t = lane % 4): A registers (g, 2t..2t+1), (g + 8, 2t), (g, 2t + 8), (g + 8, 2t + 8);
   // B registers (k 2t..2t+1, col g), (k 2t + 8, g); C (g, 2t), (g, 2t + 1), (g + 8, 2t),
   // (g + 8, 2t + 1).
+  // For TF32 (mma.sync.m16n8k8, one value a register): A registers (g, t), (g + 8, t),
+  // (g, t + 4), (g + 8, t + 4); B registers (k t, col g), (k t + 4, g); C as above.
   std::string emulation() const {
-    if (tf32_) return emulation_tf32();
-    const std::string decode = operands_ == DType::BF16
-                                   ? "as_float(((x >> (16 * h)) & 0xffffu) << 16)"
-                                   : "vload_half(0, (const __private half*)&bits)";
+    std::string k_loop;
+    if (tf32_) {
+      k_loop =
+          "    for (int k = 0; k < 8; ++k) {\n"
+          "      const float av = as_float(sa[(base + (row & 7) * 4 + (k & 3)) * 4 + (row >> 3) + "
+          "(k >> 2) * 2]);\n"
+          "      const float bv = as_float(sb[(base + col * 4 + (k & 3)) * 2 + (k >> 2)]);\n";
+    } else {
+      const std::string decode = operands_ == DType::BF16
+                                     ? "as_float(((x >> (16 * h)) & 0xffffu) << 16)"
+                                     : "vload_half(0, (const __private half*)&bits)";
+      k_loop =
+          "    for (int k = 0; k < 16; ++k) {\n"
+          "      const int h = k & 1;\n"
+          "      uint x = sa[(base + (row & 7) * 4 + ((k & 7) >> 1)) * 4 + (row >> 3) + "
+          "(k >> 3) * 2];\n"
+          "      ushort bits = (ushort)(x >> (16 * h));\n"
+          "      const float av = " +
+          decode +
+          ";\n"
+          "      x = sb[(base + col * 4 + ((k & 7) >> 1)) * 2 + (k >> 3)];\n"
+          "      bits = (ushort)(x >> (16 * h));\n"
+          "      const float bv = " +
+          decode + ";\n";
+    }
     return "void " + name_ +
            "_mma(float* c, uint a0, uint a1, uint a2, uint a3, uint b0, uint b1, "
            "__local uint* sa, __local uint* sb, int lane) {\n"
@@ -426,46 +449,8 @@ class MmaRenderer {
            "  barrier(CLK_LOCAL_MEM_FENCE);\n"
            "  for (int q = 0; q < 4; ++q) {\n"
            "    const int row = g + (q >> 1) * 8, col = 2 * t + (q & 1);\n"
-           "    float s = c[q];\n"
-           "    for (int k = 0; k < 16; ++k) {\n"
-           "      const int h = k & 1;\n"
-           "      uint x = sa[(base + (row & 7) * 4 + ((k & 7) >> 1)) * 4 + (row >> 3) + "
-           "(k >> 3) * 2];\n"
-           "      ushort bits = (ushort)(x >> (16 * h));\n"
-           "      const float av = " +
-           decode +
-           ";\n"
-           "      x = sb[(base + col * 4 + ((k & 7) >> 1)) * 2 + (k >> 3)];\n"
-           "      bits = (ushort)(x >> (16 * h));\n"
-           "      const float bv = " +
-           decode +
-           ";\n"
-           "      s = fma(av, bv, s);\n"
-           "    }\n"
-           "    c[q] = s;\n"
-           "  }\n"
-           "  barrier(CLK_LOCAL_MEM_FENCE);\n"
-           "}\n";
-  }
-
-  // The same for mma.sync.m16n8k8 on TF32, one value a register: A registers (g, t),
-  // (g + 8, t), (g, t + 4), (g + 8, t + 4); B registers (k t, col g), (k t + 4, g); C as above.
-  std::string emulation_tf32() const {
-    return "void " + name_ +
-           "_mma(float* c, uint a0, uint a1, uint a2, uint a3, uint b0, uint b1, "
-           "__local uint* sa, __local uint* sb, int lane) {\n"
-           "  const int base = lane & ~31, l = lane & 31, g = l >> 2, t = l & 3;\n"
-           "  sa[lane * 4 + 0] = a0; sa[lane * 4 + 1] = a1; sa[lane * 4 + 2] = a2; "
-           "sa[lane * 4 + 3] = a3;\n"
-           "  sb[lane * 2 + 0] = b0; sb[lane * 2 + 1] = b1;\n"
-           "  barrier(CLK_LOCAL_MEM_FENCE);\n"
-           "  for (int q = 0; q < 4; ++q) {\n"
-           "    const int row = g + (q >> 1) * 8, col = 2 * t + (q & 1);\n"
-           "    float s = c[q];\n"
-           "    for (int k = 0; k < 8; ++k) {\n"
-           "      const float av = as_float(sa[(base + (row & 7) * 4 + (k & 3)) * 4 + (row >> 3) + "
-           "(k >> 2) * 2]);\n"
-           "      const float bv = as_float(sb[(base + col * 4 + (k & 3)) * 2 + (k >> 2)]);\n"
+           "    float s = c[q];\n" +
+           k_loop +
            "      s = fma(av, bv, s);\n"
            "    }\n"
            "    c[q] = s;\n"
