@@ -853,12 +853,13 @@ std::vector<int> fft_radices(int64_t n) {
   if (n < 2) return {};
   int twos = 0;
   while (n % 2 == 0) n /= 2, ++twos;
-  std::vector<int> out(static_cast<size_t>(twos / 3), 8);
-  if (twos % 3 == 1) out.push_back(2);
-  if (twos % 3 == 2) out.push_back(4);
+  std::vector<int> out;
   for (int p : {3, 5, 7})
     while (n % p == 0) n /= p, out.push_back(p);
   if (n != 1) return {};
+  out.insert(out.end(), static_cast<size_t>(twos / 3), 8);
+  if (twos % 3 == 1) out.push_back(2);
+  if (twos % 3 == 2) out.push_back(4);
   return out;
 }
 

@@ -42,8 +42,10 @@
 
 namespace kiln::kernels::opencl {
 
-// The radices (8s first, then a 4 or a 2, then 3s, 5s and 7s) whose product is n, or empty
-// when n has a prime factor above 7 (or n < 2).
+// The radices (3s, 5s and 7s first, then 8s, then a 4 or a 2) whose product is n, or empty
+// when n has a prime factor above 7 (or n < 2). With an even radix last, the last pass makes
+// X[n/2] of an even-length transform from twiddle-free sums (as X[0] always is), so a real
+// row's Nyquist term comes out exactly real.
 std::vector<int> fft_radices(int64_t n);
 
 // One launch of an FFT: `rows` transforms of length `len`, of which this pass does the
