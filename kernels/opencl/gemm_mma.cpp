@@ -105,10 +105,9 @@ struct FactorPlan {
 // (TF32), read by 16-byte loads where its runs allow; any other expression by Pairs.
 FactorPlan plan_factor(const ExprPtr& factor, const VarSet& rows, const VarSet& k, bool tf32) {
   FactorPlan plan;
-  const ExprPtr& load = tf32 || factor->args.empty() ? factor : factor->args[0];
-  if (tf32 ? factor->kind != ExprKind::Load || factor->dtype != DType::F32
-           : factor->kind != ExprKind::Cast || load->kind != ExprKind::Load)
-    return plan;
+  // The buffer read: the factor itself (TF32), or under its cast to f32 (halves).
+  const ExprPtr load = tf32 ? factor : factor->kind == ExprKind::Cast ? factor->args[0] : nullptr;
+  if (!load || load->kind != ExprKind::Load || (tf32 && load->dtype != DType::F32)) return plan;
   plan.buffer = load->slot;
   plan.index = load->args[0];
   const int64_t run = tf32 ? 4 : 8;
