@@ -9,7 +9,10 @@
 #include <unordered_set>
 #include <utility>
 
+#include "ir/hash.h"
+#include "ir/node_index.h"
 #include "runtime/device.h"
+#include "runtime/driver.h"
 
 namespace kiln::frontend {
 
@@ -44,39 +47,101 @@ bool inline_constant(const ir::Node& n) {
          (!n.buffer || n.buffer->on_host());
 }
 
-// The graph of live nodes that evaluate() runs: small constants inline, every other value
-// a parameter with its buffer as the input.
-class Extractor {
- public:
-  explicit Extractor(Extraction& out) : out_(out) {}
+// The history of some roots in the order extraction copies it, as plain pointers to live
+// nodes (valid under a HistoryReadLock): the values that become parameters, the body
+// (inline constants and ops, operands first) and the roots. The plan cache's key is
+// hashed from it before anything is copied.
+struct History {
+  static constexpr uint32_t kBody = uint32_t{1} << 31;  // positions of body nodes
+  std::vector<const ir::Node*> params, nodes, results;
+  ir::NodeIndex positions;  // params[i] -> i, nodes[j] -> kBody | j
+  std::vector<std::pair<const ir::Node*, size_t>> stack;
 
-  ir::NodePtr copy_of(const ir::NodePtr& root) {
-    return copy_history(
-        root.get(), copies_, [this](const ir::Node& n) { return copy_value(n); },
-        [this](const ir::Node& n, std::vector<ir::NodePtr> operands) {
-          auto c = ir::make_node(n.op, std::move(operands), n.attrs, n.type, n.loc);
-          out_.graph.nodes.push_back(c);
-          return c;
-        });
+  // Every node computing `roots` that is not in the history yet, operands first, without
+  // recursion (histories can be long chains). Nodes that hold a value are not looked into.
+  // Roots given twice are results once; with skip_evaluated, roots holding a value are none.
+  void add(const std::vector<ir::NodePtr>& roots, bool skip_evaluated) {
+    for (const ir::NodePtr& root : roots) {
+      if (skip_evaluated && root->buffer) continue;
+      if (std::find(results.begin(), results.end(), root.get()) != results.end()) continue;
+      walk(root.get());
+      results.push_back(root.get());
+    }
+  }
+  uint64_t hash() const { return ir::structural_hash(params, nodes, results); }
+  void clear() {
+    params.clear();
+    nodes.clear();
+    results.clear();
+    positions.clear();
   }
 
  private:
-  ir::NodePtr copy_value(const ir::Node& n) {
-    if (inline_constant(n)) {
-      auto c = ir::make_constant(n.buffer, n.loc);
-      out_.graph.nodes.push_back(c);
-      return c;
+  void walk(const ir::Node* root) {
+    stack.assign(1, {root, 0});
+    while (!stack.empty()) {
+      auto& [node, next] = stack.back();
+      if (positions.contains(node)) {
+        stack.pop_back();
+        continue;
+      }
+      const bool is_value = node->buffer != nullptr;
+      if (!is_value && next < node->operands.size()) {
+        const ir::Node* operand = node->operands[next++].get();
+        if (!positions.contains(operand)) stack.push_back({operand, 0});
+        continue;
+      }
+      if (is_value && !inline_constant(*node)) {
+        positions.insert(node, static_cast<uint32_t>(params.size()));
+        params.push_back(node);
+      } else {
+        positions.insert(node, kBody | static_cast<uint32_t>(nodes.size()));
+        nodes.push_back(node);
+      }
+      stack.pop_back();
     }
-    auto p = ir::make_node(ir::OpKind::Parameter, {}, {}, n.type, n.loc);
-    p->name = "arg" + std::to_string(out_.graph.params.size());
-    out_.graph.params.push_back(p);
-    out_.inputs.push_back(n.buffer);
-    return p;
   }
-
-  Extraction& out_;
-  NodeCopies copies_;
 };
+
+// This thread's history, reused by every eval: warm, a walk allocates nothing. Used only
+// under a HistoryReadLock and cleared before each use.
+History& scratch_history() {
+  thread_local History history;
+  history.clear();
+  return history;
+}
+
+// Copies `h` into `out`: small constants inline, every other value a parameter with its
+// buffer as the input. The copies are new nodes: passes may rewrite them without touching
+// the user's tensors.
+void copy_history_into(const History& h, Extraction& out) {
+  std::vector<ir::NodePtr> params, nodes;
+  params.reserve(h.params.size());
+  nodes.reserve(h.nodes.size());
+  for (const ir::Node* n : h.params) {
+    auto p = ir::make_node(ir::OpKind::Parameter, {}, {}, n->type, n->loc);
+    p->name = "arg" + std::to_string(params.size());
+    params.push_back(p);
+    out.inputs.push_back(n->buffer);
+  }
+  auto copy_of = [&](const ir::Node* n) {
+    const uint32_t at = h.positions.find(n);
+    return at & History::kBody ? nodes[at & ~History::kBody] : params[at];
+  };
+  for (const ir::Node* n : h.nodes) {
+    if (n->buffer) {
+      nodes.push_back(ir::make_constant(n->buffer, n->loc));
+      continue;
+    }
+    std::vector<ir::NodePtr> operands;
+    operands.reserve(n->operands.size());
+    for (const ir::NodePtr& o : n->operands) operands.push_back(copy_of(o.get()));
+    nodes.push_back(ir::make_node(n->op, std::move(operands), n->attrs, n->type, n->loc));
+  }
+  for (const ir::Node* r : h.results) out.graph.results.push_back(copy_of(r));
+  out.graph.params = std::move(params);
+  out.graph.nodes = std::move(nodes);
+}
 
 // Releases nodes one at a time: a node this list holds the last reference to hands its
 // operands to the list before it is destroyed, so no destructor recurses. Under a
@@ -180,19 +245,34 @@ class Claim {
   }
 };
 
-// Computes the claimed roots on `device` and stores their values.
+// Computes the claimed roots on `device` and stores their values. A history whose graph
+// the device has a plan for runs without being copied.
 void compute(Claim& claim, const std::shared_ptr<runtime::Device>& device) {
   if (!device) throw DeviceError("eval: no device to run on; pass one or set a default");
-  Extraction ex = extract_graph(claim.mine, /*skip_evaluated=*/false);
+  Extraction ex;
+  std::shared_ptr<const runtime::CompiledGraph> plan;
+  {
+    HistoryReadLock lock;
+    History& h = scratch_history();
+    h.add(claim.mine, /*skip_evaluated=*/false);
+    plan = device->plans().find(h.hash());
+    if (plan) {
+      ex.inputs.reserve(h.params.size());
+      for (const ir::Node* p : h.params) ex.inputs.push_back(p->buffer);
+    } else {
+      copy_history_into(h, ex);
+    }
+  }
   GraphRelease release{ex.graph};
   // The driver runs it on the device (runtime/driver.h).
-  std::vector<BufferPtr> results = device->run(ex.graph, ex.inputs);
-  if (results.size() != ex.targets.size())
+  std::vector<BufferPtr> results =
+      plan ? runtime::run_plan(*device, plan, ex.inputs) : device->run(ex.graph, ex.inputs);
+  if (results.size() != claim.mine.size())
     throw DeviceError("eval: device " + device->name() + " returned " +
                       std::to_string(results.size()) + " results for a graph of " +
-                      std::to_string(ex.targets.size()));
+                      std::to_string(claim.mine.size()));
   for (size_t i = 0; i < results.size(); ++i) {
-    const Type& want = ex.targets[i]->type;
+    const Type& want = claim.mine[i]->type;
     if (!results[i] || results[i]->type() != want)
       throw DeviceError("eval: device " + device->name() + " returned " +
                         (results[i] ? results[i]->type().str() : std::string("no buffer")) +
@@ -255,16 +335,22 @@ void release_chain(ir::NodePtr node) {
 
 Extraction extract_graph(const std::vector<ir::NodePtr>& roots, bool skip_evaluated) {
   HistoryReadLock lock;
+  History& h = scratch_history();
+  h.add(roots, skip_evaluated);
   Extraction out;
-  Extractor extractor(out);
-  std::unordered_set<const ir::Node*> seen;
-  for (const auto& root : roots) {
-    if (skip_evaluated && root->buffer) continue;
-    if (!seen.insert(root.get()).second) continue;
-    out.graph.results.push_back(extractor.copy_of(root));
-    out.targets.push_back(root);
-  }
+  copy_history_into(h, out);
+  for (const ir::NodePtr& root : roots)
+    if (std::find(h.results.begin(), h.results.end(), root.get()) != h.results.end() &&
+        std::find(out.targets.begin(), out.targets.end(), root) == out.targets.end())
+      out.targets.push_back(root);
   return out;
+}
+
+uint64_t plan_key(const std::vector<ir::NodePtr>& roots) {
+  HistoryReadLock lock;
+  History& h = scratch_history();
+  h.add(roots, /*skip_evaluated=*/false);
+  return h.hash();
 }
 
 void evaluate(const std::vector<Tensor>& tensors, const std::shared_ptr<runtime::Device>& device) {

@@ -50,6 +50,11 @@ class HistoryReadLock {
 // without touching the user's tensors.
 Extraction extract_graph(const std::vector<ir::NodePtr>& roots, bool skip_evaluated);
 
+// The plan cache's key (ir/structural_hash) of the graph extract_graph(roots, false) would
+// copy, computed over the live nodes without copying them (under a HistoryReadLock of its
+// own): what evaluate() looks a device's plan up by.
+uint64_t plan_key(const std::vector<ir::NodePtr>& roots);
+
 // Live nodes already copied into a graph being built, and their copies.
 using NodeCopies = std::unordered_map<const ir::Node*, ir::NodePtr>;
 

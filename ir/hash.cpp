@@ -5,7 +5,8 @@
 #include <bit>
 #include <cstring>
 #include <string_view>
-#include <unordered_map>
+
+#include "ir/node_index.h"
 
 namespace kiln::ir {
 
@@ -65,24 +66,28 @@ class Hasher {
 constexpr uint64_t kBodyBase = uint64_t{1} << 32;
 constexpr uint64_t kOutside = ~uint64_t{0};
 
-}  // namespace
-
-uint64_t structural_hash(const Graph& graph, const HashOptions& options) {
-  std::unordered_map<const Node*, uint64_t> ids;
+// The hash of parameters, body and results given as lists; get(x) is the node behind an
+// element of a list.
+template <class List, class Get>
+uint64_t hash_lists(const List& params, const List& nodes, const List& results, Get get,
+                    const HashOptions& options) {
+  NodeIndex ids;
   Hasher h;
-  h.add(graph.params.size());
-  for (size_t i = 0; i < graph.params.size(); ++i) {
-    const Node* p = graph.params[i].get();
-    ids.emplace(p, i);
+  h.add(params.size());
+  for (size_t i = 0; i < params.size(); ++i) {
+    const Node* p = get(params[i]);
+    ids.insert(p, static_cast<uint32_t>(i));
     if (p) h.add(p->type);
   }
-  h.add(graph.nodes.size());
+  h.add(nodes.size());
   auto ref = [&](const Node* n) {
-    auto it = ids.find(n);
-    return it == ids.end() ? kOutside : it->second;
+    const uint32_t id = ids.find(n);
+    return id == NodeIndex::kAbsent ? kOutside
+           : id < params.size()     ? uint64_t{id}
+                                    : kBodyBase + (id - params.size());
   };
-  for (size_t j = 0; j < graph.nodes.size(); ++j) {
-    const Node* n = graph.nodes[j].get();
+  for (size_t j = 0; j < nodes.size(); ++j) {
+    const Node* n = get(nodes[j]);
     if (!n) {
       h.add(kOutside);
       continue;
@@ -99,11 +104,24 @@ uint64_t structural_hash(const Graph& graph, const HashOptions& options) {
       if (!(options.ignore_scalar_constant_values && b.type().rank() == 0))
         h.add_bytes(b.data(), b.nbytes());
     }
-    ids.emplace(n, kBodyBase + j);
+    ids.insert(n, static_cast<uint32_t>(params.size() + j));
   }
-  h.add(graph.results.size());
-  for (const NodePtr& r : graph.results) h.add(ref(r.get()));
+  h.add(results.size());
+  for (const auto& r : results) h.add(ref(get(r)));
   return h.value();
+}
+
+}  // namespace
+
+uint64_t structural_hash(const Graph& graph, const HashOptions& options) {
+  return hash_lists(
+      graph.params, graph.nodes, graph.results, [](const NodePtr& n) { return n.get(); }, options);
+}
+
+uint64_t structural_hash(std::span<const Node* const> params, std::span<const Node* const> nodes,
+                         std::span<const Node* const> results, const HashOptions& options) {
+  return hash_lists(
+      params, nodes, results, [](const Node* n) { return n; }, options);
 }
 
 }  // namespace kiln::ir

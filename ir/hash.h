@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 
 #include "ir/graph.h"
 
@@ -18,5 +19,13 @@ struct HashOptions {
 };
 
 uint64_t structural_hash(const Graph& graph, const HashOptions& options = {});
+
+// The same hash of a graph given as lists of plain pointers, as a walk over nodes it does
+// not own sees it (the frontend hashes live histories so, before copying any): `params`
+// add their types; `nodes` (operands before users, each operand among `params` or earlier
+// `nodes`) their ops, types, wiring, attributes and constant data. Equal to the hash of the
+// Graph with these lists.
+uint64_t structural_hash(std::span<const Node* const> params, std::span<const Node* const> nodes,
+                         std::span<const Node* const> results, const HashOptions& options = {});
 
 }  // namespace kiln::ir

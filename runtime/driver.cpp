@@ -39,7 +39,21 @@ void count_run(const DeviceCounts& c, int64_t graphs, int64_t launches, double s
   });
 }
 
-// One graph without custom kernels, its inputs checked: prepare, launch, read back.
+// A plan on inputs checked already: prepare, launch, read back.
+std::vector<BufferPtr> run_checked_plan(Device& device,
+                                        const std::shared_ptr<const CompiledGraph>& plan,
+                                        const std::vector<BufferPtr>& inputs,
+                                        Clock::time_point start) {
+  Executable exe(device, plan->program, plan, inputs);
+  exe.enqueue();
+  // The results' device memory is not written again: the device may keep it as the copy of
+  // the host buffers read back, for the evals that take them as inputs.
+  std::vector<BufferPtr> results = exe.read_results(/*keep=*/true);
+  count_run(exe.counts(), 1, exe.launches_per_run(), seconds_since(start));
+  return results;
+}
+
+// One graph without custom kernels, its inputs checked.
 std::vector<BufferPtr> run_fused(Device& device, const ir::Graph& graph,
                                  const std::vector<BufferPtr>& inputs) {
   const auto start = Clock::now();
@@ -49,15 +63,25 @@ std::vector<BufferPtr> run_fused(Device& device, const ir::Graph& graph,
     count_run(counts, 1, 0, seconds_since(start));
     return results;
   }
-  std::shared_ptr<const CompiledGraph> plan =
-      device.plans().get(graph, [&](ir::Graph& g) { return compile_graph(g, device); });
-  Executable exe(device, plan->program, plan, inputs);
-  exe.enqueue();
-  // The results' device memory is not written again: the device may keep it as the copy of
-  // the host buffers read back, for the evals that take them as inputs.
-  std::vector<BufferPtr> results = exe.read_results(/*keep=*/true);
-  count_run(exe.counts(), 1, exe.launches_per_run(), seconds_since(start));
-  return results;
+  return run_checked_plan(
+      device, device.plans().get(graph, [&](ir::Graph& g) { return compile_graph(g, device); }),
+      inputs, start);
+}
+
+// Turns the C++ library's out-of-memory failures of `run` into kiln's error.
+template <class Run>
+std::vector<BufferPtr> out_of_memory_explained(const Device& device, const ir::Graph& graph,
+                                               const Run& run) {
+  try {
+    return run();
+  } catch (const std::bad_alloc&) {
+    // Buffers fail with their size (ir/host_memory.h); this is the bookkeeping of a graph
+    // too large for what memory is left.
+    throw DeviceError("out of host memory running graph " + graph.name + " (" +
+                      std::to_string(graph.nodes.size()) + " nodes) on " + device.name() +
+                      "; evaluate a smaller batch or a smaller graph, or lower KILN_HOST_CACHE_MB "
+                      "so that kiln keeps less freed memory for reuse");
+  }
 }
 
 }  // namespace
@@ -197,16 +221,16 @@ std::vector<BufferPtr> run_graph_unguarded(Device& device, const ir::Graph& grap
 std::vector<BufferPtr> run_graph(Device& device, const ir::Graph& graph,
                                  const std::vector<BufferPtr>& inputs) {
   ir::check_inputs(graph, inputs);
-  try {
-    return run_graph_unguarded(device, graph, inputs);
-  } catch (const std::bad_alloc&) {
-    // Buffers fail with their size (ir/host_memory.h); this is the bookkeeping of a graph
-    // too large for what memory is left.
-    throw DeviceError("out of host memory running graph " + graph.name + " (" +
-                      std::to_string(graph.nodes.size()) + " nodes) on " + device.name() +
-                      "; evaluate a smaller batch or a smaller graph, or lower KILN_HOST_CACHE_MB "
-                      "so that kiln keeps less freed memory for reuse");
-  }
+  return out_of_memory_explained(device, graph,
+                                 [&] { return run_graph_unguarded(device, graph, inputs); });
+}
+
+std::vector<BufferPtr> run_plan(Device& device, const std::shared_ptr<const CompiledGraph>& plan,
+                                const std::vector<BufferPtr>& inputs) {
+  const auto start = Clock::now();
+  ir::check_inputs(plan->graph, inputs);
+  return out_of_memory_explained(device, plan->graph,
+                                 [&] { return run_checked_plan(device, plan, inputs, start); });
 }
 
 std::vector<BufferPtr> run_program(Device& device, const codegen::Program& program,

@@ -85,6 +85,11 @@ std::unique_ptr<Executable> prepare(Device& device, const ir::Graph& graph,
 std::vector<BufferPtr> run_graph(Device& device, const ir::Graph& graph,
                                  const std::vector<BufferPtr>& inputs);
 
+// Runs a plan of `device`'s plan cache (found by PlanCache::find) on one buffer per
+// parameter of its graph, which it checks: run_graph's path after the plan lookup.
+std::vector<BufferPtr> run_plan(Device& device, const std::shared_ptr<const CompiledGraph>& plan,
+                                const std::vector<BufferPtr>& inputs);
+
 // Runs a program compiled already, on one buffer per parameter of its graph (which must
 // still be alive: constants and scalars are read from its nodes). No plan cache.
 std::vector<BufferPtr> run_program(Device& device, const codegen::Program& program,

@@ -10,10 +10,7 @@ namespace kiln::runtime {
 std::shared_ptr<const CompiledGraph> PlanCache::get(const ir::Graph& graph,
                                                     const Compile& compile) {
   const uint64_t key = ir::structural_hash(graph);
-  if (auto plan = find(key)) {
-    add_stats([](Stats& st) { ++st.plans_reused; });
-    return plan;
-  }
+  if (auto plan = find(key)) return plan;
   auto fresh = std::make_shared<CompiledGraph>();
   fresh->graph = ir::clone_graph(graph);
   fresh->program = compile(fresh->graph);
@@ -27,11 +24,16 @@ size_t PlanCache::size() {
 }
 
 std::shared_ptr<const CompiledGraph> PlanCache::find(uint64_t key) {
-  std::lock_guard lock(mutex_);
-  auto it = index_.find(key);
-  if (it == index_.end()) return nullptr;
-  order_.splice(order_.begin(), order_, it->second);
-  return it->second->second;
+  std::shared_ptr<const CompiledGraph> plan;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = index_.find(key);
+    if (it == index_.end()) return nullptr;
+    order_.splice(order_.begin(), order_, it->second);
+    plan = it->second->second;
+  }
+  add_stats([](Stats& st) { ++st.plans_reused; });
+  return plan;
 }
 
 void PlanCache::insert(uint64_t key, std::shared_ptr<const CompiledGraph> plan) {

@@ -38,12 +38,15 @@ class PlanCache {
   // The plan of `graph`: the cached one (counted in Stats::plans_reused), else a copy of
   // `graph` compiled by `compile` and remembered.
   std::shared_ptr<const CompiledGraph> get(const ir::Graph& graph, const Compile& compile);
+  // The plan cached for the graph whose structural hash (ir/hash.h) is `key`, counted in
+  // Stats::plans_reused; null when there is none. For callers that hash a graph without
+  // building it (frontend/evaluate.cpp).
+  std::shared_ptr<const CompiledGraph> find(uint64_t key);
 
   size_t size();
 
  private:
   using Entry = std::pair<uint64_t, std::shared_ptr<const CompiledGraph>>;
-  std::shared_ptr<const CompiledGraph> find(uint64_t key);
   void insert(uint64_t key, std::shared_ptr<const CompiledGraph> plan);
 
   const size_t capacity_;

@@ -2,6 +2,8 @@
 // after eval, shared work, graph extraction, devices, printing and source locations.
 #include <sstream>
 
+#include "frontend/evaluate.h"
+#include "ir/hash.h"
 #include "ir/verifier.h"
 #include "test_util.h"
 
@@ -190,6 +192,70 @@ TEST(Eval, ValuesBecomeParametersOrInlineConstants) {
   EXPECT_NE(k.nodes[0].get(), small.node().get());
   EXPECT_NO_THROW(ir::verify(g));
   EXPECT_NO_THROW(ir::verify(h));
+}
+
+// eval looks its plan up by a hash of the live history (frontend::plan_key), which must be
+// the hash of the graph it would extract: the same parameters in order, inline constants
+// with their data, shared values once, roots given twice once.
+TEST(Eval, ThePlanKeyIsTheHashOfTheExtractedGraph) {
+  auto same = [](const std::vector<Tensor>& roots) {
+    std::vector<ir::NodePtr> nodes;
+    for (const Tensor& t : roots) nodes.push_back(t.node());
+    return frontend::plan_key(nodes) ==
+           ir::structural_hash(frontend::extract_graph(nodes, false).graph);
+  };
+  Tensor big = from_data(std::vector<float>(100, 1.f), {100});
+  Tensor small = from_data({1.f, 2.f}, {2});
+  Tensor h = exp(big) * 2.0 + 1.0;
+  Tensor y = h * h + sum(small) + big;
+  EXPECT_TRUE(same({y}));
+  EXPECT_TRUE(same({y, h, y, big}));
+  EXPECT_TRUE(same({small * 3.0}));
+  Key key(5);
+  Tensor w = normal(key, {100, 4});
+  EXPECT_TRUE(same({relu(matmul(reshape(h, {1, 100}), w) + 0.5)}));
+  // Another scalar is another key; so is a shared value once it holds its value (it is an
+  // input then).
+  EXPECT_NE(frontend::plan_key({(small * 3.0).node()}), frontend::plan_key({(small * 4.0).node()}));
+  const uint64_t before = frontend::plan_key({y.node()});
+  eval(h);
+  EXPECT_TRUE(same({y}));
+  EXPECT_NE(frontend::plan_key({y.node()}), before);
+}
+
+// A repeated eval runs the cached plan on the new values, and a scalar that differs gets a
+// plan of its own: the key sees the data of inline constants.
+TEST(Eval, RepeatedEvalsReuseThePlanWithTheirOwnValues) {
+  auto step = [](const Tensor& x, double s) {
+    Tensor h = x * s + 1.0;
+    return h * h + h;
+  };
+  auto expected = [](const std::vector<float>& x, double s) {
+    std::vector<double> out;
+    for (float v : x) {
+      const double h = v * s + 1.0;
+      out.push_back(h * h + h);
+    }
+    return out;
+  };
+  std::vector<float> a(40), b(40);
+  for (int i = 0; i < 40; ++i) {
+    a[static_cast<size_t>(i)] = 0.25f * static_cast<float>(i);
+    b[static_cast<size_t>(i)] = -0.5f * static_cast<float>(i);
+  }
+  Tensor first = step(from_data(a, {40}), 2.0);
+  eval(first);
+  expect_f32(first, {40}, expected(a, 2.0));
+  reset_stats();
+  Tensor again = step(from_data(b, {40}), 2.0);
+  eval(again);
+  EXPECT_EQ(stats().plans_reused, current_device()->interprets() ? 0 : 1);
+  expect_f32(again, {40}, expected(b, 2.0));
+  reset_stats();
+  Tensor other = step(from_data(b, {40}), 3.0);
+  eval(other);
+  EXPECT_EQ(stats().plans_reused, 0);
+  expect_f32(other, {40}, expected(b, 3.0));
 }
 
 TEST(Eval, ExtractedGraphsVerify) {
