@@ -106,6 +106,8 @@ struct Build {
   std::vector<std::pair<const Node*, Ctx>> input_uses;
   // Reductions fused as stages; after a merge also the producer's reducing root.
   std::vector<const Node*> stages;
+  // Operands of its skinny products that it computes as it packs them (more than views).
+  std::vector<const Node*> prologues;
   std::vector<const Node*> outputs;
   bool restart = false;
 };
@@ -158,14 +160,22 @@ class Scheduler {
       }
       if (realized_.size() != before) continue;
       // A reduction fused into several groups would be recomputed by each: store it once.
-      std::map<const Node*, int> stage_users;
-      for (const Build& b : builds)
+      std::map<const Node*, int> stage_users, prologue_users;
+      for (const Build& b : builds) {
         for (const Node* s : b.stages) ++stage_users[s];
+        for (const Node* p : b.prologues) ++prologue_users[p];
+      }
       for (auto& [s, count] : stage_users)
         if (count > 1)
           realize(s,
                   "reduction used by " + std::to_string(count) +
                       " kernels: computing it once is cheaper than a pass over its input in each");
+      // So is a computed operand of several skinny products: each would compute it again
+      // as it packs it, element by element, where a stored one is copied or read in place.
+      for (auto& [p, count] : prologue_users)
+        if (count > 1)
+          realize(p, "operand computed for " + std::to_string(count) +
+                         " products: stored once, not recomputed as each packs it");
       if (realized_.size() == before) break;
     }
     return finish(merge(std::move(builds)));
@@ -393,6 +403,7 @@ class Scheduler {
       fresh.inputs.clear();
       fresh.input_uses.clear();
       fresh.stages.clear();
+      fresh.prologues.clear();
       fresh.restart = false;
       size_t realized_before = realized_.size();
       // The root spans S, or (a reduction, or a value computed from one after re-rooting)
@@ -431,7 +442,7 @@ class Scheduler {
       stack.pop_back();
       next.clear();
       if (step.operand >= 0)
-        visit_matmul_operand(step.node, static_cast<size_t>(step.operand), next);
+        visit_matmul_operand(b, step.node, static_cast<size_t>(step.operand), next);
       else if (!b.restart)
         visit_one(b, step.node, step.ctx, next);
       stack.insert(stack.end(), next.rbegin(), next.rend());
@@ -497,12 +508,21 @@ class Scheduler {
     next.push_back({n->operands[0].get(), Ctx::Full});
   }
 
+  // Whether the product `n` uses each element of its operand i at most 16 times (a
+  // matmul's B with M <= 16, or its A with N <= 16): the skinny products of an MLP step,
+  // whose time is mostly packing that operand.
+  static bool few_uses_per_element(const Node* n, size_t i) {
+    const Shape& out = n->type.shape;
+    if (n->op != OpKind::MatMul || out.size() < 2) return false;
+    return out[out.size() - (i == 0 ? 1 : 2)] <= 16;
+  }
+
   // Operand i of a matmul or conv: stored when it is more than a cheap prologue of memory
   // (and then the later operands are left alone), else visited before operand i + 1. The
   // input of a conv with several taps takes views only: its im2col would compute an
   // elementwise prologue once per tap, and the CPU GEMM packs a view of memory by copies
   // (kernels/cpu/gemm.h) where it would evaluate a computed value element by element.
-  void visit_matmul_operand(const Node* n, size_t i, std::vector<Step>& next) {
+  void visit_matmul_operand(Build& b, const Node* n, size_t i, std::vector<Step>& next) {
     const Node* op = n->operands[i].get();
     int64_t taps = 1;
     if (n->op == OpKind::Conv && i == 0)
@@ -517,6 +537,8 @@ class Scheduler {
                   " reads each operand element many times: stored, not recomputed");
       return;
     }
+    if (few_uses_per_element(n, i) && !is_cheap_prologue(op, 0))
+      b.prologues.push_back(value_under_views(op));
     next.push_back({op, Ctx::Other});
     if (i + 1 < n->operands.size()) next.push_back({n, Ctx::Other, static_cast<int>(i + 1)});
   }

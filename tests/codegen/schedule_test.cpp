@@ -80,6 +80,35 @@ TEST(Schedule, CheapOperandProloguesAreFusedIntoTheProduct) {
   EXPECT_EQ(schedule(g).groups.size(), 1u);
 }
 
+// A computed weight that two skinny products read (an MLP step with weights built in the
+// graph) is stored once, not packed through its prologue by each; one skinny product, or
+// two that use each element many times, keep it fused.
+TEST(Schedule, AComputedOperandOfSeveralSkinnyProductsIsStoredOnce) {
+  auto graph = [](int rows) {
+    const std::string m = std::to_string(rows);
+    return ir::parse_graph(R"(func @f(%x: f32[)" + m + R"(,64], %w: f32[64,64]) -> (f32[)" + m +
+                           R"(,64]) {
+    %0 = neg %w : f32[64,64]
+    %1 = matmul %x, %0 : f32[)" +
+                           m + R"(,64]
+    %2 = matmul %1, %0 : f32[)" +
+                           m + R"(,64]
+    return %2
+  })");
+  };
+  Schedule skinny = schedule(graph(8));
+  ASSERT_EQ(skinny.groups.size(), 3u);
+  EXPECT_EQ(reason_for(skinny, ir::OpKind::Neg),
+            "operand computed for 2 products: stored once, not recomputed as each packs it");
+  EXPECT_EQ(schedule(graph(64)).groups.size(), 2u);
+  ir::Graph single = ir::parse_graph(R"(func @f(%x: f32[8,64], %w: f32[64,64]) -> (f32[8,64]) {
+    %0 = neg %w : f32[64,64]
+    %1 = matmul %x, %0 : f32[8,64]
+    return %1
+  })");
+  EXPECT_EQ(schedule(single).groups.size(), 1u);
+}
+
 TEST(Schedule, AGemmGroupComputesOneProduct) {
   ir::Graph g = ir::parse_graph(R"(func @f(%a: f32[8,8], %b: f32[8,8], %c: f32[8,8]) -> (f32[8,8]) {
     %0 = matmul %a, %b : f32[8,8]
