@@ -3,9 +3,11 @@
 #include "frontend/builder.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <optional>
 
 #include "ir/verifier.h"
 
@@ -40,8 +42,10 @@ LocationScope::LocationScope(Loc loc) : loc_(loc), previous_(scoped_location) {
 }
 LocationScope::~LocationScope() { scoped_location = previous_; }
 
-Tensor make(ir::OpKind op, const std::vector<Tensor>& operands, std::vector<ir::AttrValue> attrs,
-            Type type, Loc loc) {
+namespace {
+template <class Operands>
+Tensor make_of(ir::OpKind op, const Operands& operands, std::vector<ir::AttrValue> attrs, Type type,
+               Loc loc) {
   loc = located(loc);
   check_shape(ir::op_name(op), type.shape, type.dtype);
   std::vector<ir::NodePtr> nodes;
@@ -52,6 +56,17 @@ Tensor make(ir::OpKind op, const std::vector<Tensor>& operands, std::vector<ir::
   ir::verify_node(*node);
 #endif
   return Tensor(std::move(node));
+}
+}  // namespace
+
+Tensor make(ir::OpKind op, const std::vector<Tensor>& operands, std::vector<ir::AttrValue> attrs,
+            Type type, Loc loc) {
+  return make_of(op, operands, std::move(attrs), std::move(type), loc);
+}
+
+Tensor make(ir::OpKind op, std::initializer_list<Tensor> operands, std::vector<ir::AttrValue> attrs,
+            Type type, Loc loc) {
+  return make_of(op, operands, std::move(attrs), std::move(type), loc);
 }
 
 void throw_dtype_refusal(std::string_view name, ir::OpKind op, DType dtype,
@@ -107,8 +122,84 @@ int64_t float_to_int(double v, DType t) {
 }
 
 template <class T>
-void store(Buffer& b, T v) {
-  std::memcpy(b.data(), &v, sizeof(T));
+uint64_t bits_of(T v) {
+  uint64_t bits = 0;
+  std::memcpy(&bits, &v, sizeof(T));
+  return bits;
+}
+
+// `value` stored as `dtype` (at most 8 bytes), in the low bytes of the result.
+uint64_t scalar_bits(const Scalar& value, DType dtype) {
+  bool is_int_like = value.kind() == Scalar::Kind::Bool || value.kind() == Scalar::Kind::Int;
+  double d = value.as_double();
+  auto as_int = [&] { return is_int_like ? value.as_int() : float_to_int(d, dtype); };
+  switch (dtype) {
+    case DType::Bool:
+      return bits_of<uint8_t>(is_int_like ? value.as_int() != 0
+                                          : (d != 0 || value.as_complex().imag() != 0));
+    case DType::I8: return bits_of(static_cast<int8_t>(as_int()));
+    case DType::U8: return bits_of(static_cast<uint8_t>(as_int()));
+    case DType::I32: return bits_of(static_cast<int32_t>(as_int()));
+    case DType::I64: return bits_of(as_int());
+    case DType::F16: return bits_of(float_to_f16(static_cast<float>(d)));
+    case DType::BF16: return bits_of(float_to_bf16(static_cast<float>(d)));
+    case DType::F32: return bits_of(static_cast<float>(d));
+    case DType::F64: return bits_of(d);
+    case DType::C64: return bits_of(value.as_complex());
+  }
+  return 0;
+}
+
+// The scalar constants this thread made lately, as all-ones shapes of some rank (rank 0:
+// the constant itself), by dtype, value, rank and call site: an op applied in a loop (relu's
+// zero in every layer of an MLP step) reuses one constant instead of making a buffer and
+// nodes each time. Direct-mapped, so bounded; the values are single elements, and constant
+// nodes are never changed.
+class ScalarCache {
+ public:
+  Tensor* find(DType dtype, uint64_t bits, size_t rank, Loc loc) {
+    Entry& e = slot(dtype, bits, rank, loc);
+    return e.value && e.dtype == dtype && e.bits == bits && e.rank == rank &&
+                   e.line == loc.line() && e.column == loc.column() && e.file == loc.file_name()
+               ? &*e.value
+               : nullptr;
+  }
+  void insert(DType dtype, uint64_t bits, size_t rank, Loc loc, const Tensor& value) {
+    slot(dtype, bits, rank, loc) =
+        Entry{dtype, bits, rank, loc.file_name(), loc.line(), loc.column(), value};
+  }
+
+ private:
+  struct Entry {
+    DType dtype = DType::F32;
+    uint64_t bits = 0;
+    size_t rank = 0;
+    const char* file = nullptr;
+    uint_least32_t line = 0, column = 0;
+    std::optional<Tensor> value;
+  };
+  Entry& slot(DType dtype, uint64_t bits, size_t rank, Loc loc) {
+    uint64_t h = bits * 0x9e3779b97f4a7c15ull ^ static_cast<uint64_t>(dtype) ^ rank << 8 ^
+                 uint64_t { loc.line() } << 16 ^ uint64_t { loc.column() } << 40;
+    return entries_[(h ^ h >> 29) % entries_.size()];
+  }
+  std::array<Entry, 64> entries_;
+};
+
+// `value` as a constant of `dtype` reshaped to `rank` ones, from this thread's cache when
+// the same call site made it lately.
+Tensor scalar_of_rank(std::string_view op, const Scalar& value, DType dtype, size_t rank, Loc loc) {
+  check_scalar_fits(op, value, dtype);
+  loc = located(loc);
+  const uint64_t bits = scalar_bits(value, dtype);
+  thread_local ScalarCache cache;
+  if (Tensor* t = cache.find(dtype, bits, rank, loc)) return *t;
+  auto buffer = std::make_shared<Buffer>(Type{dtype, {}});
+  std::memcpy(buffer->data(), &bits, buffer->nbytes());
+  Tensor t = constant(std::move(buffer), loc);
+  if (rank > 0) t = reshape_to(t, Shape(rank, 1), loc);
+  cache.insert(dtype, bits, rank, loc, t);
+  return t;
 }
 
 }  // namespace
@@ -129,41 +220,13 @@ void check_scalar_fits(std::string_view op, const Scalar& value, DType dtype) {
 }
 
 Tensor scalar_constant(std::string_view op, const Scalar& value, DType dtype, Loc loc) {
-  check_scalar_fits(op, value, dtype);
-  auto buffer = std::make_shared<Buffer>(Type{dtype, {}});
-  bool is_int_like = value.kind() == Scalar::Kind::Bool || value.kind() == Scalar::Kind::Int;
-  double d = value.as_double();
-  switch (dtype) {
-    case DType::Bool:
-      store<uint8_t>(
-          *buffer, is_int_like ? value.as_int() != 0 : (d != 0 || value.as_complex().imag() != 0));
-      break;
-    case DType::I8:
-      store<int8_t>(*buffer,
-                    static_cast<int8_t>(is_int_like ? value.as_int() : float_to_int(d, dtype)));
-      break;
-    case DType::U8:
-      store<uint8_t>(*buffer,
-                     static_cast<uint8_t>(is_int_like ? value.as_int() : float_to_int(d, dtype)));
-      break;
-    case DType::I32:
-      store<int32_t>(*buffer,
-                     static_cast<int32_t>(is_int_like ? value.as_int() : float_to_int(d, dtype)));
-      break;
-    case DType::I64:
-      store<int64_t>(*buffer, is_int_like ? value.as_int() : float_to_int(d, dtype));
-      break;
-    case DType::F16: store<uint16_t>(*buffer, float_to_f16(static_cast<float>(d))); break;
-    case DType::BF16: store<uint16_t>(*buffer, float_to_bf16(static_cast<float>(d))); break;
-    case DType::F32: store<float>(*buffer, static_cast<float>(d)); break;
-    case DType::F64: store<double>(*buffer, d); break;
-    case DType::C64: store<complex64>(*buffer, value.as_complex()); break;
-  }
-  return constant(std::move(buffer), loc);
+  return scalar_of_rank(op, value, dtype, 0, loc);
 }
 
 Tensor filled(std::string_view op, const Scalar& value, DType dtype, const Shape& shape, Loc loc) {
-  return expand_to(scalar_constant(op, value, dtype, loc), shape, loc);
+  Tensor ones = scalar_of_rank(op, value, dtype, shape.size(), loc);
+  if (ones.shape() == shape) return ones;
+  return make(ir::OpKind::Broadcast, {ones}, {}, Type{dtype, shape}, loc);
 }
 
 Tensor cast_to(const Tensor& x, DType dtype, Loc loc) {
@@ -188,41 +251,65 @@ Tensor reshape_to(const Tensor& x, const Shape& shape, Loc loc) {
 
 Tensor expand_to(const Tensor& x, const Shape& shape, Loc loc) {
   if (x.shape() == shape) return x;
+  if (x.shape().size() == shape.size())
+    return make(ir::OpKind::Broadcast, {x}, {}, Type{x.dtype(), shape}, loc);
   Shape padded(shape.size() - x.shape().size(), 1);
   padded.insert(padded.end(), x.shape().begin(), x.shape().end());
-  Tensor r = reshape_to(x, padded, loc);
-  if (padded == shape) return r;
-  return make(ir::OpKind::Broadcast, {r}, {}, Type{x.dtype(), shape}, loc);
+  if (padded == shape) return reshape_to(x, shape, loc);
+  return make(ir::OpKind::Broadcast, {reshape_to(x, padded, loc)}, {}, Type{x.dtype(), shape}, loc);
 }
 
+namespace {
+
+// The NumPy broadcast of `shapes`; nullopt when two dimensions conflict.
+template <class Shapes>
+std::optional<Shape> broadcast_of(const Shapes& shapes) {
+  size_t rank = 0;
+  for (const Shape* s : shapes) rank = std::max(rank, s->size());
+  Shape out(rank, 1);
+  for (const Shape* s : shapes) {
+    const size_t lead = rank - s->size();
+    for (size_t d = 0; d < s->size(); ++d) {
+      const int64_t n = (*s)[d];
+      if (n == 1) continue;
+      if (out[lead + d] != 1 && out[lead + d] != n) return std::nullopt;
+      out[lead + d] = n;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 Shape broadcast_shapes(std::string_view op, const std::vector<Type>& types) {
+  std::vector<const Shape*> shapes;
+  for (const Type& t : types) shapes.push_back(&t.shape);
+  if (std::optional<Shape> out = broadcast_of(shapes)) return *out;
+  // The first dimension that does not broadcast, for the message.
   size_t rank = 0;
   for (const Type& t : types) rank = std::max(rank, t.shape.size());
-  Shape out(rank, 1);
   for (size_t d = 0; d < rank; ++d) {
-    const Type* owner = nullptr;  // the operand that set out[d] to a size other than 1
+    int64_t size = 1;
     for (const Type& t : types) {
-      size_t lead = rank - t.shape.size();
-      if (d < lead) continue;
-      int64_t n = t.shape[d - lead];
-      if (n == 1) continue;
-      if (owner && out[d] != n) {
+      const size_t lead = rank - t.shape.size();
+      if (d < lead || t.shape[d - lead] == 1) continue;
+      const int64_t n = t.shape[d - lead];
+      if (size != 1 && size != n) {
         std::string list;
         for (size_t i = 0; i < types.size(); ++i) {
           if (i) list += i + 1 == types.size() ? " and " : ", ";
           list += types[i].str();
         }
         throw ShapeError(std::string(op) + ": shapes " + list + " do not broadcast (dimension " +
-                         std::to_string(d) + ": " + std::to_string(out[d]) + " vs " +
+                         std::to_string(d) + ": " + std::to_string(size) + " vs " +
                          std::to_string(n) +
                          "); each dimension must match or be 1 (align them with reshape or "
                          "expand_dims)");
       }
-      out[d] = n;
-      owner = &t;
+      size = n;
     }
   }
-  return out;
+  throw ShapeError(std::string(op) + ": shapes do not broadcast");  // not reached
 }
 
 Type operand_type(const TensorLike& x) {
@@ -243,14 +330,14 @@ DType with_weak_scalar(DType t, Scalar::Kind kind) {
 }
 }  // namespace
 
-DType common_dtype(const std::vector<TensorLike>& operands) {
+DType common_dtype(std::initializer_list<TensorLike> operands) {
   std::optional<DType> tensors;
   for (const TensorLike& x : operands)
     if (x.is_tensor())
       tensors = tensors ? promote_types(*tensors, x.tensor().dtype()) : x.tensor().dtype();
   if (!tensors) {
     // Only scalars: each takes its own default dtype, and those promote.
-    DType d = operands.front().scalar().default_dtype();
+    DType d = operands.begin()->scalar().default_dtype();
     for (const TensorLike& x : operands) d = promote_types(d, x.scalar().default_dtype());
     return d;
   }
@@ -260,14 +347,23 @@ DType common_dtype(const std::vector<TensorLike>& operands) {
   return d;
 }
 
-std::vector<Tensor> unify(std::string_view op, const std::vector<TensorLike>& operands, DType dtype,
-                          Loc loc) {
-  std::vector<Type> types;
-  for (const TensorLike& x : operands) types.push_back(operand_type(x));
-  Shape shape = broadcast_shapes(op, types);
-  check_shape(op, shape, dtype);  // operands that fit can broadcast to a shape that does not
+std::vector<Tensor> unify(std::string_view op, std::initializer_list<TensorLike> operands,
+                          DType dtype, Loc loc) {
+  static const Shape kScalar;
+  std::vector<const Shape*> shapes;
+  shapes.reserve(operands.size());
+  for (const TensorLike& x : operands)
+    shapes.push_back(x.is_tensor() ? &x.tensor().shape() : &kScalar);
+  std::optional<Shape> shape = broadcast_of(shapes);
+  if (!shape) {  // the message names every operand's type
+    std::vector<Type> types;
+    for (const TensorLike& x : operands) types.push_back(operand_type(x));
+    broadcast_shapes(op, types);
+  }
+  check_shape(op, *shape, dtype);  // operands that fit can broadcast to a shape that does not
   std::vector<Tensor> out;
-  for (const TensorLike& x : operands) out.push_back(to_tensor(op, x, dtype, shape, loc));
+  out.reserve(operands.size());
+  for (const TensorLike& x : operands) out.push_back(to_tensor(op, x, dtype, *shape, loc));
   return out;
 }
 

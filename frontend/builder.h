@@ -5,6 +5,7 @@
 
 #include <kiln/kiln.h>
 
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +21,9 @@ void check_shape(std::string_view op, const Shape& shape, DType dtype);
 // name: the net for shapes computed from operands, such as a broadcast or a matmul); in
 // debug builds the IR verifier checks the whole node.
 Tensor make(ir::OpKind op, const std::vector<Tensor>& operands, std::vector<ir::AttrValue> attrs,
+            Type type, Loc loc);
+// The same for operands written in place, `make(op, {a, b}, ...)`, without a vector of them.
+Tensor make(ir::OpKind op, std::initializer_list<Tensor> operands, std::vector<ir::AttrValue> attrs,
             Type type, Loc loc);
 
 // A constant node holding `buffer` (verified in debug builds like every other node).
@@ -90,13 +94,13 @@ Tensor expand_to(const Tensor& x, const Shape& shape, Loc loc);
 Shape broadcast_shapes(std::string_view op, const std::vector<Type>& types);
 
 // The dtype operands take together: tensors promote (promote_types), scalars are weak.
-DType common_dtype(const std::vector<TensorLike>& operands);
+DType common_dtype(std::initializer_list<TensorLike> operands);
 // An operand as a tensor of `dtype` broadcast to `shape` (which it must broadcast to).
 Tensor to_tensor(std::string_view op, const TensorLike& x, DType dtype, const Shape& shape,
                  Loc loc);
 // Each operand as a tensor of `dtype`, all broadcast to their common shape.
-std::vector<Tensor> unify(std::string_view op, const std::vector<TensorLike>& operands, DType dtype,
-                          Loc loc);
+std::vector<Tensor> unify(std::string_view op, std::initializer_list<TensorLike> operands,
+                          DType dtype, Loc loc);
 // The type of an operand for messages: a tensor's, or the weak scalar's (rank 0).
 Type operand_type(const TensorLike& x);
 

@@ -5,6 +5,7 @@
 #include <sys/sysinfo.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstdint>
 #include <cstdlib>
 #include <new>
@@ -51,12 +52,31 @@ std::string mib(uint64_t bytes) { return std::to_string(bytes >> 20) + " MiB"; }
                     "by KILN_HOST_CACHE_MB (now " + mib(cache_limit) + ")");
 }
 
+// Blocks under kPooled: 64-byte classes up to 1 KiB (0..15), then powers of two (16..21).
+size_t size_class(size_t bytes) {
+  if (bytes <= 1024) return bytes == 0 ? 0 : (bytes - 1) / 64;
+  return 16 + static_cast<size_t>(std::bit_width(bytes - 1)) - 11;
+}
+size_t class_bytes(size_t c) { return c < 16 ? 64 * (c + 1) : size_t{1024} << (c - 15); }
+
 }  // namespace
 
 std::shared_ptr<uint8_t> HostMemoryPool::take(size_t bytes, bool* fresh) {
   uint8_t* p = nullptr;
   size_t size = bytes;
-  if (bytes >= kPooled) {
+  if (bytes < kPooled) {
+    // Blocks under kPooled in size classes: aligned_alloc of a few kilobytes costs more
+    // than a small product's packing or a scalar's whole life.
+    const size_t c = size_class(bytes);
+    size = class_bytes(c);
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::vector<uint8_t*>& list = small_[c];
+    if (!list.empty()) {
+      p = list.back();
+      list.pop_back();
+      cached_ -= size;
+    }
+  } else if (bytes >= kPooled) {
     std::lock_guard<std::mutex> lock(mutex_);
     // The smallest cached block that fits without wasting more than half of it.
     auto it = free_.lower_bound(bytes);
@@ -68,7 +88,8 @@ std::shared_ptr<uint8_t> HostMemoryPool::take(size_t bytes, bool* fresh) {
     }
   }
   if (fresh) *fresh = p == nullptr;
-  if (!p) p = allocate_fresh(bytes);
+  if (!p)
+    p = allocate_fresh(size);  // a class's whole size: the block is reused for any of its class
   if (bytes >= kPooled) {
     std::lock_guard<std::mutex> lock(mutex_);
     taken_ += size;
@@ -97,11 +118,24 @@ void HostMemoryPool::release_cache() {
   std::lock_guard<std::mutex> lock(mutex_);
   for (auto& [bytes, p] : free_) std::free(p);
   free_.clear();
+  for (std::vector<uint8_t*>& list : small_) {
+    for (uint8_t* p : list) std::free(p);
+    list.clear();
+  }
+  cached_ = 0;
   cached_ = 0;
 }
 
 void HostMemoryPool::give_back(uint8_t* p, size_t bytes) {
-  if (bytes >= kPooled) {
+  if (bytes < kPooled) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::vector<uint8_t*>& list = small_[size_class(bytes)];
+    if (list.size() < kSmallKept && cached_ + bytes <= limit_locked()) {
+      list.push_back(p);
+      cached_ += bytes;
+      return;
+    }
+  } else if (bytes >= kPooled) {
     std::lock_guard<std::mutex> lock(mutex_);
     taken_ -= bytes;
     if (cached_ + bytes <= limit_locked()) {
@@ -127,9 +161,7 @@ size_t HostMemoryPool::cached_bytes() {
   return cached_;
 }
 
-HostMemoryPool::~HostMemoryPool() {
-  for (auto& [bytes, p] : free_) std::free(p);
-}
+HostMemoryPool::~HostMemoryPool() { release_cache(); }
 
 HostMemoryPool& HostMemoryPool::global() {
   // Never destroyed: blocks may come back from static destructors.

@@ -7,11 +7,13 @@
 // serves the next run of the same plan without fresh pages. Thread safe.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <vector>
 
 namespace kiln {
 
@@ -47,8 +49,10 @@ class HostMemoryPool {
   static HostMemoryPool& global();
 
   static constexpr size_t kDefaultCacheLimit = size_t{1} << 30;
-  // Smaller blocks go straight back to malloc, which recycles them well.
+  // Blocks of this size and larger are cached by size; smaller ones in size classes (64
+  // bytes apart up to 1 KiB, then powers of two), at most kSmallKept of each.
   static constexpr size_t kPooled = size_t{64} << 10;
+  static constexpr size_t kSmallKept = 256;
 
  private:
   void give_back(uint8_t* p, size_t bytes);
@@ -58,6 +62,7 @@ class HostMemoryPool {
   const size_t cache_limit_, grow_to_;
   std::mutex mutex_;
   std::multimap<size_t, uint8_t*> free_;
+  std::array<std::vector<uint8_t*>, 22> small_;  // by size class (host_memory.cpp)
   size_t cached_ = 0;
   size_t taken_ = 0, peak_taken_ = 0;  // pooled-size bytes handed out now, and at most
 };

@@ -258,6 +258,29 @@ TEST(Eval, RepeatedEvalsReuseThePlanWithTheirOwnValues) {
   expect_f32(other, {40}, expected(b, 3.0));
 }
 
+// A scalar written at one call site in a loop (relu's zero in every layer) is one constant
+// node, reused; another value, or another site, is a constant of its own.
+TEST(Eval, AScalarAtOneCallSiteIsOneConstant) {
+  Tensor x = from_data({1.f, -2.f}, {2});
+  auto constants = [](const ir::Graph& g) {
+    int n = 0;
+    for (const auto& node : g.nodes) n += node->op == ir::OpKind::Constant;
+    return n;
+  };
+  std::vector<Tensor> ys;
+  for (int i = 0; i < 3; ++i) ys.push_back(relu(x) * 2.0);
+  EXPECT_EQ(constants(graph_of(ys)), 3);  // x, the zero, the two
+  std::vector<Tensor> scaled;
+  for (int i = 0; i < 3; ++i) scaled.push_back(x * static_cast<double>(i));
+  EXPECT_EQ(constants(graph_of(scaled)), 4);
+  Tensor a = x * 2.0, b = x * 2.0;
+  EXPECT_EQ(constants(graph_of(a, b)), 3);
+  eval(ys);
+  for (const Tensor& y : ys) expect_f32(y, {2}, {2.0, 0.0});
+  eval(scaled);
+  expect_f32(scaled[2], {2}, {2.0, -4.0});
+}
+
 TEST(Eval, ExtractedGraphsVerify) {
   Key key(3);
   Tensor x = uniform(key, {4, 8});

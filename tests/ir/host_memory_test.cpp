@@ -1,5 +1,5 @@
 // The host allocator behind every Buffer: large blocks are 2 MiB aligned and come back for
-// reuse, small ones go to malloc, the cache keeps to its limit, a block is never handed to
+// reuse, small ones by size class, the cache keeps to its limit, a block is never handed to
 // two threads at once, and a Buffer is zeroed unless asked not to be.
 #include "ir/host_memory.h"
 
@@ -48,15 +48,35 @@ TEST(HostMemoryPool, LargeBlocksAreReusedAndHugePageAligned) {
   EXPECT_TRUE(fresh);
 }
 
-TEST(HostMemoryPool, SmallBlocksAreNotCached) {
+// Blocks under 64 KiB are kept in size classes: 64 bytes apart up to 1 KiB, then powers of
+// two.
+TEST(HostMemoryPool, SmallBlocksAreKeptBySizeClass) {
   HostMemoryPool pool;
+  uint8_t* first = nullptr;
   {
     auto block = pool.take(1000);
     EXPECT_TRUE(aligned(block, 64));
+    first = block.get();
   }
+  EXPECT_EQ(pool.cached_bytes(), 1024u);
+  bool fresh = true;
+  auto again = pool.take(970, &fresh);
+  EXPECT_FALSE(fresh);
+  EXPECT_EQ(again.get(), first);
   EXPECT_EQ(pool.cached_bytes(), 0u);
+  pool.take(3000).reset();
+  EXPECT_EQ(pool.cached_bytes(), 4096u);
+  auto medium = pool.take(4096, &fresh);  // the block of 3000 bytes, which holds its class
+  EXPECT_FALSE(fresh);
+  std::memset(medium.get(), 1, 4096);  // the sanitizer builds check the block's size
+  EXPECT_TRUE(aligned(medium, 64));
+  EXPECT_NE(pool.take(2048, &fresh), nullptr);
+  EXPECT_TRUE(fresh);  // the 2 KiB class is empty
   auto empty = pool.take(0);
   EXPECT_NE(empty.get(), nullptr);
+  HostMemoryPool none(0);
+  none.take(64).reset();
+  EXPECT_EQ(none.cached_bytes(), 0u);
 }
 
 TEST(HostMemoryPool, KeepsToItsLimit) {
