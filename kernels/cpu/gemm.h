@@ -24,8 +24,9 @@
 // WindowA (a stride-1 conv's image in its weight gradient) is packed as runs of the
 // images' virtual pixels from such a copy, k split over the threads (run_window_a).
 // The pack and epilogue kernels are KernelIR (codegen/gemm_kernels.h) compiled with the
-// micro-kernel into one object (compile_gemm_object). kiln-aot (codegen/aot/cpu/) still
-// emits these kernels' loop nests.
+// micro-kernel into one object (compile_gemm_object). kiln-aot emits the same kernels into
+// its objects for the run-time library's C driver (codegen/aot/cpu/gemm.h), which runs
+// the plain packed form: AffineB, WindowB and WindowA products stay loop nests there.
 // Tests: tests/runtime/cpu/gemm_test.cpp, tests/runtime/cpu/conv_gemm_test.cpp.
 #pragma once
 

@@ -27,14 +27,15 @@ const std::string kGolden = std::string(KILN_SOURCE_DIR) + "/tests/tools/golden/
 
 struct Case {
   std::string name;
-  std::string ir;  // IR text, or '@' and a golden file's name
+  std::string ir;     // IR text, or '@' and a golden file's name
+  bool gemm = false;  // the CPU object runs its products through kiln_aot_gemm
 };
 void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
 
 std::vector<Case> cases() {
   return {
       {"softmax", "@softmax.kir"},
-      {"mlp", "@mlp.kir"},
+      {"mlp", "@mlp.kir"},  // 4096 multiply-adds: a loop nest (codegen/contraction.h)
       {"scatter", "@scatter.kir"},
       {"views", "@views.kir"},
       {"fftconv", "@fftconv.kir"},
@@ -65,6 +66,38 @@ std::vector<Case> cases() {
        "  %1 = constant dense<[1.0, 2.0, 3.0, 4.0]> : f32[4]\n"
        "  return %x, %0, %0, %e, %1\n"
        "}\n"},
+      // Products through the runtime's GEMM: tails of rows and columns, a bias and tanh in the
+      // epilogue, a batch written in place, f64 deeper than a packed panel with fewer rows
+      // than the micro-kernel's, and more columns than one block.
+      {"gemm_epilogue",
+       "func @gemm_epilogue(%x: f32[37,70], %w: f32[70,53], %b: f32[53]) -> (f32[37,53]) {\n"
+       "  %0 = matmul %x, %w : f32[37,53]\n"
+       "  %1 = reshape %b : f32[1,53]\n"
+       "  %2 = broadcast %1 : f32[37,53]\n"
+       "  %3 = add %0, %2 : f32[37,53]\n"
+       "  %4 = tanh %3 : f32[37,53]\n"
+       "  return %4\n"
+       "}\n",
+       true},
+      {"gemm_batched",
+       "func @gemm_batched(%a: f32[3,17,33], %b: f32[3,33,29]) -> (f32[3,17,29]) {\n"
+       "  %0 = matmul %a, %b : f32[3,17,29]\n"
+       "  return %0\n"
+       "}\n",
+       true},
+      {"gemm_deep_f64",
+       "func @gemm_deep_f64(%a: f64[5,1100], %b: f64[1100,40]) -> (f64[5,40]) {\n"
+       "  %0 = matmul %a, %b : f64[5,40]\n"
+       "  return %0\n"
+       "}\n",
+       true},
+      {"gemm_wide",
+       "func @gemm_wide(%a: f32[20,96], %b: f32[96,3100]) -> (f32[20,3100]) {\n"
+       "  %0 = matmul %a, %b : f32[20,3100]\n"
+       "  %1 = neg %0 : f32[20,3100]\n"
+       "  return %1\n"
+       "}\n",
+       true},
       {"random",
        "func @random(%x: f32[64]) -> (f32[64], f32[64]) {\n"
        "  %0 = random_uniform {key = 42, derive = []} : f32[64]\n"
@@ -142,6 +175,9 @@ void check_case(const Case& c, Target target) {
                 " > " + (dir / "aot.log") + " 2>&1"),
             0)
       << slurp(dir / "aot.log");
+  if (target == Target::Cpu)
+    EXPECT_EQ(slurp(dir / "m.o").find("kiln_aot_gemm") != std::string::npos, c.gemm)
+        << "whether the object calls kiln_aot_gemm";
   spit(dir / "main.c", harness("m", g));
   std::string cc = std::string(KILN_C_COMPILER) + " -std=c11 -O1 -o " + (dir / "prog") + " " +
                    (dir / "main.c") + " -I" + dir.path().string();

@@ -1,6 +1,7 @@
 // compile_cpu: one LLVM module with every kernel (codegen/llvm/emit_kernel.h, internal
-// linkage) and the driver (driver.h), optimized and emitted as an object file for the
-// chosen CPU, plus the C header that declares the driver.
+// linkage), the GEMM of each kernel with a matrix product (gemm.h), and the driver (driver.h),
+// optimized and emitted as an object file for the chosen CPU, plus the C header that declares the
+// driver.
 #include "codegen/aot/compile_cpu.h"
 
 #include <llvm/IR/LLVMContext.h>
@@ -11,6 +12,7 @@
 
 #include "codegen/aot/cpu/aot_target.h"
 #include "codegen/aot/cpu/driver.h"
+#include "codegen/aot/cpu/gemm.h"
 #include "codegen/llvm/compiler.h"
 #include "codegen/llvm/emit_kernel.h"
 #include "ir/clone.h"
@@ -27,13 +29,16 @@ std::string object_of(const AotModel& model, const llvm_backend::HostTarget& tar
   m.setDataLayout(tm->createDataLayout());
   m.setTargetTriple(tm->getTargetTriple().str());
   std::vector<llvm::Function*> kernels;
+  std::vector<std::optional<AotGemm>> gemms;
   for (size_t k = 0; k < model.program.kernels.size(); ++k) {
-    llvm::Function* f = llvm_backend::emit_kernel(
-        model.program.kernels[k], model.name + "_kernel" + std::to_string(k), m, target.info);
+    const Kernel& kernel = model.program.kernels[k];
+    const std::string name = model.name + "_kernel" + std::to_string(k);
+    llvm::Function* f = llvm_backend::emit_kernel(kernel, name, m, target.info);
     f->setLinkage(llvm::GlobalValue::InternalLinkage);
     kernels.push_back(f);
+    gemms.push_back(emit_gemm(kernel, name, m, target.info));
   }
-  emit_driver(model, kernels, target.info.lanes, m);
+  emit_driver(model, kernels, gemms, target.info.lanes, m);
   std::string msg;
   llvm::raw_string_ostream os(msg);
   if (llvm::verifyModule(m, &os))
@@ -61,12 +66,14 @@ std::string header_of(const AotModel& m, const llvm_backend::HostTarget& target)
   h += "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n";
   h += c_argument_docs(m) + "\n";
   h += "/* Computes the outputs from the inputs. Returns 0, or 1 when the workspace (" +
-       std::to_string(m.workspace_bytes) + " bytes)\n * cannot be allocated. */\n";
+       std::to_string(m.workspace_bytes) +
+       " bytes)\n * or a matrix product's packing memory cannot be allocated. */\n";
   h += "int " + m.name + "_run(" + params + ");\n\n";
   h += "/* The bytes of scratch memory " + m.name + "_run_with_workspace needs. */\n";
   h += "size_t " + m.name + "_workspace_size(void);\n\n";
   h += "/* " + m.name + "_run with caller-provided scratch memory: " + m.name +
-       "_workspace_size() bytes,\n * 64-byte aligned (may be NULL when that is 0). Returns 0. */\n";
+       "_workspace_size() bytes,\n * 64-byte aligned (may be NULL when that is 0). Returns 0, or 1 "
+       "when a matrix\n * product's packing memory cannot be allocated. */\n";
   h += "int " + m.name + "_run_with_workspace(" + ws_params + ");\n\n";
   h += "#ifdef __cplusplus\n}\n#endif\n\n#endif\n";
   return h;

@@ -30,9 +30,14 @@ int64_t grain_of(const Kernel& k, int lanes) {
 
 class DriverEmitter {
  public:
-  DriverEmitter(const AotModel& m, const std::vector<llvm::Function*>& kernels, int lanes,
-                llvm::Module& module)
-      : m_(m), kernels_(kernels), lanes_(lanes), mod_(module), ctx_(module.getContext()) {}
+  DriverEmitter(const AotModel& m, const std::vector<llvm::Function*>& kernels,
+                const std::vector<std::optional<AotGemm>>& gemms, int lanes, llvm::Module& module)
+      : m_(m),
+        kernels_(kernels),
+        gemms_(gemms),
+        lanes_(lanes),
+        mod_(module),
+        ctx_(module.getContext()) {}
 
   void emit() {
     i8p_ = llvm::Type::getInt8PtrTy(ctx_);
@@ -121,6 +126,12 @@ class DriverEmitter {
         llvm::FunctionType::get(
             b.getVoidTy(), {kernel_ptr, i8p_->getPointerTo(), i64_->getPointerTo(), i64_, i64_},
             false));
+    // int kiln_aot_gemm(const i64* sizes, const void* kernels, i8** buffers, const i64* scalars)
+    llvm::FunctionCallee gemm = mod_.getOrInsertFunction(
+        "kiln_aot_gemm",
+        llvm::FunctionType::get(
+            i32_, {i64_->getPointerTo(), i8p_, i8p_->getPointerTo(), i64_->getPointerTo()}, false));
+    llvm::BasicBlock* no_memory = nullptr;
     const Program& p = m_.program;
     for (size_t li = 0; li < p.launches.size(); ++li) {
       const Launch& l = p.launches[li];
@@ -139,6 +150,17 @@ class DriverEmitter {
             new llvm::GlobalVariable(mod_, init->getType(), true, llvm::GlobalValue::PrivateLinkage,
                                      init, "scalars" + std::to_string(li));
         scalars = llvm::ConstantExpr::getBitCast(g, i64_->getPointerTo());
+      }
+      if (const std::optional<AotGemm>& g = gemms_[l.kernel]) {
+        Value* status = b.CreateCall(gemm, {g->sizes, g->kernels, buffers, scalars});
+        if (!no_memory) {
+          no_memory = llvm::BasicBlock::Create(ctx_, "no_memory", f);
+          llvm::IRBuilder<>(no_memory).CreateRet(b.getInt32(1));
+        }
+        auto* next = llvm::BasicBlock::Create(ctx_, "launch" + std::to_string(li + 1), f);
+        b.CreateCondBr(b.CreateICmpNE(status, b.getInt32(0)), no_memory, next);
+        b.SetInsertPoint(next);
+        continue;
       }
       b.CreateCall(parallel_for, {kernels_[l.kernel], buffers, scalars, b.getInt64(n),
                                   b.getInt64(grain_of(k, lanes_))});
@@ -186,6 +208,7 @@ class DriverEmitter {
 
   const AotModel& m_;
   const std::vector<llvm::Function*>& kernels_;
+  const std::vector<std::optional<AotGemm>>& gemms_;
   int lanes_;
   llvm::Module& mod_;
   llvm::LLVMContext& ctx_;
@@ -196,9 +219,10 @@ class DriverEmitter {
 
 }  // namespace
 
-void emit_driver(const AotModel& model, const std::vector<llvm::Function*>& kernels, int lanes,
+void emit_driver(const AotModel& model, const std::vector<llvm::Function*>& kernels,
+                 const std::vector<std::optional<AotGemm>>& gemms, int lanes,
                  llvm::Module& module) {
-  DriverEmitter(model, kernels, lanes, module).emit();
+  DriverEmitter(model, kernels, gemms, lanes, module).emit();
 }
 
 }  // namespace kiln::codegen::aot

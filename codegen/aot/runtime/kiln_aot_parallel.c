@@ -12,15 +12,14 @@
 enum { kMaxThreads = 256 };
 
 struct chunk {
-  kiln_aot_kernel kernel;
-  uint8_t** buffers;
-  const uint64_t* scalars;
+  void (*fn)(void* ctx, int64_t begin, int64_t end);
+  void* ctx;
   int64_t begin, end;
 };
 
 static void* run_chunk(void* arg) {
   struct chunk* c = (struct chunk*)arg;
-  c->kernel(c->buffers, c->scalars, c->begin, c->end);
+  c->fn(c->ctx, c->begin, c->end);
   return NULL;
 }
 
@@ -44,24 +43,23 @@ int kiln_aot_threads(void) {
   return g_threads;
 }
 
-void kiln_aot_parallel_for(kiln_aot_kernel kernel, uint8_t** buffers, const uint64_t* scalars,
-                           int64_t n, int64_t grain) {
+void kiln_aot_parallel_tasks(void (*fn)(void* ctx, int64_t begin, int64_t end), void* ctx,
+                             int64_t n, int64_t grain) {
   if (n <= 0) return;
   if (grain < 1) grain = 1;
-  int64_t tasks = (n + grain - 1) / grain;
+  int64_t tasks = n / grain + (n % grain != 0);
   int64_t threads = kiln_aot_threads();
   if (tasks < threads) threads = tasks;
   if (threads <= 1) {
-    kernel(buffers, scalars, 0, n);
+    fn(ctx, 0, n);
     return;
   }
   struct chunk chunks[kMaxThreads];
   pthread_t ids[kMaxThreads];
   int started[kMaxThreads];
   for (int64_t t = 0; t < threads; ++t) {
-    chunks[t].kernel = kernel;
-    chunks[t].buffers = buffers;
-    chunks[t].scalars = scalars;
+    chunks[t].fn = fn;
+    chunks[t].ctx = ctx;
     chunks[t].begin = n * t / threads;
     chunks[t].end = n * (t + 1) / threads;
     started[t] = 0;
@@ -75,4 +73,22 @@ void kiln_aot_parallel_for(kiln_aot_kernel kernel, uint8_t** buffers, const uint
     else
       run_chunk(&chunks[t]);
   }
+}
+
+/* A kernel launch as tasks: its buffers and scalars travel in the context. */
+struct launch {
+  kiln_aot_kernel kernel;
+  uint8_t** buffers;
+  const uint64_t* scalars;
+};
+
+static void run_items(void* ctx, int64_t begin, int64_t end) {
+  const struct launch* l = (const struct launch*)ctx;
+  l->kernel(l->buffers, l->scalars, begin, end);
+}
+
+void kiln_aot_parallel_for(kiln_aot_kernel kernel, uint8_t** buffers, const uint64_t* scalars,
+                           int64_t n, int64_t grain) {
+  struct launch l = {kernel, buffers, scalars};
+  kiln_aot_parallel_tasks(run_items, &l, n, grain);
 }
