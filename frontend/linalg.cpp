@@ -15,18 +15,22 @@ Tensor matmul(const Tensor& a, const Tensor& b, Loc loc) {
                        "scalars)");
   DType d = promote_types(a.dtype(), b.dtype());
   if (is_bool(d)) d = DType::I32;
-  // 1-D operands: a gains a leading 1 ([k] -> [1, k]), b a trailing 1 ([k] -> [k, 1]);
-  // both are removed from the result.
-  Shape as = a.shape(), bs = b.shape();
-  if (as.size() == 1) as.insert(as.begin(), 1);
-  if (bs.size() == 1) bs.push_back(1);
-  int64_t m = as[as.size() - 2], k = as.back(), k2 = bs[bs.size() - 2], n = bs.back();
+  const int64_t k = a.shape().back(), k2 = b.shape()[b.ndim() == 1 ? 0 : b.ndim() - 2];
   if (k != k2)
     throw ShapeError("matmul: " + type_str(a) + " @ " + type_str(b) +
                      ": the contracted dimensions differ (" + std::to_string(k) + " vs " +
                      std::to_string(k2) +
                      "); a's last dimension must equal b's second to last (transpose or "
                      "reshape an operand)");
+  if (a.ndim() == 2 && b.ndim() == 2)  // matrices: no batch to broadcast, nothing to reshape
+    return make(ir::OpKind::MatMul, {frontend::cast_to(a, d, loc), frontend::cast_to(b, d, loc)},
+                {}, Type{d, {a.shape()[0], b.shape()[1]}}, loc);
+  // 1-D operands: a gains a leading 1 ([k] -> [1, k]), b a trailing 1 ([k] -> [k, 1]);
+  // both are removed from the result.
+  Shape as = a.shape(), bs = b.shape();
+  if (as.size() == 1) as.insert(as.begin(), 1);
+  if (bs.size() == 1) bs.push_back(1);
+  const int64_t m = as[as.size() - 2], n = bs.back();
   Shape a_batch(as.begin(), as.end() - 2), b_batch(bs.begin(), bs.end() - 2);
   Shape batch;
   try {
