@@ -1,10 +1,10 @@
 // kiln-aot end to end, for both targets: each graph below is compiled, linked into a C
 // program generated here (it reads the inputs, calls <name>_run, writes the outputs), run,
 // and its outputs compared with the reference evaluator's on the same random inputs. The
-// graphs cover fusion groups of every kind (Fourier transforms as their DFT loop nests),
-// dtypes (integers, bool, f64, c64), the out-of-line math, random numbers, and outputs
-// that no kernel writes (an input returned, a value returned twice, a constant, an empty
-// array).
+// graphs cover fusion groups of every kind (Fourier transforms as their DFT loop nests;
+// matrix products and convolutions through the run-time library's GEMM on the CPU), dtypes
+// (integers, bool, f64, c64), the out-of-line math, random numbers, and outputs that no kernel
+// writes (an input returned, a value returned twice, a constant, an empty array).
 #include <kiln/inspect.h>
 #include <sys/wait.h>
 
@@ -96,6 +96,31 @@ std::vector<Case> cases() {
        "  %0 = matmul %a, %b : f32[20,3100]\n"
        "  %1 = neg %0 : f32[20,3100]\n"
        "  return %1\n"
+       "}\n",
+       true},
+      // Convolutions: a stride-1 padded one (a window of the input, JIT), a strided one
+      // (an affine read), and a weight gradient's product (windows along k).
+      {"conv_same",
+       "func @conv_same(%x: f32[2,16,12,12], %w: f32[32,16,3,3]) -> (f32[2,32,12,12]) {\n"
+       "  %0 = conv %x, %w {stride = [1, 1], dilation = [1, 1], pad_low = [1, 1], "
+       "pad_high = [1, 1], groups = 1} : f32[2,32,12,12]\n"
+       "  %1 = tanh %0 : f32[2,32,12,12]\n"
+       "  return %1\n"
+       "}\n",
+       true},
+      {"conv_strided",
+       "func @conv_strided(%x: f32[2,16,13,13], %w: f32[24,16,3,3]) -> (f32[2,24,6,6]) {\n"
+       "  %0 = conv %x, %w {stride = [2, 2], dilation = [1, 1], pad_low = [0, 0], "
+       "pad_high = [0, 0], groups = 1} : f32[2,24,6,6]\n"
+       "  return %0\n"
+       "}\n",
+       true},
+      {"conv_weight_gradient_form",
+       "func @conv_weight_gradient_form(%x: f32[5,3,9,13], %w: f32[17,3,9,13]) -> "
+       "(f32[5,17,3,3]) {\n"
+       "  %0 = conv %x, %w {stride = [1, 1], dilation = [1, 1], pad_low = [1, 1], "
+       "pad_high = [1, 1], groups = 1} : f32[5,17,3,3]\n"
+       "  return %0\n"
        "}\n",
        true},
       {"random",

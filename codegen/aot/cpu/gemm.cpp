@@ -20,7 +20,7 @@ std::optional<AotGemm> emit_gemm(const Kernel& kernel, const std::string& name,
   options.vector_lanes = target.lanes;
   std::optional<GemmKernels> g =
       make_gemm_kernels(kernel, c, cpu_gemm_tile(c.acc, target.lanes), options);
-  if (!g || g->b_affine || g->b_window || g->a_window) return std::nullopt;
+  if (!g) return std::nullopt;
   const int64_t m = g->contraction.m.size(), n = g->contraction.n.size(),
                 k = g->contraction.k.size();
   if (m * n * k == 0 || g->tile.mr * g->tile.nr > KILN_AOT_GEMM_MAX_TILE ||

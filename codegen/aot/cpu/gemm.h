@@ -1,8 +1,10 @@
 // The matrix products of an ahead-of-time CPU object: a kernel with a Contraction
-// (codegen/contraction.h) that the runtime's kiln_aot_gemm can run (every panel packed: no
-// windows or affine reads of B, which stay loop nests) gets the pack, epilogue and
-// micro-kernels of codegen/gemm_kernels.h emitted into the module, internal, and the two
-// constant tables the driver hands to kiln_aot_gemm in place of a launch of its loop nest.
+// (codegen/contraction.h) gets the pack, epilogue and micro-kernels of
+// codegen/gemm_kernels.h emitted into the module, internal, and the two constant tables
+// the driver hands to the runtime's kiln_aot_gemm in place of a launch of its loop nest.
+// Every panel is packed by the pack kernels, which evaluate the factors element by element:
+// a convolution's input (an AffineB, WindowB or WindowA, which the JIT copies in runs or
+// reads in place) is correct that way, only slower to pack.
 // Internal to codegen/aot/cpu/. Tests: tests/tools/aot_test.cpp.
 #pragma once
 

@@ -1,6 +1,7 @@
 /* kiln_aot_gemm: the blocked, packed matrix product of an ahead-of-time object, around the
  * pack, epilogue and micro-kernels that kiln-aot emits for it (the JIT's driver is
- * kernels/cpu/gemm.h, which this follows in its plain form: every panel packed, no windows).
+ * kernels/cpu/gemm.h, which this follows in its plain form: every panel packed by the pack
+ * kernels, a convolution's input too, where the JIT copies runs or reads windows in place).
  *
  * For each batch, in blocks of NC columns and KC values of k: B's panels of NR columns are
  * packed once (in parallel), then tasks (blocks of MC rows, or, for few rows, ranges of
