@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# bench/aot_gemm.sh [BUILD_DIR] [N]: sgemm N^3 (default 2048), and the same product with a
-# bias and tanh in its epilogue, compiled ahead of time (kiln-aot --target cpu) and run
-# from a C program, beside the JIT's prepared sgemm and the FMA peak (kiln_bench) in the
-# same run. The C program prints the median of 10 runs after 2 warm-ups.
+# bench/aot_gemm.sh [BUILD_DIR] [N]: sgemm N^3 (default 2048), the same product with a
+# bias and tanh in its epilogue, and the conv2d workload (batch 8, 64 -> 64 channels,
+# 56 x 56, 3 x 3, padding 1), compiled ahead of time (kiln-aot --target cpu) and run from a
+# C program, beside the JIT's prepared sgemm and conv2d and the FMA peak (kiln_bench) in
+# the same run. The C program prints the median of 10 runs after 2 warm-ups.
 set -euo pipefail
 build=${1:-build}
 n=${2:-2048}
@@ -25,7 +26,13 @@ func @epilogue(%a: f32[$n,$n], %b: f32[$n,$n], %bias: f32[$n]) -> (f32[$n,$n]) {
   return %4
 }
 EOF
-for model in sgemm epilogue; do
+cat > "$dir/conv.kir" <<EOF
+func @conv(%x: f32[8,64,56,56], %w: f32[64,64,3,3]) -> (f32[8,64,56,56]) {
+  %0 = conv %x, %w {stride = [1, 1], dilation = [1, 1], pad_low = [1, 1], pad_high = [1, 1], groups = 1} : f32[8,64,56,56]
+  return %0
+}
+EOF
+for model in sgemm epilogue conv; do
   "$build/tools/kiln-aot" "$dir/$model.kir" --target cpu --name "$model" -o "$dir"
 done
 
@@ -36,6 +43,7 @@ cat > "$dir/main.c" <<EOF
 #include <time.h>
 #include "sgemm.h"
 #include "epilogue.h"
+#include "conv.h"
 
 static double now(void) {
   struct timespec t;
@@ -53,28 +61,34 @@ static float* filled(size_t count, float scale) {
 }
 int main(void) {
   const size_t n = $n, nn = n * n;
+  const size_t image = 8 * 64 * 56 * 56, taps = 64 * 64 * 9;
   float *a = filled(nn, 1.0f), *b = filled(nn, 0.01f), *bias = filled(n, 1.0f),
-        *c = filled(nn, 0.0f);
-  for (int model = 0; model < 2; ++model) {
+        *c = filled(nn, 0.0f), *x = filled(image, 1.0f), *w = filled(taps, 0.01f),
+        *y = filled(image, 0.0f);
+  const char* names[] = {"sgemm", "sgemm + bias + tanh", "conv2d 8 x 64->64 x 56^2, 3x3"};
+  const double flops[] = {2.0 * n * nn, 2.0 * n * nn, 2.0 * image * 64 * 9};
+  for (int model = 0; model < 3; ++model) {
     double t[10];
     for (int r = -2; r < 10; ++r) {
       double t0 = now();
-      int status = model == 0 ? sgemm_run(a, b, c) : epilogue_run(a, b, bias, c);
+      int status = model == 0   ? sgemm_run(a, b, c)
+                   : model == 1 ? epilogue_run(a, b, bias, c)
+                                : conv_run(x, w, y);
       if (status != 0) return 1;
       if (r >= 0) t[r] = now() - t0;
     }
     qsort(t, 10, sizeof t[0], cmp);
     double s = (t[4] + t[5]) / 2;
-    printf("kiln-aot %s %zu^3: %.2f ms, %.1f GFLOP/s (c[1] = %g)\n",
-           model == 0 ? "sgemm" : "sgemm + bias + tanh", n, s * 1e3, 2.0 * n * nn / s / 1e9,
-           c[1]);
+    printf("kiln-aot %s (n = %zu): %.2f ms, %.1f GFLOP/s\n", names[model], n, s * 1e3,
+           flops[model] / s / 1e9);
   }
-  free(a); free(b); free(bias); free(c);
+  free(a); free(b); free(bias); free(c); free(x); free(w); free(y);
   return 0;
 }
 EOF
-cc -O2 -std=c11 -I"$dir" -o "$dir/prog" "$dir/main.c" "$dir/sgemm.o" "$dir/epilogue.o" \
+cc -O2 -std=c11 -I"$dir" -o "$dir/prog" "$dir/main.c" "$dir/sgemm.o" "$dir/epilogue.o" "$dir/conv.o" \
   "$build/codegen/aot/runtime/libkiln_aot_runtime.a" -lm -lpthread
 "$dir/prog"
 "$build/bench/kiln_bench" --workload sgemm --dims "$n,$n,$n" --impl kiln_exec --reps 10
+"$build/bench/kiln_bench" --workload conv2d --impl kiln_exec --reps 10
 "$build/bench/kiln_bench" --workload peak
