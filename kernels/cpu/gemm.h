@@ -26,7 +26,7 @@
 // The pack and epilogue kernels are KernelIR (codegen/gemm_kernels.h) compiled with the
 // micro-kernel into one object (compile_gemm_object). kiln-aot emits the same kernels into
 // its objects for the run-time library's C driver (codegen/aot/cpu/gemm.h), which runs
-// the plain packed form: it packs a convolution's input with the pack kernels too.
+// the packed form only: no windows read in place.
 // Tests: tests/runtime/cpu/gemm_test.cpp, tests/runtime/cpu/conv_gemm_test.cpp.
 #pragma once
 

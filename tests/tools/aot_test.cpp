@@ -98,8 +98,9 @@ std::vector<Case> cases() {
        "  return %1\n"
        "}\n",
        true},
-      // Convolutions: a stride-1 padded one (a window of the input, JIT), a strided one
-      // (an affine read), and a weight gradient's product (windows along k).
+      // Convolutions, their input an affine read packed by copies: padded stride 1 (a
+      // window, in the JIT), strided, f64 conv1d, dilated with uneven padding, channels-last
+      // (strided runs); and a weight gradient's product (windows along k, packed by pack_b).
       {"conv_same",
        "func @conv_same(%x: f32[2,16,12,12], %w: f32[32,16,3,3]) -> (f32[2,32,12,12]) {\n"
        "  %0 = conv %x, %w {stride = [1, 1], dilation = [1, 1], pad_low = [1, 1], "
@@ -113,6 +114,28 @@ std::vector<Case> cases() {
        "  %0 = conv %x, %w {stride = [2, 2], dilation = [1, 1], pad_low = [0, 0], "
        "pad_high = [0, 0], groups = 1} : f32[2,24,6,6]\n"
        "  return %0\n"
+       "}\n",
+       true},
+      {"conv1d_f64",
+       "func @conv1d_f64(%x: f64[3,16,100], %w: f64[24,16,7]) -> (f64[3,24,50]) {\n"
+       "  %0 = conv %x, %w {stride = [2], dilation = [1], pad_low = [3], pad_high = [3], "
+       "groups = 1} : f64[3,24,50]\n"
+       "  return %0\n"
+       "}\n",
+       true},
+      {"conv_dilated",
+       "func @conv_dilated(%x: f32[1,7,12,20], %w: f32[19,7,3,2]) -> (f32[1,19,12,7]) {\n"
+       "  %0 = conv %x, %w {stride = [1, 3], dilation = [2, 1], pad_low = [2, 1], "
+       "pad_high = [2, 1], groups = 1} : f32[1,19,12,7]\n"
+       "  return %0\n"
+       "}\n",
+       true},
+      {"conv_channels_last",
+       "func @conv_channels_last(%x: f32[2,10,10,8], %w: f32[16,8,3,3]) -> (f32[2,16,10,10]) {\n"
+       "  %0 = permute %x {perm = [0, 3, 1, 2]} : f32[2,8,10,10]\n"
+       "  %1 = conv %0, %w {stride = [1, 1], dilation = [1, 1], pad_low = [1, 1], "
+       "pad_high = [1, 1], groups = 1} : f32[2,16,10,10]\n"
+       "  return %1\n"
        "}\n",
        true},
       {"conv_weight_gradient_form",

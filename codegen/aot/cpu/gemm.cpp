@@ -12,6 +12,35 @@
 
 namespace kiln::codegen::aot {
 
+namespace {
+
+// B's affine read at the end of `sizes`, where sizes[KILN_GEMM_AFFINE_B] points
+// (kiln_aot_gemm.c lays it out).
+void append_affine_b(const GemmKernels& g, int num_vars, std::vector<uint64_t>& sizes) {
+  const AffineB& b = *g.b_affine;
+  sizes[KILN_GEMM_AFFINE_B] = sizes.size();
+  auto add = [&](int64_t v) { sizes.push_back(static_cast<uint64_t>(v)); };
+  add(num_vars);
+  add(b.buffer);
+  add(b.offset);
+  add(static_cast<int64_t>(b.guards.size()));
+  for (int64_t c : b.coef) add(c);
+  for (const AffineB::Guard& guard : b.guards) {
+    add(guard.lo);
+    add(guard.hi);
+    for (int64_t c : guard.coef) add(c);
+  }
+  for (const VarSet* set : {&g.contraction.batch, &g.contraction.n, &g.contraction.k}) {
+    add(static_cast<int64_t>(set->vars.size()));
+    for (size_t i = 0; i < set->vars.size(); ++i) {
+      add(set->vars[i]);
+      add(set->extents[i]);
+    }
+  }
+}
+
+}  // namespace
+
 std::optional<AotGemm> emit_gemm(const Kernel& kernel, const std::string& name,
                                  llvm::Module& module, const llvm_backend::TargetInfo& target) {
   if (!kernel.contraction) return std::nullopt;
@@ -25,7 +54,8 @@ std::optional<AotGemm> emit_gemm(const Kernel& kernel, const std::string& name,
                 k = g->contraction.k.size();
   if (m * n * k == 0 || g->tile.mr * g->tile.nr > KILN_AOT_GEMM_MAX_TILE ||
       kernel.buffers.size() > KILN_AOT_GEMM_MAX_ARGS ||
-      kernel.scalars.size() > KILN_AOT_GEMM_MAX_ARGS)
+      kernel.scalars.size() > KILN_AOT_GEMM_MAX_ARGS || kernel.num_vars > KILN_AOT_GEMM_MAX_ARGS ||
+      (g->b_affine && g->b_affine->guards.size() > KILN_AOT_GEMM_MAX_ARGS))
     return std::nullopt;
 
   llvm::LLVMContext& ctx = module.getContext();
@@ -77,6 +107,7 @@ std::optional<AotGemm> emit_gemm(const Kernel& kernel, const std::string& name,
   set(KILN_GEMM_B_TAIL_ITEMS, llvm_backend::work_items(g->pack_b_tail, target.lanes) / g->tile.kc);
   set(KILN_GEMM_OUT_BUFFER, g->direct_output ? g->out_buffer : -1);
   set(KILN_GEMM_EPILOGUE_LANES, llvm_backend::kernel_lanes(g->epilogue, target.lanes));
+  if (g->b_affine) append_affine_b(*g, kernel.num_vars, sizes);
   auto* size_array = llvm::ConstantDataArray::get(ctx, sizes);
   auto* sizes_global =
       new llvm::GlobalVariable(module, size_array->getType(), true,

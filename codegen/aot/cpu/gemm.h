@@ -2,9 +2,10 @@
 // (codegen/contraction.h) gets the pack, epilogue and micro-kernels of
 // codegen/gemm_kernels.h emitted into the module, internal, and the two constant tables
 // the driver hands to the runtime's kiln_aot_gemm in place of a launch of its loop nest.
-// Every panel is packed by the pack kernels, which evaluate the factors element by element:
-// a convolution's input (an AffineB, WindowB or WindowA, which the JIT copies in runs or
-// reads in place) is correct that way, only slower to pack.
+// Every panel is packed: a convolution's input (an AffineB, described in the sizes table)
+// by copies of runs, as the JIT packs it, also where the JIT reads it in place (a WindowB);
+// everything else by the pack kernels, which evaluate the factors element by element (a
+// weight gradient's WindowA too).
 // Internal to codegen/aot/cpu/. Tests: tests/tools/aot_test.cpp.
 #pragma once
 

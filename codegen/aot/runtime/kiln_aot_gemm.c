@@ -1,7 +1,8 @@
 /* kiln_aot_gemm: the blocked, packed matrix product of an ahead-of-time object, around the
  * pack, epilogue and micro-kernels that kiln-aot emits for it (the JIT's driver is
- * kernels/cpu/gemm.h, which this follows in its plain form: every panel packed by the pack
- * kernels, a convolution's input too, where the JIT copies runs or reads windows in place).
+ * kernels/cpu/gemm.h, which this follows in its plain form: every panel packed; a
+ * convolution's input (an affine read of B) by copies of runs along the last variable of n
+ * with zeros around them, where the JIT also reads windows in place).
  *
  * For each batch, in blocks of NC columns and KC values of k: B's panels of NR columns are
  * packed once (in parallel), then tasks (blocks of MC rows, or, for few rows, ranges of
@@ -18,6 +19,67 @@ enum { kMaxRows = 480, kMaxColumns = 3072 };
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 static int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
+
+/* B as an affine read under bounds (codegen/gemm_kernels.h, AffineB), as kiln-aot lays it
+ * out at sizes[sizes[KILN_GEMM_AFFINE_B]]: vars, buffer, offset, guards, coef[vars], then
+ * per guard lo, hi, coef[vars], then the batch, n and k variable sets, each a count and
+ * (variable, extent) pairs, outermost first. */
+struct affine {
+  int64_t vars, buffer, offset, guards;
+  const int64_t* coef;
+  const int64_t* guard; /* guard g at guard + g * (2 + vars) */
+  const int64_t* sets[3];
+};
+enum { kBatchSet, kNSet, kKSet };
+
+static struct affine affine_of(const int64_t* s) {
+  struct affine a;
+  const int64_t* p = s + s[KILN_GEMM_AFFINE_B];
+  a.vars = p[0];
+  a.buffer = p[1];
+  a.offset = p[2];
+  a.guards = p[3];
+  a.coef = p + 4;
+  a.guard = a.coef + a.vars;
+  p = a.guard + a.guards * (2 + a.vars);
+  for (int i = 0; i < 3; ++i) {
+    a.sets[i] = p;
+    p += 1 + 2 * p[0];
+  }
+  return a;
+}
+
+/* values[v] of the set's variables for its flat index (the innermost variable last). */
+static void set_vars(int64_t* values, const int64_t* set, int64_t flat) {
+  for (int64_t i = set[0]; i-- > 0;) {
+    values[set[1 + 2 * i]] = flat % set[2 + 2 * i];
+    flat /= set[2 + 2 * i];
+  }
+}
+
+/* sum coef[v] * values[v] over the set's variables. */
+static int64_t dot(const int64_t* coef, const int64_t* values, const int64_t* set) {
+  int64_t sum = 0;
+  for (int64_t i = 0; i < set[0]; ++i) sum += coef[set[1 + 2 * i]] * values[set[1 + 2 * i]];
+  return sum;
+}
+
+static int64_t floor_div(int64_t a, int64_t b) { return a / b - (a % b != 0 && a < 0); }
+static int64_t ceil_div_signed(int64_t a, int64_t b) { return -floor_div(-a, b); }
+
+/* Narrows [*ja, *jb) to the j with lo <= x + step * j < hi. */
+static void keep_in_bounds(int64_t x, int64_t step, int64_t lo, int64_t hi, int64_t* ja,
+                           int64_t* jb) {
+  if (step == 0) {
+    if (x < lo || x >= hi) *jb = *ja;
+  } else if (step > 0) {
+    *ja = max64(*ja, ceil_div_signed(lo - x, step));
+    *jb = min64(*jb, ceil_div_signed(hi - x, step));
+  } else { /* lo <= x + s j < hi  <=>  1 - hi <= -x - s j < 1 - lo */
+    keep_in_bounds(-x, -step, 1 - hi, 1 - lo, ja, jb);
+  }
+}
 
 /* One block of columns and depth of one batch, as its tasks see it. */
 struct block {
@@ -26,10 +88,12 @@ struct block {
   uint8_t** buffers;
   const uint64_t* scalars;
   int64_t batch, jc, nc, pc, kc;
-  int64_t mc, chunks; /* rows per task, ranges of panels per block of rows */
-  uint8_t* c;         /* the accumulator matrix of the batch, row stride N */
-  uint8_t* packed_b;  /* the block's panels of B, KC x NR each */
-  int failed;         /* a task could not allocate its panels of A */
+  int64_t mc, chunks;      /* rows per task, ranges of panels per block of rows */
+  uint8_t* c;              /* the accumulator matrix of the batch, row stride N */
+  uint8_t* packed_b;       /* the block's panels of B, KC x NR each */
+  const int64_t* affine_k; /* per value of k of the block: its part of an AffineB's index and
+                            * of each guard's (1 + guards values) */
+  int failed;              /* a task could not allocate its panels of A */
 };
 
 /* A pack or epilogue kernel's arguments: the launch's buffers and scalars, then the extra
@@ -49,6 +113,68 @@ static void set_args(struct args* a, const struct block* b, uint8_t* extra, int6
   a->scalars[ns + 2] = (uint64_t)mn0;
 }
 
+/* The panel of an AffineB at column n0: runs of its columns along the last variable of n,
+ * each a strided copy of the buffer between the bounds its guards give it, zeros around
+ * and past N. */
+static void pack_affine_panel(const struct block* b, int64_t n0, uint8_t* dst) {
+  const int64_t* s = b->s;
+  const struct affine a = affine_of(s);
+  const int64_t nr = s[KILN_GEMM_NR], esize = s[KILN_GEMM_ESIZE], n = s[KILN_GEMM_N];
+  const int64_t* nset = a.sets[kNSet];
+  const int64_t last = nset[1 + 2 * (nset[0] - 1)], last_extent = nset[2 + 2 * (nset[0] - 1)];
+  const int64_t n_end = min64(n, n0 + nr), stride = a.coef[last], row = 1 + a.guards;
+  int64_t values[KILN_AOT_GEMM_MAX_ARGS] = {0};
+  int64_t at_g[KILN_AOT_GEMM_MAX_ARGS], step_g[KILN_AOT_GEMM_MAX_ARGS];
+  set_vars(values, a.sets[kBatchSet], b->batch);
+  const int64_t batch_at = a.offset + dot(a.coef, values, a.sets[kBatchSet]);
+  const uint8_t* src = b->buffers[a.buffer];
+  memset(dst, 0, (size_t)(b->kc * nr * esize));
+  for (int64_t col = n0; col < n_end;) {
+    set_vars(values, nset, col);
+    const int64_t len = min64(n_end - col, last_extent - values[last]);
+    const int64_t at = batch_at + dot(a.coef, values, nset);
+    for (int64_t g = 0; g < a.guards; ++g) {
+      const int64_t* gd = a.guard + g * (2 + a.vars);
+      at_g[g] = dot(gd + 2, values, a.sets[kBatchSet]) + dot(gd + 2, values, nset);
+      step_g[g] = gd[2 + last];
+    }
+    for (int64_t kk = 0; kk < b->kc; ++kk) {
+      const int64_t* k = b->affine_k + kk * row;
+      int64_t ja = 0, jb = len;
+      for (int64_t g = 0; g < a.guards && ja < jb; ++g) {
+        const int64_t* gd = a.guard + g * (2 + a.vars);
+        keep_in_bounds(at_g[g] + k[1 + g], step_g[g], gd[0], gd[1], &ja, &jb);
+      }
+      uint8_t* out = dst + (kk * nr + (col - n0)) * esize;
+      const uint8_t* from = src + (at + k[0]) * esize;
+      if (stride == 1 && ja < jb)
+        memcpy(out + ja * esize, from + ja * esize, (size_t)((jb - ja) * esize));
+      else
+        for (int64_t j = ja; j < jb; ++j)
+          memcpy(out + j * esize, from + j * stride * esize, (size_t)esize);
+    }
+    col += len;
+  }
+}
+
+/* The AffineB's part of the index and of each guard that k contributes, per value of k of
+ * the block; null when it cannot be allocated. */
+static int64_t* affine_k_table(const int64_t* s, int64_t pc, int64_t kc) {
+  const struct affine a = affine_of(s);
+  const int64_t row = 1 + a.guards;
+  int64_t* table = malloc((size_t)(kc * row) * sizeof(int64_t));
+  if (!table) return NULL;
+  int64_t values[KILN_AOT_GEMM_MAX_ARGS] = {0};
+  for (int64_t kk = 0; kk < kc; ++kk) {
+    set_vars(values, a.sets[kKSet], pc + kk);
+    int64_t* t = table + kk * row;
+    t[0] = dot(a.coef, values, a.sets[kKSet]);
+    for (int64_t g = 0; g < a.guards; ++g)
+      t[1 + g] = dot(a.guard + g * (2 + a.vars) + 2, values, a.sets[kKSet]);
+  }
+  return table;
+}
+
 static void pack_b_panels(void* ctx, int64_t p0, int64_t p1) {
   const struct block* b = (const struct block*)ctx;
   const int64_t* s = b->s;
@@ -56,7 +182,12 @@ static void pack_b_panels(void* ctx, int64_t p0, int64_t p1) {
   struct args a;
   for (int64_t p = p0; p < p1; ++p) {
     const int64_t n0 = b->jc + p * nr;
-    set_args(&a, b, b->packed_b + p * s[KILN_GEMM_KC] * nr * esize, n0);
+    uint8_t* dst = b->packed_b + p * s[KILN_GEMM_KC] * nr * esize;
+    if (b->affine_k) {
+      pack_affine_panel(b, n0, dst);
+      continue;
+    }
+    set_args(&a, b, dst, n0);
     if (n0 + nr <= s[KILN_GEMM_N])
       b->f->pack_b(a.buffers, a.scalars, 0, b->kc * s[KILN_GEMM_B_ITEMS]);
     else
@@ -177,12 +308,19 @@ int kiln_aot_gemm(const int64_t* s, const struct kiln_aot_gemm_kernels* f, uint8
   }
   for (b.batch = 0; b.batch < s[KILN_GEMM_BATCH] && !b.failed; ++b.batch) {
     b.c = direct ? buffers[s[KILN_GEMM_OUT_BUFFER]] + b.batch * m * n * esize : scratch;
-    for (b.jc = 0; b.jc < n; b.jc += nc_max) {
+    for (b.jc = 0; b.jc < n && !b.failed; b.jc += nc_max) {
       b.nc = min64(nc_max, n - b.jc);
-      for (b.pc = 0; b.pc < k; b.pc += kc_max) {
+      for (b.pc = 0; b.pc < k && !b.failed; b.pc += kc_max) {
         b.kc = min64(kc_max, k - b.pc);
+        int64_t* table = NULL;
+        if (s[KILN_GEMM_AFFINE_B] && !(table = affine_k_table(s, b.pc, b.kc))) {
+          b.failed = 1;
+          continue;
+        }
+        b.affine_k = table;
         kiln_aot_parallel_tasks(pack_b_panels, &b, ceil_div(b.nc, nr), grain);
         kiln_aot_parallel_tasks(tasks, &b, row_blocks * b.chunks, grain);
+        free(table);
       }
     }
     if (!direct) kiln_aot_parallel_tasks(epilogue_rows, &b, m, grain == 1 ? 1 : m);

@@ -52,9 +52,11 @@ enum {
   KILN_GEMM_B_TAIL_ITEMS,
   KILN_GEMM_OUT_BUFFER,     /* the buffer C is written to directly, or -1 (the epilogue) */
   KILN_GEMM_EPILOGUE_LANES, /* columns per work item of the epilogue */
+  KILN_GEMM_AFFINE_B,       /* where in sizes B's affine read is described, or 0 (then B's
+                               panels are packed by pack_b) */
   KILN_GEMM_SIZES
 };
-#define KILN_AOT_GEMM_MAX_ARGS 64   /* buffers or scalars of a kernel kiln_aot_gemm runs */
+#define KILN_AOT_GEMM_MAX_ARGS 64   /* buffers, scalars, loop variables or guards of a kernel */
 #define KILN_AOT_GEMM_MAX_TILE 1024 /* MR x NR */
 
 /* C[i][j] (+)= sum_k A[i][k] B[k][j] over one tile: codegen/llvm/emit_gemm.h. */
