@@ -412,7 +412,9 @@ void CpuGemm::run(uint8_t* const* buffers, const uint64_t* scalars,
     for (int64_t batch = 0; batch < batch_; ++batch) run_split_k(buffers, scalars, batch, pool);
     return;
   }
-  const Blocking blk = blocking(pool.size());
+  // A product that runs on this thread alone is one task per block of rows: splitting it
+  // for threads would pack A once per task.
+  const Blocking blk = blocking(runs_alone() ? 1 : pool.size());
   for (int64_t batch = 0; batch < batch_; ++batch)
     run_batch(buffers, scalars, blk, batch, &pool, 0, K_, nullptr);
 }
@@ -468,9 +470,7 @@ void CpuGemm::run_batch(uint8_t* const* buffers, const uint64_t* scalars, const 
   if (!blk.private_b) packed_b = memory.take(static_cast<size_t>(blk.kc * blk.nc * esize_));
   if (!gemm_.direct_output && !part) scratch = memory.take(static_cast<size_t>(M_ * N_ * esize_));
   const int64_t tasks = blk.row_blocks * blk.chunks;
-  // A product of a few hundred thousand multiply-adds takes microseconds: waking the
-  // workers would cost about as much as they save.
-  const bool serial = M_ * N_ * K_ < (int64_t{1} << 19);
+  const bool serial = runs_alone();
   const int64_t grain = serial ? tasks : 1;
   // Runs fn over [0, n): on the pool, or on this thread when it runs the batch alone.
   auto for_range = [&](int64_t n, int64_t chunk, const std::function<void(int64_t, int64_t)>& fn) {

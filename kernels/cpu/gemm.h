@@ -100,6 +100,9 @@ class CpuGemm {
   struct Blocking;
   struct Call;
   Blocking blocking(int threads) const;
+  // Whether the product is too small to share: a few hundred thousand multiply-adds take
+  // microseconds, about what waking the workers would cost.
+  bool runs_alone() const { return M_ * N_ * K_ < (int64_t{1} << 19); }
   void task(const Call& call, int64_t index) const;
   // One product of the batch with blocking `blk` over k in [k0, k1) (whole blocks): its
   // tasks on `pool`, or all on this thread when pool is null. Into `part` when given (a
