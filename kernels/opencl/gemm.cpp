@@ -52,6 +52,34 @@ std::string index_type(int64_t extent) {
   return extent <= std::numeric_limits<int32_t>::max() ? "int" : "long";
 }
 
+// How a work-item moves its share of a factor's k step into local memory.
+enum class Staging : uint8_t {
+  Registers,  // any factor: evaluated into registers a step ahead, stored the next step
+  Async4,     // an f32 buffer read as it is: one 4-byte asynchronous copy per element
+  Async16,    // the same, contiguous along the tile's rows (m of A, n of B) in aligned
+              // runs of 4: one 16-byte asynchronous copy per 4 rows
+};
+
+// Whether `index` walks memory with stride 1 along the innermost variable of `set` in
+// aligned runs of 4 elements (16 bytes of f32): that variable's extent, every other
+// coefficient and the offset are multiples of 4.
+bool aligned_runs_of_4(const ExprPtr& index, const VarSet& set) {
+  if (set.vars.empty() || set.extents.back() % 4 != 0) return false;
+  const int v = set.vars.back();
+  codegen::Linear lin = codegen::linearize(index);
+  if (lin.constant % 4 != 0) return false;
+  bool unit = false;
+  for (const auto& [atom, coef] : lin.terms) {
+    if (atom->kind == codegen::ExprKind::Var && atom->slot == v) {
+      unit = coef == 1;
+      if (!unit) return false;
+    } else if (atom->depends_on_var(v) || coef % 4 != 0) {
+      return false;
+    }
+  }
+  return unit;
+}
+
 // Candidate tiles, best first for large products; each work-item's block is at most 8 x 8.
 // GPUs want many work-items and big register blocks (arithmetic per local read); CPU
 // OpenCL (PoCL) runs a work-group as loops over its work-items and prefers small groups.
@@ -101,9 +129,10 @@ class GemmRenderer {
     const std::string LT = codegen::opencl::compute_type(c_.acc);
     const int64_t a_size = tile_.bk * (tile_.bm + pad_);
     const int64_t b_size = tile_.bk * (tile_.bn + pad_);
-    // Two of each tile: the k step computed on, and the next one being stored.
-    w.line("__local " + LT + " As[" + num(2 * a_size) + "] __attribute__((aligned(16)));");
-    w.line("__local " + LT + " Bs[" + num(2 * b_size) + "] __attribute__((aligned(16)));");
+    plan_staging();
+    // stages_ of each tile: the k step computed on, and the next ones being stored.
+    w.line("__local " + LT + " As[" + num(stages_ * a_size) + "] __attribute__((aligned(16)));");
+    w.line("__local " + LT + " Bs[" + num(stages_ * b_size) + "] __attribute__((aligned(16)));");
     a_size_ = a_size;
     b_size_ = b_size;
     ExprPtr lid = new_var(wg_), grp = new_var(std::max<int64_t>(groups, 1));
@@ -146,13 +175,15 @@ class GemmRenderer {
   // The portable body: fma on tm x tn register blocks.
   void render_portable(CodeWriter& w, ExprRenderer& r, int64_t K) {
     const std::string T = codegen::opencl::compute_type(c_.acc);
-    tx_ = codegen::imod(lid_, tile_.bn / tile_.tn);
-    ty_ = codegen::idiv(lid_, tile_.bn / tile_.tn);
+    thread_layout();
     const std::string TX = r.value(tx_), TY = r.value(ty_);
     w.line(T + " acc[" + num(tile_.tm) + "][" + num(tile_.tn) + "];");
     w.line("for (int i = 0; i < " + num(tile_.tm) + "; ++i) for (int j = 0; j < " + num(tile_.tn) +
            "; ++j) acc[i][j] = 0;");
-    k_loop(w, r, K, [&] { multiply(w, TX, TY); });
+    if (async_)
+      async_k_loop(w, r, K, [&] { multiply(w, TX, TY); });
+    else
+      k_loop(w, r, K, [&] { multiply(w, TX, TY); });
     const int wy = tile_.bm / tile_.tm, wx = tile_.bn / tile_.tn;
     ExprPtr i = new_var(tile_.tm), j = new_var(tile_.tn);
     open_loop(w, i, tile_.tm);
@@ -164,6 +195,49 @@ class GemmRenderer {
     r.pop_scope();
     w.close();
     w.close();
+  }
+
+  // The work-item's column group tx_ (of wx = bn / tn) and row group ty_ (of wy). Where the
+  // grid allows, each warp of 32 work-items takes a 4 x 8 block of it (CUTLASS's SIMT warp
+  // tile): a warp's vector reads of one k row then touch 4 adjacent vectors of A and 8 of
+  // B, one 128-byte pass of local memory each, rather than 2 and 16 (two passes). Only with
+  // the asynchronous copies, where sgemm 4096^3 ran 0.5% faster with it on an H100; the
+  // register pipeline (conv2d's im2col, other devices) keeps its layout, not measured so.
+  void thread_layout() {
+    const int wy = tile_.bm / tile_.tm, wx = tile_.bn / tile_.tn;
+    if (async_ && wx % 8 == 0 && wy % 4 == 0 && wg_ % 32 == 0) {
+      ExprPtr lane = codegen::imod(lid_, 32), warp = codegen::idiv(lid_, 32);
+      tx_ = codegen::iadd(codegen::imod(lane, 8), codegen::imul(codegen::imod(warp, wx / 8), 8));
+      ty_ = codegen::iadd(codegen::idiv(lane, 8), codegen::imul(codegen::idiv(warp, wx / 8), 4));
+      return;
+    }
+    tx_ = codegen::imod(lid_, wx);
+    ty_ = codegen::idiv(lid_, wx);
+  }
+
+  // Whether the tiles are copied asynchronously, how, and in how many stages. Asynchronous
+  // copies (cp.async, compute capability 8.0, as the tensor cores' mma.sync: target.mma) go
+  // straight from global to local memory, with no registers and no stores in between, and
+  // keep up to four k steps in flight; they need both factors to be f32 buffers read as
+  // they are. Where target.mma is Emulated (tests), the same pipeline copies synchronously.
+  void plan_staging() {
+    stages_ = 2;
+    async_ = false;
+    staging_[0] = staging_[1] = Staging::Registers;
+    if (t_.mma == codegen::opencl::MmaMode::Off || c_.acc != DType::F32) return;
+    for (bool is_a : {true, false}) {
+      const ExprPtr& f = is_a ? c_.a : c_.b;
+      if (f->kind != codegen::ExprKind::Load || f->dtype != DType::F32) return;
+      const int span = is_a ? tile_.bm : tile_.bn;
+      // 16-byte copies need local rows of whole vectors (padded by 4) and a whole number of
+      // them per work-item.
+      const bool runs = aligned_runs_of_4(f->args[0], is_a ? c_.m : c_.n) && span % 4 == 0 &&
+                        (span + pad_) % 4 == 0 && (int64_t{span} * tile_.bk / 4) % wg_ == 0;
+      staging_[is_a ? 0 : 1] = runs ? Staging::Async16 : Staging::Async4;
+    }
+    async_ = true;
+    const int64_t stage_bytes = local_bytes(tile_, c_.acc) / 2;
+    stages_ = static_cast<int>(std::clamp<int64_t>(t_.local_mem_bytes / stage_bytes, 2, 4));
   }
 
   // The loop over k steps, software-pipelined: each work-item holds its elements of the
@@ -195,6 +269,144 @@ class GemmRenderer {
     compute();
     r.pop_scope();
     w.close();
+  }
+
+  // A variable for the k step `value` (C), which the caller has checked to be below
+  // `steps`: declared with that range, so that the guards of a product whose sizes divide
+  // the tiles fold away. (The register pipeline keeps kt + 1: its sgemm ran 5% faster with
+  // this on an H100, but conv2d, whose im2col indices then simplify differently, 5% slower.)
+  ExprPtr next_step(CodeWriter& w, const std::string& value, int64_t steps) {
+    ExprPtr v = new_var(steps);
+    w.line("const int " + name(v) + " = " + value + ";");
+    return v;
+  }
+
+  // The loop over k steps with asynchronous copies, stages_ deep: tiles 0 .. S-2 are in
+  // flight before it; at step kt each work-item waits for its copies of tile kt, the
+  // barrier makes everyone's visible (and ends every read of step kt - 1), then the copies
+  // of tile kt + S - 1 go into the buffer step kt - 1 read, and the products run on tile
+  // kt. Every step commits one group of copies (empty at the end), so "all but the last
+  // S - 2 groups done" always means "tile kt is in".
+  void async_k_loop(CodeWriter& w, ExprRenderer& r, int64_t K,
+                    const std::function<void()>& compute) {
+    if (K == 0) return;
+    const int64_t steps = ceil_div(K, tile_.bk);
+    const int S = stages_;
+    const std::string T = codegen::opencl::compute_type(c_.acc);
+    for (int s = 0; s + 1 < S; ++s) {
+      if (s < steps) {
+        w.open("");
+        r.push_scope();
+        w.line("__local " + T + "* const Ac = As + " + num(s * a_size_) + ";");
+        w.line("__local " + T + "* const Bc = Bs + " + num(s * b_size_) + ";");
+        copy_tiles(w, r, codegen::index_const(s));
+        r.pop_scope();
+        w.close();
+      }
+      commit(w);
+    }
+    ExprPtr kt = new_var(steps);
+    const std::string KT = name(kt);
+    w.open("for (int " + KT + " = 0; " + KT + " < " + num(steps) + "; ++" + KT + ")");
+    r.push_scope();
+    wait(w, S - 2);
+    w.line("barrier(CLK_LOCAL_MEM_FENCE);");
+    if (steps > S - 1) {
+      const std::string ahead = KT + " + " + num(S - 1);
+      w.open("if (" + ahead + " < " + num(steps) + ")");
+      r.push_scope();
+      ExprPtr kn = next_step(w, ahead, steps);
+      const std::string slot =
+          S == 2 ? "(" + name(kn) + " & 1)" : "(" + name(kn) + " % " + num(S) + ")";
+      w.line("__local " + T + "* const Ac = As + " + slot + " * " + num(a_size_) + ";");
+      w.line("__local " + T + "* const Bc = Bs + " + slot + " * " + num(b_size_) + ";");
+      copy_tiles(w, r, kn);
+      r.pop_scope();
+      w.close();
+    }
+    commit(w);
+    const std::string slot = S == 2 ? "(" + KT + " & 1)" : "(" + KT + " % " + num(S) + ")";
+    w.line("__local " + T + "* const Ac = As + " + slot + " * " + num(a_size_) + ";");
+    w.line("__local " + T + "* const Bc = Bs + " + slot + " * " + num(b_size_) + ";");
+    compute();
+    r.pop_scope();
+    w.close();
+    wait(w, 0);  // no copy outlives the kernel
+  }
+
+  // Inline PTX (NVIDIA) rather than the plain copies of the emulation.
+  bool ptx() const { return t_.mma == codegen::opencl::MmaMode::Ptx; }
+  // The "memory" clobbers keep the compiler from moving local reads across the waits.
+  void commit(CodeWriter& w) {
+    if (ptx()) w.line("asm volatile(\"cp.async.commit_group;\" ::: \"memory\");");
+  }
+  void wait(CodeWriter& w, int pending) {
+    if (ptx())
+      w.line("asm volatile(\"cp.async.wait_group " + num(pending) + ";\" ::: \"memory\");");
+  }
+
+  // One copy of `bytes` (4 or 16) from `src` (C, a global float pointer) to `dst` (C, a
+  // local float pointer), zero where `valid` (C; "" for always) is false, the address then
+  // clamped inside the buffer.
+  void copy(CodeWriter& w, const std::string& dst, const std::string& src, const std::string& valid,
+            int bytes) {
+    if (!ptx()) {
+      const std::string v = valid.empty() ? "" : valid + " ? ";
+      if (bytes == 4)
+        w.line("*(" + dst + ") = " + v + "*(" + src + ")" + (valid.empty() ? "" : " : 0") + ";");
+      else
+        w.line("*(__local float4*)(" + dst + ") = " + v + "vload4(0, " + src + ")" +
+               (valid.empty() ? "" : " : (float4)(0)") + ";");
+      return;
+    }
+    // .ca (cached in L1) is the only 4-byte form; 16 bytes bypass L1 (.cg). A __local
+    // pointer's value is its address in the shared window, as cp.async takes it.
+    const std::string op = std::string("cp.async.") + (bytes == 16 ? "cg" : "ca") +
+                           ".shared.global [%0], [%1], " + num(bytes);
+    std::string in = "\"r\"((uint)(ulong)(" + dst + ")), \"l\"((ulong)(" + src + "))";
+    if (!valid.empty()) in += ", \"r\"(" + valid + " ? " + num(bytes) + "u : 0u)";
+    w.line("asm volatile(\"" + op + (valid.empty() ? "" : ", %2") + ";\" :: " + in +
+           " : \"memory\");");
+  }
+
+  // The asynchronous copies of k step `kt` of both tiles into Ac and Bc. (Writing a
+  // work-item's copies as one base address plus constants, when they are evenly spaced,
+  // saved 12 registers but ran 3% slower on an H100.)
+  void copy_tiles(CodeWriter& w, ExprRenderer& r, const ExprPtr& kt) {
+    for (bool is_a : {true, false}) {
+      const ExprPtr& f = is_a ? c_.a : c_.b;
+      const int span = is_a ? tile_.bm : tile_.bn;
+      const int64_t extent = (is_a ? c_.m : c_.n).size();
+      const std::string tile = is_a ? "Ac" : "Bc";
+      const bool runs = staging_[is_a ? 0 : 1] == Staging::Async16;
+      const int bytes = runs ? 16 : 4;
+      const int64_t count = runs ? int64_t{span} * tile_.bk / 4 / wg_ : per(is_a);
+      ExprPtr l = new_var(count);
+      ExprPtr kk, rr;
+      if (runs) {
+        ExprPtr e = codegen::iadd(lid_, codegen::imul(l, wg_));
+        kk = codegen::idiv(e, span / 4);
+        rr = codegen::imul(codegen::imod(e, span / 4), 4);
+      } else {
+        std::tie(kk, rr) = element(is_a, l);
+      }
+      ExprPtr row = codegen::iadd(codegen::imul(is_a ? tile_m_ : tile_n_, span), rr);
+      ExprPtr k = codegen::iadd(codegen::imul(kt, tile_.bk), kk);
+      // A run's address clamped to the last whole run (16-byte aligned).
+      ExprPtr at_row = runs ? codegen::imin(row, codegen::index_const(extent - 4)) : row;
+      ExprPtr index = codegen::substitute(f->args[0], factor_at(k_, is_a, batch_, at_row, k).subst);
+      ExprPtr valid = codegen::land(codegen::ilt(row, codegen::index_const(extent)),
+                                    codegen::ilt(k, codegen::index_const(c_.k.size())));
+      ExprPtr dst = codegen::iadd(codegen::imul(kk, span + pad_), rr);
+      const std::string buffer = ExprRenderer::buffer(f->slot);
+      const bool always = valid->kind == codegen::ExprKind::Const && valid->ival != 0;
+      open_loop(w, l, count);
+      r.push_scope();
+      copy(w, tile + " + " + r.value(dst), buffer + " + " + r.value(index),
+           always ? "" : r.value(valid), bytes);
+      r.pop_scope();
+      w.close();
+    }
   }
 
   void open_loop(CodeWriter& w, const ExprPtr& v, int64_t extent) {
@@ -309,7 +521,9 @@ class GemmRenderer {
   std::string name_;
   int next_var_;
   ExprPtr lid_, tile_m_, tile_n_, batch_, tx_, ty_;
-  int vw_ = 1, pad_ = 1;
+  int vw_ = 1, pad_ = 1, stages_ = 2;
+  bool async_ = false;
+  Staging staging_[2] = {Staging::Registers, Staging::Registers};  // A, B
   int64_t wg_ = 1, a_size_ = 0, b_size_ = 0;
 };
 

@@ -8,7 +8,15 @@
 //     im2col are read where they lie), zero outside M, N and K; consecutive work-items take
 //     consecutive elements along the factor's contiguous index (coalesced reads);
 //   each work-item accumulates a tm x tn block in registers, its rows and columns strided
-//     by the group's width so that local reads are conflict-free and stores coalesce;
+//     by the group's width so that local reads are conflict-free and stores coalesce; with
+//     the asynchronous copies below, each warp of 32 takes a 4 x 8 block of work-items
+//     (CUTLASS's SIMT warp tile), so that its reads of a k row touch 128 bytes of each tile;
+//   the k steps are pipelined: the next step's elements load into registers during the
+//     products and are stored in the other of two local buffers; on NVIDIA (compute
+//     capability 8.0, as target.mma says) tiles of f32 buffers read as they are go from
+//     global to local memory by asynchronous copies instead (inline PTX cp.async: 16 bytes
+//     where the factor runs along the tile's rows, else 4), as many k steps ahead as local
+//     memory holds (2 to 4); target.mma Emulated renders the same pipeline with plain copies;
 //   the epilogue (the kernel's loop-free stage 1) runs on each register element with the
 //     outer variables at (batch, m, n) and StageValue(0) = the accumulator.
 //

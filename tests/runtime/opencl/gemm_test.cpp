@@ -150,6 +150,38 @@ TEST(OpenCLGemm, TransposedOperandsReadInPlace) {
   EXPECT_TRUE(close(run, 65));
 }
 
+// On NVIDIA (target.mma Ptx) the f32 GEMM copies its tiles with cp.async; with the mma
+// emulated, the same pipeline runs with plain copies on any device. A shape sweep (tails,
+// 4- and 16-byte copies), transposed and batched factors, in 2, 3 and 4 stages (as many k
+// steps as local memory holds): every result equal to the register pipeline's to the bit.
+TEST(OpenCLGemm, AsynchronousCopyPipeline) {
+  KILN_REQUIRE_OPENCL(device);
+  const DType f = DType::F32;
+  int64_t max_k = 0;
+  int long_sums = 0;
+  std::vector<Tensor> outs = sweep(f, &max_k, &long_sums);
+  outs.push_back(matmul(transpose(test_data({65, 36}, f, 90)), test_data({65, 20}, f, 91)));
+  outs.push_back(matmul(test_data({2, 20, 48}, f, 92), transpose(test_data({64, 48}, f, 93))));
+  // Sizes that divide the tiles: copies without guards.
+  outs.push_back(matmul(test_data({32, 40}, f, 94), test_data({40, 64}, f, 95)));
+  outs.push_back(matmul(transpose(test_data({40, 32}, f, 96)), test_data({40, 64}, f, 97)));
+  GemmRun plain = run_gemm(*device, outs, kTestTile);
+  ASSERT_TRUE(close(plain, max_k));
+  codegen::opencl::OpenCLTarget target = device->target();
+  target.mma = codegen::opencl::MmaMode::Emulated;
+  // One k step of kTestTile's tiles, rows padded by a vector: 8 x (16 + 4) + 8 x (32 + 4).
+  const int64_t stage_bytes = (8 * 20 + 8 * 36) * 4;
+  for (int stages : {2, 3, 4}) {
+    target.local_mem_bytes = stages * stage_bytes;
+    OpenCLDevice async(device->info(), target);
+    GemmRun run = run_gemm(async, outs, kTestTile);
+    EXPECT_EQ(run.gemms, plain.gemms);
+    for (size_t i = 0; i < outs.size(); ++i)
+      EXPECT_EQ(std::memcmp(run.got[i]->data(), plain.got[i]->data(), run.got[i]->nbytes()), 0)
+          << stages << " stages, result " << i;
+  }
+}
+
 TEST(OpenCLGemm, HalfAndDoublePrecision) {
   KILN_REQUIRE_OPENCL(device);
   std::vector<Tensor> outs;
