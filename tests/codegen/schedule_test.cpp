@@ -96,11 +96,13 @@ TEST(Schedule, AComputedOperandOfSeveralSkinnyProductsIsStoredOnce) {
     return %2
   })");
   };
-  Schedule skinny = schedule(graph(8));
+  // A schedule points into its graph: the graphs outlive them.
+  const ir::Graph skinny_graph = graph(8), wide_graph = graph(64);
+  Schedule skinny = schedule(skinny_graph);
   ASSERT_EQ(skinny.groups.size(), 3u);
   EXPECT_EQ(reason_for(skinny, ir::OpKind::Neg),
             "operand computed for 2 products: stored once, not recomputed as each packs it");
-  EXPECT_EQ(schedule(graph(64)).groups.size(), 2u);
+  EXPECT_EQ(schedule(wide_graph).groups.size(), 2u);
   ir::Graph single = ir::parse_graph(R"(func @f(%x: f32[8,64], %w: f32[64,64]) -> (f32[8,64]) {
     %0 = neg %w : f32[64,64]
     %1 = matmul %x, %0 : f32[8,64]
