@@ -47,6 +47,30 @@ bool inline_constant(const ir::Node& n) {
          (!n.buffer || n.buffer->on_host());
 }
 
+// Visits every node of root's history that is not `seen` yet, operands first and without
+// recursion (histories can be long chains), on `stack`; nodes that hold a value are not
+// looked into. `visit` makes its node seen.
+template <class Seen, class Visit>
+void walk_history(const ir::Node* root, std::vector<std::pair<const ir::Node*, size_t>>& stack,
+                  const Seen& seen, const Visit& visit) {
+  stack.assign(1, {root, 0});
+  while (!stack.empty()) {
+    auto& [node, next] = stack.back();
+    if (seen(node)) {
+      stack.pop_back();
+      continue;
+    }
+    if (!node->buffer && next < node->operands.size()) {
+      const ir::Node* operand = node->operands[next++].get();
+      if (!seen(operand)) stack.push_back({operand, 0});
+      continue;
+    }
+    const ir::Node& done = *node;
+    stack.pop_back();
+    visit(done);
+  }
+}
+
 // The history of some roots in the order extraction copies it, as plain pointers to live
 // nodes (valid under a HistoryReadLock): the values that become parameters, the body
 // (inline constants and ops, operands first) and the roots. The plan cache's key is
@@ -78,28 +102,17 @@ struct History {
 
  private:
   void walk(const ir::Node* root) {
-    stack.assign(1, {root, 0});
-    while (!stack.empty()) {
-      auto& [node, next] = stack.back();
-      if (positions.contains(node)) {
-        stack.pop_back();
-        continue;
-      }
-      const bool is_value = node->buffer != nullptr;
-      if (!is_value && next < node->operands.size()) {
-        const ir::Node* operand = node->operands[next++].get();
-        if (!positions.contains(operand)) stack.push_back({operand, 0});
-        continue;
-      }
-      if (is_value && !inline_constant(*node)) {
-        positions.insert(node, static_cast<uint32_t>(params.size()));
-        params.push_back(node);
-      } else {
-        positions.insert(node, kBody | static_cast<uint32_t>(nodes.size()));
-        nodes.push_back(node);
-      }
-      stack.pop_back();
-    }
+    walk_history(
+        root, stack, [this](const ir::Node* n) { return positions.contains(n); },
+        [this](const ir::Node& n) {
+          if (n.buffer && !inline_constant(n)) {
+            positions.insert(&n, static_cast<uint32_t>(params.size()));
+            params.push_back(&n);
+          } else {
+            positions.insert(&n, kBody | static_cast<uint32_t>(nodes.size()));
+            nodes.push_back(&n);
+          }
+        });
   }
 };
 
@@ -114,7 +127,7 @@ History& scratch_history() {
 // Copies `h` into `out`: small constants inline, every other value a parameter with its
 // buffer as the input. The copies are new nodes: passes may rewrite them without touching
 // the user's tensors.
-void copy_history_into(const History& h, Extraction& out) {
+void extract_history(const History& h, Extraction& out) {
   std::vector<ir::NodePtr> params, nodes;
   params.reserve(h.params.size());
   nodes.reserve(h.nodes.size());
@@ -260,7 +273,7 @@ void compute(Claim& claim, const std::shared_ptr<runtime::Device>& device) {
       ex.inputs.reserve(h.params.size());
       for (const ir::Node* p : h.params) ex.inputs.push_back(p->buffer);
     } else {
-      copy_history_into(h, ex);
+      extract_history(h, ex);
     }
   }
   GraphRelease release{ex.graph};
@@ -296,29 +309,19 @@ ir::NodePtr copy_history(
     const std::function<ir::NodePtr(const ir::Node& op, std::vector<ir::NodePtr> operands)>&
         copy_op) {
   if (auto it = copies.find(root); it != copies.end()) return it->second;
-  std::vector<std::pair<ir::Node*, size_t>> stack{{root, 0}};
-  while (!stack.empty()) {
-    auto& [node, next] = stack.back();
-    if (copies.count(node)) {
-      stack.pop_back();
-      continue;
-    }
-    const bool is_value = node->buffer != nullptr;
-    if (!is_value && next < node->operands.size()) {
-      ir::Node* operand = node->operands[next++].get();
-      if (!copies.count(operand)) stack.push_back({operand, 0});
-      continue;
-    }
-    if (is_value) {
-      copies[node] = copy_value(*node);
-    } else {
-      std::vector<ir::NodePtr> operands;
-      operands.reserve(node->operands.size());
-      for (const auto& o : node->operands) operands.push_back(copies.at(o.get()));
-      copies[node] = copy_op(*node, std::move(operands));
-    }
-    stack.pop_back();
-  }
+  std::vector<std::pair<const ir::Node*, size_t>> stack;
+  walk_history(
+      root, stack, [&](const ir::Node* n) { return copies.count(n) > 0; },
+      [&](const ir::Node& n) {
+        if (n.buffer) {
+          copies[&n] = copy_value(n);
+          return;
+        }
+        std::vector<ir::NodePtr> operands;
+        operands.reserve(n.operands.size());
+        for (const auto& o : n.operands) operands.push_back(copies.at(o.get()));
+        copies[&n] = copy_op(n, std::move(operands));
+      });
   return copies.at(root);
 }
 
@@ -338,7 +341,7 @@ Extraction extract_graph(const std::vector<ir::NodePtr>& roots, bool skip_evalua
   History& h = scratch_history();
   h.add(roots, skip_evaluated);
   Extraction out;
-  copy_history_into(h, out);
+  extract_history(h, out);
   for (const ir::NodePtr& root : roots)
     if (std::find(h.results.begin(), h.results.end(), root.get()) != h.results.end() &&
         std::find(out.targets.begin(), out.targets.end(), root) == out.targets.end())
