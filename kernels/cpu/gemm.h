@@ -78,9 +78,11 @@ inline constexpr int64_t kPrivateBRows = 128;
 // (splits_k): one such matrix per thread.
 inline constexpr int64_t kSplitKOutputs = int64_t{1} << 20;
 
-// Whether `threads` threads run the product with k split between them: too few outputs
-// to share out, but a long k (a conv's weight gradient: taps x c_out summed over every
-// pixel). Summed in another order than on one thread, so the last bits differ.
+// Whether `threads` threads run the product with k split between them: at most 4 outputs
+// per value of k (a conv's weight gradient: taps x c_out summed over every pixel; a dense
+// layer of 128 outputs over 3136 inputs at batch 64), where a split by rows would fork
+// and join twice per block of k for little work. Summed in another order than on one
+// thread, so the last bits differ.
 bool splits_k(const codegen::GemmKernels& gemm, int threads);
 
 // Multiply-adds of one product of a batch up to which each thread runs whole products of
