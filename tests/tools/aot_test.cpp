@@ -223,9 +223,10 @@ void check_case(const Case& c, Target target) {
                 " > " + (dir / "aot.log") + " 2>&1"),
             0)
       << slurp(dir / "aot.log");
-  if (target == Target::Cpu)
+  if (target == Target::Cpu) {
     EXPECT_EQ(slurp(dir / "m.o").find("kiln_aot_gemm") != std::string::npos, c.gemm)
         << "whether the object calls kiln_aot_gemm";
+  }
   spit(dir / "main.c", harness("m", g));
   std::string cc = std::string(KILN_C_COMPILER) + " -std=c11 -O1 -o " + (dir / "prog") + " " +
                    (dir / "main.c") + " -I" + dir.path().string();
