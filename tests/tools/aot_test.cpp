@@ -67,8 +67,9 @@ std::vector<Case> cases() {
        "  return %x, %0, %0, %e, %1\n"
        "}\n"},
       // Products through the runtime's GEMM: tails of rows and columns, a bias and tanh in the
-      // epilogue, a batch written in place, f64 deeper than a packed panel with fewer rows
-      // than the micro-kernel's, and more columns than one block.
+      // epilogue, blocks of rows shared by threads (150 x 70 x 64), a batch written in place, f64
+      // deeper than a packed panel with fewer rows than the micro-kernel's, and more columns than
+      // one block.
       {"gemm_epilogue",
        "func @gemm_epilogue(%x: f32[37,70], %w: f32[70,53], %b: f32[53]) -> (f32[37,53]) {\n"
        "  %0 = matmul %x, %w : f32[37,53]\n"
@@ -77,6 +78,13 @@ std::vector<Case> cases() {
        "  %3 = add %0, %2 : f32[37,53]\n"
        "  %4 = tanh %3 : f32[37,53]\n"
        "  return %4\n"
+       "}\n",
+       true},
+      {"gemm_row_blocks",
+       "func @gemm_row_blocks(%a: f32[150,64], %b: f32[64,70]) -> (f32[150,70]) {\n"
+       "  %0 = matmul %a, %b : f32[150,70]\n"
+       "  %1 = exp %0 : f32[150,70]\n"
+       "  return %1\n"
        "}\n",
        true},
       {"gemm_batched",
