@@ -180,7 +180,7 @@ class GemmRenderer {
     w.line(T + " acc[" + num(tile_.tm) + "][" + num(tile_.tn) + "];");
     w.line("for (int i = 0; i < " + num(tile_.tm) + "; ++i) for (int j = 0; j < " + num(tile_.tn) +
            "; ++j) acc[i][j] = 0;");
-    if (async_)
+    if (async())
       async_k_loop(w, r, K, [&] { multiply(w, TX, TY); });
     else
       k_loop(w, r, K, [&] { multiply(w, TX, TY); });
@@ -205,7 +205,7 @@ class GemmRenderer {
   // register pipeline (conv2d's im2col, other devices) keeps its layout, not measured so.
   void thread_layout() {
     const int wy = tile_.bm / tile_.tm, wx = tile_.bn / tile_.tn;
-    if (async_ && wx % 8 == 0 && wy % 4 == 0 && wg_ % 32 == 0) {
+    if (async() && wx % 8 == 0 && wy % 4 == 0 && wg_ % 32 == 0) {
       ExprPtr lane = codegen::imod(lid_, 32), warp = codegen::idiv(lid_, 32);
       tx_ = codegen::iadd(codegen::imod(lane, 8), codegen::imul(codegen::imod(warp, wx / 8), 8));
       ty_ = codegen::iadd(codegen::idiv(lane, 8), codegen::imul(codegen::idiv(warp, wx / 8), 4));
@@ -222,9 +222,9 @@ class GemmRenderer {
   // they are. Where target.mma is Emulated (tests), the same pipeline copies synchronously.
   void plan_staging() {
     stages_ = 2;
-    async_ = false;
     staging_[0] = staging_[1] = Staging::Registers;
     if (t_.mma == codegen::opencl::MmaMode::Off || c_.acc != DType::F32) return;
+    Staging chosen[2];
     for (bool is_a : {true, false}) {
       const ExprPtr& f = is_a ? c_.a : c_.b;
       if (f->kind != codegen::ExprKind::Load || f->dtype != DType::F32) return;
@@ -233,12 +233,15 @@ class GemmRenderer {
       // them per work-item.
       const bool runs = aligned_runs_of_4(f->args[0], is_a ? c_.m : c_.n) && span % 4 == 0 &&
                         (span + pad_) % 4 == 0 && (int64_t{span} * tile_.bk / 4) % wg_ == 0;
-      staging_[is_a ? 0 : 1] = runs ? Staging::Async16 : Staging::Async4;
+      chosen[is_a ? 0 : 1] = runs ? Staging::Async16 : Staging::Async4;
     }
-    async_ = true;
+    staging_[0] = chosen[0];
+    staging_[1] = chosen[1];
     const int64_t stage_bytes = local_bytes(tile_, c_.acc) / 2;
     stages_ = static_cast<int>(std::clamp<int64_t>(t_.local_mem_bytes / stage_bytes, 2, 4));
   }
+  // Whether plan_staging chose the asynchronous copies (for both factors, or neither).
+  bool async() const { return staging_[0] != Staging::Registers; }
 
   // The loop over k steps, software-pipelined: each work-item holds its elements of the
   // next k step's tiles in registers (their global loads in flight during the products),
@@ -292,13 +295,11 @@ class GemmRenderer {
     if (K == 0) return;
     const int64_t steps = ceil_div(K, tile_.bk);
     const int S = stages_;
-    const std::string T = codegen::opencl::compute_type(c_.acc);
     for (int s = 0; s + 1 < S; ++s) {
       if (s < steps) {
         w.open("");
         r.push_scope();
-        w.line("__local " + T + "* const Ac = As + " + num(s * a_size_) + ";");
-        w.line("__local " + T + "* const Bc = Bs + " + num(s * b_size_) + ";");
+        point_at_stage(w, num(s));
         copy_tiles(w, r, codegen::index_const(s));
         r.pop_scope();
         w.close();
@@ -316,22 +317,28 @@ class GemmRenderer {
       w.open("if (" + ahead + " < " + num(steps) + ")");
       r.push_scope();
       ExprPtr kn = next_step(w, ahead, steps);
-      const std::string slot =
-          S == 2 ? "(" + name(kn) + " & 1)" : "(" + name(kn) + " % " + num(S) + ")";
-      w.line("__local " + T + "* const Ac = As + " + slot + " * " + num(a_size_) + ";");
-      w.line("__local " + T + "* const Bc = Bs + " + slot + " * " + num(b_size_) + ";");
+      point_at_stage(w, stage_of(name(kn)));
       copy_tiles(w, r, kn);
       r.pop_scope();
       w.close();
     }
     commit(w);
-    const std::string slot = S == 2 ? "(" + KT + " & 1)" : "(" + KT + " % " + num(S) + ")";
-    w.line("__local " + T + "* const Ac = As + " + slot + " * " + num(a_size_) + ";");
-    w.line("__local " + T + "* const Bc = Bs + " + slot + " * " + num(b_size_) + ";");
+    point_at_stage(w, stage_of(KT));
     compute();
     r.pop_scope();
     w.close();
     wait(w, 0);  // no copy outlives the kernel
+  }
+
+  // The buffer of the pipeline that k step `step` (C) uses.
+  std::string stage_of(const std::string& step) const {
+    return stages_ == 2 ? "(" + step + " & 1)" : "(" + step + " % " + num(stages_) + ")";
+  }
+  // Ac and Bc: the tiles of buffer `stage` (C).
+  void point_at_stage(CodeWriter& w, const std::string& stage) const {
+    const std::string T = codegen::opencl::compute_type(c_.acc);
+    w.line("__local " + T + "* const Ac = As + " + stage + " * " + num(a_size_) + ";");
+    w.line("__local " + T + "* const Bc = Bs + " + stage + " * " + num(b_size_) + ";");
   }
 
   // Inline PTX (NVIDIA) rather than the plain copies of the emulation.
@@ -522,7 +529,6 @@ class GemmRenderer {
   int next_var_;
   ExprPtr lid_, tile_m_, tile_n_, batch_, tx_, ty_;
   int vw_ = 1, pad_ = 1, stages_ = 2;
-  bool async_ = false;
   Staging staging_[2] = {Staging::Registers, Staging::Registers};  // A, B
   int64_t wg_ = 1, a_size_ = 0, b_size_ = 0;
 };
