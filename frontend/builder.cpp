@@ -261,22 +261,47 @@ Tensor expand_to(const Tensor& x, const Shape& shape, Loc loc) {
 
 namespace {
 
-// The NumPy broadcast of `shapes`; nullopt when two dimensions conflict.
+// The NumPy broadcast of some shapes, or the first dimension where two of them conflict.
+struct Broadcast {
+  Shape shape;
+  int64_t dim = -1, have = 0, got = 0;  // dim >= 0: shape[dim] was `have`, another had `got`
+};
+
 template <class Shapes>
-std::optional<Shape> broadcast_of(const Shapes& shapes) {
+Broadcast broadcast_of(const Shapes& shapes) {
   size_t rank = 0;
   for (const Shape* s : shapes) rank = std::max(rank, s->size());
-  Shape out(rank, 1);
-  for (const Shape* s : shapes) {
-    const size_t lead = rank - s->size();
-    for (size_t d = 0; d < s->size(); ++d) {
-      const int64_t n = (*s)[d];
-      if (n == 1) continue;
-      if (out[lead + d] != 1 && out[lead + d] != n) return std::nullopt;
-      out[lead + d] = n;
+  Broadcast b;
+  b.shape.assign(rank, 1);
+  for (size_t d = 0; d < rank; ++d) {
+    for (const Shape* s : shapes) {
+      const size_t lead = rank - s->size();
+      if (d < lead || (*s)[d - lead] == 1) continue;
+      const int64_t n = (*s)[d - lead];
+      if (b.shape[d] != 1 && b.shape[d] != n) {
+        b.dim = static_cast<int64_t>(d);
+        b.have = b.shape[d];
+        b.got = n;
+        return b;
+      }
+      b.shape[d] = n;
     }
   }
-  return out;
+  return b;
+}
+
+[[noreturn]] void throw_no_broadcast(std::string_view op, const std::vector<Type>& types,
+                                     const Broadcast& b) {
+  std::string list;
+  for (size_t i = 0; i < types.size(); ++i) {
+    if (i) list += i + 1 == types.size() ? " and " : ", ";
+    list += types[i].str();
+  }
+  throw ShapeError(std::string(op) + ": shapes " + list + " do not broadcast (dimension " +
+                   std::to_string(b.dim) + ": " + std::to_string(b.have) + " vs " +
+                   std::to_string(b.got) +
+                   "); each dimension must match or be 1 (align them with reshape or "
+                   "expand_dims)");
 }
 
 }  // namespace
@@ -284,32 +309,9 @@ std::optional<Shape> broadcast_of(const Shapes& shapes) {
 Shape broadcast_shapes(std::string_view op, const std::vector<Type>& types) {
   std::vector<const Shape*> shapes;
   for (const Type& t : types) shapes.push_back(&t.shape);
-  if (std::optional<Shape> out = broadcast_of(shapes)) return *out;
-  // The first dimension that does not broadcast, for the message.
-  size_t rank = 0;
-  for (const Type& t : types) rank = std::max(rank, t.shape.size());
-  for (size_t d = 0; d < rank; ++d) {
-    int64_t size = 1;
-    for (const Type& t : types) {
-      const size_t lead = rank - t.shape.size();
-      if (d < lead || t.shape[d - lead] == 1) continue;
-      const int64_t n = t.shape[d - lead];
-      if (size != 1 && size != n) {
-        std::string list;
-        for (size_t i = 0; i < types.size(); ++i) {
-          if (i) list += i + 1 == types.size() ? " and " : ", ";
-          list += types[i].str();
-        }
-        throw ShapeError(std::string(op) + ": shapes " + list + " do not broadcast (dimension " +
-                         std::to_string(d) + ": " + std::to_string(size) + " vs " +
-                         std::to_string(n) +
-                         "); each dimension must match or be 1 (align them with reshape or "
-                         "expand_dims)");
-      }
-      size = n;
-    }
-  }
-  throw ShapeError(std::string(op) + ": shapes do not broadcast");  // not reached
+  Broadcast b = broadcast_of(shapes);
+  if (b.dim >= 0) throw_no_broadcast(op, types, b);
+  return std::move(b.shape);
 }
 
 Type operand_type(const TensorLike& x) {
@@ -354,16 +356,17 @@ std::vector<Tensor> unify(std::string_view op, std::initializer_list<TensorLike>
   shapes.reserve(operands.size());
   for (const TensorLike& x : operands)
     shapes.push_back(x.is_tensor() ? &x.tensor().shape() : &kScalar);
-  std::optional<Shape> shape = broadcast_of(shapes);
-  if (!shape) {  // the message names every operand's type
+  Broadcast b = broadcast_of(shapes);
+  if (b.dim >= 0) {  // the message names every operand's type
     std::vector<Type> types;
     for (const TensorLike& x : operands) types.push_back(operand_type(x));
-    broadcast_shapes(op, types);
+    throw_no_broadcast(op, types, b);
   }
-  check_shape(op, *shape, dtype);  // operands that fit can broadcast to a shape that does not
+  const Shape& shape = b.shape;
+  check_shape(op, shape, dtype);  // operands that fit can broadcast to a shape that does not
   std::vector<Tensor> out;
   out.reserve(operands.size());
-  for (const TensorLike& x : operands) out.push_back(to_tensor(op, x, dtype, *shape, loc));
+  for (const TensorLike& x : operands) out.push_back(to_tensor(op, x, dtype, shape, loc));
   return out;
 }
 
