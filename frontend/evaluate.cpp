@@ -81,8 +81,7 @@ struct History {
   ir::NodeIndex positions;  // params[i] -> i, nodes[j] -> kBody | j
   std::vector<std::pair<const ir::Node*, size_t>> stack;
 
-  // Every node computing `roots` that is not in the history yet, operands first, without
-  // recursion (histories can be long chains). Nodes that hold a value are not looked into.
+  // Every node computing `roots` that is not in the history yet (walk_history's order).
   // Roots given twice are results once; with skip_evaluated, roots holding a value are none.
   void add(const std::vector<ir::NodePtr>& roots, bool skip_evaluated) {
     for (const ir::NodePtr& root : roots) {
@@ -268,7 +267,8 @@ void compute(Claim& claim, const std::shared_ptr<runtime::Device>& device) {
     HistoryReadLock lock;
     History& h = scratch_history();
     h.add(claim.mine, /*skip_evaluated=*/false);
-    plan = device->plans().find(h.hash());
+    // A device that interprets graphs has no plans to find.
+    if (!device->interprets()) plan = device->plans().find(h.hash());
     if (plan) {
       ex.inputs.reserve(h.params.size());
       for (const ir::Node* p : h.params) ex.inputs.push_back(p->buffer);
