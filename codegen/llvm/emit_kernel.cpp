@@ -6,6 +6,7 @@
 #include <llvm/IR/MDBuilder.h>
 #include <llvm/IR/Module.h>
 
+#include <algorithm>
 #include <functional>
 #include <unordered_map>
 
@@ -234,21 +235,25 @@ class KernelEmitter {
     });
   }
 
-  // One block of W positions of the last outer loop: vector code when the block is full,
-  // else a scalar loop over what is left.
+  // One block of W positions of the last outer loop: vector code, the lanes past the loop's
+  // end switched off in the last block when the extent is not a multiple of W (their loads
+  // and stores are masked; what they compute is dropped). A 14-wide row thus runs as one
+  // vector of 16 lanes instead of 14 scalar iterations.
   void emit_outer_vector_block(Value* block) {
     auto& b = c_.b;
     const Loop& last = k_.outer.back();
     Value* base = b.CreateMul(block, b.getInt64(W_));
-    auto vector_body = [&] {
+    auto vector_body = [&](bool masked) {
       scopes_.emplace_back();
       VectorState saved = enter_vector(last.var, base, true);
+      if (masked) lane_mask_ = b.CreateICmpSLT(vars_[last.var], c_.i64(last.extent, W_));
       emit_stages();
+      lane_mask_ = nullptr;
       leave_vector(saved);
       scopes_.pop_back();
     };
     if (last.extent % W_ == 0) {
-      vector_body();
+      vector_body(false);
       return;
     }
     auto* vec_bb = llvm::BasicBlock::Create(c_.ctx, "block.vector", fn_);
@@ -257,13 +262,10 @@ class KernelEmitter {
     b.CreateCondBr(b.CreateICmpSLE(b.CreateAdd(base, b.getInt64(W_)), b.getInt64(last.extent)),
                    vec_bb, tail_bb);
     b.SetInsertPoint(vec_bb);
-    vector_body();
+    vector_body(false);
     b.CreateBr(join);
     b.SetInsertPoint(tail_bb);
-    counted_loop(base, b.getInt64(last.extent), 1, [&](Value* l) {
-      vars_[last.var] = l;
-      emit_stages();
-    });
+    vector_body(true);
     b.CreateBr(join);
     b.SetInsertPoint(join);
   }
@@ -714,7 +716,58 @@ class KernelEmitter {
     Value* ptrs = b.CreateGEP(elem, base, idx);
     llvm::Type* vt = llvm::FixedVectorType::get(elem, W_);
     unsigned align = elem->getPrimitiveSizeInBits() / 8;
-    return b.CreateMaskedGather(vt, ptrs, llvm::Align(align));
+    return b.CreateMaskedGather(vt, ptrs, llvm::Align(align), lane_mask_);
+  }
+
+  // The constant stride (2 to kMaxLoadStride elements) of a load's index along the vector
+  // variable, else 0 (a gather).
+  static constexpr int64_t kMaxLoadStride = 4;
+  int64_t small_stride(const ExprPtr& index) const {
+    if (outer_vector_ && index->stage_mask) return 0;
+    Stride s = stride_along(index, vec_var_);
+    return s.affine && s.stride >= 2 && s.stride <= kMaxLoadStride ? s.stride : 0;
+  }
+
+  // W elements of type `elem`, `stride` apart from `ptr`: one vector load of W * stride
+  // elements, the unwanted ones switched off (nothing past the last lane's element is
+  // touched), then the wanted ones shuffled together.
+  Value* load_lanes(int buf, llvm::Type* elem, Value* ptr, int64_t stride) {
+    const int n = static_cast<int>(W_ * stride);
+    std::vector<int> lane_of(n, -1), wanted;
+    for (int l = 0; l < W_; ++l) {
+      lane_of[l * stride] = l;
+      wanted.push_back(static_cast<int>(l * stride));
+    }
+    Value* v = vector_load(buf, llvm::FixedVectorType::get(elem, n), ptr,
+                           llvm::Align(elem->getPrimitiveSizeInBits() / 8), element_mask(lane_of));
+    return stride == 1 ? v : c_.b.CreateShuffleVector(v, wanted);
+  }
+
+  // A vector load of type `vt` at `ptr`; with `mask`, only the elements it switches on are
+  // read (the others are zero).
+  Value* vector_load(int buf, llvm::Type* vt, Value* ptr, llvm::Align align, Value* mask) {
+    auto& b = c_.b;
+    Value* vp = b.CreateBitCast(ptr, vt->getPointerTo());
+    if (mask) return b.CreateMaskedLoad(vt, vp, align, mask, llvm::Constant::getNullValue(vt));
+    auto* v = b.CreateAlignedLoad(vt, vp, align);
+    mark_invariant(v, buf);
+    return v;
+  }
+
+  // The mask of a load whose element j belongs to lane lane_of[j] (-1: to none): on where
+  // the element is wanted and its lane is on; null when that is every element.
+  Value* element_mask(const std::vector<int>& lane_of) {
+    auto& b = c_.b;
+    if (!lane_mask_) {
+      if (std::all_of(lane_of.begin(), lane_of.end(), [](int l) { return l >= 0; })) return nullptr;
+      std::vector<llvm::Constant*> bits;
+      for (int l : lane_of) bits.push_back(b.getInt1(l >= 0));
+      return llvm::ConstantVector::get(bits);
+    }
+    std::vector<int> pick;
+    for (int l : lane_of) pick.push_back(l >= 0 ? l : W_);  // lane W_: the zero vector's
+    return b.CreateShuffleVector(lane_mask_, llvm::Constant::getNullValue(lane_mask_->getType()),
+                                 pick);
   }
 
   Val emit_load(const ExprPtr& e) {
@@ -729,20 +782,23 @@ class KernelEmitter {
       Value* base = emit_lane0(index).re;
       if (t == DType::C64) {
         Value* ptr = b.CreateGEP(b.getFloatTy(), buf_ptr_[buf], b.CreateMul(base, b.getInt64(2)));
-        llvm::Type* vt = llvm::FixedVectorType::get(b.getFloatTy(), 2 * W_);
-        auto* v = b.CreateAlignedLoad(vt, b.CreateBitCast(ptr, vt->getPointerTo()), llvm::Align(4));
-        mark_invariant(v, buf);
-        std::vector<int> even, odd;
-        for (int l = 0; l < W_; ++l) even.push_back(2 * l), odd.push_back(2 * l + 1);
+        std::vector<int> even, odd, lane_of;
+        for (int l = 0; l < W_; ++l) {
+          even.push_back(2 * l), odd.push_back(2 * l + 1);
+          lane_of.insert(lane_of.end(), {l, l});
+        }
+        Value* v = vector_load(buf, llvm::FixedVectorType::get(b.getFloatTy(), 2 * W_), ptr,
+                               llvm::Align(4), element_mask(lane_of));
         return {b.CreateShuffleVector(v, even), b.CreateShuffleVector(v, odd)};
       }
       llvm::Type* st = c_.storage_type(t);
-      llvm::Type* vt = llvm::FixedVectorType::get(st, W_);
-      Value* ptr = b.CreateGEP(st, buf_ptr_[buf], base);
-      auto* v = b.CreateAlignedLoad(vt, b.CreateBitCast(ptr, vt->getPointerTo()),
-                                    llvm::Align(st->getPrimitiveSizeInBits() / 8));
-      mark_invariant(v, buf);
-      return from_storage(c_, t, v);
+      return from_storage(c_, t, load_lanes(buf, st, b.CreateGEP(st, buf_ptr_[buf], base), 1));
+    }
+    if (int64_t s = small_stride(index); s > 0 && t != DType::C64) {
+      // Every s-th element from lane 0's: one load of s * W elements, then a shuffle.
+      llvm::Type* st = c_.storage_type(t);
+      Value* ptr = b.CreateGEP(st, buf_ptr_[buf], emit_lane0(index).re);
+      return from_storage(c_, t, load_lanes(buf, st, ptr, s));
     }
     Value* idx = c_.splat(emit(index).re, W_);
     if (t == DType::C64) {
@@ -793,6 +849,7 @@ class KernelEmitter {
     }
     v = c_.splat(v, W_);
     Value* mask = guard.re ? c_.splat(guard.re, W_) : nullptr;
+    if (lane_mask_) mask = mask ? c_.b.CreateAnd(mask, lane_mask_) : lane_mask_;
     switch (idx_varies ? pattern(s.index) : AccessPattern::Uniform) {
       case AccessPattern::Uniform: store_lanes_in_order(s, t, v, mask); return;
       case AccessPattern::Contiguous: store_contiguous(s, t, v, mask); return;
@@ -900,6 +957,7 @@ class KernelEmitter {
   int vec_var_ = -1;
   Value* lane0_ = nullptr;
   bool outer_vector_ = false;
+  Value* lane_mask_ = nullptr;  // the lanes on in a partial outer block, else null (all)
   bool lane0_mode_ = false;
   bool streaming_ = false;
   bool in_block_ = false;  // emitting the body of a whole block (emit_nest's VectorBlocks)

@@ -99,5 +99,26 @@ TEST(CpuFused, ChangingAScalarDoesNotRecompile) {
   EXPECT_GE(after.cache_hits_memory - before.cache_hits_memory, 2);
 }
 
+// Rows narrower than the vector (or with a partial last vector) run as vectors whose lanes
+// past the row are switched off, and loads every 2nd to 4th element as one load and a
+// shuffle: a 2 x 2 max-pool over 28- and 14-wide planes (the CNN's), odd widths, and
+// strided slices, in several dtypes.
+TEST(CpuFused, PartialVectorsAndStridedLoads) {
+  for (DType t : {DType::F32, DType::F64, DType::I32, DType::F16}) {
+    for (int64_t w : {28, 14, 6, 34}) {
+      Tensor x = data({3, 5, 4, w}, 7, t);
+      Tensor pooled = kiln::max(reshape(x, {3, 5, 2, 2, w / 2, 2}), {3, 5});
+      check({pooled}, 1,
+            "2 x 2 max-pool of width " + std::to_string(w) + " " + std::string(dtype_name(t)));
+      check({relu(pooled + data({3, 5, 2, w / 2}, 8, t))}, 1, "pool, then add and relu");
+    }
+    Tensor y = data({6, 37}, 9, t);
+    for (int64_t step : {2, 3, 4, 5})
+      check({slice(y, 1, 1, std::nullopt, step) * 2}, 1,
+            "every " + std::to_string(step) + "th of 37");
+    check({slice(y, 1, 0, 36, 2) + slice(y, 1, 1, 37, 2)}, 1, "even plus odd columns");
+  }
+}
+
 }  // namespace
 }  // namespace kiln::testing
