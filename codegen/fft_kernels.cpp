@@ -57,6 +57,7 @@ struct Builder {
   void vectorize(Kernel& k) const {
     choose_vectorization(k, options);
     k.vector_unroll = 1;  // the driver addresses rows of the range in blocks of lanes
+    k.vector_narrowing = 1;
   }
 
   Kernel pack() const {

@@ -94,6 +94,7 @@ struct Builder {
   void vectorize(Kernel& k) {
     choose_vectorization(k, options);
     k.vector_unroll = 1;  // the driver addresses rows of the range in blocks of lanes
+    k.vector_narrowing = 1;
   }
 
   ExprPtr linear(const VarSet& set) { return linear_index(var_exprs(set), set.extents); }

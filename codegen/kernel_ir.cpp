@@ -140,7 +140,8 @@ std::string print_kernel(const Kernel& k) {
   for (DType s : k.scalars) out += " " + std::string(dtype_name(s));
   out += ") vars=" + std::to_string(k.num_vars) +
          " vector=" + std::to_string(static_cast<int>(k.vector_mode)) + "x" +
-         std::to_string(k.vector_unroll) + "\n";
+         std::to_string(k.vector_unroll) +
+         (k.vector_narrowing != 1 ? "/" + std::to_string(k.vector_narrowing) : "") + "\n";
   ExprNamer namer(out);
   std::string outer = "outer";
   for (const Loop& l : k.outer) outer += " " + loop_str(l, namer);

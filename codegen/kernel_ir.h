@@ -145,6 +145,9 @@ struct Kernel {
   // Vectors per vectorized iteration: the lanes a backend uses are its vector width times
   // this (several accumulators, longer contiguous runs per row of a column reduction).
   int vector_unroll = 1;
+  // The backend's vector width is divided by this where the vectorized loop is short: a
+  // row of 7 values runs in 8 lanes rather than 16.
+  int vector_narrowing = 1;
   // Set by map_to_work_groups, for devices that run work-groups.
   GroupMapping groups;
   // Set by match_contraction (codegen/contraction.h) when a library GEMM (kernels/) runs

@@ -20,7 +20,8 @@
 namespace kiln::codegen::llvm_backend {
 
 int kernel_lanes(const Kernel& k, int lanes) {
-  return k.vector_mode == VectorMode::None ? 1 : lanes * std::max(k.vector_unroll, 1);
+  if (k.vector_mode == VectorMode::None) return 1;
+  return std::max(lanes / std::max(k.vector_narrowing, 1), 1) * std::max(k.vector_unroll, 1);
 }
 
 int64_t work_items(const Kernel& k, int lanes) {
