@@ -495,15 +495,17 @@ std::optional<GemmKernels> make_gemm_kernels(const Kernel& kernel, const Contrac
   b.out.direct_output = stores_acc_row_major(kernel, c, b.out.out_buffer);
   // Few rows use each panel of B once or twice: packing it would cost more than reading it
   // where it is.
-  if (c.m.size() <= 16) b.out.b_in_place = in_place_b(c);
-  if (b.out.b_in_place &&
-      kernel.buffers[static_cast<size_t>(b.out.b_in_place->buffer)].dtype != c.acc)
-    b.out.b_in_place.reset();
+  b.out.b_last_in_place = in_place_b(c);
+  if (b.out.b_last_in_place &&
+      kernel.buffers[static_cast<size_t>(b.out.b_last_in_place->buffer)].dtype != c.acc)
+    b.out.b_last_in_place.reset();
+  if (c.m.size() <= 16) b.out.b_in_place = b.out.b_last_in_place;
   // The pack kernels gather where B's columns span several variables (a conv's rows of
   // pixels) or bounds (its padding); a plain matrix they read by vectors.
   if (!window) b.out.a_window = window_a(c, kernel.num_vars);
   if (window) {
     b.out.b_in_place.reset();
+    b.out.b_last_in_place.reset();
     b.out.b_affine = affine_b(c, kernel.num_vars);
     b.out.b_window = std::move(window);
   } else if (!b.out.b_in_place) {

@@ -112,9 +112,12 @@ struct GemmKernels {
   int mr_tail = 0;  // rows of the last panel of A (M % MR, or MR)
   int nr_tail = 0;  // columns of the last panel of B (N % NR, or NR; a window's virtual N)
   std::optional<InPlaceB> b_in_place;  // set for few rows (M <= 16) where B allows it
-  std::optional<AffineB> b_affine;     // set where B is an affine read (packed by copies)
-  std::optional<WindowB> b_window;     // set where that read is a window (read in place)
-  std::optional<WindowA> a_window;     // set where A is a window read along k
+  // Set where B allows it, for any M: the narrow micro-kernels read the last, partial
+  // panel of B in place (N = 16: attention's values), which packing would gather.
+  std::optional<InPlaceB> b_last_in_place;
+  std::optional<AffineB> b_affine;  // set where B is an affine read (packed by copies)
+  std::optional<WindowB> b_window;  // set where that read is a window (read in place)
+  std::optional<WindowA> a_window;  // set where A is a window read along k
   Kernel pack_a, pack_a_tail, pack_b, pack_b_tail, epilogue;
   int slot_batch = 0, slot_k0 = 0, slot_mn0 = 0;
   int extra_buffer = 0;

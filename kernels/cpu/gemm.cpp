@@ -138,6 +138,7 @@ CpuGemm::CpuGemm(const codegen::Kernel& kernel, codegen::GemmKernels gemm,
   }
   batch_extents_ = c.batch.extents;
   b_in_place_ = gemm_.b_in_place.has_value();
+  last_in_place_ = gemm_.b_last_in_place.has_value();
   const int lanes = codegen::llvm_backend::host_target().info.lanes;
   narrow_ = narrow_columns(gemm_, acc_ == DType::F64 ? lanes / 2 : lanes);
   using codegen::llvm_backend::work_items;
@@ -279,7 +280,7 @@ void CpuGemm::pack_affine_b(const Call& call, int64_t n0, uint8_t* dst) const {
 }
 
 std::pair<const uint8_t*, int64_t> CpuGemm::in_place_b(const Call& call, int64_t n0) const {
-  const codegen::InPlaceB& in = *gemm_.b_in_place;
+  const codegen::InPlaceB& in = *gemm_.b_last_in_place;  // b_in_place's form where that is set
   int64_t offset = in.offset + call.pc * in.ldb + n0;
   int64_t rest = call.batch;
   for (size_t i = batch_extents_.size(); i-- > 0;) {
@@ -336,7 +337,7 @@ void CpuGemm::task(const Call& call, int64_t index) const {
       continue;
     }
     const bool narrow = cols == narrow_ && cols < nr;
-    auto [b, ldb] = narrow && b_in_place_ ? in_place_b(call, n) : panel_of_b(call, jp);
+    auto [b, ldb] = narrow && last_in_place_ ? in_place_b(call, n) : panel_of_b(call, jp);
     if (blk.private_b) {
       uint8_t* own = thread_buffer(2, static_cast<size_t>(kc_max * nr * esize_));
       pack_b_block(call, jp, own);
@@ -509,9 +510,11 @@ void CpuGemm::run_batch(uint8_t* const* buffers, const uint64_t* scalars, const 
       if (blk.private_b) {
         // The tasks pack B.
       } else if (!b_in_place_)
-        for_range(panels, serial ? panels : 1, [&](int64_t b, int64_t e) {
-          for (int64_t p = b; p < e; ++p) pack_b_block(call, p, panel_in_block(call, p));
-        });
+        // Packed but for a narrow last panel that the narrow micro-kernels read in place.
+        for_range(panels - (last_in_place_ && call.nc % nr == narrow_ ? 1 : 0), serial ? panels : 1,
+                  [&](int64_t b, int64_t e) {
+                    for (int64_t p = b; p < e; ++p) pack_b_block(call, p, panel_in_block(call, p));
+                  });
       else if (call.nc % nr && call.nc % nr != narrow_)
         pack_b_block(call, panels - 1,
                      panel_in_block(call, panels - 1));  // the partial panel at the end of B

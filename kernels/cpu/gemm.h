@@ -199,8 +199,9 @@ class CpuGemm {
   std::vector<int64_t> tap_at_, column_at_, image_at_, image_cotangent_at_;
   int64_t pixels_ = 0, image_size_ = 0;
   bool a_per_batch_ = false;
-  int narrow_ = 0;           // columns of the narrow micro-kernels
-  bool b_in_place_ = false;  // few rows: B's full panels are read in place
+  int narrow_ = 0;              // columns of the narrow micro-kernels
+  bool b_in_place_ = false;     // few rows: B's full panels are read in place
+  bool last_in_place_ = false;  // B is a plain matrix: its narrow last panel is read in place
   // Work items of a panel of A, per value of k of each pack of B, and elements per work
   // item of the epilogue along n.
   int64_t a_items_, a_tail_items_, b_items_, b_tail_items_, epilogue_lanes_;

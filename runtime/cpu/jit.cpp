@@ -4,8 +4,14 @@
 #include <llvm/ExecutionEngine/Orc/Core.h>
 #include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
+#include <llvm/Object/ELFObjectFile.h>
 #include <llvm/Support/Error.h>
 #include <llvm/Support/MemoryBuffer.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <unordered_map>
 
 #include "codegen/llvm/builtins.h"
 #include "codegen/llvm/compiler.h"
@@ -16,6 +22,45 @@ namespace kiln::runtime::cpu {
 namespace {
 
 std::string message(llvm::Error err) { return llvm::toString(std::move(err)); }
+
+// The sizes of an object's symbols, by name (0 where the object cannot be read).
+std::unordered_map<std::string, uint64_t> symbol_sizes(const llvm::MemoryBuffer& object) {
+  std::unordered_map<std::string, uint64_t> sizes;
+  auto file = llvm::object::ObjectFile::createObjectFile(object.getMemBufferRef());
+  if (!file) {
+    llvm::consumeError(file.takeError());
+    return sizes;
+  }
+  for (const llvm::object::SymbolRef& sym : (*file)->symbols()) {
+    auto name = sym.getName();
+    if (!name) {
+      llvm::consumeError(name.takeError());
+      continue;
+    }
+    sizes[name->str()] = llvm::object::ELFSymbolRef(sym).getSize();
+  }
+  return sizes;
+}
+
+// With KILN_PERF_MAP=1, each loaded kernel's address, size and name go to
+// /tmp/perf-<pid>.map, where `perf report` finds the names of JIT code.
+void add_to_perf_map(const llvm::MemoryBuffer& object, const std::vector<std::string>& names,
+                     const std::vector<KernelFn>& fns) {
+  static const bool wanted = [] {
+    const char* v = std::getenv("KILN_PERF_MAP");
+    return v && *v && std::string(v) != "0";
+  }();
+  if (!wanted) return;
+  std::unordered_map<std::string, uint64_t> sizes = symbol_sizes(object);
+  const std::string path = "/tmp/perf-" + std::to_string(getpid()) + ".map";
+  FILE* f = std::fopen(path.c_str(), "a");
+  if (!f) return;
+  for (size_t i = 0; i < names.size(); ++i)
+    std::fprintf(f, "%lx %lx %s\n", static_cast<unsigned long>(reinterpret_cast<uintptr_t>(fns[i])),
+                 static_cast<unsigned long>(std::max<uint64_t>(sizes[names[i]], 1)),
+                 names[i].c_str());
+  std::fclose(f);
+}
 
 }  // namespace
 
@@ -49,6 +94,7 @@ std::vector<KernelFn> ObjectLoader::load(const std::string& object,
   if (!lib) throw CompileError("cpu backend: " + message(lib.takeError()));
   lib->addToLinkOrder(jit_->getMainJITDylib());
   auto buffer = llvm::MemoryBuffer::getMemBufferCopy(object, "kiln-kernels");
+  const auto view = llvm::MemoryBuffer::getMemBuffer(object, "kiln-kernels", false);
   if (auto err = jit_->addObjectFile(*lib, std::move(buffer)))
     throw CompileError("cpu backend: cannot load kernel object: " + message(std::move(err)));
   std::vector<KernelFn> out;
@@ -59,6 +105,7 @@ std::vector<KernelFn> ObjectLoader::load(const std::string& object,
                          " did not link: " + message(sym.takeError()));
     out.push_back(reinterpret_cast<KernelFn>(static_cast<uintptr_t>(sym->getAddress())));
   }
+  add_to_perf_map(*view, names, out);
   return out;
 }
 

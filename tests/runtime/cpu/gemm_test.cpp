@@ -104,6 +104,16 @@ void check(const Tensor& t, int64_t k, const std::string& what, DType tol_dtype 
   expect_matches_reference(cpu(), ex.graph, ex.inputs, accumulated_tolerance(tol_dtype, k), what);
 }
 
+TEST(CpuGemm, NarrowLastPanelReadInPlaceForManyRows) {
+  // B a plain matrix, here a view with rows 80 apart, of many rows (130 x 64 per batch):
+  // the narrow micro-kernels read its last panel (16 columns on AVX-512, 8 on AVX2) where it
+  // is, the full panels are packed.
+  Tensor a = data({4, 130, 70}, 11);
+  Tensor b = slice(data({4, 70, 80}, 12), 2, 0, 64);
+  check(matmul(a, b), 70, "batched 130 x 64 x 70, B a view");
+  check(matmul(a, slice(data({70, 80}, 13), 1, 8, 24)), 70, "N = 16 only, broadcast B");
+}
+
 TEST(CpuGemm, EveryTransposeCombination) {
   const int64_t M = 67, N = 45, K = 130;
   for (bool ta : {false, true})
