@@ -432,33 +432,33 @@ Contraction choose_batch(const Kernel& kernel, const Contraction& original, cons
   return promote_batch(kernel, original, tile.nr);
 }
 
-// B read in place: a load of the accumulator's dtype whose index is affine in plain loop
-// variables, contiguous along the one variable of n, with one variable of k.
-std::optional<InPlaceB> in_place_b(const Contraction& c) {
-  const ExprPtr& b = c.b;
-  if (b->kind != ExprKind::Load || c.n.vars.size() != 1 || c.k.vars.size() != 1)
+// An operand read in place: a load whose index is affine in plain loop variables, with one
+// variable of `rows` (any stride) and one of `cols` (stride 1), the rest of the batch.
+std::optional<InPlaceMatrix> in_place(const ExprPtr& operand, const VarSet& rows,
+                                      const VarSet& cols, const VarSet& batch) {
+  if (operand->kind != ExprKind::Load || rows.vars.size() != 1 || cols.vars.size() != 1)
     return std::nullopt;
-  Linear l = linearize(b->args[0]);
-  InPlaceB out;
-  out.buffer = b->slot;
+  Linear l = linearize(operand->args[0]);
+  InPlaceMatrix out;
+  out.buffer = operand->slot;
   out.offset = l.constant;
-  out.batch_strides.assign(c.batch.vars.size(), 0);
-  int64_t n_stride = 0;
+  out.batch_strides.assign(batch.vars.size(), 0);
+  int64_t col_stride = 0;
   for (auto& [atom, coef] : l.terms) {
     if (atom->kind != ExprKind::Var) return std::nullopt;
     const int v = atom->slot;
-    if (v == c.n.vars[0]) {
-      n_stride = coef;
-    } else if (v == c.k.vars[0]) {
-      out.ldb = coef;
+    if (v == cols.vars[0]) {
+      col_stride = coef;
+    } else if (v == rows.vars[0]) {
+      out.ld = coef;
     } else {
       size_t i = 0;
-      while (i < c.batch.vars.size() && c.batch.vars[i] != v) ++i;
-      if (i == c.batch.vars.size()) return std::nullopt;
+      while (i < batch.vars.size() && batch.vars[i] != v) ++i;
+      if (i == batch.vars.size()) return std::nullopt;
       out.batch_strides[i] = coef;
     }
   }
-  if (n_stride != 1) return std::nullopt;
+  if (col_stride != 1) return std::nullopt;
   return out;
 }
 
@@ -493,19 +493,25 @@ std::optional<GemmKernels> make_gemm_kernels(const Kernel& kernel, const Contrac
   b.out.pack_b_tail = b.pack(c.b, c.n, t.nr, t.kc, true, true);
   b.out.epilogue = b.epilogue();
   b.out.direct_output = stores_acc_row_major(kernel, c, b.out.out_buffer);
+  // Operands read in place hold the accumulator's dtype (nothing to convert on the way).
+  auto of_acc_dtype = [&](std::optional<InPlaceMatrix> m) {
+    if (m && kernel.buffers[static_cast<size_t>(m->buffer)].dtype != c.acc) m.reset();
+    return m;
+  };
   // Few rows use each panel of B once or twice: packing it would cost more than reading it
-  // where it is.
-  b.out.b_last_in_place = in_place_b(c);
-  if (b.out.b_last_in_place &&
-      kernel.buffers[static_cast<size_t>(b.out.b_last_in_place->buffer)].dtype != c.acc)
-    b.out.b_last_in_place.reset();
+  // where it is. Few columns use each value of A once or twice: likewise.
+  b.out.b_last_in_place = of_acc_dtype(in_place(c.b, c.k, c.n, c.batch));
   if (c.m.size() <= 16) b.out.b_in_place = b.out.b_last_in_place;
+  if (c.m.size() > 16 && c.n.size() <= kAInPlacePanels * tile.nr)
+    b.out.a_in_place = of_acc_dtype(in_place(c.a, c.m, c.k, c.batch));
   // The pack kernels gather where B's columns span several variables (a conv's rows of
   // pixels) or bounds (its padding); a plain matrix they read by vectors.
   if (!window) b.out.a_window = window_a(c, kernel.num_vars);
+  if (b.out.a_window) b.out.a_in_place.reset();
   if (window) {
     b.out.b_in_place.reset();
     b.out.b_last_in_place.reset();
+    b.out.a_in_place.reset();
     b.out.b_affine = affine_b(c, kernel.num_vars);
     b.out.b_window = std::move(window);
   } else if (!b.out.b_in_place) {

@@ -15,6 +15,8 @@
 // over outer loops (r < MR, kk < KC), a whole panel per call; a pack of B over (kk < KC,
 // r < NR): a call over [0, rows * items_per_row) packs the panel's first `rows` values of k.
 //
+// A plain matrix A of many rows against few columns is read in place (a_in_place), by
+// micro-kernels whose rows of A are its row stride apart.
 // Rewrites that serve convolutions: leading variables of n that the output stores before
 // m (the image of an NCHW conv) become batch variables, so that each batch's output is a
 // row-major M x N matrix the micro-kernel writes directly; a factor B that is one load at
@@ -45,11 +47,15 @@ struct CpuGemmTile {
 // The tile for `acc` (f32 or f64) on a machine with `lanes` f32 lanes.
 CpuGemmTile cpu_gemm_tile(DType acc, int lanes);
 
-// B as a matrix in memory that the micro-kernel may read in place (no packing): element
-// (batch, k, n) at offset + sum(batch_strides[i] * batch var i) + k * ldb + n of `buffer`.
-struct InPlaceB {
+// Panels of B up to which A is read in place (GemmKernels::a_in_place).
+inline constexpr int64_t kAInPlacePanels = 2;
+
+// An operand as a matrix in memory that the micro-kernel may read in place (no packing):
+// element (batch, r, c) at offset + sum(batch_strides[i] * batch var i) + r * ld + c of
+// `buffer`, where (r, c) is (k, n) for B and (m, k) for A.
+struct InPlaceMatrix {
   int buffer = 0;
-  int64_t offset = 0, ldb = 0;
+  int64_t offset = 0, ld = 0;
   std::vector<int64_t> batch_strides;  // per variable of the batch set
 };
 
@@ -111,10 +117,15 @@ struct GemmKernels {
   CpuGemmTile tile;
   int mr_tail = 0;  // rows of the last panel of A (M % MR, or MR)
   int nr_tail = 0;  // columns of the last panel of B (N % NR, or NR; a window's virtual N)
-  std::optional<InPlaceB> b_in_place;  // set for few rows (M <= 16) where B allows it
+  std::optional<InPlaceMatrix> b_in_place;  // set for few rows (M <= 16) where B allows it
   // Set where B allows it, for any M: the narrow micro-kernels read the last, partial
   // panel of B in place (N = 16: attention's values), which packing would gather.
-  std::optional<InPlaceB> b_last_in_place;
+  std::optional<InPlaceMatrix> b_last_in_place;
+  // Set where A allows it, for many rows (M > 16) and few columns (N <= kAInPlaceColumns
+  // panels): each value of A serves a few panels only, so packing it would cost more than
+  // reading it where it is (a transformer's 2048 -> 64 layer). Its micro-kernels read rows
+  // of A `ld` apart.
+  std::optional<InPlaceMatrix> a_in_place;
   std::optional<AffineB> b_affine;  // set where B is an affine read (packed by copies)
   std::optional<WindowB> b_window;  // set where that read is a window (read in place)
   std::optional<WindowA> a_window;  // set where A is a window read along k

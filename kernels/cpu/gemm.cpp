@@ -9,6 +9,7 @@
 #include "codegen/contraction.h"
 #include "codegen/llvm/emit_kernel.h"
 #include "codegen/llvm/target.h"
+#include "ir/error.h"
 #include "ir/host_memory.h"
 #include "kernels/cpu/gemm_util.h"
 
@@ -125,15 +126,16 @@ CpuGemm::CpuGemm(const codegen::Kernel& kernel, codegen::GemmKernels gemm,
   pack_b_ = fns.at(2);
   pack_b_tail_ = fns.at(3);
   epilogue_ = fns.at(4);
-  micro_ = reinterpret_cast<MicroKernel>(reinterpret_cast<uintptr_t>(fns.at(5)));
-  micro_tail_ = reinterpret_cast<MicroKernel>(reinterpret_cast<uintptr_t>(fns.at(6)));
-  micro_wide_ = reinterpret_cast<MicroKernel>(reinterpret_cast<uintptr_t>(fns.at(7)));
-  micro_narrow_ = reinterpret_cast<MicroKernel>(reinterpret_cast<uintptr_t>(fns.at(8)));
-  micro_narrow_tail_ = reinterpret_cast<MicroKernel>(reinterpret_cast<uintptr_t>(fns.at(9)));
+  auto micro = [&](size_t i) {
+    return reinterpret_cast<MicroKernel>(reinterpret_cast<uintptr_t>(fns.at(i)));
+  };
+  packed_a_micro_ = {micro(5), micro(6), micro(8), micro(9)};
+  micro_wide_ = micro(7);
+  if (gemm_.a_in_place) in_place_a_micro_ = {micro(10), micro(11), micro(12), micro(13)};
   if (gemm_.a_window) init_window_a(kernel);
   if (gemm_.b_window) {
-    micro_window_ = reinterpret_cast<MicroKernel>(reinterpret_cast<uintptr_t>(fns.at(10)));
-    micro_window_narrow_ = reinterpret_cast<MicroKernel>(reinterpret_cast<uintptr_t>(fns.at(11)));
+    micro_window_ = micro(10);
+    micro_window_narrow_ = micro(11);
     init_window(kernel);
   }
   batch_extents_ = c.batch.extents;
@@ -280,14 +282,18 @@ void CpuGemm::pack_affine_b(const Call& call, int64_t n0, uint8_t* dst) const {
 }
 
 std::pair<const uint8_t*, int64_t> CpuGemm::in_place_b(const Call& call, int64_t n0) const {
-  const codegen::InPlaceB& in = *gemm_.b_last_in_place;  // b_in_place's form where that is set
-  int64_t offset = in.offset + call.pc * in.ldb + n0;
-  int64_t rest = call.batch;
+  const codegen::InPlaceMatrix& in = *gemm_.b_last_in_place;  // b_in_place's too, where set
+  const int64_t offset = batch_offset(in, call.batch) + call.pc * in.ld + n0;
+  return {call.buffers[in.buffer] + offset * esize_, in.ld};
+}
+
+int64_t CpuGemm::batch_offset(const codegen::InPlaceMatrix& in, int64_t batch) const {
+  int64_t offset = in.offset, rest = batch;
   for (size_t i = batch_extents_.size(); i-- > 0;) {
     offset += in.batch_strides[i] * (rest % batch_extents_[i]);
     rest /= batch_extents_[i];
   }
-  return {call.buffers[in.buffer] + offset * esize_, in.ldb};
+  return offset;
 }
 
 uint8_t* CpuGemm::panel_in_block(const Call& call, int64_t panel) const {
@@ -310,21 +316,30 @@ void CpuGemm::task(const Call& call, int64_t index) const {
   const int64_t p0 = panels * chunk / blk.chunks, p1 = panels * (chunk + 1) / blk.chunks;
   if (p0 == p1) return;
 
-  // Pack this task's rows of A, panel by panel.
+  // This task's rows of A: packed, panel by panel, or where they are (a_in_place).
   const int64_t a_panels = ceil_div(m1 - m0, mr);
-  uint8_t* packed_a = thread_buffer(0, static_cast<size_t>(a_panels * kc_max * mr * esize_));
-  std::vector<uint8_t*> bufs(call.buffers, call.buffers + num_buffers_);
-  bufs.push_back(nullptr);
-  std::vector<uint64_t> scal(call.scalars, call.scalars + num_scalars_);
-  scal.insert(scal.end(), {static_cast<uint64_t>(call.batch), static_cast<uint64_t>(call.pc), 0});
-  for (int64_t ip = 0; ip < a_panels; ++ip) {
-    bufs.back() = packed_a + ip * kc_max * mr * esize_;
-    scal.back() = static_cast<uint64_t>(m0 + ip * mr);
-    if (call.kc == kc_max)
-      pack_a_(bufs.data(), scal.data(), 0, a_items_);
-    else
-      pack_a_tail_(bufs.data(), scal.data(), 0, a_tail_items_);
+  const uint8_t* a_base = nullptr;
+  int64_t a_panel_bytes = kc_max * mr * esize_;
+  if (gemm_.a_in_place) {
+    a_base = in_place_a(call, m0);
+    a_panel_bytes = mr * gemm_.a_in_place->ld * esize_;
+  } else {
+    uint8_t* packed_a = thread_buffer(0, static_cast<size_t>(a_panels * kc_max * mr * esize_));
+    std::vector<uint8_t*> bufs(call.buffers, call.buffers + num_buffers_);
+    bufs.push_back(nullptr);
+    std::vector<uint64_t> scal(call.scalars, call.scalars + num_scalars_);
+    scal.insert(scal.end(), {static_cast<uint64_t>(call.batch), static_cast<uint64_t>(call.pc), 0});
+    for (int64_t ip = 0; ip < a_panels; ++ip) {
+      bufs.back() = packed_a + ip * kc_max * mr * esize_;
+      scal.back() = static_cast<uint64_t>(m0 + ip * mr);
+      if (call.kc == kc_max)
+        pack_a_(bufs.data(), scal.data(), 0, a_items_);
+      else
+        pack_a_tail_(bufs.data(), scal.data(), 0, a_tail_items_);
+    }
+    a_base = packed_a;
   }
+  const MicroSet& micro = gemm_.a_in_place ? in_place_a_micro_ : packed_a_micro_;
 
   const bool accumulate = call.accumulate;
   for (int64_t jp = p0; jp < p1; ++jp) {
@@ -332,7 +347,7 @@ void CpuGemm::task(const Call& call, int64_t index) const {
     if (b_in_place_ && M_ <= kWideRows && jp + kWidePanels <= p1 && n + kWidePanels * nr <= N_) {
       // Few rows: kWidePanels panels of B at once, read in place.
       const auto [b, ldb] = in_place_b(call, n);
-      micro_wide_(call.kc, packed_a, b, ldb, call.c + (m0 * N_ + n) * esize_, N_, accumulate);
+      micro_wide_(call.kc, a_base, b, ldb, call.c + (m0 * N_ + n) * esize_, N_, accumulate);
       jp += kWidePanels - 1;
       continue;
     }
@@ -345,7 +360,7 @@ void CpuGemm::task(const Call& call, int64_t index) const {
     }
     for (int64_t ip = 0; ip < a_panels; ++ip) {
       const int64_t m = m0 + ip * mr, rows = std::min<int64_t>(mr, m1 - m);
-      tile_product(call.kc, packed_a + ip * kc_max * mr * esize_, b, ldb,
+      tile_product(micro, call.kc, a_base + ip * a_panel_bytes, b, ldb,
                    call.c + (m * N_ + n) * esize_, rows, cols, accumulate);
     }
   }
@@ -354,26 +369,36 @@ void CpuGemm::task(const Call& call, int64_t index) const {
                   std::min(N_, call.jc + p1 * nr));
 }
 
-void CpuGemm::tile_product(int64_t kc, const uint8_t* a, const uint8_t* b, int64_t ldb, uint8_t* c,
-                           int64_t rows, int64_t cols, bool accumulate) const {
+void CpuGemm::tile_product(const MicroSet& micro, int64_t kc, const uint8_t* a, const uint8_t* b,
+                           int64_t ldb, uint8_t* c, int64_t rows, int64_t cols,
+                           bool accumulate) const {
   const int mr = gemm_.tile.mr, nr = gemm_.tile.nr;
   const bool narrow = cols == narrow_ && cols < nr;
-  if (rows == mr && cols == nr) {
-    micro_(kc, a, b, ldb, c, N_, accumulate);
-  } else if (rows == gemm_.mr_tail && cols == nr) {
-    micro_tail_(kc, a, b, ldb, c, N_, accumulate);
-  } else if (narrow && rows == mr) {
-    micro_narrow_(kc, a, b, ldb, c, N_, accumulate);
-  } else if (narrow && rows == gemm_.mr_tail) {
-    micro_narrow_tail_(kc, a, b, ldb, c, N_, accumulate);
+  const bool full_rows = rows == mr;
+  if (!full_rows && rows != gemm_.mr_tail)
+    throw DeviceError("cpu backend: internal error: a GEMM tile of " + std::to_string(rows) +
+                      " rows (MR " + std::to_string(mr) + ", the last panel's " +
+                      std::to_string(gemm_.mr_tail) + ")");
+  if (cols == nr) {
+    (full_rows ? micro.full : micro.tail)(kc, a, b, ldb, c, N_, accumulate);
+  } else if (narrow) {
+    (full_rows ? micro.narrow : micro.narrow_tail)(kc, a, b, ldb, c, N_, accumulate);
   } else {
+    // A partial panel of B that is not whole vectors: a full tile into a scratch tile (B's
+    // panel is packed with zeros past N), then its real columns.
     uint8_t* tile = thread_buffer(1, static_cast<size_t>(mr * nr * esize_));
-    micro_(kc, a, b, ldb, tile, nr, 0);
+    (full_rows ? micro.full : micro.tail)(kc, a, b, ldb, tile, nr, 0);
     if (acc_ == DType::F64)
       put_tile<double>(tile, nr, c, N_, rows, cols, accumulate);
     else
       put_tile<float>(tile, nr, c, N_, rows, cols, accumulate);
   }
+}
+
+const uint8_t* CpuGemm::in_place_a(const Call& call, int64_t m0) const {
+  const codegen::InPlaceMatrix& in = *gemm_.a_in_place;
+  const int64_t offset = batch_offset(in, call.batch) + m0 * in.ld + call.pc;
+  return call.buffers[in.buffer] + offset * esize_;
 }
 
 void CpuGemm::epilogue_rows(uint8_t* const* buffers, const uint64_t* scalars, int64_t batch,

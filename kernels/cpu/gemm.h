@@ -101,6 +101,13 @@ class CpuGemm {
  private:
   struct Blocking;
   struct Call;
+  using MicroKernel = void (*)(int64_t K, const void* A, const void* B, int64_t ldb, void* C,
+                               int64_t ldc, int64_t accumulate);
+  // The micro-kernels of one form of A (packed, or in place): full and last-panel rows, over
+  // a full panel of B and over the narrow last panel.
+  struct MicroSet {
+    MicroKernel full = nullptr, tail = nullptr, narrow = nullptr, narrow_tail = nullptr;
+  };
   Blocking blocking(int threads) const;
   // Whether the product is too small to share: a few hundred thousand multiply-adds take
   // microseconds, about what waking the workers would cost.
@@ -133,11 +140,15 @@ class CpuGemm {
   std::pair<const uint8_t*, int64_t> panel_of_b(const Call& call, int64_t panel) const;
   // B read in place from column n0 (b_in_place_), and its row stride.
   std::pair<const uint8_t*, int64_t> in_place_b(const Call& call, int64_t n0) const;
-  // C (+)= A B for one tile of `rows` x `cols` at `c` (row stride N): a packed panel of A
-  // and a panel of B (row stride ldb), by the micro-kernel for the tile's shape, or through
-  // a scratch tile.
-  void tile_product(int64_t kc, const uint8_t* a, const uint8_t* b, int64_t ldb, uint8_t* c,
-                    int64_t rows, int64_t cols, bool accumulate) const;
+  // A read in place from row m0 (gemm_.a_in_place), at the call's block of k.
+  const uint8_t* in_place_a(const Call& call, int64_t m0) const;
+  // Where a batch's matrix starts in an operand read in place.
+  int64_t batch_offset(const codegen::InPlaceMatrix& in, int64_t batch) const;
+  // C (+)= A B for one tile of `rows` x `cols` at `c` (row stride N): a panel of A (packed,
+  // or in place) and a panel of B (row stride ldb), by `micro`'s kernel for the tile's
+  // shape, or through a scratch tile.
+  void tile_product(const MicroSet& micro, int64_t kc, const uint8_t* a, const uint8_t* b,
+                    int64_t ldb, uint8_t* c, int64_t rows, int64_t cols, bool accumulate) const;
   // The epilogue over rows [m0, m1) and columns [n0, n1) of the accumulator matrix `c` of
   // `batch`.
   void epilogue_rows(uint8_t* const* buffers, const uint64_t* scalars, int64_t batch, uint8_t* c,
@@ -175,9 +186,6 @@ class CpuGemm {
   void pack_all_a(uint8_t* const* buffers, const uint64_t* scalars, int64_t batch,
                   uint8_t* dst) const;
 
-  using MicroKernel = void (*)(int64_t K, const void* A, const void* B, int64_t ldb, void* C,
-                               int64_t ldc, int64_t accumulate);
-
   codegen::GemmKernels gemm_;
   DType acc_;
   int64_t esize_;
@@ -185,7 +193,8 @@ class CpuGemm {
   std::vector<int64_t> batch_extents_;
   int num_buffers_, num_scalars_, num_vars_;
   KernelFn pack_a_, pack_a_tail_, pack_b_, pack_b_tail_, epilogue_;
-  MicroKernel micro_, micro_tail_, micro_wide_, micro_narrow_, micro_narrow_tail_;
+  MicroSet packed_a_micro_, in_place_a_micro_;
+  MicroKernel micro_wide_ = nullptr;
   MicroKernel micro_window_ = nullptr, micro_window_narrow_ = nullptr;
   // The WindowB path: per value of k, the offset of B's row in P (WindowB); P's values
   // (with room past its planes for the last panel's reads, zeros there); the virtual

@@ -36,6 +36,10 @@ GemmObject compile_gemm_object(const codegen::GemmKernels& g, const std::string&
   if (g.b_window)
     for (const char* part : {"_micro_window", "_micro_window_narrow"})
       out.names.push_back(prefix + part);
+  if (g.a_in_place)
+    for (const char* part :
+         {"_micro_a", "_micro_a_tail", "_micro_a_narrow", "_micro_a_narrow_tail"})
+      out.names.push_back(prefix + part);
   const DType acc = g.pack_a.buffers.back().dtype;
   const int lanes = codegen::llvm_backend::host_target().info.lanes / (acc == DType::F64 ? 2 : 1);
   std::vector<std::string> kernel_names(out.names.begin(), out.names.begin() + 5);
@@ -62,6 +66,15 @@ GemmObject compile_gemm_object(const codegen::GemmKernels& g, const std::string&
                             true);
           emit_micro_kernel(m, out.names[11], acc, g.tile.mr, window_columns(g, lanes), lanes,
                             g.tile.kc, false, true);
+        }
+        // A read in place, its rows `ld` apart: the full and the last panel's rows, over
+        // a full panel and over the last panel's vectors (never with a window).
+        if (g.a_in_place) {
+          const int64_t lda = g.a_in_place->ld;
+          emit_micro_kernel(m, out.names[10], acc, g.tile.mr, g.tile.nr, lanes, lda, in_place);
+          emit_micro_kernel(m, out.names[11], acc, g.mr_tail, g.tile.nr, lanes, lda, in_place);
+          emit_micro_kernel(m, out.names[12], acc, g.tile.mr, narrow, lanes, lda, in_place);
+          emit_micro_kernel(m, out.names[13], acc, g.mr_tail, narrow, lanes, lda, in_place);
         }
       });
   return out;

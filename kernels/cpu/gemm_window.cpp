@@ -338,10 +338,10 @@ void CpuGemm::run_window_a(uint8_t* const* buffers, const uint64_t* scalars,
                            b + jp * nr * kc_max * esize_);
           for (int64_t jp = 0; jp < b_panels; ++jp)
             for (int64_t ip = 0; ip < a_panels; ++ip)
-              tile_product(kc, a + ip * mr * kc_max * esize_, b + jp * nr * kc_max * esize_, nr,
-                           out + (ip * mr * N_ + jp * nr) * esize_,
-                           std::min<int64_t>(mr, M_ - ip * mr), std::min<int64_t>(nr, N_ - jp * nr),
-                           block > first);
+              tile_product(
+                  packed_a_micro_, kc, a + ip * mr * kc_max * esize_, b + jp * nr * kc_max * esize_,
+                  nr, out + (ip * mr * N_ + jp * nr) * esize_, std::min<int64_t>(mr, M_ - ip * mr),
+                  std::min<int64_t>(nr, N_ - jp * nr), block > first);
         }
       }
     });
