@@ -60,8 +60,8 @@ class KernelCache {
 
   // The on-disk format version; bump when the entries' layout or meaning changes (4: a
   // GEMM of a depth a little over KC packs it as one block; 5: a conv's GEMM may carry a
-  // window micro-kernel).
-  static constexpr uint32_t kFormatVersion = 5;
+  // window micro-kernel; 6: a GEMM may carry micro-kernels that read A in place).
+  static constexpr uint32_t kFormatVersion = 6;
 
  private:
   std::vector<KernelFn> lookup_memory(uint64_t key);  // empty when absent
