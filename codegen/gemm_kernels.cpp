@@ -406,6 +406,23 @@ bool b_runs_along_k(const Contraction& c, int num_vars) {
          c.k.extents.back() > 2 * c.n.extents.back();
 }
 
+// Whether `operand` is a load whose index runs along k (stride 1 along k's last variable).
+bool load_runs_along_k(const ExprPtr& operand, const Contraction& c) {
+  if (operand->kind != ExprKind::Load || c.k.vars.empty()) return false;
+  const Stride s = stride_along(operand->args[0], c.k.vars.back());
+  return s.affine && s.stride == 1;
+}
+
+// x times a transposed weight (a linear layer's x W^T: both operands run along k) with
+// fewer rows than columns and few outputs for its k (a classifier's 64 x 128 x 3136): B's
+// panels are packed against its layout, so the product runs transposed, where that is x,
+// the smaller operand, and W is read along its rows; the transposed stores are few.
+bool linear_of_few_rows(const Contraction& c) {
+  if (c.m.vars.size() != 1 || c.n.vars.size() != 1) return false;
+  const int64_t M = c.m.size(), N = c.n.size(), K = c.k.size();
+  return M < N && M * N <= 4 * K && load_runs_along_k(c.a, c) && load_runs_along_k(c.b, c);
+}
+
 // C^T = B^T A^T: m and n, a and b swapped (the epilogue still stores each value where it
 // belongs).
 Contraction transposed(const Contraction& c) {
@@ -417,7 +434,7 @@ Contraction transposed(const Contraction& c) {
 
 // The contraction the GEMM runs: `original` with its leading variables of n (images)
 // moved to the batch where B then is a WindowB (set in `window`), transposed where B's
-// runs are along k, else promote_batch's.
+// runs are along k (briefly along n, or a linear layer of few rows), else promote_batch's.
 // Not for fewer rows than half a panel of A (a depthwise conv's one channel per batch).
 Contraction choose_batch(const Kernel& kernel, const Contraction& original, const CpuGemmTile& tile,
                          std::optional<WindowB>& window) {
@@ -428,7 +445,8 @@ Contraction choose_batch(const Kernel& kernel, const Contraction& original, cons
         Contraction p = with_batch(original, original.n.vars.size() - keep);
         if ((window = window_b(p, *ab))) return p;
       }
-  if (b_runs_along_k(original, kernel.num_vars)) return transposed(original);
+  if (b_runs_along_k(original, kernel.num_vars) || linear_of_few_rows(original))
+    return transposed(original);
   return promote_batch(kernel, original, tile.nr);
 }
 

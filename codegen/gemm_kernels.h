@@ -24,7 +24,8 @@
 // described as an AffineB, which the driver packs by copying runs of the last variable of
 // n with zeros around them instead of evaluating the factor per element, or, for a
 // stride-1 conv, as a WindowB read in place (below); and a product whose B runs along k
-// but only briefly along n (a conv's weight gradient) is computed transposed,
+// but only briefly along n (a conv's weight gradient), or x W^T of few rows against its
+// k (a classifier's last layers), is computed transposed,
 // C^T = B^T A^T, so that those runs are rows of A (the epilogue stores each value where
 // it belongs).
 // Tests: tests/runtime/cpu/gemm_test.cpp, tests/runtime/cpu/conv_gemm_test.cpp.

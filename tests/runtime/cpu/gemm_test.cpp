@@ -246,6 +246,18 @@ TEST(CpuGemm, LongKSplitsOverTheThreads) {
   }
 }
 
+TEST(CpuGemm, LinearLayerOfFewRowsRunsTransposed) {
+  // x W^T + b, relu, with W [N, K] as a linear layer holds it: 64 rows against 128 columns
+  // over a long k (the CNN's classifier) runs as W x^T, its epilogue storing transposed;
+  // also the same with a batch of x and with the bias and relu left out.
+  Tensor x = data({64, 3136}, 21), w = data({128, 3136}, 22), bias = data({128}, 23);
+  check(relu(matmul(x, transpose(w)) + bias), 3136, "64 x 128 x 3136, B = W^T");
+  DirectGemm d(matmul(x, transpose(w)));
+  EXPECT_EQ(kernels::cpu::host_gemm_kernels(d.kernel())->contraction.m.size(), 128);
+  check(matmul(data({2, 24, 1000}, 24), transpose(data({40, 1000}, 25))), 1000,
+        "batched 24 x 40 x 1000, B = W^T");
+}
+
 TEST(CpuGemm, DiskCacheRoundTrip) {
   namespace fs = std::filesystem;
   fs::path dir = fs::temp_directory_path() / ("kiln-gemm-cache-" + std::to_string(::getpid()));
