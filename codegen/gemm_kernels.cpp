@@ -518,8 +518,8 @@ std::optional<GemmKernels> make_gemm_kernels(const Kernel& kernel, const Contrac
   };
   // Few rows use each panel of B once or twice: packing it would cost more than reading it
   // where it is. Few columns use each value of A once or twice: likewise.
-  b.out.b_last_in_place = of_acc_dtype(in_place(c.b, c.k, c.n, c.batch));
-  if (c.m.size() <= 16) b.out.b_in_place = b.out.b_last_in_place;
+  b.out.b_plain = of_acc_dtype(in_place(c.b, c.k, c.n, c.batch));
+  b.out.b_in_place = b.out.b_plain && c.m.size() <= 16;
   if (c.m.size() > 16 && c.n.size() <= kAInPlacePanels * tile.nr)
     b.out.a_in_place = of_acc_dtype(in_place(c.a, c.m, c.k, c.batch));
   // The pack kernels gather where B's columns span several variables (a conv's rows of
@@ -527,8 +527,8 @@ std::optional<GemmKernels> make_gemm_kernels(const Kernel& kernel, const Contrac
   if (!window) b.out.a_window = window_a(c, kernel.num_vars);
   if (b.out.a_window) b.out.a_in_place.reset();
   if (window) {
-    b.out.b_in_place.reset();
-    b.out.b_last_in_place.reset();
+    b.out.b_in_place = false;
+    b.out.b_plain.reset();
     b.out.a_in_place.reset();
     b.out.b_affine = affine_b(c, kernel.num_vars);
     b.out.b_window = std::move(window);

@@ -118,11 +118,12 @@ struct GemmKernels {
   CpuGemmTile tile;
   int mr_tail = 0;  // rows of the last panel of A (M % MR, or MR)
   int nr_tail = 0;  // columns of the last panel of B (N % NR, or NR; a window's virtual N)
-  std::optional<InPlaceMatrix> b_in_place;  // set for few rows (M <= 16) where B allows it
-  // Set where B allows it, for any M: the narrow micro-kernels read the last, partial
-  // panel of B in place (N = 16: attention's values), which packing would gather.
-  std::optional<InPlaceMatrix> b_last_in_place;
-  // Set where A allows it, for many rows (M > 16) and few columns (N <= kAInPlaceColumns
+  // B as a plain matrix, where it is one: the narrow micro-kernels read B's last, partial
+  // panel there for any M (N = 16: attention's values), which packing would gather.
+  std::optional<InPlaceMatrix> b_plain;
+  // Few rows (M <= 16) where B is plain: every panel of B is read there, none packed.
+  bool b_in_place = false;
+  // Set where A allows it, for many rows (M > 16) and few columns (N <= kAInPlacePanels
   // panels): each value of A serves a few panels only, so packing it would cost more than
   // reading it where it is (a transformer's 2048 -> 64 layer). Its micro-kernels read rows
   // of A `ld` apart.

@@ -139,8 +139,6 @@ CpuGemm::CpuGemm(const codegen::Kernel& kernel, codegen::GemmKernels gemm,
     init_window(kernel);
   }
   batch_extents_ = c.batch.extents;
-  b_in_place_ = gemm_.b_in_place.has_value();
-  last_in_place_ = gemm_.b_last_in_place.has_value();
   const int lanes = codegen::llvm_backend::host_target().info.lanes;
   narrow_ = narrow_columns(gemm_, acc_ == DType::F64 ? lanes / 2 : lanes);
   using codegen::llvm_backend::work_items;
@@ -193,7 +191,7 @@ void CpuGemm::pack_b_block(const Call& call, int64_t panel, uint8_t* dst) const 
   std::vector<uint64_t> scal(call.scalars, call.scalars + num_scalars_);
   scal.insert(scal.end(), {static_cast<uint64_t>(call.batch), static_cast<uint64_t>(call.pc),
                            static_cast<uint64_t>(n0)});
-  if (b_in_place_) {
+  if (gemm_.b_in_place) {
     // A matrix in memory: its partial panel is copied and padded with zeros here (the
     // guarded pack kernel would gather it), unless the narrow micro-kernels read it.
     const int64_t cols = std::min<int64_t>(nr, N_ - n0);
@@ -282,7 +280,7 @@ void CpuGemm::pack_affine_b(const Call& call, int64_t n0, uint8_t* dst) const {
 }
 
 std::pair<const uint8_t*, int64_t> CpuGemm::in_place_b(const Call& call, int64_t n0) const {
-  const codegen::InPlaceMatrix& in = *gemm_.b_last_in_place;  // b_in_place's too, where set
+  const codegen::InPlaceMatrix& in = *gemm_.b_plain;
   const int64_t offset = batch_offset(in, call.batch) + call.pc * in.ld + n0;
   return {call.buffers[in.buffer] + offset * esize_, in.ld};
 }
@@ -303,7 +301,7 @@ uint8_t* CpuGemm::panel_in_block(const Call& call, int64_t panel) const {
 std::pair<const uint8_t*, int64_t> CpuGemm::panel_of_b(const Call& call, int64_t panel) const {
   const int nr = gemm_.tile.nr;
   const int64_t n0 = call.jc + panel * nr;
-  if (b_in_place_ && n0 + nr <= N_) return in_place_b(call, n0);
+  if (gemm_.b_in_place && n0 + nr <= N_) return in_place_b(call, n0);
   return {panel_in_block(call, panel), nr};
 }
 
@@ -344,7 +342,8 @@ void CpuGemm::task(const Call& call, int64_t index) const {
   const bool accumulate = call.accumulate;
   for (int64_t jp = p0; jp < p1; ++jp) {
     const int64_t n = call.jc + jp * nr, cols = std::min<int64_t>(nr, N_ - n);
-    if (b_in_place_ && M_ <= kWideRows && jp + kWidePanels <= p1 && n + kWidePanels * nr <= N_) {
+    if (gemm_.b_in_place && M_ <= kWideRows && jp + kWidePanels <= p1 &&
+        n + kWidePanels * nr <= N_) {
       // Few rows: kWidePanels panels of B at once, read in place.
       const auto [b, ldb] = in_place_b(call, n);
       micro_wide_(call.kc, a_base, b, ldb, call.c + (m0 * N_ + n) * esize_, N_, accumulate);
@@ -352,7 +351,7 @@ void CpuGemm::task(const Call& call, int64_t index) const {
       continue;
     }
     const bool narrow = cols == narrow_ && cols < nr;
-    auto [b, ldb] = narrow && last_in_place_ ? in_place_b(call, n) : panel_of_b(call, jp);
+    auto [b, ldb] = narrow && gemm_.b_plain ? in_place_b(call, n) : panel_of_b(call, jp);
     if (blk.private_b) {
       uint8_t* own = thread_buffer(2, static_cast<size_t>(kc_max * nr * esize_));
       pack_b_block(call, jp, own);
@@ -532,17 +531,19 @@ void CpuGemm::run_batch(uint8_t* const* buffers, const uint64_t* scalars, const 
           pc > k0,
           !part && !gemm_.direct_output && pc + kc >= k1};
       const int64_t panels = ceil_div(call.nc, nr);
+      // A plain B's narrow last panel is read in place by the narrow micro-kernels; the
+      // other panels are packed, unless few rows read them all in place.
+      const bool narrow_last = gemm_.b_plain && call.nc % nr == narrow_;
       if (blk.private_b) {
         // The tasks pack B.
-      } else if (!b_in_place_)
-        // Packed but for a narrow last panel that the narrow micro-kernels read in place.
-        for_range(panels - (last_in_place_ && call.nc % nr == narrow_ ? 1 : 0), serial ? panels : 1,
-                  [&](int64_t b, int64_t e) {
-                    for (int64_t p = b; p < e; ++p) pack_b_block(call, p, panel_in_block(call, p));
-                  });
-      else if (call.nc % nr && call.nc % nr != narrow_)
+      } else if (!gemm_.b_in_place) {
+        for_range(panels - (narrow_last ? 1 : 0), serial ? panels : 1, [&](int64_t b, int64_t e) {
+          for (int64_t p = b; p < e; ++p) pack_b_block(call, p, panel_in_block(call, p));
+        });
+      } else if (call.nc % nr && !narrow_last) {
         pack_b_block(call, panels - 1,
                      panel_in_block(call, panels - 1));  // the partial panel at the end of B
+      }
       for_range(tasks, grain, [&](int64_t b, int64_t e) {
         for (int64_t t = b; t < e; ++t) task(call, t);
       });

@@ -138,7 +138,7 @@ class CpuGemm {
   std::vector<int64_t> affine_b_k_table(int64_t pc, int64_t kc) const;
   // The panel `panel` of B for the micro-kernel, and its row stride.
   std::pair<const uint8_t*, int64_t> panel_of_b(const Call& call, int64_t panel) const;
-  // B read in place from column n0 (b_in_place_), and its row stride.
+  // B read in place from column n0 (gemm_.b_plain), and its row stride.
   std::pair<const uint8_t*, int64_t> in_place_b(const Call& call, int64_t n0) const;
   // A read in place from row m0 (gemm_.a_in_place), at the call's block of k.
   const uint8_t* in_place_a(const Call& call, int64_t m0) const;
@@ -208,9 +208,7 @@ class CpuGemm {
   std::vector<int64_t> tap_at_, column_at_, image_at_, image_cotangent_at_;
   int64_t pixels_ = 0, image_size_ = 0;
   bool a_per_batch_ = false;
-  int narrow_ = 0;              // columns of the narrow micro-kernels
-  bool b_in_place_ = false;     // few rows: B's full panels are read in place
-  bool last_in_place_ = false;  // B is a plain matrix: its narrow last panel is read in place
+  int narrow_ = 0;  // columns of the narrow micro-kernels
   // Work items of a panel of A, per value of k of each pack of B, and elements per work
   // item of the epilogue along n.
   int64_t a_items_, a_tail_items_, b_items_, b_tail_items_, epilogue_lanes_;

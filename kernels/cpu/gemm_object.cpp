@@ -49,7 +49,7 @@ GemmObject compile_gemm_object(const codegen::GemmKernels& g, const std::string&
         // The full tile, the rows of the last panel of A, and up to kWideRows of them over
         // kWidePanels panels of B at once (B read in place: longer runs of each row of B).
         using codegen::llvm_backend::emit_micro_kernel;
-        const bool in_place = g.b_in_place.has_value();
+        const bool in_place = g.b_in_place;
         emit_micro_kernel(m, out.names[5], acc, g.tile.mr, g.tile.nr, lanes, g.tile.kc, in_place);
         emit_micro_kernel(m, out.names[6], acc, g.mr_tail, g.tile.nr, lanes, g.tile.kc, in_place);
         emit_micro_kernel(m, out.names[7], acc, std::min(g.mr_tail, kWideRows),

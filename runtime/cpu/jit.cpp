@@ -4,7 +4,8 @@
 #include <llvm/ExecutionEngine/Orc/Core.h>
 #include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
-#include <llvm/Object/ELFObjectFile.h>
+#include <llvm/Object/ObjectFile.h>
+#include <llvm/Object/SymbolSize.h>
 #include <llvm/Support/Error.h>
 #include <llvm/Support/MemoryBuffer.h>
 #include <unistd.h>
@@ -23,28 +24,28 @@ namespace {
 
 std::string message(llvm::Error err) { return llvm::toString(std::move(err)); }
 
-// The sizes of an object's symbols, by name (0 where the object cannot be read).
-std::unordered_map<std::string, uint64_t> symbol_sizes(const llvm::MemoryBuffer& object) {
+// The sizes of an object file's symbols, by name (none where it cannot be read).
+std::unordered_map<std::string, uint64_t> symbol_sizes(const std::string& object) {
   std::unordered_map<std::string, uint64_t> sizes;
-  auto file = llvm::object::ObjectFile::createObjectFile(object.getMemBufferRef());
+  auto file =
+      llvm::object::ObjectFile::createObjectFile(llvm::MemoryBufferRef(object, "kiln-kernels"));
   if (!file) {
     llvm::consumeError(file.takeError());
     return sizes;
   }
-  for (const llvm::object::SymbolRef& sym : (*file)->symbols()) {
+  for (const auto& [sym, size] : llvm::object::computeSymbolSizes(**file)) {
     auto name = sym.getName();
-    if (!name) {
+    if (name)
+      sizes[name->str()] = size;
+    else
       llvm::consumeError(name.takeError());
-      continue;
-    }
-    sizes[name->str()] = llvm::object::ELFSymbolRef(sym).getSize();
   }
   return sizes;
 }
 
 // With KILN_PERF_MAP=1, each loaded kernel's address, size and name go to
 // /tmp/perf-<pid>.map, where `perf report` finds the names of JIT code.
-void add_to_perf_map(const llvm::MemoryBuffer& object, const std::vector<std::string>& names,
+void add_to_perf_map(const std::string& object, const std::vector<std::string>& names,
                      const std::vector<KernelFn>& fns) {
   static const bool wanted = [] {
     const char* v = std::getenv("KILN_PERF_MAP");
@@ -94,7 +95,6 @@ std::vector<KernelFn> ObjectLoader::load(const std::string& object,
   if (!lib) throw CompileError("cpu backend: " + message(lib.takeError()));
   lib->addToLinkOrder(jit_->getMainJITDylib());
   auto buffer = llvm::MemoryBuffer::getMemBufferCopy(object, "kiln-kernels");
-  const auto view = llvm::MemoryBuffer::getMemBuffer(object, "kiln-kernels", false);
   if (auto err = jit_->addObjectFile(*lib, std::move(buffer)))
     throw CompileError("cpu backend: cannot load kernel object: " + message(std::move(err)));
   std::vector<KernelFn> out;
@@ -105,7 +105,7 @@ std::vector<KernelFn> ObjectLoader::load(const std::string& object,
                          " did not link: " + message(sym.takeError()));
     out.push_back(reinterpret_cast<KernelFn>(static_cast<uintptr_t>(sym->getAddress())));
   }
-  add_to_perf_map(*view, names, out);
+  add_to_perf_map(object, names, out);
   return out;
 }
 
