@@ -52,6 +52,9 @@ struct LowerOptions {
   // Largest per-instance row buffer a kernel may use to keep an expensive row value from
   // one stage for the next (0: never; backends without private memory leave it 0).
   int64_t row_cache_bytes = 0;
+  // The schedule's max_operand_prologue_ops for this device (build_program takes the
+  // smaller of the two).
+  int max_operand_prologue_ops = 8;
 };
 
 LoweredGroup lower_group(const passes::FusionGroup& group, const LowerOptions& options = {});

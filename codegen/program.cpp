@@ -1,6 +1,7 @@
 // build_program: schedule, lower every group, number the buffers, plan their memory.
 #include "codegen/program.h"
 
+#include <algorithm>
 #include <map>
 
 #include "ir/error.h"
@@ -11,7 +12,10 @@ namespace kiln::codegen {
 Program build_program(const ir::Graph& graph, const LowerOptions& lower,
                       const passes::ScheduleOptions& sopt) {
   Program p;
-  p.schedule = passes::schedule(graph, sopt);
+  passes::ScheduleOptions options = sopt;
+  options.max_operand_prologue_ops =
+      std::min(options.max_operand_prologue_ops, lower.max_operand_prologue_ops);
+  p.schedule = passes::schedule(graph, options);
   if (support::log_enabled(support::LogLevel::Debug))
     support::log_debug("schedule of " + graph.name + ":\n" +
                        passes::print_schedule(graph, p.schedule));

@@ -528,7 +528,7 @@ class Scheduler {
     if (n->op == OpKind::Conv && i == 0)
       for (size_t d = 2; d < n->operands[1]->type.shape.size(); ++d)
         taps *= n->operands[1]->type.shape[d];
-    if (!is_cheap_prologue(op, taps > 1 ? 0 : 8)) {
+    if (!is_cheap_prologue(op, taps > 1 ? 0 : opt_.max_operand_prologue_ops)) {
       // The value under the operand's views is stored, and read through them: others that
       // read it (a bias gradient beside a weight gradient's transposed cotangent) read it
       // too instead of computing it again.

@@ -68,6 +68,10 @@ struct ScheduleOptions {
   // How large one fused kernel may grow (passes/fusion_cost.h); merging groups keeps to
   // it too.
   FusionLimits limits;
+  // Elementwise ops a matmul's operand may compute as the product reads it (a scale, a
+  // shift, a gate); an operand of more is stored first. 0: views and casts only, for a
+  // device whose GEMM copies plain loads asynchronously (codegen::LowerOptions).
+  int max_operand_prologue_ops = 8;
 };
 
 Schedule schedule(const ir::Graph& graph, const ScheduleOptions& options = {});

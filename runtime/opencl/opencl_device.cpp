@@ -99,6 +99,10 @@ codegen::LowerOptions OpenCLDevice::lower_options() const {
   codegen::LowerOptions o;
   o.vector_lanes = target_.vector_width;
   o.threads = 1;
+  // The GEMM copies its tiles asynchronously only from plain loads (kernels/opencl/gemm.cpp):
+  // an operand computed on the way (a gate's product) is stored first, which also computes
+  // it once rather than once per tile of the other factor.
+  if (target_.mma != codegen::opencl::MmaMode::Off) o.max_operand_prologue_ops = 0;
   return o;
 }
 

@@ -78,6 +78,13 @@ TEST(Schedule, CheapOperandProloguesAreFusedIntoTheProduct) {
     return %4
   })");
   EXPECT_EQ(schedule(g).groups.size(), 1u);
+  // A device whose GEMM wants plain loads (asynchronous copies) stores the scaled operand;
+  // the cast stays a view-like read.
+  ScheduleOptions plain;
+  plain.max_operand_prologue_ops = 0;
+  Schedule stored = schedule(g, plain);
+  ASSERT_EQ(stored.groups.size(), 2u);
+  EXPECT_NE(reason_for(stored, ir::OpKind::Mul).find("matmul"), std::string::npos);
 }
 
 // A computed weight that two skinny products read (an MLP step with weights built in the
