@@ -641,15 +641,27 @@ GemmTile default_gemm_tile(const Contraction& c, const OpenCLTarget& target) {
   // every compute unit two work-groups (a wave and a half leaves half the device idle for
   // the last third: conv2d 8x64x56x56 ran 1.3x faster on 64 x 64 than on 64 x 128 tiles of
   // an H100); else one work-group; failing both, the one with most work-groups.
+  // Among those, a tile that computes past the edges of M or N by more than an eighth
+  // gives way to the first one that wastes least (N = 192, the Monarch MLP's blocks: a
+  // 128-wide tile computes 256 columns, a 64-wide one 192).
   const std::vector<GemmTile>& tiles = target.is_gpu ? gpu_tiles() : cpu_tiles();
-  for (int64_t waves : {2, 1})
+  const auto waste = [&](const GemmTile& t) {
+    return double(ceil_div(M, t.bm) * t.bm) * double(ceil_div(N, t.bn) * t.bn) /
+           (double(M) * double(N));
+  };
+  for (int64_t waves : {2, 1}) {
+    GemmTile least;
     for (const GemmTile& t : tiles) {
       const int64_t groups = B * ceil_div(M, t.bm) * ceil_div(N, t.bn);
       const bool fills = t.bm <= std::max<int64_t>(16, M) && t.bn <= std::max<int64_t>(16, N);
-      if (fills && groups >= waves * target.compute_units &&
-          check_gemm_tile(t, c.acc, target).empty())
-        return t;
+      if (!fills || groups < waves * target.compute_units ||
+          !check_gemm_tile(t, c.acc, target).empty())
+        continue;
+      if (waste(t) <= 1.125) return t;
+      if (!least.chosen() || waste(t) < waste(least)) least = t;
     }
+    if (least.chosen()) return least;
+  }
   GemmTile best;
   int64_t best_groups = -1;
   for (const GemmTile& t : tiles) {

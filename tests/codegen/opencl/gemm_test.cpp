@@ -77,6 +77,10 @@ TEST(OpenCLGemmRender, TilesFollowTheDeviceClassAndTheProblem) {
   // Too few 128 x 128 tiles for two per compute unit (of 132): smaller ones.
   const GemmTile m = default_gemm_tile(*mid.p.kernels[0].contraction, gpu());
   EXPECT_GE((512 / m.bm) * (512 / m.bn), 2 * 132) << gemm_tile_str(m);
+  // 192 columns: 128-wide tiles would compute 256 of them, 64-wide ones compute 192.
+  Compiled narrow(product(65536, 192, 768));
+  EXPECT_EQ(default_gemm_tile(*narrow.p.kernels[0].contraction, gpu()),
+            (GemmTile{128, 64, 16, 8, 8}));
   // Eight rows: a tile no taller than 16.
   EXPECT_LE(default_gemm_tile(*skinny.p.kernels[0].contraction, gpu()).bm, 16);
   EXPECT_EQ(gemm_shape_class(cb), "mL.nL.kM.b0");
