@@ -294,7 +294,8 @@ TimedGraph time_graph(OpenCLDevice& device, const Tensor& y, const Options& o) {
       shape = head.substr(head.find('(') + 1, head.size() - head.find('(') - 2);
     } else {
       shape = std::string(kiln::codegen::group_shape_name(r.shape)) + "/v" +
-              std::to_string(r.vector_width) + (r.unrolled ? "/regs" : "");
+              std::to_string(r.vector_width) + (r.unrolled ? "/regs" : "") +
+              (r.reordered ? "/reordered" : "");
     }
     t.shapes += (t.shapes.empty() ? "" : ",") + shape;
   }

@@ -115,7 +115,10 @@ struct GemmTile {
 // kernel and the device, so it is not part of the printed kernel (nor of its hash).
 struct GroupMapping {
   GroupShape shape = GroupShape::Map;
-  int lanes = 1;             // consecutive elements a work-item handles as one vector
+  int lanes = 1;  // consecutive elements a work-item handles as one vector
+  // Map: the index in `outer` of the loop that consecutive work-items walk (-1: the last
+  // one, `lanes` elements a work-item; choose_map_order.h).
+  int fast_outer = -1;
   int64_t group_size = 1;    // work-items per group
   int64_t split_groups = 1;  // Split: work-groups per outer iteration in a partial pass
   // Row: per stage, whether each work-item's share of the row is unrolled and held in

@@ -7,6 +7,7 @@
 #include "codegen/choose_group_lanes.h"
 #include "codegen/choose_group_shape.h"
 #include "codegen/choose_group_size.h"
+#include "codegen/choose_map_order.h"
 #include "codegen/choose_pairwise_sums.h"
 #include "codegen/contraction.h"
 #include "codegen/unroll_small_reductions.h"
@@ -42,16 +43,12 @@ bool distributable(const Stage& st) {
   return true;
 }
 
-namespace {
-
-// Calls `f` with the index of every memory access of `stage`: each distinct load once (as
-// `store` false), then each store.
 void for_each_access(const Stage& stage,
-                     const std::function<void(const ExprPtr& index, bool store)>& f) {
+                     const std::function<void(const ExprPtr& index, bool store, int buffer)>& f) {
   std::unordered_set<const Expr*> seen;
   std::function<void(const ExprPtr&)> walk = [&](const ExprPtr& e) {
     if (!e || !seen.insert(e.get()).second) return;
-    if (e->kind == ExprKind::Load) f(e->args[0], false);
+    if (e->kind == ExprKind::Load) f(e->args[0], false, e->slot);
     for (const ExprPtr& a : e->args) walk(a);
   };
   walk(stage.value);
@@ -61,13 +58,15 @@ void for_each_access(const Stage& stage,
     walk(s.guard);
     walk(s.index);
   }
-  for (const Store& s : stage.stores) f(s.index, true);
+  for (const Store& s : stage.stores) f(s.index, true, s.buffer);
 }
+
+namespace {
 
 // Accesses of `stage` that would be gathers or scatters with lanes along `v`.
 int strided_accesses(const Stage& stage, int v) {
   int n = 0;
-  for_each_access(stage, [&](const ExprPtr& index, bool store) {
+  for_each_access(stage, [&](const ExprPtr& index, bool store, int) {
     AccessPattern p = access_pattern(index, v);
     if (store ? p != AccessPattern::Contiguous : p == AccessPattern::Strided) ++n;
   });
@@ -78,7 +77,7 @@ int strided_accesses(const Stage& stage, int v) {
 
 bool contiguous_along(const Stage& stage, int v) {
   bool found = false;
-  for_each_access(stage, [&](const ExprPtr& index, bool) {
+  for_each_access(stage, [&](const ExprPtr& index, bool, int) {
     found = found || access_pattern(index, v) == AccessPattern::Contiguous;
   });
   return found;
@@ -253,6 +252,7 @@ void map_to_work_groups(Kernel& kernel, const WorkGroupTarget& target) {
   choose_group_shape(kernel, target);
   unroll_small_reductions(kernel);
   choose_group_lanes(kernel, target);
+  choose_map_order(kernel, target);
   choose_group_size(kernel, target);
 }
 

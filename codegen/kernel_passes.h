@@ -8,9 +8,11 @@
 // private row buffer; choose_pairwise_sums (choose_pairwise_sums.h) blocks long f32 sums.
 // map_to_work_groups runs the passes that map a kernel onto a device of
 // work-groups (choose_group_shape.h, unroll_small_reductions.h, choose_group_lanes.h,
-// choose_group_size.h).
+// choose_map_order.h, choose_group_size.h).
 // Tests: tests/codegen/lower_group_test.cpp, tests/codegen/work_group_passes_test.cpp.
 #pragma once
+
+#include <functional>
 
 #include "codegen/kernel_ir.h"
 #include "codegen/lower_group.h"
@@ -35,6 +37,11 @@ int64_t loop_product(const std::vector<Loop>& loops);
 // Whether a stage's loops can be split across the work-items of a group: it has loops,
 // all of them full ranges, and its iterations may run in any order.
 bool distributable(const Stage& stage);
+
+// Calls `f` with the index and buffer of every memory access of `stage`: each distinct load
+// once (as `store` false), then each store.
+void for_each_access(const Stage& stage,
+                     const std::function<void(const ExprPtr& index, bool store, int buffer)>& f);
 
 // Whether some load or store of `stage` walks memory contiguously along loop variable `v`.
 bool contiguous_along(const Stage& stage, int v);

@@ -35,6 +35,10 @@ struct WorkGroupTarget {
   // Work-groups a split (grid-wide) reduction aims for, per compute unit.
   int split_groups_per_unit = 8;
   ShapeHint shape_hint = ShapeHint::Auto;
+  // Whether map kernels may have consecutive work-items walk another outer loop than the
+  // last where more of their memory runs along it (choose_map_order.h): what GPUs, whose
+  // loads coalesce across work-items, want.
+  bool coalesce_map_order = false;
 
   int64_t map_wg() const {
     int64_t wg = map_group_size > 0 ? map_group_size : (is_gpu ? 256 : 64);

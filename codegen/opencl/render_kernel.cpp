@@ -90,6 +90,7 @@ class KernelRenderer {
   RenderedKernel render() {
     out_.shape = k_.groups.shape;
     out_.vector_width = k_.groups.lanes;
+    out_.reordered = k_.groups.fast_outer >= 0;
     switch (out_.shape) {
       case GroupShape::Map: render_map(); break;
       case GroupShape::Row: render_row(); break;
@@ -134,6 +135,32 @@ class KernelRenderer {
     for (const Loop& l : k_.outer) extents.push_back(l.extent);
     std::vector<ExprPtr> parts = delinearize(flat, extents);
     for (size_t i = 0; i < k_.outer.size(); ++i) subst[k_.outer[i].var] = parts[i];
+    return subst;
+  }
+
+  // The outer iteration of lane `j` of map work-item `g`. Work-items walk the last outer
+  // loop `lanes` elements at a time, or (groups.fast_outer) loop fast_outer one element at
+  // a time, then the others in order, each taking whole vectors of the last loop.
+  std::vector<ExprPtr> map_subst(const ExprPtr& g, int lanes, int j) const {
+    const int fast = k_.groups.fast_outer;
+    if (fast < 0) return outer_subst(iadd(imul(g, lanes), j));
+    const size_t last = k_.outer.size() - 1;
+    std::vector<int64_t> extents{k_.outer[static_cast<size_t>(fast)].extent};
+    for (size_t i = 0; i < k_.outer.size(); ++i)
+      if (static_cast<int>(i) != fast)
+        extents.push_back(i == last ? k_.outer[i].extent / lanes : k_.outer[i].extent);
+    // Row-major over (others..., fast): the fast loop's index varies first.
+    std::rotate(extents.begin(), extents.begin() + 1, extents.end());
+    std::vector<ExprPtr> parts = delinearize(g, extents);
+    std::rotate(parts.rbegin(), parts.rbegin() + 1, parts.rend());  // fast first again
+    std::vector<ExprPtr> subst(static_cast<size_t>(k_.num_vars));
+    subst[k_.outer[static_cast<size_t>(fast)].var] = parts[0];
+    size_t p = 1;
+    for (size_t i = 0; i < k_.outer.size(); ++i) {
+      if (static_cast<int>(i) == fast) continue;
+      subst[k_.outer[i].var] = i == last ? iadd(imul(parts[p], lanes), j) : parts[p];
+      ++p;
+    }
     return subst;
   }
 
@@ -450,7 +477,7 @@ class KernelRenderer {
     if (lanes > 1) {
       std::vector<std::vector<LaneStage>> per_stage(k_.stages.size());
       for (int j = 0; j < lanes; ++j) {
-        std::vector<ExprPtr> subst = outer_subst(iadd(imul(g, lanes), j));
+        std::vector<ExprPtr> subst = map_subst(g, lanes, j);
         for (size_t s = 0; s < k_.stages.size(); ++s)
           per_stage[s].push_back(substitute_stage(k_.stages[s], subst));
       }
@@ -460,7 +487,7 @@ class KernelRenderer {
       bind_vector_loads(r, by_lane);
       for (auto& stage_lanes : per_stage) emit_stores(w, r, stage_lanes, "");
     } else {
-      std::vector<ExprPtr> subst = outer_subst(g);
+      std::vector<ExprPtr> subst = map_subst(g, 1, 0);
       for (size_t s = 0; s < k_.stages.size(); ++s) render_sequential(w, r, s, subst);
     }
     end_entry(w, r);

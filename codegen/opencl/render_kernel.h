@@ -45,8 +45,9 @@ struct RenderedKernel {
   std::vector<ClLaunch> launches;  // in order; empty when the kernel has nothing to do
   int64_t scratch_bytes = 0;       // device scratch the launches share (split reductions)
   GroupShape shape = GroupShape::Map;
-  int vector_width = 1;   // lanes per work-item along contiguous memory
-  bool unrolled = false;  // row kernels: rows kept in registers across stages
+  int vector_width = 1;    // lanes per work-item along contiguous memory
+  bool unrolled = false;   // row kernels: rows kept in registers across stages
+  bool reordered = false;  // map kernels: work-items walk another loop than the last
 };
 
 // Maps the kernel onto the device (map_to_work_groups on a copy), then renders it; a kernel

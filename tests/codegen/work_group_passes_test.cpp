@@ -75,6 +75,36 @@ TEST(WorkGroupPasses, ElementwiseIsAVectorMapKernel) {
   EXPECT_EQ(mapped(unary(1024), cpu()).groups.group_size, 64);
 }
 
+// y[c, l] = x[l, c] * w[c] + x[l + 1, c]: channels-last data written channels-first.
+std::string transposing(int64_t l, int64_t c) {
+  const std::string n = std::to_string(l), m = std::to_string(c), n1 = std::to_string(l + 1);
+  return "func @f(%x: f32[" + n1 + "," + m + "], %w: f32[" + m + "]) -> (f32[" + m + "," + n +
+         "]) {\n  %0 = permute %x {perm = [1, 0]} : f32[" + m + "," + n1 +
+         "]\n  %1 = slice %0 {start = [0, 0], step = [1, 1]} : f32[" + m + "," + n +
+         "]\n  %2 = slice %0 {start = [0, 1], step = [1, 1]} : f32[" + m + "," + n +
+         "]\n  %3 = reshape %w : f32[" + m + ",1]\n  %4 = broadcast %3 : f32[" + m + "," + n +
+         "]\n  %5 = mul %1, %4 : f32[" + m + "," + n + "]\n  %6 = add %5, %2 : f32[" + m + "," + n +
+         "]\n  return %6\n}";
+}
+
+TEST(WorkGroupPasses, TransposingMapsWalkTheLoopTheirReadsRunAlong) {
+  WorkGroupTarget t = gpu();
+  t.coalesce_map_order = true;
+  // Two reads of x run along c (the first outer loop), the store along l: work-items walk c,
+  // each still storing four consecutive l.
+  Kernel k = mapped(transposing(256, 192), t);
+  ASSERT_EQ(k.outer.size(), 2u);
+  EXPECT_EQ(k.groups.fast_outer, 0);
+  EXPECT_EQ(k.groups.lanes, 4);
+  // Elementwise kernels keep the last loop; so does every kernel where not asked for, and
+  // one whose buffers all fit in cache (8 x 8 floats).
+  EXPECT_EQ(mapped(unary(1024), t).groups.fast_outer, -1);
+  EXPECT_EQ(mapped(transposing(256, 192), gpu()).groups.fast_outer, -1);
+  EXPECT_EQ(mapped(transposing(8, 8), t).groups.fast_outer, -1);
+  // Fewer than a warp's rows along c: no reordering either.
+  EXPECT_EQ(mapped(transposing(4096, 16), t).groups.fast_outer, -1);
+}
+
 TEST(WorkGroupPasses, LanesDivideTheIterations) {
   EXPECT_EQ(mapped(unary(1022), gpu()).groups.lanes, 2);
   EXPECT_EQ(mapped(unary(1023), gpu()).groups.lanes, 1);

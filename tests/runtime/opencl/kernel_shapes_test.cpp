@@ -133,5 +133,47 @@ TEST(OpenCLKernelShapes, RowComputations) {
   }
 }
 
+// Map kernels whose work-items walk another loop than the last (choose_map_order.h: what
+// a GPU gets for layout changes): transposes with and without vector lanes, of several
+// dtypes, against the reference evaluator. Every buffer is past the 64 KiB under which
+// the pass leaves a kernel alone.
+TEST(OpenCLKernelShapes, MapKernelsWalkingAnotherLoop) {
+  KILN_REQUIRE_OPENCL(device);
+  codegen::opencl::OpenCLTarget t = device->target();
+  t.coalesce_map_order = true;
+  runtime::opencl::OpenCLDevice d(device->info(), t);
+  struct Case {
+    std::string name;
+    Tensor y;
+    bool reordered;  // what the pass decides (lanes must divide the last loop)
+  };
+  std::vector<Case> cases;
+  // Channels-last to channels-first with a two-tap filter along l (lanes 4, then 1).
+  for (auto [l, c] : {std::pair<int64_t, int64_t>{256, 192}, {301, 67}}) {
+    Tensor x = data_of(DType::F32, {l + 1, c}, 61), w = data_of(DType::F32, {c}, 62);
+    Tensor xt = swapaxes(x, 0, 1);
+    cases.push_back({"filter " + std::to_string(l) + "x" + std::to_string(c),
+                     slice(xt, 1, 0, l) * reshape(w, {c, 1}) + slice(xt, 1, 1, l + 1), true});
+  }
+  Tensor x3 = data_of(DType::F32, {40, 33, 72}, 63);
+  cases.push_back({"permute (1, 2, 0)", permute(x3, {1, 2, 0}) + 1.0, true});
+  // y[c, a, b] = x[a, b, c]: a and b merge into one loop of 1320.
+  cases.push_back({"permute (2, 0, 1)", permute(x3, {2, 0, 1}) * 2.0, true});
+  // Rows of 33: the lanes (4) do not divide the last loop.
+  Tensor x4 = data_of(DType::F32, {33, 40, 20}, 66);
+  cases.push_back({"permute (2, 1, 0), lanes across rows", permute(x4, {2, 1, 0}) * 2.0, false});
+  cases.push_back({"i64 transpose", swapaxes(data_of(DType::I64, {128, 70}, 64), 0, 1) + 3, true});
+  cases.push_back(
+      {"f16 transpose", swapaxes(data_of(DType::F16, {200, 300}, 65), 0, 1) * 0.5, true});
+  for (const Case& c : cases) {
+    EXPECT_TRUE(matches_reference(d, {c.y}, accumulated_tolerance(DType::F16, 1), {c.name}));
+    frontend::Extraction ex = frontend::extract_graph({c.y.node()}, false);
+    auto rendered =
+        runtime::opencl::OpenCLDevice::rendered(*runtime::prepare(d, ex.graph, ex.inputs));
+    ASSERT_EQ(rendered.size(), 1u) << c.name;
+    EXPECT_EQ(rendered[0].reordered, c.reordered) << c.name;
+  }
+}
+
 }  // namespace
 }  // namespace kiln::testing
