@@ -417,6 +417,32 @@ ExprPtr divided(Linear l, int64_t g) {
   return from_linear(std::move(l));
 }
 
+// l as d y + s with d > 1 dividing k and 0 <= s < d: y from the terms whose coefficients d
+// divides, s from the others and the constant's remainder. A flat index split into rows
+// and columns and merged again, (768 m + 192 b + c) / (768 * 8192) with b < 4 and c < 192,
+// is m / 8192: floor((d y + s) / k) = floor(y / (k / d)) and
+// (d y + s) mod k = d (y mod (k / d)) + s. The largest such d, or d = 0 when there is none.
+struct Split {
+  int64_t d = 0;
+  ExprPtr y, s;
+};
+Split split_below(const Linear& l, int64_t k) {
+  Split best;
+  for (const auto& term : l.terms) {
+    const int64_t d = std::gcd(term.second, k);
+    if (d <= best.d || d <= 1 || d >= k) continue;
+    Linear y, s;
+    y.constant = floordiv(l.constant, d);
+    s.constant = floormod(l.constant, d);
+    for (const auto& t : l.terms)
+      (t.second % d == 0 ? y : s)
+          .terms.emplace_back(t.first, t.second % d == 0 ? t.second / d : t.second);
+    ExprPtr small = from_linear(std::move(s));
+    if (small->lo >= 0 && small->hi < d) best = {d, from_linear(std::move(y)), small};
+  }
+  return best;
+}
+
 }  // namespace
 
 ExprPtr idiv(ExprPtr a, int64_t k) {
@@ -444,6 +470,8 @@ ExprPtr idiv(ExprPtr a, int64_t k) {
   } else if (g > 1) {
     // rest = g y + c with 0 <= c < g and g | k: floor(rest / k) = floor(y / (k / g)).
     inner = idiv(divided(r, g), k / g);
+  } else if (Split sp = split_below(r, k); sp.d > 0) {
+    inner = idiv(sp.y, k / sp.d);
   } else {
     Expr e = make(ExprKind::IndexDiv, DType::I64, {rest});
     e.ival = k;
@@ -469,6 +497,7 @@ ExprPtr imod(ExprPtr a, int64_t k) {
   if (rest->kind == ExprKind::IndexMod && rest->ival % k == 0) return imod(rest->args[0], k);
   // rest = g y + c with 0 <= c < g and g | k: rest mod k = g (y mod (k / g)) + c.
   if (g > 1) return iadd(imul(imod(divided(r, g), k / g), g), floormod(r.constant, g));
+  if (Split sp = split_below(r, k); sp.d > 0) return iadd(imul(imod(sp.y, k / sp.d), sp.d), sp.s);
   Expr e = make(ExprKind::IndexMod, DType::I64, {rest});
   e.ival = k;
   return finish(std::move(e));

@@ -45,6 +45,24 @@ TEST(Expr, DivisionAndModuloFoldWithRanges) {
   EXPECT_TRUE(expr_equal(imod(index_const(-7), 2), index_const(1)));
 }
 
+TEST(Expr, DivisionAndModuloSeeThroughAMergedRow) {
+  // A row m of [B * 8192, 768] read as [B, 8192, 768] and split into 4 blocks of 192:
+  // (768 m + 192 b + c) / (768 * 8192) = m / 8192, and the remainder
+  // 768 (m mod 8192) + 192 b + c, whatever B is.
+  ExprPtr m = var(0, 65536), b = var(1, 4), c = var(2, 192);
+  ExprPtr flat = iadd(iadd(imul(m, 768), imul(b, 192)), c);
+  EXPECT_TRUE(expr_equal(idiv(flat, 768 * 8192), idiv(m, 8192)));
+  EXPECT_TRUE(
+      expr_equal(imod(flat, 768 * 8192), iadd(iadd(imul(imod(m, 8192), 768), imul(b, 192)), c)));
+  // So the batch and row taken apart and put back together give the flat index again.
+  EXPECT_TRUE(
+      expr_equal(iadd(imul(idiv(flat, 768 * 8192), 768 * 8192), imod(flat, 768 * 8192)), flat));
+  // Not when the small part can reach the divisor: c of 193 values.
+  ExprPtr wide = iadd(iadd(imul(m, 768), imul(b, 192)), var(3, 193));
+  EXPECT_EQ(count_div_mod(idiv(wide, 768 * 8192)), 1);
+  EXPECT_FALSE(expr_equal(idiv(wide, 768 * 8192), idiv(m, 8192)));
+}
+
 TEST(Expr, DelinearizeThenLinearizeIsTheIdentity) {
   ExprPtr v = var(0, 2 * 3 * 5 * 7);
   std::vector<int64_t> shape = {2, 3, 5, 7};
