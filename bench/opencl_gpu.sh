@@ -19,6 +19,8 @@
 #   transforms    bench/compare for fft and rfft only (kiln's FFT kernels against cuFFT)
 #   bert          bench/compare for bert_base only (all-MiniLM-L6-v2's forward pass against
 #                 PyTorch CUDA eager and torch.compile; bench/bert_peers.py)
+#   models        the M2-BERT layer and bert_base (--quick) against the same peers, then
+#                 KILN_OPENCL_PROFILE's per-kernel table of each (where their time goes)
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
@@ -147,6 +149,20 @@ if stage bert; then
 echo "== compare: bert_base"
 PYTHONUNBUFFERED=1 timeout "${KILN_COMPARE_TIMEOUT:-280}" python3 "$root/bench/compare.py" --device opencl \
   --opencl-binary "$bench" --workloads bert_base --json "$out/bert.json" 2>&1 | tee "$out/bert.log"
+fi
+
+if stage models; then
+echo "== compare: m2bert_layer and bert_base"
+PYTHONUNBUFFERED=1 timeout "${KILN_COMPARE_TIMEOUT:-280}" python3 "$root/bench/compare.py" --quick \
+  --device opencl --opencl-binary "$bench" --workloads m2bert_layer,bert_base \
+  --json "$out/models.json" 2>&1 | tee "$out/models.log"
+for w in "m2bert_layer 8,8192,768" "bert_base 32,128"; do
+  set -- $w
+  echo "== kernel profile: $1 $2"
+  KILN_OPENCL_PROFILE=1 timeout 60 "$bench" --workload "$1" --dims "$2" --reps 5 --no-eval \
+    > "$out/profile-$1.log" 2>&1
+  grep -v '"impl"' "$out/profile-$1.log" | head -30
+done
 fi
 
 # The program binaries (PTX on NVIDIA), for reading the generated machine code.
