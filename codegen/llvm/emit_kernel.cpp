@@ -647,6 +647,7 @@ class KernelEmitter {
         return emit_binary(c_, e->op, e->args[0]->dtype, e->dtype, c_.splat(x, w), c_.splat(y, w));
       }
       case ExprKind::Select: {
+        if (Val v; guarded_load(e, v)) return v;
         Val cond = emit(e->args[0]), x = emit(e->args[1]), y = emit(e->args[2]);
         int w = width_of_vals(c_, {cond, x, y});
         cond = c_.splat(cond, w), x = c_.splat(x, w), y = c_.splat(y, w);
@@ -769,6 +770,64 @@ class KernelEmitter {
     for (int l : lane_of) pick.push_back(l >= 0 ? l : W_);  // lane W_: the zero vector's
     return b.CreateShuffleVector(lane_mask_, llvm::Constant::getNullValue(lane_mask_->getType()),
                                  pick);
+  }
+
+  // select(guard, load(i), fill) where i clamps what the guard bounds (a pad's or a conv
+  // border's read: min(max(a, lo), hi) beside a >= lo and a < hi + 1 in the guard). Where
+  // the guard holds those clamps change nothing, so the load reads i without them; when
+  // that is contiguous along the vector it is one load with the other lanes off (they are
+  // never touched, and the select gives them the fill), not a gather.
+  bool guarded_load(const ExprPtr& e, Val& out) {
+    const ExprPtr& guard = e->args[0];
+    const ExprPtr& load = e->args[1];
+    if (load->kind != ExprKind::Load || load->dtype == DType::C64 || !varies(guard) ||
+        !varies(load->args[0]) || pattern(load->args[0]) == AccessPattern::Contiguous)
+      return false;
+    std::vector<const Expr*> stated;  // the guard's conjuncts
+    std::function<void(const ExprPtr&)> conjuncts = [&](const ExprPtr& g) {
+      if (g->kind == ExprKind::Binary && g->op == ir::OpKind::And) {
+        conjuncts(g->args[0]);
+        conjuncts(g->args[1]);
+      } else if (g->kind == ExprKind::Binary) {
+        stated.push_back(g.get());
+      }
+    };
+    conjuncts(guard);
+    auto states = [&](ir::OpKind op, const ExprPtr& a, int64_t bound) {
+      return std::any_of(stated.begin(), stated.end(), [&](const Expr* g) {
+        return g->op == op && g->args[1]->is_int_const(bound) && expr_equal(g->args[0], a);
+      });
+    };
+    Linear l = linearize(load->args[0]);
+    bool changed = false;
+    auto bound = [](const ExprPtr& x, ir::OpKind op) {
+      return x->kind == ExprKind::Binary && x->op == op && x->args[1]->is_const();
+    };
+    for (auto& [atom, coef] : l.terms) {
+      ExprPtr a = atom;
+      std::optional<int64_t> hi, lo;
+      if (bound(a, ir::OpKind::Min)) hi = a->args[1]->ival, a = a->args[0];
+      if (bound(a, ir::OpKind::Max)) lo = a->args[1]->ival, a = a->args[0];
+      if (a == atom || (hi && !states(ir::OpKind::Lt, a, *hi + 1)) ||
+          (lo && !states(ir::OpKind::Ge, a, *lo)))
+        continue;
+      atom = a;
+      changed = true;
+    }
+    if (!changed) return false;
+    const ExprPtr index = from_linear(std::move(l));
+    if (pattern(index) != AccessPattern::Contiguous) return false;
+    made_.push_back(index);
+    auto& b = c_.b;
+    Value* on = c_.splat(emit(guard).re, W_);
+    Value* mask = lane_mask_ ? b.CreateAnd(on, lane_mask_) : on;
+    llvm::Type* st = c_.storage_type(load->dtype);
+    Value* ptr = b.CreateGEP(st, buf_ptr_[load->slot], emit_lane0(index).re);
+    Value* v = vector_load(load->slot, llvm::FixedVectorType::get(st, W_), ptr,
+                           llvm::Align(st->getPrimitiveSizeInBits() / 8), mask);
+    Value* fill = c_.splat(emit(e->args[2]), W_).re;
+    out = {b.CreateSelect(on, from_storage(c_, load->dtype, v).re, fill)};
+    return true;
   }
 
   Val emit_load(const ExprPtr& e) {
@@ -955,6 +1014,9 @@ class KernelEmitter {
   std::unordered_map<int, Value*> vars_;
   std::vector<Val> stage_vals_;
   std::vector<std::unordered_map<uint64_t, Val>> scopes_;
+  // Expressions made while emitting (guarded_load's unclamped indices), kept alive so that
+  // no later one takes an address that scopes_ remembers.
+  std::vector<ExprPtr> made_;
   int vec_var_ = -1;
   Value* lane0_ = nullptr;
   bool outer_vector_ = false;

@@ -60,8 +60,9 @@ class KernelCache {
 
   // The on-disk format version; bump when the entries' layout or meaning changes (4: a
   // GEMM of a depth a little over KC packs it as one block; 5: a conv's GEMM may carry a
-  // window micro-kernel; 6: a GEMM may carry micro-kernels that read A in place).
-  static constexpr uint32_t kFormatVersion = 6;
+  // window micro-kernel; 6: a GEMM may carry micro-kernels that read A in place; 7: a
+  // guarded, clamped read of a pad or conv border is one masked vector load).
+  static constexpr uint32_t kFormatVersion = 7;
 
  private:
   std::vector<KernelFn> lookup_memory(uint64_t key);  // empty when absent

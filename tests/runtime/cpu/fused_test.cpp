@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <kiln/kiln.h>
 
+#include "codegen/aot/emit_source.h"
 #include "frontend/evaluate.h"
 #include "passes/pipeline.h"
 #include "runtime/driver.h"
@@ -118,6 +119,34 @@ TEST(CpuFused, PartialVectorsAndStridedLoads) {
             "every " + std::to_string(step) + "th of 37");
     check({slice(y, 1, 0, 36, 2) + slice(y, 1, 1, 37, 2)}, 1, "even plus odd columns");
   }
+}
+
+// A pad's and a conv border's reads are guarded and clamped; where the guard holds the clamp
+// changes nothing, so they run as one vector load with the padded lanes off, not a gather:
+// pads on either side of odd and vector-sized rows, in several dtypes, and the borders of a
+// depthwise 3x3 conv, against the reference; and the generated code has no gather.
+TEST(CpuFused, PaddedReadsAreMaskedVectorLoads) {
+  for (DType t : {DType::F32, DType::F64, DType::I32, DType::F16}) {
+    for (int64_t w : {1, 13, 16, 37}) {
+      Tensor x = data({5, w}, 11, t);
+      check({pad(x, {{0, 0}, {3, 20}}) * 2}, 1, "pad of width " + std::to_string(w));
+      check({pad(x, {{1, 2}, {17, 0}}, 3) + 1}, 1, "2-D pad, value 3");
+      // Two padded reads in one kernel, at different places (a pad beside its flip).
+      Tensor p = pad(x, {{2, 1}, {0, 5}});
+      check({minimum(p, flip(p, {0}))}, 1, "pad beside its flip");
+    }
+  }
+  for (int64_t w : {56, 37}) {
+    Tensor x = data({2, 8, 20, w}, 12), k = data({8, 1, 3, 3}, 13);
+    check({conv2d(x, k, {.padding = 1, .groups = 8})}, 9,
+          "depthwise 3x3 over width " + std::to_string(w));
+  }
+  Tensor x = data({64, 1000}, 14);
+  Tensor padded = -pad(x, {{0, 0}, {24, 1024}});
+  frontend::Extraction ex = frontend::extract_graph({padded.node()}, false);
+  const std::string ir = codegen::aot::llvm_ir(ex.graph);
+  EXPECT_NE(ir.find("llvm.masked.load"), std::string::npos);
+  EXPECT_EQ(ir.find("llvm.masked.gather"), std::string::npos) << ir;
 }
 
 }  // namespace
