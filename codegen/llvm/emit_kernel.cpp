@@ -772,37 +772,56 @@ class KernelEmitter {
                                  pick);
   }
 
-  // select(guard, load(i), fill) where i clamps what the guard bounds (a pad's or a conv
-  // border's read: min(max(a, lo), hi) beside a >= lo and a < hi + 1 in the guard). Where
-  // the guard holds those clamps change nothing, so the load reads i without them; when
-  // that is contiguous along the vector it is one load with the other lanes off (they are
-  // never touched, and the select gives them the fill), not a gather.
-  bool guarded_load(const ExprPtr& e, Val& out) {
-    const ExprPtr& guard = e->args[0];
-    const ExprPtr& load = e->args[1];
-    if (load->kind != ExprKind::Load || load->dtype == DType::C64 || !varies(guard) ||
-        !varies(load->args[0]) || pattern(load->args[0]) == AccessPattern::Contiguous)
-      return false;
-    std::vector<const Expr*> stated;  // the guard's conjuncts
-    std::function<void(const ExprPtr&)> conjuncts = [&](const ExprPtr& g) {
+  // A bound a select's condition states on the lanes of one of its branches: x < c (Lt) or
+  // x >= c (Ge).
+  struct Stated {
+    ir::OpKind op;
+    ExprPtr x;
+    int64_t c;
+  };
+
+  // What `cond` states where it holds (`holds`: the comparisons of its conjunction) or where
+  // it fails (the negation of a single comparison).
+  static std::vector<Stated> stated_by(const ExprPtr& cond, bool holds) {
+    std::vector<Stated> out;
+    auto comparison = [](const ExprPtr& g) {
+      return g->kind == ExprKind::Binary && (g->op == ir::OpKind::Lt || g->op == ir::OpKind::Ge) &&
+             g->args[1]->is_const();
+    };
+    if (!holds) {
+      if (comparison(cond))
+        out.push_back({cond->op == ir::OpKind::Lt ? ir::OpKind::Ge : ir::OpKind::Lt, cond->args[0],
+                       cond->args[1]->ival});
+      return out;
+    }
+    std::function<void(const ExprPtr&)> walk = [&](const ExprPtr& g) {
       if (g->kind == ExprKind::Binary && g->op == ir::OpKind::And) {
-        conjuncts(g->args[0]);
-        conjuncts(g->args[1]);
-      } else if (g->kind == ExprKind::Binary) {
-        stated.push_back(g.get());
+        walk(g->args[0]);
+        walk(g->args[1]);
+      } else if (comparison(g)) {
+        out.push_back({g->op, g->args[0], g->args[1]->ival});
       }
     };
-    conjuncts(guard);
+    walk(cond);
+    return out;
+  }
+
+  // `index` with each clamp min(max(a, lo), hi) (or one side of it) whose bounds `stated`
+  // gives (a >= lo, a < hi + 1, up to a constant shift: x >= c with x = a + c - lo) replaced
+  // by a, when the result is contiguous along the vector; else nullptr.
+  ExprPtr unclamped(const ExprPtr& index, const std::vector<Stated>& stated) {
     auto states = [&](ir::OpKind op, const ExprPtr& a, int64_t bound) {
-      return std::any_of(stated.begin(), stated.end(), [&](const Expr* g) {
-        return g->op == op && g->args[1]->is_int_const(bound) && expr_equal(g->args[0], a);
+      return std::any_of(stated.begin(), stated.end(), [&](const Stated& s) {
+        if (s.op != op) return false;
+        const ExprPtr shift = isub(s.x, a);  // x - a
+        return shift->is_const() && s.c - shift->ival == bound;
       });
     };
-    Linear l = linearize(load->args[0]);
-    bool changed = false;
     auto bound = [](const ExprPtr& x, ir::OpKind op) {
       return x->kind == ExprKind::Binary && x->op == op && x->args[1]->is_const();
     };
+    Linear l = linearize(index);
+    bool changed = false;
     for (auto& [atom, coef] : l.terms) {
       ExprPtr a = atom;
       std::optional<int64_t> hi, lo;
@@ -814,19 +833,45 @@ class KernelEmitter {
       atom = a;
       changed = true;
     }
-    if (!changed) return false;
-    const ExprPtr index = from_linear(std::move(l));
-    if (pattern(index) != AccessPattern::Contiguous) return false;
-    made_.push_back(index);
+    if (!changed) return nullptr;
+    ExprPtr out = from_linear(std::move(l));
+    if (pattern(out) != AccessPattern::Contiguous) return nullptr;
+    made_.push_back(out);  // emit() remembers expressions by address
+    return out;
+  }
+
+  // select(cond, x, y) where a branch is a load whose index clamps what the condition bounds
+  // on that branch's lanes (a pad's or a conv border's read: min(max(a, lo), hi) in x beside
+  // a >= lo and a < hi + 1 in cond; a concatenation's operands, x where cond holds and y
+  // where it fails). On those lanes the clamps change nothing, so the load reads the index
+  // without them; when that is contiguous along the vector it is one load with the other
+  // lanes off (they are never touched, and the select drops them), not a gather.
+  bool guarded_load(const ExprPtr& e, Val& out) {
+    const ExprPtr& cond = e->args[0];
+    if (!varies(cond)) return false;
     auto& b = c_.b;
-    Value* on = c_.splat(emit(guard).re, W_);
-    Value* mask = lane_mask_ ? b.CreateAnd(on, lane_mask_) : on;
-    llvm::Type* st = c_.storage_type(load->dtype);
-    Value* ptr = b.CreateGEP(st, buf_ptr_[load->slot], emit_lane0(index).re);
-    Value* v = vector_load(load->slot, llvm::FixedVectorType::get(st, W_), ptr,
-                           llvm::Align(st->getPrimitiveSizeInBits() / 8), mask);
-    Value* fill = c_.splat(emit(e->args[2]), W_).re;
-    out = {b.CreateSelect(on, from_storage(c_, load->dtype, v).re, fill)};
+    Value* holds = nullptr;
+    Value* branch[2] = {nullptr, nullptr};
+    for (int i = 0; i < 2; ++i) {
+      const ExprPtr& load = e->args[1 + i];
+      if (load->kind != ExprKind::Load || load->dtype == DType::C64 || !varies(load->args[0]) ||
+          pattern(load->args[0]) == AccessPattern::Contiguous)
+        continue;
+      const ExprPtr index = unclamped(load->args[0], stated_by(cond, i == 0));
+      if (!index) continue;
+      if (!holds) holds = c_.splat(emit(cond).re, W_);
+      Value* on = i == 0 ? holds : b.CreateNot(holds);
+      if (lane_mask_) on = b.CreateAnd(on, lane_mask_);
+      llvm::Type* st = c_.storage_type(load->dtype);
+      Value* ptr = b.CreateGEP(st, buf_ptr_[load->slot], emit_lane0(index).re);
+      Value* v = vector_load(load->slot, llvm::FixedVectorType::get(st, W_), ptr,
+                             llvm::Align(st->getPrimitiveSizeInBits() / 8), on);
+      branch[i] = from_storage(c_, load->dtype, v).re;
+    }
+    if (!holds) return false;
+    for (int i = 0; i < 2; ++i)
+      if (!branch[i]) branch[i] = c_.splat(emit(e->args[1 + i]), W_).re;
+    out = {b.CreateSelect(holds, branch[0], branch[1])};
     return true;
   }
 

@@ -61,7 +61,8 @@ class KernelCache {
   // The on-disk format version; bump when the entries' layout or meaning changes (4: a
   // GEMM of a depth a little over KC packs it as one block; 5: a conv's GEMM may carry a
   // window micro-kernel; 6: a GEMM may carry micro-kernels that read A in place; 7: a
-  // guarded, clamped read of a pad or conv border is one masked vector load).
+  // guarded, clamped read of a pad, a conv border or a concatenation is one masked vector
+  // load).
   static constexpr uint32_t kFormatVersion = 7;
 
  private:

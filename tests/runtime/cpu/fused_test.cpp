@@ -121,10 +121,11 @@ TEST(CpuFused, PartialVectorsAndStridedLoads) {
   }
 }
 
-// A pad's and a conv border's reads are guarded and clamped; where the guard holds the clamp
-// changes nothing, so they run as one vector load with the padded lanes off, not a gather:
-// pads on either side of odd and vector-sized rows, in several dtypes, and the borders of a
-// depthwise 3x3 conv, against the reference; and the generated code has no gather.
+// A pad's, a conv border's and a concatenation's reads are guarded and clamped; where the
+// guard holds the clamp changes nothing, so they run as one vector load with the other lanes
+// off, not a gather: pads on either side of odd and vector-sized rows, concatenations, in
+// several dtypes, and the borders of a depthwise 3x3 conv, against the reference; and the
+// generated code has no gather.
 TEST(CpuFused, PaddedReadsAreMaskedVectorLoads) {
   for (DType t : {DType::F32, DType::F64, DType::I32, DType::F16}) {
     for (int64_t w : {1, 13, 16, 37}) {
@@ -134,6 +135,11 @@ TEST(CpuFused, PaddedReadsAreMaskedVectorLoads) {
       // Two padded reads in one kernel, at different places (a pad beside its flip).
       Tensor p = pad(x, {{2, 1}, {0, 5}});
       check({minimum(p, flip(p, {0}))}, 1, "pad beside its flip");
+      // A concatenation's operands: each read where the select over the offsets takes it.
+      Tensor y = data({5, w + 3}, 15, t), z = data({5, 2}, 16, t);
+      check({concatenate({x, y}, 1) * 2}, 1, "concat of two, width " + std::to_string(w));
+      check({concatenate({z, x, y, z}, 1) + 1}, 1, "concat of four");
+      check({concatenate({x, -x}, 0) * 2}, 1, "concat along rows");
     }
   }
   for (int64_t w : {56, 37}) {
@@ -141,12 +147,13 @@ TEST(CpuFused, PaddedReadsAreMaskedVectorLoads) {
     check({conv2d(x, k, {.padding = 1, .groups = 8})}, 9,
           "depthwise 3x3 over width " + std::to_string(w));
   }
-  Tensor x = data({64, 1000}, 14);
-  Tensor padded = -pad(x, {{0, 0}, {24, 1024}});
-  frontend::Extraction ex = frontend::extract_graph({padded.node()}, false);
-  const std::string ir = codegen::aot::llvm_ir(ex.graph);
-  EXPECT_NE(ir.find("llvm.masked.load"), std::string::npos);
-  EXPECT_EQ(ir.find("llvm.masked.gather"), std::string::npos) << ir;
+  Tensor x = data({64, 1000}, 14), y = data({64, 1048}, 17);
+  for (const Tensor& r : {-pad(x, {{0, 0}, {24, 1024}}), -concatenate({x, y}, 1)}) {
+    frontend::Extraction ex = frontend::extract_graph({r.node()}, false);
+    const std::string ir = codegen::aot::llvm_ir(ex.graph);
+    EXPECT_NE(ir.find("llvm.masked.load"), std::string::npos);
+    EXPECT_EQ(ir.find("llvm.masked.gather"), std::string::npos) << ir;
+  }
 }
 
 }  // namespace
