@@ -17,14 +17,12 @@ constexpr int64_t kMinExtent = 32;
 
 // Accesses to buffers larger than the cache that scatter when work-items walk `v`.
 int scattered(const Kernel& k, int v) {
+  auto large = [&](int buffer) {
+    const BufferParam& b = k.buffers[static_cast<size_t>(buffer)];
+    return b.numel * static_cast<int64_t>(dtype_size(b.dtype)) > kCachedBytes;
+  };
   int n = 0;
-  for (const Stage& st : k.stages)
-    for_each_access(st, [&](const ExprPtr& index, bool store, int buffer) {
-      const BufferParam& b = k.buffers[static_cast<size_t>(buffer)];
-      if (b.numel * dtype_size(b.dtype) <= kCachedBytes) return;
-      AccessPattern p = access_pattern(index, v);
-      if (store ? p != AccessPattern::Contiguous : p == AccessPattern::Strided) ++n;
-    });
+  for (const Stage& st : k.stages) n += strided_accesses(st, v, large);
   return n;
 }
 

@@ -43,6 +43,10 @@ bool distributable(const Stage& st) {
   return true;
 }
 
+namespace {
+
+// Calls `f` with the index and buffer of every memory access of `stage`: each distinct load
+// once (as `store` false), then each store.
 void for_each_access(const Stage& stage,
                      const std::function<void(const ExprPtr& index, bool store, int buffer)>& f) {
   std::unordered_set<const Expr*> seen;
@@ -61,19 +65,17 @@ void for_each_access(const Stage& stage,
   for (const Store& s : stage.stores) f(s.index, true, s.buffer);
 }
 
-namespace {
+}  // namespace
 
-// Accesses of `stage` that would be gathers or scatters with lanes along `v`.
-int strided_accesses(const Stage& stage, int v) {
+int strided_accesses(const Stage& stage, int v, const std::function<bool(int buffer)>& counted) {
   int n = 0;
-  for_each_access(stage, [&](const ExprPtr& index, bool store, int) {
+  for_each_access(stage, [&](const ExprPtr& index, bool store, int buffer) {
+    if (counted && !counted(buffer)) return;
     AccessPattern p = access_pattern(index, v);
     if (store ? p != AccessPattern::Contiguous : p == AccessPattern::Strided) ++n;
   });
   return n;
 }
-
-}  // namespace
 
 bool contiguous_along(const Stage& stage, int v) {
   bool found = false;

@@ -38,10 +38,10 @@ int64_t loop_product(const std::vector<Loop>& loops);
 // all of them full ranges, and its iterations may run in any order.
 bool distributable(const Stage& stage);
 
-// Calls `f` with the index and buffer of every memory access of `stage`: each distinct load
-// once (as `store` false), then each store.
-void for_each_access(const Stage& stage,
-                     const std::function<void(const ExprPtr& index, bool store, int buffer)>& f);
+// Accesses of `stage` that would be gathers or scatters with lanes along `v` (only those to
+// the buffers `counted` accepts, where it is given).
+int strided_accesses(const Stage& stage, int v,
+                     const std::function<bool(int buffer)>& counted = {});
 
 // Whether some load or store of `stage` walks memory contiguously along loop variable `v`.
 bool contiguous_along(const Stage& stage, int v);

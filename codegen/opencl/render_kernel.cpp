@@ -144,23 +144,18 @@ class KernelRenderer {
   std::vector<ExprPtr> map_subst(const ExprPtr& g, int lanes, int j) const {
     const int fast = k_.groups.fast_outer;
     if (fast < 0) return outer_subst(iadd(imul(g, lanes), j));
+    // g row-major over (the other loops in order, the fast loop): the fast one varies first.
     const size_t last = k_.outer.size() - 1;
-    std::vector<int64_t> extents{k_.outer[static_cast<size_t>(fast)].extent};
+    std::vector<size_t> order;
     for (size_t i = 0; i < k_.outer.size(); ++i)
-      if (static_cast<int>(i) != fast)
-        extents.push_back(i == last ? k_.outer[i].extent / lanes : k_.outer[i].extent);
-    // Row-major over (others..., fast): the fast loop's index varies first.
-    std::rotate(extents.begin(), extents.begin() + 1, extents.end());
+      if (static_cast<int>(i) != fast) order.push_back(i);
+    order.push_back(static_cast<size_t>(fast));
+    std::vector<int64_t> extents;
+    for (size_t i : order) extents.push_back(k_.outer[i].extent / (i == last ? lanes : 1));
     std::vector<ExprPtr> parts = delinearize(g, extents);
-    std::rotate(parts.rbegin(), parts.rbegin() + 1, parts.rend());  // fast first again
     std::vector<ExprPtr> subst(static_cast<size_t>(k_.num_vars));
-    subst[k_.outer[static_cast<size_t>(fast)].var] = parts[0];
-    size_t p = 1;
-    for (size_t i = 0; i < k_.outer.size(); ++i) {
-      if (static_cast<int>(i) == fast) continue;
-      subst[k_.outer[i].var] = i == last ? iadd(imul(parts[p], lanes), j) : parts[p];
-      ++p;
-    }
+    for (size_t p = 0; p < order.size(); ++p)
+      subst[k_.outer[order[p]].var] = order[p] == last ? iadd(imul(parts[p], lanes), j) : parts[p];
     return subst;
   }
 
