@@ -86,13 +86,12 @@ Value* fabs(EmitContext& c, Value* v) {
 Value* is_nan(EmitContext& c, Value* v) { return c.b.CreateFCmpUNO(v, v); }
 
 // NaN-propagating max / min of floats: NaN if either is NaN, else the larger (the first
-// on ties).
+// on ties). An ordered comparison keeps a NaN `a`, so only `b` needs the NaN test: the
+// comparison and its select are one vmaxps, and a relu's constant `b` needs no test.
 Value* float_max(EmitContext& c, Value* a, Value* b, bool is_max) {
   auto& B = c.b;
   Value* pick_b = is_max ? B.CreateFCmpOLT(a, b) : B.CreateFCmpOLT(b, a);
-  Value* r = B.CreateSelect(pick_b, b, a);
-  r = B.CreateSelect(is_nan(c, b), b, r);
-  return B.CreateSelect(is_nan(c, a), a, r);
+  return B.CreateSelect(is_nan(c, b), b, B.CreateSelect(pick_b, b, a));
 }
 
 Value* complex_has_nan(EmitContext& c, Val v) {
