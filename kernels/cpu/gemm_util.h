@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "codegen/contraction.h"
@@ -26,6 +27,23 @@ inline int64_t dot(const std::vector<int64_t>& coef, const std::vector<int64_t>&
   int64_t s = 0;
   for (int v : set.vars) s += coef[static_cast<size_t>(v)] * values[static_cast<size_t>(v)];
   return s;
+}
+
+// Copies `n` bytes of a short run (a row of a tile: tens of floats) as pieces of `piece`
+// bytes, the last one overlapping: inline moves, where a call to memcpy costs more than
+// the copy itself.
+template <size_t piece>
+inline void copy_pieces(uint8_t* dst, const uint8_t* src, size_t n) {
+  for (size_t i = 0; i + piece < n; i += piece) std::memcpy(dst + i, src + i, piece);
+  std::memcpy(dst + n - piece, src + n - piece, piece);
+}
+inline void copy_short(uint8_t* dst, const uint8_t* src, size_t n) {
+  if (n >= 16)
+    copy_pieces<16>(dst, src, n);
+  else if (n >= 4)
+    copy_pieces<4>(dst, src, n);
+  else
+    for (size_t i = 0; i < n; ++i) dst[i] = src[i];
 }
 
 // Per-thread buffers that grow and are kept, 64-byte aligned. Slots: packed panels of A

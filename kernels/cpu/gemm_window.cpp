@@ -150,7 +150,7 @@ void CpuGemm::window_panels(const uint8_t* packed_a, const uint8_t* P, int64_t p
         const auto run = static_cast<size_t>(std::min(len, out_cols_ - ow) * esize_);
         const int64_t to = oh * out_cols_ + ow;
         for (int64_t m = 0; m < M_; ++m)
-          std::memcpy(c + (m * N_ + to) * esize_, tile + (m * nr + j - n0) * esize_, run);
+          copy_short(c + (m * N_ + to) * esize_, tile + (m * nr + j - n0) * esize_, run);
       }
       j += len;
     }
