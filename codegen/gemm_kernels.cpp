@@ -361,7 +361,13 @@ std::optional<WindowB> window_b(const Contraction& c, const AffineB& ab) {
   if (!visit(c.batch, false, false) || !visit(c.n, false, true) || !visit(c.k, true, false))
     return std::nullopt;
   w.rows = r_max - w.r_min + 1;
-  w.cols = c_max - w.c_min + 1;
+  w.span = c_max - w.c_min + 1;
+  // The pitch: row r + 1's data (P's columns [lo, hi) of its span) starts past row r's
+  // reads, and row r's data ends before row r + 1's slot.
+  const AffineB::Guard& g = ab.guards[static_cast<size_t>(w.col_guard)];
+  const int64_t lo = std::clamp(g.lo - w.c_min, int64_t{0}, w.span);
+  const int64_t hi = std::clamp(g.hi - w.c_min, lo, w.span);
+  w.cols = std::max(hi, w.span - lo);
   // The dropped columns: at most half as many again as the outputs.
   const int64_t out_rows = nn == 2 ? c.n.extents[0] : 1;
   if (2 * w.virtual_columns(out_rows, c.n.extents.back()) > 3 * c.n.size()) return std::nullopt;
@@ -391,6 +397,9 @@ std::optional<WindowA> window_a(const Contraction& t, int num_vars) {
   if (!image || !cotangent || !cotangent->guards.empty()) return std::nullopt;
   std::optional<WindowB> window = window_b(p, *image);
   if (!window) return std::nullopt;
+  // Its pixels are packed in runs that may end past the last row's data: the full pitch
+  // keeps them inside the image's planes.
+  window->cols = window->span;
   out.image = std::move(*image);
   out.window = std::move(*window);
   out.cotangent = std::move(*cotangent);

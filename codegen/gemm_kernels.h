@@ -87,12 +87,16 @@ struct AffineB {
 // and the micro-kernel reads B in place, a row of B per step of k at a table of offsets,
 // over the virtual columns n' = oh * cols + ow: those with ow >= OW are computed and
 // dropped. Nothing is packed, and each input value is copied once instead of once per tap.
+// A row's reads cover `span` columns, but its pitch `cols` may be less: the zeros of one
+// row's right border are those of the next row's left border (a 3x3 conv padded by 1 reads
+// W + 2 columns, at a pitch of W + 1), so that fewer virtual columns are dropped.
 struct WindowB {
   int row_guard = -1;           // r's guard in the AffineB, -1 where n is (ow) (one row)
   int col_guard = 0;            // c's guard
   int64_t row_stride = 0;       // the buffer's stride along r
   int64_t r_min = 0, rows = 1;  // r's range over the loops: P's rows
-  int64_t c_min = 0, cols = 1;  // c's range: P's columns
+  int64_t c_min = 0, span = 1;  // c's range: the columns a row's reads cover
+  int64_t cols = 1;             // P's row pitch: span, or less where borders are shared
   std::vector<int> plane_vars;  // the variables of k in the base, outermost first
   std::vector<int64_t> plane_extents;
   int64_t planes() const;  // P's planes: the product of plane_extents

@@ -81,8 +81,8 @@ void CpuGemm::fill_planes(const codegen::WindowB& w, const codegen::AffineB& ab,
   const codegen::AffineB::Guard& gr =
       w.row_guard >= 0 ? ab.guards[static_cast<size_t>(w.row_guard)] : rows_all;
   // P's columns that the column guard keeps.
-  const int64_t c_lo = std::clamp(gc.lo - w.c_min, int64_t{0}, w.cols);
-  const int64_t c_hi = std::clamp(gc.hi - w.c_min, c_lo, w.cols);
+  const int64_t c_lo = std::clamp(gc.lo - w.c_min, int64_t{0}, w.span);
+  const int64_t c_hi = std::clamp(gc.hi - w.c_min, c_lo, w.span);
   const auto bytes = [&](int64_t n) { return static_cast<size_t>(n * esize_); };
   for (int64_t p = 0, planes = w.planes(); p < planes; ++p) {
     int64_t rest = p, at = base;

@@ -33,6 +33,7 @@ struct Case {
   bool direct = true;       // whether the GEMM writes the output itself
   bool transposed = false;  // whether the GEMM computes the transposed product (n: c_out)
   bool window = false;      // whether B is a WindowB (read in place)
+  int64_t pitch = 0;        // the WindowB's row pitch, where given
 };
 
 Tensor data(DType dtype, const Shape& shape, uint64_t seed) {
@@ -67,6 +68,10 @@ void check(const Case& c) {
   }
   EXPECT_EQ(gemm->a_window.has_value(), c.transposed) << "whether A is a WindowA";
   EXPECT_EQ(gemm->b_window.has_value(), c.window);
+  if (c.pitch) {
+    ASSERT_TRUE(gemm->b_window);
+    EXPECT_EQ(gemm->b_window->cols, c.pitch) << "the row pitch (borders shared)";
+  }
   // Images are batches only where each leaves at least a panel of B's columns (a window
   // reads no panels).
   if (gemm->contraction.batch.size() > 1 && !c.window) {
@@ -127,7 +132,8 @@ TEST(CpuConvGemm, PaddedDenseConvs) {
 // planes copied once with their padding and read in place at per-tap offsets.
 TEST(CpuConvGemm, WindowConvs) {
   std::vector<Case> cases = {
-      // A panel of virtual columns (48) spans rows of 15 (13 outputs and 2 dropped).
+      // A panel of virtual columns (48) spans rows of 14: 13 outputs, and one dropped
+      // (the right border's zero is the next row's left one).
       {"3x3 pad 1, batch 1", 2, {1, 8, 9, 13}, {17, 8, 3, 3}, {.padding = 1}},
       {"3x3 pad 1, batch 3", 2, {3, 8, 9, 13}, {17, 8, 3, 3}, {.padding = 1}},
       {"3x3 pad 1, batch 6", 2, {6, 8, 9, 13}, {17, 8, 3, 3}, {.padding = 1}},
@@ -157,6 +163,11 @@ TEST(CpuConvGemm, WindowConvs) {
        true,
        false},
   };
+  // Rows read W + 2 columns (3x3, padding 1), W + 4 (dilation 2, padding 1 and 3), and
+  // W + 6 (conv1d, padding 3), at pitches of W + 1, W + 3 and W + 3.
+  cases[0].pitch = 14;
+  cases[4].pitch = 18;
+  cases[5].pitch = 53;
   for (Case& c : cases) {
     c.window = true;
     check(c);
