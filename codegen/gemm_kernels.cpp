@@ -374,6 +374,33 @@ std::optional<WindowB> window_b(const Contraction& c, const AffineB& ab) {
   return w;
 }
 
+// The window of a conv's B with a copy of its planes per column shift (WindowB::shifts),
+// where those are few and small: all its virtual columns are outputs then, where the
+// shared pitch drops a column or more per row (an eighth of a 14 x 14 image's, with the
+// last panel's rounding), at a cost of KW - 1 more copies of the planes, against a product
+// of C_out x KH x KW steps per value copied.
+void choose_shifts(WindowB& w, const Contraction& c, const AffineB& ab, DType acc) {
+  const std::vector<int64_t>& gc = ab.guards[static_cast<size_t>(w.col_guard)].coef;
+  std::vector<int64_t> shifts{0};
+  for (size_t i = 0; i < c.k.vars.size(); ++i) {
+    const int64_t step = gc[static_cast<size_t>(c.k.vars[i])];
+    if (step == 0) continue;
+    std::vector<int64_t> next;
+    for (int64_t s : shifts)
+      for (int64_t t = 0; t < c.k.extents[i]; ++t) next.push_back(s + step * t);
+    std::sort(next.begin(), next.end());
+    next.erase(std::unique(next.begin(), next.end()), next.end());
+    shifts = std::move(next);
+    if (shifts.size() > kMaxWindowShifts) return;
+  }
+  const int64_t ow = c.n.extents.back();
+  const int64_t bytes = static_cast<int64_t>(shifts.size()) * w.planes() * w.rows * ow *
+                        static_cast<int64_t>(dtype_size(acc));
+  if (ow >= w.cols || bytes > kMaxWindowShiftBytes) return;
+  w.shifts = std::move(shifts);
+  w.cols = ow;
+}
+
 // The WindowA of `t`'s A (see gemm_kernels.h), or nothing where it lacks that form.
 std::optional<WindowA> window_a(const Contraction& t, int num_vars) {
   const size_t nk = t.k.vars.size();
@@ -452,7 +479,10 @@ Contraction choose_batch(const Kernel& kernel, const Contraction& original, cons
       for (size_t keep : {2, 1}) {
         if (original.n.vars.size() < keep) continue;
         Contraction p = with_batch(original, original.n.vars.size() - keep);
-        if ((window = window_b(p, *ab))) return p;
+        if ((window = window_b(p, *ab))) {
+          choose_shifts(*window, p, *ab, original.acc);
+          return p;
+        }
       }
   if (b_runs_along_k(original, kernel.num_vars) || linear_of_few_rows(original))
     return transposed(original);

@@ -51,6 +51,11 @@ CpuGemmTile cpu_gemm_tile(DType acc, int lanes);
 // Panels of B up to which A is read in place (GemmKernels::a_in_place).
 inline constexpr int64_t kAInPlacePanels = 2;
 
+// The most column shifts, and bytes of planes, for which a WindowB copies its planes once
+// per shift (WindowB::shifts).
+inline constexpr size_t kMaxWindowShifts = 7;
+inline constexpr int64_t kMaxWindowShiftBytes = int64_t{4} << 20;
+
 // An operand as a matrix in memory that the micro-kernel may read in place (no packing):
 // element (batch, r, c) at offset + sum(batch_strides[i] * batch var i) + r * ld + c of
 // `buffer`, where (r, c) is (k, n) for B and (m, k) for A.
@@ -97,6 +102,11 @@ struct WindowB {
   int64_t r_min = 0, rows = 1;  // r's range over the loops: P's rows
   int64_t c_min = 0, span = 1;  // c's range: the columns a row's reads cover
   int64_t cols = 1;             // P's row pitch: span, or less where borders are shared
+  // Where not empty, P holds one copy of the planes per value of the taps' column
+  // (`shifts`: c - ow, ascending) at a pitch of OW: P[shift][plane][rows][OW], whose row
+  // holds the columns ow + shift. Then every virtual column is an output (n' = n), at the
+  // cost of a copy of the planes per shift (chosen_shifts).
+  std::vector<int64_t> shifts;
   std::vector<int> plane_vars;  // the variables of k in the base, outermost first
   std::vector<int64_t> plane_extents;
   int64_t planes() const;  // P's planes: the product of plane_extents

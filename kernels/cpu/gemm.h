@@ -162,9 +162,10 @@ class CpuGemm {
   // Copies the planes of `batch` into the padded buffer P (WindowB).
   void fill_window(uint8_t* const* buffers, int64_t batch, uint8_t* P) const;
   // Copies the padded planes of one image (or batch) whose base index in the buffer is
-  // `base` into P: `w`'s planes of rows x cols, zeros where `ab`'s guards fail.
+  // `base` into P: `w`'s planes of rows x cols, zeros where `ab`'s guards fail, once per
+  // value of `origins` (the column of a row's first value: c_min, or each shift).
   void fill_planes(const codegen::WindowB& w, const codegen::AffineB& ab, const uint8_t* src,
-                   int64_t base, uint8_t* P) const;
+                   int64_t base, const std::vector<int64_t>& origins, uint8_t* P) const;
   // The WindowA path (kernels/cpu/gemm_window.cpp): every image's padded planes copied
   // once, then k (the images' virtual pixels) split over the threads, each packing its
   // panels of A (runs of pixels) and of B (the cotangent) and summing into a matrix of

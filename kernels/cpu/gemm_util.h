@@ -46,6 +46,17 @@ inline void copy_short(uint8_t* dst, const uint8_t* src, size_t n) {
     for (size_t i = 0; i < n; ++i) dst[i] = src[i];
 }
 
+// Zeros `n` bytes of a short run, as copy_short copies one.
+inline void zero_short(uint8_t* dst, size_t n) {
+  static constexpr uint8_t kZeros[16] = {};
+  while (n >= 16) {
+    std::memcpy(dst, kZeros, 16);
+    dst += 16;
+    n -= 16;
+  }
+  for (size_t i = 0; i < n; ++i) dst[i] = 0;
+}
+
 // Per-thread buffers that grow and are kept, 64-byte aligned. Slots: packed panels of A
 // (0), tail tiles (1), a task's panel of B (2), a WindowB's padded planes (3), all of A
 // packed (4) and an accumulator matrix (5).

@@ -22,15 +22,27 @@ const std::vector<int64_t>& row_coef(const codegen::AffineB& ab, const codegen::
 
 // Where a tap (the variables of `set`, at `values`) starts in an image's padded planes:
 // its plane, then its row and column (guard coefficients gr and gc) less the output
-// pixel's, which the virtual column adds.
+// pixel's, which the virtual column adds. With shifts, its column picks the copy of the
+// planes instead.
 int64_t tap_offset(const codegen::WindowB& w, const std::vector<int64_t>& gr,
                    const std::vector<int64_t>& gc, const std::vector<int64_t>& values,
                    const codegen::VarSet& set) {
   int64_t plane = 0;
   for (size_t i = 0; i < w.plane_vars.size(); ++i)
     plane = plane * w.plane_extents[i] + values[static_cast<size_t>(w.plane_vars[i])];
-  return (plane * w.rows + dot(gr, values, set) - w.r_min) * w.cols + dot(gc, values, set) -
-         w.c_min;
+  int64_t column = dot(gc, values, set) - w.c_min;
+  if (!w.shifts.empty()) {
+    const auto at = std::lower_bound(w.shifts.begin(), w.shifts.end(), dot(gc, values, set));
+    plane += (at - w.shifts.begin()) * w.planes();
+    column = 0;
+  }
+  return (plane * w.rows + dot(gr, values, set) - w.r_min) * w.cols + column;
+}
+
+// P's values: its planes once, or once per shift.
+int64_t window_values(const codegen::WindowB& w) {
+  const auto copies = static_cast<int64_t>(std::max<size_t>(1, w.shifts.size()));
+  return copies * w.planes() * w.rows * w.cols;
 }
 
 }  // namespace
@@ -57,7 +69,7 @@ void CpuGemm::init_window(const codegen::Kernel& kernel) {
     last = std::max(last, at);
   }
   // The last panel reads NR virtual columns from the largest offset.
-  window_size_ = std::max(w.planes() * w.rows * w.cols, last + round_up(window_n_, gemm_.tile.nr));
+  window_size_ = std::max(window_values(w), last + round_up(window_n_, gemm_.tile.nr));
   a_per_batch_ = false;
   for (int v : c.batch.vars) a_per_batch_ = a_per_batch_ || c.a->depends_on_var(v);
 }
@@ -67,42 +79,47 @@ void CpuGemm::fill_window(uint8_t* const* buffers, int64_t batch, uint8_t* P) co
   const codegen::AffineB& ab = *gemm_.b_affine;
   std::vector<int64_t> values(static_cast<size_t>(num_vars_), 0);
   set_vars(values, gemm_.contraction.batch, batch);
-  fill_planes(w, ab, buffers[ab.buffer], ab.offset + dot(ab.coef, values, gemm_.contraction.batch),
+  const int64_t base = ab.offset + dot(ab.coef, values, gemm_.contraction.batch);
+  fill_planes(w, ab, buffers[ab.buffer], base, w.shifts.empty() ? std::vector{w.c_min} : w.shifts,
               P);
-  const int64_t filled = w.planes() * w.rows * w.cols;
+  const int64_t filled = window_values(w);
   std::memset(P + filled * esize_, 0, static_cast<size_t>((window_size_ - filled) * esize_));
 }
 
 void CpuGemm::fill_planes(const codegen::WindowB& w, const codegen::AffineB& ab, const uint8_t* src,
-                          int64_t base, uint8_t* P) const {
+                          int64_t base, const std::vector<int64_t>& origins, uint8_t* P) const {
   const codegen::AffineB::Guard& gc = ab.guards[static_cast<size_t>(w.col_guard)];
   const codegen::AffineB::Guard rows_all{
       {}, -codegen::AffineB::kUnbounded, codegen::AffineB::kUnbounded};
   const codegen::AffineB::Guard& gr =
       w.row_guard >= 0 ? ab.guards[static_cast<size_t>(w.row_guard)] : rows_all;
-  // P's columns that the column guard keeps.
-  const int64_t c_lo = std::clamp(gc.lo - w.c_min, int64_t{0}, w.span);
-  const int64_t c_hi = std::clamp(gc.hi - w.c_min, c_lo, w.span);
   const auto bytes = [&](int64_t n) { return static_cast<size_t>(n * esize_); };
-  for (int64_t p = 0, planes = w.planes(); p < planes; ++p) {
+  const int64_t planes = w.planes(), copy = planes * w.rows * w.cols * esize_;
+  for (int64_t p = 0; p < planes; ++p) {
     int64_t rest = p, at = base;
     for (size_t i = w.plane_vars.size(); i-- > 0;) {
       at += ab.coef[static_cast<size_t>(w.plane_vars[i])] * (rest % w.plane_extents[i]);
       rest /= w.plane_extents[i];
     }
     for (int64_t rr = 0; rr < w.rows; ++rr) {
+      const int64_t r = w.r_min + rr, row_at = at + w.row_stride * r;
+      const bool kept = r >= gr.lo && r < gr.hi;
       uint8_t* dst = P + (p * w.rows + rr) * w.cols * esize_;
-      const int64_t r = w.r_min + rr;
-      int64_t lo = c_hi, hi = c_hi;  // the row's columns read from the buffer
-      if (r >= gr.lo && r < gr.hi) {
-        // Kept inside the buffer, whatever the guards allow (the loops read only a part).
-        const int64_t row_at = at + w.row_stride * r + w.c_min;
-        lo = std::clamp(-row_at, c_lo, c_hi);
-        hi = std::clamp(window_numel_ - row_at, lo, c_hi);
-        std::memcpy(dst + lo * esize_, src + (row_at + lo) * esize_, bytes(hi - lo));
+      for (int64_t origin : origins) {
+        // P's columns that the column guard keeps (the row's first holds column `origin`),
+        // inside the buffer whatever the guards allow (the loops read only a part).
+        const int64_t c_lo = std::clamp(gc.lo - origin, int64_t{0}, w.cols);
+        const int64_t c_hi = std::clamp(gc.hi - origin, c_lo, w.cols);
+        int64_t lo = c_hi, hi = c_hi;  // the row's columns read from the buffer
+        if (kept) {
+          lo = std::clamp(-(row_at + origin), c_lo, c_hi);
+          hi = std::clamp(window_numel_ - (row_at + origin), lo, c_hi);
+          copy_short(dst + lo * esize_, src + (row_at + origin + lo) * esize_, bytes(hi - lo));
+        }
+        zero_short(dst, bytes(lo));
+        zero_short(dst + hi * esize_, bytes(w.cols - hi));
+        dst += copy;
       }
-      std::memset(dst, 0, bytes(lo));
-      std::memset(dst + hi * esize_, 0, bytes(w.cols - hi));
     }
   }
 }
@@ -133,15 +150,25 @@ void CpuGemm::window_panels(const uint8_t* packed_a, const uint8_t* P, int64_t p
   const int mr = gemm_.tile.mr, nr = gemm_.tile.nr;
   const int64_t kc = gemm_.tile.kc, a_panels = ceil_div(M_, mr), cols = gemm_.b_window->cols;
   uint8_t* tile = thread_buffer(1, static_cast<size_t>(a_panels * mr * nr * esize_));
+  // Where every virtual column is an output (a window with shifts), the micro-kernel
+  // writes the full panels of whole rows of A straight into C; the rest goes through the
+  // tile, whose real columns are then copied.
+  const bool exact = cols == out_cols_;
   for (int64_t jp = p0; jp < p1; ++jp) {
     const int64_t n0 = jp * nr, n1 = std::min(n0 + nr, window_n_);
-    const MicroKernel micro = n0 + nr <= window_n_ ? micro_window_ : micro_window_narrow_;
+    const bool full = n0 + nr <= window_n_;
+    const int64_t direct_panels = exact && full ? M_ / mr : 0;
+    const MicroKernel micro = full ? micro_window_ : micro_window_narrow_;
     for (int64_t pc = 0, block = 0; pc < K_; pc += kc, ++block) {
       const auto table =
           static_cast<int64_t>(reinterpret_cast<uintptr_t>(&window_k_[static_cast<size_t>(pc)]));
-      for (int64_t ip = 0; ip < a_panels; ++ip)
+      for (int64_t ip = 0; ip < a_panels; ++ip) {
+        const bool direct = ip < direct_panels;
         micro(std::min(kc, K_ - pc), packed_a + (block * a_panels + ip) * mr * kc * esize_,
-              P + n0 * esize_, table, tile + ip * mr * nr * esize_, nr, pc > 0);
+              P + n0 * esize_, table,
+              direct ? c + (ip * mr * N_ + n0) * esize_ : tile + ip * mr * nr * esize_,
+              direct ? N_ : nr, pc > 0);
+      }
     }
     // The real columns of the tile: runs of an output row, less the dropped columns.
     for (int64_t j = n0; j < n1;) {
@@ -149,7 +176,7 @@ void CpuGemm::window_panels(const uint8_t* packed_a, const uint8_t* P, int64_t p
       if (ow < out_cols_) {
         const auto run = static_cast<size_t>(std::min(len, out_cols_ - ow) * esize_);
         const int64_t to = oh * out_cols_ + ow;
-        for (int64_t m = 0; m < M_; ++m)
+        for (int64_t m = direct_panels * mr; m < M_; ++m)
           copy_short(c + (m * N_ + to) * esize_, tile + (m * nr + j - n0) * esize_, run);
       }
       j += len;
@@ -319,7 +346,7 @@ void CpuGemm::run_window_a(uint8_t* const* buffers, const uint64_t* scalars,
     pool.parallel_for(images, 1, [&](int64_t i0, int64_t i1) {
       for (int64_t i = i0; i < i1; ++i)
         fill_planes(wa.window, wa.image, buffers[wa.image.buffer],
-                    image_base + image_at_[static_cast<size_t>(i)],
+                    image_base + image_at_[static_cast<size_t>(i)], {wa.window.c_min},
                     P.get() + i * image_size_ * esize_);
     });
     // Each part a range of k's blocks, packing its own panels.

@@ -34,6 +34,7 @@ struct Case {
   bool transposed = false;  // whether the GEMM computes the transposed product (n: c_out)
   bool window = false;      // whether B is a WindowB (read in place)
   int64_t pitch = 0;        // the WindowB's row pitch, where given
+  size_t shifts = 0;        // and its copies of the planes per column shift
 };
 
 Tensor data(DType dtype, const Shape& shape, uint64_t seed) {
@@ -70,7 +71,8 @@ void check(const Case& c) {
   EXPECT_EQ(gemm->b_window.has_value(), c.window);
   if (c.pitch) {
     ASSERT_TRUE(gemm->b_window);
-    EXPECT_EQ(gemm->b_window->cols, c.pitch) << "the row pitch (borders shared)";
+    EXPECT_EQ(gemm->b_window->cols, c.pitch) << "the row pitch";
+    EXPECT_EQ(gemm->b_window->shifts.size(), c.shifts) << "the copies per column shift";
   }
   // Images are batches only where each leaves at least a panel of B's columns (a window
   // reads no panels).
@@ -132,8 +134,8 @@ TEST(CpuConvGemm, PaddedDenseConvs) {
 // planes copied once with their padding and read in place at per-tap offsets.
 TEST(CpuConvGemm, WindowConvs) {
   std::vector<Case> cases = {
-      // A panel of virtual columns (48) spans rows of 14: 13 outputs, and one dropped
-      // (the right border's zero is the next row's left one).
+      // A panel of virtual columns (48) spans rows of 13: a copy of the planes per
+      // column shift (3) makes every virtual column an output.
       {"3x3 pad 1, batch 1", 2, {1, 8, 9, 13}, {17, 8, 3, 3}, {.padding = 1}},
       {"3x3 pad 1, batch 3", 2, {3, 8, 9, 13}, {17, 8, 3, 3}, {.padding = 1}},
       {"3x3 pad 1, batch 6", 2, {6, 8, 9, 13}, {17, 8, 3, 3}, {.padding = 1}},
@@ -163,11 +165,18 @@ TEST(CpuConvGemm, WindowConvs) {
        true,
        false},
   };
-  // Rows read W + 2 columns (3x3, padding 1), W + 4 (dilation 2, padding 1 and 3), and
-  // W + 6 (conv1d, padding 3), at pitches of W + 1, W + 3 and W + 3.
-  cases[0].pitch = 14;
-  cases[4].pitch = 18;
-  cases[5].pitch = 53;
+  // 9 column shifts are too many for copies: the rows, which read W + 8 columns, share
+  // their border zeros at a pitch of W + 4, and a panel's virtual columns drop 4 per row.
+  cases.push_back(
+      {"1x9 pad (1, 4)", 2, {2, 4, 6, 20}, {5, 4, 3, 9}, {.padding = {{1, 1}, {4, 4}}}});
+  cases.back().pitch = 24;
+  // Copies per shift: 3 (3x3), 3 (dilation 2, padding 1 and 3), 7 (conv1d, 7 taps).
+  cases[0].pitch = 13;
+  cases[0].shifts = 3;
+  cases[4].pitch = 15;
+  cases[4].shifts = 3;
+  cases[5].pitch = 50;
+  cases[5].shifts = 7;
   for (Case& c : cases) {
     c.window = true;
     check(c);
