@@ -62,8 +62,9 @@ class KernelCache {
   // GEMM of a depth a little over KC packs it as one block; 5: a conv's GEMM may carry a
   // window micro-kernel; 6: a GEMM may carry micro-kernels that read A in place; 7: a
   // guarded, clamped read of a pad, a conv border or a concatenation is one masked vector
-  // load).
-  static constexpr uint32_t kFormatVersion = 7;
+  // load; 8: a conv's window may copy its planes per column shift, which changes the
+  // columns of its last panel's micro-kernel).
+  static constexpr uint32_t kFormatVersion = 8;
 
  private:
   std::vector<KernelFn> lookup_memory(uint64_t key);  // empty when absent
