@@ -166,6 +166,12 @@ class CpuGemm {
   // value of `origins` (the column of a row's first value: c_min, or each shift).
   void fill_planes(const codegen::WindowB& w, const codegen::AffineB& ab, const uint8_t* src,
                    int64_t base, const std::vector<int64_t>& origins, uint8_t* P) const;
+  // fill_planes for one plane at `at` whose rows follow one another in the buffer at P's
+  // pitch (a conv whose output is as wide as its input): one run per origin, then the
+  // columns the guard drops are zeroed. Its copies are `copy` bytes apart.
+  void fill_plane_runs(const codegen::WindowB& w, const codegen::AffineB::Guard& gr,
+                       const codegen::AffineB::Guard& gc, const uint8_t* src, int64_t at,
+                       const std::vector<int64_t>& origins, uint8_t* dst, int64_t copy) const;
   // The WindowA path (kernels/cpu/gemm_window.cpp): every image's padded planes copied
   // once, then k (the images' virtual pixels) split over the threads, each packing its
   // panels of A (runs of pixels) and of B (the cotangent) and summing into a matrix of

@@ -101,6 +101,10 @@ void CpuGemm::fill_planes(const codegen::WindowB& w, const codegen::AffineB& ab,
       at += ab.coef[static_cast<size_t>(w.plane_vars[i])] * (rest % w.plane_extents[i]);
       rest /= w.plane_extents[i];
     }
+    if (w.cols == w.row_stride) {
+      fill_plane_runs(w, gr, gc, src, at, origins, P + p * w.rows * w.cols * esize_, copy);
+      continue;
+    }
     for (int64_t rr = 0; rr < w.rows; ++rr) {
       const int64_t r = w.r_min + rr, row_at = at + w.row_stride * r;
       const bool kept = r >= gr.lo && r < gr.hi;
@@ -121,6 +125,34 @@ void CpuGemm::fill_planes(const codegen::WindowB& w, const codegen::AffineB& ab,
         dst += copy;
       }
     }
+  }
+}
+
+void CpuGemm::fill_plane_runs(const codegen::WindowB& w, const codegen::AffineB::Guard& gr,
+                              const codegen::AffineB::Guard& gc, const uint8_t* src, int64_t at,
+                              const std::vector<int64_t>& origins, uint8_t* dst,
+                              int64_t copy) const {
+  const auto bytes = [&](int64_t n) { return static_cast<size_t>(n * esize_); };
+  const int64_t size = w.rows * w.cols;
+  const int64_t rr0 = std::clamp(gr.lo - w.r_min, int64_t{0}, w.rows);
+  const int64_t rr1 = std::clamp(gr.hi - w.r_min, rr0, w.rows);
+  for (int64_t origin : origins) {
+    // P's value q of the plane is the buffer's at + row_stride * r_min + origin + q: the
+    // kept rows are one run, inside the buffer.
+    const int64_t q0 = at + w.row_stride * w.r_min + origin;
+    const int64_t lo = std::clamp(-q0, rr0 * w.cols, rr1 * w.cols);
+    const int64_t hi = std::clamp(window_numel_ - q0, lo, rr1 * w.cols);
+    std::memcpy(dst + lo * esize_, src + (q0 + lo) * esize_, bytes(hi - lo));
+    std::memset(dst, 0, bytes(lo));
+    std::memset(dst + hi * esize_, 0, bytes(size - hi));
+    // The columns the guard drops, which the run read from the neighbouring rows.
+    const int64_t c_lo = std::clamp(gc.lo - origin, int64_t{0}, w.cols);
+    const int64_t c_hi = std::clamp(gc.hi - origin, c_lo, w.cols);
+    for (int64_t rr = rr0; rr < rr1; ++rr) {
+      zero_short(dst + rr * w.cols * esize_, bytes(c_lo));
+      zero_short(dst + (rr * w.cols + c_hi) * esize_, bytes(w.cols - c_hi));
+    }
+    dst += copy;
   }
 }
 

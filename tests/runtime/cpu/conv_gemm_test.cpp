@@ -170,6 +170,12 @@ TEST(CpuConvGemm, WindowConvs) {
   cases.push_back(
       {"1x9 pad (1, 4)", 2, {2, 4, 6, 20}, {5, 4, 3, 9}, {.padding = {{1, 1}, {4, 4}}}});
   cases.back().pitch = 24;
+  // An output wider than its input: its planes' rows are copied one by one (those of a
+  // conv as wide as its input, as one run per plane).
+  cases.push_back(
+      {"3x3 pad (1, 1) x (2, 1)", 2, {2, 5, 8, 11}, {7, 5, 3, 3}, {.padding = {{1, 1}, {2, 1}}}});
+  cases.back().pitch = 12;
+  cases.back().shifts = 3;
   // Copies per shift: 3 (3x3), 3 (dilation 2, padding 1 and 3), 7 (conv1d, 7 taps).
   cases[0].pitch = 13;
   cases[0].shifts = 3;
