@@ -67,6 +67,10 @@ int narrow_columns(const codegen::GemmKernels& gemm, int lanes);
 // vectors of `lanes`.
 int window_columns(const codegen::GemmKernels& gemm, int lanes);
 
+// Lanes of that micro-kernel's vectors: half vectors where its columns fit in one (a
+// 14 x 14 image's last 4 of 196), which cost half as much as full ones.
+int window_lanes(const codegen::GemmKernels& gemm, int lanes);
+
 // Panels of B the wide micro-kernel covers, for at most kWideRows rows of A (one or two
 // rows, B read in place; its accumulators fit the registers).
 inline constexpr int kWidePanels = 4, kWideRows = 2;

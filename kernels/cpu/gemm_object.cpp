@@ -23,8 +23,13 @@ int narrow_columns(const codegen::GemmKernels& g, int lanes) {
   return g.nr_tail != g.tile.nr && g.nr_tail % lanes == 0 ? g.nr_tail : lanes;
 }
 
+int window_lanes(const codegen::GemmKernels& g, int lanes) {
+  return g.nr_tail <= lanes / 2 ? lanes / 2 : lanes;
+}
+
 int window_columns(const codegen::GemmKernels& g, int lanes) {
-  return static_cast<int>(std::min<int64_t>(g.tile.nr, (g.nr_tail + lanes - 1) / lanes * lanes));
+  const int l = window_lanes(g, lanes);
+  return static_cast<int>(std::min<int64_t>(g.tile.nr, (g.nr_tail + l - 1) / l * l));
 }
 
 GemmObject compile_gemm_object(const codegen::GemmKernels& g, const std::string& prefix) {
@@ -64,8 +69,8 @@ GemmObject compile_gemm_object(const codegen::GemmKernels& g, const std::string&
         if (g.b_window) {
           emit_micro_kernel(m, out.names[10], acc, g.tile.mr, g.tile.nr, lanes, g.tile.kc, false,
                             true);
-          emit_micro_kernel(m, out.names[11], acc, g.tile.mr, window_columns(g, lanes), lanes,
-                            g.tile.kc, false, true);
+          emit_micro_kernel(m, out.names[11], acc, g.tile.mr, window_columns(g, lanes),
+                            window_lanes(g, lanes), g.tile.kc, false, true);
         }
         // A read in place, its rows `ld` apart: the full and the last panel's rows, over
         // a full panel and over the last panel's vectors (never with a window).

@@ -148,6 +148,8 @@ TEST(CpuConvGemm, WindowConvs) {
       {"conv1d, padding 3", 1, {3, 16, 50}, {24, 16, 7}, {.padding = 3}},
       {"f64", 2, {3, 6, 9, 11}, {13, 6, 3, 3}, {.padding = 1}, DType::F64},
       {"c_out 130", 2, {2, 8, 10, 9}, {130, 8, 3, 3}, {.padding = 1}},
+      // 196 outputs: 4 panels and 4 columns, computed in half vectors.
+      {"14 x 14, c_out 19", 2, {3, 8, 14, 14}, {19, 8, 3, 3}, {.padding = 1}},
       {"c_out 4: half a panel of A", 2, {2, 8, 9, 13}, {4, 8, 3, 3}, {.padding = 1}},
       {"K = 720: two blocks of k", 2, {2, 80, 6, 7}, {16, 80, 3, 3}, {.padding = 1}},
       {"2 x 2 images: a third of the columns dropped",
