@@ -96,7 +96,11 @@ std::shared_ptr<uint8_t> HostMemoryPool::take(size_t bytes, bool* fresh) {
     peak_taken_ = std::max(peak_taken_, taken_);
   }
   try {
-    return std::shared_ptr<uint8_t>(p, [this, size](uint8_t* q) { give_back(q, size); });
+    // The branch taken here decides where the block returns: a class's size may reach
+    // kPooled (a request of 32 to 64 KiB), yet the block belongs to its class's list.
+    const bool small = bytes < kPooled;
+    return std::shared_ptr<uint8_t>(p,
+                                    [this, size, small](uint8_t* q) { give_back(q, size, small); });
   } catch (const std::bad_alloc&) {  // the shared_ptr's control block; p is freed
     out_of_memory(bytes, "the host is out of memory", cache_limit());
   }
@@ -126,8 +130,8 @@ void HostMemoryPool::release_cache() {
   cached_ = 0;
 }
 
-void HostMemoryPool::give_back(uint8_t* p, size_t bytes) {
-  if (bytes < kPooled) {
+void HostMemoryPool::give_back(uint8_t* p, size_t bytes, bool small) {
+  if (small) {
     std::lock_guard<std::mutex> lock(mutex_);
     std::vector<uint8_t*>& list = small_[size_class(bytes)];
     if (list.size() < kSmallKept && cached_ + bytes <= limit_locked()) {
@@ -135,7 +139,7 @@ void HostMemoryPool::give_back(uint8_t* p, size_t bytes) {
       cached_ += bytes;
       return;
     }
-  } else if (bytes >= kPooled) {
+  } else {
     std::lock_guard<std::mutex> lock(mutex_);
     taken_ -= bytes;
     if (cached_ + bytes <= limit_locked()) {

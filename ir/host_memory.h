@@ -55,7 +55,7 @@ class HostMemoryPool {
   static constexpr size_t kSmallKept = 256;
 
  private:
-  void give_back(uint8_t* p, size_t bytes);
+  void give_back(uint8_t* p, size_t bytes, bool small);  // small: taken from a size class
   uint8_t* allocate_fresh(size_t bytes);
   size_t limit_locked() const;
 

@@ -79,6 +79,25 @@ TEST(HostMemoryPool, SmallBlocksAreKeptBySizeClass) {
   EXPECT_EQ(none.cached_bytes(), 0u);
 }
 
+// A request of 32 to 64 KiB is of the last class, whose blocks are 64 KiB (kPooled): it
+// comes back to that class, reused by the next such request, and the large blocks'
+// accounting (the peak working set, hence the cache's limit) does not see it.
+TEST(HostMemoryPool, TheLastClassIsReusedAndLeavesTheLimitAlone) {
+  HostMemoryPool pool(kLarge, 3 * kLarge);
+  uint8_t* first = nullptr;
+  {
+    auto block = pool.take(48 << 10);
+    first = block.get();
+  }
+  EXPECT_EQ(pool.cached_bytes(), HostMemoryPool::kPooled);
+  bool fresh = true;
+  auto again = pool.take(40 << 10, &fresh);
+  EXPECT_FALSE(fresh);
+  EXPECT_EQ(again.get(), first);
+  again.reset();
+  EXPECT_EQ(pool.cache_limit(), kLarge);
+}
+
 TEST(HostMemoryPool, KeepsToItsLimit) {
   HostMemoryPool none(0);
   { auto block = none.take(kLarge); }
