@@ -91,7 +91,10 @@ Value* is_nan(EmitContext& c, Value* v) { return c.b.CreateFCmpUNO(v, v); }
 Value* float_max(EmitContext& c, Value* a, Value* b, bool is_max) {
   auto& B = c.b;
   Value* pick_b = is_max ? B.CreateFCmpOLT(a, b) : B.CreateFCmpOLT(b, a);
-  return B.CreateSelect(is_nan(c, b), b, B.CreateSelect(pick_b, b, a));
+  // The freeze keeps the two selects apart (merged, their conditions' `or` hides the
+  // first from the instruction selector's vmaxps / vminps).
+  Value* larger = B.CreateFreeze(B.CreateSelect(pick_b, b, a));
+  return B.CreateSelect(is_nan(c, b), b, larger);
 }
 
 Value* complex_has_nan(EmitContext& c, Val v) {
