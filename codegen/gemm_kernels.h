@@ -105,7 +105,7 @@ struct WindowB {
   // Where not empty, P holds one copy of the planes per value of the taps' column
   // (`shifts`: c - ow, ascending) at a pitch of OW: P[shift][plane][rows][OW], whose row
   // holds the columns ow + shift. Then every virtual column is an output (n' = n), at the
-  // cost of a copy of the planes per shift (chosen_shifts).
+  // cost of a copy of the planes per shift (choose_shifts in gemm_kernels.cpp).
   std::vector<int64_t> shifts;
   std::vector<int> plane_vars;  // the variables of k in the base, outermost first
   std::vector<int64_t> plane_extents;

@@ -86,8 +86,8 @@ Value* fabs(EmitContext& c, Value* v) {
 Value* is_nan(EmitContext& c, Value* v) { return c.b.CreateFCmpUNO(v, v); }
 
 // NaN-propagating max / min of floats: NaN if either is NaN, else the larger (the first
-// on ties). An ordered comparison keeps a NaN `a`, so only `b` needs the NaN test: the
-// comparison and its select are one vmaxps, and a relu's constant `b` needs no test.
+// on ties). An ordered comparison keeps a NaN `a`, so only `b` needs the NaN test (none
+// where `b` is a literal): the comparison and its select are one vmaxps / vminps.
 Value* float_max(EmitContext& c, Value* a, Value* b, bool is_max) {
   auto& B = c.b;
   Value* pick_b = is_max ? B.CreateFCmpOLT(a, b) : B.CreateFCmpOLT(b, a);
