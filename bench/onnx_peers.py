@@ -21,6 +21,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 NAMES = {"onnx_cnn", "onnx_transformer"}
 # (workload, what its model is): the shapes are the exported models' own.
 WORKLOADS = [("onnx_cnn", [64, 1, 28, 28]), ("onnx_transformer", [8, 128, 64])]
+# Untimed runs before each side's timed ones: the first few runs of a process here take up
+# to twice as long (kiln's and onnxruntime's alike), which five timed runs (--quick) would
+# otherwise report.
+WARMUP = 6
 
 
 def models_dir(binary):
@@ -66,7 +70,7 @@ def run_cpu(args, np, records, failures, reps=None):
         path = os.path.join(folder, workload + ".onnx")
         try:
             records_in = run_kiln_bench(args.binary, workload, 0, 0, reps,
-                                        extra=["--model", path])
+                                        extra=["--model", path, "--warmup", str(WARMUP)])
         except RuntimeError as e:
             print(f"note: {workload} skipped: {e}", file=sys.stderr)
             continue
@@ -79,8 +83,8 @@ def run_cpu(args, np, records, failures, reps=None):
             name = session.get_inputs()[0].name
             x = input_array(np, int(np.prod(dims)), 1).reshape(dims)
             f = lambda: session.run(None, {name: x})[0]  # noqa: E731
-            rows.append(("onnxruntime", "cpu", median_time(f, reps, 2), checksums(f()), flops,
-                         nbytes, ort_note))
+            seconds = median_time(f, reps, WARMUP)
+            rows.append(("onnxruntime", "cpu", seconds, checksums(f()), flops, nbytes, ort_note))
         print_rows(workload, dims, rows, None, note + f"; {os.path.basename(path)}", failures,
                    records, "cpu")
         ort_t = next((r[2] for r in rows if r[0] == "onnxruntime"), None)
