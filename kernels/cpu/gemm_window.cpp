@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <utility>
 
 #include "ir/host_memory.h"
 #include "kernels/cpu/gemm.h"
@@ -30,13 +31,22 @@ int64_t tap_offset(const codegen::WindowB& w, const std::vector<int64_t>& gr,
   int64_t plane = 0;
   for (size_t i = 0; i < w.plane_vars.size(); ++i)
     plane = plane * w.plane_extents[i] + values[static_cast<size_t>(w.plane_vars[i])];
-  int64_t column = dot(gc, values, set) - w.c_min;
+  const int64_t c = dot(gc, values, set);
+  int64_t column = c - w.c_min;
   if (!w.shifts.empty()) {
-    const auto at = std::lower_bound(w.shifts.begin(), w.shifts.end(), dot(gc, values, set));
-    plane += (at - w.shifts.begin()) * w.planes();
+    plane +=
+        (std::lower_bound(w.shifts.begin(), w.shifts.end(), c) - w.shifts.begin()) * w.planes();
     column = 0;
   }
   return (plane * w.rows + dot(gr, values, set) - w.r_min) * w.cols + column;
+}
+
+// P's columns [lo, hi) of a row whose first holds column `origin` that the column guard
+// `gc` keeps.
+std::pair<int64_t, int64_t> kept_columns(const codegen::AffineB::Guard& gc, int64_t origin,
+                                         int64_t cols) {
+  const int64_t lo = std::clamp(gc.lo - origin, int64_t{0}, cols);
+  return {lo, std::clamp(gc.hi - origin, lo, cols)};
 }
 
 // P's values: its planes once, or once per shift.
@@ -110,10 +120,9 @@ void CpuGemm::fill_planes(const codegen::WindowB& w, const codegen::AffineB& ab,
       const bool kept = r >= gr.lo && r < gr.hi;
       uint8_t* dst = P + (p * w.rows + rr) * w.cols * esize_;
       for (int64_t origin : origins) {
-        // P's columns that the column guard keeps (the row's first holds column `origin`),
-        // inside the buffer whatever the guards allow (the loops read only a part).
-        const int64_t c_lo = std::clamp(gc.lo - origin, int64_t{0}, w.cols);
-        const int64_t c_hi = std::clamp(gc.hi - origin, c_lo, w.cols);
+        // The columns the guard keeps, inside the buffer whatever the guards allow (the
+        // loops read only a part).
+        const auto [c_lo, c_hi] = kept_columns(gc, origin, w.cols);
         int64_t lo = c_hi, hi = c_hi;  // the row's columns read from the buffer
         if (kept) {
           lo = std::clamp(-(row_at + origin), c_lo, c_hi);
@@ -146,8 +155,7 @@ void CpuGemm::fill_plane_runs(const codegen::WindowB& w, const codegen::AffineB:
     std::memset(dst, 0, bytes(lo));
     std::memset(dst + hi * esize_, 0, bytes(size - hi));
     // The columns the guard drops, which the run read from the neighbouring rows.
-    const int64_t c_lo = std::clamp(gc.lo - origin, int64_t{0}, w.cols);
-    const int64_t c_hi = std::clamp(gc.hi - origin, c_lo, w.cols);
+    const auto [c_lo, c_hi] = kept_columns(gc, origin, w.cols);
     for (int64_t rr = rr0; rr < rr1; ++rr) {
       zero_short(dst + rr * w.cols * esize_, bytes(c_lo));
       zero_short(dst + (rr * w.cols + c_hi) * esize_, bytes(w.cols - c_hi));
