@@ -295,7 +295,7 @@ TimedGraph time_graph(OpenCLDevice& device, const Tensor& y, const Options& o) {
     } else {
       shape = std::string(kiln::codegen::group_shape_name(r.shape)) + "/v" +
               std::to_string(r.vector_width) + (r.unrolled ? "/regs" : "") +
-              (r.reordered ? "/reordered" : "");
+              (r.reordered ? "/reordered" : "") + (r.tiled ? "/tiled" : "");
     }
     t.shapes += (t.shapes.empty() ? "" : ",") + shape;
   }

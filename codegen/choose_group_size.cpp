@@ -48,7 +48,7 @@ void choose_group_size(Kernel& kernel, const WorkGroupTarget& target) {
   g.split_groups = 1;
   g.in_registers.assign(kernel.stages.size(), false);
   switch (g.shape) {
-    case GroupShape::Map: g.group_size = target.map_wg(); break;
+    case GroupShape::Map: g.group_size = g.tiled ? kMapTileGroup : target.map_wg(); break;
     case GroupShape::Row: size_row(kernel, target); break;
     case GroupShape::Split: size_split(kernel, target); break;
     case GroupShape::Gemm: break;  // sized by its tiles (kernels/opencl/gemm.h)

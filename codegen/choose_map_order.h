@@ -9,6 +9,11 @@
 // than along the last loop, or as few with vector lanes (a plain transpose then reads
 // whole lines and writes whole vectors); the lanes stay on the last loop. Requires the lanes
 // (choose_group_lanes.h); flat map kernels only (loop-free stages).
+// The stores of such a kernel then scatter instead. Where the target asks for it
+// (tile_map_transposes) and the kernel stores one value along the last loop, the pass sets
+// groups.tiled: a work-group computes a 32 x 32 tile of (the chosen loop, the last loop)
+// with work-items walking the chosen loop, puts the values in local memory, and stores
+// them with work-items walking the last loop, as a GPU transpose does.
 // Tests: tests/codegen/work_group_passes_test.cpp, tests/runtime/opencl (differential).
 #pragma once
 

@@ -111,6 +111,11 @@ struct GemmTile {
   bool operator==(const GemmTile&) const = default;
 };
 
+// The side of a tiled map kernel's tile (GroupMapping::tiled): a warp's 32 elements.
+constexpr int kMapTile = 32;
+// The work-items of a tiled map kernel's work-group.
+constexpr int kMapTileGroup = 256;
+
 // Set by map_to_work_groups (codegen/kernel_passes.h) for one device; it follows from the
 // kernel and the device, so it is not part of the printed kernel (nor of its hash).
 struct GroupMapping {
@@ -119,6 +124,10 @@ struct GroupMapping {
   // Map: the index in `outer` of the loop that consecutive work-items walk (-1: the last
   // one, `lanes` elements a work-item; choose_map_order.h).
   int fast_outer = -1;
+  // Map with fast_outer: work-groups take tiles of kMapTile x kMapTile elements of
+  // (fast_outer, the last loop) and pass the stored values through local memory, so that
+  // the loads walk fast_outer and the stores whole lines of the last loop (a transpose).
+  bool tiled = false;
   int64_t group_size = 1;    // work-items per group
   int64_t split_groups = 1;  // Split: work-groups per outer iteration in a partial pass
   // Row: per stage, whether each work-item's share of the row is unrolled and held in

@@ -39,6 +39,9 @@ struct WorkGroupTarget {
   // last where more of their memory runs along it (choose_map_order.h): what GPUs, whose
   // loads coalesce across work-items, want.
   bool coalesce_map_order = false;
+  // Whether such a reordered map kernel that stores one value along the last loop passes
+  // it through local memory in tiles (GroupMapping::tiled), so its stores coalesce too.
+  bool tile_map_transposes = false;
 
   int64_t map_wg() const {
     int64_t wg = map_group_size > 0 ? map_group_size : (is_gpu ? 256 : 64);

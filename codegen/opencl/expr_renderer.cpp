@@ -16,7 +16,7 @@ void CodeWriter::line(const std::string& text) {
 }
 
 void CodeWriter::open(const std::string& head) {
-  line(head + " {");
+  line(head.empty() ? "{" : head + " {");
   ++indent_;
 }
 

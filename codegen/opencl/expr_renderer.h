@@ -20,7 +20,7 @@ namespace kiln::codegen::opencl {
 class CodeWriter {
  public:
   void line(const std::string& text);
-  void open(const std::string& head);  // "head {", one level deeper
+  void open(const std::string& head);  // "head {" (or a bare block), one level deeper
   void close();                        // "}", one level up
   const std::string& text() const { return out_; }
 

@@ -91,8 +91,9 @@ class KernelRenderer {
     out_.shape = k_.groups.shape;
     out_.vector_width = k_.groups.lanes;
     out_.reordered = k_.groups.fast_outer >= 0;
+    out_.tiled = k_.groups.tiled;
     switch (out_.shape) {
-      case GroupShape::Map: render_map(); break;
+      case GroupShape::Map: k_.groups.tiled ? render_map_tiled() : render_map(); break;
       case GroupShape::Row: render_row(); break;
       case GroupShape::Split: render_split(); break;
       case GroupShape::Gemm:  // kernels/opencl/gemm.h renders these (render_kernel)
@@ -487,6 +488,111 @@ class KernelRenderer {
     }
     end_entry(w, r);
     if (items > 0) out_.launches.push_back({out_.name, round_up(items, wg), wg});
+  }
+
+  // ---- tiled map: a transpose through local memory (GroupMapping::tiled) ----
+
+  // The substitution that puts loop fast_outer at `fast`, the last loop at lane `j` of
+  // vector `vec`, and the other outer loops, in order, at `others`.
+  std::vector<ExprPtr> tile_subst(const std::vector<ExprPtr>& others, const ExprPtr& fast,
+                                  const ExprPtr& vec, int lanes, int j) const {
+    std::vector<ExprPtr> subst(static_cast<size_t>(k_.num_vars));
+    const size_t last = k_.outer.size() - 1, f = static_cast<size_t>(k_.groups.fast_outer);
+    size_t o = 0;
+    for (size_t i = 0; i < k_.outer.size(); ++i)
+      subst[k_.outer[i].var] = i == f ? fast : i == last ? iadd(imul(vec, lanes), j) : others[o++];
+    return subst;
+  }
+
+  // Opens the block of the tile element at (`fast`, `vec`), guarded where the tiles
+  // overhang the loops (`f_end` along fast_outer, `v_end` vectors along the last loop).
+  void open_tile_block(CodeWriter& w, ExprRenderer& r, const ExprPtr& fast, int64_t f_end,
+                       const ExprPtr& vec, int64_t v_end) {
+    std::vector<std::string> conds;
+    if (f_end % kMapTile != 0) conds.push_back(r.value(fast) + " < " + num(f_end));
+    if (v_end % (kMapTile / k_.groups.lanes) != 0)
+      conds.push_back(r.value(vec) + " < " + num(v_end));
+    std::string head;
+    for (const std::string& c : conds) head += (head.empty() ? "if (" : " && ") + c;
+    w.open(head.empty() ? head : head + ")");
+    r.push_scope();
+  }
+
+  // A work-group per tile of kMapTile x kMapTile elements of (fast_outer, the last loop).
+  // First each work-item computes vectors of the last loop with consecutive work-items at
+  // consecutive fast_outer (the loads coalesce) and puts them in local memory; then each
+  // stores vectors read back from it with consecutive work-items at consecutive vectors of
+  // the last loop (the stores coalesce). Rows padded by one element keep both phases' local
+  // accesses in distinct banks.
+  void render_map_tiled() {
+    const int lanes = k_.groups.lanes;
+    const size_t f = static_cast<size_t>(k_.groups.fast_outer), last = k_.outer.size() - 1;
+    const int64_t f_end = k_.outer[f].extent, v_end = k_.outer[last].extent / lanes;
+    const int64_t per_row = kMapTile / lanes;  // vectors of a tile row along the last loop
+    const int64_t pitch = kMapTile + 1;
+    std::vector<int64_t> extents;  // the other loops, then tiles along fast_outer and last
+    for (size_t i = 0; i < last; ++i)
+      if (i != f) extents.push_back(k_.outer[i].extent);
+    extents.push_back((f_end + kMapTile - 1) / kMapTile);
+    extents.push_back((v_end + per_row - 1) / per_row);
+    int64_t groups = 1;
+    for (int64_t e : extents) groups *= e;
+    CodeWriter w;
+    ExprRenderer r(k_, w);
+    begin_entry(w, out_.name, kMapTileGroup);
+    ExprPtr grp = new_var(groups), lid = new_var(kMapTileGroup);
+    w.line("const " + index_type(groups) + " " + ExprRenderer::var_name(grp->slot) +
+           " = get_group_id(0);");
+    w.line("const int " + ExprRenderer::var_name(lid->slot) + " = get_local_id(0);");
+    declare_scalars(w, r);
+    std::vector<ExprPtr> others = delinearize(grp, extents);
+    const ExprPtr tf = imul(others[others.size() - 2], kMapTile);
+    const ExprPtr tv = imul(others.back(), per_row);
+    others.resize(others.size() - 2);
+    const Stage& st = k_.stages[0];
+    locals_.push_back("__local " + compute_type(st.stores[0].value->dtype) + " tile[" +
+                      num(kMapTile * pitch) + "];");
+    auto tile_at = [&](const ExprPtr& row, int j, const ExprPtr& col) {
+      return "tile[" + r.value(iadd(imul(iadd(imul(row, lanes), j), pitch), col)) + "]";
+    };
+    auto lane_stages = [&](const ExprPtr& fast, const ExprPtr& vec) {
+      std::vector<LaneStage> out;
+      for (int j = 0; j < lanes; ++j)
+        out.push_back(substitute_stage(st, tile_subst(others, fast, vec, lanes, j)));
+      return out;
+    };
+    // Values in: kMapTileGroup / kMapTile rows of vectors at a time.
+    const int64_t rows = kMapTileGroup / kMapTile;
+    for (int64_t q = 0; q < per_row / rows; ++q) {
+      const ExprPtr col = imod(lid, kMapTile), row = iadd(idiv(lid, kMapTile), q * rows);
+      const ExprPtr fast = iadd(tf, col), vec = iadd(tv, row);
+      open_tile_block(w, r, fast, f_end, vec, v_end);
+      std::vector<LaneStage> lanes_in = lane_stages(fast, vec);
+      std::vector<std::vector<const LaneStage*>> by_lane;
+      for (const LaneStage& l : lanes_in) by_lane.push_back({&l});
+      bind_vector_loads(r, by_lane);
+      for (int j = 0; j < lanes; ++j) {
+        const std::string value = r.value(lanes_in[j].stores[0].value);
+        w.line(tile_at(row, j, col) + " = " + value + ";");
+      }
+      r.pop_scope();
+      w.close();
+    }
+    w.line("barrier(CLK_LOCAL_MEM_FENCE);");
+    // Values out: kMapTileGroup / per_row tile columns at a time.
+    const int64_t cols = kMapTileGroup / per_row;
+    for (int64_t p = 0; p < kMapTile / cols; ++p) {
+      const ExprPtr row = imod(lid, per_row), col = iadd(idiv(lid, per_row), p * cols);
+      const ExprPtr fast = iadd(tf, col), vec = iadd(tv, row);
+      open_tile_block(w, r, fast, f_end, vec, v_end);
+      std::vector<LaneStage> lanes_out = lane_stages(fast, vec);
+      for (int j = 0; j < lanes; ++j) r.bind(lanes_out[j].stores[0].value, tile_at(row, j, col));
+      emit_stores(w, r, lanes_out, "");
+      r.pop_scope();
+      w.close();
+    }
+    end_entry(w, r);
+    out_.launches.push_back({out_.name, groups * kMapTileGroup, kMapTileGroup});
   }
 
   // ---- row: one work-group per outer iteration ----

@@ -48,6 +48,7 @@ struct RenderedKernel {
   int vector_width = 1;    // lanes per work-item along contiguous memory
   bool unrolled = false;   // row kernels: rows kept in registers across stages
   bool reordered = false;  // map kernels: work-items walk another loop than the last
+  bool tiled = false;      // map kernels: stores pass through local memory tiles
 };
 
 // Maps the kernel onto the device (map_to_work_groups on a copy), then renders it; a kernel

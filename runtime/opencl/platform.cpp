@@ -181,6 +181,8 @@ codegen::opencl::OpenCLTarget target_for(const DeviceInfo& info) {
   if (auto v = env_int("KILN_OPENCL_MAP_WG")) t.map_group_size = *v;
   t.coalesce_map_order = t.is_gpu;
   if (auto v = env_int("KILN_OPENCL_MAP_ORDER")) t.coalesce_map_order = *v != 0;
+  t.tile_map_transposes = t.is_gpu;
+  if (auto v = env_int("KILN_OPENCL_MAP_TILES")) t.tile_map_transposes = *v != 0;
   if (auto v = env_int("KILN_OPENCL_ROW_WG")) t.row_group_size = *v;
   if (auto v = env_int("KILN_OPENCL_REGISTER_ROW")) t.max_register_row = static_cast<int>(*v);
   if (auto v = env_int("KILN_OPENCL_CAST_STORES")) t.cast_vector_stores = *v != 0;

@@ -103,6 +103,46 @@ TEST(WorkGroupPasses, TransposingMapsWalkTheLoopTheirReadsRunAlong) {
   EXPECT_EQ(mapped(transposing(8, 8), t).groups.fast_outer, -1);
   // Fewer than a warp's rows along c: no reordering either.
   EXPECT_EQ(mapped(transposing(4096, 16), t).groups.fast_outer, -1);
+  EXPECT_FALSE(k.groups.tiled);  // not asked for
+}
+
+TEST(WorkGroupPasses, TransposingMapsPassTheirStoresThroughTiles) {
+  WorkGroupTarget t = gpu();
+  t.coalesce_map_order = true;
+  t.tile_map_transposes = true;
+  Kernel k = mapped(transposing(256, 192), t);
+  EXPECT_EQ(k.groups.fast_outer, 0);
+  EXPECT_TRUE(k.groups.tiled);
+  EXPECT_EQ(k.groups.group_size, kMapTileGroup);
+  // A plain transpose in scalar lanes (rows of 301): a tie without tiles, reordered with.
+  const std::string plain = R"(
+  func @f(%x: f32[67,301]) -> (f32[301,67]) {
+    %0 = permute %x {perm = [1, 0]} : f32[301,67]
+    %1 = add %0, %0 : f32[301,67]
+    return %1
+  })";
+  WorkGroupTarget untiled = t;
+  untiled.tile_map_transposes = false;
+  EXPECT_EQ(mapped(plain, untiled).groups.fast_outer, -1);
+  Kernel p = mapped(plain, t);
+  EXPECT_EQ(p.groups.lanes, 1);
+  EXPECT_EQ(p.groups.fast_outer, 0);
+  EXPECT_TRUE(p.groups.tiled);
+  // Two stores (the transpose and its square): no tiles, and two scattered stores would
+  // cost more than the one scattered load.
+  const std::string two = R"(
+  func @f(%x: f32[256,192]) -> (f32[192,256], f32[192,256]) {
+    %0 = permute %x {perm = [1, 0]} : f32[192,256]
+    %1 = mul %0, %0 : f32[192,256]
+    return %0, %1
+  })";
+  Kernel q = mapped(two, t);
+  EXPECT_EQ(q.groups.fast_outer, -1);
+  EXPECT_FALSE(q.groups.tiled);
+  // A device whose work-groups are smaller than a tile's group gets no tiles.
+  WorkGroupTarget small = t;
+  small.max_work_group_size = 128;
+  EXPECT_FALSE(mapped(transposing(256, 192), small).groups.tiled);
 }
 
 TEST(WorkGroupPasses, LanesDivideTheIterations) {

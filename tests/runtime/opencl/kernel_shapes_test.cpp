@@ -135,13 +135,11 @@ TEST(OpenCLKernelShapes, RowComputations) {
 
 // Map kernels whose work-items walk another loop than the last (choose_map_order.h: what
 // a GPU gets for layout changes): transposes with and without vector lanes, of several
-// dtypes, against the reference evaluator. Every buffer is past the 64 KiB under which
-// the pass leaves a kernel alone.
+// dtypes, against the reference evaluator, with and without tiles in local memory
+// (GroupMapping::tiled; tiles that overhang the loops on either side, several per batch).
+// Every buffer is past the 64 KiB under which the pass leaves a kernel alone.
 TEST(OpenCLKernelShapes, MapKernelsWalkingAnotherLoop) {
   KILN_REQUIRE_OPENCL(device);
-  codegen::opencl::OpenCLTarget t = device->target();
-  t.coalesce_map_order = true;
-  runtime::opencl::OpenCLDevice d(device->info(), t);
   struct Case {
     std::string name;
     Tensor y;
@@ -165,13 +163,24 @@ TEST(OpenCLKernelShapes, MapKernelsWalkingAnotherLoop) {
   cases.push_back({"i64 transpose", swapaxes(data_of(DType::I64, {128, 70}, 64), 0, 1) + 3, true});
   cases.push_back(
       {"f16 transpose", swapaxes(data_of(DType::F16, {200, 300}, 65), 0, 1) * 0.5, true});
-  for (const Case& c : cases) {
-    EXPECT_TRUE(matches_reference(d, {c.y}, accumulated_tolerance(DType::F16, 1), {c.name}));
-    frontend::Extraction ex = frontend::extract_graph({c.y.node()}, false);
-    auto rendered =
-        runtime::opencl::OpenCLDevice::rendered(*runtime::prepare(d, ex.graph, ex.inputs));
-    ASSERT_EQ(rendered.size(), 1u) << c.name;
-    EXPECT_EQ(rendered[0].reordered, c.reordered) << c.name;
+  // Three batches of [66, 132] transposed: tiles overhanging both loops.
+  cases.push_back(
+      {"batched transpose", swapaxes(data_of(DType::F32, {3, 132, 66}, 67), 1, 2) - 1.0, true});
+  for (bool tiles : {false, true}) {
+    codegen::opencl::OpenCLTarget t = device->target();
+    t.coalesce_map_order = true;
+    t.tile_map_transposes = tiles;
+    runtime::opencl::OpenCLDevice d(device->info(), t);
+    for (const Case& c : cases) {
+      const std::string name = c.name + (tiles ? ", tiled" : "");
+      EXPECT_TRUE(matches_reference(d, {c.y}, accumulated_tolerance(DType::F16, 1), {name}));
+      frontend::Extraction ex = frontend::extract_graph({c.y.node()}, false);
+      auto rendered =
+          runtime::opencl::OpenCLDevice::rendered(*runtime::prepare(d, ex.graph, ex.inputs));
+      ASSERT_EQ(rendered.size(), 1u) << name;
+      EXPECT_EQ(rendered[0].reordered, c.reordered) << name;
+      EXPECT_EQ(rendered[0].tiled, tiles && c.reordered) << name;
+    }
   }
 }
 
