@@ -48,6 +48,9 @@ class Capper {
   // stored value, the whole inlined expression otherwise.
   Cost contribution(const Node* o) const {
     if (!inlined(o)) return {0, 1};
+    // A product is a GEMM's root: what reads it is that GEMM's epilogue (one value per
+    // result, none of the factors' expressions) or a kernel that loads it.
+    if (o->info().category == ir::OpCategory::Contraction) return {1, 1};
     auto it = cost_.find(o);
     return it == cost_.end() ? Cost{1, 0} : it->second;
   }

@@ -13,6 +13,8 @@
 // Where a value would exceed either limit, its costliest operands (the value under their
 // views, not a view of it) are stored instead, until it fits. Each stored value becomes the
 // root of a kernel of its own, within the limits. Graphs under the limits are untouched.
+// A product (matmul, conv) costs its readers one op and one load: a GEMM computes it, and
+// its factors' expressions are that GEMM's prologues, never inlined into its readers.
 // Requires a body in topological order. Tests: tests/passes/fusion_cost_test.cpp.
 #pragma once
 

@@ -121,6 +121,22 @@ TEST(FusionCost, CutsGoUnderViews) {
   EXPECT_EQ(cuts[0].node, v.get());
 }
 
+// Products in a row, each with 60 ops of activation between: every product is a GEMM's
+// root, so what reads it inlines one load, not the expressions of the products before it
+// (counted through them, the activations were cut once their sum passed the limit).
+TEST(FusionCost, ProductsStopTheCost) {
+  Builder b({16, 16});
+  NodePtr v = b.x;
+  for (int layer = 0; layer < 12; ++layer) {
+    v = b.add(OpKind::MatMul, {v, b.param({16, 16})}, {16, 16});
+    for (int i = 0; i < 60; ++i) v = b.add(i % 2 ? OpKind::Abs : OpKind::Neg, {v}, {16, 16});
+  }
+  ir::Graph g = b.done(v);
+  EXPECT_TRUE(cuts_of(g, {100, 96}).empty());
+  // Within one product's factor, the limit still holds.
+  EXPECT_EQ(cuts_of(chain(150, {16, 16}), {100, 96}).size(), 1u);
+}
+
 // Deep enough that any recursion over the graph's depth would overflow the stack, and
 // long enough that superlinear work would show: 300,000 ops schedule into groups within
 // the limit, in dependency order.
