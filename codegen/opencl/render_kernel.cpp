@@ -555,42 +555,47 @@ class KernelRenderer {
     auto tile_at = [&](const ExprPtr& row, int j, const ExprPtr& col) {
       return "tile[" + r.value(iadd(imul(iadd(imul(row, lanes), j), pitch), col)) + "]";
     };
-    auto lane_stages = [&](const ExprPtr& fast, const ExprPtr& vec) {
-      std::vector<LaneStage> out;
-      for (int j = 0; j < lanes; ++j)
-        out.push_back(substitute_stage(st, tile_subst(others, fast, vec, lanes, j)));
-      return out;
-    };
-    // Values in: kMapTileGroup / kMapTile rows of vectors at a time.
-    const int64_t rows = kMapTileGroup / kMapTile;
-    for (int64_t q = 0; q < per_row / rows; ++q) {
-      const ExprPtr col = imod(lid, kMapTile), row = iadd(idiv(lid, kMapTile), q * rows);
-      const ExprPtr fast = iadd(tf, col), vec = iadd(tv, row);
-      open_tile_block(w, r, fast, f_end, vec, v_end);
-      std::vector<LaneStage> lanes_in = lane_stages(fast, vec);
-      std::vector<std::vector<const LaneStage*>> by_lane;
-      for (const LaneStage& l : lanes_in) by_lane.push_back({&l});
-      bind_vector_loads(r, by_lane);
-      for (int j = 0; j < lanes; ++j) {
-        const std::string value = r.value(lanes_in[j].stores[0].value);
-        w.line(tile_at(row, j, col) + " = " + value + ";");
+    // Runs `body` on the lanes of every vector of the tile, a work-group's worth at a time:
+    // consecutive work-items at consecutive columns (fast_outer) when `walk_columns`, else
+    // at consecutive vectors of a row (the last loop).
+    using TileBody =
+        std::function<void(const std::vector<LaneStage>&, const ExprPtr& row, const ExprPtr& col)>;
+    auto each_vector = [&](bool walk_columns, const TileBody& body) {
+      const int64_t side = walk_columns ? kMapTile : per_row, step = kMapTileGroup / side;
+      const int64_t passes = (walk_columns ? per_row : kMapTile) / step;
+      for (int64_t p = 0; p < passes; ++p) {
+        const ExprPtr across = imod(lid, side), along = iadd(idiv(lid, side), p * step);
+        const ExprPtr& col = walk_columns ? across : along;
+        const ExprPtr& row = walk_columns ? along : across;
+        const ExprPtr fast = iadd(tf, col), vec = iadd(tv, row);
+        open_tile_block(w, r, fast, f_end, vec, v_end);
+        std::vector<LaneStage> lanes_at;
+        for (int j = 0; j < lanes; ++j)
+          lanes_at.push_back(substitute_stage(st, tile_subst(others, fast, vec, lanes, j)));
+        body(lanes_at, row, col);
+        r.pop_scope();
+        w.close();
       }
-      r.pop_scope();
-      w.close();
-    }
+    };
+    // Values in, computed with work-items along fast_outer (where the loads run).
+    each_vector(true,
+                [&](const std::vector<LaneStage>& in, const ExprPtr& row, const ExprPtr& col) {
+                  std::vector<std::vector<const LaneStage*>> by_lane;
+                  for (const LaneStage& l : in) by_lane.push_back({&l});
+                  bind_vector_loads(r, by_lane);
+                  for (int j = 0; j < lanes; ++j) {
+                    const std::string value = r.value(in[j].stores[0].value);
+                    w.line(tile_at(row, j, col) + " = " + value + ";");
+                  }
+                });
     w.line("barrier(CLK_LOCAL_MEM_FENCE);");
-    // Values out: kMapTileGroup / per_row tile columns at a time.
-    const int64_t cols = kMapTileGroup / per_row;
-    for (int64_t p = 0; p < kMapTile / cols; ++p) {
-      const ExprPtr row = imod(lid, per_row), col = iadd(idiv(lid, per_row), p * cols);
-      const ExprPtr fast = iadd(tf, col), vec = iadd(tv, row);
-      open_tile_block(w, r, fast, f_end, vec, v_end);
-      std::vector<LaneStage> lanes_out = lane_stages(fast, vec);
-      for (int j = 0; j < lanes; ++j) r.bind(lanes_out[j].stores[0].value, tile_at(row, j, col));
-      emit_stores(w, r, lanes_out, "");
-      r.pop_scope();
-      w.close();
-    }
+    // Values out, stored with work-items along the last loop (where the store runs).
+    each_vector(false,
+                [&](const std::vector<LaneStage>& out, const ExprPtr& row, const ExprPtr& col) {
+                  for (int j = 0; j < lanes; ++j)
+                    r.bind(out[j].stores[0].value, tile_at(row, j, col));
+                  emit_stores(w, r, out, "");
+                });
     end_entry(w, r);
     out_.launches.push_back({out_.name, groups * kMapTileGroup, kMapTileGroup});
   }
