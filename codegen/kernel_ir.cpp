@@ -141,7 +141,8 @@ std::string print_kernel(const Kernel& k) {
   out += ") vars=" + std::to_string(k.num_vars) +
          " vector=" + std::to_string(static_cast<int>(k.vector_mode)) + "x" +
          std::to_string(k.vector_unroll) +
-         (k.vector_narrowing != 1 ? "/" + std::to_string(k.vector_narrowing) : "") + "\n";
+         (k.vector_narrowing != 1 ? "/" + std::to_string(k.vector_narrowing) : "") +
+         (k.walk_outer >= 0 ? " walk=" + std::to_string(k.walk_outer) : "") + "\n";
   ExprNamer namer(out);
   std::string outer = "outer";
   for (const Loop& l : k.outer) outer += " " + loop_str(l, namer);

@@ -160,6 +160,11 @@ struct Kernel {
   // The backend's vector width is divided by this where the vectorized loop is short: a
   // row of 7 values runs in 8 lanes rather than 16.
   int vector_narrowing = 1;
+  // Set by choose_outer_walk (codegen/choose_outer_walk.h) for outer vectorization: the
+  // index in `outer` of the loop whose iterations run consecutively, each one a vector of
+  // the last loop (a gather's lines are then read again at the next step); -1: the vectors
+  // of the last loop run consecutively.
+  int walk_outer = -1;
   // Set by map_to_work_groups, for devices that run work-groups.
   GroupMapping groups;
   // Set by match_contraction (codegen/contraction.h) when a library GEMM (kernels/) runs

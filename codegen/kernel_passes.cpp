@@ -8,6 +8,7 @@
 #include "codegen/choose_group_shape.h"
 #include "codegen/choose_group_size.h"
 #include "codegen/choose_map_order.h"
+#include "codegen/choose_outer_walk.h"
 #include "codegen/choose_pairwise_sums.h"
 #include "codegen/contraction.h"
 #include "codegen/unroll_small_reductions.h"
@@ -73,6 +74,18 @@ int strided_accesses(const Stage& stage, int v, const std::function<bool(int buf
     if (counted && !counted(buffer)) return;
     AccessPattern p = access_pattern(index, v);
     if (store ? p != AccessPattern::Contiguous : p == AccessPattern::Strided) ++n;
+  });
+  return n;
+}
+
+int gathers_contiguous_along(const Stage& stage, int lanes_var, int walk_var,
+                             const std::function<bool(int buffer)>& counted) {
+  int n = 0;
+  for_each_access(stage, [&](const ExprPtr& index, bool store, int buffer) {
+    if (store || !counted(buffer)) return;
+    if (access_pattern(index, lanes_var) == AccessPattern::Strided &&
+        access_pattern(index, walk_var) == AccessPattern::Contiguous)
+      ++n;
   });
   return n;
 }
@@ -245,6 +258,7 @@ bool cache_row_values(Kernel& k, const LowerOptions& options) {
 
 void optimize_kernel(Kernel& kernel, const LowerOptions& options) {
   choose_vectorization(kernel, options);
+  choose_outer_walk(kernel, options);
   cache_row_values(kernel, options);
   choose_pairwise_sums(kernel);
   match_contraction(kernel);

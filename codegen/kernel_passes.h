@@ -43,6 +43,11 @@ bool distributable(const Stage& stage);
 int strided_accesses(const Stage& stage, int v,
                      const std::function<bool(int buffer)>& counted = {});
 
+// Loads of `stage` (of the buffers `counted` accepts) that would be gathers with lanes along
+// `lanes_var` and walk memory contiguously along `walk_var`.
+int gathers_contiguous_along(const Stage& stage, int lanes_var, int walk_var,
+                             const std::function<bool(int buffer)>& counted);
+
 // Whether some load or store of `stage` walks memory contiguously along loop variable `v`.
 bool contiguous_along(const Stage& stage, int v);
 

@@ -55,6 +55,9 @@ struct LowerOptions {
   // The schedule's max_operand_prologue_ops for this device (build_program takes the
   // smaller of the two).
   int max_operand_prologue_ops = 8;
+  // Whether outer-vectorized kernels whose loads gather may run another outer loop
+  // consecutively (choose_outer_walk.h): what a CPU's caches want.
+  bool walk_gathered_lines = false;
 };
 
 LoweredGroup lower_group(const passes::FusionGroup& group, const LowerOptions& options = {});

@@ -201,13 +201,24 @@ class KernelEmitter {
     outer_vector_ = s.outer;
   }
 
+  // The outer loops as the digits of an odometer over [begin, end), the last digit the
+  // fastest: the outer loops in order, or with walk_outer (choose_outer_walk.h) that loop
+  // moved last, after the vector blocks of the last loop.
   void emit_outer(Value* begin, Value* end) {
     auto& b = c_.b;
     const bool outer_vec = k_.vector_mode == VectorMode::Outer && !k_.outer.empty();
+    const size_t n = k_.outer.size();
+    std::vector<size_t> order;  // digit -> outer loop
+    for (size_t i = 0; i < n; ++i)
+      if (static_cast<int>(i) != k_.walk_outer) order.push_back(i);
+    if (k_.walk_outer >= 0 && outer_vec) order.push_back(static_cast<size_t>(k_.walk_outer));
+    if (order.size() != n) internal("walk_outer outside the outer loops or without vectors");
     std::vector<int64_t> dims;
-    for (const Loop& l : k_.outer) dims.push_back(l.extent);
-    if (outer_vec) dims.back() = (dims.back() + W_ - 1) / W_;
-    const size_t n = dims.size();
+    for (size_t i : order) {
+      int64_t e = k_.outer[i].extent;
+      if (outer_vec && i + 1 == n) e = (e + W_ - 1) / W_;
+      dims.push_back(e);
+    }
     std::vector<llvm::AllocaInst*> idx(n);
     Value* rem = begin;
     for (size_t d = n; d-- > 0;) {
@@ -218,10 +229,16 @@ class KernelEmitter {
     }
     counted_loop(begin, end, 1, [&](Value*) {
       std::vector<Value*> cur(n);
-      for (size_t d = 0; d < n; ++d) cur[d] = b.CreateLoad(b.getInt64Ty(), idx[d]);
-      for (size_t d = 0; d + (outer_vec ? 1 : 0) < n; ++d) vars_[k_.outer[d].var] = cur[d];
+      Value* block = nullptr;  // the vector block of the last loop
+      for (size_t d = 0; d < n; ++d) {
+        cur[d] = b.CreateLoad(b.getInt64Ty(), idx[d]);
+        if (outer_vec && order[d] + 1 == n)
+          block = cur[d];
+        else
+          vars_[k_.outer[order[d]].var] = cur[d];
+      }
       if (outer_vec)
-        emit_outer_vector_block(cur.back());
+        emit_outer_vector_block(block);
       else
         emit_stages();
       // Advance the odometer by one.

@@ -69,6 +69,7 @@ codegen::LowerOptions CpuDevice::lower_options() const {
   o.vector_lanes = codegen::llvm_backend::host_target().info.lanes;
   o.threads = ThreadPool::global().size();
   o.row_cache_bytes = 64 << 10;  // on the stack of each kernel instance
+  o.walk_gathered_lines = true;
   return o;
 }
 

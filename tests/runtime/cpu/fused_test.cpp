@@ -104,6 +104,22 @@ TEST(CpuFused, ChangingAScalarDoesNotRecompile) {
 // past the row are switched off, and loads every 2nd to 4th element as one load and a
 // shuffle: a 2 x 2 max-pool over 28- and 14-wide planes (the CNN's), odd widths, and
 // strided slices, in several dtypes.
+// Kernels whose loads gather (channels-first buffers read channels-last) walk the loop the
+// loads run along (codegen/choose_outer_walk.h): with a batch loop around it, partial
+// vectors of the last loop, and thread ranges that start mid-walk.
+TEST(CpuFused, GatheringKernelsWalkAnotherLoop) {
+  for (const Shape& s : std::vector<Shape>{{2, 100, 300}, {3, 77, 1024}, {1, 4096, 40}}) {
+    Tensor a = data({s[0], s[2], s[1]}, 11), b = data({s[0], s[2], s[1]}, 12);
+    Tensor x = data(s, 13);
+    Tensor y = swapaxes(a, 1, 2) + swapaxes(b, 1, 2) * relu(x);
+    check({y}, 1, "walk " + shape_str(s));
+    frontend::Extraction ex = frontend::extract_graph({y.node()}, false);
+    auto prepared = runtime::prepare(cpu(), ex.graph, ex.inputs);
+    ASSERT_EQ(prepared->program().kernels.size(), 1u);
+    EXPECT_GE(prepared->program().kernels[0].walk_outer, 0) << shape_str(s);
+  }
+}
+
 TEST(CpuFused, PartialVectorsAndStridedLoads) {
   for (DType t : {DType::F32, DType::F64, DType::I32, DType::F16}) {
     for (int64_t w : {28, 14, 6, 34}) {
