@@ -11,6 +11,7 @@
 #include "codegen/choose_outer_walk.h"
 #include "codegen/choose_pairwise_sums.h"
 #include "codegen/contraction.h"
+#include "codegen/split_divided_loop.h"
 #include "codegen/unroll_small_reductions.h"
 
 namespace kiln::codegen {
@@ -257,6 +258,7 @@ bool cache_row_values(Kernel& k, const LowerOptions& options) {
 }
 
 void optimize_kernel(Kernel& kernel, const LowerOptions& options) {
+  split_divided_loop(kernel, options);
   choose_vectorization(kernel, options);
   choose_outer_walk(kernel, options);
   cache_row_values(kernel, options);

@@ -58,6 +58,9 @@ struct LowerOptions {
   // Whether outer-vectorized kernels whose loads gather may run another outer loop
   // consecutively (choose_outer_walk.h): what a CPU's caches want.
   bool walk_gathered_lines = false;
+  // Whether the last outer loop of a flat map kernel is split where its indices divide it
+  // (split_divided_loop.h): what vectors along it need to become loads instead of gathers.
+  bool split_divided_loops = false;
 };
 
 LoweredGroup lower_group(const passes::FusionGroup& group, const LowerOptions& options = {});

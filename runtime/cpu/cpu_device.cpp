@@ -70,6 +70,7 @@ codegen::LowerOptions CpuDevice::lower_options() const {
   o.threads = ThreadPool::global().size();
   o.row_cache_bytes = 64 << 10;  // on the stack of each kernel instance
   o.walk_gathered_lines = true;
+  o.split_divided_loops = true;
   return o;
 }
 

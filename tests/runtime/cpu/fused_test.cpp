@@ -120,6 +120,17 @@ TEST(CpuFused, GatheringKernelsWalkAnotherLoop) {
   }
 }
 
+// A gated product of the halves of [L, 4, B] read as [L, 4 B]: the last loop is split at B
+// (codegen/split_divided_loop.h), with B a multiple of the lanes or not.
+TEST(CpuFused, HalvesOfAMergedDimension) {
+  for (int64_t b : {48, 96, 100, 1536}) {
+    Tensor u = data({4, 33, b}, 14);
+    Tensor m = reshape(swapaxes(u, 0, 1), {33, 4 * b});
+    Tensor y = slice(m, 1, 0, 2 * b) * erf(slice(m, 1, 2 * b, 4 * b));
+    check({y}, 1, "halves " + std::to_string(b));
+  }
+}
+
 TEST(CpuFused, PartialVectorsAndStridedLoads) {
   for (DType t : {DType::F32, DType::F64, DType::I32, DType::F16}) {
     for (int64_t w : {28, 14, 6, 34}) {
