@@ -42,6 +42,7 @@ bool split_divided_loop(Kernel& kernel, const LowerOptions& options) {
   for (const Stage& st : kernel.stages)
     if (st.kind != StageKind::Loop) return false;
   const Loop last = kernel.outer.back();
+  if (last.begin || last.end) return false;  // a chunk of a loop: not a whole range to split
   const int64_t lanes = std::max(options.vector_lanes, 1);
   std::vector<int64_t> found;
   std::unordered_set<const Expr*> seen;
