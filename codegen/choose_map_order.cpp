@@ -7,10 +7,6 @@ namespace kiln::codegen {
 
 namespace {
 
-// Buffers up to this many bytes stay in cache, however they are read (a filter's taps, a
-// bias): their scattered reads cost nothing worth reordering for.
-constexpr int64_t kCachedBytes = 64 * 1024;
-
 // A warp's worth of work-items at least along the chosen loop, so that its accesses fill
 // whole 128-byte lines.
 constexpr int64_t kMinExtent = 32;
@@ -19,9 +15,7 @@ constexpr int64_t kMinExtent = 32;
 // `loads_only`, those to buffers the kernel does not write.
 int scattered(const Kernel& k, int v, bool loads_only) {
   auto large = [&](int buffer) {
-    const BufferParam& b = k.buffers[static_cast<size_t>(buffer)];
-    return b.numel * static_cast<int64_t>(dtype_size(b.dtype)) > kCachedBytes &&
-           !(loads_only && b.written);
+    return past_cache(k, buffer) && !(loads_only && k.buffers[static_cast<size_t>(buffer)].written);
   };
   int n = 0;
   for (const Stage& st : k.stages) n += strided_accesses(st, v, large);

@@ -7,9 +7,6 @@ namespace kiln::codegen {
 
 namespace {
 
-// Buffers up to this many bytes stay in L1/L2 however they are read: no reordering for them.
-constexpr int64_t kCachedBytes = 64 * 1024;
-
 // Steps along the walked loop before the walk moves on: enough to reuse each gathered line.
 constexpr int64_t kMinExtent = 16;
 
@@ -23,8 +20,7 @@ void choose_outer_walk(Kernel& kernel, const LowerOptions& options) {
   for (const Stage& st : kernel.stages)
     if (st.kind != StageKind::Loop || !st.loops.empty() || st.sequential) return;
   auto large_load = [&](int buffer) {
-    const BufferParam& b = kernel.buffers[static_cast<size_t>(buffer)];
-    return !b.written && b.numel * static_cast<int64_t>(dtype_size(b.dtype)) > kCachedBytes;
+    return !kernel.buffers[static_cast<size_t>(buffer)].written && past_cache(kernel, buffer);
   };
   const int last = kernel.outer.back().var;
   int gathers = 0;

@@ -79,6 +79,12 @@ int strided_accesses(const Stage& stage, int v, const std::function<bool(int buf
   return n;
 }
 
+bool past_cache(const Kernel& k, int buffer) {
+  constexpr int64_t kCachedBytes = 64 * 1024;
+  const BufferParam& b = k.buffers[static_cast<size_t>(buffer)];
+  return b.numel * static_cast<int64_t>(dtype_size(b.dtype)) > kCachedBytes;
+}
+
 int gathers_contiguous_along(const Stage& stage, int lanes_var, int walk_var,
                              const std::function<bool(int buffer)>& counted) {
   int n = 0;

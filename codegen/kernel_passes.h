@@ -43,6 +43,10 @@ bool distributable(const Stage& stage);
 int strided_accesses(const Stage& stage, int v,
                      const std::function<bool(int buffer)>& counted = {});
 
+// Whether buffer `buffer` of `k` is past the bytes that stay in cache however they are read
+// (a filter's taps, a bias): the passes that reorder loops for memory count only those.
+bool past_cache(const Kernel& k, int buffer);
+
 // Loads of `stage` (of the buffers `counted` accepts) that would be gathers with lanes along
 // `lanes_var` and walk memory contiguously along `walk_var`.
 int gathers_contiguous_along(const Stage& stage, int lanes_var, int walk_var,

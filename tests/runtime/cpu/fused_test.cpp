@@ -128,6 +128,11 @@ TEST(CpuFused, HalvesOfAMergedDimension) {
     Tensor m = reshape(swapaxes(u, 0, 1), {33, 4 * b});
     Tensor y = slice(m, 1, 0, 2 * b) * erf(slice(m, 1, 2 * b, 4 * b));
     check({y}, 1, "halves " + std::to_string(b));
+    // Blocks of whole vectors (48, 96, 1536): the last loop [2 b] became [2, b].
+    frontend::Extraction ex = frontend::extract_graph({y.node()}, false);
+    auto prepared = runtime::prepare(cpu(), ex.graph, ex.inputs);
+    ASSERT_EQ(prepared->program().kernels.size(), 1u);
+    EXPECT_EQ(prepared->program().kernels[0].outer.size(), b % 16 == 0 ? 3u : 2u) << b;
   }
 }
 
