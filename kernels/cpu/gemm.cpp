@@ -137,6 +137,7 @@ CpuGemm::CpuGemm(const codegen::Kernel& kernel, codegen::GemmKernels gemm,
     micro_window_ = micro(10);
     micro_window_narrow_ = micro(11);
     init_window(kernel);
+    init_winograd();
   }
   batch_extents_ = c.batch.extents;
   const int lanes = codegen::llvm_backend::host_target().info.lanes;
@@ -414,6 +415,10 @@ void CpuGemm::epilogue_rows(uint8_t* const* buffers, const uint64_t* scalars, in
 
 void CpuGemm::run(uint8_t* const* buffers, const uint64_t* scalars,
                   runtime::cpu::ThreadPool& pool) const {
+  if (!winograd_tap_.empty() && winograd_enabled()) {
+    run_winograd(buffers, scalars, pool);
+    return;
+  }
   if (micro_window_) {
     run_window(buffers, scalars, pool);
     return;

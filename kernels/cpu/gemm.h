@@ -23,6 +23,9 @@
 // into a tile and the driver scatters to the output's (run_window). An A that is a
 // WindowA (a stride-1 conv's image in its weight gradient) is packed as runs of the
 // images' virtual pixels from such a copy, k split over the threads (run_window_a).
+// A WindowB of 3 x 3 taps over enough input planes runs as a Winograd F(2x2, 3x3)
+// convolution instead (run_winograd): 16 products of c_out x planes x tiles, 2.25 times
+// fewer multiply-adds, by the same micro-kernel; KILN_CPU_WINOGRAD=0 turns it off.
 // The pack and epilogue kernels are KernelIR (codegen/gemm_kernels.h) compiled with the
 // micro-kernel into one object (compile_gemm_object). kiln-aot emits the same kernels into
 // its objects for the run-time library's C driver (codegen/aot/cpu/gemm.h), which runs
@@ -92,6 +95,17 @@ bool splits_k(const codegen::GemmKernels& gemm, int threads);
 // Multiply-adds of one product of a batch up to which each thread runs whole products of
 // the batch (when the batch has a product for every thread) instead of splitting each.
 inline constexpr int64_t kSmallBatchedProduct = int64_t{1} << 20;
+
+// Per value of k, its tap (plane * 9 + row * 3 + column) where the product is a 3 x 3
+// stride-1 convolution that runs as Winograd F(2x2, 3x3) (gemm_winograd.cpp): an f32
+// WindowB of 3 x 3 taps, each once, over at least 8 planes, with filters shared by the
+// batch. Empty where it is not. `num_vars`: the kernel's.
+std::vector<int64_t> winograd_taps(const codegen::GemmKernels& gemm, int num_vars);
+
+// Whether such products run as Winograd convolutions: unless KILN_CPU_WINOGRAD=0 (read
+// at each run), where they run as windows (exact sums of the taps, about 1.2x slower for
+// a 3x3 conv of 32 -> 64 channels on 14 x 14 images).
+bool winograd_enabled();
 
 class CpuGemm {
  public:
@@ -197,6 +211,16 @@ class CpuGemm {
   void pack_all_a(uint8_t* const* buffers, const uint64_t* scalars, int64_t batch,
                   uint8_t* dst) const;
 
+  // The Winograd path (kernels/cpu/gemm_winograd.cpp): chunks of tiles (2 x 2 outputs)
+  // over the pool, each transformed from its image's padded planes, multiplied by the
+  // transformed filters per position, and transformed back into the outputs.
+  void init_winograd();
+  void run_winograd(uint8_t* const* buffers, const uint64_t* scalars,
+                    runtime::cpu::ThreadPool& pool) const;
+  // U = G g G^T of every filter, from all of A packed (pack_all_a), into 16 packed As of
+  // c_out x planes.
+  void winograd_filters(const uint8_t* packed_a, float* U) const;
+
   codegen::GemmKernels gemm_;
   DType acc_;
   int64_t esize_;
@@ -219,6 +243,10 @@ class CpuGemm {
   std::vector<int64_t> tap_at_, column_at_, image_at_, image_cotangent_at_;
   int64_t pixels_ = 0, image_size_ = 0;
   bool a_per_batch_ = false;
+  // The Winograd path: winograd_taps (empty where the path is not taken), and the tiles
+  // per column and per row of an image.
+  std::vector<int64_t> winograd_tap_;
+  int64_t tiles_h_ = 0, tiles_w_ = 0;
   int narrow_ = 0;  // columns of the narrow micro-kernels
   // Work items of a panel of A, per value of k of each pack of B, and elements per work
   // item of the epilogue along n.

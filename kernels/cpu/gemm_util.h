@@ -59,9 +59,10 @@ inline void zero_short(uint8_t* dst, size_t n) {
 
 // Per-thread buffers that grow and are kept, 64-byte aligned. Slots: packed panels of A
 // (0), tail tiles (1), a task's panel of B (2), a WindowB's padded planes (3), all of A
-// packed (4) and an accumulator matrix (5).
+// packed (4), an accumulator matrix (5), and the Winograd path's planes split by column
+// parity (6), transformed tiles (7) and products (8).
 inline uint8_t* thread_buffer(int which, size_t bytes) {
-  thread_local std::vector<uint8_t> buffers[6];
+  thread_local std::vector<uint8_t> buffers[9];
   std::vector<uint8_t>& b = buffers[which];
   if (b.size() < bytes + 64) b.resize(bytes + 64);
   return reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(b.data()) + 63) & ~uintptr_t{63});

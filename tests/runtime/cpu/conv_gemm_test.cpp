@@ -7,7 +7,9 @@
 // (c_out not a multiple of MR), use strides, dilation, asymmetric padding, groups,
 // channels-last views, f64, fused epilogues, depths of one and two blocks of k, and
 // batches of 1 and 3 (each batch's panels over the threads) and 6 (whole batches per
-// thread); and the form of a conv's weight gradient, computed transposed.
+// thread); the form of a conv's weight gradient, computed transposed; and the 3x3 convs
+// that run as Winograd F(2x2, 3x3) (kernels/cpu/gemm_winograd.cpp), which the window
+// cases turn off (KILN_CPU_WINOGRAD=0) to test the windows.
 #include <gtest/gtest.h>
 #include <kiln/kiln.h>
 
@@ -19,6 +21,7 @@
 #include "kernels/cpu/gemm.h"
 #include "runtime/driver.h"
 #include "tests/runtime/cpu/cpu_test_util.h"
+#include "tests/runtime/scoped_env.h"
 
 namespace kiln::testing {
 namespace {
@@ -35,6 +38,7 @@ struct Case {
   bool window = false;      // whether B is a WindowB (read in place)
   int64_t pitch = 0;        // the WindowB's row pitch, where given
   size_t shifts = 0;        // and its copies of the planes per column shift
+  bool winograd = false;    // whether it runs as Winograd F(2x2, 3x3)
 };
 
 Tensor data(DType dtype, const Shape& shape, uint64_t seed) {
@@ -57,9 +61,14 @@ void check(const Case& c) {
   codegen::Program p = runtime::compile_graph(ex.graph, cpu());
   // The conv's kernel (channels-last layouts may add a copy).
   std::optional<codegen::GemmKernels> gemm;
+  int num_vars = 0;
   for (const codegen::Kernel& k : p.kernels)
-    if (!gemm) gemm = kernels::cpu::host_gemm_kernels(k);
+    if (!gemm) {
+      gemm = kernels::cpu::host_gemm_kernels(k);
+      num_vars = k.num_vars;
+    }
   ASSERT_TRUE(gemm) << "not a GEMM";
+  EXPECT_EQ(!kernels::cpu::winograd_taps(*gemm, num_vars).empty(), c.winograd) << "Winograd";
   // Transposed, B is the cotangent, read by the pack kernel, and C^T goes through the
   // epilogue.
   EXPECT_EQ(gemm->b_affine.has_value(), !c.transposed) << "whether B is packed by copies";
@@ -185,6 +194,10 @@ TEST(CpuConvGemm, WindowConvs) {
   cases[4].shifts = 3;
   cases[5].pitch = 50;
   cases[5].shifts = 7;
+  // 3x3 taps over 8 planes or more (all but the dilated, 5x5, 1x9, conv1d and f64 ones)
+  // would run as Winograd convolutions.
+  for (size_t i : {0, 1, 2, 7, 8, 9, 10, 11, 12, 13}) cases[i].winograd = true;
+  const test::ScopedEnv windows("KILN_CPU_WINOGRAD", "0");
   for (Case& c : cases) {
     c.window = true;
     check(c);
@@ -218,6 +231,39 @@ TEST(CpuConvGemm, WeightGradientForm) {
   Case conv1d{"conv1d", 1, {6, 4, 40}, {11, 4, 40}, {.padding = 2}};
   conv1d.window = true;
   check(conv1d);
+}
+
+// 3x3 stride-1 convs over 8 planes or more: Winograd F(2x2, 3x3), in chunks of tiles
+// (2 x 2 outputs) that cross rows of tiles and images. The cases leave half tiles (odd
+// outputs), partial vectors of tiles (rows of 7 tiles, of 31), rows of A past c_out,
+// planes past a block of k (520), and one tile per image; bias and relu go through the
+// epilogue. Those that are not 3x3 stride-1 windows of f32 over 8 planes do not run so.
+TEST(CpuConvGemm, WinogradConvs) {
+  std::vector<Case> cases = {
+      {"9 x 13, c_out 17", 2, {1, 8, 9, 13}, {17, 8, 3, 3}, {.padding = 1}},
+      {"14 x 14, 32 -> 64, batch 3", 2, {3, 32, 14, 14}, {64, 32, 3, 3}, {.padding = 1}},
+      {"asymmetric padding", 2, {2, 9, 12, 15}, {11, 9, 3, 3}, {.padding = {{2, 0}, {1, 3}}}},
+      {"5 x 61 outputs", 2, {2, 8, 5, 61}, {5, 8, 3, 3}, {.padding = 1}},
+      {"56 x 56, batch 2", 2, {2, 16, 56, 56}, {24, 16, 3, 3}, {.padding = 1}},
+      {"2 x 2 images: one tile each", 2, {5, 32, 2, 2}, {16, 32, 3, 3}, {.padding = 1}},
+      {"520 planes: two blocks", 2, {1, 520, 4, 5}, {8, 520, 3, 3}, {.padding = 1}},
+      {"bias and relu", 2, {3, 8, 9, 13}, {17, 8, 3, 3}, {.padding = 1}, DType::F32, true, false},
+  };
+  for (Case& c : cases) {
+    c.window = true;
+    c.winograd = true;
+    check(c);
+  }
+  const std::vector<Case> others = {
+      {"7 planes", 2, {2, 7, 9, 13}, {17, 7, 3, 3}, {.padding = 1}},
+      {"dilation 2", 2, {2, 8, 12, 15}, {11, 8, 3, 3}, {.padding = 2, .dilation = {2}}},
+      {"5x5", 2, {2, 8, 9, 13}, {9, 8, 5, 5}, {.padding = 2}},
+      {"f64", 2, {2, 8, 9, 11}, {13, 8, 3, 3}, {.padding = 1}, DType::F64},
+  };
+  for (Case c : others) {
+    c.window = true;
+    check(c);
+  }
 }
 
 }  // namespace

@@ -1,0 +1,390 @@
+// CpuGemm's Winograd path: a 3x3 stride-1 convolution (a WindowB) as F(2x2, 3x3), see
+// gemm.h. Per 2 x 2 block of outputs (a tile), with d the tile's 4 x 4 window of the
+// padded input and g a 3 x 3 filter:
+//   V = B^T d B,  U = G g G^T,  Y = A^T (sum over the input planes of U . V) A,
+// so that each of the 16 positions of a tile's transform is a product over the planes:
+// M[xi] (c_out x tiles) = U[xi] (c_out x planes) V[xi] (planes x tiles), which the GEMM's
+// own micro-kernel runs. 16 multiply-adds per tile and plane instead of 36: 2.25 times
+// fewer. The transforms add and subtract only (and halve, in G), so the result differs
+// from the direct sum by a few rounding errors of the values involved.
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "ir/host_memory.h"
+#include "kernels/cpu/gemm.h"
+#include "kernels/cpu/gemm_util.h"
+
+// The vectors below are passed between inline functions only; GCC's note that their ABI
+// differs with and without AVX does not concern them.
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+namespace kiln::kernels::cpu {
+
+using namespace detail;  // NOLINT(google-build-using-namespace): the GEMM's own helpers
+
+namespace {
+
+constexpr int kPositions = 16;  // a tile's transform is 4 x 4
+
+// Input planes from which the transforms pay: with fewer, the 16 products are too shallow
+// for the micro-kernel and the transforms cost more than they save.
+constexpr int64_t kMinWinogradPlanes = 8;
+
+// The transforms run on 8 tiles at once (GCC/Clang vector extensions: the host's vectors
+// where it has them, pairs of SSE vectors otherwise).
+constexpr int kLanes = 8;
+using Vec = float __attribute__((vector_size(kLanes * sizeof(float))));
+
+inline Vec load(const float* p) {
+  Vec v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+inline void store(float* p, Vec v) { std::memcpy(p, &v, sizeof(v)); }
+
+// (a0 b0 a1 b1 a2 b2 a3 b3) and (a4 b4 ... a7 b7).
+#if defined(__clang__)
+inline Vec interleave_low(Vec a, Vec b) {
+  return __builtin_shufflevector(a, b, 0, 8, 1, 9, 2, 10, 3, 11);
+}
+inline Vec interleave_high(Vec a, Vec b) {
+  return __builtin_shufflevector(a, b, 4, 12, 5, 13, 6, 14, 7, 15);
+}
+#else
+using Index = int __attribute__((vector_size(kLanes * sizeof(int))));
+inline Vec interleave_low(Vec a, Vec b) {
+  return __builtin_shuffle(a, b, Index{0, 8, 1, 9, 2, 10, 3, 11});
+}
+inline Vec interleave_high(Vec a, Vec b) {
+  return __builtin_shuffle(a, b, Index{4, 12, 5, 13, 6, 14, 7, 15});
+}
+#endif
+
+// d[0..3] -> B^T d: the input transform along one axis.
+inline void input_1d(Vec d0, Vec d1, Vec d2, Vec d3, Vec* v) {
+  v[0] = d0 - d2;
+  v[1] = d1 + d2;
+  v[2] = d2 - d1;
+  v[3] = d1 - d3;
+}
+
+// m[0..3] -> A^T m: the output transform along one axis.
+inline void output_1d(Vec m0, Vec m1, Vec m2, Vec m3, Vec& y0, Vec& y1) {
+  y0 = m0 + m1 + m2;
+  y1 = m1 - m2 - m3;
+}
+
+// g[0..2] -> G g: the filter transform along one axis.
+inline void filter_1d(float g0, float g1, float g2, float* u, int stride) {
+  u[0] = g0;
+  u[stride] = 0.5f * (g0 + g1 + g2);
+  u[2 * stride] = 0.5f * (g0 - g1 + g2);
+  u[3 * stride] = g2;
+}
+
+// The transforms, compiled for AVX2 too where the host has it (8 lanes a vector).
+#if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
+#define KILN_HOST_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define KILN_HOST_CLONES
+#endif
+
+// Tiles (th, tw0 .. tw0 + len) of an image, columns `column` on in a chunk's products.
+struct TileRun {
+  int64_t image, th, tw0, len, column;
+};
+
+// The planes' padded input, columns split by parity: even[p * plane_size + y * pitch + x]
+// is the column 2x of row y of plane p, odd[...] the column 2x + 1.
+struct SplitPlanes {
+  const float* even;
+  const float* odd;
+  int64_t planes, pitch, plane_size;
+};
+
+// V = B^T d B of the tiles (th, tw0 + l), l < len, of every plane, 8 at a time, into V's
+// columns (rows of ldv: per position, per plane). d[i][j] is the padded input's row
+// 2th + i at column 2tw + j: even[tw + j / 2] for even j, odd[...] for odd j. The last
+// vector may reach past len, on both sides (the planes and V's rows have room for it).
+KILN_HOST_CLONES void input_tiles(const SplitPlanes& in, int64_t th, int64_t tw0, int64_t len,
+                                  float* V, int64_t ldv) {
+  const int64_t position_size = in.planes * ldv, pitch = in.pitch;
+  for (int64_t p = 0; p < in.planes; ++p) {
+    const float* e = in.even + p * in.plane_size + 2 * th * pitch + tw0;
+    const float* o = in.odd + p * in.plane_size + 2 * th * pitch + tw0;
+    float* out = V + p * ldv;
+    for (int64_t l = 0; l < len; l += kLanes) {
+      Vec c[4][4];  // B^T d, column by column
+      for (int j = 0; j < 4; ++j) {
+        const float* src = (j % 2 ? o : e) + j / 2 + l;
+        Vec col[4];
+        input_1d(load(src), load(src + pitch), load(src + 2 * pitch), load(src + 3 * pitch), col);
+        for (int i = 0; i < 4; ++i) c[i][j] = col[i];
+      }
+      for (int i = 0; i < 4; ++i) {
+        Vec v[4];
+        input_1d(c[i][0], c[i][1], c[i][2], c[i][3], v);
+        for (int j = 0; j < 4; ++j) store(out + (4 * i + j) * position_size + l, v[j]);
+      }
+    }
+  }
+}
+
+// The outputs' shape: images of `rows` (c_out) planes of out_h x out_w.
+struct OutputPlanes {
+  float* C;
+  int64_t rows, out_h, out_w;
+};
+
+// Y = A^T M A of a chunk's tiles [0, n) from their products Mt (rows of ldm, positions
+// `position_size` apart) into the outputs: per row of A, first Y of every tile, 8 tiles
+// at a time, into `y` ([row][column parity][tile], 4 rows of ldm; reading past n: Mt's
+// rows have room), then each run's rows 2th and 2th + 1, columns 2tw0 .. 2(tw0 + len), so
+// that each output plane is written in order.
+KILN_HOST_CLONES void output_tiles(const float* Mt, int64_t ldm, int64_t position_size, int64_t n,
+                                   const std::vector<TileRun>& runs, const OutputPlanes& out,
+                                   float* y) {
+  const int64_t out_h = out.out_h, out_w = out.out_w, image_size = out.rows * out_h * out_w;
+  for (int64_t m = 0; m < out.rows; ++m) {
+    const float* src = Mt + m * ldm;
+    for (int64_t t = 0; t < n; t += kLanes) {
+      Vec s[4][2];  // M A, row by row
+      for (int i = 0; i < 4; ++i) {
+        const float* x = src + 4 * i * position_size + t;
+        output_1d(load(x), load(x + position_size), load(x + 2 * position_size),
+                  load(x + 3 * position_size), s[i][0], s[i][1]);
+      }
+      for (int j = 0; j < 2; ++j) {
+        Vec y0, y1;
+        output_1d(s[0][j], s[1][j], s[2][j], s[3][j], y0, y1);
+        store(y + j * ldm + t, y0);
+        store(y + (2 + j) * ldm + t, y1);
+      }
+    }
+    for (const TileRun& run : runs) {
+      float* c = out.C + run.image * image_size + (m * out_h + 2 * run.th) * out_w + 2 * run.tw0;
+      const int64_t width = std::min(2 * run.len, out_w - 2 * run.tw0);
+      for (int64_t i = 0; i < std::min<int64_t>(2, out_h - 2 * run.th); ++i) {
+        const float* even = y + 2 * i * ldm + run.column;
+        const float* odd = even + ldm;
+        float* row = c + i * out_w;
+        for (int64_t l = 0; 2 * l < width; l += kLanes) {
+          const Vec e = load(even + l), o = load(odd + l);
+          const Vec lo = interleave_low(e, o), hi = interleave_high(e, o);
+          int64_t at = 2 * l, rest = width - at;
+          if (rest >= 2 * kLanes) {
+            store(row + at, lo);
+            store(row + at + kLanes, hi);
+            continue;
+          }
+          // The last columns: whole vectors, then the rest of one through a copy that
+          // reads inside that vector's store (which the CPU forwards).
+          Vec last = lo;
+          if (rest >= kLanes) {
+            store(row + at, lo);
+            at += kLanes;
+            rest -= kLanes;
+            last = hi;
+          }
+          float part[kLanes];
+          store(part, last);
+          copy_short(reinterpret_cast<uint8_t*>(row + at), reinterpret_cast<const uint8_t*>(part),
+                     static_cast<size_t>(rest) * sizeof(float));
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+bool winograd_enabled() {
+  const char* v = std::getenv("KILN_CPU_WINOGRAD");
+  return !(v && std::string(v) == "0");
+}
+
+std::vector<int64_t> winograd_taps(const codegen::GemmKernels& gemm, int num_vars) {
+  if (!gemm.b_window || !gemm.b_affine) return {};
+  const codegen::Contraction& c = gemm.contraction;
+  const codegen::WindowB& w = *gemm.b_window;
+  const codegen::AffineB& ab = *gemm.b_affine;
+  if (c.acc != DType::F32 || c.n.vars.size() != 2 || w.row_guard < 0) return {};
+  if (w.planes() < kMinWinogradPlanes || c.k.size() != 9 * w.planes()) return {};
+  for (int v : c.batch.vars)
+    if (c.a->depends_on_var(v)) return {};  // the filters are transformed once
+  // Each value of k one tap (plane, dr, dc) of the 3 x 3 window, each tap once.
+  const std::vector<int64_t>& gr = ab.guards[static_cast<size_t>(w.row_guard)].coef;
+  const std::vector<int64_t>& gc = ab.guards[static_cast<size_t>(w.col_guard)].coef;
+  std::vector<int64_t> values(static_cast<size_t>(num_vars), 0), taps;
+  std::vector<bool> seen(static_cast<size_t>(c.k.size()), false);
+  for (int64_t k = 0; k < c.k.size(); ++k) {
+    set_vars(values, c.k, k);
+    int64_t plane = 0;
+    for (size_t i = 0; i < w.plane_vars.size(); ++i)
+      plane = plane * w.plane_extents[i] + values[static_cast<size_t>(w.plane_vars[i])];
+    const int64_t dr = dot(gr, values, c.k) - w.r_min, dc = dot(gc, values, c.k) - w.c_min;
+    if (dr < 0 || dr > 2 || dc < 0 || dc > 2) return {};
+    const int64_t tap = plane * 9 + dr * 3 + dc;
+    if (seen[static_cast<size_t>(tap)]) return {};
+    seen[static_cast<size_t>(tap)] = true;
+    taps.push_back(tap);
+  }
+  return taps;
+}
+
+void CpuGemm::init_winograd() {
+  winograd_tap_ = winograd_taps(gemm_, num_vars_);
+  if (winograd_tap_.empty()) return;
+  const codegen::Contraction& c = gemm_.contraction;
+  tiles_h_ = ceil_div(c.n.extents[0], 2);
+  tiles_w_ = ceil_div(c.n.extents[1], 2);
+}
+
+void CpuGemm::winograd_filters(const uint8_t* packed_a, float* U) const {
+  // A(m, k) in pack_all_a's layout: per block of KC values of k, per panel of MR rows,
+  // row-major at a row stride of KC. U is laid out the same way per position, over the
+  // planes instead of k: U[xi] is a packed A of c_out x planes, zero past c_out.
+  const int mr = gemm_.tile.mr;
+  const int64_t kc = gemm_.tile.kc, a_panels = ceil_div(M_, mr), m_rows = a_panels * mr;
+  const int64_t planes = gemm_.b_window->planes(), p_blocks = ceil_div(planes, kc);
+  const int64_t position_size = p_blocks * m_rows * kc;
+  const auto* a = reinterpret_cast<const float*>(packed_a);
+  // at(m, k) = row_at[m] + k_at[k]
+  std::vector<int64_t> row_at(static_cast<size_t>(m_rows)), k_at(static_cast<size_t>(K_));
+  for (int64_t m = 0; m < m_rows; ++m) row_at[m] = (m / mr) * mr * kc + (m % mr) * kc;
+  for (int64_t k = 0; k < K_; ++k) k_at[k] = (k / kc) * a_panels * mr * kc + k % kc;
+  std::vector<float> g(static_cast<size_t>(planes) * 9);
+  std::vector<float> u(static_cast<size_t>(planes) * kPositions);  // one row of A's, per plane
+  for (int64_t m = 0; m < m_rows; ++m) {
+    std::fill(u.begin(), u.end(), 0.0f);
+    if (m < M_) {
+      for (int64_t k = 0; k < K_; ++k)
+        g[static_cast<size_t>(winograd_tap_[k])] = a[row_at[m] + k_at[k]];
+      for (int64_t p = 0; p < planes; ++p) {
+        float gg[12];  // G g, 4 x 3
+        const float* f = &g[static_cast<size_t>(p) * 9];
+        float* up = &u[static_cast<size_t>(p) * kPositions];
+        for (int j = 0; j < 3; ++j) filter_1d(f[j], f[3 + j], f[6 + j], gg + j, 3);
+        for (int i = 0; i < 4; ++i)
+          filter_1d(gg[3 * i], gg[3 * i + 1], gg[3 * i + 2], up + 4 * i, 1);
+      }
+    }
+    for (int xi = 0; xi < kPositions; ++xi)
+      for (int64_t p = 0; p < planes; ++p)
+        U[xi * position_size + row_at[m] + k_at[p]] = u[static_cast<size_t>(p * kPositions + xi)];
+  }
+}
+
+void CpuGemm::run_winograd(uint8_t* const* buffers, const uint64_t* scalars,
+                           runtime::cpu::ThreadPool& pool) const {
+  const codegen::WindowB& w = *gemm_.b_window;
+  const codegen::AffineB& ab = *gemm_.b_affine;
+  const codegen::Contraction& c = gemm_.contraction;
+  const int mr = gemm_.tile.mr, nr = gemm_.tile.nr;
+  const int64_t kc = gemm_.tile.kc, a_panels = ceil_div(M_, mr), m_rows = a_panels * mr;
+  const int64_t planes = w.planes(), p_blocks = ceil_div(planes, kc);
+  auto& memory = HostMemoryPool::global();
+
+  // The filters, transformed once per run.
+  const auto a_bytes = static_cast<size_t>(ceil_div(K_, kc) * m_rows * kc * esize_);
+  const int64_t position_size = p_blocks * m_rows * kc;
+  std::shared_ptr<uint8_t> packed_a = memory.take(a_bytes);
+  pack_all_a(buffers, scalars, 0, packed_a.get());
+  std::shared_ptr<uint8_t> filters =
+      memory.take(static_cast<size_t>(kPositions * position_size) * sizeof(float));
+  auto* U = reinterpret_cast<float*>(filters.get());
+  winograd_filters(packed_a.get(), U);
+
+  // Each image's planes padded to whole tiles: rows r_min .. r_min + 2 TH + 2 and columns
+  // c_min .. c_min + 2 TW + 2, copied by fill_planes, then split into even and odd columns.
+  codegen::WindowB padded = w;
+  padded.rows = 2 * tiles_h_ + 2;
+  padded.cols = 2 * tiles_w_ + 2;
+  padded.shifts.clear();
+  const int64_t pitch = tiles_w_ + 1, plane_size = padded.rows * pitch;
+  const int64_t image_tiles = tiles_h_ * tiles_w_, tiles = batch_ * image_tiles;
+
+  // Chunks of tiles, whole panels of B, with the chunk's transformed planes and products
+  // (16 x (planes + c_out) values per tile) in about half a megabyte.
+  const int64_t tile_bytes = kPositions * (planes + m_rows) * int64_t{sizeof(float)};
+  const int64_t chunk = nr * std::clamp<int64_t>((int64_t{1} << 19) / (tile_bytes * nr), 1, 8);
+  const int64_t chunks = ceil_div(tiles, chunk);
+
+  const int64_t mn = M_ * N_;
+  std::shared_ptr<uint8_t> scratch;
+  if (!gemm_.direct_output) scratch = memory.take(static_cast<size_t>(batch_ * mn) * sizeof(float));
+  auto* C =
+      reinterpret_cast<float*>(gemm_.direct_output ? buffers[gemm_.out_buffer] : scratch.get());
+  const MicroKernel micro = packed_a_micro_.full;
+
+  pool.parallel_for(chunks, 1, [&](int64_t q0, int64_t q1) {
+    const int64_t raw_values = planes * padded.rows * padded.cols;
+    auto* raw = reinterpret_cast<float*>(thread_buffer(3, static_cast<size_t>(raw_values) * 4));
+    // (The transforms' last vector of a row may read a vector past the planes.)
+    auto* even = reinterpret_cast<float*>(
+        thread_buffer(6, static_cast<size_t>(2 * planes * plane_size + 2 * kLanes) * 4));
+    float* odd = even + planes * plane_size;
+    const SplitPlanes split{even, odd, planes, pitch, plane_size};
+    auto* V = reinterpret_cast<float*>(
+        thread_buffer(7, static_cast<size_t>(kPositions * planes * (chunk + kLanes)) * 4));
+    auto* Mt = reinterpret_cast<float*>(
+        thread_buffer(8, static_cast<size_t>(kPositions * m_rows * (chunk + kLanes)) * 4));
+    auto* Y =
+        reinterpret_cast<float*>(thread_buffer(1, static_cast<size_t>(4 * (chunk + kLanes)) * 4));
+    std::vector<int64_t> values(static_cast<size_t>(num_vars_), 0);
+    int64_t image_in_planes = -1;
+    std::vector<TileRun> runs;  // the chunk's runs of tiles along rows of tiles
+    for (int64_t q = q0; q < q1; ++q) {
+      const int64_t t0 = q * chunk, t1 = std::min(tiles, t0 + chunk);
+      // Rows of V and Mt hold the chunk's panels and room for the transforms' last vector.
+      const int64_t n = t1 - t0, panels = ceil_div(n, nr), ldv = panels * nr + kLanes;
+      runs.clear();
+      for (int64_t t = t0; t < t1;) {
+        const int64_t image = t / image_tiles, r = t % image_tiles;
+        const int64_t th = r / tiles_w_, tw0 = r % tiles_w_;
+        runs.push_back({image, th, tw0, std::min(tiles_w_ - tw0, t1 - t), t - t0});
+        t += runs.back().len;
+      }
+      for (const TileRun& run : runs) {
+        if (run.image != image_in_planes) {
+          set_vars(values, c.batch, run.image);
+          fill_planes(padded, ab, buffers[ab.buffer], ab.offset + dot(ab.coef, values, c.batch),
+                      {w.c_min}, reinterpret_cast<uint8_t*>(raw));
+          // Rows of 2 TW + 2 columns: even and odd halves of TW + 1, one flat loop.
+          for (int64_t x = 0; x < planes * plane_size; ++x) {
+            even[x] = raw[2 * x];
+            odd[x] = raw[2 * x + 1];
+          }
+          image_in_planes = run.image;
+        }
+        input_tiles(split, run.th, run.tw0, run.len, V + run.column, ldv);
+      }
+      // Columns past the last tile: zeros (their products are dropped).
+      if (n < panels * nr)
+        for (int64_t row = 0; row < kPositions * planes; ++row)
+          std::memset(V + row * ldv + n, 0, static_cast<size_t>(panels * nr - n) * sizeof(float));
+      for (int xi = 0; xi < kPositions; ++xi)
+        for (int64_t pb = 0; pb < p_blocks; ++pb) {
+          const int64_t depth = std::min(kc, planes - pb * kc);
+          for (int64_t jp = 0; jp < panels; ++jp)
+            for (int64_t ip = 0; ip < a_panels; ++ip)
+              micro(depth, U + xi * position_size + (pb * a_panels + ip) * mr * kc,
+                    V + (xi * planes + pb * kc) * ldv + jp * nr, ldv,
+                    Mt + (xi * m_rows + ip * mr) * ldv + jp * nr, ldv, pb > 0);
+        }
+      output_tiles(Mt, ldv, m_rows * ldv, n, runs, {C, M_, c.n.extents[0], c.n.extents[1]}, Y);
+    }
+  });
+  if (!gemm_.direct_output)
+    pool.parallel_for(batch_ * M_, 1, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        const int64_t b = r / M_, m = r % M_;
+        epilogue_rows(buffers, scalars, b, scratch.get() + b * mn * esize_, m, m + 1, 0, N_);
+      }
+    });
+}
+
+}  // namespace kiln::kernels::cpu
