@@ -559,6 +559,8 @@ std::optional<GemmKernels> make_gemm_kernels(const Kernel& kernel, const Contrac
   // where it is. Few columns use each value of A once or twice: likewise.
   b.out.b_plain = of_acc_dtype(in_place(c.b, c.k, c.n, c.batch));
   b.out.b_in_place = b.out.b_plain && c.m.size() <= 16;
+  if (!b.out.b_plain && c.acc == DType::F32)
+    b.out.b_rows = of_acc_dtype(in_place(c.b, c.n, c.k, c.batch));
   if (c.m.size() > 16 && c.n.size() <= kAInPlacePanels * tile.nr)
     b.out.a_in_place = of_acc_dtype(in_place(c.a, c.m, c.k, c.batch));
   // The pack kernels gather where B's columns span several variables (a conv's rows of
@@ -568,6 +570,7 @@ std::optional<GemmKernels> make_gemm_kernels(const Kernel& kernel, const Contrac
   if (window) {
     b.out.b_in_place = false;
     b.out.b_plain.reset();
+    b.out.b_rows.reset();
     b.out.a_in_place.reset();
     b.out.b_affine = affine_b(c, kernel.num_vars);
     b.out.b_window = std::move(window);

@@ -137,6 +137,10 @@ struct GemmKernels {
   std::optional<InPlaceMatrix> b_plain;
   // Few rows (M <= 16) where B is plain: every panel of B is read there, none packed.
   bool b_in_place = false;
+  // B as the transpose of an f32 matrix in memory, where it is one (InPlaceMatrix's (r, c)
+  // here (n, k): x W^T's W, or the transposed product's x): its panels are packed by
+  // transposing 8 x 8 blocks instead of by the pack kernels, which would gather.
+  std::optional<InPlaceMatrix> b_rows;
   // Set where A allows it, for many rows (M > 16) and few columns (N <= kAInPlacePanels
   // panels): each value of A serves a few panels only, so packing it would cost more than
   // reading it where it is (a transformer's 2048 -> 64 layer). Its micro-kernels read rows

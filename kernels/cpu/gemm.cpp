@@ -12,6 +12,7 @@
 #include "ir/error.h"
 #include "ir/host_memory.h"
 #include "kernels/cpu/gemm_util.h"
+#include "kernels/cpu/vec.h"
 
 namespace kiln::kernels::cpu {
 
@@ -77,6 +78,30 @@ void sum_parts(const uint8_t* parts, int64_t count, int64_t mn, uint8_t* c, int6
   for (int64_t i = i0; i < i1; ++i) out[i] = p[i];
   for (int64_t q = 1; q < count; ++q)
     for (int64_t i = i0; i < i1; ++i) out[i] += p[q * mn + i];
+}
+
+// A panel of B from its transpose in memory: dst[kk * nr + r] = src[r * ld + kk] for
+// r < cols and kk < depth, zeros for r in [cols, nr); by 8 x 8 blocks (nr is a multiple
+// of 8).
+KILN_HOST_CLONES void pack_transposed(const float* src, int64_t ld, int64_t cols, int64_t depth,
+                                      int nr, float* dst) {
+  int64_t r = 0;
+  for (; r + kLanes <= cols; r += kLanes) {
+    int64_t kk = 0;
+    for (; kk + kLanes <= depth; kk += kLanes) {
+      Vec block[kLanes];
+      for (int i = 0; i < kLanes; ++i) block[i] = load(src + (r + i) * ld + kk);
+      transpose8(block);
+      for (int i = 0; i < kLanes; ++i) store(dst + (kk + i) * nr + r, block[i]);
+    }
+    for (; kk < depth; ++kk)
+      for (int i = 0; i < kLanes; ++i) dst[kk * nr + r + i] = src[(r + i) * ld + kk];
+  }
+  for (; r < cols; ++r)
+    for (int64_t kk = 0; kk < depth; ++kk) dst[kk * nr + r] = src[r * ld + kk];
+  if (cols < nr)
+    for (int64_t kk = 0; kk < depth; ++kk)
+      std::memset(dst + kk * nr + cols, 0, static_cast<size_t>(nr - cols) * sizeof(float));
 }
 
 // Zeros columns [filled, nr) of the kc rows of a packed panel of B (the columns past N).
@@ -204,6 +229,11 @@ void CpuGemm::pack_b_block(const Call& call, int64_t panel, uint8_t* dst) const 
     }
   } else if (gemm_.b_affine) {
     pack_affine_b(call, n0, dst);
+  } else if (gemm_.b_rows) {
+    const codegen::InPlaceMatrix& in = *gemm_.b_rows;
+    const int64_t offset = batch_offset(in, call.batch) + n0 * in.ld + call.pc;
+    pack_transposed(reinterpret_cast<const float*>(call.buffers[in.buffer]) + offset, in.ld,
+                    std::min<int64_t>(nr, N_ - n0), call.kc, nr, reinterpret_cast<float*>(dst));
   } else if (n0 + nr <= N_) {
     pack_b_(bufs.data(), scal.data(), 0, call.kc * b_items_);
   } else {

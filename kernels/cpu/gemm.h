@@ -217,9 +217,9 @@ class CpuGemm {
   void init_winograd();
   void run_winograd(uint8_t* const* buffers, const uint64_t* scalars,
                     runtime::cpu::ThreadPool& pool) const;
-  // U = G g G^T of every filter, from all of A packed (pack_all_a), into 16 packed As of
-  // c_out x planes.
-  void winograd_filters(const uint8_t* packed_a, float* U) const;
+  // U = G g G^T of the filters of rows [m0, m1) of A (rows past c_out: zeros), from all
+  // of A packed (pack_all_a), into 16 packed As of c_out x planes.
+  void winograd_filters(const uint8_t* packed_a, float* U, int64_t m0, int64_t m1) const;
 
   codegen::GemmKernels gemm_;
   DType acc_;

@@ -5,8 +5,9 @@
 // so that each of the 16 positions of a tile's transform is a product over the planes:
 // M[xi] (c_out x tiles) = U[xi] (c_out x planes) V[xi] (planes x tiles), which the GEMM's
 // own micro-kernel runs. 16 multiply-adds per tile and plane instead of 36: 2.25 times
-// fewer. The transforms add and subtract only (and halve, in G), so the result differs
-// from the direct sum by a few rounding errors of the values involved.
+// fewer. The transforms (vector loops over 8 tiles, kernels/cpu/vec.h) add and subtract
+// only (and halve, in G), so the result differs from the direct sum by a few rounding
+// errors of the values involved.
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -16,10 +17,7 @@
 #include "ir/host_memory.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/gemm_util.h"
-
-// The vectors below are passed between inline functions only; GCC's note that their ABI
-// differs with and without AVX does not concern them.
-#pragma GCC diagnostic ignored "-Wpsabi"
+#include "kernels/cpu/vec.h"
 
 namespace kiln::kernels::cpu {
 
@@ -32,36 +30,6 @@ constexpr int kPositions = 16;  // a tile's transform is 4 x 4
 // Input planes from which the transforms pay: with fewer, the 16 products are too shallow
 // for the micro-kernel and the transforms cost more than they save.
 constexpr int64_t kMinWinogradPlanes = 8;
-
-// The transforms run on 8 tiles at once (GCC/Clang vector extensions: the host's vectors
-// where it has them, pairs of SSE vectors otherwise).
-constexpr int kLanes = 8;
-using Vec = float __attribute__((vector_size(kLanes * sizeof(float))));
-
-inline Vec load(const float* p) {
-  Vec v;
-  std::memcpy(&v, p, sizeof(v));
-  return v;
-}
-inline void store(float* p, Vec v) { std::memcpy(p, &v, sizeof(v)); }
-
-// (a0 b0 a1 b1 a2 b2 a3 b3) and (a4 b4 ... a7 b7).
-#if defined(__clang__)
-inline Vec interleave_low(Vec a, Vec b) {
-  return __builtin_shufflevector(a, b, 0, 8, 1, 9, 2, 10, 3, 11);
-}
-inline Vec interleave_high(Vec a, Vec b) {
-  return __builtin_shufflevector(a, b, 4, 12, 5, 13, 6, 14, 7, 15);
-}
-#else
-using Index = int __attribute__((vector_size(kLanes * sizeof(int))));
-inline Vec interleave_low(Vec a, Vec b) {
-  return __builtin_shuffle(a, b, Index{0, 8, 1, 9, 2, 10, 3, 11});
-}
-inline Vec interleave_high(Vec a, Vec b) {
-  return __builtin_shuffle(a, b, Index{4, 12, 5, 13, 6, 14, 7, 15});
-}
-#endif
 
 // d[0..3] -> B^T d: the input transform along one axis.
 inline void input_1d(Vec d0, Vec d1, Vec d2, Vec d3, Vec* v) {
@@ -84,13 +52,6 @@ inline void filter_1d(float g0, float g1, float g2, float* u, int stride) {
   u[2 * stride] = 0.5f * (g0 - g1 + g2);
   u[3 * stride] = g2;
 }
-
-// The transforms, compiled for AVX2 too where the host has it (8 lanes a vector).
-#if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
-#define KILN_HOST_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define KILN_HOST_CLONES
-#endif
 
 // Tiles (th, tw0 .. tw0 + len) of an image, columns `column` on in a chunk's products.
 struct TileRun {
@@ -243,7 +204,7 @@ void CpuGemm::init_winograd() {
   tiles_w_ = ceil_div(c.n.extents[1], 2);
 }
 
-void CpuGemm::winograd_filters(const uint8_t* packed_a, float* U) const {
+void CpuGemm::winograd_filters(const uint8_t* packed_a, float* U, int64_t m0, int64_t m1) const {
   // A(m, k) in pack_all_a's layout: per block of KC values of k, per panel of MR rows,
   // row-major at a row stride of KC. U is laid out the same way per position, over the
   // planes instead of k: U[xi] is a packed A of c_out x planes, zero past c_out.
@@ -258,7 +219,7 @@ void CpuGemm::winograd_filters(const uint8_t* packed_a, float* U) const {
   for (int64_t k = 0; k < K_; ++k) k_at[k] = (k / kc) * a_panels * mr * kc + k % kc;
   std::vector<float> g(static_cast<size_t>(planes) * 9);
   std::vector<float> u(static_cast<size_t>(planes) * kPositions);  // one row of A's, per plane
-  for (int64_t m = 0; m < m_rows; ++m) {
+  for (int64_t m = m0; m < m1; ++m) {
     std::fill(u.begin(), u.end(), 0.0f);
     if (m < M_) {
       for (int64_t k = 0; k < K_; ++k)
@@ -296,7 +257,8 @@ void CpuGemm::run_winograd(uint8_t* const* buffers, const uint64_t* scalars,
   std::shared_ptr<uint8_t> filters =
       memory.take(static_cast<size_t>(kPositions * position_size) * sizeof(float));
   auto* U = reinterpret_cast<float*>(filters.get());
-  winograd_filters(packed_a.get(), U);
+  pool.parallel_for(m_rows, mr,
+                    [&](int64_t m0, int64_t m1) { winograd_filters(packed_a.get(), U, m0, m1); });
 
   // Each image's planes padded to whole tiles: rows r_min .. r_min + 2 TH + 2 and columns
   // c_min .. c_min + 2 TW + 2, copied by fill_planes, then split into even and odd columns.
@@ -308,9 +270,9 @@ void CpuGemm::run_winograd(uint8_t* const* buffers, const uint64_t* scalars,
   const int64_t image_tiles = tiles_h_ * tiles_w_, tiles = batch_ * image_tiles;
 
   // Chunks of tiles, whole panels of B, with the chunk's transformed planes and products
-  // (16 x (planes + c_out) values per tile) in about half a megabyte.
+  // (16 x (planes + c_out) values per tile) in about a megabyte (L2).
   const int64_t tile_bytes = kPositions * (planes + m_rows) * int64_t{sizeof(float)};
-  const int64_t chunk = nr * std::clamp<int64_t>((int64_t{1} << 19) / (tile_bytes * nr), 1, 8);
+  const int64_t chunk = nr * std::clamp<int64_t>((int64_t{1} << 20) / (tile_bytes * nr), 1, 8);
   const int64_t chunks = ceil_div(tiles, chunk);
 
   const int64_t mn = M_ * N_;

@@ -1,7 +1,8 @@
 // The CPU GEMM (kernels/cpu/gemm.h) against the reference evaluator: a shape sweep with
 // tails of every block, batches with broadcast batch dimensions, transposed operands
 // (views), f32 / f64 / f16 / bf16 inputs, fused epilogues, one and two threads, batches of
-// small products run whole on each thread, and the disk cache of a GEMM kernel's object.
+// small products run whole on each thread, B packed from its transpose by blocks, and the
+// disk cache of a GEMM kernel's object.
 // tests/CMakeLists.txt runs the suite again with AVX2's vectors (KILN_CPU_LANES=8).
 #include "kernels/cpu/gemm.h"
 
@@ -256,6 +257,25 @@ TEST(CpuGemm, LinearLayerOfFewRowsRunsTransposed) {
   EXPECT_EQ(kernels::cpu::host_gemm_kernels(d.kernel())->contraction.m.size(), 128);
   check(matmul(data({2, 24, 1000}, 24), transpose(data({40, 1000}, 25))), 1000,
         "batched 24 x 40 x 1000, B = W^T");
+}
+
+TEST(CpuGemm, BStoredTransposedIsPackedByBlocks) {
+  // x W^T with both row-major runs as W x^T, whose B (x^T) is packed from x's rows by 8 x 8
+  // transposes (GemmKernels::b_rows): blocks partial along n and along k, a last panel of
+  // whole vectors and one of a few columns, k split over the threads, a batch.
+  struct Shape3 {
+    int64_t m, n, k;
+  };
+  for (const Shape3 s : {Shape3{67, 45, 130}, {64, 128, 3136}, {21, 70, 41}, {50, 33, 515}}) {
+    const std::string what = "x W^T, " + std::to_string(s.m) + " x " + std::to_string(s.n) +
+                             " x " + std::to_string(s.k);
+    Tensor y = matmul(data({s.m, s.k}, 31), transpose(data({s.n, s.k}, 32)));
+    DirectGemm d(y);
+    EXPECT_TRUE(kernels::cpu::host_gemm_kernels(d.kernel())->b_rows.has_value()) << what;
+    check(y, s.k, what);
+  }
+  check(matmul(data({3, 19, 100}, 33), swapaxes(data({3, 26, 100}, 34), 1, 2)), 100,
+        "batched x W^T, 19 x 26 x 100");
 }
 
 TEST(CpuGemm, DiskCacheRoundTrip) {

@@ -1,0 +1,61 @@
+// Vectors of 8 floats for the CPU GEMM's C++ loops (the Winograd transforms, transposing
+// packs): GCC/Clang vector extensions, compiled as the host's vectors inside functions
+// marked KILN_HOST_CLONES (an AVX2 clone beside the default one, picked at load time), as
+// pairs of SSE vectors otherwise.
+#pragma once
+
+#include <cstring>
+
+// The vectors are passed between inline functions only; GCC's note that their ABI
+// differs with and without AVX does not concern them.
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+#if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
+#define KILN_HOST_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define KILN_HOST_CLONES
+#endif
+
+namespace kiln::kernels::cpu::detail {
+
+inline constexpr int kLanes = 8;
+using Vec = float __attribute__((vector_size(kLanes * sizeof(float))));
+
+inline Vec load(const float* p) {
+  Vec v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+inline void store(float* p, Vec v) { std::memcpy(p, &v, sizeof(v)); }
+
+// The lanes of (a, b) at the given indices (0-7 of a, 8-15 of b).
+#if defined(__clang__)
+#define KILN_SHUFFLE(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
+#else
+using VecIndex = int __attribute__((vector_size(kLanes * sizeof(int))));
+#define KILN_SHUFFLE(a, b, ...) __builtin_shuffle(a, b, VecIndex{__VA_ARGS__})
+#endif
+
+// (a0 b0 a1 b1 a2 b2 a3 b3) and (a4 b4 ... a7 b7).
+inline Vec interleave_low(Vec a, Vec b) { return KILN_SHUFFLE(a, b, 0, 8, 1, 9, 2, 10, 3, 11); }
+inline Vec interleave_high(Vec a, Vec b) { return KILN_SHUFFLE(a, b, 4, 12, 5, 13, 6, 14, 7, 15); }
+
+// Transposes the 8 x 8 block r[0..7] in place (r[i][j] becomes r[j][i]).
+inline void transpose8(Vec* r) {
+  Vec t[8], s[8];
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = KILN_SHUFFLE(r[i], r[i + 1], 0, 8, 1, 9, 4, 12, 5, 13);
+    t[i + 1] = KILN_SHUFFLE(r[i], r[i + 1], 2, 10, 3, 11, 6, 14, 7, 15);
+  }
+  for (int i = 0; i < 8; i += 4)
+    for (int j = 0; j < 2; ++j) {
+      s[i + 2 * j] = KILN_SHUFFLE(t[i + j], t[i + j + 2], 0, 1, 8, 9, 4, 5, 12, 13);
+      s[i + 2 * j + 1] = KILN_SHUFFLE(t[i + j], t[i + j + 2], 2, 3, 10, 11, 6, 7, 14, 15);
+    }
+  for (int j = 0; j < 4; ++j) {
+    r[j] = KILN_SHUFFLE(s[j], s[j + 4], 0, 1, 2, 3, 8, 9, 10, 11);
+    r[j + 4] = KILN_SHUFFLE(s[j], s[j + 4], 4, 5, 6, 7, 12, 13, 14, 15);
+  }
+}
+
+}  // namespace kiln::kernels::cpu::detail
