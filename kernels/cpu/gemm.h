@@ -220,6 +220,12 @@ class CpuGemm {
   // U = G g G^T of the filters of rows [m0, m1) of A (rows past c_out: zeros), from all
   // of A packed (pack_all_a), into 16 packed As of c_out x planes.
   void winograd_filters(const uint8_t* packed_a, float* U, int64_t m0, int64_t m1) const;
+  // An image's planes (its index in the buffer `src` at `base`) padded to whole tiles
+  // (rows r_min .. r_min + 2 TH + 2, columns c_min .. c_min + 2 TW + 2, zeros where a
+  // guard fails) and split by column parity into even and odd: planes of 2 TH + 2 rows
+  // of TW + 1; `line` is a row of zeros that it uses.
+  void winograd_planes(const uint8_t* src, int64_t base, float* even, float* odd,
+                       float* line) const;
 
   codegen::GemmKernels gemm_;
   DType acc_;

@@ -66,6 +66,24 @@ struct SplitPlanes {
   int64_t planes, pitch, plane_size;
 };
 
+// One padded row split by column parity: even[x] = row[2x], odd[x] = row[2x + 1] for
+// x < pitch, where row[i] is src[i] for i in [lo, hi) and 0 elsewhere. `line` holds
+// 2 pitch + 2 vectors of zeros, and is left so; even and odd get whole vectors (room past
+// pitch).
+KILN_HOST_CLONES void split_row(const float* src, int64_t lo, int64_t hi, int64_t pitch,
+                                float* line, float* even, float* odd) {
+  const auto bytes = [](int64_t n) { return static_cast<size_t>(n) * sizeof(float); };
+  if (hi > lo)
+    copy_short(reinterpret_cast<uint8_t*>(line + lo), reinterpret_cast<const uint8_t*>(src + lo),
+               bytes(hi - lo));
+  for (int64_t x = 0; x < pitch; x += kLanes) {
+    const Vec a = load(line + 2 * x), b = load(line + 2 * x + kLanes);
+    store(even + x, KILN_SHUFFLE(a, b, 0, 2, 4, 6, 8, 10, 12, 14));
+    store(odd + x, KILN_SHUFFLE(a, b, 1, 3, 5, 7, 9, 11, 13, 15));
+  }
+  if (hi > lo) zero_short(reinterpret_cast<uint8_t*>(line + lo), bytes(hi - lo));
+}
+
 // V = B^T d B of the tiles (th, tw0 + l), l < len, of every plane, 8 at a time, into V's
 // columns (rows of ldv: per position, per plane). d[i][j] is the padded input's row
 // 2th + i at column 2tw + j: even[tw + j / 2] for even j, odd[...] for odd j. The last
@@ -239,6 +257,37 @@ void CpuGemm::winograd_filters(const uint8_t* packed_a, float* U, int64_t m0, in
   }
 }
 
+void CpuGemm::winograd_planes(const uint8_t* src, int64_t base, float* even, float* odd,
+                              float* line) const {
+  // Padded row y is the buffer's row r_min + y from column c_min: zeros where a guard
+  // fails or outside the buffer.
+  const codegen::WindowB& w = *gemm_.b_window;
+  const codegen::AffineB& ab = *gemm_.b_affine;
+  const codegen::AffineB::Guard& gr = ab.guards[static_cast<size_t>(w.row_guard)];
+  const codegen::AffineB::Guard& gc = ab.guards[static_cast<size_t>(w.col_guard)];
+  const int64_t rows = 2 * tiles_h_ + 2, cols = 2 * tiles_w_ + 2, pitch = tiles_w_ + 1;
+  const int64_t c_lo = std::clamp(gc.lo - w.c_min, int64_t{0}, cols);
+  const int64_t c_hi = std::clamp(gc.hi - w.c_min, c_lo, cols);
+  const auto* buffer = reinterpret_cast<const float*>(src);
+  for (int64_t p = 0; p < w.planes(); ++p) {
+    int64_t rest = p, at = base;
+    for (size_t i = w.plane_vars.size(); i-- > 0;) {
+      at += ab.coef[static_cast<size_t>(w.plane_vars[i])] * (rest % w.plane_extents[i]);
+      rest /= w.plane_extents[i];
+    }
+    for (int64_t y = 0; y < rows; ++y) {
+      const int64_t r = w.r_min + y, first = at + w.row_stride * r + w.c_min;
+      int64_t lo = c_hi, hi = c_hi;
+      if (r >= gr.lo && r < gr.hi) {
+        lo = std::clamp(-first, c_lo, c_hi);
+        hi = std::clamp(window_numel_ - first, lo, c_hi);
+      }
+      const int64_t row = (p * rows + y) * pitch;
+      split_row(buffer + first, lo, hi, pitch, line, even + row, odd + row);
+    }
+  }
+}
+
 void CpuGemm::run_winograd(uint8_t* const* buffers, const uint64_t* scalars,
                            runtime::cpu::ThreadPool& pool) const {
   const codegen::WindowB& w = *gemm_.b_window;
@@ -260,13 +309,9 @@ void CpuGemm::run_winograd(uint8_t* const* buffers, const uint64_t* scalars,
   pool.parallel_for(m_rows, mr,
                     [&](int64_t m0, int64_t m1) { winograd_filters(packed_a.get(), U, m0, m1); });
 
-  // Each image's planes padded to whole tiles: rows r_min .. r_min + 2 TH + 2 and columns
-  // c_min .. c_min + 2 TW + 2, copied by fill_planes, then split into even and odd columns.
-  codegen::WindowB padded = w;
-  padded.rows = 2 * tiles_h_ + 2;
-  padded.cols = 2 * tiles_w_ + 2;
-  padded.shifts.clear();
-  const int64_t pitch = tiles_w_ + 1, plane_size = padded.rows * pitch;
+  // Each image's planes padded to whole tiles and split by column parity
+  // (winograd_planes).
+  const int64_t pitch = tiles_w_ + 1, plane_size = (2 * tiles_h_ + 2) * pitch;
   const int64_t image_tiles = tiles_h_ * tiles_w_, tiles = batch_ * image_tiles;
 
   // Chunks of tiles, whole panels of B, with the chunk's transformed planes and products
@@ -283,12 +328,14 @@ void CpuGemm::run_winograd(uint8_t* const* buffers, const uint64_t* scalars,
   const MicroKernel micro = packed_a_micro_.full;
 
   pool.parallel_for(chunks, 1, [&](int64_t q0, int64_t q1) {
-    const int64_t raw_values = planes * padded.rows * padded.cols;
-    auto* raw = reinterpret_cast<float*>(thread_buffer(3, static_cast<size_t>(raw_values) * 4));
-    // (The transforms' last vector of a row may read a vector past the planes.)
-    auto* even = reinterpret_cast<float*>(
-        thread_buffer(6, static_cast<size_t>(2 * planes * plane_size + 2 * kLanes) * 4));
-    float* odd = even + planes * plane_size;
+    // A padded row of zeros (winograd_planes), then the split planes, with a vector of room
+    // past each half (for the last row's stores, and the transforms' last vector).
+    const int64_t line_size = 2 * round_up(pitch, kLanes) + 2 * kLanes;
+    auto* line = reinterpret_cast<float*>(thread_buffer(
+        6, static_cast<size_t>(line_size + 2 * (planes * plane_size + 2 * kLanes)) * 4));
+    std::fill(line, line + line_size, 0.0f);
+    float* even = line + line_size;
+    float* odd = even + planes * plane_size + 2 * kLanes;
     const SplitPlanes split{even, odd, planes, pitch, plane_size};
     auto* V = reinterpret_cast<float*>(
         thread_buffer(7, static_cast<size_t>(kPositions * planes * (chunk + kLanes)) * 4));
@@ -313,13 +360,8 @@ void CpuGemm::run_winograd(uint8_t* const* buffers, const uint64_t* scalars,
       for (const TileRun& run : runs) {
         if (run.image != image_in_planes) {
           set_vars(values, c.batch, run.image);
-          fill_planes(padded, ab, buffers[ab.buffer], ab.offset + dot(ab.coef, values, c.batch),
-                      {w.c_min}, reinterpret_cast<uint8_t*>(raw));
-          // Rows of 2 TW + 2 columns: even and odd halves of TW + 1, one flat loop.
-          for (int64_t x = 0; x < planes * plane_size; ++x) {
-            even[x] = raw[2 * x];
-            odd[x] = raw[2 * x + 1];
-          }
+          winograd_planes(buffers[ab.buffer], ab.offset + dot(ab.coef, values, c.batch), even, odd,
+                          line);
           image_in_planes = run.image;
         }
         input_tiles(split, run.th, run.tw0, run.len, V + run.column, ldv);
