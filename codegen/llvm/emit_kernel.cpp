@@ -762,6 +762,42 @@ class KernelEmitter {
     return stride == 1 ? v : c_.b.CreateShuffleVector(v, wanted);
   }
 
+  // The load of `index` (lane 0's element at `at`, `stride` apart) as a read of each lane's
+  // whole stride, where that lies in the buffer: the phase (the index's terms that are
+  // not multiples of the stride, a value in [0, stride): x[2i + j] for j < 2, a 2 x 2
+  // pool's taps) is taken off the address and picks the elements by a shuffle. The loads
+  // of the stride's other phases are then the same load, which LLVM merges. Null where
+  // that does not hold.
+  Value* load_whole_strides(int buf, llvm::Type* elem, const ExprPtr& index, Value* at,
+                            int64_t stride) {
+    auto& b = c_.b;
+    Linear l = linearize(index), rest, start;  // index = start + phase
+    rest.constant = ((l.constant % stride) + stride) % stride;
+    start.constant = l.constant - rest.constant;
+    for (const auto& [atom, coef] : l.terms)
+      (coef % stride != 0 ? rest : start).terms.emplace_back(atom, coef);
+    ExprPtr phase = from_linear(rest), first = from_linear(start);
+    if (phase->lo < 0 || phase->hi >= stride || varies(phase)) return nullptr;
+    if (first->lo < 0 || first->hi + stride > k_.buffers[static_cast<size_t>(buf)].numel)
+      return nullptr;
+    Value* p = scalar(emit(phase));
+    Value* ptr = b.CreateGEP(elem, buf_ptr_[buf], b.CreateSub(at, p));
+    const int n = static_cast<int>(W_ * stride);
+    std::vector<int> lane_of(static_cast<size_t>(n));
+    for (int e = 0; e < n; ++e) lane_of[static_cast<size_t>(e)] = e / static_cast<int>(stride);
+    Value* v = vector_load(buf, llvm::FixedVectorType::get(elem, n), ptr,
+                           llvm::Align(elem->getPrimitiveSizeInBits() / 8), element_mask(lane_of));
+    auto pick = [&](int64_t q) {
+      std::vector<int> wanted;
+      for (int lane = 0; lane < W_; ++lane) wanted.push_back(static_cast<int>(lane * stride + q));
+      return b.CreateShuffleVector(v, wanted);
+    };
+    Value* out = pick(phase->lo);
+    for (int64_t q = phase->lo + 1; q <= phase->hi; ++q)
+      out = b.CreateSelect(b.CreateICmpEQ(p, b.getInt64(q)), pick(q), out);
+    return out;
+  }
+
   // A vector load of type `vt` at `ptr`; with `mask`, only the elements it switches on are
   // read (the others are zero).
   Value* vector_load(int buf, llvm::Type* vt, Value* ptr, llvm::Align align, Value* mask) {
@@ -919,8 +955,9 @@ class KernelEmitter {
     if (int64_t s = small_stride(index); s > 0 && t != DType::C64) {
       // Every s-th element from lane 0's: one load of s * W elements, then a shuffle.
       llvm::Type* st = c_.storage_type(t);
-      Value* ptr = b.CreateGEP(st, buf_ptr_[buf], emit_lane0(index).re);
-      return from_storage(c_, t, load_lanes(buf, st, ptr, s));
+      Value* at = emit_lane0(index).re;
+      if (Value* v = load_whole_strides(buf, st, index, at, s)) return from_storage(c_, t, v);
+      return from_storage(c_, t, load_lanes(buf, st, b.CreateGEP(st, buf_ptr_[buf], at), s));
     }
     Value* idx = c_.splat(emit(index).re, W_);
     if (t == DType::C64) {

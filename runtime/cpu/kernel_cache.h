@@ -63,8 +63,9 @@ class KernelCache {
   // window micro-kernel; 6: a GEMM may carry micro-kernels that read A in place; 7: a
   // guarded, clamped read of a pad, a conv border or a concatenation is one masked vector
   // load; 8: a conv's window may copy its planes per column shift, which changes the
-  // columns of its last panel's micro-kernel).
-  static constexpr uint32_t kFormatVersion = 8;
+  // columns of its last panel's micro-kernel; 9: a strided load reads each lane's whole
+  // stride where it lies in the buffer, one load for a stride's phases).
+  static constexpr uint32_t kFormatVersion = 9;
 
  private:
   std::vector<KernelFn> lookup_memory(uint64_t key);  // empty when absent
