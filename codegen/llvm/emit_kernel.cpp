@@ -780,6 +780,7 @@ class KernelEmitter {
     if (phase->lo < 0 || phase->hi >= stride || varies(phase)) return nullptr;
     if (first->lo < 0 || first->hi + stride > k_.buffers[static_cast<size_t>(buf)].numel)
       return nullptr;
+    made_.push_back(phase);  // emit() remembers expressions by address
     Value* p = scalar(emit(phase));
     Value* ptr = b.CreateGEP(elem, buf_ptr_[buf], b.CreateSub(at, p));
     const int n = static_cast<int>(W_ * stride);
@@ -1113,8 +1114,8 @@ class KernelEmitter {
   std::unordered_map<int, Value*> vars_;
   std::vector<Val> stage_vals_;
   std::vector<std::unordered_map<uint64_t, Val>> scopes_;
-  // Expressions made while emitting (guarded_load's unclamped indices), kept alive so that
-  // no later one takes an address that scopes_ remembers.
+  // Expressions made while emitting (guarded_load's unclamped indices, load_whole_strides'
+  // phases), kept alive so that no later one takes an address that scopes_ remembers.
   std::vector<ExprPtr> made_;
   int vec_var_ = -1;
   Value* lane0_ = nullptr;

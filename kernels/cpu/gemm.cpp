@@ -90,7 +90,7 @@ KILN_HOST_CLONES void pack_transposed(const float* src, int64_t ld, int64_t cols
     int64_t kk = 0;
     for (; kk + kLanes <= depth; kk += kLanes) {
       Vec block[kLanes];
-      for (int i = 0; i < kLanes; ++i) block[i] = load(src + (r + i) * ld + kk);
+      for (int i = 0; i < kLanes; ++i) block[i] = KILN_LOAD(src + (r + i) * ld + kk);
       transpose8(block);
       for (int i = 0; i < kLanes; ++i) store(dst + (kk + i) * nr + r, block[i]);
     }

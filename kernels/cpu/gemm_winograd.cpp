@@ -32,7 +32,7 @@ constexpr int kPositions = 16;  // a tile's transform is 4 x 4
 constexpr int64_t kMinWinogradPlanes = 8;
 
 // d[0..3] -> B^T d: the input transform along one axis.
-inline void input_1d(Vec d0, Vec d1, Vec d2, Vec d3, Vec* v) {
+inline void input_1d(const Vec& d0, const Vec& d1, const Vec& d2, const Vec& d3, Vec* v) {
   v[0] = d0 - d2;
   v[1] = d1 + d2;
   v[2] = d2 - d1;
@@ -40,7 +40,8 @@ inline void input_1d(Vec d0, Vec d1, Vec d2, Vec d3, Vec* v) {
 }
 
 // m[0..3] -> A^T m: the output transform along one axis.
-inline void output_1d(Vec m0, Vec m1, Vec m2, Vec m3, Vec& y0, Vec& y1) {
+inline void output_1d(const Vec& m0, const Vec& m1, const Vec& m2, const Vec& m3, Vec& y0,
+                      Vec& y1) {
   y0 = m0 + m1 + m2;
   y1 = m1 - m2 - m3;
 }
@@ -77,7 +78,7 @@ KILN_HOST_CLONES void split_row(const float* src, int64_t lo, int64_t hi, int64_
     copy_short(reinterpret_cast<uint8_t*>(line + lo), reinterpret_cast<const uint8_t*>(src + lo),
                bytes(hi - lo));
   for (int64_t x = 0; x < pitch; x += kLanes) {
-    const Vec a = load(line + 2 * x), b = load(line + 2 * x + kLanes);
+    const Vec a = KILN_LOAD(line + 2 * x), b = KILN_LOAD(line + 2 * x + kLanes);
     store(even + x, KILN_SHUFFLE(a, b, 0, 2, 4, 6, 8, 10, 12, 14));
     store(odd + x, KILN_SHUFFLE(a, b, 1, 3, 5, 7, 9, 11, 13, 15));
   }
@@ -100,7 +101,8 @@ KILN_HOST_CLONES void input_tiles(const SplitPlanes& in, int64_t th, int64_t tw0
       for (int j = 0; j < 4; ++j) {
         const float* src = (j % 2 ? o : e) + j / 2 + l;
         Vec col[4];
-        input_1d(load(src), load(src + pitch), load(src + 2 * pitch), load(src + 3 * pitch), col);
+        input_1d(KILN_LOAD(src), KILN_LOAD(src + pitch), KILN_LOAD(src + 2 * pitch),
+                 KILN_LOAD(src + 3 * pitch), col);
         for (int i = 0; i < 4; ++i) c[i][j] = col[i];
       }
       for (int i = 0; i < 4; ++i) {
@@ -133,8 +135,8 @@ KILN_HOST_CLONES void output_tiles(const float* Mt, int64_t ldm, int64_t positio
       Vec s[4][2];  // M A, row by row
       for (int i = 0; i < 4; ++i) {
         const float* x = src + 4 * i * position_size + t;
-        output_1d(load(x), load(x + position_size), load(x + 2 * position_size),
-                  load(x + 3 * position_size), s[i][0], s[i][1]);
+        output_1d(KILN_LOAD(x), KILN_LOAD(x + position_size), KILN_LOAD(x + 2 * position_size),
+                  KILN_LOAD(x + 3 * position_size), s[i][0], s[i][1]);
       }
       for (int j = 0; j < 2; ++j) {
         Vec y0, y1;
@@ -151,8 +153,9 @@ KILN_HOST_CLONES void output_tiles(const float* Mt, int64_t ldm, int64_t positio
         const float* odd = even + ldm;
         float* row = c + i * out_w;
         for (int64_t l = 0; 2 * l < width; l += kLanes) {
-          const Vec e = load(even + l), o = load(odd + l);
-          const Vec lo = interleave_low(e, o), hi = interleave_high(e, o);
+          const Vec e = KILN_LOAD(even + l), o = KILN_LOAD(odd + l);
+          Vec lo, hi;
+          interleave(e, o, lo, hi);
           int64_t at = 2 * l, rest = width - at;
           if (rest >= 2 * kLanes) {
             store(row + at, lo);

@@ -21,12 +21,16 @@ namespace kiln::kernels::cpu::detail {
 inline constexpr int kLanes = 8;
 using Vec = float __attribute__((vector_size(kLanes * sizeof(float))));
 
-inline Vec load(const float* p) {
-  Vec v;
-  std::memcpy(&v, p, sizeof(v));
-  return v;
-}
-inline void store(float* p, Vec v) { std::memcpy(p, &v, sizeof(v)); }
+// Vectors pass by reference only: one passed or returned by value would have another ABI
+// in the AVX2 clone than in the default one, which Clang refuses. So a load is a
+// statement expression (GCC and Clang), not a function.
+#define KILN_LOAD(p)                                       \
+  ({                                                       \
+    ::kiln::kernels::cpu::detail::Vec kiln_loaded_;        \
+    std::memcpy(&kiln_loaded_, (p), sizeof(kiln_loaded_)); \
+    kiln_loaded_;                                          \
+  })
+inline void store(float* p, const Vec& v) { std::memcpy(p, &v, sizeof(v)); }
 
 // The lanes of (a, b) at the given indices (0-7 of a, 8-15 of b).
 #if defined(__clang__)
@@ -36,9 +40,11 @@ using VecIndex = int __attribute__((vector_size(kLanes * sizeof(int))));
 #define KILN_SHUFFLE(a, b, ...) __builtin_shuffle(a, b, VecIndex{__VA_ARGS__})
 #endif
 
-// (a0 b0 a1 b1 a2 b2 a3 b3) and (a4 b4 ... a7 b7).
-inline Vec interleave_low(Vec a, Vec b) { return KILN_SHUFFLE(a, b, 0, 8, 1, 9, 2, 10, 3, 11); }
-inline Vec interleave_high(Vec a, Vec b) { return KILN_SHUFFLE(a, b, 4, 12, 5, 13, 6, 14, 7, 15); }
+// lo = (a0 b0 a1 b1 a2 b2 a3 b3), hi = (a4 b4 ... a7 b7).
+inline void interleave(const Vec& a, const Vec& b, Vec& lo, Vec& hi) {
+  lo = KILN_SHUFFLE(a, b, 0, 8, 1, 9, 2, 10, 3, 11);
+  hi = KILN_SHUFFLE(a, b, 4, 12, 5, 13, 6, 14, 7, 15);
+}
 
 // Transposes the 8 x 8 block r[0..7] in place (r[i][j] becomes r[j][i]).
 inline void transpose8(Vec* r) {

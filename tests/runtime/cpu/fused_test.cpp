@@ -150,6 +150,12 @@ TEST(CpuFused, PartialVectorsAndStridedLoads) {
       check({slice(y, 1, 1, std::nullopt, step) * 2}, 1,
             "every " + std::to_string(step) + "th of 37");
     check({slice(y, 1, 0, 36, 2) + slice(y, 1, 1, 37, 2)}, 1, "even plus odd columns");
+    // A pool of 3 taps at a stride of 2 (as ONNX's MaxPool imports): three phases, two of
+    // them one load.
+    Tensor z = data({20, 16, 50}, 10, t);
+    std::vector<Tensor> taps;
+    for (int64_t c : {0, 1, 2}) taps.push_back(reshape(slice(z, 2, c, c + 47, 2), {20, 16, 24, 1}));
+    check({kiln::max(concatenate(taps, 3), {3})}, 1, "3 taps at a stride of 2");
   }
   // Rows of whole vectors: the taps of a 2 x 2 pool read each lane's two columns whole, one
   // plain load for both (emit_kernel.cpp, load_whole_strides), no masked load. The even
