@@ -31,21 +31,6 @@ constexpr int kPositions = 16;  // a tile's transform is 4 x 4
 // for the micro-kernel and the transforms cost more than they save.
 constexpr int64_t kMinWinogradPlanes = 8;
 
-// d[0..3] -> B^T d: the input transform along one axis.
-inline void input_1d(const Vec& d0, const Vec& d1, const Vec& d2, const Vec& d3, Vec* v) {
-  v[0] = d0 - d2;
-  v[1] = d1 + d2;
-  v[2] = d2 - d1;
-  v[3] = d1 - d3;
-}
-
-// m[0..3] -> A^T m: the output transform along one axis.
-inline void output_1d(const Vec& m0, const Vec& m1, const Vec& m2, const Vec& m3, Vec& y0,
-                      Vec& y1) {
-  y0 = m0 + m1 + m2;
-  y1 = m1 - m2 - m3;
-}
-
 // g[0..2] -> G g: the filter transform along one axis.
 inline void filter_1d(float g0, float g1, float g2, float* u, int stride) {
   u[0] = g0;
@@ -100,15 +85,19 @@ KILN_HOST_CLONES void input_tiles(const SplitPlanes& in, int64_t th, int64_t tw0
       Vec c[4][4];  // B^T d, column by column
       for (int j = 0; j < 4; ++j) {
         const float* src = (j % 2 ? o : e) + j / 2 + l;
-        Vec col[4];
-        input_1d(KILN_LOAD(src), KILN_LOAD(src + pitch), KILN_LOAD(src + 2 * pitch),
-                 KILN_LOAD(src + 3 * pitch), col);
-        for (int i = 0; i < 4; ++i) c[i][j] = col[i];
+        const Vec d0 = KILN_LOAD(src), d1 = KILN_LOAD(src + pitch);
+        const Vec d2 = KILN_LOAD(src + 2 * pitch), d3 = KILN_LOAD(src + 3 * pitch);
+        c[0][j] = d0 - d2;
+        c[1][j] = d1 + d2;
+        c[2][j] = d2 - d1;
+        c[3][j] = d1 - d3;
       }
-      for (int i = 0; i < 4; ++i) {
-        Vec v[4];
-        input_1d(c[i][0], c[i][1], c[i][2], c[i][3], v);
-        for (int j = 0; j < 4; ++j) store(out + (4 * i + j) * position_size + l, v[j]);
+      for (int i = 0; i < 4; ++i) {  // (B^T d) B, row by row
+        float* row = out + 4 * i * position_size + l;
+        store(row, c[i][0] - c[i][2]);
+        store(row + position_size, c[i][1] + c[i][2]);
+        store(row + 2 * position_size, c[i][2] - c[i][1]);
+        store(row + 3 * position_size, c[i][1] - c[i][3]);
       }
     }
   }
@@ -135,14 +124,13 @@ KILN_HOST_CLONES void output_tiles(const float* Mt, int64_t ldm, int64_t positio
       Vec s[4][2];  // M A, row by row
       for (int i = 0; i < 4; ++i) {
         const float* x = src + 4 * i * position_size + t;
-        output_1d(KILN_LOAD(x), KILN_LOAD(x + position_size), KILN_LOAD(x + 2 * position_size),
-                  KILN_LOAD(x + 3 * position_size), s[i][0], s[i][1]);
+        const Vec m1 = KILN_LOAD(x + position_size), m2 = KILN_LOAD(x + 2 * position_size);
+        s[i][0] = KILN_LOAD(x) + m1 + m2;
+        s[i][1] = m1 - m2 - KILN_LOAD(x + 3 * position_size);
       }
-      for (int j = 0; j < 2; ++j) {
-        Vec y0, y1;
-        output_1d(s[0][j], s[1][j], s[2][j], s[3][j], y0, y1);
-        store(y + j * ldm + t, y0);
-        store(y + (2 + j) * ldm + t, y1);
+      for (int j = 0; j < 2; ++j) {  // A^T (M A), column by column
+        store(y + j * ldm + t, s[0][j] + s[1][j] + s[2][j]);
+        store(y + (2 + j) * ldm + t, s[1][j] - s[2][j] - s[3][j]);
       }
     }
     for (const TileRun& run : runs) {
@@ -162,8 +150,7 @@ KILN_HOST_CLONES void output_tiles(const float* Mt, int64_t ldm, int64_t positio
             store(row + at + kLanes, hi);
             continue;
           }
-          // The last columns: whole vectors, then the rest of one through a copy that
-          // reads inside that vector's store (which the CPU forwards).
+          // The last columns: whole vectors, then the rest of one lane by lane.
           Vec last = lo;
           if (rest >= kLanes) {
             store(row + at, lo);
@@ -171,10 +158,7 @@ KILN_HOST_CLONES void output_tiles(const float* Mt, int64_t ldm, int64_t positio
             rest -= kLanes;
             last = hi;
           }
-          float part[kLanes];
-          store(part, last);
-          copy_short(reinterpret_cast<uint8_t*>(row + at), reinterpret_cast<const uint8_t*>(part),
-                     static_cast<size_t>(rest) * sizeof(float));
+          for (int64_t t = 0; t < rest; ++t) row[at + t] = last[t];
         }
       }
     }

@@ -20,16 +20,16 @@ namespace kiln::kernels::cpu::detail {
 
 inline constexpr int kLanes = 8;
 using Vec = float __attribute__((vector_size(kLanes * sizeof(float))));
+// The same at any float's address.
+using UnalignedVec =
+    float __attribute__((vector_size(kLanes * sizeof(float)), aligned(4), may_alias));
 
 // Vectors pass by reference only: one passed or returned by value would have another ABI
-// in the AVX2 clone than in the default one, which Clang refuses. So a load is a
-// statement expression (GCC and Clang), not a function.
-#define KILN_LOAD(p)                                       \
-  ({                                                       \
-    ::kiln::kernels::cpu::detail::Vec kiln_loaded_;        \
-    std::memcpy(&kiln_loaded_, (p), sizeof(kiln_loaded_)); \
-    kiln_loaded_;                                          \
-  })
+// in the AVX2 clone than in the default one, which Clang refuses. So a load is a macro: a
+// copy of the vector at p, read as an UnalignedVec.
+#define KILN_LOAD(p)                  \
+  (::kiln::kernels::cpu::detail::Vec( \
+      *reinterpret_cast<const ::kiln::kernels::cpu::detail::UnalignedVec*>(p)))
 inline void store(float* p, const Vec& v) { std::memcpy(p, &v, sizeof(v)); }
 
 // The lanes of (a, b) at the given indices (0-7 of a, 8-15 of b).
