@@ -2,11 +2,14 @@
 // arithmetic over a contraction's variable sets, and per-thread scratch buffers.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "codegen/contraction.h"
+#include "codegen/gemm_kernels.h"
 
 namespace kiln::kernels::cpu::detail {
 
@@ -27,6 +30,24 @@ inline int64_t dot(const std::vector<int64_t>& coef, const std::vector<int64_t>&
   int64_t s = 0;
   for (int v : set.vars) s += coef[static_cast<size_t>(v)] * values[static_cast<size_t>(v)];
   return s;
+}
+
+// Where plane `plane` of a WindowB starts in its buffer, from the batch's base index.
+inline int64_t plane_at(const codegen::WindowB& w, const codegen::AffineB& ab, int64_t base,
+                        int64_t plane) {
+  for (size_t i = w.plane_vars.size(); i-- > 0;) {
+    base += ab.coef[static_cast<size_t>(w.plane_vars[i])] * (plane % w.plane_extents[i]);
+    plane /= w.plane_extents[i];
+  }
+  return base;
+}
+
+// A padded row's columns [lo, hi) that the column guard `gc` keeps, the row's first
+// column being the buffer's column `origin`, of `cols`.
+inline std::pair<int64_t, int64_t> kept_columns(const codegen::AffineB::Guard& gc, int64_t origin,
+                                                int64_t cols) {
+  const int64_t lo = std::clamp(gc.lo - origin, int64_t{0}, cols);
+  return {lo, std::clamp(gc.hi - origin, lo, cols)};
 }
 
 // Copies `n` bytes of a short run (a row of a tile: tens of floats) as pieces of `piece`
@@ -58,9 +79,9 @@ inline void zero_short(uint8_t* dst, size_t n) {
 }
 
 // Per-thread buffers that grow and are kept, 64-byte aligned. Slots: packed panels of A
-// (0), tail tiles (1), a task's panel of B (2), a WindowB's padded planes (3), all of A
-// packed (4), an accumulator matrix (5), and the Winograd path's planes split by column
-// parity (6), transformed tiles (7) and products (8).
+// (0), tail tiles or the Winograd path's output rows (1), a task's panel of B (2), a WindowB's
+// padded planes (3), all of A packed (4), an accumulator matrix (5), and the Winograd path's planes
+// split by column parity (6), transformed tiles (7) and products (8).
 inline uint8_t* thread_buffer(int which, size_t bytes) {
   thread_local std::vector<uint8_t> buffers[9];
   std::vector<uint8_t>& b = buffers[which];

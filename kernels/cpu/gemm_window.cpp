@@ -41,14 +41,6 @@ int64_t tap_offset(const codegen::WindowB& w, const std::vector<int64_t>& gr,
   return (plane * w.rows + dot(gr, values, set) - w.r_min) * w.cols + column;
 }
 
-// P's columns [lo, hi) of a row whose first holds column `origin` that the column guard
-// `gc` keeps.
-std::pair<int64_t, int64_t> kept_columns(const codegen::AffineB::Guard& gc, int64_t origin,
-                                         int64_t cols) {
-  const int64_t lo = std::clamp(gc.lo - origin, int64_t{0}, cols);
-  return {lo, std::clamp(gc.hi - origin, lo, cols)};
-}
-
 // P's values: its planes once, or once per shift.
 int64_t window_values(const codegen::WindowB& w) {
   const auto copies = static_cast<int64_t>(std::max<size_t>(1, w.shifts.size()));
@@ -106,11 +98,7 @@ void CpuGemm::fill_planes(const codegen::WindowB& w, const codegen::AffineB& ab,
   const auto bytes = [&](int64_t n) { return static_cast<size_t>(n * esize_); };
   const int64_t planes = w.planes(), copy = planes * w.rows * w.cols * esize_;
   for (int64_t p = 0; p < planes; ++p) {
-    int64_t rest = p, at = base;
-    for (size_t i = w.plane_vars.size(); i-- > 0;) {
-      at += ab.coef[static_cast<size_t>(w.plane_vars[i])] * (rest % w.plane_extents[i]);
-      rest /= w.plane_extents[i];
-    }
+    const int64_t at = plane_at(w, ab, base, p);
     if (w.cols == w.row_stride) {
       fill_plane_runs(w, gr, gc, src, at, origins, P + p * w.rows * w.cols * esize_, copy);
       continue;

@@ -253,15 +253,10 @@ void CpuGemm::winograd_planes(const uint8_t* src, int64_t base, float* even, flo
   const codegen::AffineB::Guard& gr = ab.guards[static_cast<size_t>(w.row_guard)];
   const codegen::AffineB::Guard& gc = ab.guards[static_cast<size_t>(w.col_guard)];
   const int64_t rows = 2 * tiles_h_ + 2, cols = 2 * tiles_w_ + 2, pitch = tiles_w_ + 1;
-  const int64_t c_lo = std::clamp(gc.lo - w.c_min, int64_t{0}, cols);
-  const int64_t c_hi = std::clamp(gc.hi - w.c_min, c_lo, cols);
+  const auto [c_lo, c_hi] = kept_columns(gc, w.c_min, cols);
   const auto* buffer = reinterpret_cast<const float*>(src);
   for (int64_t p = 0; p < w.planes(); ++p) {
-    int64_t rest = p, at = base;
-    for (size_t i = w.plane_vars.size(); i-- > 0;) {
-      at += ab.coef[static_cast<size_t>(w.plane_vars[i])] * (rest % w.plane_extents[i]);
-      rest /= w.plane_extents[i];
-    }
+    const int64_t at = plane_at(w, ab, base, p);
     for (int64_t y = 0; y < rows; ++y) {
       const int64_t r = w.r_min + y, first = at + w.row_stride * r + w.c_min;
       int64_t lo = c_hi, hi = c_hi;

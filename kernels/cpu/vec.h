@@ -4,8 +4,6 @@
 // pairs of SSE vectors otherwise.
 #pragma once
 
-#include <cstring>
-
 // The vectors are passed between inline functions only; GCC's note that their ABI
 // differs with and without AVX does not concern them.
 #pragma GCC diagnostic ignored "-Wpsabi"
@@ -26,11 +24,11 @@ using UnalignedVec =
 
 // Vectors pass by reference only: one passed or returned by value would have another ABI
 // in the AVX2 clone than in the default one, which Clang refuses. So a load is a macro: a
-// copy of the vector at p, read as an UnalignedVec.
+// copy of the vector at p, read as an UnalignedVec (and a store writes one).
 #define KILN_LOAD(p)                  \
   (::kiln::kernels::cpu::detail::Vec( \
       *reinterpret_cast<const ::kiln::kernels::cpu::detail::UnalignedVec*>(p)))
-inline void store(float* p, const Vec& v) { std::memcpy(p, &v, sizeof(v)); }
+inline void store(float* p, const Vec& v) { *reinterpret_cast<UnalignedVec*>(p) = v; }
 
 // The lanes of (a, b) at the given indices (0-7 of a, 8-15 of b).
 #if defined(__clang__)

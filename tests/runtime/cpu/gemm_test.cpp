@@ -267,8 +267,8 @@ TEST(CpuGemm, BStoredTransposedIsPackedByBlocks) {
     int64_t m, n, k;
   };
   for (const Shape3 s : {Shape3{67, 45, 130}, {64, 128, 3136}, {21, 70, 41}, {50, 33, 515}}) {
-    const std::string what = "x W^T, " + std::to_string(s.m) + " x " + std::to_string(s.n) +
-                             " x " + std::to_string(s.k);
+    const std::string what =
+        "x W^T, " + std::to_string(s.m) + " x " + std::to_string(s.n) + " x " + std::to_string(s.k);
     Tensor y = matmul(data({s.m, s.k}, 31), transpose(data({s.n, s.k}, 32)));
     DirectGemm d(y);
     EXPECT_TRUE(kernels::cpu::host_gemm_kernels(d.kernel())->b_rows.has_value()) << what;
